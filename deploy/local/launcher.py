@@ -1,0 +1,545 @@
+"""Local launcher: a real Kafka broker (KRaft, jars from Maven Central), a real PostgreSQL and the
+Mend services as local processes on 127.0.0.1, with no Docker engine.
+
+`python deploy/local/launcher.py up|down|status|infra|restart-kafka|kill-kafka`.
+State lives under `.mend/` in the repository (ignored by git). Every tool, test and service reads
+the same `MEND_*` variables that `status` prints.
+"""
+
+from __future__ import annotations
+
+import base64
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("consent", "risk", "sessions", "aftercare")
+SERVICE_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8104}
+
+
+class LaunchError(Exception):
+    """A problem the user can fix; printed as one clear line, never a stack trace."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    pg_port: int
+    kafka_port: int
+    controller_port: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            home=Path(os.environ.get("MEND_HOME", ROOT / ".mend")),
+            pg_port=int(os.environ.get("MEND_PG_PORT", "54329")),
+            kafka_port=int(os.environ.get("MEND_KAFKA_PORT", "29092")),
+            controller_port=int(os.environ.get("MEND_KAFKA_CONTROLLER_PORT", "29093")),
+        )
+
+    @property
+    def run(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://mend_app:mend_app@127.0.0.1:{self.pg_port}/mend"
+
+    @property
+    def admin_database_url(self) -> str:
+        return f"postgresql://mend_admin:mend_admin@127.0.0.1:{self.pg_port}/mend"
+
+    def service_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{service_port(name)}"
+
+    def env(self) -> dict[str, str]:
+        """The live settings, as every tool and service reads them."""
+        values = {
+            "MEND_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "MEND_DATABASE_URL": self.database_url,
+            "MEND_ADMIN_DATABASE_URL": self.admin_database_url,
+            "MEND_HOME": str(self.home),
+        }
+        for name in existing_services():
+            values[f"MEND_{name.upper()}_URL"] = self.service_url(name)
+        return values
+
+
+def service_port(name: str) -> int:
+    return int(os.environ.get(f"MEND_{name.upper()}_PORT", SERVICE_PORTS[name]))
+
+
+def existing_services() -> list[str]:
+    return [s for s in SERVICES if (ROOT / "services" / s / f"mend_{s}" / "app.py").exists()]
+
+
+# --- processes -------------------------------------------------------------------------------
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        pid = int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    # A zombie still answers kill(0); treat it as gone.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        if state == "Z":
+            return None
+    except (FileNotFoundError, IndexError):
+        pass
+    return pid
+
+
+def wait_for(check, what: str, timeout: float, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    hint = f"; see {log}" if log else ""
+    raise LaunchError(f"{what} did not answer within {timeout:.0f}s{hint}")
+
+
+def ensure_port_free(port: int, what: str, env_var: str) -> None:
+    if port_open(port):
+        raise LaunchError(
+            f"port {port} for {what} is taken by another process; stop it or set {env_var}"
+        )
+
+
+def spawn(cmd: list[str], log: Path, pid_file: Path, env: dict[str, str] | None = None) -> int:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            cwd=ROOT,
+        )
+    pid_file.write_text(str(proc.pid))
+    return proc.pid
+
+
+def stop_pid(pid_file: Path, timeout: float = 20.0, sig: int = signal.SIGTERM) -> bool:
+    pid = read_pid(pid_file)
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and read_pid(pid_file) is not None:
+        time.sleep(0.1)
+    if read_pid(pid_file) is not None:
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+def pg_bin() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    found = shutil.which("initdb")
+    if candidates:
+        return Path(candidates[0]).parent
+    if found:
+        return Path(found).parent
+    raise LaunchError(
+        "PostgreSQL server is not installed: run `apt-get update && apt-get install -y postgresql`"
+    )
+
+
+def as_pg_user(cmd: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root: run them as the `postgres` system user.
+    if os.geteuid() != 0:
+        return cmd
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise LaunchError("running as root but no `postgres` user exists to own the database") from exc
+    return ["runuser", "-u", "postgres", "--", *cmd]
+
+
+def pg_owner_chown(path: Path) -> None:
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def pg_ready(settings: Settings) -> bool:
+    result = subprocess.run(
+        [str(pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(settings.pg_port), "-q"],
+        capture_output=True,
+    )
+    return result.returncode == 0
+
+
+def start_postgres(settings: Settings) -> None:
+    data = settings.home / "pg" / "data"
+    pid_file = settings.run / "postgres.pid"
+    if read_pid(pid_file) is not None and pg_ready(settings):
+        return
+    bindir = pg_bin()
+    ensure_port_free(settings.pg_port, "PostgreSQL", "MEND_PG_PORT")
+    for d in (settings.home / "pg", settings.home / "pg" / "sock"):
+        d.mkdir(parents=True, exist_ok=True)
+        pg_owner_chown(d)
+    if not (data / "PG_VERSION").exists():
+        pwfile = settings.home / "pg" / "pw"
+        pwfile.write_text("mend_admin\n")
+        pg_owner_chown(pwfile)
+        run_checked(
+            as_pg_user([str(bindir / "initdb"), "-D", str(data), "-U", "mend_admin",
+                        "--pwfile", str(pwfile), "-A", "scram-sha-256", "-E", "UTF8",
+                        "--locale", "C.UTF-8"]),
+            "initdb",
+        )
+        with open(data / "postgresql.conf", "a") as conf:
+            conf.write(
+                "\n# Mend local settings\n"
+                "listen_addresses = '127.0.0.1'\n"
+                f"port = {settings.pg_port}\n"
+                f"unix_socket_directories = '{settings.home / 'pg' / 'sock'}'\n"
+                "max_connections = 300\n"
+                "shared_buffers = 512MB\n"
+                "wal_buffers = 16MB\n"
+                "max_wal_size = 4GB\n"
+                "logging_collector = off\n"
+            )
+    log = settings.logs / "postgres.log"
+    settings.logs.mkdir(parents=True, exist_ok=True)
+    log.touch()
+    pg_owner_chown(log)
+    run_checked(
+        as_pg_user([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start"]),
+        "pg_ctl start",
+        log,
+    )
+    pid = (data / "postmaster.pid").read_text().splitlines()[0]
+    pid_file.write_text(pid)
+    wait_for(lambda: pg_ready(settings), "PostgreSQL", 30, log)
+    bootstrap_database(settings)
+
+
+def bootstrap_database(settings: Settings) -> None:
+    """Create the database and the application role; idempotent."""
+    sql = """
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mend_app') THEN
+    CREATE ROLE mend_app LOGIN PASSWORD 'mend_app' NOSUPERUSER NOCREATEDB NOCREATEROLE;
+  END IF;
+END $$;
+"""
+    env = dict(os.environ, PGPASSWORD="mend_admin")
+    base = [str(pg_bin() / "psql"), "-h", "127.0.0.1", "-p", str(settings.pg_port),
+            "-U", "mend_admin", "-v", "ON_ERROR_STOP=1", "-q"]
+    exists = subprocess.run(
+        [*base, "-d", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname = 'mend'"],
+        capture_output=True, text=True, env=env,
+    )
+    if exists.stdout.strip() != "1":
+        run_checked([*base, "-d", "postgres", "-c", "CREATE DATABASE mend"], "create database", env=env)
+    run_checked([*base, "-d", "mend", "-c", sql], "create roles", env=env)
+    run_checked([*base, "-d", "mend", "-c", "REVOKE CREATE ON SCHEMA public FROM PUBLIC"],
+                "lock public schema", env=env)
+
+
+def stop_postgres(settings: Settings) -> bool:
+    data = settings.home / "pg" / "data"
+    pid_file = settings.run / "postgres.pid"
+    if read_pid(pid_file) is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    subprocess.run(
+        as_pg_user([str(pg_bin() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+        capture_output=True,
+    )
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def run_checked(cmd: list[str], what: str, log: Path | None = None,
+                env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        hint = f" (log: {log})" if log else ""
+        raise LaunchError(f"{what} failed{hint}: " + " | ".join(detail))
+
+
+# --- Kafka -----------------------------------------------------------------------------------
+
+
+def kafka_libs(settings: Settings) -> Path:
+    """Resolve the broker's runtime classpath from Maven Central once; Maven caches it in ~/.m2."""
+    libs = settings.home / "kafka" / "libs"
+    marker = libs / ".complete"
+    pom = ROOT / "deploy" / "local" / "kafka" / "pom.xml"
+    if marker.exists() and marker.read_text() == pom.read_text():
+        return libs
+    if shutil.which("java") is None:
+        raise LaunchError("Java is not installed: install a JDK 17 (apt-get install -y openjdk-17-jre-headless)")
+    if shutil.which("mvn") is None:
+        raise LaunchError("Maven is not installed: apt-get install -y maven")
+    if libs.exists():
+        shutil.rmtree(libs)
+    libs.mkdir(parents=True)
+    print("resolving the Kafka broker's jars from Maven Central ...", flush=True)
+    run_checked(
+        ["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+         "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
+        "maven (Kafka jars)",
+    )
+    marker.write_text(pom.read_text())
+    return libs
+
+
+def kafka_config(settings: Settings) -> Path:
+    kdir = settings.home / "kafka"
+    data = kdir / "data"
+    props = kdir / "server.properties"
+    lines = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@127.0.0.1:{settings.controller_port}",
+        "listeners": f"PLAINTEXT://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{settings.kafka_port}",
+        "controller.listener.names": "CONTROLLER",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "log.dirs": str(data),
+        "num.partitions": "3",
+        "default.replication.factor": "1",
+        "min.insync.replicas": "1",
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "8",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        "auto.create.topics.enable": "true",
+        "log.retention.hours": "-1",
+        "log.retention.bytes": "-1",
+        "log.segment.bytes": "268435456",
+    }
+    props.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
+    log4j = kdir / "log4j2.properties"
+    log4j.write_text(
+        "status = warn\n"
+        "appender.file.type = File\n"
+        "appender.file.name = file\n"
+        f"appender.file.fileName = {settings.logs / 'kafka-server.log'}\n"
+        "appender.file.layout.type = PatternLayout\n"
+        "appender.file.layout.pattern = [%d] %p %m (%c)%n\n"
+        "rootLogger.level = INFO\n"
+        "rootLogger.appenderRef.file.ref = file\n"
+    )
+    return props
+
+
+def java_cmd(settings: Settings, libs: Path, main: str, *args: str) -> list[str]:
+    return [
+        "java", "-Xms512m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        f"-Dkafka.logs.dir={settings.logs}",
+        f"-Dlog4j2.configurationFile={settings.home / 'kafka' / 'log4j2.properties'}",
+        "-cp", f"{libs}/*", main, *args,
+    ]
+
+
+def kafka_ready(settings: Settings) -> bool:
+    """The broker answers a metadata request, not just a TCP connect."""
+    if not port_open(settings.kafka_port):
+        return False
+    probe = (
+        "import asyncio,sys\n"
+        "from aiokafka.admin import AIOKafkaAdminClient\n"
+        "async def m():\n"
+        f"    a=AIOKafkaAdminClient(bootstrap_servers='{settings.kafka_bootstrap}',request_timeout_ms=3000)\n"
+        "    await a.start()\n"
+        "    try: await a.list_topics()\n"
+        "    finally: await a.close()\n"
+        "asyncio.run(m())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=20)
+    return result.returncode == 0
+
+
+def start_kafka(settings: Settings) -> None:
+    pid_file = settings.run / "kafka.pid"
+    if read_pid(pid_file) is not None:
+        wait_for(lambda: kafka_ready(settings), "Kafka", 60, settings.logs / "kafka.out")
+        return
+    ensure_port_free(settings.kafka_port, "Kafka", "MEND_KAFKA_PORT")
+    ensure_port_free(settings.controller_port, "the Kafka controller", "MEND_KAFKA_CONTROLLER_PORT")
+    libs = kafka_libs(settings)
+    props = kafka_config(settings)
+    data = settings.home / "kafka" / "data"
+    if not (data / "meta.properties").exists():
+        # Format once per data directory, never again: a restart keeps the log.
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        run_checked(
+            java_cmd(settings, libs, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                     "-c", str(props)),
+            "kafka storage format",
+        )
+    log = settings.logs / "kafka.out"
+    spawn(java_cmd(settings, libs, "kafka.Kafka", str(props)), log, pid_file)
+    wait_for(lambda: read_pid(pid_file) is not None and kafka_ready(settings), "Kafka", 90, log)
+
+
+def kill_kafka(settings: Settings) -> None:
+    """A crash, not a shutdown: SIGKILL, for fault-injection tests."""
+    pid_file = settings.run / "kafka.pid"
+    pid = read_pid(pid_file)
+    if pid is not None:
+        os.kill(pid, signal.SIGKILL)
+        while read_pid(pid_file) is not None:
+            time.sleep(0.05)
+    # The port may linger in the kernel for a moment after the process dies.
+    wait_for(lambda: not port_open(settings.kafka_port), "Kafka port release", 30)
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+def service_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def migrate(settings: Settings) -> None:
+    names = existing_services()
+    if not names:
+        return
+    env = {**os.environ, **settings.env()}
+    run_checked([sys.executable, "-m", "mend_events.migrate", *names], "migrations", env=env)
+
+
+def start_services(settings: Settings) -> None:
+    env = {**os.environ, **settings.env()}
+    for name in existing_services():
+        pid_file = settings.run / f"{name}.pid"
+        url = settings.service_url(name)
+        if read_pid(pid_file) is not None:
+            continue
+        ensure_port_free(service_port(name), f"the {name} service", f"MEND_{name.upper()}_PORT")
+        log = settings.logs / f"{name}.log"
+        spawn([sys.executable, "-m", f"mend_{name}", "--port", str(service_port(name))],
+              log, pid_file, env=env)
+    for name in existing_services():
+        wait_for(lambda n=name: service_ready(settings.service_url(n)), f"the {name} service", 60,
+                 settings.logs / f"{name}.log")
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def up_infra(settings: Settings) -> None:
+    settings.run.mkdir(parents=True, exist_ok=True)
+    settings.logs.mkdir(parents=True, exist_ok=True)
+    start_postgres(settings)
+    start_kafka(settings)
+
+
+def cmd_up(settings: Settings) -> None:
+    up_infra(settings)
+    migrate(settings)
+    start_services(settings)
+    write_env(settings)
+    print(f"PostgreSQL  listening on 127.0.0.1:{settings.pg_port}  (database mend)")
+    print(f"Kafka       listening on {settings.kafka_bootstrap}  (KRaft, single node)")
+    for name in existing_services():
+        print(f"{name:<11} listening on {settings.service_url(name)}  (docs at /docs)")
+    print(f"logs in {settings.logs}; `make status` prints the settings; `make down` stops it all")
+
+
+def cmd_down(settings: Settings) -> None:
+    for name in reversed(SERVICES):
+        if stop_pid(settings.run / f"{name}.pid"):
+            print(f"stopped {name}")
+    if stop_pid(settings.run / "kafka.pid", timeout=30):
+        print("stopped Kafka")
+    if stop_postgres(settings):
+        print("stopped PostgreSQL")
+
+
+def write_env(settings: Settings) -> None:
+    (settings.home / "env").write_text("".join(f"{k}={v}\n" for k, v in settings.env().items()))
+
+
+def cmd_status(settings: Settings) -> None:
+    for key, value in settings.env().items():
+        print(f"{key}={value}")
+    states = {
+        "POSTGRES": read_pid(settings.run / "postgres.pid") is not None,
+        "KAFKA": read_pid(settings.run / "kafka.pid") is not None,
+    }
+    for name in existing_services():
+        states[name.upper()] = read_pid(settings.run / f"{name}.pid") is not None
+    for key, running in states.items():
+        print(f"MEND_{key}_STATE={'running' if running else 'stopped'}")
+
+
+def main(argv: list[str]) -> int:
+    settings = Settings.from_env()
+    commands = {
+        "up": cmd_up,
+        "infra": up_infra,
+        "down": cmd_down,
+        "status": cmd_status,
+        "kill-kafka": kill_kafka,
+        "restart-kafka": lambda s: (kill_kafka(s), start_kafka(s)),
+    }
+    if len(argv) != 1 or argv[0] not in commands:
+        print(f"usage: launcher.py {{{'|'.join(commands)}}}", file=sys.stderr)
+        return 2
+    try:
+        commands[argv[0]](settings)
+    except LaunchError as exc:
+        print(f"mend: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Mend's shared event plumbing. Import from the submodules; each holds one concern."""

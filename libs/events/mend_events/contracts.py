@@ -1,0 +1,110 @@
+"""Event contracts: one frozen pydantic model per event type and schema version, a registry, and
+upcasters that lift stored data from older schema versions to the current one.
+
+Events are immutable facts in the past tense. Their data holds pseudonymous ids, codes and dates;
+never names, contact details or narratives in clear (R8): free text travels only as a `Sealed`
+value (see `crypto.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from mend_events.errors import MendError
+
+
+class DomainEvent(BaseModel):
+    """Base of every event model. Subclasses set `event_type` and `schema_version`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+    # Names of fields that hold personal data; they are sealed before storage (crypto.py).
+    personal_fields: ClassVar[tuple[str, ...]] = ()
+
+    def to_data(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=False)
+
+
+E = TypeVar("E", bound=type[DomainEvent])
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class UnknownEvent(MendError):
+    code = "unknown_event"
+
+
+class InvalidEvent(MendError):
+    code = "invalid_event"
+
+
+class Registry:
+    """Maps (event type) to its current model, and (type, version) to an upcaster to version+1."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, type[DomainEvent]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+
+    def register(self, model: E) -> E:
+        existing = self._models.get(model.event_type)
+        if existing is not None and existing is not model:
+            raise ValueError(f"event type {model.event_type} registered twice")
+        self._models[model.event_type] = model
+        return model
+
+    def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        def wrap(fn: Upcaster) -> Upcaster:
+            self._upcasters[(event_type, from_version)] = fn
+            return fn
+
+        return wrap
+
+    def model(self, event_type: str) -> type[DomainEvent]:
+        try:
+            return self._models[event_type]
+        except KeyError:
+            raise UnknownEvent(f"unknown event type {event_type!r}", field="type") from None
+
+    def knows(self, event_type: str) -> bool:
+        return event_type in self._models
+
+    def types(self) -> list[str]:
+        return sorted(self._models)
+
+    def upcast(self, event_type: str, schema_version: int, data: dict[str, Any]) -> dict[str, Any]:
+        model = self.model(event_type)
+        if schema_version > model.schema_version:
+            raise InvalidEvent(
+                f"{event_type} schema version {schema_version} is newer than this reader's "
+                f"{model.schema_version}",
+                field="schema_version",
+            )
+        version = schema_version
+        while version < model.schema_version:
+            step = self._upcasters.get((event_type, version))
+            if step is None:
+                raise InvalidEvent(f"no upcaster for {event_type} v{version}", field="schema_version")
+            data = step(data)
+            version += 1
+        return data
+
+    def decode(self, event_type: str, schema_version: int, data: dict[str, Any]) -> DomainEvent:
+        model = self.model(event_type)
+        try:
+            return model.model_validate(self.upcast(event_type, schema_version, data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or None
+            raise InvalidEvent(f"{event_type}: {first['msg']}", field=field) from None
+
+    def json_schemas(self) -> dict[str, dict[str, Any]]:
+        return {t: m.model_json_schema() for t, m in sorted(self._models.items())}
+
+
+# One registry for the whole platform: every service registers its own events in its events.py,
+# and reads other services' events through the same contracts.
+registry = Registry()

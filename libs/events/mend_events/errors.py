@@ -1,0 +1,65 @@
+"""Errors a client can cause. Each maps to one HTTP status in `http.py`; none is ever a 500."""
+
+from __future__ import annotations
+
+
+class MendError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"error": self.code, "field": self.field, "reason": self.reason}
+
+
+class Rejected(MendError):
+    """A command that breaks a rule of the domain: nothing is written."""
+
+    status = 422
+    code = "rejected"
+
+
+class GatesUnmet(Rejected):
+    """A contact session refused because one or more gates (R4) are unmet; names every one."""
+
+    code = "gates_unmet"
+
+    def __init__(self, gates: list[str]) -> None:
+        super().__init__("unmet gates: " + "; ".join(gates), field=None)
+        self.gates = gates
+
+    def to_dict(self) -> dict[str, str | None | list[str]]:  # type: ignore[override]
+        return {**super().to_dict(), "gates": self.gates}
+
+
+class NotFound(MendError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(MendError):
+    status = 403
+    code = "forbidden"
+
+
+class Unauthenticated(MendError):
+    status = 401
+    code = "unauthenticated"
+
+
+class Conflict(MendError):
+    """A stale expected version, or an event id reused with other content."""
+
+    status = 409
+    code = "conflict"
+
+
+class Unavailable(MendError):
+    """A dependency is behind (e.g. a projection lags): try again shortly. Never a silent pass."""
+
+    status = 503
+    code = "unavailable"
