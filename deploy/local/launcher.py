@@ -214,6 +214,7 @@ def start_postgres(settings: Settings) -> None:
     data = settings.home / "pg" / "data"
     pid_file = settings.run / "postgres.pid"
     if read_pid(pid_file) is not None and pg_ready(settings):
+        bootstrap_database(settings)
         return
     bindir = pg_bin()
     ensure_port_free(settings.pg_port, "PostgreSQL", "MEND_PG_PORT")
@@ -264,7 +265,12 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mend_app') THEN
     CREATE ROLE mend_app LOGIN PASSWORD 'mend_app' NOSUPERUSER NOCREATEDB NOCREATEROLE;
   END IF;
+  -- Owns every schema object; nobody logs in as it. Migrations run under SET ROLE mend_owner.
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mend_owner') THEN
+    CREATE ROLE mend_owner NOLOGIN NOSUPERUSER;
+  END IF;
 END $$;
+GRANT CREATE ON DATABASE mend TO mend_owner;
 """
     env = dict(os.environ, PGPASSWORD="mend_admin")
     base = [str(pg_bin() / "psql"), "-h", "127.0.0.1", "-p", str(settings.pg_port),

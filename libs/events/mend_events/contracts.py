@@ -9,11 +9,27 @@ value (see `crypto.py`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mend_events.errors import MendError
+
+
+class Sealed(BaseModel):
+    """AES-256-GCM ciphertext of a personal field, under the data key of the person it belongs to.
+    Unreadable for ever once that key is destroyed (erasure), while the history still verifies."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    alg: Literal["A256GCM"] = "A256GCM"
+    kid: str
+    iv: str
+    ct: str
+
+
+# A personal free-text field: plain `str` inside the domain, `Sealed` once stored (crypto.py).
+PersonalText = str | Sealed
 
 
 class DomainEvent(BaseModel):
@@ -23,8 +39,10 @@ class DomainEvent(BaseModel):
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
-    # Names of fields that hold personal data; they are sealed before storage (crypto.py).
+    # Fields typed `PersonalText` that hold personal data; the store seals them before writing.
     personal_fields: ClassVar[tuple[str, ...]] = ()
+    # The field naming the person whose data key seals them (default: the acting person).
+    personal_owner: ClassVar[str | None] = None
 
     def to_data(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=False)

@@ -1,0 +1,55 @@
+# Mend: one entry point for people and CI. `make up` starts the platform, `make test` tests it.
+PY        ?= python3
+VENV      := .venv
+VPY       := $(VENV)/bin/python
+LAUNCH    := $(VPY) deploy/local/launcher.py
+STAMP     := $(VENV)/.installed
+
+.PHONY: up down status test fault bench demo lint deps system-deps venv clean
+
+# Python environment: rebuilt only when a pin or a package manifest changes.
+$(STAMP): constraints.txt requirements-dev.txt libs/events/pyproject.toml services/*/pyproject.toml
+	@test -x $(VPY) || $(PY) -m venv $(VENV)
+	@$(VPY) -m pip install -q --upgrade pip
+	@$(VPY) -m pip install -q -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# PostgreSQL server, Java and Maven, where the machine lacks them (needs root and apt).
+system-deps:
+	@bash deploy/local/system-deps.sh
+
+deps: system-deps venv
+
+up: deps
+	@$(LAUNCH) up
+
+down:
+	@test -x $(VPY) && $(LAUNCH) down || true
+
+status:
+	@$(LAUNCH) status
+
+# Integration and end-to-end tests talk to the real broker and database the launcher starts.
+test: deps
+	@$(LAUNCH) infra
+	@$(VPY) -m pytest -m "not fault" -q
+
+# Long fault-injection runs (kill -9 of broker and relay under load).
+fault: deps
+	@$(LAUNCH) infra
+	@$(VPY) -m pytest -m fault -q
+
+bench: deps
+	@$(LAUNCH) infra
+	@$(VPY) -m bench
+
+demo: up
+	@$(VPY) -m mend_events.demo
+
+lint: venv
+	@$(VENV)/bin/ruff check .
+
+clean: down
+	rm -rf .mend

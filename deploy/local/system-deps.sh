@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for the local platform: PostgreSQL server, Java 17, Maven.
+# Needs root and apt; elsewhere it says what to install instead of failing obscurely.
+set -euo pipefail
+
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need+=(postgresql)
+command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need+=(maven)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "mend: missing ${need[*]}: install them (e.g. apt-get install ${need[*]}) and run again" >&2
+  exit 1
+fi
+echo "installing ${need[*]} ..."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian's package starts a cluster of its own on 5432; Mend runs its own on 127.0.0.1:54329.
+if command -v pg_lsclusters >/dev/null; then
+  pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | while read -r v c; do
+    pg_ctlcluster "$v" "$c" stop 2>/dev/null || true
+  done
+fi

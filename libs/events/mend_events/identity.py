@@ -1,0 +1,301 @@
+"""Who is asking: a signed token on every request, verified with the issuing agency's public key.
+
+Tokens are JWTs signed with an asymmetric key of the agency (EdDSA / Ed25519 preferred; ECDSA
+and RSA-PSS/RSA accepted when that agency's key is of that type). `none` and HS* are refused, and
+the algorithm must match the agency's key type, so a public key can never serve as an HMAC secret.
+
+Claims: `iss` agency id, `sub` pseudonymous person id, `role` (identity_types.Role), `aud` "mend",
+`exp`, `iat`, optionally `cases` (the case ids allocated to a practitioner).
+
+Public keys: `MEND_AGENCY_PUBLIC_KEYS` (JSON {agency: PEM}) or the files `<agency>.pub.pem` in
+`MEND_KEYS_DIR` (default `<repo>/.mend/keys`, where `devkeys.py` writes development keys).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Protocol
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from fastapi import Header
+
+from mend_events.errors import Unauthenticated
+from mend_events.identity_types import Actor, Role
+
+__all__ = [
+    "AUDIENCE",
+    "DirectoryKeys",
+    "Identity",
+    "PublicKeySource",
+    "StaticKeys",
+    "TokenVerifier",
+    "default_keys_dir",
+    "default_verifier",
+    "keys_from_env",
+    "require_identity",
+    "reset_default_verifier",
+    "verify_token",
+]
+
+AUDIENCE = "mend"
+MAX_TOKEN_BYTES = 8192
+_AGENCY_RE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
+_PSEUDO_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}-[A-Za-z0-9_-]{4,64}$")
+_REQUIRED_CLAIMS = ["iss", "sub", "role", "aud", "exp", "iat"]
+
+PublicKey = (
+    ed25519.Ed25519PublicKey | ed448.Ed448PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A verified caller: the agency that vouches for them, their role and pseudonymous id."""
+
+    agency: str
+    role: Role
+    person_id: str
+    cases: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(id=self.person_id, role=self.role, agency=self.agency)
+
+
+def default_keys_dir() -> Path:
+    """`MEND_KEYS_DIR`, else `<repo>/.mend/keys` (repo = three levels above this package)."""
+    configured = os.environ.get("MEND_KEYS_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[3] / ".mend" / "keys"
+
+
+class PublicKeySource(Protocol):
+    def public_key(self, agency: str) -> PublicKey | None: ...
+
+
+def _load_public_pem(pem: str | bytes, origin: str) -> PublicKey:
+    try:
+        key = load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
+    except ValueError as exc:
+        raise ValueError(f"{origin}: not a PEM public key") from exc
+    if not isinstance(
+        key,
+        ed25519.Ed25519PublicKey
+        | ed448.Ed448PublicKey
+        | ec.EllipticCurvePublicKey
+        | rsa.RSAPublicKey,
+    ):
+        raise ValueError(f"{origin}: unsupported public key type {type(key).__name__}")
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
+        raise ValueError(f"{origin}: RSA keys below 2048 bits are refused")
+    return key
+
+
+class StaticKeys:
+    """Public keys given up front: {agency: PEM or key object}."""
+
+    def __init__(self, keys: Mapping[str, str | bytes | PublicKey]) -> None:
+        self._keys: dict[str, PublicKey] = {}
+        for agency, key in keys.items():
+            if not _AGENCY_RE.match(agency):
+                raise ValueError(f"invalid agency id {agency!r}")
+            self._keys[agency] = (
+                _load_public_pem(key, f"public key of {agency}")
+                if isinstance(key, str | bytes)
+                else key
+            )
+
+    def public_key(self, agency: str) -> PublicKey | None:
+        return self._keys.get(agency)
+
+
+class DirectoryKeys:
+    """Public keys read from `<dir>/<agency>.pub.pem`, cached; a new agency's file is found on
+    first use without restart."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+        self._cache: dict[str, PublicKey] = {}
+        self._lock = threading.Lock()
+
+    def public_key(self, agency: str) -> PublicKey | None:
+        if not _AGENCY_RE.match(agency):  # also keeps path traversal out
+            return None
+        key = self._cache.get(agency)
+        if key is not None:
+            return key
+        path = self.directory / f"{agency}.pub.pem"
+        try:
+            pem = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        key = _load_public_pem(pem, str(path))
+        with self._lock:
+            self._cache[agency] = key
+        return key
+
+
+def keys_from_env(environ: Mapping[str, str] | None = None) -> PublicKeySource:
+    env = os.environ if environ is None else environ
+    raw = env.get("MEND_AGENCY_PUBLIC_KEYS")
+    if raw:
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError("MEND_AGENCY_PUBLIC_KEYS is not valid JSON") from exc
+        if not isinstance(parsed, dict):
+            raise ValueError("MEND_AGENCY_PUBLIC_KEYS must be a JSON object {agency: PEM}")
+        return StaticKeys(parsed)
+    directory = env.get("MEND_KEYS_DIR")
+    return DirectoryKeys(Path(directory) if directory else default_keys_dir())
+
+
+def _algorithms_for(key: PublicKey) -> list[str]:
+    """The only algorithms a key of this type may verify (no cross-type confusion)."""
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return ["EdDSA"]
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return {"secp256r1": ["ES256"], "secp384r1": ["ES384"], "secp521r1": ["ES512"]}.get(
+            key.curve.name, []
+        )
+    if isinstance(key, rsa.RSAPublicKey):
+        return ["PS256", "PS384", "PS512", "RS256", "RS384", "RS512"]
+    return []
+
+
+class TokenVerifier:
+    """Verifies tokens against per-agency public keys. `leeway` (s) absorbs clock skew;
+    `max_ttl` (s) refuses tokens that live longer than that (exp - iat)."""
+
+    def __init__(
+        self,
+        keys: PublicKeySource,
+        *,
+        audience: str = AUDIENCE,
+        leeway: int = 30,
+        max_ttl: int = 24 * 3600,
+    ) -> None:
+        self._keys = keys
+        self._audience = audience
+        self._leeway = leeway
+        self._max_ttl = max_ttl
+
+    def verify(self, token: str) -> Identity:
+        if not token:
+            raise Unauthenticated("no token")
+        if len(token) > MAX_TOKEN_BYTES:
+            raise Unauthenticated("token too large")
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise Unauthenticated("malformed token") from None
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg.lower() == "none" or alg.upper().startswith("HS"):
+            raise Unauthenticated(
+                f"token algorithm {alg!r} is refused: only asymmetric signatures are accepted"
+            )
+        issuer = unverified.get("iss")
+        if not isinstance(issuer, str) or not _AGENCY_RE.match(issuer):
+            raise Unauthenticated("token has no valid issuer (iss must be an agency id)")
+        key = self._keys.public_key(issuer)
+        if key is None:
+            raise Unauthenticated(f"unknown issuer {issuer!r}: no public key for this agency")
+        algorithms = _algorithms_for(key)
+        if alg not in algorithms:
+            raise Unauthenticated(
+                f"token algorithm {alg} does not match agency {issuer}'s key "
+                f"(expected {', '.join(algorithms) or 'none available'})"
+            )
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                audience=self._audience,
+                issuer=issuer,
+                leeway=self._leeway,
+                options={"require": _REQUIRED_CLAIMS, "verify_sub": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("token expired") from None
+        except jwt.ImmatureSignatureError:
+            raise Unauthenticated("token not valid yet (iat or nbf in the future)") from None
+        except jwt.InvalidAudienceError:
+            raise Unauthenticated(f"token audience is not {self._audience!r}") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthenticated("token issuer does not match") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise Unauthenticated(f"token lacks the {exc.claim!r} claim") from None
+        except jwt.InvalidSignatureError:
+            raise Unauthenticated(f"token signature does not verify with {issuer}'s key") from None
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid token: {exc}") from None
+        return self._identity(issuer, claims)
+
+    def _identity(self, agency: str, claims: dict[str, Any]) -> Identity:
+        exp, iat = claims["exp"], claims["iat"]
+        if not isinstance(exp, int | float) or not isinstance(iat, int | float):
+            raise Unauthenticated("token exp and iat must be numbers")
+        if exp - iat > self._max_ttl:
+            raise Unauthenticated(f"token lifetime exceeds {self._max_ttl} seconds")
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not _PSEUDO_RE.match(sub):
+            raise Unauthenticated("token subject is not a pseudonymous person id")
+        try:
+            role = Role(claims["role"])
+        except (ValueError, TypeError):
+            raise Unauthenticated(f"token role {claims['role']!r} is not a known role") from None
+        raw_cases = claims.get("cases", [])
+        if not isinstance(raw_cases, list) or not all(
+            isinstance(c, str) and _PSEUDO_RE.match(c) for c in raw_cases
+        ):
+            raise Unauthenticated("token cases must be a list of case ids")
+        return Identity(agency=agency, role=role, person_id=sub, cases=frozenset(raw_cases))
+
+
+_default: TokenVerifier | None = None
+_default_lock = threading.Lock()
+
+
+def default_verifier() -> TokenVerifier:
+    """The process-wide verifier, built from the environment on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = TokenVerifier(keys_from_env())
+        return _default
+
+
+def reset_default_verifier(verifier: TokenVerifier | None = None) -> None:
+    """Replace (or, with None, forget) the process-wide verifier; for tests and key reloads."""
+    global _default
+    with _default_lock:
+        _default = verifier
+
+
+def verify_token(token: str) -> Identity:
+    """Verify a bearer token with the process-wide verifier; raises Unauthenticated."""
+    return default_verifier().verify(token)
+
+
+async def require_identity(
+    authorization: Annotated[str | None, Header()] = None,
+) -> Identity:
+    """FastAPI dependency: the verified identity from `Authorization: Bearer <token>`.
+    Raises errors.Unauthenticated (HTTP 401 through the app's MendError handler)."""
+    if not authorization:
+        raise Unauthenticated("missing Authorization header")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization header must be 'Bearer <token>'")
+    return verify_token(token.strip())

@@ -1,0 +1,85 @@
+"""Versioned SQL migrations, one schema per service.
+
+Each schema gets the shared event-store scripts (`mend_events/migrations`) and then its
+service's own (`mend_<service>/migrations`), in name order, each once, each in a transaction,
+recorded in `<schema>.schema_migrations`. Objects are owned by `mend_owner`; the application
+role `mend_app` gets only what the scripts grant.
+
+    python -m mend_events.migrate consent risk sessions aftercare
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.resources
+import re
+import sys
+from dataclasses import dataclass
+
+import asyncpg
+
+from mend_events.settings import Settings
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Script:
+    name: str
+    sql: str
+
+
+def scripts_of(package: str) -> list[Script]:
+    try:
+        folder = importlib.resources.files(package) / "migrations"
+    except ModuleNotFoundError:
+        return []
+    if not folder.is_dir():
+        return []
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [Script(f"{package}:{f.name}", f.read_text()) for f in files]
+
+
+def scripts_for(service: str | None) -> list[Script]:
+    found = scripts_of("mend_events")
+    if service:
+        found += scripts_of(f"mend_{service}")
+    return found
+
+
+async def migrate_schema(conn: asyncpg.Connection, schema: str, service: str | None) -> list[str]:
+    """Apply what is missing to `schema`; returns the names applied. Safe to run concurrently."""
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    applied: list[str] = []
+    async with conn.transaction():
+        # One migrator per schema at a time; the lock ends with the transaction.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"migrate:{schema}")
+        await conn.execute("SET LOCAL ROLE mend_owner")
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {schema}.schema_migrations ("
+            "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"] for r in await conn.fetch(f"SELECT name FROM {schema}.schema_migrations")}
+        for script in scripts_for(service):
+            if script.name in done:
+                continue
+            await conn.execute(script.sql.replace("{schema}", schema))
+            await conn.execute(f"INSERT INTO {schema}.schema_migrations (name) VALUES ($1)", script.name)
+            applied.append(script.name)
+    return applied
+
+
+async def main(services: list[str]) -> None:
+    conn = await asyncpg.connect(Settings.from_env().admin_database_url)
+    try:
+        for service in services:
+            applied = await migrate_schema(conn, service, service)
+            print(f"{service}: {len(applied)} migration(s) applied")
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))

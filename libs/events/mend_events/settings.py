@@ -1,0 +1,41 @@
+"""The `MEND_*` settings every service, tool and test reads (printed by `make status`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+SERVICES = ("consent", "risk", "sessions", "aftercare")
+DEFAULT_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8104}
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str
+    database_url: str
+    admin_database_url: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            kafka_bootstrap=os.environ.get("MEND_KAFKA_BOOTSTRAP", "127.0.0.1:29092"),
+            database_url=os.environ.get(
+                "MEND_DATABASE_URL", "postgresql://mend_app:mend_app@127.0.0.1:54329/mend"
+            ),
+            admin_database_url=os.environ.get(
+                "MEND_ADMIN_DATABASE_URL",
+                "postgresql://mend_admin:mend_admin@127.0.0.1:54329/mend",
+            ),
+        )
+
+
+def service_url(name: str) -> str:
+    return os.environ.get(f"MEND_{name.upper()}_URL", f"http://127.0.0.1:{DEFAULT_PORTS[name]}")
+
+
+def events_topic(service: str, prefix: str = "") -> str:
+    return f"{prefix}{service}.events.v1"
+
+
+def dlq_topic(service: str, prefix: str = "") -> str:
+    return f"{prefix}{service}.dlq"

@@ -1,0 +1,126 @@
+"""pytest fixtures for tests against the real broker and database.
+
+The session starts (or reuses) the local platform through the same launcher as `make up`;
+each test gets its own database schema and its own topic names, so tests never see each
+other's events. With `MEND_TESTCONTAINERS=1` and a Docker engine, Kafka and PostgreSQL come
+from testcontainers instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from mend_events.db import create_pool
+from mend_events.migrate import migrate_schema
+from mend_events.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _launcher():
+    spec = importlib.util.spec_from_file_location("mend_launcher", ROOT / "deploy/local/launcher.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["mend_launcher"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def launcher():
+    return _launcher()
+
+
+@pytest.fixture(scope="session")
+def platform(launcher) -> Iterator[Settings]:
+    """Kafka and PostgreSQL, started by the local launcher if they are not running."""
+    if os.environ.get("MEND_TESTCONTAINERS") == "1":
+        yield from _containers()
+        return
+    local = launcher.Settings.from_env()
+    try:
+        launcher.up_infra(local)
+    except launcher.LaunchError as exc:
+        pytest.fail(f"the local platform did not start: {exc}")
+    for key, value in local.env().items():
+        os.environ.setdefault(key, value)
+    yield Settings(local.kafka_bootstrap, local.database_url, local.admin_database_url)
+
+
+def _containers() -> Iterator[Settings]:  # pragma: no cover - needs a Docker engine
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    with PostgresContainer("postgres:15") as pg, KafkaContainer().with_kraft() as kafka:
+        admin = pg.get_connection_url().replace("postgresql+psycopg2", "postgresql")
+        import asyncio
+
+        async def bootstrap() -> None:
+            conn = await asyncpg.connect(admin)
+            await conn.execute(
+                "CREATE ROLE mend_app LOGIN PASSWORD 'mend_app'; CREATE ROLE mend_owner NOLOGIN;"
+                f"GRANT CREATE ON DATABASE {pg.dbname} TO mend_owner;")
+            await conn.close()
+
+        asyncio.run(bootstrap())
+        app = admin.replace(f"{pg.username}:{pg.password}", "mend_app:mend_app")
+        yield Settings(kafka.get_bootstrap_server(), app, admin)
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def admin_conn(platform: Settings) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(platform.admin_database_url)
+    yield conn
+    await conn.close()
+
+
+async def make_schema(platform: Settings, service: str | None, name: str) -> str:
+    conn = await asyncpg.connect(platform.admin_database_url)
+    try:
+        await migrate_schema(conn, name, service)
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_schema(platform: Settings, name: str) -> None:
+    conn = await asyncpg.connect(platform.admin_database_url)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def schema(platform: Settings, unique: str) -> AsyncIterator[str]:
+    """A fresh event-store schema for this test, dropped afterwards."""
+    name = await make_schema(platform, None, f"t_{unique}")
+    yield name
+    await drop_schema(platform, name)
+
+
+@pytest.fixture
+async def app_pool(platform: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A pool as the application role: SELECT and append only on events."""
+    pool = await create_pool(platform.database_url, min_size=1, max_size=20)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def topic_prefix(unique: str) -> str:
+    """Prefix for this test's topics: `<prefix><service>.events.v1`."""
+    return f"t{unique}."

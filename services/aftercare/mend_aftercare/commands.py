@@ -1,0 +1,183 @@
+"""Command models. Most are request bodies; the actor always comes from the verified token.
+
+Three kinds, kept apart on purpose:
+- request bodies a person sends (accept, schedule a check-in, close, ...);
+- reaction commands the application layer builds from another service's event
+  (`OfferAftercare`, `RecordCommitment`, `ShareProgressUpdate`);
+- a request body completed by the application layer with a fact it read from a projection
+  (`RecordOutcomeMeasure` = `OutcomeMeasureAnswer` + research consent). Such facts are never
+  taken from a request body, or a client could simply claim consent.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from mend_aftercare.events import (
+    ClosureReason,
+    CommitmentCode,
+    CommitmentStatus,
+    MeasurePoint,
+    OfferCause,
+    OutcomeMeasure,
+    PlanRole,
+    ProgressCode,
+    ReferralKind,
+    Score,
+    UpdateLevel,
+)
+from mend_events.identity_types import PseudoId
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- reaction commands (built by the application layer, never a request body) ---------------
+
+
+class OfferAftercare(_Command):
+    """From SessionHalted, SessionCompleted, or ConsentWithdrawn by the harmed person. The
+    application layer names the case's harmed person (from its case projection)."""
+
+    harmed_person_id: PseudoId
+    cause: OfferCause
+    cause_event_id: UUID
+
+
+class RecordCommitment(_Command):
+    """From an agreement reached in the sessions service, one per commitment in it."""
+
+    commitment_id: UUID
+    owner_id: PseudoId
+    code: CommitmentCode
+    due_on: date
+    source_agreement_event_id: UUID
+
+
+class ShareProgressUpdate(_Command):
+    """From a commitment's status change. `updates_consented_at_now` is read by the application
+    layer from the consent projection at the moment of deciding."""
+
+    commitment_id: UUID
+    status: CommitmentStatus
+    updates_consented_at_now: bool
+
+
+# --- the harmed person's own word -----------------------------------------------------------
+
+
+class AcceptAftercare(_Command):
+    pass
+
+
+class DeclineAftercare(_Command):
+    pass
+
+
+class SetProgressUpdatePreference(_Command):
+    level: UpdateLevel
+
+
+class CloseAftercare(_Command):
+    """The harmed person closes with any reason but `no_contact_possible`; a practitioner only
+    with `unsafe` or `no_contact_possible`."""
+
+    reason: ClosureReason
+
+
+# --- the responsible person's own word ------------------------------------------------------
+
+
+class AcceptDesistancePlan(_Command):
+    pass
+
+
+class EndDesistancePlan(_Command):
+    pass
+
+
+# --- practitioner's casework ----------------------------------------------------------------
+
+
+class ScheduleCheckIn(_Command):
+    check_in_id: UUID
+    participant_id: PseudoId
+    participant_role: PlanRole
+    due_at: AwareDatetime
+
+
+class CompleteCheckIn(_Command):
+    check_in_id: UUID
+
+
+class MarkCheckInMissed(_Command):
+    check_in_id: UUID
+
+
+class MakeReferral(_Command):
+    referral_id: UUID
+    participant_id: PseudoId
+    participant_role: PlanRole
+    kind: ReferralKind
+    owner_id: PseudoId
+    due_on: date
+
+
+class RecordCommitmentProgress(_Command):
+    commitment_id: UUID
+    progress: ProgressCode
+
+
+class CompleteCommitment(_Command):
+    commitment_id: UUID
+
+
+class RecordCommitmentNotCompleted(_Command):
+    commitment_id: UUID
+
+
+# --- outcome measures -----------------------------------------------------------------------
+
+
+class OutcomeMeasureAnswer(_Command):
+    """The request body: the harmed person's answer (entered by them or by their practitioner)."""
+
+    measure: OutcomeMeasure
+    point: MeasurePoint
+    score: Score
+
+
+class RecordOutcomeMeasure(OutcomeMeasureAnswer):
+    """What the domain decides on: the answer plus the current research consent, which the
+    application layer reads from the consent projection (see `with_research_consent`)."""
+
+    research_consent: bool
+
+
+def with_research_consent(answer: OutcomeMeasureAnswer, consent: bool) -> RecordOutcomeMeasure:
+    return RecordOutcomeMeasure(**answer.model_dump(), research_consent=consent)
+
+
+AftercareCommand = (
+    OfferAftercare
+    | RecordCommitment
+    | ShareProgressUpdate
+    | AcceptAftercare
+    | DeclineAftercare
+    | SetProgressUpdatePreference
+    | CloseAftercare
+    | AcceptDesistancePlan
+    | EndDesistancePlan
+    | ScheduleCheckIn
+    | CompleteCheckIn
+    | MarkCheckInMissed
+    | MakeReferral
+    | RecordCommitmentProgress
+    | CompleteCommitment
+    | RecordCommitmentNotCompleted
+    | RecordOutcomeMeasure
+)

@@ -1,0 +1,465 @@
+"""Consent of one case (stream id = case id): pure `decide` and `evolve`, and the queries other
+code asks of the state. No I/O, no clock: `now` comes from the command context.
+
+Rules (DOMAIN.md R1, R2): consent is given by the participant themself, per scope, with no
+incentive; it can be withdrawn at any time by or for that participant, lapses at its expiry,
+and is invalidated by a later report of an incentive. Ending a grant is final: a grant is active
+at most once, and only its first ending counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID, uuid5
+
+from mend_events.contracts import DomainEvent
+from mend_events.decider import CommandContext, Decider
+from mend_events.envelope import Metadata
+from mend_events.errors import Forbidden, NotFound, Rejected
+from mend_events.identity_types import PARTICIPANT_ROLES, Actor, Role
+
+from mend_consent.commands import (
+    GiveConsent,
+    LapseDueGrants,
+    RecordAcknowledgement,
+    ReportIncentive,
+    WithdrawAcknowledgement,
+    WithdrawAll,
+    WithdrawGrant,
+    WithdrawScope,
+)
+from mend_consent.events import (
+    TAKE_PART,
+    AcknowledgementBasis,
+    AcknowledgementRecorded,
+    AcknowledgementWithdrawalGround,
+    AcknowledgementWithdrawn,
+    ConsentGiven,
+    ConsentInvalidated,
+    ConsentLapsed,
+    ConsentWithdrawn,
+    GrantRef,
+    IncentiveReported,
+    InformedHow,
+    ScopeKind,
+    WithdrawalTarget,
+    parse_scope,
+)
+
+# ---------------------------------------------------------------------------------------- state
+
+
+class GrantStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"
+    INVALIDATED = "invalidated"
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    grant_id: UUID
+    participant_id: str
+    participant_role: Role
+    scope: str
+    informed_how: InformedHow
+    witnessed_by: str | None
+    given_at: datetime
+    expires_at: datetime | None
+    status: GrantStatus = GrantStatus.ACTIVE
+    ended_at: datetime | None = None
+    ended_by_role: Role | None = None  # the participant, a practitioner relaying them, system...
+
+    def in_force(self, at: datetime) -> bool:
+        return self.status is GrantStatus.ACTIVE and (
+            self.expires_at is None or at < self.expires_at
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    responsible_person_id: str
+    standing: bool
+    basis: AcknowledgementBasis
+    recorded_at: datetime
+    withdrawn_at: datetime | None = None
+    ground: AcknowledgementWithdrawalGround | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentState:
+    """Mappings are never mutated: `evolve` builds new ones, so a state is a value."""
+
+    case_id: str
+    grants: Mapping[UUID, Grant] = field(default_factory=dict)
+    acknowledgements: Mapping[str, Acknowledgement] = field(default_factory=dict)
+    incentive_reports: frozenset[UUID] = frozenset()
+
+
+def initial(case_id: str) -> ConsentState:
+    return ConsentState(case_id=case_id)
+
+
+# --------------------------------------------------------------------------------------- evolve
+
+
+def evolve(state: ConsentState, event: DomainEvent, meta: Metadata) -> ConsentState:
+    """Apply a stored event. Never raises: an event that does not fit is ignored, not fatal."""
+    at = meta.occurred_at
+    match event:
+        case ConsentGiven():
+            if event.grant_id in state.grants:
+                return state
+            grant = Grant(
+                grant_id=event.grant_id,
+                participant_id=event.participant_id,
+                participant_role=event.participant_role,
+                scope=event.scope,
+                informed_how=event.informed_how,
+                witnessed_by=event.witnessed_by,
+                given_at=at,
+                expires_at=event.expires_at,
+            )
+            return replace(state, grants={**state.grants, grant.grant_id: grant})
+        case ConsentWithdrawn():
+            return _end(state, event.grants, GrantStatus.WITHDRAWN, at, meta.role)
+        case ConsentInvalidated():
+            return _end(state, event.grants, GrantStatus.INVALIDATED, at, meta.role)
+        case ConsentLapsed():
+            # Lapsed as of the expiry itself, whenever the lapse was noticed.
+            ref = GrantRef(grant_id=event.grant_id, scope=event.scope)
+            return _end(state, (ref,), GrantStatus.LAPSED, event.expired_at, meta.role)
+        case IncentiveReported():
+            return replace(state, incentive_reports=state.incentive_reports | {event.report_id})
+        case AcknowledgementRecorded():
+            ack = Acknowledgement(event.responsible_person_id, True, event.basis, at)
+            return _with_ack(state, ack)
+        case AcknowledgementWithdrawn():
+            ack = state.acknowledgements.get(event.responsible_person_id)
+            if ack is None:
+                return state
+            return _with_ack(
+                state, replace(ack, standing=False, withdrawn_at=at, ground=event.ground)
+            )
+    return state
+
+
+def _end(
+    state: ConsentState, refs: Iterable[GrantRef], status: GrantStatus, at: datetime, role: Role
+) -> ConsentState:
+    # Only an active grant can end: the first ending is the one that counts in the history.
+    ended = {
+        ref.grant_id: replace(g, status=status, ended_at=at, ended_by_role=role)
+        for ref in refs
+        if (g := state.grants.get(ref.grant_id)) is not None and g.status is GrantStatus.ACTIVE
+    }
+    return replace(state, grants={**state.grants, **ended}) if ended else state
+
+
+def _with_ack(state: ConsentState, ack: Acknowledgement) -> ConsentState:
+    acks = {**state.acknowledgements, ack.responsible_person_id: ack}
+    return replace(state, acknowledgements=acks)
+
+
+# --------------------------------------------------------------------------------------- decide
+
+
+def decide(state: ConsentState, command: object, ctx: CommandContext) -> list[DomainEvent]:
+    match command:
+        case GiveConsent():
+            return _give(state, command, ctx)
+        case WithdrawGrant():
+            return _withdraw_grant(state, command, ctx)
+        case WithdrawScope():
+            _check_withdrawer(ctx.actor, command.participant_id)
+            grants = [
+                g for g in active_grants(state, command.participant_id) if g.scope == command.scope
+            ]
+            return _withdrawal(
+                command.participant_id,
+                WithdrawalTarget.SCOPE,
+                grants,
+                command.reason,
+                scope=command.scope,
+            )
+        case WithdrawAll():
+            _check_withdrawer(ctx.actor, command.participant_id)
+            grants = active_grants(state, command.participant_id)
+            return _withdrawal(
+                command.participant_id, WithdrawalTarget.EVERYTHING, grants, command.reason
+            )
+        case LapseDueGrants():
+            return _lapse(state, ctx.now)
+        case ReportIncentive():
+            return _report_incentive(state, command, ctx)
+        case RecordAcknowledgement():
+            return _record_acknowledgement(state, command, ctx)
+        case WithdrawAcknowledgement():
+            return _withdraw_acknowledgement(state, command, ctx)
+    raise TypeError(f"not a consent command: {type(command).__name__}")
+
+
+def _give(state: ConsentState, cmd: GiveConsent, ctx: CommandContext) -> list[DomainEvent]:
+    actor = ctx.actor
+    if actor.role not in PARTICIPANT_ROLES:
+        raise Forbidden(
+            "consent is given by the participant themself; a practitioner may only witness it",
+            field="participant_id",
+        )
+    if actor.id != cmd.participant_id:
+        raise Forbidden(
+            "nobody may give consent on another participant's behalf", field="participant_id"
+        )
+    if not cmd.no_incentive_attested:
+        raise Rejected(
+            "consent cannot be recorded where an incentive was offered",
+            field="no_incentive_attested",
+        )
+    if cmd.expires_at is not None and cmd.expires_at <= ctx.now:
+        raise Rejected("the expiry must be in the future", field="expires_at")
+    if cmd.witnessed_by == actor.id:
+        raise Rejected("a participant cannot witness their own consent", field="witnessed_by")
+
+    # Same request, same id: a retry with the same correlation id cannot create a second grant.
+    grant_id = cmd.grant_id or uuid5(ctx.correlation_id, f"grant/{cmd.participant_id}/{cmd.scope}")
+    same = (cmd.participant_id, cmd.scope, cmd.expires_at)
+    existing = state.grants.get(grant_id)
+    if existing is not None:
+        if (existing.participant_id, existing.scope, existing.expires_at) == same:
+            return []
+        raise Rejected("this grant id is already used for another grant", field="grant_id")
+    for g in active_grants(state, cmd.participant_id, at=ctx.now):
+        if (g.participant_id, g.scope, g.expires_at) == same:
+            return []  # already given and in force: nothing new to record
+    return [
+        ConsentGiven(
+            grant_id=grant_id,
+            participant_id=cmd.participant_id,
+            participant_role=actor.role,
+            scope=cmd.scope,
+            informed_how=cmd.informed_how,
+            no_incentive_attested=True,
+            witnessed_by=cmd.witnessed_by,
+            expires_at=cmd.expires_at,
+        )
+    ]
+
+
+def _check_withdrawer(actor: Actor, participant_id: str) -> None:
+    # The participant themself, or a practitioner relaying what the participant told them:
+    # refusing that would keep someone in a process they asked to leave (R2). Giving consent
+    # has no such relay: there, only the participant's own act counts (R1).
+    if actor.role is Role.PRACTITIONER:
+        return
+    if actor.role in PARTICIPANT_ROLES and actor.id == participant_id:
+        return
+    raise Forbidden("a participant may withdraw only their own consent", field="participant_id")
+
+
+def _withdraw_grant(
+    state: ConsentState, cmd: WithdrawGrant, ctx: CommandContext
+) -> list[DomainEvent]:
+    grant = state.grants.get(cmd.grant_id)
+    # Another participant's grant reads as "not found": its existence is not theirs to learn (R8).
+    foreign = (
+        grant is not None
+        and ctx.actor.role in PARTICIPANT_ROLES
+        and grant.participant_id != ctx.actor.id
+    )
+    if grant is None or foreign:
+        raise NotFound("no such consent grant in this case", field="grant_id")
+    _check_withdrawer(ctx.actor, grant.participant_id)
+    if grant.status is not GrantStatus.ACTIVE:
+        return []  # already ended: a second, concurrent withdrawal changes nothing
+    return _withdrawal(grant.participant_id, WithdrawalTarget.GRANT, [grant], cmd.reason)
+
+
+def _withdrawal(
+    participant_id: str,
+    target: WithdrawalTarget,
+    grants: list[Grant],
+    reason: str | None,
+    scope: str | None = None,
+) -> list[DomainEvent]:
+    if not grants:
+        return []
+    refs = tuple(GrantRef(grant_id=g.grant_id, scope=g.scope) for g in grants)
+    return [
+        ConsentWithdrawn(
+            participant_id=participant_id, target=target, scope=scope, grants=refs, reason=reason
+        )
+    ]
+
+
+def _lapse(state: ConsentState, now: datetime) -> list[DomainEvent]:
+    due = sorted(
+        (
+            g
+            for g in state.grants.values()
+            if g.status is GrantStatus.ACTIVE and g.expires_at is not None and g.expires_at <= now
+        ),
+        key=lambda g: (g.expires_at, str(g.grant_id)),
+    )
+    return [
+        ConsentLapsed(
+            grant_id=g.grant_id,
+            participant_id=g.participant_id,
+            scope=g.scope,
+            expired_at=g.expires_at,
+        )
+        for g in due
+    ]
+
+
+def _report_incentive(
+    state: ConsentState, cmd: ReportIncentive, ctx: CommandContext
+) -> list[DomainEvent]:
+    actor = ctx.actor
+    # A participant reports about themself; reports about others go through a practitioner,
+    # so that nobody can void another person's consent directly.
+    own = actor.role in PARTICIPANT_ROLES and actor.id == cmd.participant_id
+    if not own and actor.role not in (Role.PRACTITIONER, Role.COORDINATOR):
+        raise Forbidden(
+            "only the participant concerned or a practitioner may report an incentive",
+            field="participant_id",
+        )
+    report_id = cmd.report_id or uuid5(ctx.correlation_id, f"incentive/{cmd.participant_id}")
+    if report_id in state.incentive_reports:
+        return []
+    if cmd.grant_ids is None:
+        tainted = active_grants(state, cmd.participant_id)
+    else:
+        for gid in cmd.grant_ids:
+            g = state.grants.get(gid)
+            if g is None or g.participant_id != cmd.participant_id:
+                raise NotFound(
+                    f"no grant {gid} of this participant in this case", field="grant_ids"
+                )
+        tainted = [
+            state.grants[gid]
+            for gid in cmd.grant_ids
+            if state.grants[gid].status is GrantStatus.ACTIVE
+        ]
+    events: list[DomainEvent] = [
+        IncentiveReported(
+            report_id=report_id,
+            participant_id=cmd.participant_id,
+            named_grant_ids=cmd.grant_ids,
+            note=cmd.note,
+        )
+    ]
+    if tainted:
+        refs = tuple(GrantRef(grant_id=g.grant_id, scope=g.scope) for g in tainted)
+        events.append(
+            ConsentInvalidated(participant_id=cmd.participant_id, report_id=report_id, grants=refs)
+        )
+    return events
+
+
+def _record_acknowledgement(
+    state: ConsentState, cmd: RecordAcknowledgement, ctx: CommandContext
+) -> list[DomainEvent]:
+    if ctx.actor.role is not Role.PRACTITIONER:
+        raise Forbidden(
+            "only a practitioner records an acknowledgement of harm", field="responsible_person_id"
+        )
+    rp = cmd.responsible_person_id
+    # Acknowledgement is part of the process: the person must be taking part, as the responsible
+    # person, by their own consent in force now.
+    taking_part = any(
+        g.scope == TAKE_PART and g.participant_role is Role.RESPONSIBLE_PERSON
+        for g in active_grants(state, rp, at=ctx.now)
+    )
+    if not taking_part:
+        raise Rejected(
+            "this person has no consent in force to take part as the responsible person",
+            field="responsible_person_id",
+        )
+    if acknowledgement_stands(state, rp):
+        return []
+    return [AcknowledgementRecorded(responsible_person_id=rp, basis=cmd.basis, note=cmd.note)]
+
+
+def _withdraw_acknowledgement(
+    state: ConsentState, cmd: WithdrawAcknowledgement, ctx: CommandContext
+) -> list[DomainEvent]:
+    actor, rp = ctx.actor, cmd.responsible_person_id
+    themself = actor.role is Role.RESPONSIBLE_PERSON and actor.id == rp
+    if not themself and actor.role is not Role.PRACTITIONER:
+        raise Forbidden(
+            "only the responsible person or a practitioner may withdraw an acknowledgement",
+            field="responsible_person_id",
+        )
+    if rp not in state.acknowledgements:
+        raise NotFound(
+            "no acknowledgement was recorded for this person", field="responsible_person_id"
+        )
+    if not acknowledgement_stands(state, rp):
+        return []
+    return [AcknowledgementWithdrawn(responsible_person_id=rp, ground=cmd.ground, note=cmd.note)]
+
+
+decider: Decider[ConsentState] = Decider(initial=initial, evolve=evolve, decide=decide)
+
+
+# -------------------------------------------------------------------------------------- queries
+
+
+def active_grants(
+    state: ConsentState, participant_id: str | None = None, at: datetime | None = None
+) -> list[Grant]:
+    """Active grants, oldest first; with `at`, only those not yet expired at that moment."""
+    return sorted(
+        (
+            g
+            for g in state.grants.values()
+            if g.status is GrantStatus.ACTIVE
+            and (participant_id is None or g.participant_id == participant_id)
+            and (at is None or g.in_force(at))
+        ),
+        key=lambda g: (g.given_at, str(g.grant_id)),
+    )
+
+
+def covers(state: ConsentState, participant_id: str, scope: str, at: datetime) -> bool:
+    """Whether the participant's consent in force at `at` covers `scope` (a scope key).
+
+    A contact form counts only while consent to take part also stands: agreeing to a letter
+    exchange means nothing once the person has stepped out of the process. Sharing, progress
+    updates and research stand on their own (someone may leave and still want updates).
+    """
+    scopes = {g.scope for g in active_grants(state, participant_id, at)}
+    if parse_scope(scope).kind is ScopeKind.CONTACT and TAKE_PART not in scopes:
+        return False
+    return scope in scopes
+
+
+def acknowledgement_stands(state: ConsentState, responsible_person_id: str) -> bool:
+    ack = state.acknowledgements.get(responsible_person_id)
+    return ack is not None and ack.standing
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentGrant:
+    """A row of the current-grants projection."""
+
+    grant_id: UUID
+    participant_id: str
+    participant_role: Role
+    scope: str
+    expires_at: datetime | None
+
+
+def current_grants(state: ConsentState) -> tuple[CurrentGrant, ...]:
+    """The case's grants still active by status, in a stable order. Time-blind by design, like
+    a stored projection: an expired grant stays here until its lapse is recorded; ask `covers`
+    or `active_grants(at=...)` about a moment."""
+    rows = (
+        CurrentGrant(g.grant_id, g.participant_id, g.participant_role, g.scope, g.expires_at)
+        for g in state.grants.values()
+        if g.status is GrantStatus.ACTIVE
+    )
+    return tuple(sorted(rows, key=lambda r: (r.participant_id, r.scope, str(r.grant_id))))
