@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+from mend_events.identity_types import PseudoId
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from mend_aftercare.events import (
@@ -29,7 +30,6 @@ from mend_aftercare.events import (
     Score,
     UpdateLevel,
 )
-from mend_events.identity_types import PseudoId
 
 
 class _Command(BaseModel):

@@ -16,6 +16,9 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 from uuid import UUID
 
+from mend_events.contracts import DomainEvent
+from mend_events.envelope import Metadata
+
 from mend_aftercare.events import (
     AftercareAccepted,
     AftercareClosed,
@@ -45,8 +48,6 @@ from mend_aftercare.events import (
     ReferralMade,
     UpdateLevel,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -76,8 +77,9 @@ class Answer(StrEnum):
 class CheckInOutcome(StrEnum):
     COMPLETED = "completed"
     MISSED = "missed"
-    # Still open when aftercare closed: it will not happen, and must never count as missed.
-    ENDED_BY_CLOSURE = "ended_by_closure"
+    # Still open when its plan ended or aftercare closed: it will not take place, and must never
+    # count as missed (a missed check-in is a risk signal; leaving a voluntary plan is not).
+    ENDED = "ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,18 +153,37 @@ def _offered(s: AftercareState, e: AftercareOffered) -> AftercareState:
     )
 
 
+def _end_open_check_ins(
+    check_ins: Mapping[UUID, CheckIn], participant_id: str | None = None
+) -> Mapping[UUID, CheckIn]:
+    """Open check-ins (of one participant, or of everyone) will not take place."""
+    return _frozen(
+        {
+            k: replace(c, outcome=CheckInOutcome.ENDED)
+            if c.outcome is None and participant_id in (None, c.participant_id)
+            else c
+            for k, c in check_ins.items()
+        }
+    )
+
+
 def _closed(s: AftercareState, e: AftercareClosed) -> AftercareState:
-    # Closure ends every plan of the case: open check-ins will not take place.
-    check_ins = {
-        k: c if c.outcome else replace(c, outcome=CheckInOutcome.ENDED_BY_CLOSURE)
-        for k, c in s.check_ins.items()
-    }
+    # Closure ends every plan of the case, the responsible person's desistance plans included.
     return replace(
         s,
         status=AftercareStatus.CLOSED,
         closure_reason=e.reason,
         desistance_plans=frozenset(),
-        check_ins=_frozen(check_ins),
+        check_ins=_end_open_check_ins(s.check_ins),
+    )
+
+
+def _plan_ended(s: AftercareState, e: DesistancePlanEnded) -> AftercareState:
+    person = e.responsible_person_id
+    return replace(
+        s,
+        desistance_plans=s.desistance_plans - {person},
+        check_ins=_end_open_check_ins(s.check_ins, person),
     )
 
 
@@ -203,7 +224,7 @@ def evolve(s: AftercareState, event: DomainEvent, meta: Metadata) -> AftercareSt
         case DesistancePlanAccepted():
             return replace(s, desistance_plans=s.desistance_plans | {event.responsible_person_id})
         case DesistancePlanEnded():
-            return replace(s, desistance_plans=s.desistance_plans - {event.responsible_person_id})
+            return _plan_ended(s, event)
         case CheckInScheduled():
             return _check_in(s, event, None)
         case CheckInCompleted():

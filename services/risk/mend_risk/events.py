@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationInfo,
     field_validator,
 )
@@ -129,7 +130,7 @@ class RiskFactor(_Value):
     note_ref: NoteRef | None = None
     concerns: PseudoId | None = None
     # Only for a legal restriction that is present: does it permit RJ contact (a carve-out)?
-    carve_out: bool | None = Field(default=None, validate_default=True)
+    carve_out: StrictBool | None = Field(default=None, validate_default=True)
 
     @field_validator("severity")
     @classmethod
@@ -165,7 +166,7 @@ class PermittedForm(_Value):
     A letter without the responsible person is an unsent letter."""
 
     form: ContactForm
-    with_responsible_person: bool
+    with_responsible_person: StrictBool
 
     @field_validator("with_responsible_person")
     @classmethod

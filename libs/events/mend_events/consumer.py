@@ -1,0 +1,159 @@
+"""Consuming other services' events: at-least-once delivery, exactly-once effect.
+
+For each message the handler's effects and an inbox row commit in one PostgreSQL
+transaction; only then is the Kafka offset committed (faststream with a MANUAL ack policy:
+its default commits on receipt, which would lose a message on a crash). A redelivered message
+finds its inbox row and changes nothing. A message that cannot be parsed goes at once to the
+dead-letter topic; one whose handler keeps failing goes there after `max_attempts`. Either way
+the partition moves on. Dead letters carry ids, codes and the error type, never personal data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+import structlog
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from mend_events.cloudevents import MalformedMessage, from_message
+from mend_events.contracts import InvalidEvent, UnknownEvent
+from mend_events.envelope import RecordedEvent
+from mend_events.errors import MendError
+
+log = structlog.get_logger("mend.consumer")
+
+Handler = Callable[[asyncpg.Connection, RecordedEvent], Awaitable[None]]
+
+# Deterministic failures: retrying cannot help, so they go to the dead-letter topic at once.
+POISON = (MalformedMessage, InvalidEvent, UnknownEvent)
+# Infrastructure faults: not the message's fault, so they are retried without counting.
+TRANSIENT = (OSError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+             asyncpg.TooManyConnectionsError, asyncpg.SerializationError,
+             asyncpg.DeadlockDetectedError)
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error as it may appear in a dead letter or a log: our own reasons, or a type name.
+    Foreign exception texts can quote input values, so they are left out."""
+    if isinstance(exc, MendError):
+        field = f" [{exc.field}]" if exc.field else ""
+        return f"{type(exc).__name__}{field}: {exc.reason}"
+    return type(exc).__name__
+
+
+class InboxConsumer:
+    def __init__(self, *, name: str, pool: asyncpg.Pool, schema: str, bootstrap: str,
+                 topics: Sequence[str], handler: Handler, dlq_topic: str,
+                 max_attempts: int = 3, retry_delay: float = 0.05,
+                 fetch_max_wait_ms: int = 10) -> None:
+        self.name = name
+        self.pool = pool
+        self.schema = schema
+        self.topics = list(topics)
+        self.handler = handler
+        self.dlq_topic = dlq_topic
+        self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
+        self.processed = 0
+        self.dead_lettered = 0
+        self.broker = KafkaBroker(bootstrap, enable_idempotence=True, acks="all", logger=None,
+                                  client_id=f"mend-{name}")
+        subscriber = self.broker.subscriber(
+            *self.topics, group_id=name, ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest", fetch_max_wait_ms=fetch_max_wait_ms,
+            max_poll_interval_ms=10 * 60 * 1000, decoder=_raw_body)
+        subscriber(self._on_message)
+
+    async def start(self) -> None:
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+
+    async def _on_message(self, body: Any, msg: KafkaMessage) -> None:
+        # Nothing may escape unhandled: with a manual ack, the next message's commit would
+        # silently move the offset past this one. Faults of our own infrastructure (e.g. the
+        # dead-letter publish while the broker restarts) are retried until they pass.
+        raw = msg.raw_message
+        while True:
+            try:
+                await self._process(raw)
+                break
+            except Exception as exc:
+                log.warning("consumer.retrying", consumer=self.name, error=describe_error(exc))
+                await asyncio.sleep(0.5)
+        await msg.ack()
+
+    async def _process(self, raw: Any) -> None:
+        try:
+            event = from_message(raw.value, raw.headers)
+            await self._apply(event)
+            self.processed += 1
+        except POISON as exc:
+            await self._dead_letter(raw, exc, attempts=1)
+        except _GaveUp as gave_up:
+            await self._dead_letter(raw, gave_up.cause, attempts=self.max_attempts)
+
+    async def _apply(self, event: RecordedEvent) -> None:
+        failures = 0
+        while True:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    fresh = await conn.fetchval(
+                        f"INSERT INTO {self.schema}.inbox (consumer, event_id, source) "
+                        f"VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
+                        self.name, event.event_id, event.service)
+                    if fresh:
+                        await self.handler(conn, event)
+                return
+            except POISON:
+                raise
+            except TRANSIENT as exc:
+                log.warning("consumer.transient", consumer=self.name, error=describe_error(exc))
+                await asyncio.sleep(0.5)
+            except Exception as exc:
+                failures += 1
+                log.warning("consumer.handler_failed", consumer=self.name,
+                            event_id=str(event.event_id), attempt=failures,
+                            error=describe_error(exc))
+                if failures >= self.max_attempts:
+                    raise _GaveUp(exc) from exc
+                await asyncio.sleep(self.retry_delay * failures)
+
+    async def _dead_letter(self, raw, exc: BaseException, attempts: int) -> None:
+        parsed = not isinstance(exc, MalformedMessage)
+        headers = {k: v for k, v in (raw.headers or ()) if k.startswith("ce_")} if parsed else {}
+        headers.update({
+            "dlq_error": describe_error(exc).encode(),
+            "dlq_consumer": self.name.encode(),
+            "dlq_source_topic": raw.topic.encode(),
+            "dlq_source_partition": str(raw.partition).encode(),
+            "dlq_source_offset": str(raw.offset).encode(),
+            "dlq_attempts": str(attempts).encode(),
+            "dlq_body_sha256": hashlib.sha256(raw.value or b"").hexdigest().encode(),
+        })
+        # A parsed body holds only sealed personal fields; an unparsable one could hold
+        # anything, so only its digest travels.
+        body = raw.value if parsed else b""
+        await self.broker.publish(body, topic=self.dlq_topic, key=raw.key,
+                                  headers={k: v.decode() for k, v in headers.items()})
+        self.dead_lettered += 1
+        log.error("consumer.dead_letter", consumer=self.name, topic=raw.topic,
+                  partition=raw.partition, offset=raw.offset, error=describe_error(exc))
+
+
+async def _raw_body(msg: Any) -> bytes:
+    """faststream's decoder, bypassed: a broken JSON body must reach us, not fail before us."""
+    return msg.body
+
+
+class _GaveUp(Exception):
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(type(cause).__name__)
+        self.cause = cause

@@ -1,0 +1,123 @@
+"""The relay: tails a service's events table by global position and publishes each event to
+Kafka (CloudEvents, key = case id) with an idempotent producer, moving its checkpoint only
+after the broker acknowledged. One active relay per schema: an advisory lock elects it, so
+replicas stand by instead of double publishing. LISTEN/NOTIFY only wakes it; polling is truth.
+
+A crash between the broker's ack and the checkpoint publishes those events again on restart:
+delivery is at least once, and consumers' inboxes make the effect exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from mend_events.cloudevents import to_message
+from mend_events.db import init_connection
+from mend_events.store import EventStore
+
+log = structlog.get_logger("mend.relay")
+
+
+def producer_for(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
+    """An idempotent producer: acks from all in-sync replicas, no duplicates from its retries."""
+    settings: dict[str, object] = {
+        "bootstrap_servers": bootstrap, "enable_idempotence": True, "acks": "all",
+        "linger_ms": 1, "max_batch_size": 256 * 1024, "request_timeout_ms": 30_000,
+    }
+    settings.update(overrides)
+    return AIOKafkaProducer(**settings)
+
+
+class Relay:
+    def __init__(self, store: EventStore, dsn: str, bootstrap: str, topic: str, *,
+                 batch_size: int = 2000, poll_interval: float = 0.5) -> None:
+        self.store = store
+        self.dsn = dsn
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.published = 0
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.active = asyncio.Event()  # set while this instance holds the lock
+
+    @property
+    def lock_key(self) -> int:
+        return zlib.crc32(f"relay:{self.store.schema}:{self.topic}".encode())
+
+    async def run(self) -> None:
+        """Run until `stop()`: wait for leadership, then publish, restarting after faults."""
+        while not self._stopping.is_set():
+            try:
+                await self._lead()
+            except (OSError, asyncpg.PostgresError, KafkaError) as exc:
+                log.warning("relay.fault", topic=self.topic, error=type(exc).__name__)
+                self.active.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=1.0)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def _lead(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        await init_connection(conn)
+        try:
+            # The session-level advisory lock lives as long as this connection: a crashed
+            # relay's lock goes with its connection, and a standby takes over.
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
+                if self._stopping.is_set():
+                    return
+            await conn.add_listener(f"{self.store.schema}_events", self._on_notify)
+            self.active.set()
+            producer = producer_for(self.bootstrap)
+            await producer.start()
+            try:
+                await self._publish_loop(conn, producer)
+            finally:
+                self.active.clear()
+                await producer.stop()
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _publish_loop(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
+        position = await self._checkpoint(conn)
+        while not self._stopping.is_set():
+            self._wake.clear()
+            events = await self.store.read_all(position, self.batch_size, conn=conn)
+            if not events:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                continue
+            futures = []
+            for event in events:
+                key, value, headers = to_message(event)
+                futures.append(await producer.send(self.topic, value, key=key, headers=headers))
+            await asyncio.gather(*futures)  # the broker acked every one of them
+            position = events[-1].global_position
+            await conn.execute(
+                f"INSERT INTO {self.store.schema}.relay_checkpoint (topic, position) "
+                f"VALUES ($1, $2) ON CONFLICT (topic) DO UPDATE "
+                f"SET position = EXCLUDED.position, updated_at = now()", self.topic, position)
+            self.published += len(events)
+
+    async def _checkpoint(self, conn: asyncpg.Connection) -> int:
+        value = await conn.fetchval(
+            f"SELECT position FROM {self.store.schema}.relay_checkpoint WHERE topic = $1",
+            self.topic)
+        return int(value or 0)

@@ -1,0 +1,56 @@
+"""Helpers for the library's bus tests: a counting projection table and a Kafka reader."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import AIOKafkaConsumer
+
+
+async def create_counter_table(admin_conn, schema: str) -> None:
+    await admin_conn.execute(
+        f"CREATE TABLE {schema}.seen (event_id uuid PRIMARY KEY, n int NOT NULL, "
+        f"times int NOT NULL DEFAULT 1)")
+    await admin_conn.execute(f"GRANT SELECT, INSERT, UPDATE ON {schema}.seen TO mend_app")
+
+
+def counting_handler(schema: str, fail_on: set[int] | None = None):
+    async def handle(conn, event) -> None:
+        n = event.decode().n
+        if fail_on and n in fail_on:
+            raise RuntimeError("handler always fails for this one")
+        # `times` would grow if an event's effect were applied twice.
+        await conn.execute(
+            f"INSERT INTO {schema}.seen (event_id, n) VALUES ($1, $2) "
+            f"ON CONFLICT (event_id) DO UPDATE SET times = {schema}.seen.times + 1",
+            event.event_id, n)
+
+    return handle
+
+
+async def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
+        await asyncio.sleep(interval)
+
+
+async def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 30.0):
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, fetch_max_wait_ms=50)
+    await consumer.start()
+    records = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(records) < expect and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for part in batch.values():
+                records.extend(part)
+    finally:
+        await consumer.stop()
+    return records

@@ -1,0 +1,27 @@
+"""Events used only by the library's own tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from mend_events.contracts import DomainEvent, registry
+from mend_events.envelope import Metadata, NewEvent
+from mend_events.identity_types import Role
+
+
+@registry.register
+class SampleNoted(DomainEvent):
+    event_type = "SampleNoted"
+    n: int
+    label: str = "x"
+
+
+def meta(causation: UUID | None = None) -> Metadata:
+    return Metadata(actor_id="prac-test1", role=Role.PRACTITIONER, agency="agency-a",
+                    correlation_id=uuid4(), causation_id=causation,
+                    occurred_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+
+
+def noted(n: int, event_id: UUID | None = None) -> NewEvent:
+    return NewEvent(event_id or uuid4(), SampleNoted(n=n), meta())

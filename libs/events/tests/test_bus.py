@@ -1,0 +1,108 @@
+"""Relay and inbox consumer through the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from bus_helpers import counting_handler, create_counter_table, read_topic, wait_until
+from sample_events import noted
+
+from mend_events.cloudevents import from_message
+from mend_events.consumer import InboxConsumer
+from mend_events.relay import Relay
+from mend_events.settings import dlq_topic, events_topic
+from mend_events.store import EventStore
+
+
+@pytest.fixture
+async def store(app_pool, schema):
+    s = EventStore(app_pool, schema, service="sample")
+    yield s
+    await s.close()
+
+
+async def run_relay(store, platform, topic):
+    relay = Relay(store, platform.database_url, platform.kafka_bootstrap, topic)
+    task = asyncio.create_task(relay.run())
+    await asyncio.wait_for(relay.active.wait(), 30)
+    return relay, task
+
+
+async def test_relay_publishes_cloudevents_in_order_per_case(store, platform, topic_prefix):
+    topic = events_topic("sample", topic_prefix)
+    for v in range(5):
+        await store.append("case-r1aaaa", [noted(v)], expected_version=v)
+    await store.append("case-r2aaaa", [noted(100)], expected_version=0)
+    relay, task = await run_relay(store, platform, topic)
+    try:
+        records = await read_topic(platform.kafka_bootstrap, topic, expect=6)
+    finally:
+        relay.stop()
+        await task
+    events = [from_message(r.value, r.headers) for r in records]
+    assert sorted(e.decode().n for e in events) == [0, 1, 2, 3, 4, 100]
+    case1 = [e for e in events if e.case_id == "case-r1aaaa"]
+    assert [e.stream_version for e in case1] == [1, 2, 3, 4, 5]
+    assert all(r.key == b"case-r1aaaa" for r in records if r.key != b"case-r2aaaa")
+    headers = dict(records[0].headers)
+    assert headers["ce_specversion"] == b"1.0"
+    assert headers["ce_subject"] == records[0].key
+    assert b"ce_correlationid" in {k.encode() for k in headers}
+
+
+async def test_only_one_relay_is_active(store, platform, topic_prefix):
+    topic = events_topic("sample", topic_prefix)
+    first, t1 = await run_relay(store, platform, topic)
+    second = Relay(store, platform.database_url, platform.kafka_bootstrap, topic)
+    t2 = asyncio.create_task(second.run())
+    await asyncio.sleep(1.0)
+    assert first.active.is_set() and not second.active.is_set()
+    first.stop()
+    await t1
+    await asyncio.wait_for(second.active.wait(), 10)  # the standby takes over
+    second.stop()
+    await t2
+
+
+async def test_consumer_applies_once_and_dead_letters_poison(
+        store, platform, admin_conn, app_pool, schema, topic_prefix):
+    topic = events_topic("sample", topic_prefix)
+    dlq = dlq_topic("observer", topic_prefix)
+    await create_counter_table(admin_conn, schema)
+    await store.append("case-c1aaaa", [noted(1), noted(13), noted(2)], expected_version=0)
+    relay, task = await run_relay(store, platform, topic)
+    # A message that is no CloudEvent at all, on the same partition as the case's events.
+    from aiokafka import AIOKafkaProducer
+    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
+    await producer.start()
+    await wait_until(lambda: _published(relay, 3))
+    await producer.send_and_wait(topic, b"not json", key=b"case-c1aaaa")
+    await producer.stop()
+    await store.append("case-c1aaaa", [noted(3)], expected_version=3)
+
+    consumer = InboxConsumer(name=f"obs-{topic_prefix}", pool=app_pool, schema=schema,
+                             bootstrap=platform.kafka_bootstrap, topics=[topic],
+                             handler=counting_handler(schema, fail_on={13}), dlq_topic=dlq,
+                             max_attempts=3, retry_delay=0.01)
+    await consumer.start()
+    try:
+        async def all_good_seen():
+            return await admin_conn.fetchval(f"SELECT count(*) FROM {schema}.seen") == 3
+        await wait_until(all_good_seen)
+        dead = await read_topic(platform.kafka_bootstrap, dlq, expect=2)
+    finally:
+        await consumer.stop()
+        relay.stop()
+        await task
+    rows = await admin_conn.fetch(f"SELECT n, times FROM {schema}.seen ORDER BY n")
+    assert [(r["n"], r["times"]) for r in rows] == [(1, 1), (2, 1), (3, 1)]
+    errors = sorted(dict(r.headers)["dlq_error"].decode() for r in dead)
+    assert errors[0].startswith("MalformedMessage")
+    assert errors[1] == "RuntimeError"
+    assert [dict(r.headers)["dlq_attempts"] for r in dead if r.value] == [b"3"]
+    assert all(r.value in (b"",) or b"not json" not in r.value for r in dead)
+
+
+async def _published(relay, n):
+    return relay.published >= n

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import pytest
+
+from mend_events.errors import Forbidden
+from mend_events.identity import Identity
+from mend_events.identity_types import Role
+from mend_events.policy import (
+    BASELINE_RULES,
+    Decision,
+    Policy,
+    Rule,
+    all_of,
+    allocated_case,
+    authorize,
+    own_record,
+    read_only,
+    same_agency,
+    shared_with_agency,
+)
+
+AGENCY = "agency-north"
+CASE = "case-9c1d2e4f"
+POLICY = Policy(BASELINE_RULES)
+
+
+def who(role: Role, agency: str = AGENCY, cases: frozenset[str] = frozenset({CASE})) -> Identity:
+    return Identity(agency=agency, role=role, person_id=f"{role.value[:4]}-1234", cases=cases)
+
+
+def resource(role: Role, **over) -> dict:
+    """A resource of this agency's case, and (for record.*) the caller's own record."""
+    res = {"agency": AGENCY, "case_id": CASE, "person_id": who(role).person_id}
+    res.update(over)
+    return res
+
+
+H, R, S, I = Role.HARMED_PERSON, Role.RESPONSIBLE_PERSON, Role.SUPPORTER, Role.INSTITUTION_REP
+P, C, A, O, Y = Role.PRACTITIONER, Role.COORDINATOR, Role.AUDITOR, Role.OPERATOR, Role.SYSTEM
+ACTIONS = [
+    "case.read", "case.write", "case.assign", "case.list", "record.read", "record.write",
+    "audit.history", "shared.read", "ops.read", "ops.restart",
+]
+# Allowed (role, action) pairs on the caller's own agency, own record, allocated case;
+# everything else is denied. shared.read is tested with a share to the caller's agency.
+ALLOWED = {
+    H: {"record.read", "record.write"},
+    R: {"record.read", "record.write"},
+    S: {"record.read", "record.write"},
+    I: {"record.read", "record.write"},
+    P: {"case.read", "case.write", "case.assign", "case.list", "record.read", "record.write",
+        "shared.read"},
+    C: {"case.assign", "case.list", "shared.read"},
+    A: {"case.read", "case.list", "record.read", "audit.history", "shared.read", "ops.read"},
+    O: {"ops.read", "ops.restart"},
+    Y: set(),
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("action", ACTIONS)
+def test_matrix(role: Role, action: str) -> None:
+    res = resource(role, shared_with=[AGENCY])
+    decision = POLICY.decide(who(role), action, res)
+    assert decision.allowed == (action in ALLOWED[role]), decision.reason
+    assert decision.reason
+
+
+def test_every_role_is_in_the_matrix() -> None:
+    assert set(ALLOWED) == set(Role)
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("action", ACTIONS)
+def test_other_agency_sees_nothing_unshared(role: Role, action: str) -> None:
+    outsider = who(role, agency="agency-south")
+    allowed = POLICY.decide(outsider, action, resource(role)).allowed
+    assert allowed == (role is O and action.startswith("ops."))
+
+
+@pytest.mark.parametrize("role", [P, C])
+def test_partner_agency_reads_only_what_is_shared(role: Role) -> None:
+    partner = who(role, agency="agency-south", cases=frozenset())
+    shared = resource(role, shared_with=["agency-south"])
+    assert POLICY.decide(partner, "shared.read", shared).allowed
+    assert not POLICY.decide(partner, "shared.read", resource(role)).allowed
+    assert not POLICY.decide(partner, "case.read", shared).allowed
+
+
+def test_practitioner_only_allocated_cases() -> None:
+    prac = who(P, cases=frozenset({"case-other123"}))
+    decision = POLICY.decide(prac, "case.read", resource(P))
+    assert not decision.allowed
+    assert "allocated" in decision.reason
+
+
+@pytest.mark.parametrize("role", [H, R, S, I])
+def test_participant_only_their_own_record(role: Role) -> None:
+    decision = POLICY.decide(who(role), "record.read", resource(role, person_id="hp-someone"))
+    assert not decision.allowed and "own" in decision.reason
+    assert not POLICY.decide(who(role), "case.read", resource(role)).allowed
+
+
+def test_auditor_read_only() -> None:
+    for action in ("case.write", "record.write", "case.assign", "audit.delete"):
+        decision = POLICY.decide(who(A), action, resource(A))
+        assert not decision.allowed and "only reads" in decision.reason
+
+
+def test_operator_no_case_content() -> None:
+    for action in ("case.read", "record.read", "case.list", "shared.read"):
+        decision = POLICY.decide(who(O), action, resource(O, shared_with=[AGENCY]))
+        assert not decision.allowed
+        assert decision.reason == f"no rule allows role operator to {action}"
+
+
+def test_deny_by_default_and_malformed_resources() -> None:
+    assert not Policy([]).decide(who(P), "case.read", resource(P)).allowed
+    assert not POLICY.decide(who(P), "case.read", {}).allowed
+    assert not POLICY.decide(who(P), "case.read", {"agency": AGENCY, "case_id": 7}).allowed
+    assert not POLICY.decide(who(P), "shared.read", {"shared_with": "agency-north"}).allowed
+    assert not POLICY.decide(who(P), "unknown.verb", resource(P)).allowed
+
+
+def test_authorize_raises_forbidden_with_reason() -> None:
+    decision = authorize(POLICY, who(P), "case.read", resource(P))
+    assert decision == Decision(True, decision.reason) and decision.reason.startswith("allowed")
+    with pytest.raises(Forbidden) as info:
+        authorize(POLICY, who(O), "case.read", resource(O))
+    assert info.value.status == 403 and "operator" in info.value.reason
+
+
+def test_rules_read_as_a_table() -> None:
+    rule = Rule("case.*", {P}, all_of(same_agency, allocated_case))
+    assert str(rule) == (
+        "practitioner may case.* when the resource belongs to the caller's agency and "
+        "the case is allocated to the caller"
+    )
+    assert rule.covers("case.read") and not rule.covers("cases.read")
+    assert Rule("*", {A}, read_only).covers("anything.read")
+    for cond in (same_agency, own_record, allocated_case, read_only, shared_with_agency):
+        assert cond.describe  # type: ignore[attr-defined]

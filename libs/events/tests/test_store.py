@@ -1,0 +1,170 @@
+"""The event store against the real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from sample_events import noted
+
+from mend_events.errors import Conflict
+from mend_events.store import EventStore
+
+
+@pytest.fixture
+async def store(app_pool, schema):
+    s = EventStore(app_pool, schema)
+    yield s
+    await s.close()
+
+
+async def test_two_appends_at_same_expected_version_one_wins(store):
+    await store.append("case-aaaa1", [noted(0)], expected_version=0)
+    results = await asyncio.gather(
+        store.append("case-aaaa1", [noted(1)], expected_version=1),
+        store.append("case-aaaa1", [noted(2)], expected_version=1),
+        return_exceptions=True,
+    )
+    wins = [r for r in results if not isinstance(r, Exception)]
+    conflicts = [r for r in results if isinstance(r, Conflict)]
+    assert len(wins) == 1 and len(conflicts) == 1
+    assert conflicts[0].field == "expected_version"
+    events = await store.read_stream("case-aaaa1")
+    assert [e.stream_version for e in events] == [1, 2]
+
+
+async def test_stale_expected_version_across_processes_is_a_conflict(app_pool, schema):
+    a, b = EventStore(app_pool, schema), EventStore(app_pool, schema)
+    await a.append("case-bbbb1", [noted(0)], expected_version=0)
+    with pytest.raises(Conflict):
+        await b.append("case-bbbb1", [noted(1)], expected_version=0)
+
+
+async def test_retry_with_same_event_ids_adds_nothing(store):
+    batch = [noted(1), noted(2)]
+    first = await store.append("case-cccc1", batch, expected_version=0)
+    again = await store.append("case-cccc1", batch, expected_version=0)
+    assert first.written and not again.written
+    assert again.positions == first.positions
+    assert len(await store.read_stream("case-cccc1")) == 2
+
+
+async def test_event_id_reused_for_other_stream_is_a_conflict(store):
+    event = noted(1)
+    await store.append("case-dddd1", [event], expected_version=0)
+    with pytest.raises(Conflict):
+        await store.append("case-dddd2", [event], expected_version=0)
+
+
+async def test_two_writers_never_interleave_and_tailing_reader_never_skips(store, app_pool, schema):
+    """Two writers append 1,000 events each to their own streams while a reader tails by
+    position: each batch is contiguous in global order and the reader sees every event once."""
+    per_writer, batch = 1000, 10
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def writer(stream: str) -> None:
+        w = EventStore(app_pool, schema)  # separate group-commit queues: two real writers
+        version = 0
+        for start in range(0, per_writer, batch):
+            await w.append(stream, [noted(start + i) for i in range(batch)],
+                           expected_version=version)
+            version += batch
+
+    async def reader() -> None:
+        position = 0
+        while True:
+            finished = done.is_set()
+            events = await store.read_all(position, limit=500)
+            for e in events:
+                assert e.global_position > position
+                seen.append(e.global_position)
+                position = e.global_position
+            if finished and not events:
+                return
+            await asyncio.sleep(0)
+
+    tail = asyncio.create_task(reader())
+    await asyncio.gather(writer("case-w1aaa"), writer("case-w2aaa"))
+    done.set()
+    await tail
+    assert len(seen) == 2 * per_writer == len(set(seen))
+    events = await store.read_all(0, limit=5000)
+    # No interleaving inside a transaction: each append's 10 events are contiguous.
+    for i in range(0, len(events), batch):
+        chunk = events[i : i + batch]
+        assert len({e.stream_id for e in chunk}) == 1
+        assert [e.global_position for e in chunk] == list(
+            range(chunk[0].global_position, chunk[0].global_position + batch))
+
+
+async def test_reader_waits_for_slow_earlier_transaction(store, platform, schema, app_pool):
+    """A transaction that started earlier commits later: under the lock, a later writer waits,
+    so positions follow commit order and a reader that saw the later event saw the earlier."""
+    slow = await asyncpg.connect(platform.database_url)
+    try:
+        from mend_events.db import init_connection
+
+        await init_connection(slow)
+        tx = slow.transaction()
+        await tx.start()
+        await slow.fetch(
+            f"SELECT * FROM {schema}.append_batch($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+            ["case-slow1"], [0], ["case-slow1"], [1], [1], [uuid4()], ["SampleNoted"], [1],
+            [{"n": 1, "label": "x"}], [noted(1).metadata.to_json()])
+        fast = asyncio.create_task(store.append("case-fast1", [noted(2)], expected_version=0))
+        await asyncio.sleep(0.3)
+        assert not fast.done(), "a later append must wait for the earlier transaction"
+        assert await store.read_all(0) == []  # nothing visible yet: nothing can be skipped
+        await tx.commit()
+        await fast
+        events = await store.read_all(0)
+        assert [e.stream_id for e in events] == ["case-slow1", "case-fast1"]
+    finally:
+        await slow.close()
+
+
+async def test_hash_chain_detects_tampering(store, admin_conn, schema):
+    for v in range(3):
+        await store.append("case-eeee1", [noted(v)], expected_version=v)
+    await store.append("case-eeee2", [noted(9)], expected_version=0)
+    assert await store.verify() == []
+    async with admin_conn.transaction():
+        # A superuser bypassing the immutability trigger, as an attacker with DB access would.
+        await admin_conn.execute("SET LOCAL session_replication_role = replica")
+        await admin_conn.execute(
+            f"UPDATE {schema}.events SET data = jsonb_set(data, '{{n}}', '7') "
+            f"WHERE stream_id = 'case-eeee1' AND stream_version = 2")
+    breaks = await store.verify()
+    assert [(b.stream_id, b.stream_version) for b in breaks] == [("case-eeee1", 2)]
+    assert "case-eeee1 version 2" in str(breaks[0])
+
+
+async def test_application_role_cannot_update_or_delete(store, app_pool, schema):
+    await store.append("case-ffff1", [noted(1)], expected_version=0)
+    async with app_pool.acquire() as conn:
+        for sql in (f"UPDATE {schema}.events SET event_type = 'X'",
+                    f"DELETE FROM {schema}.events",
+                    f"TRUNCATE {schema}.events",
+                    f"INSERT INTO {schema}.events (stream_id, stream_version, event_id, "
+                    f"event_type, schema_version, case_id, data, metadata, recorded_at, "
+                    f"prev_hash, hash) VALUES ('s', 1, gen_random_uuid(), 't', 1, 'c', '{{}}', "
+                    f"'{{}}', now(), '', '')"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(sql)
+
+
+async def test_owner_cannot_update_either(store, admin_conn, schema):
+    await store.append("case-gggg1", [noted(1)], expected_version=0)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await admin_conn.execute(f"DELETE FROM {schema}.events")
+
+
+async def test_read_stream_as_of(store):
+    first = await store.append("case-hhhh1", [noted(1)], expected_version=0)
+    await asyncio.sleep(0.01)
+    await store.append("case-hhhh1", [noted(2)], expected_version=1)
+    then = await store.read_stream("case-hhhh1", as_of=first.recorded_at)
+    assert [e.decode().n for e in then] == [1]

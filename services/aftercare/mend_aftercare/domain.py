@@ -1,0 +1,436 @@
+"""Aftercare decisions: `decide(state, command, ctx) -> events`, pure, and the `decider`.
+
+Choices a reviewer should know (each is also where the rule is enforced below):
+- One offer per cause event, whatever the state: a second delivery of the same cause gives [].
+  An offer after closure is still made (R2 promises it after every halt and withdrawal) and
+  reopens after-care, naming the closure it reopens so delivery can avoid unsafe direct contact.
+  The harmed person may also reopen by accepting. Closure ends every plan of the case.
+- Accepting, declining, the update preference and most closures are the harmed person's own
+  word; a practitioner may close only as `unsafe` or `no_contact_possible`.
+- Progress updates: `should_share_update` is the whole privacy rule. `ShareProgressUpdate`
+  answers [] (never an error) whenever it says no, so the sender learns nothing about the
+  harmed person's choices or consent.
+- Facts the domain cannot know (current updates consent, research consent) arrive in the
+  command, filled by the application layer from projections at the moment of deciding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mend_events.contracts import DomainEvent
+from mend_events.decider import CommandContext, Decider
+from mend_events.errors import Forbidden, NotFound, Rejected
+from mend_events.identity_types import Role
+
+from mend_aftercare import commands as c
+from mend_aftercare.events import (
+    AftercareAccepted,
+    AftercareClosed,
+    AftercareDeclined,
+    AftercareOffered,
+    CheckInCompleted,
+    CheckInMissed,
+    CheckInScheduled,
+    ClosureReason,
+    CommitmentCompleted,
+    CommitmentNotCompleted,
+    CommitmentProgressed,
+    CommitmentRecorded,
+    CommitmentStatus,
+    DesistancePlanAccepted,
+    DesistancePlanEnded,
+    OutcomeMeasureRecorded,
+    PlanRole,
+    ProgressUpdatePreferenceSet,
+    ProgressUpdateShared,
+    ReferralKind,
+    ReferralMade,
+    UpdateLevel,
+)
+from mend_aftercare.state import (
+    AftercareState,
+    AftercareStatus,
+    CheckIn,
+    CheckInOutcome,
+    Commitment,
+    Referral,
+    evolve,
+    initial,
+)
+
+# What each level lets through. Under `risk_changes_only` a commitment not kept is the one
+# status that can change the harmed person's safety picture, so it is the only one told.
+LEVEL_SHARES: dict[UpdateLevel, frozenset[CommitmentStatus]] = {
+    UpdateLevel.EACH_UPDATE: frozenset(CommitmentStatus),
+    UpdateLevel.COMPLETION_ONLY: frozenset(
+        {CommitmentStatus.COMPLETED, CommitmentStatus.NOT_COMPLETED}
+    ),
+    UpdateLevel.RISK_CHANGES_ONLY: frozenset({CommitmentStatus.NOT_COMPLETED}),
+    UpdateLevel.NONE: frozenset(),
+}
+
+_STATUS_OF_EVENT: dict[type[DomainEvent], CommitmentStatus] = {
+    CommitmentProgressed: CommitmentStatus.PROGRESSED,
+    CommitmentCompleted: CommitmentStatus.COMPLETED,
+    CommitmentNotCompleted: CommitmentStatus.NOT_COMPLETED,
+}
+
+HARMED_PERSON_CLOSURES = frozenset(ClosureReason) - {ClosureReason.NO_CONTACT_POSSIBLE}
+PRACTITIONER_CLOSURES = frozenset({ClosureReason.UNSAFE, ClosureReason.NO_CONTACT_POSSIBLE})
+
+
+# --- the progress-update rule ---------------------------------------------------------------
+
+
+def _may_share(state: AftercareState, status: CommitmentStatus, consent_now: bool) -> bool:
+    return (
+        consent_now
+        and state.harmed_person_id is not None
+        and not state.closed  # closed at their word, or as unsafe: nobody contacts them now
+        and status in LEVEL_SHARES[state.update_level]
+    )
+
+
+def should_share_update(
+    state: AftercareState, commitment_event: DomainEvent, consent_for_updates: bool
+) -> bool:
+    """May the harmed person be told of this commitment event? Only if their updates consent is
+    current (`consent_for_updates`, read from the consent service's projection), aftercare is
+    not closed, and the level they chose includes this status. Any other event: no."""
+    status = _STATUS_OF_EVENT.get(type(commitment_event))
+    return status is not None and _may_share(state, status, consent_for_updates)
+
+
+# --- guards ---------------------------------------------------------------------------------
+
+
+def _require_role(ctx: CommandContext, *roles: Role) -> None:
+    if ctx.actor.role not in roles:
+        allowed = ", ".join(r.replace("_", " ") for r in roles)
+        raise Forbidden(f"only the {allowed} may do this")
+
+
+def _harmed_person(state: AftercareState) -> str:
+    if state.harmed_person_id is None:
+        raise NotFound("no after-care has been offered in this case yet")
+    return state.harmed_person_id
+
+
+def _is_harmed_person(state: AftercareState, ctx: CommandContext) -> bool:
+    return ctx.actor.role is Role.HARMED_PERSON and ctx.actor.id == state.harmed_person_id
+
+
+def _require_harmed_person(state: AftercareState, ctx: CommandContext, doing: str) -> None:
+    _harmed_person(state)
+    if not _is_harmed_person(state, ctx):
+        raise Forbidden(f"only the harmed person may {doing}")
+
+
+def _require_open(state: AftercareState) -> None:
+    if state.closed:
+        raise Rejected("after-care in this case is closed; it reopens only with a new offer "
+                       "or the harmed person's acceptance")
+
+
+def _require_plan(state: AftercareState, participant_id: str, role: PlanRole) -> None:
+    """Check-ins and referrals only within a plan the participant chose."""
+    if role is PlanRole.HARMED_PERSON:
+        if participant_id != state.harmed_person_id:
+            raise Rejected("this is not the case's harmed person", field="participant_id")
+        if state.status is not AftercareStatus.ACCEPTED:
+            raise Rejected("the harmed person has not accepted after-care", field="participant_id")
+    elif participant_id not in state.desistance_plans:
+        raise Rejected(
+            "this responsible person has no open desistance plan", field="participant_id"
+        )
+
+
+def _same_or_conflict(existing: object, wanted: object, field: str) -> list[DomainEvent]:
+    """A retried command finds its own result: []. The same id with other content is an error."""
+    if existing != wanted:
+        raise Rejected("this id is already used for something else", field=field)
+    return []
+
+
+# --- the harmed person's after-care ---------------------------------------------------------
+
+
+def _offer(s: AftercareState, cmd: c.OfferAftercare, ctx: CommandContext) -> list[DomainEvent]:
+    _require_role(ctx, Role.SYSTEM, Role.PRACTITIONER)
+    if s.harmed_person_id not in (None, cmd.harmed_person_id):
+        raise Rejected("this case has another harmed person", field="harmed_person_id")
+    if cmd.cause_event_id in s.offers:
+        return []
+    return [
+        AftercareOffered(
+            harmed_person_id=cmd.harmed_person_id,
+            cause=cmd.cause,
+            cause_event_id=cmd.cause_event_id,
+            reopens_closure=s.closure_reason if s.closed else None,
+        )
+    ]
+
+
+def _accept(s: AftercareState, cmd: c.AcceptAftercare, ctx: CommandContext) -> list[DomainEvent]:
+    _require_harmed_person(s, ctx, "accept after-care")
+    return [] if s.status is AftercareStatus.ACCEPTED else [AftercareAccepted()]
+
+
+def _decline(s: AftercareState, cmd: c.DeclineAftercare, ctx: CommandContext) -> list[DomainEvent]:
+    _require_harmed_person(s, ctx, "decline after-care")
+    if s.status is AftercareStatus.DECLINED:
+        return []
+    if s.status is AftercareStatus.ACCEPTED:
+        raise Rejected("after-care was accepted; to stop it, close it with the reason withdrew")
+    if s.status is not AftercareStatus.OFFERED:
+        raise Rejected("there is no open offer of after-care to decline")
+    return [AftercareDeclined()]
+
+
+def _close(s: AftercareState, cmd: c.CloseAftercare, ctx: CommandContext) -> list[DomainEvent]:
+    if s.status is AftercareStatus.NOT_OFFERED:
+        raise NotFound("there is no after-care to close in this case")
+    if _is_harmed_person(s, ctx):
+        if cmd.reason not in HARMED_PERSON_CLOSURES:
+            raise Rejected("no_contact_possible is for a practitioner who cannot reach the "
+                           "harmed person", field="reason")
+    elif ctx.actor.role is Role.PRACTITIONER:
+        if cmd.reason not in PRACTITIONER_CLOSURES:
+            raise Forbidden("only the harmed person may close after-care for this reason",
+                            field="reason")
+    else:
+        raise Forbidden("only the harmed person, or a practitioner for safety, may close")
+    if s.closed:
+        return _same_or_conflict(s.closure_reason, cmd.reason, "reason")
+    return [AftercareClosed(reason=cmd.reason)]
+
+
+def _prefer(
+    s: AftercareState, cmd: c.SetProgressUpdatePreference, ctx: CommandContext
+) -> list[DomainEvent]:
+    # Setting a preference needs no offer first: the harmed person may choose at any stage.
+    if ctx.actor.role is not Role.HARMED_PERSON or s.harmed_person_id not in (None, ctx.actor.id):
+        raise Forbidden("only the harmed person may choose which progress updates they receive")
+    if s.harmed_person_id is not None and s.update_level is cmd.level:
+        return []
+    return [ProgressUpdatePreferenceSet(harmed_person_id=ctx.actor.id, level=cmd.level)]
+
+
+# --- the responsible person's desistance plan -----------------------------------------------
+
+
+def _take_plan(
+    s: AftercareState, cmd: c.AcceptDesistancePlan, ctx: CommandContext
+) -> list[DomainEvent]:
+    _require_role(ctx, Role.RESPONSIBLE_PERSON)
+    if ctx.actor.id in s.desistance_plans:
+        return []
+    _require_open(s)
+    return [DesistancePlanAccepted(responsible_person_id=ctx.actor.id)]
+
+
+def _leave_plan(
+    s: AftercareState, cmd: c.EndDesistancePlan, ctx: CommandContext
+) -> list[DomainEvent]:
+    _require_role(ctx, Role.RESPONSIBLE_PERSON)
+    if ctx.actor.id not in s.desistance_plans:
+        return []
+    return [DesistancePlanEnded(responsible_person_id=ctx.actor.id)]
+
+
+# --- check-ins and referrals ----------------------------------------------------------------
+
+
+def _schedule(s: AftercareState, cmd: c.ScheduleCheckIn, ctx: CommandContext) -> list[DomainEvent]:
+    _require_role(ctx, Role.PRACTITIONER)
+    existing = s.check_ins.get(cmd.check_in_id)
+    if existing is not None:
+        wanted = CheckIn(cmd.participant_id, cmd.participant_role, cmd.due_at, existing.outcome)
+        return _same_or_conflict(existing, wanted, "check_in_id")
+    _require_open(s)
+    _require_plan(s, cmd.participant_id, cmd.participant_role)
+    if cmd.due_at < ctx.now:
+        raise Rejected("a check-in cannot be scheduled in the past", field="due_at")
+    return [CheckInScheduled(**cmd.model_dump())]
+
+
+def _check_in_outcome(
+    s: AftercareState, check_in_id: Any, outcome: CheckInOutcome, ctx: CommandContext
+) -> list[DomainEvent]:
+    _require_role(ctx, Role.PRACTITIONER)
+    check_in = s.check_ins.get(check_in_id)
+    if check_in is None:
+        raise NotFound("no such check-in in this case", field="check_in_id")
+    if check_in.outcome is outcome:
+        return []
+    if check_in.outcome is not None:
+        raise Rejected(f"this check-in is already {check_in.outcome}", field="check_in_id")
+    if outcome is CheckInOutcome.MISSED and check_in.due_at and ctx.now < check_in.due_at:
+        raise Rejected("a check-in can be missed only once its time has come",
+                       field="check_in_id")
+    event = CheckInCompleted if outcome is CheckInOutcome.COMPLETED else CheckInMissed
+    return [
+        event(
+            check_in_id=check_in_id,
+            participant_id=check_in.participant_id,
+            participant_role=check_in.role,
+        )
+    ]
+
+
+def _refer(s: AftercareState, cmd: c.MakeReferral, ctx: CommandContext) -> list[DomainEvent]:
+    _require_role(ctx, Role.PRACTITIONER)
+    existing = s.referrals.get(cmd.referral_id)
+    if existing is not None:
+        wanted = Referral(
+            cmd.participant_id, cmd.participant_role, cmd.kind, cmd.owner_id, cmd.due_on
+        )
+        return _same_or_conflict(existing, wanted, "referral_id")
+    _require_open(s)
+    _require_plan(s, cmd.participant_id, cmd.participant_role)
+    if (
+        cmd.kind is ReferralKind.CIRCLES_OF_SUPPORT_AND_ACCOUNTABILITY
+        and cmd.participant_role is not PlanRole.RESPONSIBLE_PERSON
+    ):
+        raise Rejected("circles of support and accountability are for the responsible person",
+                       field="kind")
+    if cmd.due_on < ctx.now.date():
+        raise Rejected("a referral cannot be due in the past", field="due_on")
+    return [ReferralMade(**cmd.model_dump())]
+
+
+# --- commitments and progress updates -------------------------------------------------------
+
+
+def _commit(s: AftercareState, cmd: c.RecordCommitment, ctx: CommandContext) -> list[DomainEvent]:
+    _require_role(ctx, Role.SYSTEM, Role.PRACTITIONER)
+    existing = s.commitments.get(cmd.commitment_id)
+    if existing is not None:
+        wanted = (cmd.owner_id, cmd.code, cmd.due_on)
+        return _same_or_conflict(
+            (existing.owner_id, existing.code, existing.due_on), wanted, "commitment_id"
+        )
+    # Recorded even after closure: it is a fact of the agreement, and risk work may need it.
+    return [CommitmentRecorded(**cmd.model_dump())]
+
+
+def _commitment(s: AftercareState, commitment_id: Any) -> Commitment:
+    found = s.commitments.get(commitment_id)
+    if found is None:
+        raise NotFound("no such commitment in this case", field="commitment_id")
+    return found
+
+
+def _progress(
+    s: AftercareState, cmd: c.RecordCommitmentProgress, ctx: CommandContext
+) -> list[DomainEvent]:
+    _require_role(ctx, Role.PRACTITIONER)
+    known = _commitment(s, cmd.commitment_id)
+    if known.finished:
+        raise Rejected(f"this commitment is already {known.status}", field="commitment_id")
+    if known.status is CommitmentStatus.PROGRESSED and known.progress is cmd.progress:
+        return []  # a retry, or nothing new to tell anyone
+    return [CommitmentProgressed(commitment_id=cmd.commitment_id, progress=cmd.progress)]
+
+
+def _finish(
+    s: AftercareState, commitment_id: Any, status: CommitmentStatus, ctx: CommandContext
+) -> list[DomainEvent]:
+    _require_role(ctx, Role.PRACTITIONER)
+    known = _commitment(s, commitment_id)
+    if known.status is status:
+        return []
+    if known.finished:
+        raise Rejected(f"this commitment is already {known.status}", field="commitment_id")
+    event = CommitmentCompleted if status is CommitmentStatus.COMPLETED else CommitmentNotCompleted
+    return [event(commitment_id=commitment_id)]
+
+
+def _share(s: AftercareState, cmd: c.ShareProgressUpdate, ctx: CommandContext) -> list[DomainEvent]:
+    _require_role(ctx, Role.SYSTEM, Role.PRACTITIONER)
+    known = _commitment(s, cmd.commitment_id)
+    if known.status is not cmd.status or known.shared_revision >= known.revision:
+        return []  # superseded by a later change, or already told
+    if not _may_share(s, cmd.status, cmd.updates_consented_at_now):
+        return []  # silence, not an error: the sender must not learn why
+    return [
+        ProgressUpdateShared(
+            harmed_person_id=_harmed_person(s),
+            commitment_id=cmd.commitment_id,
+            status=cmd.status,
+            commitment_revision=known.revision,
+        )
+    ]
+
+
+# --- outcome measures -----------------------------------------------------------------------
+
+
+def _measure(
+    s: AftercareState, cmd: c.RecordOutcomeMeasure, ctx: CommandContext
+) -> list[DomainEvent]:
+    _harmed_person(s)
+    if not (_is_harmed_person(s, ctx) or ctx.actor.role is Role.PRACTITIONER):
+        raise Forbidden("only the harmed person or their practitioner may record their answer")
+    if not cmd.research_consent:
+        raise Rejected("the harmed person has not consented to outcome measures for research",
+                       field="research_consent")
+    recorded = s.outcomes.get((cmd.measure, cmd.point))
+    if recorded is not None:
+        if recorded != cmd.score:
+            raise Rejected("this measure is already recorded for this point; answers are "
+                           "never overwritten", field="score")
+        return []
+    return [OutcomeMeasureRecorded(measure=cmd.measure, point=cmd.point, score=cmd.score)]
+
+
+_HANDLERS: dict[type, Callable[[AftercareState, Any, CommandContext], list[DomainEvent]]] = {
+    c.OfferAftercare: _offer,
+    c.AcceptAftercare: _accept,
+    c.DeclineAftercare: _decline,
+    c.CloseAftercare: _close,
+    c.SetProgressUpdatePreference: _prefer,
+    c.AcceptDesistancePlan: _take_plan,
+    c.EndDesistancePlan: _leave_plan,
+    c.ScheduleCheckIn: _schedule,
+    c.CompleteCheckIn: lambda s, cmd, ctx: _check_in_outcome(
+        s, cmd.check_in_id, CheckInOutcome.COMPLETED, ctx
+    ),
+    c.MarkCheckInMissed: lambda s, cmd, ctx: _check_in_outcome(
+        s, cmd.check_in_id, CheckInOutcome.MISSED, ctx
+    ),
+    c.MakeReferral: _refer,
+    c.RecordCommitment: _commit,
+    c.RecordCommitmentProgress: _progress,
+    c.CompleteCommitment: lambda s, cmd, ctx: _finish(
+        s, cmd.commitment_id, CommitmentStatus.COMPLETED, ctx
+    ),
+    c.RecordCommitmentNotCompleted: lambda s, cmd, ctx: _finish(
+        s, cmd.commitment_id, CommitmentStatus.NOT_COMPLETED, ctx
+    ),
+    c.ShareProgressUpdate: _share,
+    c.RecordOutcomeMeasure: _measure,
+}
+
+
+def decide(state: AftercareState, command: Any, ctx: CommandContext) -> list[DomainEvent]:
+    handler = _HANDLERS.get(type(command))
+    if handler is None:
+        raise Rejected(f"aftercare does not handle {type(command).__name__}")
+    return handler(state, command, ctx)
+
+
+decider: Decider[AftercareState] = Decider(initial=initial, evolve=evolve, decide=decide)
+
+__all__ = [
+    "LEVEL_SHARES",
+    "AftercareState",
+    "AftercareStatus",
+    "decide",
+    "decider",
+    "evolve",
+    "initial",
+    "should_share_update",
+]

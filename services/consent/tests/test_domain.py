@@ -1,0 +1,569 @@
+"""Each rule of the consent domain, each rejection (nothing emitted), and idempotency."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+from mend_consent.commands import (
+    GiveConsent,
+    LapseDueGrants,
+    RecordAcknowledgement,
+    ReportIncentive,
+    WithdrawAcknowledgement,
+    WithdrawAll,
+    WithdrawGrant,
+    WithdrawScope,
+)
+from mend_consent.domain import (
+    ConsentState,
+    GrantStatus,
+    acknowledgement_stands,
+    active_grants,
+    covers,
+    current_grants,
+    decider,
+)
+from mend_consent.events import (
+    OUTCOME_RESEARCH,
+    PROGRESS_UPDATES,
+    TAKE_PART,
+    AcknowledgementBasis,
+    AcknowledgementRecorded,
+    AcknowledgementWithdrawalGround,
+    AcknowledgementWithdrawn,
+    ConsentGiven,
+    ConsentInvalidated,
+    ConsentLapsed,
+    ConsentWithdrawn,
+    ContactForm,
+    IncentiveReported,
+    InformedHow,
+    ScopeKind,
+    WithdrawalTarget,
+    contact_scope,
+    parse_scope,
+    share_scope,
+)
+from mend_events.contracts import DomainEvent, registry
+from mend_events.decider import CommandContext
+from mend_events.envelope import Metadata
+from mend_events.errors import Forbidden, MendError, NotFound, Rejected
+from mend_events.identity_types import Actor, Role
+from pydantic import ValidationError
+
+HP = Actor(id="hp-3f9a2c", role=Role.HARMED_PERSON, agency="north-rj")
+RP = Actor(id="rp-77ab12", role=Role.RESPONSIBLE_PERSON, agency="north-rj")
+PRAC = Actor(id="prac-77ab12", role=Role.PRACTITIONER, agency="north-rj")
+COORD = Actor(id="coord-1a2b3c", role=Role.COORDINATOR, agency="north-rj")
+SYSTEM = Actor(id="sys-consent", role=Role.SYSTEM, agency="north-rj")
+T0 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+LETTER = contact_scope(ContactForm.LETTER)
+F2F = contact_scope(ContactForm.FACE_TO_FACE)
+
+
+class Case:
+    """A stream under test: decide against the folded state, then append what was decided."""
+
+    def __init__(self) -> None:
+        self.state: ConsentState = decider.initial("case-9c1d2e4f")
+        self.history: list[tuple[DomainEvent, Metadata]] = []
+
+    def do(self, command: object, actor: Actor, at: datetime = T0) -> list[DomainEvent]:
+        ctx = CommandContext(actor=actor, now=at, correlation_id=uuid4())
+        events = decider.decide(self.state, command, ctx)
+        meta = Metadata(actor.id, actor.role, actor.agency, ctx.correlation_id, None, at)
+        for event in events:
+            self.state = decider.evolve(self.state, event, meta)
+            self.history.append((event, meta))
+        return events
+
+    def refused(self, command: object, actor: Actor, at: datetime = T0) -> MendError:
+        before = self.state
+        with pytest.raises(MendError) as info:
+            self.do(command, actor, at)
+        assert self.state == before  # nothing written
+        return info.value
+
+    def give(self, actor: Actor, scope: str = TAKE_PART, **kw: object) -> UUID:
+        [event] = self.do(give(actor, scope, **kw), actor)
+        assert isinstance(event, ConsentGiven)
+        return event.grant_id
+
+
+def give(participant: Actor = HP, scope: str = TAKE_PART, **kw: object) -> GiveConsent:
+    body = {"informed_how": InformedHow.BOTH, "no_incentive_attested": True, **kw}
+    return GiveConsent(participant_id=participant.id, scope=scope, **body)
+
+
+# ------------------------------------------------------------------------------- giving consent
+
+
+def test_a_participant_gives_consent_for_themself_with_a_witness() -> None:
+    case = Case()
+    [event] = case.do(give(scope=LETTER, witnessed_by=PRAC.id), HP)
+    assert isinstance(event, ConsentGiven)
+    assert event.participant_role is Role.HARMED_PERSON
+    assert event.witnessed_by == PRAC.id
+    assert event.no_incentive_attested is True
+    grant = case.state.grants[event.grant_id]
+    assert grant.status is GrantStatus.ACTIVE and grant.given_at == T0
+
+
+def test_consent_where_an_incentive_was_offered_is_rejected() -> None:
+    error = Case().refused(give(no_incentive_attested=False), HP)
+    assert isinstance(error, Rejected) and error.field == "no_incentive_attested"
+
+
+@pytest.mark.parametrize("actor", [RP, PRAC, COORD, SYSTEM])
+def test_nobody_gives_consent_on_another_participants_behalf(actor: Actor) -> None:
+    error = Case().refused(give(HP), actor)
+    assert isinstance(error, Forbidden) and error.field == "participant_id"
+
+
+def test_a_practitioner_cannot_record_consent_even_naming_themself() -> None:
+    error = Case().refused(give(PRAC), PRAC)
+    assert isinstance(error, Forbidden) and error.field == "participant_id"
+
+
+@pytest.mark.parametrize("expires", [T0, T0 - timedelta(seconds=1)])
+def test_an_expiry_not_in_the_future_is_rejected(expires: datetime) -> None:
+    error = Case().refused(give(expires_at=expires), HP)
+    assert isinstance(error, Rejected) and error.field == "expires_at"
+
+
+def test_a_participant_cannot_witness_their_own_consent() -> None:
+    error = Case().refused(give(witnessed_by=HP.id), HP)
+    assert isinstance(error, Rejected) and error.field == "witnessed_by"
+
+
+def test_an_identical_grant_in_force_is_not_given_twice() -> None:
+    case = Case()
+    case.do(give(scope=LETTER), HP)
+    assert case.do(give(scope=LETTER, informed_how="verbal_explained"), HP, T0 + timedelta(1)) == []
+    assert len(case.state.grants) == 1
+
+
+def test_a_retried_request_with_its_grant_id_is_harmless() -> None:
+    case, gid = Case(), uuid4()
+    case.do(give(grant_id=gid), HP)
+    assert case.do(give(grant_id=gid), HP) == []
+    error = case.refused(give(scope=LETTER, grant_id=gid), HP)
+    assert isinstance(error, Rejected) and error.field == "grant_id"
+
+
+def test_consent_can_be_given_again_after_withdrawal_or_with_another_expiry() -> None:
+    case = Case()
+    first = case.give(HP, LETTER)
+    case.do(WithdrawGrant(grant_id=first), HP)
+    second = case.give(HP, LETTER)
+    third = case.give(HP, LETTER, expires_at=T0 + timedelta(days=30))
+    assert case.state.grants[first].status is GrantStatus.WITHDRAWN
+    assert {g.grant_id for g in active_grants(case.state, HP.id)} == {second, third}
+
+
+# ---------------------------------------------------------------------------- command validation
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "",
+        "contact",
+        "contact:hug",
+        "contact:Letter",
+        "share:",
+        "share:Bad Agency",
+        "share:x",
+        "take_part:now",
+        "progress",
+        "research",
+    ],
+)
+def test_an_unknown_scope_fails_validation(scope: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        give(scope=scope)
+    [error] = info.value.errors()
+    assert error["loc"] == ("scope",) and "unknown scope" in error["msg"]
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        TAKE_PART,
+        PROGRESS_UPDATES,
+        OUTCOME_RESEARCH,
+        "share:police-north",
+        *(contact_scope(f) for f in ContactForm),
+    ],
+)
+def test_every_known_scope_is_accepted(scope: str) -> None:
+    assert give(scope=scope).scope == scope
+
+
+def test_commands_are_precise() -> None:
+    with pytest.raises(ValidationError):
+        give(no_incentive_attested="yes")  # strict: an attestation is a real true
+    with pytest.raises(ValidationError):
+        give(expires_at=datetime(2030, 1, 1))  # naive: ambiguous
+    with pytest.raises(ValidationError):
+        give(actor_id=HP.id)  # the actor comes from the token, never the body
+    with pytest.raises(ValidationError):
+        GiveConsent(
+            participant_id="Jane Doe",
+            scope=TAKE_PART,
+            informed_how="both",
+            no_incentive_attested=True,
+        )
+    with pytest.raises(ValidationError):
+        ReportIncentive(participant_id=HP.id, grant_ids=[])
+    gid = uuid4()
+    with pytest.raises(ValidationError):
+        ReportIncentive(participant_id=HP.id, grant_ids=[gid, gid])
+
+
+def test_a_blank_reason_is_no_reason() -> None:
+    assert WithdrawAll(participant_id=HP.id, reason="   ").reason is None
+    assert WithdrawAll(participant_id=HP.id, reason=" mine ").reason == "mine"
+
+
+# ------------------------------------------------------------------------------------ withdrawal
+
+
+def test_withdrawing_a_grant_that_does_not_exist_is_not_found() -> None:
+    error = Case().refused(WithdrawGrant(grant_id=uuid4()), HP)
+    assert isinstance(error, NotFound) and error.field == "grant_id"
+
+
+def test_withdrawal_is_immediate_and_a_second_one_is_a_no_op() -> None:
+    case = Case()
+    gid = case.give(HP, LETTER)
+    state_before = case.state
+    [event] = case.do(WithdrawGrant(grant_id=gid, reason="not ready"), HP)
+    assert isinstance(event, ConsentWithdrawn)
+    assert event.target is WithdrawalTarget.GRANT and event.reason == "not ready"
+    assert [r.grant_id for r in event.grants] == [gid]
+    assert case.state.grants[gid].status is GrantStatus.WITHDRAWN
+    # The concurrent twin was decided on the old state; after the store's version conflict the
+    # handler decides again on the new one, and there is nothing left to do: no error, no event.
+    assert decider.decide(state_before, WithdrawGrant(grant_id=gid), _ctx(HP)) != []
+    assert case.do(WithdrawGrant(grant_id=gid), HP) == []
+
+
+def test_a_participant_cannot_touch_another_participants_grant() -> None:
+    case = Case()
+    gid = case.give(HP, LETTER)
+    # Reads as not found, so the grant's existence is not revealed to the other participant.
+    error = case.refused(WithdrawGrant(grant_id=gid), RP)
+    assert isinstance(error, NotFound) and error.field == "grant_id"
+    for cmd in (
+        WithdrawScope(participant_id=HP.id, scope=LETTER),
+        WithdrawAll(participant_id=HP.id),
+    ):
+        error = case.refused(cmd, RP)
+        assert isinstance(error, Forbidden) and error.field == "participant_id"
+
+
+@pytest.mark.parametrize("actor", [COORD, SYSTEM])
+def test_only_the_participant_or_a_practitioner_may_withdraw(actor: Actor) -> None:
+    case = Case()
+    gid = case.give(HP)
+    assert isinstance(case.refused(WithdrawGrant(grant_id=gid), actor), Forbidden)
+    assert isinstance(case.refused(WithdrawAll(participant_id=HP.id), actor), Forbidden)
+
+
+def test_a_practitioner_may_relay_a_withdrawal() -> None:
+    case = Case()
+    gid = case.give(HP)
+    [event] = case.do(WithdrawAll(participant_id=HP.id), PRAC)
+    assert event.participant_id == HP.id
+    assert case.state.grants[gid].ended_by_role is Role.PRACTITIONER
+
+
+def test_withdrawing_a_scope_ends_every_grant_of_it_and_nothing_else() -> None:
+    case = Case()
+    a = case.give(HP, LETTER)
+    b = case.give(HP, LETTER, expires_at=T0 + timedelta(days=9))
+    other = case.give(HP, F2F)
+    rp_letter = case.give(RP, LETTER)
+    [event] = case.do(WithdrawScope(participant_id=HP.id, scope=LETTER), HP)
+    assert event.target is WithdrawalTarget.SCOPE and event.scope == LETTER
+    assert {r.grant_id for r in event.grants} == {a, b}
+    assert {g.grant_id for g in active_grants(case.state)} == {other, rp_letter}
+    assert case.do(WithdrawScope(participant_id=HP.id, scope=LETTER), HP) == []
+
+
+def test_withdrawing_everything_ends_all_of_that_participants_grants_only() -> None:
+    case = Case()
+    mine = {case.give(HP), case.give(HP, LETTER), case.give(HP, share_scope("police-north"))}
+    theirs = case.give(RP)
+    [event] = case.do(WithdrawAll(participant_id=HP.id), HP, T0 + timedelta(hours=1))
+    assert event.target is WithdrawalTarget.EVERYTHING and event.scope is None
+    assert {r.grant_id for r in event.grants} == mine
+    assert [g.grant_id for g in active_grants(case.state)] == [theirs]
+    assert case.do(WithdrawAll(participant_id=HP.id), HP) == []
+
+
+def test_a_withdrawal_reason_is_personal_and_sealed_under_the_participants_key() -> None:
+    assert ConsentWithdrawn.personal_fields == ("reason",)
+    assert ConsentWithdrawn.personal_owner == "participant_id"
+
+
+# ----------------------------------------------------------------------------------------- lapse
+
+
+def test_a_grant_lapses_at_its_expiry_as_an_event() -> None:
+    case = Case()
+    expiry = T0 + timedelta(days=30)
+    gid = case.give(HP, PROGRESS_UPDATES, expires_at=expiry)
+    assert case.do(LapseDueGrants(), SYSTEM, expiry - timedelta(seconds=1)) == []
+    assert covers(case.state, HP.id, PROGRESS_UPDATES, expiry - timedelta(seconds=1))
+    # Expired counts as not covered at once, even before the lapse is recorded.
+    assert not covers(case.state, HP.id, PROGRESS_UPDATES, expiry)
+    [event] = case.do(LapseDueGrants(), SYSTEM, expiry + timedelta(hours=5))
+    assert isinstance(event, ConsentLapsed) and event.expired_at == expiry
+    grant = case.state.grants[gid]
+    assert grant.status is GrantStatus.LAPSED and grant.ended_at == expiry
+    assert case.do(LapseDueGrants(), SYSTEM, expiry + timedelta(days=1)) == []
+
+
+def test_a_withdrawn_grant_does_not_lapse_later() -> None:
+    case = Case()
+    gid = case.give(HP, expires_at=T0 + timedelta(days=1))
+    case.do(WithdrawGrant(grant_id=gid), HP)
+    assert case.do(LapseDueGrants(), SYSTEM, T0 + timedelta(days=2)) == []
+    assert case.state.grants[gid].status is GrantStatus.WITHDRAWN
+
+
+# ------------------------------------------------------------------------------------- incentive
+
+
+def test_an_incentive_reported_later_invalidates_that_participants_grants() -> None:
+    case = Case()
+    hp = {case.give(HP), case.give(HP, LETTER)}
+    withdrawn = case.give(HP, F2F)
+    case.do(WithdrawGrant(grant_id=withdrawn), HP)
+    rp = case.give(RP)
+    reported, invalidated = case.do(ReportIncentive(participant_id=HP.id, note="gift"), PRAC)
+    assert isinstance(reported, IncentiveReported) and reported.note == "gift"
+    assert isinstance(invalidated, ConsentInvalidated)
+    assert invalidated.report_id == reported.report_id
+    assert {r.grant_id for r in invalidated.grants} == hp
+    assert case.state.grants[withdrawn].status is GrantStatus.WITHDRAWN  # first ending stands
+    assert [g.grant_id for g in active_grants(case.state)] == [rp]
+
+
+def test_an_incentive_report_can_name_the_grants_it_tainted() -> None:
+    case = Case()
+    tainted, clean = case.give(HP, LETTER), case.give(HP)
+    events = case.do(ReportIncentive(participant_id=HP.id, grant_ids=[tainted]), HP)
+    assert [r.grant_id for r in events[1].grants] == [tainted]
+    assert case.state.grants[clean].status is GrantStatus.ACTIVE
+    assert case.state.grants[tainted].status is GrantStatus.INVALIDATED
+
+
+def test_an_incentive_report_naming_an_unknown_grant_is_not_found() -> None:
+    case = Case()
+    theirs = case.give(RP)
+    for gid in (uuid4(), theirs):
+        error = case.refused(ReportIncentive(participant_id=HP.id, grant_ids=[gid]), PRAC)
+        assert isinstance(error, NotFound) and error.field == "grant_ids"
+
+
+def test_a_report_is_recorded_once_and_even_when_nothing_is_left_to_invalidate() -> None:
+    case = Case()
+    rid = uuid4()
+    [event] = case.do(ReportIncentive(participant_id=HP.id, report_id=rid), PRAC)
+    assert isinstance(event, IncentiveReported)
+    case.give(HP)
+    assert case.do(ReportIncentive(participant_id=HP.id, report_id=rid), PRAC) == []
+
+
+def test_a_participant_cannot_void_another_participants_consent() -> None:
+    case = Case()
+    case.give(HP)
+    error = case.refused(ReportIncentive(participant_id=HP.id), RP)
+    assert isinstance(error, Forbidden) and error.field == "participant_id"
+
+
+# ------------------------------------------------------------------------------- acknowledgement
+
+
+def ack(basis: str = "verbal_in_preparation") -> RecordAcknowledgement:
+    return RecordAcknowledgement(responsible_person_id=RP.id, basis=basis)
+
+
+def test_a_practitioner_records_the_responsible_persons_acknowledgement() -> None:
+    case = Case()
+    case.give(RP)
+    [event] = case.do(ack(), PRAC)
+    assert isinstance(event, AcknowledgementRecorded)
+    assert event.basis is AcknowledgementBasis.VERBAL_IN_PREPARATION
+    assert acknowledgement_stands(case.state, RP.id)
+    assert case.do(ack("written_statement"), PRAC) == []  # already stands
+
+
+@pytest.mark.parametrize("actor", [RP, HP, COORD, SYSTEM])
+def test_only_a_practitioner_records_an_acknowledgement(actor: Actor) -> None:
+    case = Case()
+    case.give(RP)
+    error = case.refused(ack(), actor)
+    assert isinstance(error, Forbidden) and error.field == "responsible_person_id"
+
+
+def test_an_acknowledgement_is_only_for_a_responsible_person_taking_part() -> None:
+    case = Case()
+    error = case.refused(ack(), PRAC)  # no consent at all
+    assert isinstance(error, Rejected) and error.field == "responsible_person_id"
+    case.give(HP)
+    error = case.refused(
+        RecordAcknowledgement(responsible_person_id=HP.id, basis="written_statement"), PRAC
+    )
+    assert isinstance(error, Rejected) and error.field == "responsible_person_id"
+    gid = case.give(RP)
+    case.do(WithdrawGrant(grant_id=gid), RP)
+    assert isinstance(case.refused(ack(), PRAC), Rejected)
+
+
+def test_an_acknowledgement_can_be_withdrawn_and_recorded_again() -> None:
+    case = Case()
+    case.give(RP)
+    case.do(ack(), PRAC)
+    [event] = case.do(WithdrawAcknowledgement(responsible_person_id=RP.id), RP)
+    assert isinstance(event, AcknowledgementWithdrawn)
+    assert event.ground is AcknowledgementWithdrawalGround.RETRACTED
+    assert not acknowledgement_stands(case.state, RP.id)
+    assert case.do(WithdrawAcknowledgement(responsible_person_id=RP.id), PRAC) == []
+    case.do(ack(), PRAC)
+    [event] = case.do(
+        WithdrawAcknowledgement(responsible_person_id=RP.id, ground="minimisation", note="n"), PRAC
+    )
+    assert event.ground is AcknowledgementWithdrawalGround.MINIMISATION
+
+
+def test_withdrawing_an_acknowledgement_needs_one_and_the_right_actor() -> None:
+    case = Case()
+    case.give(RP)
+    error = case.refused(WithdrawAcknowledgement(responsible_person_id=RP.id), PRAC)
+    assert isinstance(error, NotFound) and error.field == "responsible_person_id"
+    case.do(ack(), PRAC)
+    for actor in (HP, COORD):
+        error = case.refused(WithdrawAcknowledgement(responsible_person_id=RP.id), actor)
+        assert isinstance(error, Forbidden)
+
+
+# --------------------------------------------------------------------------------------- queries
+
+
+def test_contact_is_covered_only_while_taking_part_stands() -> None:
+    case = Case()
+    case.give(HP, LETTER)
+    assert not covers(case.state, HP.id, LETTER, T0)
+    take_part = case.give(HP)
+    assert covers(case.state, HP.id, LETTER, T0)
+    assert not covers(case.state, HP.id, F2F, T0)
+    assert not covers(case.state, RP.id, LETTER, T0)
+    case.do(WithdrawGrant(grant_id=take_part), HP)
+    assert not covers(case.state, HP.id, LETTER, T0)
+
+
+def test_sharing_and_updates_stand_on_their_own() -> None:
+    case = Case()
+    case.give(HP, share_scope("police-north"))
+    case.give(HP, PROGRESS_UPDATES)
+    assert covers(case.state, HP.id, "share:police-north", T0)
+    assert not covers(case.state, HP.id, "share:police-south", T0)
+    assert covers(case.state, HP.id, PROGRESS_UPDATES, T0)
+
+
+def test_current_grants_lists_active_grants_by_status() -> None:
+    case = Case()
+    kept = case.give(HP, expires_at=T0 + timedelta(days=1))
+    gone = case.give(HP, LETTER)
+    case.do(WithdrawGrant(grant_id=gone), HP)
+    [row] = current_grants(case.state)
+    assert row.grant_id == kept and row.scope == TAKE_PART
+    assert active_grants(case.state, at=T0 + timedelta(days=2)) == []
+
+
+def test_scope_helpers() -> None:
+    assert contact_scope(ContactForm.LETTER) == "contact:letter"
+    assert contact_scope("story_telling") == "contact:story_telling"
+    assert share_scope("police-north") == "share:police-north"
+    assert parse_scope("contact:letter").form is ContactForm.LETTER
+    assert parse_scope("share:police-north").agency == "police-north"
+    assert parse_scope(TAKE_PART).kind is ScopeKind.TAKE_PART
+    with pytest.raises(ValueError):
+        contact_scope("hug")
+    with pytest.raises(ValueError):
+        share_scope("Police North")
+    with pytest.raises(ValueError):
+        covers(ConsentState("case-9c1d2e4f"), HP.id, "contact:hug", T0)
+
+
+# ------------------------------------------------------------------------------ events and fold
+
+
+def test_events_survive_storage_and_the_fold_gives_the_same_state() -> None:
+    case = Case()
+    gid = case.give(HP, LETTER, witnessed_by=PRAC.id, expires_at=T0 + timedelta(days=3))
+    case.give(RP)
+    case.do(ack(), PRAC)
+    case.do(WithdrawGrant(grant_id=gid, reason="mine"), HP)
+    case.do(ReportIncentive(participant_id=RP.id), PRAC)
+    case.do(WithdrawAcknowledgement(responsible_person_id=RP.id, ground="denial"), PRAC)
+    stored = [
+        (registry.decode(e.event_type, e.schema_version, e.to_data()), m) for e, m in case.history
+    ]
+    assert [e for e, _ in stored] == [e for e, _ in case.history]
+    assert decider.fold("case-9c1d2e4f", stored) == case.state
+
+
+def test_evolve_ignores_what_does_not_fit() -> None:
+    case = Case()
+    gid = case.give(HP)
+    meta = case.history[0][1]
+    stray = ConsentLapsed(grant_id=uuid4(), participant_id=HP.id, scope=TAKE_PART, expired_at=T0)
+    assert decider.evolve(case.state, stray, meta) == case.state
+    case.do(WithdrawGrant(grant_id=gid), HP)
+    late = ConsentLapsed(grant_id=gid, participant_id=HP.id, scope=TAKE_PART, expired_at=T0)
+    assert decider.evolve(case.state, late, meta) == case.state  # the first ending stands
+
+
+def test_an_event_cannot_claim_consent_given_by_a_practitioner() -> None:
+    with pytest.raises(ValidationError):
+        ConsentGiven(
+            grant_id=uuid4(),
+            participant_id=PRAC.id,
+            participant_role=Role.PRACTITIONER,
+            scope=TAKE_PART,
+            informed_how="both",
+            no_incentive_attested=True,
+        )
+    with pytest.raises(ValidationError):
+        ConsentGiven(
+            grant_id=uuid4(),
+            participant_id=HP.id,
+            participant_role=Role.HARMED_PERSON,
+            scope=TAKE_PART,
+            informed_how="both",
+            no_incentive_attested=False,
+        )
+
+
+def test_every_consent_event_is_registered() -> None:
+    for name in (
+        "ConsentGiven",
+        "ConsentWithdrawn",
+        "ConsentLapsed",
+        "ConsentInvalidated",
+        "IncentiveReported",
+        "AcknowledgementRecorded",
+        "AcknowledgementWithdrawn",
+    ):
+        assert registry.model(name).event_type == name
+
+
+def _ctx(actor: Actor, at: datetime = T0) -> CommandContext:
+    return CommandContext(actor=actor, now=at, correlation_id=uuid4())

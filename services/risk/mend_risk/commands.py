@@ -1,0 +1,111 @@
+"""Commands to the risk service (the HTTP request bodies). The actor is never in a body: it comes
+from the verified token. Shape errors fail here, naming the field; rules that depend on the
+case's history (sign-off, forms a factor rules out, flags resolved twice) are the domain's."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from mend_events.identity_types import PseudoId
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+
+from mend_risk.events import (
+    AssessmentStage,
+    DecisionReason,
+    FlagCategory,
+    FlagResolution,
+    PermittedForm,
+    ReassessmentTrigger,
+    RiskDecision,
+    RiskFactor,
+    Severity,
+)
+
+# The longest validity a request may ask for; the service's policy may allow less.
+MAX_VALIDITY_DAYS = 366
+
+ResolutionNote = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+]
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StartRiskAssessment(_Command):
+    assessment_id: UUID  # chosen by the client, so a retried request is recognised
+    stage: AssessmentStage
+
+
+class RecordRiskFactor(_Command):
+    assessment_id: UUID
+    factor: RiskFactor
+
+
+class CompleteRiskAssessment(_Command):
+    assessment_id: UUID
+    decision: RiskDecision
+    permitted_forms: tuple[PermittedForm, ...] = ()
+    reasons: Annotated[tuple[DecisionReason, ...], Field(min_length=1)]
+    # Optional in shape only: the domain refuses a decision nobody signed off, and says why.
+    signed_off_by: PseudoId | None = None
+    # None: the service's default validity period.
+    valid_for_days: Annotated[int, Field(strict=True, ge=1, le=MAX_VALIDITY_DAYS)] | None = None
+
+    @field_validator("permitted_forms")
+    @classmethod
+    def _forms_once(cls, value: tuple[PermittedForm, ...]) -> tuple[PermittedForm, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("each permitted form is listed once")
+        return value
+
+    @field_validator("reasons")
+    @classmethod
+    def _reasons_once(cls, value: tuple[DecisionReason, ...]) -> tuple[DecisionReason, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("each reason is listed once")
+        return value
+
+
+class AgreeSafetyPlan(_Command):
+    assessment_id: UUID
+    agreed_with: PseudoId
+    separate_arrival_departure: StrictBool
+    support_person_present: StrictBool
+    breaks: StrictBool
+    exit_plan: StrictBool
+    # Whether a code word is agreed. There is deliberately no field for the word itself.
+    code_word_set: StrictBool
+
+
+class RaiseRiskFlag(_Command):
+    flag_id: UUID
+    severity: Severity
+    category: FlagCategory
+    affects: PseudoId | None = None  # None: the whole case
+
+
+class ResolveRiskFlag(_Command):
+    flag_id: UUID
+    reason: FlagResolution
+    note: ResolutionNote | None = None
+
+
+class MarkReassessmentDue(_Command):
+    """Sent by the service's reactions when another service's event calls for a reassessment."""
+
+    trigger: ReassessmentTrigger
+    trigger_event_id: UUID
+
+
+RiskCommand = (
+    StartRiskAssessment
+    | RecordRiskFactor
+    | CompleteRiskAssessment
+    | AgreeSafetyPlan
+    | RaiseRiskFlag
+    | ResolveRiskFlag
+    | MarkReassessmentDue
+)

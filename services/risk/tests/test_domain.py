@@ -1,0 +1,696 @@
+"""The risk domain: every rule and rejection, `permits` now and as of a past moment, staleness,
+idempotent triggers, and properties over random histories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mend_events.contracts import DomainEvent, registry
+from mend_events.decider import CommandContext, Decider
+from mend_events.envelope import Metadata
+from mend_events.errors import Forbidden, Rejected
+from mend_events.identity_types import Actor, Role
+from mend_risk.commands import (
+    AgreeSafetyPlan,
+    CompleteRiskAssessment,
+    MarkReassessmentDue,
+    RaiseRiskFlag,
+    RecordRiskFactor,
+    ResolveRiskFlag,
+    StartRiskAssessment,
+)
+from mend_risk.domain import (
+    RiskPolicy,
+    RiskState,
+    decider,
+    make_decider,
+    permits,
+    permitted_forms,
+    reassessment_due,
+    unresolved_flags,
+    unresolved_severe_flags,
+)
+from mend_risk.events import (
+    LEGAL_RESTRICTIONS,
+    RISK_EVENTS,
+    AssessmentStage,
+    DecisionReason,
+    FactorKind,
+    FactorStatus,
+    FlagCategory,
+    FlagResolution,
+    PermittedForm,
+    ReassessmentTrigger,
+    RiskAssessmentCompleted,
+    RiskDecision,
+    RiskFactor,
+    RiskFlagResolved,
+    RiskReassessmentDue,
+    Severity,
+)
+from mend_risk.forms import MEETINGS, ContactForm
+from pydantic import ValidationError
+
+CASE = "case-9c1d2e4f"
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+PRACTITIONER = Actor(id="prac-77ab12", role=Role.PRACTITIONER, agency="north-rj")
+SYSTEM = Actor(id="svc-risk", role=Role.SYSTEM, agency="north-rj")
+HARMED = Actor(id="hp-3f9a2c", role=Role.HARMED_PERSON, agency="north-rj")
+COORDINATOR = Actor(id="coord-1a2b3c", role=Role.COORDINATOR, agency="north-rj")
+SPECIALIST = "prac-5e5e5e"
+
+F2F = PermittedForm(form=ContactForm.FACE_TO_FACE, with_responsible_person=True)
+LETTER = PermittedForm(form=ContactForm.LETTER, with_responsible_person=True)
+UNSENT = PermittedForm(form=ContactForm.LETTER, with_responsible_person=False)
+SHUTTLE = PermittedForm(form=ContactForm.INDIRECT, with_responsible_person=True)
+CONFERENCE_WITH = PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=True)
+CONFERENCE_WITHOUT = PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=False)
+STORY = PermittedForm(form=ContactForm.STORY_TELLING, with_responsible_person=False)
+
+
+class Case:
+    """One case's stream in memory: decide, then evolve with each new event's metadata."""
+
+    def __init__(self, the_decider: Decider[RiskState] = decider) -> None:
+        self.decider = the_decider
+        self.state = the_decider.initial(CASE)
+        self.history: list[tuple[DomainEvent, Metadata]] = []
+
+    def run(self, command: object, *, at: datetime = T0, actor: Actor = PRACTITIONER) -> list:
+        ctx = CommandContext(actor=actor, now=at, correlation_id=uuid4())
+        events = self.decider.decide(self.state, command, ctx)
+        for event in events:
+            meta = Metadata(actor.id, actor.role, actor.agency, ctx.correlation_id, None, at)
+            self.history.append((event, meta))
+            self.state = self.decider.evolve(self.state, event, meta)
+        return events
+
+    def rejects(self, command: object, field: str, **kw: object) -> Rejected:
+        before = self.state
+        with pytest.raises(Rejected) as caught:
+            self.run(command, **kw)
+        assert caught.value.field == field
+        assert self.state is before  # nothing written
+        return caught.value
+
+
+def factor(
+    kind: FactorKind, status: FactorStatus = FactorStatus.ABSENT, **kw: object
+) -> RiskFactor:
+    if status is FactorStatus.PRESENT:
+        kw.setdefault("severity", Severity.HIGH)
+    return RiskFactor(kind=kind, status=status, **kw)
+
+
+def start(case: Case, stage: AssessmentStage = AssessmentStage.FULL, at: datetime = T0) -> UUID:
+    assessment_id = uuid4()
+    case.run(StartRiskAssessment(assessment_id=assessment_id, stage=stage), at=at)
+    return assessment_id
+
+
+def record(case: Case, assessment_id: UUID, *factors: RiskFactor, at: datetime = T0) -> None:
+    for f in factors:
+        case.run(RecordRiskFactor(assessment_id=assessment_id, factor=f), at=at)
+
+
+def no_legal_restrictions(case: Case, assessment_id: UUID, at: datetime = T0) -> None:
+    record(
+        case,
+        assessment_id,
+        factor(FactorKind.PROTECTIVE_ORDER),
+        factor(FactorKind.BAIL_OR_LICENCE_CONDITIONS),
+        at=at,
+    )
+
+
+def completion(
+    assessment_id: UUID,
+    decision: RiskDecision = RiskDecision.PROCEED,
+    forms: tuple[PermittedForm, ...] = (F2F,),
+    **kw: object,
+) -> CompleteRiskAssessment:
+    kw.setdefault("signed_off_by", SPECIALIST)
+    kw.setdefault("reasons", (DecisionReason.SUITABLE_WITH_SAFEGUARDS,))
+    return CompleteRiskAssessment(
+        assessment_id=assessment_id, decision=decision, permitted_forms=forms, **kw
+    )
+
+
+def assessed(case: Case, *forms: PermittedForm, at: datetime = T0, **kw: object) -> UUID:
+    """A full assessment with no legal restriction, completed at `at`."""
+    assessment_id = start(case, at=at)
+    no_legal_restrictions(case, assessment_id, at=at)
+    case.run(completion(assessment_id, forms=forms or (F2F,), **kw), at=at)
+    return assessment_id
+
+
+# ------------------------------------------------------------------------------- assessments
+
+
+def test_start_is_idempotent_and_one_assessment_is_open_at_a_time() -> None:
+    case = Case()
+    assessment_id = start(case)
+    assert case.run(StartRiskAssessment(assessment_id=assessment_id, stage="full")) == []
+    case.rejects(StartRiskAssessment(assessment_id=assessment_id, stage="initial"), "assessment_id")
+    case.rejects(StartRiskAssessment(assessment_id=uuid4(), stage="full"), "assessment_id")
+
+
+def test_a_later_record_of_a_factor_replaces_the_earlier_and_a_repeat_emits_nothing() -> None:
+    case = Case()
+    assessment_id = start(case)
+    record(case, assessment_id, factor(FactorKind.SELF_HARM, FactorStatus.UNKNOWN))
+    again = RecordRiskFactor(
+        assessment_id=assessment_id, factor=factor(FactorKind.SELF_HARM, FactorStatus.PRESENT)
+    )
+    assert len(case.run(again)) == 1
+    assert case.run(again) == []
+    (only,) = case.state.assessments[0].factors
+    assert only.status is FactorStatus.PRESENT
+
+
+def test_a_factor_cannot_be_recorded_on_a_completed_or_unknown_assessment() -> None:
+    case = Case()
+    assessment_id = assessed(case)
+    late = factor(FactorKind.COERCIVE_CONTROL, FactorStatus.PRESENT)
+    err = case.rejects(RecordRiskFactor(assessment_id=assessment_id, factor=late), "assessment_id")
+    assert "start a new assessment" in err.reason
+    case.rejects(RecordRiskFactor(assessment_id=uuid4(), factor=late), "assessment_id")
+
+
+def test_completing_without_sign_off_is_rejected() -> None:
+    case = Case()
+    assessment_id = start(case)
+    no_legal_restrictions(case, assessment_id)
+    err = case.rejects(completion(assessment_id, signed_off_by=None), "signed_off_by")
+    assert "sign" in err.reason
+
+
+def test_an_assessment_is_completed_once() -> None:
+    case = Case()
+    assessment_id = assessed(case)
+    case.rejects(completion(assessment_id), "assessment_id")
+
+
+@pytest.mark.parametrize(
+    ("restriction", "forms"),
+    [
+        (factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False), (F2F,)),
+        (factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False), (LETTER,)),
+        (
+            factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False),
+            (CONFERENCE_WITH,),
+        ),
+        (factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.UNKNOWN), (SHUTTLE,)),
+        (
+            factor(FactorKind.BAIL_OR_LICENCE_CONDITIONS, FactorStatus.PRESENT, carve_out=False),
+            (F2F,),
+        ),
+        (None, (F2F,)),  # no legal check recorded at all
+    ],
+)
+def test_a_legal_restriction_rules_out_contact_with_the_responsible_person(
+    restriction: RiskFactor | None, forms: tuple[PermittedForm, ...]
+) -> None:
+    case = Case()
+    assessment_id = start(case)
+    if restriction is not None:
+        no_legal_restrictions(case, assessment_id)
+        record(case, assessment_id, restriction)
+    err = case.rejects(completion(assessment_id, forms=forms), "permitted_forms")
+    assert "responsible person is ruled out" in err.reason
+
+
+def test_under_a_protective_order_forms_without_the_responsible_person_remain() -> None:
+    case = Case()
+    assessment_id = start(case)
+    no_legal_restrictions(case, assessment_id)
+    order = factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False)
+    record(case, assessment_id, order)
+    assert case.run(completion(assessment_id, forms=(CONFERENCE_WITHOUT, STORY, UNSENT)))
+
+
+def test_a_carve_out_permits_contact_despite_a_protective_order() -> None:
+    case = Case()
+    assessment_id = start(case)
+    no_legal_restrictions(case, assessment_id)
+    order = factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=True)
+    record(case, assessment_id, order)
+    assert case.run(completion(assessment_id, forms=(F2F,)))
+    assert permits(case.state, ContactForm.FACE_TO_FACE, T0)
+
+
+@pytest.mark.parametrize(
+    ("decision", "forms", "words"),
+    [
+        (RiskDecision.INDIRECT_ONLY, (F2F,), "indirect-only"),
+        (RiskDecision.INDIRECT_ONLY, (LETTER, CONFERENCE_WITH), "indirect-only"),
+        (RiskDecision.UNSENT_LETTER_ONLY, (UNSENT, STORY), "unsent"),
+        (RiskDecision.UNSENT_LETTER_ONLY, (LETTER,), "unsent"),
+        (RiskDecision.UNSENT_LETTER_ONLY, (), "unsent"),
+        (RiskDecision.DO_NOT_PROCEED, (STORY,), "not to proceed"),
+        (RiskDecision.PROCEED, (), "names the forms"),
+    ],
+)
+def test_a_decision_permits_only_forms_consistent_with_it(
+    decision: RiskDecision, forms: tuple[PermittedForm, ...], words: str
+) -> None:
+    case = Case()
+    assessment_id = start(case)
+    no_legal_restrictions(case, assessment_id)
+    err = case.rejects(completion(assessment_id, decision, forms), "permitted_forms")
+    assert words in err.reason
+
+
+@pytest.mark.parametrize(
+    ("decision", "forms"),
+    [
+        (RiskDecision.INDIRECT_ONLY, (LETTER, SHUTTLE, CONFERENCE_WITHOUT, STORY)),
+        (RiskDecision.UNSENT_LETTER_ONLY, (UNSENT,)),
+        (RiskDecision.DO_NOT_PROCEED, ()),
+    ],
+)
+def test_consistent_decisions_are_recorded(
+    decision: RiskDecision, forms: tuple[PermittedForm, ...]
+) -> None:
+    case = Case()
+    assessment_id = start(case)
+    no_legal_restrictions(case, assessment_id)
+    (event,) = case.run(completion(assessment_id, decision, forms))
+    assert isinstance(event, RiskAssessmentCompleted)
+    assert permitted_forms(case.state, T0) == frozenset(forms)
+
+
+# ------------------------------------------------------------------------- permits, staleness
+
+
+def test_permits_answers_now_and_as_of_a_past_moment() -> None:
+    case = Case()
+    t1, t2 = T0 + timedelta(days=1), T0 + timedelta(days=10)
+    assessed(case, F2F, at=t1)
+    later = start(case, at=t2)
+    case.run(completion(later, RiskDecision.DO_NOT_PROCEED, ()), at=t2)
+
+    assert not permits(case.state, ContactForm.FACE_TO_FACE, T0)  # nothing assessed yet
+    assert permits(case.state, ContactForm.FACE_TO_FACE, t1)
+    assert permits(case.state, ContactForm.FACE_TO_FACE, t2 - timedelta(seconds=1))
+    assert not permits(case.state, ContactForm.FACE_TO_FACE, t2)
+    assert not permits(case.state, ContactForm.FACE_TO_FACE, t2 + timedelta(days=1))
+
+
+def test_a_stale_assessment_permits_nothing() -> None:
+    case = Case()
+    assessed(case, F2F, valid_for_days=30)
+    valid_until = T0 + timedelta(days=30)
+    assert case.history[-1][0].valid_until == valid_until
+    assert permits(case.state, ContactForm.FACE_TO_FACE, valid_until - timedelta(seconds=1))
+    assert not permits(case.state, ContactForm.FACE_TO_FACE, valid_until)
+    assert permitted_forms(case.state, valid_until) == frozenset()
+
+
+def test_the_validity_period_is_configurable() -> None:
+    case = Case(make_decider(RiskPolicy(default_validity_days=14, max_validity_days=60)))
+    assessed(case, F2F)
+    assert case.history[-1][0].valid_until == T0 + timedelta(days=14)
+    other = start(case)
+    no_legal_restrictions(case, other)
+    case.rejects(completion(other, valid_for_days=61), "valid_for_days")
+
+
+def test_an_initial_assessment_permits_no_contact() -> None:
+    case = Case()
+    assessment_id = start(case, AssessmentStage.INITIAL)
+    no_legal_restrictions(case, assessment_id)
+    case.run(completion(assessment_id, forms=(F2F,)))
+    assert not permits(case.state, ContactForm.FACE_TO_FACE, T0)
+
+
+def test_permits_distinguishes_whether_the_responsible_person_takes_part() -> None:
+    case = Case()
+    assessed(case, CONFERENCE_WITHOUT, STORY, UNSENT)
+    state = case.state
+    assert not permits(state, ContactForm.CONFERENCE, T0)  # asks the riskier reading by default
+    assert permits(state, ContactForm.CONFERENCE, T0, with_responsible_person=False)
+    assert permits(state, ContactForm.STORY_TELLING, T0)
+    assert not permits(state, ContactForm.LETTER, T0)
+    assert permits(state, ContactForm.LETTER, T0, with_responsible_person=False)
+
+
+def test_permits_needs_a_timezone() -> None:
+    with pytest.raises(ValueError):
+        permits(Case().state, ContactForm.LETTER, datetime(2025, 1, 1))
+
+
+# -------------------------------------------------------------------------------------- flags
+
+
+def test_flags_raise_resolve_and_answer_as_of_a_moment() -> None:
+    case = Case()
+    flag_id, t1 = uuid4(), T0 + timedelta(hours=2)
+    raise_ = RaiseRiskFlag(flag_id=flag_id, severity="severe", category="safety_threat")
+    assert len(case.run(raise_)) == 1
+    assert case.run(raise_) == []  # a retry
+    case.rejects(RaiseRiskFlag(flag_id=flag_id, severity="low", category="other"), "flag_id")
+    assert [f.raised.flag_id for f in unresolved_severe_flags(case.state)] == [flag_id]
+
+    resolve = ResolveRiskFlag(flag_id=flag_id, reason="risk_addressed", note="  plan agreed  ")
+    (resolved,) = case.run(resolve, at=t1)
+    assert isinstance(resolved, RiskFlagResolved) and resolved.note == "plan agreed"
+    assert resolved.affects is None
+    assert unresolved_severe_flags(case.state) == ()
+    assert unresolved_severe_flags(case.state, T0) != ()  # it stood before it was resolved
+    assert unresolved_flags(case.state, t1) == ()
+    assert case.state.flags[0].resolved_by == PRACTITIONER.id
+
+
+def test_a_flag_resolved_twice_or_unknown_is_rejected() -> None:
+    case = Case()
+    flag_id = uuid4()
+    case.run(RaiseRiskFlag(flag_id=flag_id, severity="high", category="manipulation"))
+    case.run(ResolveRiskFlag(flag_id=flag_id, reason="raised_in_error"))
+    case.rejects(ResolveRiskFlag(flag_id=flag_id, reason="raised_in_error"), "flag_id")
+    case.rejects(ResolveRiskFlag(flag_id=uuid4(), reason="other"), "flag_id")
+
+
+def test_a_resolution_note_is_sealed_under_the_affected_person() -> None:
+    assert RiskFlagResolved.personal_fields == ("note",)
+    assert RiskFlagResolved.personal_owner == "affects"
+    case = Case()
+    flag_id = uuid4()
+    case.run(RaiseRiskFlag(flag_id=flag_id, severity="low", category="other", affects="hp-3f9a2c"))
+    (resolved,) = case.run(ResolveRiskFlag(flag_id=flag_id, reason="no_longer_present"))
+    assert resolved.affects == "hp-3f9a2c"
+
+
+def test_flags_stay_separate_from_permits() -> None:
+    case = Case()
+    assessed(case, F2F)
+    case.run(RaiseRiskFlag(flag_id=uuid4(), severity="severe", category="coercive_control"))
+    assert permits(case.state, ContactForm.FACE_TO_FACE, T0)
+    assert len(unresolved_severe_flags(case.state)) == 1
+
+
+# ------------------------------------------------------------------------------ safety plans
+
+
+def plan(assessment_id: UUID, **kw: bool) -> AgreeSafetyPlan:
+    fields = dict.fromkeys(
+        ("separate_arrival_departure", "support_person_present", "breaks", "exit_plan"), True
+    )
+    return AgreeSafetyPlan(
+        assessment_id=assessment_id, agreed_with="hp-3f9a2c", code_word_set=True, **fields | kw
+    )
+
+
+def test_a_safety_plan_links_to_a_known_assessment_and_a_repeat_emits_nothing() -> None:
+    case = Case()
+    case.rejects(plan(uuid4()), "assessment_id")
+    assessment_id = assessed(case)
+    assert len(case.run(plan(assessment_id))) == 1
+    assert case.run(plan(assessment_id)) == []
+    assert len(case.run(plan(assessment_id, breaks=False))) == 1
+    (current,) = case.state.safety_plans
+    assert current.breaks is False
+
+
+def test_a_safety_plan_never_takes_the_code_word_itself() -> None:
+    with pytest.raises(ValidationError):
+        AgreeSafetyPlan.model_validate(
+            {**plan(uuid4()).model_dump(mode="json"), "code_word": "bluebird"}
+        )
+
+
+# -------------------------------------------------------------------------------------- actors
+
+
+@pytest.mark.parametrize("actor", [HARMED, COORDINATOR, SYSTEM])
+def test_only_practitioners_write(actor: Actor) -> None:
+    case = Case()
+    with pytest.raises(Forbidden):
+        case.run(StartRiskAssessment(assessment_id=uuid4(), stage="initial"), actor=actor)
+    with pytest.raises(Forbidden):
+        case.run(RaiseRiskFlag(flag_id=uuid4(), severity="low", category="other"), actor=actor)
+
+
+def test_only_the_service_reactions_mark_a_reassessment_due() -> None:
+    trigger = MarkReassessmentDue(trigger="consent_regranted", trigger_event_id=uuid4())
+    with pytest.raises(Forbidden):
+        Case().run(trigger, actor=PRACTITIONER)
+
+
+# ------------------------------------------------------------------------------ reassessments
+
+
+def test_a_trigger_makes_a_reassessment_due_once_even_when_delivered_twice() -> None:
+    case = Case()
+    assessed(case)
+    cause = uuid4()
+    trigger = MarkReassessmentDue(trigger="session_halted_for_safety", trigger_event_id=cause)
+    (due,) = case.run(trigger, actor=SYSTEM)
+    assert isinstance(due, RiskReassessmentDue) and due.trigger_event_id == cause
+    assert case.run(trigger, actor=SYSTEM) == []
+    assert reassessment_due(case.state)
+
+    assessed(case, at=T0 + timedelta(days=1))
+    assert not reassessment_due(case.state)
+    assert case.run(trigger, actor=SYSTEM) == []  # still the same trigger, after the answer
+    other = MarkReassessmentDue(trigger="case_stage_changed", trigger_event_id=uuid4())
+    assert len(case.run(other, actor=SYSTEM)) == 1
+
+
+# ------------------------------------------------------------------------------ command shape
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"kind": "self_harm", "status": "present"}, "severity"),
+        ({"kind": "self_harm", "status": "absent", "severity": "low"}, "severity"),
+        ({"kind": "protective_order", "status": "present", "severity": "high"}, "carve_out"),
+        ({"kind": "mental_health", "status": "unknown", "carve_out": True}, "carve_out"),
+        ({"kind": "self_harm", "status": "absent", "note_ref": "she said that"}, "note_ref"),
+        ({"kind": "weather", "status": "absent"}, "kind"),
+    ],
+)
+def test_a_malformed_factor_fails_on_its_field(raw: dict, field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        RecordRiskFactor.model_validate({"assessment_id": str(uuid4()), "factor": raw})
+    assert any(e["loc"][-1] == field for e in caught.value.errors())
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"permitted_forms": [{"form": "face_to_face", "with_responsible_person": True}] * 2},
+         "permitted_forms"),
+        ({"permitted_forms": [{"form": "face_to_face", "with_responsible_person": False}]},
+         "with_responsible_person"),
+        ({"permitted_forms": [{"form": "letter", "with_responsible_person": "yes"}]},
+         "with_responsible_person"),
+        ({"reasons": []}, "reasons"),
+        ({"signed_off_by": "Dr Jane Doe"}, "signed_off_by"),
+        ({"valid_for_days": 0}, "valid_for_days"),
+        ({"valid_for_days": "30"}, "valid_for_days"),
+        ({"decision": "maybe"}, "decision"),
+        ({"actor": "prac-77ab12"}, "actor"),
+    ],
+)
+def test_a_malformed_completion_fails_on_its_field(change: dict, field: str) -> None:
+    body = {
+        "assessment_id": str(uuid4()),
+        "decision": "proceed",
+        "permitted_forms": [{"form": "letter", "with_responsible_person": True}],
+        "reasons": ["suitable_with_safeguards"],
+        "signed_off_by": SPECIALIST,
+    }
+    with pytest.raises(ValidationError) as caught:
+        CompleteRiskAssessment.model_validate(body | change)
+    assert any(field in map(str, e["loc"]) for e in caught.value.errors())
+
+
+def test_events_are_registered_and_round_trip() -> None:
+    for model in RISK_EVENTS:
+        assert registry.model(model.event_type) is model
+    case = Case()
+    assessed(case, F2F, LETTER)
+    for event, _ in case.history:
+        assert registry.decode(event.event_type, 1, event.to_data()) == event
+
+
+# --------------------------------------------------------------------------------- properties
+# A script is a list of steps; `play` gives them ids from the case so far, so that most of them
+# are accepted and whole assessments complete (a blind command soup is nearly all rejections).
+
+FLAG_IDS = [UUID(int=n) for n in range(10, 13)]
+TRIGGER_IDS = [UUID(int=n) for n in range(20, 23)]
+ALL_FORMS = [
+    PermittedForm(form=form, with_responsible_person=involved)
+    for form in ContactForm
+    for involved in (True, False)
+    if not (form in {ContactForm.FACE_TO_FACE, ContactForm.INDIRECT} and not involved)
+    and not (form is ContactForm.STORY_TELLING and involved)
+]
+
+
+@st.composite
+def factors(draw: st.DrawFn) -> RiskFactor:
+    kind = draw(st.sampled_from(FactorKind))
+    status = draw(st.sampled_from(FactorStatus))
+    present = status is FactorStatus.PRESENT
+    return RiskFactor(
+        kind=kind,
+        status=status,
+        severity=draw(st.sampled_from(Severity)) if present else None,
+        concerns=draw(st.sampled_from([None, "hp-3f9a2c", "rp-88aa11"])),
+        carve_out=draw(st.booleans()) if present and kind in LEGAL_RESTRICTIONS else None,
+    )
+
+
+WITHOUT_MEETINGS = [f for f in ALL_FORMS if not (f.form in MEETINGS and f.with_responsible_person)]
+
+
+def some(forms: list[PermittedForm]) -> st.SearchStrategy[tuple[PermittedForm, ...]]:
+    return st.lists(st.sampled_from(forms), unique=True, min_size=1, max_size=3).map(tuple)
+
+
+# Mostly forms that fit the decision, so that assessments complete; sometimes any forms at all.
+FITTING = {
+    RiskDecision.PROCEED: some(ALL_FORMS),
+    RiskDecision.INDIRECT_ONLY: some(WITHOUT_MEETINGS),
+    RiskDecision.UNSENT_LETTER_ONLY: st.just((UNSENT,)),
+    RiskDecision.DO_NOT_PROCEED: st.just(()),
+}
+decisions = st.sampled_from(RiskDecision).flatmap(
+    lambda decision: st.fixed_dictionaries(
+        {
+            "decision": st.just(decision),
+            "forms": FITTING[decision] | FITTING[decision] | st.just(()) | some(ALL_FORMS),
+            "signed": st.sampled_from([True, True, True, False]),
+            "days": st.none() | st.integers(1, 200),
+        }
+    )
+)
+bools = st.booleans()
+step = st.one_of(
+    st.tuples(
+        st.just("assess"),
+        st.sampled_from(AssessmentStage),
+        st.lists(factors(), max_size=3),
+        st.booleans(),  # clear the legal restrictions first
+        decisions,
+    ),
+    st.tuples(st.just("start"), st.sampled_from(AssessmentStage)),
+    st.tuples(st.just("factor"), factors()),
+    st.tuples(st.just("complete"), decisions),
+    st.tuples(st.just("plan"), bools, bools, bools, bools, bools),
+    st.tuples(
+        st.just("raise"),
+        st.sampled_from(FLAG_IDS),
+        st.sampled_from(Severity),
+        st.sampled_from(FlagCategory),
+    ),
+    st.tuples(st.just("resolve"), st.sampled_from(FLAG_IDS), st.sampled_from(FlagResolution)),
+    st.tuples(st.just("due"), st.sampled_from(ReassessmentTrigger), st.sampled_from(TRIGGER_IDS)),
+)
+steps = st.lists(
+    st.tuples(step, st.integers(0, 60 * 24 * 120), st.sampled_from([PRACTITIONER] * 9 + [HARMED])),
+    max_size=25,
+)
+
+
+def commands_for(case: Case, op: tuple, counter: list[int]) -> list[object]:
+    kind, *args = op
+    latest = case.state.assessments[-1].assessment_id if case.state.assessments else UUID(int=0)
+
+    def complete(assessment_id: UUID, d: dict) -> CompleteRiskAssessment:
+        return CompleteRiskAssessment(
+            assessment_id=assessment_id,
+            decision=d["decision"],
+            permitted_forms=d["forms"],
+            reasons=(DecisionReason.OTHER,),
+            signed_off_by=SPECIALIST if d["signed"] else None,
+            valid_for_days=d["days"],
+        )
+
+    if kind in ("assess", "start"):
+        counter[0] += 1
+        fresh = UUID(int=counter[0])
+        out: list[object] = [StartRiskAssessment(assessment_id=fresh, stage=args[0])]
+        if kind == "assess":
+            _, extra, clear, d = args
+            legal = [factor(k) for k in LEGAL_RESTRICTIONS] if clear else []
+            out += [RecordRiskFactor(assessment_id=fresh, factor=f) for f in legal + extra]
+            out.append(complete(fresh, d))
+        return out
+    if kind == "factor":
+        return [RecordRiskFactor(assessment_id=latest, factor=args[0])]
+    if kind == "complete":
+        return [complete(latest, args[0])]
+    if kind == "plan":
+        names = ("separate_arrival_departure", "support_person_present", "breaks", "exit_plan")
+        return [
+            AgreeSafetyPlan(
+                assessment_id=latest,
+                agreed_with="hp-3f9a2c",
+                code_word_set=args[4],
+                **dict(zip(names, args[:4], strict=True)),
+            )
+        ]
+    if kind == "raise":
+        return [RaiseRiskFlag(flag_id=args[0], severity=args[1], category=args[2])]
+    if kind == "resolve":
+        return [ResolveRiskFlag(flag_id=args[0], reason=args[1])]
+    return [MarkReassessmentDue(trigger=args[0], trigger_event_id=args[1])]
+
+
+def play(script: list) -> Case:
+    case, now, counter = Case(), T0, [100]
+    for op, minutes, actor in script:
+        now += timedelta(minutes=minutes)
+        for command in commands_for(case, op, counter):
+            who = SYSTEM if isinstance(command, MarkReassessmentDue) else actor
+            try:
+                case.run(command, at=now, actor=who)
+            except (Rejected, Forbidden):
+                pass
+    return case
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps)
+def test_fold_of_the_stored_history_equals_the_incremental_state(script: list) -> None:
+    case = play(script)
+    stored = [
+        (registry.decode(e.event_type, e.schema_version, e.to_data()), meta)
+        for e, meta in case.history
+    ]
+    assert decider.fold(CASE, stored) == case.state
+    assert decider.fold(CASE, case.history) == case.state
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps, st.integers(0, 60 * 24 * 400))
+def test_nothing_is_permitted_while_a_do_not_proceed_decision_governs(
+    script: list, offset_minutes: int
+) -> None:
+    case = play(script)
+    completions = [
+        (meta.occurred_at, e) for e, meta in case.history if isinstance(e, RiskAssessmentCompleted)
+    ]
+    for index, (completed_at, event) in enumerate(completions):
+        if event.decision is not RiskDecision.DO_NOT_PROCEED:
+            continue
+        # Any moment from this decision until the next one completes.
+        until = completions[index + 1][0] if index + 1 < len(completions) else None
+        if until == completed_at:
+            continue  # superseded in the same instant: the later decision governs
+        moment = completed_at + timedelta(minutes=offset_minutes)
+        if until is not None and moment >= until:
+            moment = completed_at
+        assert permitted_forms(case.state, moment) == frozenset()
+        for form in ContactForm:
+            for involved in (True, False):
+                assert not permits(case.state, form, moment, with_responsible_person=involved)

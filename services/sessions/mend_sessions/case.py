@@ -1,0 +1,162 @@
+"""Decisions about the case itself, all the harmed person's to make: opening, facilitator,
+preferences, pace (pause and resume) and closing."""
+
+from __future__ import annotations
+
+from mend_events.contracts import DomainEvent
+from mend_events.decider import CommandContext
+from mend_events.errors import Forbidden, Rejected
+from mend_events.identity_types import Role
+
+from mend_sessions import commands as c
+from mend_sessions.access import harmed_person_only, is_harmed_person, require_open
+from mend_sessions.contact import halted, in_order
+from mend_sessions.events import (
+    CaseClosed,
+    CaseOpened,
+    CasePaused,
+    CaseResumed,
+    CloseReason,
+    FacilitatorChosen,
+    HaltCause,
+    InvitationRecorded,
+    PauseReason,
+    PreferencesSet,
+    Route,
+)
+from mend_sessions.practitioners import Practitioner
+from mend_sessions.state import CaseState, CaseStatus, preferences_of
+
+PRACTITIONER_PAUSES = frozenset({PauseReason.OTHER_LEGAL_PROCEEDINGS})
+PRACTITIONER_CLOSES = frozenset({CloseReason.NOT_SUITABLE, CloseReason.TOO_RISKY})
+REFERRER_ROLES = frozenset(
+    {Role.PRACTITIONER, Role.COORDINATOR, Role.SUPPORTER, Role.INSTITUTION_REP}
+)
+
+
+def open_case(state: CaseState, cmd: c.OpenCase, ctx: CommandContext) -> list[DomainEvent]:
+    actor = ctx.actor
+    if actor.role == Role.HARMED_PERSON:
+        if cmd.route != Route.SELF_REFERRAL:
+            raise Rejected("a harmed person opening their own case self-refers", field="route")
+        if cmd.harmed_person_id not in (None, actor.id):
+            raise Forbidden("nobody opens a case on another person's behalf")
+        harmed = actor.id
+    elif actor.role in (Role.PRACTITIONER, Role.COORDINATOR):
+        if cmd.route != Route.AGENCY_ON_REQUEST or cmd.harmed_person_id is None:
+            raise Rejected(
+                "an agency opens a case only on the harmed person's request: route "
+                "agency_on_request with their id; otherwise record an invitation",
+                field="route",
+            )
+        harmed = cmd.harmed_person_id
+    else:
+        # The responsible person and everyone else: in sexual-harm cases only the harmed person
+        # starts the process. Others may record an invitation, which obliges nobody.
+        raise Forbidden("only the harmed person can open a case (others may record an invitation)")
+    event = CaseOpened(
+        harm_category=cmd.harm_category,
+        justice_stage=cmd.justice_stage,
+        agency=actor.agency,
+        harmed_person_id=harmed,
+        route=cmd.route,
+    )
+    if state.status == CaseStatus.OPEN and state.opened == event:
+        return []
+    if state.status in (CaseStatus.OPEN, CaseStatus.CLOSED):
+        raise Rejected(f"this case is already {state.status}")
+    if state.invited and harmed not in state.invited:
+        raise Rejected(
+            "this case's invitation is addressed to someone else", field="harmed_person_id"
+        )
+    return [event]
+
+
+def invite(state: CaseState, cmd: c.RecordInvitation, ctx: CommandContext) -> list[DomainEvent]:
+    # A responsible person's wish for RJ is never a route to the harmed person (R1, R6).
+    if ctx.actor.role not in REFERRER_ROLES:
+        raise Forbidden("only an agency, a supporter or an institution may record an invitation")
+    if state.status in (CaseStatus.OPEN, CaseStatus.CLOSED):
+        raise Rejected(f"this case is already {state.status}: no invitation needed")
+    if cmd.harmed_person_id in state.invited:
+        return []
+    return [InvitationRecorded(**cmd.model_dump())]
+
+
+def choose(
+    state: CaseState,
+    cmd: c.ChooseFacilitator,
+    practitioner: Practitioner | None,
+    ctx: CommandContext,
+) -> list[DomainEvent]:
+    """The harmed person chooses, and may change, at any time, among qualified practitioners."""
+    require_open(state)
+    harmed_person_only(state, ctx, "choose the facilitator")
+    chosen = cmd.practitioner_id
+    if practitioner is None or practitioner.id != chosen:
+        raise Rejected(f"{chosen} is not in the practitioner registry", field="practitioner_id")
+    gaps = practitioner.facilitation_gaps()
+    if gaps:
+        raise Rejected(f"{chosen} may not facilitate: {'; '.join(gaps)}", field="practitioner_id")
+    if state.facilitator_id == chosen:
+        return []
+    return [FacilitatorChosen(practitioner_id=chosen)]
+
+
+def prefer(state: CaseState, cmd: c.SetPreferences, ctx: CommandContext) -> list[DomainEvent]:
+    require_open(state)
+    harmed_person_only(state, ctx, "set preferences, the pace or the speaking order")
+    event = PreferencesSet(
+        min_gap_days=cmd.min_gap_days,
+        permitted_forms=tuple(sorted(set(cmd.permitted_forms))),
+        speaks_first=cmd.speaks_first,
+        responsible_person_takes_part=cmd.responsible_person_takes_part,
+        invited=tuple(sorted(set(cmd.invited))),
+        progress_updates=cmd.progress_updates,
+    )
+    return [] if preferences_of(event) == state.preferences else [event]
+
+
+def pause(state: CaseState, cmd: c.PauseCase, ctx: CommandContext) -> list[DomainEvent]:
+    require_open(state)
+    practitioner_may = ctx.actor.role == Role.PRACTITIONER and cmd.reason in PRACTITIONER_PAUSES
+    if not (is_harmed_person(state, ctx) or practitioner_may):
+        raise Forbidden(
+            "only the harmed person may pause the case (a practitioner only for other legal "
+            "proceedings)"
+        )
+    return [] if cmd.reason in state.paused_for else [CasePaused(reason=cmd.reason)]
+
+
+def resume(state: CaseState, cmd: c.ResumeCase, ctx: CommandContext) -> list[DomainEvent]:
+    require_open(state)
+    # The harmed person's word lifts any pause; a practitioner lifts only their legal one.
+    practitioner_may = (
+        ctx.actor.role == Role.PRACTITIONER and state.paused_for <= PRACTITIONER_PAUSES
+    )
+    if not (is_harmed_person(state, ctx) or practitioner_may):
+        raise Forbidden("only the harmed person may resume the case")
+    return [CaseResumed()] if state.paused else []
+
+
+def close(state: CaseState, cmd: c.CloseCase, ctx: CommandContext) -> list[DomainEvent]:
+    if state.status != CaseStatus.CLOSED:
+        require_open(state)
+    if is_harmed_person(state, ctx):
+        cause = HaltCause.PARTICIPANT_HALT
+    elif ctx.actor.role == Role.PRACTITIONER and cmd.reason in PRACTITIONER_CLOSES:
+        cause = HaltCause.PRACTITIONER_HALT
+    else:
+        raise Forbidden(
+            "only the harmed person may close the case (a practitioner only as not suitable or "
+            "too risky)"
+        )
+    if state.status == CaseStatus.CLOSED:
+        return []
+    # Nothing stays scheduled or running in a closed case: each is halted, on the record.
+    halts = [
+        halted(s, cause, ctx.actor.id, ctx.actor.role)
+        for s in in_order(state.sessions.values())
+        if s.active
+    ]
+    return [*halts, CaseClosed(reason=cmd.reason)]

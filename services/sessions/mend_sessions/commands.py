@@ -1,0 +1,169 @@
+"""Command models: request bodies, validated field by field before they reach the domain.
+
+The actor never appears here (it comes from the verified token, `ctx.actor`), and neither do the
+gate facts or registry records: the application layer attaches those (`domain.WithGates`,
+`domain.WithPractitioner`) so no client can assert its own gates.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from mend_events.identity_types import PseudoId
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from mend_sessions.events import (
+    AgreementItem,
+    CloseReason,
+    HaltCause,
+    HarmCategory,
+    JusticeStage,
+    Participant,
+    PauseReason,
+    Route,
+    Specialism,
+)
+from mend_sessions.forms import ContactForm
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _unique(values: tuple[str, ...], what: str) -> None:
+    if len(set(values)) != len(values):
+        raise ValueError(f"{what} lists someone twice")
+
+
+class OpenCase(_Command):
+    harm_category: HarmCategory
+    justice_stage: JusticeStage
+    route: Route
+    # Required for agency_on_request; for a self-referral it defaults to the harmed person acting.
+    harmed_person_id: PseudoId | None = None
+
+
+class RecordInvitation(_Command):
+    harmed_person_id: PseudoId
+    harm_category: HarmCategory | None = None
+
+
+class ChooseFacilitator(_Command):
+    practitioner_id: PseudoId
+
+
+class SetPreferences(_Command):
+    min_gap_days: int = Field(0, ge=0, le=365)
+    permitted_forms: tuple[ContactForm, ...] = tuple(ContactForm)
+    speaks_first: PseudoId | None = None
+    responsible_person_takes_part: bool = False
+    invited: tuple[PseudoId, ...] = ()
+    progress_updates: bool = False
+
+
+class PauseCase(_Command):
+    reason: PauseReason = PauseReason.HARMED_PERSON_REQUEST
+
+
+class ResumeCase(_Command):
+    pass
+
+
+class RecordPreparation(_Command):
+    participant: Participant
+
+
+class ScheduleSession(_Command):
+    session_id: PseudoId
+    form: ContactForm
+    participants: tuple[Participant, ...] = Field(min_length=1)
+    facilitator_id: PseudoId
+    team: tuple[PseudoId, ...] = ()
+    scheduled_for: AwareDatetime
+
+    @model_validator(mode="after")
+    def _distinct_people(self) -> ScheduleSession:
+        ids = tuple(p.id for p in self.participants)
+        _unique(ids, "participants")
+        _unique(self.team, "team")
+        staff = {self.facilitator_id, *self.team}
+        if staff & set(ids):
+            raise ValueError("a practitioner cannot also be a participant of the session")
+        return self
+
+
+class StartSession(_Command):
+    session_id: PseudoId
+
+
+class HaltSession(_Command):
+    """No reason field, on purpose: a participant owes no reason for stopping (R3)."""
+
+    session_id: PseudoId
+
+
+class CompleteSession(_Command):
+    session_id: PseudoId
+
+
+class RecordAgreement(_Command):
+    session_id: PseudoId
+    items: tuple[AgreementItem, ...] = Field(min_length=1)
+    consented_by: tuple[PseudoId, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> RecordAgreement:
+        _unique(self.consented_by, "consented_by")
+        return self
+
+
+class CloseCase(_Command):
+    reason: CloseReason
+
+
+# --- reactions (issued by this service's subscribers, actor role `system`) ------------------
+
+CONSENT_LOSS = frozenset(
+    {
+        HaltCause.CONSENT_WITHDRAWN,
+        HaltCause.CONSENT_INVALIDATED,
+        HaltCause.ACKNOWLEDGEMENT_WITHDRAWN,
+    }
+)
+RISK_CAUSES = frozenset({HaltCause.RISK_FLAG, HaltCause.RISK_DECISION})
+
+
+class HaltSessionsDependingOnConsent(_Command):
+    participant_id: PseudoId
+    forms: tuple[ContactForm, ...] | None = None  # None: every form (e.g. taking part withdrawn)
+    cause_event_id: UUID
+    cause: HaltCause = HaltCause.CONSENT_WITHDRAWN
+
+    @model_validator(mode="after")
+    def _consent_cause(self) -> HaltSessionsDependingOnConsent:
+        if self.cause not in CONSENT_LOSS:
+            raise ValueError(f"cause must be one of {sorted(CONSENT_LOSS)}")
+        return self
+
+
+class HaltSessionsForRisk(_Command):
+    cause_event_id: UUID
+    forms: tuple[ContactForm, ...] | None = None  # None: every form (e.g. a severe flag)
+    cause: HaltCause = HaltCause.RISK_FLAG
+
+    @model_validator(mode="after")
+    def _risk_cause(self) -> HaltSessionsForRisk:
+        if self.cause not in RISK_CAUSES:
+            raise ValueError(f"cause must be one of {sorted(RISK_CAUSES)}")
+        return self
+
+
+# --- registry stream ------------------------------------------------------------------------
+
+
+class RegisterPractitioner(_Command):
+    practitioner_id: PseudoId
+    rj_trained: bool
+    sexual_harm_trained: bool
+    level: int = Field(ge=1, le=3)
+    specialisms: tuple[Specialism, ...] = ()

@@ -1,0 +1,78 @@
+"""The case process, pure: `decide(state, command, ctx) -> events`, `evolve(state, event, meta)`.
+
+One stream per case (stream id = case id). The harmed person leads: they open the case, choose the
+facilitator, set preferences and pace; anyone in a session, or a practitioner, may halt it.
+The decisions live in `case.py` (the case itself) and `contact.py` (sessions); the fold in
+`state.py`. This module is the one entry point the application layer uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mend_events.contracts import DomainEvent
+from mend_events.decider import CommandContext, Decider
+
+from mend_sessions import case, contact
+from mend_sessions import commands as c
+from mend_sessions.gates import GateView
+from mend_sessions.practitioners import Practitioner
+from mend_sessions.state import CaseState, evolve, initial
+
+__all__ = ["WithGates", "WithPractitioner", "decide", "decider", "evolve", "initial"]
+
+
+@dataclass(frozen=True, slots=True)
+class WithGates:
+    """A schedule or start request with the gate facts the application layer computed, at
+    `ctx.now`, from this service's consent, risk and registry projections."""
+
+    command: c.ScheduleSession | c.StartSession
+    view: GateView
+
+
+@dataclass(frozen=True, slots=True)
+class WithPractitioner:
+    """A facilitator choice with the registry's current record of that practitioner (None when the
+    registry does not know them)."""
+
+    command: c.ChooseFacilitator
+    practitioner: Practitioner | None
+
+
+Handler = Callable[[CaseState, Any, CommandContext], list[DomainEvent]]
+
+_HANDLERS: dict[type, Handler] = {
+    c.OpenCase: case.open_case,
+    c.RecordInvitation: case.invite,
+    c.SetPreferences: case.prefer,
+    c.PauseCase: case.pause,
+    c.ResumeCase: case.resume,
+    c.CloseCase: case.close,
+    c.RecordPreparation: contact.prepare,
+    c.CompleteSession: contact.complete,
+    c.HaltSession: contact.halt,
+    c.HaltSessionsDependingOnConsent: contact.react,
+    c.HaltSessionsForRisk: contact.react,
+    c.RecordAgreement: contact.agree,
+}
+
+
+def decide(state: CaseState, command: Any, ctx: CommandContext) -> list[DomainEvent]:
+    match command:
+        case WithGates(command=c.ScheduleSession() as cmd, view=view):
+            return contact.schedule(state, cmd, view, ctx)
+        case WithGates(command=c.StartSession() as cmd, view=view):
+            return contact.start(state, cmd, view, ctx)
+        case WithPractitioner(command=cmd, practitioner=practitioner):
+            return case.choose(state, cmd, practitioner, ctx)
+    handler = _HANDLERS.get(type(command))
+    if handler is None:
+        # A wiring error, not a client's: e.g. a schedule request sent without its gate facts.
+        raise TypeError(f"the sessions domain cannot take a bare {type(command).__name__}")
+    return handler(state, command, ctx)
+
+
+decider: Decider[CaseState] = Decider(initial=initial, evolve=evolve, decide=decide)

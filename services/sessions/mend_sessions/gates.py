@@ -1,0 +1,207 @@
+"""R4: the gates before contact, as one pure function that names every unmet gate.
+
+The case's own facts come from `CaseState` (this stream); everything learnt from elsewhere
+(consent, risk, the practitioner registry) arrives in a `GateView` that the application layer
+fills from this service's projections at `now`. Nothing here reads a clock or a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from mend_sessions.events import Participant, ParticipantRole, Specialism
+from mend_sessions.forms import (
+    DIRECT_CONTACT,
+    NEEDS_RESPONSIBLE_PERSON,
+    WITHOUT_RESPONSIBLE_PERSON,
+    ContactForm,
+)
+from mend_sessions.practitioners import Practitioner
+from mend_sessions.state import CaseState, Session, SessionStatus
+
+
+@dataclass(frozen=True, slots=True)
+class GateView:
+    """What this service knows at `now` from other streams. Never filled from a request body."""
+
+    # Per participant id: the contact forms their consent covers now (taking part AND that form;
+    # withdrawn or invalidated consent excluded). A participant absent here has consented to none.
+    consented_forms: Mapping[str, frozenset[ContactForm]] = field(default_factory=dict)
+    # Responsible person ids whose acknowledgement of the harm stands now.
+    acknowledged: frozenset[str] = frozenset()
+    # Forms the latest completed risk assessment permits; empty when none exists or it is stale.
+    risk_permitted_forms: frozenset[ContactForm] = frozenset()
+    # Event ids of severe risk flags raised and not yet resolved.
+    severe_flags: frozenset[UUID] = frozenset()
+    # Registry records (practitioners stream) of the chosen facilitator and the session's team.
+    practitioners: Mapping[str, Practitioner] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRequest:
+    """The session to be scheduled, or the scheduled one about to start (`starting`)."""
+
+    session_id: str
+    form: ContactForm
+    participants: tuple[Participant, ...]
+    facilitator_id: str
+    team: tuple[str, ...]
+    scheduled_for: datetime
+    starting: bool = False
+
+    @classmethod
+    def starting_now(cls, session: Session) -> SessionRequest:
+        return cls(
+            session.id,
+            session.form,
+            session.participants,
+            session.facilitator_id,
+            session.team,
+            session.scheduled_for,
+            starting=True,
+        )
+
+    def responsible_person(self) -> Participant | None:
+        return next((p for p in self.participants if p.role == RESPONSIBLE), None)
+
+
+RESPONSIBLE = ParticipantRole.RESPONSIBLE_PERSON
+_ROLE_WORDS = {
+    ParticipantRole.HARMED_PERSON: "harmed person",
+    ParticipantRole.RESPONSIBLE_PERSON: "responsible person",
+    ParticipantRole.SUPPORTER: "supporter",
+    ParticipantRole.INSTITUTION_REP: "institution representative",
+}
+
+
+def label(p: Participant) -> str:
+    """How a message names a participant: the two parties by role, anyone else by role and id."""
+    words = _ROLE_WORDS[p.role]
+    if p.role in (ParticipantRole.HARMED_PERSON, RESPONSIBLE):
+        return words
+    return f"{words} {p.id}"
+
+
+def evaluate_gates(
+    case: CaseState, view: GateView, request: SessionRequest, now: datetime
+) -> list[str]:
+    """Every unmet gate for this session, in words a practitioner understands; [] when all pass."""
+    return [
+        *_case_gates(case, view),
+        *_attendance_gates(case, request),
+        *_consent_gates(view, request),
+        *_risk_gates(view, request),
+        *_team_gates(case, view, request),
+        *_preparation_gates(case, request),
+        *_gap_gates(case, request, now),
+    ]
+
+
+def _case_gates(case: CaseState, view: GateView) -> Iterator[str]:
+    if case.paused:
+        yield "case is paused"
+    if view.severe_flags:
+        yield f"unresolved severe risk flag ({len(view.severe_flags)} open)"
+
+
+def _attendance_gates(case: CaseState, request: SessionRequest) -> Iterator[str]:
+    """Who attends, and in which form, is the harmed person's call (R6)."""
+    prefs, form = case.preferences, request.form
+    if form not in prefs.permitted_forms:
+        yield f"harmed person's preferences do not include {form}"
+    responsible = request.responsible_person()
+    if responsible is None and form in NEEDS_RESPONSIBLE_PERSON:
+        yield f"{form} needs the responsible person among the participants"
+    if responsible is not None:
+        if form in WITHOUT_RESPONSIBLE_PERSON:
+            yield f"{form} does not involve the responsible person"
+        if not prefs.responsible_person_takes_part:
+            yield "harmed person's preferences exclude the responsible person"
+    for p in request.participants:
+        if p.role not in (ParticipantRole.HARMED_PERSON, RESPONSIBLE) and p.id not in prefs.invited:
+            yield f"{label(p)} is not invited by the harmed person"
+
+
+def _consent_gates(view: GateView, request: SessionRequest) -> Iterator[str]:
+    for p in request.participants:
+        if request.form not in view.consented_forms.get(p.id, frozenset()):
+            yield f"{label(p)}'s consent does not cover {request.form}"
+    responsible = request.responsible_person()
+    if responsible is not None and responsible.id not in view.acknowledged:
+        yield "responsible person's acknowledgement does not stand"
+
+
+def _risk_gates(view: GateView, request: SessionRequest) -> Iterator[str]:
+    if request.form not in view.risk_permitted_forms:
+        yield f"no current risk assessment permits {request.form}"
+
+
+def _team_gates(case: CaseState, view: GateView, request: SessionRequest) -> Iterator[str]:
+    chosen = case.facilitator_id
+    if chosen is None:
+        yield "harmed person has not chosen a facilitator"
+    else:
+        if request.facilitator_id != chosen:
+            yield f"facilitator {request.facilitator_id} is not the one the harmed person chose"
+        record = view.practitioners.get(chosen)
+        gaps = record.facilitation_gaps() if record else ["not in the practitioner registry"]
+        if gaps:
+            yield f"chosen facilitator is not qualified ({'; '.join(gaps)})"
+    if request.form in DIRECT_CONTACT:
+        yield from _specialist_gates(view, request)
+
+
+def _specialist_gates(view: GateView, request: SessionRequest) -> Iterator[str]:
+    # Specialists come on top of the facilitator ("facilitator plus ..."), and one person cannot
+    # be at once the survivor's specialist and the responsible person's.
+    members = [view.practitioners[m] for m in request.team if m in view.practitioners]
+    members = [m for m in members if m.id != request.facilitator_id]
+    survivor = [m.id for m in members if m.has(Specialism.SURVIVOR_SPECIALIST)]
+    hsb = [m.id for m in members if m.has(Specialism.HSB_SPECIALIST)]
+    if not survivor:
+        yield "survivor specialist missing from team"
+    if request.responsible_person() is not None:
+        if not hsb or (len(survivor) == 1 and set(hsb) == set(survivor)):
+            yield "harmful sexual behaviour specialist missing from team"
+
+
+def _preparation_gates(case: CaseState, request: SessionRequest) -> Iterator[str]:
+    for p in request.participants:
+        if p.id not in case.prepared:
+            yield f"preparation not done with {label(p)}"
+
+
+def _gap_gates(case: CaseState, request: SessionRequest, now: datetime) -> Iterator[str]:
+    days = case.preferences.min_gap_days
+    if days == 0:
+        return
+    gap = timedelta(days=days)
+    at = now if request.starting else request.scheduled_for
+    others = [s for s in case.sessions.values() if s.id != request.session_id]
+    # Contact that happened (or is happening): the gap runs from its end.
+    ends = [s.ended_at or s.started_at for s in others if s.started_at is not None]
+    last = max((e for e in ends if e is not None), default=None)
+    if last is not None and at < last + gap:
+        yield (
+            f"minimum gap of {days} days since last session not respected "
+            f"(next allowed {_when(last + gap)})"
+        )
+    if request.starting:
+        return
+    # Sessions still ahead: a new one must keep the gap on either side of them.
+    for s in sorted(others, key=lambda s: (s.scheduled_for, s.id)):
+        if s.status == SessionStatus.SCHEDULED and abs(s.scheduled_for - at) < gap:
+            yield (
+                f"minimum gap of {days} days not respected: session {s.id} is scheduled for "
+                f"{_when(s.scheduled_for)}"
+            )
+
+
+def _when(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    if (utc.hour, utc.minute) == (0, 0):
+        return utc.date().isoformat()
+    return f"{utc:%Y-%m-%d %H:%M} UTC"

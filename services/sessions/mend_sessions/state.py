@@ -1,0 +1,217 @@
+"""The state of one case as the sessions service folds it, and `evolve`, the fold itself.
+
+Kept apart from the decisions so that gates.py can read the state without importing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from mend_events.contracts import DomainEvent
+from mend_events.envelope import Metadata
+
+from mend_sessions.events import (
+    AgreementReached,
+    CaseClosed,
+    CaseOpened,
+    CasePaused,
+    CaseResumed,
+    FacilitatorChosen,
+    InvitationRecorded,
+    Participant,
+    ParticipantRole,
+    PauseReason,
+    PreferencesSet,
+    PreparationSessionHeld,
+    SessionCompleted,
+    SessionHalted,
+    SessionScheduled,
+    SessionStarted,
+)
+from mend_sessions.forms import ContactForm
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"
+    INVITED = "invited"  # someone referred; nothing obliges the harmed person to take it up
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    HALTED = "halted"  # final: a halted session never resumes (R3)
+    COMPLETED = "completed"
+
+
+ACTIVE = frozenset({SessionStatus.SCHEDULED, SessionStatus.RUNNING})
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """The harmed person's preferences. Until they say otherwise the responsible person takes no
+    part: involving them is the harmed person's decision to make, not a default (R6)."""
+
+    min_gap_days: int = 0
+    permitted_forms: frozenset[ContactForm] = frozenset(ContactForm)
+    speaks_first: str | None = None  # None: the harmed person speaks first
+    responsible_person_takes_part: bool = False
+    invited: frozenset[str] = frozenset()
+    progress_updates: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    form: ContactForm
+    participants: tuple[Participant, ...]
+    facilitator_id: str
+    team: tuple[str, ...]
+    scheduled_for: datetime
+    speaks_first: str
+    status: SessionStatus = SessionStatus.SCHEDULED
+    started_at: datetime | None = None
+    ended_at: datetime | None = None  # set only for a session that started (contact happened)
+
+    @property
+    def participant_ids(self) -> frozenset[str]:
+        return frozenset(p.id for p in self.participants)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    case_id: str
+    status: CaseStatus = CaseStatus.NEW
+    opened: CaseOpened | None = None
+    invited: frozenset[str] = frozenset()  # harmed person ids an invitation was recorded for
+    facilitator_id: str | None = None
+    preferences: Preferences = Preferences()
+    paused_for: frozenset[PauseReason] = frozenset()
+    prepared: frozenset[str] = frozenset()  # participants a preparation session was held with
+    responsible_person_id: str | None = None  # learnt from the first preparation or session
+    sessions: Mapping[str, Session] = field(default_factory=dict)
+    agreements: Mapping[str, AgreementReached] = field(default_factory=dict)
+    # Causes (withdrawal / risk event ids) already acted on: a redelivery halts nothing twice.
+    handled_causes: frozenset[UUID] = frozenset()
+
+    @property
+    def harmed_person_id(self) -> str | None:
+        return self.opened.harmed_person_id if self.opened else None
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.paused_for)
+
+    def role_of(self, person_id: str) -> ParticipantRole | None:
+        """The role this case already knows the person in, if they are one of the two parties."""
+        if person_id == self.harmed_person_id:
+            return ParticipantRole.HARMED_PERSON
+        if person_id == self.responsible_person_id:
+            return ParticipantRole.RESPONSIBLE_PERSON
+        return None
+
+
+def initial(stream_id: str) -> CaseState:
+    return CaseState(case_id=stream_id)
+
+
+# --- evolve ---------------------------------------------------------------------------------
+
+
+def preferences_of(event: PreferencesSet) -> Preferences:
+    return Preferences(
+        min_gap_days=event.min_gap_days,
+        permitted_forms=frozenset(event.permitted_forms),
+        speaks_first=event.speaks_first,
+        responsible_person_takes_part=event.responsible_person_takes_part,
+        invited=frozenset(event.invited),
+        progress_updates=event.progress_updates,
+    )
+
+
+def session_from(event: SessionScheduled) -> Session:
+    return Session(
+        id=event.session_id,
+        form=event.form,
+        participants=event.participants,
+        facilitator_id=event.facilitator_id,
+        team=event.team,
+        scheduled_for=event.scheduled_for,
+        speaks_first=event.speaks_first,
+    )
+
+
+def _learn_responsible(state: CaseState, participants: tuple[Participant, ...]) -> str | None:
+    if state.responsible_person_id is not None:
+        return state.responsible_person_id
+    return next((p.id for p in participants if p.role == ParticipantRole.RESPONSIBLE_PERSON), None)
+
+
+def _with_session(state: CaseState, session: Session) -> CaseState:
+    return replace(state, sessions={**state.sessions, session.id: session})
+
+
+def evolve(state: CaseState, event: DomainEvent, meta: Metadata) -> CaseState:
+    """Never raises for a stored event: an event about an unknown session changes nothing."""
+    at = meta.occurred_at
+    match event:
+        case CaseOpened():
+            return replace(state, status=CaseStatus.OPEN, opened=event)
+        case InvitationRecorded():
+            status = CaseStatus.INVITED if state.status == CaseStatus.NEW else state.status
+            return replace(state, status=status, invited=state.invited | {event.harmed_person_id})
+        case FacilitatorChosen():
+            return replace(state, facilitator_id=event.practitioner_id)
+        case PreferencesSet():
+            return replace(state, preferences=preferences_of(event))
+        case CasePaused():
+            return replace(state, paused_for=state.paused_for | {event.reason})
+        case CaseResumed():
+            return replace(state, paused_for=frozenset())
+        case PreparationSessionHeld():
+            return replace(
+                state,
+                prepared=state.prepared | {event.participant.id},
+                responsible_person_id=_learn_responsible(state, (event.participant,)),
+            )
+        case SessionScheduled():
+            learnt = _learn_responsible(state, event.participants)
+            return _with_session(replace(state, responsible_person_id=learnt), session_from(event))
+        case AgreementReached():
+            return replace(state, agreements={**state.agreements, event.session_id: event})
+        case CaseClosed():
+            return replace(state, status=CaseStatus.CLOSED)
+        case SessionHalted():
+            causes = state.handled_causes
+            if event.cause_event_id is not None:
+                causes = causes | {event.cause_event_id}
+            state = replace(state, handled_causes=causes)
+    # The session events: each changes the one session it names.
+    session = state.sessions.get(getattr(event, "session_id", ""))
+    if session is None:
+        return state
+    match event:
+        case SessionStarted():
+            return _with_session(
+                state, replace(session, status=SessionStatus.RUNNING, started_at=at)
+            )
+        case SessionHalted():
+            # Only contact that actually began counts as a session for the minimum gap.
+            ended = at if session.status == SessionStatus.RUNNING else session.ended_at
+            return _with_session(
+                state, replace(session, status=SessionStatus.HALTED, ended_at=ended)
+            )
+        case SessionCompleted():
+            return _with_session(
+                state, replace(session, status=SessionStatus.COMPLETED, ended_at=at)
+            )
+    return state
