@@ -8,8 +8,9 @@
 -- generated passwords from the secret store (see deploy/k8s/README.md), never these.
 
 -- mend_admin owns the database and runs the migrations (python -m mend_events.migrate). It is
--- not a superuser on purpose: owner rights are all the migrations need, and that matches what a
--- managed PostgreSQL grants in production, so a migration needing more fails here first.
+-- not a superuser on purpose: what the migrations need is ownership and membership in
+-- mend_owner, which is also all a managed PostgreSQL grants in production, so a migration that
+-- needs more fails here first. (The local launcher's mend_admin is the initdb superuser.)
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mend_admin') THEN
@@ -17,8 +18,18 @@ BEGIN
   END IF;
 END $$;
 
--- mend_app is what the services connect as: it can log in and nothing more. Its SELECT/INSERT
--- grants (and no UPDATE/DELETE on the events tables) are given by the migrations, table by table.
+-- mend_owner owns every schema object and nobody logs in as it: migrations run under
+-- SET ROLE mend_owner, so the login that ran them owns nothing and can be rotated freely.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mend_owner') THEN
+    CREATE ROLE mend_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+  END IF;
+END $$;
+GRANT mend_owner TO mend_admin;
+
+-- mend_app is what the services connect as: it can log in and nothing more. The migrations
+-- grant it the rest, object by object (read events, append only through append_batch).
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mend_app') THEN
@@ -32,9 +43,10 @@ SELECT 'CREATE DATABASE mend OWNER mend_admin TEMPLATE template0 ENCODING ''UTF8
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'mend')
 \gexec
 
--- No create rights for anyone but the owner: mend_app may not add schemas or tables, so the
--- schema is exactly what the migrations define.
+-- Schemas are created by mend_owner only: mend_app may not add schemas or tables, so the
+-- database holds exactly what the migrations define.
 REVOKE CREATE ON DATABASE mend FROM PUBLIC;
+GRANT CREATE ON DATABASE mend TO mend_owner;
 GRANT CONNECT ON DATABASE mend TO mend_app;
 
 \connect mend

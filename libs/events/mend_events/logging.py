@@ -118,18 +118,20 @@ def scrub_text(text: str) -> str:
     return text
 
 
-_personal_names: tuple[int, frozenset[str]] = (-1, frozenset())
+_personal_names: tuple[tuple[int, int], frozenset[str]] = ((0, -1), frozenset())
 
 
 def _registered_personal_fields() -> frozenset[str]:
-    """Names of the personal fields of every registered event (refreshed as events register)."""
+    """Names of the personal fields of every registered event (refreshed as events register:
+    a registry only grows, so its size tells whether the cached names are current)."""
     global _personal_names
     types = registry.types()
-    if _personal_names[0] != len(types):
+    stamp = (id(registry), len(types))
+    if _personal_names[0] != stamp:
         names: set[str] = set()
         for t in types:
             names.update(registry.model(t).personal_fields)
-        _personal_names = (len(types), frozenset(n.lower() for n in names))
+        _personal_names = (stamp, frozenset(n.lower() for n in names))
     return _personal_names[1]
 
 
@@ -192,7 +194,9 @@ def _scrub(value: Any, extra: frozenset[str], depth: int) -> Any:
     return scrub_text(str(value))
 
 
-def scrub_personal_data(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+def scrub_personal_data(
+    logger: WrappedLogger, method_name: str, event_dict: EventDict
+) -> EventDict:
     """structlog processor: keep personal data and secrets out of the rendered line."""
     extra = _registered_personal_fields()
     out: EventDict = {}

@@ -9,8 +9,11 @@ delivery is at least once, and consumers' inboxes make the effect exactly once.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import os
+import signal
 import zlib
 
 import asyncpg
@@ -109,6 +112,8 @@ class Relay:
                 key, value, headers = to_message(event)
                 futures.append(await producer.send(self.topic, value, key=key, headers=headers))
             await asyncio.gather(*futures)  # the broker acked every one of them
+            if os.environ.get("MEND_FAILPOINT") == "relay-after-ack":
+                os.kill(os.getpid(), signal.SIGKILL)  # fault injection: die before the checkpoint
             position = events[-1].global_position
             await conn.execute(
                 f"INSERT INTO {self.store.schema}.relay_checkpoint (topic, position) "
@@ -121,3 +126,31 @@ class Relay:
             f"SELECT position FROM {self.store.schema}.relay_checkpoint WHERE topic = $1",
             self.topic)
         return int(value or 0)
+
+
+async def _main(argv: list[str] | None = None) -> None:
+    """Run one relay as its own process: `python -m mend_events.relay --schema consent`."""
+    from mend_events.db import create_pool
+    from mend_events.settings import Settings, events_topic
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--schema", required=True)
+    parser.add_argument("--service", default=None)
+    parser.add_argument("--topic", default=None)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    pool = await create_pool(settings.database_url)
+    store = EventStore(pool, args.schema, service=args.service or args.schema)
+    relay = Relay(store, settings.database_url, settings.kafka_bootstrap,
+                  args.topic or events_topic(store.service))
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, relay.stop)
+    loop.add_signal_handler(signal.SIGINT, relay.stop)
+    try:
+        await relay.run()
+    finally:
+        await pool.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(_main())

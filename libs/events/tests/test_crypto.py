@@ -7,7 +7,6 @@ from typing import ClassVar
 from uuid import UUID, uuid4
 
 import pytest
-
 from mend_events.contracts import DomainEvent, PersonalText, Sealed
 from mend_events.crypto import (
     DATA_KEYS_DDL,

@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-
 from mend_events import identity as identity_mod
 from mend_events.devkeys import ensure_agency_keys, issue_token, private_key_path
 from mend_events.errors import MendError, Unauthenticated

@@ -10,7 +10,6 @@ from uuid import uuid4
 
 import pytest
 import structlog
-
 from mend_events import logging as mend_logging
 from mend_events.contracts import DomainEvent, PersonalText, Registry, Sealed
 from mend_events.logging import (

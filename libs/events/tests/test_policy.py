@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mend_events.errors import Forbidden
 from mend_events.identity import Identity
 from mend_events.identity_types import Role
@@ -35,8 +34,8 @@ def resource(role: Role, **over) -> dict:
     return res
 
 
-H, R, S, I = Role.HARMED_PERSON, Role.RESPONSIBLE_PERSON, Role.SUPPORTER, Role.INSTITUTION_REP
-P, C, A, O, Y = Role.PRACTITIONER, Role.COORDINATOR, Role.AUDITOR, Role.OPERATOR, Role.SYSTEM
+H, R, S, INST = Role.HARMED_PERSON, Role.RESPONSIBLE_PERSON, Role.SUPPORTER, Role.INSTITUTION_REP
+P, C, A, OPS, SYS = Role.PRACTITIONER, Role.COORDINATOR, Role.AUDITOR, Role.OPERATOR, Role.SYSTEM
 ACTIONS = [
     "case.read", "case.write", "case.assign", "case.list", "record.read", "record.write",
     "audit.history", "shared.read", "ops.read", "ops.restart",
@@ -47,13 +46,13 @@ ALLOWED = {
     H: {"record.read", "record.write"},
     R: {"record.read", "record.write"},
     S: {"record.read", "record.write"},
-    I: {"record.read", "record.write"},
+    INST: {"record.read", "record.write"},
     P: {"case.read", "case.write", "case.assign", "case.list", "record.read", "record.write",
         "shared.read"},
     C: {"case.assign", "case.list", "shared.read"},
     A: {"case.read", "case.list", "record.read", "audit.history", "shared.read", "ops.read"},
-    O: {"ops.read", "ops.restart"},
-    Y: set(),
+    OPS: {"ops.read", "ops.restart"},
+    SYS: set(),
 }
 
 
@@ -75,7 +74,7 @@ def test_every_role_is_in_the_matrix() -> None:
 def test_other_agency_sees_nothing_unshared(role: Role, action: str) -> None:
     outsider = who(role, agency="agency-south")
     allowed = POLICY.decide(outsider, action, resource(role)).allowed
-    assert allowed == (role is O and action.startswith("ops."))
+    assert allowed == (role is OPS and action.startswith("ops."))
 
 
 @pytest.mark.parametrize("role", [P, C])
@@ -94,7 +93,7 @@ def test_practitioner_only_allocated_cases() -> None:
     assert "allocated" in decision.reason
 
 
-@pytest.mark.parametrize("role", [H, R, S, I])
+@pytest.mark.parametrize("role", [H, R, S, INST])
 def test_participant_only_their_own_record(role: Role) -> None:
     decision = POLICY.decide(who(role), "record.read", resource(role, person_id="hp-someone"))
     assert not decision.allowed and "own" in decision.reason
@@ -109,7 +108,7 @@ def test_auditor_read_only() -> None:
 
 def test_operator_no_case_content() -> None:
     for action in ("case.read", "record.read", "case.list", "shared.read"):
-        decision = POLICY.decide(who(O), action, resource(O, shared_with=[AGENCY]))
+        decision = POLICY.decide(who(OPS), action, resource(OPS, shared_with=[AGENCY]))
         assert not decision.allowed
         assert decision.reason == f"no rule allows role operator to {action}"
 
@@ -126,7 +125,7 @@ def test_authorize_raises_forbidden_with_reason() -> None:
     decision = authorize(POLICY, who(P), "case.read", resource(P))
     assert decision == Decision(True, decision.reason) and decision.reason.startswith("allowed")
     with pytest.raises(Forbidden) as info:
-        authorize(POLICY, who(O), "case.read", resource(O))
+        authorize(POLICY, who(OPS), "case.read", resource(OPS))
     assert info.value.status == 403 and "operator" in info.value.reason
 
 

@@ -4,7 +4,8 @@ Choices a reviewer should know (each is also where the rule is enforced below):
 - One offer per cause event, whatever the state: a second delivery of the same cause gives [].
   An offer after closure is still made (R2 promises it after every halt and withdrawal) and
   reopens after-care, naming the closure it reopens so delivery can avoid unsafe direct contact.
-  The harmed person may also reopen by accepting. Closure ends every plan of the case.
+  The harmed person may also reopen by accepting (or ask unprompted, once the case knows them).
+  Closure ends every plan of the case, the responsible person's desistance plan included.
 - Accepting, declining, the update preference and most closures are the harmed person's own
   word; a practitioner may close only as `unsafe` or `no_contact_possible`.
 - Progress updates: `should_share_update` is the whole privacy rule. `ShareProgressUpdate`
@@ -108,7 +109,7 @@ def should_share_update(
 
 def _require_role(ctx: CommandContext, *roles: Role) -> None:
     if ctx.actor.role not in roles:
-        allowed = ", ".join(r.replace("_", " ") for r in roles)
+        allowed = " or ".join(r.replace("_", " ") for r in roles)
         raise Forbidden(f"only the {allowed} may do this")
 
 

@@ -117,7 +117,7 @@ def latest_completed(state: RiskState, at: datetime | None = None) -> Assessment
     done = [
         a
         for a in state.assessments
-        if a.completed_at is not None and (at is None or a.completed_at <= _aware(at))
+        if a.completed_at is not None and (at is None or a.completed_at <= _aware(at)) and a.completion.permitted_forms
     ]
     return done[-1] if done else None
 

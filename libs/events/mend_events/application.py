@@ -1,0 +1,110 @@
+"""The command path: load a stream, decide, append with the expected version.
+
+State is cached per stream (events are immutable, so a cached fold is always a valid prefix:
+only newer events are read). On a concurrent write the command is decided again against the
+new state, so two people withdrawing the same grant at once give one event and no error;
+a caller who named an expected version gets the conflict instead.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from mend_events.contracts import DomainEvent
+from mend_events.decider import CommandContext, Decider
+from mend_events.envelope import Metadata, NewEvent
+from mend_events.errors import Conflict
+from mend_events.store import EventStore
+
+S = TypeVar("S")
+_IDS = uuid5(NAMESPACE_URL, "https://mend.example/event-ids")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult(Generic[S]):
+    state: S
+    version: int
+    events: tuple[NewEvent, ...]
+    positions: tuple[int, ...]
+
+
+def derived_event_id(seed: str, stream_id: str, index: int, event_type: str) -> UUID:
+    """A deterministic id, so a redelivered cause or a retried request writes nothing twice."""
+    return uuid5(_IDS, f"{seed}|{stream_id}|{index}|{event_type}")
+
+
+class CommandService(Generic[S]):
+    def __init__(self, store: EventStore, decider: Decider[S], *, cache_size: int = 10_000,
+                 max_attempts: int = 8) -> None:
+        self.store = store
+        self.decider = decider
+        self.max_attempts = max_attempts
+        self._cache: OrderedDict[str, tuple[S, int]] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def load(self, stream_id: str, *, as_of: datetime | None = None) -> tuple[S, int]:
+        """The stream's state and version; `as_of` folds only what was recorded by then."""
+        if as_of is not None:
+            events = await self.store.read_stream(stream_id, as_of=as_of)
+            state = self.decider.fold(stream_id, ((e.decode(), e.metadata) for e in events))
+            return state, events[-1].stream_version if events else 0
+        state, version = self._cache.get(stream_id) or (self.decider.initial(stream_id), 0)
+        for e in await self.store.read_stream(stream_id, after_version=version):
+            state = self.decider.evolve(state, e.decode(), e.metadata)
+            version = e.stream_version
+        self._remember(stream_id, state, version)
+        return state, version
+
+    def _remember(self, stream_id: str, state: S, version: int) -> None:
+        self._cache[stream_id] = (state, version)
+        self._cache.move_to_end(stream_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def execute(self, stream_id: str, command: Any, ctx: CommandContext, *,
+                      expected_version: int | None = None, idempotency_key: str | None = None,
+                      case_id: str | None = None) -> CommandResult[S]:
+        for _ in range(self.max_attempts):
+            state, version = await self.load(stream_id)
+            if expected_version is not None and expected_version != version:
+                raise Conflict(f"stream {stream_id} is at version {version}, not "
+                               f"{expected_version}", field="expected_version")
+            decided = self.decider.decide(state, command, ctx)
+            if not decided:
+                return CommandResult(state, version, (), ())
+            new = self._envelop(stream_id, decided, ctx, idempotency_key)
+            try:
+                result = await self.store.append(stream_id, new, expected_version=version,
+                                                 case_id=case_id)
+            except Conflict:
+                if expected_version is not None:
+                    raise
+                continue  # someone wrote first: decide again on what is now true
+            if not result.written:
+                return CommandResult(state, version, (), result.positions)
+            for n in new:
+                state = self.decider.evolve(state, n.event, n.metadata)
+            self._remember(stream_id, state, result.version)
+            return CommandResult(state, result.version, tuple(new), result.positions)
+        raise Conflict(f"stream {stream_id} is too busy; try again", field="expected_version")
+
+    @staticmethod
+    def _envelop(stream_id: str, events: Sequence[DomainEvent], ctx: CommandContext,
+                 idempotency_key: str | None) -> list[NewEvent]:
+        meta = Metadata(actor_id=ctx.actor.id, role=ctx.actor.role, agency=ctx.actor.agency,
+                        correlation_id=ctx.correlation_id, causation_id=ctx.causation_id,
+                        occurred_at=ctx.now)
+        seed = None
+        if idempotency_key is not None:
+            seed = f"key:{ctx.actor.agency}:{ctx.actor.id}:{idempotency_key}"
+        elif ctx.causation_id is not None:
+            seed = f"cause:{ctx.causation_id}"
+        return [
+            NewEvent(derived_event_id(seed, stream_id, i, e.event_type) if seed else uuid4(), e, meta)
+            for i, e in enumerate(events)
+        ]

@@ -1,0 +1,89 @@
+"""The HTTP edge shared by the services: errors as clear 4xx with the field and the reason,
+a correlation id on every request, health, and the command context from the verified token.
+Anything a client can send gets a 4xx; a 500 means a bug of ours and says nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+import structlog
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, ORJSONResponse
+
+from mend_events.decider import CommandContext
+from mend_events.errors import MendError
+from mend_events.identity import Identity, require_identity
+
+log = structlog.get_logger("mend.http")
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def create_app(service: str, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+               *, version: str = "1") -> FastAPI:
+    app = FastAPI(title=f"Mend {service} service", version=version, lifespan=lifespan,
+                  default_response_class=ORJSONResponse)
+
+    @app.exception_handler(MendError)
+    async def mend_error(_: Request, exc: MendError) -> JSONResponse:
+        return ORJSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Only the location and pydantic's message: never echo the input (it may be personal).
+        errors = [{"field": _field_of(e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+        first = errors[0] if errors else {"field": "body", "reason": "invalid request"}
+        return ORJSONResponse({"error": "invalid", **first, "errors": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("http.unexpected", error=type(exc).__name__)
+        return ORJSONResponse({"error": "internal", "field": None,
+                               "reason": "unexpected server error"}, status_code=500)
+
+    @app.middleware("http")
+    async def correlation(request: Request, call_next):
+        raw = request.headers.get("x-correlation-id")
+        try:
+            correlation_id = UUID(raw) if raw else uuid4()
+        except ValueError:
+            correlation_id = uuid4()
+        request.state.correlation_id = correlation_id
+        structlog.contextvars.bind_contextvars(correlation_id=str(correlation_id))
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("correlation_id")
+        response.headers["x-correlation-id"] = str(correlation_id)
+        return response
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    return app
+
+
+async def command_context(
+    request: Request, identity: Annotated[Identity, Depends(require_identity)],
+) -> CommandContext:
+    """Who acts (from the verified token) and when (the server's clock, never the client's)."""
+    return CommandContext(actor=identity.actor, now=datetime.now(UTC),
+                          correlation_id=request.state.correlation_id)
+
+
+Ctx = Annotated[CommandContext, Depends(command_context)]
+Caller = Annotated[Identity, Depends(require_identity)]
+IdempotencyKey = Annotated[str | None, Header(max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield

@@ -1,0 +1,111 @@
+"""A service's moving parts in one place: pool, store, relay, consumers, projection runners.
+Each service's app.py builds one; tests build one per test with their own schema and topics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+from fastapi import FastAPI
+
+from mend_events.consumer import Handler, InboxConsumer
+from mend_events.crypto import AgencyKeys, FieldSealer, PgKeyStore
+from mend_events.db import create_pool
+from mend_events.projection import Projection, ProjectionRunner
+from mend_events.relay import Relay
+from mend_events.settings import Settings, dlq_topic, events_topic
+from mend_events.store import EventStore
+
+
+@dataclass
+class ServiceRuntime:
+    service: str
+    settings: Settings
+    schema: str
+    topic_prefix: str = ""
+    relay_enabled: bool = True
+    pool: asyncpg.Pool | None = None
+    store: EventStore | None = None
+    sealer: FieldSealer | None = None
+    relay: Relay | None = None
+    consumers: list[InboxConsumer] = field(default_factory=list)
+    runners: list[ProjectionRunner] = field(default_factory=list)
+    _subscriptions: list[tuple[str, list[str], Handler]] = field(default_factory=list)
+    _projections: list[Projection] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _on_start: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def topic(self) -> str:
+        return events_topic(self.service, self.topic_prefix)
+
+    def topic_of(self, service: str) -> str:
+        return events_topic(service, self.topic_prefix)
+
+    def subscribe(self, name: str, services: list[str], handler: Handler) -> None:
+        """Consume other services' events with `handler` (group = `<service>.<name>`)."""
+        self._subscriptions.append((name, [self.topic_of(s) for s in services], handler))
+
+    def project(self, projection: Projection) -> None:
+        self._projections.append(projection)
+
+    def on_start(self, hook: Callable[[ServiceRuntime], Awaitable[None]]) -> None:
+        self._on_start.append(hook)
+
+    async def start(self) -> None:
+        self.pool = await create_pool(self.settings.database_url, min_size=2, max_size=20)
+        self.sealer = FieldSealer(PgKeyStore(self.pool, self.schema), AgencyKeys.from_env())
+        self.store = EventStore(self.pool, self.schema, service=self.service, sealer=self.sealer)
+        for projection in self._projections:
+            runner = ProjectionRunner(self.store, projection)
+            await runner.catch_up()
+            self.runners.append(runner)
+            self._tasks.append(asyncio.create_task(runner.run()))
+        if self.relay_enabled:
+            self.relay = Relay(self.store, self.settings.database_url,
+                               self.settings.kafka_bootstrap, self.topic)
+            self._tasks.append(asyncio.create_task(self.relay.run()))
+        for name, topics, handler in self._subscriptions:
+            group = f"{self.topic_prefix}{self.service}.{name}"
+            consumer = InboxConsumer(
+                name=group, pool=self.pool, schema=self.schema,
+                bootstrap=self.settings.kafka_bootstrap, topics=topics, handler=handler,
+                dlq_topic=dlq_topic(self.service, self.topic_prefix))
+            await consumer.start()
+            self.consumers.append(consumer)
+        for hook in self._on_start:
+            await hook(self)
+
+    def wake_projections(self) -> None:
+        for runner in self.runners:
+            runner.wake()
+
+    async def stop(self) -> None:
+        for consumer in self.consumers:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        if self.relay is not None:
+            self.relay.stop()
+        for runner in self.runners:
+            runner.stop()
+        for task in self._tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, timeout=10)
+        if self.store is not None:
+            await self.store.close()
+        if self.pool is not None:
+            await self.pool.close()
+
+    def lifespan(self) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+        @contextlib.asynccontextmanager
+        async def run(_: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        return run
