@@ -192,7 +192,9 @@ def as_pg_user(cmd: list[str]) -> list[str]:
     try:
         pwd.getpwnam("postgres")
     except KeyError as exc:
-        raise LaunchError("running as root but no `postgres` user exists to own the database") from exc
+        raise LaunchError(
+            "running as root but no `postgres` user exists to own the database"
+        ) from exc
     return ["runuser", "-u", "postgres", "--", *cmd]
 
 
@@ -226,9 +228,23 @@ def start_postgres(settings: Settings) -> None:
         pwfile.write_text("mend_admin\n")
         pg_owner_chown(pwfile)
         run_checked(
-            as_pg_user([str(bindir / "initdb"), "-D", str(data), "-U", "mend_admin",
-                        "--pwfile", str(pwfile), "-A", "scram-sha-256", "-E", "UTF8",
-                        "--locale", "C.UTF-8"]),
+            as_pg_user(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "mend_admin",
+                    "--pwfile",
+                    str(pwfile),
+                    "-A",
+                    "scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale",
+                    "C.UTF-8",
+                ]
+            ),
             "initdb",
         )
         with open(data / "postgresql.conf", "a") as conf:
@@ -248,7 +264,9 @@ def start_postgres(settings: Settings) -> None:
     log.touch()
     pg_owner_chown(log)
     run_checked(
-        as_pg_user([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start"]),
+        as_pg_user(
+            [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start"]
+        ),
         "pg_ctl start",
         log,
     )
@@ -273,17 +291,34 @@ END $$;
 GRANT CREATE ON DATABASE mend TO mend_owner;
 """
     env = dict(os.environ, PGPASSWORD="mend_admin")
-    base = [str(pg_bin() / "psql"), "-h", "127.0.0.1", "-p", str(settings.pg_port),
-            "-U", "mend_admin", "-v", "ON_ERROR_STOP=1", "-q"]
+    base = [
+        str(pg_bin() / "psql"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(settings.pg_port),
+        "-U",
+        "mend_admin",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-q",
+    ]
     exists = subprocess.run(
         [*base, "-d", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname = 'mend'"],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if exists.stdout.strip() != "1":
-        run_checked([*base, "-d", "postgres", "-c", "CREATE DATABASE mend"], "create database", env=env)
+        run_checked(
+            [*base, "-d", "postgres", "-c", "CREATE DATABASE mend"], "create database", env=env
+        )
     run_checked([*base, "-d", "mend", "-c", sql], "create roles", env=env)
-    run_checked([*base, "-d", "mend", "-c", "REVOKE CREATE ON SCHEMA public FROM PUBLIC"],
-                "lock public schema", env=env)
+    run_checked(
+        [*base, "-d", "mend", "-c", "REVOKE CREATE ON SCHEMA public FROM PUBLIC"],
+        "lock public schema",
+        env=env,
+    )
 
 
 def stop_postgres(settings: Settings) -> bool:
@@ -300,8 +335,9 @@ def stop_postgres(settings: Settings) -> bool:
     return True
 
 
-def run_checked(cmd: list[str], what: str, log: Path | None = None,
-                env: dict[str, str] | None = None) -> None:
+def run_checked(
+    cmd: list[str], what: str, log: Path | None = None, env: dict[str, str] | None = None
+) -> None:
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
@@ -320,7 +356,9 @@ def kafka_libs(settings: Settings) -> Path:
     if marker.exists() and marker.read_text() == pom.read_text():
         return libs
     if shutil.which("java") is None:
-        raise LaunchError("Java is not installed: install a JDK 17 (apt-get install -y openjdk-17-jre-headless)")
+        raise LaunchError(
+            "Java is not installed: install a JDK 17 (apt-get install -y openjdk-17-jre-headless)"
+        )
     if shutil.which("mvn") is None:
         raise LaunchError("Maven is not installed: apt-get install -y maven")
     if libs.exists():
@@ -328,8 +366,16 @@ def kafka_libs(settings: Settings) -> Path:
     libs.mkdir(parents=True)
     print("resolving the Kafka broker's jars from Maven Central ...", flush=True)
     run_checked(
-        ["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={libs}",
+        ],
         "maven (Kafka jars)",
     )
     marker.write_text(pom.read_text())
@@ -382,10 +428,17 @@ def kafka_config(settings: Settings) -> Path:
 
 def java_cmd(settings: Settings, libs: Path, main: str, *args: str) -> list[str]:
     return [
-        "java", "-Xms512m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        "java",
+        "-Xms512m",
+        "-Xmx768m",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
         f"-Dkafka.logs.dir={settings.logs}",
         f"-Dlog4j2.configurationFile={settings.home / 'kafka' / 'log4j2.properties'}",
-        "-cp", f"{libs}/*", main, *args,
+        "-cp",
+        f"{libs}/*",
+        main,
+        *args,
     ]
 
 
@@ -397,7 +450,8 @@ def kafka_ready(settings: Settings) -> bool:
         "import asyncio,sys\n"
         "from aiokafka.admin import AIOKafkaAdminClient\n"
         "async def m():\n"
-        f"    a=AIOKafkaAdminClient(bootstrap_servers='{settings.kafka_bootstrap}',request_timeout_ms=3000)\n"
+        f"    a=AIOKafkaAdminClient(bootstrap_servers='{settings.kafka_bootstrap}',\n"
+        "                          request_timeout_ms=3000)\n"
         "    await a.start()\n"
         "    try: await a.list_topics()\n"
         "    finally: await a.close()\n"
@@ -421,8 +475,16 @@ def start_kafka(settings: Settings) -> None:
         # Format once per data directory, never again: a restart keeps the log.
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         run_checked(
-            java_cmd(settings, libs, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                     "-c", str(props)),
+            java_cmd(
+                settings,
+                libs,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(props),
+            ),
             "kafka storage format",
         )
     log = settings.logs / "kafka.out"
@@ -465,16 +527,23 @@ def start_services(settings: Settings) -> None:
     env = {**os.environ, **settings.env()}
     for name in existing_services():
         pid_file = settings.run / f"{name}.pid"
-        url = settings.service_url(name)
         if read_pid(pid_file) is not None:
             continue
         ensure_port_free(service_port(name), f"the {name} service", f"MEND_{name.upper()}_PORT")
         log = settings.logs / f"{name}.log"
-        spawn([sys.executable, "-m", f"mend_{name}", "--port", str(service_port(name))],
-              log, pid_file, env=env)
+        spawn(
+            [sys.executable, "-m", f"mend_{name}", "--port", str(service_port(name))],
+            log,
+            pid_file,
+            env=env,
+        )
     for name in existing_services():
-        wait_for(lambda n=name: service_ready(settings.service_url(n)), f"the {name} service", 60,
-                 settings.logs / f"{name}.log")
+        wait_for(
+            lambda n=name: service_ready(settings.service_url(n)),
+            f"the {name} service",
+            60,
+            settings.logs / f"{name}.log",
+        )
 
 
 # --- commands --------------------------------------------------------------------------------

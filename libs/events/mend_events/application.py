@@ -39,8 +39,14 @@ def derived_event_id(seed: str, stream_id: str, index: int, event_type: str) -> 
 
 
 class CommandService(Generic[S]):
-    def __init__(self, store: EventStore, decider: Decider[S], *, cache_size: int = 10_000,
-                 max_attempts: int = 8) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        decider: Decider[S],
+        *,
+        cache_size: int = 10_000,
+        max_attempts: int = 8,
+    ) -> None:
         self.store = store
         self.decider = decider
         self.max_attempts = max_attempts
@@ -66,21 +72,31 @@ class CommandService(Generic[S]):
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    async def execute(self, stream_id: str, command: Any, ctx: CommandContext, *,
-                      expected_version: int | None = None, idempotency_key: str | None = None,
-                      case_id: str | None = None) -> CommandResult[S]:
+    async def execute(
+        self,
+        stream_id: str,
+        command: Any,
+        ctx: CommandContext,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+        case_id: str | None = None,
+    ) -> CommandResult[S]:
         for _ in range(self.max_attempts):
             state, version = await self.load(stream_id)
             if expected_version is not None and expected_version != version:
-                raise Conflict(f"stream {stream_id} is at version {version}, not "
-                               f"{expected_version}", field="expected_version")
+                raise Conflict(
+                    f"stream {stream_id} is at version {version}, not {expected_version}",
+                    field="expected_version",
+                )
             decided = self.decider.decide(state, command, ctx)
             if not decided:
                 return CommandResult(state, version, (), ())
             new = self._envelop(stream_id, decided, ctx, idempotency_key)
             try:
-                result = await self.store.append(stream_id, new, expected_version=version,
-                                                 case_id=case_id)
+                result = await self.store.append(
+                    stream_id, new, expected_version=version, case_id=case_id
+                )
             except Conflict:
                 if expected_version is not None:
                     raise
@@ -94,17 +110,28 @@ class CommandService(Generic[S]):
         raise Conflict(f"stream {stream_id} is too busy; try again", field="expected_version")
 
     @staticmethod
-    def _envelop(stream_id: str, events: Sequence[DomainEvent], ctx: CommandContext,
-                 idempotency_key: str | None) -> list[NewEvent]:
-        meta = Metadata(actor_id=ctx.actor.id, role=ctx.actor.role, agency=ctx.actor.agency,
-                        correlation_id=ctx.correlation_id, causation_id=ctx.causation_id,
-                        occurred_at=ctx.now)
+    def _envelop(
+        stream_id: str,
+        events: Sequence[DomainEvent],
+        ctx: CommandContext,
+        idempotency_key: str | None,
+    ) -> list[NewEvent]:
+        meta = Metadata(
+            actor_id=ctx.actor.id,
+            role=ctx.actor.role,
+            agency=ctx.actor.agency,
+            correlation_id=ctx.correlation_id,
+            causation_id=ctx.causation_id,
+            occurred_at=ctx.now,
+        )
         seed = None
         if idempotency_key is not None:
             seed = f"key:{ctx.actor.agency}:{ctx.actor.id}:{idempotency_key}"
         elif ctx.causation_id is not None:
             seed = f"cause:{ctx.causation_id}"
         return [
-            NewEvent(derived_event_id(seed, stream_id, i, e.event_type) if seed else uuid4(), e, meta)
+            NewEvent(
+                derived_event_id(seed, stream_id, i, e.event_type) if seed else uuid4(), e, meta
+            )
             for i, e in enumerate(events)
         ]

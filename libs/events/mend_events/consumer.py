@@ -33,9 +33,14 @@ Handler = Callable[[asyncpg.Connection, RecordedEvent], Awaitable[None]]
 # Deterministic failures: retrying cannot help, so they go to the dead-letter topic at once.
 POISON = (MalformedMessage, InvalidEvent, UnknownEvent)
 # Infrastructure faults: not the message's fault, so they are retried without counting.
-TRANSIENT = (OSError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-             asyncpg.TooManyConnectionsError, asyncpg.SerializationError,
-             asyncpg.DeadlockDetectedError)
+TRANSIENT = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -48,10 +53,20 @@ def describe_error(exc: BaseException) -> str:
 
 
 class InboxConsumer:
-    def __init__(self, *, name: str, pool: asyncpg.Pool, schema: str, bootstrap: str,
-                 topics: Sequence[str], handler: Handler, dlq_topic: str,
-                 max_attempts: int = 3, retry_delay: float = 0.05,
-                 fetch_max_wait_ms: int = 10) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        pool: asyncpg.Pool,
+        schema: str,
+        bootstrap: str,
+        topics: Sequence[str],
+        handler: Handler,
+        dlq_topic: str,
+        max_attempts: int = 3,
+        retry_delay: float = 0.05,
+        fetch_max_wait_ms: int = 10,
+    ) -> None:
         self.name = name
         self.pool = pool
         self.schema = schema
@@ -62,12 +77,18 @@ class InboxConsumer:
         self.retry_delay = retry_delay
         self.processed = 0
         self.dead_lettered = 0
-        self.broker = KafkaBroker(bootstrap, enable_idempotence=True, acks="all", logger=None,
-                                  client_id=f"mend-{name}")
+        self.broker = KafkaBroker(
+            bootstrap, enable_idempotence=True, acks="all", logger=None, client_id=f"mend-{name}"
+        )
         subscriber = self.broker.subscriber(
-            *self.topics, group_id=name, ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset="earliest", fetch_max_wait_ms=fetch_max_wait_ms,
-            max_poll_interval_ms=10 * 60 * 1000, decoder=_raw_body)
+            *self.topics,
+            group_id=name,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=fetch_max_wait_ms,
+            max_poll_interval_ms=10 * 60 * 1000,
+            decoder=_raw_body,
+        )
         subscriber(self._on_message)
 
     async def start(self) -> None:
@@ -108,7 +129,10 @@ class InboxConsumer:
                     fresh = await conn.fetchval(
                         f"INSERT INTO {self.schema}.inbox (consumer, event_id, source) "
                         f"VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
-                        self.name, event.event_id, event.service)
+                        self.name,
+                        event.event_id,
+                        event.service,
+                    )
                     if fresh:
                         await self.handler(conn, event)
                 return
@@ -119,9 +143,13 @@ class InboxConsumer:
                 await asyncio.sleep(0.5)
             except Exception as exc:
                 failures += 1
-                log.warning("consumer.handler_failed", consumer=self.name,
-                            event_id=str(event.event_id), attempt=failures,
-                            error=describe_error(exc))
+                log.warning(
+                    "consumer.handler_failed",
+                    consumer=self.name,
+                    event_id=str(event.event_id),
+                    attempt=failures,
+                    error=describe_error(exc),
+                )
                 if failures >= self.max_attempts:
                     raise _GaveUp(exc) from exc
                 await asyncio.sleep(self.retry_delay * failures)
@@ -129,23 +157,35 @@ class InboxConsumer:
     async def _dead_letter(self, raw, exc: BaseException, attempts: int) -> None:
         parsed = not isinstance(exc, MalformedMessage)
         headers = {k: v for k, v in (raw.headers or ()) if k.startswith("ce_")} if parsed else {}
-        headers.update({
-            "dlq_error": describe_error(exc).encode(),
-            "dlq_consumer": self.name.encode(),
-            "dlq_source_topic": raw.topic.encode(),
-            "dlq_source_partition": str(raw.partition).encode(),
-            "dlq_source_offset": str(raw.offset).encode(),
-            "dlq_attempts": str(attempts).encode(),
-            "dlq_body_sha256": hashlib.sha256(raw.value or b"").hexdigest().encode(),
-        })
+        headers.update(
+            {
+                "dlq_error": describe_error(exc).encode(),
+                "dlq_consumer": self.name.encode(),
+                "dlq_source_topic": raw.topic.encode(),
+                "dlq_source_partition": str(raw.partition).encode(),
+                "dlq_source_offset": str(raw.offset).encode(),
+                "dlq_attempts": str(attempts).encode(),
+                "dlq_body_sha256": hashlib.sha256(raw.value or b"").hexdigest().encode(),
+            }
+        )
         # A parsed body holds only sealed personal fields; an unparsable one could hold
         # anything, so only its digest travels.
         body = raw.value if parsed else b""
-        await self.broker.publish(body, topic=self.dlq_topic, key=raw.key,
-                                  headers={k: v.decode() for k, v in headers.items()})
+        await self.broker.publish(
+            body,
+            topic=self.dlq_topic,
+            key=raw.key,
+            headers={k: v.decode() for k, v in headers.items()},
+        )
         self.dead_lettered += 1
-        log.error("consumer.dead_letter", consumer=self.name, topic=raw.topic,
-                  partition=raw.partition, offset=raw.offset, error=describe_error(exc))
+        log.error(
+            "consumer.dead_letter",
+            consumer=self.name,
+            topic=raw.topic,
+            partition=raw.partition,
+            offset=raw.offset,
+            error=describe_error(exc),
+        )
 
 
 async def _raw_body(msg: Any) -> bytes:

@@ -105,7 +105,9 @@ class Registry:
         while version < model.schema_version:
             step = self._upcasters.get((event_type, version))
             if step is None:
-                raise InvalidEvent(f"no upcaster for {event_type} v{version}", field="schema_version")
+                raise InvalidEvent(
+                    f"no upcaster for {event_type} v{version}", field="schema_version"
+                )
             data = step(data)
             version += 1
         return data

@@ -19,7 +19,10 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=init_connection,
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=init_connection,
         # Statements are few and hot: keep their plans.
         statement_cache_size=256,
     )

@@ -45,7 +45,7 @@ class Metadata:
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:
-    """An event on its way into the store: the id is fixed by the caller so a retry is idempotent."""
+    """An event on its way into the store; the caller fixes its id, so a retry is idempotent."""
 
     event_id: UUID
     event: DomainEvent

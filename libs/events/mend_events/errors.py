@@ -32,7 +32,7 @@ class GatesUnmet(Rejected):
         super().__init__("unmet gates: " + "; ".join(gates), field=None)
         self.gates = gates
 
-    def to_dict(self) -> dict[str, str | None | list[str]]:  # type: ignore[override]
+    def to_dict(self) -> dict[str, str | list[str] | None]:  # type: ignore[override]
         return {**super().to_dict(), "gates": self.gates}
 
 

@@ -27,10 +27,18 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def create_app(service: str, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
-               *, version: str = "1") -> FastAPI:
-    app = FastAPI(title=f"Mend {service} service", version=version, lifespan=lifespan,
-                  default_response_class=ORJSONResponse)
+def create_app(
+    service: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    *,
+    version: str = "1",
+) -> FastAPI:
+    app = FastAPI(
+        title=f"Mend {service} service",
+        version=version,
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
 
     @app.exception_handler(MendError)
     async def mend_error(_: Request, exc: MendError) -> JSONResponse:
@@ -46,8 +54,10 @@ def create_app(service: str, lifespan: Callable[[FastAPI], AbstractAsyncContextM
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.error("http.unexpected", error=type(exc).__name__)
-        return ORJSONResponse({"error": "internal", "field": None,
-                               "reason": "unexpected server error"}, status_code=500)
+        return ORJSONResponse(
+            {"error": "internal", "field": None, "reason": "unexpected server error"},
+            status_code=500,
+        )
 
     @app.middleware("http")
     async def correlation(request: Request, call_next):
@@ -73,11 +83,13 @@ def create_app(service: str, lifespan: Callable[[FastAPI], AbstractAsyncContextM
 
 
 async def command_context(
-    request: Request, identity: Annotated[Identity, Depends(require_identity)],
+    request: Request,
+    identity: Annotated[Identity, Depends(require_identity)],
 ) -> CommandContext:
     """Who acts (from the verified token) and when (the server's clock, never the client's)."""
-    return CommandContext(actor=identity.actor, now=datetime.now(UTC),
-                          correlation_id=request.state.correlation_id)
+    return CommandContext(
+        actor=identity.actor, now=datetime.now(UTC), correlation_id=request.state.correlation_id
+    )
 
 
 Ctx = Annotated[CommandContext, Depends(command_context)]

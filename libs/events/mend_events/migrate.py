@@ -66,7 +66,9 @@ async def migrate_schema(conn: asyncpg.Connection, schema: str, service: str | N
             if script.name in done:
                 continue
             await conn.execute(script.sql.replace("{schema}", schema))
-            await conn.execute(f"INSERT INTO {schema}.schema_migrations (name) VALUES ($1)", script.name)
+            await conn.execute(
+                f"INSERT INTO {schema}.schema_migrations (name) VALUES ($1)", script.name
+            )
             applied.append(script.name)
     return applied
 

@@ -29,8 +29,14 @@ class Projection(Protocol):
 
 
 class ProjectionRunner:
-    def __init__(self, store: EventStore, projection: Projection, *, batch_size: int = 5000,
-                 poll_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        projection: Projection,
+        *,
+        batch_size: int = 5000,
+        poll_interval: float = 0.5,
+    ) -> None:
         self.store = store
         self.projection = projection
         self.batch_size = batch_size
@@ -42,7 +48,9 @@ class ProjectionRunner:
         async with self.store.pool.acquire() as conn:
             value = await conn.fetchval(
                 f"SELECT position FROM {self.store.schema}.projection_tracking "
-                f"WHERE projection = $1", self.projection.name)
+                f"WHERE projection = $1",
+                self.projection.name,
+            )
         return int(value or 0)
 
     async def catch_up(self) -> int:
@@ -60,17 +68,24 @@ class ProjectionRunner:
             # The row lock makes replicas of one projection take turns, never double-apply.
             await conn.execute(
                 f"INSERT INTO {schema}.projection_tracking (projection, position) VALUES ($1, 0) "
-                f"ON CONFLICT DO NOTHING", self.projection.name)
+                f"ON CONFLICT DO NOTHING",
+                self.projection.name,
+            )
             position = await conn.fetchval(
                 f"SELECT position FROM {schema}.projection_tracking WHERE projection = $1 "
-                f"FOR UPDATE", self.projection.name)
+                f"FOR UPDATE",
+                self.projection.name,
+            )
             events = await self.store.read_all(position, self.batch_size, conn=conn)
             if not events:
                 return 0
             await self.projection.apply(conn, events)
             await conn.execute(
                 f"UPDATE {schema}.projection_tracking SET position = $2, updated_at = now() "
-                f"WHERE projection = $1", self.projection.name, events[-1].global_position)
+                f"WHERE projection = $1",
+                self.projection.name,
+                events[-1].global_position,
+            )
             return len(events)
 
     async def rebuild(self) -> int:
@@ -79,7 +94,9 @@ class ProjectionRunner:
             await conn.execute(
                 f"INSERT INTO {self.store.schema}.projection_tracking (projection, position) "
                 f"VALUES ($1, 0) ON CONFLICT (projection) DO UPDATE SET position = 0, "
-                f"updated_at = now()", self.projection.name)
+                f"updated_at = now()",
+                self.projection.name,
+            )
         return await self.catch_up()
 
     def wake(self) -> None:

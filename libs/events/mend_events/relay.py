@@ -31,16 +31,28 @@ log = structlog.get_logger("mend.relay")
 def producer_for(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
     """An idempotent producer: acks from all in-sync replicas, no duplicates from its retries."""
     settings: dict[str, object] = {
-        "bootstrap_servers": bootstrap, "enable_idempotence": True, "acks": "all",
-        "linger_ms": 1, "max_batch_size": 256 * 1024, "request_timeout_ms": 30_000,
+        "bootstrap_servers": bootstrap,
+        "enable_idempotence": True,
+        "acks": "all",
+        "linger_ms": 1,
+        "max_batch_size": 256 * 1024,
+        "request_timeout_ms": 30_000,
     }
     settings.update(overrides)
     return AIOKafkaProducer(**settings)
 
 
 class Relay:
-    def __init__(self, store: EventStore, dsn: str, bootstrap: str, topic: str, *,
-                 batch_size: int = 2000, poll_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        dsn: str,
+        bootstrap: str,
+        topic: str,
+        *,
+        batch_size: int = 2000,
+        poll_interval: float = 0.5,
+    ) -> None:
         self.store = store
         self.dsn = dsn
         self.bootstrap = bootstrap
@@ -118,13 +130,17 @@ class Relay:
             await conn.execute(
                 f"INSERT INTO {self.store.schema}.relay_checkpoint (topic, position) "
                 f"VALUES ($1, $2) ON CONFLICT (topic) DO UPDATE "
-                f"SET position = EXCLUDED.position, updated_at = now()", self.topic, position)
+                f"SET position = EXCLUDED.position, updated_at = now()",
+                self.topic,
+                position,
+            )
             self.published += len(events)
 
     async def _checkpoint(self, conn: asyncpg.Connection) -> int:
         value = await conn.fetchval(
             f"SELECT position FROM {self.store.schema}.relay_checkpoint WHERE topic = $1",
-            self.topic)
+            self.topic,
+        )
         return int(value or 0)
 
 
@@ -141,8 +157,12 @@ async def _main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     pool = await create_pool(settings.database_url)
     store = EventStore(pool, args.schema, service=args.service or args.schema)
-    relay = Relay(store, settings.database_url, settings.kafka_bootstrap,
-                  args.topic or events_topic(store.service))
+    relay = Relay(
+        store,
+        settings.database_url,
+        settings.kafka_bootstrap,
+        args.topic or events_topic(store.service),
+    )
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, relay.stop)
     loop.add_signal_handler(signal.SIGINT, relay.stop)

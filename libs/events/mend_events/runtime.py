@@ -65,15 +65,21 @@ class ServiceRuntime:
             self.runners.append(runner)
             self._tasks.append(asyncio.create_task(runner.run()))
         if self.relay_enabled:
-            self.relay = Relay(self.store, self.settings.database_url,
-                               self.settings.kafka_bootstrap, self.topic)
+            self.relay = Relay(
+                self.store, self.settings.database_url, self.settings.kafka_bootstrap, self.topic
+            )
             self._tasks.append(asyncio.create_task(self.relay.run()))
         for name, topics, handler in self._subscriptions:
             group = f"{self.topic_prefix}{self.service}.{name}"
             consumer = InboxConsumer(
-                name=group, pool=self.pool, schema=self.schema,
-                bootstrap=self.settings.kafka_bootstrap, topics=topics, handler=handler,
-                dlq_topic=dlq_topic(self.service, self.topic_prefix))
+                name=group,
+                pool=self.pool,
+                schema=self.schema,
+                bootstrap=self.settings.kafka_bootstrap,
+                topics=topics,
+                handler=handler,
+                dlq_topic=dlq_topic(self.service, self.topic_prefix),
+            )
             await consumer.start()
             self.consumers.append(consumer)
         for hook in self._on_start:

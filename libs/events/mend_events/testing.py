@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _launcher():
-    spec = importlib.util.spec_from_file_location("mend_launcher", ROOT / "deploy/local/launcher.py")
+    spec = importlib.util.spec_from_file_location(
+        "mend_launcher", ROOT / "deploy/local/launcher.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules["mend_launcher"] = module  # dataclasses look their module up by name
@@ -67,7 +69,8 @@ def _containers() -> Iterator[Settings]:  # pragma: no cover - needs a Docker en
             conn = await asyncpg.connect(admin)
             await conn.execute(
                 "CREATE ROLE mend_app LOGIN PASSWORD 'mend_app'; CREATE ROLE mend_owner NOLOGIN;"
-                f"GRANT CREATE ON DATABASE {pg.dbname} TO mend_owner;")
+                f"GRANT CREATE ON DATABASE {pg.dbname} TO mend_owner;"
+            )
             await conn.close()
 
         asyncio.run(bootstrap())

@@ -11,7 +11,8 @@ from aiokafka import AIOKafkaConsumer
 async def create_counter_table(admin_conn, schema: str) -> None:
     await admin_conn.execute(
         f"CREATE TABLE {schema}.seen (event_id uuid PRIMARY KEY, n int NOT NULL, "
-        f"times int NOT NULL DEFAULT 1)")
+        f"times int NOT NULL DEFAULT 1)"
+    )
     await admin_conn.execute(f"GRANT SELECT, INSERT, UPDATE ON {schema}.seen TO mend_app")
 
 
@@ -24,7 +25,9 @@ def counting_handler(schema: str, fail_on: set[int] | None = None):
         await conn.execute(
             f"INSERT INTO {schema}.seen (event_id, n) VALUES ($1, $2) "
             f"ON CONFLICT (event_id) DO UPDATE SET times = {schema}.seen.times + 1",
-            event.event_id, n)
+            event.event_id,
+            n,
+        )
 
     return handle
 
@@ -41,8 +44,13 @@ async def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):
 
 
 async def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 30.0):
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, fetch_max_wait_ms=50)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=50,
+    )
     await consumer.start()
     records = []
     deadline = time.monotonic() + timeout

@@ -18,9 +18,14 @@ class SampleNoted(DomainEvent):
 
 
 def meta(causation: UUID | None = None) -> Metadata:
-    return Metadata(actor_id="prac-test1", role=Role.PRACTITIONER, agency="agency-a",
-                    correlation_id=uuid4(), causation_id=causation,
-                    occurred_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    return Metadata(
+        actor_id="prac-test1",
+        role=Role.PRACTITIONER,
+        agency="agency-a",
+        correlation_id=uuid4(),
+        causation_id=causation,
+        occurred_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+    )
 
 
 def noted(n: int, event_id: UUID | None = None) -> NewEvent:

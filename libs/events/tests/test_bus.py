@@ -6,13 +6,12 @@ import asyncio
 
 import pytest
 from bus_helpers import counting_handler, create_counter_table, read_topic, wait_until
-from sample_events import noted
-
 from mend_events.cloudevents import from_message
 from mend_events.consumer import InboxConsumer
 from mend_events.relay import Relay
 from mend_events.settings import dlq_topic, events_topic
 from mend_events.store import EventStore
+from sample_events import noted
 
 
 @pytest.fixture
@@ -66,7 +65,8 @@ async def test_only_one_relay_is_active(store, platform, topic_prefix):
 
 
 async def test_consumer_applies_once_and_dead_letters_poison(
-        store, platform, admin_conn, app_pool, schema, topic_prefix):
+    store, platform, admin_conn, app_pool, schema, topic_prefix
+):
     topic = events_topic("sample", topic_prefix)
     dlq = dlq_topic("observer", topic_prefix)
     await create_counter_table(admin_conn, schema)
@@ -74,6 +74,7 @@ async def test_consumer_applies_once_and_dead_letters_poison(
     relay, task = await run_relay(store, platform, topic)
     # A message that is no CloudEvent at all, on the same partition as the case's events.
     from aiokafka import AIOKafkaProducer
+
     producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
     await producer.start()
     await wait_until(lambda: _published(relay, 3))
@@ -81,14 +82,23 @@ async def test_consumer_applies_once_and_dead_letters_poison(
     await producer.stop()
     await store.append("case-c1aaaa", [noted(3)], expected_version=3)
 
-    consumer = InboxConsumer(name=f"obs-{topic_prefix}", pool=app_pool, schema=schema,
-                             bootstrap=platform.kafka_bootstrap, topics=[topic],
-                             handler=counting_handler(schema, fail_on={13}), dlq_topic=dlq,
-                             max_attempts=3, retry_delay=0.01)
+    consumer = InboxConsumer(
+        name=f"obs-{topic_prefix}",
+        pool=app_pool,
+        schema=schema,
+        bootstrap=platform.kafka_bootstrap,
+        topics=[topic],
+        handler=counting_handler(schema, fail_on={13}),
+        dlq_topic=dlq,
+        max_attempts=3,
+        retry_delay=0.01,
+    )
     await consumer.start()
     try:
+
         async def all_good_seen():
             return await admin_conn.fetchval(f"SELECT count(*) FROM {schema}.seen") == 3
+
         await wait_until(all_good_seen)
         dead = await read_topic(platform.kafka_bootstrap, dlq, expect=2)
     finally:

@@ -10,13 +10,12 @@ from collections import defaultdict
 
 import pytest
 from bus_helpers import counting_handler, create_counter_table, read_topic, wait_until
-from sample_events import noted
-
 from mend_events.cloudevents import from_message
 from mend_events.consumer import InboxConsumer
 from mend_events.relay import Relay
 from mend_events.settings import dlq_topic, events_topic
 from mend_events.store import EventStore
+from sample_events import noted
 
 
 @pytest.fixture
@@ -27,36 +26,62 @@ async def store(app_pool, schema):
 
 
 async def test_relay_killed_after_ack_before_checkpoint(
-        store, platform, admin_conn, app_pool, schema, topic_prefix):
+    store, platform, admin_conn, app_pool, schema, topic_prefix
+):
     topic = events_topic("sample", topic_prefix)
     await create_counter_table(admin_conn, schema)
     await store.append("case-k1aaaa", [noted(i) for i in range(5)], expected_version=0)
 
-    env = {**os.environ, "MEND_FAILPOINT": "relay-after-ack",
-           "MEND_DATABASE_URL": platform.database_url,
-           "MEND_KAFKA_BOOTSTRAP": platform.kafka_bootstrap}
+    env = {
+        **os.environ,
+        "MEND_FAILPOINT": "relay-after-ack",
+        "MEND_DATABASE_URL": platform.database_url,
+        "MEND_KAFKA_BOOTSTRAP": platform.kafka_bootstrap,
+    }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mend_events.relay", "--schema", schema, "--service", "sample",
-        "--topic", topic, env=env)
+        sys.executable,
+        "-m",
+        "mend_events.relay",
+        "--schema",
+        schema,
+        "--service",
+        "sample",
+        "--topic",
+        topic,
+        env=env,
+    )
     assert await asyncio.wait_for(proc.wait(), 60) == -9  # it died by SIGKILL, after the ack
-    assert await admin_conn.fetchval(
-        f"SELECT position FROM {schema}.relay_checkpoint WHERE topic = $1", topic) is None
+    assert (
+        await admin_conn.fetchval(
+            f"SELECT position FROM {schema}.relay_checkpoint WHERE topic = $1", topic
+        )
+        is None
+    )
     assert len(await read_topic(platform.kafka_bootstrap, topic, expect=5)) == 5
 
     relay = Relay(store, platform.database_url, platform.kafka_bootstrap, topic)
     task = asyncio.create_task(relay.run())
-    consumer = InboxConsumer(name=f"obs-{topic_prefix}", pool=app_pool, schema=schema,
-                             bootstrap=platform.kafka_bootstrap, topics=[topic],
-                             handler=counting_handler(schema),
-                             dlq_topic=dlq_topic("obs", topic_prefix))
+    consumer = InboxConsumer(
+        name=f"obs-{topic_prefix}",
+        pool=app_pool,
+        schema=schema,
+        bootstrap=platform.kafka_bootstrap,
+        topics=[topic],
+        handler=counting_handler(schema),
+        dlq_topic=dlq_topic("obs", topic_prefix),
+    )
     await consumer.start()
     try:
         records = await read_topic(platform.kafka_bootstrap, topic, expect=10)
         assert len(records) == 10  # published again after the restart
 
         async def consumed_all():
-            return consumer.processed + await admin_conn.fetchval(
-                f"SELECT count(*) FROM {schema}.inbox") >= 10
+            return (
+                consumer.processed
+                + await admin_conn.fetchval(f"SELECT count(*) FROM {schema}.inbox")
+                >= 10
+            )
+
         await wait_until(consumed_all)
         await asyncio.sleep(0.5)
     finally:
@@ -90,8 +115,7 @@ async def test_broker_killed_during_publishing(store, platform, launcher, topic_
     finally:
         relay.stop()
         await task
-    records = await read_topic(platform.kafka_bootstrap, topic, expect=cases * per_case,
-                               timeout=60)
+    records = await read_topic(platform.kafka_bootstrap, topic, expect=cases * per_case, timeout=60)
     firsts: dict[str, list[int]] = defaultdict(list)
     seen = set()
     for r in records:
@@ -112,5 +136,6 @@ async def _at_least(relay, n):
 async def _checkpoint_at(store, topic, head):
     async with store.pool.acquire() as conn:
         pos = await conn.fetchval(
-            f"SELECT position FROM {store.schema}.relay_checkpoint WHERE topic = $1", topic)
+            f"SELECT position FROM {store.schema}.relay_checkpoint WHERE topic = $1", topic
+        )
     return (pos or 0) >= head

@@ -7,10 +7,9 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from sample_events import noted
-
 from mend_events.errors import Conflict
 from mend_events.store import EventStore
+from sample_events import noted
 
 
 @pytest.fixture
@@ -69,8 +68,9 @@ async def test_two_writers_never_interleave_and_tailing_reader_never_skips(store
         w = EventStore(app_pool, schema)  # separate group-commit queues: two real writers
         version = 0
         for start in range(0, per_writer, batch):
-            await w.append(stream, [noted(start + i) for i in range(batch)],
-                           expected_version=version)
+            await w.append(
+                stream, [noted(start + i) for i in range(batch)], expected_version=version
+            )
             version += batch
 
     async def reader() -> None:
@@ -97,7 +97,8 @@ async def test_two_writers_never_interleave_and_tailing_reader_never_skips(store
         chunk = events[i : i + batch]
         assert len({e.stream_id for e in chunk}) == 1
         assert [e.global_position for e in chunk] == list(
-            range(chunk[0].global_position, chunk[0].global_position + batch))
+            range(chunk[0].global_position, chunk[0].global_position + batch)
+        )
 
 
 async def test_reader_waits_for_slow_earlier_transaction(store, platform, schema, app_pool):
@@ -112,8 +113,17 @@ async def test_reader_waits_for_slow_earlier_transaction(store, platform, schema
         await tx.start()
         await slow.fetch(
             f"SELECT * FROM {schema}.append_batch($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-            ["case-slow1"], [0], ["case-slow1"], [1], [1], [uuid4()], ["SampleNoted"], [1],
-            [{"n": 1, "label": "x"}], [noted(1).metadata.to_json()])
+            ["case-slow1"],
+            [0],
+            ["case-slow1"],
+            [1],
+            [1],
+            [uuid4()],
+            ["SampleNoted"],
+            [1],
+            [{"n": 1, "label": "x"}],
+            [noted(1).metadata.to_json()],
+        )
         fast = asyncio.create_task(store.append("case-fast1", [noted(2)], expected_version=0))
         await asyncio.sleep(0.3)
         assert not fast.done(), "a later append must wait for the earlier transaction"
@@ -136,7 +146,8 @@ async def test_hash_chain_detects_tampering(store, admin_conn, schema):
         await admin_conn.execute("SET LOCAL session_replication_role = replica")
         await admin_conn.execute(
             f"UPDATE {schema}.events SET data = jsonb_set(data, '{{n}}', '7') "
-            f"WHERE stream_id = 'case-eeee1' AND stream_version = 2")
+            f"WHERE stream_id = 'case-eeee1' AND stream_version = 2"
+        )
     breaks = await store.verify()
     assert [(b.stream_id, b.stream_version) for b in breaks] == [("case-eeee1", 2)]
     assert "case-eeee1 version 2" in str(breaks[0])
@@ -145,13 +156,15 @@ async def test_hash_chain_detects_tampering(store, admin_conn, schema):
 async def test_application_role_cannot_update_or_delete(store, app_pool, schema):
     await store.append("case-ffff1", [noted(1)], expected_version=0)
     async with app_pool.acquire() as conn:
-        for sql in (f"UPDATE {schema}.events SET event_type = 'X'",
-                    f"DELETE FROM {schema}.events",
-                    f"TRUNCATE {schema}.events",
-                    f"INSERT INTO {schema}.events (stream_id, stream_version, event_id, "
-                    f"event_type, schema_version, case_id, data, metadata, recorded_at, "
-                    f"prev_hash, hash) VALUES ('s', 1, gen_random_uuid(), 't', 1, 'c', '{{}}', "
-                    f"'{{}}', now(), '', '')"):
+        for sql in (
+            f"UPDATE {schema}.events SET event_type = 'X'",
+            f"DELETE FROM {schema}.events",
+            f"TRUNCATE {schema}.events",
+            f"INSERT INTO {schema}.events (stream_id, stream_version, event_id, "
+            f"event_type, schema_version, case_id, data, metadata, recorded_at, "
+            f"prev_hash, hash) VALUES ('s', 1, gen_random_uuid(), 't', 1, 'c', '{{}}', "
+            f"'{{}}', now(), '', '')",
+        ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(sql)
 

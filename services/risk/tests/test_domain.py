@@ -596,9 +596,28 @@ step = st.one_of(
     st.tuples(st.just("resolve"), st.sampled_from(FLAG_IDS), st.sampled_from(FlagResolution)),
     st.tuples(st.just("due"), st.sampled_from(ReassessmentTrigger), st.sampled_from(TRIGGER_IDS)),
 )
+minutes = st.integers(0, 60 * 24) | st.integers(0, 60 * 24 * 120)
 steps = st.lists(
-    st.tuples(step, st.integers(0, 60 * 24 * 120), st.sampled_from([PRACTITIONER] * 9 + [HARMED])),
+    st.tuples(step, minutes, st.sampled_from([PRACTITIONER] * 9 + [HARMED])),
     max_size=25,
+)
+
+
+def assess_step(decision: RiskDecision, forms: tuple[PermittedForm, ...]) -> tuple:
+    d = {"decision": decision, "forms": forms, "signed": True, "days": None}
+    return (("assess", AssessmentStage.FULL, [], True, d), 0, PRACTITIONER)
+
+
+# Random histories with a permitting assessment, later a decision not to proceed, and more after:
+# the case where a wrong query would fall back on the earlier permission.
+steps_around_a_refusal = st.tuples(steps, steps, steps).map(
+    lambda parts: [
+        *parts[0],
+        assess_step(RiskDecision.PROCEED, (F2F, CONFERENCE_WITHOUT)),
+        *parts[1],
+        assess_step(RiskDecision.DO_NOT_PROCEED, ()),
+        *parts[2],
+    ]
 )
 
 
@@ -676,7 +695,7 @@ def test_fold_of_the_stored_history_equals_the_incremental_state(script: list) -
 
 
 @settings(deadline=None)
-@given(steps, st.integers(0, 60 * 24 * 400))
+@given(steps_around_a_refusal, st.integers(0, 60 * 24) | st.integers(0, 60 * 24 * 400))
 def test_nothing_is_permitted_while_a_do_not_proceed_decision_governs(
     script: list, offset_minutes: int
 ) -> None:
