@@ -27,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import importlib.resources
 import json
 import os
 import re
@@ -304,25 +305,10 @@ def _schema(name: str) -> str:
     return name
 
 
-# The DDL of the key table, per schema (format with schema=...; or call `data_keys_ddl`).
-# One active key per (agency, owner); a shredded row keeps its kid, owner and times (so an
-# auditor sees that and when erasure happened) but no key material.
-DATA_KEYS_DDL = """
-CREATE TABLE IF NOT EXISTS {schema}.data_keys (
-    kid          text PRIMARY KEY,
-    agency       text NOT NULL,
-    owner        text NOT NULL,
-    kek_id       text NOT NULL,
-    wrapped_key  bytea,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    shredded_at  timestamptz,
-    CONSTRAINT data_keys_shredded_has_no_key
-        CHECK ((wrapped_key IS NULL) = (shredded_at IS NOT NULL))
-);
-CREATE UNIQUE INDEX IF NOT EXISTS data_keys_one_active
-    ON {schema}.data_keys (agency, owner) WHERE shredded_at IS NULL;
-CREATE INDEX IF NOT EXISTS data_keys_by_owner ON {schema}.data_keys (owner);
-"""
+# The DDL of the key table, per schema: the migration is the one source of it.
+DATA_KEYS_DDL = (
+    importlib.resources.files("mend_events") / "migrations" / "0003_data_keys.sql"
+).read_text()
 
 
 def data_keys_ddl(schema: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -56,22 +56,88 @@ class NewEvent:
         return self.event.event_type
 
 
-@dataclass(frozen=True, slots=True)
 class RecordedEvent:
-    """An event as the store holds it. `data` is what was stored (personal fields sealed)."""
+    """An event as the store holds it. `data` is what was stored (personal fields sealed).
 
-    global_position: int
-    stream_id: str
-    stream_version: int
-    event_id: UUID
-    event_type: str
-    schema_version: int
-    data: dict[str, Any]
-    metadata: Metadata
-    recorded_at: datetime
-    case_id: str
-    service: str = ""
-    hash: bytes = field(default=b"", repr=False)
+    The metadata is parsed on first use: replays and relays of millions of events mostly
+    never look at it, and parsing ids and times is most of a row's cost.
+    """
+
+    __slots__ = (
+        "_metadata",
+        "_raw_metadata",
+        "case_id",
+        "data",
+        "event_id",
+        "event_type",
+        "global_position",
+        "hash",
+        "recorded_at",
+        "schema_version",
+        "service",
+        "stream_id",
+        "stream_version",
+    )
+
+    def __init__(
+        self,
+        *,
+        global_position: int,
+        stream_id: str,
+        stream_version: int,
+        event_id: UUID,
+        event_type: str,
+        schema_version: int,
+        data: dict[str, Any],
+        recorded_at: datetime,
+        case_id: str,
+        metadata: Metadata | None = None,
+        raw_metadata: dict[str, Any] | None = None,
+        service: str = "",
+        hash: bytes = b"",
+    ) -> None:
+        if metadata is None and raw_metadata is None:
+            raise ValueError("metadata or raw_metadata is required")
+        self.global_position = global_position
+        self.stream_id = stream_id
+        self.stream_version = stream_version
+        self.event_id = event_id
+        self.event_type = event_type
+        self.schema_version = schema_version
+        self.data = data
+        self.recorded_at = recorded_at
+        self.case_id = case_id
+        self.service = service
+        self.hash = hash
+        self._metadata = metadata
+        self._raw_metadata = raw_metadata
+
+    @property
+    def metadata(self) -> Metadata:
+        if self._metadata is None:
+            self._metadata = Metadata.from_json(self._raw_metadata or {})
+        return self._metadata
+
+    @property
+    def raw_metadata(self) -> dict[str, Any]:
+        if self._raw_metadata is None:
+            self._raw_metadata = self.metadata.to_json()
+        return self._raw_metadata
+
+    def __repr__(self) -> str:
+        return (
+            f"RecordedEvent({self.service}:{self.stream_id}@{self.stream_version} "
+            f"{self.event_type} #{self.global_position})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RecordedEvent) and (self.service, self.event_id) == (
+            other.service,
+            other.event_id,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.service, self.event_id))
 
     def decode(self) -> DomainEvent:
         """The typed event, upcast to the current schema version."""

@@ -18,7 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
-from mend_events.envelope import Metadata, NewEvent, RecordedEvent
+from mend_events.envelope import NewEvent, RecordedEvent
 from mend_events.errors import Conflict
 
 ZERO_HASH = b"\x00" * 32
@@ -56,7 +56,7 @@ def row_to_event(row: asyncpg.Record, service: str = "") -> RecordedEvent:
         event_type=row["event_type"],
         schema_version=row["schema_version"],
         data=row["data"],
-        metadata=Metadata.from_json(row["metadata"]),
+        raw_metadata=row["metadata"],
         recorded_at=row["recorded_at"],
         case_id=row["case_id"],
         service=service,

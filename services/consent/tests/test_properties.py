@@ -43,13 +43,9 @@ PRAC = Actor(id="prac-77ab12", role=Role.PRACTITIONER, agency="north-rj")
 SYSTEM = Actor(id="sys-consent", role=Role.SYSTEM, agency="north-rj")
 PARTICIPANTS = [HP, RP, SUP]
 ACTORS = [*PARTICIPANTS, PRAC, SYSTEM]
-SCOPES = [
-    TAKE_PART,
-    "contact:letter",
-    "contact:face_to_face",
-    "share:police-north",
-    PROGRESS_UPDATES,
-]
+# Taking part twice: contact and acknowledgement depend on it.
+SCOPES = [TAKE_PART, TAKE_PART, "contact:letter", "contact:face_to_face", "share:police-north",
+          PROGRESS_UPDATES]  # fmt: skip
 # A few client-chosen grant ids, so that retries and reuse of an id happen often.
 GRANT_IDS = [UUID(int=n) for n in range(1, 4)]
 T0 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
@@ -121,7 +117,7 @@ def to_command(step: Step, state: ConsentState, now: datetime) -> tuple[object, 
         case "lapse":
             return LapseDueGrants(), actor
         case "report":
-            grants = None if step.grant_id is None else named  # sometimes all, sometimes named
+            grants = named if step.witnessed_by else None  # half named, half "all given before"
             return ReportIncentive(participant_id=who, grant_ids=grants, note=step.reason), actor
         case "ack":
             body = RecordAcknowledgement(responsible_person_id=RP.id, basis="written_statement")
@@ -188,7 +184,7 @@ def check(state: ConsentState, history: History, stored: History, now: datetime)
 SEQUENCES = st.integers(1, 50).flatmap(lambda n: st.lists(STEPS, min_size=n, max_size=n))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(SEQUENCES)
 def test_random_command_sequences_keep_the_invariants(steps: list[Step]) -> None:
     state, now = decider.initial(CASE), T0

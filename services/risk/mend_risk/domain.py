@@ -117,7 +117,7 @@ def latest_completed(state: RiskState, at: datetime | None = None) -> Assessment
     done = [
         a
         for a in state.assessments
-        if a.completed_at is not None and (at is None or a.completed_at <= _aware(at)) and a.completion.permitted_forms
+        if a.completed_at is not None and (at is None or a.completed_at <= _aware(at))
     ]
     return done[-1] if done else None
 
@@ -345,10 +345,9 @@ def _resolve_flag(state: RiskState, cmd: ResolveRiskFlag) -> list[DomainEvent]:
         raise Rejected("no such flag in this case", field="flag_id")
     if flag.resolved_at is not None:
         raise Rejected("this flag is already resolved", field="flag_id")
+    owner = (flag.raised.affects or state.case_id) if cmd.note is not None else None
     return [
-        RiskFlagResolved(
-            flag_id=cmd.flag_id, reason=cmd.reason, affects=flag.raised.affects, note=cmd.note
-        )
+        RiskFlagResolved(flag_id=cmd.flag_id, reason=cmd.reason, note=cmd.note, note_owner=owner)
     ]
 
 

@@ -234,13 +234,14 @@ class RiskFlagRaised(DomainEvent):
 class RiskFlagResolved(DomainEvent):
     event_type = "RiskFlagResolved"
     personal_fields = ("note",)
-    # The note is about whom the flag affects, so erasing that person makes it unreadable.
-    personal_owner = "affects"
+    personal_owner = "note_owner"
 
     flag_id: UUID
     reason: FlagResolution
-    affects: PseudoId | None  # copied from the flag so the note's owner travels with it
     note: PersonalText | None = None
+    # Whose data key seals the note: the participant the flag affects, else the case itself (a
+    # joint note), so erasing that person or case makes it unreadable. None when there is no note.
+    note_owner: PseudoId | None = None
 
 
 @registry.register

@@ -360,7 +360,6 @@ def test_flags_raise_resolve_and_answer_as_of_a_moment() -> None:
     resolve = ResolveRiskFlag(flag_id=flag_id, reason="risk_addressed", note="  plan agreed  ")
     (resolved,) = case.run(resolve, at=t1)
     assert isinstance(resolved, RiskFlagResolved) and resolved.note == "plan agreed"
-    assert resolved.affects is None
     assert unresolved_severe_flags(case.state) == ()
     assert unresolved_severe_flags(case.state, T0) != ()  # it stood before it was resolved
     assert unresolved_flags(case.state, t1) == ()
@@ -376,14 +375,25 @@ def test_a_flag_resolved_twice_or_unknown_is_rejected() -> None:
     case.rejects(ResolveRiskFlag(flag_id=uuid4(), reason="other"), "flag_id")
 
 
-def test_a_resolution_note_is_sealed_under_the_affected_person() -> None:
+@pytest.mark.parametrize(
+    ("affects", "note", "owner"),
+    [
+        ("hp-3f9a2c", "calmer now", "hp-3f9a2c"),
+        (None, "calmer now", CASE),
+        ("hp-3f9a2c", None, None),
+    ],
+)
+def test_a_resolution_note_is_sealed_under_the_affected_person_or_the_case(
+    affects: str | None, note: str | None, owner: str | None
+) -> None:
     assert RiskFlagResolved.personal_fields == ("note",)
-    assert RiskFlagResolved.personal_owner == "affects"
+    assert RiskFlagResolved.personal_owner == "note_owner"
     case = Case()
     flag_id = uuid4()
-    case.run(RaiseRiskFlag(flag_id=flag_id, severity="low", category="other", affects="hp-3f9a2c"))
-    (resolved,) = case.run(ResolveRiskFlag(flag_id=flag_id, reason="no_longer_present"))
-    assert resolved.affects == "hp-3f9a2c"
+    case.run(RaiseRiskFlag(flag_id=flag_id, severity="low", category="other", affects=affects))
+    resolve = ResolveRiskFlag(flag_id=flag_id, reason="no_longer_present", note=note)
+    (resolved,) = case.run(resolve)
+    assert resolved.note_owner == owner
 
 
 def test_flags_stay_separate_from_permits() -> None:

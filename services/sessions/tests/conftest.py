@@ -64,3 +64,9 @@ class Harness:
 @pytest.fixture
 def case() -> Harness:
     return Harness()
+
+
+@pytest.fixture(scope="session")
+def make_case() -> type[Harness]:
+    """For property tests: a fresh case per generated example (the class itself is stateless)."""
+    return Harness

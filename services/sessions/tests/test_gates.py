@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
 from mend_events.errors import GatesUnmet
+from mend_events.identity_types import Role
 from mend_sessions.commands import ScheduleSession, StartSession
 from mend_sessions.domain import WithGates
 from mend_sessions.events import (
     CaseOpened,
     CasePaused,
     FacilitatorChosen,
+    HaltCause,
     HarmCategory,
     JusticeStage,
     Participant,
@@ -24,6 +26,7 @@ from mend_sessions.events import (
     PreparationSessionHeld,
     Route,
     SessionCompleted,
+    SessionHalted,
     SessionScheduled,
     SessionStarted,
     Specialism,
@@ -113,7 +116,9 @@ def _past_session(case, ended: datetime) -> None:
     case.now = now
 
 
-def schedule_cmd(case, session_id: str = "sess-0001", at: datetime | None = None) -> ScheduleSession:
+def schedule_cmd(
+    case, session_id: str = "sess-0001", at: datetime | None = None
+) -> ScheduleSession:
     return ScheduleSession(
         session_id=session_id,
         form=F2F,
@@ -133,8 +138,6 @@ def _lapsed(setup: Setup, pid: str, **change: object) -> None:
 
 
 def _gap(setup: Setup) -> None:
-    from datetime import UTC
-
     setup.last_session_end = datetime(2026, 10, 30, 9, 0, tzinfo=UTC)  # 3 days before the clock
 
 
@@ -360,9 +363,6 @@ def test_gap_is_kept_from_sessions_already_scheduled(case):
 
 
 def test_gap_counts_from_a_halted_session_that_had_started_but_not_one_that_never_did(case):
-    from mend_events.identity_types import Role
-    from mend_sessions.events import HaltCause, SessionHalted
-
     setup = Setup()
     setup.build(case)
     for sid, started in (("sess-0008", False), ("sess-0009", True)):
