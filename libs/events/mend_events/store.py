@@ -10,18 +10,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from mend_events.envelope import NewEvent, RecordedEvent
 from mend_events.errors import Conflict
 
 ZERO_HASH = b"\x00" * 32
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _COLUMNS = (
     "global_position, stream_id, stream_version, event_id, event_type, schema_version, "
@@ -45,6 +48,7 @@ class _Request:
     expected_version: int
     rows: list[tuple[UUID, str, int, dict[str, Any], dict[str, Any]]]
     future: asyncio.Future[AppendResult] = field(repr=False)
+    retried: bool = False
 
 
 def row_to_event(row: asyncpg.Record, service: str = "") -> RecordedEvent:
@@ -75,6 +79,7 @@ class EventStore:
         service: str = "",
         max_batch: int = 512,
         sealer: Any = None,
+        head_cache_size: int = 100_000,
     ) -> None:
         self.pool = pool
         self.schema = schema
@@ -82,8 +87,11 @@ class EventStore:
         self.max_batch = max_batch
         self.sealer = sealer
         self._pending: list[_Request] = []
-        self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        # Stream heads (version, hash) as this process last wrote or saw them. Events are
+        # immutable, so a head can only be stale, never wrong: the database checks it.
+        self._heads: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._head_cache_size = head_cache_size
 
     # --- writing --------------------------------------------------------------------------
 
@@ -125,79 +133,176 @@ class EventStore:
             stream_id, case_id or stream_id, expected_version, rows, loop.create_future()
         )
         self._pending.append(request)
-        self._wake.set()
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(
-                self._write_loop(), name=f"store-writer-{self.schema}"
-            )
+            self._writer = asyncio.create_task(self._write_loop(), name=f"writer-{self.schema}")
         return await request.future
 
     async def _write_loop(self) -> None:
+        # Requests that arrive while a batch is in flight form the next batch: one locked
+        # call and one commit for all of them (group commit).
         while self._pending:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
-                await self._write_batch(batch)
+                retry = await self._write_batch(batch)
             except Exception as exc:  # the batch failed as a whole: every caller learns it
                 for request in batch:
                     if not request.future.done():
                         request.future.set_exception(exc)
+                continue
+            self._pending[:0] = retry
 
-    async def _write_batch(self, batch: list[_Request]) -> None:
-        streams, expected, cases, first, count = [], [], [], [], []
-        ids, types, versions, datas, metas = [], [], [], [], []
-        for request in batch:
-            streams.append(request.stream_id)
-            expected.append(request.expected_version)
-            cases.append(request.case_id)
-            first.append(len(ids) + 1)
-            count.append(len(request.rows))
-            for event_id, event_type, schema_version, data, meta in request.rows:
-                ids.append(event_id)
-                types.append(event_type)
-                versions.append(schema_version)
-                datas.append(data)
-                metas.append(meta)
+    async def _load_heads(self, conn: asyncpg.Connection, streams: list[str]) -> None:
+        rows = await conn.fetch(
+            f"SELECT s.stream_id, h.stream_version, h.hash FROM unnest($1::text[]) "
+            f"AS s(stream_id) LEFT JOIN LATERAL (SELECT e.stream_version, e.hash FROM "
+            f"{self.schema}.events e WHERE e.stream_id = s.stream_id ORDER BY "
+            f"e.stream_version DESC LIMIT 1) h ON true",
+            streams,
+        )
+        for row in rows:
+            version = row["stream_version"] or 0
+            head = bytes(row["hash"]) if row["hash"] is not None else ZERO_HASH
+            self._remember_head(row["stream_id"], version, head)
+
+    def _remember_head(self, stream_id: str, version: int, head: bytes) -> None:
+        self._heads[stream_id] = (version, head)
+        self._heads.move_to_end(stream_id)
+        while len(self._heads) > self._head_cache_size:
+            self._heads.popitem(last=False)
+
+    async def _write_batch(self, batch: list[_Request]) -> list[_Request]:
+        """Write one batch; returns the requests to try again (their cached head was stale)."""
         async with self.pool.acquire() as conn:
+            unknown = list(
+                {
+                    r.stream_id
+                    for r in batch
+                    if self._heads.get(r.stream_id, (-1, b""))[0] != r.expected_version
+                }
+            )
+            if unknown:
+                await self._load_heads(conn, unknown)
+            recorded_at = datetime.now(UTC)
+            recorded_us = (recorded_at - _EPOCH) // timedelta(microseconds=1)
+            streams, expected, prev_hashes = [], [], []
+            req, versions, ids, types, schema_versions, cases = [], [], [], [], [], []
+            datas, metas, prevs, hashes = [], [], [], []
+            tails: dict[str, tuple[int, bytes]] = {}  # heads as this batch leaves them
+            sent: list[_Request] = []
+            for request in batch:
+                if request.stream_id in tails:
+                    version, head = tails[request.stream_id]
+                    if version != request.expected_version:
+                        # Decided within the batch: an earlier request moved the stream on.
+                        request.future.set_exception(self._conflict(request, version))
+                        continue
+                else:
+                    # The database checks this head; a stale one is reported back.
+                    version, head = self._heads[request.stream_id]
+                    version = request.expected_version
+                sent.append(request)
+                index = len(sent)
+                streams.append(request.stream_id)
+                expected.append(request.expected_version)
+                prev_hashes.append(head)
+                for event_id, event_type, schema_version, data, meta in request.rows:
+                    version += 1
+                    digest = hashlib.sha256(
+                        head
+                        + digest_input(
+                            request.stream_id,
+                            version,
+                            event_id,
+                            event_type,
+                            schema_version,
+                            request.case_id,
+                            data,
+                            meta,
+                            recorded_us,
+                        )
+                    ).digest()
+                    req.append(index)
+                    versions.append(version)
+                    ids.append(event_id)
+                    types.append(event_type)
+                    schema_versions.append(schema_version)
+                    cases.append(request.case_id)
+                    datas.append(data)
+                    metas.append(meta)
+                    prevs.append(head)
+                    hashes.append(digest)
+                    head = digest
+                tails[request.stream_id] = (version, head)
+            if not sent:
+                return []
             rows = await conn.fetch(
-                f"SELECT * FROM {self.schema}.append_batch($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+                f"SELECT * FROM {self.schema}.append_batch("
+                f"$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
                 streams,
                 expected,
-                cases,
-                first,
-                count,
+                prev_hashes,
+                req,
+                versions,
                 ids,
                 types,
-                versions,
+                schema_versions,
+                cases,
                 datas,
                 metas,
+                recorded_at,
+                prevs,
+                hashes,
             )
-        by_request: dict[int, list[asyncpg.Record]] = {}
+        written: dict[UUID, asyncpg.Record] = {}
+        refused: dict[int, asyncpg.Record] = {}
         for row in rows:
-            by_request.setdefault(row["req"], []).append(row)
-        for index, request in enumerate(batch, start=1):
-            results = by_request.get(index, [])
-            status = results[0]["status"] if results else "conflict"
-            if status == "ok":
+            if row["status"] == "ok":
+                written[row["event_id"]] = row
+            else:
+                refused[row["req"]] = row
+        retry: list[_Request] = []
+        unsettled: set[str] = set()  # streams whose head this batch did not decide
+        for index, request in enumerate(sent, start=1):
+            outcome = refused.get(index)
+            if outcome is None:
+                mine = [written[r[0]] for r in request.rows]
                 request.future.set_result(
                     AppendResult(
                         request.stream_id,
-                        results[-1]["stream_version"],
-                        tuple(r["global_position"] for r in results),
-                        results[0]["recorded_at"],
+                        mine[-1]["stream_version"],
+                        tuple(r["global_position"] for r in mine),
+                        recorded_at,
                         True,
                     )
                 )
-            elif status == "duplicate":
+                continue
+            unsettled.add(request.stream_id)
+            if outcome["status"] == "duplicate":
+                self._heads.pop(request.stream_id, None)
                 request.future.set_result(await self._already_stored(request))
+                continue
+            current = outcome["stream_version"]
+            if current is not None:  # the stored head, as the database reports it
+                self._remember_head(request.stream_id, current, bytes(outcome["head_hash"]))
+            # Our cached head was stale, or an earlier request of this stream in the batch
+            # was refused: worth one more try when the caller's expectation may still hold.
+            if not request.retried and (current is None or current == request.expected_version):
+                request.retried = True
+                retry.append(request)
             else:
-                current = results[0]["stream_version"] if results else None
-                request.future.set_exception(
-                    Conflict(
-                        f"stream {request.stream_id} is at version {current}, "
-                        f"not the expected {request.expected_version}",
-                        field="expected_version",
-                    )
-                )
+                request.future.set_exception(self._conflict(request, current))
+        for stream_id, (version, head) in tails.items():
+            if stream_id not in unsettled:
+                self._remember_head(stream_id, version, head)
+        return retry
+
+    @staticmethod
+    def _conflict(request: _Request, current: int | None) -> Conflict:
+        return Conflict(
+            f"stream {request.stream_id} is at version {current}, "
+            f"not the expected {request.expected_version}",
+            field="expected_version",
+        )
 
     async def _already_stored(self, request: _Request) -> AppendResult:
         """A retried append: succeed only if every event is stored, in this stream, as sent."""
@@ -291,6 +396,12 @@ class ChainBreak:
         )
 
 
+def canonical_json(value: Any) -> bytes:
+    """The bytes a JSON value is hashed as: sorted keys, no spaces. Stored as jsonb, read back
+    and serialised again, it gives the same bytes (events carry no floats)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
 def digest_input(
     stream_id: str,
     version: int,
@@ -298,16 +409,15 @@ def digest_input(
     event_type: str,
     schema_version: int,
     case_id: str,
-    data_text: str,
-    meta_text: str,
-    recorded_at: datetime,
+    data: Any,
+    meta: Any,
+    recorded_us: int,
 ) -> bytes:
-    """The bytes a row's hash covers; mirrors `event_digest_input` in the migration."""
-    recorded = recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return (
-        f"{stream_id}|{version}|{event_id}|{event_type}|{schema_version}|{case_id}|"
-        f"{data_text}|{meta_text}|{recorded}"
-    ).encode()
+    """What a row's hash covers, after its predecessor's hash; a changed byte breaks it."""
+    head = f"{stream_id}|{version}|{event_id}|{event_type}|{schema_version}|{case_id}|".encode()
+    return b"".join(
+        (head, canonical_json(data), b"|", canonical_json(meta), b"|", str(recorded_us).encode())
+    )
 
 
 async def verify_chain(pool: asyncpg.Pool, schema: str) -> list[ChainBreak]:
@@ -316,7 +426,7 @@ async def verify_chain(pool: asyncpg.Pool, schema: str) -> list[ChainBreak]:
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         cursor = conn.cursor(
             f"SELECT global_position, stream_id, stream_version, event_id, event_type, "
-            f"schema_version, case_id, data::text AS data_text, metadata::text AS meta_text, "
+            f"schema_version, case_id, data, metadata, "
             f"recorded_at, prev_hash, hash FROM {schema}.events "
             f"ORDER BY stream_id, stream_version",
             prefetch=5000,
@@ -329,6 +439,7 @@ async def verify_chain(pool: asyncpg.Pool, schema: str) -> list[ChainBreak]:
                 breaks.append(ChainBreak(*where, f"version gap after {last_version}"))
             if bytes(row["prev_hash"]) != last_hash:
                 breaks.append(ChainBreak(*where, "prev_hash does not match the previous event"))
+            recorded_us = (row["recorded_at"] - _EPOCH) // timedelta(microseconds=1)
             computed = hashlib.sha256(
                 bytes(row["prev_hash"])
                 + digest_input(
@@ -338,9 +449,9 @@ async def verify_chain(pool: asyncpg.Pool, schema: str) -> list[ChainBreak]:
                     row["event_type"],
                     row["schema_version"],
                     row["case_id"],
-                    row["data_text"],
-                    row["meta_text"],
-                    row["recorded_at"],
+                    row["data"],
+                    row["metadata"],
+                    recorded_us,
                 )
             ).digest()
             if computed != bytes(row["hash"]):

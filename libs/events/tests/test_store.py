@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from uuid import uuid4
+import contextlib
 
 import asyncpg
 import pytest
+from mend_events.db import init_connection
 from mend_events.errors import Conflict
 from mend_events.store import EventStore
 from sample_events import noted
@@ -101,28 +102,27 @@ async def test_two_writers_never_interleave_and_tailing_reader_never_skips(store
         )
 
 
-async def test_reader_waits_for_slow_earlier_transaction(store, platform, schema, app_pool):
+class _OneConnection:
+    """Stands in for a pool: every acquire yields the same connection (inside a transaction)."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    @contextlib.asynccontextmanager
+    async def acquire(self):
+        yield self.conn
+
+
+async def test_reader_waits_for_slow_earlier_transaction(store, platform, schema):
     """A transaction that started earlier commits later: under the lock, a later writer waits,
     so positions follow commit order and a reader that saw the later event saw the earlier."""
     slow = await asyncpg.connect(platform.database_url)
     try:
-        from mend_events.db import init_connection
-
         await init_connection(slow)
         tx = slow.transaction()
         await tx.start()
-        await slow.fetch(
-            f"SELECT * FROM {schema}.append_batch($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-            ["case-slow1"],
-            [0],
-            ["case-slow1"],
-            [1],
-            [1],
-            [uuid4()],
-            ["SampleNoted"],
-            [1],
-            [{"n": 1, "label": "x"}],
-            [noted(1).metadata.to_json()],
+        await EventStore(_OneConnection(slow), schema).append(
+            "case-slow1", [noted(1)], expected_version=0
         )
         fast = asyncio.create_task(store.append("case-fast1", [noted(2)], expected_version=0))
         await asyncio.sleep(0.3)
@@ -134,6 +134,26 @@ async def test_reader_waits_for_slow_earlier_transaction(store, platform, schema
         assert [e.stream_id for e in events] == ["case-slow1", "case-fast1"]
     finally:
         await slow.close()
+
+
+async def test_stale_head_cache_is_refreshed_not_a_conflict(app_pool, schema):
+    """Another process appended: this one's cached head is stale, but a caller who expects
+    the stored version succeeds (after one internal retry)."""
+    a, b = EventStore(app_pool, schema), EventStore(app_pool, schema)
+    await a.append("case-stale1", [noted(1)], expected_version=0)
+    await b.append("case-stale1", [noted(2)], expected_version=1)
+    result = await a.append("case-stale1", [noted(3)], expected_version=2)
+    assert result.version == 3
+    assert await a.verify() == []
+
+
+async def test_same_stream_twice_in_one_batch(store):
+    first, second = await asyncio.gather(
+        store.append("case-twice1", [noted(1)], expected_version=0),
+        store.append("case-twice1", [noted(2)], expected_version=1),
+    )
+    assert (first.version, second.version) == (1, 2)
+    assert await store.verify() == []
 
 
 async def test_hash_chain_detects_tampering(store, admin_conn, schema):

@@ -174,23 +174,9 @@ def decide(state: ConsentState, command: object, ctx: CommandContext) -> list[Do
         case WithdrawGrant():
             return _withdraw_grant(state, command, ctx)
         case WithdrawScope():
-            _check_withdrawer(ctx.actor, command.participant_id)
-            grants = [
-                g for g in active_grants(state, command.participant_id) if g.scope == command.scope
-            ]
-            return _withdrawal(
-                command.participant_id,
-                WithdrawalTarget.SCOPE,
-                grants,
-                command.reason,
-                scope=command.scope,
-            )
+            return _withdraw_scope(state, command, ctx)
         case WithdrawAll():
-            _check_withdrawer(ctx.actor, command.participant_id)
-            grants = active_grants(state, command.participant_id)
-            return _withdrawal(
-                command.participant_id, WithdrawalTarget.EVERYTHING, grants, command.reason
-            )
+            return _withdraw_all(state, command, ctx)
         case LapseDueGrants():
             return _lapse(state, ctx.now)
         case ReportIncentive():
@@ -272,9 +258,24 @@ def _withdraw_grant(
     if grant is None or foreign:
         raise NotFound("no such consent grant in this case", field="grant_id")
     _check_withdrawer(ctx.actor, grant.participant_id)
-    if False:
+    if grant.status is not GrantStatus.ACTIVE:
         return []  # already ended: a second, concurrent withdrawal changes nothing
     return _withdrawal(grant.participant_id, WithdrawalTarget.GRANT, [grant], cmd.reason)
+
+
+def _withdraw_scope(
+    state: ConsentState, cmd: WithdrawScope, ctx: CommandContext
+) -> list[DomainEvent]:
+    _check_withdrawer(ctx.actor, cmd.participant_id)
+    grants = [g for g in active_grants(state, cmd.participant_id) if g.scope == cmd.scope]
+    target = WithdrawalTarget.SCOPE
+    return _withdrawal(cmd.participant_id, target, grants, cmd.reason, scope=cmd.scope)
+
+
+def _withdraw_all(state: ConsentState, cmd: WithdrawAll, ctx: CommandContext) -> list[DomainEvent]:
+    _check_withdrawer(ctx.actor, cmd.participant_id)
+    grants = active_grants(state, cmd.participant_id)
+    return _withdrawal(cmd.participant_id, WithdrawalTarget.EVERYTHING, grants, cmd.reason)
 
 
 def _withdrawal(
@@ -284,6 +285,8 @@ def _withdrawal(
     reason: str | None,
     scope: str | None = None,
 ) -> list[DomainEvent]:
+    """One event per act of withdrawal, listing every grant it ends (an expired one whose lapse
+    is not yet recorded too). Nothing left to end: nothing to record, and no error."""
     if not grants:
         return []
     refs = tuple(GrantRef(grant_id=g.grant_id, scope=g.scope) for g in grants)

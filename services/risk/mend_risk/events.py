@@ -135,7 +135,9 @@ class RiskFactor(_Value):
     @field_validator("severity")
     @classmethod
     def _severity_iff_present(cls, value: Severity | None, info: ValidationInfo) -> Severity | None:
-        status = info.data.get("status")
+        if "status" not in info.data:
+            return value  # the status itself is invalid: that error says enough
+        status = info.data["status"]
         if status is FactorStatus.PRESENT and value is None:
             raise ValueError("a present factor needs a severity")
         if status is not FactorStatus.PRESENT and value is not None:
@@ -145,6 +147,8 @@ class RiskFactor(_Value):
     @field_validator("carve_out")
     @classmethod
     def _carve_out_for_restrictions(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        if "kind" not in info.data or "status" not in info.data:
+            return value
         applies = (
             info.data.get("kind") in LEGAL_RESTRICTIONS
             and info.data.get("status") is FactorStatus.PRESENT
@@ -171,7 +175,7 @@ class PermittedForm(_Value):
     @field_validator("with_responsible_person")
     @classmethod
     def _fits_form(cls, value: bool, info: ValidationInfo) -> bool:
-        form = info.data.get("form")
+        form = info.data.get("form")  # None when the form itself is invalid
         if form in ALWAYS_WITH_RESPONSIBLE_PERSON and not value:
             raise ValueError(f"{form} is always contact with the responsible person")
         if form in NEVER_WITH_RESPONSIBLE_PERSON and value:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mend_events.contracts import DomainEvent, registry
+from mend_events.crypto import AgencyKeys, FieldSealer, InMemoryKeyStore
 from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata
 from mend_events.errors import Forbidden, Rejected
@@ -394,6 +395,29 @@ def test_a_resolution_note_is_sealed_under_the_affected_person_or_the_case(
     resolve = ResolveRiskFlag(flag_id=flag_id, reason="no_longer_present", note=note)
     (resolved,) = case.run(resolve)
     assert resolved.note_owner == owner
+
+
+@pytest.mark.parametrize("affects", ["hp-3f9a2c", None])
+async def test_a_resolution_note_seals_and_is_shredded_with_its_owner(affects: str | None) -> None:
+    sealer = FieldSealer(InMemoryKeyStore(), AgencyKeys(master_key=bytes(range(32))))
+    case = Case()
+    flag_id = uuid4()
+    case.run(RaiseRiskFlag(flag_id=flag_id, severity="high", category="other", affects=affects))
+    (resolved,) = case.run(ResolveRiskFlag(flag_id=flag_id, reason="other", note="calmer now"))
+    where = {"agency": "north-rj", "stream_id": CASE, "event_id": uuid4(), "actor_id": "prac-1a2b"}
+    stored = await sealer.seal_event_data(resolved, resolved.to_data(), **where)
+    assert "calmer now" not in str(stored)
+    registry.decode("RiskFlagResolved", 1, stored)  # still a valid event once sealed
+
+    async def opened() -> dict:
+        return await sealer.open_event_data(
+            stored, event_type="RiskFlagResolved", schema_version=1, personal_owner="note_owner",
+            **where,
+        )
+
+    assert (await opened())["note"] == "calmer now"
+    await sealer.shred(resolved.note_owner)
+    assert (await opened())["note"] is None
 
 
 def test_flags_stay_separate_from_permits() -> None:

@@ -30,78 +30,83 @@ CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON {schema}.events
 CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON {schema}.events
     FOR EACH STATEMENT EXECUTE FUNCTION {schema}.events_are_immutable();
 
--- The text a row's hash covers. The verifier recomputes it from the same columns, so a
--- changed byte anywhere breaks the chain at that row. jsonb's text form is canonical.
-CREATE FUNCTION {schema}.event_digest_input(
-    p_stream text, p_version integer, p_event_id uuid, p_type text, p_schema smallint,
-    p_case text, p_data jsonb, p_meta jsonb, p_recorded timestamptz
-) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
-    SELECT convert_to(
-        p_stream || '|' || p_version || '|' || p_event_id || '|' || p_type || '|' || p_schema
-        || '|' || p_case || '|' || p_data::text || '|' || p_meta::text || '|'
-        || to_char(p_recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-        'UTF8')
-$$;
-
--- Append a batch of requests (group commit). Request i covers rows p_first[i] .. p_first[i] +
--- p_count[i] - 1 and expects its stream at version p_expected[i]. Under the table lock global
--- positions are assigned in commit order, so a reader tailing by position never skips a row
--- that commits later. Returns one row per written event ('ok'), or one row per refused request
--- ('conflict' with the stream's current version, or 'duplicate' when its event ids exist).
+-- Append a batch of requests (group commit). The caller computed each row's version and hash
+-- chain from the stream heads it knows; under the table lock this function checks, for the
+-- first request of each stream in the batch, that the stored head is still that version and
+-- hash, and refuses the stream's requests otherwise ('conflict', with the stored head). A
+-- request whose event ids exist already is a 'duplicate' (a retry). Accepted rows are written
+-- by one INSERT, so global positions follow commit order and a tailing reader never skips a
+-- row that commits later. Rows arrive as parallel arrays; p_req[k] is row k's request.
 CREATE FUNCTION {schema}.append_batch(
-    p_stream text[], p_expected integer[], p_case text[], p_first integer[], p_count integer[],
-    p_event_id uuid[], p_type text[], p_schema smallint[], p_data jsonb[], p_meta jsonb[]
-) RETURNS TABLE (req integer, status text, global_position bigint, stream_version integer,
-                 recorded_at timestamptz)
+    p_stream text[], p_expected integer[], p_prev_hash bytea[],
+    p_req integer[], p_version integer[], p_event_id uuid[], p_type text[],
+    p_schema smallint[], p_case text[], p_data jsonb[], p_meta jsonb[], p_recorded timestamptz,
+    p_prev bytea[], p_hash bytea[]
+) RETURNS TABLE (req integer, status text, event_id uuid, global_position bigint,
+                 stream_version integer, head_hash bytea)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_now  timestamptz;
-    v_ver  integer;
-    v_hash bytea;
-    v_prev bytea;
-    v_pos  bigint;
+    v_dups     uuid[];
+    v_refused  text[] := '{}';
+    v_checked  text[] := '{}';
+    v_accepted integer[] := '{}';
+    v_ver      integer;
+    v_hash     bytea;
     i integer;
-    j integer;
 BEGIN
     LOCK TABLE {schema}.events IN EXCLUSIVE MODE;
-    v_now := clock_timestamp();
+    SELECT coalesce(array_agg(e.event_id), '{}') INTO v_dups
+      FROM {schema}.events e WHERE e.event_id = ANY (p_event_id);
     FOR i IN 1 .. coalesce(array_length(p_stream, 1), 0) LOOP
-        IF EXISTS (SELECT 1 FROM {schema}.events e
-                   WHERE e.event_id = ANY (p_event_id[p_first[i] : p_first[i] + p_count[i] - 1])) THEN
-            req := i; status := 'duplicate'; global_position := NULL; stream_version := NULL;
-            recorded_at := NULL;
+        IF cardinality(v_dups) > 0 AND EXISTS (
+            SELECT 1 FROM unnest(p_req, p_event_id) AS r(q, id)
+             WHERE r.q = i AND r.id = ANY (v_dups)) THEN
+            req := i; status := 'duplicate'; event_id := NULL; global_position := NULL;
+            stream_version := NULL; head_hash := NULL;
             RETURN NEXT;
             CONTINUE;
         END IF;
-        SELECT e.stream_version, e.hash INTO v_ver, v_hash
-          FROM {schema}.events e WHERE e.stream_id = p_stream[i]
-         ORDER BY e.stream_version DESC LIMIT 1;
-        IF NOT FOUND THEN
-            v_ver := 0;
-            v_hash := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
-        END IF;
-        IF v_ver <> p_expected[i] THEN
-            req := i; status := 'conflict'; global_position := NULL; stream_version := v_ver;
-            recorded_at := NULL;
+        IF p_stream[i] = ANY (v_refused) THEN
+            req := i; status := 'conflict'; event_id := NULL; global_position := NULL;
+            stream_version := NULL; head_hash := NULL;
             RETURN NEXT;
             CONTINUE;
         END IF;
-        FOR j IN p_first[i] .. p_first[i] + p_count[i] - 1 LOOP
-            v_ver := v_ver + 1;
-            v_prev := v_hash;
-            v_hash := sha256(v_prev || {schema}.event_digest_input(
-                p_stream[i], v_ver, p_event_id[j], p_type[j], p_schema[j], p_case[i],
-                p_data[j], p_meta[j], v_now));
-            INSERT INTO {schema}.events (stream_id, stream_version, event_id, event_type,
-                schema_version, case_id, data, metadata, recorded_at, prev_hash, hash)
-            VALUES (p_stream[i], v_ver, p_event_id[j], p_type[j], p_schema[j], p_case[i],
-                p_data[j], p_meta[j], v_now, v_prev, v_hash)
-            RETURNING {schema}.events.global_position INTO v_pos;
-            req := i; status := 'ok'; global_position := v_pos; stream_version := v_ver;
-            recorded_at := v_now;
-            RETURN NEXT;
-        END LOOP;
+        IF NOT p_stream[i] = ANY (v_checked) THEN
+            v_checked := v_checked || p_stream[i];
+            SELECT e.stream_version, e.hash INTO v_ver, v_hash
+              FROM {schema}.events e WHERE e.stream_id = p_stream[i]
+             ORDER BY e.stream_version DESC LIMIT 1;
+            IF NOT FOUND THEN
+                v_ver := 0;
+                v_hash := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
+            END IF;
+            IF v_ver <> p_expected[i] OR v_hash <> p_prev_hash[i] THEN
+                v_refused := v_refused || p_stream[i];
+                req := i; status := 'conflict'; event_id := NULL; global_position := NULL;
+                stream_version := v_ver; head_hash := v_hash;
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+        END IF;
+        v_accepted := v_accepted || i;
     END LOOP;
+    RETURN QUERY
+    WITH written AS (
+        INSERT INTO {schema}.events AS e (stream_id, stream_version, event_id, event_type,
+            schema_version, case_id, data, metadata, recorded_at, prev_hash, hash)
+        SELECT p_stream[r.q], r.ver, r.id, r.typ, r.sv, r.cid, r.dat, r.met, p_recorded,
+               r.prv, r.hsh
+          FROM unnest(p_req, p_version, p_event_id, p_type, p_schema, p_case, p_data, p_meta,
+                      p_prev, p_hash) WITH ORDINALITY
+               AS r(q, ver, id, typ, sv, cid, dat, met, prv, hsh, ord)
+         WHERE r.q = ANY (v_accepted)
+         ORDER BY r.ord
+        RETURNING e.event_id, e.global_position, e.stream_version
+    )
+    SELECT NULL::integer, 'ok'::text, w.event_id, w.global_position, w.stream_version,
+           NULL::bytea
+      FROM written w;
     -- A wake-up for tailing relays, delivered at commit; polling remains the truth.
     PERFORM pg_notify('{schema}_events', '');
 END $$;
