@@ -207,6 +207,7 @@ class EventStore:
                 prev_hashes.append(head)
                 for event_id, event_type, schema_version, data, meta in request.rows:
                     version += 1
+                    data_json, meta_json = canonical_json(data), canonical_json(meta)
                     digest = hashlib.sha256(
                         head
                         + digest_input(
@@ -216,8 +217,8 @@ class EventStore:
                             event_type,
                             schema_version,
                             request.case_id,
-                            data,
-                            meta,
+                            data_json,
+                            meta_json,
                             recorded_us,
                         )
                     ).digest()
@@ -227,8 +228,8 @@ class EventStore:
                     types.append(event_type)
                     schema_versions.append(schema_version)
                     cases.append(request.case_id)
-                    datas.append(data)
-                    metas.append(meta)
+                    datas.append(data_json.decode())
+                    metas.append(meta_json.decode())
                     prevs.append(head)
                     hashes.append(digest)
                     head = digest
@@ -409,15 +410,14 @@ def digest_input(
     event_type: str,
     schema_version: int,
     case_id: str,
-    data: Any,
-    meta: Any,
+    data_json: bytes,
+    meta_json: bytes,
     recorded_us: int,
 ) -> bytes:
-    """What a row's hash covers, after its predecessor's hash; a changed byte breaks it."""
+    """What a row's hash covers, after its predecessor's hash; a changed byte breaks it.
+    Data and metadata enter as their canonical JSON (`canonical_json`)."""
     head = f"{stream_id}|{version}|{event_id}|{event_type}|{schema_version}|{case_id}|".encode()
-    return b"".join(
-        (head, canonical_json(data), b"|", canonical_json(meta), b"|", str(recorded_us).encode())
-    )
+    return b"".join((head, data_json, b"|", meta_json, b"|", str(recorded_us).encode()))
 
 
 async def verify_chain(pool: asyncpg.Pool, schema: str) -> list[ChainBreak]:
@@ -449,8 +449,8 @@ async def verify_chain(pool: asyncpg.Pool, schema: str) -> list[ChainBreak]:
                     row["event_type"],
                     row["schema_version"],
                     row["case_id"],
-                    row["data"],
-                    row["metadata"],
+                    canonical_json(row["data"]),
+                    canonical_json(row["metadata"]),
                     recorded_us,
                 )
             ).digest()

@@ -15,7 +15,7 @@ CREATE TABLE {schema}.events (
     hash            bytea       NOT NULL,
     PRIMARY KEY (stream_id, stream_version)
 );
-CREATE INDEX events_case_idx ON {schema}.events (case_id, global_position);
+-- No index on case_id: every stream is one case, so the primary key serves case reads.
 
 -- Nothing is erased from history (R7): no UPDATE, DELETE or TRUNCATE, for anyone whose
 -- triggers fire. The application role lacks the privileges too; this is the second wall.
@@ -36,11 +36,12 @@ CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON {schema}.events
 -- hash, and refuses the stream's requests otherwise ('conflict', with the stored head). A
 -- request whose event ids exist already is a 'duplicate' (a retry). Accepted rows are written
 -- by one INSERT, so global positions follow commit order and a tailing reader never skips a
--- row that commits later. Rows arrive as parallel arrays; p_req[k] is row k's request.
+-- row that commits later. Rows arrive as parallel arrays; p_req[k] is row k's request. Data
+-- and metadata arrive as the canonical JSON text the hashes were computed over.
 CREATE FUNCTION {schema}.append_batch(
     p_stream text[], p_expected integer[], p_prev_hash bytea[],
     p_req integer[], p_version integer[], p_event_id uuid[], p_type text[],
-    p_schema smallint[], p_case text[], p_data jsonb[], p_meta jsonb[], p_recorded timestamptz,
+    p_schema smallint[], p_case text[], p_data text[], p_meta text[], p_recorded timestamptz,
     p_prev bytea[], p_hash bytea[]
 ) RETURNS TABLE (req integer, status text, event_id uuid, global_position bigint,
                  stream_version integer, head_hash bytea)
@@ -95,7 +96,7 @@ BEGIN
     WITH written AS (
         INSERT INTO {schema}.events AS e (stream_id, stream_version, event_id, event_type,
             schema_version, case_id, data, metadata, recorded_at, prev_hash, hash)
-        SELECT p_stream[r.q], r.ver, r.id, r.typ, r.sv, r.cid, r.dat, r.met, p_recorded,
+        SELECT p_stream[r.q], r.ver, r.id, r.typ, r.sv, r.cid, r.dat::jsonb, r.met::jsonb, p_recorded,
                r.prv, r.hsh
           FROM unnest(p_req, p_version, p_event_id, p_type, p_schema, p_case, p_data, p_meta,
                       p_prev, p_hash) WITH ORDINALITY

@@ -3,8 +3,8 @@
 GRANT USAGE ON SCHEMA {schema} TO mend_app;
 REVOKE ALL ON {schema}.events FROM mend_app;
 GRANT SELECT ON {schema}.events TO mend_app;
-REVOKE ALL ON FUNCTION {schema}.append_batch(text[], integer[], bytea[], integer[], integer[], uuid[], text[], smallint[], text[], jsonb[], jsonb[], timestamptz, bytea[], bytea[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION {schema}.append_batch(text[], integer[], bytea[], integer[], integer[], uuid[], text[], smallint[], text[], jsonb[], jsonb[], timestamptz, bytea[], bytea[]) TO mend_app;
+REVOKE ALL ON FUNCTION {schema}.append_batch(text[], integer[], bytea[], integer[], integer[], uuid[], text[], smallint[], text[], text[], text[], timestamptz, bytea[], bytea[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {schema}.append_batch(text[], integer[], bytea[], integer[], integer[], uuid[], text[], smallint[], text[], text[], text[], timestamptz, bytea[], bytea[]) TO mend_app;
 GRANT SELECT, INSERT, UPDATE ON {schema}.relay_checkpoint TO mend_app;
 GRANT SELECT, INSERT ON {schema}.inbox TO mend_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.projection_tracking TO mend_app;
