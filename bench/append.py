@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from bench.common import Result, Timer, app_pool, bench_event, fresh_schema, result
 from mend_events.settings import Settings
 from mend_events.store import EventStore
+
+from bench.common import Result, Timer, app_pool, bench_event, fresh_schema, result
 
 EVENTS = {1: 2000, 4: 6000, 16: 16000}
 

@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import asyncpg
-
 from mend_events.contracts import DomainEvent, registry
 from mend_events.db import create_pool
 from mend_events.envelope import Metadata, NewEvent

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import structlog
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 
 from mend_events.decider import CommandContext
 from mend_events.errors import MendError
@@ -42,19 +42,19 @@ def create_app(
 
     @app.exception_handler(MendError)
     async def mend_error(_: Request, exc: MendError) -> JSONResponse:
-        return ORJSONResponse(exc.to_dict(), status_code=exc.status)
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # Only the location and pydantic's message: never echo the input (it may be personal).
         errors = [{"field": _field_of(e["loc"]), "reason": e["msg"]} for e in exc.errors()]
         first = errors[0] if errors else {"field": "body", "reason": "invalid request"}
-        return ORJSONResponse({"error": "invalid", **first, "errors": errors}, status_code=422)
+        return JSONResponse({"error": "invalid", **first, "errors": errors}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.error("http.unexpected", error=type(exc).__name__)
-        return ORJSONResponse(
+        return JSONResponse(
             {"error": "internal", "field": None, "reason": "unexpected server error"},
             status_code=500,
         )

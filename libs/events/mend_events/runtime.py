@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
@@ -37,6 +38,7 @@ class ServiceRuntime:
     _projections: list[Projection] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _on_start: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def topic(self) -> str:
@@ -54,6 +56,12 @@ class ServiceRuntime:
 
     def on_start(self, hook: Callable[[ServiceRuntime], Awaitable[None]]) -> None:
         self._on_start.append(hook)
+
+    def track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run background work for the runtime's lifetime; cancelled on stop."""
+        task = asyncio.create_task(work)
+        self._background.append(task)
+        return task
 
     async def start(self) -> None:
         self.pool = await create_pool(self.settings.database_url, min_size=2, max_size=20)
@@ -85,11 +93,18 @@ class ServiceRuntime:
         for hook in self._on_start:
             await hook(self)
 
+    async def settle(self) -> None:
+        """Bring every projection up to the store's head now (tests, demos, rebuild tools)."""
+        for runner in self.runners:
+            await runner.catch_up()
+
     def wake_projections(self) -> None:
         for runner in self.runners:
             runner.wake()
 
     async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
         for consumer in self.consumers:
             with contextlib.suppress(Exception):
                 await consumer.stop()

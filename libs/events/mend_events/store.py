@@ -458,3 +458,13 @@ async def verify_chain(pool: asyncpg.Pool, schema: str) -> list[ChainBreak]:
                 breaks.append(ChainBreak(*where, "content does not match its hash"))
             last_version, last_hash = row["stream_version"], bytes(row["hash"])
     return breaks
+
+
+async def stream_agency(store: EventStore, stream_id: str) -> str | None:
+    """The agency under which a stream began: the case's agency, for access decisions."""
+    async with store.pool.acquire() as conn:
+        return await conn.fetchval(
+            f"SELECT metadata->>'agency' FROM {store.schema}.events "
+            f"WHERE stream_id = $1 AND stream_version = 1",
+            stream_id,
+        )

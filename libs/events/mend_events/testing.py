@@ -8,6 +8,7 @@ from testcontainers instead.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
@@ -127,3 +128,52 @@ async def app_pool(platform: Settings) -> AsyncIterator[asyncpg.Pool]:
 def topic_prefix(unique: str) -> str:
     """Prefix for this test's topics: `<prefix><service>.events.v1`."""
     return f"t{unique}."
+
+
+# --- identities and running services ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory) -> Path:
+    """Agency signing keys for this test session; the verifier reads their public halves."""
+    from mend_events.identity import reset_default_verifier
+
+    path = tmp_path_factory.mktemp("keys")
+    os.environ["MEND_KEYS_DIR"] = str(path)
+    reset_default_verifier()
+    return path
+
+
+@pytest.fixture
+def token(keys_dir):
+    """`token(role, person_id, agency="agency-a", cases=())` -> an `Authorization` header."""
+    from mend_events.devkeys import ensure_agency_keys, issue_token
+    from mend_events.identity_types import Role
+
+    def make(role: Role | str, person_id: str, agency: str = "agency-a",
+             cases: tuple[str, ...] = ()) -> dict[str, str]:
+        ensure_agency_keys(agency, keys_dir)
+        raw = issue_token(agency, Role(role), person_id, cases=cases, keys_dir=keys_dir)
+        return {"Authorization": f"Bearer {raw}"}
+
+    return make
+
+
+@contextlib.asynccontextmanager
+async def running_service(build, service: str, platform: Settings, unique: str,
+                          topic_prefix: str, **options):
+    """Start a service's app and runtime on its own schema and topics; yield (client, app,
+    runtime). The HTTP client talks to the app in process (ASGI), the runtime to the real
+    database and broker."""
+    import httpx
+
+    schema = await make_schema(platform, service, f"{service}_{unique}")
+    app, runtime = build(platform, schema=schema, topic_prefix=topic_prefix, **options)
+    await runtime.start()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client, app, runtime
+    finally:
+        await runtime.stop()
+        await drop_schema(platform, schema)

@@ -62,6 +62,12 @@ class WithdrawGrant(Command):
     reason: Note = None
 
 
+class WithdrawGrantBody(Command):
+    """The optional body of a grant withdrawal: a reason, only if the participant gives one."""
+
+    reason: Note = None
+
+
 class WithdrawScope(Command):
     participant_id: PseudoId
     scope: ScopeKey

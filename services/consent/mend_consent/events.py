@@ -21,6 +21,7 @@ from uuid import UUID
 
 from mend_events.contracts import DomainEvent, PersonalText, registry
 from mend_events.identity_types import PARTICIPANT_ROLES, AgencyId, PseudoId, Role
+from mend_events.vocabulary import ContactForm
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -33,16 +34,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-
-class ContactForm(StrEnum):
-    FACE_TO_FACE = "face_to_face"
-    LETTER = "letter"  # a facilitated letter exchange
-    INDIRECT = "indirect"  # shuttle messages through the facilitator
-    CONFERENCE = "conference"
-    FAMILY_CIRCLE = "family_circle"
-    HEALING_CIRCLE = "healing_circle"
-    STORY_TELLING = "story_telling"
 
 
 class ScopeKind(StrEnum):

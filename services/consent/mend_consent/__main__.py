@@ -1,0 +1,5 @@
+from mend_events.serve import run
+
+from mend_consent.app import create
+
+run("consent", create)

@@ -1,0 +1,109 @@
+"""The consent service's application layer: commands through the domain, reads from the
+projection and the stream. HTTP-free, so tests and reactions use it directly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from mend_events.application import CommandService
+from mend_events.crypto import FieldSealer
+from mend_events.decider import CommandContext
+from mend_events.identity import Identity
+from mend_events.identity_types import Actor, Role
+from mend_events.store import EventStore, stream_agency
+
+from mend_consent.commands import LapseDueGrants
+from mend_consent.domain import ConsentState, covers, decider
+from mend_consent.projections import CurrentGrants
+
+SYSTEM_ID = "svc-consent"
+
+
+class ConsentService:
+    def __init__(
+        self, store: EventStore, sealer: FieldSealer | None, grants: CurrentGrants
+    ) -> None:
+        self.store = store
+        self.sealer = sealer
+        self.commands: CommandService[ConsentState] = CommandService(store, decider)
+        self.grants = grants
+
+    async def case_agency(self, case_id: str) -> str | None:
+        return await stream_agency(self.store, case_id)
+
+    async def grant_owner(self, case_id: str, grant_id: UUID) -> str | None:
+        state, _ = await self.commands.load(case_id)
+        grant = state.grants.get(grant_id)
+        return grant.participant_id if grant else None
+
+    @staticmethod
+    def covers(state: ConsentState, participant_id: str, scope: str) -> bool:
+        return covers(state, participant_id, scope, datetime.now(UTC))
+
+    async def current_grants(self, case_id: str, participant_id: str | None) -> list[dict]:
+        async with self.store.pool.acquire() as conn:
+            rows = await self.grants.rows(conn, case_id, participant_id)
+        return [dict(r) for r in rows]
+
+    async def history(
+        self, case_id: str, viewer: Identity, *, only_person: str | None, as_of: datetime | None
+    ) -> list[dict[str, Any]]:
+        """Who, when, what and why. A personal field (a withdrawal's reason) is opened only
+        for the person it belongs to; anyone else sees that one was given, sealed."""
+        out = []
+        for e in await self.store.read_stream(case_id, as_of=as_of):
+            data = dict(e.data)
+            subject = data.get("participant_id") or data.get("responsible_person_id")
+            if only_person is not None and subject != only_person:
+                continue
+            model = e.decode()
+            if model.personal_fields and self.sealer is not None and subject == viewer.person_id:
+                data = await self.sealer.open_event_data(
+                    data,
+                    event_type=e.event_type,
+                    schema_version=e.schema_version,
+                    agency=e.metadata.agency,
+                    stream_id=e.stream_id,
+                    event_id=e.event_id,
+                    actor_id=e.metadata.actor_id,
+                    personal_owner=model.personal_owner,
+                )
+            else:
+                for name in model.personal_fields:
+                    if data.get(name) is not None:
+                        data[name] = "[sealed]"
+            out.append(
+                {
+                    "position": e.stream_version,
+                    "event_id": str(e.event_id),
+                    "type": e.event_type,
+                    "occurred_at": e.metadata.occurred_at,
+                    "recorded_at": e.recorded_at,
+                    "actor": {"id": e.metadata.actor_id, "role": str(e.metadata.role)},
+                    "agency": e.metadata.agency,
+                    "causation_id": str(e.metadata.causation_id)
+                    if e.metadata.causation_id
+                    else None,
+                    "data": data,
+                }
+            )
+        return out
+
+    async def lapse_due(self, now: datetime) -> int:
+        """Record the lapse of every grant past its expiry (so replay sees it); returns how
+        many cases changed. Runs as the service itself, never on anyone's behalf."""
+        async with self.store.pool.acquire() as conn:
+            cases = await self.grants.cases_with_expired(conn, now)
+        changed = 0
+        for case_id in cases:
+            agency = await self.case_agency(case_id) or "unknown"
+            ctx = CommandContext(
+                actor=Actor(id=SYSTEM_ID, role=Role.SYSTEM, agency=agency),
+                now=now,
+                correlation_id=uuid4(),
+            )
+            result = await self.commands.execute(case_id, LapseDueGrants(), ctx)
+            changed += bool(result.events)
+        return changed
