@@ -37,7 +37,6 @@ def create_app(
         title=f"Mend {service} service",
         version=version,
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
 
     @app.exception_handler(MendError)

@@ -34,7 +34,7 @@ async def rows_of(runtime, table: str, case: str = CASE) -> int:
 
 
 async def test_give_read_and_withdraw(consent, token):
-    client, app, runtime = consent
+    client, _, runtime = consent
     hp = token("harmed_person", HP)
     r = await client.post(f"/cases/{CASE}/consents", json=give("take_part"), headers=hp)
     assert r.status_code == 201, r.text
@@ -61,7 +61,7 @@ async def test_give_read_and_withdraw(consent, token):
 
 
 async def test_bad_input_is_a_clear_4xx_and_writes_nothing(consent, token):
-    client, app, runtime = consent
+    client, _, runtime = consent
     hp = token("harmed_person", HP)
     rp = token("responsible_person", RP)
     cases = [
@@ -108,7 +108,7 @@ async def test_concurrent_withdrawals_give_one_event(consent, token):
 
 
 async def test_responsible_person_cannot_read_harmed_persons_consent(consent, token):
-    client, app, runtime = consent
+    client, _, runtime = consent
     await client.post(f"/cases/{CASE}/consents", json=give("take_part"),
                       headers=token("harmed_person", HP))
     await client.post(f"/cases/{CASE}/consents", json=give("take_part", participant=RP),
