@@ -78,6 +78,7 @@ class Settings:
             "MEND_DATABASE_URL": self.database_url,
             "MEND_ADMIN_DATABASE_URL": self.admin_database_url,
             "MEND_HOME": str(self.home),
+            "MEND_KEYS_DIR": str(self.home / "keys"),
         }
         for name in existing_services():
             values[f"MEND_{name.upper()}_URL"] = self.service_url(name)
@@ -521,6 +522,7 @@ def migrate(settings: Settings) -> None:
         return
     env = {**os.environ, **settings.env()}
     run_checked([sys.executable, "-m", "mend_events.migrate", *names], "migrations", env=env)
+    run_checked([sys.executable, "-m", "mend_events.topics", *names], "topics", env=env)
 
 
 def start_services(settings: Settings) -> None:
@@ -566,6 +568,12 @@ def cmd_up(settings: Settings) -> None:
     for name in existing_services():
         print(f"{name:<11} listening on {settings.service_url(name)}  (docs at /docs)")
     print(f"logs in {settings.logs}; `make status` prints the settings; `make down` stops it all")
+    if "consent" in existing_services():
+        print("smoke check:")
+        env = {**os.environ, **settings.env(), "MEND_KEYS_DIR": str(settings.home / "keys")}
+        result = subprocess.run([sys.executable, str(ROOT / "deploy/local/smoke.py")], env=env)
+        if result.returncode != 0:
+            raise LaunchError("the smoke check failed; see the lines above and the logs")
 
 
 def cmd_down(settings: Settings) -> None:

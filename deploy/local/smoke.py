@@ -1,0 +1,86 @@
+"""Shows the running platform working: every service answers, and a consent given and
+withdrawn through the consent service's API is stored and reaches Kafka as CloudEvents.
+Run by `make up` after the launcher started everything; reads the `MEND_*` settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+import uuid
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from mend_events.cloudevents import from_message
+from mend_events.devkeys import ensure_agency_keys, issue_token
+from mend_events.settings import SERVICES, Settings, events_topic, service_url
+
+AGENCY = "agency-smoke"
+
+
+async def main() -> int:
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # a not-yet-created topic is fine
+    settings = Settings.from_env()
+    keys = os.environ.get("MEND_KEYS_DIR")
+    ensure_agency_keys(AGENCY, keys)
+    case = f"case-smoke{uuid.uuid4().hex[:8]}"
+    person = f"hp-{uuid.uuid4().hex[:8]}"
+    auth = {
+        "Authorization": "Bearer " + issue_token(AGENCY, "harmed_person", person, keys_dir=keys)
+    }
+    async with httpx.AsyncClient(timeout=10) as http:
+        for name in SERVICES:
+            try:
+                r = await http.get(f"{service_url(name)}/health")
+                print(f"  {name:<10} {service_url(name)}  {r.json()['status']}")
+            except httpx.HTTPError:
+                print(f"  {name:<10} not running")
+        base = f"{service_url('consent')}/cases/{case}"
+        given = await http.post(
+            f"{base}/consents",
+            headers=auth,
+            json={
+                "participant_id": person,
+                "scope": "take_part",
+                "informed_how": "both",
+                "no_incentive_attested": True,
+            },
+        )
+        given.raise_for_status()
+        grants = (await http.get(f"{base}/consent-history", headers=auth)).json()["events"]
+        grant_id = grants[0]["data"]["grant_id"]
+        withdrawn = await http.post(f"{base}/consents/{grant_id}/withdrawal", headers=auth, json={})
+        withdrawn.raise_for_status()
+    wanted = {e["event_id"] for e in given.json()["events"] + withdrawn.json()["events"]}
+    print(f"  consent    gave and withdrew consent on {case}: {len(wanted)} events stored")
+    seen = await find_on_kafka(settings.kafka_bootstrap, events_topic("consent"), wanted)
+    print(
+        f"  kafka      {len(seen)}/{len(wanted)} of them on {events_topic('consent')} "
+        f"({', '.join(sorted(seen.values()))})"
+    )
+    return 0 if len(seen) == len(wanted) else 1
+
+
+async def find_on_kafka(bootstrap: str, topic: str, wanted: set[str]) -> dict[str, str]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    seen: dict[str, str] = {}
+    deadline = time.monotonic() + 20
+    try:
+        while len(seen) < len(wanted) and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for r in records:
+                    e = from_message(r.value, r.headers)
+                    if str(e.event_id) in wanted:
+                        seen[str(e.event_id)] = e.event_type
+    finally:
+        await consumer.stop()
+    return seen
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,48 @@
+"""Create each service's topics up front: `<service>.events.v1` and `<service>.dlq`.
+
+Partitions are fixed at creation (the key is the case id, so a case's events stay in order on
+one partition); retention is infinite (PostgreSQL stays the system of record, but a consumer
+joining late can still read the whole history). `python -m mend_events.topics consent ...`"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from mend_events.settings import Settings, dlq_topic, events_topic
+
+PARTITIONS = 6
+CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+
+
+async def ensure_topics(
+    bootstrap: str, services: list[str], *, prefix: str = "", replication: int = 1
+) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [t for s in services for t in (events_topic(s, prefix), dlq_topic(s, prefix))]
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        t,
+                        num_partitions=PARTITIONS,
+                        replication_factor=replication,
+                        topic_configs=CONFIG,
+                    )
+                    for t in missing
+                ]
+            )
+        return missing
+    finally:
+        await admin.close()
+
+
+if __name__ == "__main__":
+    created = asyncio.run(ensure_topics(Settings.from_env().kafka_bootstrap, sys.argv[1:]))
+    print(f"topics created: {', '.join(created) or 'none (all exist)'}")
