@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import structlog
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from mend_events.decider import CommandContext
 from mend_events.errors import MendError
@@ -92,9 +92,22 @@ async def command_context(
 
 
 Ctx = Annotated[CommandContext, Depends(command_context)]
+# A case id in a path: pseudonymous, e.g. `case-9c1d2e4f`; anything else is a 422 on `case_id`.
+CaseId = Annotated[str, Path(pattern=r"^case-[A-Za-z0-9_-]{4,64}$")]
 Caller = Annotated[Identity, Depends(require_identity)]
 IdempotencyKey = Annotated[str | None, Header(max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
+
+
+def command_response(response: Response, case_id: str, result: Any) -> dict[str, Any]:
+    """What every command answers: 201 when events were written, 200 when the command was
+    already satisfied (a retry, a second withdrawal of the same grant)."""
+    response.status_code = 201 if result.events else 200
+    return {
+        "case_id": case_id,
+        "version": result.version,
+        "events": [{"event_id": str(e.event_id), "type": e.event_type} for e in result.events],
+    }

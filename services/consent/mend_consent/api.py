@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from mend_events.http import Caller, Ctx, IdempotencyKey
-from mend_events.identity_types import PseudoId
+from mend_events.http import Caller, CaseId, Ctx, IdempotencyKey, command_response
 
 from mend_consent import access
 from mend_consent.commands import (
@@ -24,17 +23,6 @@ from mend_consent.commands import (
 )
 from mend_consent.domain import ConsentState
 from mend_consent.service import ConsentService
-
-CaseId = Annotated[str, PseudoId]
-
-
-def command_response(response: Response, case_id: str, result: Any) -> dict[str, Any]:
-    response.status_code = 201 if result.events else 200
-    return {
-        "case_id": case_id,
-        "version": result.version,
-        "events": [{"event_id": str(e.event_id), "type": e.event_type} for e in result.events],
-    }
 
 
 def _service(request: Request) -> ConsentService:
@@ -67,19 +55,58 @@ def router() -> APIRouter:
         result = await service.commands.execute(case_id, command, ctx, idempotency_key=key)
         return command_response(response, case_id, result)
 
-    @api.post("/consents", status_code=201, summary="Give consent for one scope (R1)")
-    async def give(
-        service: Svc,
-        case_id: CaseId,
-        body: GiveConsent,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            service, case_id, body, ctx, body.participant_id, idempotency_key, response, identity
-        )
+    def command(path: str, body_type: type, person_field: str, summary: str) -> None:
+        """A route whose body is the command itself, on the record of `body.<person_field>`."""
+
+        async def endpoint(
+            service: Svc,
+            case_id: CaseId,
+            body: Any,
+            ctx: Ctx,
+            identity: Caller,
+            response: Response,
+            idempotency_key: IdempotencyKey = None,
+        ) -> dict[str, Any]:
+            return await run(
+                service,
+                case_id,
+                body,
+                ctx,
+                getattr(body, person_field),
+                idempotency_key,
+                response,
+                identity,
+            )
+
+        endpoint.__annotations__["body"] = body_type  # the body's model, for validation + docs
+        endpoint.__name__ = body_type.__name__ if isinstance(body_type, type) else "withdraw"
+        api.post(path, status_code=201, summary=summary)(endpoint)
+
+    command("/consents", GiveConsent, "participant_id", "Give consent for one scope (R1)")
+    command(
+        "/withdrawals",
+        WithdrawScope | WithdrawAll,
+        "participant_id",
+        "Withdraw a whole scope, or everything: immediate, no reason required (R2)",
+    )
+    command(
+        "/incentive-reports",
+        ReportIncentive,
+        "participant_id",
+        "Report an incentive: the grants it tainted are invalidated (R1)",
+    )
+    command(
+        "/acknowledgements",
+        RecordAcknowledgement,
+        "responsible_person_id",
+        "Record the responsible person's acknowledgement of the harm",
+    )
+    command(
+        "/acknowledgements/withdrawal",
+        WithdrawAcknowledgement,
+        "responsible_person_id",
+        "The acknowledgement no longer stands (denial, minimisation)",
+    )
 
     @api.post(
         "/consents/{grant_id}/withdrawal",
@@ -95,7 +122,8 @@ def router() -> APIRouter:
         response: Response,
         body: WithdrawGrantBody | None = None,
         idempotency_key: IdempotencyKey = None,
-    ):
+    ) -> dict[str, Any]:
+        # Whose grant it is decides the access check; an unknown grant is the domain's 404.
         owner = await service.grant_owner(case_id, grant_id)
         command = WithdrawGrant(grant_id=grant_id, reason=body.reason if body else None)
         return await run(
@@ -104,88 +132,6 @@ def router() -> APIRouter:
             command,
             ctx,
             owner or identity.person_id,
-            idempotency_key,
-            response,
-            identity,
-        )
-
-    @api.post("/withdrawals", status_code=201, summary="Withdraw a whole scope, or everything (R2)")
-    async def withdraw(
-        service: Svc,
-        case_id: CaseId,
-        body: WithdrawScope | WithdrawAll,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            service, case_id, body, ctx, body.participant_id, idempotency_key, response, identity
-        )
-
-    @api.post(
-        "/incentive-reports",
-        status_code=201,
-        summary="Report an incentive: the grants it tainted are invalidated (R1)",
-    )
-    async def report(
-        service: Svc,
-        case_id: CaseId,
-        body: ReportIncentive,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            service, case_id, body, ctx, body.participant_id, idempotency_key, response, identity
-        )
-
-    @api.post(
-        "/acknowledgements",
-        status_code=201,
-        summary="Record the responsible person's acknowledgement of the harm",
-    )
-    async def acknowledge(
-        service: Svc,
-        case_id: CaseId,
-        body: RecordAcknowledgement,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            service,
-            case_id,
-            body,
-            ctx,
-            body.responsible_person_id,
-            idempotency_key,
-            response,
-            identity,
-        )
-
-    @api.post(
-        "/acknowledgements/withdrawal",
-        status_code=201,
-        summary="The acknowledgement no longer stands (denial, minimisation)",
-    )
-    async def withdraw_acknowledgement(
-        service: Svc,
-        case_id: CaseId,
-        body: WithdrawAcknowledgement,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            service,
-            case_id,
-            body,
-            ctx,
-            body.responsible_person_id,
             idempotency_key,
             response,
             identity,

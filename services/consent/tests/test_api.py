@@ -16,21 +16,29 @@ CASE = "case-0001aa"
 
 @pytest.fixture
 async def consent(platform, unique, topic_prefix):
-    async with running_service(build, "consent", platform, unique, topic_prefix,
-                               lapse_interval=3600) as running:
+    async with running_service(
+        build, "consent", platform, unique, topic_prefix, lapse_interval=3600
+    ) as running:
         yield running
 
 
 def give(scope: str, participant: str = HP, **extra) -> dict:
-    return {"participant_id": participant, "scope": scope, "informed_how": "both",
-            "no_incentive_attested": True, **extra}
+    return {
+        "participant_id": participant,
+        "scope": scope,
+        "informed_how": "both",
+        "no_incentive_attested": True,
+        **extra,
+    }
 
 
 async def rows_of(runtime, table: str, case: str = CASE) -> int:
     async with runtime.pool.acquire() as conn:
         return await conn.fetchval(
             f"SELECT count(*) FROM {runtime.schema}.{table} WHERE "
-            f"{'stream_id' if table == 'events' else 'case_id'} = $1", case)
+            f"{'stream_id' if table == 'events' else 'case_id'} = $1",
+            case,
+        )
 
 
 async def test_give_read_and_withdraw(consent, token):
@@ -38,15 +46,17 @@ async def test_give_read_and_withdraw(consent, token):
     hp = token("harmed_person", HP)
     r = await client.post(f"/cases/{CASE}/consents", json=give("take_part"), headers=hp)
     assert r.status_code == 201, r.text
-    r = await client.post(f"/cases/{CASE}/consents", json=give("contact:face_to_face"),
-                          headers=hp)
+    r = await client.post(f"/cases/{CASE}/consents", json=give("contact:face_to_face"), headers=hp)
     assert r.status_code == 201
     await runtime.settle()
     grants = (await client.get(f"/cases/{CASE}/consents", headers=hp)).json()["grants"]
     assert {g["scope"] for g in grants} == {"take_part", "contact:face_to_face"}
     f2f = next(g for g in grants if g["scope"] == "contact:face_to_face")
-    r = await client.post(f"/cases/{CASE}/consents/{f2f['grant_id']}/withdrawal",
-                          json={"reason": "I changed my mind"}, headers=hp)
+    r = await client.post(
+        f"/cases/{CASE}/consents/{f2f['grant_id']}/withdrawal",
+        json={"reason": "I changed my mind"},
+        headers=hp,
+    )
     assert r.status_code == 201 and r.json()["events"][0]["type"] == "ConsentWithdrawn"
     history = (await client.get(f"/cases/{CASE}/consent-history", headers=hp)).json()
     withdrawn = history["events"][-1]
@@ -55,8 +65,8 @@ async def test_give_read_and_withdraw(consent, token):
     # The reason is sealed in the store: the plaintext is nowhere in the events table.
     async with runtime.pool.acquire() as conn:
         raw = await conn.fetchval(
-            f"SELECT data::text FROM {runtime.schema}.events WHERE event_type = "
-            f"'ConsentWithdrawn'")
+            f"SELECT data::text FROM {runtime.schema}.events WHERE event_type = 'ConsentWithdrawn'"
+        )
     assert "changed my mind" not in raw and "A256GCM" in raw
 
 
@@ -66,15 +76,25 @@ async def test_bad_input_is_a_clear_4xx_and_writes_nothing(consent, token):
     rp = token("responsible_person", RP)
     cases = [
         # an incentive attested as offered
-        (hp, "/consents", give("take_part", no_incentive_attested=False), 422,
-         "no_incentive_attested"),
+        (
+            hp,
+            "/consents",
+            give("take_part", no_incentive_attested=False),
+            422,
+            "no_incentive_attested",
+        ),
         # consent given for another participant
         (rp, "/consents", give("take_part", participant=HP), 403, None),
         # an unknown scope
         (hp, "/consents", give("contact:carrier_pigeon"), 422, "scope"),
         # an expiry in the past
-        (hp, "/consents", give("take_part", expires_at=(datetime.now(UTC) - timedelta(days=1))
-                               .isoformat()), 422, "expires_at"),
+        (
+            hp,
+            "/consents",
+            give("take_part", expires_at=(datetime.now(UTC) - timedelta(days=1)).isoformat()),
+            422,
+            "expires_at",
+        ),
         # a withdrawal of a grant that does not exist
         (hp, f"/consents/{uuid4()}/withdrawal", {}, 404, "grant_id"),
         # no token at all
@@ -96,23 +116,31 @@ async def test_concurrent_withdrawals_give_one_event(consent, token):
     r = await client.post(f"/cases/{CASE}/consents", json=give("take_part"), headers=hp)
     grant = (await app.state.service.commands.load(CASE))[0].grants
     grant_id = next(iter(grant))
-    results = await asyncio.gather(*(
-        client.post(f"/cases/{CASE}/consents/{grant_id}/withdrawal", json={}, headers=hp)
-        for _ in range(2)))
+    results = await asyncio.gather(
+        *(
+            client.post(f"/cases/{CASE}/consents/{grant_id}/withdrawal", json={}, headers=hp)
+            for _ in range(2)
+        )
+    )
     assert sorted(r.status_code for r in results) == [200, 201], [r.text for r in results]
     async with runtime.pool.acquire() as conn:
-        n = await conn.fetchval(f"SELECT count(*) FROM {runtime.schema}.events "
-                                f"WHERE event_type = 'ConsentWithdrawn'")
+        n = await conn.fetchval(
+            f"SELECT count(*) FROM {runtime.schema}.events WHERE event_type = 'ConsentWithdrawn'"
+        )
     assert n == 1
     assert r.status_code == 201
 
 
 async def test_responsible_person_cannot_read_harmed_persons_consent(consent, token):
     client, _, runtime = consent
-    await client.post(f"/cases/{CASE}/consents", json=give("take_part"),
-                      headers=token("harmed_person", HP))
-    await client.post(f"/cases/{CASE}/consents", json=give("take_part", participant=RP),
-                      headers=token("responsible_person", RP))
+    await client.post(
+        f"/cases/{CASE}/consents", json=give("take_part"), headers=token("harmed_person", HP)
+    )
+    await client.post(
+        f"/cases/{CASE}/consents",
+        json=give("take_part", participant=RP),
+        headers=token("responsible_person", RP),
+    )
     await runtime.settle()
     rp = token("responsible_person", RP)
     mine = (await client.get(f"/cases/{CASE}/consents", headers=rp)).json()["grants"]
@@ -122,8 +150,11 @@ async def test_responsible_person_cannot_read_harmed_persons_consent(consent, to
     history = (await client.get(f"/cases/{CASE}/consent-history", headers=rp)).json()
     assert all(e["data"].get("participant_id") == RP for e in history["events"])
     # An allocated facilitator sees both; one without the case sees nothing.
-    staff = (await client.get(f"/cases/{CASE}/consents",
-                              headers=token("practitioner", PRAC, cases=(CASE,)))).json()
+    staff = (
+        await client.get(
+            f"/cases/{CASE}/consents", headers=token("practitioner", PRAC, cases=(CASE,))
+        )
+    ).json()
     assert {g["participant_id"] for g in staff["grants"]} == {HP, RP}
     r = await client.get(f"/cases/{CASE}/consents", headers=token("practitioner", PRAC))
     assert r.status_code == 403
