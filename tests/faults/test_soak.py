@@ -9,12 +9,11 @@ import time
 
 import pytest
 from bus_helpers import wait_until
-from sample_events import noted
-
 from mend_events.consumer import InboxConsumer
 from mend_events.relay import Relay
 from mend_events.settings import dlq_topic, events_topic
 from mend_events.store import EventStore
+from sample_events import noted
 
 pytestmark = pytest.mark.fault
 
