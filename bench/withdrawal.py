@@ -1,0 +1,101 @@
+"""Withdrawal latency at the consent API under load (issue 4): open-loop at 100 requests/s
+against the consent service running as its own process, latency measured from each request's
+scheduled send time (no coordinated omission). Baseline: the same HTTP path to `/health` on
+the same process at the same rate, so the ratio shows what the command adds over HTTP itself."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+
+from bench.common import Result, percentile, result
+from mend_events.devkeys import ensure_agency_keys, issue_token
+from mend_events.settings import Settings
+
+RATE, SECONDS = 100, 20
+AGENCY = "agency-bench"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _open_loop(send, count: int, rate: float) -> list[float]:
+    """Fire `count` requests at `rate`/s on schedule; each latency counts from its slot."""
+    start = time.perf_counter() + 0.2
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        slot = start + i / rate
+        await asyncio.sleep(max(0.0, slot - time.perf_counter()))
+        await send(i)
+        latencies.append((time.perf_counter() - slot) * 1000)
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return latencies
+
+
+async def run(settings: Settings) -> list[Result]:
+    keys = os.path.join(os.environ.get("MEND_HOME", ".mend"), "keys")
+    ensure_agency_keys(AGENCY, keys)
+    port = _free_port()
+    env = {**os.environ, "MEND_KEYS_DIR": keys, "MEND_DATABASE_URL": settings.database_url,
+           "MEND_KAFKA_BOOTSTRAP": settings.kafka_bootstrap}
+    subprocess.run([sys.executable, "-m", "mend_events.migrate", "consent"], env=env,
+                   check=True, capture_output=True)
+    proc = subprocess.Popen([sys.executable, "-m", "mend_consent", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    count = RATE * SECONDS
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=10,
+                                     limits=httpx.Limits(max_connections=64)) as http:
+            for _ in range(100):
+                try:
+                    if (await http.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            people = [f"hp-{uuid.uuid4().hex[:10]}" for _ in range(count)]
+            auth = [{"Authorization": "Bearer " + issue_token(AGENCY, "harmed_person", p,
+                                                              keys_dir=keys)} for p in people]
+            cases = [f"case-b{uuid.uuid4().hex[:10]}" for _ in range(count)]
+            grants = [str(uuid.uuid4()) for _ in range(count)]
+            sem = asyncio.Semaphore(16)
+
+            async def give(i: int) -> None:
+                async with sem:
+                    r = await http.post(f"/cases/{cases[i]}/consents", headers=auth[i], json={
+                        "participant_id": people[i], "scope": "take_part",
+                        "informed_how": "both", "no_incentive_attested": True,
+                        "grant_id": grants[i]})
+                    r.raise_for_status()
+
+            await asyncio.gather(*(give(i) for i in range(count)))
+            health = await _open_loop(lambda i: http.get("/health"), count, RATE)
+
+            async def withdraw(i: int) -> None:
+                r = await http.post(f"/cases/{cases[i]}/consents/{grants[i]}/withdrawal",
+                                     headers=auth[i], json={})
+                assert r.status_code == 201, r.text
+
+            latencies = await _open_loop(withdraw, count, RATE)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    note = f"{count} withdrawals open-loop at {RATE}/s over HTTP to a uvicorn process"
+    return [
+        result("withdrawal.p50", percentile(latencies, 50), "ms", "GET /health p50 same rate",
+               percentile(health, 50), lower_is_better=True, note=note),
+        result("withdrawal.p99", percentile(latencies, 99), "ms", "GET /health p99 same rate",
+               percentile(health, 99), lower_is_better=True, note=note),
+    ]
