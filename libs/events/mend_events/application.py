@@ -8,6 +8,7 @@ a caller who named an expected version gets the conflict instead.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,13 @@ class CommandResult(Generic[S]):
 def derived_event_id(seed: str, stream_id: str, index: int, event_type: str) -> UUID:
     """A deterministic id, so a redelivered cause or a retried request writes nothing twice."""
     return uuid5(_IDS, f"{seed}|{stream_id}|{index}|{event_type}")
+
+
+def command_digest(command: Any) -> str:
+    """A stable digest of a command's content (pydantic models by their JSON)."""
+    dump = getattr(command, "model_dump_json", None)
+    text = dump() if callable(dump) else repr(command)
+    return hashlib.sha256(f"{type(command).__name__}:{text}".encode()).hexdigest()[:32]
 
 
 class CommandService(Generic[S]):
@@ -92,7 +100,7 @@ class CommandService(Generic[S]):
             decided = self.decider.decide(state, command, ctx)
             if not decided:
                 return CommandResult(state, version, (), ())
-            new = self._envelop(stream_id, decided, ctx, idempotency_key)
+            new = self._envelop(stream_id, decided, ctx, idempotency_key, command)
             try:
                 result = await self.store.append(
                     stream_id, new, expected_version=version, case_id=case_id
@@ -115,6 +123,7 @@ class CommandService(Generic[S]):
         events: Sequence[DomainEvent],
         ctx: CommandContext,
         idempotency_key: str | None,
+        command: Any,
     ) -> list[NewEvent]:
         meta = Metadata(
             actor_id=ctx.actor.id,
@@ -128,7 +137,10 @@ class CommandService(Generic[S]):
         if idempotency_key is not None:
             seed = f"key:{ctx.actor.agency}:{ctx.actor.id}:{idempotency_key}"
         elif ctx.causation_id is not None:
-            seed = f"cause:{ctx.causation_id}"
+            # One cause may lead to several different commands on one stream (an agreement's
+            # items): the command's content is part of the seed, so only a redelivery of the
+            # same command repeats its ids.
+            seed = f"cause:{ctx.causation_id}:{command_digest(command)}"
         return [
             NewEvent(
                 derived_event_id(seed, stream_id, i, e.event_type) if seed else uuid4(), e, meta

@@ -150,8 +150,9 @@ def token(keys_dir):
     from mend_events.devkeys import ensure_agency_keys, issue_token
     from mend_events.identity_types import Role
 
-    def make(role: Role | str, person_id: str, agency: str = "agency-a",
-             cases: tuple[str, ...] = ()) -> dict[str, str]:
+    def make(
+        role: Role | str, person_id: str, agency: str = "agency-a", cases: tuple[str, ...] = ()
+    ) -> dict[str, str]:
         ensure_agency_keys(agency, keys_dir)
         raw = issue_token(agency, Role(role), person_id, cases=cases, keys_dir=keys_dir)
         return {"Authorization": f"Bearer {raw}"}
@@ -160,14 +161,26 @@ def token(keys_dir):
 
 
 @contextlib.asynccontextmanager
-async def running_service(build, service: str, platform: Settings, unique: str,
-                          topic_prefix: str, **options):
+async def running_service(
+    build,
+    service: str,
+    platform: Settings,
+    unique: str,
+    topic_prefix: str,
+    *,
+    keep_schema: bool = False,
+    **options,
+):
     """Start a service's app and runtime on its own schema and topics; yield (client, app,
     runtime). The HTTP client talks to the app in process (ASGI), the runtime to the real
-    database and broker."""
+    database and broker. With `keep_schema`, a second start with the same `unique` finds the
+    first one's data (a restart); the caller drops the schema."""
     import httpx
 
+    from mend_events.topics import ensure_topics
+
     schema = await make_schema(platform, service, f"{service}_{unique}")
+    await ensure_topics(platform.kafka_bootstrap, [service], prefix=topic_prefix)
     app, runtime = build(platform, schema=schema, topic_prefix=topic_prefix, **options)
     await runtime.start()
     try:
@@ -176,4 +189,5 @@ async def running_service(build, service: str, platform: Settings, unique: str,
             yield client, app, runtime
     finally:
         await runtime.stop()
-        await drop_schema(platform, schema)
+        if not keep_schema:
+            await drop_schema(platform, schema)

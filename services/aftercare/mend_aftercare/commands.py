@@ -54,7 +54,7 @@ class RecordCommitment(_Command):
     commitment_id: UUID
     owner_id: PseudoId
     code: CommitmentCode
-    due_on: date
+    due_on: date | None = None
     source_agreement_event_id: UUID
 
 

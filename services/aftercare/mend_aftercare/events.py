@@ -49,6 +49,8 @@ class CommitmentCode(StrEnum):
     BEHAVIOUR_CHANGE_PROGRAMME = "behaviour_change_programme"
     NO_CONTACT = "no_contact"
     FAMILY_ARRANGEMENT = "family_arrangement"
+    CONTACT_ARRANGEMENT = "contact_arrangement"
+    WRITTEN_ACCOUNT = "written_account"
     REPARATION = "reparation"
     OTHER = "other"
 
@@ -189,7 +191,9 @@ class CommitmentRecorded(DomainEvent):
     commitment_id: UUID
     owner_id: PseudoId  # the participant who made the commitment
     code: CommitmentCode
-    due_on: date
+    # None: the agreement set no date. Agreed by the owner, never imposed (R10), so none is
+    # invented here.
+    due_on: date | None = None
     source_agreement_event_id: UUID
 
 

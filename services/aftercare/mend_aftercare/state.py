@@ -103,7 +103,7 @@ class Referral:
 class Commitment:
     owner_id: str
     code: CommitmentCode
-    due_on: date
+    due_on: date | None
     status: CommitmentStatus | None = None  # None: recorded, nothing reported yet
     progress: ProgressCode | None = None
     revision: int = 0  # number of status changes so far

@@ -1,0 +1,88 @@
+"""Wiring of the aftercare service: runtime (store, relay, consumers of consent and sessions
+events, the progress outbox projection), API, and the progress-update sender."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import structlog
+from fastapi import FastAPI
+from mend_events.consumer import describe_error
+from mend_events.http import create_app
+from mend_events.runtime import ServiceRuntime
+from mend_events.settings import Settings
+
+from mend_aftercare.api import router
+from mend_aftercare.projections import CaseFacts, ConsentFacts, ProgressOutbox
+from mend_aftercare.reactions import Reactions
+from mend_aftercare.service import AftercareService, OnDelivered
+
+log = structlog.get_logger("mend.aftercare")
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    schema: str = "aftercare",
+    topic_prefix: str = "",
+    update_interval: float | None = None,
+    delivery_hold: float | None = None,
+    on_delivered: OnDelivered | None = None,
+    send_updates: bool = True,
+) -> tuple[FastAPI, ServiceRuntime]:
+    """The app and its runtime; `app.state.service` exists once the runtime has started.
+
+    `update_interval`: seconds between passes of the progress-update sender
+    (`MEND_AFTERCARE_UPDATE_INTERVAL`, default 1). `delivery_hold`: seconds a released update
+    waits before delivery, so a withdrawal recorded just before it can still arrive
+    (`MEND_AFTERCARE_DELIVERY_HOLD`, default 5). `send_updates=False` leaves the outbox to the
+    caller (`service.process_updates()`), for deterministic tests."""
+    runtime = ServiceRuntime(
+        "aftercare", settings or Settings.from_env(), schema, topic_prefix=topic_prefix
+    )
+    cases, consent = CaseFacts(schema), ConsentFacts(schema)
+    runtime.project(ProgressOutbox(schema))
+    reactions = Reactions(cases, consent)
+    runtime.subscribe("consent", ["consent"], reactions.on_consent)
+    runtime.subscribe("sessions", ["sessions"], reactions.on_sessions)
+    app = create_app("aftercare", runtime.lifespan())
+    interval = update_interval or float(os.environ.get("MEND_AFTERCARE_UPDATE_INTERVAL", "1"))
+    hold = (
+        delivery_hold
+        if delivery_hold is not None
+        else float(os.environ.get("MEND_AFTERCARE_DELIVERY_HOLD", "5"))
+    )
+
+    async def started(rt: ServiceRuntime) -> None:
+        assert rt.store is not None
+        service = AftercareService(
+            rt.store, cases, consent, delivery_hold=hold, on_delivered=on_delivered
+        )
+        app.state.service = service
+        reactions.bind(service)
+        if send_updates:
+            rt.track(_send_updates(service, interval, rt))
+
+    runtime.on_start(started)
+    app.include_router(router())
+    return app, runtime
+
+
+async def _send_updates(service: AftercareService, interval: float, rt: ServiceRuntime) -> None:
+    """Work off the progress-update outbox: decide share requests, deliver what is due."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            shared, delivered = await service.process_updates()
+        except Exception as exc:  # keep going; the next pass retries what is still pending
+            log.warning("aftercare.updates_failed", error=describe_error(exc))
+            continue
+        if shared:
+            rt.wake_projections()  # the new ProgressUpdateShared events become deliveries
+        if shared or delivered:
+            log.info("aftercare.updates_processed", shared=shared, delivered=delivered)
+
+
+def create() -> FastAPI:
+    return build()[0]

@@ -1,0 +1,251 @@
+"""Aftercare's read models (tables in `migrations/0001_aftercare.sql`).
+
+- `CaseFacts` and `ConsentFacts` hold what aftercare needs to know of other services' events:
+  each case's harmed person (sessions), and the progress_updates / outcome_research grants in
+  force per case and participant (consent). Their rows are written by the inbox consumers in
+  the inbox transaction (reactions.py), so each event's effect applies exactly once.
+- `ProgressOutbox` is a projection over aftercare's own events: a share request per commitment
+  status change, a delivery per ProgressUpdateShared. Both are worked off after commit by the
+  service (service.py: `share_pending`, `deliver_pending`).
+
+The no-leak rule for progress updates rests on one row lock: `ConsentFacts.apply` locks the
+participant's `consent_subjects` row before it changes their grants, and `ConsentFacts.in_force(
+..., lock=True)` takes the same row FOR SHARE before reading them. A delivery checks consent that
+way inside the transaction that marks it sent, so a withdrawal either committed first (and the
+delivery is withheld) or waits until the delivery committed (and came after it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+from mend_consent.events import (
+    OUTCOME_RESEARCH,
+    PROGRESS_UPDATES,
+    ConsentGiven,
+    ConsentInvalidated,
+    ConsentLapsed,
+    ConsentWithdrawn,
+)
+from mend_events.envelope import RecordedEvent
+from mend_sessions.events import CaseOpened, InvitationRecorded
+
+from mend_aftercare.events import (
+    CommitmentCompleted,
+    CommitmentNotCompleted,
+    CommitmentProgressed,
+    CommitmentStatus,
+    ProgressUpdateShared,
+)
+
+TRACKED_SCOPES = frozenset({PROGRESS_UPDATES, OUTCOME_RESEARCH})
+CONSENT_TYPES = frozenset(
+    {"ConsentGiven", "ConsentWithdrawn", "ConsentLapsed", "ConsentInvalidated"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CasePeople:
+    harmed_person_id: str
+    agency: str
+
+
+class CaseFacts:
+    """Each case's harmed person, from the sessions service's CaseOpened (or an invitation)."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        opened = event.decode()
+        if isinstance(opened, CaseOpened):
+            agency = opened.agency
+        elif isinstance(opened, InvitationRecorded):
+            agency = event.metadata.agency
+        else:
+            return
+        # The first event naming the harmed person fixes them, as in the sessions domain.
+        await conn.execute(
+            f"INSERT INTO {self.schema}.case_people (case_id, harmed_person_id, agency, "
+            f"source_event_id) VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO NOTHING",
+            event.case_id,
+            opened.harmed_person_id,
+            agency,
+            event.event_id,
+        )
+
+    async def of(self, conn: asyncpg.Connection, case_id: str) -> CasePeople | None:
+        row = await conn.fetchrow(
+            f"SELECT harmed_person_id, agency FROM {self.schema}.case_people WHERE case_id = $1",
+            case_id,
+        )
+        return CasePeople(row["harmed_person_id"], row["agency"]) if row else None
+
+
+class ConsentFacts:
+    """Per case and participant: their role and their progress_updates / outcome_research
+    grants in force. Other scopes are not aftercare's to know."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if event.event_type not in CONSENT_TYPES:
+            return
+        fact = event.decode()
+        role = str(fact.participant_role) if isinstance(fact, ConsentGiven) else None
+        # Lock the participant's row first: a delivery checking their consent waits for us.
+        await conn.execute(
+            f"INSERT INTO {self.schema}.consent_subjects AS s (case_id, participant_id, "
+            f"participant_role, last_event_id) VALUES ($1, $2, $3, $4) "
+            f"ON CONFLICT (case_id, participant_id) DO UPDATE SET "
+            f"participant_role = coalesce(EXCLUDED.participant_role, s.participant_role), "
+            f"last_event_id = EXCLUDED.last_event_id, changed_at = now()",
+            event.case_id,
+            fact.participant_id,
+            role,
+            event.event_id,
+        )
+        if isinstance(fact, ConsentGiven):
+            if fact.scope in TRACKED_SCOPES:
+                await conn.execute(
+                    f"INSERT INTO {self.schema}.consent_grants (case_id, grant_id, "
+                    f"participant_id, scope, given_at, expires_at) "
+                    f"VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    event.case_id,
+                    fact.grant_id,
+                    fact.participant_id,
+                    fact.scope,
+                    event.metadata.occurred_at,
+                    fact.expires_at,
+                )
+            return
+        if isinstance(fact, ConsentLapsed):
+            ended = [fact.grant_id]
+        else:
+            assert isinstance(fact, ConsentWithdrawn | ConsentInvalidated)
+            ended = [g.grant_id for g in fact.grants]
+        await conn.execute(
+            f"DELETE FROM {self.schema}.consent_grants WHERE case_id = $1 "
+            f"AND grant_id = ANY($2::uuid[])",
+            event.case_id,
+            ended,
+        )
+
+    async def role_of(
+        self, conn: asyncpg.Connection, case_id: str, participant_id: str
+    ) -> str | None:
+        return await conn.fetchval(
+            f"SELECT participant_role FROM {self.schema}.consent_subjects "
+            f"WHERE case_id = $1 AND participant_id = $2",
+            case_id,
+            participant_id,
+        )
+
+    async def in_force(
+        self,
+        conn: asyncpg.Connection,
+        case_id: str,
+        participant_id: str,
+        scope: str,
+        at: datetime | None = None,
+        *,
+        lock: bool = False,
+    ) -> bool:
+        """Whether `participant_id` holds a grant of `scope` in force at `at` (None: the
+        database's clock at the moment of reading). With `lock`, the participant's consent row
+        is locked FOR SHARE until the caller's transaction ends: no consent change for them can
+        commit in between (see the module docstring)."""
+        if lock:
+            await conn.execute(
+                f"SELECT 1 FROM {self.schema}.consent_subjects WHERE case_id = $1 "
+                f"AND participant_id = $2 FOR SHARE",
+                case_id,
+                participant_id,
+            )
+        return bool(
+            await conn.fetchval(
+                f"SELECT EXISTS (SELECT 1 FROM {self.schema}.consent_grants WHERE case_id = $1 "
+                f"AND participant_id = $2 AND scope = $3 "
+                f"AND (expires_at IS NULL OR expires_at > coalesce($4, clock_timestamp())))",
+                case_id,
+                participant_id,
+                scope,
+                at,
+            )
+        )
+
+
+_STATUS_OF = {
+    "CommitmentProgressed": CommitmentStatus.PROGRESSED,
+    "CommitmentCompleted": CommitmentStatus.COMPLETED,
+    "CommitmentNotCompleted": CommitmentStatus.NOT_COMPLETED,
+}
+
+
+class ProgressOutbox:
+    """A projection over aftercare's own events feeding the progress-update outbox: a share
+    request per commitment status change, a delivery per ProgressUpdateShared.
+
+    Its rows are a record of work done (what was decided, sent or withheld), not a view that can
+    be rebuilt: `reset` deletes nothing, and a replay re-inserts nothing that exists (keys are
+    event ids), so a rebuild never sends an update twice."""
+
+    name = "progress_outbox"
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
+        requests: list[tuple] = []
+        deliveries: list[tuple] = []
+        for e in events:
+            if e.event_type in _STATUS_OF:
+                change = e.decode()
+                assert isinstance(
+                    change, CommitmentProgressed | CommitmentCompleted | CommitmentNotCompleted
+                )
+                requests.append(
+                    (
+                        e.event_id,
+                        e.global_position,
+                        e.stream_id,
+                        change.commitment_id,
+                        str(_STATUS_OF[e.event_type]),
+                        e.metadata.correlation_id,
+                    )
+                )
+            elif e.event_type == "ProgressUpdateShared":
+                shared = e.decode()
+                assert isinstance(shared, ProgressUpdateShared)
+                deliveries.append(
+                    (
+                        e.event_id,
+                        e.stream_id,
+                        shared.harmed_person_id,
+                        shared.commitment_id,
+                        str(shared.status),
+                        shared.commitment_revision,
+                        e.metadata.occurred_at,
+                    )
+                )
+        if requests:
+            await conn.executemany(
+                f"INSERT INTO {self.schema}.share_requests (cause_event_id, global_position, "
+                f"case_id, commitment_id, status, correlation_id) VALUES ($1,$2,$3,$4,$5,$6) "
+                f"ON CONFLICT DO NOTHING",
+                requests,
+            )
+        if deliveries:
+            await conn.executemany(
+                f"INSERT INTO {self.schema}.deliveries (delivery_id, case_id, harmed_person_id, "
+                f"commitment_id, status, commitment_revision, shared_at) "
+                f"VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+                deliveries,
+            )
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        """Nothing: an outbox is history (see the class docstring)."""

@@ -1,0 +1,141 @@
+"""Aftercare's reactions to other services' events, run by the inbox consumers: each handler
+runs inside the inbox transaction, so the rows it writes with `conn` apply exactly once.
+
+- consent: every consent event updates `ConsentFacts` (grants in force per case and
+  participant). A ConsentWithdrawn of the harmed person's consent (any scope, whoever relayed
+  it) also offers after-care (R2).
+- sessions: CaseOpened / InvitationRecorded name the case's harmed person (`CaseFacts`);
+  SessionHalted and SessionCompleted offer after-care; AgreementReached records one commitment
+  per item.
+
+Offers and commitments go through `CommandService.execute` with a SYSTEM actor and
+`causation_id` = the cause event's id. That append commits in its own transaction; a redelivery
+(a crash before the inbox commit, a duplicate message, a restart) decides again, and the
+domain's one-offer-per-cause rule plus the derived event ids make it write nothing.
+
+Within one source topic the events of a case share a partition (key = case id), so a case's
+CaseOpened is handled before its halts, and a participant's ConsentGiven before their
+withdrawal. Across topics there is no order: the withdrawer's role therefore comes first from
+the sessions fact, else from their ConsentGiven (`participant_role`), else from the envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import structlog
+from mend_consent.events import ConsentWithdrawn
+from mend_events.consumer import TRANSIENT, describe_error
+from mend_events.envelope import RecordedEvent
+from mend_events.errors import Unavailable
+from mend_events.identity_types import Role
+
+from mend_aftercare.events import OfferCause
+from mend_aftercare.projections import CONSENT_TYPES, CaseFacts, ConsentFacts
+from mend_aftercare.service import AftercareService
+
+log = structlog.get_logger("mend.aftercare.reactions")
+
+_OFFER_CAUSES = {
+    "SessionHalted": OfferCause.SESSION_HALTED,
+    "SessionCompleted": OfferCause.SESSION_COMPLETED,
+}
+_CASE_FACTS = frozenset({"CaseOpened", "InvitationRecorded"})
+
+
+class Reactions:
+    def __init__(self, cases: CaseFacts, consent: ConsentFacts) -> None:
+        self.cases = cases
+        self.consent = consent
+        self._service: AftercareService | None = None
+        self._ready = asyncio.Event()
+
+    def bind(self, service: AftercareService) -> None:
+        """The service exists once the runtime has started; messages wait for it."""
+        self._service = service
+        self._ready.set()
+
+    async def service(self) -> AftercareService:
+        await self._ready.wait()
+        assert self._service is not None
+        return self._service
+
+    # --- consent ------------------------------------------------------------------------------
+
+    async def on_consent(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if event.event_type not in CONSENT_TYPES:
+            return
+        # The facts first, and whatever happens to the offer they commit: a lost withdrawal
+        # here could let a progress update through.
+        await self.consent.apply(conn, event)
+        if event.event_type != "ConsentWithdrawn":
+            return
+        withdrawal = event.decode()
+        assert isinstance(withdrawal, ConsentWithdrawn)
+        person = withdrawal.participant_id
+        if not await self._is_harmed_person(conn, event, person):
+            return
+        service = await self.service()
+        agency = await self._agency(conn, event)
+        try:
+            await service.offer(event, person, OfferCause.CONSENT_WITHDRAWN, agency)
+        except TRANSIENT:
+            raise  # the consumer retries the whole message, fact included, until it passes
+        except Exception as exc:
+            # Anything else would fail again on every retry, and a dead letter would take the
+            # consent fact with it (a withdrawal lost here could let an update through): the
+            # fact commits, and the failed offer is logged for an operator to replay.
+            log.error(
+                "aftercare.offer_failed",
+                case_id=event.case_id,
+                cause_event_id=str(event.event_id),
+                error=describe_error(exc),
+            )
+
+    async def _is_harmed_person(
+        self, conn: asyncpg.Connection, event: RecordedEvent, participant_id: str
+    ) -> bool:
+        people = await self.cases.of(conn, event.case_id)
+        if people is not None:
+            return people.harmed_person_id == participant_id
+        role = await self.consent.role_of(conn, event.case_id, participant_id)
+        if role is not None:
+            return role == Role.HARMED_PERSON
+        meta = event.metadata
+        return meta.role is Role.HARMED_PERSON and meta.actor_id == participant_id
+
+    # --- sessions -----------------------------------------------------------------------------
+
+    async def on_sessions(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        kind = event.event_type
+        if kind in _CASE_FACTS:
+            await self.cases.apply(conn, event)
+        elif kind in _OFFER_CAUSES:
+            person = await self._harmed_person_of(conn, event)
+            service = await self.service()
+            await service.offer(event, person, _OFFER_CAUSES[kind], await self._agency(conn, event))
+        elif kind == "AgreementReached":
+            service = await self.service()
+            await service.record_agreement(event, await self._agency(conn, event))
+
+    async def _harmed_person_of(self, conn: asyncpg.Connection, event: RecordedEvent) -> str:
+        people = await self.cases.of(conn, event.case_id)
+        if people is not None:
+            return people.harmed_person_id
+        found = await conn.fetchval(
+            f"SELECT participant_id FROM {self.consent.schema}.consent_subjects "
+            f"WHERE case_id = $1 AND participant_role = $2 ORDER BY changed_at LIMIT 1",
+            event.case_id,
+            str(Role.HARMED_PERSON),
+        )
+        if found is None:
+            # Retried by the consumer, then dead-lettered with this reason for an operator.
+            raise Unavailable(
+                "the case's harmed person is not known to aftercare yet", field="case_id"
+            )
+        return found
+
+    async def _agency(self, conn: asyncpg.Connection, event: RecordedEvent) -> str:
+        people = await self.cases.of(conn, event.case_id)
+        return people.agency if people else event.metadata.agency
