@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -29,6 +30,22 @@ from mend_events.errors import MendError
 log = structlog.get_logger("mend.consumer")
 
 Handler = Callable[[asyncpg.Connection, RecordedEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a consumer stands: the message at `offset` of `topic`/`partition` is applied."""
+
+    consumer: str
+    topic: str
+    partition: int
+    offset: int
+
+
+# Called inside the inbox transaction of every message applied (fresh or a duplicate), so what
+# it writes with `conn` commits exactly with the handler's effects. Not called for a message that
+# went to the dead-letter topic.
+PositionHook = Callable[[asyncpg.Connection, Position], Awaitable[None]]
 
 # Deterministic failures: retrying cannot help, so they go to the dead-letter topic at once.
 POISON = (MalformedMessage, InvalidEvent, UnknownEvent)
@@ -66,8 +83,10 @@ class InboxConsumer:
         max_attempts: int = 3,
         retry_delay: float = 0.05,
         fetch_max_wait_ms: int = 10,
+        on_position: PositionHook | None = None,
     ) -> None:
         self.name = name
+        self.on_position = on_position
         self.pool = pool
         self.schema = schema
         self.topics = list(topics)
@@ -114,14 +133,14 @@ class InboxConsumer:
     async def _process(self, raw: Any) -> None:
         try:
             event = from_message(raw.value, raw.headers)
-            await self._apply(event)
+            await self._apply(event, Position(self.name, raw.topic, raw.partition, raw.offset))
             self.processed += 1
         except POISON as exc:
             await self._dead_letter(raw, exc, attempts=1)
         except _GaveUp as gave_up:
             await self._dead_letter(raw, gave_up.cause, attempts=self.max_attempts)
 
-    async def _apply(self, event: RecordedEvent) -> None:
+    async def _apply(self, event: RecordedEvent, position: Position) -> None:
         failures = 0
         while True:
             try:
@@ -135,6 +154,8 @@ class InboxConsumer:
                     )
                     if fresh:
                         await self.handler(conn, event)
+                    if self.on_position is not None:
+                        await self.on_position(conn, position)
                 return
             except POISON:
                 raise

@@ -12,13 +12,14 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
-from mend_events.consumer import Handler, InboxConsumer
+from mend_events.consumer import Handler, InboxConsumer, PositionHook
 from mend_events.crypto import AgencyKeys, FieldSealer, PgKeyStore
 from mend_events.db import create_pool
 from mend_events.projection import Projection, ProjectionRunner
 from mend_events.relay import Relay
 from mend_events.settings import Settings, dlq_topic, events_topic
 from mend_events.store import EventStore
+from mend_events.topics import ensure_topics
 
 
 @dataclass
@@ -34,7 +35,9 @@ class ServiceRuntime:
     relay: Relay | None = None
     consumers: list[InboxConsumer] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
-    _subscriptions: list[tuple[str, list[str], Handler]] = field(default_factory=list)
+    _subscriptions: list[tuple[str, list[str], Handler, PositionHook | None]] = field(
+        default_factory=list
+    )
     _projections: list[Projection] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _on_start: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
@@ -47,9 +50,22 @@ class ServiceRuntime:
     def topic_of(self, service: str) -> str:
         return events_topic(service, self.topic_prefix)
 
-    def subscribe(self, name: str, services: list[str], handler: Handler) -> None:
-        """Consume other services' events with `handler` (group = `<service>.<name>`)."""
-        self._subscriptions.append((name, [self.topic_of(s) for s in services], handler))
+    def subscribe(
+        self,
+        name: str,
+        services: list[str],
+        handler: Handler,
+        *,
+        on_position: PositionHook | None = None,
+    ) -> None:
+        """Consume other services' events with `handler` (group = `<service>.<name>`);
+        `on_position` records each applied message's offset in the same transaction."""
+        topics = [self.topic_of(s) for s in services]
+        self._subscriptions.append((name, topics, handler, on_position))
+
+    def group_of(self, name: str) -> str:
+        """The consumer group (and inbox consumer name) of subscription `name`."""
+        return f"{self.topic_prefix}{self.service}.{name}"
 
     def project(self, projection: Projection) -> None:
         self._projections.append(projection)
@@ -77,16 +93,29 @@ class ServiceRuntime:
                 self.store, self.settings.database_url, self.settings.kafka_bootstrap, self.topic
             )
             self._tasks.append(asyncio.create_task(self.relay.run()))
-        for name, topics, handler in self._subscriptions:
-            group = f"{self.topic_prefix}{self.service}.{name}"
+        if self._subscriptions:
+            # Topics exist before anyone subscribes: a consumer that subscribed to a missing
+            # topic would only see it at its next metadata refresh, minutes later.
+            services = {
+                t.removeprefix(self.topic_prefix).split(".")[0]
+                for _, topics, _, _ in self._subscriptions
+                for t in topics
+            }
+            await ensure_topics(
+                self.settings.kafka_bootstrap,
+                sorted(services | {self.service}),
+                prefix=self.topic_prefix,
+            )
+        for name, topics, handler, on_position in self._subscriptions:
             consumer = InboxConsumer(
-                name=group,
+                name=self.group_of(name),
                 pool=self.pool,
                 schema=self.schema,
                 bootstrap=self.settings.kafka_bootstrap,
                 topics=topics,
                 handler=handler,
                 dlq_topic=dlq_topic(self.service, self.topic_prefix),
+                on_position=on_position,
             )
             await consumer.start()
             self.consumers.append(consumer)

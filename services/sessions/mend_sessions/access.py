@@ -1,10 +1,22 @@
-"""Who may act, and the lookups every decision starts with."""
+"""Who may act: the checks every decision starts with, and the service's access policy."""
 
 from __future__ import annotations
 
 from mend_events.decider import CommandContext
 from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import Role
+from mend_events.identity import Identity
+from mend_events.identity_types import PARTICIPANT_ROLES, Role
+from mend_events.policy import (
+    BASELINE_RULES,
+    Policy,
+    Resource,
+    Rule,
+    all_of,
+    allocated_case,
+    condition,
+    own_record,
+    same_agency,
+)
 
 from mend_sessions.state import CaseState, CaseStatus, Session
 
@@ -40,3 +52,71 @@ def find_session(state: CaseState, session_id: str) -> Session:
     if session is None:
         raise NotFound(f"no session {session_id} in this case", field="session_id")
     return session
+
+
+# --- the policy: who may ask for what (deny by default) -------------------------------------
+# The decisions above refuse within a case (only the harmed person leads, only the facilitator
+# starts); the policy below decides first whether the caller may address the case at all.
+
+
+@condition("the caller takes part in the session")
+def in_session(identity: Identity, action: str, resource: Resource) -> bool:
+    people = resource.get("participants")
+    return isinstance(people, list | tuple | set | frozenset) and identity.person_id in people
+
+
+_HP = {Role.HARMED_PERSON}
+_REFERRERS = {Role.PRACTITIONER, Role.COORDINATOR, Role.SUPPORTER, Role.INSTITUTION_REP}
+_HARMED_PERSONS_OWN = all_of(same_agency, own_record)  # person_id: the case's harmed person
+
+# Read as a table:  action                roles                          condition
+SESSIONS_RULES: tuple[Rule, ...] = (
+    # Only the harmed person opens their case; an agency opens it only at their request (the
+    # domain checks the route). Anyone else, the responsible person above all: no rule.
+    Rule("case.open", _HP, _HARMED_PERSONS_OWN),
+    Rule("case.open", {Role.PRACTITIONER, Role.COORDINATOR}, same_agency),
+    Rule("case.invite", _REFERRERS, same_agency),
+    # The harmed person's own choices: nobody else has a rule for `lead.*`.
+    Rule("lead.*", _HP, _HARMED_PERSONS_OWN),
+    # Pace, scheduling, closing and reading their case; practitioners through the baseline
+    # (`case.*` on allocated cases) and `session.*` below.
+    Rule("case.pause", _HP, _HARMED_PERSONS_OWN),
+    Rule("case.resume", _HP, _HARMED_PERSONS_OWN),
+    Rule("case.close", _HP, _HARMED_PERSONS_OWN),
+    Rule("case.read", _HP, _HARMED_PERSONS_OWN),
+    Rule("session.schedule", _HP, _HARMED_PERSONS_OWN),
+    # A facilitator works only on the cases allocated to them.
+    Rule("session.*", {Role.PRACTITIONER}, all_of(same_agency, allocated_case)),
+    # Anyone taking part may stop a session, and see the sessions they take part in.
+    Rule("session.halt", PARTICIPANT_ROLES, all_of(same_agency, in_session)),
+    Rule("session.read", PARTICIPANT_ROLES, all_of(same_agency, in_session)),
+    # The registry: coordinators manage it; those who choose or work with practitioners list it.
+    Rule("registry.register", {Role.COORDINATOR}, same_agency),
+    Rule("registry.list", {Role.HARMED_PERSON, Role.PRACTITIONER, Role.COORDINATOR}, same_agency),
+)
+
+POLICY = Policy([*BASELINE_RULES, *SESSIONS_RULES])
+
+
+def authorize(
+    identity: Identity,
+    action: str,
+    *,
+    case_id: str | None,
+    agency: str | None,
+    person_id: str | None = None,
+    participants: frozenset[str] | None = None,
+) -> None:
+    """Raise Forbidden unless `identity` may take `action` on this case. `person_id` is whose
+    record the action touches (the harmed person for `lead.*` and their case actions);
+    `participants` the people of the session concerned (for halting and reading)."""
+    POLICY.authorize(
+        identity,
+        action,
+        {
+            "agency": agency or identity.agency,
+            "case_id": case_id,
+            "person_id": person_id,
+            "participants": participants or frozenset(),
+        },
+    )

@@ -117,6 +117,13 @@ class RecordAgreement(_Command):
         return self
 
 
+class AgreementBody(_Command):
+    """The request body of an agreement: the session comes from the path."""
+
+    items: tuple[AgreementItem, ...] = Field(min_length=1)
+    consented_by: tuple[PseudoId, ...] = Field(min_length=1)
+
+
 class CloseCase(_Command):
     reason: CloseReason
 
@@ -128,6 +135,7 @@ CONSENT_LOSS = frozenset(
         HaltCause.CONSENT_WITHDRAWN,
         HaltCause.CONSENT_INVALIDATED,
         HaltCause.ACKNOWLEDGEMENT_WITHDRAWN,
+        HaltCause.CONSENT_LAPSED,
     }
 )
 RISK_CAUSES = frozenset({HaltCause.RISK_FLAG, HaltCause.RISK_DECISION})
@@ -149,6 +157,9 @@ class HaltSessionsDependingOnConsent(_Command):
 class HaltSessionsForRisk(_Command):
     cause_event_id: UUID
     forms: tuple[ContactForm, ...] | None = None  # None: every form (e.g. a severe flag)
+    # Only these sessions (e.g. those a new decision no longer permits: a conference may stay
+    # permitted without the responsible person and not with them). None: every active one.
+    session_ids: tuple[PseudoId, ...] | None = None
     cause: HaltCause = HaltCause.RISK_FLAG
 
     @model_validator(mode="after")

@@ -179,6 +179,7 @@ def react(
     if cmd.cause_event_id in state.handled_causes:
         return []
     person = getattr(cmd, "participant_id", None)
+    only = getattr(cmd, "session_ids", None)
     forms = set(cmd.forms) if cmd.forms is not None else None
     affected = [
         s
@@ -186,6 +187,7 @@ def react(
         if s.active
         and (forms is None or s.form in forms)
         and (person is None or person in s.participant_ids)
+        and (only is None or s.id in only)
     ]
     return [halted(s, cmd.cause, None, Role.SYSTEM, cmd.cause_event_id) for s in affected]
 

@@ -60,6 +60,7 @@ class HaltCause(StrEnum):
     # Kept apart from a withdrawal so an auditor sees exactly what stopped the session (R9).
     CONSENT_INVALIDATED = "consent_invalidated"
     ACKNOWLEDGEMENT_WITHDRAWN = "acknowledgement_withdrawn"
+    CONSENT_LAPSED = "consent_lapsed"  # a grant reached its expiry: nobody withdrew anything
     RISK_FLAG = "risk_flag"
     RISK_DECISION = "risk_decision"
 

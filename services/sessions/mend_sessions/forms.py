@@ -1,20 +1,16 @@
-"""Forms of contact, and what each form implies for who takes part and which team it needs."""
+"""Forms of contact (the platform's one `ContactForm`, re-exported here), and what each form
+implies for who takes part and which team it needs."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from mend_events.vocabulary import ContactForm
 
-
-class ContactForm(StrEnum):
-    FACE_TO_FACE = "face_to_face"
-    LETTER = "letter"  # facilitated letter exchange
-    UNSENT_LETTER = "unsent_letter"  # a letter written with support and never sent
-    INDIRECT = "indirect"  # shuttle messages through the facilitator
-    CONFERENCE = "conference"  # with others affected; responsible person optional
-    FAMILY_CIRCLE = "family_circle"  # responsible person may be absent
-    HEALING_CIRCLE = "healing_circle"  # with institutions, about secondary victimisation
-    STORY_TELLING = "story_telling"  # no responsible person (no conviction, or too risky)
-
+__all__ = [
+    "DIRECT_CONTACT",
+    "NEEDS_RESPONSIBLE_PERSON",
+    "WITHOUT_RESPONSIBLE_PERSON",
+    "ContactForm",
+]
 
 # Contact with the responsible person is the point of these forms: without them there is none.
 NEEDS_RESPONSIBLE_PERSON = frozenset(

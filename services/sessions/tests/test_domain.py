@@ -433,6 +433,27 @@ def test_a_severe_flag_halts_all_contact_and_a_risk_decision_only_its_forms(case
     assert case.do(case.system, c.HaltSessionsForRisk(cause_event_id=flag)) == []
 
 
+def test_a_risk_decision_can_name_the_sessions_it_no_longer_permits(case):
+    three_sessions(case)
+    decision = uuid4()
+    cmd = c.HaltSessionsForRisk(
+        cause_event_id=decision, session_ids=("sess-0003",), cause=ev.HaltCause.RISK_DECISION
+    )
+    [halt] = case.do(case.system, cmd)
+    assert (halt.session_id, halt.cause_event_id) == ("sess-0003", decision)
+    assert status(case) == SessionStatus.RUNNING
+
+
+def test_a_lapse_halts_with_its_own_cause(case):
+    running(case)
+    lapse = uuid4()
+    cmd = c.HaltSessionsDependingOnConsent(
+        participant_id="hp-0001", cause_event_id=lapse, cause=ev.HaltCause.CONSENT_LAPSED
+    )
+    [halt] = case.do(case.system, cmd)
+    assert (halt.cause, halt.cause_event_id) == (ev.HaltCause.CONSENT_LAPSED, lapse)
+
+
 def test_reactions_come_only_from_the_service_and_never_fail_on_an_unknown_case(case):
     cmd = c.HaltSessionsForRisk(cause_event_id=uuid4())
     assert case.do(case.system, cmd) == []

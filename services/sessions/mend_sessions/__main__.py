@@ -1,0 +1,5 @@
+from mend_events.serve import run
+
+from mend_sessions.app import create
+
+run("sessions", create)

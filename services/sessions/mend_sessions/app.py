@@ -1,0 +1,92 @@
+"""Wiring of the sessions service: runtime (store, relay, projections, the consent and risk
+subscriptions), the consistency guard, and the API."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+from mend_events.http import create_app
+from mend_events.runtime import ServiceRuntime
+from mend_events.settings import Settings
+
+from mend_sessions.api import router
+from mend_sessions.consistency import ConsistencyGuard, Watched, max_lag_from_env
+from mend_sessions.projections import (
+    CaseStates,
+    ConsentView,
+    ConsumerPositions,
+    PractitionerRegistry,
+    RiskView,
+)
+from mend_sessions.reactions import Reactions
+from mend_sessions.service import SessionsService
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    schema: str = "sessions",
+    topic_prefix: str = "",
+    max_consent_lag_ms: int | None = None,
+) -> tuple[FastAPI, ServiceRuntime]:
+    """The app and its runtime; `app.state.service` exists once the runtime has started.
+    `max_consent_lag_ms` defaults to `MEND_SESSIONS_MAX_CONSENT_LAG_MS` (2000)."""
+    settings = settings or Settings.from_env()
+    runtime = ServiceRuntime("sessions", settings, schema, topic_prefix=topic_prefix)
+    registry, cases = PractitionerRegistry(schema), CaseStates(schema)
+    consent, risk, positions = ConsentView(schema), RiskView(schema), ConsumerPositions(schema)
+    runtime.project(registry)
+    runtime.project(cases)
+
+    made: list[SessionsService] = []
+
+    def service() -> SessionsService:
+        # Made on first use: the consumers start (and may deliver) before the start hooks run;
+        # made anew when the runtime was restarted (a new store and pool).
+        assert runtime.store is not None, "the runtime has not started"
+        if not made or made[0].store is not runtime.store:
+            made[:] = [SessionsService(runtime.store, consent, risk, registry, cases)]
+        return made[0]
+
+    reactions = Reactions(service, consent, risk, schema)
+    runtime.subscribe("consent", ["consent"], reactions.on_consent, on_position=positions.record)
+    runtime.subscribe("risk", ["risk"], reactions.on_risk, on_position=positions.record)
+    app = create_app("sessions", runtime.lifespan())
+    lag = max_lag_from_env() if max_consent_lag_ms is None else max_consent_lag_ms
+
+    async def started(rt: ServiceRuntime) -> None:
+        assert rt.pool is not None
+        guard = ConsistencyGuard(
+            rt.pool,
+            positions,
+            settings.kafka_bootstrap,
+            [
+                Watched(rt.group_of("consent"), rt.topic_of("consent"), "consent"),
+                Watched(rt.group_of("risk"), rt.topic_of("risk"), "risk"),
+            ],
+            max_lag_ms=lag,
+        )
+        await guard.start()
+        svc = service()
+        svc.guard = guard
+        app.state.service = svc
+        app.state.runtime = rt
+        app.state.reactions = reactions
+        rt.track(_close_on_stop(guard))
+
+    runtime.on_start(started)
+    app.include_router(router())
+    return app, runtime
+
+
+async def _close_on_stop(guard: ConsistencyGuard) -> None:
+    """Holds the guard's broker client for the runtime's lifetime (cancelled on stop)."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await guard.stop()
+
+
+def create() -> FastAPI:
+    return build()[0]

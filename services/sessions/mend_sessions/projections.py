@@ -1,0 +1,492 @@
+"""The sessions service's read models (tables in migrations/0001_read_models.sql).
+
+Two kinds:
+
+- Views of OTHER services' events (`ConsentView`, `RiskView`), written by the reactions with the
+  inbox transaction's `conn`, so a message's rows, its inbox row and its offset
+  (`ConsumerPositions`) commit together. Every write is idempotent and order-tolerant (ended
+  grants stay as tombstones, versions only move forward), so a redelivery changes nothing.
+- Projections of this service's OWN events (`PractitionerRegistry`, `CaseStates`), run by the
+  projection runner: rows and tracking position in one transaction, rebuilt from the store.
+
+The gate facts (`gates.GateView`) are read from the first kind at `now`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from mend_consent.events import (
+    AcknowledgementRecorded,
+    AcknowledgementWithdrawn,
+    ConsentGiven,
+    ConsentInvalidated,
+    ConsentLapsed,
+    ConsentWithdrawn,
+    ScopeKind,
+    parse_scope,
+)
+from mend_events.consumer import Position
+from mend_events.contracts import DomainEvent
+from mend_events.envelope import RecordedEvent
+from mend_events.store import row_to_event
+from mend_risk.events import (
+    AssessmentStage,
+    RiskAssessmentCompleted,
+    RiskAssessmentStarted,
+    RiskFlagRaised,
+    RiskFlagResolved,
+    Severity,
+)
+
+from mend_sessions.domain import decider
+from mend_sessions.events import HaltCause, PractitionerRegistered, SessionHalted
+from mend_sessions.forms import ContactForm
+from mend_sessions.practitioners import REGISTRY_STREAM, Practitioner
+from mend_sessions.state import CaseState
+
+ALL_FORMS = frozenset(ContactForm)
+_FORM_VALUES = frozenset(f.value for f in ContactForm)
+
+
+def forms_of_scope(scope: str) -> frozenset[ContactForm] | None:
+    """The contact forms a consent scope is about: None for taking part (every form)."""
+    try:
+        parts = parse_scope(scope)
+    except ValueError:
+        return frozenset()
+    if parts.kind == ScopeKind.TAKE_PART:
+        return None
+    if parts.kind == ScopeKind.CONTACT and parts.form is not None:
+        return frozenset({ContactForm(parts.form)})
+    return frozenset()  # sharing, progress updates, research: no contact depends on them
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentLoss:
+    """What a consent event took away: from whom, which forms it touched (None: every form, e.g.
+    taking part withdrawn, or the acknowledgement), and what kind of halt it would cause."""
+
+    participant_id: str
+    forms: frozenset[ContactForm] | None
+    cause: HaltCause
+
+
+def _touched(scopes: Iterable[str]) -> frozenset[ContactForm] | None:
+    touched: set[ContactForm] = set()
+    for scope in scopes:
+        forms = forms_of_scope(scope)
+        if forms is None:
+            return None
+        touched |= forms
+    return frozenset(touched)
+
+
+class ConsentView:
+    """Per case and participant: the consent scopes in force (with expiry) and whether the
+    responsible person's acknowledgement stands."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def apply(
+        self, conn: asyncpg.Connection, event: RecordedEvent, model: DomainEvent
+    ) -> ConsentLoss | None:
+        case_id = event.case_id
+        match model:
+            case ConsentGiven():
+                await conn.execute(
+                    f"INSERT INTO {self.schema}.consent_grants (case_id, grant_id, "
+                    f"participant_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5) "
+                    f"ON CONFLICT DO NOTHING",
+                    case_id,
+                    model.grant_id,
+                    model.participant_id,
+                    model.scope,
+                    model.expires_at,
+                )
+                return None
+            case ConsentWithdrawn() | ConsentInvalidated():
+                refs = [(g.grant_id, g.scope) for g in model.grants]
+                cause = (
+                    HaltCause.CONSENT_WITHDRAWN
+                    if isinstance(model, ConsentWithdrawn)
+                    else HaltCause.CONSENT_INVALIDATED
+                )
+            case ConsentLapsed():
+                refs = [(model.grant_id, model.scope)]
+                cause = HaltCause.CONSENT_LAPSED
+            case AcknowledgementRecorded() | AcknowledgementWithdrawn():
+                standing = isinstance(model, AcknowledgementRecorded)
+                await conn.execute(
+                    f"INSERT INTO {self.schema}.acknowledgements AS a (case_id, "
+                    f"responsible_person_id, standing, stream_version) VALUES ($1, $2, $3, $4) "
+                    f"ON CONFLICT (case_id, responsible_person_id) DO UPDATE SET "
+                    f"standing = EXCLUDED.standing, stream_version = EXCLUDED.stream_version "
+                    f"WHERE a.stream_version < EXCLUDED.stream_version",
+                    case_id,
+                    model.responsible_person_id,
+                    standing,
+                    event.stream_version,
+                )
+                if standing:
+                    return None
+                return ConsentLoss(
+                    model.responsible_person_id, None, HaltCause.ACKNOWLEDGEMENT_WITHDRAWN
+                )
+            case _:
+                return None
+        # An ending: mark each grant ended (a tombstone if we never saw it given).
+        await conn.executemany(
+            f"INSERT INTO {self.schema}.consent_grants AS g (case_id, grant_id, participant_id, "
+            f"scope, ended_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, grant_id) "
+            f"DO UPDATE SET ended_by = coalesce(g.ended_by, EXCLUDED.ended_by)",
+            [(case_id, gid, model.participant_id, scope, event.event_id) for gid, scope in refs],
+        )
+        return ConsentLoss(model.participant_id, _touched(s for _, s in refs), cause)
+
+    async def covered_forms(
+        self, conn: asyncpg.Connection, case_id: str, now: datetime
+    ) -> dict[str, frozenset[ContactForm]]:
+        """Per participant, the forms their consent covers at `now`: taking part AND the form,
+        each given, not ended and not expired."""
+        rows = await conn.fetch(
+            f"SELECT participant_id, scope FROM {self.schema}.consent_grants "
+            f"WHERE case_id = $1 AND ended_by IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+            case_id,
+            now,
+        )
+        scopes: dict[str, set[str]] = {}
+        for r in rows:
+            scopes.setdefault(r["participant_id"], set()).add(r["scope"])
+        covered = {}
+        for person, held in scopes.items():
+            if ScopeKind.TAKE_PART.value not in held:
+                continue
+            forms: set[ContactForm] = set()
+            for scope in held:
+                forms |= forms_of_scope(scope) or set()
+            covered[person] = frozenset(forms)
+        return covered
+
+    async def acknowledged(self, conn: asyncpg.Connection, case_id: str) -> frozenset[str]:
+        rows = await conn.fetch(
+            f"SELECT responsible_person_id FROM {self.schema}.acknowledgements "
+            f"WHERE case_id = $1 AND standing",
+            case_id,
+        )
+        return frozenset(r["responsible_person_id"] for r in rows)
+
+
+PermittedPair = tuple[ContactForm, bool]  # (form, whether the responsible person takes part)
+
+
+class RiskView:
+    """Per case: the assessments (stage, decision, permitted forms, valid until) and the flags."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def apply(
+        self, conn: asyncpg.Connection, event: RecordedEvent, model: DomainEvent
+    ) -> None:
+        case_id = event.case_id
+        match model:
+            case RiskAssessmentStarted():
+                await conn.execute(
+                    f"INSERT INTO {self.schema}.risk_assessments AS a (case_id, assessment_id, "
+                    f"stage) VALUES ($1, $2, $3) ON CONFLICT (case_id, assessment_id) "
+                    f"DO UPDATE SET stage = EXCLUDED.stage",
+                    case_id,
+                    model.assessment_id,
+                    str(model.stage),
+                )
+            case RiskAssessmentCompleted():
+                permitted = [
+                    {"form": str(p.form), "with_responsible_person": p.with_responsible_person}
+                    for p in model.permitted_forms
+                ]
+                await conn.execute(
+                    f"INSERT INTO {self.schema}.risk_assessments AS a (case_id, assessment_id, "
+                    f"completed_version, permitted, valid_until) VALUES ($1, $2, $3, $4, $5) "
+                    f"ON CONFLICT (case_id, assessment_id) DO UPDATE SET "
+                    f"completed_version = EXCLUDED.completed_version, "
+                    f"permitted = EXCLUDED.permitted, valid_until = EXCLUDED.valid_until",
+                    case_id,
+                    model.assessment_id,
+                    event.stream_version,
+                    json.dumps(permitted),
+                    model.valid_until,
+                )
+            case RiskFlagRaised():
+                await conn.execute(
+                    f"INSERT INTO {self.schema}.risk_flags AS f (case_id, flag_id, severity, "
+                    f"raised_event_id) VALUES ($1, $2, $3, $4) ON CONFLICT (case_id, flag_id) "
+                    f"DO UPDATE SET severity = EXCLUDED.severity, "
+                    f"raised_event_id = coalesce(f.raised_event_id, EXCLUDED.raised_event_id)",
+                    case_id,
+                    model.flag_id,
+                    str(model.severity),
+                    event.event_id,
+                )
+            case RiskFlagResolved():
+                await conn.execute(
+                    f"INSERT INTO {self.schema}.risk_flags AS f (case_id, flag_id, resolved) "
+                    f"VALUES ($1, $2, true) ON CONFLICT (case_id, flag_id) "
+                    f"DO UPDATE SET resolved = true",
+                    case_id,
+                    model.flag_id,
+                )
+
+    async def permitted(
+        self, conn: asyncpg.Connection, case_id: str, now: datetime
+    ) -> frozenset[PermittedPair]:
+        """What the governing decision permits at `now`: that of the latest assessment
+        completed, if it was a full one and is not stale (as `mend_risk.domain` reads it);
+        nothing otherwise."""
+        row = await conn.fetchrow(
+            f"SELECT stage, permitted, valid_until FROM {self.schema}.risk_assessments "
+            f"WHERE case_id = $1 AND completed_version IS NOT NULL "
+            f"ORDER BY completed_version DESC LIMIT 1",
+            case_id,
+        )
+        if row is None or row["stage"] != AssessmentStage.FULL.value:
+            return frozenset()
+        if row["valid_until"] is None or now >= row["valid_until"]:
+            return frozenset()
+        pairs = set()
+        for p in json.loads(row["permitted"] or "[]"):
+            if p.get("form") in _FORM_VALUES:
+                pairs.add((ContactForm(p["form"]), bool(p.get("with_responsible_person"))))
+        return frozenset(pairs)
+
+    async def severe_flags(self, conn: asyncpg.Connection, case_id: str) -> frozenset[UUID]:
+        """Event ids of the severe flags raised and not resolved."""
+        rows = await conn.fetch(
+            f"SELECT raised_event_id FROM {self.schema}.risk_flags WHERE case_id = $1 "
+            f"AND severity = $2 AND NOT resolved AND raised_event_id IS NOT NULL",
+            case_id,
+            Severity.SEVERE.value,
+        )
+        return frozenset(r["raised_event_id"] for r in rows)
+
+
+class ConsumerPositions:
+    """The highest offset each subscription has applied, per topic and partition."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def record(self, conn: asyncpg.Connection, position: Position) -> None:
+        await conn.execute(
+            f"INSERT INTO {self.schema}.consumer_positions AS p (consumer, topic, "
+            f"kafka_partition, processed_offset) VALUES ($1, $2, $3, $4) "
+            f"ON CONFLICT (consumer, topic, kafka_partition) DO UPDATE SET "
+            f"processed_offset = greatest(p.processed_offset, EXCLUDED.processed_offset), "
+            f"updated_at = now()",
+            position.consumer,
+            position.topic,
+            position.partition,
+            position.offset,
+        )
+
+    async def processed(
+        self, conn: asyncpg.Connection, targets: Sequence[tuple[str, str, int]]
+    ) -> dict[tuple[str, str, int], int]:
+        """For (consumer, topic, partition) targets: the last offset applied (absent: none)."""
+        rows = await conn.fetch(
+            f"SELECT consumer, topic, kafka_partition, processed_offset "
+            f"FROM {self.schema}.consumer_positions p "
+            f"JOIN unnest($1::text[], $2::text[], $3::int[]) AS t(c, tp, pa) "
+            f"ON p.consumer = t.c AND p.topic = t.tp AND p.kafka_partition = t.pa",
+            [t[0] for t in targets],
+            [t[1] for t in targets],
+            [t[2] for t in targets],
+        )
+        return {
+            (r["consumer"], r["topic"], r["kafka_partition"]): r["processed_offset"] for r in rows
+        }
+
+
+# --- projections of this service's own events ----------------------------------------------
+
+
+class PractitionerRegistry:
+    """The current record of every registered practitioner (the `registry` stream)."""
+
+    name = "practitioners"
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
+        rows = []
+        for e in events:
+            if e.event_type != PractitionerRegistered.event_type:
+                continue
+            model = e.decode()
+            assert isinstance(model, PractitionerRegistered)
+            record = Practitioner.from_event(model)
+            rows.append(
+                (
+                    record.id,
+                    record.rj_trained,
+                    record.sexual_harm_trained,
+                    record.level,
+                    sorted(str(s) for s in record.specialisms),
+                    record.may_facilitate,
+                    e.metadata.occurred_at,
+                )
+            )
+        if rows:
+            await conn.executemany(
+                f"INSERT INTO {self.schema}.practitioners (practitioner_id, rj_trained, "
+                f"sexual_harm_trained, level, specialisms, may_facilitate, registered_at) "
+                f"VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (practitioner_id) DO UPDATE "
+                f"SET rj_trained = EXCLUDED.rj_trained, "
+                f"sexual_harm_trained = EXCLUDED.sexual_harm_trained, level = EXCLUDED.level, "
+                f"specialisms = EXCLUDED.specialisms, may_facilitate = EXCLUDED.may_facilitate, "
+                f"registered_at = EXCLUDED.registered_at",
+                rows,
+            )
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(f"DELETE FROM {self.schema}.practitioners")
+
+    async def rows(self, conn: asyncpg.Connection) -> list[dict[str, Any]]:
+        rows = await conn.fetch(
+            f"SELECT practitioner_id, rj_trained, sexual_harm_trained, level, specialisms, "
+            f"may_facilitate, registered_at FROM {self.schema}.practitioners "
+            f"ORDER BY practitioner_id"
+        )
+        return [dict(r) for r in rows]
+
+
+class CaseStates:
+    """Each case's state for the API: the domain's own fold of the case stream (so the API
+    never disagrees with a decision), plus each halt's cause, as one JSON document."""
+
+    name = "case_states"
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
+        cases = [e for e in events if e.stream_id != REGISTRY_STREAM]
+        heads = {
+            stream: max(e.stream_version for e in group)
+            for stream, group in groupby(
+                sorted(cases, key=lambda e: e.stream_id), key=lambda e: e.stream_id
+            )
+        }
+        rows = []
+        for stream, version in heads.items():
+            history = await conn.fetch(
+                f"SELECT global_position, stream_id, stream_version, event_id, event_type, "
+                f"schema_version, case_id, data, metadata, recorded_at, hash "
+                f"FROM {self.schema}.events WHERE stream_id = $1 AND stream_version <= $2 "
+                f"ORDER BY stream_version",
+                stream,
+                version,
+            )
+            recorded = [row_to_event(r) for r in history]
+            state = decider.fold(stream, ((e.decode(), e.metadata) for e in recorded))
+            rows.append((stream, version, json.dumps(case_document(state, recorded))))
+        if rows:
+            await conn.executemany(
+                f"INSERT INTO {self.schema}.case_states (case_id, version, state) "
+                f"VALUES ($1, $2, $3) ON CONFLICT (case_id) DO UPDATE SET "
+                f"version = EXCLUDED.version, state = EXCLUDED.state, updated_at = now() "
+                f"WHERE {self.schema}.case_states.version < EXCLUDED.version",
+                rows,
+            )
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(f"DELETE FROM {self.schema}.case_states")
+
+    async def get(self, conn: asyncpg.Connection, case_id: str) -> dict[str, Any] | None:
+        raw = await conn.fetchval(
+            f"SELECT state FROM {self.schema}.case_states WHERE case_id = $1", case_id
+        )
+        return json.loads(raw) if raw is not None else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def case_document(state: CaseState, history: Sequence[RecordedEvent]) -> dict[str, Any]:
+    """The case as the API shows it: codes, ids and times only (no free text exists here)."""
+    halts: dict[str, dict[str, Any]] = {}
+    for e in history:
+        if e.event_type == SessionHalted.event_type:
+            h = e.decode()
+            assert isinstance(h, SessionHalted)
+            halts.setdefault(
+                h.session_id,
+                {
+                    "event_id": str(e.event_id),
+                    "at": e.metadata.occurred_at.isoformat(),
+                    "cause": str(h.cause),
+                    "cause_event_id": str(h.cause_event_id) if h.cause_event_id else None,
+                    "halted_by_id": h.halted_by_id,
+                    "halted_by_role": str(h.halted_by_role),
+                },
+            )
+    opened = state.opened
+    prefs = state.preferences
+    return {
+        "case_id": state.case_id,
+        "version": history[-1].stream_version if history else 0,
+        "status": str(state.status),
+        "agency": opened.agency if opened else None,
+        "harm_category": str(opened.harm_category) if opened else None,
+        "justice_stage": str(opened.justice_stage) if opened else None,
+        "route": str(opened.route) if opened else None,
+        "harmed_person_id": state.harmed_person_id,
+        "invited": sorted(state.invited),
+        "facilitator_id": state.facilitator_id,
+        "responsible_person_id": state.responsible_person_id,
+        "preferences": {
+            "min_gap_days": prefs.min_gap_days,
+            "permitted_forms": sorted(str(f) for f in prefs.permitted_forms),
+            "speaks_first": prefs.speaks_first,
+            "responsible_person_takes_part": prefs.responsible_person_takes_part,
+            "invited": sorted(prefs.invited),
+            "progress_updates": prefs.progress_updates,
+        },
+        "paused": state.paused,
+        "paused_for": sorted(str(r) for r in state.paused_for),
+        "prepared": sorted(state.prepared),
+        "sessions": [
+            {
+                "session_id": s.id,
+                "form": str(s.form),
+                "participants": [{"id": p.id, "role": str(p.role)} for p in s.participants],
+                "facilitator_id": s.facilitator_id,
+                "team": list(s.team),
+                "scheduled_for": _iso(s.scheduled_for),
+                "speaks_first": s.speaks_first,
+                "status": str(s.status),
+                "started_at": _iso(s.started_at),
+                "ended_at": _iso(s.ended_at),
+                "halt": halts.get(s.id),
+            }
+            for s in sorted(state.sessions.values(), key=lambda s: (s.scheduled_for, s.id))
+        ],
+        "agreements": [
+            {
+                "session_id": a.session_id,
+                "items": [i.model_dump(mode="json") for i in a.items],
+                "consented_by": list(a.consented_by),
+            }
+            for a in state.agreements.values()
+        ],
+    }

@@ -1,0 +1,131 @@
+"""Reactions to other services' events (R2, R5): keep the consent and risk views, and halt
+every scheduled or running session that depended on what was lost.
+
+Each handler runs inside the inbox transaction of its message (`conn`): it takes the case lock
+(see consistency.py), writes the view with `conn`, then halts through
+`CommandService.execute` as the service itself, with the cause's event id as causation id.
+The halt commits in its own transaction, before the inbox row; both are safe on redelivery:
+the view writes are idempotent, the halt's event ids derive from the cause, and `decide`
+emits nothing for a cause already acted on. A message redelivered after the halt committed but
+before the inbox did therefore halts once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import asyncpg
+from mend_consent.events import (
+    AcknowledgementRecorded,
+    AcknowledgementWithdrawn,
+    ConsentGiven,
+    ConsentInvalidated,
+    ConsentLapsed,
+    ConsentWithdrawn,
+)
+from mend_events.envelope import RecordedEvent
+from mend_risk.events import (
+    RiskAssessmentCompleted,
+    RiskAssessmentStarted,
+    RiskFlagRaised,
+    RiskFlagResolved,
+    Severity,
+)
+
+from mend_sessions import commands as c
+from mend_sessions.events import HaltCause
+from mend_sessions.projections import ALL_FORMS, ConsentView, RiskView
+from mend_sessions.service import SessionsService, involves_responsible_person, lock_case
+
+CONSENT_TYPES = frozenset(
+    t.event_type
+    for t in (
+        ConsentGiven,
+        ConsentWithdrawn,
+        ConsentLapsed,
+        ConsentInvalidated,
+        AcknowledgementRecorded,
+        AcknowledgementWithdrawn,
+    )
+)
+RISK_TYPES = frozenset(
+    t.event_type
+    for t in (RiskAssessmentStarted, RiskAssessmentCompleted, RiskFlagRaised, RiskFlagResolved)
+)
+
+
+class Reactions:
+    """The `consent` and `risk` subscriptions' handlers. `service` is a callable because the
+    consumers start before the app's service object exists (it is made on first use)."""
+
+    def __init__(
+        self,
+        service: Callable[[], SessionsService],
+        consent: ConsentView,
+        risk: RiskView,
+        schema: str,
+    ) -> None:
+        self._service = service
+        self.consent = consent
+        self.risk = risk
+        self.schema = schema
+
+    async def on_consent(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if event.event_type not in CONSENT_TYPES:
+            return  # e.g. IncentiveReported: its consequence arrives as ConsentInvalidated
+        model = event.decode()
+        case_id = event.case_id
+        await lock_case(conn, self.schema, case_id)
+        loss = await self.consent.apply(conn, event, model)
+        if loss is None:
+            return
+        forms = loss.forms
+        if loss.cause != HaltCause.ACKNOWLEDGEMENT_WITHDRAWN:
+            # Halt only the forms this event touched that consent no longer covers (another
+            # grant of the same scope may still be in force).
+            now = self._service().clock()
+            still = (await self.consent.covered_forms(conn, case_id, now)).get(
+                loss.participant_id, frozenset()
+            )
+            lost = (ALL_FORMS if forms is None else forms) - still
+            if not lost:
+                return
+            forms = None if lost == ALL_FORMS else lost
+        command = c.HaltSessionsDependingOnConsent(
+            participant_id=loss.participant_id,
+            forms=tuple(sorted(forms)) if forms is not None else None,
+            cause_event_id=event.event_id,
+            cause=loss.cause,
+        )
+        await self._service().halt_for_consent(case_id, command, event)
+
+    async def on_risk(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if event.event_type not in RISK_TYPES:
+            return
+        model = event.decode()
+        case_id = event.case_id
+        await lock_case(conn, self.schema, case_id)
+        await self.risk.apply(conn, event, model)
+        service = self._service()
+        if isinstance(model, RiskFlagRaised) and model.severity == Severity.SEVERE:
+            command = c.HaltSessionsForRisk(
+                cause_event_id=event.event_id, cause=HaltCause.RISK_FLAG
+            )
+            await service.halt_for_risk(case_id, command, event)
+        elif isinstance(model, RiskAssessmentCompleted):
+            # The new decision governs from now: halt each active session it does not permit
+            # (form, and whether the responsible person takes part).
+            permitted = await self.risk.permitted(conn, case_id, service.clock())
+            state = await service.case(case_id)
+            affected = tuple(
+                s.id
+                for s in service.active_sessions(state)
+                if (s.form, involves_responsible_person(s.participants)) not in permitted
+            )
+            if affected:
+                command = c.HaltSessionsForRisk(
+                    cause_event_id=event.event_id,
+                    cause=HaltCause.RISK_DECISION,
+                    session_ids=tuple(sorted(affected)),
+                )
+                await service.halt_for_risk(case_id, command, event)

@@ -1,0 +1,235 @@
+"""The sessions service's application layer: commands through the pure domain, gate facts from
+the read models, reactions to consent and risk. HTTP-free, so tests and reactions use it directly.
+
+Decisions about the practitioner registry (choosing a facilitator, a session's team) read the
+`registry` stream itself (a cached fold: read-your-writes right after a registration); the
+`practitioners` projection serves listings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from mend_events.application import CommandResult, CommandService
+from mend_events.decider import CommandContext
+from mend_events.envelope import RecordedEvent
+from mend_events.errors import NotFound, Unavailable
+from mend_events.identity_types import Actor, Role
+from mend_events.store import EventStore, stream_agency
+
+from mend_sessions import commands as c
+from mend_sessions.consistency import ConsistencyGuard
+from mend_sessions.domain import WithGates, WithPractitioner, decider
+from mend_sessions.events import Participant, ParticipantRole
+from mend_sessions.gates import GateView
+from mend_sessions.practitioners import REGISTRY_STREAM, RegistryState, registry_decider
+from mend_sessions.projections import (
+    CaseStates,
+    ConsentView,
+    PractitionerRegistry,
+    RiskView,
+)
+from mend_sessions.state import CaseState, CaseStatus, Session
+
+SYSTEM_ID = "svc-sessions"
+# How long a start or schedule waits for a reaction of the same case to finish (they hold the
+# case lock for milliseconds); past it the request is refused with 503 rather than queued.
+LOCK_TIMEOUT_MS = 2000
+
+
+def system_context(agency: str, cause: RecordedEvent, now: datetime) -> CommandContext:
+    """The service acting on its own, because of `cause`: the cause's id is the causation id,
+    so the events it decides get deterministic ids and a redelivery writes nothing twice."""
+    return CommandContext(
+        actor=Actor(id=SYSTEM_ID, role=Role.SYSTEM, agency=agency),
+        now=now,
+        correlation_id=cause.metadata.correlation_id,
+        causation_id=cause.event_id,
+    )
+
+
+def involves_responsible_person(participants: tuple[Participant, ...]) -> bool:
+    return any(p.role == ParticipantRole.RESPONSIBLE_PERSON for p in participants)
+
+
+class SessionsService:
+    def __init__(
+        self,
+        store: EventStore,
+        consent: ConsentView,
+        risk: RiskView,
+        practitioners: PractitionerRegistry,
+        cases: CaseStates,
+        guard: ConsistencyGuard | None = None,
+    ) -> None:
+        self.store = store
+        self.pool: asyncpg.Pool = store.pool
+        self.consent = consent
+        self.risk = risk
+        self.practitioners = practitioners
+        self.cases = cases
+        self.guard = guard
+        # The one clock of the application layer (gates are decided at `clock()`); tests move it.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.lock_timeout_ms = LOCK_TIMEOUT_MS
+        self.commands: CommandService[CaseState] = CommandService(store, decider)
+        self.registry: CommandService[RegistryState] = CommandService(store, registry_decider)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def case(self, case_id: str) -> CaseState:
+        return (await self.commands.load(case_id))[0]
+
+    async def case_agency(self, case_id: str) -> str | None:
+        state = await self.case(case_id)
+        if state.opened is not None:
+            return state.opened.agency
+        return await stream_agency(self.store, case_id)
+
+    async def case_document(self, case_id: str) -> dict[str, Any] | None:
+        async with self.pool.acquire() as conn:
+            return await self.cases.get(conn, case_id)
+
+    async def practitioner_list(self) -> list[dict[str, Any]]:
+        async with self.pool.acquire() as conn:
+            return await self.practitioners.rows(conn)
+
+    async def registry_state(self) -> RegistryState:
+        return (await self.registry.load(REGISTRY_STREAM))[0]
+
+    # --- commands -------------------------------------------------------------------------
+
+    async def execute(
+        self, case_id: str, command: Any, ctx: CommandContext, key: str | None = None
+    ) -> CommandResult[CaseState]:
+        return await self.commands.execute(case_id, command, ctx, idempotency_key=key)
+
+    async def register(
+        self, command: c.RegisterPractitioner, ctx: CommandContext, key: str | None = None
+    ) -> CommandResult[RegistryState]:
+        return await self.registry.execute(REGISTRY_STREAM, command, ctx, idempotency_key=key)
+
+    async def choose_facilitator(
+        self, case_id: str, command: c.ChooseFacilitator, ctx: CommandContext, key: str | None
+    ) -> CommandResult[CaseState]:
+        record = (await self.registry_state()).practitioners.get(command.practitioner_id)
+        return await self.execute(case_id, WithPractitioner(command, record), ctx, key)
+
+    async def schedule(
+        self, case_id: str, command: c.ScheduleSession, ctx: CommandContext, key: str | None
+    ) -> CommandResult[CaseState]:
+        return await self._gated(case_id, command, ctx, key)
+
+    async def start(
+        self, case_id: str, command: c.StartSession, ctx: CommandContext, key: str | None
+    ) -> CommandResult[CaseState]:
+        return await self._gated(case_id, command, ctx, key)
+
+    async def _gated(
+        self,
+        case_id: str,
+        command: c.ScheduleSession | c.StartSession,
+        ctx: CommandContext,
+        key: str | None,
+    ) -> CommandResult[CaseState]:
+        """R4 through the gates, on a view that is fresh (ConsistencyGuard) and that no reaction
+        of this case changes while the decision is made (the case lock)."""
+        if self.guard is not None:
+            await self.guard.ensure(case_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout_ms)}ms'")
+            try:
+                await lock_case(conn, self.store.schema, case_id)
+            except asyncpg.LockNotAvailableError:
+                raise Unavailable(
+                    "this case is busy applying a consent or risk change; try again shortly"
+                ) from None
+            ctx = replace(ctx, now=self.clock())  # decide on the facts as of now
+            state = await self.case(case_id)
+            view = await self.gate_view(conn, state, command, ctx.now)
+            return await self.commands.execute(
+                case_id, WithGates(command, view), ctx, idempotency_key=key
+            )
+
+    async def gate_view(
+        self,
+        conn: asyncpg.Connection,
+        state: CaseState,
+        command: c.ScheduleSession | c.StartSession,
+        now: datetime,
+    ) -> GateView:
+        """The gate facts at `now` from this service's views of consent, risk and the registry.
+        Risk permits a form with or without the responsible person, so the facts depend on
+        whether this session includes them."""
+        if isinstance(command, c.ScheduleSession):
+            participants, facilitator, team = (
+                command.participants,
+                command.facilitator_id,
+                command.team,
+            )
+        else:
+            session = state.sessions.get(command.session_id)
+            if session is None:
+                return GateView()  # the domain answers "no such session"
+            participants, facilitator, team = (
+                session.participants,
+                session.facilitator_id,
+                session.team,
+            )
+        with_rp = involves_responsible_person(participants)
+        permitted = await self.risk.permitted(conn, state.case_id, now)
+        registry = (await self.registry_state()).practitioners
+        staff = {state.facilitator_id, facilitator, *team} - {None}
+        return GateView(
+            consented_forms=await self.consent.covered_forms(conn, state.case_id, now),
+            acknowledged=await self.consent.acknowledged(conn, state.case_id),
+            risk_permitted_forms=frozenset(f for f, rp in permitted if rp == with_rp),
+            severe_flags=await self.risk.severe_flags(conn, state.case_id),
+            practitioners={p: registry[p] for p in staff if p in registry},
+        )
+
+    # --- reactions (called by reactions.py inside the inbox transaction) ------------------
+
+    async def halt_for_consent(
+        self, case_id: str, command: c.HaltSessionsDependingOnConsent, cause: RecordedEvent
+    ) -> CommandResult[CaseState]:
+        return await self._react(case_id, command, cause)
+
+    async def halt_for_risk(
+        self, case_id: str, command: c.HaltSessionsForRisk, cause: RecordedEvent
+    ) -> CommandResult[CaseState]:
+        return await self._react(case_id, command, cause)
+
+    async def _react(
+        self,
+        case_id: str,
+        command: c.HaltSessionsDependingOnConsent | c.HaltSessionsForRisk,
+        cause: RecordedEvent,
+    ) -> CommandResult[CaseState]:
+        state = await self.case(case_id)
+        agency = state.opened.agency if state.opened else cause.metadata.agency
+        return await self.commands.execute(
+            case_id, command, system_context(agency, cause, self.clock())
+        )
+
+    @staticmethod
+    def active_sessions(state: CaseState) -> list[Session]:
+        return [s for s in state.sessions.values() if s.active]
+
+    async def require_case(self, case_id: str) -> CaseState:
+        state = await self.case(case_id)
+        if state.status not in (CaseStatus.OPEN, CaseStatus.CLOSED):
+            raise NotFound("no open case with this id", field="case_id")
+        return state
+
+
+async def lock_case(conn: asyncpg.Connection, schema: str, case_id: str) -> None:
+    """Serialise, per case, gated decisions and the reactions that change their facts; held
+    until the transaction ends."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{schema}:case:{case_id}"
+    )

@@ -1,0 +1,623 @@
+"""The sessions service through its HTTP API, on the real database and broker: every gate (R4)
+refuses scheduling and starting on its own and names itself, who may do what, and the
+consistency guard. Consent and risk facts reach the service as the other services publish them:
+CloudEvents on their topics, consumed by its subscriptions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from mend_consent.events import (
+    AcknowledgementRecorded,
+    AcknowledgementWithdrawn,
+    ConsentGiven,
+    ConsentInvalidated,
+    ConsentLapsed,
+    ConsentWithdrawn,
+    GrantRef,
+)
+from mend_events.cloudevents import to_message
+from mend_events.contracts import DomainEvent
+from mend_events.envelope import Metadata, RecordedEvent
+from mend_events.identity_types import Role
+from mend_events.settings import events_topic
+from mend_events.testing import running_service
+from mend_risk.events import (
+    AssessmentStage,
+    DecisionReason,
+    FlagCategory,
+    PermittedForm,
+    RiskAssessmentCompleted,
+    RiskAssessmentStarted,
+    RiskDecision,
+    RiskFlagRaised,
+    Severity,
+)
+from mend_sessions.app import build
+
+HP, RP, SUP = "hp-alice01", "rp-bob0001", "sup-carl01"
+FAC, ALT, SURV, HSB = "prac-fac001", "prac-alt001", "prac-surv01", "prac-hsb001"
+WEAK, SURV2 = "prac-weak01", "prac-surv02"  # downgraded during a test
+COORD = "coord-dee01"
+F2F = "face_to_face"
+NOW = datetime.now(UTC)
+PEOPLE = [{"id": HP, "role": "harmed_person"}, {"id": RP, "role": "responsible_person"}]
+
+
+@dataclass
+class Setup:
+    """A case where a face-to-face meeting of HP and RP meets every gate."""
+
+    facilitator: str = FAC
+    team: tuple[str, ...] = (SURV, HSB)
+    permitted_forms: tuple[str, ...] = (F2F, "letter", "indirect")
+    rp_takes_part: bool = True
+    min_gap_days: int = 14
+    prepared: tuple[str, ...] = (HP, RP)
+    hp_scopes: tuple[str, ...] = ("take_part", f"contact:{F2F}")
+    rp_scopes: tuple[str, ...] = ("take_part", f"contact:{F2F}")
+    contact_expires: dict[str, datetime] = field(default_factory=dict)  # participant -> expiry
+    acknowledged: bool = True
+    stage: AssessmentStage = AssessmentStage.FULL
+    risk_permits: tuple[PermittedForm, ...] = (
+        PermittedForm(form=F2F, with_responsible_person=True),
+    )
+    risk_valid_until: datetime = NOW + timedelta(days=90)
+
+    def preferences(self, **changes: Any) -> dict[str, Any]:
+        body = {
+            "min_gap_days": self.min_gap_days,
+            "permitted_forms": list(self.permitted_forms),
+            "responsible_person_takes_part": self.rp_takes_part,
+        }
+        return {**body, **changes}
+
+
+class World:
+    """One running sessions service, a producer standing in for the consent and risk services'
+    relays, and helpers to walk a case through the API."""
+
+    def __init__(self, running, token, producer: AIOKafkaProducer, prefix: str) -> None:
+        self.client, self.app, self.runtime = running
+        self.token = token
+        self.producer = producer
+        self.prefix = prefix
+        self.versions: dict[tuple[str, str], int] = {}
+        self.grants: dict[tuple[str, str, str], Any] = {}  # (case, person, scope) -> grant id
+
+    # -- identities
+    def hp(self) -> dict[str, str]:
+        return self.token("harmed_person", HP)
+
+    def prac(self, case: str, who: str = FAC) -> dict[str, str]:
+        return self.token("practitioner", who, cases=(case,))
+
+    # -- other services' events
+    def recorded(self, service: str, case: str, model: DomainEvent, actor: str) -> RecordedEvent:
+        version = self.versions.get((service, case), 0) + 1
+        self.versions[(service, case)] = version
+        role = Role.PRACTITIONER if actor.startswith("prac-") else Role.HARMED_PERSON
+        at = datetime.now(UTC)
+        return RecordedEvent(
+            global_position=version,
+            stream_id=case,
+            stream_version=version,
+            event_id=uuid4(),
+            event_type=model.event_type,
+            schema_version=model.schema_version,
+            data=model.to_data(),
+            recorded_at=at,
+            case_id=case,
+            metadata=Metadata(actor, role, "agency-a", uuid4(), None, at),
+            service=service,
+        )
+
+    async def publish(self, service: str, case: str, *models: DomainEvent) -> list[RecordedEvent]:
+        """As the other service's relay would: one CloudEvent each, keyed by the case."""
+        out, acks = [], []
+        for model in models:
+            event = self.recorded(service, case, model, FAC)
+            key, value, headers = to_message(event)
+            topic = events_topic(service, self.prefix)
+            acks.append(await self.producer.send(topic, value, key=key, headers=headers))
+            out.append(event)
+        await asyncio.gather(*acks)
+        return out
+
+    async def learn_without_reacting(self, service: str, case: str, model: DomainEvent) -> None:
+        """Write a fact into the view as the reaction would, without its halt: the moment
+        between the two that the case lock hides from every other request."""
+        svc = self.app.state.service
+        view = svc.consent if service == "consent" else svc.risk
+        async with self.runtime.pool.acquire() as conn, conn.transaction():
+            await view.apply(conn, self.recorded(service, case, model, FAC), model)
+
+    # -- the API
+    async def post(self, path: str, body: dict | None, headers: dict) -> Any:
+        return await self.client.post(path, json=body, headers=headers)
+
+    async def ok(self, path: str, body: dict | None, headers: dict) -> dict:
+        r = await self.post(path, body, headers)
+        assert r.status_code in (200, 201), (path, r.text)
+        return r.json()
+
+    async def register(self, pid: str, level: int = 2, specialisms: tuple[str, ...] = ()) -> None:
+        await self.ok(
+            "/practitioners",
+            {
+                "practitioner_id": pid,
+                "rj_trained": True,
+                "sexual_harm_trained": True,
+                "level": level,
+                "specialisms": list(specialisms),
+            },
+            self.token("coordinator", COORD),
+        )
+
+    async def prepare(self, case: str, s: Setup) -> None:
+        hp = self.hp()
+        opening = {"harm_category": "sexual_assault", "justice_stage": "none"}
+        await self.ok(f"/cases/{case}/open", {**opening, "route": "self_referral"}, hp)
+        await self.ok(f"/cases/{case}/facilitator", {"practitioner_id": s.facilitator}, hp)
+        await self.ok(f"/cases/{case}/preferences", s.preferences(), hp)
+        roles = {HP: "harmed_person", RP: "responsible_person"}
+        for person in s.prepared:
+            await self.ok(
+                f"/cases/{case}/preparations",
+                {"participant": {"id": person, "role": roles[person]}},
+                self.prac(case, s.facilitator),
+            )
+        consent: list[DomainEvent] = []
+        for person, scopes, role in (
+            (HP, s.hp_scopes, Role.HARMED_PERSON),
+            (RP, s.rp_scopes, Role.RESPONSIBLE_PERSON),
+        ):
+            for scope in scopes:
+                expires = s.contact_expires.get(person) if scope.startswith("contact:") else None
+                grant = self.grants[(case, person, scope)] = uuid4()
+                consent.append(
+                    ConsentGiven(
+                        grant_id=grant,
+                        participant_id=person,
+                        participant_role=role,
+                        scope=scope,
+                        informed_how="both",
+                        no_incentive_attested=True,
+                        expires_at=expires,
+                    )
+                )
+        if s.acknowledged:
+            consent.append(
+                AcknowledgementRecorded(responsible_person_id=RP, basis="written_statement")
+            )
+        await self.publish("consent", case, *consent)
+        assessment = uuid4()
+        await self.publish(
+            "risk",
+            case,
+            RiskAssessmentStarted(assessment_id=assessment, stage=s.stage),
+            RiskAssessmentCompleted(
+                assessment_id=assessment,
+                decision=RiskDecision.PROCEED,
+                permitted_forms=s.risk_permits,
+                reasons=(DecisionReason.SUITABLE_WITH_SAFEGUARDS,),
+                signed_off_by=SURV,
+                valid_until=s.risk_valid_until,
+            ),
+        )
+
+    def session(self, s: Setup, sid: str = "sess-0001", **changes: Any) -> dict[str, Any]:
+        body = {
+            "session_id": sid,
+            "form": F2F,
+            "participants": PEOPLE,
+            "facilitator_id": s.facilitator,
+            "team": list(s.team),
+            "scheduled_for": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        }
+        return {**body, **changes}
+
+    async def schedule(self, case: str, s: Setup, **changes: Any) -> Any:
+        return await self.post(f"/cases/{case}/sessions", self.session(s, **changes), self.hp())
+
+    async def start(self, case: str, s: Setup, sid: str = "sess-0001") -> Any:
+        return await self.post(
+            f"/cases/{case}/sessions/{sid}/start", None, self.prac(case, s.facilitator)
+        )
+
+    def move_clock(self, by: timedelta | None) -> None:
+        service = self.app.state.service
+        service.clock = (lambda: datetime.now(UTC) + by) if by else (lambda: datetime.now(UTC))
+
+
+@pytest.fixture
+async def producer(platform):
+    p = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap, acks="all")
+    await p.start()
+    yield p
+    await p.stop()
+
+
+@pytest.fixture
+async def world(platform, unique, topic_prefix, token, producer):
+    # A generous bound here: the first messages also wait for the consumer group to join.
+    async with running_service(
+        build, "sessions", platform, unique, topic_prefix, max_consent_lag_ms=20_000
+    ) as running:
+        w = World(running, token, producer, topic_prefix)
+        for pid in (FAC, ALT, WEAK):
+            await w.register(pid, level=2)
+        await w.register(SURV, 1, ("survivor_specialist",))
+        await w.register(SURV2, 1, ("survivor_specialist",))
+        await w.register(HSB, 1, ("hsb_specialist",))
+        yield w
+
+
+def refused_by(r: Any, gate: str) -> None:
+    """Refused with 422, naming exactly one unmet gate, which contains `gate`."""
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["error"] == "gates_unmet", body
+    assert len(body["gates"]) == 1 and gate in body["gates"][0], body["gates"]
+    assert gate in body["reason"]
+
+
+# --------------------------------------------------------------------------------------------
+
+
+async def test_all_gates_met_then_schedule_start_halt_and_read(world):
+    case, s = "case-allok001", Setup()
+    await world.prepare(case, s)
+    body = world.session(s)
+    r = await world.post(f"/cases/{case}/sessions", body, world.hp())
+    assert r.status_code == 201, r.text
+    assert [e["type"] for e in r.json()["events"]] == ["SessionScheduled"]
+    # The same request again (a retry) writes nothing.
+    again = await world.post(f"/cases/{case}/sessions", body, world.hp())
+    assert again.status_code == 200 and again.json()["events"] == []
+    r = await world.start(case, s)
+    assert r.status_code == 201, r.text
+    assert [e["type"] for e in r.json()["events"]] == ["SessionStarted"]
+    # Anyone taking part may halt it, owing no reason (R3).
+    r = await world.post(
+        f"/cases/{case}/sessions/sess-0001/halt", None, world.token("responsible_person", RP)
+    )
+    assert r.status_code == 201 and r.json()["events"][0]["type"] == "SessionHalted"
+    # A halted session never resumes silently (R3).
+    r = await world.start(case, s)
+    assert r.status_code == 422 and "never resumes" in r.json()["reason"]
+    await world.runtime.settle()
+    doc = (await world.client.get(f"/cases/{case}", headers=world.hp())).json()
+    session = doc["sessions"][0]
+    assert session["status"] == "halted" and session["started_at"]
+    assert session["halt"]["cause"] == "participant_halt"
+    assert session["halt"]["halted_by_role"] == "responsible_person"
+    assert doc["preferences"]["min_gap_days"] == 14
+    # The responsible person sees the case's status and their sessions, not her preferences.
+    mine = (
+        await world.client.get(f"/cases/{case}", headers=world.token("responsible_person", RP))
+    ).json()
+    assert set(mine) == {"case_id", "version", "status", "sessions"}
+    assert [x["session_id"] for x in mine["sessions"]] == ["sess-0001"]
+    # Somebody not in any session sees nothing.
+    r = await world.client.get(f"/cases/{case}", headers=world.token("supporter", SUP))
+    assert r.status_code == 403
+
+
+@dataclass(frozen=True)
+class Breaker:
+    """One gate broken, everything else met: `setup` changes the case, `then` acts on it after
+    it is set up (schedule test) or after its session is scheduled (start test)."""
+
+    gate: str
+    setup: dict[str, Any] = field(default_factory=dict)
+    then: Callable[[World, str, Setup], Awaitable[None]] | None = None
+    request: dict[str, Any] = field(default_factory=dict)
+    clock: timedelta | None = None  # decide this much later (expiry, staleness)
+
+
+async def _pause(w: World, case: str, s: Setup) -> None:
+    await w.ok(f"/cases/{case}/pause", None, w.hp())
+
+
+def _prefer(**changes: Any) -> Callable[[World, str, Setup], Awaitable[None]]:
+    async def act(w: World, case: str, s: Setup) -> None:
+        await w.ok(f"/cases/{case}/preferences", s.preferences(**changes), w.hp())
+
+    return act
+
+
+async def _severe_flag(w: World, case: str, s: Setup) -> None:
+    flag = RiskFlagRaised(
+        flag_id=uuid4(), severity=Severity.SEVERE, category=FlagCategory.SAFETY_THREAT, affects=None
+    )
+    await w.publish("risk", case, flag)
+
+
+async def _downgrade_weak(w: World, case: str, s: Setup) -> None:
+    await w.register(WEAK, level=1)
+
+
+async def _earlier_session(w: World, case: str, s: Setup) -> None:
+    await w.ok(f"/cases/{case}/sessions", w.session(s, sid="sess-0000"), w.hp())
+
+
+ONLY_INDIRECT = (PermittedForm(form="indirect", with_responsible_person=True),)
+FORM = F2F
+
+SCHEDULE_BREAKERS = [
+    Breaker("case is paused", then=_pause),
+    Breaker("unresolved severe risk flag", then=_severe_flag),
+    Breaker(f"harmed person's preferences do not include {FORM}", then=_prefer(
+        permitted_forms=["letter"])),
+    Breaker("harmed person's preferences exclude the responsible person", then=_prefer(
+        responsible_person_takes_part=False)),
+    Breaker(f"harmed person's consent does not cover {FORM}", {"hp_scopes": ("take_part",)}),
+    Breaker(f"responsible person's consent does not cover {FORM}",
+            {"rp_scopes": ("take_part", "contact:letter")}),
+    Breaker("responsible person's acknowledgement does not stand", {"acknowledged": False}),
+    Breaker(f"no current risk assessment permits {FORM}", {"risk_permits": ONLY_INDIRECT}),
+    Breaker(f"no current risk assessment permits {FORM}",
+            {"risk_valid_until": NOW - timedelta(days=1)}),
+    Breaker(f"no current risk assessment permits {FORM}", {"stage": AssessmentStage.INITIAL}),
+    Breaker(f"facilitator {ALT} is not the one the harmed person chose",
+            request={"facilitator_id": ALT}),
+    Breaker("chosen facilitator is not qualified (level 1 is below the required 2)",
+            {"facilitator": WEAK}, then=_downgrade_weak),
+    Breaker("survivor specialist missing from team", {"team": (HSB,)}),
+    Breaker("harmful sexual behaviour specialist missing from team", {"team": (SURV,)}),
+    Breaker("preparation not done with responsible person", {"prepared": (HP,)}),
+    Breaker("minimum gap of 14 days not respected: session sess-0000", then=_earlier_session,
+            request={"scheduled_for": (NOW + timedelta(hours=3)).isoformat()}),
+]  # fmt: skip
+
+
+async def test_each_gate_alone_refuses_scheduling_and_names_itself(world):
+    for i, b in enumerate(SCHEDULE_BREAKERS):
+        case, s = f"case-sched{i:03d}", replace(Setup(), **b.setup)
+        await world.prepare(case, s)
+        if b.then:
+            await b.then(world, case, s)
+        refused_by(await world.schedule(case, s, **b.request), b.gate)
+    # And with every gate met, the same walk schedules.
+    await world.prepare("case-schedok1", Setup())
+    assert (await world.schedule("case-schedok1", Setup())).status_code == 201
+
+
+async def _choose_alt(w: World, case: str, s: Setup) -> None:
+    await w.ok(f"/cases/{case}/facilitator", {"practitioner_id": ALT}, w.hp())
+
+
+async def _lose_survivor_specialist(w: World, case: str, s: Setup) -> None:
+    await w.register(SURV2, level=1)
+
+
+async def _ack_withdrawn(w: World, case: str, s: Setup) -> None:
+    model = AcknowledgementWithdrawn(responsible_person_id=RP, ground="retracted")
+    await w.learn_without_reacting("consent", case, model)
+
+
+async def _severe_flag_learnt(w: World, case: str, s: Setup) -> None:
+    flag = RiskFlagRaised(
+        flag_id=uuid4(), severity=Severity.SEVERE, category=FlagCategory.MANIPULATION, affects=RP
+    )
+    await w.learn_without_reacting("risk", case, flag)
+
+
+LATER = timedelta(days=2)
+SOON = NOW + timedelta(days=1)
+
+START_BREAKERS = [
+    Breaker("case is paused", then=_pause),
+    Breaker(f"harmed person's preferences do not include {FORM}", then=_prefer(
+        permitted_forms=["letter"])),
+    Breaker("harmed person's preferences exclude the responsible person", then=_prefer(
+        responsible_person_takes_part=False)),
+    Breaker(f"harmed person's consent does not cover {FORM}",
+            {"contact_expires": {HP: SOON}}, clock=LATER),
+    Breaker(f"responsible person's consent does not cover {FORM}",
+            {"contact_expires": {RP: SOON}}, clock=LATER),
+    Breaker(f"no current risk assessment permits {FORM}", {"risk_valid_until": SOON},
+            clock=LATER),
+    Breaker(f"facilitator {FAC} is not the one the harmed person chose", then=_choose_alt),
+    Breaker("chosen facilitator is not qualified (level 1 is below the required 2)",
+            {"facilitator": WEAK}, then=_downgrade_weak),
+    Breaker("survivor specialist missing from team", {"team": (SURV2, HSB)},
+            then=_lose_survivor_specialist),
+    # A lost acknowledgement or a severe flag halts the session as soon as it is consumed
+    # (tests/e2e); here the view knows it and the halt has not run: the start gate holds alone.
+    Breaker("responsible person's acknowledgement does not stand", then=_ack_withdrawn),
+    Breaker("unresolved severe risk flag", then=_severe_flag_learnt),
+]  # fmt: skip
+
+
+async def test_each_gate_alone_refuses_starting_and_names_itself(world):
+    # (Preparation cannot be undone, so its gate can refuse a start only if it was bypassed.)
+    for i, b in enumerate(START_BREAKERS):
+        case, s = f"case-start{i:03d}", replace(Setup(), **b.setup)
+        await world.prepare(case, s)
+        r = await world.schedule(case, s)
+        assert r.status_code == 201, (b.gate, r.text)
+        if b.then:
+            await b.then(world, case, s)
+        world.move_clock(b.clock)
+        try:
+            refused_by(await world.start(case, s), b.gate)
+        finally:
+            world.move_clock(None)
+    # The minimum gap: a session that took place just now keeps the next one waiting.
+    case, s = "case-startgap", Setup()
+    await world.prepare(case, s)
+    later = (datetime.now(UTC) + timedelta(days=15)).isoformat()
+    assert (await world.schedule(case, s)).status_code == 201
+    assert (await world.schedule(case, s, session_id="sess-0002", scheduled_for=later)).is_success
+    assert (await world.start(case, s)).status_code == 201
+    await world.ok(f"/cases/{case}/sessions/sess-0001/complete", None, world.prac(case))
+    refused_by(await world.start(case, s, "sess-0002"), "minimum gap of 14 days since last")
+    # With every gate met, the walk starts.
+    case = "case-startok1"
+    await world.prepare(case, Setup())
+    assert (await world.schedule(case, Setup())).status_code == 201
+    assert (await world.start(case, Setup())).status_code == 201
+
+
+async def test_the_responsible_person_never_leads_and_staff_only_their_cases(world):
+    case = "case-lead0001"
+    rp = world.token("responsible_person", RP)
+    opening = {"harm_category": "rape", "justice_stage": "post_sentence"}
+    # Opening a case: refused, whatever the route (an invitation is for agencies and supporters).
+    for body in (
+        {**opening, "route": "self_referral"},
+        {**opening, "route": "agency_on_request", "harmed_person_id": HP},
+    ):
+        r = await world.post(f"/cases/{case}/open", body, rp)
+        assert r.status_code == 403, r.text
+    r = await world.post(f"/cases/{case}/invitations", {"harmed_person_id": HP}, rp)
+    assert r.status_code == 403
+    await world.prepare(case, Setup())
+    # Choosing the facilitator, or setting the speaking order: refused.
+    r = await world.post(f"/cases/{case}/facilitator", {"practitioner_id": ALT}, rp)
+    assert r.status_code == 403, r.text
+    r = await world.post(f"/cases/{case}/preferences", Setup().preferences(speaks_first=RP), rp)
+    assert r.status_code == 403, r.text
+    # Neither may the facilitator decide them for her.
+    r = await world.post(
+        f"/cases/{case}/preferences", Setup().preferences(speaks_first=RP), world.prac(case)
+    )
+    assert r.status_code == 403
+    # She may: the responsible person speaks first because she says so (R6).
+    r = await world.post(
+        f"/cases/{case}/preferences", Setup().preferences(speaks_first=RP), world.hp()
+    )
+    assert r.status_code == 201
+    # A practitioner works only on cases allocated to them.
+    r = await world.post(
+        f"/cases/{case}/preparations",
+        {"participant": {"id": HP, "role": "harmed_person"}},
+        world.token("practitioner", FAC),
+    )
+    assert r.status_code == 403
+    # Only coordinators register practitioners.
+    body = {"practitioner_id": "prac-self01", "rj_trained": True, "sexual_harm_trained": True,
+            "level": 3}  # fmt: skip
+    r = await world.post("/practitioners", body, world.token("practitioner", "prac-self01"))
+    assert r.status_code == 403
+    # An auditor reads, and changes nothing.
+    auditor = world.token("auditor", "aud-0001")
+    await world.runtime.settle()
+    assert (await world.client.get(f"/cases/{case}", headers=auditor)).status_code == 200
+    r = await world.post(f"/cases/{case}/sessions", world.session(Setup()), auditor)
+    assert r.status_code == 403
+    # Bad input is a field-level 422, never a 500.
+    r = await world.post(f"/cases/{case}/sessions", {"session_id": "x"}, world.hp())
+    assert r.status_code == 422 and r.json()["field"]
+
+
+async def test_a_lagging_consent_view_refuses_to_start_with_503(world):
+    case, s = "case-lag00001", Setup()
+    await world.prepare(case, s)
+    assert (await world.schedule(case, s)).status_code == 201
+    guard = world.app.state.service.guard
+    guard.max_lag_ms = 300
+    consumer = next(c for c in world.runtime.consumers if c.name.endswith(".consent"))
+    await consumer.stop()  # the consent subscription falls behind from here
+    grant = ConsentGiven(
+        grant_id=uuid4(),
+        participant_id=HP,
+        participant_role=Role.HARMED_PERSON,
+        scope="contact:letter",
+        informed_how="both",
+        no_incentive_attested=True,
+    )
+    await world.publish("consent", case, grant)
+    r = await world.start(case, s)
+    assert r.status_code == 503, r.text
+    body = r.json()
+    assert body["error"] == "unavailable"
+    assert "consent" in body["reason"] and "300 ms" in body["reason"]
+
+
+async def test_a_start_waits_for_a_reaction_holding_the_case_and_never_skips_it(world):
+    case, s = "case-lock0001", Setup()
+    await world.prepare(case, s)
+    assert (await world.schedule(case, s)).status_code == 201
+    service = world.app.state.service
+    service.lock_timeout_ms = 200
+    # A reaction of this case is mid-way (it holds the case lock until its inbox commits).
+    async with world.runtime.pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            f"{world.runtime.schema}:case:{case}",
+        )
+        r = await world.start(case, s)
+    assert r.status_code == 503, r.text
+    assert "busy" in r.json()["reason"]
+    assert (await world.start(case, s)).status_code == 201  # once it is done, the start runs
+
+
+async def halts_of(world: World, case: str, expect: int) -> list[RecordedEvent]:
+    """The case's SessionHalted events, once there are `expect` of them (polled, 30 s at most)."""
+    store = world.runtime.store
+    for _ in range(600):
+        found = [e for e in await store.read_stream(case) if e.event_type == "SessionHalted"]
+        if len(found) >= expect:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{case}: fewer than {expect} halts")
+
+
+async def test_each_loss_of_consent_halts_what_depended_on_it_with_its_own_cause(world):
+    s = Setup(hp_scopes=("take_part", f"contact:{F2F}", "contact:letter", "share:police-north"))
+    lapse_case, invalid_case, ack_case = "case-lapse001", "case-inval001", "case-ackwd001"
+    for case in (lapse_case, invalid_case, ack_case):
+        await world.prepare(case, s)
+        assert (await world.schedule(case, s)).status_code == 201
+        assert (await world.start(case, s)).status_code == 201
+    # Losing what the session does not depend on halts nothing: a letter, a sharing scope.
+    unrelated = [
+        ConsentWithdrawn(
+            participant_id=HP,
+            target="scope",
+            scope=scope,
+            grants=(GrantRef(grant_id=world.grants[(lapse_case, HP, scope)], scope=scope),),
+        )
+        for scope in ("contact:letter", "share:police-north")
+    ]
+    scope = f"contact:{F2F}"
+    lapsed = ConsentLapsed(
+        grant_id=world.grants[(lapse_case, HP, scope)],
+        participant_id=HP,
+        scope=scope,
+        expired_at=datetime.now(UTC),
+    )
+    *_, lapse = await world.publish("consent", lapse_case, *unrelated, lapsed)
+    refs = tuple(
+        GrantRef(grant_id=world.grants[(invalid_case, RP, scope)], scope=scope)
+        for scope in ("take_part", f"contact:{F2F}")
+    )
+    (invalidation,) = await world.publish(
+        "consent",
+        invalid_case,
+        ConsentInvalidated(participant_id=RP, report_id=uuid4(), grants=refs),
+    )
+    (denial,) = await world.publish(
+        "consent",
+        ack_case,
+        AcknowledgementWithdrawn(responsible_person_id=RP, ground="denial"),
+    )
+    for case, cause, kind in (
+        (lapse_case, lapse, "consent_lapsed"),
+        (invalid_case, invalidation, "consent_invalidated"),
+        (ack_case, denial, "acknowledgement_withdrawn"),
+    ):
+        [halt] = await halts_of(world, case, 1)
+        assert halt.metadata.causation_id == cause.event_id
+        assert halt.data["cause_event_id"] == str(cause.event_id)
+        assert halt.data["cause"] == kind
