@@ -14,6 +14,7 @@ from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata
 from mend_events.errors import Forbidden, Rejected
 from mend_events.identity_types import Role
+from mend_events.vocabulary import ContactForm
 
 from mend_risk.commands import (
     AgreeSafetyPlan,
@@ -41,7 +42,7 @@ from mend_risk.events import (
     SafetyPlanAgreed,
     Severity,
 )
-from mend_risk.forms import MEETINGS, ContactForm, usual_involvement
+from mend_risk.forms import MEETINGS, possible_involvement, usual_involvement
 
 # ---------------------------------------------------------------------------------------- state
 
@@ -147,14 +148,17 @@ def permits(
     with_responsible_person: bool | None = None,
 ) -> bool:
     """Whether risk permits `form` at `at`. Say whether the responsible person takes part for a
-    conference, circle or letter (a letter without them is an unsent letter); left out, the
-    riskier reading (with them) is asked. Flags and due reassessments are separate queries."""
+    conference or circle; left out, the riskier reading (with them) is asked, and for forms whose
+    involvement is fixed (face-to-face, letter, indirect with them; unsent letter, story-telling
+    without) the form's own. A combination that cannot exist (an unsent letter with them, a
+    letter without them) is never permitted. Flags and due reassessments are separate queries."""
     involved = with_responsible_person
     if involved is None:
         involved = usual_involvement(form)
+    if not possible_involvement(form, involved):
+        return False
     return any(
-        p.form == form and p.with_responsible_person is involved
-        for p in permitted_forms(state, at)
+        p.form == form and p.with_responsible_person is involved for p in permitted_forms(state, at)
     )
 
 
@@ -180,9 +184,9 @@ def decision_problem(
     if decision is RiskDecision.DO_NOT_PROCEED and forms:
         return "a decision not to proceed permits no contact form"
     if decision is RiskDecision.UNSENT_LETTER_ONLY:
-        unsent = PermittedForm(form=ContactForm.LETTER, with_responsible_person=False)
+        unsent = PermittedForm(form=ContactForm.UNSENT_LETTER, with_responsible_person=False)
         if forms != (unsent,):
-            return "an unsent-letter-only decision permits only a letter that is never sent"
+            return "an unsent-letter-only decision permits exactly one form: unsent_letter"
         return None
     if decision is not RiskDecision.DO_NOT_PROCEED and not forms:
         return f"a decision to {decision.value.replace('_', ' ')} names the forms it permits"
@@ -330,10 +334,17 @@ def _find_flag(state: RiskState, flag_id: UUID) -> Flag | None:
 
 
 def _raise_flag(state: RiskState, cmd: RaiseRiskFlag) -> list[DomainEvent]:
+    """A flag makes a reassessment due at once: both facts come from one decision, so neither
+    is ever recorded without the other. The flag's id names the trigger."""
     event = RiskFlagRaised(**cmd.model_dump())
     existing = _find_flag(state, cmd.flag_id)
     if existing is None:
-        return [event]
+        if cmd.flag_id in state.seen_triggers:
+            return [event]
+        due = RiskReassessmentDue(
+            trigger=ReassessmentTrigger.RISK_FLAG_RAISED, trigger_event_id=cmd.flag_id
+        )
+        return [event, due]
     if existing.raised == event:
         return []  # a retry of the same flag
     raise Rejected("this flag id is already used by another flag", field="flag_id")

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from mend_events.contracts import DomainEvent, PersonalText, registry
 from mend_events.identity_types import PseudoId
+from mend_events.vocabulary import ContactForm
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -23,11 +24,7 @@ from pydantic import (
     field_validator,
 )
 
-from mend_risk.forms import (
-    ALWAYS_WITH_RESPONSIBLE_PERSON,
-    NEVER_WITH_RESPONSIBLE_PERSON,
-    ContactForm,
-)
+from mend_risk.forms import ALWAYS_WITH_RESPONSIBLE_PERSON, NEVER_WITH_RESPONSIBLE_PERSON
 
 # An opaque reference to a note kept elsewhere (e.g. `note-7f3a9c`): never the note's text.
 NoteRef = PseudoId
@@ -113,6 +110,9 @@ class ReassessmentTrigger(StrEnum):
     RISK_FLAG_RAISED = "risk_flag_raised"
     CONSENT_REGRANTED = "consent_regranted"
     SESSION_HALTED_FOR_SAFETY = "session_halted_for_safety"
+    # The responsible person missed a check-in of their desistance plan (aftercare). A harmed
+    # person's missed check-in is never a trigger: nothing escalates on them (R10).
+    RESPONSIBLE_PERSON_CHECK_IN_MISSED = "responsible_person_check_in_missed"
 
 
 class _Value(BaseModel):
@@ -167,7 +167,8 @@ class RiskFactor(_Value):
 
 class PermittedForm(_Value):
     """A contact form a decision permits, and whether the responsible person takes part in it.
-    A letter without the responsible person is an unsent letter."""
+    Fixed for most forms (a letter is an exchange with them; an unsent letter, story-telling are
+    without them); a conference or a circle may be permitted with them, without, or both."""
 
     form: ContactForm
     with_responsible_person: StrictBool
@@ -253,7 +254,9 @@ class RiskReassessmentDue(DomainEvent):
     event_type = "RiskReassessmentDue"
 
     trigger: ReassessmentTrigger
-    trigger_event_id: UUID  # the other service's event that made it due
+    # The other service's event that made it due; for `risk_flag_raised`, the flag's id (the
+    # flag and the reassessment it makes due are recorded by one decision).
+    trigger_event_id: UUID
 
 
 RISK_EVENTS: tuple[type[DomainEvent], ...] = (

@@ -1,32 +1,24 @@
-"""Contact forms, and which of them bring the responsible person in.
+"""Which contact forms bring the responsible person in, as far as risk is concerned.
 
-`ContactForm` repeats the consent service's values on purpose until the lead moves one definition
-into `mend_events`; the string values are the contract, so keep them exactly as they are.
+The forms themselves are the platform's `mend_events.vocabulary.ContactForm` (one enum for
+consent scopes, risk decisions and sessions); only the risk-specific groupings live here.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from mend_events.vocabulary import ContactForm
 
+# Contact with the responsible person by nature: there is no such form without them. A letter
+# is a facilitated exchange with them; a letter that is never sent is `unsent_letter`.
+ALWAYS_WITH_RESPONSIBLE_PERSON = frozenset(
+    {ContactForm.FACE_TO_FACE, ContactForm.LETTER, ContactForm.INDIRECT}
+)
 
-class ContactForm(StrEnum):
-    FACE_TO_FACE = "face_to_face"
-    LETTER = "letter"
-    INDIRECT = "indirect"  # shuttle messages through the facilitator
-    CONFERENCE = "conference"
-    FAMILY_CIRCLE = "family_circle"
-    HEALING_CIRCLE = "healing_circle"
-    STORY_TELLING = "story_telling"
+# Forms that exist for when the responsible person is not involved at all: restorative
+# story-telling, and a letter written with support and never sent.
+NEVER_WITH_RESPONSIBLE_PERSON = frozenset({ContactForm.STORY_TELLING, ContactForm.UNSENT_LETTER})
 
-
-# Contact with the responsible person by nature: there is no such form without them.
-ALWAYS_WITH_RESPONSIBLE_PERSON = frozenset({ContactForm.FACE_TO_FACE, ContactForm.INDIRECT})
-
-# Restorative story-telling exists for when the responsible person is not involved at all.
-NEVER_WITH_RESPONSIBLE_PERSON = frozenset({ContactForm.STORY_TELLING})
-
-# The others go either way: a letter may be written and never sent (an unsent letter), and a
-# conference or circle may be held without the responsible person.
+# The others (conference, family circle, healing circle) go either way.
 
 # Forms that put the harmed and the responsible person in one room when the latter takes part:
 # what "indirect contact only" rules out.
@@ -44,3 +36,10 @@ def usual_involvement(form: ContactForm) -> bool:
     """Whether the responsible person takes part when a caller does not say. For forms that go
     either way the answer is yes: that is the riskier question, so it never over-permits."""
     return form not in NEVER_WITH_RESPONSIBLE_PERSON
+
+
+def possible_involvement(form: ContactForm, with_responsible_person: bool) -> bool:
+    """Whether `form` can take place with (or without) the responsible person at all."""
+    if with_responsible_person:
+        return form not in NEVER_WITH_RESPONSIBLE_PERSON
+    return form not in ALWAYS_WITH_RESPONSIBLE_PERSON

@@ -15,6 +15,7 @@ from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata
 from mend_events.errors import Forbidden, Rejected
 from mend_events.identity_types import Actor, Role
+from mend_events.vocabulary import ContactForm
 from mend_risk.commands import (
     AgreeSafetyPlan,
     CompleteRiskAssessment,
@@ -54,7 +55,11 @@ from mend_risk.events import (
     RiskReassessmentDue,
     Severity,
 )
-from mend_risk.forms import MEETINGS, ContactForm
+from mend_risk.forms import (
+    ALWAYS_WITH_RESPONSIBLE_PERSON,
+    MEETINGS,
+    NEVER_WITH_RESPONSIBLE_PERSON,
+)
 from pydantic import ValidationError
 
 CASE = "case-9c1d2e4f"
@@ -67,7 +72,7 @@ SPECIALIST = "prac-5e5e5e"
 
 F2F = PermittedForm(form=ContactForm.FACE_TO_FACE, with_responsible_person=True)
 LETTER = PermittedForm(form=ContactForm.LETTER, with_responsible_person=True)
-UNSENT = PermittedForm(form=ContactForm.LETTER, with_responsible_person=False)
+UNSENT = PermittedForm(form=ContactForm.UNSENT_LETTER, with_responsible_person=False)
 SHUTTLE = PermittedForm(form=ContactForm.INDIRECT, with_responsible_person=True)
 CONFERENCE_WITH = PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=True)
 CONFERENCE_WITHOUT = PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=False)
@@ -252,6 +257,7 @@ def test_a_carve_out_permits_contact_despite_a_protective_order() -> None:
         (RiskDecision.INDIRECT_ONLY, (LETTER, CONFERENCE_WITH), "indirect-only"),
         (RiskDecision.UNSENT_LETTER_ONLY, (UNSENT, STORY), "unsent"),
         (RiskDecision.UNSENT_LETTER_ONLY, (LETTER,), "unsent"),
+        (RiskDecision.UNSENT_LETTER_ONLY, (STORY,), "unsent"),
         (RiskDecision.UNSENT_LETTER_ONLY, (), "unsent"),
         (RiskDecision.DO_NOT_PROCEED, (STORY,), "not to proceed"),
         (RiskDecision.PROCEED, (), "names the forms"),
@@ -337,8 +343,54 @@ def test_permits_distinguishes_whether_the_responsible_person_takes_part() -> No
     assert not permits(state, ContactForm.CONFERENCE, T0)  # asks the riskier reading by default
     assert permits(state, ContactForm.CONFERENCE, T0, with_responsible_person=False)
     assert permits(state, ContactForm.STORY_TELLING, T0)
-    assert not permits(state, ContactForm.LETTER, T0)
-    assert permits(state, ContactForm.LETTER, T0, with_responsible_person=False)
+    assert permits(state, ContactForm.UNSENT_LETTER, T0)  # without them by nature
+    assert permits(state, ContactForm.UNSENT_LETTER, T0, with_responsible_person=False)
+    # Combinations that cannot exist are never permitted.
+    assert not permits(state, ContactForm.UNSENT_LETTER, T0, with_responsible_person=True)
+    assert not permits(state, ContactForm.LETTER, T0)  # a letter exchange is with them
+    assert not permits(state, ContactForm.LETTER, T0, with_responsible_person=False)
+
+
+def test_an_unsent_letter_only_decision_permits_exactly_an_unsent_letter() -> None:
+    case = Case()
+    assessment_id = start(case)
+    no_legal_restrictions(case, assessment_id)
+    case.run(completion(assessment_id, RiskDecision.UNSENT_LETTER_ONLY, (UNSENT,)))
+    allowed = {
+        (form, involved)
+        for form in ContactForm
+        for involved in (True, False)
+        if permits(case.state, form, T0, with_responsible_person=involved)
+    }
+    assert allowed == {(ContactForm.UNSENT_LETTER, False)}
+
+
+@pytest.mark.parametrize(
+    ("form", "involved"),
+    [
+        (ContactForm.UNSENT_LETTER, True),
+        (ContactForm.STORY_TELLING, True),
+        (ContactForm.LETTER, False),
+        (ContactForm.FACE_TO_FACE, False),
+        (ContactForm.INDIRECT, False),
+    ],
+)
+def test_a_permitted_form_fits_who_takes_part(form: ContactForm, involved: bool) -> None:
+    with pytest.raises(ValidationError) as caught:
+        PermittedForm(form=form, with_responsible_person=involved)
+    assert caught.value.errors()[0]["loc"] == ("with_responsible_person",)
+
+
+def test_every_form_of_the_platform_has_a_reading() -> None:
+    assert len(ContactForm) == 8
+    assert not ALWAYS_WITH_RESPONSIBLE_PERSON & NEVER_WITH_RESPONSIBLE_PERSON
+    for form in ContactForm:
+        assert any(
+            PermittedForm.model_validate({"form": form, "with_responsible_person": involved})
+            for involved in (True, False)
+            if not (involved and form in NEVER_WITH_RESPONSIBLE_PERSON)
+            and not (not involved and form in ALWAYS_WITH_RESPONSIBLE_PERSON)
+        )
 
 
 def test_permits_needs_a_timezone() -> None:
@@ -353,8 +405,11 @@ def test_flags_raise_resolve_and_answer_as_of_a_moment() -> None:
     case = Case()
     flag_id, t1 = uuid4(), T0 + timedelta(hours=2)
     raise_ = RaiseRiskFlag(flag_id=flag_id, severity="severe", category="safety_threat")
-    assert len(case.run(raise_)) == 1
-    assert case.run(raise_) == []  # a retry
+    raised, due = case.run(raise_)
+    assert isinstance(due, RiskReassessmentDue)
+    assert (due.trigger, due.trigger_event_id) == ("risk_flag_raised", raised.flag_id)
+    assert case.run(raise_) == []  # a retry: no second flag, no second reassessment
+    assert reassessment_due(case.state)
     case.rejects(RaiseRiskFlag(flag_id=flag_id, severity="low", category="other"), "flag_id")
     assert [f.raised.flag_id for f in unresolved_severe_flags(case.state)] == [flag_id]
 
@@ -411,7 +466,10 @@ async def test_a_resolution_note_seals_and_is_shredded_with_its_owner(affects: s
 
     async def opened() -> dict:
         return await sealer.open_event_data(
-            stored, event_type="RiskFlagResolved", schema_version=1, personal_owner="note_owner",
+            stored,
+            event_type="RiskFlagResolved",
+            schema_version=1,
+            personal_owner="note_owner",
             **where,
         )
 
@@ -519,12 +577,18 @@ def test_a_malformed_factor_fails_on_its_field(raw: dict, field: str) -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"permitted_forms": [{"form": "face_to_face", "with_responsible_person": True}] * 2},
-         "permitted_forms"),
-        ({"permitted_forms": [{"form": "face_to_face", "with_responsible_person": False}]},
-         "with_responsible_person"),
-        ({"permitted_forms": [{"form": "letter", "with_responsible_person": "yes"}]},
-         "with_responsible_person"),
+        (
+            {"permitted_forms": [{"form": "face_to_face", "with_responsible_person": True}] * 2},
+            "permitted_forms",
+        ),
+        (
+            {"permitted_forms": [{"form": "face_to_face", "with_responsible_person": False}]},
+            "with_responsible_person",
+        ),
+        (
+            {"permitted_forms": [{"form": "letter", "with_responsible_person": "yes"}]},
+            "with_responsible_person",
+        ),
         ({"reasons": []}, "reasons"),
         ({"signed_off_by": "Dr Jane Doe"}, "signed_off_by"),
         ({"valid_for_days": 0}, "valid_for_days"),
@@ -565,8 +629,8 @@ ALL_FORMS = [
     PermittedForm(form=form, with_responsible_person=involved)
     for form in ContactForm
     for involved in (True, False)
-    if not (form in {ContactForm.FACE_TO_FACE, ContactForm.INDIRECT} and not involved)
-    and not (form is ContactForm.STORY_TELLING and involved)
+    if not (form in ALWAYS_WITH_RESPONSIBLE_PERSON and not involved)
+    and not (form in NEVER_WITH_RESPONSIBLE_PERSON and involved)
 ]
 
 

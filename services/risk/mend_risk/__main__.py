@@ -1,0 +1,5 @@
+from mend_events.serve import run
+
+from mend_risk.app import create
+
+run("risk", create)

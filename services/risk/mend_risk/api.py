@@ -1,0 +1,223 @@
+"""The risk service's HTTP API. Every call carries a verified identity; commands go through
+the pure domain; reads come from the projection (one, an assessment's factors, from the
+stream)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from mend_events.errors import Rejected
+from mend_events.http import Caller, Ctx, IdempotencyKey
+from mend_events.identity_types import PseudoId
+from mend_events.vocabulary import ContactForm
+from pydantic import AwareDatetime
+
+from mend_risk import access
+from mend_risk.commands import (
+    AgreeSafetyPlan,
+    CompleteRiskAssessment,
+    RaiseRiskFlag,
+    RecordRiskFactor,
+    ResolveRiskFlag,
+    StartRiskAssessment,
+)
+from mend_risk.forms import possible_involvement
+from mend_risk.service import RiskService
+
+CaseId = Annotated[str, PseudoId]
+At = Annotated[
+    AwareDatetime | None,
+    Query(description="A moment with its timezone (ISO 8601); now when left out"),
+]
+
+
+def command_response(response: Response, case_id: str, result: Any) -> dict[str, Any]:
+    response.status_code = 201 if result.events else 200
+    return {
+        "case_id": case_id,
+        "version": result.version,
+        "events": [{"event_id": str(e.event_id), "type": e.event_type} for e in result.events],
+    }
+
+
+def _service(request: Request) -> RiskService:
+    return request.app.state.service
+
+
+Svc = Annotated[RiskService, Depends(_service)]
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/cases/{case_id}", tags=["risk"])
+
+    async def run(
+        service: RiskService,
+        case_id: str,
+        command: Any,
+        ctx: Ctx,
+        identity: Caller,
+        key: str | None,
+        response: Response,
+    ) -> dict[str, Any]:
+        access.authorize(
+            identity, access.WRITE, case_id=case_id, agency=await service.case_agency(case_id)
+        )
+        result = await service.commands.execute(case_id, command, ctx, idempotency_key=key)
+        return command_response(response, case_id, result)
+
+    async def may_read(service: RiskService, case_id: str, identity: Caller) -> None:
+        access.authorize(
+            identity, access.READ, case_id=case_id, agency=await service.case_agency(case_id)
+        )
+
+    @api.post("/assessments", status_code=201, summary="Start an initial or full assessment")
+    async def start(
+        service: Svc,
+        case_id: CaseId,
+        body: StartRiskAssessment,
+        ctx: Ctx,
+        identity: Caller,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+    ):
+        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
+
+    @api.post(
+        "/risk-factors",
+        status_code=201,
+        summary="Record one factor of the open assessment (a later record of it replaces this)",
+    )
+    async def record_factor(
+        service: Svc,
+        case_id: CaseId,
+        body: RecordRiskFactor,
+        ctx: Ctx,
+        identity: Caller,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+    ):
+        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
+
+    @api.post(
+        "/assessment-completions",
+        status_code=201,
+        summary="Complete an assessment: decision, permitted forms, reasons, sign-off, validity",
+    )
+    async def complete(
+        service: Svc,
+        case_id: CaseId,
+        body: CompleteRiskAssessment,
+        ctx: Ctx,
+        identity: Caller,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+    ):
+        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
+
+    @api.post(
+        "/safety-plans",
+        status_code=201,
+        summary="Record the safety plan agreed with a participant (never the code word itself)",
+    )
+    async def agree_plan(
+        service: Svc,
+        case_id: CaseId,
+        body: AgreeSafetyPlan,
+        ctx: Ctx,
+        identity: Caller,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+    ):
+        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
+
+    @api.post(
+        "/flags",
+        status_code=201,
+        summary="Raise a risk flag (R5); a reassessment falls due with it",
+    )
+    async def raise_flag(
+        service: Svc,
+        case_id: CaseId,
+        body: RaiseRiskFlag,
+        ctx: Ctx,
+        identity: Caller,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+    ):
+        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
+
+    @api.post("/flag-resolutions", status_code=201, summary="Resolve a flag: who, when and why")
+    async def resolve_flag(
+        service: Svc,
+        case_id: CaseId,
+        body: ResolveRiskFlag,
+        ctx: Ctx,
+        identity: Caller,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+    ):
+        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
+
+    @api.get(
+        "/risk",
+        summary="The case's risk position now or at a past moment (staff and auditors only)",
+    )
+    async def summary(service: Svc, case_id: CaseId, identity: Caller, at: At = None):
+        await may_read(service, case_id, identity)
+        return await service.summary(case_id, at)
+
+    @api.get(
+        "/permits",
+        summary="Whether a current assessment permits a contact form, now or at a past moment",
+        description=(
+            "Answers from the read model (the same answer as a replay of the case's events). "
+            "`with_responsible_person` matters for conferences and circles; left out, the "
+            "riskier reading (with them) is asked, or the form's own when it is fixed. "
+            "`severe_flags` lists severe flags standing at that moment: they block contact "
+            "whatever the assessment permits (R5)."
+        ),
+    )
+    async def permits(
+        service: Svc,
+        case_id: CaseId,
+        identity: Caller,
+        form: ContactForm,
+        at: At = None,
+        with_responsible_person: bool | None = None,
+    ):
+        await may_read(service, case_id, identity)
+        if with_responsible_person is not None and not possible_involvement(
+            form, with_responsible_person
+        ):
+            who = "always involves" if not with_responsible_person else "never involves"
+            raise Rejected(f"{form} {who} the responsible person", field="with_responsible_person")
+        return await service.permits(
+            case_id, form, at, with_responsible_person=with_responsible_person
+        )
+
+    @api.get(
+        "/safety-plans",
+        summary="Safety plans (a participant sees only those agreed with them)",
+    )
+    async def plans(service: Svc, case_id: CaseId, identity: Caller):
+        own = identity.person_id if access.reads_only_own(identity) else None
+        access.authorize(
+            identity,
+            access.READ_PLANS,
+            case_id=case_id,
+            agency=await service.case_agency(case_id),
+            person_id=own,
+        )
+        return {"case_id": case_id, "safety_plans": await service.safety_plans(case_id, own)}
+
+    @api.get(
+        "/assessments/{assessment_id}",
+        summary="One assessment as recorded: factors, decision, safety plans (staff only)",
+    )
+    async def assessment(service: Svc, case_id: CaseId, assessment_id: UUID, identity: Caller):
+        await may_read(service, case_id, identity)
+        return await service.assessment(case_id, assessment_id)
+
+    return api

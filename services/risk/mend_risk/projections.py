@@ -1,0 +1,258 @@
+"""The risk service's read model: each case's risk position, with enough history to answer for
+any moment. A row per assessment (started, completed, decision, validity), the forms each
+completion permits, every flag with when it was raised and resolved, every due reassessment
+with the completion that answered it, and the latest safety plans.
+
+It mirrors `domain.evolve` exactly (the permits query from here must equal a replay of the
+stream): a flag raised twice counts once, only the first resolution counts, a trigger is due
+once, and a completion answers every reassessment due before it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+from mend_events.envelope import RecordedEvent
+
+from mend_risk.events import (
+    RiskAssessmentCompleted,
+    RiskAssessmentStarted,
+    RiskFlagRaised,
+    RiskFlagResolved,
+    RiskReassessmentDue,
+    SafetyPlanAgreed,
+)
+
+_TABLES = (
+    "risk_assessments",
+    "risk_permitted_forms",
+    "risk_flags",
+    "risk_reassessments",
+    "risk_safety_plans",
+)
+
+
+class RiskPositions:
+    name = "risk_position"
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    # --- writing ------------------------------------------------------------------------------
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
+        for e in events:
+            handler = _HANDLERS.get(e.event_type)
+            if handler is not None:
+                await handler(self, conn, e)
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        for table in _TABLES:
+            await conn.execute(f"DELETE FROM {self.schema}.{table}")
+
+    async def _started(self, conn: asyncpg.Connection, e: RecordedEvent) -> None:
+        event = e.decode()
+        assert isinstance(event, RiskAssessmentStarted)
+        await conn.execute(
+            f"INSERT INTO {self.schema}.risk_assessments (case_id, assessment_id, stage, "
+            f"started_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            e.stream_id,
+            event.assessment_id,
+            str(event.stage),
+            e.metadata.occurred_at,
+        )
+
+    async def _completed(self, conn: asyncpg.Connection, e: RecordedEvent) -> None:
+        event = e.decode()
+        assert isinstance(event, RiskAssessmentCompleted)
+        at = e.metadata.occurred_at
+        found = await conn.fetchval(
+            f"UPDATE {self.schema}.risk_assessments SET completed_at = $3, "
+            f"completed_position = $4, decision = $5, reasons = $6, signed_off_by = $7, "
+            f"valid_until = $8 WHERE case_id = $1 AND assessment_id = $2 RETURNING true",
+            e.stream_id,
+            event.assessment_id,
+            at,
+            e.global_position,
+            str(event.decision),
+            [str(r) for r in event.reasons],
+            event.signed_off_by,
+            event.valid_until,
+        )
+        if not found:
+            return  # evolve ignores a completion of an assessment it does not know
+        await conn.execute(
+            f"DELETE FROM {self.schema}.risk_permitted_forms WHERE case_id = $1 "
+            f"AND assessment_id = $2",
+            e.stream_id,
+            event.assessment_id,
+        )
+        await conn.executemany(
+            f"INSERT INTO {self.schema}.risk_permitted_forms (case_id, assessment_id, form, "
+            f"with_responsible_person) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            [
+                (e.stream_id, event.assessment_id, str(p.form), p.with_responsible_person)
+                for p in event.permitted_forms
+            ],
+        )
+        # A completed assessment answers every reassessment due before it.
+        await conn.execute(
+            f"UPDATE {self.schema}.risk_reassessments SET answered_at = $2, answered_by = $3 "
+            f"WHERE case_id = $1 AND answered_at IS NULL",
+            e.stream_id,
+            at,
+            event.assessment_id,
+        )
+
+    async def _plan(self, conn: asyncpg.Connection, e: RecordedEvent) -> None:
+        plan = e.decode()
+        assert isinstance(plan, SafetyPlanAgreed)
+        await conn.execute(
+            f"INSERT INTO {self.schema}.risk_safety_plans (case_id, assessment_id, agreed_with, "
+            f"separate_arrival_departure, support_person_present, breaks, exit_plan, "
+            f"code_word_set, agreed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+            f"ON CONFLICT (case_id, assessment_id, agreed_with) DO UPDATE SET "
+            f"separate_arrival_departure = EXCLUDED.separate_arrival_departure, "
+            f"support_person_present = EXCLUDED.support_person_present, "
+            f"breaks = EXCLUDED.breaks, exit_plan = EXCLUDED.exit_plan, "
+            f"code_word_set = EXCLUDED.code_word_set, agreed_at = EXCLUDED.agreed_at",
+            e.stream_id,
+            plan.assessment_id,
+            plan.agreed_with,
+            plan.separate_arrival_departure,
+            plan.support_person_present,
+            plan.breaks,
+            plan.exit_plan,
+            plan.code_word_set,
+            e.metadata.occurred_at,
+        )
+
+    async def _raised(self, conn: asyncpg.Connection, e: RecordedEvent) -> None:
+        flag = e.decode()
+        assert isinstance(flag, RiskFlagRaised)
+        await conn.execute(
+            f"INSERT INTO {self.schema}.risk_flags (case_id, flag_id, severity, category, "
+            f"affects, raised_by, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+            f"ON CONFLICT DO NOTHING",
+            e.stream_id,
+            flag.flag_id,
+            str(flag.severity),
+            str(flag.category),
+            flag.affects,
+            e.metadata.actor_id,
+            e.metadata.occurred_at,
+        )
+
+    async def _resolved(self, conn: asyncpg.Connection, e: RecordedEvent) -> None:
+        resolved = e.decode()  # the note stays sealed; only the reason code is kept
+        assert isinstance(resolved, RiskFlagResolved)
+        await conn.execute(
+            f"UPDATE {self.schema}.risk_flags SET resolved_by = $3, resolved_at = $4, "
+            f"resolution = $5 WHERE case_id = $1 AND flag_id = $2 AND resolved_at IS NULL",
+            e.stream_id,
+            resolved.flag_id,
+            e.metadata.actor_id,
+            e.metadata.occurred_at,
+            str(resolved.reason),
+        )
+
+    async def _due(self, conn: asyncpg.Connection, e: RecordedEvent) -> None:
+        due = e.decode()
+        assert isinstance(due, RiskReassessmentDue)
+        await conn.execute(
+            f"INSERT INTO {self.schema}.risk_reassessments (case_id, trigger_event_id, "
+            f"trigger, due_since) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            e.stream_id,
+            due.trigger_event_id,
+            str(due.trigger),
+            e.metadata.occurred_at,
+        )
+
+    # --- reading (every query answers as of a moment `at`) --------------------------------------
+
+    async def latest_completed(
+        self, conn: asyncpg.Connection, case_id: str, at: datetime
+    ) -> asyncpg.Record | None:
+        """The last assessment completed by `at`, of either stage (as `domain.latest_completed`),
+        with the forms it permits as an array of `form:true|false`."""
+        return await conn.fetchrow(
+            f"SELECT a.assessment_id, a.stage, a.decision, a.reasons, a.signed_off_by, "
+            f"a.completed_at, a.valid_until, coalesce(array(SELECT f.form || ':' || "
+            f"f.with_responsible_person FROM {self.schema}.risk_permitted_forms f "
+            f"WHERE f.case_id = a.case_id AND f.assessment_id = a.assessment_id "
+            f"ORDER BY f.form, f.with_responsible_person), '{{}}') AS forms "
+            f"FROM {self.schema}.risk_assessments a WHERE a.case_id = $1 "
+            f"AND a.completed_at IS NOT NULL AND a.completed_at <= $2 "
+            f"ORDER BY a.completed_position DESC LIMIT 1",
+            case_id,
+            at,
+        )
+
+    async def open_assessment(
+        self, conn: asyncpg.Connection, case_id: str, at: datetime
+    ) -> asyncpg.Record | None:
+        return await conn.fetchrow(
+            f"SELECT assessment_id, stage, started_at FROM {self.schema}.risk_assessments "
+            f"WHERE case_id = $1 AND started_at <= $2 AND (completed_at IS NULL "
+            f"OR completed_at > $2) ORDER BY started_at DESC LIMIT 1",
+            case_id,
+            at,
+        )
+
+    async def flags_standing(
+        self, conn: asyncpg.Connection, case_id: str, at: datetime
+    ) -> list[asyncpg.Record]:
+        """Flags raised by `at` and not resolved by then (as `Flag.stands_at`)."""
+        return await conn.fetch(
+            f"SELECT flag_id, severity, category, affects, raised_by, raised_at "
+            f"FROM {self.schema}.risk_flags WHERE case_id = $1 AND raised_at <= $2 "
+            f"AND (resolved_at IS NULL OR $2 < resolved_at) ORDER BY raised_at, flag_id",
+            case_id,
+            at,
+        )
+
+    async def reassessments_pending(
+        self, conn: asyncpg.Connection, case_id: str, at: datetime
+    ) -> list[asyncpg.Record]:
+        return await conn.fetch(
+            f"SELECT trigger, trigger_event_id, due_since FROM {self.schema}.risk_reassessments "
+            f"WHERE case_id = $1 AND due_since <= $2 AND (answered_at IS NULL "
+            f"OR $2 < answered_at) ORDER BY due_since, trigger_event_id",
+            case_id,
+            at,
+        )
+
+    async def safety_plans(
+        self, conn: asyncpg.Connection, case_id: str, agreed_with: str | None
+    ) -> list[asyncpg.Record]:
+        return await conn.fetch(
+            f"SELECT assessment_id, agreed_with, separate_arrival_departure, "
+            f"support_person_present, breaks, exit_plan, code_word_set, agreed_at "
+            f"FROM {self.schema}.risk_safety_plans WHERE case_id = $1 "
+            f"AND ($2::text IS NULL OR agreed_with = $2) ORDER BY agreed_at, assessment_id",
+            case_id,
+            agreed_with,
+        )
+
+    async def position(self, conn: asyncpg.Connection) -> int:
+        value = await conn.fetchval(
+            f"SELECT position FROM {self.schema}.projection_tracking WHERE projection = $1",
+            self.name,
+        )
+        return int(value or 0)
+
+
+def parse_form_key(key: str) -> tuple[str, bool]:
+    form, _, involved = key.rpartition(":")
+    return form, involved == "true"
+
+
+_HANDLERS = {
+    "RiskAssessmentStarted": RiskPositions._started,
+    "RiskAssessmentCompleted": RiskPositions._completed,
+    "SafetyPlanAgreed": RiskPositions._plan,
+    "RiskFlagRaised": RiskPositions._raised,
+    "RiskFlagResolved": RiskPositions._resolved,
+    "RiskReassessmentDue": RiskPositions._due,
+}

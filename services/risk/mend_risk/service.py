@@ -1,0 +1,316 @@
+"""The risk service's application layer: commands through the domain, reads from the
+projection (and, for the check that both agree, from a replay of the stream). HTTP-free, so
+tests and reactions use it directly."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import asyncpg
+from mend_events.application import CommandResult, CommandService
+from mend_events.crypto import FieldSealer
+from mend_events.decider import CommandContext
+from mend_events.envelope import RecordedEvent
+from mend_events.errors import NotFound, Unavailable
+from mend_events.identity_types import Actor, Role
+from mend_events.store import EventStore, stream_agency
+from mend_events.vocabulary import ContactForm
+
+from mend_risk.commands import MarkReassessmentDue
+from mend_risk.domain import (
+    RiskPolicy,
+    RiskState,
+    find_assessment,
+    latest_completed,
+    make_decider,
+    permits,
+    unresolved_severe_flags,
+)
+from mend_risk.events import AssessmentStage, ReassessmentTrigger
+from mend_risk.forms import possible_involvement, usual_involvement
+from mend_risk.projections import RiskPositions, parse_form_key
+
+SYSTEM_ID = "svc-risk"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """The last assessment completed by a moment: what governs contact then (if it is full
+    and current)."""
+
+    assessment_id: UUID
+    stage: str
+    decision: str
+    completed_at: datetime
+    valid_until: datetime
+    forms: tuple[tuple[str, bool], ...]  # sorted (form, with_responsible_person)
+
+
+def permits_answer(
+    case_id: str,
+    form: ContactForm,
+    involved: bool,
+    at: datetime,
+    latest: Latest | None,
+    permitted: bool,
+    severe_flags: list[UUID],
+) -> dict[str, Any]:
+    """The "permits" answer in words, from whichever source computed `permitted`."""
+    who = "with" if involved else "without"
+    if latest is None:
+        why = "no risk assessment was completed by then"
+    elif latest.stage != AssessmentStage.FULL:
+        why = "the latest assessment by then was an initial one; contact needs a full assessment"
+    elif at >= latest.valid_until:
+        why = "the latest assessment by then was stale: reassess before any contact"
+    elif not permitted:
+        why = f"the decision ({latest.decision}) does not permit {form} {who} the responsible"
+        why += " person"
+    else:
+        why = f"the decision ({latest.decision}) permits {form} {who} the responsible person"
+    return {
+        "case_id": case_id,
+        "form": str(form),
+        "with_responsible_person": involved,
+        "at": at,
+        "permitted": permitted,
+        "reason": why,
+        "assessment_id": str(latest.assessment_id) if latest else None,
+        "decision": latest.decision if latest else None,
+        "completed_at": latest.completed_at if latest else None,
+        "valid_until": latest.valid_until if latest else None,
+        # Severe flags standing then: they halt contact and block scheduling (R5) whatever the
+        # assessment permits; the sessions service acts on them.
+        "severe_flags": [str(f) for f in severe_flags],
+    }
+
+
+class RiskService:
+    def __init__(
+        self,
+        store: EventStore,
+        sealer: FieldSealer | None,
+        positions: RiskPositions,
+        *,
+        policy: RiskPolicy | None = None,
+        settle: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.store = store
+        self.sealer = sealer
+        self.decider = make_decider(policy)
+        self.commands: CommandService[RiskState] = CommandService(store, self.decider)
+        self.positions = positions
+        self._settle = settle
+
+    async def case_agency(self, case_id: str) -> str | None:
+        """The agency of the case: that under which its risk record began, else that under
+        which the sessions service opened it (None when neither is known yet)."""
+        agency = await stream_agency(self.store, case_id)
+        if agency is not None:
+            return agency
+        async with self.store.pool.acquire() as conn:
+            return await conn.fetchval(
+                f"SELECT agency FROM {self.store.schema}.case_agencies WHERE case_id = $1",
+                case_id,
+            )
+
+    # --- reactions ----------------------------------------------------------------------------
+
+    async def mark_due(
+        self, case_id: str, trigger: ReassessmentTrigger, cause: RecordedEvent
+    ) -> CommandResult[RiskState]:
+        """Record that `cause` (another service's event) makes a reassessment due. Runs as the
+        service itself; the cause's id is the causation id, so a redelivery writes nothing."""
+        agency = await self.case_agency(case_id) or cause.metadata.agency
+        ctx = CommandContext(
+            actor=Actor(id=SYSTEM_ID, role=Role.SYSTEM, agency=agency),
+            now=datetime.now(UTC),
+            correlation_id=cause.metadata.correlation_id,
+            causation_id=cause.event_id,
+        )
+        command = MarkReassessmentDue(trigger=trigger, trigger_event_id=cause.event_id)
+        return await self.commands.execute(case_id, command, ctx)
+
+    # --- reads from the projection ------------------------------------------------------------
+
+    async def _read(self, case_id: str, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run `query` on one consistent snapshot of the projection, once it has applied every
+        event of this case: a lagging read model must never answer a safety question."""
+        for attempt in range(2):
+            async with self.store.pool.acquire() as conn:
+                async with conn.transaction(isolation="repeatable_read", readonly=True):
+                    head = await conn.fetchval(
+                        f"SELECT global_position FROM {self.store.schema}.events "
+                        f"WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1",
+                        case_id,
+                    )
+                    if head is None or head <= await self.positions.position(conn):
+                        return await query(conn)
+            if attempt == 0 and self._settle is not None:
+                await self._settle()
+        raise Unavailable("the risk record of this case is being brought up to date; try again")
+
+    async def permits(
+        self,
+        case_id: str,
+        form: ContactForm,
+        at: datetime | None = None,
+        *,
+        with_responsible_person: bool | None = None,
+    ) -> dict[str, Any]:
+        """Whether risk permits `form` for this case at `at` (now when None), from the
+        projection. Same answer as `permits_by_replay`."""
+        at = at or datetime.now(UTC)
+        involved = _involvement(form, with_responsible_person)
+
+        async def query(conn: asyncpg.Connection) -> dict[str, Any]:
+            row = await self.positions.latest_completed(conn, case_id, at)
+            latest = _latest_from_row(row) if row else None
+            flags = await self.positions.flags_standing(conn, case_id, at)
+            severe = [f["flag_id"] for f in flags if f["severity"] == "severe"]
+            permitted = (
+                latest is not None
+                and latest.stage == AssessmentStage.FULL
+                and at < latest.valid_until
+                and possible_involvement(form, involved)
+                and (str(form), involved) in latest.forms
+            )
+            return permits_answer(case_id, form, involved, at, latest, permitted, severe)
+
+        return await self._read(case_id, query)
+
+    async def summary(self, case_id: str, at: datetime | None = None) -> dict[str, Any]:
+        """The case's risk position at `at` (now when None): the latest completed assessment's
+        decision and permitted forms, the open assessment, standing flags, due reassessments."""
+        at = at or datetime.now(UTC)
+
+        async def query(conn: asyncpg.Connection) -> dict[str, Any]:
+            row = await self.positions.latest_completed(conn, case_id, at)
+            open_ = await self.positions.open_assessment(conn, case_id, at)
+            flags = await self.positions.flags_standing(conn, case_id, at)
+            due = await self.positions.reassessments_pending(conn, case_id, at)
+            return {
+                "case_id": case_id,
+                "at": at,
+                "assessment": _assessment_view(row, at) if row else None,
+                "open_assessment": dict(open_) if open_ else None,
+                "flags": [dict(f) for f in flags],
+                "reassessment_due": bool(due),
+                "reassessment_triggers": [dict(d) for d in due],
+            }
+
+        return await self._read(case_id, query)
+
+    async def safety_plans(self, case_id: str, agreed_with: str | None) -> list[dict[str, Any]]:
+        async def query(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+            return [dict(r) for r in await self.positions.safety_plans(conn, case_id, agreed_with)]
+
+        return await self._read(case_id, query)
+
+    # --- reads from the stream ----------------------------------------------------------------
+
+    async def replay(self, case_id: str) -> RiskState:
+        """A fresh fold of the whole stream (no cache): the truth the projection must match."""
+        events = await self.store.read_stream(case_id)
+        return self.decider.fold(case_id, ((e.decode(), e.metadata) for e in events))
+
+    async def permits_by_replay(
+        self,
+        case_id: str,
+        form: ContactForm,
+        at: datetime,
+        *,
+        with_responsible_person: bool | None = None,
+    ) -> dict[str, Any]:
+        """The "permits" answer from a fresh fold of the stream, through the pure domain."""
+        state = await self.replay(case_id)
+        return permits_in(state, form, at, with_responsible_person=with_responsible_person)
+
+    async def assessment(self, case_id: str, assessment_id: UUID) -> dict[str, Any]:
+        """One assessment as recorded: stage, factors, decision, safety plans (staff only)."""
+        state, _ = await self.commands.load(case_id)
+        found = find_assessment(state, assessment_id)
+        if found is None:
+            raise NotFound("no such assessment in this case", field="assessment_id")
+        return {
+            "case_id": case_id,
+            "assessment_id": str(found.assessment_id),
+            "stage": str(found.stage),
+            "started_at": found.started_at,
+            "factors": [f.model_dump(mode="json") for f in found.factors],
+            "completed_at": found.completed_at,
+            "completion": found.completion.model_dump(mode="json") if found.completion else None,
+            "safety_plans": [
+                p.model_dump(mode="json")
+                for p in state.safety_plans
+                if p.assessment_id == found.assessment_id
+            ],
+        }
+
+
+def permits_in(
+    state: RiskState,
+    form: ContactForm,
+    at: datetime,
+    *,
+    with_responsible_person: bool | None = None,
+) -> dict[str, Any]:
+    """The "permits" answer from a folded state, with the domain's own `permits`."""
+    involved = _involvement(form, with_responsible_person)
+    done = latest_completed(state, at)
+    latest = None
+    if done is not None and done.completion is not None and done.completed_at is not None:
+        c = done.completion
+        latest = Latest(
+            assessment_id=done.assessment_id,
+            stage=str(done.stage),
+            decision=str(c.decision),
+            completed_at=done.completed_at,
+            valid_until=c.valid_until,
+            forms=tuple(
+                sorted((str(p.form), p.with_responsible_person) for p in c.permitted_forms)
+            ),
+        )
+    permitted = permits(state, form, at, with_responsible_person=involved)
+    severe = [f.raised.flag_id for f in unresolved_severe_flags(state, at)]
+    return permits_answer(state.case_id, form, involved, at, latest, permitted, severe)
+
+
+def _involvement(form: ContactForm, with_responsible_person: bool | None) -> bool:
+    return usual_involvement(form) if with_responsible_person is None else with_responsible_person
+
+
+def _latest_from_row(row: asyncpg.Record) -> Latest:
+    return Latest(
+        assessment_id=row["assessment_id"],
+        stage=row["stage"],
+        decision=row["decision"],
+        completed_at=row["completed_at"],
+        valid_until=row["valid_until"],
+        forms=tuple(sorted(parse_form_key(k) for k in row["forms"])),
+    )
+
+
+def _assessment_view(row: asyncpg.Record, at: datetime) -> dict[str, Any]:
+    latest = _latest_from_row(row)
+    current = latest.stage == AssessmentStage.FULL and at < latest.valid_until
+    return {
+        "assessment_id": str(latest.assessment_id),
+        "stage": latest.stage,
+        "decision": latest.decision,
+        "reasons": list(row["reasons"] or ()),
+        "signed_off_by": row["signed_off_by"],
+        "completed_at": latest.completed_at,
+        "valid_until": latest.valid_until,
+        "stale": at >= latest.valid_until,
+        # What it permits for contact then: nothing unless it is a full, current assessment.
+        "governs_contact": current,
+        "permitted_forms": [
+            {"form": form, "with_responsible_person": involved} for form, involved in latest.forms
+        ],
+    }

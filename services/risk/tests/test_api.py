@@ -1,0 +1,386 @@
+"""The risk service through its HTTP API, on the real database (and relay to the broker)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from mend_events.testing import running_service
+from mend_events.vocabulary import ContactForm
+from mend_risk.app import build
+from mend_risk.service import permits_in
+
+HP, RP, PRAC, SPECIALIST = "hp-alice01", "rp-bob0001", "prac-carol1", "prac-5e5e5e"
+CASE = "case-0001aa"
+F2F = {"form": "face_to_face", "with_responsible_person": True}
+CONF_WITHOUT = {"form": "conference", "with_responsible_person": False}
+UNSENT = {"form": "unsent_letter", "with_responsible_person": False}
+NO_ORDERS = [
+    {"kind": "protective_order", "status": "absent"},
+    {"kind": "bail_or_licence_conditions", "status": "absent"},
+]
+
+
+@pytest.fixture
+async def risk(platform, unique, topic_prefix):
+    async with running_service(build, "risk", platform, unique, topic_prefix) as running:
+        yield running
+
+
+@pytest.fixture
+def prac(token):
+    return token("practitioner", PRAC, cases=(CASE,))
+
+
+async def events_of(runtime, case: str = CASE) -> list[str]:
+    async with runtime.pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT event_type FROM {runtime.schema}.events WHERE stream_id = $1 "
+            f"ORDER BY stream_version",
+            case,
+        )
+    return [r["event_type"] for r in rows]
+
+
+async def post(client, path: str, body: dict, headers: dict, status: int = 201) -> dict:
+    r = await client.post(f"/cases/{CASE}{path}", json=body, headers=headers)
+    assert r.status_code == status, (path, r.text)
+    return r.json()
+
+
+async def assess(
+    client, headers, *, forms=(F2F,), factors=(), decision="proceed", stage="full", **completion
+) -> str:
+    """A whole assessment through the API; returns its id."""
+    assessment_id = str(uuid4())
+    await post(client, "/assessments", {"assessment_id": assessment_id, "stage": stage}, headers)
+    for factor in (*NO_ORDERS, *factors):
+        await post(
+            client, "/risk-factors", {"assessment_id": assessment_id, "factor": factor}, headers
+        )
+    body = {
+        "assessment_id": assessment_id,
+        "decision": decision,
+        "permitted_forms": list(forms),
+        "reasons": ["suitable_with_safeguards"],
+        "signed_off_by": SPECIALIST,
+        **completion,
+    }
+    await post(client, "/assessment-completions", body, headers)
+    return assessment_id
+
+
+async def test_assess_plan_flag_and_read_the_risk_position(risk, prac, token):
+    client, _, runtime = risk
+    assessment_id = await assess(client, prac, forms=(F2F, CONF_WITHOUT))
+    plan = {
+        "assessment_id": assessment_id,
+        "agreed_with": HP,
+        "separate_arrival_departure": True,
+        "support_person_present": True,
+        "breaks": True,
+        "exit_plan": True,
+        "code_word_set": True,
+    }
+    await post(client, "/safety-plans", plan, prac)
+    await post(client, "/safety-plans", plan, prac, status=200)  # already agreed exactly so
+    flag_id = str(uuid4())
+    raised = await post(
+        client,
+        "/flags",
+        {"flag_id": flag_id, "severity": "severe", "category": "coercive_control"},
+        prac,
+    )
+    assert [e["type"] for e in raised["events"]] == ["RiskFlagRaised", "RiskReassessmentDue"]
+
+    # No settle: a read waits for the read model to hold every event of the case.
+    position = (await client.get(f"/cases/{CASE}/risk", headers=prac)).json()
+    assert position["assessment"]["decision"] == "proceed"
+    assert position["assessment"]["governs_contact"] is True
+    assert position["assessment"]["permitted_forms"] == [CONF_WITHOUT, F2F]
+    assert [(f["flag_id"], f["severity"]) for f in position["flags"]] == [(flag_id, "severe")]
+    assert position["reassessment_due"] is True
+    assert position["reassessment_triggers"][0]["trigger"] == "risk_flag_raised"
+    permits = (
+        await client.get(f"/cases/{CASE}/permits", params={"form": "face_to_face"}, headers=prac)
+    ).json()
+    assert permits["permitted"] is True and permits["severe_flags"] == [flag_id]
+
+    await post(
+        client,
+        "/flag-resolutions",
+        {"flag_id": flag_id, "reason": "risk_addressed", "note": "safety plan agreed"},
+        prac,
+    )
+    await assess(client, prac, forms=(UNSENT,), decision="unsent_letter_only")
+    position = (await client.get(f"/cases/{CASE}/risk", headers=prac)).json()
+    assert position["flags"] == [] and position["reassessment_due"] is False
+    assert position["assessment"]["permitted_forms"] == [UNSENT]
+    detail = (await client.get(f"/cases/{CASE}/assessments/{assessment_id}", headers=prac)).json()
+    assert {f["kind"] for f in detail["factors"]} == {
+        "protective_order",
+        "bail_or_licence_conditions",
+    }
+    assert detail["safety_plans"][0]["agreed_with"] == HP
+    # The resolution note is sealed in the store.
+    async with runtime.pool.acquire() as conn:
+        raw = await conn.fetchval(
+            f"SELECT data::text FROM {runtime.schema}.events WHERE event_type = 'RiskFlagResolved'"
+        )
+    assert "safety plan agreed" not in raw
+
+
+async def test_rule_breaking_commands_are_a_clear_4xx_and_write_nothing(risk, prac, token):
+    client, _, runtime = risk
+    assessment_id = str(uuid4())
+    await post(client, "/assessments", {"assessment_id": assessment_id, "stage": "full"}, prac)
+    order = {
+        "kind": "protective_order",
+        "status": "present",
+        "severity": "high",
+        "carve_out": False,
+    }
+    for factor in (order, NO_ORDERS[1]):
+        await post(
+            client, "/risk-factors", {"assessment_id": assessment_id, "factor": factor}, prac
+        )
+    flag_id = str(uuid4())
+    await post(client, "/flags", {"flag_id": flag_id, "severity": "low", "category": "other"}, prac)
+    await post(client, "/flag-resolutions", {"flag_id": flag_id, "reason": "raised_in_error"}, prac)
+    before = await events_of(runtime)
+
+    completion = {
+        "assessment_id": assessment_id,
+        "decision": "proceed",
+        "reasons": ["suitable_with_safeguards"],
+        "signed_off_by": SPECIALIST,
+    }
+    cases = [
+        # an assessment completed without a specialist's sign-off
+        (
+            prac,
+            "/assessment-completions",
+            {**completion, "permitted_forms": [CONF_WITHOUT], "signed_off_by": None},
+            422,
+            "signed_off_by",
+            "sign",
+        ),
+        # face-to-face while a no-contact order stands with no carve-out
+        (
+            prac,
+            "/assessment-completions",
+            {**completion, "permitted_forms": [F2F]},
+            422,
+            "permitted_forms",
+            "protective order stands with no carve-out",
+        ),
+        # an unsent-letter-only decision that permits more than an unsent letter
+        (
+            prac,
+            "/assessment-completions",
+            {
+                **completion,
+                "decision": "unsent_letter_only",
+                "permitted_forms": [UNSENT, CONF_WITHOUT],
+            },
+            422,
+            "permitted_forms",
+            "unsent_letter",
+        ),
+        # a flag resolved twice
+        (
+            prac,
+            "/flag-resolutions",
+            {"flag_id": flag_id, "reason": "raised_in_error"},
+            422,
+            "flag_id",
+            "already resolved",
+        ),
+        # an unsent letter with the responsible person cannot exist
+        (
+            prac,
+            "/assessment-completions",
+            {**completion, "permitted_forms": [{**UNSENT, "with_responsible_person": True}]},
+            422,
+            "permitted_forms.0.with_responsible_person",
+            "never involves",
+        ),
+        # a participant may not write risk, not even about themself
+        (
+            token("harmed_person", HP),
+            "/flags",
+            {"flag_id": str(uuid4()), "severity": "low", "category": "other"},
+            403,
+            None,
+            "risk.write",
+        ),
+        # a practitioner without the case allocated
+        (
+            token("practitioner", "prac-dave01"),
+            "/flags",
+            {"flag_id": str(uuid4()), "severity": "low", "category": "other"},
+            403,
+            None,
+            "alloc",
+        ),
+        # an auditor reads and never writes
+        (
+            token("auditor", "aud-erin01"),
+            "/flags",
+            {"flag_id": str(uuid4()), "severity": "low", "category": "other"},
+            403,
+            None,
+            None,
+        ),
+        # the actor never travels in a body
+        (
+            prac,
+            "/flags",
+            {"flag_id": str(uuid4()), "severity": "low", "category": "other", "actor": PRAC},
+            422,
+            "actor",
+            None,
+        ),
+        (
+            {},
+            "/flags",
+            {"flag_id": str(uuid4()), "severity": "low", "category": "other"},
+            401,
+            None,
+            None,
+        ),
+    ]
+    for headers, path, body, status, field, words in cases:
+        r = await client.post(f"/cases/{CASE}{path}", json=body, headers=headers)
+        assert r.status_code == status, (path, body, r.text)
+        payload = r.json()
+        assert payload["reason"], payload
+        if field:
+            assert payload["field"] == field, payload
+        if words:
+            assert words in payload["reason"], payload
+    assert await events_of(runtime) == before
+
+    bad_reads = [
+        ({"form": "face_to_face", "at": "2025-01-01T10:00:00"}, "at"),  # no timezone
+        ({"form": "carrier_pigeon"}, "form"),
+        ({"form": "letter", "with_responsible_person": "false"}, "with_responsible_person"),
+    ]
+    for params, field in bad_reads:
+        r = await client.get(f"/cases/{CASE}/permits", params=params, headers=prac)
+        assert r.status_code == 422 and r.json()["field"] == field, r.text
+
+
+async def test_participants_read_only_their_own_safety_plan(risk, prac, token):
+    client, _, _ = risk
+    assessment_id = await assess(client, prac)
+    for person in (HP, RP):
+        await post(
+            client,
+            "/safety-plans",
+            {
+                "assessment_id": assessment_id,
+                "agreed_with": person,
+                "separate_arrival_departure": True,
+                "support_person_present": person == HP,
+                "breaks": True,
+                "exit_plan": True,
+                "code_word_set": person == HP,
+            },
+            prac,
+        )
+    hp, rp = token("harmed_person", HP), token("responsible_person", RP)
+    mine = (await client.get(f"/cases/{CASE}/safety-plans", headers=rp)).json()["safety_plans"]
+    assert [p["agreed_with"] for p in mine] == [RP]
+    mine = (await client.get(f"/cases/{CASE}/safety-plans", headers=hp)).json()["safety_plans"]
+    assert [p["agreed_with"] for p in mine] == [HP]
+    for path in ("/risk", f"/assessments/{assessment_id}", "/permits?form=letter"):
+        for participant in (hp, rp):
+            r = await client.get(f"/cases/{CASE}{path}", headers=participant)
+            assert r.status_code == 403, (path, r.text)
+    auditor = token("auditor", "aud-erin01")
+    assert (await client.get(f"/cases/{CASE}/risk", headers=auditor)).status_code == 200
+    staff = (await client.get(f"/cases/{CASE}/safety-plans", headers=prac)).json()
+    assert {p["agreed_with"] for p in staff["safety_plans"]} == {HP, RP}
+    # Another agency's practitioner with the case id in their token sees nothing.
+    other = token("practitioner", "prac-zed001", agency="agency-b", cases=(CASE,))
+    assert (await client.get(f"/cases/{CASE}/risk", headers=other)).status_code == 403
+
+
+async def test_permits_now_and_in_the_past_from_the_projection_equal_a_replay(risk, prac):
+    client, app, runtime = risk
+    service = app.state.service
+    moments = [datetime.now(UTC)]  # before anything
+    await assess(client, prac, stage="initial", forms=(F2F,))
+    moments.append(datetime.now(UTC))  # an initial assessment only: no contact
+    await assess(client, prac, forms=(F2F, CONF_WITHOUT, UNSENT), valid_for_days=1)
+    moments.append(datetime.now(UTC))  # a full one permits
+    flag_id = str(uuid4())
+    await post(
+        client,
+        "/flags",
+        {"flag_id": flag_id, "severity": "severe", "category": "safety_threat"},
+        prac,
+    )
+    moments.append(datetime.now(UTC))  # a severe flag stands
+    await post(client, "/flag-resolutions", {"flag_id": flag_id, "reason": "risk_addressed"}, prac)
+    await assess(
+        client,
+        prac,
+        decision="indirect_only",
+        forms=({"form": "indirect", "with_responsible_person": True}, UNSENT),
+    )
+    moments.append(datetime.now(UTC))  # indirect only
+    await assess(client, prac, decision="do_not_proceed", forms=())
+    moments.append(datetime.now(UTC))  # nothing
+
+    # Every completion's own instant, a microsecond either side, and the stale edge.
+    await runtime.settle()
+    async with runtime.pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT completed_at, valid_until FROM {runtime.schema}.risk_assessments"
+        )
+    for row in rows:
+        moments += [row["completed_at"] + timedelta(microseconds=d) for d in (-1, 0, 1)]
+        moments += [row["valid_until"], row["valid_until"] - timedelta(microseconds=1)]
+
+    asks = [(form, None) for form in ContactForm] + [
+        (ContactForm.CONFERENCE, False),
+        (ContactForm.FAMILY_CIRCLE, False),
+    ]
+    permitted_at = {}
+    replayed_state = await service.replay(CASE)  # one fold of the whole stream, asked often
+    for at in moments:
+        for form, involved in asks:
+            projected = await service.permits(CASE, form, at, with_responsible_person=involved)
+            replayed = permits_in(replayed_state, form, at, with_responsible_person=involved)
+            assert projected == replayed, (at, form, involved)
+            permitted_at[(at, form, involved)] = projected["permitted"]
+    t0, t_initial, t_full, t_flag, t_indirect, t_none = moments[:6]
+    assert not any(permitted_at[(t, f, i)] for t in (t0, t_initial, t_none) for f, i in asks)
+    assert permitted_at[(t_full, ContactForm.FACE_TO_FACE, None)]
+    assert permitted_at[(t_full, ContactForm.CONFERENCE, False)]
+    assert not permitted_at[(t_full, ContactForm.CONFERENCE, None)]  # with them: not permitted
+    assert permitted_at[(t_indirect, ContactForm.INDIRECT, None)]
+    assert not permitted_at[(t_indirect, ContactForm.FACE_TO_FACE, None)]
+    flagged = await service.permits(CASE, ContactForm.FACE_TO_FACE, t_flag)
+    assert flagged["permitted"] and flagged["severe_flags"] == [flag_id]
+
+    # The HTTP answer is the projection's, now and for a past moment.
+    for at in (None, t_full):
+        params = {"form": "face_to_face"} | ({"at": at.isoformat()} if at else {})
+        r = await client.get(f"/cases/{CASE}/permits", params=params, headers=prac)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["permitted"] is (at is not None), body
+        if at is not None:
+            expected = await service.permits_by_replay(CASE, ContactForm.FACE_TO_FACE, at)
+            assert body["assessment_id"] == expected["assessment_id"]
+            assert body["reason"] == expected["reason"]
+    # A rebuilt projection answers the same.
+    await runtime.runners[0].rebuild()
+    for at in moments[:6]:
+        assert await service.permits(
+            CASE, ContactForm.FACE_TO_FACE, at
+        ) == await service.permits_by_replay(CASE, ContactForm.FACE_TO_FACE, at)
