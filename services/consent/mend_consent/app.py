@@ -38,7 +38,7 @@ def build(
 
     async def started(rt: ServiceRuntime) -> None:
         assert rt.store is not None
-        service = ConsentService(rt.store, rt.sealer, grants)
+        service = ConsentService(rt.store, rt.sealer, grants, rt.settle)
         app.state.service = service
         rt.track(_sweep_lapses(service, interval, rt))
 

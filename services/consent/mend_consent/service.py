@@ -3,6 +3,7 @@ projection and the stream. HTTP-free, so tests and reactions use it directly."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -23,8 +24,13 @@ SYSTEM_ID = "svc-consent"
 
 class ConsentService:
     def __init__(
-        self, store: EventStore, sealer: FieldSealer | None, grants: CurrentGrants
+        self,
+        store: EventStore,
+        sealer: FieldSealer | None,
+        grants: CurrentGrants,
+        settle: Callable[[], Awaitable[None]],
     ) -> None:
+        self.settle = settle
         self.store = store
         self.sealer = sealer
         self.commands: CommandService[ConsentState] = CommandService(store, decider)
@@ -43,6 +49,9 @@ class ConsentService:
         return covers(state, participant_id, scope, datetime.now(UTC))
 
     async def current_grants(self, case_id: str, participant_id: str | None) -> list[dict]:
+        # Read your writes: the projection first takes in whatever was appended before this
+        # read (usually nothing, or the caller's own last command).
+        await self.settle()
         async with self.store.pool.acquire() as conn:
             rows = await self.grants.rows(conn, case_id, participant_id)
         return [dict(r) for r in rows]
