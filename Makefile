@@ -8,7 +8,7 @@ STAMP     := $(VENV)/.installed
 .PHONY: up down status test fault bench demo lint deps system-deps venv clean
 
 # Python environment: rebuilt only when a pin or a package manifest changes.
-$(STAMP): constraints.txt requirements-dev.txt libs/events/pyproject.toml services/*/pyproject.toml
+$(STAMP): constraints.txt requirements-dev.txt libs/*/pyproject.toml services/*/pyproject.toml
 	@test -x $(VPY) || $(PY) -m venv $(VENV)
 	@$(VPY) -m pip install -q --upgrade pip
 	@$(VPY) -m pip install -q -r requirements-dev.txt

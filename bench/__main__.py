@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mend_events.settings import Settings
 
-SUITES = ["append", "command", "rebuild", "relay", "e2e", "withdrawal"]
+SUITES = ["append", "command", "rebuild", "relay", "e2e", "withdrawal", "replay"]
 OUT = Path(__file__).parent / "results" / "latest.json"
 
 

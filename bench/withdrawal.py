@@ -8,16 +8,15 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 import sys
 import time
 import uuid
 
 import httpx
-
-from bench.common import Result, percentile, result
 from mend_events.devkeys import ensure_agency_keys, issue_token
 from mend_events.settings import Settings
+
+from bench.common import Result, percentile, result
 
 RATE, SECONDS = 100, 20
 AGENCY = "agency-bench"
@@ -50,10 +49,13 @@ async def run(settings: Settings) -> list[Result]:
     port = _free_port()
     env = {**os.environ, "MEND_KEYS_DIR": keys, "MEND_DATABASE_URL": settings.database_url,
            "MEND_KAFKA_BOOTSTRAP": settings.kafka_bootstrap}
-    subprocess.run([sys.executable, "-m", "mend_events.migrate", "consent"], env=env,
-                   check=True, capture_output=True)
-    proc = subprocess.Popen([sys.executable, "-m", "mend_consent", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    migrate = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mend_events.migrate", "consent", env=env,
+        stdout=asyncio.subprocess.DEVNULL)
+    assert await migrate.wait() == 0
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mend_consent", "--port", str(port), env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     count = RATE * SECONDS
     try:
@@ -91,7 +93,7 @@ async def run(settings: Settings) -> list[Result]:
             latencies = await _open_loop(withdraw, count, RATE)
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        await asyncio.wait_for(proc.wait(), 20)
     note = f"{count} withdrawals open-loop at {RATE}/s over HTTP to a uvicorn process"
     return [
         result("withdrawal.p50", percentile(latencies, 50), "ms", "GET /health p50 same rate",

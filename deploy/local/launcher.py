@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("consent", "risk", "sessions", "aftercare")
-SERVICE_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8104}
+SERVICE_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8104, "audit": 8105}
 
 
 class LaunchError(Exception):
@@ -80,7 +80,7 @@ class Settings:
             "MEND_HOME": str(self.home),
             "MEND_KEYS_DIR": str(self.home / "keys"),
         }
-        for name in existing_services():
+        for name, _ in processes():
             values[f"MEND_{name.upper()}_URL"] = self.service_url(name)
         return values
 
@@ -91,6 +91,19 @@ def service_port(name: str) -> int:
 
 def existing_services() -> list[str]:
     return [s for s in SERVICES if (ROOT / "services" / s / f"mend_{s}" / "app.py").exists()]
+
+
+def has_audit() -> bool:
+    """The auditors' read-only API (libs/audit) runs beside the services when it exists."""
+    return (ROOT / "libs" / "audit" / "mend_audit" / "server.py").exists()
+
+
+def processes() -> list[tuple[str, list[str]]]:
+    """(name, python -m arguments) of every process `up` starts after the infrastructure."""
+    found = [(s, [f"mend_{s}"]) for s in existing_services()]
+    if has_audit():
+        found.append(("audit", ["mend_audit.server"]))
+    return found
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -521,25 +534,26 @@ def migrate(settings: Settings) -> None:
     if not names:
         return
     env = {**os.environ, **settings.env()}
-    run_checked([sys.executable, "-m", "mend_events.migrate", *names], "migrations", env=env)
+    schemas = [*names, "audit"] if has_audit() else names
+    run_checked([sys.executable, "-m", "mend_events.migrate", *schemas], "migrations", env=env)
     run_checked([sys.executable, "-m", "mend_events.topics", *names], "topics", env=env)
 
 
 def start_services(settings: Settings) -> None:
     env = {**os.environ, **settings.env()}
-    for name in existing_services():
+    for name, module in processes():
         pid_file = settings.run / f"{name}.pid"
         if read_pid(pid_file) is not None:
             continue
         ensure_port_free(service_port(name), f"the {name} service", f"MEND_{name.upper()}_PORT")
         log = settings.logs / f"{name}.log"
         spawn(
-            [sys.executable, "-m", f"mend_{name}", "--port", str(service_port(name))],
+            [sys.executable, "-m", *module, "--port", str(service_port(name))],
             log,
             pid_file,
             env=env,
         )
-    for name in existing_services():
+    for name, _ in processes():
         wait_for(
             lambda n=name: service_ready(settings.service_url(n)),
             f"the {name} service",
@@ -565,7 +579,7 @@ def cmd_up(settings: Settings) -> None:
     write_env(settings)
     print(f"PostgreSQL  listening on 127.0.0.1:{settings.pg_port}  (database mend)")
     print(f"Kafka       listening on {settings.kafka_bootstrap}  (KRaft, single node)")
-    for name in existing_services():
+    for name, _ in processes():
         print(f"{name:<11} listening on {settings.service_url(name)}  (docs at /docs)")
     print(f"logs in {settings.logs}; `make status` prints the settings; `make down` stops it all")
     if "consent" in existing_services():
@@ -577,7 +591,7 @@ def cmd_up(settings: Settings) -> None:
 
 
 def cmd_down(settings: Settings) -> None:
-    for name in reversed(SERVICES):
+    for name in ["audit", *reversed(SERVICES)]:
         if stop_pid(settings.run / f"{name}.pid"):
             print(f"stopped {name}")
     if stop_pid(settings.run / "kafka.pid", timeout=30):
@@ -597,7 +611,7 @@ def cmd_status(settings: Settings) -> None:
         "POSTGRES": read_pid(settings.run / "postgres.pid") is not None,
         "KAFKA": read_pid(settings.run / "kafka.pid") is not None,
     }
-    for name in existing_services():
+    for name, _ in processes():
         states[name.upper()] = read_pid(settings.run / f"{name}.pid") is not None
     for key, running in states.items():
         print(f"MEND_{key}_STATE={'running' if running else 'stopped'}")

@@ -6,7 +6,8 @@ import os
 from dataclasses import dataclass
 
 SERVICES = ("consent", "risk", "sessions", "aftercare")
-DEFAULT_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8104}
+# The auditors' read-only API (mend_audit) runs beside the four services on 8105.
+DEFAULT_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8104, "audit": 8105}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,414 @@
+"""The case history projection, pure: one timeline per case, each consequence linked to its cause.
+
+Input is replayed events (`replay.read_events`) or rows of the stored projection; output is
+plain data. Each entry says who (pseudonymous id and role), when (occurred and recorded), what
+(type and a safe summary: see `summaries`), and which event caused it (its causation id, or the
+cause an event names itself), so that a withdrawal -> the sessions it halted -> the after-care
+they triggered reads as one chain. `halts()` lists every halt and withdrawal with its cause and
+everything it caused downstream; `document()` adds the state of the case as of a moment.
+
+Deterministic: entries are ordered by (recorded_at, service, global position), every mapping is
+written with sorted keys, and nothing reads the clock, so a rebuild gives the same bytes and an
+as-of view does not change when later events are appended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from mend_events.envelope import RecordedEvent
+
+from mend_audit.replay import service_rank
+from mend_audit.summaries import facts, summarise
+
+# What an auditor asks about first (R9): every halt and every withdrawal, and why.
+HALT_KINDS: dict[str, str] = {
+    "SessionHalted": "halt",
+    "ConsentWithdrawn": "withdrawal",
+    "AcknowledgementWithdrawn": "withdrawal",
+    "DesistancePlanEnded": "withdrawal",
+    "ConsentInvalidated": "invalidation",
+    "ConsentLapsed": "lapse",
+}
+
+# Fields by which an event names its cause itself, beside the envelope's causation id.
+_CAUSE_FIELDS = ("cause_event_id", "trigger_event_id")
+
+# The stored projection's columns, in order (see migrations/0001_case_history.sql).
+COLUMNS = (
+    "case_id",
+    "recorded_at",
+    "service",
+    "service_rank",
+    "global_position",
+    "event_id",
+    "stream_id",
+    "stream_version",
+    "event_type",
+    "schema_version",
+    "actor_id",
+    "actor_role",
+    "agency",
+    "occurred_at",
+    "correlation_id",
+    "causation_id",
+    "summary",
+    "facts",
+)
+
+
+def iso(moment: datetime) -> str:
+    """One spelling for every moment: UTC, microseconds, so strings sort as times do."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _maybe_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _known(value: Any) -> str:
+    return "?" if value is None else str(value)
+
+
+def row_of(event: RecordedEvent) -> tuple[Any, ...]:
+    """The stored projection's row for one event: a function of that event alone, so a live
+    projection and a rebuild hold the same rows whatever order they met the events in. (The
+    projection computes the envelope columns in SQL, to the same values: see projection.py.)"""
+    meta = event.raw_metadata
+    occurred = meta.get("occurred_at")
+    return (
+        event.case_id,
+        event.recorded_at,
+        event.service,
+        service_rank(event.service),
+        event.global_position,
+        event.event_id,
+        event.stream_id,
+        event.stream_version,
+        event.event_type,
+        event.schema_version,
+        _known(meta.get("actor_id")),
+        _known(meta.get("role")),
+        _known(meta.get("agency")),
+        datetime.fromisoformat(occurred) if occurred is not None else event.recorded_at,
+        meta.get("correlation_id"),
+        meta.get("causation_id"),
+        summarise(event.event_type, event.data),
+        facts(event.event_type, event.data),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event in a case's timeline, as an auditor reads it."""
+
+    case_id: str
+    recorded_at: str
+    service: str
+    global_position: int
+    event_id: str
+    stream_id: str
+    stream_version: int
+    event_type: str
+    schema_version: int
+    actor_id: str
+    actor_role: str
+    agency: str
+    occurred_at: str
+    correlation_id: str | None
+    causation_id: str | None
+    summary: str
+    facts: Mapping[str, Any] = field(hash=False, compare=True)
+
+    @property
+    def sort_key(self) -> tuple[str, int, str, int]:
+        return (self.recorded_at, service_rank(self.service), self.service, self.global_position)
+
+    @property
+    def cause_id(self) -> str | None:
+        """The event that caused this one: the causation id, else a cause the event names."""
+        if self.causation_id:
+            return self.causation_id
+        for name in _CAUSE_FIELDS:
+            value = self.facts.get(name)
+            if isinstance(value, str):
+                return value
+        return None
+
+    @property
+    def kind(self) -> str | None:
+        return HALT_KINDS.get(self.event_type)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "service": self.service,
+            "stream_id": self.stream_id,
+            "stream_version": self.stream_version,
+            "global_position": self.global_position,
+            "event_id": self.event_id,
+            "type": self.event_type,
+            "schema_version": self.schema_version,
+            "who": {"actor_id": self.actor_id, "role": self.actor_role, "agency": self.agency},
+            "occurred_at": self.occurred_at,
+            "recorded_at": self.recorded_at,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "summary": self.summary,
+            "facts": dict(self.facts),
+        }
+
+
+def entry_from_row(row: Sequence[Any]) -> Entry:
+    """An entry from a projection row (a tuple from `row_of`, or a stored record)."""
+    (
+        case_id,
+        recorded_at,
+        service,
+        _rank,
+        position,
+        event_id,
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        actor_id,
+        role,
+        agency,
+        occurred_at,
+        correlation_id,
+        causation_id,
+        summary,
+        facts_,
+    ) = tuple(row)
+    return Entry(
+        case_id=case_id,
+        recorded_at=iso(recorded_at),
+        service=service,
+        global_position=int(position),
+        event_id=str(event_id),
+        stream_id=stream_id,
+        stream_version=int(version),
+        event_type=event_type,
+        schema_version=int(schema_version),
+        actor_id=actor_id,
+        actor_role=role,
+        agency=agency,
+        occurred_at=iso(occurred_at),
+        correlation_id=_maybe_str(correlation_id),
+        causation_id=_maybe_str(causation_id),
+        summary=summary,
+        facts=facts_ if isinstance(facts_, dict) else orjson.loads(facts_),
+    )
+
+
+def entry_of(event: RecordedEvent) -> Entry:
+    return entry_from_row(row_of(event))
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """An entry at its place in the timeline (`seq`, from 1), with its cause and consequences
+    as places in the same timeline."""
+
+    seq: int
+    entry: Entry
+    caused_by: int | None
+    consequences: tuple[int, ...]
+
+
+class CaseHistory:
+    """One case's timeline, in replay order, with causes and consequences linked."""
+
+    def __init__(self, case_id: str, entries: Iterable[Entry], *, as_of: str | None = None):
+        self.case_id = case_id
+        self.as_of = as_of
+        ordered = sorted(entries, key=lambda e: e.sort_key)
+        seq_of = {e.event_id: n for n, e in enumerate(ordered, start=1)}
+        causes: dict[int, int | None] = {}
+        effects: dict[int, list[int]] = {}
+        for n, e in enumerate(ordered, start=1):
+            cause = seq_of.get(e.cause_id) if e.cause_id else None
+            if cause == n:
+                cause = None
+            causes[n] = cause
+            if cause is not None:
+                effects.setdefault(cause, []).append(n)
+        self.items: tuple[Item, ...] = tuple(
+            Item(n, e, causes[n], tuple(sorted(effects.get(n, ()))))
+            for n, e in enumerate(ordered, start=1)
+        )
+        self._by_event = {item.entry.event_id: item for item in self.items}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def item(self, seq: int) -> Item:
+        return self.items[seq - 1]
+
+    def by_event(self, event_id: str | UUID) -> Item | None:
+        return self._by_event.get(str(event_id))
+
+    @property
+    def last_recorded_at(self) -> str | None:
+        return self.items[-1].entry.recorded_at if self.items else None
+
+    @property
+    def agency(self) -> str | None:
+        """The case's agency: the one under which the case was opened, else its first event's."""
+        for item in self.items:
+            if item.entry.event_type == "CaseOpened":
+                agency = item.entry.facts.get("agency")
+                return agency if isinstance(agency, str) else item.entry.agency
+        return self.items[0].entry.agency if self.items else None
+
+    def causes_of(self, seq: int) -> list[Item]:
+        """The chain of causes leading to an item, the first cause first (the item excluded)."""
+        chain: list[Item] = []
+        seen = {seq}
+        cause = self.item(seq).caused_by
+        while cause is not None and cause not in seen:
+            seen.add(cause)
+            chain.append(self.item(cause))
+            cause = self.item(cause).caused_by
+        return list(reversed(chain))
+
+    def downstream(self, seq: int) -> list[dict[str, Any]]:
+        """What an item caused, and what that caused, as a tree of brief references."""
+        return self._tree(seq, {seq})
+
+    def _tree(self, seq: int, seen: set[int]) -> list[dict[str, Any]]:
+        out = []
+        for n in self.item(seq).consequences:
+            if n in seen:
+                continue
+            seen.add(n)
+            out.append({**self.brief(n), "consequences": self._tree(n, seen)})
+        return out
+
+    def brief(self, seq: int) -> dict[str, Any]:
+        e = self.item(seq).entry
+        return {
+            "seq": seq,
+            "event_id": e.event_id,
+            "type": e.event_type,
+            "service": e.service,
+            "who": {"actor_id": e.actor_id, "role": e.actor_role},
+            "recorded_at": e.recorded_at,
+            "summary": e.summary,
+        }
+
+    def chain_text(self, seq: int) -> str:
+        """`ConsentWithdrawn #9 -> SessionHalted #10 -> AftercareOffered #12`: the causes
+        leading to an item, the item, then the first line of what it caused."""
+        path = [*self.causes_of(seq), self.item(seq)]
+        n = seq
+        while self.item(n).consequences:
+            n = self.item(n).consequences[0]
+            path.append(self.item(n))
+        return " -> ".join(f"{i.entry.event_type} #{i.seq}" for i in path)
+
+    def timeline(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "seq": item.seq,
+                **item.entry.to_dict(),
+                "caused_by": self.brief(item.caused_by) if item.caused_by else None,
+                "consequences": list(item.consequences),
+            }
+            for item in self.items
+        ]
+
+    def halts(self, *, since: str | None = None) -> list[dict[str, Any]]:
+        """Every halt and withdrawal: who, when, in what role, what, its cause and everything it
+        caused downstream."""
+        out = []
+        for item in self.items:
+            e = item.entry
+            if e.kind is None or (since is not None and e.recorded_at < since):
+                continue
+            out.append(
+                {
+                    "case_id": self.case_id,
+                    "seq": item.seq,
+                    "kind": e.kind,
+                    "event_id": e.event_id,
+                    "type": e.event_type,
+                    "service": e.service,
+                    "stream_version": e.stream_version,
+                    "who": {"actor_id": e.actor_id, "role": e.actor_role, "agency": e.agency},
+                    "occurred_at": e.occurred_at,
+                    "recorded_at": e.recorded_at,
+                    "what": e.summary,
+                    "facts": dict(e.facts),
+                    "cause_id": e.cause_id,
+                    "cause": self.brief(item.caused_by) if item.caused_by else None,
+                    "consequences": self.downstream(item.seq),
+                    "chain": self.chain_text(item.seq),
+                }
+            )
+        return out
+
+
+def histories(entries: Iterable[Entry], *, as_of: str | None = None) -> dict[str, CaseHistory]:
+    """One history per case, by case id (sorted)."""
+    by_case: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_case.setdefault(e.case_id, []).append(e)
+    return {case: CaseHistory(case, by_case[case], as_of=as_of) for case in sorted(by_case)}
+
+
+def halts(cases: Iterable[CaseHistory], *, since: str | None = None) -> list[dict[str, Any]]:
+    """Every halt and withdrawal of these cases, in replay order."""
+    found = [h for case in cases for h in case.halts(since=since)]
+    return sorted(found, key=lambda h: (h["recorded_at"], service_rank(h["service"]), h["seq"]))
+
+
+def document(
+    case_id: str,
+    events: Sequence[RecordedEvent],
+    *,
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
+    """The whole case file: timeline, halts and the state as of a moment (by default the last
+    recorded event, never the clock). `events` are the case's replayed events; those recorded
+    after `as_of` are left out here too."""
+    from mend_audit.state import case_state  # the folds import every service's domain
+
+    if as_of is not None:
+        events = [e for e in events if e.recorded_at <= as_of]
+    history = CaseHistory(
+        case_id, (entry_of(e) for e in events), as_of=iso(as_of) if as_of else None
+    )
+    moment = as_of or (max(e.recorded_at for e in events) if events else None)
+    return {
+        "case_id": case_id,
+        "as_of": history.as_of,
+        "state_as_of": iso(moment) if moment else None,
+        "agency": history.agency,
+        "events": len(history),
+        "timeline": history.timeline(),
+        "halts": history.halts(),
+        "state": case_state(events, moment) if moment else None,
+    }
+
+
+def to_json(value: Any, *, indent: bool = True) -> bytes:
+    """Canonical bytes: sorted keys, so two rebuilds give identical output."""
+    option = orjson.OPT_SORT_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
+    return orjson.dumps(value, option=option, default=_default)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value, key=str)
+    raise TypeError(f"not JSON: {type(value).__name__}")

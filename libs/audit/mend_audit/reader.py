@@ -1,0 +1,118 @@
+"""What an auditor asks, HTTP-free: shared by the command line and the read-only API.
+
+Every answer is replayed from the stores at the moment of asking (SELECT only, services may be
+stopped), so it can never lag behind them; the stored projection (`projection.py`) holds the
+same entries for reporting and is rebuilt from the same replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from mend_events.errors import NotFound, Rejected
+
+from mend_audit import export
+from mend_audit.history import HALT_KINDS, CaseHistory, document, entry_of, halts, iso
+from mend_audit.replay import Schemas, cases_with, read_events, select_schemas
+from mend_audit.verify import Report, verify
+
+
+def parse_moment(text: str, field: str = "as_of") -> datetime:
+    """An ISO 8601 moment (`2025-03-01`, `2025-03-01T14:30`, `...Z`, `...+02:00`); without a
+    timezone it is read as UTC. Rejected, naming the field, when it is not one."""
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise Rejected(
+            f"{text!r} is not a moment: use ISO 8601, e.g. 2025-03-01T14:30:00Z", field=field
+        ) from None
+    return aware(moment)
+
+
+def aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+class AuditReader:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        schemas: Schemas | None = None,
+        bootstrap: str | None = None,
+        topic_prefix: str = "",
+    ) -> None:
+        self.pool = pool
+        self.schemas = select_schemas(schemas)
+        self.bootstrap = bootstrap
+        self.topic_prefix = topic_prefix
+
+    async def _case_events(self, case: str, as_of: datetime | None) -> list[Any]:
+        events = await read_events(self.pool, schemas=self.schemas, case=case, as_of=as_of)
+        if not events and (
+            as_of is None or not await read_events(self.pool, schemas=self.schemas, case=case)
+        ):
+            raise NotFound(f"no events of case {case} in any store", field="case")
+        return events
+
+    async def case_agency(self, case: str) -> str | None:
+        """The agency under which the case was opened (None when no store knows the case)."""
+        events = await read_events(self.pool, schemas=self.schemas, case=case)
+        return CaseHistory(case, (entry_of(e) for e in events)).agency
+
+    async def history(self, case: str, as_of: datetime | None = None) -> dict[str, Any]:
+        """The case document: timeline, halts and state as of `as_of` (default: as recorded)."""
+        as_of = aware(as_of) if as_of else None
+        return document(case, await self._case_events(case, as_of), as_of=as_of)
+
+    async def halts(
+        self,
+        *,
+        case: str | None = None,
+        since: datetime | None = None,
+        as_of: datetime | None = None,
+        agencies: Iterable[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every halt and withdrawal (of one case, recorded since `since`), with cause and
+        consequences; `agencies` keeps only cases opened under one of them."""
+        since = aware(since) if since else None
+        as_of = aware(as_of) if as_of else None
+        if case is not None:
+            cases = [case]
+            await self._case_events(case, as_of)
+        else:
+            cases = await cases_with(
+                self.pool, HALT_KINDS, schemas=self.schemas, since=since, as_of=as_of
+            )
+        events = await read_events(self.pool, schemas=self.schemas, cases=cases, as_of=as_of)
+        by_case: dict[str, list[Any]] = {}
+        for e in events:
+            by_case.setdefault(e.stream_id, []).append(entry_of(e))
+        wanted = set(agencies) if agencies is not None else None
+        chosen = [
+            h
+            for h in (CaseHistory(c, by_case.get(c, ())) for c in cases)
+            if wanted is None or h.agency in wanted
+        ]
+        return halts(chosen, since=iso(since) if since else None)
+
+    async def verify(self, *, services: Iterable[str] | None = None, kafka: bool = True) -> Report:
+        return await verify(
+            self.pool,
+            schemas=self.schemas,
+            services=services,
+            bootstrap=self.bootstrap,
+            topic_prefix=self.topic_prefix,
+            kafka=kafka and self.bootstrap is not None,
+        )
+
+    async def export(self, case: str, fmt: str, as_of: datetime | None = None) -> bytes:
+        if fmt not in export.FORMATS:
+            raise Rejected(f"unknown format {fmt!r}: expected json or csv", field="format")
+        return export.case_file(await self.history(case, as_of), fmt)

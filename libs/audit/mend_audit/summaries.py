@@ -1,0 +1,430 @@
+"""Short, safe words for each event: built only from codes, dates and pseudonymous ids.
+
+A personal field (named in the event model's `personal_fields`, sealed in the store) never
+enters a summary or the facts an auditor sees: at most the marker `[sealed]` says that such a
+field holds something. Summaries read the stored data as it is (no decoding), so they are cheap
+enough to replay millions of events, and an event type this module does not know still gets a
+summary made of its non-personal scalar fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+# Every service's event models, registered: their personal fields are known here even in a
+# process that imports no service (the replay, the projection, the command line).
+import mend_aftercare.events  # noqa: F401
+import mend_consent.events  # noqa: F401
+import mend_risk.events  # noqa: F401
+import mend_sessions.events  # noqa: F401
+from mend_events.contracts import registry
+from mend_events.crypto import is_sealed
+
+SEALED = "[sealed]"
+
+Data = Mapping[str, Any]
+
+
+def personal_fields(event_type: str) -> frozenset[str]:
+    if not registry.knows(event_type):
+        return frozenset()
+    return frozenset(registry.model(event_type).personal_fields)
+
+
+_PERSONAL: dict[str, frozenset[str]] = {}
+
+
+def _personal(event_type: str) -> frozenset[str]:
+    found = _PERSONAL.get(event_type)
+    if found is None:
+        found = _PERSONAL[event_type] = personal_fields(event_type)
+    return found
+
+
+def facts(event_type: str, data: Data) -> dict[str, Any]:
+    """The event's data without personal content: each personal or sealed value is replaced by
+    `[sealed]` (None stays None: nothing was given)."""
+    personal = _personal(event_type)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is not None and (key in personal or is_sealed(value)):
+            out[key] = SEALED
+        else:
+            out[key] = value
+    return out
+
+
+def withholds(event_type: str, data: Data) -> bool:
+    """Whether `facts` differs from the data. A known type can hold personal content only in its
+    declared personal fields (the store seals exactly those); an unknown type is searched."""
+    if registry.knows(event_type):
+        return any(data.get(k) is not None for k in _personal(event_type))
+    return any(is_sealed(v) for v in data.values())
+
+
+def _g(data: Data, key: str, default: str = "?") -> str:
+    value = data.get(key)
+    return default if value is None else str(value)
+
+
+def _short(value: Any) -> str:
+    """A UUID as its first 8 hex digits: enough to follow in a timeline, full in the facts."""
+    text = str(value)
+    return text[:8] if len(text) == 36 and text.count("-") == 4 else text
+
+
+def _scopes(grants: Any) -> str:
+    if not isinstance(grants, list):
+        return "?"
+    return ", ".join(str(g.get("scope", "?")) for g in grants if isinstance(g, dict)) or "none"
+
+
+def _forms(permitted: Any) -> str:
+    if not isinstance(permitted, list) or not permitted:
+        return "no contact form"
+    parts = []
+    for p in permitted:
+        if isinstance(p, dict):
+            who = "with" if p.get("with_responsible_person") else "without"
+            parts.append(f"{p.get('form', '?')} ({who} the responsible person)")
+        else:
+            parts.append(str(p))
+    return ", ".join(parts)
+
+
+def _ids(values: Any) -> str:
+    if not isinstance(values, list) or not values:
+        return "none"
+    return ", ".join(str(v.get("id", v)) if isinstance(v, dict) else str(v) for v in values)
+
+
+def _until(data: Data, key: str, word: str = "until") -> str:
+    value = data.get(key)
+    return f" {word} {value}" if value else ""
+
+
+# --- consent ---------------------------------------------------------------------------------
+
+
+def _consent_given(d: Data) -> str:
+    witness = f", witnessed by {d['witnessed_by']}" if d.get("witnessed_by") else ""
+    return (
+        f"{_g(d, 'participant_id')} ({_g(d, 'participant_role')}) consented to {_g(d, 'scope')}"
+        f"{_until(d, 'expires_at')}{witness}"
+    )
+
+
+def _consent_withdrawn(d: Data) -> str:
+    target = _g(d, "target")
+    what = f"scope {d['scope']}" if target == "scope" and d.get("scope") else target
+    grants = d.get("grants")
+    count = len(grants) if isinstance(grants, list) else 0
+    return (
+        f"{_g(d, 'participant_id')} withdrew consent ({what}): {count} grant(s) ended: "
+        f"{_scopes(grants)}"
+    )
+
+
+def _consent_lapsed(d: Data) -> str:
+    return (
+        f"consent of {_g(d, 'participant_id')} to {_g(d, 'scope')} lapsed at {_g(d, 'expired_at')}"
+    )
+
+
+def _incentive(d: Data) -> str:
+    return f"incentive reported for {_g(d, 'participant_id')} (report {_short(d.get('report_id'))})"
+
+
+def _invalidated(d: Data) -> str:
+    return (
+        f"consent of {_g(d, 'participant_id')} invalidated by incentive report "
+        f"{_short(d.get('report_id'))}: {_scopes(d.get('grants'))}"
+    )
+
+
+def _ack(d: Data) -> str:
+    return (
+        f"acknowledgement of harm by {_g(d, 'responsible_person_id')} recorded ({_g(d, 'basis')})"
+    )
+
+
+def _ack_withdrawn(d: Data) -> str:
+    return (
+        f"acknowledgement by {_g(d, 'responsible_person_id')} no longer stands ({_g(d, 'ground')})"
+    )
+
+
+# --- risk ------------------------------------------------------------------------------------
+
+
+def _assessment_started(d: Data) -> str:
+    return f"{_g(d, 'stage')} risk assessment {_short(d.get('assessment_id'))} started"
+
+
+def _factor(d: Data) -> str:
+    f = d.get("factor") if isinstance(d.get("factor"), dict) else {}
+    severity = f", {f['severity']}" if f.get("severity") else ""
+    about = f" about {f['concerns']}" if f.get("concerns") else ""
+    carve = ""
+    if f.get("carve_out") is not None:
+        carve = ", RJ contact carved out" if f["carve_out"] else ", no carve-out"
+    return f"risk factor {_g(f, 'kind')}{about}: {_g(f, 'status')}{severity}{carve}"
+
+
+def _assessment_completed(d: Data) -> str:
+    reasons = d.get("reasons")
+    why = ", ".join(str(r) for r in reasons) if isinstance(reasons, list) else "?"
+    return (
+        f"risk assessment {_short(d.get('assessment_id'))} completed: {_g(d, 'decision')} "
+        f"({why}); permits {_forms(d.get('permitted_forms'))}; signed off by "
+        f"{_g(d, 'signed_off_by')}; valid until {_g(d, 'valid_until')}"
+    )
+
+
+def _safety_plan(d: Data) -> str:
+    return f"safety plan agreed with {_g(d, 'agreed_with')}"
+
+
+def _flag_raised(d: Data) -> str:
+    affects = f" affecting {d['affects']}" if d.get("affects") else " for the whole case"
+    return (
+        f"{_g(d, 'severity')} risk flag {_short(d.get('flag_id'))} raised: "
+        f"{_g(d, 'category')}{affects}"
+    )
+
+
+def _flag_resolved(d: Data) -> str:
+    return f"risk flag {_short(d.get('flag_id'))} resolved: {_g(d, 'reason')}"
+
+
+def _reassessment(d: Data) -> str:
+    return f"risk reassessment due: {_g(d, 'trigger')}"
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+def _case_opened(d: Data) -> str:
+    return (
+        f"case opened ({_g(d, 'route')}) by agency {_g(d, 'agency')} for "
+        f"{_g(d, 'harmed_person_id')}: {_g(d, 'harm_category')}, justice stage "
+        f"{_g(d, 'justice_stage')}"
+    )
+
+
+def _invitation(d: Data) -> str:
+    return f"invitation recorded for {_g(d, 'harmed_person_id')}"
+
+
+def _facilitator(d: Data) -> str:
+    return f"facilitator chosen: {_g(d, 'practitioner_id')}"
+
+
+def _preferences(d: Data) -> str:
+    forms = d.get("permitted_forms")
+    listed = ", ".join(str(f) for f in forms) if isinstance(forms, list) else "?"
+    rp = "takes part" if d.get("responsible_person_takes_part") else "takes no part"
+    updates = "wanted" if d.get("progress_updates") else "not wanted"
+    return (
+        f"preferences set: forms {listed or 'none'}; minimum gap {_g(d, 'min_gap_days')} day(s); "
+        f"responsible person {rp}; progress updates {updates}"
+    )
+
+
+def _paused(d: Data) -> str:
+    return f"case paused ({_g(d, 'reason')})"
+
+
+def _preparation(d: Data) -> str:
+    p = d.get("participant") if isinstance(d.get("participant"), dict) else {}
+    return f"preparation session held with {_g(p, 'id')} ({_g(p, 'role')})"
+
+
+def _scheduled(d: Data) -> str:
+    return (
+        f"session {_g(d, 'session_id')} ({_g(d, 'form')}) scheduled for "
+        f"{_g(d, 'scheduled_for')}, facilitator {_g(d, 'facilitator_id')}, participants "
+        f"{_ids(d.get('participants'))}"
+    )
+
+
+def _session(word: str) -> Callable[[Data], str]:
+    def summary(d: Data) -> str:
+        return f"session {_g(d, 'session_id')} {word}"
+
+    return summary
+
+
+def _halted(d: Data) -> str:
+    by = d.get("halted_by_id")
+    who = f"{by} ({_g(d, 'halted_by_role')})" if by else "the system"
+    cause = f", cause event {_short(d['cause_event_id'])}" if d.get("cause_event_id") else ""
+    return f"session {_g(d, 'session_id')} halted by {who}: {_g(d, 'cause')}{cause}"
+
+
+def _agreement(d: Data) -> str:
+    items = d.get("items")
+    listed = (
+        ", ".join(f"{i.get('owner_id', '?')}: {i.get('commitment', '?')}" for i in items)
+        if isinstance(items, list)
+        else "?"
+    )
+    return f"agreement reached in session {_g(d, 'session_id')}: {listed or 'no commitments'}"
+
+
+def _closed(d: Data) -> str:
+    return f"case closed ({_g(d, 'reason')})"
+
+
+def _registered(d: Data) -> str:
+    return f"practitioner {_g(d, 'practitioner_id')} registered at level {_g(d, 'level')}"
+
+
+# --- aftercare -------------------------------------------------------------------------------
+
+
+def _offered(d: Data) -> str:
+    reopens = f", reopening after {d['reopens_closure']}" if d.get("reopens_closure") else ""
+    return (
+        f"after-care offered to {_g(d, 'harmed_person_id')} ({_g(d, 'cause')}, cause event "
+        f"{_short(d.get('cause_event_id'))}){reopens}"
+    )
+
+
+def _plan(word: str) -> Callable[[Data], str]:
+    def summary(d: Data) -> str:
+        return f"desistance plan {word} by {_g(d, 'responsible_person_id')}"
+
+    return summary
+
+
+def _check_in(word: str) -> Callable[[Data], str]:
+    def summary(d: Data) -> str:
+        due = _until(d, "due_at", "due")
+        return (
+            f"check-in {_short(d.get('check_in_id'))} {word} with {_g(d, 'participant_id')} "
+            f"({_g(d, 'participant_role')}){due}"
+        )
+
+    return summary
+
+
+def _referral(d: Data) -> str:
+    return (
+        f"{_g(d, 'kind')} referral for {_g(d, 'participant_id')} ({_g(d, 'participant_role')}), "
+        f"followed up by {_g(d, 'owner_id')}"
+    )
+
+
+def _commitment(d: Data) -> str:
+    return (
+        f"commitment {_short(d.get('commitment_id'))} of {_g(d, 'owner_id')}: {_g(d, 'code')}"
+        f"{_until(d, 'due_on', 'due')}"
+    )
+
+
+def _commitment_word(word: str) -> Callable[[Data], str]:
+    def summary(d: Data) -> str:
+        extra = f": {d['progress']}" if d.get("progress") else ""
+        return f"commitment {_short(d.get('commitment_id'))} {word}{extra}"
+
+    return summary
+
+
+def _update_preference(d: Data) -> str:
+    return f"{_g(d, 'harmed_person_id')} chose progress updates: {_g(d, 'level')}"
+
+
+def _update_shared(d: Data) -> str:
+    return (
+        f"progress update shared with {_g(d, 'harmed_person_id')}: commitment "
+        f"{_short(d.get('commitment_id'))} {_g(d, 'status')}"
+    )
+
+
+def _measure(d: Data) -> str:
+    # The score is the harmed person's answer: counted, never echoed in a timeline.
+    return f"outcome measure {_g(d, 'measure')} recorded at {_g(d, 'point')}"
+
+
+def _aftercare_closed(d: Data) -> str:
+    return f"after-care closed ({_g(d, 'reason')})"
+
+
+def _fixed(text: str) -> Callable[[Data], str]:
+    return lambda _d: text
+
+
+SUMMARIES: dict[str, Callable[[Data], str]] = {
+    # consent
+    "ConsentGiven": _consent_given,
+    "ConsentWithdrawn": _consent_withdrawn,
+    "ConsentLapsed": _consent_lapsed,
+    "IncentiveReported": _incentive,
+    "ConsentInvalidated": _invalidated,
+    "AcknowledgementRecorded": _ack,
+    "AcknowledgementWithdrawn": _ack_withdrawn,
+    # risk
+    "RiskAssessmentStarted": _assessment_started,
+    "RiskFactorRecorded": _factor,
+    "RiskAssessmentCompleted": _assessment_completed,
+    "SafetyPlanAgreed": _safety_plan,
+    "RiskFlagRaised": _flag_raised,
+    "RiskFlagResolved": _flag_resolved,
+    "RiskReassessmentDue": _reassessment,
+    # sessions
+    "CaseOpened": _case_opened,
+    "InvitationRecorded": _invitation,
+    "FacilitatorChosen": _facilitator,
+    "PreferencesSet": _preferences,
+    "CasePaused": _paused,
+    "CaseResumed": _fixed("case resumed"),
+    "PreparationSessionHeld": _preparation,
+    "SessionScheduled": _scheduled,
+    "SessionStarted": _session("started"),
+    "SessionHalted": _halted,
+    "SessionCompleted": _session("completed"),
+    "AgreementReached": _agreement,
+    "CaseClosed": _closed,
+    "PractitionerRegistered": _registered,
+    # aftercare
+    "AftercareOffered": _offered,
+    "AftercareAccepted": _fixed("after-care accepted"),
+    "AftercareDeclined": _fixed("after-care declined"),
+    "DesistancePlanAccepted": _plan("accepted"),
+    "DesistancePlanEnded": _plan("ended"),
+    "CheckInScheduled": _check_in("scheduled"),
+    "CheckInCompleted": _check_in("completed"),
+    "CheckInMissed": _check_in("missed"),
+    "ReferralMade": _referral,
+    "CommitmentRecorded": _commitment,
+    "CommitmentProgressed": _commitment_word("progressed"),
+    "CommitmentCompleted": _commitment_word("completed"),
+    "CommitmentNotCompleted": _commitment_word("not completed"),
+    "ProgressUpdatePreferenceSet": _update_preference,
+    "ProgressUpdateShared": _update_shared,
+    "OutcomeMeasureRecorded": _measure,
+    "AftercareClosed": _aftercare_closed,
+}
+
+
+def summarise(event_type: str, data: Data) -> str:
+    """One line about the event, from codes and ids only."""
+    make = SUMMARIES.get(event_type)
+    if make is not None:
+        try:
+            return make(data)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            pass  # a shape this reader does not know: fall back to the generic words
+    return _generic(event_type, data)
+
+
+def _generic(event_type: str, data: Data) -> str:
+    safe = facts(event_type, data)
+    parts = [
+        f"{k}={_short(v)}"
+        for k, v in sorted(safe.items())
+        if isinstance(v, str | int | bool) and v != SEALED
+    ]
+    return (event_type + (": " + ", ".join(parts[:6]) if parts else ""))[:240]

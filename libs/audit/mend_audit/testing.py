@@ -1,0 +1,413 @@
+"""Helpers for tests of the audit (and end-to-end tests that want a known case on disk).
+
+`CaseWriter` appends the services' real events straight into their stores, with the envelope a
+service would give them (actor, role, agency, correlation, and for a reaction the causation id
+of its cause), so a test can lay down a case history without running the services. The
+journeys below are the ones a practitioner would recognise; each returns the events it wrote by
+a short name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import asyncpg
+from mend_aftercare import events as aftercare
+from mend_consent import events as consent
+from mend_events.contracts import DomainEvent
+from mend_events.crypto import AgencyKeys, FieldSealer, PgKeyStore
+from mend_events.envelope import Metadata, NewEvent
+from mend_events.identity_types import Role
+from mend_events.settings import SERVICES, Settings
+from mend_events.store import EventStore
+from mend_events.testing import drop_schema, make_schema
+from mend_events.vocabulary import ContactForm
+from mend_risk import events as risk
+from mend_sessions import events as sessions
+
+from mend_audit.projection import migrate
+
+HP, RP, PRAC, SPECIALIST = "hp-alice01", "rp-bob0001", "prac-carol1", "prac-spec01"
+AGENCY = "agency-a"
+SYSTEM = {service: f"svc-{service}" for service in SERVICES}
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    service: str
+    case_id: str
+    event_id: UUID
+    event_type: str
+    version: int
+    recorded_at: datetime
+    correlation_id: UUID
+
+
+@dataclass
+class CaseWriter:
+    """Appends events to the four stores as the services would record them."""
+
+    stores: dict[str, EventStore]
+    agency: str = AGENCY
+    versions: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def clock(self) -> datetime:
+        """When the next event occurs: now, as a service's command context would say."""
+        return datetime.now(UTC)
+
+    async def record(
+        self,
+        service: str,
+        case_id: str,
+        event: DomainEvent,
+        actor_id: str,
+        role: Role,
+        *,
+        cause: Written | None = None,
+    ) -> Written:
+        """Append one event; a `cause` makes it a consequence (causation id, shared correlation)."""
+        correlation = cause.correlation_id if cause else uuid4()
+        meta = Metadata(
+            actor_id=actor_id,
+            role=role,
+            agency=self.agency,
+            correlation_id=correlation,
+            causation_id=cause.event_id if cause else None,
+            occurred_at=self.clock,
+        )
+        key = (service, case_id)
+        version = self.versions.get(key, 0)
+        new = NewEvent(uuid4(), event, meta)
+        result = await self.stores[service].append(case_id, [new], expected_version=version)
+        self.versions[key] = result.version
+        assert result.recorded_at is not None
+        return Written(
+            service,
+            case_id,
+            new.event_id,
+            event.event_type,
+            result.version,
+            result.recorded_at,
+            correlation,
+        )
+
+    async def system(
+        self, service: str, case_id: str, event: DomainEvent, cause: Written
+    ) -> Written:
+        """A service's reaction to another event: the system actor, caused by `cause`."""
+        return await self.record(service, case_id, event, SYSTEM[service], Role.SYSTEM, cause=cause)
+
+    async def close(self) -> None:
+        for store in self.stores.values():
+            await store.close()
+
+
+@dataclass
+class AuditPlatform:
+    """Four fresh service schemas and an audit schema for one test."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    schemas: dict[str, str]
+    audit_schema: str
+
+    def writer(self, agency: str = AGENCY) -> CaseWriter:
+        sealer = FieldSealer(PgKeyStore(self.pool, self.schemas["consent"]), AgencyKeys.from_env())
+        stores = {
+            s: EventStore(self.pool, schema, service=s, sealer=sealer if s == "consent" else None)
+            for s, schema in self.schemas.items()
+        }
+        return CaseWriter(stores, agency=agency)
+
+
+@contextlib.asynccontextmanager
+async def audit_platform(
+    settings: Settings, pool: asyncpg.Pool, unique: str
+) -> AsyncIterator[AuditPlatform]:
+    names = await asyncio.gather(*(make_schema(settings, s, f"{s}_{unique}") for s in SERVICES))
+    schemas = dict(zip(SERVICES, names, strict=True))
+    audit_schema = f"audit_{unique}"
+    conn = await asyncpg.connect(settings.admin_database_url)
+    try:
+        await migrate(conn, audit_schema)
+    finally:
+        await conn.close()
+    try:
+        yield AuditPlatform(settings, pool, schemas, audit_schema)
+    finally:
+        await asyncio.gather(*(drop_schema(settings, n) for n in [*names, audit_schema]))
+
+
+# --- journeys ---------------------------------------------------------------------------------
+
+
+async def opening(w: CaseWriter, case: str) -> dict[str, Written]:
+    """Opening, facilitator choice, preferences, consents, acknowledgement, a full assessment
+    permitting a face-to-face meeting, preparation with each party."""
+    hp, rp, prac = Role.HARMED_PERSON, Role.RESPONSIBLE_PERSON, Role.PRACTITIONER
+    out: dict[str, Written] = {}
+    out["opened"] = await w.record(
+        "sessions",
+        case,
+        sessions.CaseOpened(
+            harm_category=sessions.HarmCategory.SEXUAL_ASSAULT,
+            justice_stage=sessions.JusticeStage.POST_SENTENCE,
+            agency=w.agency,
+            harmed_person_id=HP,
+            route=sessions.Route.SELF_REFERRAL,
+        ),
+        HP,
+        hp,
+    )
+    out["facilitator"] = await w.record(
+        "sessions", case, sessions.FacilitatorChosen(practitioner_id=PRAC), HP, hp
+    )
+    out["preferences"] = await w.record(
+        "sessions",
+        case,
+        sessions.PreferencesSet(
+            min_gap_days=7,
+            permitted_forms=(sessions.ContactForm.FACE_TO_FACE, sessions.ContactForm.LETTER),
+            speaks_first=None,
+            responsible_person_takes_part=True,
+            invited=(),
+            progress_updates=True,
+        ),
+        HP,
+        hp,
+    )
+    for who, role in ((HP, hp), (RP, rp)):
+        for scope in ("take_part", "contact:face_to_face"):
+            out[f"consent:{who}:{scope}"] = await w.record(
+                "consent",
+                case,
+                consent.ConsentGiven(
+                    grant_id=uuid4(),
+                    participant_id=who,
+                    participant_role=role,
+                    scope=scope,
+                    informed_how=consent.InformedHow.BOTH,
+                    no_incentive_attested=True,
+                    witnessed_by=PRAC,
+                ),
+                who,
+                role,
+            )
+    out["acknowledgement"] = await w.record(
+        "consent",
+        case,
+        consent.AcknowledgementRecorded(
+            responsible_person_id=RP, basis=consent.AcknowledgementBasis.WRITTEN_STATEMENT
+        ),
+        PRAC,
+        prac,
+    )
+    assessment = uuid4()
+    out["assessment"] = await w.record(
+        "risk",
+        case,
+        risk.RiskAssessmentStarted(assessment_id=assessment, stage=risk.AssessmentStage.FULL),
+        PRAC,
+        prac,
+    )
+    for kind in (risk.FactorKind.PROTECTIVE_ORDER, risk.FactorKind.BAIL_OR_LICENCE_CONDITIONS):
+        out[f"factor:{kind}"] = await w.record(
+            "risk",
+            case,
+            risk.RiskFactorRecorded(
+                assessment_id=assessment,
+                factor=risk.RiskFactor(kind=kind, status=risk.FactorStatus.ABSENT),
+            ),
+            PRAC,
+            prac,
+        )
+    out["decision"] = await w.record(
+        "risk",
+        case,
+        risk.RiskAssessmentCompleted(
+            assessment_id=assessment,
+            decision=risk.RiskDecision.PROCEED,
+            permitted_forms=(
+                risk.PermittedForm(form=ContactForm.FACE_TO_FACE, with_responsible_person=True),
+            ),
+            reasons=(risk.DecisionReason.SUITABLE_WITH_SAFEGUARDS,),
+            signed_off_by=SPECIALIST,
+            valid_until=w.clock + timedelta(days=90),
+        ),
+        PRAC,
+        prac,
+    )
+    for who, role in (
+        (HP, sessions.ParticipantRole.HARMED_PERSON),
+        (RP, sessions.ParticipantRole.RESPONSIBLE_PERSON),
+    ):
+        out[f"prepared:{who}"] = await w.record(
+            "sessions",
+            case,
+            sessions.PreparationSessionHeld(participant=sessions.Participant(id=who, role=role)),
+            PRAC,
+            prac,
+        )
+    return out
+
+
+async def schedule_meeting(w: CaseWriter, case: str, session_id: str) -> Written:
+    return await w.record(
+        "sessions",
+        case,
+        sessions.SessionScheduled(
+            session_id=session_id,
+            form=sessions.ContactForm.FACE_TO_FACE,
+            participants=(
+                sessions.Participant(id=HP, role=sessions.ParticipantRole.HARMED_PERSON),
+                sessions.Participant(id=RP, role=sessions.ParticipantRole.RESPONSIBLE_PERSON),
+            ),
+            facilitator_id=PRAC,
+            team=(PRAC, SPECIALIST),
+            scheduled_for=w.clock + timedelta(days=14),
+            speaks_first=HP,
+        ),
+        PRAC,
+        Role.PRACTITIONER,
+    )
+
+
+async def withdrawal_journey(w: CaseWriter, case: str) -> dict[str, Written]:
+    """The harmed person withdraws everything while a face-to-face meeting is scheduled: the
+    meeting is halted by the withdrawal, after-care is offered for the withdrawal and for the
+    halt, and the harmed person accepts it."""
+    out = await opening(w, case)
+    out["scheduled"] = await schedule_meeting(w, case, "sess-0001")
+    given = [v for k, v in out.items() if k.startswith(f"consent:{HP}:")]
+    grants = []
+    for g in given:
+        async with w.stores["consent"].pool.acquire() as conn:
+            data = await conn.fetchval(
+                f"SELECT data FROM {w.stores['consent'].schema}.events WHERE event_id = $1",
+                g.event_id,
+            )
+        grants.append(consent.GrantRef(grant_id=UUID(data["grant_id"]), scope=data["scope"]))
+    out["withdrawn"] = await w.record(
+        "consent",
+        case,
+        consent.ConsentWithdrawn(
+            participant_id=HP,
+            target=consent.WithdrawalTarget.EVERYTHING,
+            grants=tuple(grants),
+            reason="I cannot face him",  # sealed by the store: never in any audit output
+        ),
+        HP,
+        Role.HARMED_PERSON,
+    )
+    out["halted"] = await w.system(
+        "sessions",
+        case,
+        sessions.SessionHalted(
+            session_id="sess-0001",
+            halted_by_id=None,
+            halted_by_role=Role.SYSTEM,
+            cause=sessions.HaltCause.CONSENT_WITHDRAWN,
+            cause_event_id=out["withdrawn"].event_id,
+        ),
+        out["withdrawn"],
+    )
+    out["offered:withdrawal"] = await w.system(
+        "aftercare",
+        case,
+        aftercare.AftercareOffered(
+            harmed_person_id=HP,
+            cause=aftercare.OfferCause.CONSENT_WITHDRAWN,
+            cause_event_id=out["withdrawn"].event_id,
+        ),
+        out["withdrawn"],
+    )
+    out["offered:halt"] = await w.system(
+        "aftercare",
+        case,
+        aftercare.AftercareOffered(
+            harmed_person_id=HP,
+            cause=aftercare.OfferCause.SESSION_HALTED,
+            cause_event_id=out["halted"].event_id,
+        ),
+        out["halted"],
+    )
+    out["accepted"] = await w.record(
+        "aftercare", case, aftercare.AftercareAccepted(), HP, Role.HARMED_PERSON
+    )
+    out["check_in"] = await w.record(
+        "aftercare",
+        case,
+        aftercare.CheckInScheduled(
+            check_in_id=uuid4(),
+            participant_id=HP,
+            participant_role=aftercare.PlanRole.HARMED_PERSON,
+            due_at=w.clock + timedelta(days=7),
+        ),
+        PRAC,
+        Role.PRACTITIONER,
+    )
+    return out
+
+
+async def risk_flag_journey(w: CaseWriter, case: str) -> dict[str, Written]:
+    """A severe risk flag (coercive control) raised during a running face-to-face meeting halts
+    it; after-care is offered for the halt and a reassessment becomes due."""
+    out = await opening(w, case)
+    out["scheduled"] = await schedule_meeting(w, case, "sess-0002")
+    out["started"] = await w.record(
+        "sessions",
+        case,
+        sessions.SessionStarted(session_id="sess-0002"),
+        PRAC,
+        Role.PRACTITIONER,
+    )
+    out["flag"] = await w.record(
+        "risk",
+        case,
+        risk.RiskFlagRaised(
+            flag_id=uuid4(),
+            severity=risk.Severity.SEVERE,
+            category=risk.FlagCategory.COERCIVE_CONTROL,
+            affects=RP,
+        ),
+        PRAC,
+        Role.PRACTITIONER,
+    )
+    out["halted"] = await w.system(
+        "sessions",
+        case,
+        sessions.SessionHalted(
+            session_id="sess-0002",
+            halted_by_id=None,
+            halted_by_role=Role.SYSTEM,
+            cause=sessions.HaltCause.RISK_FLAG,
+            cause_event_id=out["flag"].event_id,
+        ),
+        out["flag"],
+    )
+    out["offered"] = await w.system(
+        "aftercare",
+        case,
+        aftercare.AftercareOffered(
+            harmed_person_id=HP,
+            cause=aftercare.OfferCause.SESSION_HALTED,
+            cause_event_id=out["halted"].event_id,
+        ),
+        out["halted"],
+    )
+    out["reassessment"] = await w.system(
+        "risk",
+        case,
+        risk.RiskReassessmentDue(
+            trigger=risk.ReassessmentTrigger.SESSION_HALTED_FOR_SAFETY,
+            trigger_event_id=out["halted"].event_id,
+        ),
+        out["halted"],
+    )
+    return out

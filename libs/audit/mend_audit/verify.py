@@ -1,0 +1,397 @@
+"""Verification: every stream's hash chain in every store, and Kafka against the stores.
+
+1. Each store's hash chains are recomputed from what is stored (`mend_events.store.verify_chain`):
+   a changed byte names its stream and version.
+2. Each store event must be on `<service>.events.v1` with the same id, type, stream, version,
+   case, schema version, envelope (actor, role, agency, correlation, causation, times) and the
+   same data bytes (compared as the canonical JSON the hash chain covers). Every event on the
+   topic must be one the store holds. A store event missing from the topic is told apart from
+   one the relay has not published yet (beyond its checkpoint), but both fail verification.
+
+The result holds only when no problem is found; each problem names the service, stream,
+version, event id and, for Kafka, the partition and offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
+from mend_events.cloudevents import MalformedMessage, ce_type, from_message
+from mend_events.envelope import RecordedEvent
+from mend_events.settings import events_topic
+from mend_events.store import canonical_json, row_to_event, verify_chain
+
+from mend_audit.replay import Schemas, fetch_rows, select_schemas
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    service: str
+    kind: str  # chain | kafka_missing | kafka_unpublished | kafka_mismatch | kafka_unknown | ...
+    detail: str
+    stream_id: str | None = None
+    stream_version: int | None = None
+    event_id: str | None = None
+    where: str | None = None  # on Kafka: topic, partition and offset
+
+    def __str__(self) -> str:
+        at = ""
+        if self.stream_id is not None:
+            at = f" stream {self.stream_id} version {self.stream_version}"
+        if self.event_id:
+            at += f" (event {self.event_id})"
+        kafka = f" [{self.where}]" if self.where else ""
+        return f"{self.service}{at}: {self.detail}{kafka}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "kind": self.kind,
+            "stream_id": self.stream_id,
+            "stream_version": self.stream_version,
+            "event_id": self.event_id,
+            "where": self.where,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class ServiceReport:
+    service: str
+    schema: str
+    topic: str | None
+    events: int = 0
+    streams: int = 0
+    messages: int | None = None  # None when Kafka was not checked
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "schema": self.schema,
+            "topic": self.topic,
+            "events": self.events,
+            "streams": self.streams,
+            "messages": self.messages,
+            "ok": self.ok,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+@dataclass
+class Report:
+    services: list[ServiceReport]
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.services)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for s in self.services for p in s.problems]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "services": [s.to_dict() for s in self.services]}
+
+    def lines(self) -> list[str]:
+        out = []
+        for s in self.services:
+            chain = sum(1 for p in s.problems if p.kind == "chain")
+            kafka = len(s.problems) - chain
+            chains = "chains ok" if not chain else f"{chain} chain break(s)"
+            if s.topic is None:
+                bus = "kafka not checked"
+            elif s.messages is None:
+                bus = f"kafka: {kafka} problem(s) with {s.topic}"
+            else:
+                bus = f"kafka {'ok' if not kafka else f'{kafka} problem(s)'}"
+                bus += f" ({s.messages} message(s) on {s.topic})"
+            out.append(
+                f"{s.service:<10} {chains:<18} {s.events} event(s) in {s.streams} stream(s) of "
+                f"{s.schema}.events; {bus}"
+            )
+        problems = self.problems
+        if problems:
+            out.append(f"FAILED: {len(problems)} problem(s)")
+            out.extend(f"  {p}" for p in problems)
+        elif all(s.messages is not None for s in self.services):
+            out.append("OK: every chain holds and Kafka matches the stores")
+        else:
+            out.append("OK: every chain holds (Kafka not checked)")
+        return out
+
+
+async def verify(
+    pool: asyncpg.Pool,
+    *,
+    schemas: Schemas | None = None,
+    services: Iterable[str] | None = None,
+    bootstrap: str | None = None,
+    topic_prefix: str = "",
+    kafka: bool = True,
+    within: float = 30.0,
+) -> Report:
+    """Verify the chosen stores (and, with `kafka`, their topics on `bootstrap`)."""
+    chosen = select_schemas(schemas, services)
+    reports = []
+    for service, schema in chosen.items():
+        topic = events_topic(service, topic_prefix) if kafka else None
+        report = ServiceReport(service, schema, topic)
+        await _check_chains(pool, report)
+        if kafka and bootstrap is not None and topic is not None:
+            await _check_kafka(pool, report, bootstrap, within)
+        reports.append(report)
+    return Report(reports)
+
+
+async def _check_chains(pool: asyncpg.Pool, report: ServiceReport) -> None:
+    async with pool.acquire() as conn:
+        counts = await fetch_rows(
+            conn,
+            report.service,
+            report.schema,
+            f"SELECT count(*) AS events, count(DISTINCT stream_id) AS streams "
+            f"FROM {report.schema}.events",
+        )
+    report.events, report.streams = counts[0]["events"], counts[0]["streams"]
+    for b in await verify_chain(pool, report.schema):
+        report.problems.append(
+            Problem(
+                report.service,
+                "chain",
+                f"{b.problem} (global position {b.global_position})",
+                b.stream_id,
+                b.stream_version,
+            )
+        )
+
+
+# --- Kafka ------------------------------------------------------------------------------------
+
+
+def _digest(data: Any) -> str:
+    return hashlib.sha256(canonical_json(data)).hexdigest()
+
+
+def _fingerprint(e: RecordedEvent) -> dict[str, Any]:
+    """What must be identical between the store and Kafka, by name (to say what differs)."""
+    m = e.metadata
+    return {
+        "type": e.event_type,
+        "stream_id": e.stream_id,
+        "stream_version": e.stream_version,
+        "case_id": e.case_id,
+        "schema_version": e.schema_version,
+        "global_position": e.global_position,
+        "data": _digest(e.data),
+        "actor": (m.actor_id, str(m.role), m.agency),
+        "correlation_id": str(m.correlation_id),
+        "causation_id": str(m.causation_id) if m.causation_id else None,
+        "occurred_at": m.occurred_at,
+        "recorded_at": e.recorded_at,
+    }
+
+
+@dataclass(slots=True)
+class _Message:
+    where: str
+    fingerprint: dict[str, Any]
+
+
+def _consumer(bootstrap: str, within: float, *topics: str) -> AIOKafkaConsumer:
+    # No group: nothing is committed, and a topic named here is assigned whole.
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        group_id=None,
+        request_timeout_ms=int(within * 1000),
+        fetch_max_wait_ms=100,
+    )
+
+
+async def _topic_exists(bootstrap: str, topic: str, within: float) -> bool:
+    """Asked before subscribing: a broker that auto-creates topics would otherwise create it."""
+    probe = _consumer(bootstrap, within)
+    try:
+        await asyncio.wait_for(probe.start(), within)
+        return topic in await probe.topics()
+    finally:
+        await _quietly_stop(probe)
+
+
+async def _read_topic(
+    bootstrap: str, topic: str, service: str, within: float
+) -> tuple[dict[str, list[_Message]], list[Problem], int] | Problem:
+    """Every message of the topic up to its end offsets now, by event id."""
+    started = time.monotonic()
+    try:
+        if not await _topic_exists(bootstrap, topic, within):
+            return Problem(service, "topic_missing", f"topic {topic} does not exist")
+    except (KafkaError, OSError, TimeoutError) as exc:
+        return Problem(service, "kafka_unreachable", f"Kafka at {bootstrap}: {type(exc).__name__}")
+    consumer = _consumer(bootstrap, within, topic)
+    try:
+        await asyncio.wait_for(consumer.start(), within)
+        tps = sorted(consumer.assignment())
+        while not tps and time.monotonic() < started + within:
+            await asyncio.sleep(0.1)  # the assignment follows the topic's metadata
+            tps = sorted(consumer.assignment())
+        if not tps:
+            return Problem(service, "kafka_unreachable", f"no partition of {topic} is known")
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        by_id: dict[str, list[_Message]] = {}
+        problems: list[Problem] = []
+        count = 0
+        deadline = started + within
+        pending = {tp for tp in tps if ends[tp] > await consumer.position(tp)}
+        while pending:
+            if time.monotonic() > deadline:
+                return Problem(service, "kafka_timeout", f"reading {topic} took over {within}s")
+            batch = await consumer.getmany(*pending, timeout_ms=500)
+            for tp, records in batch.items():
+                for r in records:
+                    if r.offset >= ends[tp]:
+                        continue
+                    count += 1
+                    where = f"{topic} partition {tp.partition} offset {r.offset}"
+                    try:
+                        event = from_message(r.value, r.headers)
+                    except MalformedMessage as exc:
+                        problems.append(
+                            Problem(service, "kafka_malformed", exc.reason, where=where)
+                        )
+                        continue
+                    if event.service != service:
+                        problems.append(
+                            Problem(
+                                service,
+                                "kafka_unknown",
+                                f"a {event.service} event on the {service} topic",
+                                event.stream_id,
+                                event.stream_version,
+                                str(event.event_id),
+                                where,
+                            )
+                        )
+                        continue
+                    by_id.setdefault(str(event.event_id), []).append(
+                        _Message(where, _fingerprint(event))
+                    )
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+        return by_id, problems, count
+    except (KafkaError, OSError, TimeoutError) as exc:
+        return Problem(service, "kafka_unreachable", f"reading {topic}: {type(exc).__name__}")
+    finally:
+        await _quietly_stop(consumer)
+
+
+async def _quietly_stop(consumer: AIOKafkaConsumer) -> None:
+    try:
+        await consumer.stop()
+    except Exception:  # a consumer that never started may fail to stop
+        pass
+
+
+async def _check_kafka(
+    pool: asyncpg.Pool, report: ServiceReport, bootstrap: str, within: float
+) -> None:
+    service, schema, topic = report.service, report.schema, report.topic
+    assert topic is not None
+    # The relay's checkpoint, read before Kafka: what it claims is published by then.
+    async with pool.acquire() as conn:
+        try:
+            checkpoint = await conn.fetchval(
+                f"SELECT position FROM {schema}.relay_checkpoint WHERE topic = $1", topic
+            )
+        except asyncpg.PostgresError:
+            checkpoint = None
+    read = await _read_topic(bootstrap, topic, service, within)
+    if isinstance(read, Problem):
+        if read.kind == "topic_missing" and report.events == 0:
+            report.messages = 0
+            return  # nothing stored, nothing to publish yet
+        report.problems.append(read)
+        return
+    by_id, problems, report.messages = read
+    report.problems.extend(problems)
+    seen: set[str] = set()
+    published = int(checkpoint or 0)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        cursor = conn.cursor(
+            f"SELECT global_position, stream_id, stream_version, event_id, event_type, "
+            f"schema_version, case_id, data, metadata, recorded_at, hash FROM {schema}.events "
+            f"ORDER BY global_position",
+            prefetch=5000,
+        )
+        async for row in cursor:
+            stored = row_to_event(row, service)
+            key = str(stored.event_id)
+            seen.add(key)
+            copies = by_id.get(key)
+            where = (service, stored.stream_id, stored.stream_version, key)
+            if not copies:
+                if stored.global_position > published:
+                    report.problems.append(
+                        Problem(
+                            service,
+                            "kafka_unpublished",
+                            f"not on {topic} yet: beyond the relay's checkpoint "
+                            f"(position {stored.global_position} > {published})",
+                            *where[1:],
+                        )
+                    )
+                else:
+                    report.problems.append(
+                        Problem(
+                            service,
+                            "kafka_missing",
+                            f"missing from {topic} (global position {stored.global_position}, "
+                            f"which the relay's checkpoint {published} says was published)",
+                            *where[1:],
+                        )
+                    )
+                continue
+            expected = _fingerprint(stored)
+            for copy in copies:
+                differ = sorted(k for k, v in expected.items() if copy.fingerprint.get(k) != v)
+                if differ:
+                    report.problems.append(
+                        Problem(
+                            service,
+                            "kafka_mismatch",
+                            f"{', '.join(differ)} differ(s) between the store and Kafka",
+                            *where[1:],
+                            where=copy.where,
+                        )
+                    )
+    for key in sorted(set(by_id) - seen):
+        for copy in by_id[key]:
+            fp = copy.fingerprint
+            report.problems.append(
+                Problem(
+                    service,
+                    "kafka_unknown",
+                    f"on Kafka as {ce_type(service, fp['type'])} but not in {schema}.events",
+                    fp["stream_id"],
+                    fp["stream_version"],
+                    key,
+                    copy.where,
+                )
+            )

@@ -1,0 +1,100 @@
+"""The stored projection: live (fed as events arrive) equals rebuilt; rebuilds are identical;
+the stored entries are the replayed ones."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from mend_aftercare.events import AftercareDeclined
+from mend_audit.history import COLUMNS, CaseHistory, entry_of, to_json
+from mend_audit.projection import CaseHistoryProjection, migrate
+from mend_audit.replay import read_events
+from mend_audit.testing import HP, risk_flag_journey, withdrawal_journey
+from mend_events.identity_types import Role
+from mend_events.testing import drop_schema
+
+
+async def stored_rows(pool, schema: str) -> bytes:
+    """Every row, in a fixed order, as canonical JSON bytes."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT {', '.join(COLUMNS)} FROM {schema}.case_history "
+            f"ORDER BY service, global_position"
+        )
+    return to_json([dict(r) for r in rows])
+
+
+async def test_live_projection_equals_a_rebuild(platform, audit, writer, unique):
+    live = CaseHistoryProjection(
+        audit.pool, schemas=audit.schemas, audit_schema=audit.audit_schema, batch_size=7
+    )
+    assert await live.catch_up() == 0
+    await withdrawal_journey(writer, "case-live0001")
+    first = await live.catch_up()  # several small steps, interleaving the four stores
+    await risk_flag_journey(writer, "case-live0002")
+    second = await live.catch_up()
+    assert (first, second) == (21, 20)
+    assert await live.catch_up() == 0  # nothing twice
+
+    # A rebuild into a second audit schema from the same stores holds the same rows.
+    other = f"audit2_{unique}"
+    admin = await asyncpg.connect(platform.admin_database_url)
+    try:
+        await migrate(admin, other)
+    finally:
+        await admin.close()
+    try:
+        rebuilt = CaseHistoryProjection(audit.pool, schemas=audit.schemas, audit_schema=other)
+        assert await rebuilt.rebuild() == 41
+        assert await stored_rows(audit.pool, other) == await stored_rows(
+            audit.pool, audit.audit_schema
+        )
+        assert await rebuilt.positions() == await live.positions()
+    finally:
+        await drop_schema(platform, other)
+
+
+async def test_rebuild_twice_is_byte_identical_and_matches_replay(audit, writer):
+    projection = CaseHistoryProjection(
+        audit.pool, schemas=audit.schemas, audit_schema=audit.audit_schema
+    )
+    w = await withdrawal_journey(writer, "case-reb00001")
+    await risk_flag_journey(writer, "case-reb00002")
+    assert await projection.rebuild() == 41
+    one = await stored_rows(audit.pool, audit.audit_schema)
+    assert await projection.rebuild() == 41
+    assert await stored_rows(audit.pool, audit.audit_schema) == one
+
+    # The stored entries of a case are exactly the replayed ones, as of any moment too.
+    for as_of in (None, w["halted"].recorded_at):
+        stored = await projection.entries("case-reb00001", as_of)
+        replayed = [
+            entry_of(e)
+            for e in await read_events(
+                audit.pool, schemas=audit.schemas, case="case-reb00001", as_of=as_of
+            )
+        ]
+        assert stored == replayed
+        assert to_json(CaseHistory("case-reb00001", stored).timeline()) == to_json(
+            CaseHistory("case-reb00001", replayed).timeline()
+        )
+    # After a rebuild the live path continues from the tracked positions.
+    await writer.record("aftercare", "case-reb00001", AftercareDeclined(), HP, Role.HARMED_PERSON)
+    assert await projection.catch_up() == 1
+
+
+async def test_rebuild_and_live_catch_up_at_once_write_each_event_once(audit, writer):
+    projection = CaseHistoryProjection(
+        audit.pool, schemas=audit.schemas, audit_schema=audit.audit_schema, batch_size=5
+    )
+    await withdrawal_journey(writer, "case-con00001")
+    await projection.catch_up()
+    await risk_flag_journey(writer, "case-con00002")
+    await asyncio.gather(projection.rebuild(), projection.catch_up(), projection.catch_up())
+    async with audit.pool.acquire() as conn:
+        rows, distinct = await conn.fetchrow(
+            f"SELECT count(*), count(DISTINCT (service, global_position)) "
+            f"FROM {audit.audit_schema}.case_history"
+        )
+    assert rows == distinct == 41
