@@ -1,0 +1,27 @@
+"""The committed JSON Schemas and AsyncAPI document are what the code exports today."""
+
+from __future__ import annotations
+
+import json
+
+from mend_events.contracts_export import DEFAULT_OUT, asyncapi, json_schemas
+
+
+def test_committed_contracts_are_current():
+    for name, schema in json_schemas().items():
+        committed = json.loads((DEFAULT_OUT / "jsonschema" / name).read_text())
+        assert committed == schema, f"{name} is stale: run python -m mend_events.contracts_export"
+    committed = json.loads((DEFAULT_OUT / "asyncapi.json").read_text())
+    assert committed == asyncapi(), (
+        "asyncapi.json is stale: run python -m mend_events.contracts_export"
+    )
+
+
+def test_every_topic_and_event_is_documented():
+    doc = asyncapi()
+    addresses = {c["address"] for c in doc["channels"].values()}
+    for service in ("consent", "risk", "sessions", "aftercare"):
+        assert f"{service}.events.v1" in addresses and f"{service}.dlq" in addresses
+    assert {"ConsentWithdrawn", "SessionHalted", "AftercareOffered", "RiskFlagRaised"} <= {
+        name.split(".")[0] for name in json_schemas()
+    }
