@@ -46,7 +46,7 @@ bench: deps
 	@$(VPY) -m bench
 
 demo: up
-	@$(VPY) -m mend_events.demo
+	@$(VPY) -m mend_audit.demo
 
 lint: venv
 	@$(VENV)/bin/ruff check .
