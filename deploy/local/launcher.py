@@ -478,7 +478,7 @@ def kafka_ready(settings: Settings) -> bool:
 def start_kafka(settings: Settings) -> None:
     pid_file = settings.run / "kafka.pid"
     if read_pid(pid_file) is not None:
-        wait_for(lambda: kafka_ready(settings), "Kafka", 60, settings.logs / "kafka.out")
+        wait_for(lambda: kafka_ready(settings), "Kafka", 120, settings.logs / "kafka.out")
         return
     ensure_port_free(settings.kafka_port, "Kafka", "MEND_KAFKA_PORT")
     ensure_port_free(settings.controller_port, "the Kafka controller", "MEND_KAFKA_CONTROLLER_PORT")
@@ -503,7 +503,8 @@ def start_kafka(settings: Settings) -> None:
         )
     log = settings.logs / "kafka.out"
     spawn(java_cmd(settings, libs, "kafka.Kafka", str(props)), log, pid_file)
-    wait_for(lambda: read_pid(pid_file) is not None and kafka_ready(settings), "Kafka", 90, log)
+    # A restart replays the metadata log: with many partitions that takes a while.
+    wait_for(lambda: read_pid(pid_file) is not None and kafka_ready(settings), "Kafka", 120, log)
 
 
 def kill_kafka(settings: Settings) -> None:

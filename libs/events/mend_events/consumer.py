@@ -84,6 +84,7 @@ class InboxConsumer:
         retry_delay: float = 0.05,
         fetch_max_wait_ms: int = 10,
         on_position: PositionHook | None = None,
+        max_batch: int = 200,
     ) -> None:
         self.name = name
         self.on_position = on_position
@@ -107,8 +108,11 @@ class InboxConsumer:
             fetch_max_wait_ms=fetch_max_wait_ms,
             max_poll_interval_ms=10 * 60 * 1000,
             decoder=_raw_body,
+            batch=True,
+            max_records=max_batch,
+            batch_timeout_ms=100,
         )
-        subscriber(self._on_message)
+        subscriber(self._on_batch)
 
     async def start(self) -> None:
         await self.broker.start()
@@ -116,46 +120,77 @@ class InboxConsumer:
     async def stop(self) -> None:
         await self.broker.stop()
 
-    async def _on_message(self, body: Any, msg: KafkaMessage) -> None:
-        # Nothing may escape unhandled: with a manual ack, the next message's commit would
-        # silently move the offset past this one. Faults of our own infrastructure (e.g. the
-        # dead-letter publish while the broker restarts) are retried until they pass.
+    async def _on_batch(self, body: Any, msg: KafkaMessage) -> None:
+        # Nothing may escape unhandled: with a manual ack, the next batch's commit would
+        # silently move the offset past these. Faults of our own infrastructure (the database
+        # away, the dead-letter publish while the broker restarts) are retried until they pass.
         raw = msg.raw_message
+        records = raw if isinstance(raw, tuple) else (raw,)
+        settled: set[tuple[str, int, int]] = set()  # dead-lettered already: not twice
         while True:
             try:
-                await self._process(raw)
+                await self._process_batch(records, settled)
                 break
             except Exception as exc:
                 log.warning("consumer.retrying", consumer=self.name, error=describe_error(exc))
                 await asyncio.sleep(0.5)
         await msg.ack()
 
-    async def _process(self, raw: Any) -> None:
-        try:
-            event = from_message(raw.value, raw.headers)
-            await self._apply(event, Position(self.name, raw.topic, raw.partition, raw.offset))
-            self.processed += 1
-        except POISON as exc:
-            await self._dead_letter(raw, exc, attempts=1)
-        except _GaveUp as gave_up:
-            await self._dead_letter(raw, gave_up.cause, attempts=self.max_attempts)
+    async def _process_batch(
+        self, records: tuple[Any, ...], settled: set[tuple[str, int, int]]
+    ) -> None:
+        """Apply a fetched batch in one transaction (one commit for all of it); if anything
+        in it fails, apply its messages one by one so that only the bad one is retried and,
+        in the end, dead-lettered."""
+        parsed: list[tuple[Any, RecordedEvent]] = []
+        for raw in records:
+            try:
+                parsed.append((raw, from_message(raw.value, raw.headers)))
+            except MalformedMessage as exc:
+                await self._dead_letter_once(raw, exc, 1, settled)
+        if len(parsed) > 1:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    for raw, event in parsed:
+                        await self._apply_in(conn, event, _position(self.name, raw))
+                self.processed += len(parsed)
+                return
+            except TRANSIENT:
+                raise
+            except Exception as exc:
+                log.info("consumer.isolating", consumer=self.name, error=describe_error(exc))
+        for raw, event in parsed:
+            try:
+                await self._apply(event, _position(self.name, raw))
+                self.processed += 1
+            except POISON as exc:
+                await self._dead_letter_once(raw, exc, 1, settled)
+            except _GaveUp as gave_up:
+                await self._dead_letter_once(raw, gave_up.cause, self.max_attempts, settled)
+
+    async def _apply_in(
+        self, conn: asyncpg.Connection, event: RecordedEvent, position: Position
+    ) -> None:
+        """The inbox row, the handler's effects and the position, on the caller's transaction."""
+        fresh = await conn.fetchval(
+            f"INSERT INTO {self.schema}.inbox (consumer, event_id, source) "
+            f"VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
+            self.name,
+            event.event_id,
+            event.service,
+        )
+        if fresh:
+            await self.handler(conn, event)
+        if self.on_position is not None:
+            await self.on_position(conn, position)
 
     async def _apply(self, event: RecordedEvent, position: Position) -> None:
+        """One message in its own transaction, retried; gives up after `max_attempts`."""
         failures = 0
         while True:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    fresh = await conn.fetchval(
-                        f"INSERT INTO {self.schema}.inbox (consumer, event_id, source) "
-                        f"VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
-                        self.name,
-                        event.event_id,
-                        event.service,
-                    )
-                    if fresh:
-                        await self.handler(conn, event)
-                    if self.on_position is not None:
-                        await self.on_position(conn, position)
+                    await self._apply_in(conn, event, position)
                 return
             except POISON:
                 raise
@@ -174,6 +209,14 @@ class InboxConsumer:
                 if failures >= self.max_attempts:
                     raise _GaveUp(exc) from exc
                 await asyncio.sleep(self.retry_delay * failures)
+
+    async def _dead_letter_once(
+        self, raw: Any, exc: BaseException, attempts: int, settled: set[tuple[str, int, int]]
+    ) -> None:
+        where = (raw.topic, raw.partition, raw.offset)
+        if where not in settled:
+            await self._dead_letter(raw, exc, attempts)
+            settled.add(where)
 
     async def _dead_letter(self, raw, exc: BaseException, attempts: int) -> None:
         parsed = not isinstance(exc, MalformedMessage)
@@ -207,6 +250,10 @@ class InboxConsumer:
             offset=raw.offset,
             error=describe_error(exc),
         )
+
+
+def _position(consumer: str, raw: Any) -> Position:
+    return Position(consumer, raw.topic, raw.partition, raw.offset)
 
 
 async def _raw_body(msg: Any) -> bytes:

@@ -125,9 +125,14 @@ async def app_pool(platform: Settings) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-def topic_prefix(unique: str) -> str:
-    """Prefix for this test's topics: `<prefix><service>.events.v1`."""
-    return f"t{unique}."
+async def topic_prefix(unique: str, platform: Settings) -> AsyncIterator[str]:
+    """Prefix for this test's topics: `<prefix><service>.events.v1`; deleted afterwards."""
+    from mend_events.topics import delete_topics
+
+    prefix = f"t{unique}."
+    yield prefix
+    with contextlib.suppress(Exception):  # a broker killed by the test may still be coming up
+        await delete_topics(platform.kafka_bootstrap, prefix)
 
 
 # --- identities and running services ---------------------------------------------------------

@@ -46,3 +46,19 @@ async def ensure_topics(
 if __name__ == "__main__":
     created = asyncio.run(ensure_topics(Settings.from_env().kafka_bootstrap, sys.argv[1:]))
     print(f"topics created: {', '.join(created) or 'none (all exist)'}")
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with `prefix` (tests clean up after themselves:
+    a broker holding thousands of partitions restarts slowly)."""
+    if not prefix:
+        raise ValueError("refusing to delete topics without a prefix")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
+    finally:
+        await admin.close()
