@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from mend_events.contracts import DomainEvent, registry
 from mend_events.db import create_pool
 from mend_events.envelope import Metadata, NewEvent
 from mend_events.identity_types import Role
 from mend_events.migrate import migrate_schema
 from mend_events.settings import Settings
+from mend_events.store import ZERO_HASH, canonical_json, digest_input
+from mend_events.topics import PARTITIONS
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,58 @@ async def fresh_schema(settings: Settings, label: str) -> AsyncIterator[str]:
     finally:
         await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
         await conn.close()
+
+
+def stored_rows(events: int, cases_at_once: int, per_case: int) -> Iterator[tuple]:
+    """`events` BenchNoted rows as the store writes them, the hash chain computed per stream for
+    real: `cases_at_once` cases of `per_case` events each, interleaved in global order.
+    Metadata is bench_meta()'s canonical JSON, from a template for speed."""
+    epoch, start = datetime(1970, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+    start_us = (start - epoch) // timedelta(microseconds=1)
+    data = canonical_json(BenchNoted(n=0, label=PAYLOAD_LABEL).to_data())
+    data_text = data.decode()
+    template = canonical_json({**bench_meta().to_json(), "correlation_id": "%(c)s",
+                               "occurred_at": "%(t)s"}).decode()
+    tag = uuid.uuid4().hex[:6]
+    heads: dict[str, bytes] = {}
+    for i in range(events):
+        block, k = divmod(i, cases_at_once * per_case)
+        case = f"case-{tag}{block * cases_at_once + k % cases_at_once:07d}"
+        version = k // cases_at_once + 1
+        event_id = uuid.uuid4()
+        recorded_at = start + timedelta(milliseconds=i)
+        meta = template % {"c": uuid.uuid4(), "t": recorded_at.isoformat()}
+        prev = heads.get(case, ZERO_HASH)
+        heads[case] = digest = hashlib.sha256(prev + digest_input(
+            case, version, event_id, "BenchNoted", 1, case, data, meta.encode(),
+            start_us + i * 1000)).digest()
+        yield (case, version, event_id, "BenchNoted", 1, case, data_text, meta,
+               recorded_at, prev, digest)
+
+
+async def copy_events(settings: Settings, schema: str, events: int, cases_at_once: int = 1000,
+                      per_case: int = 20) -> None:
+    """Fill `schema`.events fast: COPY as admin (global positions from the identity column)."""
+    conn = await asyncpg.connect(settings.admin_database_url)
+    await conn.copy_records_to_table(
+        "events", schema_name=schema, records=stored_rows(events, cases_at_once, per_case),
+        columns=["stream_id", "stream_version", "event_id", "event_type", "schema_version",
+                 "case_id", "data", "metadata", "recorded_at", "prev_hash", "hash"])
+    await conn.execute(f"ANALYZE {schema}.events")
+    await conn.close()
+
+
+@asynccontextmanager
+async def fresh_topics(settings: Settings, label: str, n: int) -> AsyncIterator[list[str]]:
+    names = [f"bench.{label}.{uuid.uuid4().hex[:8]}" for _ in range(n)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in names])
+        yield names
+    finally:
+        await admin.delete_topics(names)
+        await admin.close()
 
 
 async def app_pool(settings: Settings, size: int) -> asyncpg.Pool:
