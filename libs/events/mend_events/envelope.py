@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from mend_events.contracts import DomainEvent, registry
 from mend_events.identity_types import Role
 
@@ -60,14 +62,17 @@ class RecordedEvent:
     """An event as the store holds it. `data` is what was stored (personal fields sealed).
 
     The metadata is parsed on first use: replays and relays of millions of events mostly
-    never look at it, and parsing ids and times is most of a row's cost.
+    never look at it, and parsing ids and times is most of a row's cost. Events read by the
+    store (`stored`) keep data and metadata as JSON text until first use, too.
     """
 
     __slots__ = (
+        "_data",
+        "_data_json",
+        "_meta_json",
         "_metadata",
         "_raw_metadata",
         "case_id",
-        "data",
         "event_id",
         "event_type",
         "global_position",
@@ -104,7 +109,9 @@ class RecordedEvent:
         self.event_id = event_id
         self.event_type = event_type
         self.schema_version = schema_version
-        self.data = data
+        self._data = data
+        self._data_json: str | None = None
+        self._meta_json: str | None = None
         self.recorded_at = recorded_at
         self.case_id = case_id
         self.service = service
@@ -112,16 +119,65 @@ class RecordedEvent:
         self._metadata = metadata
         self._raw_metadata = raw_metadata
 
+    @classmethod
+    def stored(
+        cls,
+        global_position: int,
+        stream_id: str,
+        stream_version: int,
+        event_id: UUID,
+        event_type: str,
+        schema_version: int,
+        case_id: str,
+        data_json: str,
+        meta_json: str,
+        recorded_at: datetime,
+        hash: bytes,
+        service: str,
+    ) -> RecordedEvent:
+        """A row as the store reads it (positional, in `store._READ_COLUMNS` order), with data
+        and metadata as JSON text: the fast path of replays, parsed only when used."""
+        self = object.__new__(cls)
+        self.global_position = global_position
+        self.stream_id = stream_id
+        self.stream_version = stream_version
+        self.event_id = event_id
+        self.event_type = event_type
+        self.schema_version = schema_version
+        self.case_id = case_id
+        self._data = None
+        self._data_json = data_json
+        self._metadata = None
+        self._raw_metadata = None
+        self._meta_json = meta_json
+        self.recorded_at = recorded_at
+        self.hash = hash
+        self.service = service
+        return self
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = orjson.loads(self._data_json)  # type: ignore[arg-type]
+        return self._data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data = value
+
     @property
     def metadata(self) -> Metadata:
         if self._metadata is None:
-            self._metadata = Metadata.from_json(self._raw_metadata or {})
+            self._metadata = Metadata.from_json(self.raw_metadata)
         return self._metadata
 
     @property
     def raw_metadata(self) -> dict[str, Any]:
         if self._raw_metadata is None:
-            self._raw_metadata = self.metadata.to_json()
+            if self._meta_json is not None:
+                self._raw_metadata = orjson.loads(self._meta_json)
+            else:
+                self._raw_metadata = self._metadata.to_json()  # type: ignore[union-attr]
         return self._raw_metadata
 
     def __repr__(self) -> str:

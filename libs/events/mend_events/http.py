@@ -4,14 +4,16 @@ Anything a client can send gets a 4xx; a 500 means a bug of ours and says nothin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import structlog
-from fastapi import Depends, FastAPI, Header, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -111,3 +113,93 @@ def command_response(response: Response, case_id: str, result: Any) -> dict[str,
         "version": result.version,
         "events": [{"event_id": str(e.event_id), "type": e.event_type} for e in result.events],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCall:
+    """One command request as its route received it: the case, who acts and when, the
+    idempotency key, the path's other ids, and the request (for the app's service and runtime)."""
+
+    request: Request
+    case_id: str
+    ctx: CommandContext
+    identity: Identity
+    idempotency_key: str | None
+    ids: Mapping[str, Any]
+
+    @property
+    def service(self) -> Any:
+        return self.request.app.state.service
+
+
+# Authorise and execute one domain command; answers the CommandResult.
+Run = Callable[[CommandCall, Any], Awaitable[Any]]
+
+
+def command_route(
+    api: APIRouter,
+    path: str,
+    *,
+    name: str,
+    summary: str,
+    run: Run,
+    body: Any = None,
+    optional_body: bool = False,
+    ids: Mapping[str, Any] | None = None,
+    build: Callable[..., Any] | None = None,
+    case_id: Any = CaseId,
+    status_code: int = 201,
+) -> None:
+    """Register `POST path`, a command on the case in the path, answered by `command_response`.
+
+    `body` is the request body's model (validated and documented as such; `optional_body` lets
+    it be left out, as None); `case_id` is the case id's type and `ids` the path's other ids,
+    name -> type. `build` turns them into the domain command: `build(body, **ids)`, or
+    `build(**ids)` when there is no body; without it the body is the command. `run(call,
+    command)` authorises and executes it. `name` names the route (and its OpenAPI operation id).
+    """
+    body_type, case_id_type, ids = body, case_id, dict(ids or {})
+    if body_type is None and build is None:
+        raise TypeError(f"{path}: a command route without a body needs `build`")
+
+    async def endpoint(
+        request: Request,
+        case_id: str,
+        ctx: CommandContext,
+        identity: Identity,
+        response: Response,
+        idempotency_key: str | None = None,
+        body: Any = None,
+        **path_ids: Any,
+    ) -> dict[str, Any]:
+        if build is None:
+            command = body
+        elif body_type is None:
+            command = build(**path_ids)
+        else:
+            command = build(body, **path_ids)
+        call = CommandCall(request, case_id, ctx, identity, idempotency_key, path_ids)
+        return command_response(response, case_id, await run(call, command))
+
+    def param(param_name: str, annotation: Any, default: Any = inspect.Parameter.empty):
+        kind = inspect.Parameter.KEYWORD_ONLY
+        return inspect.Parameter(param_name, kind, annotation=annotation, default=default)
+
+    # What FastAPI reads instead of the code's own annotations (strings, under `from __future__
+    # import annotations`): real objects, so the body is validated and documented by its model.
+    params = [
+        param("request", Request),
+        param("case_id", case_id_type),
+        *(param(key, annotation) for key, annotation in ids.items()),
+        param("ctx", Ctx),
+        param("identity", Caller),
+        param("response", Response),
+        param("idempotency_key", IdempotencyKey, None),
+    ]
+    if body_type is not None and optional_body:
+        params.append(param("body", body_type | None, None))
+    elif body_type is not None:
+        params.append(param("body", body_type))
+    endpoint.__signature__ = inspect.Signature(params, return_annotation=dict[str, Any])
+    endpoint.__name__ = endpoint.__qualname__ = name
+    api.post(path, status_code=status_code, summary=summary, name=name)(endpoint)

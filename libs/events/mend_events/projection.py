@@ -54,39 +54,71 @@ class ProjectionRunner:
         return int(value or 0)
 
     async def catch_up(self) -> int:
-        """Apply everything recorded so far; returns how many events were applied."""
-        applied = 0
-        while True:
-            n = await self._step()
-            applied += n
-            if n == 0:
-                return applied
+        """Apply everything recorded so far; returns how many events were applied.
 
-    async def _step(self) -> int:
+        While one batch is applied, the next is read on another connection (read-ahead): the
+        database writes the rows while this process decodes the next page. A page read ahead
+        is used only if the tracking position, under its lock, is still where the page starts;
+        events are immutable and appended in commit order, so it is then what a read under the
+        lock would return."""
+        applied = 0
+        ahead: asyncio.Task[tuple[int, list[RecordedEvent]]] | None = None
+        try:
+            while True:
+                n, ahead = await self._step(ahead)
+                applied += n
+                if n == 0:
+                    return applied
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ahead
+
+    async def _read_ahead(self, position: int) -> tuple[int, list[RecordedEvent]]:
+        return position, await self.store.read_all(position, self.batch_size)
+
+    async def _step(
+        self, ahead: asyncio.Task[tuple[int, list[RecordedEvent]]] | None
+    ) -> tuple[int, asyncio.Task[tuple[int, list[RecordedEvent]]] | None]:
+        # Awaited before taking a connection, so a pool of one cannot deadlock.
+        read = await ahead if ahead is not None else None
         schema = self.store.schema
-        async with self.store.pool.acquire() as conn, conn.transaction():
-            # The row lock makes replicas of one projection take turns, never double-apply.
-            await conn.execute(
-                f"INSERT INTO {schema}.projection_tracking (projection, position) VALUES ($1, 0) "
-                f"ON CONFLICT DO NOTHING",
-                self.projection.name,
-            )
-            position = await conn.fetchval(
-                f"SELECT position FROM {schema}.projection_tracking WHERE projection = $1 "
-                f"FOR UPDATE",
-                self.projection.name,
-            )
-            events = await self.store.read_all(position, self.batch_size, conn=conn)
-            if not events:
-                return 0
-            await self.projection.apply(conn, events)
-            await conn.execute(
-                f"UPDATE {schema}.projection_tracking SET position = $2, updated_at = now() "
-                f"WHERE projection = $1",
-                self.projection.name,
-                events[-1].global_position,
-            )
-            return len(events)
+        ahead = None
+        try:
+            async with self.store.pool.acquire() as conn, conn.transaction():
+                # The row lock makes replicas of one projection take turns, never double-apply.
+                await conn.execute(
+                    f"INSERT INTO {schema}.projection_tracking (projection, position) "
+                    f"VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                    self.projection.name,
+                )
+                position = await conn.fetchval(
+                    f"SELECT position FROM {schema}.projection_tracking WHERE projection = $1 "
+                    f"FOR UPDATE",
+                    self.projection.name,
+                )
+                if read is not None and read[0] == position and read[1]:
+                    events = read[1]
+                else:
+                    events = await self.store.read_all(position, self.batch_size, conn=conn)
+                if not events:
+                    return 0, None
+                # A full page: there is probably more; read it while this one is applied.
+                if len(events) == self.batch_size:
+                    ahead = asyncio.create_task(self._read_ahead(events[-1].global_position))
+                await self.projection.apply(conn, events)
+                await conn.execute(
+                    f"UPDATE {schema}.projection_tracking SET position = $2, updated_at = now() "
+                    f"WHERE projection = $1",
+                    self.projection.name,
+                    events[-1].global_position,
+                )
+            return len(events), ahead
+        except BaseException:
+            if ahead is not None:
+                ahead.cancel()
+            raise
 
     async def rebuild(self) -> int:
         async with self.store.pool.acquire() as conn, conn.transaction():

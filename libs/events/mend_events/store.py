@@ -30,6 +30,12 @@ _COLUMNS = (
     "global_position, stream_id, stream_version, event_id, event_type, schema_version, "
     "case_id, data, metadata, recorded_at, hash"
 )
+# The store's own reads: `RecordedEvent.stored`'s argument order, data and metadata as JSON
+# text (parsed on first use: a replay that never looks at them never pays for them).
+_READ_COLUMNS = (
+    "global_position, stream_id, stream_version, event_id, event_type, schema_version, "
+    "case_id, data::text, metadata::text, recorded_at, hash"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,12 @@ def row_to_event(row: asyncpg.Record, service: str = "") -> RecordedEvent:
         service=service,
         hash=bytes(row["hash"]),
     )
+
+
+def _rows_to_events(rows: list[asyncpg.Record], service: str) -> list[RecordedEvent]:
+    """Rows selected with `_READ_COLUMNS` as events."""
+    stored = RecordedEvent.stored
+    return [stored(*row, service) for row in rows]
 
 
 class EventStore:
@@ -342,7 +354,7 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """The stream in version order; with `as_of`, only what was recorded by then."""
         sql = (
-            f"SELECT {_COLUMNS} FROM {self.schema}.events WHERE stream_id = $1 "
+            f"SELECT {_READ_COLUMNS} FROM {self.schema}.events WHERE stream_id = $1 "
             f"AND stream_version > $2 AND ($3::timestamptz IS NULL OR recorded_at <= $3) "
             f"ORDER BY stream_version"
         )
@@ -351,14 +363,14 @@ class EventStore:
         else:
             async with self.pool.acquire() as c:
                 rows = await c.fetch(sql, stream_id, after_version, as_of)
-        return [row_to_event(r, self.service) for r in rows]
+        return _rows_to_events(rows, self.service)
 
     async def read_all(
         self, after_position: int = 0, limit: int = 1000, *, conn: asyncpg.Connection | None = None
     ) -> list[RecordedEvent]:
         """Events after a global position, in order: what relays and projections tail."""
         sql = (
-            f"SELECT {_COLUMNS} FROM {self.schema}.events WHERE global_position > $1 "
+            f"SELECT {_READ_COLUMNS} FROM {self.schema}.events WHERE global_position > $1 "
             f"ORDER BY global_position LIMIT $2"
         )
         if conn is not None:
@@ -366,7 +378,7 @@ class EventStore:
         else:
             async with self.pool.acquire() as c:
                 rows = await c.fetch(sql, after_position, limit)
-        return [row_to_event(r, self.service) for r in rows]
+        return _rows_to_events(rows, self.service)
 
     async def head_position(self) -> int:
         async with self.pool.acquire() as conn:

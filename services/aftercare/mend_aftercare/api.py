@@ -4,14 +4,14 @@ from projections, never from a request body."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
-from mend_events.decider import CommandContext
+from fastapi import APIRouter, Depends, Request
 from mend_events.errors import Forbidden
-from mend_events.http import Caller, Ctx, IdempotencyKey
+from mend_events.http import Caller, CommandCall, Run, command_route
 from mend_events.identity import Identity
 from mend_events.identity_types import PseudoId
 from pydantic import BaseModel, ConfigDict
@@ -28,15 +28,6 @@ class CommitmentProgressBody(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     progress: ProgressCode
-
-
-def command_response(response: Response, case_id: str, result: Any) -> dict[str, Any]:
-    response.status_code = 201 if result.events else 200
-    return {
-        "case_id": case_id,
-        "version": result.version,
-        "events": [{"event_id": str(e.event_id), "type": e.event_type} for e in result.events],
-    }
 
 
 def _service(request: Request) -> AftercareService:
@@ -60,156 +51,143 @@ async def _allow(service: AftercareService, case_id: str, identity: Identity, ac
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One command request: who calls, when, with which idempotency key."""
-
-    service: AftercareService
-    ctx: CommandContext
-    identity: Identity
-    response: Response
-    key: str | None
-
-    async def run(self, case_id: str, command: Any, action: str) -> dict[str, Any]:
-        await _allow(self.service, case_id, self.identity, action)
-        result = await self.service.commands.execute(
-            case_id, command, self.ctx, idempotency_key=self.key
-        )
-        return command_response(self.response, case_id, result)
-
-
-async def _call(
-    request: Request,
-    response: Response,
-    ctx: Ctx,
-    identity: Caller,
-    idempotency_key: IdempotencyKey = None,
-) -> Call:
-    return Call(request.app.state.service, ctx, identity, response, idempotency_key)
-
-
-Cmd = Annotated[Call, Depends(_call)]
-
-
 def _own_or_casework(identity: Identity) -> str:
     """The harmed person's own word, or the practitioner acting on the case."""
     return access.OWN_RECORD if access.is_participant(identity) else access.CASEWORK
+
+
+def _as(action: str | Callable[[Identity], str]) -> Run:
+    """Run a command as `action` on the case (or the action the caller's identity decides)."""
+
+    async def run(call: CommandCall, command: Any) -> Any:
+        service: AftercareService = call.service
+        allowed = action(call.identity) if callable(action) else action
+        await _allow(service, call.case_id, call.identity, allowed)
+        return await service.commands.execute(
+            call.case_id, command, call.ctx, idempotency_key=call.idempotency_key
+        )
+
+    return run
+
+
+async def _record_outcome(call: CommandCall, command: c.OutcomeMeasureAnswer) -> Any:
+    """Outcome measures go through the service, which checks research consent first."""
+    service: AftercareService = call.service
+    await _allow(service, call.case_id, call.identity, _own_or_casework(call.identity))
+    return await service.record_outcome(call.case_id, command, call.ctx, call.idempotency_key)
 
 
 def router() -> APIRouter:
     api = APIRouter(tags=["aftercare"])
     case = "/cases/{case_id}/aftercare"
 
+    command = partial(command_route, api, case_id=CaseId)
+    check_in = {"check_in_id": UUID}
+    commitment = {"commitment_id": UUID}
+
     # --- the harmed person's own word ---------------------------------------------------------
 
-    @api.post(f"{case}/acceptance", status_code=201, summary="The harmed person accepts")
-    async def accept(case_id: CaseId, call: Cmd):
-        return await call.run(case_id, c.AcceptAftercare(), access.OWN_RECORD)
-
-    @api.post(f"{case}/declination", status_code=201, summary="The harmed person declines")
-    async def decline(case_id: CaseId, call: Cmd):
-        return await call.run(case_id, c.DeclineAftercare(), access.OWN_RECORD)
-
-    @api.post(
+    command(
+        f"{case}/acceptance",
+        name="accept",
+        build=c.AcceptAftercare,
+        run=_as(access.OWN_RECORD),
+        summary="The harmed person accepts",
+    )
+    command(
+        f"{case}/declination",
+        name="decline",
+        build=c.DeclineAftercare,
+        run=_as(access.OWN_RECORD),
+        summary="The harmed person declines",
+    )
+    command(
         f"{case}/progress-update-preference",
-        status_code=201,
+        name="prefer",
+        body=c.SetProgressUpdatePreference,
+        run=_as(access.OWN_RECORD),
         summary="The harmed person chooses which progress updates they receive",
     )
-    async def prefer(case_id: CaseId, body: c.SetProgressUpdatePreference, call: Cmd):
-        return await call.run(case_id, body, access.OWN_RECORD)
-
-    @api.post(
+    command(
         f"{case}/closure",
-        status_code=201,
+        name="close",
+        body=c.CloseAftercare,
+        run=_as(_own_or_casework),
         summary="Close: the harmed person's word, or a practitioner's for safety",
     )
-    async def close(case_id: CaseId, body: c.CloseAftercare, call: Cmd):
-        return await call.run(case_id, body, _own_or_casework(call.identity))
-
-    @api.post(
+    command(
         f"{case}/outcome-measures",
-        status_code=201,
+        name="measure",
+        body=c.OutcomeMeasureAnswer,
+        run=_record_outcome,
         summary="A voluntary outcome measure, recorded only under research consent",
     )
-    async def measure(case_id: CaseId, body: c.OutcomeMeasureAnswer, call: Cmd):
-        await _allow(call.service, case_id, call.identity, _own_or_casework(call.identity))
-        result = await call.service.record_outcome(case_id, body, call.ctx, call.key)
-        return command_response(call.response, case_id, result)
 
     # --- the responsible person's own word ----------------------------------------------------
 
-    @api.post(
+    command(
         f"{case}/desistance-plan",
-        status_code=201,
+        name="take_plan",
+        build=c.AcceptDesistancePlan,
+        run=_as(access.OWN_RECORD),
         summary="The responsible person takes up desistance and reintegration support",
     )
-    async def take_plan(case_id: CaseId, call: Cmd):
-        return await call.run(case_id, c.AcceptDesistancePlan(), access.OWN_RECORD)
-
-    @api.post(
+    command(
         f"{case}/desistance-plan/end",
-        status_code=201,
+        name="leave_plan",
+        build=c.EndDesistancePlan,
+        run=_as(access.OWN_RECORD),
         summary="The responsible person leaves their plan (no reason owed)",
     )
-    async def leave_plan(case_id: CaseId, call: Cmd):
-        return await call.run(case_id, c.EndDesistancePlan(), access.OWN_RECORD)
 
     # --- the practitioner's casework ----------------------------------------------------------
 
-    @api.post(f"{case}/check-ins", status_code=201, summary="Schedule a check-in")
-    async def schedule(case_id: CaseId, body: c.ScheduleCheckIn, call: Cmd):
-        return await call.run(case_id, body, access.CASEWORK)
-
-    @api.post(
+    casework = partial(command, run=_as(access.CASEWORK))
+    casework(
+        f"{case}/check-ins",
+        name="schedule",
+        body=c.ScheduleCheckIn,
+        summary="Schedule a check-in",
+    )
+    casework(
         f"{case}/check-ins/{{check_in_id}}/completion",
-        status_code=201,
+        name="check_in_done",
+        ids=check_in,
+        build=c.CompleteCheckIn,
         summary="A check-in took place",
     )
-    async def check_in_done(case_id: CaseId, check_in_id: UUID, call: Cmd):
-        command = c.CompleteCheckIn(check_in_id=check_in_id)
-        return await call.run(case_id, command, access.CASEWORK)
-
-    @api.post(
+    casework(
         f"{case}/check-ins/{{check_in_id}}/missed",
-        status_code=201,
+        name="check_in_missed",
+        ids=check_in,
+        build=c.MarkCheckInMissed,
         summary="A check-in was missed (a responsible person's is a signal for risk)",
     )
-    async def check_in_missed(case_id: CaseId, check_in_id: UUID, call: Cmd):
-        command = c.MarkCheckInMissed(check_in_id=check_in_id)
-        return await call.run(case_id, command, access.CASEWORK)
-
-    @api.post(f"{case}/referrals", status_code=201, summary="Make a referral")
-    async def refer(case_id: CaseId, body: c.MakeReferral, call: Cmd):
-        return await call.run(case_id, body, access.CASEWORK)
-
-    @api.post(
+    casework(f"{case}/referrals", name="refer", body=c.MakeReferral, summary="Make a referral")
+    casework(
         f"{case}/commitments/{{commitment_id}}/progress",
-        status_code=201,
+        name="progress",
+        ids=commitment,
+        body=CommitmentProgressBody,
+        build=lambda body, commitment_id: c.RecordCommitmentProgress(
+            commitment_id=commitment_id, progress=body.progress
+        ),
         summary="Record progress on a commitment",
     )
-    async def progress(
-        case_id: CaseId, commitment_id: UUID, body: CommitmentProgressBody, call: Cmd
-    ):
-        command = c.RecordCommitmentProgress(commitment_id=commitment_id, progress=body.progress)
-        return await call.run(case_id, command, access.CASEWORK)
-
-    @api.post(
+    casework(
         f"{case}/commitments/{{commitment_id}}/completion",
-        status_code=201,
+        name="completed",
+        ids=commitment,
+        build=c.CompleteCommitment,
         summary="A commitment was completed",
     )
-    async def completed(case_id: CaseId, commitment_id: UUID, call: Cmd):
-        command = c.CompleteCommitment(commitment_id=commitment_id)
-        return await call.run(case_id, command, access.CASEWORK)
-
-    @api.post(
+    casework(
         f"{case}/commitments/{{commitment_id}}/non-completion",
-        status_code=201,
+        name="not_completed",
+        ids=commitment,
+        build=c.RecordCommitmentNotCompleted,
         summary="A commitment was not completed",
     )
-    async def not_completed(case_id: CaseId, commitment_id: UUID, call: Cmd):
-        command = c.RecordCommitmentNotCompleted(commitment_id=commitment_id)
-        return await call.run(case_id, command, access.CASEWORK)
 
     # --- reads ----------------------------------------------------------------------------------
 

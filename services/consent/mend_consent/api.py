@@ -4,11 +4,12 @@ the pure domain; reads come from the projection or the stream."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from mend_events.http import Caller, CaseId, Ctx, IdempotencyKey, command_response
+from fastapi import APIRouter, Depends, Query, Request
+from mend_events.http import Caller, CaseId, CommandCall, Run, command_route
 
 from mend_consent import access
 from mend_consent.commands import (
@@ -35,107 +36,82 @@ Svc = Annotated[ConsentService, Depends(_service)]
 def router() -> APIRouter:
     api = APIRouter(prefix="/cases/{case_id}", tags=["consent"])
 
-    async def run(
-        service: ConsentService,
-        case_id: str,
-        command: Any,
-        ctx: Ctx,
-        person_id: str | None,
-        key: str | None,
-        response: Response,
-        identity: Caller,
-    ) -> dict[str, Any]:
+    async def execute(call: CommandCall, command: Any, person_id: str | None) -> Any:
+        """`command` on the record of `person_id`."""
+        service: ConsentService = call.service
         access.authorize(
-            identity,
+            call.identity,
             "record.write",
-            case_id=case_id,
-            agency=await service.case_agency(case_id),
+            case_id=call.case_id,
+            agency=await service.case_agency(call.case_id),
             person_id=person_id,
         )
-        result = await service.commands.execute(case_id, command, ctx, idempotency_key=key)
-        return command_response(response, case_id, result)
+        return await service.commands.execute(
+            call.case_id, command, call.ctx, idempotency_key=call.idempotency_key
+        )
 
-    def command(path: str, body_type: type, person_field: str, summary: str) -> None:
-        """A route whose body is the command itself, on the record of `body.<person_field>`."""
+    def on_record_of(person_field: str) -> Run:
+        """Run a command on the record of the person it names in `person_field`."""
 
-        async def endpoint(
-            service: Svc,
-            case_id: CaseId,
-            body: Any,
-            ctx: Ctx,
-            identity: Caller,
-            response: Response,
-            idempotency_key: IdempotencyKey = None,
-        ) -> dict[str, Any]:
-            return await run(
-                service,
-                case_id,
-                body,
-                ctx,
-                getattr(body, person_field),
-                idempotency_key,
-                response,
-                identity,
-            )
+        async def run(call: CommandCall, command: Any) -> Any:
+            return await execute(call, command, getattr(command, person_field))
 
-        endpoint.__annotations__["body"] = body_type  # the body's model, for validation + docs
-        endpoint.__name__ = body_type.__name__ if isinstance(body_type, type) else "withdraw"
-        api.post(path, status_code=201, summary=summary)(endpoint)
+        return run
 
-    command("/consents", GiveConsent, "participant_id", "Give consent for one scope (R1)")
+    async def on_grant_owners_record(call: CommandCall, command: WithdrawGrant) -> Any:
+        # Whose grant it is decides the access check; an unknown grant is the domain's 404.
+        owner = await call.service.grant_owner(call.case_id, command.grant_id)
+        return await execute(call, command, owner or call.identity.person_id)
+
+    # Commands on the record of the person they name (the names keep the operation ids).
+    command = partial(command_route, api)
+    command(
+        "/consents",
+        name="GiveConsent",
+        body=GiveConsent,
+        run=on_record_of("participant_id"),
+        summary="Give consent for one scope (R1)",
+    )
     command(
         "/withdrawals",
-        WithdrawScope | WithdrawAll,
-        "participant_id",
-        "Withdraw a whole scope, or everything: immediate, no reason required (R2)",
+        name="withdraw",
+        body=WithdrawScope | WithdrawAll,
+        run=on_record_of("participant_id"),
+        summary="Withdraw a whole scope, or everything: immediate, no reason required (R2)",
     )
     command(
         "/incentive-reports",
-        ReportIncentive,
-        "participant_id",
-        "Report an incentive: the grants it tainted are invalidated (R1)",
+        name="ReportIncentive",
+        body=ReportIncentive,
+        run=on_record_of("participant_id"),
+        summary="Report an incentive: the grants it tainted are invalidated (R1)",
     )
     command(
         "/acknowledgements",
-        RecordAcknowledgement,
-        "responsible_person_id",
-        "Record the responsible person's acknowledgement of the harm",
+        name="RecordAcknowledgement",
+        body=RecordAcknowledgement,
+        run=on_record_of("responsible_person_id"),
+        summary="Record the responsible person's acknowledgement of the harm",
     )
     command(
         "/acknowledgements/withdrawal",
-        WithdrawAcknowledgement,
-        "responsible_person_id",
-        "The acknowledgement no longer stands (denial, minimisation)",
+        name="WithdrawAcknowledgement",
+        body=WithdrawAcknowledgement,
+        run=on_record_of("responsible_person_id"),
+        summary="The acknowledgement no longer stands (denial, minimisation)",
     )
-
-    @api.post(
+    command(
         "/consents/{grant_id}/withdrawal",
-        status_code=201,
+        name="withdraw_grant",
+        ids={"grant_id": UUID},
+        body=WithdrawGrantBody,
+        optional_body=True,
+        build=lambda body, grant_id: WithdrawGrant(
+            grant_id=grant_id, reason=body.reason if body else None
+        ),
+        run=on_grant_owners_record,
         summary="Withdraw one grant: immediate, no reason required (R2)",
     )
-    async def withdraw_grant(
-        service: Svc,
-        case_id: CaseId,
-        grant_id: UUID,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        body: WithdrawGrantBody | None = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
-        # Whose grant it is decides the access check; an unknown grant is the domain's 404.
-        owner = await service.grant_owner(case_id, grant_id)
-        command = WithdrawGrant(grant_id=grant_id, reason=body.reason if body else None)
-        return await run(
-            service,
-            case_id,
-            command,
-            ctx,
-            owner or identity.person_id,
-            idempotency_key,
-            response,
-            identity,
-        )
 
     @api.get("/consents", summary="The grants in force (a participant sees only their own)")
     async def current(

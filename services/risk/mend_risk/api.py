@@ -4,12 +4,13 @@ stream)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
 from mend_events.errors import Rejected
-from mend_events.http import Caller, Ctx, IdempotencyKey
+from mend_events.http import Caller, CommandCall, command_route
 from mend_events.identity_types import PseudoId
 from mend_events.vocabulary import ContactForm
 from pydantic import AwareDatetime
@@ -33,15 +34,6 @@ At = Annotated[
 ]
 
 
-def command_response(response: Response, case_id: str, result: Any) -> dict[str, Any]:
-    response.status_code = 201 if result.events else 200
-    return {
-        "case_id": case_id,
-        "version": result.version,
-        "events": [{"event_id": str(e.event_id), "type": e.event_type} for e in result.events],
-    }
-
-
 def _service(request: Request) -> RiskService:
     return request.app.state.service
 
@@ -52,113 +44,61 @@ Svc = Annotated[RiskService, Depends(_service)]
 def router() -> APIRouter:
     api = APIRouter(prefix="/cases/{case_id}", tags=["risk"])
 
-    async def run(
-        service: RiskService,
-        case_id: str,
-        command: Any,
-        ctx: Ctx,
-        identity: Caller,
-        key: str | None,
-        response: Response,
-    ) -> dict[str, Any]:
+    async def run(call: CommandCall, command: Any) -> Any:
+        service: RiskService = call.service
         access.authorize(
-            identity, access.WRITE, case_id=case_id, agency=await service.case_agency(case_id)
+            call.identity,
+            access.WRITE,
+            case_id=call.case_id,
+            agency=await service.case_agency(call.case_id),
         )
-        result = await service.commands.execute(case_id, command, ctx, idempotency_key=key)
-        return command_response(response, case_id, result)
+        return await service.commands.execute(
+            call.case_id, command, call.ctx, idempotency_key=call.idempotency_key
+        )
 
     async def may_read(service: RiskService, case_id: str, identity: Caller) -> None:
         access.authorize(
             identity, access.READ, case_id=case_id, agency=await service.case_agency(case_id)
         )
 
-    @api.post("/assessments", status_code=201, summary="Start an initial or full assessment")
-    async def start(
-        service: Svc,
-        case_id: CaseId,
-        body: StartRiskAssessment,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
-
-    @api.post(
+    # Each body is the command itself.
+    command = partial(command_route, api, case_id=CaseId, run=run)
+    command(
+        "/assessments",
+        name="start",
+        body=StartRiskAssessment,
+        summary="Start an initial or full assessment",
+    )
+    command(
         "/risk-factors",
-        status_code=201,
+        name="record_factor",
+        body=RecordRiskFactor,
         summary="Record one factor of the open assessment (a later record of it replaces this)",
     )
-    async def record_factor(
-        service: Svc,
-        case_id: CaseId,
-        body: RecordRiskFactor,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
-
-    @api.post(
+    command(
         "/assessment-completions",
-        status_code=201,
+        name="complete",
+        body=CompleteRiskAssessment,
         summary="Complete an assessment: decision, permitted forms, reasons, sign-off, validity",
     )
-    async def complete(
-        service: Svc,
-        case_id: CaseId,
-        body: CompleteRiskAssessment,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
-
-    @api.post(
+    command(
         "/safety-plans",
-        status_code=201,
+        name="agree_plan",
+        body=AgreeSafetyPlan,
         summary="Record the safety plan agreed with a participant (never the code word itself)",
     )
-    async def agree_plan(
-        service: Svc,
-        case_id: CaseId,
-        body: AgreeSafetyPlan,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
-
-    @api.post(
+    command(
         "/flags",
-        status_code=201,
+        name="raise_flag",
+        body=RaiseRiskFlag,
         summary="Raise a risk flag (R5); a reassessment falls due with it",
     )
-    async def raise_flag(
-        service: Svc,
-        case_id: CaseId,
-        body: RaiseRiskFlag,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
-
-    @api.post("/flag-resolutions", status_code=201, summary="Resolve a flag: who, when and why")
-    async def resolve_flag(
-        service: Svc,
-        case_id: CaseId,
-        body: ResolveRiskFlag,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(service, case_id, body, ctx, identity, idempotency_key, response)
+    command(
+        "/flag-resolutions",
+        name="resolve_flag",
+        body=ResolveRiskFlag,
+        summary="Resolve a flag: who, when and why",
+    )
 
     @api.get(
         "/risk",

@@ -4,11 +4,20 @@ sessions pass the gates (R4) on this service's views of consent and risk."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from mend_events.errors import Forbidden, Unavailable
-from mend_events.http import Caller, Ctx, IdempotencyKey
+from mend_events.http import (
+    Caller,
+    CommandCall,
+    Ctx,
+    IdempotencyKey,
+    Run,
+    command_response,
+    command_route,
+)
 from mend_events.identity import Identity
 from mend_events.identity_types import PARTICIPANT_ROLES, PseudoId
 
@@ -19,15 +28,6 @@ from mend_sessions.state import CaseState
 
 CaseId = Annotated[str, PseudoId]
 SessionId = Annotated[str, PseudoId]
-
-
-def command_response(response: Response, stream_id: str, result: Any) -> dict[str, Any]:
-    response.status_code = 201 if result.events else 200
-    return {
-        "case_id": stream_id,
-        "version": result.version,
-        "events": [{"event_id": str(e.event_id), "type": e.event_type} for e in result.events],
-    }
 
 
 def _service(request: Request) -> SessionsService:
@@ -53,7 +53,6 @@ def router() -> APIRouter:
     api = APIRouter(tags=["sessions"])
 
     async def on_case(
-        request: Request,
         service: SessionsService,
         identity: Identity,
         action: str,
@@ -75,362 +74,158 @@ def router() -> APIRouter:
         )
         return state
 
+    async def execute(call: CommandCall, command: Any) -> Any:
+        """The command through the service (which gates contact sessions, R4)."""
+        service: SessionsService = call.service
+        args = (call.case_id, command, call.ctx, call.idempotency_key)
+        if isinstance(command, c.ChooseFacilitator):
+            result = await service.choose_facilitator(*args)
+        elif isinstance(command, c.ScheduleSession):
+            result = await service.schedule(*args)
+        elif isinstance(command, c.StartSession):
+            result = await service.start(*args)
+        else:
+            result = await service.execute(*args)
+        _written(call.request, result)
+        return result
+
+    def acting(action: str) -> Run:
+        """Run a command as `action` on the case (and on the session in the path, if any)."""
+
+        async def run(call: CommandCall, command: Any) -> Any:
+            session_id = call.ids.get("session_id")
+            await on_case(call.service, call.identity, action, call.case_id, session_id=session_id)
+            return await execute(call, command)
+
+        return run
+
+    async def opening(call: CommandCall, command: c.OpenCase) -> Any:
+        access.authorize(
+            call.identity,
+            "case.open",
+            case_id=call.case_id,
+            agency=None,
+            person_id=command.harmed_person_id or call.identity.person_id,
+        )
+        return await execute(call, command)
+
+    async def inviting(call: CommandCall, command: c.RecordInvitation) -> Any:
+        access.authorize(
+            call.identity,
+            "case.invite",
+            case_id=call.case_id,
+            agency=await call.service.case_agency(call.case_id),
+        )
+        return await execute(call, command)
+
+    command = partial(command_route, api, case_id=CaseId)
+    session = {"session_id": SessionId}
+
     # --- the case ------------------------------------------------------------------------
 
-    @api.post("/cases/{case_id}/open", status_code=201, summary="Open a case (harmed person)")
-    async def open_case(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        body: c.OpenCase,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        access.authorize(
-            identity,
-            "case.open",
-            case_id=case_id,
-            agency=None,
-            person_id=body.harmed_person_id or identity.person_id,
-        )
-        result = await service.execute(case_id, body, ctx, idempotency_key)
-        _written(request, result)
-        return command_response(response, case_id, result)
-
-    @api.post(
+    command(
+        "/cases/{case_id}/open",
+        name="open_case",
+        body=c.OpenCase,
+        run=opening,
+        summary="Open a case (harmed person)",
+    )
+    command(
         "/cases/{case_id}/invitations",
-        status_code=201,
+        name="invite",
+        body=c.RecordInvitation,
+        run=inviting,
         summary="Record a referral as an invitation the harmed person may take up or ignore",
     )
-    async def invite(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        body: c.RecordInvitation,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        access.authorize(
-            identity, "case.invite", case_id=case_id, agency=await service.case_agency(case_id)
-        )
-        result = await service.execute(case_id, body, ctx, idempotency_key)
-        _written(request, result)
-        return command_response(response, case_id, result)
-
-    @api.post(
+    command(
         "/cases/{case_id}/facilitator",
-        status_code=201,
+        name="choose",
+        body=c.ChooseFacilitator,
+        run=acting("lead.facilitator"),
         summary="The harmed person chooses (or changes) the facilitator",
     )
-    async def choose(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        body: c.ChooseFacilitator,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        await on_case(request, service, identity, "lead.facilitator", case_id)
-        result = await service.choose_facilitator(case_id, body, ctx, idempotency_key)
-        _written(request, result)
-        return command_response(response, case_id, result)
-
-    async def run(
-        request: Request,
-        service: SessionsService,
-        identity: Identity,
-        action: str,
-        case_id: str,
-        command: Any,
-        ctx: Any,
-        key: str | None,
-        response: Response,
-        session_id: str | None = None,
-    ) -> dict[str, Any]:
-        await on_case(request, service, identity, action, case_id, session_id=session_id)
-        if isinstance(command, c.ScheduleSession):
-            result = await service.schedule(case_id, command, ctx, key)
-        elif isinstance(command, c.StartSession):
-            result = await service.start(case_id, command, ctx, key)
-        else:
-            result = await service.execute(case_id, command, ctx, key)
-        _written(request, result)
-        return command_response(response, case_id, result)
-
-    @api.post(
+    command(
         "/cases/{case_id}/preferences",
-        status_code=201,
+        name="prefer",
+        body=c.SetPreferences,
+        run=acting("lead.preferences"),
         summary="The harmed person's preferences: pace, forms, speaking order, who takes part",
     )
-    async def prefer(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        body: c.SetPreferences,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            request,
-            service,
-            identity,
-            "lead.preferences",
-            case_id,
-            body,
-            ctx,
-            idempotency_key,
-            response,
-        )
-
-    @api.post("/cases/{case_id}/pause", status_code=201, summary="Pause the case")
-    async def pause(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        body: c.PauseCase | None = None,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            request,
-            service,
-            identity,
-            "case.pause",
-            case_id,
-            body or c.PauseCase(),
-            ctx,
-            idempotency_key,
-            response,
-        )
-
-    @api.post("/cases/{case_id}/resume", status_code=201, summary="Resume a paused case")
-    async def resume(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            request,
-            service,
-            identity,
-            "case.resume",
-            case_id,
-            c.ResumeCase(),
-            ctx,
-            idempotency_key,
-            response,
-        )
-
-    @api.post(
+    command(
+        "/cases/{case_id}/pause",
+        name="pause",
+        body=c.PauseCase,
+        optional_body=True,
+        build=lambda body: body or c.PauseCase(),
+        run=acting("case.pause"),
+        summary="Pause the case",
+    )
+    command(
+        "/cases/{case_id}/resume",
+        name="resume",
+        build=c.ResumeCase,
+        run=acting("case.resume"),
+        summary="Resume a paused case",
+    )
+    command(
         "/cases/{case_id}/preparations",
-        status_code=201,
+        name="prepare",
+        body=c.RecordPreparation,
+        run=acting("case.prepare"),
         summary="A preparation session was held with one party (practitioner)",
     )
-    async def prepare(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        body: c.RecordPreparation,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            request,
-            service,
-            identity,
-            "case.prepare",
-            case_id,
-            body,
-            ctx,
-            idempotency_key,
-            response,
-        )
-
-    @api.post(
+    command(
         "/cases/{case_id}/close",
-        status_code=201,
+        name="close",
+        body=c.CloseCase,
+        run=acting("case.close"),
         summary="Close the case (active sessions are halted on the record)",
     )
-    async def close(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        body: c.CloseCase,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            request,
-            service,
-            identity,
-            "case.close",
-            case_id,
-            body,
-            ctx,
-            idempotency_key,
-            response,
-        )
 
     # --- contact sessions -----------------------------------------------------------------
 
-    @api.post(
+    command(
         "/cases/{case_id}/sessions",
-        status_code=201,
+        name="schedule",
+        body=c.ScheduleSession,
+        run=acting("session.schedule"),
         summary="Schedule a contact session through every gate (R4)",
     )
-    async def schedule(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        body: c.ScheduleSession,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            request,
-            service,
-            identity,
-            "session.schedule",
-            case_id,
-            body,
-            ctx,
-            idempotency_key,
-            response,
-        )
-
-    @api.post(
+    command(
         "/cases/{case_id}/sessions/{session_id}/start",
-        status_code=201,
+        name="start",
+        ids=session,
+        build=c.StartSession,
+        run=acting("session.start"),
         summary="Start a scheduled session: every gate is checked again (R4)",
     )
-    async def start(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        session_id: SessionId,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            request,
-            service,
-            identity,
-            "session.start",
-            case_id,
-            c.StartSession(session_id=session_id),
-            ctx,
-            idempotency_key,
-            response,
-            session_id,
-        )
-
-    @api.post(
+    command(
         "/cases/{case_id}/sessions/{session_id}/complete",
-        status_code=201,
+        name="complete",
+        ids=session,
+        build=c.CompleteSession,
+        run=acting("session.complete"),
         summary="Complete a running session (facilitator)",
     )
-    async def complete(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        session_id: SessionId,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            request,
-            service,
-            identity,
-            "session.complete",
-            case_id,
-            c.CompleteSession(session_id=session_id),
-            ctx,
-            idempotency_key,
-            response,
-            session_id,
-        )
-
-    @api.post(
+    command(
         "/cases/{case_id}/sessions/{session_id}/halt",
-        status_code=201,
+        name="halt",
+        ids=session,
+        build=c.HaltSession,
+        run=acting("session.halt"),
         summary="Halt a session: any participant or practitioner, no reason owed (R3)",
     )
-    async def halt(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        session_id: SessionId,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        return await run(
-            request,
-            service,
-            identity,
-            "session.halt",
-            case_id,
-            c.HaltSession(session_id=session_id),
-            ctx,
-            idempotency_key,
-            response,
-            session_id,
-        )
-
-    @api.post(
+    command(
         "/cases/{case_id}/sessions/{session_id}/agreement",
-        status_code=201,
+        name="agree",
+        ids=session,
+        body=c.AgreementBody,
+        build=lambda body, session_id: c.RecordAgreement(
+            session_id=session_id, **body.model_dump()
+        ),
+        run=acting("session.agree"),
         summary="Record the outcome agreement, consented by every party present",
     )
-    async def agree(
-        request: Request,
-        service: Svc,
-        case_id: CaseId,
-        session_id: SessionId,
-        body: c.AgreementBody,
-        ctx: Ctx,
-        identity: Caller,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ):
-        command = c.RecordAgreement(session_id=session_id, **body.model_dump())
-        return await run(
-            request,
-            service,
-            identity,
-            "session.agree",
-            case_id,
-            command,
-            ctx,
-            idempotency_key,
-            response,
-            session_id,
-        )
 
     # --- reads ---------------------------------------------------------------------------
 
