@@ -5,7 +5,7 @@ VPY       := $(VENV)/bin/python
 LAUNCH    := $(VPY) deploy/local/launcher.py
 STAMP     := $(VENV)/.installed
 
-.PHONY: up down status test fault bench demo lint deps system-deps venv clean
+.PHONY: up down status test fault bench demo lint deps system-deps venv clean kafka-jars
 
 # Python environment: rebuilt only when a pin or a package manifest changes.
 $(STAMP): constraints.txt requirements-dev.txt libs/*/pyproject.toml services/*/pyproject.toml
@@ -20,7 +20,11 @@ venv: $(STAMP)
 system-deps:
 	@bash deploy/local/system-deps.sh
 
-deps: system-deps venv
+# The Kafka broker's jars, resolved from Maven Central into .mend/kafka/libs (cached in ~/.m2).
+kafka-jars: venv
+	@$(LAUNCH) kafka-jars
+
+deps: system-deps venv kafka-jars
 
 up: deps
 	@$(LAUNCH) up

@@ -623,6 +623,7 @@ def main(argv: list[str]) -> int:
     commands = {
         "up": cmd_up,
         "infra": up_infra,
+        "kafka-jars": lambda s: print(f"Kafka broker jars in {kafka_libs(s)}"),
         "down": cmd_down,
         "status": cmd_status,
         "kill-kafka": kill_kafka,
