@@ -19,7 +19,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata, NewEvent
-from mend_events.errors import Conflict
+from mend_events.errors import Conflict, MendError
 from mend_events.store import EventStore
 
 S = TypeVar("S")
@@ -90,15 +90,34 @@ class CommandService(Generic[S]):
         idempotency_key: str | None = None,
         case_id: str | None = None,
     ) -> CommandResult[S]:
+        # A cached state is trusted only to propose a write: the append's version check
+        # proves it current. Any other outcome (nothing to do, a refusal, a version the
+        # caller did not expect) is decided again on the stream as stored.
+        fresh = stream_id not in self._cache
         for _ in range(self.max_attempts):
-            state, version = await self.load(stream_id)
+            if fresh:
+                state, version = await self.load(stream_id)
+            else:
+                state, version = self._cache[stream_id]
             if expected_version is not None and expected_version != version:
+                if not fresh:
+                    fresh = True
+                    continue
                 raise Conflict(
                     f"stream {stream_id} is at version {version}, not {expected_version}",
                     field="expected_version",
                 )
-            decided = self.decider.decide(state, command, ctx)
+            try:
+                decided = self.decider.decide(state, command, ctx)
+            except MendError:
+                if not fresh:
+                    fresh = True
+                    continue
+                raise
             if not decided:
+                if not fresh:
+                    fresh = True
+                    continue
                 return CommandResult(state, version, (), ())
             new = self._envelop(stream_id, decided, ctx, idempotency_key, command)
             try:
@@ -106,10 +125,13 @@ class CommandService(Generic[S]):
                     stream_id, new, expected_version=version, case_id=case_id
                 )
             except Conflict:
+                self._cache.pop(stream_id, None)
                 if expected_version is not None:
                     raise
+                fresh = True
                 continue  # someone wrote first: decide again on what is now true
-            if not result.written:
+            if not result.written:  # a retry: its events were stored before
+                self._cache.pop(stream_id, None)
                 return CommandResult(state, version, (), result.positions)
             for n in new:
                 state = self.decider.evolve(state, n.event, n.metadata)

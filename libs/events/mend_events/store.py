@@ -151,15 +151,32 @@ class EventStore:
 
     async def _write_loop(self) -> None:
         # Requests that arrive while a batch is in flight form the next batch: one locked
-        # call and one commit for all of them (group commit).
+        # call and one commit for all of them (group commit). The loop keeps its connection
+        # while there is work: a pool round trip per batch costs as much as the batch.
+        while self._pending:
+            try:
+                async with self.pool.acquire() as conn:
+                    await self._drain(conn)
+            except Exception as exc:  # no connection, or it broke: these callers learn it
+                batch, self._pending = (
+                    self._pending[: self.max_batch],
+                    self._pending[self.max_batch :],
+                )
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(exc)
+
+    async def _drain(self, conn: asyncpg.Connection) -> None:
         while self._pending:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
-                retry = await self._write_batch(batch)
+                retry = await self._write_batch(conn, batch)
             except Exception as exc:  # the batch failed as a whole: every caller learns it
                 for request in batch:
                     if not request.future.done():
                         request.future.set_exception(exc)
+                if conn.is_closed():
+                    return
                 continue
             self._pending[:0] = retry
 
@@ -182,90 +199,89 @@ class EventStore:
         while len(self._heads) > self._head_cache_size:
             self._heads.popitem(last=False)
 
-    async def _write_batch(self, batch: list[_Request]) -> list[_Request]:
+    async def _write_batch(self, conn: asyncpg.Connection, batch: list[_Request]) -> list[_Request]:
         """Write one batch; returns the requests to try again (their cached head was stale)."""
-        async with self.pool.acquire() as conn:
-            unknown = list(
-                {
-                    r.stream_id
-                    for r in batch
-                    if self._heads.get(r.stream_id, (-1, b""))[0] != r.expected_version
-                }
-            )
-            if unknown:
-                await self._load_heads(conn, unknown)
-            recorded_at = datetime.now(UTC)
-            recorded_us = (recorded_at - _EPOCH) // timedelta(microseconds=1)
-            streams, expected, prev_hashes = [], [], []
-            req, versions, ids, types, schema_versions, cases = [], [], [], [], [], []
-            datas, metas, prevs, hashes = [], [], [], []
-            tails: dict[str, tuple[int, bytes]] = {}  # heads as this batch leaves them
-            sent: list[_Request] = []
-            for request in batch:
-                if request.stream_id in tails:
-                    version, head = tails[request.stream_id]
-                    if version != request.expected_version:
-                        # Decided within the batch: an earlier request moved the stream on.
-                        request.future.set_exception(self._conflict(request, version))
-                        continue
-                else:
-                    # The database checks this head; a stale one is reported back.
-                    version, head = self._heads[request.stream_id]
-                    version = request.expected_version
-                sent.append(request)
-                index = len(sent)
-                streams.append(request.stream_id)
-                expected.append(request.expected_version)
-                prev_hashes.append(head)
-                for event_id, event_type, schema_version, data, meta in request.rows:
-                    version += 1
-                    data_json, meta_json = canonical_json(data), canonical_json(meta)
-                    digest = hashlib.sha256(
-                        head
-                        + digest_input(
-                            request.stream_id,
-                            version,
-                            event_id,
-                            event_type,
-                            schema_version,
-                            request.case_id,
-                            data_json,
-                            meta_json,
-                            recorded_us,
-                        )
-                    ).digest()
-                    req.append(index)
-                    versions.append(version)
-                    ids.append(event_id)
-                    types.append(event_type)
-                    schema_versions.append(schema_version)
-                    cases.append(request.case_id)
-                    datas.append(data_json.decode())
-                    metas.append(meta_json.decode())
-                    prevs.append(head)
-                    hashes.append(digest)
-                    head = digest
-                tails[request.stream_id] = (version, head)
-            if not sent:
-                return []
-            rows = await conn.fetch(
-                f"SELECT * FROM {self.schema}.append_batch("
-                f"$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
-                streams,
-                expected,
-                prev_hashes,
-                req,
-                versions,
-                ids,
-                types,
-                schema_versions,
-                cases,
-                datas,
-                metas,
-                recorded_at,
-                prevs,
-                hashes,
-            )
+        unknown = list(
+            {
+                r.stream_id
+                for r in batch
+                if self._heads.get(r.stream_id, (-1, b""))[0] != r.expected_version
+            }
+        )
+        if unknown:
+            await self._load_heads(conn, unknown)
+        recorded_at = datetime.now(UTC)
+        recorded_us = (recorded_at - _EPOCH) // timedelta(microseconds=1)
+        streams, expected, prev_hashes = [], [], []
+        req, versions, ids, types, schema_versions, cases = [], [], [], [], [], []
+        datas, metas, prevs, hashes = [], [], [], []
+        tails: dict[str, tuple[int, bytes]] = {}  # heads as this batch leaves them
+        sent: list[_Request] = []
+        for request in batch:
+            if request.stream_id in tails:
+                version, head = tails[request.stream_id]
+                if version != request.expected_version:
+                    # Decided within the batch: an earlier request moved the stream on.
+                    request.future.set_exception(self._conflict(request, version))
+                    continue
+            else:
+                # The database checks this head; a stale one is reported back.
+                version, head = self._heads[request.stream_id]
+                version = request.expected_version
+            sent.append(request)
+            index = len(sent)
+            streams.append(request.stream_id)
+            expected.append(request.expected_version)
+            prev_hashes.append(head)
+            for event_id, event_type, schema_version, data, meta in request.rows:
+                version += 1
+                data_json, meta_json = canonical_json(data), canonical_json(meta)
+                digest = hashlib.sha256(
+                    head
+                    + digest_input(
+                        request.stream_id,
+                        version,
+                        event_id,
+                        event_type,
+                        schema_version,
+                        request.case_id,
+                        data_json,
+                        meta_json,
+                        recorded_us,
+                    )
+                ).digest()
+                req.append(index)
+                versions.append(version)
+                ids.append(event_id)
+                types.append(event_type)
+                schema_versions.append(schema_version)
+                cases.append(request.case_id)
+                datas.append(data_json.decode())
+                metas.append(meta_json.decode())
+                prevs.append(head)
+                hashes.append(digest)
+                head = digest
+            tails[request.stream_id] = (version, head)
+        if not sent:
+            return []
+        rows = await conn.fetch(
+            f"SELECT * FROM {self.schema}.append_batch("
+            f"$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+            streams,
+            expected,
+            prev_hashes,
+            req,
+            versions,
+            ids,
+            types,
+            schema_versions,
+            cases,
+            datas,
+            metas,
+            recorded_at,
+            prevs,
+            hashes,
+        )
         written: dict[UUID, asyncpg.Record] = {}
         refused: dict[int, asyncpg.Record] = {}
         for row in rows:
