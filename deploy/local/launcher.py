@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("consent", "risk", "sessions", "aftercare")
 SERVICE_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8104, "audit": 8105}
+# Below Linux's ephemeral range (32768-60999), so an outgoing connection never holds it first.
+DEFAULT_PG_PORT = 25432
 
 
 class LaunchError(Exception):
@@ -41,9 +43,13 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        home = Path(os.environ.get("MEND_HOME", ROOT / ".mend"))
+        # Without MEND_PG_PORT, a cluster this launcher already runs keeps the port it listens on
+        # (one started before the default changed) until it is restarted.
+        pg_port = os.environ.get("MEND_PG_PORT") or running_pg_port(home) or DEFAULT_PG_PORT
         return cls(
-            home=Path(os.environ.get("MEND_HOME", ROOT / ".mend")),
-            pg_port=int(os.environ.get("MEND_PG_PORT", "54329")),
+            home=home,
+            pg_port=int(pg_port),
             kafka_port=int(os.environ.get("MEND_KAFKA_PORT", "29092")),
             controller_port=int(os.environ.get("MEND_KAFKA_CONTROLLER_PORT", "29093")),
         )
@@ -218,6 +224,17 @@ def pg_owner_chown(path: Path) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+def running_pg_port(home: Path) -> int | None:
+    """The port of the PostgreSQL this launcher started under `home`, if it still runs."""
+    if read_pid(home / "run" / "postgres.pid") is None:
+        return None
+    try:
+        # postmaster.pid: pid, data directory, start time, port, ... (one per line)
+        return int((home / "pg" / "data" / "postmaster.pid").read_text().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def pg_ready(settings: Settings) -> bool:
     result = subprocess.run(
         [str(pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(settings.pg_port), "-q"],
@@ -232,6 +249,12 @@ def start_postgres(settings: Settings) -> None:
     if read_pid(pid_file) is not None and pg_ready(settings):
         bootstrap_database(settings)
         return
+    running = running_pg_port(settings.home)
+    if running is not None and running != settings.pg_port:
+        raise LaunchError(
+            f"PostgreSQL from {data} already runs on port {running}, not {settings.pg_port}: "
+            f"set MEND_PG_PORT={running}, or restart it (make down, then make up)"
+        )
     bindir = pg_bin()
     ensure_port_free(settings.pg_port, "PostgreSQL", "MEND_PG_PORT")
     for d in (settings.home / "pg", settings.home / "pg" / "sock"):
@@ -279,7 +302,21 @@ def start_postgres(settings: Settings) -> None:
     pg_owner_chown(log)
     run_checked(
         as_pg_user(
-            [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start"]
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                # The port on the command line wins over the one initdb wrote into the data
+                # directory's postgresql.conf, so MEND_PG_PORT holds for an existing cluster too.
+                "-o",
+                f"-p {settings.pg_port}",
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
         ),
         "pg_ctl start",
         log,

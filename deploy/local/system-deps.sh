@@ -17,7 +17,7 @@ echo "installing ${need[*]} ..."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-# Debian's package starts a cluster of its own on 5432; Mend runs its own on 127.0.0.1:54329.
+# Debian's package starts a cluster of its own on 5432; Mend runs its own on 127.0.0.1:25432.
 if command -v pg_lsclusters >/dev/null; then
   pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | while read -r v c; do
     pg_ctlcluster "$v" "$c" stop 2>/dev/null || true

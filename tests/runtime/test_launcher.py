@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import replace
 
@@ -53,3 +54,60 @@ def test_main_prints_one_line_not_a_stack_trace(launcher, monkeypatch, capsys):
     assert launcher.main(["infra"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == "mend: Java is not installed: install a JDK 17"
+
+
+def test_postgres_port_is_outside_the_ephemeral_range(launcher, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEND_HOME", str(tmp_path))  # no cluster of the launcher's runs there
+    monkeypatch.delenv("MEND_PG_PORT", raising=False)
+    assert launcher.Settings.from_env().pg_port == launcher.DEFAULT_PG_PORT == 25432
+    low, high = 32768, 60999  # Linux's default net.ipv4.ip_local_port_range
+    assert not low <= launcher.DEFAULT_PG_PORT <= high
+    monkeypatch.setenv("MEND_PG_PORT", "25999")
+    settings = launcher.Settings.from_env()
+    assert settings.pg_port == 25999
+    assert ":25999/mend" in settings.env()["MEND_DATABASE_URL"]
+
+
+def _fake_running_cluster(home, port: int) -> None:
+    """A pid file naming a live process (this one) and a postmaster.pid naming `port`."""
+    (home / "run").mkdir()
+    (home / "run" / "postgres.pid").write_text(str(os.getpid()))
+    (home / "pg" / "data").mkdir(parents=True)
+    (home / "pg" / "data" / "postmaster.pid").write_text(
+        f"{os.getpid()}\n{home / 'pg' / 'data'}\n1795431906\n{port}\n"
+    )
+
+
+def test_a_running_cluster_keeps_its_port_until_restarted(launcher, tmp_path, monkeypatch):
+    _fake_running_cluster(tmp_path, 54329)
+    monkeypatch.setenv("MEND_HOME", str(tmp_path))
+    monkeypatch.delenv("MEND_PG_PORT", raising=False)
+    assert launcher.Settings.from_env().pg_port == 54329
+    monkeypatch.setenv("MEND_PG_PORT", "25432")  # explicit wins, and the mismatch is explained
+    settings = launcher.Settings.from_env()
+    assert settings.pg_port == 25432
+    with pytest.raises(launcher.LaunchError, match="already runs on port 54329, not 25432"):
+        launcher.start_postgres(settings)
+
+
+def test_an_existing_cluster_starts_on_the_configured_port(launcher, tmp_path, monkeypatch):
+    """initdb wrote the old default into postgresql.conf; pg_ctl's -p overrides it."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "pg" / "data").mkdir(parents=True)
+    (tmp_path / "pg" / "data" / "PG_VERSION").write_text("15\n")
+    settings = replace(launcher.Settings.from_env(), home=tmp_path, pg_port=25432)
+    started: list[list[str]] = []
+
+    def record(cmd, what, log=None, env=None):
+        started.append(cmd)
+        raise launcher.LaunchError("recorded")
+
+    monkeypatch.setattr(launcher, "pg_bin", lambda: tmp_path / "bin")
+    monkeypatch.setattr(launcher, "ensure_port_free", lambda *args: None)
+    monkeypatch.setattr(launcher, "pg_owner_chown", lambda path: None)
+    monkeypatch.setattr(launcher, "run_checked", record)
+    with pytest.raises(launcher.LaunchError, match="recorded"):
+        launcher.start_postgres(settings)
+    [cmd] = started
+    assert cmd[cmd.index("-o") + 1] == "-p 25432"
+    assert cmd[-1] == "start"

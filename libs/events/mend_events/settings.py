@@ -21,11 +21,11 @@ class Settings:
         return cls(
             kafka_bootstrap=os.environ.get("MEND_KAFKA_BOOTSTRAP", "127.0.0.1:29092"),
             database_url=os.environ.get(
-                "MEND_DATABASE_URL", "postgresql://mend_app:mend_app@127.0.0.1:54329/mend"
+                "MEND_DATABASE_URL", "postgresql://mend_app:mend_app@127.0.0.1:25432/mend"
             ),
             admin_database_url=os.environ.get(
                 "MEND_ADMIN_DATABASE_URL",
-                "postgresql://mend_admin:mend_admin@127.0.0.1:54329/mend",
+                "postgresql://mend_admin:mend_admin@127.0.0.1:25432/mend",
             ),
         )
 
