@@ -5,11 +5,11 @@ Anything a client can send gets a 4xx; a 500 means a bug of ours and says nothin
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from uuid import UUID, uuid4
 
 import structlog
@@ -203,3 +203,46 @@ def command_route(
     endpoint.__signature__ = inspect.Signature(params, return_annotation=dict[str, Any])
     endpoint.__name__ = endpoint.__qualname__ = name
     api.post(path, status_code=status_code, summary=summary, name=name)(endpoint)
+
+
+class CaseCommand(NamedTuple):
+    """One row of a table of command routes (`command_routes`): `POST <prefix><path>`, named
+    `name`, run as `action` (or by `run`, when given); `body`, `build` and `optional_body` as
+    `command_route` takes them."""
+
+    path: str
+    name: str
+    action: Any
+    summary: str
+    body: Any = None
+    build: Callable[..., Any] | None = None
+    optional_body: bool = False
+    run: Run | None = None
+
+
+def command_routes(
+    api: APIRouter,
+    prefix: str,
+    commands: Iterable[CaseCommand],
+    *,
+    run_as: Callable[[Any], Run],
+    ids: Mapping[str, Any] | None = None,
+    case_id: Any = CaseId,
+) -> None:
+    """`command_route` for every row of `commands`, run as `run_as(row.action)` unless the row
+    has its own `run`; `ids` (name -> type) are the path ids the rows may name, each route taking
+    those its path names."""
+    for row in commands:
+        path = f"{prefix}{row.path}"
+        command_route(
+            api,
+            path,
+            name=row.name,
+            summary=row.summary,
+            run=row.run or run_as(row.action),
+            body=row.body,
+            optional_body=row.optional_body,
+            ids={key: kind for key, kind in (ids or {}).items() if f"{{{key}}}" in path},
+            build=row.build,
+            case_id=case_id,
+        )

@@ -5,13 +5,18 @@ from projections, never from a request body."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from mend_events.errors import Forbidden
-from mend_events.http import Caller, CommandCall, Run, command_route
+from mend_events.http import (
+    Caller,
+    CaseCommand,
+    CommandCall,
+    Run,
+    command_routes,
+)
 from mend_events.identity import Identity
 from mend_events.identity_types import PseudoId
 from pydantic import BaseModel, ConfigDict
@@ -77,116 +82,64 @@ async def _record_outcome(call: CommandCall, command: c.OutcomeMeasureAnswer) ->
     return await service.record_outcome(call.case_id, command, call.ctx, call.idempotency_key)
 
 
+_OWN, _CASEWORK = access.OWN_RECORD, access.CASEWORK
+_CHECK_IN, _COMMITMENT = "/check-ins/{check_in_id}", "/commitments/{commitment_id}"
+
+# The commands on a case's aftercare, each run as its action (or the action the caller's
+# identity decides): POST /cases/{case_id}/aftercare<path>.
+AFTERCARE_COMMANDS = (
+    # the harmed person's own word
+    CaseCommand("/acceptance", "accept", _OWN, "The harmed person accepts",
+                build=c.AcceptAftercare),
+    CaseCommand("/declination", "decline", _OWN, "The harmed person declines",
+                build=c.DeclineAftercare),
+    CaseCommand("/progress-update-preference", "prefer", _OWN,
+                "The harmed person chooses which progress updates they receive",
+                body=c.SetProgressUpdatePreference),
+    CaseCommand("/closure", "close", _own_or_casework,
+                "Close: the harmed person's word, or a practitioner's for safety",
+                body=c.CloseAftercare),
+    CaseCommand("/outcome-measures", "measure", None,
+                "A voluntary outcome measure, recorded only under research consent",
+                body=c.OutcomeMeasureAnswer, run=_record_outcome),
+    # the responsible person's own word
+    CaseCommand("/desistance-plan", "take_plan", _OWN,
+                "The responsible person takes up desistance and reintegration support",
+                build=c.AcceptDesistancePlan),
+    CaseCommand("/desistance-plan/end", "leave_plan", _OWN,
+                "The responsible person leaves their plan (no reason owed)",
+                build=c.EndDesistancePlan),
+    # the practitioner's casework
+    CaseCommand("/check-ins", "schedule", _CASEWORK, "Schedule a check-in",
+                body=c.ScheduleCheckIn),
+    CaseCommand(f"{_CHECK_IN}/completion", "check_in_done", _CASEWORK,
+                "A check-in took place", build=c.CompleteCheckIn),
+    CaseCommand(f"{_CHECK_IN}/missed", "check_in_missed", _CASEWORK,
+                "A check-in was missed (a responsible person's is a signal for risk)",
+                build=c.MarkCheckInMissed),
+    CaseCommand("/referrals", "refer", _CASEWORK, "Make a referral", body=c.MakeReferral),
+    CaseCommand(f"{_COMMITMENT}/progress", "progress", _CASEWORK,
+                "Record progress on a commitment", body=CommitmentProgressBody,
+                build=lambda body, commitment_id: c.RecordCommitmentProgress(
+                    commitment_id=commitment_id, progress=body.progress)),
+    CaseCommand(f"{_COMMITMENT}/completion", "completed", _CASEWORK,
+                "A commitment was completed", build=c.CompleteCommitment),
+    CaseCommand(f"{_COMMITMENT}/non-completion", "not_completed", _CASEWORK,
+                "A commitment was not completed", build=c.RecordCommitmentNotCompleted),
+)  # fmt: skip
+
+
 def router() -> APIRouter:
     api = APIRouter(tags=["aftercare"])
     case = "/cases/{case_id}/aftercare"
 
-    command = partial(command_route, api, case_id=CaseId)
-    check_in = {"check_in_id": UUID}
-    commitment = {"commitment_id": UUID}
-
-    # --- the harmed person's own word ---------------------------------------------------------
-
-    command(
-        f"{case}/acceptance",
-        name="accept",
-        build=c.AcceptAftercare,
-        run=_as(access.OWN_RECORD),
-        summary="The harmed person accepts",
-    )
-    command(
-        f"{case}/declination",
-        name="decline",
-        build=c.DeclineAftercare,
-        run=_as(access.OWN_RECORD),
-        summary="The harmed person declines",
-    )
-    command(
-        f"{case}/progress-update-preference",
-        name="prefer",
-        body=c.SetProgressUpdatePreference,
-        run=_as(access.OWN_RECORD),
-        summary="The harmed person chooses which progress updates they receive",
-    )
-    command(
-        f"{case}/closure",
-        name="close",
-        body=c.CloseAftercare,
-        run=_as(_own_or_casework),
-        summary="Close: the harmed person's word, or a practitioner's for safety",
-    )
-    command(
-        f"{case}/outcome-measures",
-        name="measure",
-        body=c.OutcomeMeasureAnswer,
-        run=_record_outcome,
-        summary="A voluntary outcome measure, recorded only under research consent",
-    )
-
-    # --- the responsible person's own word ----------------------------------------------------
-
-    command(
-        f"{case}/desistance-plan",
-        name="take_plan",
-        build=c.AcceptDesistancePlan,
-        run=_as(access.OWN_RECORD),
-        summary="The responsible person takes up desistance and reintegration support",
-    )
-    command(
-        f"{case}/desistance-plan/end",
-        name="leave_plan",
-        build=c.EndDesistancePlan,
-        run=_as(access.OWN_RECORD),
-        summary="The responsible person leaves their plan (no reason owed)",
-    )
-
-    # --- the practitioner's casework ----------------------------------------------------------
-
-    casework = partial(command, run=_as(access.CASEWORK))
-    casework(
-        f"{case}/check-ins",
-        name="schedule",
-        body=c.ScheduleCheckIn,
-        summary="Schedule a check-in",
-    )
-    casework(
-        f"{case}/check-ins/{{check_in_id}}/completion",
-        name="check_in_done",
-        ids=check_in,
-        build=c.CompleteCheckIn,
-        summary="A check-in took place",
-    )
-    casework(
-        f"{case}/check-ins/{{check_in_id}}/missed",
-        name="check_in_missed",
-        ids=check_in,
-        build=c.MarkCheckInMissed,
-        summary="A check-in was missed (a responsible person's is a signal for risk)",
-    )
-    casework(f"{case}/referrals", name="refer", body=c.MakeReferral, summary="Make a referral")
-    casework(
-        f"{case}/commitments/{{commitment_id}}/progress",
-        name="progress",
-        ids=commitment,
-        body=CommitmentProgressBody,
-        build=lambda body, commitment_id: c.RecordCommitmentProgress(
-            commitment_id=commitment_id, progress=body.progress
-        ),
-        summary="Record progress on a commitment",
-    )
-    casework(
-        f"{case}/commitments/{{commitment_id}}/completion",
-        name="completed",
-        ids=commitment,
-        build=c.CompleteCommitment,
-        summary="A commitment was completed",
-    )
-    casework(
-        f"{case}/commitments/{{commitment_id}}/non-completion",
-        name="not_completed",
-        ids=commitment,
-        build=c.RecordCommitmentNotCompleted,
-        summary="A commitment was not completed",
+    command_routes(
+        api,
+        case,
+        AFTERCARE_COMMANDS,
+        run_as=_as,
+        ids={"check_in_id": UUID, "commitment_id": UUID},
+        case_id=CaseId,
     )
 
     # --- reads ----------------------------------------------------------------------------------

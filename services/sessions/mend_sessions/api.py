@@ -11,12 +11,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from mend_events.errors import Forbidden, Unavailable
 from mend_events.http import (
     Caller,
+    CaseCommand,
     CommandCall,
     Ctx,
     IdempotencyKey,
     Run,
     command_response,
     command_route,
+    command_routes,
 )
 from mend_events.identity import Identity
 from mend_events.identity_types import PARTICIPANT_ROLES, PseudoId
@@ -47,6 +49,40 @@ def _written(request: Request, result: Any) -> None:
 def _people(state: CaseState) -> frozenset[str]:
     people = {p for s in state.sessions.values() for p in s.participant_ids}
     return frozenset(people | set(state.prepared))
+
+
+_SESSION = "sessions/{session_id}"
+
+# The commands on a case past its opening, each run as its action on the case (and on the
+# session in the path): POST /cases/{case_id}<path>.
+CASE_COMMANDS = (
+    CaseCommand("/facilitator", "choose", "lead.facilitator", body=c.ChooseFacilitator,
+                summary="The harmed person chooses (or changes) the facilitator"),
+    CaseCommand("/preferences", "prefer", "lead.preferences", body=c.SetPreferences,
+                summary="The harmed person's preferences: pace, forms, speaking order, who "
+                "takes part"),
+    CaseCommand("/pause", "pause", "case.pause", body=c.PauseCase, optional_body=True,
+                build=lambda body: body or c.PauseCase(), summary="Pause the case"),
+    CaseCommand("/resume", "resume", "case.resume", build=c.ResumeCase,
+                summary="Resume a paused case"),
+    CaseCommand("/preparations", "prepare", "case.prepare", body=c.RecordPreparation,
+                summary="A preparation session was held with one party (practitioner)"),
+    CaseCommand("/close", "close", "case.close", body=c.CloseCase,
+                summary="Close the case (active sessions are halted on the record)"),
+    # contact sessions
+    CaseCommand("/sessions", "schedule", "session.schedule", body=c.ScheduleSession,
+                summary="Schedule a contact session through every gate (R4)"),
+    CaseCommand(f"/{_SESSION}/start", "start", "session.start", build=c.StartSession,
+                summary="Start a scheduled session: every gate is checked again (R4)"),
+    CaseCommand(f"/{_SESSION}/complete", "complete", "session.complete", build=c.CompleteSession,
+                summary="Complete a running session (facilitator)"),
+    CaseCommand(f"/{_SESSION}/halt", "halt", "session.halt", build=c.HaltSession,
+                summary="Halt a session: any participant or practitioner, no reason owed (R3)"),
+    CaseCommand(f"/{_SESSION}/agreement", "agree", "session.agree", body=c.AgreementBody,
+                build=lambda body, session_id: c.RecordAgreement(
+                    session_id=session_id, **body.model_dump()),
+                summary="Record the outcome agreement, consented by every party present"),
+)  # fmt: skip
 
 
 def router() -> APIRouter:
@@ -119,10 +155,6 @@ def router() -> APIRouter:
         return await execute(call, command)
 
     command = partial(command_route, api, case_id=CaseId)
-    session = {"session_id": SessionId}
-
-    # --- the case ------------------------------------------------------------------------
-
     command(
         "/cases/{case_id}/open",
         name="open_case",
@@ -137,94 +169,13 @@ def router() -> APIRouter:
         run=inviting,
         summary="Record a referral as an invitation the harmed person may take up or ignore",
     )
-    command(
-        "/cases/{case_id}/facilitator",
-        name="choose",
-        body=c.ChooseFacilitator,
-        run=acting("lead.facilitator"),
-        summary="The harmed person chooses (or changes) the facilitator",
-    )
-    command(
-        "/cases/{case_id}/preferences",
-        name="prefer",
-        body=c.SetPreferences,
-        run=acting("lead.preferences"),
-        summary="The harmed person's preferences: pace, forms, speaking order, who takes part",
-    )
-    command(
-        "/cases/{case_id}/pause",
-        name="pause",
-        body=c.PauseCase,
-        optional_body=True,
-        build=lambda body: body or c.PauseCase(),
-        run=acting("case.pause"),
-        summary="Pause the case",
-    )
-    command(
-        "/cases/{case_id}/resume",
-        name="resume",
-        build=c.ResumeCase,
-        run=acting("case.resume"),
-        summary="Resume a paused case",
-    )
-    command(
-        "/cases/{case_id}/preparations",
-        name="prepare",
-        body=c.RecordPreparation,
-        run=acting("case.prepare"),
-        summary="A preparation session was held with one party (practitioner)",
-    )
-    command(
-        "/cases/{case_id}/close",
-        name="close",
-        body=c.CloseCase,
-        run=acting("case.close"),
-        summary="Close the case (active sessions are halted on the record)",
-    )
-
-    # --- contact sessions -----------------------------------------------------------------
-
-    command(
-        "/cases/{case_id}/sessions",
-        name="schedule",
-        body=c.ScheduleSession,
-        run=acting("session.schedule"),
-        summary="Schedule a contact session through every gate (R4)",
-    )
-    command(
-        "/cases/{case_id}/sessions/{session_id}/start",
-        name="start",
-        ids=session,
-        build=c.StartSession,
-        run=acting("session.start"),
-        summary="Start a scheduled session: every gate is checked again (R4)",
-    )
-    command(
-        "/cases/{case_id}/sessions/{session_id}/complete",
-        name="complete",
-        ids=session,
-        build=c.CompleteSession,
-        run=acting("session.complete"),
-        summary="Complete a running session (facilitator)",
-    )
-    command(
-        "/cases/{case_id}/sessions/{session_id}/halt",
-        name="halt",
-        ids=session,
-        build=c.HaltSession,
-        run=acting("session.halt"),
-        summary="Halt a session: any participant or practitioner, no reason owed (R3)",
-    )
-    command(
-        "/cases/{case_id}/sessions/{session_id}/agreement",
-        name="agree",
-        ids=session,
-        body=c.AgreementBody,
-        build=lambda body, session_id: c.RecordAgreement(
-            session_id=session_id, **body.model_dump()
-        ),
-        run=acting("session.agree"),
-        summary="Record the outcome agreement, consented by every party present",
+    command_routes(
+        api,
+        "/cases/{case_id}",
+        CASE_COMMANDS,
+        run_as=acting,
+        ids={"session_id": SessionId},
+        case_id=CaseId,
     )
 
     # --- reads ---------------------------------------------------------------------------
