@@ -24,6 +24,16 @@ from mend_sessions.state import CaseState, Session, SessionStatus
 
 
 @dataclass(frozen=True, slots=True)
+class DueReassessment:
+    """A `RiskReassessmentDue` not answered by an assessment completed after it: information
+    changed (a stage change, a flag, consent regranted, a halt for safety, ...), so the
+    assessment before it no longer describes the case."""
+
+    trigger: str  # mend_risk.events.ReassessmentTrigger's value
+    due_since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class GateView:
     """What this service knows at `now` from other streams. Never filled from a request body."""
 
@@ -34,6 +44,8 @@ class GateView:
     acknowledged: frozenset[str] = frozenset()
     # Forms the latest completed risk assessment permits; empty when none exists or it is stale.
     risk_permitted_forms: frozenset[ContactForm] = frozenset()
+    # Reassessments the risk service recorded as due and no assessment completed since answers.
+    reassessments_due: tuple[DueReassessment, ...] = ()
     # Event ids of severe risk flags raised and not yet resolved.
     severe_flags: frozenset[UUID] = frozenset()
     # Registry records (practitioners stream) of the chosen facilitator and the session's team.
@@ -93,7 +105,7 @@ def evaluate_gates(
         *_case_gates(case, view),
         *_attendance_gates(case, request),
         *_consent_gates(view, request),
-        *_risk_gates(view, request),
+        *_risk_gates(view, request, now),
         *_team_gates(case, view, request),
         *_preparation_gates(case, request),
         *_gap_gates(case, request, now),
@@ -134,9 +146,27 @@ def _consent_gates(view: GateView, request: SessionRequest) -> Iterator[str]:
         yield "responsible person's acknowledgement does not stand"
 
 
-def _risk_gates(view: GateView, request: SessionRequest) -> Iterator[str]:
+def _risk_gates(view: GateView, request: SessionRequest, now: datetime) -> Iterator[str]:
+    gate = f"no current risk assessment permits {request.form}"
     if request.form not in view.risk_permitted_forms:
-        yield f"no current risk assessment permits {request.form}"
+        yield gate
+        return
+    overdue = reassessment_overdue(view.reassessments_due, now)
+    if overdue is not None:
+        # R4 asks for a *current* assessment; DOMAIN.md stage 6: repeated when information
+        # changes. The decision it made stands in the risk history, but it permits nothing
+        # until a reassessment is completed.
+        yield (
+            f"{gate} (a reassessment is due since {_when(overdue.due_since)}: "
+            f"{overdue.trigger.replace('_', ' ')})"
+        )
+
+
+def reassessment_overdue(due: tuple[DueReassessment, ...], now: datetime) -> DueReassessment | None:
+    """The earliest reassessment due at `now` (fallen due by then, not answered), or None.
+    One that falls due after `now` does not count yet: decisions are made as of `now`."""
+    fallen = [d for d in due if d.due_since <= now]
+    return min(fallen, key=lambda d: (d.due_since, d.trigger)) if fallen else None
 
 
 def _team_gates(case: CaseState, view: GateView, request: SessionRequest) -> Iterator[str]:

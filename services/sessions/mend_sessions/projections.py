@@ -43,12 +43,14 @@ from mend_risk.events import (
     RiskAssessmentStarted,
     RiskFlagRaised,
     RiskFlagResolved,
+    RiskReassessmentDue,
     Severity,
 )
 
 from mend_sessions.domain import decider
 from mend_sessions.events import HaltCause, PractitionerRegistered, SessionHalted
 from mend_sessions.forms import ContactForm
+from mend_sessions.gates import DueReassessment
 from mend_sessions.practitioners import REGISTRY_STREAM, Practitioner
 from mend_sessions.state import CaseState
 
@@ -189,7 +191,8 @@ PermittedPair = tuple[ContactForm, bool]  # (form, whether the responsible perso
 
 
 class RiskView:
-    """Per case: the assessments (stage, decision, permitted forms, valid until) and the flags."""
+    """Per case: the assessments (stage, decision, permitted forms, valid until), the flags and
+    the reassessments fallen due."""
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
@@ -244,6 +247,20 @@ class RiskView:
                     case_id,
                     model.flag_id,
                 )
+            case RiskReassessmentDue():
+                # As the risk domain folds it: a trigger is due once, from its first record.
+                await conn.execute(
+                    f"INSERT INTO {self.schema}.risk_reassessments_due (case_id, "
+                    f"trigger_event_id, trigger, due_version, due_since, due_event_id) "
+                    f"VALUES ($1, $2, $3, $4, $5, $6) "
+                    f"ON CONFLICT (case_id, trigger_event_id) DO NOTHING",
+                    case_id,
+                    model.trigger_event_id,
+                    str(model.trigger),
+                    event.stream_version,
+                    event.metadata.occurred_at,
+                    event.event_id,
+                )
 
     async def permitted(
         self, conn: asyncpg.Connection, case_id: str, now: datetime
@@ -266,6 +283,21 @@ class RiskView:
             if p.get("form") in _FORM_VALUES:
                 pairs.add((ContactForm(p["form"]), bool(p.get("with_responsible_person"))))
         return frozenset(pairs)
+
+    async def reassessments_due(
+        self, conn: asyncpg.Connection, case_id: str
+    ) -> tuple[DueReassessment, ...]:
+        """The reassessments due and not answered: recorded after the latest assessment
+        completed (by stream version; `mend_risk.domain.evolve` clears every pending one when
+        an assessment completes). Whether they had fallen due by `now` is the gate's call."""
+        rows = await conn.fetch(
+            f"SELECT trigger, due_since FROM {self.schema}.risk_reassessments_due d "
+            f"WHERE case_id = $1 AND due_version > coalesce((SELECT max(completed_version) "
+            f"FROM {self.schema}.risk_assessments a WHERE a.case_id = $1), 0) "
+            f"ORDER BY due_version",
+            case_id,
+        )
+        return tuple(DueReassessment(r["trigger"], r["due_since"]) for r in rows)
 
     async def severe_flags(self, conn: asyncpg.Connection, case_id: str) -> frozenset[UUID]:
         """Event ids of the severe flags raised and not resolved."""

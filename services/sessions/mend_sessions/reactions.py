@@ -29,6 +29,7 @@ from mend_risk.events import (
     RiskAssessmentStarted,
     RiskFlagRaised,
     RiskFlagResolved,
+    RiskReassessmentDue,
     Severity,
 )
 
@@ -50,7 +51,16 @@ CONSENT_TYPES = frozenset(
 )
 RISK_TYPES = frozenset(
     t.event_type
-    for t in (RiskAssessmentStarted, RiskAssessmentCompleted, RiskFlagRaised, RiskFlagResolved)
+    for t in (
+        RiskAssessmentStarted,
+        RiskAssessmentCompleted,
+        RiskFlagRaised,
+        RiskFlagResolved,
+        # Kept in the view only: it closes the risk gate to scheduling and starting until an
+        # assessment is completed again, and halts nothing already scheduled or running (a
+        # severe flag halts at once; the next start of a scheduled session is refused).
+        RiskReassessmentDue,
+    )
 )
 
 

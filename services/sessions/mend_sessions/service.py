@@ -188,6 +188,7 @@ class SessionsService:
             consented_forms=await self.consent.covered_forms(conn, state.case_id, now),
             acknowledged=await self.consent.acknowledged(conn, state.case_id),
             risk_permitted_forms=frozenset(f for f, rp in permitted if rp == with_rp),
+            reassessments_due=await self.risk.reassessments_due(conn, state.case_id),
             severe_flags=await self.risk.severe_flags(conn, state.case_id),
             practitioners={p: registry[p] for p in staff if p in registry},
         )

@@ -34,10 +34,12 @@ from mend_risk.events import (
     DecisionReason,
     FlagCategory,
     PermittedForm,
+    ReassessmentTrigger,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
     RiskDecision,
     RiskFlagRaised,
+    RiskReassessmentDue,
     Severity,
 )
 from mend_sessions.app import build
@@ -198,8 +200,12 @@ class World:
                 AcknowledgementRecorded(responsible_person_id=RP, basis="written_statement")
             )
         await self.publish("consent", case, *consent)
+        await self.assess(case, s)
+
+    async def assess(self, case: str, s: Setup) -> list[RecordedEvent]:
+        """A risk assessment started and completed, as the risk service publishes them."""
         assessment = uuid4()
-        await self.publish(
+        return await self.publish(
             "risk",
             case,
             RiskAssessmentStarted(assessment_id=assessment, stage=s.stage),
@@ -341,6 +347,16 @@ async def _severe_flag(w: World, case: str, s: Setup) -> None:
     await w.publish("risk", case, flag)
 
 
+async def _reassessment_due(w: World, case: str, s: Setup) -> None:
+    due = RiskReassessmentDue(
+        trigger=ReassessmentTrigger.CASE_STAGE_CHANGED, trigger_event_id=uuid4()
+    )
+    await w.publish("risk", case, due)
+
+
+DUE = f"no current risk assessment permits {F2F} (a reassessment is due since"
+
+
 async def _downgrade_weak(w: World, case: str, s: Setup) -> None:
     await w.register(WEAK, level=1)
 
@@ -367,6 +383,7 @@ SCHEDULE_BREAKERS = [
     Breaker(f"no current risk assessment permits {FORM}",
             {"risk_valid_until": NOW - timedelta(days=1)}),
     Breaker(f"no current risk assessment permits {FORM}", {"stage": AssessmentStage.INITIAL}),
+    Breaker(DUE, then=_reassessment_due),
     Breaker(f"facilitator {ALT} is not the one the harmed person chose",
             request={"facilitator_id": ALT}),
     Breaker("chosen facilitator is not qualified (level 1 is below the required 2)",
@@ -426,6 +443,7 @@ START_BREAKERS = [
             {"contact_expires": {RP: SOON}}, clock=LATER),
     Breaker(f"no current risk assessment permits {FORM}", {"risk_valid_until": SOON},
             clock=LATER),
+    Breaker(DUE, then=_reassessment_due),
     Breaker(f"facilitator {FAC} is not the one the harmed person chose", then=_choose_alt),
     Breaker("chosen facilitator is not qualified (level 1 is below the required 2)",
             {"facilitator": WEAK}, then=_downgrade_weak),
@@ -466,6 +484,30 @@ async def test_each_gate_alone_refuses_starting_and_names_itself(world):
     await world.prepare(case, Setup())
     assert (await world.schedule(case, Setup())).status_code == 201
     assert (await world.start(case, Setup())).status_code == 201
+
+
+async def test_a_reassessment_due_refuses_a_start_until_an_assessment_answers_it(world):
+    case, s = "case-due00001", Setup()
+    await world.prepare(case, s)
+    assert (await world.schedule(case, s)).status_code == 201
+    # The risk service records that the case changed (here: consent given again after a
+    # withdrawal): the assessment that permitted the meeting is no longer current.
+    due = RiskReassessmentDue(
+        trigger=ReassessmentTrigger.CONSENT_REGRANTED, trigger_event_id=uuid4()
+    )
+    await world.publish("risk", case, due)
+    r = await world.start(case, s)
+    refused_by(r, DUE)
+    assert "consent regranted" in r.json()["gates"][0]
+    later = (datetime.now(UTC) + timedelta(days=15)).isoformat()
+    refused_by(await world.schedule(case, s, session_id="sess-0002", scheduled_for=later), DUE)
+    types = [e.event_type for e in await world.runtime.store.read_stream(case)]
+    assert "SessionStarted" not in types and types.count("SessionScheduled") == 1
+    # A reassessment completed after it answers it; the same trigger recorded again is due
+    # once only (as the risk domain folds it), so the start goes ahead.
+    await world.assess(case, s)
+    await world.publish("risk", case, due)
+    assert (await world.start(case, s)).status_code == 201
 
 
 async def test_the_responsible_person_never_leads_and_staff_only_their_cases(world):

@@ -32,7 +32,13 @@ from mend_sessions.events import (
     Specialism,
 )
 from mend_sessions.forms import ContactForm
-from mend_sessions.gates import GateView, SessionRequest, evaluate_gates
+from mend_sessions.gates import (
+    DueReassessment,
+    GateView,
+    SessionRequest,
+    evaluate_gates,
+    reassessment_overdue,
+)
 from mend_sessions.practitioners import Practitioner
 
 HP, RP, SUP = "hp-0001", "rp-0001", "sup-0001"
@@ -65,6 +71,7 @@ class Setup:
     )
     acknowledged: frozenset[str] = frozenset({RP})
     risk_permits: frozenset[ContactForm] = ALL
+    reassessments_due: tuple[DueReassessment, ...] = ()
     severe_flags: frozenset = frozenset()
     practitioners: dict[str, Practitioner] = field(
         default_factory=lambda: {
@@ -80,6 +87,7 @@ class Setup:
             consented_forms=self.consented,
             acknowledged=self.acknowledged,
             risk_permitted_forms=self.risk_permits,
+            reassessments_due=self.reassessments_due,
             severe_flags=self.severe_flags,
             practitioners=self.practitioners,
         )
@@ -137,6 +145,11 @@ def _lapsed(setup: Setup, pid: str, **change: object) -> None:
     setup.practitioners = {**setup.practitioners, pid: replace(setup.practitioners[pid], **change)}
 
 
+def _due(trigger: str, **since: float) -> DueReassessment:
+    """A reassessment fallen due `since` (a timedelta's arguments) from the harness's T0."""
+    return DueReassessment(trigger, datetime(2026, 11, 2, 9, 0, tzinfo=UTC) + timedelta(**since))
+
+
 def _gap(setup: Setup) -> None:
     setup.last_session_end = datetime(2026, 10, 30, 9, 0, tzinfo=UTC)  # 3 days before the clock
 
@@ -167,6 +180,11 @@ BREAKERS: dict[str, tuple[Callable[[Setup], None], str]] = {
     "risk assessment": (
         lambda s: setattr(s, "risk_permits", frozenset({ContactForm.LETTER})),
         "no current risk assessment permits face_to_face",
+    ),
+    "reassessment due": (
+        lambda s: setattr(s, "reassessments_due", (_due("case_stage_changed", days=-1),)),
+        "no current risk assessment permits face_to_face (a reassessment is due since "
+        "2026-11-01 09:00 UTC: case stage changed)",
     ),
     "facilitator not chosen one": (
         lambda s: setattr(s, "facilitator", ALT),
@@ -378,3 +396,56 @@ def test_gap_counts_from_a_halted_session_that_had_started_but_not_one_that_neve
         "minimum gap of 14 days since last session not respected (next allowed "
         "2026-11-16 09:00 UTC)"
     ]
+
+
+# --- a due reassessment: the assessment is no longer current (R4, DOMAIN.md stage 6) ---------
+
+
+def test_a_reassessment_due_refuses_every_form_the_assessment_permitted(case):
+    setup = Setup(reassessments_due=(_due("risk_flag_raised", hours=-2),))
+    setup.build(case)
+    for form in (F2F, ContactForm.LETTER):
+        request = SessionRequest(
+            "sess-0001", form, PEOPLE, FAC, (SURV, HSB), case.now + timedelta(days=1)
+        )
+        gates = [
+            g for g in evaluate_gates(case.state, setup.view(), request, case.now) if "risk" in g
+        ]
+        assert gates == [
+            f"no current risk assessment permits {form} (a reassessment is due since "
+            "2026-11-02 07:00 UTC: risk flag raised)"
+        ]
+
+
+def test_a_reassessment_falling_due_after_now_does_not_close_the_gate_yet(case):
+    # Decided as of the command's `now`: scheduled before it fell due, refused to start after.
+    setup = Setup(reassessments_due=(_due("session_halted_for_safety", hours=12),))
+    setup.build(case)
+    [scheduled] = case.do(case.fac, WithGates(schedule_cmd(case), setup.view()))
+    assert isinstance(scheduled, SessionScheduled)
+    case.later(days=1)
+    with pytest.raises(GatesUnmet) as refused:
+        case.do(case.fac, WithGates(StartSession(session_id="sess-0001"), setup.view()))
+    assert refused.value.gates == [
+        "no current risk assessment permits face_to_face (a reassessment is due since "
+        "2026-11-02 21:00 UTC: session halted for safety)"
+    ]
+    assert case.state.sessions["sess-0001"].status == "scheduled"
+
+
+def test_without_a_permitting_assessment_the_risk_gate_is_named_once(case):
+    setup = Setup(risk_permits=frozenset(), reassessments_due=(_due("case_stage_changed"),))
+    setup.build(case)
+    with pytest.raises(GatesUnmet) as refused:
+        case.do(case.fac, WithGates(schedule_cmd(case), setup.view()))
+    assert refused.value.gates == ["no current risk assessment permits face_to_face"]
+
+
+def test_the_earliest_reassessment_fallen_due_is_the_one_named():
+    now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    later, earlier = _due("consent_regranted", hours=-1), _due("case_stage_changed", days=-3)
+    future = _due("risk_flag_raised", hours=1)
+    assert reassessment_overdue((later, future, earlier), now) == earlier
+    assert reassessment_overdue((future,), now) is None
+    assert reassessment_overdue((), now) is None
+    assert reassessment_overdue((_due("case_stage_changed"),), now) is not None  # due at now
