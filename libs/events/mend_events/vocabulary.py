@@ -1,7 +1,8 @@
-"""Words every service shares: the forms contact can take (DOMAIN.md, stage 8).
+"""Words every service shares: the forms contact can take (DOMAIN.md, stage 8), and which of
+them involve the responsible person.
 
 One enum for the platform, so a consent scope, a risk decision and a session speak of the
-same form. Which forms involve the responsible person is the sessions service's concern."""
+same form; one answer to who takes part, so risk and sessions never disagree on it."""
 
 from __future__ import annotations
 
@@ -17,3 +18,18 @@ class ContactForm(StrEnum):
     FAMILY_CIRCLE = "family_circle"  # the responsible person may be absent
     HEALING_CIRCLE = "healing_circle"  # with institutions, about secondary victimisation
     STORY_TELLING = "story_telling"  # no responsible person (e.g. no conviction, too risky)
+
+
+# Contact with the responsible person by nature: there is no such form without them. A letter
+# is a facilitated exchange with them; a letter that is never sent is `unsent_letter`.
+ALWAYS_WITH_RESPONSIBLE_PERSON = frozenset(
+    {ContactForm.FACE_TO_FACE, ContactForm.LETTER, ContactForm.INDIRECT}
+)
+
+# Forms that exist for when contact with the responsible person is impossible or too risky
+# (restorative story-telling, a letter written with support and never sent): never with them.
+NEVER_WITH_RESPONSIBLE_PERSON = frozenset({ContactForm.STORY_TELLING, ContactForm.UNSENT_LETTER})
+
+# The others (conference, family circle, healing circle) go either way. Family circle is
+# deliberately among them: DOMAIN.md and the seed say the responsible person "may be absent" /
+# "may not be involved", i.e. optional, like a conference.

@@ -1,24 +1,25 @@
 """Which contact forms bring the responsible person in, as far as risk is concerned.
 
-The forms themselves are the platform's `mend_events.vocabulary.ContactForm` (one enum for
-consent scopes, risk decisions and sessions); only the risk-specific groupings live here.
+The forms themselves, and which of them always or never involve the responsible person, are the
+platform's (`mend_events.vocabulary`, shared with sessions); only the risk-specific groupings and
+questions live here.
 """
 
 from __future__ import annotations
 
-from mend_events.vocabulary import ContactForm
-
-# Contact with the responsible person by nature: there is no such form without them. A letter
-# is a facilitated exchange with them; a letter that is never sent is `unsent_letter`.
-ALWAYS_WITH_RESPONSIBLE_PERSON = frozenset(
-    {ContactForm.FACE_TO_FACE, ContactForm.LETTER, ContactForm.INDIRECT}
+from mend_events.vocabulary import (
+    ALWAYS_WITH_RESPONSIBLE_PERSON,
+    NEVER_WITH_RESPONSIBLE_PERSON,
+    ContactForm,
 )
 
-# Forms that exist for when the responsible person is not involved at all: restorative
-# story-telling, and a letter written with support and never sent.
-NEVER_WITH_RESPONSIBLE_PERSON = frozenset({ContactForm.STORY_TELLING, ContactForm.UNSENT_LETTER})
-
-# The others (conference, family circle, healing circle) go either way.
+__all__ = [
+    "ALWAYS_WITH_RESPONSIBLE_PERSON",
+    "MEETINGS",
+    "NEVER_WITH_RESPONSIBLE_PERSON",
+    "possible_involvement",
+    "usual_involvement",
+]
 
 # Forms that put the harmed and the responsible person in one room when the latter takes part:
 # what "indirect contact only" rules out.

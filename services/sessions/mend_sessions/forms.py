@@ -1,9 +1,14 @@
 """Forms of contact (the platform's one `ContactForm`, re-exported here), and what each form
-implies for who takes part and which team it needs."""
+implies for who takes part (the platform's answer, `mend_events.vocabulary`, which risk shares)
+and which team it needs."""
 
 from __future__ import annotations
 
-from mend_events.vocabulary import ContactForm
+from mend_events.vocabulary import (
+    ALWAYS_WITH_RESPONSIBLE_PERSON,
+    NEVER_WITH_RESPONSIBLE_PERSON,
+    ContactForm,
+)
 
 __all__ = [
     "DIRECT_CONTACT",
@@ -13,14 +18,10 @@ __all__ = [
 ]
 
 # Contact with the responsible person is the point of these forms: without them there is none.
-NEEDS_RESPONSIBLE_PERSON = frozenset(
-    {ContactForm.FACE_TO_FACE, ContactForm.LETTER, ContactForm.INDIRECT}
-)
-
+NEEDS_RESPONSIBLE_PERSON = ALWAYS_WITH_RESPONSIBLE_PERSON
 # These forms exist for when contact with the responsible person is impossible or too risky,
-# so they never include them. Family circle is deliberately not here: DOMAIN.md and the seed say
-# the responsible person "may be absent" / "may not be involved", i.e. optional, like a conference.
-WITHOUT_RESPONSIBLE_PERSON = frozenset({ContactForm.STORY_TELLING, ContactForm.UNSENT_LETTER})
+# so they never include them.
+WITHOUT_RESPONSIBLE_PERSON = NEVER_WITH_RESPONSIBLE_PERSON
 
 # Forms where people meet in one room (or call): these need the full team, a facilitator plus a
 # survivor specialist, and a harmful-sexual-behaviour specialist when the responsible person is in
