@@ -75,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     halts.add_argument("--json", action="store_true")
 
     verify = commands.add_parser(
-        "verify", help="hash chains of every stream, and Kafka against the stores"
+        "verify",
+        help="hash chains of every stream, and Kafka against the stores up to each relay's "
+        "checkpoint when verify began (events past it are counted as not yet published)",
     )
     verify.add_argument(
         "--service", action="append", metavar="NAME", help=f"one of {', '.join(SERVICES)}"

@@ -1069,13 +1069,12 @@ def causation_problems(journey: Journey, doc: Mapping[str, Any]) -> list[str]:
 
 async def verify_published(reader: AuditReader, within: float = 30.0) -> Report:
     """`mend audit verify`, once the relays have published what a journey just wrote: a report
-    whose only problems are events not on Kafka *yet* (beyond a relay's checkpoint) is asked
-    again until `within` seconds have passed. Any other problem is returned at once."""
+    that holds but still counts events not published yet (past a relay's checkpoint) is asked
+    again until `within` seconds have passed. A report with a problem is returned at once."""
     deadline = time.monotonic() + within
     while True:
         report = await reader.verify()
-        problems = report.problems
-        waiting = bool(problems) and all(p.kind == "kafka_unpublished" for p in problems)
+        waiting = report.ok and any(s.unpublished for s in report.services)
         if not waiting or time.monotonic() > deadline:
             return report
         await asyncio.sleep(0.2)

@@ -2,11 +2,20 @@
 
 1. Each store's hash chains are recomputed from what is stored (`mend_events.store.verify_chain`):
    a changed byte names its stream and version.
-2. Each store event must be on `<service>.events.v1` with the same id, type, stream, version,
-   case, schema version, envelope (actor, role, agency, correlation, causation, times) and the
-   same data bytes (compared as the canonical JSON the hash chain covers). Every event on the
-   topic must be one the store holds. A store event missing from the topic is told apart from
-   one the relay has not published yet (beyond its checkpoint), but both fail verification.
+2. Kafka against the stores, on a consistent cut taken when verification begins: for every
+   chosen service, in one REPEATABLE READ snapshot, the store's head (its last global position)
+   and the relay's checkpoint (the last position the broker has acknowledged). Then:
+   - every stored event up to the checkpoint must be on `<service>.events.v1`: one missing is
+     a failure (`kafka_missing`), named;
+   - a stored event past the checkpoint (up to the head) that is not on the topic yet is *not
+     yet published*: counted (`ServiceReport.unpublished`), not a failure, since the relay
+     publishes what is appended after its checkpoint a moment later;
+   - every copy on the topic, of any event, must equal the stored event: same id, type,
+     stream, version, case, schema version, envelope (actor, role, agency, correlation,
+     causation, times) and the same data bytes (compared as the canonical JSON the hash chain
+     covers); a difference is a failure (`kafka_mismatch`), named with partition and offset;
+   - every event on the topic must be one the store holds (`kafka_unknown` otherwise), also
+     one appended and published after the cut (looked up in the store after Kafka is read).
 
 The result holds only when no problem is found; each problem names the service, stream,
 version, event id and, for Kafka, the partition and offset.
@@ -35,7 +44,9 @@ from mend_audit.replay import Schemas, fetch_rows, select_schemas
 @dataclass(frozen=True, slots=True)
 class Problem:
     service: str
-    kind: str  # chain | kafka_missing | kafka_unpublished | kafka_mismatch | kafka_unknown | ...
+    # chain | kafka_missing | kafka_mismatch | kafka_unknown | kafka_malformed |
+    # checkpoint_ahead | topic_missing | kafka_unreachable | kafka_timeout
+    kind: str
     detail: str
     stream_id: str | None = None
     stream_version: int | None = None
@@ -72,6 +83,14 @@ class ServiceReport:
     streams: int = 0
     messages: int | None = None  # None when Kafka was not checked
     problems: list[Problem] = field(default_factory=list)
+    # The cut, taken when verification began: the store's last global position and the
+    # relay's checkpoint for the topic (None: no checkpoint, nothing published yet).
+    head: int = 0
+    checkpoint: int | None = None
+    # Stored events past the checkpoint (up to the head) not on Kafka yet: no failure.
+    unpublished: int = 0
+    # Events appended after the cut whose messages were already on Kafka (checked as well).
+    published_after_cut: int = 0
 
     @property
     def ok(self) -> bool:
@@ -85,6 +104,9 @@ class ServiceReport:
             "events": self.events,
             "streams": self.streams,
             "messages": self.messages,
+            "cut": {"head": self.head, "checkpoint": self.checkpoint},
+            "unpublished": self.unpublished,
+            "published_after_cut": self.published_after_cut,
             "ok": self.ok,
             "problems": [p.to_dict() for p in self.problems],
         }
@@ -117,7 +139,15 @@ class Report:
                 bus = f"kafka: {kafka} problem(s) with {s.topic}"
             else:
                 bus = f"kafka {'ok' if not kafka else f'{kafka} problem(s)'}"
-                bus += f" ({s.messages} message(s) on {s.topic})"
+                bus += f" ({s.messages} message(s) on {s.topic}"
+                if s.unpublished:
+                    past = (
+                        "the relay has no checkpoint yet"
+                        if s.checkpoint is None
+                        else f"past the relay's checkpoint {s.checkpoint}"
+                    )
+                    bus += f"; {s.unpublished} not yet published, {past}, cut at position {s.head}"
+                bus += ")"
             out.append(
                 f"{s.service:<10} {chains:<18} {s.events} event(s) in {s.streams} stream(s) of "
                 f"{s.schema}.events; {bus}"
@@ -127,7 +157,14 @@ class Report:
             out.append(f"FAILED: {len(problems)} problem(s)")
             out.extend(f"  {p}" for p in problems)
         elif all(s.messages is not None for s in self.services):
-            out.append("OK: every chain holds and Kafka matches the stores")
+            waiting = sum(s.unpublished for s in self.services)
+            if waiting:
+                out.append(
+                    f"OK: every chain holds and Kafka matches the stores up to the relays' "
+                    f"checkpoints ({waiting} not yet published)"
+                )
+            else:
+                out.append("OK: every chain holds and Kafka matches the stores")
         else:
             out.append("OK: every chain holds (Kafka not checked)")
         return out
@@ -145,27 +182,51 @@ async def verify(
 ) -> Report:
     """Verify the chosen stores (and, with `kafka`, their topics on `bootstrap`)."""
     chosen = select_schemas(schemas, services)
-    reports = []
-    for service, schema in chosen.items():
-        topic = events_topic(service, topic_prefix) if kafka else None
-        report = ServiceReport(service, schema, topic)
+    reports = [
+        ServiceReport(service, schema, events_topic(service, topic_prefix) if kafka else None)
+        for service, schema in chosen.items()
+    ]
+    await _take_cut(pool, reports)
+    for report in reports:
         await _check_chains(pool, report)
-        if kafka and bootstrap is not None and topic is not None:
+        if kafka and bootstrap is not None and report.topic is not None:
             await _check_kafka(pool, report, bootstrap, within)
-        reports.append(report)
     return Report(reports)
 
 
+async def _take_cut(pool: asyncpg.Pool, reports: list[ServiceReport]) -> None:
+    """Every chosen store's counts and head, and its relay's checkpoint, as of one moment (one
+    read-only REPEATABLE READ snapshot): what verification holds each store and topic to. The
+    relay moves its checkpoint only after the events are committed and acknowledged, so in one
+    snapshot the checkpoint is never past the head."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        for report in reports:
+            schema = report.schema
+            (counts,) = await fetch_rows(
+                conn,
+                report.service,
+                schema,
+                f"SELECT count(*) AS events, count(DISTINCT stream_id) AS streams, "
+                f"coalesce(max(global_position), 0) AS head FROM {schema}.events",
+            )
+            report.events, report.streams = counts["events"], counts["streams"]
+            report.head = int(counts["head"])
+            if report.topic is not None:
+                report.checkpoint = await _checkpoint(conn, schema, report.topic)
+
+
+async def _checkpoint(conn: asyncpg.Connection, schema: str, topic: str) -> int | None:
+    try:
+        async with conn.transaction():  # a savepoint: a store without the table is no error
+            value = await conn.fetchval(
+                f"SELECT position FROM {schema}.relay_checkpoint WHERE topic = $1", topic
+            )
+    except asyncpg.PostgresError:
+        return None
+    return None if value is None else int(value)
+
+
 async def _check_chains(pool: asyncpg.Pool, report: ServiceReport) -> None:
-    async with pool.acquire() as conn:
-        counts = await fetch_rows(
-            conn,
-            report.service,
-            report.schema,
-            f"SELECT count(*) AS events, count(DISTINCT stream_id) AS streams "
-            f"FROM {report.schema}.events",
-        )
-    report.events, report.streams = counts[0]["events"], counts[0]["streams"]
     for b in await verify_chain(pool, report.schema):
         report.problems.append(
             Problem(
@@ -309,35 +370,46 @@ async def _quietly_stop(consumer: AIOKafkaConsumer) -> None:
         pass
 
 
+_STORED = (
+    "global_position, stream_id, stream_version, event_id, event_type, schema_version, case_id, "
+    "data, metadata, recorded_at, hash"
+)
+
+
 async def _check_kafka(
     pool: asyncpg.Pool, report: ServiceReport, bootstrap: str, within: float
 ) -> None:
     service, schema, topic = report.service, report.schema, report.topic
     assert topic is not None
-    # The relay's checkpoint, read before Kafka: what it claims is published by then.
-    async with pool.acquire() as conn:
-        try:
-            checkpoint = await conn.fetchval(
-                f"SELECT position FROM {schema}.relay_checkpoint WHERE topic = $1", topic
-            )
-        except asyncpg.PostgresError:
-            checkpoint = None
+    head, published = report.head, report.checkpoint or 0
+    # Kafka is read after the cut: it holds at least every event up to the checkpoint.
     read = await _read_topic(bootstrap, topic, service, within)
     if isinstance(read, Problem):
-        if read.kind == "topic_missing" and report.events == 0:
-            report.messages = 0
-            return  # nothing stored, nothing to publish yet
+        if read.kind == "topic_missing" and published == 0:
+            report.messages = 0  # the relay has published nothing yet (nor created the topic)
+            report.unpublished = report.events
+            return
         report.problems.append(read)
         return
     by_id, problems, report.messages = read
     report.problems.extend(problems)
+    if published > head:
+        report.problems.append(
+            Problem(
+                service,
+                "checkpoint_ahead",
+                f"the relay's checkpoint for {topic} ({published}) is past the last stored "
+                f"event (global position {head})",
+            )
+        )
     seen: set[str] = set()
-    published = int(checkpoint or 0)
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+    # One snapshot, taken after Kafka was read: the events up to the head, and any event the
+    # relay published after the cut (only committed events are published, so it is here).
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         cursor = conn.cursor(
-            f"SELECT global_position, stream_id, stream_version, event_id, event_type, "
-            f"schema_version, case_id, data, metadata, recorded_at, hash FROM {schema}.events "
+            f"SELECT {_STORED} FROM {schema}.events WHERE global_position <= $1 "
             f"ORDER BY global_position",
+            head,
             prefetch=5000,
         )
         async for row in cursor:
@@ -345,42 +417,36 @@ async def _check_kafka(
             key = str(stored.event_id)
             seen.add(key)
             copies = by_id.get(key)
-            where = (service, stored.stream_id, stored.stream_version, key)
-            if not copies:
-                if stored.global_position > published:
-                    report.problems.append(
-                        Problem(
-                            service,
-                            "kafka_unpublished",
-                            f"not on {topic} yet: beyond the relay's checkpoint "
-                            f"(position {stored.global_position} > {published})",
-                            *where[1:],
-                        )
+            if copies:
+                _compare(report, stored, copies)
+            elif stored.global_position > published:
+                report.unpublished += 1
+            else:
+                report.problems.append(
+                    Problem(
+                        service,
+                        "kafka_missing",
+                        f"missing from {topic} (global position {stored.global_position}, "
+                        f"which the relay's checkpoint {published} says was published)",
+                        stored.stream_id,
+                        stored.stream_version,
+                        key,
                     )
-                else:
-                    report.problems.append(
-                        Problem(
-                            service,
-                            "kafka_missing",
-                            f"missing from {topic} (global position {stored.global_position}, "
-                            f"which the relay's checkpoint {published} says was published)",
-                            *where[1:],
-                        )
-                    )
-                continue
-            expected = _fingerprint(stored)
-            for copy in copies:
-                differ = sorted(k for k, v in expected.items() if copy.fingerprint.get(k) != v)
-                if differ:
-                    report.problems.append(
-                        Problem(
-                            service,
-                            "kafka_mismatch",
-                            f"{', '.join(differ)} differ(s) between the store and Kafka",
-                            *where[1:],
-                            where=copy.where,
-                        )
-                    )
+                )
+        later = sorted(set(by_id) - seen)
+        rows = []
+        if later:
+            rows = await conn.fetch(
+                f"SELECT {_STORED} FROM {schema}.events WHERE event_id = ANY($1::uuid[]) "
+                f"ORDER BY global_position",
+                later,
+            )
+    for row in rows:
+        stored = row_to_event(row, service)
+        key = str(stored.event_id)
+        seen.add(key)
+        report.published_after_cut += 1
+        _compare(report, stored, by_id[key])
     for key in sorted(set(by_id) - seen):
         for copy in by_id[key]:
             fp = copy.fingerprint
@@ -393,5 +459,24 @@ async def _check_kafka(
                     fp["stream_version"],
                     key,
                     copy.where,
+                )
+            )
+
+
+def _compare(report: ServiceReport, stored: RecordedEvent, copies: list[_Message]) -> None:
+    """Each copy on Kafka of a stored event must carry exactly what the store holds."""
+    expected = _fingerprint(stored)
+    for copy in copies:
+        differ = sorted(k for k, v in expected.items() if copy.fingerprint.get(k) != v)
+        if differ:
+            report.problems.append(
+                Problem(
+                    report.service,
+                    "kafka_mismatch",
+                    f"{', '.join(differ)} differ(s) between the store and Kafka",
+                    stored.stream_id,
+                    stored.stream_version,
+                    str(stored.event_id),
+                    where=copy.where,
                 )
             )

@@ -138,14 +138,29 @@ async def test_verify_names_only_the_agencys_own_cases(
         "/audit/verify", params={"kafka": "false"}, headers=token("auditor", "aud-0001a")
     )
     assert r.status_code == 200 and r.json()["ok"] is True
-    # Nothing is on this test's topics: every event is a problem, named only for agency-a.
+    # Nothing is on this test's topics, and no relay ran: not yet published, no failure.
+    r = await client.get(
+        "/audit/verify", params={"service": "risk"}, headers=token("auditor", "aud-0001a")
+    )
+    report = r.json()
+    assert report["ok"] is True
+    (risk,) = report["services"]
+    assert risk["unpublished"] == risk["events"] > 0 and risk["problems"] == []
+    # A checkpoint claiming them published: every event is a problem, named only for agency-a.
+    schema = audit.schemas["risk"]
+    async with audit.pool.acquire() as conn:
+        await conn.execute(
+            f"INSERT INTO {schema}.relay_checkpoint (topic, position) "
+            f"SELECT $1, max(global_position) FROM {schema}.events",
+            f"{topic_prefix}risk.events.v1",
+        )
     r = await client.get(
         "/audit/verify", params={"service": "risk"}, headers=token("auditor", "aud-0001a")
     )
     report = r.json()
     assert report["ok"] is False
     problems = report["services"][0]["problems"]
-    assert {p["kind"] for p in problems} == {"kafka_unpublished"}
+    assert {p["kind"] for p in problems} == {"kafka_missing"}
     assert {p["stream_id"] for p in problems} == {"case-api00004", OTHER_AGENCY}
     assert all(p["event_id"] is None for p in problems if p["stream_id"] == OTHER_AGENCY)
     r = await client.get(

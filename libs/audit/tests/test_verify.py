@@ -1,6 +1,8 @@
 """Verification against the real PostgreSQL and Kafka: chains hold and the bus matches, then a
 store event missing from Kafka, a row tampered with by a superuser, a forged message: each is
-named by service, stream and version."""
+named by service, stream and version. Verification takes a consistent cut: events appended
+past a relay's checkpoint are "not yet published" (counted, no failure), on a busy platform
+too."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from mend_aftercare.events import AftercareDeclined
+from mend_audit import verify as verify_module
 from mend_audit.reader import AuditReader
 from mend_audit.testing import HP, withdrawal_journey
+from mend_consent.events import IncentiveReported
 from mend_events.cloudevents import to_message
 from mend_events.identity_types import Role
 from mend_events.relay import Relay
@@ -30,7 +34,7 @@ async def until(predicate, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def publish_all(platform, writer, prefix: str) -> None:
+async def publish_all(platform, writer, prefix: str, services=SERVICES) -> None:
     """Run each service's relay until it has published everything stored, then stop it."""
     relays = [
         Relay(
@@ -40,7 +44,7 @@ async def publish_all(platform, writer, prefix: str) -> None:
             events_topic(s, prefix),
             poll_interval=0.05,
         )
-        for s in SERVICES
+        for s in services
     ]
     tasks = [asyncio.create_task(r.run()) for r in relays]
     try:
@@ -83,19 +87,16 @@ async def test_verify_passes_then_names_each_break(platform, audit, writer, read
     assert [s.messages for s in report.services] == [s.events for s in report.services]
     assert report.lines()[-1].startswith("OK")
 
-    # 1. An event the relay has not published yet: reported, named, verification fails.
+    # 1. An event the relay has not published yet (past its checkpoint): counted, no failure.
     late = await writer.record(
         "aftercare", "case-ver00001", AftercareDeclined(), HP, Role.HARMED_PERSON
     )
     report = await reader.verify(services=["aftercare"])
-    (problem,) = report.problems
-    assert (problem.kind, problem.service, problem.stream_id, problem.stream_version) == (
-        "kafka_unpublished",
-        "aftercare",
-        "case-ver00001",
-        late.version,
-    )
-    assert problem.event_id == str(late.event_id)
+    assert report.ok, report.lines()
+    (aftercare,) = report.services
+    assert (aftercare.unpublished, aftercare.head) == (1, aftercare.checkpoint + 1)
+    assert "1 not yet published" in report.lines()[0]
+    assert report.lines()[-1].endswith("(1 not yet published)")
     # ... and one the relay's checkpoint claims was published, but Kafka does not hold.
     schema = audit.schemas["aftercare"]
     async with audit.pool.acquire() as conn:
@@ -169,3 +170,157 @@ async def test_a_message_the_store_never_held_is_reported(
         original.stream_id,
         original.stream_version,
     )
+
+
+async def test_events_past_the_checkpoint_are_not_yet_published_but_a_gap_fails(
+    platform, audit, writer, reader, topic_prefix
+):
+    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
+    await withdrawal_journey(writer, "case-ver00003")
+    await publish_all(platform, writer, topic_prefix)
+    # The consent relay is stopped: three more events are appended, none published.
+    appended = [
+        await writer.record(
+            "consent",
+            "case-ver00003",
+            IncentiveReported(report_id=uuid4(), participant_id=HP),
+            HP,
+            Role.HARMED_PERSON,
+        )
+        for _ in range(3)
+    ]
+    report = await reader.verify()
+    assert report.ok, report.lines()
+    consent = next(s for s in report.services if s.service == "consent")
+    assert consent.unpublished == 3 and consent.head == consent.checkpoint + 3
+    assert consent.messages == consent.events - 3
+    assert all(s.unpublished == 0 for s in report.services if s.service != "consent")
+    assert "3 not yet published" in "\n".join(report.lines())
+    assert report.lines()[-1].startswith("OK") and "(3 not yet published)" in report.lines()[-1]
+    assert report.to_dict()["services"][0]["unpublished"] == 3
+
+    # A real gap: the checkpoint says the first of them was published, Kafka does not hold it.
+    schema, topic = audit.schemas["consent"], events_topic("consent", topic_prefix)
+    async with audit.pool.acquire() as conn:
+        await conn.execute(
+            f"UPDATE {schema}.relay_checkpoint SET position = position + 1 WHERE topic = $1",
+            topic,
+        )
+    report = await reader.verify(services=["consent"])
+    (problem,) = report.problems
+    first = appended[0]
+    assert (problem.kind, problem.stream_id, problem.stream_version, problem.event_id) == (
+        "kafka_missing",
+        "case-ver00003",
+        first.version,
+        str(first.event_id),
+    )
+    assert report.services[0].unpublished == 2
+    lines = "\n".join(report.lines())
+    assert "FAILED: 1 problem(s)" in lines
+    assert f"consent stream case-ver00003 version {first.version}" in lines
+
+    # A tampered row among those not yet published is still named, by its chain.
+    last = appended[-1]
+    admin = await asyncpg.connect(platform.admin_database_url)
+    try:
+        async with admin.transaction():
+            await admin.execute("SET LOCAL session_replication_role = replica")
+            await admin.execute(
+                f"UPDATE {schema}.events SET data = jsonb_set(data, '{{participant_id}}', "
+                f"'\"hp-other01\"') "
+                f"WHERE event_id = $1",
+                last.event_id,
+            )
+    finally:
+        await admin.close()
+    report = await reader.verify(services=["consent"])
+    assert {(p.kind, p.stream_version) for p in report.problems} == {
+        ("kafka_missing", first.version),
+        ("chain", last.version),
+    }
+
+    # A checkpoint past everything stored is a break of its own, besides the events it skips.
+    async with audit.pool.acquire() as conn:
+        await conn.execute(
+            f"UPDATE {schema}.relay_checkpoint SET position = position + 10 WHERE topic = $1",
+            topic,
+        )
+    kinds = [p.kind for p in (await reader.verify(services=["consent"], kafka=True)).problems]
+    assert "checkpoint_ahead" in kinds and kinds.count("kafka_missing") == 3
+
+
+async def test_events_published_after_the_cut_are_checked_too(
+    platform, audit, writer, reader, topic_prefix, monkeypatch
+):
+    """Between the cut and the reading of Kafka the relay publishes an event appended after the
+    cut: it is no failure (the store holds it), and its copy is still compared."""
+    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
+    await withdrawal_journey(writer, "case-ver00004")
+    await publish_all(platform, writer, topic_prefix)
+    read_topic = verify_module._read_topic
+    appended = []
+
+    async def busy_read_topic(bootstrap, topic, service, within):
+        if service == "aftercare" and not appended:
+            appended.append(
+                await writer.record(
+                    "aftercare", "case-ver00004", AftercareDeclined(), HP, Role.HARMED_PERSON
+                )
+            )
+            await publish_all(platform, writer, topic_prefix, ["aftercare"])
+        return await read_topic(bootstrap, topic, service, within)
+
+    monkeypatch.setattr(verify_module, "_read_topic", busy_read_topic)
+    report = await reader.verify(services=["aftercare"])
+    assert report.ok, report.lines()
+    (aftercare,) = report.services
+    assert (aftercare.published_after_cut, aftercare.unpublished) == (1, 0)
+    assert aftercare.messages == aftercare.events + 1
+    monkeypatch.setattr(verify_module, "_read_topic", read_topic)
+    report = await reader.verify(services=["aftercare"])
+    assert report.ok and report.services[0].messages == report.services[0].events
+
+
+async def test_verify_holds_while_events_are_appended_and_published(
+    platform, audit, writer, reader, topic_prefix
+):
+    """A busy platform: a relay publishes while events keep being appended. Every verification
+    taken meanwhile holds; what the relay had not reached at its cut is counted apart."""
+    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
+    await withdrawal_journey(writer, "case-ver00005")
+    await publish_all(platform, writer, topic_prefix)
+    relay = Relay(
+        writer.stores["aftercare"],
+        platform.database_url,
+        platform.kafka_bootstrap,
+        events_topic("aftercare", topic_prefix),
+        poll_interval=0.01,
+    )
+    running = asyncio.create_task(relay.run())
+    stop = asyncio.Event()
+
+    async def append() -> int:
+        n = 0
+        while not stop.is_set():
+            await writer.record(
+                "aftercare", f"case-busy{n % 7:04d}", AftercareDeclined(), HP, Role.HARMED_PERSON
+            )
+            n += 1
+            await asyncio.sleep(0.002)
+        return n
+
+    appending = asyncio.create_task(append())
+    try:
+        reports = []
+        for _ in range(4):
+            reports.append(await reader.verify(services=["aftercare"]))
+    finally:
+        stop.set()
+        appended = await appending
+        relay.stop()
+        await running
+    assert appended > 0
+    for report in reports:
+        assert report.ok, report.lines()
+    assert sum(r.services[0].events for r in reports) > 4 * 4  # the store grew meanwhile
