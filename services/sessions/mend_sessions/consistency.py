@@ -19,10 +19,12 @@ broker cannot be asked, the command is refused with `errors.Unavailable` (HTTP 5
 why), never passed silently. A message that went to the dead-letter topic records no position,
 so its partition keeps refusing until a later message is applied there: the guard fails closed.
 
-Then the decision itself runs under a per-case advisory lock that every reaction also takes, in
-its inbox transaction, before writing the view and halting. So a withdrawal consumed during a
-start either commits first (the start reads the new view and refuses) or after (its reaction
-sees the started session and halts it, naming the withdrawal).
+Then the decision itself runs under a per-case advisory lock that every reaction taking a fact
+away also takes, in its inbox transaction, before writing the view and halting. So a withdrawal
+consumed during a start either commits first (the start reads the new view and refuses) or after
+(its reaction sees the started session and halts it, naming the withdrawal). A fact added
+(consent given, acknowledgement recorded) is written without the lock: a start that misses it
+only refuses.
 
 **What remains.** A withdrawal committed in the consent store but not yet published by the
 consent relay when the guard reads the end offset (the relay's own lag, typically milliseconds;

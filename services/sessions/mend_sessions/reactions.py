@@ -4,6 +4,11 @@ every scheduled or running session that depended on what was lost.
 Each handler runs inside the inbox transaction of its message (`conn`): it takes the case lock
 (see consistency.py), writes the view with `conn`, then halts through
 `CommandService.execute` as the service itself, with the cause's event id as causation id.
+A consent event that only adds a fact (consent given, acknowledgement recorded) is written
+without the lock: a gated decision that misses it can only refuse, never pass wrongly, and the
+consistency guard already waits for it to commit (its position commits with it) when the
+broker held it before the request. That saves a round trip per grant, which is most of the
+consent traffic this subscription applies (see bench/halt.py).
 The halt commits in its own transaction, before the inbox row; both are safe on redelivery:
 the view writes are idempotent, the halt's event ids derive from the cause, and `decide`
 emits nothing for a cause already acted on. A message redelivered after the halt committed but
@@ -49,6 +54,11 @@ CONSENT_TYPES = frozenset(
         AcknowledgementWithdrawn,
     )
 )
+# What takes a gate fact away, and may halt: applied under the case lock.
+CONSENT_LOSSES = frozenset(
+    t.event_type
+    for t in (ConsentWithdrawn, ConsentLapsed, ConsentInvalidated, AcknowledgementWithdrawn)
+)
 RISK_TYPES = frozenset(
     t.event_type
     for t in (
@@ -85,7 +95,8 @@ class Reactions:
             return  # e.g. IncentiveReported: its consequence arrives as ConsentInvalidated
         model = event.decode()
         case_id = event.case_id
-        await lock_case(conn, self.schema, case_id)
+        if event.event_type in CONSENT_LOSSES:
+            await lock_case(conn, self.schema, case_id)
         loss = await self.consent.apply(conn, event, model)
         if loss is None:
             return

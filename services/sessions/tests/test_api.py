@@ -604,6 +604,32 @@ async def test_a_start_waits_for_a_reaction_holding_the_case_and_never_skips_it(
     assert (await world.start(case, s)).status_code == 201  # once it is done, the start runs
 
 
+async def test_a_grant_is_applied_without_waiting_for_the_case_lock(world):
+    # Only what takes a fact away waits for a gated decision holding the case; a grant can
+    # only make a refusal of that decision stale, never a pass wrong.
+    case = "case-grant001"
+    given = ConsentGiven(
+        grant_id=uuid4(),
+        participant_id=HP,
+        participant_role=Role.HARMED_PERSON,
+        scope="take_part",
+        informed_how="both",
+        no_incentive_attested=True,
+    )
+    reactions, pool = world.app.state.reactions, world.runtime.pool
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            f"{world.runtime.schema}:case:{case}",
+        )
+        async with pool.acquire() as conn, conn.transaction():
+            event = world.recorded("consent", case, given, HP)
+            await asyncio.wait_for(reactions.on_consent(conn, event), timeout=5)
+    async with pool.acquire() as conn:
+        covered = await world.app.state.service.consent.covered_forms(conn, case, datetime.now(UTC))
+    assert HP in covered
+
+
 async def halts_of(world: World, case: str, expect: int) -> list[RecordedEvent]:
     """The case's SessionHalted events, once there are `expect` of them (polled, 30 s at most)."""
     store = world.runtime.store
