@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m bench [append command rebuild relay e2e]`.
+"""Run the benchmarks: `python -m bench [suite ...]` (the SUITES below; all by default).
 
 Writes bench/results/latest.json (a list of {name, value, unit, baseline_name,
 baseline_value, ratio}) and prints a table. Copy the table into bench/RESULTS.md when the
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mend_events.settings import Settings
 
-SUITES = ["append", "command", "rebuild", "relay", "e2e", "withdrawal", "replay"]
+SUITES = ["append", "command", "rebuild", "relay", "e2e", "withdrawal", "replay", "halt"]
 OUT = Path(__file__).parent / "results" / "latest.json"
 
 
