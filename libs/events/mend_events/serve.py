@@ -1,15 +1,53 @@
-"""Run a service as its own process: `python -m mend_<service> --port N`."""
+"""Run a service as its own process (`python -m mend_<service> --port N`), and the wiring every
+service's `app.py` shares: its runtime and app, and its periodic background work."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
+from mend_events.consumer import describe_error
+from mend_events.http import create_app
 from mend_events.logging import configure_logging
-from mend_events.settings import DEFAULT_PORTS
+from mend_events.runtime import ServiceRuntime
+from mend_events.settings import DEFAULT_PORTS, Settings
+
+
+def service_app(
+    service: str,
+    settings: Settings | None,
+    schema: str,
+    topic_prefix: str,
+    router: APIRouter,
+) -> tuple[FastAPI, ServiceRuntime]:
+    """`service`'s runtime on `schema` (settings from the environment unless given) and its app:
+    the runtime's lifespan, the HTTP edge (`create_app`) and `router`'s routes. The caller adds
+    projections, subscriptions and start hooks to the runtime before the app starts."""
+    runtime = ServiceRuntime(
+        service, settings or Settings.from_env(), schema, topic_prefix=topic_prefix
+    )
+    app = create_app(service, runtime.lifespan())
+    app.include_router(router)
+    return app, runtime
+
+
+async def periodically(
+    interval: float, work: Callable[[], Awaitable[None]], *, log: Any, failed: str
+) -> None:
+    """Run `work` every `interval` seconds for as long as the task lives (`runtime.track` it).
+    A pass that fails is logged as `failed`, with the error as `describe_error` gives it (never a
+    foreign message, which may quote personal data), and the next pass tries again."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await work()
+        except Exception as exc:  # keep going; the next pass retries
+            log.warning(failed, error=describe_error(exc))
 
 
 def run(service: str, make_app: Callable[[], FastAPI]) -> None:

@@ -3,14 +3,13 @@ events, the progress outbox projection), API, and the progress-update sender."""
 
 from __future__ import annotations
 
-import asyncio
 import os
+from functools import partial
 
 import structlog
 from fastapi import FastAPI
-from mend_events.consumer import describe_error
-from mend_events.http import create_app
 from mend_events.runtime import ServiceRuntime
+from mend_events.serve import periodically, service_app
 from mend_events.settings import Settings
 
 from mend_aftercare.api import router
@@ -38,15 +37,12 @@ def build(
     waits before delivery, so a withdrawal recorded just before it can still arrive
     (`MEND_AFTERCARE_DELIVERY_HOLD`, default 5). `send_updates=False` leaves the outbox to the
     caller (`service.process_updates()`), for deterministic tests."""
-    runtime = ServiceRuntime(
-        "aftercare", settings or Settings.from_env(), schema, topic_prefix=topic_prefix
-    )
+    app, runtime = service_app("aftercare", settings, schema, topic_prefix, router())
     cases, consent = CaseFacts(schema), ConsentFacts(schema)
     runtime.project(ProgressOutbox(schema))
     reactions = Reactions(cases, consent)
     runtime.subscribe("consent", ["consent"], reactions.on_consent)
     runtime.subscribe("sessions", ["sessions"], reactions.on_sessions)
-    app = create_app("aftercare", runtime.lifespan())
     interval = update_interval or float(os.environ.get("MEND_AFTERCARE_UPDATE_INTERVAL", "1"))
     hold = (
         delivery_hold
@@ -62,26 +58,21 @@ def build(
         app.state.service = service
         reactions.bind(service)
         if send_updates:
-            rt.track(_send_updates(service, interval, rt))
+            send = partial(_send_updates, service, rt)
+            rt.track(periodically(interval, send, log=log, failed="aftercare.updates_failed"))
 
     runtime.on_start(started)
-    app.include_router(router())
     return app, runtime
 
 
-async def _send_updates(service: AftercareService, interval: float, rt: ServiceRuntime) -> None:
-    """Work off the progress-update outbox: decide share requests, deliver what is due."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            shared, delivered = await service.process_updates()
-        except Exception as exc:  # keep going; the next pass retries what is still pending
-            log.warning("aftercare.updates_failed", error=describe_error(exc))
-            continue
-        if shared:
-            rt.wake_projections()  # the new ProgressUpdateShared events become deliveries
-        if shared or delivered:
-            log.info("aftercare.updates_processed", shared=shared, delivered=delivered)
+async def _send_updates(service: AftercareService, rt: ServiceRuntime) -> None:
+    """Work off the progress-update outbox: decide share requests, deliver what is due (what a
+    failed pass left pending, the next one retries)."""
+    shared, delivered = await service.process_updates()
+    if shared:
+        rt.wake_projections()  # the new ProgressUpdateShared events become deliveries
+    if shared or delivered:
+        log.info("aftercare.updates_processed", shared=shared, delivered=delivered)
 
 
 def create() -> FastAPI:

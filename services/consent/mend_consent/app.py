@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from datetime import UTC, datetime
+from functools import partial
 
 import structlog
 from fastapi import FastAPI
-from mend_events.consumer import describe_error
-from mend_events.http import create_app
 from mend_events.runtime import ServiceRuntime
+from mend_events.serve import periodically, service_app
 from mend_events.settings import Settings
 
 from mend_consent.api import router
@@ -28,37 +27,28 @@ def build(
     lapse_interval: float | None = None,
 ) -> tuple[FastAPI, ServiceRuntime]:
     """The app and its runtime; `app.state.service` exists once the runtime has started."""
-    runtime = ServiceRuntime(
-        "consent", settings or Settings.from_env(), schema, topic_prefix=topic_prefix
-    )
+    app, runtime = service_app("consent", settings, schema, topic_prefix, router())
     grants = CurrentGrants(schema)
     runtime.project(grants)
-    app = create_app("consent", runtime.lifespan())
     interval = lapse_interval or float(os.environ.get("MEND_LAPSE_INTERVAL", "30"))
 
     async def started(rt: ServiceRuntime) -> None:
         assert rt.store is not None
         service = ConsentService(rt.store, rt.sealer, grants, rt.settle)
         app.state.service = service
-        rt.track(_sweep_lapses(service, interval, rt))
+        sweep = partial(_sweep_lapses, service, rt)
+        rt.track(periodically(interval, sweep, log=log, failed="consent.lapse_sweep_failed"))
 
     runtime.on_start(started)
-    app.include_router(router())
     return app, runtime
 
 
-async def _sweep_lapses(service: ConsentService, interval: float, rt: ServiceRuntime) -> None:
+async def _sweep_lapses(service: ConsentService, rt: ServiceRuntime) -> None:
     """Expiry is a fact in time: record each lapse as an event, so a replay sees it."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            changed = await service.lapse_due(datetime.now(UTC))
-        except Exception as exc:  # keep sweeping; the next pass retries
-            log.warning("consent.lapse_sweep_failed", error=describe_error(exc))
-            continue
-        if changed:
-            rt.wake_projections()
-            log.info("consent.lapses_recorded", cases=changed)
+    changed = await service.lapse_due(datetime.now(UTC))
+    if changed:
+        rt.wake_projections()
+        log.info("consent.lapses_recorded", cases=changed)
 
 
 def create() -> FastAPI:

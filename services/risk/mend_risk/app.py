@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from fastapi import FastAPI
-from mend_events.http import create_app
 from mend_events.runtime import ServiceRuntime
+from mend_events.serve import service_app
 from mend_events.settings import Settings
 
 from mend_risk.api import router
@@ -38,12 +38,9 @@ def build(
     policy: RiskPolicy | None = None,
 ) -> tuple[FastAPI, ServiceRuntime]:
     """The app and its runtime; `app.state.service` exists once the runtime has started."""
-    runtime = ServiceRuntime(
-        "risk", settings or Settings.from_env(), schema, topic_prefix=topic_prefix
-    )
+    app, runtime = service_app("risk", settings, schema, topic_prefix, router())
     positions = RiskPositions(schema)
     runtime.project(positions)
-    app = create_app("risk", runtime.lifespan())
     services: list[RiskService] = []
 
     def service() -> RiskService:
@@ -68,7 +65,6 @@ def build(
         app.state.service = service()
 
     runtime.on_start(started)
-    app.include_router(router())
     return app, runtime
 
 

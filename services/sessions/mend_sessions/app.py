@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
-from mend_events.http import create_app
 from mend_events.runtime import ServiceRuntime
+from mend_events.serve import service_app
 from mend_events.settings import Settings
 
 from mend_sessions.api import router
@@ -32,8 +32,7 @@ def build(
 ) -> tuple[FastAPI, ServiceRuntime]:
     """The app and its runtime; `app.state.service` exists once the runtime has started.
     `max_consent_lag_ms` defaults to `MEND_SESSIONS_MAX_CONSENT_LAG_MS` (2000)."""
-    settings = settings or Settings.from_env()
-    runtime = ServiceRuntime("sessions", settings, schema, topic_prefix=topic_prefix)
+    app, runtime = service_app("sessions", settings, schema, topic_prefix, router())
     registry, cases = PractitionerRegistry(schema), CaseStates(schema)
     consent, risk, positions = ConsentView(schema), RiskView(schema), ConsumerPositions(schema)
     runtime.project(registry)
@@ -52,7 +51,6 @@ def build(
     reactions = Reactions(service, consent, risk, schema)
     runtime.subscribe("consent", ["consent"], reactions.on_consent, on_position=positions.record)
     runtime.subscribe("risk", ["risk"], reactions.on_risk, on_position=positions.record)
-    app = create_app("sessions", runtime.lifespan())
     lag = max_lag_from_env() if max_consent_lag_ms is None else max_consent_lag_ms
 
     async def started(rt: ServiceRuntime) -> None:
@@ -60,7 +58,7 @@ def build(
         guard = ConsistencyGuard(
             rt.pool,
             positions,
-            settings.kafka_bootstrap,
+            rt.settings.kafka_bootstrap,
             [
                 Watched(rt.group_of("consent"), rt.topic_of("consent"), "consent"),
                 Watched(rt.group_of("risk"), rt.topic_of("risk"), "risk"),
@@ -76,7 +74,6 @@ def build(
         rt.track(_close_on_stop(guard))
 
     runtime.on_start(started)
-    app.include_router(router())
     return app, runtime
 
 
