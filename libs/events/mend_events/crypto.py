@@ -28,7 +28,6 @@ import binascii
 import hashlib
 import hmac
 import importlib.resources
-import json
 import os
 import re
 import secrets
@@ -46,6 +45,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mend_events.contracts import DomainEvent, Sealed
+from mend_events.settings import json_object
 
 __all__ = [
     "DATA_KEYS_DDL",
@@ -178,12 +178,9 @@ class AgencyKeys:
         keys: dict[str, bytes] = {}
         raw_keys = env.get("MEND_AGENCY_KEYS")
         if raw_keys:
-            try:
-                parsed = json.loads(raw_keys)
-            except json.JSONDecodeError as exc:
-                raise CryptoError("MEND_AGENCY_KEYS is not valid JSON") from exc
-            if not isinstance(parsed, dict):
-                raise CryptoError("MEND_AGENCY_KEYS must be a JSON object {agency: base64 key}")
+            parsed = json_object(
+                raw_keys, "MEND_AGENCY_KEYS", "{agency: base64 key}", error=CryptoError
+            )
             for agency, b64 in parsed.items():
                 try:
                     keys[agency] = base64.b64decode(b64, validate=True)
@@ -359,7 +356,8 @@ class PgKeyStore:
     async def active_key(self, agency: str, owner: str) -> DataKeyRecord | None:
         return self._record(await self._db.fetchrow(self._sql_active, agency, owner))
 
-    async def create_key(self, record: DataKeyRecord) -> DataKeyRecord:
+    async def _insert(self, record: DataKeyRecord) -> DataKeyRecord | None:
+        """`record` as stored, or None when the owner already has an active key."""
         row = await self._db.fetchrow(
             self._sql_insert,
             record.kid,
@@ -369,22 +367,15 @@ class PgKeyStore:
             record.wrapped,
             record.created_at,
         )
-        if row is not None:
-            created = self._record(row)
-            assert created is not None
+        return self._record(row)
+
+    async def create_key(self, record: DataKeyRecord) -> DataKeyRecord:
+        created = await self._insert(record)
+        if created is not None:
             return created
         winner = await self.active_key(record.agency, record.owner)
         if winner is None:  # the winner was shredded in between: very unlikely; try once more
-            row = await self._db.fetchrow(
-                self._sql_insert,
-                record.kid,
-                record.agency,
-                record.owner,
-                record.kek_id,
-                record.wrapped,
-                record.created_at,
-            )
-            winner = self._record(row)
+            winner = await self._insert(record)
             if winner is None:
                 raise CryptoError(f"could not create a data key for {record.owner}")
         return winner

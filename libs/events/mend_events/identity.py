@@ -13,7 +13,6 @@ Public keys: `MEND_AGENCY_PUBLIC_KEYS` (JSON {agency: PEM}) or the files `<agenc
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -29,6 +28,7 @@ from fastapi import Header
 
 from mend_events.errors import Unauthenticated
 from mend_events.identity_types import Actor, Role
+from mend_events.settings import json_object
 
 __all__ = [
     "AUDIENCE",
@@ -148,13 +148,7 @@ def keys_from_env(environ: Mapping[str, str] | None = None) -> PublicKeySource:
     env = os.environ if environ is None else environ
     raw = env.get("MEND_AGENCY_PUBLIC_KEYS")
     if raw:
-        try:
-            parsed = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValueError("MEND_AGENCY_PUBLIC_KEYS is not valid JSON") from exc
-        if not isinstance(parsed, dict):
-            raise ValueError("MEND_AGENCY_PUBLIC_KEYS must be a JSON object {agency: PEM}")
-        return StaticKeys(parsed)
+        return StaticKeys(json_object(raw, "MEND_AGENCY_PUBLIC_KEYS", "{agency: PEM}"))
     directory = env.get("MEND_KEYS_DIR")
     return DirectoryKeys(Path(directory) if directory else default_keys_dir())
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from typing import Any
 
 SERVICES = ("consent", "risk", "sessions", "aftercare")
 # The auditors' read-only API (mend_audit) runs beside the four services on 8105.
@@ -40,3 +42,17 @@ def events_topic(service: str, prefix: str = "") -> str:
 
 def dlq_topic(service: str, prefix: str = "") -> str:
     return f"{prefix}{service}.dlq"
+
+
+def json_object(
+    raw: str, variable: str, shape: str, error: type[Exception] = ValueError
+) -> dict[str, Any]:
+    """The JSON object a `variable` (e.g. `MEND_AGENCY_KEYS`) holds, `shape` saying what it maps
+    (e.g. `{agency: PEM}`); anything else is `error`, naming the variable and never its value."""
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise error(f"{variable} is not valid JSON") from exc
+    if not isinstance(parsed, dict):
+        raise error(f"{variable} must be a JSON object {shape}")
+    return parsed

@@ -322,6 +322,10 @@ def test_agency_keys_from_env() -> None:
         AgencyKeys.from_env({"MEND_ENV": "production"})
     with pytest.raises(CryptoError):
         AgencyKeys.from_env({"MEND_AGENCY_KEYS": json.dumps({"agency-a": "c2hvcnQ="})})
+    with pytest.raises(CryptoError, match="MEND_AGENCY_KEYS is not valid JSON"):
+        AgencyKeys.from_env({"MEND_AGENCY_KEYS": "{not json"})
+    with pytest.raises(CryptoError, match=r"must be a JSON object \{agency: base64 key\}"):
+        AgencyKeys.from_env({"MEND_AGENCY_KEYS": json.dumps([explicit])})
     assert len(DEV_MASTER_KEY) >= 32
 
 

@@ -199,6 +199,10 @@ def test_keys_from_env_pem_map(keys_dir: Path) -> None:
     assert isinstance(keys_from_env({"MEND_KEYS_DIR": str(keys_dir)}), DirectoryKeys)
     with pytest.raises(ValueError):
         keys_from_env({"MEND_AGENCY_PUBLIC_KEYS": json.dumps({AGENCY: "not a pem"})})
+    with pytest.raises(ValueError, match="MEND_AGENCY_PUBLIC_KEYS is not valid JSON"):
+        keys_from_env({"MEND_AGENCY_PUBLIC_KEYS": "{not json"})
+    with pytest.raises(ValueError, match=r"must be a JSON object \{agency: PEM\}"):
+        keys_from_env({"MEND_AGENCY_PUBLIC_KEYS": json.dumps([pub])})
 
 
 @pytest.fixture
