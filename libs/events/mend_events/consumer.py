@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -42,9 +43,9 @@ class Position:
     offset: int
 
 
-# Called inside the inbox transaction of every message applied (fresh or a duplicate), so what
-# it writes with `conn` commits exactly with the handler's effects. Not called for a message that
-# went to the dead-letter topic.
+# Called inside the inbox transaction with the last message applied (fresh or a duplicate) of
+# each partition in it, so what it writes with `conn` commits exactly with the handlers'
+# effects; positions only grow. Not called for a message that went to the dead-letter topic.
 PositionHook = Callable[[asyncpg.Connection, Position], Awaitable[None]]
 
 # Deterministic failures: retrying cannot help, so they go to the dead-letter topic at once.
@@ -82,7 +83,7 @@ class InboxConsumer:
         dlq_topic: str,
         max_attempts: int = 3,
         retry_delay: float = 0.05,
-        fetch_max_wait_ms: int = 10,
+        fetch_max_wait_ms: int = 500,
         on_position: PositionHook | None = None,
         max_batch: int = 200,
     ) -> None:
@@ -97,6 +98,7 @@ class InboxConsumer:
         self.retry_delay = retry_delay
         self.processed = 0
         self.dead_lettered = 0
+        self._committing: asyncio.Task[None] | None = None
         self.broker = KafkaBroker(
             bootstrap, enable_idempotence=True, acks="all", logger=None, client_id=f"mend-{name}"
         )
@@ -105,12 +107,16 @@ class InboxConsumer:
             group_id=name,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
+            # The broker answers a waiting fetch as soon as data arrives, so a long wait costs
+            # no latency; a short one only polls the broker (and burns CPU) while idle.
             fetch_max_wait_ms=fetch_max_wait_ms,
             max_poll_interval_ms=10 * 60 * 1000,
             decoder=_raw_body,
             batch=True,
             max_records=max_batch,
-            batch_timeout_ms=100,
+            # faststream sleeps this long again after an empty poll: a message arriving
+            # then waits for it, so it is short (a poll is cheap).
+            batch_timeout_ms=10,
         )
         subscriber(self._on_batch)
 
@@ -118,6 +124,8 @@ class InboxConsumer:
         await self.broker.start()
 
     async def stop(self) -> None:
+        if self._committing is not None:
+            await self._committing
         await self.broker.stop()
 
     async def _on_batch(self, body: Any, msg: KafkaMessage) -> None:
@@ -134,7 +142,29 @@ class InboxConsumer:
             except Exception as exc:
                 log.warning("consumer.retrying", consumer=self.name, error=describe_error(exc))
                 await asyncio.sleep(0.5)
-        await msg.ack()
+        # Commit exactly these offsets, in the background, one commit after another: the next
+        # batch need not wait for the broker. A commit lost to a crash or a rebalance only
+        # redelivers what the inbox has already absorbed.
+        offsets: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+        self._committing = asyncio.create_task(
+            self._commit(self._committing, msg.consumer, offsets)
+        )
+
+    async def _commit(
+        self,
+        previous: asyncio.Task[None] | None,
+        consumer: Any,
+        offsets: dict[TopicPartition, int],
+    ) -> None:
+        if previous is not None:
+            await previous
+        try:
+            await consumer.commit(offsets)
+        except Exception as exc:  # the partition moved on to another member: it redelivers
+            log.info("consumer.commit_skipped", consumer=self.name, error=describe_error(exc))
 
     async def _process_batch(
         self, records: tuple[Any, ...], settled: set[tuple[str, int, int]]
@@ -151,8 +181,7 @@ class InboxConsumer:
         if len(parsed) > 1:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    for raw, event in parsed:
-                        await self._apply_in(conn, event, _position(self.name, raw))
+                    await self._apply_all(conn, parsed)
                 self.processed += len(parsed)
                 return
             except TRANSIENT:
@@ -167,6 +196,30 @@ class InboxConsumer:
                 await self._dead_letter_once(raw, exc, 1, settled)
             except _GaveUp as gave_up:
                 await self._dead_letter_once(raw, gave_up.cause, self.max_attempts, settled)
+
+    async def _apply_all(
+        self, conn: asyncpg.Connection, parsed: list[tuple[Any, RecordedEvent]]
+    ) -> None:
+        """A batch's inbox rows in one statement, then the handlers of the fresh ones in order,
+        then the positions, on the caller's transaction."""
+        rows = await conn.fetch(
+            f"INSERT INTO {self.schema}.inbox (consumer, event_id, source) "
+            f"SELECT $1, e.id, e.source FROM unnest($2::uuid[], $3::text[]) AS e(id, source) "
+            f"ON CONFLICT DO NOTHING RETURNING event_id",
+            self.name,
+            [event.event_id for _, event in parsed],
+            [event.service for _, event in parsed],
+        )
+        fresh = {row[0] for row in rows}
+        last: dict[tuple[str, int], Any] = {}
+        for raw, event in parsed:
+            if event.event_id in fresh:
+                fresh.discard(event.event_id)  # the same event twice in a batch: once
+                await self.handler(conn, event)
+            last[(raw.topic, raw.partition)] = raw
+        if self.on_position is not None:
+            for raw in last.values():
+                await self.on_position(conn, _position(self.name, raw))
 
     async def _apply_in(
         self, conn: asyncpg.Connection, event: RecordedEvent, position: Position
