@@ -25,7 +25,7 @@ from mend_events.migrate import migrate_schema
 
 from mend_audit.history import COLUMNS, Entry, entry_from_row
 from mend_audit.replay import Schemas, fetch_rows, select_schemas, service_rank
-from mend_audit.summaries import facts, summarise, withholds
+from mend_audit.summaries import summary_and_facts
 
 PROJECTION = "case_history"
 AUDIT_SCHEMA = "audit"
@@ -90,7 +90,9 @@ class CaseHistoryProjection:
     async def rebuild(self) -> int:
         """Truncate and replay every store from the start, in one transaction: readers of the
         table see the old rows or the new ones, never half of each. With a second connection
-        to spare, the next batch is read and summarised while the database inserts this one."""
+        to spare, the stores are read on it through server-side cursors in one read-only
+        REPEATABLE READ transaction (one moment of the whole platform), a page ahead: the
+        next page is on its way while this one is summarised and the previous one inserted."""
         total = 0
         async with contextlib.AsyncExitStack() as stack:
             conn = await stack.enter_async_context(self.pool.acquire())
@@ -105,6 +107,10 @@ class CaseHistoryProjection:
                 f"DELETE FROM {self.schema}.projection_tracking WHERE projection LIKE $1",
                 f"{PROJECTION}:%",
             )
+            if reader is not conn:
+                await stack.enter_async_context(
+                    reader.transaction(isolation="repeatable_read", readonly=True)
+                )
             for service in self.sources:
                 n, position = await self._replay_store(conn, reader, service)
                 await self._track(conn, service, position)
@@ -114,27 +120,54 @@ class CaseHistoryProjection:
     async def _replay_store(
         self, conn: asyncpg.Connection, reader: asyncpg.Connection, service: str
     ) -> tuple[int, int]:
-        """Every event of one store into the projection, reading ahead on `reader`."""
+        """Every event of one store into the projection. On a separate `reader` the next page
+        is fetched, and this one inserted, while Python summarises; on one connection the
+        three take turns."""
+        schema = self.sources[service]
+        cursor = await self._guard_store(
+            service,
+            reader.cursor(
+                f"SELECT global_position, event_type, data::text FROM {schema}.events "
+                f"ORDER BY global_position"
+            ),
+        )
+        size = self.batch_size
         total, position = 0, 0
+        ahead = reader is not conn
+        fetching: asyncio.Task[list[Any]] | None = None
         writing: asyncio.Task[None] | None = None
         try:
-            while True:
-                rows = await self._read(reader, service, position)
-                if not rows:
-                    break
+            rows = await cursor.fetch(size)
+            while rows:
+                if ahead and len(rows) == size:
+                    fetching = asyncio.create_task(cursor.fetch(size))
                 batch = self._prepare(rows)
                 if writing is not None:
                     await writing
-                writing = asyncio.create_task(self._insert(conn, service, batch))
+                    writing = None
                 total += len(rows)
                 position = rows[-1][0]
+                if ahead:
+                    writing = asyncio.create_task(self._insert(conn, service, batch))
+                    # Let the INSERT go out now: when the next page is already here, nothing
+                    # below would yield before it has been summarised as well.
+                    await asyncio.sleep(0)
+                else:
+                    await self._insert(conn, service, batch)
+                if fetching is not None:
+                    rows, fetching = await fetching, None
+                elif ahead or len(rows) < size:
+                    rows = []
+                else:
+                    rows = await cursor.fetch(size)
             if writing is not None:
                 await writing
         finally:
-            if writing is not None and not writing.done():
-                writing.cancel()
-                with contextlib.suppress(BaseException):
-                    await writing
+            for task in (fetching, writing):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
         return total, position
 
     async def _apply(self, conn: asyncpg.Connection, service: str, after: int) -> tuple[int, int]:
@@ -154,30 +187,47 @@ class CaseHistoryProjection:
             conn,
             service,
             schema,
-            f"SELECT global_position, event_type, data FROM {schema}.events "
+            f"SELECT global_position, event_type, data::text FROM {schema}.events "
             f"WHERE global_position > $1 ORDER BY global_position LIMIT $2",
             after,
             self.batch_size,
         )
 
+    async def _guard_store(self, service: str, work: Any) -> Any:
+        schema = self.sources[service]
+        try:
+            return await work
+        except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+            raise Unavailable(
+                f"the {service} store ({schema}.events) does not exist: is the service migrated?",
+                field="service",
+            ) from None
+        except asyncpg.InsufficientPrivilegeError:
+            raise Unavailable(
+                f"this database role may not read {schema}.events", field="service"
+            ) from None
+
     @staticmethod
-    def _prepare(rows: list[Any]) -> tuple[list[int], list[str], list[str | None]]:
-        positions, summaries, withheld = [], [], []
+    def _prepare(rows: list[Any]) -> tuple[list[int], str, str]:
+        """A page as the INSERT's three parameters: the positions, and the summaries and the
+        withheld facts (null where the facts are the stored data) as two JSON arrays. JSON
+        text is one string to send where a text[] would be encoded element by element."""
+        positions: list[int] = []
+        summaries: list[str] = []
+        withheld: list[dict[str, Any] | None] = []
+        summarise, loads = summary_and_facts, orjson.loads
         for position, event_type, data in rows:
             positions.append(position)
-            summaries.append(summarise(event_type, data))
-            withheld.append(
-                orjson.dumps(facts(event_type, data)).decode()
-                if withholds(event_type, data)
-                else None
-            )
-        return positions, summaries, withheld
+            summary, facts = summarise(event_type, loads(data))
+            summaries.append(summary)
+            withheld.append(facts)
+        return positions, orjson.dumps(summaries).decode(), orjson.dumps(withheld).decode()
 
     async def _insert(
         self,
         conn: asyncpg.Connection,
         service: str,
-        batch: tuple[list[int], list[str], list[str | None]],
+        batch: tuple[list[int], str, str],
     ) -> None:
         positions, summaries, withheld = batch
         await self._guard(
@@ -204,8 +254,10 @@ class CaseHistoryProjection:
             f"coalesce({meta}'agency', '?'), "
             f"coalesce(({meta}'occurred_at')::timestamptz, e.recorded_at), "
             f"({meta}'correlation_id')::uuid, ({meta}'causation_id')::uuid, "
-            f"u.summary, coalesce(u.facts::jsonb, e.data) "
-            f"FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(position, summary, facts) "
+            # A JSON null stands for "the facts are the stored data" (facts are never null).
+            f"u.summary, coalesce(nullif(u.facts, 'null'::jsonb), e.data) "
+            f"FROM ROWS FROM (unnest($1::bigint[]), jsonb_array_elements_text($2::text::jsonb), "
+            f"jsonb_array_elements($3::text::jsonb)) AS u(position, summary, facts) "
             f"JOIN {source}.events e ON e.global_position = u.position "
             # The batch's range bounds the index scan of the store.
             f"WHERE e.global_position BETWEEN $6 AND $7"

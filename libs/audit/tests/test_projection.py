@@ -10,7 +10,9 @@ from mend_aftercare.events import AftercareDeclined
 from mend_audit.history import COLUMNS, CaseHistory, entry_of, to_json
 from mend_audit.projection import CaseHistoryProjection, migrate
 from mend_audit.replay import read_events
+from mend_audit.summaries import facts, summarise, summary_and_facts, withholds
 from mend_audit.testing import HP, risk_flag_journey, withdrawal_journey
+from mend_events.db import create_pool
 from mend_events.identity_types import Role
 from mend_events.testing import drop_schema
 
@@ -98,3 +100,46 @@ async def test_rebuild_and_live_catch_up_at_once_write_each_event_once(audit, wr
             f"FROM {audit.audit_schema}.case_history"
         )
     assert rows == distinct == 41
+
+
+async def test_rebuild_on_one_connection_holds_the_same_rows(platform, audit, writer, unique):
+    """With a pool of one connection the store is read and the rows written on the same
+    connection, taking turns: the same rows as a rebuild reading ahead on a second one."""
+    await withdrawal_journey(writer, "case-one00001")
+    await risk_flag_journey(writer, "case-one00002")
+    two = CaseHistoryProjection(
+        audit.pool, schemas=audit.schemas, audit_schema=audit.audit_schema, batch_size=4
+    )
+    assert await two.rebuild() == 41
+    other = f"audit3_{unique}"
+    admin = await asyncpg.connect(platform.admin_database_url)
+    try:
+        await migrate(admin, other)
+    finally:
+        await admin.close()
+    pool = await create_pool(platform.database_url, min_size=1, max_size=1)
+    try:
+        one = CaseHistoryProjection(pool, schemas=audit.schemas, audit_schema=other, batch_size=4)
+        assert await one.rebuild() == 41
+        assert await stored_rows(pool, other) == await stored_rows(pool, audit.audit_schema)
+        assert await one.positions() == await two.positions()
+    finally:
+        await pool.close()
+        await drop_schema(platform, other)
+
+
+async def test_summary_and_facts_equal_the_three_functions(audit, writer):
+    """What the projection calls once per event equals summarise, withholds and facts."""
+    await withdrawal_journey(writer, "case-sum00001")
+    await risk_flag_journey(writer, "case-sum00002")
+    events = await read_events(audit.pool, schemas=audit.schemas)
+    sealed = {"alg": "A256GCM", "kid": "k-1", "iv": "aXY=", "ct": "Y3Q="}
+    pairs = [(e.event_type, e.data) for e in events] + [
+        ("SomethingUnknown", {"note": sealed, "n": 3}),
+        ("SomethingUnknown", {"n": 3}),
+        ("SessionHalted", {"unexpected": ["shape"]}),
+    ]
+    assert any(withholds(t, d) for t, d in pairs)
+    for event_type, data in pairs:
+        expected = facts(event_type, data) if withholds(event_type, data) else None
+        assert summary_and_facts(event_type, data) == (summarise(event_type, data), expected)
