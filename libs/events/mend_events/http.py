@@ -60,27 +60,45 @@ def create_app(
             status_code=500,
         )
 
-    @app.middleware("http")
-    async def correlation(request: Request, call_next):
-        raw = request.headers.get("x-correlation-id")
-        try:
-            correlation_id = UUID(raw) if raw else uuid4()
-        except ValueError:
-            correlation_id = uuid4()
-        request.state.correlation_id = correlation_id
-        structlog.contextvars.bind_contextvars(correlation_id=str(correlation_id))
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("correlation_id")
-        response.headers["x-correlation-id"] = str(correlation_id)
-        return response
+    app.add_middleware(_Correlation)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok", "service": service}
 
     return app
+
+
+class _Correlation:
+    """A correlation id on every request (the client's `x-correlation-id` when it is a UUID),
+    bound for logs and echoed on the response. Plain ASGI: a BaseHTTPMiddleware would cost a
+    task group and a body stream copy per request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw = next((v for k, v in scope["headers"] if k == b"x-correlation-id"), None)
+        try:
+            correlation_id = UUID(raw.decode("latin-1")) if raw else uuid4()
+        except ValueError:
+            correlation_id = uuid4()
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        echo = (b"x-correlation-id", str(correlation_id).encode())
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), echo]
+            await send(message)
+
+        structlog.contextvars.bind_contextvars(correlation_id=str(correlation_id))
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("correlation_id")
 
 
 async def command_context(

@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,12 +184,29 @@ class TokenVerifier:
         self._audience = audience
         self._leeway = leeway
         self._max_ttl = max_ttl
+        # Tokens verified already, with their expiry: the same bytes verify the same way, so
+        # a client's next request costs a lookup instead of a signature check. Only the
+        # expiry can change the answer; it is checked on every use.
+        self._verified: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
+        self._verified_size = 10_000
 
     def verify(self, token: str) -> Identity:
         if not token:
             raise Unauthenticated("no token")
         if len(token) > MAX_TOKEN_BYTES:
             raise Unauthenticated("token too large")
+        hit = self._verified.get(token)
+        if hit is not None:
+            if time.time() <= hit[1] + self._leeway:
+                return hit[0]
+            del self._verified[token]  # expired: the full check below says so
+        identity, exp = self._verify(token)
+        self._verified[token] = (identity, exp)
+        if len(self._verified) > self._verified_size:
+            self._verified.popitem(last=False)
+        return identity
+
+    def _verify(self, token: str) -> tuple[Identity, float]:
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -234,7 +253,7 @@ class TokenVerifier:
             raise Unauthenticated(f"token signature does not verify with {issuer}'s key") from None
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc}") from None
-        return self._identity(issuer, claims)
+        return self._identity(issuer, claims), float(claims["exp"])
 
     def _identity(self, agency: str, claims: dict[str, Any]) -> Identity:
         exp, iat = claims["exp"], claims["iat"]

@@ -139,6 +139,36 @@ def test_rejects_expired_and_future(verifier: TokenVerifier, keys_dir: Path) -> 
     assert "lifetime" in _reason(verifier, too_long)
 
 
+def test_a_verified_token_still_expires(
+    verifier: TokenVerifier, keys_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second use of a token skips the signature check, never the expiry check."""
+    token = issue_token(AGENCY, "auditor", "aud-1234", ttl=60, keys_dir=keys_dir)
+    assert verifier.verify(token).person_id == "aud-1234"
+    assert verifier.verify(token).person_id == "aud-1234"
+    later = time.time() + 3600
+    monkeypatch.setattr(identity_mod.time, "time", lambda: later)
+    monkeypatch.setattr(jwt.api_jwt, "datetime", _Clock(later), raising=False)
+    assert _reason(verifier, token) == "token expired"
+
+
+class _Clock:
+    """pyjwt reads datetime.now(tz=utc) for exp: a clock an hour ahead."""
+
+    def __init__(self, at: float) -> None:
+        from datetime import UTC, datetime
+
+        self._now = datetime.fromtimestamp(at, UTC)
+
+    def now(self, tz=None):
+        return self._now
+
+    def __getattr__(self, name):
+        import datetime as dt
+
+        return getattr(dt.datetime, name)
+
+
 def test_rejects_wrong_audience(verifier: TokenVerifier, keys_dir: Path) -> None:
     token = issue_token(AGENCY, "auditor", "aud-1234", audience="other", keys_dir=keys_dir)
     assert "audience" in _reason(verifier, token)
