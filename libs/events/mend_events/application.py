@@ -74,6 +74,12 @@ class CommandService(Generic[S]):
         self._remember(stream_id, state, version)
         return state, version
 
+    def cached(self, stream_id: str) -> S | None:
+        """The stream's state as this process last knew it (possibly behind the store): only for
+        facts that never change once true, such as who gave a grant."""
+        entry = self._cache.get(stream_id)
+        return entry[0] if entry else None
+
     def _remember(self, stream_id: str, state: S, version: int) -> None:
         self._cache[stream_id] = (state, version)
         self._cache.move_to_end(stream_id)

@@ -104,6 +104,7 @@ class EventStore:
         # immutable, so a head can only be stale, never wrong: the database checks it.
         self._heads: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
         self._head_cache_size = head_cache_size
+        self._agencies: dict[str, str] = {}  # stream -> agency of its first event
 
     # --- writing --------------------------------------------------------------------------
 
@@ -489,10 +490,19 @@ async def verify_chain(pool: asyncpg.Pool, schema: str) -> list[ChainBreak]:
 
 
 async def stream_agency(store: EventStore, stream_id: str) -> str | None:
-    """The agency under which a stream began: the case's agency, for access decisions."""
+    """The agency under which a stream began: the case's agency, for access decisions.
+    A stream's first event never changes, so a known answer is kept (a missing stream is not)."""
+    known = store._agencies.get(stream_id)
+    if known is not None:
+        return known
     async with store.pool.acquire() as conn:
-        return await conn.fetchval(
+        agency = await conn.fetchval(
             f"SELECT metadata->>'agency' FROM {store.schema}.events "
             f"WHERE stream_id = $1 AND stream_version = 1",
             stream_id,
         )
+    if agency is not None:
+        if len(store._agencies) >= store._head_cache_size:
+            store._agencies.clear()
+        store._agencies[stream_id] = agency
+    return agency

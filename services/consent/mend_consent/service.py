@@ -40,7 +40,10 @@ class ConsentService:
         return await stream_agency(self.store, case_id)
 
     async def grant_owner(self, case_id: str, grant_id: UUID) -> str | None:
-        state, _ = await self.commands.load(case_id)
+        # A grant's giver never changes: a cached state that knows the grant is enough.
+        state = self.commands.cached(case_id)
+        if state is None or grant_id not in state.grants:
+            state, _ = await self.commands.load(case_id)
         grant = state.grants.get(grant_id)
         return grant.participant_id if grant else None
 
