@@ -12,9 +12,12 @@ import sys
 import time
 import uuid
 
+import asyncpg
 import httpx
 from mend_events.devkeys import ensure_agency_keys, issue_token
+from mend_events.migrate import migrate_schema
 from mend_events.settings import Settings
+from mend_events.topics import delete_topics, ensure_topics
 
 from bench.common import Result, percentile, result
 
@@ -49,12 +52,18 @@ async def run(settings: Settings) -> list[Result]:
     port = _free_port()
     env = {**os.environ, "MEND_KEYS_DIR": keys, "MEND_DATABASE_URL": settings.database_url,
            "MEND_KAFKA_BOOTSTRAP": settings.kafka_bootstrap}
-    migrate = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mend_events.migrate", "consent", env=env,
-        stdout=asyncio.subprocess.DEVNULL)
-    assert await migrate.wait() == 0
+    # Its own schema and topics, like every suite: a platform started by `make up` runs a
+    # consent service on the shared schema, whose projections and relay would share the work.
+    tag = uuid.uuid4().hex[:6]
+    schema, prefix = f"bench_consent_{tag}", f"bench.{tag}."
+    await ensure_topics(settings.kafka_bootstrap, ["consent"], prefix=prefix)
+    admin = await asyncpg.connect(settings.admin_database_url)
+    await migrate_schema(admin, schema, "consent")
+    serve = (f"import uvicorn; from mend_consent.app import build; "
+             f"uvicorn.run(build(schema={schema!r}, topic_prefix={prefix!r})[0], "
+             f"host='127.0.0.1', port={port}, loop='uvloop', log_config=None, access_log=False)")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mend_consent", "--port", str(port), env=env,
+        sys.executable, "-c", serve, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     count = RATE * SECONDS
@@ -94,7 +103,11 @@ async def run(settings: Settings) -> list[Result]:
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 20)
-    note = f"{count} withdrawals open-loop at {RATE}/s over HTTP to a uvicorn process"
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+        await delete_topics(settings.kafka_bootstrap, prefix)
+    note = (f"{count} withdrawals open-loop at {RATE}/s over HTTP to a uvicorn process (own "
+            f"schema and topics, relay and projection running)")
     return [
         result("withdrawal.p50", percentile(latencies, 50), "ms", "GET /health p50 same rate",
                percentile(health, 50), lower_is_better=True, note=note),
