@@ -88,16 +88,18 @@ class ProjectionRunner:
         try:
             async with self.store.pool.acquire() as conn, conn.transaction():
                 # The row lock makes replicas of one projection take turns, never double-apply.
-                await conn.execute(
-                    f"INSERT INTO {schema}.projection_tracking (projection, position) "
-                    f"VALUES ($1, 0) ON CONFLICT DO NOTHING",
-                    self.projection.name,
-                )
-                position = await conn.fetchval(
+                lock = (
                     f"SELECT position FROM {schema}.projection_tracking WHERE projection = $1 "
-                    f"FOR UPDATE",
-                    self.projection.name,
+                    f"FOR UPDATE"
                 )
+                position = await conn.fetchval(lock, self.projection.name)
+                if position is None:  # the first step ever (or after a reset that dropped it)
+                    await conn.execute(
+                        f"INSERT INTO {schema}.projection_tracking (projection, position) "
+                        f"VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                        self.projection.name,
+                    )
+                    position = await conn.fetchval(lock, self.projection.name)
                 if read is not None and read[0] == position and read[1]:
                     events = read[1]
                 else:
