@@ -92,6 +92,9 @@ class Relay:
     async def _lead(self) -> None:
         conn = await asyncpg.connect(self.dsn)
         await init_connection(conn)
+        # A checkpoint lost in a crash only republishes what consumers' inboxes absorb: it
+        # need not wait for the WAL flush (this connection writes nothing else).
+        await conn.execute("SET synchronous_commit = off")
         try:
             # The session-level advisory lock lives as long as this connection: a crashed
             # relay's lock goes with its connection, and a standby takes over.
