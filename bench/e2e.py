@@ -129,7 +129,11 @@ async def ours(settings: Settings, source: str, sink_schema: str, topic: str) ->
     return [(at[s] - t0) * 1000 for s, t0 in sent.items()]
 
 
-async def raw(settings: Settings, topic: str) -> list[float]:
+async def raw(settings: Settings, topic: str, *, samples: int = SAMPLES,
+              rate: float = SAMPLE_RATE, warmup: float = 0.0) -> list[float]:
+    """The raw aiokafka baseline: send_and_wait (idempotent, acks=all, linger 1 ms) to arrival
+    at an AIOKafkaConsumer, `samples` at `rate`/s under BACKGROUND_RATE of other messages
+    (after `warmup` seconds of that background alone)."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap,
                                 enable_idempotence=True, acks="all", linger_ms=1)
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap,
@@ -160,12 +164,13 @@ async def raw(settings: Settings, topic: str) -> list[float]:
         stop = asyncio.Event()
         load = asyncio.create_task(paced(BACKGROUND_RATE, None, lambda i: send(f"bg-{i}"), stop))
         try:
-            await paced(SAMPLE_RATE, SAMPLES, lambda i: send(f"case-e2e{i:05d}"))
+            await asyncio.sleep(warmup)
+            await paced(rate, samples, lambda i: send(f"case-e2e{i:05d}"))
         finally:
             stop.set()
             await load
         sent = {k: t0 for k, t0 in sent.items() if k.startswith("case-e2e")}
-        at = await _until(None, arrived, SAMPLES)
+        at = await _until(None, arrived, samples)
     finally:
         consuming.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from mend_consent.events import ConsentGiven
 from mend_events.devkeys import ensure_agency_keys, issue_token
 from mend_events.envelope import Metadata, NewEvent
@@ -58,8 +58,8 @@ from mend_sessions.events import (
 )
 from mend_sessions.forms import ContactForm
 
-from bench.common import Result, app_pool, bench_event, percentile, result
-from bench.e2e import FETCH_MAX_WAIT_MS, paced
+from bench.common import Result, app_pool, percentile, result
+from bench.e2e import FETCH_MAX_WAIT_MS, paced, raw
 
 SAMPLES, SAMPLE_RATE = 240, 5  # withdrawals timed, per second (48 s)
 BACKGROUND_RATE = 200  # unrelated consent events/s, relayed and consumed meanwhile
@@ -343,60 +343,6 @@ async def _assigned(consumer: AIOKafkaConsumer) -> bool:
     return bool(consumer.assignment())
 
 
-async def raw(settings: Settings, topic: str) -> list[float]:
-    """bench/e2e.py's baseline at this suite's rates: send_and_wait (idempotent, acks=all,
-    linger 1 ms) to arrival at an AIOKafkaConsumer, under the same background rate."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap,
-                                enable_idempotence=True, acks="all", linger_ms=1)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap,
-                                group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
-                                auto_offset_reset="earliest",
-                                fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
-    await producer.start()
-    await consumer.start()
-    sent: dict[str, float] = {}
-    received: dict[str, float] = {}
-    value = bench_event(0).event.model_dump_json().encode()
-
-    async def consume() -> None:
-        async for msg in consumer:
-            received[msg.key.decode()] = time.time()
-
-    async def send(key: str) -> None:
-        sent[key] = time.time()
-        await producer.send_and_wait(topic, value, key=key.encode())
-
-    consuming = asyncio.create_task(consume())
-    try:
-        async def joined() -> bool:
-            await send(f"warm-{len(sent)}")
-            return any(k in received for k in sent)
-
-        await _until(joined, "the raw consumer never received", 60)
-        sent.clear()
-        stop = asyncio.Event()
-        load = asyncio.create_task(paced(BACKGROUND_RATE, None, lambda i: send(f"bg-{i}"), stop))
-        try:
-            await asyncio.sleep(WARMUP)
-            await paced(SAMPLE_RATE, SAMPLES, lambda i: send(f"case-halt{i:05d}"))
-        finally:
-            stop.set()
-            await load
-        sent = {k: t0 for k, t0 in sent.items() if k.startswith("case-halt")}
-
-        async def arrived() -> bool:
-            return all(k in received for k in sent)
-
-        await _until(arrived, "raw messages never arrived", 60)
-    finally:
-        consuming.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await consuming
-        await consumer.stop()
-        await producer.stop()
-    return [(received[k] - t0) * 1000 for k, t0 in sent.items()]
-
-
 def _p(values: list[float]) -> str:
     return f"p50 {percentile(values, 50):.1f} / p99 {percentile(values, 99):.1f} ms"
 
@@ -407,7 +353,8 @@ async def run(settings: Settings) -> list[Result]:
     prefix = f"bench.haltraw{uuid.uuid4().hex[:8]}."
     await ensure_topics(settings.kafka_bootstrap, ["raw"], prefix=prefix)
     try:
-        base = await raw(settings, events_topic("raw", prefix))
+        base = await raw(settings, events_topic("raw", prefix), samples=SAMPLES,
+                         rate=SAMPLE_RATE, warmup=WARMUP)
     finally:
         with contextlib.suppress(Exception):
             await delete_topics(settings.kafka_bootstrap, prefix)
