@@ -95,6 +95,9 @@ class Relay:
         # A checkpoint lost in a crash only republishes what consumers' inboxes absorb: it
         # need not wait for the WAL flush (this connection writes nothing else).
         await conn.execute("SET synchronous_commit = off")
+        # This session tails a table that grows under it: a generic plan cached while the
+        # table was small would keep scanning all of it (see migration 0004).
+        await conn.execute("SET plan_cache_mode = force_custom_plan")
         try:
             # The session-level advisory lock lives as long as this connection: a crashed
             # relay's lock goes with its connection, and a standby takes over.
