@@ -202,6 +202,10 @@ class EventStore:
 
     async def _write_batch(self, conn: asyncpg.Connection, batch: list[_Request]) -> list[_Request]:
         """Write one batch; returns the requests to try again (their cached head was stale)."""
+        for r in batch:
+            if r.expected_version == 0 and r.stream_id not in self._heads:
+                # A new stream's head is known without asking; the database checks it anyway.
+                self._remember_head(r.stream_id, 0, ZERO_HASH)
         unknown = list(
             {
                 r.stream_id
