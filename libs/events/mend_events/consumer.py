@@ -99,8 +99,15 @@ class InboxConsumer:
         self.processed = 0
         self.dead_lettered = 0
         self._committing: asyncio.Task[None] | None = None
+        # No dependency injection: it would resolve the message argument in a worker thread,
+        # a thread hop per batch. The decoder hands the handler the message itself instead.
         self.broker = KafkaBroker(
-            bootstrap, enable_idempotence=True, acks="all", logger=None, client_id=f"mend-{name}"
+            bootstrap,
+            enable_idempotence=True,
+            acks="all",
+            logger=None,
+            client_id=f"mend-{name}",
+            apply_types=False,
         )
         subscriber = self.broker.subscriber(
             *self.topics,
@@ -111,7 +118,7 @@ class InboxConsumer:
             # no latency; a short one only polls the broker (and burns CPU) while idle.
             fetch_max_wait_ms=fetch_max_wait_ms,
             max_poll_interval_ms=10 * 60 * 1000,
-            decoder=_raw_body,
+            decoder=_the_message,
             batch=True,
             max_records=max_batch,
             # faststream sleeps this long again after an empty poll: a message arriving
@@ -128,7 +135,7 @@ class InboxConsumer:
             await self._committing
         await self.broker.stop()
 
-    async def _on_batch(self, body: Any, msg: KafkaMessage) -> None:
+    async def _on_batch(self, msg: KafkaMessage) -> None:
         # Nothing may escape unhandled: with a manual ack, the next batch's commit would
         # silently move the offset past these. Faults of our own infrastructure (the database
         # away, the dead-letter publish while the broker restarts) are retried until they pass.
@@ -309,9 +316,10 @@ def _position(consumer: str, raw: Any) -> Position:
     return Position(consumer, raw.topic, raw.partition, raw.offset)
 
 
-async def _raw_body(msg: Any) -> bytes:
-    """faststream's decoder, bypassed: a broken JSON body must reach us, not fail before us."""
-    return msg.body
+async def _the_message(msg: Any) -> Any:
+    """faststream's decoder, bypassed: the handler parses the raw records itself, so a broken
+    body reaches it (and the dead-letter topic) instead of failing before it."""
+    return msg
 
 
 class _GaveUp(Exception):
