@@ -99,6 +99,7 @@ class InboxConsumer:
         self.processed = 0
         self.dead_lettered = 0
         self._committing: asyncio.Task[None] | None = None
+        self._uncommitted: dict[TopicPartition, int] = {}  # applied, not yet sent in a commit
         # No dependency injection: it would resolve the message argument in a worker thread,
         # a thread hop per batch. The decoder hands the handler the message itself instead.
         self.broker = KafkaBroker(
@@ -149,29 +150,23 @@ class InboxConsumer:
             except Exception as exc:
                 log.warning("consumer.retrying", consumer=self.name, error=describe_error(exc))
                 await asyncio.sleep(0.5)
-        # Commit exactly these offsets, in the background, one commit after another: the next
-        # batch need not wait for the broker. A commit lost to a crash or a rebalance only
-        # redelivers what the inbox has already absorbed.
-        offsets: dict[TopicPartition, int] = {}
+        # Commit exactly these offsets, in the background: the next batch need not wait for
+        # the broker. One commit is in flight at a time; batches applied meanwhile go in the
+        # next one together. A commit lost to a crash or a rebalance only redelivers what the
+        # inbox has already absorbed.
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
-            offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
-        self._committing = asyncio.create_task(
-            self._commit(self._committing, msg.consumer, offsets)
-        )
+            self._uncommitted[tp] = max(self._uncommitted.get(tp, 0), record.offset + 1)
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit(msg.consumer))
 
-    async def _commit(
-        self,
-        previous: asyncio.Task[None] | None,
-        consumer: Any,
-        offsets: dict[TopicPartition, int],
-    ) -> None:
-        if previous is not None:
-            await previous
-        try:
-            await consumer.commit(offsets)
-        except Exception as exc:  # the partition moved on to another member: it redelivers
-            log.info("consumer.commit_skipped", consumer=self.name, error=describe_error(exc))
+    async def _commit(self, consumer: Any) -> None:
+        while self._uncommitted:
+            offsets, self._uncommitted = self._uncommitted, {}
+            try:
+                await consumer.commit(offsets)
+            except Exception as exc:  # the partition moved on to another member: redelivers
+                log.info("consumer.commit_skipped", consumer=self.name, error=describe_error(exc))
 
     async def _process_batch(
         self, records: tuple[Any, ...], settled: set[tuple[str, int, int]]
