@@ -24,7 +24,7 @@ from mend_events.errors import Unavailable
 from mend_events.migrate import migrate_schema
 
 from mend_audit.history import COLUMNS, Entry, entry_from_row
-from mend_audit.replay import Schemas, fetch_rows, select_schemas, service_rank
+from mend_audit.replay import Schemas, fetch_rows, guard_store, select_schemas, service_rank
 from mend_audit.summaries import summary_and_facts
 
 PROJECTION = "case_history"
@@ -124,8 +124,9 @@ class CaseHistoryProjection:
         is fetched, and this one inserted, while Python summarises; on one connection the
         three take turns."""
         schema = self.sources[service]
-        cursor = await self._guard_store(
+        cursor = await guard_store(
             service,
+            schema,
             reader.cursor(
                 f"SELECT global_position, event_type, data::text FROM {schema}.events "
                 f"ORDER BY global_position"
@@ -192,20 +193,6 @@ class CaseHistoryProjection:
             after,
             self.batch_size,
         )
-
-    async def _guard_store(self, service: str, work: Any) -> Any:
-        schema = self.sources[service]
-        try:
-            return await work
-        except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
-            raise Unavailable(
-                f"the {service} store ({schema}.events) does not exist: is the service migrated?",
-                field="service",
-            ) from None
-        except asyncpg.InsufficientPrivilegeError:
-            raise Unavailable(
-                f"this database role may not read {schema}.events", field="service"
-            ) from None
 
     @staticmethod
     def _prepare(rows: list[Any]) -> tuple[list[int], str, str]:

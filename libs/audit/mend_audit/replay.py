@@ -14,15 +14,17 @@ later events are appended.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import NotFound, Unavailable
 from mend_events.settings import SERVICES
 from mend_events.store import row_to_event
+
+T = TypeVar("T")
 
 _COLUMNS = (
     "global_position, stream_id, stream_version, event_id, event_type, schema_version, "
@@ -119,8 +121,13 @@ def _conditions(streams: list[str] | None, as_of: datetime | None) -> tuple[str,
 async def fetch_rows(
     conn: asyncpg.Connection, service: str, schema: str, sql: str, *args: Any
 ) -> list[asyncpg.Record]:
+    return await guard_store(service, schema, conn.fetch(sql, *args))
+
+
+async def guard_store(service: str, schema: str, work: Awaitable[T]) -> T:
+    """`work` on a service's store, a missing store or a refused read named as Unavailable."""
     try:
-        return await conn.fetch(sql, *args)
+        return await work
     except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
         raise Unavailable(
             f"the {service} store ({schema}.events) does not exist: is the service migrated?",
