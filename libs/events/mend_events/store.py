@@ -168,7 +168,13 @@ class EventStore:
                         request.future.set_exception(exc)
 
     async def _drain(self, conn: asyncpg.Connection) -> None:
-        while self._pending:
+        while True:
+            if not self._pending:
+                # Callers just answered often append again at once: one turn for them before
+                # the connection goes back (a release costs a reset round trip).
+                await asyncio.sleep(0)
+                if not self._pending:
+                    return
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
                 retry = await self._write_batch(conn, batch)

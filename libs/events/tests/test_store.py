@@ -156,6 +156,73 @@ async def test_same_stream_twice_in_one_batch(store):
     assert await store.verify() == []
 
 
+async def test_one_batch_with_every_outcome(app_pool, schema):
+    """One locked call decides each request alone: a stale expectation is refused, a retry
+    is recognised, a new stream is written, and a request that expected the stored head
+    succeeds even though the request before it in the batch was refused."""
+    store, other = EventStore(app_pool, schema), EventStore(app_pool, schema)
+    await other.append("case-mix1", [noted(1)], expected_version=0)
+    retried = [noted(2)]
+    first = await store.append("case-mix2", retried, expected_version=0)
+    outcomes = await asyncio.gather(
+        store.append("case-mix1", [noted(3)], expected_version=0),
+        store.append("case-mix1", [noted(4)], expected_version=1),
+        store.append("case-mix2", retried, expected_version=0),
+        store.append("case-mix3", [noted(5)], expected_version=0),
+        return_exceptions=True,
+    )
+    stale, current, retry, new = outcomes
+    assert isinstance(stale, Conflict) and "at version 1" in str(stale)
+    assert current.version == 2 and current.written
+    assert not retry.written and retry.positions == first.positions
+    assert new.version == 1 and new.written
+    assert [e.stream_version for e in await store.read_stream("case-mix1")] == [1, 2]
+    assert await store.verify() == []
+
+
+async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
+    store, admin_conn, platform, schema
+):
+    """append_batch keeps one plan per session (0005). Made while the table was empty, it
+    must still reach events by key once the table has grown, not scan it."""
+    session = await asyncpg.connect(platform.admin_database_url)
+    plans: list[str] = []
+    session.add_log_listener(lambda _conn, message: plans.append(message.message))
+    try:
+        await session.execute(
+            "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; "
+            "SET auto_explain.log_nested_statements = on; SET client_min_messages = log"
+        )
+        call = (
+            f"SELECT * FROM {schema}.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+            f"$11, now(), $12, $13)"
+        )
+
+        async def append_one(stream: str) -> None:
+            event = noted(1)
+            await session.fetch(
+                call, [stream], [0], [bytes(32)], [1], [1], [event.event_id],
+                [event.event.event_type], [1], [stream], ["{}"], ["{}"], [bytes(32)],
+                [bytes(32)],
+            )
+
+        await append_one("case-plan0")  # the plan is made here, on an empty table
+        await admin_conn.execute(
+            f"INSERT INTO {schema}.events (stream_id, stream_version, event_id, event_type, "
+            f"schema_version, case_id, data, metadata, recorded_at, prev_hash, hash) "
+            f"SELECT 'case-bulk' || (g % 500), g / 500 + 1, gen_random_uuid(), 'Noted', 1, "
+            f"'case-bulk', '{{}}', '{{}}', now(), '', '' FROM generate_series(0, 19999) g"
+        )
+        plans.clear()
+        await append_one("case-plan1")
+    finally:
+        await session.close()
+    statement = next(p for p in plans if "WITH requests AS" in p)
+    assert f"Seq Scan on {schema}.events" not in statement and "Seq Scan on events" not in statement
+    assert "Index Only Scan using events_event_id_key" in statement
+    assert "Index Scan Backward using events_pkey" in statement
+
+
 async def test_hash_chain_detects_tampering(store, admin_conn, schema):
     for v in range(3):
         await store.append("case-eeee1", [noted(v)], expected_version=v)
