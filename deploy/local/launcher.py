@@ -482,7 +482,13 @@ def java_cmd(settings: Settings, libs: Path, main: str, *args: str) -> list[str]
         "java",
         "-Xms512m",
         "-Xmx768m",
+        # Kafka's own JVM settings (kafka-run-class.sh): short G1 pauses, since a pause
+        # stalls every produce and fetch in flight; a GC log to tell pauses from other stalls.
         "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-XX:InitiatingHeapOccupancyPercent=35",
+        "-XX:+ExplicitGCInvokesConcurrent",
+        f"-Xlog:gc:file={settings.logs / 'kafka-gc.log'}:time,uptime:filecount=4,filesize=10M",
         "-Djava.awt.headless=true",
         f"-Dkafka.logs.dir={settings.logs}",
         f"-Dlog4j2.configurationFile={settings.home / 'kafka' / 'log4j2.properties'}",

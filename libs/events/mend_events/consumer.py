@@ -11,6 +11,7 @@ the partition moves on. Dead letters carry ids, codes and the error type, never 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class InboxConsumer:
         fetch_max_wait_ms: int = 500,
         on_position: PositionHook | None = None,
         max_batch: int = 200,
+        commit_interval: float = 0.25,
     ) -> None:
         self.name = name
         self.on_position = on_position
@@ -98,7 +100,9 @@ class InboxConsumer:
         self.retry_delay = retry_delay
         self.processed = 0
         self.dead_lettered = 0
+        self.commit_interval = commit_interval
         self._committing: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()  # cuts a commit pause short to commit at once
         self._uncommitted: dict[TopicPartition, int] = {}  # applied, not yet sent in a commit
         # No dependency injection: it would resolve the message argument in a worker thread,
         # a thread hop per batch. The decoder hands the handler the message itself instead.
@@ -132,6 +136,7 @@ class InboxConsumer:
         await self.broker.start()
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._committing is not None:
             await self._committing
         await self.broker.stop()
@@ -151,8 +156,10 @@ class InboxConsumer:
                 log.warning("consumer.retrying", consumer=self.name, error=describe_error(exc))
                 await asyncio.sleep(0.5)
         # Commit exactly these offsets, in the background: the next batch need not wait for
-        # the broker. One commit is in flight at a time; batches applied meanwhile go in the
-        # next one together. A commit lost to a crash or a rebalance only redelivers what the
+        # the broker. One commit is in flight at a time, and at most one per
+        # `commit_interval`; batches applied meanwhile go in the next one together (a commit
+        # per batch cost the broker a write and this process a round trip for every one or
+        # two messages). A commit lost to a crash or a rebalance only redelivers what the
         # inbox has already absorbed.
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
@@ -167,6 +174,9 @@ class InboxConsumer:
                 await consumer.commit(offsets)
             except Exception as exc:  # the partition moved on to another member: redelivers
                 log.info("consumer.commit_skipped", consumer=self.name, error=describe_error(exc))
+            if not self._stopping.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.commit_interval)
 
     async def _process_batch(
         self, records: tuple[Any, ...], settled: set[tuple[str, int, int]]

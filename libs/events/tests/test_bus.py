@@ -21,8 +21,8 @@ async def store(app_pool, schema):
     await s.close()
 
 
-async def run_relay(store, platform, topic):
-    relay = Relay(store, platform.database_url, platform.kafka_bootstrap, topic)
+async def run_relay(store, platform, topic, **options):
+    relay = Relay(store, platform.database_url, platform.kafka_bootstrap, topic, **options)
     task = asyncio.create_task(relay.run())
     await asyncio.wait_for(relay.active.wait(), 30)
     return relay, task
@@ -116,3 +116,85 @@ async def test_consumer_applies_once_and_dead_letters_poison(
 
 async def _published(relay, n):
     return relay.published >= n
+
+
+async def test_relay_checkpoint_moves_once_per_interval_and_when_caught_up(
+    store, platform, admin_conn, schema, topic_prefix
+):
+    """Under load the checkpoint is written at most once per interval, not once per publish;
+    once the relay has caught up, it is written at once."""
+    topic = events_topic("sample", topic_prefix)
+    for v in range(0, 1000, 100):
+        await store.append("case-ck1aaa", [noted(n) for n in range(v, v + 100)],
+                           expected_version=v)
+    head = await store.head_position()
+
+    async def checkpoint():
+        return await admin_conn.fetchval(
+            f"SELECT position FROM {schema}.relay_checkpoint WHERE topic = $1", topic
+        )
+
+    relay, task = await run_relay(store, platform, topic, batch_size=50,
+                                  checkpoint_interval=3600)
+    seen_while_publishing = set()
+    try:
+        while relay.published < 1000:
+            seen_while_publishing.add(await checkpoint())
+            await asyncio.sleep(0.005)
+        assert await wait_until(lambda: _checkpoint_is(checkpoint, head))
+    finally:
+        relay.stop()
+        await task
+    assert seen_while_publishing - {head} == {None}  # 20 publishes, no checkpoint among them
+
+
+async def test_consumer_stop_commits_what_it_applied(
+    store, platform, admin_conn, app_pool, schema, topic_prefix
+):
+    """Offsets are committed at most once per interval; stopping commits the rest, so a
+    restart does not redeliver what was applied."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    topic = events_topic("sample", topic_prefix)
+    group = f"obs-{topic_prefix}"
+    await create_counter_table(admin_conn, schema)
+    relay, task = await run_relay(store, platform, topic)
+    consumer = InboxConsumer(
+        name=group, pool=app_pool, schema=schema, bootstrap=platform.kafka_bootstrap,
+        topics=[topic], handler=counting_handler(schema), dlq_topic=dlq_topic("obs", topic_prefix),
+        commit_interval=3600,
+    )
+    await consumer.start()
+    try:
+        for round_, stream in enumerate(("case-cm1aaa", "case-cm2aaa", "case-cm3aaa")):
+            await store.append(stream, [noted(round_)], expected_version=0)
+
+            async def seen(n=round_ + 1):
+                return await admin_conn.fetchval(f"SELECT count(*) FROM {schema}.seen") == n
+
+            await wait_until(seen)
+    finally:
+        await consumer.stop()
+        relay.stop()
+        await task
+    reader = AIOKafkaConsumer(bootstrap_servers=platform.kafka_bootstrap, group_id=group,
+                              enable_auto_commit=False)
+    await reader.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic)
+                      or await _partitions(reader, topic)]
+        ends = await reader.end_offsets(partitions)
+        committed = {tp: await reader.committed(tp) or 0 for tp in partitions}
+    finally:
+        await reader.stop()
+    assert sum(ends.values()) == 3
+    assert committed == ends
+
+
+async def _partitions(reader, topic):
+    await reader._client.force_metadata_update()
+    return reader.partitions_for_topic(topic)
+
+
+async def _checkpoint_is(checkpoint, position):
+    return await checkpoint() == position
