@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
+import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from mend_events.application import CommandService
 from mend_events.consumer import InboxConsumer
@@ -78,7 +79,7 @@ async def sink(settings: Settings, schema: str, topic: str, group: str) -> None:
 
 
 def _sink_process(*args: str) -> None:
-    asyncio.run(sink(Settings.from_env(), *args))
+    uvloop.run(sink(Settings.from_env(), *args))  # a service's loop, as in mend_events.serve
 
 
 async def ours(settings: Settings, source: str, sink_schema: str, topic: str) -> list[float]:

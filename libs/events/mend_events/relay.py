@@ -18,6 +18,7 @@ import zlib
 
 import asyncpg
 import structlog
+import uvloop
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
@@ -232,4 +233,4 @@ async def _main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_main())
+    uvloop.run(_main())  # the loop the services run on (mend_events.serve)
