@@ -112,12 +112,12 @@ class Relay:
             await conn.add_listener(f"{self.store.schema}_events", self._on_notify)
             self.active.set()
             producer = producer_for(self.bootstrap)
-            await producer.start()
             try:
+                await producer.start()  # a start that fails is closed below as well
                 await self._publish_loop(conn, producer)
             finally:
                 self.active.clear()
-                await producer.stop()
+                await _close(producer)
         finally:
             with contextlib.suppress(Exception):
                 await conn.close()
@@ -202,6 +202,17 @@ class Relay:
             self.topic,
         )
         return int(value or 0)
+
+
+async def _close(producer: AIOKafkaProducer) -> None:
+    """Stop a producer without waiting long on a broker that is away. Whatever it still holds
+    was never acknowledged, so the checkpoint is not past it and the next leader resends it."""
+    try:
+        await asyncio.wait_for(producer.stop(), timeout=5.0)
+    except (TimeoutError, KafkaError, OSError) as exc:
+        log.warning("relay.producer_abandoned", error=type(exc).__name__)
+        with contextlib.suppress(Exception):
+            await producer.client.close()
 
 
 async def _main(argv: list[str] | None = None) -> None:

@@ -198,3 +198,25 @@ async def _partitions(reader, topic):
 
 async def _checkpoint_is(checkpoint, position):
     return await checkpoint() == position
+
+
+async def test_relay_without_a_broker_retries_closes_its_producers_and_stops(
+    store, platform, topic_prefix
+):
+    """A broker that is away: each attempt's producer is closed (none left open), and
+    stopping does not wait on it."""
+    import gc
+    import warnings
+
+    topic = events_topic("sample", topic_prefix)
+    await store.append("case-nb1aaa", [noted(1)], expected_version=0)
+    relay = Relay(store, platform.database_url, "127.0.0.1:9", topic)  # nothing listens there
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task = asyncio.create_task(relay.run())
+        await asyncio.sleep(3.0)  # a few attempts, a second apart
+        relay.stop()
+        await asyncio.wait_for(task, 10)
+        gc.collect()
+    assert relay.published == 0
+    assert not [w for w in caught if "Unclosed AIOKafkaProducer" in str(w.message)]
