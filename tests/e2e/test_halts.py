@@ -20,16 +20,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from bus_helpers import wait_until
 from mend_consent.app import build as build_consent
-from mend_events.cloudevents import to_message
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata, NewEvent, RecordedEvent
-from mend_events.identity_types import Role
-from mend_events.relay import Relay
-from mend_events.runtime import ServiceRuntime
-from mend_events.settings import events_topic
-from mend_events.store import EventStore
-from mend_events.testing import drop_schema, make_schema, running_service
-from mend_risk.events import (
+from mend_events.catalog.risk import (
     AssessmentStage,
     DecisionReason,
     FlagCategory,
@@ -40,6 +31,15 @@ from mend_risk.events import (
     RiskFlagRaised,
     Severity,
 )
+from mend_events.cloudevents import to_message
+from mend_events.contracts import DomainEvent
+from mend_events.envelope import Metadata, NewEvent, RecordedEvent
+from mend_events.identity_types import Role
+from mend_events.relay import Relay
+from mend_events.runtime import ServiceRuntime
+from mend_events.settings import events_topic
+from mend_events.store import EventStore
+from mend_events.testing import drop_schema, make_schema, running_service
 from mend_sessions.app import build as build_sessions
 
 HP, RP = "hp-alice01", "rp-bob0001"

@@ -12,12 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-# Every service's event models, registered: their personal fields are known here even in a
-# process that imports no service (the replay, the projection, the command line).
-import mend_aftercare.events  # noqa: F401
-import mend_consent.events  # noqa: F401
-import mend_risk.events  # noqa: F401
-import mend_sessions.events  # noqa: F401
+# The catalog registers every service's event models: their personal fields are known here
+# even in a process that imports no service (the replay, the projection, the command line).
+import mend_events.catalog  # noqa: F401
 from mend_events.contracts import registry
 from mend_events.crypto import is_sealed
 

@@ -17,8 +17,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import asyncpg
-from mend_aftercare import events as aftercare
-from mend_consent import events as consent
+from mend_events.catalog import aftercare, consent, risk, sessions
 from mend_events.contracts import DomainEvent
 from mend_events.crypto import AgencyKeys, FieldSealer, PgKeyStore
 from mend_events.envelope import Metadata, NewEvent
@@ -27,8 +26,6 @@ from mend_events.settings import SERVICES, Settings
 from mend_events.store import EventStore
 from mend_events.testing import drop_schema, make_schema
 from mend_events.vocabulary import ContactForm
-from mend_risk import events as risk
-from mend_sessions import events as sessions
 
 from mend_audit.projection import migrate
 

@@ -13,11 +13,11 @@ from uuid import uuid4
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from mend_aftercare.events import AftercareDeclined
 from mend_audit import verify as verify_module
 from mend_audit.reader import AuditReader
 from mend_audit.testing import HP, withdrawal_journey
-from mend_consent.events import IncentiveReported
+from mend_events.catalog.aftercare import AftercareDeclined
+from mend_events.catalog.consent import IncentiveReported
 from mend_events.cloudevents import to_message
 from mend_events.identity_types import Role
 from mend_events.relay import Relay

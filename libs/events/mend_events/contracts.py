@@ -125,6 +125,6 @@ class Registry:
         return {t: m.model_json_schema() for t, m in sorted(self._models.items())}
 
 
-# One registry for the whole platform: every service registers its own events in its events.py,
-# and reads other services' events through the same contracts.
+# One registry for the whole platform: every service's events register here from their module in
+# `mend_events.catalog`, and every service reads the others' events through the same contracts.
 registry = Registry()

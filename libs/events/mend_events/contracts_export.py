@@ -3,8 +3,9 @@ one AsyncAPI 3.0 document describing every topic, its CloudEvents and who publis
 
     python -m mend_events.contracts_export [OUT_DIR]   (default: libs/events/contracts)
 
-The services' event modules are imported by name, so this tool sees every registered type;
-a test regenerates the files and fails when the committed ones are out of date."""
+Each service's module of the catalog (`mend_events.catalog.<service>`) is imported by name, so
+this tool sees every registered type; a test regenerates the files and fails when the committed
+ones are out of date."""
 
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "contracts"
 
 
 def service_types() -> dict[str, list[str]]:
-    """Event types by the service whose events module registers them."""
+    """Event types by the service whose catalog module registers them."""
     by_service: dict[str, list[str]] = {}
     for service in SERVICES:
-        module = importlib.import_module(f"mend_{service}.events")
+        module = importlib.import_module(f"mend_events.catalog.{service}")
         names = sorted(
             m.event_type
             for m in vars(module).values()

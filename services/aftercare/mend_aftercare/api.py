@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
+from mend_events.catalog.aftercare import ProgressCode
 from mend_events.errors import Forbidden
 from mend_events.http import (
     Caller,
@@ -23,7 +24,6 @@ from pydantic import BaseModel, ConfigDict
 
 from mend_aftercare import access
 from mend_aftercare import commands as c
-from mend_aftercare.events import ProgressCode
 from mend_aftercare.service import AftercareService
 
 CaseId = Annotated[str, PseudoId]

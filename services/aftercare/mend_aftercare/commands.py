@@ -14,10 +14,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from mend_events.identity_types import PseudoId
-from pydantic import AwareDatetime, BaseModel, ConfigDict
-
-from mend_aftercare.events import (
+from mend_events.catalog.aftercare import (
     ClosureReason,
     CommitmentCode,
     CommitmentStatus,
@@ -30,6 +27,8 @@ from mend_aftercare.events import (
     Score,
     UpdateLevel,
 )
+from mend_events.identity_types import PseudoId
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 
 class _Command(BaseModel):

@@ -20,13 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
-from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import Role
-
-from mend_aftercare import commands as c
-from mend_aftercare.events import (
+from mend_events.catalog.aftercare import (
     AftercareAccepted,
     AftercareClosed,
     AftercareDeclined,
@@ -50,6 +44,12 @@ from mend_aftercare.events import (
     ReferralMade,
     UpdateLevel,
 )
+from mend_events.contracts import DomainEvent
+from mend_events.decider import CommandContext, Decider
+from mend_events.errors import Forbidden, NotFound, Rejected
+from mend_events.identity_types import Role
+
+from mend_aftercare import commands as c
 from mend_aftercare.state import (
     AftercareState,
     AftercareStatus,

@@ -22,7 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
-from mend_consent.events import (
+from mend_events.catalog.aftercare import (
+    CommitmentCompleted,
+    CommitmentNotCompleted,
+    CommitmentProgressed,
+    CommitmentStatus,
+    ProgressUpdateShared,
+)
+from mend_events.catalog.consent import (
     OUTCOME_RESEARCH,
     PROGRESS_UPDATES,
     ConsentGiven,
@@ -30,16 +37,8 @@ from mend_consent.events import (
     ConsentLapsed,
     ConsentWithdrawn,
 )
+from mend_events.catalog.sessions import CaseOpened, InvitationRecorded
 from mend_events.envelope import RecordedEvent
-from mend_sessions.events import CaseOpened, InvitationRecorded
-
-from mend_aftercare.events import (
-    CommitmentCompleted,
-    CommitmentNotCompleted,
-    CommitmentProgressed,
-    CommitmentStatus,
-    ProgressUpdateShared,
-)
 
 TRACKED_SCOPES = frozenset({PROGRESS_UPDATES, OUTCOME_RESEARCH})
 CONSENT_TYPES = frozenset(

@@ -25,13 +25,13 @@ import asyncio
 
 import asyncpg
 import structlog
-from mend_consent.events import ConsentWithdrawn
+from mend_events.catalog.aftercare import OfferCause
+from mend_events.catalog.consent import ConsentWithdrawn
 from mend_events.consumer import TRANSIENT, describe_error
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import Unavailable
 from mend_events.identity_types import Role
 
-from mend_aftercare.events import OfferCause
 from mend_aftercare.projections import CONSENT_TYPES, CaseFacts, ConsentFacts
 from mend_aftercare.service import AftercareService
 

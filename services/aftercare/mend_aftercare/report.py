@@ -15,13 +15,14 @@ from collections.abc import Iterable, Mapping
 from statistics import fmean, median
 from typing import Any
 
-from mend_aftercare.events import (
+from mend_events.catalog.aftercare import (
     ClosureReason,
     CommitmentStatus,
     MeasurePoint,
     OfferCause,
     OutcomeMeasure,
 )
+
 from mend_aftercare.state import AftercareState, Answer, CheckInOutcome
 
 MIN_CASES = 5

@@ -26,8 +26,11 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import structlog
-from mend_consent.events import OUTCOME_RESEARCH, PROGRESS_UPDATES
 from mend_events.application import CommandResult, CommandService
+from mend_events.catalog.aftercare import CommitmentCode, CommitmentStatus, OfferCause
+from mend_events.catalog.consent import OUTCOME_RESEARCH, PROGRESS_UPDATES
+from mend_events.catalog.sessions import AgreementReached
+from mend_events.catalog.sessions import CommitmentCode as AgreedCode
 from mend_events.consumer import describe_error
 from mend_events.decider import CommandContext
 from mend_events.envelope import RecordedEvent
@@ -35,12 +38,9 @@ from mend_events.errors import MendError
 from mend_events.identity import Identity
 from mend_events.identity_types import Actor, Role
 from mend_events.store import EventStore, stream_agency
-from mend_sessions.events import AgreementReached
-from mend_sessions.events import CommitmentCode as AgreedCode
 
 from mend_aftercare import commands as c
 from mend_aftercare.domain import LEVEL_SHARES, decider
-from mend_aftercare.events import CommitmentCode, CommitmentStatus, OfferCause
 from mend_aftercare.projections import CaseFacts, ConsentFacts
 from mend_aftercare.report import commissioners_report
 from mend_aftercare.state import AftercareState

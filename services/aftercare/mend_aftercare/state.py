@@ -16,10 +16,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 from uuid import UUID
 
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata
-
-from mend_aftercare.events import (
+from mend_events.catalog.aftercare import (
     AftercareAccepted,
     AftercareClosed,
     AftercareDeclined,
@@ -48,6 +45,8 @@ from mend_aftercare.events import (
     ReferralMade,
     UpdateLevel,
 )
+from mend_events.contracts import DomainEvent
+from mend_events.envelope import Metadata
 
 K = TypeVar("K")
 V = TypeVar("V")

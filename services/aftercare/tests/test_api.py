@@ -21,16 +21,8 @@ from bus_helpers import wait_until
 from mend_aftercare.app import build
 from mend_aftercare.projections import ConsentFacts
 from mend_consent.app import build as build_consent
-from mend_consent.events import ConsentWithdrawn, GrantRef, WithdrawalTarget
-from mend_events.db import create_pool
-from mend_events.envelope import Metadata, NewEvent, RecordedEvent
-from mend_events.identity_types import Role
-from mend_events.relay import Relay
-from mend_events.settings import events_topic
-from mend_events.store import EventStore
-from mend_events.testing import drop_schema, make_schema, running_service
-from mend_events.topics import PARTITIONS, ensure_topics
-from mend_sessions.events import (
+from mend_events.catalog.consent import ConsentWithdrawn, GrantRef, WithdrawalTarget
+from mend_events.catalog.sessions import (
     AgreementItem,
     AgreementReached,
     CaseOpened,
@@ -42,6 +34,14 @@ from mend_sessions.events import (
     SessionCompleted,
     SessionHalted,
 )
+from mend_events.db import create_pool
+from mend_events.envelope import Metadata, NewEvent, RecordedEvent
+from mend_events.identity_types import Role
+from mend_events.relay import Relay
+from mend_events.settings import events_topic
+from mend_events.store import EventStore
+from mend_events.testing import drop_schema, make_schema, running_service
+from mend_events.topics import PARTITIONS, ensure_topics
 
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"
 AUDITOR, COORD = "aud-dave01", "coord-erin1"
@@ -579,7 +579,7 @@ def _withdrawal(grant: UUID) -> RecordedEvent:
 
 
 def _given(grant: UUID) -> RecordedEvent:
-    from mend_consent.events import ConsentGiven
+    from mend_events.catalog.consent import ConsentGiven
 
     return _recorded(
         ConsentGiven(

@@ -10,10 +10,10 @@ from uuid import uuid4
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mend_aftercare import events as ev
 from mend_aftercare.domain import decider
 from mend_aftercare.report import MIN_CASES, SUPPRESSED, commissioners_report
 from mend_aftercare.state import AftercareState
+from mend_events.catalog import aftercare as ev
 from mend_events.contracts import DomainEvent
 from mend_events.envelope import Metadata
 from mend_events.identity_types import Role

@@ -6,6 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
+from mend_events.catalog.consent import (
+    AcknowledgementBasis,
+    AcknowledgementWithdrawalGround,
+    InformedHow,
+    ScopeKey,
+)
 from mend_events.identity_types import PseudoId
 from pydantic import (
     AwareDatetime,
@@ -16,13 +22,6 @@ from pydantic import (
     StrictBool,
     StringConstraints,
     field_validator,
-)
-
-from mend_consent.events import (
-    AcknowledgementBasis,
-    AcknowledgementWithdrawalGround,
-    InformedHow,
-    ScopeKey,
 )
 
 

@@ -15,23 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid5
 
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
-from mend_events.envelope import Metadata
-from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import PARTICIPANT_ROLES, Actor, Role
-
-from mend_consent.commands import (
-    GiveConsent,
-    LapseDueGrants,
-    RecordAcknowledgement,
-    ReportIncentive,
-    WithdrawAcknowledgement,
-    WithdrawAll,
-    WithdrawGrant,
-    WithdrawScope,
-)
-from mend_consent.events import (
+from mend_events.catalog.consent import (
     TAKE_PART,
     AcknowledgementBasis,
     AcknowledgementRecorded,
@@ -47,6 +31,22 @@ from mend_consent.events import (
     ScopeKind,
     WithdrawalTarget,
     parse_scope,
+)
+from mend_events.contracts import DomainEvent
+from mend_events.decider import CommandContext, Decider
+from mend_events.envelope import Metadata
+from mend_events.errors import Forbidden, NotFound, Rejected
+from mend_events.identity_types import PARTICIPANT_ROLES, Actor, Role
+
+from mend_consent.commands import (
+    GiveConsent,
+    LapseDueGrants,
+    RecordAcknowledgement,
+    ReportIncentive,
+    WithdrawAcknowledgement,
+    WithdrawAll,
+    WithdrawGrant,
+    WithdrawScope,
 )
 
 # ---------------------------------------------------------------------------------------- state

@@ -7,14 +7,13 @@ from datetime import datetime
 from itertools import groupby
 
 import asyncpg
-from mend_events.envelope import RecordedEvent
-
-from mend_consent.events import (
+from mend_events.catalog.consent import (
     ConsentGiven,
     ConsentInvalidated,
     ConsentLapsed,
     ConsentWithdrawn,
 )
+from mend_events.envelope import RecordedEvent
 
 _ENDING = {"ConsentWithdrawn", "ConsentLapsed", "ConsentInvalidated"}
 

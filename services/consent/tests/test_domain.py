@@ -25,7 +25,7 @@ from mend_consent.domain import (
     current_grants,
     decider,
 )
-from mend_consent.events import (
+from mend_events.catalog.consent import (
     OUTCOME_RESEARCH,
     PROGRESS_UPDATES,
     TAKE_PART,

@@ -20,7 +20,7 @@ from mend_consent.commands import (
     WithdrawScope,
 )
 from mend_consent.domain import current_grants
-from mend_consent.events import InformedHow
+from mend_events.catalog.consent import InformedHow
 from mend_events.decider import CommandContext
 from mend_events.errors import MendError
 from mend_events.identity_types import Actor, Role

@@ -28,7 +28,7 @@ from mend_consent.commands import (
     WithdrawScope,
 )
 from mend_consent.domain import ConsentState, active_grants, covers, current_grants, decider
-from mend_consent.events import PROGRESS_UPDATES, TAKE_PART, InformedHow
+from mend_events.catalog.consent import PROGRESS_UPDATES, TAKE_PART, InformedHow
 from mend_events.contracts import DomainEvent, registry
 from mend_events.decider import CommandContext
 from mend_events.envelope import Metadata

@@ -7,10 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from mend_events.identity_types import PseudoId
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
-
-from mend_risk.events import (
+from mend_events.catalog.risk import (
     AssessmentStage,
     DecisionReason,
     FlagCategory,
@@ -21,6 +18,8 @@ from mend_risk.events import (
     RiskFactor,
     Severity,
 )
+from mend_events.identity_types import PseudoId
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 # The longest validity a request may ask for; the service's policy may allow less.
 MAX_VALIDITY_DAYS = 366

@@ -9,23 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
-from mend_events.envelope import Metadata
-from mend_events.errors import Forbidden, Rejected
-from mend_events.identity_types import Role
-from mend_events.vocabulary import ContactForm
-
-from mend_risk.commands import (
-    AgreeSafetyPlan,
-    CompleteRiskAssessment,
-    MarkReassessmentDue,
-    RaiseRiskFlag,
-    RecordRiskFactor,
-    ResolveRiskFlag,
-    StartRiskAssessment,
-)
-from mend_risk.events import (
+from mend_events.catalog.risk import (
     LEGAL_RESTRICTIONS,
     AssessmentStage,
     FactorStatus,
@@ -41,6 +25,22 @@ from mend_risk.events import (
     RiskReassessmentDue,
     SafetyPlanAgreed,
     Severity,
+)
+from mend_events.contracts import DomainEvent
+from mend_events.decider import CommandContext, Decider
+from mend_events.envelope import Metadata
+from mend_events.errors import Forbidden, Rejected
+from mend_events.identity_types import Role
+from mend_events.vocabulary import ContactForm
+
+from mend_risk.commands import (
+    AgreeSafetyPlan,
+    CompleteRiskAssessment,
+    MarkReassessmentDue,
+    RaiseRiskFlag,
+    RecordRiskFactor,
+    ResolveRiskFlag,
+    StartRiskAssessment,
 )
 from mend_risk.forms import MEETINGS, possible_involvement, usual_involvement
 

@@ -13,9 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
-from mend_events.envelope import RecordedEvent
-
-from mend_risk.events import (
+from mend_events.catalog.risk import (
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
     RiskFlagRaised,
@@ -23,6 +21,7 @@ from mend_risk.events import (
     RiskReassessmentDue,
     SafetyPlanAgreed,
 )
+from mend_events.envelope import RecordedEvent
 
 _TABLES = (
     "risk_assessments",

@@ -15,7 +15,7 @@ What makes a reassessment due (DOMAIN.md stage 6, issue 5):
 - the responsible person missed an after-care check-in (aftercare). A harmed person's missed
   check-in never triggers anything (R10).
 
-Only the other services' events modules (their published contracts) are imported here.
+Of the other services, only their published contracts (`mend_events.catalog`) are imported here.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from collections.abc import Callable
 
 import asyncpg
 import structlog
-from mend_aftercare.events import CheckInMissed, PlanRole
-from mend_consent.events import ConsentGiven, ConsentInvalidated, ConsentWithdrawn
+from mend_events.catalog.aftercare import CheckInMissed, PlanRole
+from mend_events.catalog.consent import ConsentGiven, ConsentInvalidated, ConsentWithdrawn
+from mend_events.catalog.risk import ReassessmentTrigger
+from mend_events.catalog.sessions import CaseOpened, HaltCause, SessionHalted
 from mend_events.envelope import RecordedEvent
-from mend_sessions.events import CaseOpened, HaltCause, SessionHalted
 
-from mend_risk.events import ReassessmentTrigger
 from mend_risk.service import RiskService
 
 log = structlog.get_logger("mend.risk.reactions")

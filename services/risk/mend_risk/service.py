@@ -12,6 +12,7 @@ from uuid import UUID
 
 import asyncpg
 from mend_events.application import CommandResult, CommandService
+from mend_events.catalog.risk import AssessmentStage, ReassessmentTrigger
 from mend_events.crypto import FieldSealer
 from mend_events.decider import CommandContext
 from mend_events.envelope import RecordedEvent
@@ -30,7 +31,6 @@ from mend_risk.domain import (
     permits,
     unresolved_severe_flags,
 )
-from mend_risk.events import AssessmentStage, ReassessmentTrigger
 from mend_risk.forms import possible_involvement, usual_involvement
 from mend_risk.projections import RiskPositions, parse_form_key
 

@@ -9,6 +9,24 @@ from uuid import UUID, uuid4
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mend_events.catalog.risk import (
+    LEGAL_RESTRICTIONS,
+    RISK_EVENTS,
+    AssessmentStage,
+    DecisionReason,
+    FactorKind,
+    FactorStatus,
+    FlagCategory,
+    FlagResolution,
+    PermittedForm,
+    ReassessmentTrigger,
+    RiskAssessmentCompleted,
+    RiskDecision,
+    RiskFactor,
+    RiskFlagResolved,
+    RiskReassessmentDue,
+    Severity,
+)
 from mend_events.contracts import DomainEvent, registry
 from mend_events.crypto import AgencyKeys, FieldSealer, InMemoryKeyStore
 from mend_events.decider import CommandContext, Decider
@@ -36,24 +54,6 @@ from mend_risk.domain import (
     reassessment_due,
     unresolved_flags,
     unresolved_severe_flags,
-)
-from mend_risk.events import (
-    LEGAL_RESTRICTIONS,
-    RISK_EVENTS,
-    AssessmentStage,
-    DecisionReason,
-    FactorKind,
-    FactorStatus,
-    FlagCategory,
-    FlagResolution,
-    PermittedForm,
-    ReassessmentTrigger,
-    RiskAssessmentCompleted,
-    RiskDecision,
-    RiskFactor,
-    RiskFlagResolved,
-    RiskReassessmentDue,
-    Severity,
 )
 from mend_risk.forms import (
     ALWAYS_WITH_RESPONSIBLE_PERSON,

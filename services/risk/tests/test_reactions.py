@@ -13,8 +13,15 @@ from uuid import UUID, uuid4
 
 import pytest
 from bus_helpers import wait_until
-from mend_aftercare.events import CheckInMissed
 from mend_consent.app import build as build_consent
+from mend_events.catalog.aftercare import CheckInMissed
+from mend_events.catalog.sessions import (
+    CaseOpened,
+    CaseResumed,
+    FacilitatorChosen,
+    PreferencesSet,
+    SessionHalted,
+)
 from mend_events.cloudevents import to_message
 from mend_events.contracts import DomainEvent
 from mend_events.envelope import Metadata, NewEvent
@@ -24,13 +31,6 @@ from mend_events.runtime import ServiceRuntime
 from mend_events.testing import drop_schema, make_schema, running_service
 from mend_risk.app import build as build_risk
 from mend_risk.reactions import Triggers
-from mend_sessions.events import (
-    CaseOpened,
-    CaseResumed,
-    FacilitatorChosen,
-    PreferencesSet,
-    SessionHalted,
-)
 
 CASE = "case-0002bb"
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"

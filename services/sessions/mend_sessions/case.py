@@ -3,15 +3,7 @@ preferences, pace (pause and resume) and closing."""
 
 from __future__ import annotations
 
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext
-from mend_events.errors import Forbidden, Rejected
-from mend_events.identity_types import Role
-
-from mend_sessions import commands as c
-from mend_sessions.access import harmed_person_only, is_harmed_person, require_open
-from mend_sessions.contact import halted, in_order
-from mend_sessions.events import (
+from mend_events.catalog.sessions import (
     CaseClosed,
     CaseOpened,
     CasePaused,
@@ -24,6 +16,14 @@ from mend_sessions.events import (
     PreferencesSet,
     Route,
 )
+from mend_events.contracts import DomainEvent
+from mend_events.decider import CommandContext
+from mend_events.errors import Forbidden, Rejected
+from mend_events.identity_types import Role
+
+from mend_sessions import commands as c
+from mend_sessions.access import harmed_person_only, is_harmed_person, require_open
+from mend_sessions.contact import halted, in_order
 from mend_sessions.practitioners import Practitioner
 from mend_sessions.state import CaseState, CaseStatus, preferences_of
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from mend_events.identity_types import PseudoId
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-
-from mend_sessions.events import (
+from mend_events.catalog.sessions import (
     AgreementItem,
     CloseReason,
     HaltCause,
@@ -23,6 +20,9 @@ from mend_sessions.events import (
     Route,
     Specialism,
 )
+from mend_events.identity_types import PseudoId
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
 from mend_sessions.forms import ContactForm
 
 

@@ -6,6 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
+from mend_events.catalog.sessions import (
+    AgreementReached,
+    HaltCause,
+    Participant,
+    ParticipantRole,
+    PreparationSessionHeld,
+    SessionCompleted,
+    SessionHalted,
+    SessionScheduled,
+    SessionStarted,
+)
 from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext
 from mend_events.errors import Forbidden, GatesUnmet, Rejected
@@ -18,17 +29,6 @@ from mend_sessions.access import (
     is_harmed_person,
     practitioner_only,
     require_open,
-)
-from mend_sessions.events import (
-    AgreementReached,
-    HaltCause,
-    Participant,
-    ParticipantRole,
-    PreparationSessionHeld,
-    SessionCompleted,
-    SessionHalted,
-    SessionScheduled,
-    SessionStarted,
 )
 from mend_sessions.gates import GateView, SessionRequest, evaluate_gates
 from mend_sessions.state import CaseState, Session, SessionStatus

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from mend_sessions.events import Participant, ParticipantRole, Specialism
+from mend_events.catalog.sessions import Participant, ParticipantRole, Specialism
+
 from mend_sessions.forms import (
     DIRECT_CONTACT,
     NEEDS_RESPONSIBLE_PERSON,
@@ -29,7 +30,7 @@ class DueReassessment:
     changed (a stage change, a flag, consent regranted, a halt for safety, ...), so the
     assessment before it no longer describes the case."""
 
-    trigger: str  # mend_risk.events.ReassessmentTrigger's value
+    trigger: str  # mend_events.catalog.risk.ReassessmentTrigger's value
     due_since: datetime
 
 

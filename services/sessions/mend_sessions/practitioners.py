@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from mend_events.catalog.sessions import PractitionerRegistered, Specialism
 from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata
@@ -19,7 +20,6 @@ from mend_events.errors import Forbidden
 from mend_events.identity_types import Role
 
 from mend_sessions.commands import RegisterPractitioner
-from mend_sessions.events import PractitionerRegistered, Specialism
 
 REGISTRY_STREAM = "registry"
 

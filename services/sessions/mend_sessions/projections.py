@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from mend_consent.events import (
+from mend_events.catalog.consent import (
     AcknowledgementRecorded,
     AcknowledgementWithdrawn,
     ConsentGiven,
@@ -33,11 +33,7 @@ from mend_consent.events import (
     ScopeKind,
     parse_scope,
 )
-from mend_events.consumer import Position
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import RecordedEvent
-from mend_events.store import row_to_event
-from mend_risk.events import (
+from mend_events.catalog.risk import (
     AssessmentStage,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
@@ -46,9 +42,13 @@ from mend_risk.events import (
     RiskReassessmentDue,
     Severity,
 )
+from mend_events.catalog.sessions import HaltCause, PractitionerRegistered, SessionHalted
+from mend_events.consumer import Position
+from mend_events.contracts import DomainEvent
+from mend_events.envelope import RecordedEvent
+from mend_events.store import row_to_event
 
 from mend_sessions.domain import decider
-from mend_sessions.events import HaltCause, PractitionerRegistered, SessionHalted
 from mend_sessions.forms import ContactForm
 from mend_sessions.gates import DueReassessment
 from mend_sessions.practitioners import REGISTRY_STREAM, Practitioner

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import asyncpg
-from mend_consent.events import (
+from mend_events.catalog.consent import (
     AcknowledgementRecorded,
     AcknowledgementWithdrawn,
     ConsentGiven,
@@ -28,8 +28,7 @@ from mend_consent.events import (
     ConsentLapsed,
     ConsentWithdrawn,
 )
-from mend_events.envelope import RecordedEvent
-from mend_risk.events import (
+from mend_events.catalog.risk import (
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
     RiskFlagRaised,
@@ -37,9 +36,10 @@ from mend_risk.events import (
     RiskReassessmentDue,
     Severity,
 )
+from mend_events.catalog.sessions import HaltCause
+from mend_events.envelope import RecordedEvent
 
 from mend_sessions import commands as c
-from mend_sessions.events import HaltCause
 from mend_sessions.projections import ALL_FORMS, ConsentView, RiskView
 from mend_sessions.service import SessionsService, involves_responsible_person, lock_case
 

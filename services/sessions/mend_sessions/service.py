@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 from mend_events.application import CommandResult, CommandService
+from mend_events.catalog.sessions import Participant, ParticipantRole
 from mend_events.decider import CommandContext
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import NotFound, Unavailable
@@ -24,7 +25,6 @@ from mend_events.store import EventStore, stream_agency
 from mend_sessions import commands as c
 from mend_sessions.consistency import ConsistencyGuard
 from mend_sessions.domain import WithGates, WithPractitioner, decider
-from mend_sessions.events import Participant, ParticipantRole
 from mend_sessions.gates import GateView
 from mend_sessions.practitioners import REGISTRY_STREAM, RegistryState, registry_decider
 from mend_sessions.projections import (

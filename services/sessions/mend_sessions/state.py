@@ -11,10 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata
-
-from mend_sessions.events import (
+from mend_events.catalog.sessions import (
     AgreementReached,
     CaseClosed,
     CaseOpened,
@@ -32,6 +29,9 @@ from mend_sessions.events import (
     SessionScheduled,
     SessionStarted,
 )
+from mend_events.contracts import DomainEvent
+from mend_events.envelope import Metadata
+
 from mend_sessions.forms import ContactForm
 
 

@@ -14,7 +14,7 @@ from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from mend_consent.events import (
+from mend_events.catalog.consent import (
     AcknowledgementRecorded,
     AcknowledgementWithdrawn,
     ConsentGiven,
@@ -23,13 +23,7 @@ from mend_consent.events import (
     ConsentWithdrawn,
     GrantRef,
 )
-from mend_events.cloudevents import to_message
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata, RecordedEvent
-from mend_events.identity_types import Role
-from mend_events.settings import events_topic
-from mend_events.testing import running_service
-from mend_risk.events import (
+from mend_events.catalog.risk import (
     AssessmentStage,
     DecisionReason,
     FlagCategory,
@@ -42,6 +36,12 @@ from mend_risk.events import (
     RiskReassessmentDue,
     Severity,
 )
+from mend_events.cloudevents import to_message
+from mend_events.contracts import DomainEvent
+from mend_events.envelope import Metadata, RecordedEvent
+from mend_events.identity_types import Role
+from mend_events.settings import events_topic
+from mend_events.testing import running_service
 from mend_sessions.app import build
 
 HP, RP, SUP = "hp-alice01", "rp-bob0001", "sup-carl01"

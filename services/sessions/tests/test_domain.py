@@ -8,15 +8,15 @@ from uuid import UUID, uuid4
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mend_events.catalog import sessions as ev
+from mend_events.catalog.sessions import ParticipantRole as R
 from mend_events.contracts import registry
 from mend_events.decider import CommandContext
 from mend_events.envelope import Metadata
 from mend_events.errors import Forbidden, NotFound, Rejected
 from mend_events.identity_types import Role
 from mend_sessions import commands as c
-from mend_sessions import events as ev
 from mend_sessions.domain import WithGates, WithPractitioner
-from mend_sessions.events import ParticipantRole as R
 from mend_sessions.forms import ContactForm
 from mend_sessions.gates import GateView
 from mend_sessions.practitioners import Practitioner, registry_decider

@@ -8,11 +8,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from mend_events.errors import GatesUnmet
-from mend_events.identity_types import Role
-from mend_sessions.commands import ScheduleSession, StartSession
-from mend_sessions.domain import WithGates
-from mend_sessions.events import (
+from mend_events.catalog.sessions import (
     CaseOpened,
     CasePaused,
     FacilitatorChosen,
@@ -31,6 +27,10 @@ from mend_sessions.events import (
     SessionStarted,
     Specialism,
 )
+from mend_events.errors import GatesUnmet
+from mend_events.identity_types import Role
+from mend_sessions.commands import ScheduleSession, StartSession
+from mend_sessions.domain import WithGates
 from mend_sessions.forms import ContactForm
 from mend_sessions.gates import (
     DueReassessment,

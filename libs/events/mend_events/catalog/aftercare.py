@@ -12,9 +12,10 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
+from pydantic import AwareDatetime, Field
+
 from mend_events.contracts import DomainEvent, registry
 from mend_events.identity_types import PseudoId
-from pydantic import AwareDatetime, Field
 
 
 class OfferCause(StrEnum):

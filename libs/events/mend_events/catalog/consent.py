@@ -19,9 +19,6 @@ from enum import StrEnum
 from typing import Annotated, Literal, NamedTuple
 from uuid import UUID
 
-from mend_events.contracts import DomainEvent, PersonalText, registry
-from mend_events.identity_types import PARTICIPANT_ROLES, AgencyId, PseudoId, Role
-from mend_events.vocabulary import ContactForm
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -34,6 +31,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from mend_events.contracts import DomainEvent, PersonalText, registry
+from mend_events.identity_types import PARTICIPANT_ROLES, AgencyId, PseudoId, Role
+from mend_events.vocabulary import ContactForm
 
 
 class ScopeKind(StrEnum):

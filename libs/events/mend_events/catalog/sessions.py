@@ -11,11 +11,11 @@ from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
 
-from mend_events.contracts import DomainEvent, registry
-from mend_events.identity_types import AgencyId, PseudoId, Role
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from mend_sessions.forms import ContactForm
+from mend_events.contracts import DomainEvent, registry
+from mend_events.identity_types import AgencyId, PseudoId, Role
+from mend_events.vocabulary import ContactForm
 
 
 class HarmCategory(StrEnum):

@@ -11,9 +11,6 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from mend_events.contracts import DomainEvent, PersonalText, registry
-from mend_events.identity_types import PseudoId
-from mend_events.vocabulary import ContactForm
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -24,7 +21,13 @@ from pydantic import (
     field_validator,
 )
 
-from mend_risk.forms import ALWAYS_WITH_RESPONSIBLE_PERSON, NEVER_WITH_RESPONSIBLE_PERSON
+from mend_events.contracts import DomainEvent, PersonalText, registry
+from mend_events.identity_types import PseudoId
+from mend_events.vocabulary import (
+    ALWAYS_WITH_RESPONSIBLE_PERSON,
+    NEVER_WITH_RESPONSIBLE_PERSON,
+    ContactForm,
+)
 
 # An opaque reference to a note kept elsewhere (e.g. `note-7f3a9c`): never the note's text.
 NoteRef = PseudoId
