@@ -39,15 +39,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
-from mend_consent.events import ConsentGiven
-from mend_events.devkeys import ensure_agency_keys, issue_token
-from mend_events.envelope import Metadata, NewEvent
-from mend_events.identity_types import Role
-from mend_events.migrate import migrate_schema
-from mend_events.settings import Settings, events_topic
-from mend_events.store import EventStore
-from mend_events.topics import delete_topics, ensure_topics
-from mend_sessions.events import (
+from mend_events.catalog.consent import ConsentGiven
+from mend_events.catalog.sessions import (
     CaseOpened,
     HarmCategory,
     JusticeStage,
@@ -56,7 +49,14 @@ from mend_sessions.events import (
     Route,
     SessionScheduled,
 )
-from mend_sessions.forms import ContactForm
+from mend_events.devkeys import ensure_agency_keys, issue_token
+from mend_events.envelope import Metadata, NewEvent
+from mend_events.identity_types import Role
+from mend_events.migrate import migrate_schema
+from mend_events.settings import Settings, events_topic
+from mend_events.store import EventStore
+from mend_events.topics import delete_topics, ensure_topics
+from mend_events.vocabulary import ContactForm
 
 from bench.common import Result, app_pool, percentile, result
 from bench.e2e import FETCH_MAX_WAIT_MS, paced, raw
