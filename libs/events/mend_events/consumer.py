@@ -133,6 +133,7 @@ class InboxConsumer:
         subscriber(self._on_batch)
 
     async def start(self) -> None:
+        self._stopping.clear()
         await self.broker.start()
 
     async def stop(self) -> None:
