@@ -275,6 +275,28 @@ async def schedule_meeting(w: CaseWriter, case: str, session_id: str) -> Written
     )
 
 
+async def halt_session(
+    w: CaseWriter, case: str, session_id: str, cause: sessions.HaltCause, by: Written
+) -> Written:
+    """The sessions service halting a meeting on its own, in reaction to the event `by`."""
+    halt = sessions.SessionHalted(
+        session_id=session_id,
+        halted_by_id=None,
+        halted_by_role=Role.SYSTEM,
+        cause=cause,
+        cause_event_id=by.event_id,
+    )
+    return await w.system("sessions", case, halt, by)
+
+
+async def offer_aftercare(
+    w: CaseWriter, case: str, cause: aftercare.OfferCause, by: Written
+) -> Written:
+    """The aftercare service offering the harmed person after-care in reaction to the event `by`."""
+    offer = aftercare.AftercareOffered(harmed_person_id=HP, cause=cause, cause_event_id=by.event_id)
+    return await w.system("aftercare", case, offer, by)
+
+
 async def withdrawal_journey(w: CaseWriter, case: str) -> dict[str, Written]:
     """The harmed person withdraws everything while a face-to-face meeting is scheduled: the
     meeting is halted by the withdrawal, after-care is offered for the withdrawal and for the
@@ -302,37 +324,14 @@ async def withdrawal_journey(w: CaseWriter, case: str) -> dict[str, Written]:
         HP,
         Role.HARMED_PERSON,
     )
-    out["halted"] = await w.system(
-        "sessions",
-        case,
-        sessions.SessionHalted(
-            session_id="sess-0001",
-            halted_by_id=None,
-            halted_by_role=Role.SYSTEM,
-            cause=sessions.HaltCause.CONSENT_WITHDRAWN,
-            cause_event_id=out["withdrawn"].event_id,
-        ),
-        out["withdrawn"],
+    out["halted"] = await halt_session(
+        w, case, "sess-0001", sessions.HaltCause.CONSENT_WITHDRAWN, out["withdrawn"]
     )
-    out["offered:withdrawal"] = await w.system(
-        "aftercare",
-        case,
-        aftercare.AftercareOffered(
-            harmed_person_id=HP,
-            cause=aftercare.OfferCause.CONSENT_WITHDRAWN,
-            cause_event_id=out["withdrawn"].event_id,
-        ),
-        out["withdrawn"],
+    out["offered:withdrawal"] = await offer_aftercare(
+        w, case, aftercare.OfferCause.CONSENT_WITHDRAWN, out["withdrawn"]
     )
-    out["offered:halt"] = await w.system(
-        "aftercare",
-        case,
-        aftercare.AftercareOffered(
-            harmed_person_id=HP,
-            cause=aftercare.OfferCause.SESSION_HALTED,
-            cause_event_id=out["halted"].event_id,
-        ),
-        out["halted"],
+    out["offered:halt"] = await offer_aftercare(
+        w, case, aftercare.OfferCause.SESSION_HALTED, out["halted"]
     )
     out["accepted"] = await w.record(
         "aftercare", case, aftercare.AftercareAccepted(), HP, Role.HARMED_PERSON
@@ -376,27 +375,11 @@ async def risk_flag_journey(w: CaseWriter, case: str) -> dict[str, Written]:
         PRAC,
         Role.PRACTITIONER,
     )
-    out["halted"] = await w.system(
-        "sessions",
-        case,
-        sessions.SessionHalted(
-            session_id="sess-0002",
-            halted_by_id=None,
-            halted_by_role=Role.SYSTEM,
-            cause=sessions.HaltCause.RISK_FLAG,
-            cause_event_id=out["flag"].event_id,
-        ),
-        out["flag"],
+    out["halted"] = await halt_session(
+        w, case, "sess-0002", sessions.HaltCause.RISK_FLAG, out["flag"]
     )
-    out["offered"] = await w.system(
-        "aftercare",
-        case,
-        aftercare.AftercareOffered(
-            harmed_person_id=HP,
-            cause=aftercare.OfferCause.SESSION_HALTED,
-            cause_event_id=out["halted"].event_id,
-        ),
-        out["halted"],
+    out["offered"] = await offer_aftercare(
+        w, case, aftercare.OfferCause.SESSION_HALTED, out["halted"]
     )
     out["reassessment"] = await w.system(
         "risk",
