@@ -9,6 +9,7 @@ summary made of its non-personal scalar fields.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -101,6 +102,27 @@ def _until(data: Data, key: str, word: str = "until") -> str:
     return f" {word} {value}" if value else ""
 
 
+def _words(template: str) -> Callable[[Data], str]:
+    """A summary that is only fields in fixed words: each `{field}` reads as the field's value
+    (`?` when missing or null, as `_g`), each `{field:short}` as `_short` of it. The template is
+    parsed once, not per event: a replay summarises millions."""
+    parts = tuple(
+        (literal, field, spec == "short")
+        for literal, field, spec, _conversion in string.Formatter().parse(template)
+    )
+
+    def summary(d: Data) -> str:
+        out = []
+        for literal, field, short in parts:
+            out.append(literal)
+            if field is not None:
+                value = d.get(field)
+                out.append(_short(value) if short else "?" if value is None else str(value))
+        return "".join(out)
+
+    return summary
+
+
 # --- consent ---------------------------------------------------------------------------------
 
 
@@ -123,16 +145,6 @@ def _consent_withdrawn(d: Data) -> str:
     )
 
 
-def _consent_lapsed(d: Data) -> str:
-    return (
-        f"consent of {_g(d, 'participant_id')} to {_g(d, 'scope')} lapsed at {_g(d, 'expired_at')}"
-    )
-
-
-def _incentive(d: Data) -> str:
-    return f"incentive reported for {_g(d, 'participant_id')} (report {_short(d.get('report_id'))})"
-
-
 def _invalidated(d: Data) -> str:
     return (
         f"consent of {_g(d, 'participant_id')} invalidated by incentive report "
@@ -140,23 +152,7 @@ def _invalidated(d: Data) -> str:
     )
 
 
-def _ack(d: Data) -> str:
-    return (
-        f"acknowledgement of harm by {_g(d, 'responsible_person_id')} recorded ({_g(d, 'basis')})"
-    )
-
-
-def _ack_withdrawn(d: Data) -> str:
-    return (
-        f"acknowledgement by {_g(d, 'responsible_person_id')} no longer stands ({_g(d, 'ground')})"
-    )
-
-
 # --- risk ------------------------------------------------------------------------------------
-
-
-def _assessment_started(d: Data) -> str:
-    return f"{_g(d, 'stage')} risk assessment {_short(d.get('assessment_id'))} started"
 
 
 def _factor(d: Data) -> str:
@@ -179,10 +175,6 @@ def _assessment_completed(d: Data) -> str:
     )
 
 
-def _safety_plan(d: Data) -> str:
-    return f"safety plan agreed with {_g(d, 'agreed_with')}"
-
-
 def _flag_raised(d: Data) -> str:
     affects = f" affecting {d['affects']}" if d.get("affects") else " for the whole case"
     return (
@@ -191,31 +183,7 @@ def _flag_raised(d: Data) -> str:
     )
 
 
-def _flag_resolved(d: Data) -> str:
-    return f"risk flag {_short(d.get('flag_id'))} resolved: {_g(d, 'reason')}"
-
-
-def _reassessment(d: Data) -> str:
-    return f"risk reassessment due: {_g(d, 'trigger')}"
-
-
 # --- sessions --------------------------------------------------------------------------------
-
-
-def _case_opened(d: Data) -> str:
-    return (
-        f"case opened ({_g(d, 'route')}) by agency {_g(d, 'agency')} for "
-        f"{_g(d, 'harmed_person_id')}: {_g(d, 'harm_category')}, justice stage "
-        f"{_g(d, 'justice_stage')}"
-    )
-
-
-def _invitation(d: Data) -> str:
-    return f"invitation recorded for {_g(d, 'harmed_person_id')}"
-
-
-def _facilitator(d: Data) -> str:
-    return f"facilitator chosen: {_g(d, 'practitioner_id')}"
 
 
 def _preferences(d: Data) -> str:
@@ -229,10 +197,6 @@ def _preferences(d: Data) -> str:
     )
 
 
-def _paused(d: Data) -> str:
-    return f"case paused ({_g(d, 'reason')})"
-
-
 def _preparation(d: Data) -> str:
     p = d.get("participant") if isinstance(d.get("participant"), dict) else {}
     return f"preparation session held with {_g(p, 'id')} ({_g(p, 'role')})"
@@ -244,13 +208,6 @@ def _scheduled(d: Data) -> str:
         f"{_g(d, 'scheduled_for')}, facilitator {_g(d, 'facilitator_id')}, participants "
         f"{_ids(d.get('participants'))}"
     )
-
-
-def _session(word: str) -> Callable[[Data], str]:
-    def summary(d: Data) -> str:
-        return f"session {_g(d, 'session_id')} {word}"
-
-    return summary
 
 
 def _halted(d: Data) -> str:
@@ -270,14 +227,6 @@ def _agreement(d: Data) -> str:
     return f"agreement reached in session {_g(d, 'session_id')}: {listed or 'no commitments'}"
 
 
-def _closed(d: Data) -> str:
-    return f"case closed ({_g(d, 'reason')})"
-
-
-def _registered(d: Data) -> str:
-    return f"practitioner {_g(d, 'practitioner_id')} registered at level {_g(d, 'level')}"
-
-
 # --- aftercare -------------------------------------------------------------------------------
 
 
@@ -289,13 +238,6 @@ def _offered(d: Data) -> str:
     )
 
 
-def _plan(word: str) -> Callable[[Data], str]:
-    def summary(d: Data) -> str:
-        return f"desistance plan {word} by {_g(d, 'responsible_person_id')}"
-
-    return summary
-
-
 def _check_in(word: str) -> Callable[[Data], str]:
     def summary(d: Data) -> str:
         due = _until(d, "due_at", "due")
@@ -305,13 +247,6 @@ def _check_in(word: str) -> Callable[[Data], str]:
         )
 
     return summary
-
-
-def _referral(d: Data) -> str:
-    return (
-        f"{_g(d, 'kind')} referral for {_g(d, 'participant_id')} ({_g(d, 'participant_role')}), "
-        f"followed up by {_g(d, 'owner_id')}"
-    )
 
 
 def _commitment(d: Data) -> str:
@@ -329,80 +264,70 @@ def _commitment_word(word: str) -> Callable[[Data], str]:
     return summary
 
 
-def _update_preference(d: Data) -> str:
-    return f"{_g(d, 'harmed_person_id')} chose progress updates: {_g(d, 'level')}"
-
-
-def _update_shared(d: Data) -> str:
-    return (
-        f"progress update shared with {_g(d, 'harmed_person_id')}: commitment "
-        f"{_short(d.get('commitment_id'))} {_g(d, 'status')}"
-    )
-
-
-def _measure(d: Data) -> str:
-    # The score is the harmed person's answer: counted, never echoed in a timeline.
-    return f"outcome measure {_g(d, 'measure')} recorded at {_g(d, 'point')}"
-
-
-def _aftercare_closed(d: Data) -> str:
-    return f"after-care closed ({_g(d, 'reason')})"
-
-
-def _fixed(text: str) -> Callable[[Data], str]:
-    return lambda _d: text
-
-
 SUMMARIES: dict[str, Callable[[Data], str]] = {
     # consent
     "ConsentGiven": _consent_given,
     "ConsentWithdrawn": _consent_withdrawn,
-    "ConsentLapsed": _consent_lapsed,
-    "IncentiveReported": _incentive,
+    "ConsentLapsed": _words("consent of {participant_id} to {scope} lapsed at {expired_at}"),
+    "IncentiveReported": _words(
+        "incentive reported for {participant_id} (report {report_id:short})"
+    ),
     "ConsentInvalidated": _invalidated,
-    "AcknowledgementRecorded": _ack,
-    "AcknowledgementWithdrawn": _ack_withdrawn,
+    "AcknowledgementRecorded": _words(
+        "acknowledgement of harm by {responsible_person_id} recorded ({basis})"
+    ),
+    "AcknowledgementWithdrawn": _words(
+        "acknowledgement by {responsible_person_id} no longer stands ({ground})"
+    ),
     # risk
-    "RiskAssessmentStarted": _assessment_started,
+    "RiskAssessmentStarted": _words("{stage} risk assessment {assessment_id:short} started"),
     "RiskFactorRecorded": _factor,
     "RiskAssessmentCompleted": _assessment_completed,
-    "SafetyPlanAgreed": _safety_plan,
+    "SafetyPlanAgreed": _words("safety plan agreed with {agreed_with}"),
     "RiskFlagRaised": _flag_raised,
-    "RiskFlagResolved": _flag_resolved,
-    "RiskReassessmentDue": _reassessment,
+    "RiskFlagResolved": _words("risk flag {flag_id:short} resolved: {reason}"),
+    "RiskReassessmentDue": _words("risk reassessment due: {trigger}"),
     # sessions
-    "CaseOpened": _case_opened,
-    "InvitationRecorded": _invitation,
-    "FacilitatorChosen": _facilitator,
+    "CaseOpened": _words(
+        "case opened ({route}) by agency {agency} for {harmed_person_id}: {harm_category}, "
+        "justice stage {justice_stage}"
+    ),
+    "InvitationRecorded": _words("invitation recorded for {harmed_person_id}"),
+    "FacilitatorChosen": _words("facilitator chosen: {practitioner_id}"),
     "PreferencesSet": _preferences,
-    "CasePaused": _paused,
-    "CaseResumed": _fixed("case resumed"),
+    "CasePaused": _words("case paused ({reason})"),
+    "CaseResumed": _words("case resumed"),
     "PreparationSessionHeld": _preparation,
     "SessionScheduled": _scheduled,
-    "SessionStarted": _session("started"),
+    "SessionStarted": _words("session {session_id} started"),
     "SessionHalted": _halted,
-    "SessionCompleted": _session("completed"),
+    "SessionCompleted": _words("session {session_id} completed"),
     "AgreementReached": _agreement,
-    "CaseClosed": _closed,
-    "PractitionerRegistered": _registered,
+    "CaseClosed": _words("case closed ({reason})"),
+    "PractitionerRegistered": _words("practitioner {practitioner_id} registered at level {level}"),
     # aftercare
     "AftercareOffered": _offered,
-    "AftercareAccepted": _fixed("after-care accepted"),
-    "AftercareDeclined": _fixed("after-care declined"),
-    "DesistancePlanAccepted": _plan("accepted"),
-    "DesistancePlanEnded": _plan("ended"),
+    "AftercareAccepted": _words("after-care accepted"),
+    "AftercareDeclined": _words("after-care declined"),
+    "DesistancePlanAccepted": _words("desistance plan accepted by {responsible_person_id}"),
+    "DesistancePlanEnded": _words("desistance plan ended by {responsible_person_id}"),
     "CheckInScheduled": _check_in("scheduled"),
     "CheckInCompleted": _check_in("completed"),
     "CheckInMissed": _check_in("missed"),
-    "ReferralMade": _referral,
+    "ReferralMade": _words(
+        "{kind} referral for {participant_id} ({participant_role}), followed up by {owner_id}"
+    ),
     "CommitmentRecorded": _commitment,
     "CommitmentProgressed": _commitment_word("progressed"),
     "CommitmentCompleted": _commitment_word("completed"),
     "CommitmentNotCompleted": _commitment_word("not completed"),
-    "ProgressUpdatePreferenceSet": _update_preference,
-    "ProgressUpdateShared": _update_shared,
-    "OutcomeMeasureRecorded": _measure,
-    "AftercareClosed": _aftercare_closed,
+    "ProgressUpdatePreferenceSet": _words("{harmed_person_id} chose progress updates: {level}"),
+    "ProgressUpdateShared": _words(
+        "progress update shared with {harmed_person_id}: commitment {commitment_id:short} {status}"
+    ),
+    # The score is the harmed person's answer: counted, never echoed in a timeline.
+    "OutcomeMeasureRecorded": _words("outcome measure {measure} recorded at {point}"),
+    "AftercareClosed": _words("after-care closed ({reason})"),
 }
 
 
