@@ -32,6 +32,13 @@ _TABLES = (
 )
 
 
+def _standing_at(began: str, ended: str) -> str:
+    """SQL for "the row stands at the moment $2": it began by then and had not yet ended (an end
+    at $2 itself counts as ended). `Flag.stands_at`'s rule, kept in one place for flags, open
+    assessments and due reassessments alike."""
+    return f"{began} <= $2 AND ({ended} IS NULL OR $2 < {ended})"
+
+
 class RiskPositions:
     name = "risk_position"
 
@@ -193,8 +200,8 @@ class RiskPositions:
     ) -> asyncpg.Record | None:
         return await conn.fetchrow(
             f"SELECT assessment_id, stage, started_at FROM {self.schema}.risk_assessments "
-            f"WHERE case_id = $1 AND started_at <= $2 AND (completed_at IS NULL "
-            f"OR completed_at > $2) ORDER BY started_at DESC LIMIT 1",
+            f"WHERE case_id = $1 AND {_standing_at('started_at', 'completed_at')} "
+            f"ORDER BY started_at DESC LIMIT 1",
             case_id,
             at,
         )
@@ -205,8 +212,8 @@ class RiskPositions:
         """Flags raised by `at` and not resolved by then (as `Flag.stands_at`)."""
         return await conn.fetch(
             f"SELECT flag_id, severity, category, affects, raised_by, raised_at "
-            f"FROM {self.schema}.risk_flags WHERE case_id = $1 AND raised_at <= $2 "
-            f"AND (resolved_at IS NULL OR $2 < resolved_at) ORDER BY raised_at, flag_id",
+            f"FROM {self.schema}.risk_flags WHERE case_id = $1 "
+            f"AND {_standing_at('raised_at', 'resolved_at')} ORDER BY raised_at, flag_id",
             case_id,
             at,
         )
@@ -216,8 +223,8 @@ class RiskPositions:
     ) -> list[asyncpg.Record]:
         return await conn.fetch(
             f"SELECT trigger, trigger_event_id, due_since FROM {self.schema}.risk_reassessments "
-            f"WHERE case_id = $1 AND due_since <= $2 AND (answered_at IS NULL "
-            f"OR $2 < answered_at) ORDER BY due_since, trigger_event_id",
+            f"WHERE case_id = $1 AND {_standing_at('due_since', 'answered_at')} "
+            f"ORDER BY due_since, trigger_event_id",
             case_id,
             at,
         )
