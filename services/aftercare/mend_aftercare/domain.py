@@ -18,6 +18,7 @@ Choices a reviewer should know (each is also where the rule is enforced below):
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from mend_events.catalog.aftercare import (
@@ -258,10 +259,11 @@ def _schedule(s: AftercareState, cmd: c.ScheduleCheckIn, ctx: CommandContext) ->
 
 
 def _check_in_outcome(
-    s: AftercareState, check_in_id: Any, outcome: CheckInOutcome, ctx: CommandContext
+    s: AftercareState, cmd: c.CompleteCheckIn | c.MarkCheckInMissed, ctx: CommandContext,
+    *, outcome: CheckInOutcome
 ) -> list[DomainEvent]:
     _require_role(ctx, Role.PRACTITIONER)
-    check_in = s.check_ins.get(check_in_id)
+    check_in = s.check_ins.get(cmd.check_in_id)
     if check_in is None:
         raise NotFound("no such check-in in this case", field="check_in_id")
     if check_in.outcome is outcome:
@@ -274,7 +276,7 @@ def _check_in_outcome(
     event = CheckInCompleted if outcome is CheckInOutcome.COMPLETED else CheckInMissed
     return [
         event(
-            check_in_id=check_in_id,
+            check_in_id=cmd.check_in_id,
             participant_id=check_in.participant_id,
             participant_role=check_in.role,
         )
@@ -337,16 +339,17 @@ def _progress(
 
 
 def _finish(
-    s: AftercareState, commitment_id: Any, status: CommitmentStatus, ctx: CommandContext
+    s: AftercareState, cmd: c.CompleteCommitment | c.RecordCommitmentNotCompleted,
+    ctx: CommandContext, *, status: CommitmentStatus
 ) -> list[DomainEvent]:
     _require_role(ctx, Role.PRACTITIONER)
-    known = _commitment(s, commitment_id)
+    known = _commitment(s, cmd.commitment_id)
     if known.status is status:
         return []
     if known.finished:
         raise Rejected(f"this commitment is already {known.status}", field="commitment_id")
     event = CommitmentCompleted if status is CommitmentStatus.COMPLETED else CommitmentNotCompleted
-    return [event(commitment_id=commitment_id)]
+    return [event(commitment_id=cmd.commitment_id)]
 
 
 def _share(s: AftercareState, cmd: c.ShareProgressUpdate, ctx: CommandContext) -> list[DomainEvent]:
@@ -396,21 +399,13 @@ _HANDLERS: dict[type, Callable[[AftercareState, Any, CommandContext], list[Domai
     c.AcceptDesistancePlan: _take_plan,
     c.EndDesistancePlan: _leave_plan,
     c.ScheduleCheckIn: _schedule,
-    c.CompleteCheckIn: lambda s, cmd, ctx: _check_in_outcome(
-        s, cmd.check_in_id, CheckInOutcome.COMPLETED, ctx
-    ),
-    c.MarkCheckInMissed: lambda s, cmd, ctx: _check_in_outcome(
-        s, cmd.check_in_id, CheckInOutcome.MISSED, ctx
-    ),
+    c.CompleteCheckIn: partial(_check_in_outcome, outcome=CheckInOutcome.COMPLETED),
+    c.MarkCheckInMissed: partial(_check_in_outcome, outcome=CheckInOutcome.MISSED),
     c.MakeReferral: _refer,
     c.RecordCommitment: _commit,
     c.RecordCommitmentProgress: _progress,
-    c.CompleteCommitment: lambda s, cmd, ctx: _finish(
-        s, cmd.commitment_id, CommitmentStatus.COMPLETED, ctx
-    ),
-    c.RecordCommitmentNotCompleted: lambda s, cmd, ctx: _finish(
-        s, cmd.commitment_id, CommitmentStatus.NOT_COMPLETED, ctx
-    ),
+    c.CompleteCommitment: partial(_finish, status=CommitmentStatus.COMPLETED),
+    c.RecordCommitmentNotCompleted: partial(_finish, status=CommitmentStatus.NOT_COMPLETED),
     c.ShareProgressUpdate: _share,
     c.RecordOutcomeMeasure: _measure,
 }
