@@ -306,6 +306,8 @@ class EventStore:
             outcome = refused.get(index)
             if outcome is None:
                 mine = [written[r[0]] for r in request.rows]
+                if request.expected_version == 0 and "agency" in request.rows[0][4]:
+                    self._remember_agency(request.stream_id, request.rows[0][4]["agency"])
                 request.future.set_result(
                     AppendResult(
                         request.stream_id,
@@ -407,6 +409,28 @@ class EventStore:
                 rows = await c.fetch(sql, after_position, limit)
         return _rows_to_events(rows, self.service)
 
+    async def stream_agency(self, stream_id: str) -> str | None:
+        """The agency under which a stream began: the case's agency, for access decisions.
+        A stream's first event never changes, so a known answer is kept (a missing stream is
+        not); this process knows it without asking for the streams it began itself."""
+        known = self._agencies.get(stream_id)
+        if known is not None:
+            return known
+        async with self.pool.acquire() as conn:
+            agency = await conn.fetchval(
+                f"SELECT metadata->>'agency' FROM {self.schema}.events "
+                f"WHERE stream_id = $1 AND stream_version = 1",
+                stream_id,
+            )
+        if agency is not None:
+            self._remember_agency(stream_id, agency)
+        return agency
+
+    def _remember_agency(self, stream_id: str, agency: str) -> None:
+        if len(self._agencies) >= self._head_cache_size:
+            self._agencies.clear()
+        self._agencies[stream_id] = agency
+
     async def head_position(self) -> int:
         async with self.pool.acquire() as conn:
             value = await conn.fetchval(
@@ -497,22 +521,3 @@ async def verify_chain(pool: asyncpg.Pool, schema: str) -> list[ChainBreak]:
                 breaks.append(ChainBreak(*where, "content does not match its hash"))
             last_version, last_hash = row["stream_version"], bytes(row["hash"])
     return breaks
-
-
-async def stream_agency(store: EventStore, stream_id: str) -> str | None:
-    """The agency under which a stream began: the case's agency, for access decisions.
-    A stream's first event never changes, so a known answer is kept (a missing stream is not)."""
-    known = store._agencies.get(stream_id)
-    if known is not None:
-        return known
-    async with store.pool.acquire() as conn:
-        agency = await conn.fetchval(
-            f"SELECT metadata->>'agency' FROM {store.schema}.events "
-            f"WHERE stream_id = $1 AND stream_version = 1",
-            stream_id,
-        )
-    if agency is not None:
-        if len(store._agencies) >= store._head_cache_size:
-            store._agencies.clear()
-        store._agencies[stream_id] = agency
-    return agency

@@ -223,6 +223,23 @@ async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
     assert "Index Scan Backward using events_pkey" in statement
 
 
+async def test_stream_agency_is_known_to_the_process_that_began_the_stream(
+    app_pool, platform, schema
+):
+    """Access decisions ask for a case's agency on every request: the process that wrote the
+    stream's first event knows it without a query; another reads it from the store."""
+    pool = await asyncpg.create_pool(platform.database_url, min_size=1, max_size=1,
+                                     init=init_connection)
+    writer = EventStore(pool, schema)
+    await writer.append("case-agency1", [noted(1)], expected_version=0)
+    await writer.append("case-agency1", [noted(2)], expected_version=1)
+    await pool.close()  # from here on, any query would fail
+    assert await writer.stream_agency("case-agency1") == "agency-a"
+    reader = EventStore(app_pool, schema)
+    assert await reader.stream_agency("case-agency1") == "agency-a"
+    assert await reader.stream_agency("case-none1") is None
+
+
 async def test_hash_chain_detects_tampering(store, admin_conn, schema):
     for v in range(3):
         await store.append("case-eeee1", [noted(v)], expected_version=v)

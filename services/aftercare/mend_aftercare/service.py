@@ -37,7 +37,7 @@ from mend_events.envelope import RecordedEvent
 from mend_events.errors import MendError
 from mend_events.identity import Identity
 from mend_events.identity_types import Actor, Role
-from mend_events.store import EventStore, stream_agency
+from mend_events.store import EventStore
 
 from mend_aftercare import commands as c
 from mend_aftercare.domain import LEVEL_SHARES, decider
@@ -126,7 +126,7 @@ class AftercareService:
     # --- who is who ---------------------------------------------------------------------------
 
     async def case_agency(self, case_id: str) -> str | None:
-        agency = await stream_agency(self.store, case_id)
+        agency = await self.store.stream_agency(case_id)
         if agency is None:
             async with self.store.pool.acquire() as conn:
                 people = await self.cases.of(conn, case_id)

@@ -13,7 +13,7 @@ from mend_events.crypto import FieldSealer
 from mend_events.decider import CommandContext
 from mend_events.identity import Identity
 from mend_events.identity_types import Actor, Role
-from mend_events.store import EventStore, stream_agency
+from mend_events.store import EventStore
 
 from mend_consent.commands import LapseDueGrants
 from mend_consent.domain import ConsentState, covers, decider
@@ -37,7 +37,7 @@ class ConsentService:
         self.grants = grants
 
     async def case_agency(self, case_id: str) -> str | None:
-        return await stream_agency(self.store, case_id)
+        return await self.store.stream_agency(case_id)
 
     async def grant_owner(self, case_id: str, grant_id: UUID) -> str | None:
         # A grant's giver never changes: a cached state that knows the grant is enough.

@@ -18,7 +18,7 @@ from mend_events.decider import CommandContext
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import NotFound, Unavailable
 from mend_events.identity_types import Actor, Role
-from mend_events.store import EventStore, stream_agency
+from mend_events.store import EventStore
 from mend_events.vocabulary import ContactForm
 
 from mend_risk.commands import MarkReassessmentDue
@@ -110,7 +110,7 @@ class RiskService:
     async def case_agency(self, case_id: str) -> str | None:
         """The agency of the case: that under which its risk record began, else that under
         which the sessions service opened it (None when neither is known yet)."""
-        agency = await stream_agency(self.store, case_id)
+        agency = await self.store.stream_agency(case_id)
         if agency is not None:
             return agency
         async with self.store.pool.acquire() as conn:

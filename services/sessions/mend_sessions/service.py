@@ -20,7 +20,7 @@ from mend_events.decider import CommandContext
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import NotFound, Unavailable
 from mend_events.identity_types import Actor, Role
-from mend_events.store import EventStore, stream_agency
+from mend_events.store import EventStore
 
 from mend_sessions import commands as c
 from mend_sessions.consistency import ConsistencyGuard
@@ -88,7 +88,7 @@ class SessionsService:
         state = await self.case(case_id)
         if state.opened is not None:
             return state.opened.agency
-        return await stream_agency(self.store, case_id)
+        return await self.store.stream_agency(case_id)
 
     async def case_document(self, case_id: str) -> dict[str, Any] | None:
         async with self.pool.acquire() as conn:
