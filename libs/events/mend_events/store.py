@@ -170,8 +170,8 @@ class EventStore:
     async def _drain(self, conn: asyncpg.Connection) -> None:
         while True:
             if not self._pending:
-                # Callers just answered often append again at once: one turn for them before
-                # the connection goes back (a release costs a reset round trip).
+                # Callers just answered often append again at once: one turn for them, so
+                # their requests go out on this connection instead of a fresh acquire.
                 await asyncio.sleep(0)
                 if not self._pending:
                     return
@@ -306,8 +306,9 @@ class EventStore:
             outcome = refused.get(index)
             if outcome is None:
                 mine = [written[r[0]] for r in request.rows]
-                if request.expected_version == 0 and "agency" in request.rows[0][4]:
-                    self._remember_agency(request.stream_id, request.rows[0][4]["agency"])
+                if request.expected_version == 0:  # this wrote the stream's first event
+                    first_metadata = request.rows[0][4]
+                    self._remember_agency(request.stream_id, first_metadata["agency"])
                 request.future.set_result(
                     AppendResult(
                         request.stream_id,
