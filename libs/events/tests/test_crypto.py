@@ -225,23 +225,41 @@ async def test_shred_makes_fields_unreadable_and_new_key_after() -> None:
     assert await sealer.shred("hp-3f9a2c") == []
 
 
-async def test_shred_in_other_process_seen_after_invalidate_or_ttl() -> None:
-    store = InMemoryKeyStore()
-    now = [0.0]
-    reader = _sealer(store, cache_ttl=60, monotonic=lambda: now[0])
+async def test_shred_in_another_process_is_seen_at_once(schema, app_pool) -> None:
+    """Two processes' sealers on one schema: once one shreds, the other opens nothing more,
+    on its very next read (it held the key warm just before), and seals under a fresh key."""
+    reader = FieldSealer(PgKeyStore(app_pool, schema), _keys())
+    shredder = FieldSealer(PgKeyStore(app_pool, schema), _keys())
     event_id = uuid4()
     stored = await _seal_statement(reader, event_id)
-    await _sealer(store).shred("hp-3f9a2c")  # another process
-    assert await reader.open_field(stored["statement"], **_ctx(event_id)) == SECRET  # cached
-    now[0] = 61.0
+    assert await reader.open_field(stored["statement"], **_ctx(event_id)) == SECRET
+    assert await shredder.shred("hp-3f9a2c") == [stored["statement"]["kid"]]
     assert await reader.open_field(stored["statement"], **_ctx(event_id)) is None
-    second = uuid4()
-    stored2 = await _seal_statement(reader, second)
-    assert stored2["statement"]["kid"] != stored["statement"]["kid"]
-    await _sealer(store).shred("hp-3f9a2c")
-    assert await reader.open_field(stored2["statement"], **_ctx(second)) == SECRET  # cached
-    reader.invalidate("hp-3f9a2c")
-    assert await reader.open_field(stored2["statement"], **_ctx(second)) is None
+    later = uuid4()
+    again = await _seal_statement(reader, later, "new text")
+    assert again["statement"]["kid"] != stored["statement"]["kid"]
+    assert await shredder.open_field(again["statement"], **_ctx(later)) == "new text"
+
+
+async def test_shred_is_scoped_to_an_agency_and_to_keys_made_before_the_request() -> None:
+    store = InMemoryKeyStore()
+    moments = iter(datetime(2025, 3, 1, h, tzinfo=UTC) for h in range(1, 10))
+    sealer = _sealer(store, clock=lambda: next(moments))
+    here = await _seal_statement(sealer, uuid4())  # key made at 01:00
+    event = StatementRecorded(about="hp-3f9a2c", statement=SECRET)
+    there = await sealer.seal_event_data(
+        event, event.to_data(), agency="agency-south", stream_id=STREAM, event_id=uuid4(),
+        actor_id="prac-1111",
+    )  # key made at 02:00
+    # An erasure requested at 01:30 in agency-north: south's key and later keys stay.
+    requested = datetime(2025, 3, 1, 1, 30, tzinfo=UTC)
+    kids = await sealer.shred("hp-3f9a2c", agency=AGENCY, before=requested)
+    assert kids == [here["statement"]["kid"]]
+    assert store.rows[there["statement"]["kid"]].wrapped is not None
+    newer = await _seal_statement(sealer, uuid4())  # a fresh north key, made after the request
+    # The same request applied again (a replay, a redelivery) leaves the newer key alone.
+    assert await sealer.shred("hp-3f9a2c", agency=AGENCY, before=requested) == []
+    assert store.rows[newer["statement"]["kid"]].wrapped is not None
 
 
 async def test_sealing_is_deterministic_for_retries() -> None:
