@@ -23,6 +23,7 @@ from mend_events.identity_types import PARTICIPANT_ROLES, Role
 
 __all__ = [
     "BASELINE_RULES",
+    "ERASURE_RULES",
     "READ_VERBS",
     "Condition",
     "Decision",
@@ -179,6 +180,14 @@ def authorize(policy: Policy, identity: Identity, action: str, resource: Resourc
     return policy.authorize(identity, action, resource)
 
 
+# ---- erasure of a person's personal data (mend_events.erasure) ------------------------------
+# The person asks for their own data; a coordinator of the agency for anyone's in it. Nobody of
+# another agency; no operator, auditor or practitioner (an erasure is not casework).
+ERASURE_RULES: tuple[Rule, ...] = (
+    Rule("person.erase", PARTICIPANT_ROLES, all_of(same_agency, own_record)),
+    Rule("person.erase", {Role.COORDINATOR}, same_agency),
+)
+
 # ---- the platform's baseline ---------------------------------------------------------------
 # Services add their own rules (Policy([*BASELINE_RULES, *service_rules])). Read as a table:
 #   action          roles                       condition
@@ -197,4 +206,5 @@ BASELINE_RULES: tuple[Rule, ...] = (
     Rule("shared.read", {Role.PRACTITIONER, Role.COORDINATOR}, shared_with_agency),
     # An operator runs the services: no case content.
     Rule("ops.*", {Role.OPERATOR}),
+    *ERASURE_RULES,
 )

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
+from mend_events import erasure
 from mend_events.consumer import Handler, InboxConsumer, PositionHook
 from mend_events.crypto import AgencyKeys, FieldSealer, PgKeyStore
 from mend_events.db import create_pool
@@ -61,6 +62,10 @@ class ServiceRuntime:
         """Consume other services' events with `handler` (group = `<service>.<name>`);
         `on_position` records each applied message's offset in the same transaction."""
         topics = [self.topic_of(s) for s in services]
+        if erasure.OWNER in services and self.service != erasure.OWNER:
+            # Erasure requests travel on the owner's topic: this service destroys its own keys
+            # of the person in the same inbox transaction, before its handler sees the event.
+            handler = erasure.shredding(handler, self.schema)
         self._subscriptions.append((name, topics, handler, on_position))
 
     def group_of(self, name: str) -> str:

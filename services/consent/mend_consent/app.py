@@ -8,11 +8,15 @@ from functools import partial
 
 import structlog
 from fastapi import FastAPI
+from mend_events.application import CommandService
+from mend_events.erasure import ErasureProjection
+from mend_events.erasure import decider as erasure_decider
 from mend_events.runtime import ServiceRuntime
 from mend_events.serve import periodically, service_app
 from mend_events.settings import Settings
 
 from mend_consent.api import router
+from mend_consent.erasure import router as erasure_router
 from mend_consent.projections import CurrentGrants
 from mend_consent.service import ConsentService
 
@@ -30,12 +34,16 @@ def build(
     app, runtime = service_app("consent", settings, schema, topic_prefix, router())
     grants = CurrentGrants(schema)
     runtime.project(grants)
+    runtime.project(ErasureProjection(schema))  # the consent service records erasures
+    app.include_router(erasure_router())
     interval = lapse_interval or float(os.environ.get("MEND_LAPSE_INTERVAL", "30"))
 
     async def started(rt: ServiceRuntime) -> None:
         assert rt.store is not None
         service = ConsentService(rt.store, rt.sealer, grants, rt.settle)
         app.state.service = service
+        app.state.erasures = CommandService(rt.store, erasure_decider)
+        app.state.settle = rt.settle
         sweep = partial(_sweep_lapses, service, rt)
         rt.track(periodically(interval, sweep, log=log, failed="consent.lapse_sweep_failed"))
 

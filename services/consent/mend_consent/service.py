@@ -20,6 +20,7 @@ from mend_consent.domain import ConsentState, covers, decider
 from mend_consent.projections import CurrentGrants
 
 SYSTEM_ID = "svc-consent"
+ERASED = "[erased]"
 
 
 class ConsentService:
@@ -82,6 +83,9 @@ class ConsentService:
                     actor_id=e.metadata.actor_id,
                     personal_owner=model.personal_owner,
                 )
+                for name in model.personal_fields:
+                    if data.get(name) is None and e.data.get(name) is not None:
+                        data[name] = ERASED  # sealed under a key destroyed by an erasure
             else:
                 for name in model.personal_fields:
                     if data.get(name) is not None:

@@ -264,3 +264,28 @@ class AcknowledgementWithdrawn(DomainEvent):
     responsible_person_id: PseudoId
     ground: AcknowledgementWithdrawalGround
     note: PersonalText | None = None
+
+
+class ErasureBasis(StrEnum):
+    """Why a person's personal data is erased: a code, never free text (GDPR article 17(1))."""
+
+    DATA_SUBJECT_REQUEST = "data_subject_request"  # the person asked (art. 17(1), consent gone)
+    NO_LONGER_NECESSARY = "no_longer_necessary"  # art. 17(1)(a)
+    OBJECTION = "objection"  # art. 17(1)(c)
+    UNLAWFUL_PROCESSING = "unlawful_processing"  # art. 17(1)(d)
+    LEGAL_OBLIGATION = "legal_obligation"  # art. 17(1)(e), e.g. a court order
+
+
+@registry.register
+class PersonalDataErased(DomainEvent):
+    """A person's personal data in one agency is erased (R7): every service destroys the data
+    keys it holds for that person in the event's agency (the envelope's), made up to the
+    event's occurred_at, so every text sealed under them is unreadable for ever; the history
+    keeps its events and its hash chains. Who asked is the envelope's actor; on what basis, a
+    code. The event itself carries no personal data. Stream: `erasure.<agency>.<person>`."""
+
+    event_type = "PersonalDataErased"
+    schema_version = 1
+
+    person_id: PseudoId
+    basis: ErasureBasis
