@@ -7,6 +7,7 @@ application role), so it works with the services stopped.
     mend audit export CASE --format json|csv [--as-of TIMESTAMP] [--output FILE]
     mend audit rebuild
     mend audit migrate
+    mend erase PERSON --basis CODE [--agency AGENCY] [--token TOKEN] [--json]
 
 Settings come from the `MEND_*` environment (`make status` prints them). Exit codes: 0 when all
 holds, 1 when verification found a problem, 2 for a mistake in the request or an unreachable
@@ -17,19 +18,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import structlog
 from mend_events.db import create_pool
 from mend_events.errors import MendError
+from mend_events.logging import scrub_personal_data
 from mend_events.settings import SERVICES, Settings
 
+from mend_audit import erase
 from mend_audit.export import FORMATS
 from mend_audit.history import to_json
 from mend_audit.projection import AUDIT_SCHEMA, CaseHistoryProjection, migrate
@@ -90,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=FORMATS)
     export.add_argument("--as-of", metavar="TIMESTAMP")
     export.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+
+    erase.add_parser(tools)
 
     commands.add_parser("rebuild", help="rebuild the stored case-history projection")
     commands.add_parser(
@@ -288,6 +295,8 @@ def render_state(state: dict[str, Any], moment: str | None) -> list[str]:
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     schemas = _schemas(args.schema)
+    if args.tool == "erase":
+        return await erase.run(args, settings, schemas["consent"], _out)
     if args.command == "migrate":
         conn = await asyncpg.connect(settings.admin_database_url)
         try:
@@ -345,6 +354,40 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     raise UsageError(f"unknown command {args.command}")
 
 
+class _Stderr:
+    """Whatever `sys.stderr` is at the time of writing (a test may swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _logs_to_stderr() -> Iterator[None]:
+    """The library's log lines (e.g. an erasure's keys destroyed) go to standard error, as
+    scrubbed JSON, warnings and worse only: standard output is the answer (`--json | jq`).
+    An embedding process (a test) gets its own logging configuration back afterwards."""
+    if structlog.is_configured():
+        yield
+        return
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            scrub_personal_data,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
+        cache_logger_on_first_use=False,
+    )
+    try:
+        yield
+    finally:
+        structlog.reset_defaults()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # The Kafka client logs every failed connection attempt; verify reports it in one line.
@@ -352,22 +395,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("aiokafka").propagate = False
     settings = Settings.from_env()
     try:
-        code = asyncio.run(_run(args, settings))
+        with _logs_to_stderr():
+            code = asyncio.run(_run(args, settings))
     except UsageError as exc:
-        print(f"{PROG} audit: error: {exc}", file=sys.stderr)
+        print(f"{PROG} {args.tool}: error: {exc}", file=sys.stderr)
         code = 2
     except MendError as exc:
-        print(f"{PROG} audit: error: {exc.reason}", file=sys.stderr)
+        print(f"{PROG} {args.tool}: error: {exc.reason}", file=sys.stderr)
         code = 2
     except BrokenPipeError:
         code = 0  # the reader (e.g. `head`) stopped reading: nothing more to say
     except OSError as exc:
         where = _where(settings.database_url)
         detail = exc.strerror or type(exc).__name__
-        print(f"{PROG} audit: error: cannot reach PostgreSQL at {where}: {detail}", file=sys.stderr)
+        print(
+            f"{PROG} {args.tool}: error: cannot reach PostgreSQL at {where}: {detail}",
+            file=sys.stderr,
+        )
         code = 2
     except asyncpg.PostgresError as exc:
-        print(f"{PROG} audit: error: PostgreSQL refused: {exc}", file=sys.stderr)
+        print(f"{PROG} {args.tool}: error: PostgreSQL refused: {exc}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:
         code = 130

@@ -240,12 +240,15 @@ async def test_every_service_destroys_its_keys_and_nothing_shows_after(
         messages = await read_topic(
             platform.kafka_bootstrap, events_topic("consent", topic_prefix), expect=3
         )
-        erased = [m for m in messages if b"PersonalDataErased" in m.value]
+        erased = [
+            m for m in messages if dict(m.headers)["ce_type"].endswith(b".PersonalDataErased")
+        ]
         assert len(erased) == 1
-        body = json.loads(erased[0].value)
-        assert body["data"] == {"person_id": HP, "basis": "data_subject_request"}
+        assert json.loads(erased[0].value) == {"person_id": HP, "basis": "data_subject_request"}
+        assert erased[0].key == f"erasure.agency-a.{HP}".encode()
         for m in messages:
-            assert not any(w.encode() in m.value for w in CANARY_WORDS)
+            seen = m.value + b"".join(v for _, v in m.headers)
+            assert not any(w.encode() in seen for w in CANARY_WORDS)
 
         # Nothing shows the text: the stores, the export, and verify still passes.
         for runtime in (consent, risk):
