@@ -38,18 +38,18 @@ H, R, S, INST = Role.HARMED_PERSON, Role.RESPONSIBLE_PERSON, Role.SUPPORTER, Rol
 P, C, A, OPS, SYS = Role.PRACTITIONER, Role.COORDINATOR, Role.AUDITOR, Role.OPERATOR, Role.SYSTEM
 ACTIONS = [
     "case.read", "case.write", "case.assign", "case.list", "record.read", "record.write",
-    "audit.history", "shared.read", "ops.read", "ops.restart",
+    "audit.history", "shared.read", "ops.read", "ops.restart", "person.erase",
 ]
 # Allowed (role, action) pairs on the caller's own agency, own record, allocated case;
 # everything else is denied. shared.read is tested with a share to the caller's agency.
 ALLOWED = {
-    H: {"record.read", "record.write"},
-    R: {"record.read", "record.write"},
-    S: {"record.read", "record.write"},
-    INST: {"record.read", "record.write"},
+    H: {"record.read", "record.write", "person.erase"},
+    R: {"record.read", "record.write", "person.erase"},
+    S: {"record.read", "record.write", "person.erase"},
+    INST: {"record.read", "record.write", "person.erase"},
     P: {"case.read", "case.write", "case.assign", "case.list", "record.read", "record.write",
         "shared.read"},
-    C: {"case.assign", "case.list", "shared.read"},
+    C: {"case.assign", "case.list", "shared.read", "person.erase"},
     A: {"case.read", "case.list", "record.read", "audit.history", "shared.read", "ops.read"},
     OPS: {"ops.read", "ops.restart"},
     SYS: set(),
@@ -98,6 +98,22 @@ def test_participant_only_their_own_record(role: Role) -> None:
     decision = POLICY.decide(who(role), "record.read", resource(role, person_id="hp-someone"))
     assert not decision.allowed and "own" in decision.reason
     assert not POLICY.decide(who(role), "case.read", resource(role)).allowed
+
+
+@pytest.mark.parametrize("role", [H, R, S, INST])
+def test_a_participant_erases_only_their_own_data(role: Role) -> None:
+    someone_else = resource(role, person_id="hp-someone")
+    decision = POLICY.decide(who(role), "person.erase", someone_else)
+    assert not decision.allowed and "own" in decision.reason
+
+
+def test_a_coordinator_erases_only_in_their_agency() -> None:
+    anyone_here = {"agency": AGENCY, "person_id": "hp-someone"}
+    assert POLICY.decide(who(C), "person.erase", anyone_here).allowed
+    elsewhere = {"agency": "agency-south", "person_id": "hp-someone"}
+    assert not POLICY.decide(who(C), "person.erase", elsewhere).allowed
+    for role in (P, A, OPS, SYS):
+        assert not POLICY.decide(who(role), "person.erase", anyone_here).allowed
 
 
 def test_auditor_read_only() -> None:
