@@ -273,6 +273,7 @@ SUMMARIES: dict[str, Callable[[Data], str]] = {
         "incentive reported for {participant_id} (report {report_id:short})"
     ),
     "ConsentInvalidated": _invalidated,
+    "PersonalDataErased": _words("personal data of {person_id} erased ({basis})"),
     "AcknowledgementRecorded": _words(
         "acknowledgement of harm by {responsible_person_id} recorded ({basis})"
     ),

@@ -169,6 +169,7 @@ def shredding(handler: Handler, schema: str) -> Handler:
         await handler(conn, event)
 
     handle.__name__ = getattr(handler, "__name__", "handle")
+    handle.applies_erasures = True  # type: ignore[attr-defined]
     return handle
 
 
