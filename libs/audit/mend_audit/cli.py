@@ -1,5 +1,6 @@
 """`mend audit ...`: the auditor's command line. Reads the stores directly (SELECT only, as the
-application role), so it works with the services stopped.
+application role), so it works with the services stopped. `mend erase` records a person's
+erasure request (see `mend_audit.erase`).
 
     mend audit history CASE [--as-of TIMESTAMP] [--json]
     mend audit halts [--case CASE] [--since TIMESTAMP] [--as-of TIMESTAMP] [--json]
