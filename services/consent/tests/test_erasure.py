@@ -100,10 +100,13 @@ async def test_the_person_or_their_agencys_coordinator_erase_through_the_api(con
     r = await client.post("/people/Tom Smith/erasure", json=body, headers=hp)
     assert r.status_code == 422 and "Tom" not in r.text
 
-    r = await client.post(url, json=body, headers=hp)  # the person themself
+    retry = {**hp, "Idempotency-Key": "erase-1"}
+    r = await client.post(url, json=body, headers=retry)  # the person themself
     assert r.status_code == 201, r.text
     assert r.json()["events"][0]["type"] == "PersonalDataErased"
     assert await reasons(client, hp) == ["[erased]"]
+    r = await client.post(url, json=body, headers=retry)  # a retry records nothing more
+    assert r.status_code == 200 and r.json()["events"] == []
 
     # A coordinator of the agency erases another participant's data.
     hp2 = token("harmed_person", HP2)
