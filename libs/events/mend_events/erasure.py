@@ -50,7 +50,6 @@ __all__ = [
     "ErasureBody",
     "ErasureProjection",
     "authorize",
-    "erasure_only",
     "erasure_stream",
     "request_erasure",
     "shred_for",
@@ -131,12 +130,12 @@ async def request_erasure(
     """Authorise, record the request, and destroy the owner service's keys (`settle` brings
     its `ErasureProjection` up to date) before answering: an answer means the fields are
     unreadable in every process of the owner service."""
-    authorize(identity, person_id, body.agency)
+    agency = authorize(identity, person_id, body.agency)
     ctx = CommandContext(
         actor=identity.actor, now=datetime.now(UTC), correlation_id=correlation_id or uuid4()
     )
     result = await commands.execute(
-        erasure_stream(identity.agency, person_id),
+        erasure_stream(agency, person_id),
         EraseSubject(person_id=person_id, basis=body.basis),
         ctx,
         idempotency_key=idempotency_key,
@@ -171,15 +170,6 @@ def shredding(handler: Handler, schema: str) -> Handler:
     handle.__name__ = getattr(handler, "__name__", "handle")
     handle.applies_erasures = True  # type: ignore[attr-defined]
     return handle
-
-
-async def _ignore(conn: asyncpg.Connection, event: RecordedEvent) -> None:
-    return None
-
-
-def erasure_only(schema: str) -> Handler:
-    """A handler for a service that consumes nothing else of the owner's topic."""
-    return shredding(_ignore, schema)
 
 
 class ErasureProjection:
