@@ -8,6 +8,7 @@ from functools import partial
 
 import structlog
 from fastapi import FastAPI
+from mend_events.cases import CaseDirectory
 from mend_events.runtime import ServiceRuntime
 from mend_events.serve import periodically, service_app
 from mend_events.settings import Settings
@@ -30,11 +31,14 @@ def build(
     app, runtime = service_app("consent", settings, schema, topic_prefix, router())
     grants = CurrentGrants(schema)
     runtime.project(grants)
+    # The cases and their members, as the sessions service opened and enrolled them.
+    directory = CaseDirectory(schema)
+    runtime.subscribe("cases", ["sessions"], directory.apply)
     interval = lapse_interval or float(os.environ.get("MEND_LAPSE_INTERVAL", "30"))
 
     async def started(rt: ServiceRuntime) -> None:
         assert rt.store is not None
-        service = ConsentService(rt.store, rt.sealer, grants, rt.settle)
+        service = ConsentService(rt.store, rt.sealer, grants, rt.settle, directory)
         app.state.service = service
         sweep = partial(_sweep_lapses, service, rt)
         rt.track(periodically(interval, sweep, log=log, failed="consent.lapse_sweep_failed"))
