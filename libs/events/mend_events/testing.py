@@ -237,7 +237,6 @@ async def open_case(
     """Make `case_id` known to a service that is not the sessions service, through the same
     code path as the sessions service's CaseOpened and ParticipantEnrolled arriving over the
     broker (`CaseDirectory.apply` in a transaction). `members`: person id -> role."""
-    from mend_events.cases import CaseDirectory
     from mend_events.catalog.sessions import (
         CaseOpened,
         HarmCategory,
@@ -264,8 +263,17 @@ async def open_case(
     for person, role in (members or {}).items():
         model = ParticipantEnrolled(person_id=person, role=ParticipantRole(role))
         events.append(sessions_event(case_id, model, agency=agency))
-    directory = CaseDirectory(runtime.schema)
-    async with runtime.pool.acquire() as conn, conn.transaction():
+    async with runtime.pool.acquire() as conn:
+        await apply_case_events(conn, runtime.schema, events)
+
+
+async def apply_case_events(conn: asyncpg.Connection, schema: str, events: list) -> None:
+    """Apply sessions events to `schema`'s case directory in one transaction, as the
+    subscription's inbox transaction does."""
+    from mend_events.cases import CaseDirectory
+
+    directory = CaseDirectory(schema)
+    async with conn.transaction():
         for event in events:
             await directory.apply(conn, event)
 

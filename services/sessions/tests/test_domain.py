@@ -622,7 +622,9 @@ def test_a_participant_is_enrolled_only_with_the_harmed_persons_agreement(case):
     assert refused.value.field == "role"
     [event] = case.do(case.coord, enrol_sup)
     assert event == ev.ParticipantEnrolled(person_id=SUP_ID, role=R.SUPPORTER)
-    case.do(case.hp, c.SetPreferences(invited=(RP_P.id, SUP_ID), responsible_person_takes_part=True))
+    case.do(
+        case.hp, c.SetPreferences(invited=(RP_P.id, SUP_ID), responsible_person_takes_part=True)
+    )
     case.do(case.fac, enrol_rp)
     assert case.state.members == {
         "hp-0001": R.HARMED_PERSON,
