@@ -229,13 +229,19 @@ async def ours(settings: Settings, keys: str) -> Stages:
 
             async def prepare(i: int) -> None:
                 async with sem:
-                    r = await http.post(f"/cases/{cases[i]}/consents", headers=auth[i], json={
-                        "participant_id": people[i], "scope": "take_part",
-                        "informed_how": "both", "no_incentive_attested": True,
-                        "grant_id": str(grants[i])})
-                    assert r.status_code == 201, r.text
+                    # The case opens in sessions first; consent learns of it over the broker
+                    # (404 naming case_id until then).
                     await sessions_store.append(cases[i], _scheduled_case(people[i]),
                                                 expected_version=0)
+                    for _ in range(100):
+                        r = await http.post(f"/cases/{cases[i]}/consents", headers=auth[i],
+                                            json={"participant_id": people[i],
+                                                  "scope": "take_part", "informed_how": "both",
+                                                  "no_incentive_attested": True,
+                                                  "grant_id": str(grants[i])})
+                        if r.status_code != 404:
+                            break
+                    assert r.status_code == 201, r.text
 
             await asyncio.gather(*(prepare(i) for i in range(len(people))))
 

@@ -14,9 +14,11 @@ import uuid
 
 import asyncpg
 import httpx
+from mend_events.catalog.sessions import CaseOpened, HarmCategory, JusticeStage, Route
 from mend_events.devkeys import ensure_agency_keys, issue_token
 from mend_events.migrate import migrate_schema
 from mend_events.settings import Settings
+from mend_events.testing import apply_case_events, sessions_event
 from mend_events.topics import delete_topics, ensure_topics
 
 from bench.common import Result, percentile, result
@@ -80,6 +82,13 @@ async def run(settings: Settings) -> list[Result]:
             auth = [{"Authorization": "Bearer " + issue_token(AGENCY, "harmed_person", p,
                                                               keys_dir=keys)} for p in people]
             cases = [f"case-b{uuid.uuid4().hex[:10]}" for _ in range(count)]
+            # Each case as the sessions service opened it, through the directory's own apply.
+            await apply_case_events(admin, schema, [
+                sessions_event(case, CaseOpened(
+                    harm_category=HarmCategory.SEXUAL_ASSAULT, justice_stage=JusticeStage.NONE,
+                    agency=AGENCY, harmed_person_id=person, route=Route.SELF_REFERRAL),
+                    agency=AGENCY, actor=person)
+                for case, person in zip(cases, people, strict=True)])
             grants = [str(uuid.uuid4()) for _ in range(count)]
             sem = asyncio.Semaphore(16)
 

@@ -176,8 +176,18 @@ class Platform:
         opening = {"harm_category": "sexual_assault", "justice_stage": "none"}
         await self.ok(s, f"/cases/{CASE}/open", {**opening, "route": "self_referral"}, self.hp())
         await self.ok(s, f"/cases/{CASE}/facilitator", {"practitioner_id": FAC}, self.hp())
-        prefs = {"min_gap_days": 7, "responsible_person_takes_part": True}
+        prefs = {"min_gap_days": 7, "responsible_person_takes_part": True, "invited": [RP]}
         await self.ok(s, f"/cases/{CASE}/preferences", prefs, self.hp())
+        enrol = {"person_id": RP, "role": "responsible_person"}
+        await self.ok(s, f"/cases/{CASE}/participants", enrol, self.fac())
+        # The consent service learns of the case and its members over the broker.
+        consent_service = self.consent[1].state.service
+
+        async def rp_takes_part() -> bool:
+            entry = await consent_service.case(CASE, wait=0)
+            return entry is not None and RP in entry.members
+
+        await wait_until(rp_takes_part, timeout=60)
         for person, role in ((HP, "harmed_person"), (RP, "responsible_person")):
             body = {"participant": {"id": person, "role": role}}
             await self.ok(s, f"/cases/{CASE}/preparations", body, self.fac())

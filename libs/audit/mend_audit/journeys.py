@@ -92,10 +92,22 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+def _case_on_its_way(response: httpx.Response) -> bool:
+    """A service that has not taken in the case's opening from the broker yet (404 naming
+    `case_id`): asked again until it has."""
+    return response.status_code == 404 and _json(response).get("field") == "case_id"
+
+
 def _waiting_for_other_services(response: httpx.Response) -> bool:
     body = _json(response)
     gates = body.get("gates") if body.get("error") == "gates_unmet" else None
     return bool(gates) and all(any(p in g for p in _REMOTE_GATES) for g in gates or ())
+
+
+def _either(
+    first: Callable[[httpx.Response], bool] | None, second: Callable[[httpx.Response], bool]
+) -> Callable[[httpx.Response], bool]:
+    return second if first is None else (lambda r: first(r) or second(r))
 
 
 # --- who takes part ---------------------------------------------------------------------------
@@ -363,6 +375,9 @@ class Case:
         event_type: str | None = None,
         retry_if: Callable[[httpx.Response], bool] | None = None,
     ) -> UUID:
+        if service != "sessions":
+            # The case is the sessions service's: the others learn of it over the broker.
+            retry_if = _either(retry_if, _case_on_its_way)
         result = await self.driver.post(
             service, path, body, headers, step=f"{self.name}: {name}", retry_if=retry_if
         )
@@ -400,6 +415,34 @@ class Case:
         return await self._do(
             "sessions", f"/cases/{self.id}/preferences", body, self.harmed, "preferences_set"
         )
+
+    # -- who takes part: the harmed person agreed (preferences), the facilitator enrols
+    async def enrol(self, person: str) -> UUID:
+        body = {"person_id": person, "role": self.cast.role_of(person)}
+        return await self._do(
+            "sessions",
+            f"/cases/{self.id}/participants",
+            body,
+            self.facilitator,
+            f"enrolled:{self.cast.short(person)}",
+        )
+
+    async def wait_taking_part(self, person: str) -> None:
+        """Until every other service has taken in, over the broker, that `person` takes part
+        (each answers their own read with 200 then, and 403 or 404 before)."""
+        reads = {
+            "consent": f"/cases/{self.id}/consents",
+            "risk": f"/cases/{self.id}/safety-plans",
+            "aftercare": f"/cases/{self.id}/aftercare",
+        }
+        for service, path in reads.items():
+
+            async def known(service: str = service, path: str = path) -> bool:
+                client = self.driver.clients[service]
+                r = await client.get(path, headers=dict(self.person(person)))
+                return r.status_code == 200
+
+            await self.driver.eventually(f"{self.name}: {service} knows {person}", known)
 
     # -- consent (each participant's own act) and acknowledgement
     async def give_consent(
@@ -846,11 +889,18 @@ class Case:
             forms,
             responsible_person_takes_part=responsible,
             min_gap_days=min_gap_days,
-            invited=(c.supporter,) if supporter else (),
+            invited=(
+                *([c.responsible] if responsible else []),
+                *([c.supporter] if supporter else []),
+            ),
             progress_updates=responsible,
         )
         people = [c.harmed, *([c.responsible] if responsible else [])]
         people += [c.supporter] if supporter else []
+        for person in people[1:]:
+            await self.enrol(person)
+        for person in people[1:]:
+            await self.wait_taking_part(person)
         for person in people:
             # The responsible person has no part in forms without them (an unsent letter).
             own = [f for f in forms if person != c.responsible or f not in _NEVER_WITH_RP]

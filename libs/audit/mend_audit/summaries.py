@@ -294,6 +294,7 @@ SUMMARIES: dict[str, Callable[[Data], str]] = {
         "justice stage {justice_stage}"
     ),
     "InvitationRecorded": _words("invitation recorded for {harmed_person_id}"),
+    "ParticipantEnrolled": _words("{person_id} takes part as {role}"),
     "FacilitatorChosen": _words("facilitator chosen: {practitioner_id}"),
     "PreferencesSet": _preferences,
     "CasePaused": _words("case paused ({reason})"),

@@ -3,7 +3,8 @@
 A rule says: these roles may take this action (exact `case.read`, a family `case.*`, or `*`)
 when its condition holds for the caller and the resource. Nothing is allowed unless some rule
 allows it. Conditions are small named functions of (identity, action, resource); the resource is
-a plain dict (`agency`, `case_id`, `person_id`, `shared_with`, ...); a missing key never allows.
+a plain dict (`agency`, `case_id`, `person_id`, `members`, `shared_with`, ...); a missing key
+never allows.
 
 Actions are named `<resource>.<verb>`; verbs in `READ_VERBS` only read.
 
@@ -35,6 +36,7 @@ __all__ = [
     "authorize",
     "condition",
     "is_read",
+    "member_of_case",
     "own_record",
     "read_only",
     "same_agency",
@@ -87,6 +89,13 @@ def own_record(identity: Identity, action: str, resource: Resource) -> bool:
 def allocated_case(identity: Identity, action: str, resource: Resource) -> bool:
     case_id = resource.get("case_id")
     return isinstance(case_id, str) and case_id in identity.cases
+
+
+@condition("the caller takes part in the case, in the role their token claims")
+def member_of_case(identity: Identity, action: str, resource: Resource) -> bool:
+    # `members`: person id -> role, from the case's own events (mend_events.cases).
+    members = resource.get("members")
+    return isinstance(members, Mapping) and members.get(identity.person_id) == identity.role
 
 
 @condition("the action only reads")
@@ -192,8 +201,9 @@ ERASURE_RULES: tuple[Rule, ...] = (
 # Services add their own rules (Policy([*BASELINE_RULES, *service_rules])). Read as a table:
 #   action          roles                       condition
 BASELINE_RULES: tuple[Rule, ...] = (
-    # A participant acts only on their own record (their consents, preferences, statements).
-    Rule("record.*", PARTICIPANT_ROLES, all_of(same_agency, own_record)),
+    # A participant acts only on their own record (their consents, preferences, statements),
+    # and only in a case they take part in, in the role their token claims.
+    Rule("record.*", PARTICIPANT_ROLES, all_of(same_agency, member_of_case, own_record)),
     # A facilitator works only on the cases allocated to them.
     Rule("case.*", {Role.PRACTITIONER}, all_of(same_agency, allocated_case)),
     Rule("record.*", {Role.PRACTITIONER}, all_of(same_agency, allocated_case)),

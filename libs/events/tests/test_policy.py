@@ -28,8 +28,10 @@ def who(role: Role, agency: str = AGENCY, cases: frozenset[str] = frozenset({CAS
 
 
 def resource(role: Role, **over) -> dict:
-    """A resource of this agency's case, and (for record.*) the caller's own record."""
-    res = {"agency": AGENCY, "case_id": CASE, "person_id": who(role).person_id}
+    """A resource of this agency's case, in which the caller takes part in their role, and
+    (for record.*) the caller's own record."""
+    me = who(role).person_id
+    res = {"agency": AGENCY, "case_id": CASE, "person_id": me, "members": {me: role}}
     res.update(over)
     return res
 
@@ -155,3 +157,11 @@ def test_rules_read_as_a_table() -> None:
     assert Rule("*", {A}, read_only).covers("anything.read")
     for cond in (same_agency, own_record, allocated_case, read_only, shared_with_agency):
         assert cond.describe  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("role", [H, R, S, INST])
+def test_participant_only_in_a_case_they_take_part_in_in_their_role(role: Role) -> None:
+    me = who(role).person_id
+    for members in ({}, {"hp-other1": H}, {me: P if role is not H else R}, None):
+        decision = POLICY.decide(who(role), "record.write", resource(role, members=members))
+        assert not decision.allowed and "takes part" in decision.reason

@@ -1,8 +1,8 @@
 """Who may do what in the aftercare service: one small function over the platform policy.
 
-- A participant acts on and reads only their own after-care (`record.*` with `own_record`); the
-  application layer passes their person id only when they are that case's harmed person, or a
-  responsible person the case knows, so a stranger with the same role never matches.
+- A participant acts on and reads only their own after-care (`record.*` with `own_record`), and
+  only on a case they take part in, in the role they claim (`member_of_case`, from the case's
+  own events in the sessions service: mend_events.cases), so a stranger never matches.
 - The allocated practitioner does the casework (`case.write`) and reads the case (`case.read`).
 - An auditor reads everything in the agency (baseline); a coordinator reads only the
   commissioners' report (`report.read`), never case content; an operator nothing.
@@ -10,6 +10,7 @@ Deny by default."""
 
 from __future__ import annotations
 
+from mend_events.cases import CaseEntry, authorize_case
 from mend_events.identity import Identity
 from mend_events.identity_types import PARTICIPANT_ROLES, Role
 from mend_events.policy import BASELINE_RULES, Policy, Rule, same_agency
@@ -27,17 +28,18 @@ REPORT = "report.read"
 def authorize(
     identity: Identity,
     action: str,
+    entry: CaseEntry | None,
     *,
-    case_id: str | None,
-    agency: str | None,
     person_id: str | None = None,
-) -> None:
-    """Raise Forbidden unless `identity` may take `action` on this case (and person)."""
-    POLICY.authorize(
-        identity,
-        action,
-        {"agency": agency or identity.agency, "case_id": case_id, "person_id": person_id},
-    )
+) -> CaseEntry:
+    """Raise unless `identity` may take `action` on the case of `entry` (and person): 404 for
+    a case not known here, 403 for another agency's case or a stranger (mend_events.cases)."""
+    return authorize_case(POLICY, identity, action, entry, person_id=person_id)
+
+
+def authorize_report(identity: Identity) -> None:
+    """The commissioners' report: the caller's own agency, no case."""
+    POLICY.authorize(identity, REPORT, {"agency": identity.agency, "case_id": None})
 
 
 def is_participant(identity: Identity) -> bool:

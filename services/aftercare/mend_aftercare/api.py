@@ -43,17 +43,10 @@ Svc = Annotated[AftercareService, Depends(_service)]
 
 
 async def _allow(service: AftercareService, case_id: str, identity: Identity, action: str) -> None:
-    """`action` on this case; a participant only as the case's own harmed or responsible
-    person (the domain then checks which of them may do what)."""
-    state, _ = await service.commands.load(case_id)
-    person = await service.subject(case_id, state, identity)
-    access.authorize(
-        identity,
-        action,
-        case_id=case_id,
-        agency=await service.case_agency(case_id),
-        person_id=person,
-    )
+    """`action` on this case; a participant only as one who takes part in it, in the role
+    they claim (the domain then checks which of them may do what)."""
+    entry = await service.case(case_id)
+    access.authorize(identity, action, entry, person_id=service.subject(entry, identity))
 
 
 def _own_or_casework(identity: Identity) -> str:
@@ -169,7 +162,7 @@ def router() -> APIRouter:
         summary="Counts and rates over the agency's after-care; no personal data",
     )
     async def report(service: Svc, identity: Caller):
-        access.authorize(identity, access.REPORT, case_id=None, agency=identity.agency)
+        access.authorize_report(identity)
         # Counts and rates only (report.py): nothing else joins it, not even the agency id.
         return await service.commissioners_report(identity.agency)
 

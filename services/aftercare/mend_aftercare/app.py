@@ -8,12 +8,13 @@ from functools import partial
 
 import structlog
 from fastapi import FastAPI
+from mend_events.cases import CaseDirectory
 from mend_events.runtime import ServiceRuntime
 from mend_events.serve import periodically, service_app
 from mend_events.settings import Settings
 
 from mend_aftercare.api import router
-from mend_aftercare.projections import CaseFacts, ConsentFacts, ProgressOutbox
+from mend_aftercare.projections import ConsentFacts, ProgressOutbox
 from mend_aftercare.reactions import Reactions
 from mend_aftercare.service import AftercareService, OnDelivered
 
@@ -38,7 +39,7 @@ def build(
     (`MEND_AFTERCARE_DELIVERY_HOLD`, default 5). `send_updates=False` leaves the outbox to the
     caller (`service.process_updates()`), for deterministic tests."""
     app, runtime = service_app("aftercare", settings, schema, topic_prefix, router())
-    cases, consent = CaseFacts(schema), ConsentFacts(schema)
+    cases, consent = CaseDirectory(schema), ConsentFacts(schema)
     runtime.project(ProgressOutbox(schema))
     reactions = Reactions(cases, consent)
     runtime.subscribe("consent", ["consent"], reactions.on_consent)

@@ -1,9 +1,10 @@
 """Aftercare's read models (tables in `migrations/0001_aftercare.sql`).
 
-- `CaseFacts` and `ConsentFacts` hold what aftercare needs to know of other services' events:
-  each case's harmed person (sessions), and the progress_updates / outcome_research grants in
-  force per case and participant (consent). Their rows are written by the inbox consumers in
-  the inbox transaction (reactions.py), so each event's effect applies exactly once.
+- `ConsentFacts` holds what aftercare needs to know of consent events: the progress_updates /
+  outcome_research grants in force per case and participant. (Each case's agency, harmed
+  person and members come from the shared case directory, mend_events.cases.) Its rows are
+  written by the inbox consumers in the inbox transaction (reactions.py), so each event's
+  effect applies exactly once.
 - `ProgressOutbox` is a projection over aftercare's own events: a share request per commitment
   status change, a delivery per ProgressUpdateShared. Both are worked off after commit by the
   service (service.py: `share_pending`, `deliver_pending`).
@@ -18,7 +19,6 @@ delivery is withheld) or waits until the delivery committed (and came after it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -37,51 +37,12 @@ from mend_events.catalog.consent import (
     ConsentLapsed,
     ConsentWithdrawn,
 )
-from mend_events.catalog.sessions import CaseOpened, InvitationRecorded
 from mend_events.envelope import RecordedEvent
 
 TRACKED_SCOPES = frozenset({PROGRESS_UPDATES, OUTCOME_RESEARCH})
 CONSENT_TYPES = frozenset(
     {"ConsentGiven", "ConsentWithdrawn", "ConsentLapsed", "ConsentInvalidated"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CasePeople:
-    harmed_person_id: str
-    agency: str
-
-
-class CaseFacts:
-    """Each case's harmed person, from the sessions service's CaseOpened (or an invitation)."""
-
-    def __init__(self, schema: str) -> None:
-        self.schema = schema
-
-    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        opened = event.decode()
-        if isinstance(opened, CaseOpened):
-            agency = opened.agency
-        elif isinstance(opened, InvitationRecorded):
-            agency = event.metadata.agency
-        else:
-            return
-        # The first event naming the harmed person fixes them, as in the sessions domain.
-        await conn.execute(
-            f"INSERT INTO {self.schema}.case_people (case_id, harmed_person_id, agency, "
-            f"source_event_id) VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO NOTHING",
-            event.case_id,
-            opened.harmed_person_id,
-            agency,
-            event.event_id,
-        )
-
-    async def of(self, conn: asyncpg.Connection, case_id: str) -> CasePeople | None:
-        row = await conn.fetchrow(
-            f"SELECT harmed_person_id, agency FROM {self.schema}.case_people WHERE case_id = $1",
-            case_id,
-        )
-        return CasePeople(row["harmed_person_id"], row["agency"]) if row else None
 
 
 class ConsentFacts:

@@ -4,7 +4,8 @@ runs inside the inbox transaction, so the rows it writes with `conn` apply exact
 - consent: every consent event updates `ConsentFacts` (grants in force per case and
   participant). A ConsentWithdrawn of the harmed person's consent (any scope, whoever relayed
   it) also offers after-care (R2).
-- sessions: CaseOpened / InvitationRecorded name the case's harmed person (`CaseFacts`);
+- sessions: CaseOpened and ParticipantEnrolled make the case, its agency and its members known
+  (the shared case directory, mend_events.cases);
   SessionHalted and SessionCompleted offer after-care; AgreementReached records one commitment
   per item.
 
@@ -25,6 +26,7 @@ import asyncio
 
 import asyncpg
 import structlog
+from mend_events.cases import CASE_EVENTS, CaseDirectory
 from mend_events.catalog.aftercare import OfferCause
 from mend_events.catalog.consent import ConsentWithdrawn
 from mend_events.consumer import TRANSIENT, describe_error
@@ -32,7 +34,7 @@ from mend_events.envelope import RecordedEvent
 from mend_events.errors import Unavailable
 from mend_events.identity_types import Role
 
-from mend_aftercare.projections import CONSENT_TYPES, CaseFacts, ConsentFacts
+from mend_aftercare.projections import CONSENT_TYPES, ConsentFacts
 from mend_aftercare.service import AftercareService
 
 log = structlog.get_logger("mend.aftercare.reactions")
@@ -41,12 +43,11 @@ _OFFER_CAUSES = {
     "SessionHalted": OfferCause.SESSION_HALTED,
     "SessionCompleted": OfferCause.SESSION_COMPLETED,
 }
-_CASE_FACTS = frozenset({"CaseOpened", "InvitationRecorded"})
 
 
 class Reactions:
-    def __init__(self, cases: CaseFacts, consent: ConsentFacts) -> None:
-        self.cases = cases
+    def __init__(self, directory: CaseDirectory, consent: ConsentFacts) -> None:
+        self.directory = directory
         self.consent = consent
         self._service: AftercareService | None = None
         self._ready = asyncio.Event()
@@ -96,9 +97,9 @@ class Reactions:
     async def _is_harmed_person(
         self, conn: asyncpg.Connection, event: RecordedEvent, participant_id: str
     ) -> bool:
-        people = await self.cases.of(conn, event.case_id)
-        if people is not None:
-            return people.harmed_person_id == participant_id
+        entry = await self.directory.entry(conn, event.case_id)
+        if entry is not None:
+            return entry.harmed_person_id == participant_id
         role = await self.consent.role_of(conn, event.case_id, participant_id)
         if role is not None:
             return role == Role.HARMED_PERSON
@@ -109,8 +110,8 @@ class Reactions:
 
     async def on_sessions(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         kind = event.event_type
-        if kind in _CASE_FACTS:
-            await self.cases.apply(conn, event)
+        if kind in CASE_EVENTS:
+            await self.directory.apply(conn, event)
         elif kind in _OFFER_CAUSES:
             person = await self._harmed_person_of(conn, event)
             service = await self.service()
@@ -120,9 +121,9 @@ class Reactions:
             await service.record_agreement(event, await self._agency(conn, event))
 
     async def _harmed_person_of(self, conn: asyncpg.Connection, event: RecordedEvent) -> str:
-        people = await self.cases.of(conn, event.case_id)
-        if people is not None:
-            return people.harmed_person_id
+        entry = await self.directory.entry(conn, event.case_id)
+        if entry is not None:
+            return entry.harmed_person_id
         found = await conn.fetchval(
             f"SELECT participant_id FROM {self.consent.schema}.consent_subjects "
             f"WHERE case_id = $1 AND participant_role = $2 ORDER BY changed_at LIMIT 1",
@@ -137,5 +138,5 @@ class Reactions:
         return found
 
     async def _agency(self, conn: asyncpg.Connection, event: RecordedEvent) -> str:
-        people = await self.cases.of(conn, event.case_id)
-        return people.agency if people else event.metadata.agency
+        entry = await self.directory.entry(conn, event.case_id)
+        return entry.agency if entry else event.metadata.agency

@@ -27,6 +27,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 import structlog
 from mend_events.application import CommandResult, CommandService
+from mend_events.cases import CaseDirectory, CaseEntry
 from mend_events.catalog.aftercare import CommitmentCode, CommitmentStatus, OfferCause
 from mend_events.catalog.consent import OUTCOME_RESEARCH, PROGRESS_UPDATES
 from mend_events.catalog.sessions import AgreementReached
@@ -41,7 +42,7 @@ from mend_events.store import EventStore
 
 from mend_aftercare import commands as c
 from mend_aftercare.domain import LEVEL_SHARES, decider
-from mend_aftercare.projections import CaseFacts, ConsentFacts
+from mend_aftercare.projections import ConsentFacts
 from mend_aftercare.report import commissioners_report
 from mend_aftercare.state import AftercareState
 
@@ -106,14 +107,14 @@ class AftercareService:
     def __init__(
         self,
         store: EventStore,
-        cases: CaseFacts,
+        directory: CaseDirectory,
         consent: ConsentFacts,
         *,
         delivery_hold: float = 0.0,
         on_delivered: OnDelivered | None = None,
     ) -> None:
         self.store = store
-        self.cases = cases
+        self.directory = directory
         self.consent = consent
         self.commands: CommandService[AftercareState] = CommandService(store, decider)
         self.delivery_hold = timedelta(seconds=delivery_hold)
@@ -125,41 +126,29 @@ class AftercareService:
 
     # --- who is who ---------------------------------------------------------------------------
 
+    async def case(self, case_id: str, *, wait: float | None = None) -> CaseEntry | None:
+        """The case as its opening and enrolments made it known here (None: not yet, after
+        waiting the bounded lag); never whoever wrote to it first."""
+        return await self.directory.find(self.store.pool, case_id, wait=wait)
+
     async def case_agency(self, case_id: str) -> str | None:
-        agency = await self.store.stream_agency(case_id)
-        if agency is None:
-            async with self.store.pool.acquire() as conn:
-                people = await self.cases.of(conn, case_id)
-            agency = people.agency if people else None
-        return agency
+        entry = await self.case(case_id, wait=0)
+        return entry.agency if entry else None
 
     async def harmed_person(self, case_id: str, state: AftercareState) -> str | None:
-        """The case's harmed person: fixed by aftercare's own stream, else as sessions knows."""
+        """The case's harmed person: fixed by aftercare's own stream, else by its opening."""
         if state.harmed_person_id is not None:
             return state.harmed_person_id
-        async with self.store.pool.acquire() as conn:
-            people = await self.cases.of(conn, case_id)
-        return people.harmed_person_id if people else None
+        entry = await self.case(case_id, wait=0)
+        return entry.harmed_person_id if entry else None
 
-    async def subject(self, case_id: str, state: AftercareState, identity: Identity) -> str | None:
-        """The caller's own person id if they are a participant of this case's aftercare in
-        the role they claim, else None (so the policy's `own_record` never holds)."""
+    @staticmethod
+    def subject(entry: CaseEntry | None, identity: Identity) -> str | None:
+        """The caller's own person id if they take part in this case in the role they claim
+        (only the case's own events make anyone a participant), else None, so the policy's
+        `own_record` never holds for a stranger with the same role."""
         me = identity.person_id
-        if identity.role is Role.HARMED_PERSON:
-            return me if await self.harmed_person(case_id, state) == me else None
-        if identity.role is Role.RESPONSIBLE_PERSON:
-            involved = (
-                me in state.desistance_plans
-                or any(x.owner_id == me for x in state.commitments.values())
-                or any(x.participant_id == me for x in state.check_ins.values())
-                or any(x.participant_id == me for x in state.referrals.values())
-            )
-            if not involved:
-                async with self.store.pool.acquire() as conn:
-                    role = await self.consent.role_of(conn, case_id, me)
-                involved = role == Role.RESPONSIBLE_PERSON
-            return me if involved else None
-        return None
+        return me if entry is not None and entry.is_member(me, identity.role) else None
 
     async def consent_in_force(self, case_id: str, participant_id: str, scope: str) -> bool:
         async with self.store.pool.acquire() as conn:

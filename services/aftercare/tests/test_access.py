@@ -1,53 +1,79 @@
-"""Who may do what in aftercare, as a matrix of roles x actions (deny by default)."""
+"""Who may do what in aftercare, as a matrix of callers x actions (deny by default): every
+role, two agencies, and strangers of the same agency (issue 14, items 1 and 2)."""
 
 from __future__ import annotations
 
 import pytest
 from mend_aftercare import access
-from mend_events.errors import Forbidden
+from mend_aftercare.service import AftercareService
+from mend_events.errors import Forbidden, NotFound
 from mend_events.identity import Identity
 from mend_events.identity_types import Role
+from mend_events.testing import (
+    MATRIX_AGENCY,
+    OTHER_AGENCY,
+    leaks,
+    matrix_callers,
+    matrix_entry,
+)
 
-CASE, AGENCY = "case-0001aa", "agency-a"
-ACTIONS = (access.OWN_RECORD, access.READ_OWN, access.CASEWORK, access.READ_CASE, access.REPORT)
-
-
-def who(role: Role, person: str = "p-000001", agency: str = AGENCY, cases=()) -> Identity:
-    return Identity(agency=agency, role=role, person_id=person, cases=frozenset(cases))
-
-
-HP = who(Role.HARMED_PERSON, "hp-alice01")
-RP = who(Role.RESPONSIBLE_PERSON, "rp-bob0001")
-PRAC = who(Role.PRACTITIONER, "prac-carol1", cases=(CASE,))
-
-# (identity, person the record belongs to, the actions allowed)
-MATRIX = [
-    (HP, "hp-alice01", {access.OWN_RECORD, access.READ_OWN}),
-    (HP, None, set()),  # not this case's harmed person
-    (who(Role.HARMED_PERSON, "hp-alice01", agency="agency-b"), "hp-alice01", set()),
-    (RP, "rp-bob0001", {access.OWN_RECORD, access.READ_OWN}),
-    (RP, None, set()),
-    (who(Role.SUPPORTER, "sup-000001"), None, set()),
-    (PRAC, None, {access.OWN_RECORD, access.READ_OWN, access.CASEWORK, access.READ_CASE}),
-    (who(Role.PRACTITIONER, "prac-other1"), None, set()),  # not allocated
-    (who(Role.PRACTITIONER, "prac-carol1", "agency-b", (CASE,)), None, set()),
-    (who(Role.COORDINATOR, "coord-erin1"), None, {access.REPORT}),
-    (who(Role.COORDINATOR, "coord-erin1", agency="agency-b"), None, set()),
-    (who(Role.AUDITOR, "aud-dave01"), None, {access.READ_OWN, access.READ_CASE, access.REPORT}),
-    (who(Role.AUDITOR, "aud-dave01", agency="agency-b"), None, set()),
-    (who(Role.OPERATOR, "op-frank1"), None, set()),
-    (who(Role.SYSTEM, "svc-other1"), None, set()),
-]
+CASE_ACTIONS = (access.OWN_RECORD, access.READ_OWN, access.CASEWORK, access.READ_CASE)
+MEMBERS = {"harmed person", "responsible person", "supporter", "institution rep"}
+# action -> callers allowed; everyone else, and every caller of the other agency, is refused.
+EXPECTED = {
+    access.OWN_RECORD: MEMBERS | {"allocated practitioner"},
+    access.READ_OWN: MEMBERS | {"allocated practitioner", "auditor"},
+    access.CASEWORK: {"allocated practitioner"},
+    access.READ_CASE: {"allocated practitioner", "auditor"},
+}
 
 
-@pytest.mark.parametrize("identity,person,allowed", MATRIX)
-def test_matrix(identity: Identity, person: str | None, allowed: set[str]) -> None:
-    for action in ACTIONS:
-        case_id = None if action == access.REPORT else CASE
-        try:
-            access.authorize(identity, action, case_id=case_id, agency=AGENCY, person_id=person)
-            outcome = True
-        except Forbidden as exc:
-            assert exc.reason
-            outcome = False
-        assert outcome == (action in allowed), (identity.role, identity.agency, action)
+def allowed(identity: Identity, action: str) -> bool:
+    entry = matrix_entry()
+    try:
+        # As the API asks (api._allow): the caller's own record only if they are a member.
+        access.authorize(
+            identity, action, entry, person_id=AftercareService.subject(entry, identity)
+        )
+    except Forbidden as exc:
+        assert exc.reason
+        return False
+    return True
+
+
+def test_matrix_two_agencies_and_strangers_has_no_leaks() -> None:
+    outcomes = {
+        (name, action): allowed(identity, action)
+        for name, identity in matrix_callers().items()
+        for action in CASE_ACTIONS
+    }
+    assert leaks(outcomes, EXPECTED) == []
+
+
+def test_a_case_not_known_here_is_404_for_everyone() -> None:
+    for identity in matrix_callers().values():
+        for action in CASE_ACTIONS:
+            with pytest.raises(NotFound) as refused:
+                access.authorize(identity, action, None, person_id=identity.person_id)
+            assert refused.value.field == "case_id"
+
+
+@pytest.mark.parametrize(
+    ("role", "agency", "allowed_"),
+    [
+        (Role.COORDINATOR, MATRIX_AGENCY, True),
+        (Role.AUDITOR, MATRIX_AGENCY, True),
+        (Role.COORDINATOR, OTHER_AGENCY, True),  # their own agency's report
+        (Role.PRACTITIONER, MATRIX_AGENCY, False),
+        (Role.HARMED_PERSON, MATRIX_AGENCY, False),
+        (Role.OPERATOR, MATRIX_AGENCY, False),
+    ],
+)
+def test_the_commissioners_report_is_the_callers_own_agencys(role, agency, allowed_) -> None:
+    identity = Identity(agency, role, "p-0001aa")
+    try:
+        access.authorize_report(identity)
+        outcome = True
+    except Forbidden:
+        outcome = False
+    assert outcome == allowed_

@@ -30,6 +30,8 @@ from mend_events.catalog.sessions import (
     HaltCause,
     HarmCategory,
     JusticeStage,
+    ParticipantEnrolled,
+    ParticipantRole,
     Route,
     SessionCompleted,
     SessionHalted,
@@ -57,6 +59,7 @@ class Sessions:
 
     def __init__(self, platform, unique: str, prefix: str) -> None:
         self.platform, self.name, self.prefix = platform, f"sessions_{unique}", prefix
+        self.known_by: list = []  # () -> a service with `case(case_id, wait=...)`
 
     async def start(self) -> None:
         await make_schema(self.platform, None, self.name)
@@ -78,6 +81,8 @@ class Sessions:
         return new.event_id
 
     async def open_case(self, case_id: str = CASE, hp: str = HP) -> UUID:
+        """Open the case and enrol RP (the harmed person agreed), then wait until every
+        service in `known_by` has taken both in from the broker."""
         opened = CaseOpened(
             harm_category=HarmCategory.SEXUAL_ASSAULT,
             justice_stage=JusticeStage.NONE,
@@ -85,7 +90,17 @@ class Sessions:
             harmed_person_id=hp,
             route=Route.SELF_REFERRAL,
         )
-        return await self.append(case_id, opened, hp, Role.HARMED_PERSON)
+        event_id = await self.append(case_id, opened, hp, Role.HARMED_PERSON)
+        enrolled = ParticipantEnrolled(person_id=RP, role=ParticipantRole.RESPONSIBLE_PERSON)
+        await self.append(case_id, enrolled)
+        for service in self.known_by:
+
+            async def known(service=service) -> bool:
+                entry = await service().case(case_id, wait=0)
+                return entry is not None and RP in entry.members
+
+            await wait_until(known)
+        return event_id
 
     async def halt(self, case_id: str = CASE, session: str = "sess-0001", **kw) -> UUID:
         halted = SessionHalted(
@@ -188,8 +203,9 @@ async def world(platform, unique, topic_prefix):
     try:
         async with running_service(
             build_consent, "consent", platform, unique, topic_prefix, lapse_interval=3600
-        ) as (consent, _, _):
+        ) as (consent, consent_app, _):
             await aftercare.start()
+            sessions.known_by = [lambda: consent_app.state.service, lambda: aftercare.service]
             try:
                 yield sessions, consent, aftercare
             finally:

@@ -40,11 +40,7 @@ def router() -> APIRouter:
         """`command` on the record of `person_id`."""
         service: ConsentService = call.service
         access.authorize(
-            call.identity,
-            "record.write",
-            case_id=call.case_id,
-            agency=await service.case_agency(call.case_id),
-            person_id=person_id,
+            call.identity, "record.write", await service.case(call.case_id), person_id=person_id
         )
         return await service.commands.execute(
             call.case_id, command, call.ctx, idempotency_key=call.idempotency_key
@@ -123,11 +119,7 @@ def router() -> APIRouter:
         if access.reads_only_own(identity):
             participant_id = identity.person_id
         access.authorize(
-            identity,
-            "record.read",
-            case_id=case_id,
-            agency=await service.case_agency(case_id),
-            person_id=participant_id,
+            identity, "record.read", await service.case(case_id), person_id=participant_id
         )
         return {"case_id": case_id, "grants": await service.current_grants(case_id, participant_id)}
 
@@ -139,13 +131,7 @@ def router() -> APIRouter:
         service: Svc, case_id: CaseId, identity: Caller, as_of: datetime | None = None
     ):
         own = identity.person_id if access.reads_only_own(identity) else None
-        access.authorize(
-            identity,
-            "record.history",
-            case_id=case_id,
-            agency=await service.case_agency(case_id),
-            person_id=own,
-        )
+        access.authorize(identity, "record.history", await service.case(case_id), person_id=own)
         return {
             "case_id": case_id,
             "as_of": as_of,
@@ -156,9 +142,7 @@ def router() -> APIRouter:
     async def state(
         service: Svc, case_id: CaseId, identity: Caller, participant_id: str, scope: str
     ):
-        access.authorize(
-            identity, "case.read", case_id=case_id, agency=await service.case_agency(case_id)
-        )
+        access.authorize(identity, "case.read", await service.case(case_id))
         current: ConsentState = (await service.commands.load(case_id))[0]
         return {
             "case_id": case_id,

@@ -9,6 +9,7 @@ from functools import partial
 import structlog
 from fastapi import FastAPI
 from mend_events.application import CommandService
+from mend_events.cases import CaseDirectory
 from mend_events.erasure import ErasureProjection
 from mend_events.erasure import decider as erasure_decider
 from mend_events.runtime import ServiceRuntime
@@ -36,11 +37,14 @@ def build(
     runtime.project(grants)
     runtime.project(ErasureProjection(schema))  # the consent service records erasures
     app.include_router(erasure_router())
+    # The cases and their members, as the sessions service opened and enrolled them.
+    directory = CaseDirectory(schema)
+    runtime.subscribe("cases", ["sessions"], directory.apply)
     interval = lapse_interval or float(os.environ.get("MEND_LAPSE_INTERVAL", "30"))
 
     async def started(rt: ServiceRuntime) -> None:
         assert rt.store is not None
-        service = ConsentService(rt.store, rt.sealer, grants, rt.settle)
+        service = ConsentService(rt.store, rt.sealer, grants, rt.settle, directory)
         app.state.service = service
         app.state.erasures = CommandService(rt.store, erasure_decider)
         app.state.settle = rt.settle

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 from mend_consent.app import build
-from mend_events.testing import running_service
+from mend_events.testing import open_case, running_service
 
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"
 CASE = "case-0001aa"
@@ -19,6 +19,8 @@ async def consent(platform, unique, topic_prefix):
     async with running_service(
         build, "consent", platform, unique, topic_prefix, lapse_interval=3600
     ) as running:
+        # The case as the sessions service opened it, the responsible person enrolled.
+        await open_case(running[2], CASE, HP, members={RP: "responsible_person"})
         yield running
 
 

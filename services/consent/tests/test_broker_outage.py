@@ -14,7 +14,7 @@ from bus_helpers import wait_until
 from mend_consent.app import build
 from mend_events.cloudevents import from_message
 from mend_events.settings import events_topic
-from mend_events.testing import running_service
+from mend_events.testing import open_case, running_service
 
 HP = "hp-alice01"
 CASE = "case-0004aa"
@@ -61,6 +61,7 @@ async def test_withdrawal_accepted_while_broker_down_reaches_kafka_after_restart
     async with running_service(
         build, "consent", platform, unique, topic_prefix, lapse_interval=3600
     ) as (client, _, runtime):
+        await open_case(runtime, CASE, HP)
         r = await client.post(
             f"/cases/{CASE}/consents",
             json={

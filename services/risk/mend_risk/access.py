@@ -12,20 +12,29 @@ another participant's record. Coordinators and operators see no case content. De
     risk.read         practitioner               same agency, case allocated
                       auditor                    same agency (baseline: reads anything)
     safety_plan.read  practitioner, auditor      as risk.read
-                      participants               same agency, their own plan
+                      participants               same agency, member of the case, own plan
 """
 
 from __future__ import annotations
 
+from mend_events.cases import CaseEntry, authorize_case
 from mend_events.identity import Identity
 from mend_events.identity_types import PARTICIPANT_ROLES, Role
-from mend_events.policy import BASELINE_RULES, Policy, Rule, all_of, allocated_case, own_record
+from mend_events.policy import (
+    BASELINE_RULES,
+    Policy,
+    Rule,
+    all_of,
+    allocated_case,
+    member_of_case,
+    own_record,
+)
 from mend_events.policy import same_agency as _same_agency
 
 RULES = (
     Rule("risk.*", {Role.PRACTITIONER}, all_of(_same_agency, allocated_case)),
     Rule("safety_plan.read", {Role.PRACTITIONER}, all_of(_same_agency, allocated_case)),
-    Rule("safety_plan.read", PARTICIPANT_ROLES, all_of(_same_agency, own_record)),
+    Rule("safety_plan.read", PARTICIPANT_ROLES, all_of(_same_agency, member_of_case, own_record)),
 )
 POLICY = Policy([*BASELINE_RULES, *RULES])
 
@@ -37,19 +46,14 @@ READ_PLANS = "safety_plan.read"
 def authorize(
     identity: Identity,
     action: str,
+    entry: CaseEntry | None,
     *,
-    case_id: str,
-    agency: str | None,
     person_id: str | None = None,
-) -> None:
-    """Raise Forbidden unless `identity` may take `action` on this case (for a participant's
-    own record, `person_id` names whose). A case with no risk record yet belongs to the
-    caller's agency, as in the consent service."""
-    POLICY.authorize(
-        identity,
-        action,
-        {"agency": agency or identity.agency, "case_id": case_id, "person_id": person_id},
-    )
+) -> CaseEntry:
+    """Raise unless `identity` may take `action` on the case of `entry` (for a participant's
+    own record, `person_id` names whose): 404 for a case not known here, 403 for another
+    agency's case or a participant who takes no part in it (mend_events.cases)."""
+    return authorize_case(POLICY, identity, action, entry, person_id=person_id)
 
 
 def reads_only_own(identity: Identity) -> bool:

@@ -46,20 +46,13 @@ def router() -> APIRouter:
 
     async def run(call: CommandCall, command: Any) -> Any:
         service: RiskService = call.service
-        access.authorize(
-            call.identity,
-            access.WRITE,
-            case_id=call.case_id,
-            agency=await service.case_agency(call.case_id),
-        )
+        access.authorize(call.identity, access.WRITE, await service.case(call.case_id))
         return await service.commands.execute(
             call.case_id, command, call.ctx, idempotency_key=call.idempotency_key
         )
 
     async def may_read(service: RiskService, case_id: str, identity: Caller) -> None:
-        access.authorize(
-            identity, access.READ, case_id=case_id, agency=await service.case_agency(case_id)
-        )
+        access.authorize(identity, access.READ, await service.case(case_id))
 
     # Each body is the command itself.
     command = partial(command_route, api, case_id=CaseId, run=run)
@@ -143,13 +136,7 @@ def router() -> APIRouter:
     )
     async def plans(service: Svc, case_id: CaseId, identity: Caller):
         own = identity.person_id if access.reads_only_own(identity) else None
-        access.authorize(
-            identity,
-            access.READ_PLANS,
-            case_id=case_id,
-            agency=await service.case_agency(case_id),
-            person_id=own,
-        )
+        access.authorize(identity, access.READ_PLANS, await service.case(case_id), person_id=own)
         return {"case_id": case_id, "safety_plans": await service.safety_plans(case_id, own)}
 
     @api.get(

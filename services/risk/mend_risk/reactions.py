@@ -24,10 +24,11 @@ from collections.abc import Callable
 
 import asyncpg
 import structlog
+from mend_events.cases import CaseDirectory
 from mend_events.catalog.aftercare import CheckInMissed, PlanRole
 from mend_events.catalog.consent import ConsentGiven, ConsentInvalidated, ConsentWithdrawn
 from mend_events.catalog.risk import ReassessmentTrigger
-from mend_events.catalog.sessions import CaseOpened, HaltCause, SessionHalted
+from mend_events.catalog.sessions import HaltCause, SessionHalted
 from mend_events.envelope import RecordedEvent
 
 from mend_risk.service import RiskService
@@ -73,6 +74,7 @@ class Triggers:
     def __init__(self, schema: str, service: Callable[[], RiskService]) -> None:
         self.schema = schema
         self.service = service
+        self.directory = CaseDirectory(schema)
 
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         trigger = await self._trigger(conn, event)
@@ -101,15 +103,8 @@ class Triggers:
                 if halted.cause in SAFETY_HALTS:
                     return ReassessmentTrigger.SESSION_HALTED_FOR_SAFETY
                 return None
-            if event.event_type == "CaseOpened":
-                opened = event.decode()
-                assert isinstance(opened, CaseOpened)
-                await conn.execute(
-                    f"INSERT INTO {self.schema}.case_agencies (case_id, agency) VALUES ($1, $2) "
-                    f"ON CONFLICT DO NOTHING",
-                    event.case_id,
-                    opened.agency,
-                )
+            # The case's agency and members: access to its risk record is decided on them.
+            await self.directory.apply(conn, event)
             return None
         if kind == ("aftercare", "CheckInMissed"):
             missed = event.decode()

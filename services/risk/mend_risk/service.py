@@ -12,6 +12,7 @@ from uuid import UUID
 
 import asyncpg
 from mend_events.application import CommandResult, CommandService
+from mend_events.cases import CaseDirectory, CaseEntry
 from mend_events.catalog.risk import AssessmentStage, ReassessmentTrigger
 from mend_events.crypto import FieldSealer
 from mend_events.decider import CommandContext
@@ -106,18 +107,16 @@ class RiskService:
         self.commands: CommandService[RiskState] = CommandService(store, self.decider)
         self.positions = positions
         self._settle = settle
+        self.directory = CaseDirectory(store.schema)
+
+    async def case(self, case_id: str, *, wait: float | None = None) -> CaseEntry | None:
+        """The case as its opening and enrolments made it known here (None: not yet, after
+        waiting the bounded lag); never whoever wrote to it first."""
+        return await self.directory.find(self.store.pool, case_id, wait=wait)
 
     async def case_agency(self, case_id: str) -> str | None:
-        """The agency of the case: that under which its risk record began, else that under
-        which the sessions service opened it (None when neither is known yet)."""
-        agency = await self.store.stream_agency(case_id)
-        if agency is not None:
-            return agency
-        async with self.store.pool.acquire() as conn:
-            return await conn.fetchval(
-                f"SELECT agency FROM {self.store.schema}.case_agencies WHERE case_id = $1",
-                case_id,
-            )
+        entry = await self.case(case_id, wait=0)
+        return entry.agency if entry else None
 
     # --- reactions ----------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from mend_events.testing import running_service
+from mend_events.testing import open_case, running_service
 from mend_events.vocabulary import ContactForm
 from mend_risk.app import build
 from mend_risk.service import permits_in
@@ -25,6 +25,8 @@ NO_ORDERS = [
 @pytest.fixture
 async def risk(platform, unique, topic_prefix):
     async with running_service(build, "risk", platform, unique, topic_prefix) as running:
+        # The case as the sessions service opened it, the responsible person enrolled.
+        await open_case(running[2], CASE, HP, members={RP: "responsible_person"})
         yield running
 
 

@@ -96,8 +96,24 @@ async def inbox_size(runtime) -> int:
 async def test_each_trigger_makes_one_reassessment_due_even_when_delivered_twice(
     services, token, platform
 ):
-    (risk_client, risk_app, risk), (consent_client, _, consent), sessions, aftercare = services
+    (risk_client, risk_app, risk), (consent_client, consent_app, consent), sessions, aftercare = (
+        services
+    )
     triggers: dict[UUID, str] = {}  # trigger event id -> the reassessment trigger expected
+    # The case opens in the sessions service; consent learns of it over the broker.
+    await append(
+        sessions,
+        CaseOpened(
+            harm_category="sexual_assault",
+            justice_stage="none",
+            agency=AGENCY,
+            harmed_person_id=HP,
+            route="self_referral",
+        ),
+        actor=HP,
+        role=Role.HARMED_PERSON,
+    )
+    assert await consent_app.state.service.case(CASE, wait=30) is not None
 
     # consent: a first grant is no trigger; withdrawn and given again, it is.
     hp = token("harmed_person", HP)
@@ -123,18 +139,6 @@ async def test_each_trigger_makes_one_reassessment_due_even_when_delivered_twice
     triggers[UUID(r.json()["events"][0]["event_id"])] = "consent_regranted"
 
     # sessions: stage changes and halts for safety are triggers; the rest are not.
-    await append(
-        sessions,
-        CaseOpened(
-            harm_category="sexual_assault",
-            justice_stage="none",
-            agency=AGENCY,
-            harmed_person_id=HP,
-            route="self_referral",
-        ),
-        actor=HP,
-        role=Role.HARMED_PERSON,
-    )
     await append(
         sessions,
         PreferencesSet(
@@ -253,10 +257,5 @@ async def test_each_trigger_makes_one_reassessment_due_even_when_delivered_twice
         str(t) for t in triggers
     }
     # The case's agency, learnt from the sessions service, governs access to its risk record.
-    async with risk.pool.acquire() as conn:
-        assert (
-            await conn.fetchval(
-                f"SELECT agency FROM {risk.schema}.case_agencies WHERE case_id = $1", CASE
-            )
-            == AGENCY
-        )
+    entry = await risk_app.state.service.case(CASE, wait=0)
+    assert entry is not None and entry.agency == AGENCY

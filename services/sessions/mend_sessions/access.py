@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mend_events.cases import CaseEntry, authorize_case
 from mend_events.decider import CommandContext
 from mend_events.errors import Forbidden, NotFound, Rejected
 from mend_events.identity import Identity
@@ -14,6 +15,7 @@ from mend_events.policy import (
     all_of,
     allocated_case,
     condition,
+    member_of_case,
     own_record,
     same_agency,
 )
@@ -67,15 +69,20 @@ def in_session(identity: Identity, action: str, resource: Resource) -> bool:
 
 _HP = {Role.HARMED_PERSON}
 _REFERRERS = {Role.PRACTITIONER, Role.COORDINATOR, Role.SUPPORTER, Role.INSTITUTION_REP}
-_HARMED_PERSONS_OWN = all_of(same_agency, own_record)  # person_id: the case's harmed person
+# person_id: the case's harmed person
+_HARMED_PERSONS_OWN = all_of(same_agency, member_of_case, own_record)
+_TAKING_PART = all_of(same_agency, member_of_case, in_session)
 
 # Read as a table:  action                roles                          condition
 SESSIONS_RULES: tuple[Rule, ...] = (
     # Only the harmed person opens their case; an agency opens it only at their request (the
     # domain checks the route). Anyone else, the responsible person above all: no rule.
-    Rule("case.open", _HP, _HARMED_PERSONS_OWN),
+    Rule("case.open", _HP, all_of(same_agency, own_record)),  # nobody is a member before
     Rule("case.open", {Role.PRACTITIONER, Role.COORDINATOR}, same_agency),
     Rule("case.invite", _REFERRERS, same_agency),
+    # Enrolling a participant: the allocated practitioner (baseline `case.*`) or a coordinator
+    # of the case's agency; the domain checks the harmed person agreed.
+    Rule("case.enrol", {Role.COORDINATOR}, same_agency),
     # The harmed person's own choices: nobody else has a rule for `lead.*`.
     Rule("lead.*", _HP, _HARMED_PERSONS_OWN),
     # Pace, scheduling, closing and reading their case; practitioners through the baseline
@@ -88,8 +95,8 @@ SESSIONS_RULES: tuple[Rule, ...] = (
     # A facilitator works only on the cases allocated to them.
     Rule("session.*", {Role.PRACTITIONER}, all_of(same_agency, allocated_case)),
     # Anyone taking part may stop a session, and see the sessions they take part in.
-    Rule("session.halt", PARTICIPANT_ROLES, all_of(same_agency, in_session)),
-    Rule("session.read", PARTICIPANT_ROLES, all_of(same_agency, in_session)),
+    Rule("session.halt", PARTICIPANT_ROLES, _TAKING_PART),
+    Rule("session.read", PARTICIPANT_ROLES, _TAKING_PART),
     # The registry: coordinators manage it; those who choose or work with practitioners list it.
     Rule("registry.register", {Role.COORDINATOR}, same_agency),
     Rule("registry.list", {Role.HARMED_PERSON, Role.PRACTITIONER, Role.COORDINATOR}, same_agency),
@@ -119,4 +126,37 @@ def authorize(
             "person_id": person_id,
             "participants": participants or frozenset(),
         },
+    )
+
+
+def case_entry(state: CaseState) -> CaseEntry | None:
+    """This service's directory entry of a case: its own fold of the case stream (the same
+    facts the other services take in from CaseOpened and ParticipantEnrolled)."""
+    if state.opened is None:
+        return None
+    return CaseEntry(
+        case_id=state.case_id,
+        agency=state.opened.agency,
+        harmed_person_id=state.opened.harmed_person_id,
+        members={p: Role(str(r)) for p, r in state.members.items()},
+    )
+
+
+def authorize_on_case(
+    identity: Identity,
+    action: str,
+    state: CaseState,
+    *,
+    participants: frozenset[str] | None = None,
+) -> None:
+    """`action` on an opened case (mend_events.cases.authorize_case): the harmed person's
+    record is the case's, so their rules (own_record) name the harmed person; `participants`
+    the people of the session concerned (for halting and reading)."""
+    authorize_case(
+        POLICY,
+        identity,
+        action,
+        case_entry(state),
+        person_id=state.harmed_person_id,
+        participants=participants or frozenset(),
     )

@@ -65,6 +65,9 @@ CASE_COMMANDS = (
                 build=lambda body: body or c.PauseCase(), summary="Pause the case"),
     CaseCommand("/resume", "resume", "case.resume", build=c.ResumeCase,
                 summary="Resume a paused case"),
+    CaseCommand("/participants", "enrol", "case.enrol", body=c.EnrolParticipant,
+                summary="Enrol a participant the harmed person agreed to (practitioner or "
+                "coordinator)"),
     CaseCommand("/preparations", "prepare", "case.prepare", body=c.RecordPreparation,
                 summary="A preparation session was held with one party (practitioner)"),
     CaseCommand("/close", "close", "case.close", body=c.CloseCase,
@@ -100,13 +103,8 @@ def router() -> APIRouter:
         case's, so their rules (own_record) name the harmed person."""
         state = await service.require_case(case_id)
         session = state.sessions.get(session_id) if session_id else None
-        access.authorize(
-            identity,
-            action,
-            case_id=case_id,
-            agency=state.opened.agency if state.opened else None,
-            person_id=state.harmed_person_id,
-            participants=session.participant_ids if session else None,
+        access.authorize_on_case(
+            identity, action, state, participants=session.participant_ids if session else None
         )
         return state
 
@@ -183,26 +181,13 @@ def router() -> APIRouter:
     @api.get("/cases/{case_id}", summary="The case's state (participants: their own sessions)")
     async def case_state(request: Request, service: Svc, case_id: CaseId, identity: Caller):
         state = await service.require_case(case_id)
-        agency = state.opened.agency if state.opened else None
         limited = False
         try:
-            access.authorize(
-                identity,
-                "case.read",
-                case_id=case_id,
-                agency=agency,
-                person_id=state.harmed_person_id,
-            )
+            access.authorize_on_case(identity, "case.read", state)
         except Forbidden:
             if identity.role not in PARTICIPANT_ROLES:
                 raise
-            access.authorize(
-                identity,
-                "session.read",
-                case_id=case_id,
-                agency=agency,
-                participants=_people(state),
-            )
+            access.authorize_on_case(identity, "session.read", state, participants=_people(state))
             limited = True
         doc = await service.case_document(case_id)
         if doc is None:

@@ -12,6 +12,8 @@ from mend_events.catalog.sessions import (
     FacilitatorChosen,
     HaltCause,
     InvitationRecorded,
+    ParticipantEnrolled,
+    ParticipantRole,
     PauseReason,
     PreferencesSet,
     Route,
@@ -81,6 +83,34 @@ def invite(state: CaseState, cmd: c.RecordInvitation, ctx: CommandContext) -> li
     if cmd.harmed_person_id in state.invited:
         return []
     return [InvitationRecorded(**cmd.model_dump())]
+
+
+def enrol(state: CaseState, cmd: c.EnrolParticipant, ctx: CommandContext) -> list[DomainEvent]:
+    """A person takes part only with the harmed person's agreement (R6): they invited the
+    person in their preferences and, for the responsible person, chose that they take part.
+    The case's practitioner or a coordinator of its agency records it."""
+    require_open(state)
+    if ctx.actor.role not in (Role.PRACTITIONER, Role.COORDINATOR):
+        raise Forbidden("only the case's practitioner or a coordinator may enrol a participant")
+    if cmd.role == ParticipantRole.HARMED_PERSON:
+        raise Rejected("the harmed person takes part from the case's opening", field="role")
+    known = state.members.get(cmd.person_id)
+    if known == cmd.role:
+        return []
+    if known is not None:
+        raise Rejected(f"this person already takes part as {known}", field="person_id")
+    prefs = state.preferences
+    if cmd.person_id not in prefs.invited:
+        raise Rejected(
+            "the harmed person has not invited this person (preferences: invited)",
+            field="person_id",
+        )
+    if cmd.role == ParticipantRole.RESPONSIBLE_PERSON and not prefs.responsible_person_takes_part:
+        raise Rejected(
+            "the harmed person has not chosen that the responsible person takes part",
+            field="role",
+        )
+    return [ParticipantEnrolled(person_id=cmd.person_id, role=cmd.role)]
 
 
 def choose(

@@ -16,6 +16,7 @@ from mend_events.catalog.sessions import (
     HarmCategory,
     JusticeStage,
     Participant,
+    ParticipantRole,
     PauseReason,
     Route,
     Specialism,
@@ -46,6 +47,14 @@ class OpenCase(_Command):
 class RecordInvitation(_Command):
     harmed_person_id: PseudoId
     harm_category: HarmCategory | None = None
+
+
+class EnrolParticipant(_Command):
+    """Enrol a person in the case in one role (the case's practitioner or a coordinator), with
+    the harmed person's agreement as their preferences record it."""
+
+    person_id: PseudoId
+    role: ParticipantRole
 
 
 class ChooseFacilitator(_Command):

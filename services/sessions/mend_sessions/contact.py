@@ -36,11 +36,22 @@ from mend_sessions.state import CaseState, Session, SessionStatus
 HP, RP = ParticipantRole.HARMED_PERSON, ParticipantRole.RESPONSIBLE_PERSON
 
 
-def _check_parties(state: CaseState, participants: tuple[Participant, ...]) -> None:
+def _check_parties(
+    state: CaseState, participants: tuple[Participant, ...], field: str = "participants"
+) -> None:
     """The two parties are who the case says they are, and nobody joins under another role
     (e.g. the responsible person listed as a supporter)."""
     for p in participants:
         known = state.role_of(p.id)
+        if p.role == HP and p.id != state.harmed_person_id:
+            raise Rejected(f"{p.id} is not this case's harmed person", field="participants")
+        # Only the case's members take part, in the role they were enrolled in (R6: the
+        # harmed person agreed to each of them).
+        if state.members.get(p.id) != p.role:
+            raise Rejected(
+                f"{p.id} does not take part in this case as {p.role}: enrol them first",
+                field=field,
+            )
         if p.role == HP and p.id != state.harmed_person_id:
             raise Rejected(f"{p.id} is not this case's harmed person", field="participants")
         if known is not None and known != p.role:
@@ -56,7 +67,7 @@ def prepare(state: CaseState, cmd: c.RecordPreparation, ctx: CommandContext) -> 
     practitioner_only(ctx, "record a preparation session")
     if state.paused:
         raise Rejected("the case is paused")
-    _check_parties(state, (cmd.participant,))
+    _check_parties(state, (cmd.participant,), field="participant")
     if cmd.participant.role == RP and not state.preferences.responsible_person_takes_part:
         raise Rejected(
             "the harmed person has not chosen to involve the responsible person",

@@ -47,6 +47,7 @@ Handler = Callable[[CaseState, Any, CommandContext], list[DomainEvent]]
 _HANDLERS: dict[type, Handler] = {
     c.OpenCase: case.open_case,
     c.RecordInvitation: case.invite,
+    c.EnrolParticipant: case.enrol,
     c.SetPreferences: case.prefer,
     c.PauseCase: case.pause,
     c.ResumeCase: case.resume,

@@ -20,6 +20,7 @@ from mend_events.catalog.sessions import (
     FacilitatorChosen,
     InvitationRecorded,
     Participant,
+    ParticipantEnrolled,
     ParticipantRole,
     PauseReason,
     PreferencesSet,
@@ -98,6 +99,9 @@ class CaseState:
     paused_for: frozenset[PauseReason] = frozenset()
     prepared: frozenset[str] = frozenset()  # participants a preparation session was held with
     responsible_person_id: str | None = None  # learnt from the first preparation or session
+    # Who takes part, in what role: the harmed person from the opening, everyone else only
+    # by their enrolment (ParticipantEnrolled). Every service decides access on this.
+    members: Mapping[str, ParticipantRole] = field(default_factory=dict)
     sessions: Mapping[str, Session] = field(default_factory=dict)
     agreements: Mapping[str, AgreementReached] = field(default_factory=dict)
     # Causes (withdrawal / risk event ids) already acted on: a redelivery halts nothing twice.
@@ -165,7 +169,12 @@ def evolve(state: CaseState, event: DomainEvent, meta: Metadata) -> CaseState:
     at = meta.occurred_at
     match event:
         case CaseOpened():
-            return replace(state, status=CaseStatus.OPEN, opened=event)
+            members = {event.harmed_person_id: ParticipantRole.HARMED_PERSON, **state.members}
+            return replace(state, status=CaseStatus.OPEN, opened=event, members=members)
+        case ParticipantEnrolled():
+            if event.person_id in state.members:
+                return state  # a person keeps the role they were first enrolled in
+            return replace(state, members={**state.members, event.person_id: event.role})
         case InvitationRecorded():
             status = CaseStatus.INVITED if state.status == CaseStatus.NEW else state.status
             return replace(state, status=status, invited=state.invited | {event.harmed_person_id})

@@ -1,72 +1,119 @@
-"""The sessions service's access policy as a matrix: who may address a case for what. The
+"""The sessions service's access policy as a matrix: who may address a case for what, over
+every role, two agencies and strangers of the same agency (issue 14, items 1 and 2). The
 domain refuses further within a case (e.g. only the session's facilitator starts it)."""
 
 from __future__ import annotations
 
 import pytest
-from mend_events.errors import Forbidden
+from mend_events.cases import authorize_case
+from mend_events.errors import Forbidden, NotFound
 from mend_events.identity import Identity
-from mend_events.identity_types import Role
-from mend_sessions.access import authorize
+from mend_events.testing import (
+    MATRIX_HP,
+    MATRIX_RP,
+    MATRIX_SUP,
+    leaks,
+    matrix_callers,
+    matrix_entry,
+)
+from mend_sessions.access import POLICY, authorize
 
-CASE, AGENCY = "case-0001", "agency-a"
-HP, RP, SUP = "hp-0001", "rp-0001", "sup-0001"
-IN_SESSION = frozenset({HP, RP})
+IN_SESSION = frozenset({MATRIX_HP, MATRIX_RP})
+PRAC = "allocated practitioner"
 
-CALLERS = {
-    "harmed person": Identity(AGENCY, Role.HARMED_PERSON, HP),
-    "another harmed person": Identity(AGENCY, Role.HARMED_PERSON, "hp-0002"),
-    "responsible person": Identity(AGENCY, Role.RESPONSIBLE_PERSON, RP),
-    "supporter (not in the session)": Identity(AGENCY, Role.SUPPORTER, SUP),
-    "allocated facilitator": Identity(AGENCY, Role.PRACTITIONER, "prac-0001", frozenset({CASE})),
-    "unallocated practitioner": Identity(AGENCY, Role.PRACTITIONER, "prac-0002"),
-    "practitioner of another agency": Identity(
-        "agency-b", Role.PRACTITIONER, "prac-0003", frozenset({CASE})
-    ),
-    "coordinator": Identity(AGENCY, Role.COORDINATOR, "coord-0001"),
-    "auditor": Identity(AGENCY, Role.AUDITOR, "aud-0001"),
-    "operator": Identity(AGENCY, Role.OPERATOR, "ops-0001"),
-}
-
-# action -> callers allowed (everyone else is refused)
-MATRIX = {
-    "case.open": {"harmed person", "allocated facilitator", "unallocated practitioner",
-                  "coordinator"},
-    "case.invite": {"supporter (not in the session)", "allocated facilitator",
-                    "unallocated practitioner", "coordinator"},
+# Case actions -> callers allowed (everyone else, and every caller of the other agency, is
+# refused). The supporter is a member of the case but not in the session.
+CASE_MATRIX = {
     "lead.facilitator": {"harmed person"},
     "lead.preferences": {"harmed person"},
-    "case.pause": {"harmed person", "allocated facilitator"},
-    "case.resume": {"harmed person", "allocated facilitator"},
-    "case.close": {"harmed person", "allocated facilitator"},
-    "case.prepare": {"allocated facilitator"},
-    "case.read": {"harmed person", "allocated facilitator", "auditor"},
-    "session.schedule": {"harmed person", "allocated facilitator"},
-    "session.start": {"allocated facilitator"},
-    "session.complete": {"allocated facilitator"},
-    "session.agree": {"allocated facilitator"},
-    "session.halt": {"harmed person", "responsible person", "allocated facilitator"},
-    "session.read": {"harmed person", "responsible person", "allocated facilitator", "auditor"},
+    "case.pause": {"harmed person", PRAC},
+    "case.resume": {"harmed person", PRAC},
+    "case.close": {"harmed person", PRAC},
+    "case.prepare": {PRAC},
+    "case.enrol": {PRAC, "coordinator"},
+    "case.read": {"harmed person", PRAC, "auditor"},
+    "session.schedule": {"harmed person", PRAC},
+    "session.start": {PRAC},
+    "session.complete": {PRAC},
+    "session.agree": {PRAC},
+    "session.halt": {"harmed person", "responsible person", PRAC},
+    "session.read": {"harmed person", "responsible person", PRAC, "auditor"},
+}
+# Actions before a case exists, or on no case (the caller's own agency).
+NO_CASE_MATRIX = {
+    "case.open": {"harmed person", PRAC, "unallocated practitioner", "coordinator"},
+    "case.invite": {"supporter", "institution rep", PRAC, "unallocated practitioner",
+                    "coordinator", "stranger supporter", "stranger institution rep",
+                    "responsible person as supporter"},  # a supporter's token, no case yet
     "registry.register": {"coordinator"},
-    "registry.list": {"harmed person", "another harmed person", "allocated facilitator",
+    "registry.list": {"harmed person", "stranger harmed person", PRAC,
                       "unallocated practitioner", "coordinator", "auditor"},
 }  # fmt: skip
 
 
-def _resource(action: str, who: str) -> dict:
-    if action.startswith("registry."):
-        return {"case_id": None}
-    return {"person_id": HP, "participants": IN_SESSION}
-
-
-@pytest.mark.parametrize("action", sorted(MATRIX))
-@pytest.mark.parametrize("who", sorted(CALLERS))
-def test_policy_matrix(action: str, who: str) -> None:
-    resource = {"case_id": CASE, "agency": AGENCY, **_resource(action, who)}
-    allowed = who in MATRIX[action]
+def on_case(identity: Identity, action: str) -> bool:
+    """As the API asks (api.on_case): on the case opened in agency A."""
     try:
-        authorize(CALLERS[who], action, **resource)
+        authorize_case(
+            POLICY,
+            identity,
+            action,
+            matrix_entry(),
+            person_id=MATRIX_HP,
+            participants=IN_SESSION,
+        )
+    except Forbidden as exc:
+        assert exc.reason
+        return False
+    return True
+
+
+def no_case(identity: Identity, action: str) -> bool:
+    person = MATRIX_HP if action == "case.open" else None
+    try:
+        authorize(identity, action, case_id=None, agency=None, person_id=person)
     except Forbidden:
-        assert not allowed, f"{who} should be allowed to {action}"
-    else:
-        assert allowed, f"{who} should not be allowed to {action}"
+        return False
+    return True
+
+
+def test_case_matrix_two_agencies_and_strangers_has_no_leaks() -> None:
+    outcomes = {
+        (name, action): on_case(identity, action)
+        for name, identity in matrix_callers().items()
+        for action in CASE_MATRIX
+    }
+    assert leaks(outcomes, CASE_MATRIX) == []
+
+
+def test_no_case_matrix() -> None:
+    # Here each agency acts in its own right: the other agency's callers mirror agency A's.
+    expected = {
+        action: who | {f"{w} of agency-b" for w in who} for action, who in NO_CASE_MATRIX.items()
+    }
+    callers = matrix_callers()
+    outcomes = {
+        (name, action): no_case(identity, action)
+        for name, identity in callers.items()
+        for action in NO_CASE_MATRIX
+    }
+    assert leaks(outcomes, expected) == []
+
+
+def test_a_case_not_opened_is_404() -> None:
+    for identity in matrix_callers().values():
+        with pytest.raises(NotFound):
+            authorize_case(POLICY, identity, "case.read", None, person_id=identity.person_id)
+
+
+def test_the_supporter_member_halts_only_a_session_they_take_part_in() -> None:
+    supporter = matrix_callers()["supporter"]
+    assert not on_case(supporter, "session.halt")
+    authorize_case(
+        POLICY,
+        supporter,
+        "session.halt",
+        matrix_entry(),
+        person_id=MATRIX_HP,
+        participants=IN_SESSION | {MATRIX_SUP},
+    )

@@ -78,6 +78,7 @@ class Setup:
             "min_gap_days": self.min_gap_days,
             "permitted_forms": list(self.permitted_forms),
             "responsible_person_takes_part": self.rp_takes_part,
+            "invited": [RP],
         }
         return {**body, **changes}
 
@@ -169,6 +170,12 @@ class World:
         await self.ok(f"/cases/{case}/open", {**opening, "route": "self_referral"}, hp)
         await self.ok(f"/cases/{case}/facilitator", {"practitioner_id": s.facilitator}, hp)
         await self.ok(f"/cases/{case}/preferences", s.preferences(), hp)
+        if s.rp_takes_part:  # the harmed person's agreement, then the enrolment
+            await self.ok(
+                f"/cases/{case}/participants",
+                {"person_id": RP, "role": "responsible_person"},
+                self.prac(case, s.facilitator),
+            )
         roles = {HP: "harmed_person", RP: "responsible_person"}
         for person in s.prepared:
             await self.ok(

@@ -55,8 +55,11 @@ def ready(case, min_gap_days: int = 0) -> None:
     parties are prepared: every gate met with VIEW."""
     opened(case)
     case.do(case.hp, WithPractitioner(c.ChooseFacilitator(practitioner_id=FAC), QUALIFIED))
-    prefs = c.SetPreferences(min_gap_days=min_gap_days, responsible_person_takes_part=True)
+    prefs = c.SetPreferences(
+        min_gap_days=min_gap_days, responsible_person_takes_part=True, invited=(RP_P.id,)
+    )
     case.do(case.hp, prefs)
+    case.do(case.fac, c.EnrolParticipant(person_id=RP_P.id, role=R.RESPONSIBLE_PERSON))
     for person in (HP_P, RP_P):
         case.do(case.fac, c.RecordPreparation(participant=person))
 
@@ -152,7 +155,7 @@ def test_no_event_imposes_a_deadline_or_a_reminder():
     ours = [
         registry.model(t) for t in registry.types() if registry.model(t).__module__ == ev.__name__
     ]
-    assert len(ours) == 14
+    assert len(ours) == 15
     for model in ours:
         for name in model.model_fields:
             assert not any(w in name for w in ("deadline", "remind", "expire", "escalat")), name
@@ -596,3 +599,64 @@ def test_halts_are_final_each_cause_halts_a_session_once_and_replay_agrees(make_
         elif sid in halted_at and not isinstance(event, ev.AgreementReached):
             raise AssertionError(f"{event.event_type} after {sid} was halted")
     assert case.replayed() == case.state
+
+
+# --- who takes part: only the case's own events make a participant (issue 14, item 2) --------
+
+SUP_ID = "sup-0001"
+
+
+def test_a_participant_is_enrolled_only_with_the_harmed_persons_agreement(case):
+    opened(case)
+    enrol_rp = c.EnrolParticipant(person_id=RP_P.id, role=R.RESPONSIBLE_PERSON)
+    enrol_sup = c.EnrolParticipant(person_id=SUP_ID, role=R.SUPPORTER)
+    # Not invited: refused, whoever asks.
+    for command in (enrol_rp, enrol_sup):
+        with pytest.raises(Rejected) as refused:
+            case.do(case.fac, command)
+        assert refused.value.field == "person_id"
+    # Invited, but the harmed person has not chosen to involve the responsible person.
+    case.do(case.hp, c.SetPreferences(invited=(RP_P.id, SUP_ID)))
+    with pytest.raises(Rejected) as refused:
+        case.do(case.fac, enrol_rp)
+    assert refused.value.field == "role"
+    [event] = case.do(case.coord, enrol_sup)
+    assert event == ev.ParticipantEnrolled(person_id=SUP_ID, role=R.SUPPORTER)
+    case.do(
+        case.hp, c.SetPreferences(invited=(RP_P.id, SUP_ID), responsible_person_takes_part=True)
+    )
+    case.do(case.fac, enrol_rp)
+    assert case.state.members == {
+        "hp-0001": R.HARMED_PERSON,
+        RP_P.id: R.RESPONSIBLE_PERSON,
+        SUP_ID: R.SUPPORTER,
+    }
+    assert case.do(case.fac, enrol_rp) == []  # a retry changes nothing
+    assert case.replayed() == case.state
+
+
+def test_nobody_else_enrols_and_nobody_changes_role_or_becomes_the_harmed_person(case):
+    opened(case)
+    case.do(case.hp, c.SetPreferences(invited=(RP_P.id,), responsible_person_takes_part=True))
+    enrol_rp = c.EnrolParticipant(person_id=RP_P.id, role=R.RESPONSIBLE_PERSON)
+    for actor in (case.hp, case.rp, case.sup, case.auditor):
+        with pytest.raises(Forbidden):
+            case.do(actor, enrol_rp)
+    with pytest.raises(Rejected):
+        case.do(case.fac, c.EnrolParticipant(person_id=RP_P.id, role=R.HARMED_PERSON))
+    case.do(case.fac, enrol_rp)
+    with pytest.raises(Rejected):
+        case.do(case.fac, c.EnrolParticipant(person_id=RP_P.id, role=R.SUPPORTER))
+
+
+def test_only_members_take_part_in_preparations_and_sessions(case):
+    opened(case)
+    case.do(case.hp, WithPractitioner(c.ChooseFacilitator(practitioner_id=FAC), QUALIFIED))
+    case.do(case.hp, c.SetPreferences(responsible_person_takes_part=True))
+    # The responsible person is not enrolled: no preparation, no session with them.
+    with pytest.raises(Rejected) as refused:
+        case.do(case.fac, c.RecordPreparation(participant=RP_P))
+    assert refused.value.field == "participant"
+    with pytest.raises(Rejected) as refused:
+        schedule(case, people=(HP_P, RP_P))
+    assert refused.value.field == "participants"

@@ -16,6 +16,7 @@ from mend_events.catalog.sessions import (
     HarmCategory,
     JusticeStage,
     Participant,
+    ParticipantEnrolled,
     ParticipantRole,
     PauseReason,
     PreferencesSet,
@@ -98,6 +99,9 @@ class Setup:
             harm_category=HarmCategory.SEXUAL_ASSAULT, justice_stage=JusticeStage.POST_SENTENCE,
             agency="rj-hub", harmed_person_id=HP, route=Route.SELF_REFERRAL,
         ))  # fmt: skip
+        for person in (RP, SUP):  # members from the start; preferences may exclude them later
+            role = ParticipantRole.RESPONSIBLE_PERSON if person == RP else ParticipantRole.SUPPORTER
+            case.record(ParticipantEnrolled(person_id=person, role=role))
         case.record(FacilitatorChosen(practitioner_id=self.facilitator), case.hp)
         case.record(PreferencesSet(
             min_gap_days=self.min_gap_days, permitted_forms=tuple(sorted(self.permitted_forms)),

@@ -120,6 +120,18 @@ class CaseOpened(DomainEvent):
 
 
 @registry.register
+class ParticipantEnrolled(DomainEvent):
+    """A person takes part in the case, in one role, from now on: enrolled by the case's
+    practitioner (or coordinator) with the harmed person's agreement (they invited the person;
+    for the responsible person, they also chose that the responsible person takes part). The
+    harmed person is a member from CaseOpened. Every service checks membership on this."""
+
+    event_type: ClassVar[str] = "ParticipantEnrolled"
+    person_id: PseudoId
+    role: ParticipantRole
+
+
+@registry.register
 class InvitationRecorded(DomainEvent):
     """A referral by anyone but the harmed person: an invitation they may take up or ignore.
     It carries no deadline and triggers no reminder (R10)."""

@@ -1,0 +1,63 @@
+"""Who may do what in the consent service, as a matrix of callers x actions (no I/O): every
+role, two agencies, and strangers of the same agency (issue 14, items 1 and 2)."""
+
+from __future__ import annotations
+
+import pytest
+from mend_consent import access
+from mend_events.errors import Forbidden, NotFound
+from mend_events.identity import Identity
+from mend_events.testing import MATRIX_HP, leaks, matrix_callers, matrix_entry
+
+ACTIONS = ("record.write", "record.read", "record.history", "case.read")
+MEMBERS = {"harmed person", "responsible person", "supporter", "institution rep"}
+# action -> callers allowed; everyone else, and every caller of the other agency, is refused.
+EXPECTED = {
+    "record.write": MEMBERS | {"allocated practitioner"},
+    "record.read": MEMBERS | {"allocated practitioner", "auditor"},
+    "record.history": MEMBERS | {"allocated practitioner", "auditor"},
+    "case.read": {"allocated practitioner", "auditor"},
+}
+
+
+def allowed(identity: Identity, action: str, person_id: str | None) -> bool:
+    try:
+        access.authorize(identity, action, matrix_entry(), person_id=person_id)
+    except Forbidden as exc:
+        assert exc.reason
+        return False
+    return True
+
+
+def whose(identity: Identity) -> str:
+    # As the API asks: a participant's own record; staff relay or read the harmed person's.
+    return identity.person_id if access.reads_only_own(identity) else MATRIX_HP
+
+
+def test_matrix_two_agencies_and_strangers_has_no_leaks() -> None:
+    outcomes = {
+        (name, action): allowed(identity, action, whose(identity))
+        for name, identity in matrix_callers().items()
+        for action in ACTIONS
+    }
+    assert leaks(outcomes, EXPECTED) == []
+
+
+def test_nobody_acts_on_another_members_record() -> None:
+    callers = matrix_callers()
+    for name in ("responsible person", "supporter", "stranger harmed person"):
+        assert not allowed(callers[name], "record.write", MATRIX_HP)
+
+
+def test_a_practitioner_relays_only_a_members_word() -> None:
+    prac = matrix_callers()["allocated practitioner"]
+    assert allowed(prac, "record.write", MATRIX_HP)
+    assert not allowed(prac, "record.write", "rp-0009zz")
+
+
+def test_a_case_not_known_here_is_404_never_adopted() -> None:
+    for identity in matrix_callers().values():
+        for action in ACTIONS:
+            with pytest.raises(NotFound) as refused:
+                access.authorize(identity, action, None, person_id=identity.person_id)
+            assert refused.value.field == "case_id"
