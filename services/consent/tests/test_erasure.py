@@ -14,10 +14,10 @@ from mend_audit.cli import main as mend
 from mend_consent.app import build
 from mend_events.crypto import PgKeyStore
 from mend_events.settings import SERVICES, events_topic
-from mend_events.testing import drop_schema, make_schema, running_service
+from mend_events.testing import drop_schema, make_schema, open_case, running_service
 from mend_risk.app import build as build_risk
 
-CASE = "case-erase0001"
+CASE, CASE2 = "case-erase0001", "case-erase0002"
 HP, HP2, PRAC, COORD = "hp-alice01", "hp-dora0001", "prac-carol1", "coord-erin01"
 CANARY = "CANARY-7f3a my neighbour Tom Smith at 12 Elm Street"
 CANARY_WORDS = ("CANARY-7f3a", "Tom Smith", "Elm Street")
@@ -28,6 +28,8 @@ async def consent(platform, unique, topic_prefix):
     async with running_service(
         build, "consent", platform, unique, topic_prefix, lapse_interval=3600
     ) as running:
+        await open_case(running[2], CASE, HP)
+        await open_case(running[2], CASE2, HP2)
         yield running
 
 
@@ -40,20 +42,22 @@ def give(scope: str, participant: str = HP) -> dict:
     }
 
 
-async def withdraw_with_reason(client, hp: dict, participant: str = HP, reason: str = CANARY):
+async def withdraw_with_reason(
+    client, hp: dict, participant: str = HP, reason: str = CANARY, case: str = CASE
+):
     consent = give("take_part", participant)
-    r = await client.post(f"/cases/{CASE}/consents", json=consent, headers=hp)
+    r = await client.post(f"/cases/{case}/consents", json=consent, headers=hp)
     assert r.status_code == 201, r.text
-    grants = (await client.get(f"/cases/{CASE}/consents", headers=hp)).json()["grants"]
+    grants = (await client.get(f"/cases/{case}/consents", headers=hp)).json()["grants"]
     grant = grants[0]["grant_id"]
     r = await client.post(
-        f"/cases/{CASE}/consents/{grant}/withdrawal", json={"reason": reason}, headers=hp
+        f"/cases/{case}/consents/{grant}/withdrawal", json={"reason": reason}, headers=hp
     )
     assert r.status_code == 201, r.text
 
 
-async def reasons(client, headers: dict) -> list:
-    history = (await client.get(f"/cases/{CASE}/consent-history", headers=headers)).json()
+async def reasons(client, headers: dict, case: str = CASE) -> list:
+    history = (await client.get(f"/cases/{case}/consent-history", headers=headers)).json()
     return [e["data"]["reason"] for e in history["events"] if e["type"] == "ConsentWithdrawn"]
 
 
@@ -110,14 +114,14 @@ async def test_the_person_or_their_agencys_coordinator_erase_through_the_api(con
 
     # A coordinator of the agency erases another participant's data.
     hp2 = token("harmed_person", HP2)
-    await withdraw_with_reason(client, hp2, HP2, "another text")
+    await withdraw_with_reason(client, hp2, HP2, "another text", CASE2)
     r = await client.post(
         f"/people/{HP2}/erasure",
         json={"basis": "legal_obligation", "agency": "agency-a"},
         headers=token("coordinator", COORD),
     )
     assert r.status_code == 201
-    assert await reasons(client, hp2) == ["[erased]"]
+    assert await reasons(client, hp2, CASE2) == ["[erased]"]
 
     # Recorded with no personal data: who asked is the envelope's actor, the basis a code.
     recorded = await erasures(runtime)
@@ -143,12 +147,13 @@ async def test_every_process_stops_serving_the_field_at_once(platform, unique, t
     async with (
         running_service(
             build, "consent", platform, unique, topic_prefix, lapse_interval=3600
-        ) as (a, _, _),
+        ) as (a, _, runtime_a),
         running_service(
             build, "consent", platform, unique, topic_prefix, lapse_interval=3600,
             keep_schema=True,
         ) as (b, _, _),
     ):
+        await open_case(runtime_a, CASE, HP)
         hp = token("harmed_person", HP)
         await withdraw_with_reason(a, hp)
         assert await reasons(b, hp) == [CANARY]
@@ -194,6 +199,7 @@ async def test_every_service_destroys_its_keys_and_nothing_shows_after(
         ) as (client, _, consent),
         running_service(build_risk, "risk", platform, unique, topic_prefix) as (_, _, risk),
     ):
+        await open_case(consent, CASE, HP)
         hp = token("harmed_person", HP)
         await withdraw_with_reason(client, hp)
         # The risk service holds a key of the person too (a resolution note about them).
