@@ -52,9 +52,7 @@ def router() -> APIRouter:
             case_id=call.case_id,
             agency=await service.case_agency(call.case_id),
         )
-        return await service.commands.execute(
-            call.case_id, command, call.ctx, idempotency_key=call.idempotency_key
-        )
+        return await service.execute(call.case_id, command, call.ctx, call.idempotency_key)
 
     async def may_read(service: RiskService, case_id: str, identity: Caller) -> None:
         access.authorize(

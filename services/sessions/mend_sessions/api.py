@@ -225,15 +225,17 @@ def router() -> APIRouter:
         response: Response,
         idempotency_key: IdempotencyKey = None,
     ):
-        access.authorize(identity, "registry.register", case_id=None, agency=None)
+        # Into the caller's own agency's registry only (the service picks its stream).
+        access.authorize(identity, "registry.register", case_id=None, agency=identity.agency)
         result = await service.register(body, ctx, idempotency_key)
         _written(request, result)
         return command_response(response, "registry", result)
 
     @api.get("/practitioners", summary="The practitioner registry (to choose a facilitator from)")
     async def practitioners(service: Svc, identity: Caller):
-        access.authorize(identity, "registry.list", case_id=None, agency=None)
-        return {"practitioners": await service.practitioner_list()}
+        # The caller's own agency's entries, never another agency's.
+        access.authorize(identity, "registry.list", case_id=None, agency=identity.agency)
+        return {"practitioners": await service.practitioner_list(identity.agency)}
 
     return api
 

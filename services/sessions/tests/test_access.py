@@ -24,6 +24,11 @@ CALLERS = {
         "agency-b", Role.PRACTITIONER, "prac-0003", frozenset({CASE})
     ),
     "coordinator": Identity(AGENCY, Role.COORDINATOR, "coord-0001"),
+    # Another agency's staff and participants: nothing of this agency's, registry included
+    # (their own agency's registry is theirs: the service writes and lists by the caller's).
+    "coordinator of another agency": Identity("agency-b", Role.COORDINATOR, "coord-0002"),
+    "auditor of another agency": Identity("agency-b", Role.AUDITOR, "aud-0002"),
+    "harmed person of another agency": Identity("agency-b", Role.HARMED_PERSON, HP),
     "auditor": Identity(AGENCY, Role.AUDITOR, "aud-0001"),
     "operator": Identity(AGENCY, Role.OPERATOR, "ops-0001"),
 }

@@ -36,9 +36,10 @@ from mend_events.catalog.risk import (
     RiskReassessmentDue,
     Severity,
 )
+from mend_events.catalog.sessions import PractitionerRegistered
 from mend_events.cloudevents import to_message
 from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata, RecordedEvent
+from mend_events.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.identity_types import Role
 from mend_events.settings import events_topic
 from mend_events.testing import running_service
@@ -689,3 +690,67 @@ async def test_each_loss_of_consent_halts_what_depended_on_it_with_its_own_cause
         assert halt.metadata.causation_id == cause.event_id
         assert halt.data["cause_event_id"] == str(cause.event_id)
         assert halt.data["cause"] == kind
+
+
+# --- the registry is per agency (issue 14, item 3) ------------------------------------------
+
+B_COORD, B_PRAC = "coord-bea001", "prac-bonly1"
+
+
+async def test_another_agencys_coordinator_never_changes_or_lists_this_agencys_registry(world):
+    case, s = "case-regb0001", Setup()
+    await world.prepare(case, s)
+    assert (await world.schedule(case, s)).status_code == 201
+    b_coord = world.token("coordinator", B_COORD, agency="agency-b")
+    demote = {"practitioner_id": FAC, "rj_trained": True, "sexual_harm_trained": False,
+              "level": 1}  # fmt: skip
+    r = await world.post("/practitioners", demote, b_coord)
+    assert r.status_code == 403, r.text
+    assert r.json()["field"] == "practitioner_id"
+    # Agency B's own practitioner is its own entry.
+    own = {"practitioner_id": B_PRAC, "rj_trained": True, "sexual_harm_trained": True,
+           "level": 3}  # fmt: skip
+    assert (await world.post("/practitioners", own, b_coord)).status_code == 201
+    await world.runtime.settle()
+    # Listings: each agency sees its own entries only.
+    a_list = await world.client.get("/practitioners", headers=world.token("coordinator", COORD))
+    a_ids = {p["practitioner_id"] for p in a_list.json()["practitioners"]}
+    assert FAC in a_ids and B_PRAC not in a_ids
+    b_list = await world.client.get("/practitioners", headers=b_coord)
+    assert [p["practitioner_id"] for p in b_list.json()["practitioners"]] == [B_PRAC]
+    hp_list = await world.client.get("/practitioners", headers=world.hp())
+    assert B_PRAC not in {p["practitioner_id"] for p in hp_list.json()["practitioners"]}
+    # A's gates are unchanged: its facilitator is still qualified, the session starts.
+    assert (await world.start(case, s)).status_code == 201
+    # A's harmed person cannot choose another agency's practitioner.
+    r = await world.post(f"/cases/{case}/facilitator", {"practitioner_id": B_PRAC}, world.hp())
+    assert r.status_code == 422 and r.json()["field"] == "practitioner_id", r.text
+
+
+async def test_entries_of_the_legacy_single_registry_stream_belong_to_their_agency(world):
+    """Events stored before the split, on the old `registry` stream: agency B's overwrite of
+    A's facilitator there is B's entry, never A's; A's own old entry still counts."""
+    store = world.runtime.store
+    at = datetime.now(UTC)
+
+    def old(pid: str, agency: str, coord: str, level: int, trained: bool) -> NewEvent:
+        event = PractitionerRegistered(
+            practitioner_id=pid, rj_trained=True, sexual_harm_trained=trained, level=level
+        )
+        meta = Metadata(coord, Role.COORDINATOR, agency, uuid4(), None, at)
+        return NewEvent(uuid4(), event, meta)
+
+    legacy = [
+        old("prac-old0001", "agency-a", COORD, 2, True),
+        old("prac-old0001", "agency-b", B_COORD, 1, False),  # B's overwrite, as it was possible
+        old(FAC, "agency-b", B_COORD, 1, False),
+    ]
+    await store.append("registry", legacy, expected_version=0)
+    case, s = "case-regold01", Setup(facilitator="prac-old0001")
+    await world.prepare(case, s)
+    assert (await world.schedule(case, s)).status_code == 201
+    assert (await world.start(case, s)).status_code == 201
+    await world.runtime.settle()
+    a_list = await world.client.get("/practitioners", headers=world.token("coordinator", COORD))
+    rows = {p["practitioner_id"]: p for p in a_list.json()["practitioners"]}
+    assert rows["prac-old0001"]["may_facilitate"] and rows[FAC]["may_facilitate"]
