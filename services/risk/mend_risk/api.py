@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
+from mend_events.disclosure import for_viewer
 from mend_events.errors import Rejected
 from mend_events.http import Caller, CommandCall, command_route
 from mend_events.identity_types import PseudoId
@@ -148,7 +149,9 @@ def router() -> APIRouter:
             agency=await service.case_agency(case_id),
             person_id=own,
         )
-        return {"case_id": case_id, "safety_plans": await service.safety_plans(case_id, own)}
+        rows = await service.safety_plans(case_id, own)
+        # A participant's own plan, without the assessment it came from (what they may know).
+        return for_viewer(identity, {"case_id": case_id, "safety_plans": rows})
 
     @api.get(
         "/assessments/{assessment_id}",

@@ -8,6 +8,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from mend_events.disclosure import for_viewer
 from mend_events.errors import Forbidden, Unavailable
 from mend_events.http import (
     Caller,
@@ -207,7 +208,8 @@ def router() -> APIRouter:
         doc = await service.case_document(case_id)
         if doc is None:
             raise Unavailable("the case's state is being brought up to date; try again shortly")
-        return _only_own(doc, identity.person_id) if limited else doc
+        # What this person may know (one rule for every participant-visible read).
+        return for_viewer(identity, _only_own(doc, identity.person_id) if limited else doc)
 
     # --- the practitioner registry --------------------------------------------------------
 
@@ -235,7 +237,8 @@ def router() -> APIRouter:
     async def practitioners(service: Svc, identity: Caller):
         # The caller's own agency's entries, never another agency's.
         access.authorize(identity, "registry.list", case_id=None, agency=identity.agency)
-        return {"practitioners": await service.practitioner_list(identity.agency)}
+        rows = await service.practitioner_list(identity.agency)
+        return for_viewer(identity, {"practitioners": rows})
 
     return api
 

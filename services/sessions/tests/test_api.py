@@ -304,8 +304,9 @@ async def test_all_gates_met_then_schedule_start_halt_and_read(world):
     doc = (await world.client.get(f"/cases/{case}", headers=world.hp())).json()
     session = doc["sessions"][0]
     assert session["status"] == "halted" and session["started_at"]
-    assert session["halt"]["cause"] == "participant_halt"
-    assert session["halt"]["halted_by_role"] == "responsible_person"
+    # A participant sees that it was halted and when, not by whom or why (R8).
+    assert session["halt"]["cause"] == "halted" and not session["halt"]["halted_by_you"]
+    assert "halted_by_role" not in session["halt"]
     assert doc["preferences"]["min_gap_days"] == 14
     # The responsible person sees the case's status and their sessions, not her preferences.
     mine = (
@@ -313,6 +314,11 @@ async def test_all_gates_met_then_schedule_start_halt_and_read(world):
     ).json()
     assert set(mine) == {"case_id", "version", "status", "sessions"}
     assert [x["session_id"] for x in mine["sessions"]] == ["sess-0001"]
+    assert mine["sessions"][0]["halt"]["cause"] == "halted_by_you"
+    # The auditor sees every halt with its cause and who halted it (R9).
+    audited = await world.client.get(f"/cases/{case}", headers=world.token("auditor", "aud-0001"))
+    halt = audited.json()["sessions"][0]["halt"]
+    assert (halt["cause"], halt["halted_by_role"]) == ("participant_halt", "responsible_person")
     # Somebody not in any session sees nothing.
     r = await world.client.get(f"/cases/{case}", headers=world.token("supporter", SUP))
     assert r.status_code == 403
