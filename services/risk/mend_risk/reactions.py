@@ -15,9 +15,6 @@ What makes a reassessment due (DOMAIN.md stage 6, issue 5):
 - the responsible person missed an after-care check-in (aftercare). A harmed person's missed
   check-in never triggers anything (R10).
 
-The same subscription keeps the practitioner registry (sessions' PractitionerRegistered, per
-agency) in `practitioner_registry`, for the sign-off check.
-
 Of the other services, only their published contracts (`mend_events.catalog`) are imported here.
 """
 
@@ -30,14 +27,8 @@ import structlog
 from mend_events.catalog.aftercare import CheckInMissed, PlanRole
 from mend_events.catalog.consent import ConsentGiven, ConsentInvalidated, ConsentWithdrawn
 from mend_events.catalog.risk import ReassessmentTrigger
-from mend_events.catalog.sessions import (
-    CaseOpened,
-    HaltCause,
-    PractitionerRegistered,
-    SessionHalted,
-)
+from mend_events.catalog.sessions import CaseOpened, HaltCause, SessionHalted
 from mend_events.envelope import RecordedEvent
-from mend_events.practitioners import PractitionerDirectory
 
 from mend_risk.service import RiskService
 
@@ -82,7 +73,6 @@ class Triggers:
     def __init__(self, schema: str, service: Callable[[], RiskService]) -> None:
         self.schema = schema
         self.service = service
-        self.directory = PractitionerDirectory(schema)
 
     async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         trigger = await self._trigger(conn, event)
@@ -102,10 +92,6 @@ class Triggers:
     ) -> ReassessmentTrigger | None:
         kind = (event.service, event.event_type)
         if event.service == "sessions":
-            if event.event_type == PractitionerRegistered.event_type:
-                # The registry, per agency, for sign-offs: not a trigger.
-                await self.directory.apply(conn, [event])
-                return None
             if event.event_type in STAGE_CHANGES:
                 event.decode()  # a malformed contract goes to the dead letters, not through
                 return ReassessmentTrigger.CASE_STAGE_CHANGED

@@ -42,7 +42,9 @@ async def registrar(platform, topic_prefix):
         level: int = 1,
         trained: bool = True,
         specialisms: tuple[str, ...] = ("survivor_specialist",),
+        stream: str | None = None,  # "registry": as stored before the registry was split
     ) -> None:
+        stream = stream or f"registry:{agency}"
         model = PractitionerRegistered(
             practitioner_id=pid,
             rj_trained=True,
@@ -52,9 +54,9 @@ async def registrar(platform, topic_prefix):
         )
         at = datetime.now(UTC)
         event = RecordedEvent(
-            global_position=1, stream_id=f"registry:{agency}", stream_version=1,
+            global_position=1, stream_id=stream, stream_version=1,
             event_id=uuid4(), event_type=model.event_type, schema_version=model.schema_version,
-            data=model.to_data(), recorded_at=at, case_id=f"registry:{agency}",
+            data=model.to_data(), recorded_at=at, case_id=stream,
             metadata=Metadata("coord-dee01", Role.COORDINATOR, agency, uuid4(), None, at),
             service="sessions",
         )  # fmt: skip
@@ -476,9 +478,13 @@ async def test_a_decision_is_signed_off_only_by_a_qualified_practitioner_of_the_
         assert r.json()["field"] == "signed_off_by"
         assert signer not in r.text  # never echo a client's value
     assert await events_of(runtime) == before
-    # A lapsed qualification restored (a later registration supersedes): accepted.
+    # A lapsed qualification restored (a later registration supersedes): accepted, even after
+    # another agency's coordinator "demoted" that id on the legacy single stream (that entry is
+    # the other agency's).
     await registrar("agency-a", "prac-lapsed1", trained=True)
     await known(runtime, "agency-a", "prac-lapsed1", sexual_harm_trained=True)
+    await registrar("agency-b", "prac-lapsed1", trained=False, stream="registry")
+    await known(runtime, "agency-b", "prac-lapsed1", sexual_harm_trained=False)
     body = {**completion, "signed_off_by": "prac-lapsed1"}
     r = await client.post(f"/cases/{CASE}/assessment-completions", json=body, headers=prac)
     assert r.status_code == 201, r.text
