@@ -760,3 +760,48 @@ async def test_entries_of_the_legacy_single_registry_stream_belong_to_their_agen
     a_list = await world.client.get("/practitioners", headers=world.token("coordinator", COORD))
     rows = {p["practitioner_id"]: p for p in a_list.json()["practitioners"]}
     assert rows["prac-old0001"]["may_facilitate"] and rows[FAC]["may_facilitate"]
+
+
+async def test_registry_matrix_each_role_two_agencies_no_leak(world):
+    """Who may change agency A's entry, and whose entries each caller lists: each role of
+    agency A, the same roles of agency B; 0 leaks."""
+    entry = {"practitioner_id": "prac-amatrix", "rj_trained": True, "sexual_harm_trained": True,
+             "level": 2}  # fmt: skip
+    await world.register("prac-amatrix")
+    b_entry = {**entry, "practitioner_id": "prac-bmatrix"}
+    b_coord = world.token("coordinator", B_COORD, agency="agency-b")
+    assert (await world.post("/practitioners", b_entry, b_coord)).status_code == 201
+    await world.runtime.settle()
+    roles = {
+        "harmed_person": "hp-matrix1",
+        "responsible_person": "rp-matrix1",
+        "supporter": "sup-matrix1",
+        "institution_rep": "inst-matrix1",
+        "practitioner": "prac-mx0001",
+        "coordinator": "coord-mx0001",
+        "auditor": "aud-mx0001",
+        "operator": "ops-mx0001",
+    }
+    may_list = {"harmed_person", "practitioner", "coordinator", "auditor"}
+    leaks = []
+    for agency, own, other in (("agency-a", "prac-amatrix", "prac-bmatrix"),
+                               ("agency-b", "prac-bmatrix", "prac-amatrix")):  # fmt: skip
+        for role, person in roles.items():
+            who = world.token(role, person, agency=agency)
+            demote = {**entry, "level": 1}  # A's entry, whoever asks
+            r = await world.post("/practitioners", demote, who)
+            allowed = (agency, role) == ("agency-a", "coordinator")
+            if (r.status_code in (200, 201)) != allowed:
+                leaks.append(f"{agency} {role} changing A's entry -> {r.status_code}")
+            listed = await world.client.get("/practitioners", headers=who)
+            if role in may_list:
+                ids = {p["practitioner_id"] for p in listed.json()["practitioners"]}
+                if other in ids or own not in ids:
+                    leaks.append(f"{agency} {role} lists {sorted(ids)}")
+            elif listed.status_code != 403:
+                leaks.append(f"{agency} {role} listing -> {listed.status_code}")
+            if other in listed.text:
+                leaks.append(f"{agency} {role} sees {other}")
+            await world.ok("/practitioners", entry, world.token("coordinator", COORD))
+            await world.runtime.settle()
+    assert leaks == []
