@@ -113,7 +113,7 @@ def registered(event: RecordedEvent) -> tuple[str, Practitioner] | None:
 
 _COLUMNS = (
     "agency, practitioner_id, rj_trained, sexual_harm_trained, level, specialisms, "
-    "may_facilitate, registered_at"
+    "may_facilitate, registered_at, first_registered_at"
 )
 
 
@@ -145,6 +145,7 @@ class PractitionerDirectory:
                     sorted(str(s) for s in p.specialisms),
                     p.may_facilitate,
                     e.metadata.occurred_at,
+                    e.metadata.occurred_at,
                 )
             )
         if not rows:
@@ -153,12 +154,14 @@ class PractitionerDirectory:
         # of the legacy stream) never overwrites a newer record.
         await conn.executemany(
             f"INSERT INTO {self.schema}.practitioner_registry ({_COLUMNS}) "
-            f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+            f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
             f"ON CONFLICT (agency, practitioner_id) DO UPDATE SET "
             f"rj_trained = EXCLUDED.rj_trained, "
             f"sexual_harm_trained = EXCLUDED.sexual_harm_trained, level = EXCLUDED.level, "
             f"specialisms = EXCLUDED.specialisms, may_facilitate = EXCLUDED.may_facilitate, "
-            f"registered_at = EXCLUDED.registered_at "
+            f"registered_at = EXCLUDED.registered_at, first_registered_at = LEAST("
+            f"{self.schema}.practitioner_registry.first_registered_at, "
+            f"EXCLUDED.first_registered_at) "
             f"WHERE {self.schema}.practitioner_registry.registered_at <= EXCLUDED.registered_at",
             rows,
         )
@@ -196,12 +199,15 @@ class PractitionerDirectory:
         )
         return [dict(r) for r in rows]
 
-    async def agencies_of(self, conn: asyncpg.Connection, practitioner_id: str) -> set[str]:
-        rows = await conn.fetch(
-            f"SELECT agency FROM {self.schema}.practitioner_registry WHERE practitioner_id = $1",
+    async def owner_of(self, conn: asyncpg.Connection, practitioner_id: str) -> str | None:
+        """The agency that registered this id first (None: nobody has). Another agency's later
+        entry of the same id, as the legacy single stream let a coordinator write, never takes
+        the id from it."""
+        return await conn.fetchval(
+            f"SELECT agency FROM {self.schema}.practitioner_registry WHERE practitioner_id = $1 "
+            f"ORDER BY first_registered_at, agency LIMIT 1",
             practitioner_id,
         )
-        return {r["agency"] for r in rows}
 
 
 def learn_registry(runtime: ServiceRuntime, schema: str) -> PractitionerDirectory:

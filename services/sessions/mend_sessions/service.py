@@ -123,12 +123,12 @@ class SessionsService:
         self, command: c.RegisterPractitioner, ctx: CommandContext, key: str | None = None
     ) -> CommandResult[RegistryState]:
         """Into the registering coordinator's own agency's stream, never another's. An id that
-        another agency has registered names that agency's practitioner: refused, so one id never
-        means two people (the check reads the projection, which a registration wakes)."""
+        another agency registered first names that agency's practitioner: refused, so one id
+        never means two people (the check reads the projection, which a registration wakes)."""
         agency = ctx.actor.agency
         async with self.pool.acquire() as conn:
-            owners = await self.practitioners.agencies_of(conn, command.practitioner_id)
-        if owners - {agency}:
+            owner = await self.practitioners.owner_of(conn, command.practitioner_id)
+        if owner is not None and owner != agency:
             raise Forbidden(
                 "this practitioner is registered by another agency", field="practitioner_id"
             )

@@ -739,17 +739,19 @@ async def test_entries_of_the_legacy_single_registry_stream_belong_to_their_agen
     store = world.runtime.store
     at = datetime.now(UTC)
 
-    def old(pid: str, agency: str, coord: str, level: int, trained: bool) -> NewEvent:
+    def old(pid: str, agency: str, coord: str, level: int, trained: bool, s: int) -> NewEvent:
         event = PractitionerRegistered(
             practitioner_id=pid, rj_trained=True, sexual_harm_trained=trained, level=level
         )
-        meta = Metadata(coord, Role.COORDINATOR, agency, uuid4(), None, at)
+        when = at + timedelta(seconds=s)
+        meta = Metadata(coord, Role.COORDINATOR, agency, uuid4(), None, when)
         return NewEvent(uuid4(), event, meta)
 
+    # A registered the id first; B's overwrite came later, so the id stays A's.
     legacy = [
-        old("prac-old0001", "agency-a", COORD, 2, True),
-        old("prac-old0001", "agency-b", B_COORD, 1, False),  # B's overwrite, as it was possible
-        old(FAC, "agency-b", B_COORD, 1, False),
+        old("prac-old0001", "agency-a", COORD, 2, True, s=-3),
+        old("prac-old0001", "agency-b", B_COORD, 1, False, s=-2),  # B's overwrite, as it was
+        old(FAC, "agency-b", B_COORD, 1, False, s=-1),
     ]
     await store.append("registry", legacy, expected_version=0)
     case, s = "case-regold01", Setup(facilitator="prac-old0001")
@@ -757,9 +759,16 @@ async def test_entries_of_the_legacy_single_registry_stream_belong_to_their_agen
     assert (await world.schedule(case, s)).status_code == 201
     assert (await world.start(case, s)).status_code == 201
     await world.runtime.settle()
-    a_list = await world.client.get("/practitioners", headers=world.token("coordinator", COORD))
+    a_coord = world.token("coordinator", COORD)
+    a_list = await world.client.get("/practitioners", headers=a_coord)
     rows = {p["practitioner_id"]: p for p in a_list.json()["practitioners"]}
     assert rows["prac-old0001"]["may_facilitate"] and rows[FAC]["may_facilitate"]
+    # The id stays A's: A's coordinator still updates it, B's may not register it again.
+    body = {"practitioner_id": "prac-old0001", "rj_trained": True, "sexual_harm_trained": True,
+            "level": 3}  # fmt: skip
+    assert (await world.post("/practitioners", body, a_coord)).status_code == 201
+    b_coord = world.token("coordinator", B_COORD, agency="agency-b")
+    assert (await world.post("/practitioners", body, b_coord)).status_code == 403
 
 
 async def test_registry_matrix_each_role_two_agencies_no_leak(world):

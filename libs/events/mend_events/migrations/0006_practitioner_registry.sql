@@ -11,7 +11,8 @@ CREATE TABLE {schema}.practitioner_registry (
     level                integer     NOT NULL,
     specialisms          text[]      NOT NULL,
     may_facilitate       boolean     NOT NULL,
-    registered_at        timestamptz NOT NULL,
+    registered_at        timestamptz NOT NULL,  -- of the current record
+    first_registered_at  timestamptz NOT NULL,  -- of this agency's first: who had the id first
     PRIMARY KEY (agency, practitioner_id)
 );
 CREATE INDEX ON {schema}.practitioner_registry (practitioner_id);
