@@ -193,6 +193,7 @@ def test_only_a_qualified_practitioner_can_be_chosen(case, record, reason):
     with pytest.raises(Rejected) as refused:
         case.do(case.hp, WithPractitioner(c.ChooseFacilitator(practitioner_id=FAC), record))
     assert refused.value.field == "practitioner_id"
+    assert FAC not in refused.value.reason  # never echo the client's value
     assert reason in refused.value.reason
 
 
