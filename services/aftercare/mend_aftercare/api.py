@@ -10,6 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from mend_events.catalog.aftercare import ProgressCode
+from mend_events.disclosure import for_viewer
 from mend_events.errors import Forbidden
 from mend_events.http import (
     Caller,
@@ -141,7 +142,8 @@ def router() -> APIRouter:
     async def state(service: Svc, case_id: CaseId, identity: Caller):
         await _allow(service, case_id, identity, access.read_action(identity))
         current, version = await service.commands.load(case_id)
-        return {"version": version, **await service.view(case_id, identity, current)}
+        view = await service.view(case_id, identity, current)
+        return for_viewer(identity, {"version": version, **view})
 
     @api.get(
         f"{case}/progress-updates",
@@ -152,10 +154,8 @@ def router() -> APIRouter:
         current, _ = await service.commands.load(case_id)
         if current.harmed_person_id != identity.person_id:
             raise Forbidden("progress updates are for the harmed person only")
-        return {
-            "case_id": case_id,
-            "updates": await service.delivered_updates(case_id, identity.person_id),
-        }
+        updates = await service.delivered_updates(case_id, identity.person_id)
+        return for_viewer(identity, {"case_id": case_id, "updates": updates})
 
     @api.get(
         "/reports/commissioners",

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
+from mend_events.disclosure import for_viewer
 from mend_events.http import Caller, CaseId, CommandCall, Run, command_route
 
 from mend_consent import access
@@ -121,7 +122,8 @@ def router() -> APIRouter:
         access.authorize(
             identity, "record.read", await service.case(case_id), person_id=participant_id
         )
-        return {"case_id": case_id, "grants": await service.current_grants(case_id, participant_id)}
+        grants = await service.current_grants(case_id, participant_id)
+        return for_viewer(identity, {"case_id": case_id, "grants": grants})
 
     @api.get(
         "/consent-history",
@@ -132,11 +134,8 @@ def router() -> APIRouter:
     ):
         own = identity.person_id if access.reads_only_own(identity) else None
         access.authorize(identity, "record.history", await service.case(case_id), person_id=own)
-        return {
-            "case_id": case_id,
-            "as_of": as_of,
-            "events": await service.history(case_id, identity, only_person=own, as_of=as_of),
-        }
+        events = await service.history(case_id, identity, only_person=own, as_of=as_of)
+        return for_viewer(identity, {"case_id": case_id, "as_of": as_of, "events": events})
 
     @api.get("/consent-state", summary="Whether consent covers a scope now (for staff)")
     async def state(

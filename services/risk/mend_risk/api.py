@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
+from mend_events.disclosure import for_viewer
 from mend_events.errors import Rejected
 from mend_events.http import Caller, CommandCall, command_route
 from mend_events.identity_types import PseudoId
@@ -47,9 +48,7 @@ def router() -> APIRouter:
     async def run(call: CommandCall, command: Any) -> Any:
         service: RiskService = call.service
         access.authorize(call.identity, access.WRITE, await service.case(call.case_id))
-        return await service.commands.execute(
-            call.case_id, command, call.ctx, idempotency_key=call.idempotency_key
-        )
+        return await service.execute(call.case_id, command, call.ctx, call.idempotency_key)
 
     async def may_read(service: RiskService, case_id: str, identity: Caller) -> None:
         access.authorize(identity, access.READ, await service.case(case_id))
@@ -137,7 +136,9 @@ def router() -> APIRouter:
     async def plans(service: Svc, case_id: CaseId, identity: Caller):
         own = identity.person_id if access.reads_only_own(identity) else None
         access.authorize(identity, access.READ_PLANS, await service.case(case_id), person_id=own)
-        return {"case_id": case_id, "safety_plans": await service.safety_plans(case_id, own)}
+        rows = await service.safety_plans(case_id, own)
+        # A participant's own plan, without the assessment it came from (what they may know).
+        return for_viewer(identity, {"case_id": case_id, "safety_plans": rows})
 
     @api.get(
         "/assessments/{assessment_id}",

@@ -1,10 +1,12 @@
-"""Wiring of the risk service: runtime (store, relay, projection, trigger consumer) and API."""
+"""Wiring of the risk service: runtime (store, relay, projection, trigger and registry
+consumers) and API."""
 
 from __future__ import annotations
 
 import os
 
 from fastapi import FastAPI
+from mend_events.practitioners import learn_registry
 from mend_events.runtime import ServiceRuntime
 from mend_events.serve import service_app
 from mend_events.settings import Settings
@@ -60,6 +62,8 @@ def build(
         return services[0]
 
     runtime.subscribe(SUBSCRIPTION, SOURCES, Triggers(schema, service).handle)
+    # The practitioner registry, per agency, for sign-offs (the same way in every service).
+    learn_registry(runtime, schema)
 
     async def started(_: ServiceRuntime) -> None:
         app.state.service = service()

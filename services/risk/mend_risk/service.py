@@ -4,6 +4,7 @@ tests and reactions use it directly."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,12 +18,13 @@ from mend_events.catalog.risk import AssessmentStage, ReassessmentTrigger
 from mend_events.crypto import FieldSealer
 from mend_events.decider import CommandContext
 from mend_events.envelope import RecordedEvent
-from mend_events.errors import NotFound, Unavailable
+from mend_events.errors import NotFound, Rejected, Unavailable
 from mend_events.identity_types import Actor, Role
+from mend_events.practitioners import PractitionerDirectory
 from mend_events.store import EventStore
 from mend_events.vocabulary import ContactForm
 
-from mend_risk.commands import MarkReassessmentDue
+from mend_risk.commands import CompleteRiskAssessment, MarkReassessmentDue
 from mend_risk.domain import (
     RiskPolicy,
     RiskState,
@@ -36,6 +38,9 @@ from mend_risk.forms import possible_involvement, usual_involvement
 from mend_risk.projections import RiskPositions, parse_form_key
 
 SYSTEM_ID = "svc-risk"
+# How long a sign-off waits for a registration this service has not consumed yet (sessions
+# publishes it; the subscription lags by milliseconds) before it is refused.
+SIGNER_WAIT_S = 2.0
 T = TypeVar("T")
 
 
@@ -108,6 +113,8 @@ class RiskService:
         self.positions = positions
         self._settle = settle
         self.directory = CaseDirectory(store.schema)
+        self.registry = PractitionerDirectory(store.schema)
+        self.signer_wait_s = SIGNER_WAIT_S
 
     async def case(self, case_id: str, *, wait: float | None = None) -> CaseEntry | None:
         """The case as its opening and enrolments made it known here (None: not yet, after
@@ -117,6 +124,36 @@ class RiskService:
     async def case_agency(self, case_id: str) -> str | None:
         entry = await self.case(case_id, wait=0)
         return entry.agency if entry else None
+
+    # --- commands -----------------------------------------------------------------------------
+
+    async def execute(
+        self, case_id: str, command: Any, ctx: CommandContext, key: str | None = None
+    ) -> CommandResult[RiskState]:
+        """A command from the API. A decision is signed off only by a practitioner registered,
+        and qualified, in the case's own agency (learnt from sessions' registry events)."""
+        if isinstance(command, CompleteRiskAssessment) and command.signed_off_by is not None:
+            await self.require_signer(case_id, command.signed_off_by)
+        return await self.commands.execute(case_id, command, ctx, idempotency_key=key)
+
+    async def require_signer(self, case_id: str, practitioner_id: str) -> None:
+        agency = await self.case_agency(case_id)
+        record = None
+        deadline = asyncio.get_running_loop().time() + self.signer_wait_s
+        while agency is not None:
+            async with self.store.pool.acquire() as conn:
+                record = await self.registry.get(conn, agency, practitioner_id)
+            if record is not None or asyncio.get_running_loop().time() >= deadline:
+                break
+            await asyncio.sleep(0.05)
+        if record is None:
+            raise Rejected(
+                "the sign-off names nobody in the practitioner registry of the case's agency",
+                field="signed_off_by",
+            )
+        gaps = record.sign_off_gaps()
+        if gaps:
+            raise Rejected(f"may not sign a decision off: {'; '.join(gaps)}", field="signed_off_by")
 
     # --- reactions ----------------------------------------------------------------------------
 

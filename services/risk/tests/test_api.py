@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from mend_events.catalog.sessions import PractitionerRegistered
+from mend_events.cloudevents import to_message
+from mend_events.envelope import Metadata, RecordedEvent
+from mend_events.identity_types import Role
+from mend_events.practitioners import PractitionerDirectory
+from mend_events.settings import events_topic
 from mend_events.testing import open_case, running_service
 from mend_events.vocabulary import ContactForm
 from mend_risk.app import build
@@ -23,10 +31,63 @@ NO_ORDERS = [
 
 
 @pytest.fixture
-async def risk(platform, unique, topic_prefix):
+async def registrar(platform, topic_prefix):
+    """Publishes practitioner registrations as the sessions service's relay would."""
+    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap, acks="all")
+    await producer.start()
+
+    async def register(
+        agency: str,
+        pid: str,
+        level: int = 1,
+        trained: bool = True,
+        specialisms: tuple[str, ...] = ("survivor_specialist",),
+        stream: str | None = None,  # "registry": as stored before the registry was split
+    ) -> None:
+        stream = stream or f"registry:{agency}"
+        model = PractitionerRegistered(
+            practitioner_id=pid,
+            rj_trained=True,
+            sexual_harm_trained=trained,
+            level=level,
+            specialisms=specialisms,
+        )
+        at = datetime.now(UTC)
+        event = RecordedEvent(
+            global_position=1, stream_id=stream, stream_version=1,
+            event_id=uuid4(), event_type=model.event_type, schema_version=model.schema_version,
+            data=model.to_data(), recorded_at=at, case_id=stream,
+            metadata=Metadata("coord-dee01", Role.COORDINATOR, agency, uuid4(), None, at),
+            service="sessions",
+        )  # fmt: skip
+        key, value, headers = to_message(event)
+        await producer.send_and_wait(
+            events_topic("sessions", topic_prefix), value, key=key, headers=headers
+        )
+
+    yield register
+    await producer.stop()
+
+
+async def known(runtime, agency: str, pid: str, **expected) -> None:
+    """Wait until the risk service has consumed the registration (as every sign-off would)."""
+    directory = PractitionerDirectory(runtime.schema)
+    for _ in range(400):
+        async with runtime.pool.acquire() as conn:
+            record = await directory.get(conn, agency, pid)
+        if record is not None and all(getattr(record, k) == v for k, v in expected.items()):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{pid} of {agency} never reached the risk service")
+
+
+@pytest.fixture
+async def risk(platform, unique, topic_prefix, registrar):
     async with running_service(build, "risk", platform, unique, topic_prefix) as running:
         # The case as the sessions service opened it, the responsible person enrolled.
         await open_case(running[2], CASE, HP, members={RP: "responsible_person"})
+        await registrar("agency-a", SPECIALIST)
+        await known(running[2], "agency-a", SPECIALIST)
         yield running
 
 
@@ -386,3 +447,46 @@ async def test_permits_now_and_in_the_past_from_the_projection_equal_a_replay(ri
         assert await service.permits(
             CASE, ContactForm.FACE_TO_FACE, at
         ) == await service.permits_by_replay(CASE, ContactForm.FACE_TO_FACE, at)
+
+
+async def test_a_decision_is_signed_off_only_by_a_qualified_practitioner_of_the_cases_agency(
+    risk, prac, registrar
+):
+    """Issue 14 item 3: a sign-off naming an unregistered id, another agency's practitioner,
+    or one not trained in sexual-harm casework is refused and writes nothing."""
+    client, app, runtime = risk
+    app.state.service.signer_wait_s = 0.2
+    await registrar("agency-b", "prac-bonly1", level=3)
+    await registrar("agency-a", "prac-lapsed1", trained=False)
+    await known(runtime, "agency-b", "prac-bonly1")
+    await known(runtime, "agency-a", "prac-lapsed1")
+    assessment_id = str(uuid4())
+    await post(client, "/assessments", {"assessment_id": assessment_id, "stage": "full"}, prac)
+    for factor in NO_ORDERS:
+        await post(
+            client, "/risk-factors", {"assessment_id": assessment_id, "factor": factor}, prac
+        )
+    before = await events_of(runtime)
+    completion = {
+        "assessment_id": assessment_id,
+        "decision": "proceed",
+        "permitted_forms": [F2F],
+        "reasons": ["suitable_with_safeguards"],
+    }
+    for signer in ("prac-nobody1", "prac-bonly1", "prac-lapsed1"):
+        body = {**completion, "signed_off_by": signer}
+        r = await client.post(f"/cases/{CASE}/assessment-completions", json=body, headers=prac)
+        assert r.status_code == 422, (signer, r.text)
+        assert r.json()["field"] == "signed_off_by"
+        assert signer not in r.text  # never echo a client's value
+    assert await events_of(runtime) == before
+    # A lapsed qualification restored (a later registration supersedes): accepted, even after
+    # another agency's coordinator "demoted" that id on the legacy single stream (that entry is
+    # the other agency's).
+    await registrar("agency-a", "prac-lapsed1", trained=True)
+    await known(runtime, "agency-a", "prac-lapsed1", sexual_harm_trained=True)
+    await registrar("agency-b", "prac-lapsed1", trained=False, stream="registry")
+    await known(runtime, "agency-b", "prac-lapsed1", sexual_harm_trained=False)
+    body = {**completion, "signed_off_by": "prac-lapsed1"}
+    r = await client.post(f"/cases/{CASE}/assessment-completions", json=body, headers=prac)
+    assert r.status_code == 201, r.text

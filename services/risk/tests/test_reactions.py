@@ -89,8 +89,12 @@ async def risk_events(runtime) -> list[tuple[str, dict, dict]]:
 
 
 async def inbox_size(runtime) -> int:
+    """Messages the trigger consumer took in (the registry's consumer reads sessions too)."""
     async with runtime.pool.acquire() as conn:
-        return await conn.fetchval(f"SELECT count(*) FROM {runtime.schema}.inbox")
+        return await conn.fetchval(
+            f"SELECT count(*) FROM {runtime.schema}.inbox WHERE consumer = $1",
+            runtime.consumers[0].name,
+        )
 
 
 async def test_each_trigger_makes_one_reassessment_due_even_when_delivered_twice(

@@ -8,6 +8,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from mend_events.disclosure import for_viewer
 from mend_events.errors import Forbidden, Unavailable
 from mend_events.http import (
     Caller,
@@ -192,7 +193,8 @@ def router() -> APIRouter:
         doc = await service.case_document(case_id)
         if doc is None:
             raise Unavailable("the case's state is being brought up to date; try again shortly")
-        return _only_own(doc, identity.person_id) if limited else doc
+        # What this person may know (one rule for every participant-visible read).
+        return for_viewer(identity, _only_own(doc, identity.person_id) if limited else doc)
 
     # --- the practitioner registry --------------------------------------------------------
 
@@ -210,15 +212,18 @@ def router() -> APIRouter:
         response: Response,
         idempotency_key: IdempotencyKey = None,
     ):
-        access.authorize(identity, "registry.register", case_id=None, agency=None)
+        # Into the caller's own agency's registry only (the service picks its stream).
+        access.authorize(identity, "registry.register", case_id=None, agency=identity.agency)
         result = await service.register(body, ctx, idempotency_key)
         _written(request, result)
         return command_response(response, "registry", result)
 
     @api.get("/practitioners", summary="The practitioner registry (to choose a facilitator from)")
     async def practitioners(service: Svc, identity: Caller):
-        access.authorize(identity, "registry.list", case_id=None, agency=None)
-        return {"practitioners": await service.practitioner_list()}
+        # The caller's own agency's entries, never another agency's.
+        access.authorize(identity, "registry.list", case_id=None, agency=identity.agency)
+        rows = await service.practitioner_list(identity.agency)
+        return for_viewer(identity, {"practitioners": rows})
 
     return api
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
+from mend_events.practitioners import PractitionerDirectory
 from mend_events.runtime import ServiceRuntime
 from mend_events.serve import service_app
 from mend_events.settings import Settings
@@ -16,7 +17,6 @@ from mend_sessions.projections import (
     CaseStates,
     ConsentView,
     ConsumerPositions,
-    PractitionerRegistry,
     RiskView,
 )
 from mend_sessions.reactions import Reactions
@@ -33,7 +33,7 @@ def build(
     """The app and its runtime; `app.state.service` exists once the runtime has started.
     `max_consent_lag_ms` defaults to `MEND_SESSIONS_MAX_CONSENT_LAG_MS` (2000)."""
     app, runtime = service_app("sessions", settings, schema, topic_prefix, router())
-    registry, cases = PractitionerRegistry(schema), CaseStates(schema)
+    registry, cases = PractitionerDirectory(schema), CaseStates(schema)
     consent, risk, positions = ConsentView(schema), RiskView(schema), ConsumerPositions(schema)
     runtime.project(registry)
     runtime.project(cases)

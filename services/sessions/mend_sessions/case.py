@@ -124,10 +124,17 @@ def choose(
     harmed_person_only(state, ctx, "choose the facilitator")
     chosen = cmd.practitioner_id
     if practitioner is None or practitioner.id != chosen:
-        raise Rejected(f"{chosen} is not in the practitioner registry", field="practitioner_id")
+        # Never echo the client's value; the registry consulted is the case agency's.
+        raise Rejected(
+            "the chosen practitioner is not in the practitioner registry of the case's agency",
+            field="practitioner_id",
+        )
     gaps = practitioner.facilitation_gaps()
     if gaps:
-        raise Rejected(f"{chosen} may not facilitate: {'; '.join(gaps)}", field="practitioner_id")
+        raise Rejected(
+            f"the chosen practitioner may not facilitate: {'; '.join(gaps)}",
+            field="practitioner_id",
+        )
     if state.facilitator_id == chosen:
         return []
     return [FacilitatorChosen(practitioner_id=chosen)]

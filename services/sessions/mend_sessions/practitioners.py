@@ -1,10 +1,15 @@
 """The practitioner registry: who may facilitate, and who may join a team as a specialist.
 
-Why events on a separate `registry` stream rather than a plain value handed to decide: who counted
-as qualified, since when, and who said so is part of what an auditor must reconstruct "as of" any
+Why events on registry streams rather than a plain value handed to decide: who counted as
+qualified, since when, and who said so is part of what an auditor must reconstruct "as of" any
 past moment (R7, R9), and only an event history gives that. A case's decide still stays pure: the
-application layer folds this stream (or its projection) and hands the current `Practitioner`
-records in with the command (`WithPractitioner`, `GateView.practitioners`).
+application layer folds the case agency's registry and hands the current `Practitioner` records
+in with the command (`WithPractitioner`, `GateView.practitioners`).
+
+The registry is per agency: one stream per agency (`registry_stream`), which only that
+agency's coordinators write. Events of the old single `registry` stream are read as entries
+of the agency their metadata names (`legacy_decider`), so another agency's old write never
+changes this agency's entries.
 """
 
 from __future__ import annotations
@@ -12,81 +17,72 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from mend_events.catalog.sessions import PractitionerRegistered, Specialism
+from mend_events.catalog.sessions import PractitionerRegistered
 from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata
 from mend_events.errors import Forbidden
 from mend_events.identity_types import Role
+from mend_events.practitioners import (
+    LEGACY_REGISTRY_STREAM,
+    MIN_FACILITATOR_LEVEL,
+    Practitioner,
+    registry_stream,
+)
 
 from mend_sessions.commands import RegisterPractitioner
 
-REGISTRY_STREAM = "registry"
-
-# Sexual-harm cases are complex and sensitive: a level-1 practitioner may join a team but not
-# facilitate one. Adjust here, in one place, if the agencies' accreditation scheme says otherwise.
-MIN_FACILITATOR_LEVEL = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Practitioner:
-    id: str
-    rj_trained: bool
-    sexual_harm_trained: bool
-    level: int
-    specialisms: frozenset[Specialism] = frozenset()
-
-    @classmethod
-    def from_event(cls, event: PractitionerRegistered) -> Practitioner:
-        return cls(
-            id=event.practitioner_id,
-            rj_trained=event.rj_trained,
-            sexual_harm_trained=event.sexual_harm_trained,
-            level=event.level,
-            specialisms=frozenset(event.specialisms),
-        )
-
-    def facilitation_gaps(self) -> list[str]:
-        """Why this practitioner may not facilitate a sexual-harm case; empty when they may."""
-        gaps = []
-        if not self.rj_trained:
-            gaps.append("not trained in restorative justice")
-        if not self.sexual_harm_trained:
-            gaps.append("not trained in sexual-harm casework")
-        if self.level < MIN_FACILITATOR_LEVEL:
-            gaps.append(f"level {self.level} is below the required {MIN_FACILITATOR_LEVEL}")
-        return gaps
-
-    @property
-    def may_facilitate(self) -> bool:
-        return not self.facilitation_gaps()
-
-    def has(self, specialism: Specialism) -> bool:
-        return specialism in self.specialisms
+__all__ = [
+    "LEGACY_REGISTRY_STREAM",
+    "MIN_FACILITATOR_LEVEL",
+    "Practitioner",
+    "RegistryState",
+    "legacy_decider",
+    "registry_decider",
+    "registry_stream",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class RegistryState:
+    agency: str | None = None
     practitioners: Mapping[str, Practitioner] = field(default_factory=dict)
+
+    def merged(self, earlier: RegistryState | None) -> RegistryState:
+        """This agency's registry with `earlier` entries (the legacy stream's) beneath it."""
+        if earlier is None:
+            return self
+        return replace(self, practitioners={**earlier.practitioners, **self.practitioners})
+
+
+def _agency_of(stream_id: str) -> str | None:
+    prefix = registry_stream("")
+    return stream_id[len(prefix) :] if stream_id.startswith(prefix) else None
 
 
 def initial(stream_id: str) -> RegistryState:
-    return RegistryState()
+    return RegistryState(agency=_agency_of(stream_id))
+
+
+def _with(state: RegistryState, event: PractitionerRegistered) -> RegistryState:
+    record = Practitioner.from_event(event)
+    return replace(state, practitioners={**state.practitioners, record.id: record})
 
 
 def evolve(state: RegistryState, event: DomainEvent, meta: Metadata) -> RegistryState:
     if isinstance(event, PractitionerRegistered):
-        record = Practitioner.from_event(event)
-        return replace(state, practitioners={**state.practitioners, record.id: record})
+        return _with(state, event)
     return state
 
 
 def decide(
     state: RegistryState, command: RegisterPractitioner, ctx: CommandContext
 ) -> list[DomainEvent]:
-    # Coordinators manage practitioners; nobody registers themselves.
+    # Coordinators manage their own agency's practitioners; nobody registers themselves.
     if ctx.actor.role != Role.COORDINATOR:
         raise Forbidden("only a coordinator may register a practitioner")
+    if state.agency is None or ctx.actor.agency != state.agency:
+        raise Forbidden("only a coordinator of the agency may change its registry")
     event = PractitionerRegistered(**command.model_dump())
     current = state.practitioners.get(command.practitioner_id)
     if current == Practitioner.from_event(event):
@@ -95,3 +91,24 @@ def decide(
 
 
 registry_decider: Decider[RegistryState] = Decider(initial=initial, evolve=evolve, decide=decide)
+
+
+# --- the legacy single stream: read only, split by the registering coordinator's agency -------
+
+LegacyRegistry = Mapping[str, RegistryState]  # agency -> its entries on the legacy stream
+
+
+def _legacy_evolve(state: LegacyRegistry, event: DomainEvent, meta: Metadata) -> LegacyRegistry:
+    if not isinstance(event, PractitionerRegistered):
+        return state
+    mine = state.get(meta.agency) or RegistryState(agency=meta.agency)
+    return {**state, meta.agency: _with(mine, event)}
+
+
+def _legacy_decide(state: LegacyRegistry, command: object, ctx: CommandContext) -> list:
+    raise Forbidden("the legacy registry stream is read only")
+
+
+legacy_decider: Decider[LegacyRegistry] = Decider(
+    initial=lambda stream_id: {}, evolve=_legacy_evolve, decide=_legacy_decide
+)

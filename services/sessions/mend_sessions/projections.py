@@ -6,7 +6,8 @@ Two kinds:
   inbox transaction's `conn`, so a message's rows, its inbox row and its offset
   (`ConsumerPositions`) commit together. Every write is idempotent and order-tolerant (ended
   grants stay as tombstones, versions only move forward), so a redelivery changes nothing.
-- Projections of this service's OWN events (`PractitionerRegistry`, `CaseStates`), run by the
+- Projections of this service's OWN events (`CaseStates`; the registry's is the shared
+  `mend_events.practitioners.PractitionerDirectory`), run by the
   projection runner: rows and tracking position in one transaction, rebuilt from the store.
 
 The gate facts (`gates.GateView`) are read from the first kind at `now`.
@@ -42,16 +43,16 @@ from mend_events.catalog.risk import (
     RiskReassessmentDue,
     Severity,
 )
-from mend_events.catalog.sessions import HaltCause, PractitionerRegistered, SessionHalted
+from mend_events.catalog.sessions import HaltCause, SessionHalted
 from mend_events.consumer import Position
 from mend_events.contracts import DomainEvent
 from mend_events.envelope import RecordedEvent
+from mend_events.practitioners import is_registry_stream
 from mend_events.store import row_to_event
 
 from mend_sessions.domain import decider
 from mend_sessions.forms import ContactForm
 from mend_sessions.gates import DueReassessment
-from mend_sessions.practitioners import REGISTRY_STREAM, Practitioner
 from mend_sessions.state import CaseState
 
 ALL_FORMS = frozenset(ContactForm)
@@ -350,57 +351,6 @@ class ConsumerPositions:
 # --- projections of this service's own events ----------------------------------------------
 
 
-class PractitionerRegistry:
-    """The current record of every registered practitioner (the `registry` stream)."""
-
-    name = "practitioners"
-
-    def __init__(self, schema: str) -> None:
-        self.schema = schema
-
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
-        rows = []
-        for e in events:
-            if e.event_type != PractitionerRegistered.event_type:
-                continue
-            model = e.decode()
-            assert isinstance(model, PractitionerRegistered)
-            record = Practitioner.from_event(model)
-            rows.append(
-                (
-                    record.id,
-                    record.rj_trained,
-                    record.sexual_harm_trained,
-                    record.level,
-                    sorted(str(s) for s in record.specialisms),
-                    record.may_facilitate,
-                    e.metadata.occurred_at,
-                )
-            )
-        if rows:
-            await conn.executemany(
-                f"INSERT INTO {self.schema}.practitioners (practitioner_id, rj_trained, "
-                f"sexual_harm_trained, level, specialisms, may_facilitate, registered_at) "
-                f"VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (practitioner_id) DO UPDATE "
-                f"SET rj_trained = EXCLUDED.rj_trained, "
-                f"sexual_harm_trained = EXCLUDED.sexual_harm_trained, level = EXCLUDED.level, "
-                f"specialisms = EXCLUDED.specialisms, may_facilitate = EXCLUDED.may_facilitate, "
-                f"registered_at = EXCLUDED.registered_at",
-                rows,
-            )
-
-    async def reset(self, conn: asyncpg.Connection) -> None:
-        await conn.execute(f"DELETE FROM {self.schema}.practitioners")
-
-    async def rows(self, conn: asyncpg.Connection) -> list[dict[str, Any]]:
-        rows = await conn.fetch(
-            f"SELECT practitioner_id, rj_trained, sexual_harm_trained, level, specialisms, "
-            f"may_facilitate, registered_at FROM {self.schema}.practitioners "
-            f"ORDER BY practitioner_id"
-        )
-        return [dict(r) for r in rows]
-
-
 class CaseStates:
     """Each case's state for the API: the domain's own fold of the case stream (so the API
     never disagrees with a decision), plus each halt's cause, as one JSON document."""
@@ -411,7 +361,7 @@ class CaseStates:
         self.schema = schema
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
-        cases = [e for e in events if e.stream_id != REGISTRY_STREAM]
+        cases = [e for e in events if not is_registry_stream(e.stream_id)]
         heads = {
             stream: max(e.stream_version for e in group)
             for stream, group in groupby(

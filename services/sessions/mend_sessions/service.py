@@ -2,8 +2,9 @@
 the read models, reactions to consent and risk. HTTP-free, so tests and reactions use it directly.
 
 Decisions about the practitioner registry (choosing a facilitator, a session's team) read the
-`registry` stream itself (a cached fold: read-your-writes right after a registration); the
-`practitioners` projection serves listings.
+case agency's registry stream itself (a cached fold: read-your-writes right after a
+registration), over that agency's entries of the legacy single stream; the shared
+`practitioner_registry` projection serves listings, one agency at a time.
 """
 
 from __future__ import annotations
@@ -18,21 +19,24 @@ from mend_events.application import CommandResult, CommandService
 from mend_events.catalog.sessions import Participant, ParticipantRole
 from mend_events.decider import CommandContext
 from mend_events.envelope import RecordedEvent
-from mend_events.errors import NotFound, Unavailable
+from mend_events.errors import Forbidden, NotFound, Unavailable
 from mend_events.identity_types import Actor, Role
+from mend_events.practitioners import PractitionerDirectory
 from mend_events.store import EventStore
 
 from mend_sessions import commands as c
 from mend_sessions.consistency import ConsistencyGuard
 from mend_sessions.domain import WithGates, WithPractitioner, decider
 from mend_sessions.gates import GateView
-from mend_sessions.practitioners import REGISTRY_STREAM, RegistryState, registry_decider
-from mend_sessions.projections import (
-    CaseStates,
-    ConsentView,
-    PractitionerRegistry,
-    RiskView,
+from mend_sessions.practitioners import (
+    LEGACY_REGISTRY_STREAM,
+    LegacyRegistry,
+    RegistryState,
+    legacy_decider,
+    registry_decider,
+    registry_stream,
 )
+from mend_sessions.projections import CaseStates, ConsentView, RiskView
 from mend_sessions.state import CaseState, CaseStatus, Session
 
 SYSTEM_ID = "svc-sessions"
@@ -62,7 +66,7 @@ class SessionsService:
         store: EventStore,
         consent: ConsentView,
         risk: RiskView,
-        practitioners: PractitionerRegistry,
+        practitioners: PractitionerDirectory,
         cases: CaseStates,
         guard: ConsistencyGuard | None = None,
     ) -> None:
@@ -78,6 +82,7 @@ class SessionsService:
         self.lock_timeout_ms = LOCK_TIMEOUT_MS
         self.commands: CommandService[CaseState] = CommandService(store, decider)
         self.registry: CommandService[RegistryState] = CommandService(store, registry_decider)
+        self.legacy_registry: CommandService[LegacyRegistry] = CommandService(store, legacy_decider)
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -94,12 +99,18 @@ class SessionsService:
         async with self.pool.acquire() as conn:
             return await self.cases.get(conn, case_id)
 
-    async def practitioner_list(self) -> list[dict[str, Any]]:
+    async def practitioner_list(self, agency: str) -> list[dict[str, Any]]:
         async with self.pool.acquire() as conn:
-            return await self.practitioners.rows(conn)
+            return await self.practitioners.rows(conn, agency)
 
-    async def registry_state(self) -> RegistryState:
-        return (await self.registry.load(REGISTRY_STREAM))[0]
+    async def registry_state(self, agency: str | None) -> RegistryState:
+        """`agency`'s registry now: its own stream over its entries of the legacy stream. No
+        agency (a case not opened): an empty registry, so nobody counts as registered."""
+        if agency is None:
+            return RegistryState()
+        legacy = (await self.legacy_registry.load(LEGACY_REGISTRY_STREAM))[0]
+        own = (await self.registry.load(registry_stream(agency)))[0]
+        return own.merged(legacy.get(agency))
 
     # --- commands -------------------------------------------------------------------------
 
@@ -111,12 +122,26 @@ class SessionsService:
     async def register(
         self, command: c.RegisterPractitioner, ctx: CommandContext, key: str | None = None
     ) -> CommandResult[RegistryState]:
-        return await self.registry.execute(REGISTRY_STREAM, command, ctx, idempotency_key=key)
+        """Into the registering coordinator's own agency's stream, never another's. An id that
+        another agency registered first names that agency's practitioner: refused, so one id
+        never means two people (the check reads the projection, which a registration wakes)."""
+        agency = ctx.actor.agency
+        async with self.pool.acquire() as conn:
+            owner = await self.practitioners.owner_of(conn, command.practitioner_id)
+        if owner is not None and owner != agency:
+            raise Forbidden(
+                "this practitioner is registered by another agency", field="practitioner_id"
+            )
+        return await self.registry.execute(
+            registry_stream(agency), command, ctx, idempotency_key=key
+        )
 
     async def choose_facilitator(
         self, case_id: str, command: c.ChooseFacilitator, ctx: CommandContext, key: str | None
     ) -> CommandResult[CaseState]:
-        record = (await self.registry_state()).practitioners.get(command.practitioner_id)
+        # Only a practitioner registered in the case's own agency may be chosen.
+        registry = await self.registry_state(await self.case_agency(case_id))
+        record = registry.practitioners.get(command.practitioner_id)
         return await self.execute(case_id, WithPractitioner(command, record), ctx, key)
 
     async def schedule(
@@ -182,7 +207,8 @@ class SessionsService:
             )
         with_rp = involves_responsible_person(participants)
         permitted = await self.risk.permitted(conn, state.case_id, now)
-        registry = (await self.registry_state()).practitioners
+        agency = state.opened.agency if state.opened else None
+        registry = (await self.registry_state(agency)).practitioners
         staff = {state.facilitator_id, facilitator, *team} - {None}
         return GateView(
             consented_forms=await self.consent.covered_forms(conn, state.case_id, now),

@@ -36,9 +36,10 @@ from mend_events.catalog.risk import (
     RiskReassessmentDue,
     Severity,
 )
+from mend_events.catalog.sessions import PractitionerRegistered
 from mend_events.cloudevents import to_message
 from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata, RecordedEvent
+from mend_events.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.identity_types import Role
 from mend_events.settings import events_topic
 from mend_events.testing import running_service
@@ -310,8 +311,9 @@ async def test_all_gates_met_then_schedule_start_halt_and_read(world):
     doc = (await world.client.get(f"/cases/{case}", headers=world.hp())).json()
     session = doc["sessions"][0]
     assert session["status"] == "halted" and session["started_at"]
-    assert session["halt"]["cause"] == "participant_halt"
-    assert session["halt"]["halted_by_role"] == "responsible_person"
+    # A participant sees that it was halted and when, not by whom or why (R8).
+    assert session["halt"]["cause"] == "halted" and not session["halt"]["halted_by_you"]
+    assert "halted_by_role" not in session["halt"]
     assert doc["preferences"]["min_gap_days"] == 14
     # The responsible person sees the case's status and their sessions, not her preferences.
     mine = (
@@ -319,6 +321,11 @@ async def test_all_gates_met_then_schedule_start_halt_and_read(world):
     ).json()
     assert set(mine) == {"case_id", "version", "status", "sessions"}
     assert [x["session_id"] for x in mine["sessions"]] == ["sess-0001"]
+    assert mine["sessions"][0]["halt"]["cause"] == "halted_by_you"
+    # The auditor sees every halt with its cause and who halted it (R9).
+    audited = await world.client.get(f"/cases/{case}", headers=world.token("auditor", "aud-0001"))
+    halt = audited.json()["sessions"][0]["halt"]
+    assert (halt["cause"], halt["halted_by_role"]) == ("participant_halt", "responsible_person")
     # Somebody not in any session sees nothing.
     r = await world.client.get(f"/cases/{case}", headers=world.token("supporter", SUP))
     assert r.status_code == 403
@@ -696,3 +703,121 @@ async def test_each_loss_of_consent_halts_what_depended_on_it_with_its_own_cause
         assert halt.metadata.causation_id == cause.event_id
         assert halt.data["cause_event_id"] == str(cause.event_id)
         assert halt.data["cause"] == kind
+
+
+# --- the registry is per agency (issue 14, item 3) ------------------------------------------
+
+B_COORD, B_PRAC = "coord-bea001", "prac-bonly1"
+
+
+async def test_another_agencys_coordinator_never_changes_or_lists_this_agencys_registry(world):
+    case, s = "case-regb0001", Setup()
+    await world.prepare(case, s)
+    assert (await world.schedule(case, s)).status_code == 201
+    b_coord = world.token("coordinator", B_COORD, agency="agency-b")
+    demote = {"practitioner_id": FAC, "rj_trained": True, "sexual_harm_trained": False,
+              "level": 1}  # fmt: skip
+    r = await world.post("/practitioners", demote, b_coord)
+    assert r.status_code == 403, r.text
+    assert r.json()["field"] == "practitioner_id"
+    # Agency B's own practitioner is its own entry.
+    own = {"practitioner_id": B_PRAC, "rj_trained": True, "sexual_harm_trained": True,
+           "level": 3}  # fmt: skip
+    assert (await world.post("/practitioners", own, b_coord)).status_code == 201
+    await world.runtime.settle()
+    # Listings: each agency sees its own entries only.
+    a_list = await world.client.get("/practitioners", headers=world.token("coordinator", COORD))
+    a_ids = {p["practitioner_id"] for p in a_list.json()["practitioners"]}
+    assert FAC in a_ids and B_PRAC not in a_ids
+    b_list = await world.client.get("/practitioners", headers=b_coord)
+    assert [p["practitioner_id"] for p in b_list.json()["practitioners"]] == [B_PRAC]
+    hp_list = await world.client.get("/practitioners", headers=world.hp())
+    assert B_PRAC not in {p["practitioner_id"] for p in hp_list.json()["practitioners"]}
+    # A's gates are unchanged: its facilitator is still qualified, the session starts.
+    assert (await world.start(case, s)).status_code == 201
+    # A's harmed person cannot choose another agency's practitioner.
+    r = await world.post(f"/cases/{case}/facilitator", {"practitioner_id": B_PRAC}, world.hp())
+    assert r.status_code == 422 and r.json()["field"] == "practitioner_id", r.text
+
+
+async def test_entries_of_the_legacy_single_registry_stream_belong_to_their_agency(world):
+    """Events stored before the split, on the old `registry` stream: agency B's overwrite of
+    A's facilitator there is B's entry, never A's; A's own old entry still counts."""
+    store = world.runtime.store
+    at = datetime.now(UTC)
+
+    def old(pid: str, agency: str, coord: str, level: int, trained: bool, s: int) -> NewEvent:
+        event = PractitionerRegistered(
+            practitioner_id=pid, rj_trained=True, sexual_harm_trained=trained, level=level
+        )
+        when = at + timedelta(seconds=s)
+        meta = Metadata(coord, Role.COORDINATOR, agency, uuid4(), None, when)
+        return NewEvent(uuid4(), event, meta)
+
+    # A registered the id first; B's overwrite came later, so the id stays A's.
+    legacy = [
+        old("prac-old0001", "agency-a", COORD, 2, True, s=-3),
+        old("prac-old0001", "agency-b", B_COORD, 1, False, s=-2),  # B's overwrite, as it was
+        old(FAC, "agency-b", B_COORD, 1, False, s=-1),
+    ]
+    await store.append("registry", legacy, expected_version=0)
+    case, s = "case-regold01", Setup(facilitator="prac-old0001")
+    await world.prepare(case, s)
+    assert (await world.schedule(case, s)).status_code == 201
+    assert (await world.start(case, s)).status_code == 201
+    await world.runtime.settle()
+    a_coord = world.token("coordinator", COORD)
+    a_list = await world.client.get("/practitioners", headers=a_coord)
+    rows = {p["practitioner_id"]: p for p in a_list.json()["practitioners"]}
+    assert rows["prac-old0001"]["may_facilitate"] and rows[FAC]["may_facilitate"]
+    # The id stays A's: A's coordinator still updates it, B's may not register it again.
+    body = {"practitioner_id": "prac-old0001", "rj_trained": True, "sexual_harm_trained": True,
+            "level": 3}  # fmt: skip
+    assert (await world.post("/practitioners", body, a_coord)).status_code == 201
+    b_coord = world.token("coordinator", B_COORD, agency="agency-b")
+    assert (await world.post("/practitioners", body, b_coord)).status_code == 403
+
+
+async def test_registry_matrix_each_role_two_agencies_no_leak(world):
+    """Who may change agency A's entry, and whose entries each caller lists: each role of
+    agency A, the same roles of agency B; 0 leaks."""
+    entry = {"practitioner_id": "prac-amatrix", "rj_trained": True, "sexual_harm_trained": True,
+             "level": 2}  # fmt: skip
+    await world.register("prac-amatrix")
+    b_entry = {**entry, "practitioner_id": "prac-bmatrix"}
+    b_coord = world.token("coordinator", B_COORD, agency="agency-b")
+    assert (await world.post("/practitioners", b_entry, b_coord)).status_code == 201
+    await world.runtime.settle()
+    roles = {
+        "harmed_person": "hp-matrix1",
+        "responsible_person": "rp-matrix1",
+        "supporter": "sup-matrix1",
+        "institution_rep": "inst-matrix1",
+        "practitioner": "prac-mx0001",
+        "coordinator": "coord-mx0001",
+        "auditor": "aud-mx0001",
+        "operator": "ops-mx0001",
+    }
+    may_list = {"harmed_person", "practitioner", "coordinator", "auditor"}
+    leaks = []
+    for agency, own, other in (("agency-a", "prac-amatrix", "prac-bmatrix"),
+                               ("agency-b", "prac-bmatrix", "prac-amatrix")):  # fmt: skip
+        for role, person in roles.items():
+            who = world.token(role, person, agency=agency)
+            demote = {**entry, "level": 1}  # A's entry, whoever asks
+            r = await world.post("/practitioners", demote, who)
+            allowed = (agency, role) == ("agency-a", "coordinator")
+            if (r.status_code in (200, 201)) != allowed:
+                leaks.append(f"{agency} {role} changing A's entry -> {r.status_code}")
+            listed = await world.client.get("/practitioners", headers=who)
+            if role in may_list:
+                ids = {p["practitioner_id"] for p in listed.json()["practitioners"]}
+                if other in ids or own not in ids:
+                    leaks.append(f"{agency} {role} lists {sorted(ids)}")
+            elif listed.status_code != 403:
+                leaks.append(f"{agency} {role} listing -> {listed.status_code}")
+            if other in listed.text:
+                leaks.append(f"{agency} {role} sees {other}")
+            await world.ok("/practitioners", entry, world.token("coordinator", COORD))
+            await world.runtime.settle()
+    assert leaks == []

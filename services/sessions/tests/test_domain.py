@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mend_events.catalog import sessions as ev
 from mend_events.catalog.sessions import ParticipantRole as R
+from mend_events.catalog.sessions import PractitionerRegistered
 from mend_events.contracts import registry
 from mend_events.decider import CommandContext
 from mend_events.envelope import Metadata
@@ -19,7 +20,12 @@ from mend_sessions import commands as c
 from mend_sessions.domain import WithGates, WithPractitioner
 from mend_sessions.forms import ContactForm
 from mend_sessions.gates import GateView
-from mend_sessions.practitioners import Practitioner, registry_decider
+from mend_sessions.practitioners import (
+    Practitioner,
+    legacy_decider,
+    registry_decider,
+    registry_stream,
+)
 from mend_sessions.state import SessionStatus
 
 ALL = frozenset(ContactForm)
@@ -190,6 +196,7 @@ def test_only_a_qualified_practitioner_can_be_chosen(case, record, reason):
     with pytest.raises(Rejected) as refused:
         case.do(case.hp, WithPractitioner(c.ChooseFacilitator(practitioner_id=FAC), record))
     assert refused.value.field == "practitioner_id"
+    assert FAC not in refused.value.reason  # never echo the client's value
     assert reason in refused.value.reason
 
 
@@ -520,7 +527,7 @@ def test_a_practitioner_closes_only_as_not_suitable_or_too_risky(case):
 
 
 def test_coordinators_register_practitioners_and_the_latest_record_wins(case):
-    state = registry_decider.initial("registry")
+    state = registry_decider.initial(registry_stream(case.coord.agency))
     cmd = c.RegisterPractitioner(
         practitioner_id=FAC, rj_trained=True, sexual_harm_trained=True, level=2
     )
@@ -532,6 +539,44 @@ def test_coordinators_register_practitioners_and_the_latest_record_wins(case):
     lapsed = cmd.model_copy(update={"sexual_harm_trained": False})
     state, _ = _register(case, state, case.coord, lapsed)
     assert not state.practitioners[FAC].may_facilitate
+
+
+def test_only_the_agencys_own_coordinators_change_its_registry(case):
+    """A coordinator of another agency can never write into this agency's registry stream."""
+    state = registry_decider.initial(registry_stream(case.coord.agency))
+    cmd = c.RegisterPractitioner(
+        practitioner_id=FAC, rj_trained=True, sexual_harm_trained=True, level=2
+    )
+    state, _ = _register(case, state, case.coord, cmd)
+    stranger = case.coord.model_copy(update={"id": "coord-other1", "agency": "agency-b"})
+    demoted = cmd.model_copy(update={"level": 1, "sexual_harm_trained": False})
+    with pytest.raises(Forbidden):
+        _register(case, state, stranger, demoted)
+    assert state.practitioners[FAC] == QUALIFIED
+    # The old single stream had no owner: nothing is ever decided on it again.
+    with pytest.raises(Forbidden):
+        _register(case, registry_decider.initial("registry"), case.coord, cmd)
+
+
+def test_each_legacy_registry_entry_belongs_to_the_registering_coordinators_agency(case):
+    """Events of the old single `registry` stream: another agency's overwrite of a
+    practitioner id is that agency's entry, and this agency's record stands."""
+    qualified = PractitionerRegistered(
+        practitioner_id=FAC, rj_trained=True, sexual_harm_trained=True, level=2
+    )
+    overwrite = qualified.model_copy(update={"level": 1, "sexual_harm_trained": False})
+    b = case.coord.model_copy(update={"id": "coord-other1", "agency": "agency-b"})
+    history = [
+        (qualified, Metadata(case.coord.id, case.coord.role, case.coord.agency, uuid4(), None,
+                             case.now)),
+        (overwrite, Metadata(b.id, b.role, b.agency, uuid4(), None, case.now)),
+    ]  # fmt: skip
+    legacy = legacy_decider.fold("registry", history)
+    mine = registry_decider.initial(registry_stream(case.coord.agency)).merged(
+        legacy.get(case.coord.agency)
+    )
+    assert mine.practitioners[FAC] == QUALIFIED
+    assert not legacy["agency-b"].practitioners[FAC].may_facilitate
 
 
 def _register(case, state, actor, cmd):
