@@ -8,7 +8,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 # Pseudonymous identifiers only: short opaque tokens, never names or e-mail addresses.
-PseudoId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,15}-[A-Za-z0-9_-]{4,64}$")]
+PSEUDO_ID_PATTERN = r"^[a-z][a-z0-9_]{0,15}-[A-Za-z0-9_-]{4,64}$"
+PseudoId = Annotated[str, StringConstraints(pattern=PSEUDO_ID_PATTERN)]
 AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,63}$")]
 
 

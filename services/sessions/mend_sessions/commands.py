@@ -21,7 +21,8 @@ from mend_events.catalog.sessions import (
     Specialism,
 )
 from mend_events.identity_types import PseudoId
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from mend_events.inputs import Moment
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mend_sessions.forms import ContactForm
 
@@ -79,7 +80,7 @@ class ScheduleSession(_Command):
     participants: tuple[Participant, ...] = Field(min_length=1)
     facilitator_id: PseudoId
     team: tuple[PseudoId, ...] = ()
-    scheduled_for: AwareDatetime
+    scheduled_for: Moment
 
     @model_validator(mode="after")
     def _distinct_people(self) -> ScheduleSession:
