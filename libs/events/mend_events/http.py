@@ -118,6 +118,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for operations in doc.get("paths", {}).values():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
+            if method == "post" and "201" in responses and "200" not in responses:
+                # `command_response`: 201 when events were written, 200 when already satisfied.
+                responses["200"] = {
+                    **responses["201"],
+                    "description": "Already satisfied (a retry): nothing new was written",
+                }
             for status, description in _ERROR_STATUSES.items():
                 if status in _BODY_ONLY and method not in ("post", "put", "patch"):
                     continue
