@@ -168,7 +168,7 @@ async def test_malformed_session_ids_are_a_4xx_on_every_session_route(sessions, 
     client, _, _ = sessions
     fac = token("practitioner", PRAC, cases=(CASE,))
     agreement = {
-        "items": [{"owner_id": "rp-bob0001", "commitment": "apology"}],
+        "items": [{"owner_id": "rp-bob0001", "commitment": "reparation"}],
         "consented_by": [HP],
     }
     for session in ("None", "x", "sess-a%20b", "SESS-0001", "sess-" + "a" * 80):
@@ -279,7 +279,7 @@ async def test_numbers_are_not_times_and_dates_stay_in_a_sane_window(risk, conse
     assert r.status_code == 201, r.text
 
 
-async def test_a_far_session_date_is_refused(sessions, token):
+async def test_far_session_and_agreement_dates_are_refused(sessions, token):
     client, _, _ = sessions
     fac = token("practitioner", PRAC, cases=(CASE,))
     body = {
@@ -291,6 +291,15 @@ async def test_a_far_session_date_is_refused(sessions, token):
     }
     r = await client.post(f"/cases/{CASE}/sessions", json=body, headers=fac)
     clear_4xx(r, 422, "scheduled_for")
+    for due_on in ("9999-01-01", 20300101, "1899-12-31"):
+        agreement = {
+            "items": [{"owner_id": "rp-bob0001", "commitment": "reparation", "due_on": due_on}],
+            "consented_by": [HP],
+        }
+        r = await client.post(
+            f"/cases/{CASE}/sessions/sess-0001/agreement", json=agreement, headers=fac
+        )
+        clear_4xx(r, 422, "items.0.due_on")
 
 
 async def test_every_status_a_route_answers_is_in_its_openapi(each_service):
