@@ -221,6 +221,16 @@ async def test_bodies_are_limited_parsed_strictly_and_never_a_500(each_service, 
     # 10 MB: refused from its announced length, before it is read.
     big = b'{"a": "' + b"x" * (10 * 1024 * 1024) + b'"}'
     clear_4xx(await client.post(path, content=big, headers=headers), 413, "body")
+    chunks_read = 0
+
+    async def streamed():  # no Content-Length: refused once the stream passes the limit
+        nonlocal chunks_read
+        for _ in range(160):
+            chunks_read += 1
+            yield b"x" * 65536
+
+    clear_4xx(await client.post(path, content=streamed(), headers=headers), 413, "body")
+    assert chunks_read < 160, chunks_read  # the rest was never read
     # Malformed JSON, invalid UTF-8, a NUL escape, duplicate keys: each a 4xx naming the body.
     for raw in (
         b'{"severity": ',
