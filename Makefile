@@ -5,7 +5,7 @@ VPY       := $(VENV)/bin/python
 LAUNCH    := $(VPY) deploy/local/launcher.py
 STAMP     := $(VENV)/.installed
 
-.PHONY: up down status test fault bench demo lint deps system-deps venv clean kafka-jars
+.PHONY: up down status test fault fuzz bench demo lint deps system-deps venv clean kafka-jars
 
 # Python environment: rebuilt only when a pin or a package manifest changes.
 $(STAMP): constraints.txt requirements-dev.txt libs/*/pyproject.toml services/*/pyproject.toml
@@ -38,12 +38,17 @@ status:
 # Integration and end-to-end tests talk to the real broker and database the launcher starts.
 test: deps
 	@$(LAUNCH) infra
-	@$(VPY) -m pytest -m "not fault" -q
+	@$(VPY) -m pytest -m "not fault and not fuzz" -q
 
 # Long fault-injection runs (kill -9 of broker and relay under load).
 fault: deps
 	@$(LAUNCH) infra
 	@$(VPY) -m pytest -m fault -q
+
+# schemathesis against every service's OpenAPI (in process, test schemas): 0 responses of 5xx.
+fuzz: deps
+	@$(LAUNCH) infra
+	@$(VPY) -m pytest -m fuzz -q tests/fuzz
 
 bench: deps
 	@$(LAUNCH) infra

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from mend_events.db import create_pool
-from mend_events.http import Caller, create_app
+from mend_events.http import Caller, CaseId, create_app
 from mend_events.identity import Identity
-from mend_events.identity_types import PseudoId
+from mend_events.inputs import CaseIdValue
+from mend_events.inputs import Moment as ClientMoment
 from mend_events.settings import SERVICES, Settings
 
 from mend_audit import access
@@ -30,8 +30,7 @@ from mend_audit.history import to_json
 from mend_audit.reader import AuditReader
 from mend_audit.replay import Schemas
 
-CaseId = Annotated[str, PseudoId]
-Moment = Annotated[datetime | None, Query(description="ISO 8601; without a zone, UTC")]
+Moment = Annotated[ClientMoment | None, Query(description="ISO 8601, with its timezone")]
 OTHER_AGENCY = "(a case of another agency)"
 
 
@@ -72,7 +71,7 @@ def router() -> APIRouter:
     async def halts(
         reader: Reader,
         identity: Caller,
-        case: Annotated[str | None, Query(max_length=80)] = None,
+        case: Annotated[CaseIdValue | None, Query()] = None,
         since: Moment = None,
         as_of: Moment = None,
     ):

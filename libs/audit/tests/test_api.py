@@ -169,3 +169,18 @@ async def test_verify_names_only_the_agencys_own_cases(
     assert r.status_code == 422
     r = await client.get("/audit/verify", headers=token("operator", "ops-00001"))
     assert r.status_code == 403
+
+
+async def test_malformed_case_ids_and_numeric_moments_are_a_clear_422(client, token):
+    """Issue 14 #9, #10: the auditors' API takes case ids and moments by the shared types."""
+    auditor = token("auditor", "aud-0001a")
+    for path, params, field in (
+        ("/audit/cases/C/history", {}, "case_id"),
+        ("/audit/cases/None/export", {"format": "json"}, "case_id"),
+        ("/audit/halts", {"case": "x"}, "case"),
+        ("/audit/halts", {"since": "0.5"}, "since"),
+        ("/audit/cases/case-api00001/history", {"as_of": "1700000000"}, "as_of"),
+    ):
+        r = await client.get(path, params=params, headers=auditor)
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["field"] == field and r.json()["reason"], r.text

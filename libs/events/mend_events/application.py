@@ -20,7 +20,7 @@ from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata, NewEvent
 from mend_events.errors import Conflict, MendError
-from mend_events.store import EventStore
+from mend_events.store import EventStore, KeyBinding, KeyReused
 
 S = TypeVar("S")
 _IDS = uuid5(NAMESPACE_URL, "https://mend.example/event-ids")
@@ -37,6 +37,19 @@ class CommandResult(Generic[S]):
 def derived_event_id(seed: str, stream_id: str, index: int, event_type: str) -> UUID:
     """A deterministic id, so a redelivered cause or a retried request writes nothing twice."""
     return uuid5(_IDS, f"{seed}|{stream_id}|{index}|{event_type}")
+
+
+class RequestKey(str):
+    """An idempotency key as the HTTP edge received it, with a digest of the request it came
+    with (route, path ids and body): what the key is bound to, whatever the service then builds
+    from the request (a command with gate facts attached is the same request)."""
+
+    request: str
+
+    def __new__(cls, key: str, request: str) -> RequestKey:
+        made = super().__new__(cls, key)
+        made.request = request
+        return made
 
 
 def command_digest(command: Any) -> str:
@@ -100,6 +113,7 @@ class CommandService(Generic[S]):
         # proves it current. Any other outcome (nothing to do, a refusal, a version the
         # caller did not expect) is decided again on the stream as stored.
         fresh = stream_id not in self._cache
+        key = self._key(ctx, idempotency_key, command)
         for _ in range(self.max_attempts):
             if fresh:
                 state, version = await self.load(stream_id)
@@ -119,16 +133,24 @@ class CommandService(Generic[S]):
                 if not fresh:
                     fresh = True
                     continue
+                if key is not None:  # a retry of a request that changed what is now true?
+                    done = await self._done_before(stream_id, key, idempotency_key, ctx, state)
+                    if done is not None:
+                        return done
                 raise
             if not decided:
                 if not fresh:
                     fresh = True
                     continue
+                if key is not None:
+                    done = await self._done_before(stream_id, key, idempotency_key, ctx, state)
+                    if done is not None:
+                        return done
                 return CommandResult(state, version, (), ())
             new = self._envelop(stream_id, decided, ctx, idempotency_key, command)
             try:
                 result = await self.store.append(
-                    stream_id, new, expected_version=version, case_id=case_id
+                    stream_id, new, expected_version=version, case_id=case_id, key=key
                 )
             except Conflict:
                 self._cache.pop(stream_id, None)
@@ -138,12 +160,51 @@ class CommandService(Generic[S]):
                 continue  # someone wrote first: decide again on what is now true
             if not result.written:  # a retry: its events were stored before
                 self._cache.pop(stream_id, None)
-                return CommandResult(state, version, (), result.positions)
+                return CommandResult(state, result.version, (), result.positions)
             for n in new:
                 state = self.decider.evolve(state, n.event, n.metadata)
             self._remember(stream_id, state, result.version)
             return CommandResult(state, result.version, tuple(new), result.positions)
         raise Conflict(f"stream {stream_id} is too busy; try again", field="expected_version")
+
+    @staticmethod
+    def _key(ctx: CommandContext, idempotency_key: str | None, command: Any) -> KeyBinding | None:
+        """The key as bound in the store: a uuid of who sent it and the key, and the request's
+        digest (the edge's, or the command's when a service sends a key of its own)."""
+        if idempotency_key is None:
+            return None
+        request = getattr(idempotency_key, "request", None) or command_digest(command)
+        return KeyBinding(uuid5(_IDS, _key_seed(ctx, idempotency_key)), request)
+
+    async def _done_before(
+        self,
+        stream_id: str,
+        key: KeyBinding,
+        idempotency_key: str | None,
+        ctx: CommandContext,
+        state: S,
+    ) -> CommandResult[S] | None:
+        """When the key's request has been written before, its result (a retry after its own
+        effect changed the stream: the command may now decide nothing, or be refused); when the
+        key is bound to another request, `KeyReused`; otherwise None."""
+        bound = await self.store.key_binding(key.key_id)
+        if bound is None:
+            return None
+        bound_stream, request, after = bound
+        if (bound_stream, request) != (stream_id, key.request):
+            raise KeyReused()
+        seed = _key_seed(ctx, idempotency_key or "")
+        mine = []
+        for e in await self.store.read_stream(stream_id, after_version=after):
+            if e.event_id == derived_event_id(seed, stream_id, len(mine), e.event_type):
+                mine.append(e)
+            elif mine:
+                break
+        if not mine:
+            return None
+        return CommandResult(
+            state, mine[-1].stream_version, (), tuple(e.global_position for e in mine)
+        )
 
     @staticmethod
     def _envelop(
@@ -163,7 +224,7 @@ class CommandService(Generic[S]):
         )
         seed = None
         if idempotency_key is not None:
-            seed = f"key:{ctx.actor.agency}:{ctx.actor.id}:{idempotency_key}"
+            seed = _key_seed(ctx, idempotency_key)
         elif ctx.causation_id is not None:
             # One cause may lead to several different commands on one stream (an agreement's
             # items): the command's content is part of the seed, so only a redelivery of the
@@ -175,3 +236,8 @@ class CommandService(Generic[S]):
             )
             for i, e in enumerate(events)
         ]
+
+
+def _key_seed(ctx: CommandContext, idempotency_key: str) -> str:
+    """An idempotency key is the sender's own: the same text from two people is two keys."""
+    return f"key:{ctx.actor.agency}:{ctx.actor.id}:{idempotency_key}"

@@ -21,7 +21,7 @@ import asyncpg
 import orjson
 
 from mend_events.envelope import NewEvent, RecordedEvent
-from mend_events.errors import Conflict
+from mend_events.errors import Conflict, Rejected
 
 ZERO_HASH = b"\x00" * 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -47,6 +47,24 @@ class AppendResult:
     written: bool  # False when a retry found every event already stored
 
 
+@dataclass(frozen=True, slots=True)
+class KeyBinding:
+    """An idempotency key (as a uuid, never its text) and a digest of the request it came with."""
+
+    key_id: UUID
+    request: str
+
+
+class KeyReused(Rejected):
+    """An idempotency key sent again with another request (body, route or case)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this Idempotency-Key was used for another request; send a new key",
+            field="Idempotency-Key",
+        )
+
+
 @dataclass(slots=True)
 class _Request:
     stream_id: str
@@ -55,6 +73,7 @@ class _Request:
     rows: list[tuple[UUID, str, int, dict[str, Any], dict[str, Any]]]
     future: asyncio.Future[AppendResult] = field(repr=False)
     retried: bool = False
+    key: KeyBinding | None = None
 
 
 def row_to_event(row: asyncpg.Record, service: str = "") -> RecordedEvent:
@@ -115,9 +134,12 @@ class EventStore:
         *,
         expected_version: int,
         case_id: str | None = None,
+        key: KeyBinding | None = None,
     ) -> AppendResult:
         """Append `events` if the stream is at `expected_version`; raise Conflict otherwise.
-        Retrying with the same event ids after an unknown outcome writes nothing new."""
+        Retrying with the same event ids after an unknown outcome writes nothing new. With
+        `key`, the key is bound to this request first; a key bound to another request is
+        `KeyReused`, and nothing is written."""
         if not events:
             return AppendResult(stream_id, expected_version, (), None, False)
         rows = []
@@ -143,7 +165,7 @@ class EventStore:
             )
         loop = asyncio.get_running_loop()
         request = _Request(
-            stream_id, case_id or stream_id, expected_version, rows, loop.create_future()
+            stream_id, case_id or stream_id, expected_version, rows, loop.create_future(), key=key
         )
         self._pending.append(request)
         if self._writer is None or self._writer.done():
@@ -208,6 +230,9 @@ class EventStore:
 
     async def _write_batch(self, conn: asyncpg.Connection, batch: list[_Request]) -> list[_Request]:
         """Write one batch; returns the requests to try again (their cached head was stale)."""
+        deferred: list[_Request] = []
+        if any(r.key is not None for r in batch):
+            batch, deferred = await self._bind_keys(conn, batch)
         for r in batch:
             if r.expected_version == 0 and r.stream_id not in self._heads:
                 # A new stream's head is known without asking; the database checks it anyway.
@@ -274,7 +299,7 @@ class EventStore:
                 head = digest
             tails[request.stream_id] = (version, head)
         if not sent:
-            return []
+            return deferred
         rows = await conn.fetch(
             f"SELECT * FROM {self.schema}.append_batch("
             f"$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
@@ -337,7 +362,59 @@ class EventStore:
         for stream_id, (version, head) in tails.items():
             if stream_id not in unsettled:
                 self._remember_head(stream_id, version, head)
-        return retry
+        return retry + deferred
+
+    async def _bind_keys(
+        self, conn: asyncpg.Connection, batch: list[_Request]
+    ) -> tuple[list[_Request], list[_Request]]:
+        """Bind the batch's idempotency keys to their requests in one statement; refuse each
+        request whose key another request holds. Returns the requests to write now and those
+        to write in the next batch (a key a request before them in this batch carries, or one
+        that another writer bound while this statement ran)."""
+        now, later, keyed = [], [], {}
+        for request in batch:
+            if request.key is None:
+                now.append(request)
+            elif request.key.key_id in keyed:
+                later.append(request)
+            else:
+                keyed[request.key.key_id] = request
+                now.append(request)
+        rows = await conn.fetch(
+            f"WITH asked AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
+            f"$4::integer[]) AS a(k, s, r, v)), bound AS (INSERT INTO {self.schema}."
+            f"idempotency_keys (key_id, stream_id, request, after_version) SELECT k, s, r, v "
+            f"FROM asked ON CONFLICT (key_id) DO NOTHING RETURNING key_id) "
+            f"SELECT a.k, b.key_id IS NOT NULL AS mine, i.stream_id, i.request FROM asked a "
+            f"LEFT JOIN bound b ON b.key_id = a.k "
+            f"LEFT JOIN {self.schema}.idempotency_keys i ON i.key_id = a.k",
+            list(keyed),
+            [r.stream_id for r in keyed.values()],
+            [r.key.request for r in keyed.values() if r.key is not None],
+            [r.expected_version for r in keyed.values()],
+        )
+        refused: set[UUID] = set()
+        for row in rows:
+            request = keyed[row["k"]]
+            if row["mine"]:
+                continue
+            if row["stream_id"] is None:  # bound by another writer after this snapshot
+                refused.add(row["k"])
+                later.append(request)
+            elif (row["stream_id"], row["request"]) != (request.stream_id, request.key.request):
+                refused.add(row["k"])
+                request.future.set_exception(KeyReused())
+        return [r for r in now if r.key is None or r.key.key_id not in refused], later
+
+    async def key_binding(self, key_id: UUID) -> tuple[str, str, int] | None:
+        """The stream, request digest and prior version a key is bound to, if it is."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                f"SELECT stream_id, request, after_version FROM {self.schema}.idempotency_keys "
+                f"WHERE key_id = $1",
+                key_id,
+            )
+        return (row["stream_id"], row["request"], row["after_version"]) if row else None
 
     @staticmethod
     def _conflict(request: _Request, current: int | None) -> Conflict:

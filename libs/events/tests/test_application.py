@@ -4,6 +4,7 @@ Two services on one schema stand for two replicas of a service."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import uuid4
@@ -126,3 +127,49 @@ async def test_expected_version_is_checked_against_the_stored_stream(replicas):
     assert result.version == 3
     with pytest.raises(Exception, match="not 1"):
         await a.execute("case-sw5", Turn(False), ctx(), expected_version=1)
+
+
+async def test_an_idempotency_key_is_bound_to_its_first_request(replicas):
+    """Issue 14 #4: the same key with another command, or on another stream, is refused and
+    writes nothing; the same command again is the first result."""
+    a, b = replicas
+    first = await a.execute("case-sw6", Turn(True), ctx(), idempotency_key="k-1")
+    assert first.version == 1 and len(first.events) == 1
+    again = await b.execute("case-sw6", Turn(True), ctx(), idempotency_key="k-1")
+    assert again.version == 1 and again.events == ()
+    with pytest.raises(Rejected, match="Idempotency-Key") as refused:
+        await a.execute("case-sw6", Ping(), ctx(), idempotency_key="k-1")
+    assert refused.value.field == "Idempotency-Key"
+    # On another stream: refused even where the command decides nothing there.
+    with pytest.raises(Rejected, match="Idempotency-Key"):
+        await b.execute("case-sw7", Turn(False), ctx(), idempotency_key="k-1")
+    with pytest.raises(Rejected, match="Idempotency-Key"):
+        await b.execute("case-sw7", Turn(True), ctx(), idempotency_key="k-1")
+    assert await stored(a, "case-sw6") == ["SwitchTurned:True"]
+    assert await stored(a, "case-sw7") == []
+    # Another person's key with the same text is another key.
+    other = CommandContext(Actor(id="prac-test2", role=Role.PRACTITIONER, agency="agency-a"),
+                           datetime.now(UTC), uuid4())
+    assert len((await a.execute("case-sw7", Turn(True), other, idempotency_key="k-1")).events)
+
+
+async def test_a_retry_after_its_own_effect_answers_the_first_result(replicas):
+    """The retried command would now be refused (the switch is off again): the key shows it was
+    done, so the retry answers the first result instead of an error."""
+    a, b = replicas
+    await a.execute("case-sw8", Turn(True), ctx())
+    pinged = await a.execute("case-sw8", Ping(), ctx(), idempotency_key="k-ping")
+    await a.execute("case-sw8", Turn(False), ctx())
+    retry = await b.execute("case-sw8", Ping(), ctx(), idempotency_key="k-ping")
+    assert retry.version == pinged.version == 2 and retry.events == ()
+    with pytest.raises(Rejected, match="off"):
+        await b.execute("case-sw8", Ping(), ctx(), idempotency_key="k-other")
+
+
+async def test_concurrent_requests_with_one_key_write_once(replicas):
+    a, b = replicas
+    results = await asyncio.gather(
+        *(r.execute("case-sw9", Turn(True), ctx(), idempotency_key="k-9") for r in (a, b, a, b))
+    )
+    assert sorted(len(r.events) for r in results) == [0, 0, 0, 1]
+    assert await stored(a, "case-sw9") == ["SwitchTurned:True"]

@@ -15,19 +15,17 @@ from mend_events.errors import Forbidden
 from mend_events.http import (
     Caller,
     CaseCommand,
+    CaseId,
     CommandCall,
     Run,
     command_routes,
 )
 from mend_events.identity import Identity
-from mend_events.identity_types import PseudoId
 from pydantic import BaseModel, ConfigDict
 
 from mend_aftercare import access
 from mend_aftercare import commands as c
 from mend_aftercare.service import AftercareService
-
-CaseId = Annotated[str, PseudoId]
 
 
 class CommitmentProgressBody(BaseModel):

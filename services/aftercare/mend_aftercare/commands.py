@@ -28,7 +28,8 @@ from mend_events.catalog.aftercare import (
     UpdateLevel,
 )
 from mend_events.identity_types import PseudoId
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from mend_events.inputs import Day, Moment
+from pydantic import BaseModel, ConfigDict
 
 
 class _Command(BaseModel):
@@ -106,7 +107,7 @@ class ScheduleCheckIn(_Command):
     check_in_id: UUID
     participant_id: PseudoId
     participant_role: PlanRole
-    due_at: AwareDatetime
+    due_at: Moment
 
 
 class CompleteCheckIn(_Command):
@@ -123,7 +124,7 @@ class MakeReferral(_Command):
     participant_role: PlanRole
     kind: ReferralKind
     owner_id: PseudoId
-    due_on: date
+    due_on: Day
 
 
 class RecordCommitmentProgress(_Command):

@@ -3,14 +3,16 @@ the pure domain; reads come from the projection or the stream."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
+from mend_events.catalog.consent import ScopeKey
 from mend_events.disclosure import for_viewer
 from mend_events.http import Caller, CaseId, CommandCall, Run, command_route
+from mend_events.identity_types import PseudoId
+from mend_events.inputs import Moment
 
 from mend_consent import access
 from mend_consent.commands import (
@@ -115,7 +117,7 @@ def router() -> APIRouter:
         service: Svc,
         case_id: CaseId,
         identity: Caller,
-        participant_id: Annotated[str | None, Query(max_length=80)] = None,
+        participant_id: Annotated[PseudoId | None, Query()] = None,
     ):
         if access.reads_only_own(identity):
             participant_id = identity.person_id
@@ -130,7 +132,7 @@ def router() -> APIRouter:
         summary="Every consent event: who, when, what and why, optionally as of a moment",
     )
     async def history(
-        service: Svc, case_id: CaseId, identity: Caller, as_of: datetime | None = None
+        service: Svc, case_id: CaseId, identity: Caller, as_of: Moment | None = None
     ):
         own = identity.person_id if access.reads_only_own(identity) else None
         access.authorize(identity, "record.history", await service.case(case_id), person_id=own)
@@ -139,7 +141,11 @@ def router() -> APIRouter:
 
     @api.get("/consent-state", summary="Whether consent covers a scope now (for staff)")
     async def state(
-        service: Svc, case_id: CaseId, identity: Caller, participant_id: str, scope: str
+        service: Svc,
+        case_id: CaseId,
+        identity: Caller,
+        participant_id: PseudoId,
+        scope: ScopeKey,
     ):
         access.authorize(identity, "case.read", await service.case(case_id))
         current: ConsentState = (await service.commands.load(case_id))[0]

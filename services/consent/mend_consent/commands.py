@@ -13,8 +13,8 @@ from mend_events.catalog.consent import (
     ScopeKey,
 )
 from mend_events.identity_types import PseudoId
+from mend_events.inputs import Moment
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -51,7 +51,7 @@ class GiveConsent(Command):
     # by name rather than as a type error.
     no_incentive_attested: StrictBool
     witnessed_by: PseudoId | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Moment | None = None
     # Chosen by the client to make a retried request harmless; derived from the request otherwise.
     grant_id: UUID | None = None
 

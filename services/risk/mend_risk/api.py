@@ -11,10 +11,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from mend_events.disclosure import for_viewer
 from mend_events.errors import Rejected
-from mend_events.http import Caller, CommandCall, command_route
-from mend_events.identity_types import PseudoId
+from mend_events.http import Caller, CaseId, CommandCall, command_route
+from mend_events.inputs import Moment
 from mend_events.vocabulary import ContactForm
-from pydantic import AwareDatetime
 
 from mend_risk import access
 from mend_risk.commands import (
@@ -28,9 +27,8 @@ from mend_risk.commands import (
 from mend_risk.forms import possible_involvement
 from mend_risk.service import RiskService
 
-CaseId = Annotated[str, PseudoId]
 At = Annotated[
-    AwareDatetime | None,
+    Moment | None,
     Query(description="A moment with its timezone (ISO 8601); now when left out"),
 ]
 

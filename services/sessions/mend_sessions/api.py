@@ -13,24 +13,23 @@ from mend_events.errors import Forbidden, Unavailable
 from mend_events.http import (
     Caller,
     CaseCommand,
+    CaseId,
     CommandCall,
     Ctx,
     IdempotencyKey,
     Run,
+    SessionId,
     command_response,
     command_route,
     command_routes,
 )
 from mend_events.identity import Identity
-from mend_events.identity_types import PARTICIPANT_ROLES, PseudoId
+from mend_events.identity_types import PARTICIPANT_ROLES
 
 from mend_sessions import access
 from mend_sessions import commands as c
 from mend_sessions.service import SessionsService
 from mend_sessions.state import CaseState
-
-CaseId = Annotated[str, PseudoId]
-SessionId = Annotated[str, PseudoId]
 
 
 def _service(request: Request) -> SessionsService:

@@ -22,7 +22,8 @@ from mend_events.catalog.sessions import (
     Specialism,
 )
 from mend_events.identity_types import PseudoId
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from mend_events.inputs import Day, Moment
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mend_sessions.forms import ContactForm
 
@@ -88,7 +89,7 @@ class ScheduleSession(_Command):
     participants: tuple[Participant, ...] = Field(min_length=1)
     facilitator_id: PseudoId
     team: tuple[PseudoId, ...] = ()
-    scheduled_for: AwareDatetime
+    scheduled_for: Moment
 
     @model_validator(mode="after")
     def _distinct_people(self) -> ScheduleSession:
@@ -126,10 +127,16 @@ class RecordAgreement(_Command):
         return self
 
 
+class AgreementItemBody(AgreementItem):
+    """An item as a client sends it: its day, if any, within the shared window."""
+
+    due_on: Day | None = None
+
+
 class AgreementBody(_Command):
     """The request body of an agreement: the session comes from the path."""
 
-    items: tuple[AgreementItem, ...] = Field(min_length=1)
+    items: tuple[AgreementItemBody, ...] = Field(min_length=1)
     consented_by: tuple[PseudoId, ...] = Field(min_length=1)
 
 

@@ -81,7 +81,7 @@ def parse_scope(key: str) -> ScopeParts:
             pass
     forms = ", ".join(f"contact:{f}" for f in ContactForm)
     raise ValueError(
-        f"unknown scope {key!r}: expected take_part, progress_updates, outcome_research, "
+        "unknown scope: expected take_part, progress_updates, outcome_research, "
         f"share:<agency id> or one of {forms}"
     )
 
