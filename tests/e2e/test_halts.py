@@ -322,3 +322,58 @@ async def test_a_withdrawal_consumed_after_a_restart_still_halts(
     async with sessions_on(platform, sessions_schema, topic_prefix) as restarted:
         halt = await halted_once(restarted[2])
         assert_caused_by(halt, withdrawal, "consent_withdrawn")
+
+
+async def consumed_by_sessions(world: Platform) -> bool:
+    """Sessions has applied every event the consent service has stored (one case: one
+    partition, whose offsets follow the store's order)."""
+    consent_runtime, runtime = world.consent[2], world.sessions[2]
+    stored = len(await consent_runtime.store.read_all(limit=100_000))
+    async with runtime.pool.acquire() as conn:
+        done = await conn.fetchval(
+            f"SELECT max(processed_offset) FROM {runtime.schema}.consumer_positions "
+            f"WHERE consumer = $1",
+            runtime.group_of("consent"),
+        )
+    return done is not None and done >= stored - 1
+
+
+async def test_forty_concurrent_withdrawals_on_one_case_are_all_accepted_and_halt_once(world):
+    """R2: however many people write to a case at once, a withdrawal is accepted (contention
+    delays it, never refuses it), and the session it stops is halted exactly once."""
+    await world.running_session()
+    c = world.consent[0]
+    scopes = ("take_part", f"contact:{F2F}", "contact:indirect", "progress_updates")
+    for person, headers in ((HP, world.hp()), (RP, world.rp())):
+        for scope in scopes[2:]:
+            body = {
+                "participant_id": person,
+                "scope": scope,
+                "informed_how": "both",
+                "no_incentive_attested": True,
+            }
+            await world.ok(c, f"/cases/{CASE}/consents", body, headers)
+    asks = [
+        (person, headers, scope)
+        for person, headers in ((HP, world.hp()), (RP, world.rp()))
+        for scope in scopes
+    ]
+
+    async def withdraw(n: int) -> int:
+        person, headers, scope = asks[n % len(asks)]
+        body = {"participant_id": person, "scope": scope}
+        r = await c.post(f"/cases/{CASE}/withdrawals", json=body, headers=headers)
+        return r.status_code
+
+    codes = await asyncio.gather(*(withdraw(n) for n in range(40)))
+    assert [code for code in codes if code not in (200, 201)] == []
+    withdrawn = [
+        e
+        for e in await world.consent[2].store.read_stream(CASE)
+        if e.event_type == "ConsentWithdrawn"
+    ]
+    assert len(withdrawn) == len(asks)  # each grant withdrawn once, however often asked
+    await wait_until(lambda: consumed_by_sessions(world), timeout=60)
+    halted = await halts(world.sessions[2])
+    assert [h.data["session_id"] for h in halted] == [SESSION]
+    assert halted[0].metadata.causation_id in {e.event_id for e in withdrawn}
