@@ -717,7 +717,9 @@ class Case:
 
         async def offered() -> bool:
             offers = (await self.aftercare()).get("offers", [])
-            found[:] = [o for o in offers if o.get("chain", o["cause_event_id"]) == chain]
+            found[:] = [
+                o for o in offers if o["cause_event_id"] in names or o.get("chain") == chain
+            ]
             return bool(found)
 
         await self.driver.eventually(f"{self.name}: after-care offered for {cause}", offered)
