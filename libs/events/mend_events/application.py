@@ -24,6 +24,8 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+import asyncpg
+
 from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata, NewEvent
@@ -77,14 +79,21 @@ class CommandService(Generic[S]):
         # One lock per stream with commands in flight (entry removed when the last leaves).
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    async def load(self, stream_id: str, *, as_of: datetime | None = None) -> tuple[S, int]:
-        """The stream's state and version; `as_of` folds only what was recorded by then."""
+    async def load(
+        self,
+        stream_id: str,
+        *,
+        as_of: datetime | None = None,
+        conn: asyncpg.Connection | None = None,
+    ) -> tuple[S, int]:
+        """The stream's state and version; `as_of` folds only what was recorded by then.
+        `conn`: a connection the caller holds, to read on (rather than wait for another)."""
         if as_of is not None:
-            events = await self.store.read_stream(stream_id, as_of=as_of)
+            events = await self.store.read_stream(stream_id, as_of=as_of, conn=conn)
             state = self.decider.fold(stream_id, ((e.decode(), e.metadata) for e in events))
             return state, events[-1].stream_version if events else 0
         state, version = self._cache.get(stream_id) or (self.decider.initial(stream_id), 0)
-        for e in await self.store.read_stream(stream_id, after_version=version):
+        for e in await self.store.read_stream(stream_id, after_version=version, conn=conn):
             state = self.decider.evolve(state, e.decode(), e.metadata)
             version = e.stream_version
         self._remember(stream_id, state, version)
@@ -126,10 +135,12 @@ class CommandService(Generic[S]):
         expected_version: int | None = None,
         idempotency_key: str | None = None,
         case_id: str | None = None,
+        conn: asyncpg.Connection | None = None,
     ) -> CommandResult[S]:
+        """Decide and append; `conn`: a connection the caller holds, for the stream's reads."""
         async with self._serialised(stream_id):
             return await self._execute(
-                stream_id, command, ctx, expected_version, idempotency_key, case_id
+                stream_id, command, ctx, expected_version, idempotency_key, case_id, conn
             )
 
     async def _execute(
@@ -140,6 +151,7 @@ class CommandService(Generic[S]):
         expected_version: int | None,
         idempotency_key: str | None,
         case_id: str | None,
+        conn: asyncpg.Connection | None,
     ) -> CommandResult[S]:
         # A cached state is trusted only to propose a write: the append's version check
         # proves it current. Any other outcome (nothing to do, a refusal, a version the
@@ -148,7 +160,7 @@ class CommandService(Generic[S]):
         conflicts = 0
         while True:
             if fresh:
-                state, version = await self.load(stream_id)
+                state, version = await self.load(stream_id, conn=conn)
             else:
                 state, version = self._cache[stream_id]
             if expected_version is not None and expected_version != version:

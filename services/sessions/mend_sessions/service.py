@@ -81,8 +81,8 @@ class SessionsService:
 
     # --- reads ----------------------------------------------------------------------------
 
-    async def case(self, case_id: str) -> CaseState:
-        return (await self.commands.load(case_id))[0]
+    async def case(self, case_id: str, conn: asyncpg.Connection | None = None) -> CaseState:
+        return (await self.commands.load(case_id, conn=conn))[0]
 
     async def case_agency(self, case_id: str) -> str | None:
         state = await self.case(case_id)
@@ -98,8 +98,8 @@ class SessionsService:
         async with self.pool.acquire() as conn:
             return await self.practitioners.rows(conn)
 
-    async def registry_state(self) -> RegistryState:
-        return (await self.registry.load(REGISTRY_STREAM))[0]
+    async def registry_state(self, conn: asyncpg.Connection | None = None) -> RegistryState:
+        return (await self.registry.load(REGISTRY_STREAM, conn=conn))[0]
 
     # --- commands -------------------------------------------------------------------------
 
@@ -137,7 +137,10 @@ class SessionsService:
         key: str | None,
     ) -> CommandResult[CaseState]:
         """R4 through the gates, on a view that is fresh (ConsistencyGuard) and that no reaction
-        of this case changes while the decision is made (the case lock)."""
+        of this case changes while the decision is made (the case lock). Every read is made on
+        the connection that holds the lock: a request never holds one pooled connection while
+        waiting for another (a burst of starts once took every connection so, for good). The
+        append goes through the store's writer, on the store's own connections."""
         if self.guard is not None:
             await self.guard.ensure(case_id)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -149,10 +152,10 @@ class SessionsService:
                     "this case is busy applying a consent or risk change; try again shortly"
                 ) from None
             ctx = replace(ctx, now=self.clock())  # decide on the facts as of now
-            state = await self.case(case_id)
+            state = await self.case(case_id, conn)
             view = await self.gate_view(conn, state, command, ctx.now)
             return await self.commands.execute(
-                case_id, WithGates(command, view), ctx, idempotency_key=key
+                case_id, WithGates(command, view), ctx, idempotency_key=key, conn=conn
             )
 
     async def gate_view(
@@ -182,7 +185,7 @@ class SessionsService:
             )
         with_rp = involves_responsible_person(participants)
         permitted = await self.risk.permitted(conn, state.case_id, now)
-        registry = (await self.registry_state()).practitioners
+        registry = (await self.registry_state(conn)).practitioners
         staff = {state.facilitator_id, facilitator, *team} - {None}
         return GateView(
             consented_forms=await self.consent.covered_forms(conn, state.case_id, now),
@@ -196,25 +199,35 @@ class SessionsService:
     # --- reactions (called by reactions.py inside the inbox transaction) ------------------
 
     async def halt_for_consent(
-        self, case_id: str, command: c.HaltSessionsDependingOnConsent, cause: RecordedEvent
+        self,
+        case_id: str,
+        command: c.HaltSessionsDependingOnConsent,
+        cause: RecordedEvent,
+        conn: asyncpg.Connection | None = None,
     ) -> CommandResult[CaseState]:
-        return await self._react(case_id, command, cause)
+        return await self._react(case_id, command, cause, conn)
 
     async def halt_for_risk(
-        self, case_id: str, command: c.HaltSessionsForRisk, cause: RecordedEvent
+        self,
+        case_id: str,
+        command: c.HaltSessionsForRisk,
+        cause: RecordedEvent,
+        conn: asyncpg.Connection | None = None,
     ) -> CommandResult[CaseState]:
-        return await self._react(case_id, command, cause)
+        return await self._react(case_id, command, cause, conn)
 
     async def _react(
         self,
         case_id: str,
         command: c.HaltSessionsDependingOnConsent | c.HaltSessionsForRisk,
         cause: RecordedEvent,
+        conn: asyncpg.Connection | None,
     ) -> CommandResult[CaseState]:
-        state = await self.case(case_id)
+        """`conn`: the reaction's inbox connection, which the stream's reads use."""
+        state = await self.case(case_id, conn)
         agency = state.opened.agency if state.opened else cause.metadata.agency
         return await self.commands.execute(
-            case_id, command, system_context(agency, cause, self.clock())
+            case_id, command, system_context(agency, cause, self.clock()), conn=conn
         )
 
     @staticmethod
