@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -152,13 +153,20 @@ class Platform:
     def rp(self) -> dict:
         return self.token("responsible_person", RP)
 
-    def fac(self) -> dict:
-        return self.token("practitioner", FAC, cases=(CASE,))
+    def fac(self, case: str = CASE) -> dict:
+        return self.token("practitioner", FAC, cases=(case,))
 
     async def running_session(self) -> None:
         """A face-to-face meeting of the harmed and the responsible person, every gate met:
         consent given through the consent service, risk assessed in the risk store."""
-        s, c = self.sessions[0], self.consent[0]
+        await self.register_practitioners()
+        await self.ready_case(CASE, SESSION)
+        await self.ok(
+            self.sessions[0], f"/cases/{CASE}/sessions/{SESSION}/start", None, self.fac()
+        )
+
+    async def register_practitioners(self) -> None:
+        s = self.sessions[0]
         coord = self.token("coordinator", COORD)
         for pid, level, specialisms in (
             (FAC, 2, []),
@@ -173,24 +181,28 @@ class Platform:
                 "specialisms": specialisms,
             }
             await self.ok(s, "/practitioners", body, coord)
+
+    async def ready_case(self, case: str, session_id: str) -> None:
+        """A case with a face-to-face meeting scheduled, every gate met: it may start now."""
+        s, c = self.sessions[0], self.consent[0]
         opening = {"harm_category": "sexual_assault", "justice_stage": "none"}
-        await self.ok(s, f"/cases/{CASE}/open", {**opening, "route": "self_referral"}, self.hp())
-        await self.ok(s, f"/cases/{CASE}/facilitator", {"practitioner_id": FAC}, self.hp())
+        await self.ok(s, f"/cases/{case}/open", {**opening, "route": "self_referral"}, self.hp())
+        await self.ok(s, f"/cases/{case}/facilitator", {"practitioner_id": FAC}, self.hp())
         prefs = {"min_gap_days": 7, "responsible_person_takes_part": True, "invited": [RP]}
-        await self.ok(s, f"/cases/{CASE}/preferences", prefs, self.hp())
+        await self.ok(s, f"/cases/{case}/preferences", prefs, self.hp())
         enrol = {"person_id": RP, "role": "responsible_person"}
-        await self.ok(s, f"/cases/{CASE}/participants", enrol, self.fac())
+        await self.ok(s, f"/cases/{case}/participants", enrol, self.fac(case))
         # The consent service learns of the case and its members over the broker.
         consent_service = self.consent[1].state.service
 
         async def rp_takes_part() -> bool:
-            entry = await consent_service.case(CASE, wait=0)
+            entry = await consent_service.case(case, wait=0)
             return entry is not None and RP in entry.members
 
         await wait_until(rp_takes_part, timeout=60)
         for person, role in ((HP, "harmed_person"), (RP, "responsible_person")):
             body = {"participant": {"id": person, "role": role}}
-            await self.ok(s, f"/cases/{CASE}/preparations", body, self.fac())
+            await self.ok(s, f"/cases/{case}/preparations", body, self.fac(case))
         for person, headers in ((HP, self.hp()), (RP, self.rp())):
             for scope in ("take_part", f"contact:{F2F}"):
                 body = {
@@ -199,12 +211,13 @@ class Platform:
                     "informed_how": "both",
                     "no_incentive_attested": True,
                 }
-                await self.ok(c, f"/cases/{CASE}/consents", body, headers)
+                await self.ok(c, f"/cases/{case}/consents", body, headers)
         ack = {"responsible_person_id": RP, "basis": "written_statement"}
-        await self.ok(c, f"/cases/{CASE}/acknowledgements", ack, self.fac())
-        await self.risk.assess(CASE, PermittedForm(form=F2F, with_responsible_person=True))
+        await self.ok(c, f"/cases/{case}/acknowledgements", ack, self.fac(case))
+        await self.risk.assess(case, PermittedForm(form=F2F, with_responsible_person=True))
+        await wait_until(lambda: self.risk_seen(case))
         session = {
-            "session_id": SESSION,
+            "session_id": session_id,
             "form": F2F,
             "participants": [
                 {"id": HP, "role": "harmed_person"},
@@ -215,8 +228,14 @@ class Platform:
             "scheduled_for": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
         }
         # The guard waits until the consent and risk events above are consumed.
-        await self.ok(s, f"/cases/{CASE}/sessions", session, self.hp())
-        await self.ok(s, f"/cases/{CASE}/sessions/{SESSION}/start", None, self.fac())
+        await self.ok(s, f"/cases/{case}/sessions", session, self.hp())
+
+    async def risk_seen(self, case: str) -> bool:
+        """Sessions has consumed the case's assessment (the risk relay may lag behind its
+        store, and the consistency guard waits only for what the broker already holds)."""
+        _, app, runtime = self.sessions
+        async with runtime.pool.acquire() as conn:
+            return bool(await app.state.reactions.risk.permitted(conn, case, datetime.now(UTC)))
 
     async def withdraw_face_to_face(self) -> UUID:
         body = {"participant_id": HP, "scope": f"contact:{F2F}"}
@@ -332,3 +351,181 @@ async def test_a_withdrawal_consumed_after_a_restart_still_halts(
     async with sessions_on(platform, sessions_schema, topic_prefix) as restarted:
         halt = await halted_once(restarted[2])
         assert_caused_by(halt, withdrawal, "consent_withdrawn")
+
+
+async def consumed_by_sessions(world: Platform) -> bool:
+    """Sessions has applied every event the consent service has stored (one case: one
+    partition, whose offsets follow the store's order)."""
+    consent_runtime, runtime = world.consent[2], world.sessions[2]
+    stored = len(await consent_runtime.store.read_all(limit=100_000))
+    async with runtime.pool.acquire() as conn:
+        done = await conn.fetchval(
+            f"SELECT max(processed_offset) FROM {runtime.schema}.consumer_positions "
+            f"WHERE consumer = $1",
+            runtime.group_of("consent"),
+        )
+    return done is not None and done >= stored - 1
+
+
+async def test_forty_concurrent_withdrawals_on_one_case_are_all_accepted_and_halt_once(world):
+    """R2: however many people write to a case at once, a withdrawal is accepted (contention
+    delays it, never refuses it), and the session it stops is halted exactly once."""
+    await world.running_session()
+    c = world.consent[0]
+    scopes = ("take_part", f"contact:{F2F}", "contact:indirect", "progress_updates")
+    for person, headers in ((HP, world.hp()), (RP, world.rp())):
+        for scope in scopes[2:]:
+            body = {
+                "participant_id": person,
+                "scope": scope,
+                "informed_how": "both",
+                "no_incentive_attested": True,
+            }
+            await world.ok(c, f"/cases/{CASE}/consents", body, headers)
+    asks = [
+        (person, headers, scope)
+        for person, headers in ((HP, world.hp()), (RP, world.rp()))
+        for scope in scopes
+    ]
+
+    async def withdraw(n: int) -> int:
+        person, headers, scope = asks[n % len(asks)]
+        body = {"participant_id": person, "scope": scope}
+        r = await c.post(f"/cases/{CASE}/withdrawals", json=body, headers=headers)
+        return r.status_code
+
+    codes = await asyncio.gather(*(withdraw(n) for n in range(40)))
+    assert [code for code in codes if code not in (200, 201)] == []
+    withdrawn = [
+        e
+        for e in await world.consent[2].store.read_stream(CASE)
+        if e.event_type == "ConsentWithdrawn"
+    ]
+    assert len(withdrawn) == len(asks)  # each grant withdrawn once, however often asked
+    await wait_until(lambda: consumed_by_sessions(world), timeout=60)
+    halted = await halts(world.sessions[2])
+    assert [h.data["session_id"] for h in halted] == [SESSION]
+    assert halted[0].metadata.causation_id in {e.event_id for e in withdrawn}
+
+
+async def test_while_requests_hold_every_connection_reactions_apply_and_requests_get_503(
+    world,
+):
+    """Reactions have connections of their own (R2), and the store's reads and appends too:
+    with every request connection of the sessions service taken, a withdrawal still halts the
+    running session, and a request that needs a connection is answered 503 (with a reason)
+    after a bounded wait instead of queueing for ever."""
+    await world.running_session()
+    client, _, runtime = world.sessions
+    held = [await runtime.pool.acquire() for _ in range(runtime.pool.get_max_size())]
+    try:
+        withdrawal = await world.withdraw_face_to_face()
+        halt = await asyncio.wait_for(halted_once(runtime), timeout=40)
+        assert_caused_by(halt, withdrawal, "consent_withdrawn")
+        r = await asyncio.wait_for(client.get(f"/cases/{CASE}", headers=world.fac()), 30)
+        assert r.status_code == 503
+        assert r.json()["error"] == "unavailable" and r.json()["reason"]
+    finally:
+        for conn in held:
+            await runtime.pool.release(conn)
+    r = await client.get(f"/cases/{CASE}", headers=world.fac())
+    assert r.status_code == 200, r.text
+
+
+# --------------------------------------------------------------------------------------------
+# Under load (issue 14 item 12): the sessions service never seizes, and R2 holds meanwhile.
+
+BURST_CASES = 50
+
+
+async def running_sessions(conn, schema: str, case: str) -> list[str]:
+    """Sessions of `case` started and not ended, read straight from the sessions store (on a
+    connection of the test's own, so a seized service cannot hide them)."""
+    rows = await conn.fetch(
+        f"SELECT event_type, data->>'session_id' AS session FROM {schema}.events "
+        f"WHERE stream_id = $1 ORDER BY stream_version",
+        case,
+    )
+    running: set[str] = set()
+    for row in rows:
+        if row["event_type"] == "SessionStarted":
+            running.add(row["session"])
+        elif row["event_type"] in ("SessionHalted", "SessionCompleted"):
+            running.discard(row["session"])
+    return sorted(running)
+
+
+@pytest.mark.fault
+async def test_a_burst_of_starts_with_withdrawals_in_the_middle_never_seizes_the_service(
+    world, admin_conn
+):
+    """100 concurrent starts (each sent twice, as a retrying client does) on 50 ready cases,
+    and a withdrawal on each case in the middle of them: every request is answered (a start
+    may be refused or asked to try again, never left hanging), the service still opens new
+    cases, every withdrawal is applied, and no session runs on withdrawn consent 2 s after
+    its withdrawal was accepted."""
+    await world.register_practitioners()
+    cases = [f"case-load{n:05d}" for n in range(BURST_CASES)]
+    for i in range(0, len(cases), 10):
+        await asyncio.gather(*(world.ready_case(case, SESSION) for case in cases[i : i + 10]))
+    s, c = world.sessions[0], world.consent[0]
+    _, app, runtime = world.sessions
+    accepted: dict[str, float] = {}
+
+    async def start(case: str) -> int:
+        r = await s.post(f"/cases/{case}/sessions/{SESSION}/start", headers=world.fac(case))
+        return r.status_code
+
+    async def withdraw(case: str) -> int:
+        body = {"participant_id": HP, "scope": f"contact:{F2F}"}
+        r = await c.post(f"/cases/{case}/withdrawals", json=body, headers=world.hp())
+        if r.status_code == 201:
+            accepted[case] = time.monotonic()
+        return r.status_code
+
+    async def still_answering() -> list[int]:
+        await asyncio.sleep(0.2)
+        opening = {"harm_category": "sexual_assault", "justice_stage": "none"}
+        body = {**opening, "route": "self_referral"}
+        opened = await s.post("/cases/case-loadnew1/open", json=body, headers=world.hp())
+        health = await s.get("/health")
+        return [opened.status_code, health.status_code]
+
+    async def burst() -> tuple[list[int], list[int], list[int]]:
+        starts = [asyncio.create_task(start(case)) for case in cases for _ in range(2)]
+        await asyncio.sleep(0.05)  # the withdrawals arrive in the middle of the starts
+        withdrawals = [asyncio.create_task(withdraw(case)) for case in cases]
+        probe = await still_answering()
+        return list(await asyncio.gather(*starts)), list(await asyncio.gather(*withdrawals)), probe
+
+    try:
+        started, withdrawn, probe = await asyncio.wait_for(burst(), timeout=90)
+    except TimeoutError:
+        # The service seized: let the fixture's stop end instead of waiting on it for ever.
+        runtime.pool.terminate()
+        raise AssertionError("the sessions service stopped answering under the burst") from None
+    assert withdrawn == [201] * BURST_CASES  # R2: never refused
+    assert probe == [201, 200]
+    assert set(started) <= {200, 201, 422, 503}, started
+    assert {200, 201, 422} & set(started)  # the burst reached the gates
+
+    # No session runs on withdrawn consent 2 s after the withdrawal was accepted.
+    late: list[str] = []
+    for case, at in sorted(accepted.items(), key=lambda kv: kv[1]):
+        await asyncio.sleep(max(0.0, at + 2.0 - time.monotonic()))
+        if await running_sessions(admin_conn, runtime.schema, case):
+            late.append(case)
+    assert late == []
+    # Every withdrawal was applied by sessions (its view of consent no longer covers it).
+    now = datetime.now(UTC)
+    consent_view = app.state.reactions.consent
+    for case in cases:
+        covered = await consent_view.covered_forms(admin_conn, case, now)
+        assert F2F not in covered.get(HP, frozenset()), case
+    # And the service is well afterwards: a new case opens, a start is answered at once.
+    opening = {"harm_category": "sexual_assault", "justice_stage": "none"}
+    body = {**opening, "route": "self_referral"}
+    r = await asyncio.wait_for(
+        s.post("/cases/case-loadnew2/open", json=body, headers=world.hp()), timeout=10
+    )
+    assert r.status_code == 201, r.text

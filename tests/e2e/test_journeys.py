@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from bus_helpers import wait_until
 from mend_aftercare.app import build as build_aftercare
 from mend_audit.cli import render_history
 from mend_audit.journeys import (
@@ -32,6 +33,7 @@ from mend_audit.journeys import (
     risk_flag_in_meeting,
     verify_published,
     withdrawal_during_preparation,
+    withdrawal_while_scheduled,
 )
 from mend_audit.reader import AuditReader
 from mend_consent.app import build as build_consent
@@ -245,3 +247,26 @@ async def test_consent_lapsing_before_a_scheduled_session(mend, admin_conn):
     assert halt["facts"]["cause"] == "consent_lapsed"
     assert [c["type"] for c in halt["consequences"]] == ["AftercareOffered"]
     await tampered_is_named(mend, admin_conn, j, "lapsed", "consent")
+
+
+async def test_a_withdrawal_and_the_halt_it_caused_offer_after_care_once(mend, admin_conn):
+    """One cause, one offer: the withdrawal and the SessionHalted it caused reach after-care on
+    two topics; once both are consumed there is one AftercareOffered, and the audit shows the
+    whole chain (withdrawal -> halt, and the offer caused by one of them)."""
+    j = await withdrawal_while_scheduled(mend.driver)
+    withdrawal, halt = j.events["withdrawn"], j.events["halted:meeting"]
+    schema = mend.schemas["aftercare"]
+
+    async def both_consumed() -> bool:
+        seen = await admin_conn.fetchval(
+            f"SELECT count(DISTINCT event_id) FROM {schema}.inbox WHERE event_id = ANY($1)",
+            [withdrawal, halt],
+        )
+        return seen == 2
+
+    await wait_until(both_consumed, timeout=30)
+    doc = await audited(mend, j)
+    offers = [i for i in doc["timeline"] if i["type"] == "AftercareOffered"]
+    assert len(offers) == 1, render_history(doc)
+    assert offers[0]["caused_by"]["event_id"] in {str(withdrawal), str(halt)}
+    assert item(doc, halt)["caused_by"]["event_id"] == str(withdrawal)

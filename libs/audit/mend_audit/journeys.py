@@ -749,23 +749,32 @@ class Case:
         doc = await self.driver.get("aftercare", f"/cases/{self.id}/aftercare", self.facilitator)
         return doc or {}
 
-    async def wait_offer(self, cause: str, offer_cause: str) -> Effect:
-        """Wait until after-care is offered to the harmed person because of `cause`."""
-        cause_id = str(self.events[cause])
+    async def wait_offer(self, cause: str, offer_cause: str, *links: tuple[str, str]) -> Effect:
+        """Wait until after-care is offered to the harmed person for the cause chain that
+        `cause` began: one offer a chain, answering `cause` or whichever of its `links` (the
+        journey's name of an event it caused, and that offer's cause) reached after-care
+        first."""
+        names = {str(self.events[n]): (n, kind) for n, kind in ((cause, offer_cause), *links)}
+        chain = str(self.events[cause])
+        found: list[dict[str, Any]] = []
 
         async def offered() -> bool:
             offers = (await self.aftercare()).get("offers", [])
-            return any(o["cause_event_id"] == cause_id for o in offers)
+            found[:] = [
+                o for o in offers if o["cause_event_id"] in names or o.get("chain") == chain
+            ]
+            return bool(found)
 
         await self.driver.eventually(f"{self.name}: after-care offered for {cause}", offered)
+        answered, kind = names[found[0]["cause_event_id"]]
         effect = Effect(
             f"offered:{cause}",
             "aftercare",
             "AftercareOffered",
-            cause,
+            answered,
             {
-                "cause": offer_cause,
-                "cause_event_id": cause_id,
+                "cause": kind,
+                "cause_event_id": found[0]["cause_event_id"],
                 "harmed_person_id": self.cast.harmed,
             },
         )
@@ -999,7 +1008,8 @@ async def complete_journey(driver: Driver) -> Journey:
 
 async def withdrawal_while_scheduled(driver: Driver) -> Journey:
     """(b) The harmed person withdraws consent to a face-to-face meeting while it is scheduled:
-    the meeting is halted by the withdrawal, and after-care is offered for both."""
+    the meeting is halted by the withdrawal, and after-care is offered once for the two (one
+    cause chain, one offer)."""
     case = driver.case(
         "withdrawal", "the harmed person withdraws consent while a meeting is scheduled"
     )
@@ -1008,8 +1018,7 @@ async def withdrawal_while_scheduled(driver: Driver) -> Journey:
     await case.schedule("meeting", F2F, [c.harmed, c.responsible], at=timedelta(days=3))
     await case.withdraw(c.harmed, f"contact:{F2F}", reason="I do not want to meet him")
     await case.wait_halted("meeting", "withdrawn", "consent_withdrawn")
-    await case.wait_offer("withdrawn", "consent_withdrawn")
-    await case.wait_offer("halted:meeting", "session_halted")
+    await case.wait_offer("withdrawn", "consent_withdrawn", ("halted:meeting", "session_halted"))
     await case.accept_aftercare()
     return case.journey()
 

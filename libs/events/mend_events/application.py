@@ -4,17 +4,27 @@ State is cached per stream (events are immutable, so a cached fold is always a v
 only newer events are read). On a concurrent write the command is decided again against the
 new state, so two people withdrawing the same grant at once give one event and no error;
 a caller who named an expected version gets the conflict instead.
+
+Contention delays a command, never refuses it (R2: a withdrawal or a halt is always accepted
+while the platform is up). Within a process, commands on one stream queue on that stream's
+lock, so they do not collide at all; a write by another process (a second replica) is met
+by deciding again after a jittered, growing pause, with no cap on the number of tries.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import random
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+import asyncpg
 
 from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
@@ -24,6 +34,10 @@ from mend_events.store import EventStore, KeyBinding, KeyReused
 
 S = TypeVar("S")
 _IDS = uuid5(NAMESPACE_URL, "https://mend.example/event-ids")
+# Pause after a conflict with another process: from BACKOFF_FIRST_S, doubling up to
+# BACKOFF_MAX_S, each scaled by a random factor in [0.5, 1.5) so replicas do not retry in step.
+BACKOFF_FIRST_S = 0.002
+BACKOFF_MAX_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +73,10 @@ def command_digest(command: Any) -> str:
     return hashlib.sha256(f"{type(command).__name__}:{text}".encode()).hexdigest()[:32]
 
 
+def _backoff(conflicts: int) -> float:
+    return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2**conflicts) * random.uniform(0.5, 1.5)
+
+
 class CommandService(Generic[S]):
     def __init__(
         self,
@@ -66,22 +84,29 @@ class CommandService(Generic[S]):
         decider: Decider[S],
         *,
         cache_size: int = 10_000,
-        max_attempts: int = 8,
     ) -> None:
         self.store = store
         self.decider = decider
-        self.max_attempts = max_attempts
         self._cache: OrderedDict[str, tuple[S, int]] = OrderedDict()
         self._cache_size = cache_size
+        # One lock per stream with commands in flight (entry removed when the last leaves).
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    async def load(self, stream_id: str, *, as_of: datetime | None = None) -> tuple[S, int]:
-        """The stream's state and version; `as_of` folds only what was recorded by then."""
+    async def load(
+        self,
+        stream_id: str,
+        *,
+        as_of: datetime | None = None,
+        conn: asyncpg.Connection | None = None,
+    ) -> tuple[S, int]:
+        """The stream's state and version; `as_of` folds only what was recorded by then.
+        `conn`: a connection the caller holds, to read on (rather than wait for another)."""
         if as_of is not None:
-            events = await self.store.read_stream(stream_id, as_of=as_of)
+            events = await self.store.read_stream(stream_id, as_of=as_of, conn=conn)
             state = self.decider.fold(stream_id, ((e.decode(), e.metadata) for e in events))
             return state, events[-1].stream_version if events else 0
         state, version = self._cache.get(stream_id) or (self.decider.initial(stream_id), 0)
-        for e in await self.store.read_stream(stream_id, after_version=version):
+        for e in await self.store.read_stream(stream_id, after_version=version, conn=conn):
             state = self.decider.evolve(state, e.decode(), e.metadata)
             version = e.stream_version
         self._remember(stream_id, state, version)
@@ -99,6 +124,21 @@ class CommandService(Generic[S]):
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
+    @contextlib.asynccontextmanager
+    async def _serialised(self, stream_id: str) -> AsyncIterator[None]:
+        """Commands on one stream take turns within this process (first come, first served)."""
+        lock, users = self._locks.get(stream_id) or (asyncio.Lock(), 0)
+        self._locks[stream_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[stream_id]
+            if users == 1:
+                del self._locks[stream_id]
+            else:
+                self._locks[stream_id] = (lock, users - 1)
+
     async def execute(
         self,
         stream_id: str,
@@ -108,15 +148,33 @@ class CommandService(Generic[S]):
         expected_version: int | None = None,
         idempotency_key: str | None = None,
         case_id: str | None = None,
+        conn: asyncpg.Connection | None = None,
+    ) -> CommandResult[S]:
+        """Decide and append; `conn`: a connection the caller holds, for the stream's reads."""
+        async with self._serialised(stream_id):
+            return await self._execute(
+                stream_id, command, ctx, expected_version, idempotency_key, case_id, conn
+            )
+
+    async def _execute(
+        self,
+        stream_id: str,
+        command: Any,
+        ctx: CommandContext,
+        expected_version: int | None,
+        idempotency_key: str | None,
+        case_id: str | None,
+        conn: asyncpg.Connection | None,
     ) -> CommandResult[S]:
         # A cached state is trusted only to propose a write: the append's version check
         # proves it current. Any other outcome (nothing to do, a refusal, a version the
         # caller did not expect) is decided again on the stream as stored.
         fresh = stream_id not in self._cache
         key = self._key(ctx, idempotency_key, command)
-        for _ in range(self.max_attempts):
+        conflicts = 0
+        while True:
             if fresh:
-                state, version = await self.load(stream_id)
+                state, version = await self.load(stream_id, conn=conn)
             else:
                 state, version = self._cache[stream_id]
             if expected_version is not None and expected_version != version:
@@ -156,8 +214,12 @@ class CommandService(Generic[S]):
                 self._cache.pop(stream_id, None)
                 if expected_version is not None:
                     raise
+                # Another process wrote first (this one's commands on the stream take
+                # turns): decide again on what is now true, after a pause that grows.
+                await asyncio.sleep(_backoff(conflicts))
+                conflicts += 1
                 fresh = True
-                continue  # someone wrote first: decide again on what is now true
+                continue
             if not result.written:  # a retry: its events were stored before
                 self._cache.pop(stream_id, None)
                 return CommandResult(state, result.version, (), result.positions)
@@ -165,7 +227,6 @@ class CommandService(Generic[S]):
                 state = self.decider.evolve(state, n.event, n.metadata)
             self._remember(stream_id, state, result.version)
             return CommandResult(state, result.version, tuple(new), result.positions)
-        raise Conflict(f"stream {stream_id} is too busy; try again", field="expected_version")
 
     @staticmethod
     def _key(ctx: CommandContext, idempotency_key: str | None, command: Any) -> KeyBinding | None:

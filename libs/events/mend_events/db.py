@@ -1,4 +1,5 @@
-"""asyncpg pools with the codecs every service uses (jsonb through orjson)."""
+"""asyncpg pools with the codecs every service uses (jsonb through orjson), and a bounded wait
+for a connection: no caller waits for ever on a pool that is used up."""
 
 from __future__ import annotations
 
@@ -6,6 +7,36 @@ from typing import Any
 
 import asyncpg
 import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+from mend_events.errors import Unavailable
+
+# How long a caller waits for a pooled connection before it is told to try again (503).
+ACQUIRE_TIMEOUT_S = 5.0
+
+
+class PoolBusy(Unavailable, TimeoutError):
+    """No connection came free within the pool's acquire timeout. A request answers 503; a
+    consumer retries it as an infrastructure fault (it is a TimeoutError, hence an OSError)."""
+
+    def __init__(self) -> None:
+        super().__init__("the service is busy; try again shortly")
+
+
+class Pool(asyncpg.Pool):
+    """An asyncpg pool whose every acquire (`acquire()`, and `fetch` & co. that use it) is
+    bounded by `acquire_timeout` unless the caller names another timeout."""
+
+    def __init__(self, *args: Any, acquire_timeout: float = ACQUIRE_TIMEOUT_S, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    # asyncpg's own signature, which `acquire()` calls.
+    async def _acquire(self, timeout: float | None) -> PoolConnectionProxy:  # noqa: ASYNC109
+        try:
+            return await super()._acquire(self.acquire_timeout if timeout is None else timeout)
+        except TimeoutError:
+            raise PoolBusy() from None
 
 
 def _dumps(value: Any) -> str:
@@ -24,13 +55,27 @@ async def _no_session_reset(conn: asyncpg.Connection) -> None:
     relay's advisory lock, LISTEN) lives on connections of its own, outside any pool."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    acquire_timeout: float = ACQUIRE_TIMEOUT_S,
+) -> Pool:
+    pool = Pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        max_queries=50000,
+        max_inactive_connection_lifetime=300.0,
         init=init_connection,
         reset=_no_session_reset,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         # Statements are few and hot: keep their plans.
         statement_cache_size=256,
+        acquire_timeout=acquire_timeout,
     )
+    await pool
+    return pool

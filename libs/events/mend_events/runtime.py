@@ -30,7 +30,9 @@ class ServiceRuntime:
     schema: str
     topic_prefix: str = ""
     relay_enabled: bool = True
-    pool: asyncpg.Pool | None = None
+    pool: asyncpg.Pool | None = None  # requests and projections
+    store_pool: asyncpg.Pool | None = None  # the store's own reads and appends, data keys
+    reaction_pool: asyncpg.Pool | None = None  # the consumers' inbox transactions
     store: EventStore | None = None
     sealer: FieldSealer | None = None
     relay: Relay | None = None
@@ -85,9 +87,24 @@ class ServiceRuntime:
         return task
 
     async def start(self) -> None:
-        self.pool = await create_pool(self.settings.database_url, min_size=2, max_size=20)
-        self.sealer = FieldSealer(PgKeyStore(self.pool, self.schema), AgencyKeys.from_env())
-        self.store = EventStore(self.pool, self.schema, service=self.service, sealer=self.sealer)
+        # Three pools, so that no caller waits on a pool whose connections are held by callers
+        # that wait on it in turn (a burst of requests once took all 20 and waited for a
+        # 21st for ever): `pool` serves requests, each holding at most one; `store_pool`
+        # serves the store's statements (and data keys), whose connections are never held
+        # while waiting for anything else; `reaction_pool` lets reactions to withdrawals,
+        # halts and flags run however many requests queue (R2). Every acquire is bounded.
+        url = self.settings.database_url
+        self.pool = await create_pool(url, min_size=2, max_size=20)
+        self.store_pool = await create_pool(url, min_size=1, max_size=6, acquire_timeout=10.0)
+        self.reaction_pool = await create_pool(url, min_size=1, max_size=4)
+        self.sealer = FieldSealer(PgKeyStore(self.store_pool, self.schema), AgencyKeys.from_env())
+        self.store = EventStore(
+            self.pool,
+            self.schema,
+            service=self.service,
+            sealer=self.sealer,
+            io_pool=self.store_pool,
+        )
         for projection in self._projections:
             runner = ProjectionRunner(self.store, projection)
             await runner.catch_up()
@@ -114,7 +131,7 @@ class ServiceRuntime:
         for name, topics, handler, on_position in self._subscriptions:
             consumer = InboxConsumer(
                 name=self.group_of(name),
-                pool=self.pool,
+                pool=self.reaction_pool,
                 schema=self.schema,
                 bootstrap=self.settings.kafka_bootstrap,
                 topics=topics,
@@ -151,8 +168,9 @@ class ServiceRuntime:
                 await asyncio.wait_for(task, timeout=10)
         if self.store is not None:
             await self.store.close()
-        if self.pool is not None:
-            await self.pool.close()
+        for pool in (self.reaction_pool, self.store_pool, self.pool):
+            if pool is not None:
+                await pool.close()
 
     def lifespan(self) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
         @contextlib.asynccontextmanager

@@ -111,8 +111,14 @@ class EventStore:
         max_batch: int = 512,
         sealer: Any = None,
         head_cache_size: int = 100_000,
+        io_pool: asyncpg.Pool | None = None,
     ) -> None:
         self.pool = pool
+        # The store's own connections (appends, stream reads): each is taken for a statement
+        # or a batch and never held while waiting for another, so a caller that holds a
+        # connection of `pool` (a request in its transaction, a reaction in its inbox
+        # transaction) always gets its read or append through, however busy `pool` is.
+        self.io_pool = io_pool or pool
         self.schema = schema
         self.service = service or schema
         self.max_batch = max_batch
@@ -178,7 +184,7 @@ class EventStore:
         # while there is work: a pool round trip per batch costs as much as the batch.
         while self._pending:
             try:
-                async with self.pool.acquire() as conn:
+                async with self.io_pool.acquire() as conn:
                     await self._drain(conn)
             except Exception as exc:  # no connection, or it broke: these callers learn it
                 batch, self._pending = (
@@ -427,7 +433,7 @@ class EventStore:
     async def _already_stored(self, request: _Request) -> AppendResult:
         """A retried append: succeed only if every event is stored, in this stream, as sent."""
         ids = [r[0] for r in request.rows]
-        async with self.pool.acquire() as conn:
+        async with self.io_pool.acquire() as conn:
             stored = await conn.fetch(
                 f"SELECT event_id, stream_id, stream_version, global_position, recorded_at, "
                 f"event_type FROM {self.schema}.events WHERE event_id = ANY($1::uuid[]) "
@@ -468,7 +474,7 @@ class EventStore:
         if conn is not None:
             rows = await conn.fetch(sql, stream_id, after_version, as_of)
         else:
-            async with self.pool.acquire() as c:
+            async with self.io_pool.acquire() as c:
                 rows = await c.fetch(sql, stream_id, after_version, as_of)
         return _rows_to_events(rows, self.service)
 
@@ -483,7 +489,7 @@ class EventStore:
         if conn is not None:
             rows = await conn.fetch(sql, after_position, limit)
         else:
-            async with self.pool.acquire() as c:
+            async with self.io_pool.acquire() as c:
                 rows = await c.fetch(sql, after_position, limit)
         return _rows_to_events(rows, self.service)
 
@@ -494,7 +500,7 @@ class EventStore:
         known = self._agencies.get(stream_id)
         if known is not None:
             return known
-        async with self.pool.acquire() as conn:
+        async with self.io_pool.acquire() as conn:
             agency = await conn.fetchval(
                 f"SELECT metadata->>'agency' FROM {self.schema}.events "
                 f"WHERE stream_id = $1 AND stream_version = 1",
@@ -510,7 +516,7 @@ class EventStore:
         self._agencies[stream_id] = agency
 
     async def head_position(self) -> int:
-        async with self.pool.acquire() as conn:
+        async with self.io_pool.acquire() as conn:
             value = await conn.fetchval(
                 f"SELECT coalesce(max(global_position), 0) FROM {self.schema}.events"
             )

@@ -13,7 +13,7 @@ import pytest
 from mend_events.application import CommandService
 from mend_events.contracts import DomainEvent, registry
 from mend_events.decider import CommandContext, Decider
-from mend_events.errors import Rejected
+from mend_events.errors import Conflict, Rejected
 from mend_events.identity_types import Actor, Role
 from mend_events.store import EventStore
 
@@ -173,3 +173,33 @@ async def test_concurrent_requests_with_one_key_write_once(replicas):
     )
     assert sorted(len(r.events) for r in results) == [0, 0, 0, 1]
     assert await stored(a, "case-sw9") == ["SwitchTurned:True"]
+
+
+async def test_many_concurrent_commands_on_one_stream_are_all_accepted(replicas):
+    """R2: contention delays a command, never refuses it. 80 commands at once on one stream,
+    from two replicas (two processes): every one is written, none answered 'too busy'."""
+    a, b = replicas
+    await a.execute("case-sw6", Turn(True), ctx())
+    results = await asyncio.gather(
+        *(r.execute("case-sw6", Ping(), ctx()) for r in (a, b) for _ in range(40)),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert refused == []
+    assert sorted(r.version for r in results) == list(range(2, 82))
+    assert len(await a.store.read_stream("case-sw6")) == 81
+
+
+async def test_a_named_expected_version_still_conflicts_under_contention(replicas):
+    a, b = replicas
+    await a.execute("case-sw7", Turn(True), ctx())
+    results = await asyncio.gather(
+        *(
+            r.execute("case-sw7", Ping(), ctx(), expected_version=1)
+            for r in (a, b)
+            for _ in range(5)
+        ),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))

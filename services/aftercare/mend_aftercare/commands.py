@@ -41,11 +41,17 @@ class _Command(BaseModel):
 
 class OfferAftercare(_Command):
     """From SessionHalted, SessionCompleted, or ConsentWithdrawn by the harmed person. The
-    application layer names the case's harmed person (from its case projection)."""
+    application layer names the case's harmed person (from its case projection), and the root
+    of the cause's chain when the cause was itself caused (a halt's withdrawal or flag)."""
 
     harmed_person_id: PseudoId
     cause: OfferCause
     cause_event_id: UUID
+    root_cause_event_id: UUID | None = None
+
+    @property
+    def chain(self) -> UUID:
+        return self.root_cause_event_id or self.cause_event_id
 
 
 class RecordCommitment(_Command):

@@ -1,7 +1,10 @@
 """Aftercare decisions: `decide(state, command, ctx) -> events`, pure, and the `decider`.
 
 Choices a reviewer should know (each is also where the rule is enforced below):
-- One offer per cause event, whatever the state: a second delivery of the same cause gives [].
+- One offer per cause chain, whatever the state: a second delivery of the same cause gives [],
+  and so does a cause whose chain was already offered for (a withdrawal and the SessionHalted
+  it caused arrive on two topics in either order; the survivor is offered support once, and
+  the offer names both the event it answered and the root of its chain).
   An offer after closure is still made (R2 promises it after every halt and withdrawal) and
   reopens after-care, naming the closure it reopens so delivery can avoid unsafe direct contact.
   The harmed person may also reopen by accepting (or ask unprompted, once the case knows them).
@@ -163,7 +166,7 @@ def _offer(s: AftercareState, cmd: c.OfferAftercare, ctx: CommandContext) -> lis
     _require_role(ctx, Role.SYSTEM, Role.PRACTITIONER)
     if s.harmed_person_id not in (None, cmd.harmed_person_id):
         raise Rejected("this case has another harmed person", field="harmed_person_id")
-    if cmd.cause_event_id in s.offers:
+    if cmd.cause_event_id in s.offers or cmd.chain in s.offer_chains:
         return []
     return [
         AftercareOffered(
@@ -171,6 +174,7 @@ def _offer(s: AftercareState, cmd: c.OfferAftercare, ctx: CommandContext) -> lis
             cause=cmd.cause,
             cause_event_id=cmd.cause_event_id,
             reopens_closure=s.closure_reason if s.closed else None,
+            root_cause_event_id=cmd.root_cause_event_id,
         )
     ]
 

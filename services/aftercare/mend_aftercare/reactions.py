@@ -9,6 +9,10 @@ runs inside the inbox transaction, so the rows it writes with `conn` apply exact
   SessionHalted and SessionCompleted offer after-care; AgreementReached records one commitment
   per item.
 
+One cause chain, one offer: a SessionHalted names its root (`cause_event_id`, else the
+envelope's causation id), so the withdrawal and the halt it caused, arriving on two topics in
+either order, give the survivor one offer (the domain decides it; see domain.py).
+
 Offers and commitments go through `CommandService.execute` with a SYSTEM actor and
 `causation_id` = the cause event's id. That append commits in its own transaction; a redelivery
 (a crash before the inbox commit, a duplicate message, a restart) decides again, and the
@@ -23,6 +27,7 @@ the sessions fact, else from their ConsentGiven (`participant_role`), else from 
 from __future__ import annotations
 
 import asyncio
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -43,6 +48,15 @@ _OFFER_CAUSES = {
     "SessionHalted": OfferCause.SESSION_HALTED,
     "SessionCompleted": OfferCause.SESSION_COMPLETED,
 }
+
+
+def root_of(event: RecordedEvent) -> UUID | None:
+    """The event that began `event`'s cause chain: what a halt names as its cause (a withdrawal,
+    a lapse, a risk flag), else its envelope's cause; None when it began the chain itself."""
+    named = event.data.get("cause_event_id") if event.event_type == "SessionHalted" else None
+    if named is not None:
+        return UUID(str(named))
+    return event.metadata.causation_id
 
 
 class Reactions:
@@ -115,7 +129,8 @@ class Reactions:
         elif kind in _OFFER_CAUSES:
             person = await self._harmed_person_of(conn, event)
             service = await self.service()
-            await service.offer(event, person, _OFFER_CAUSES[kind], await self._agency(conn, event))
+            agency = await self._agency(conn, event)
+            await service.offer(event, person, _OFFER_CAUSES[kind], agency, root_of(event))
         elif kind == "AgreementReached":
             service = await self.service()
             await service.record_agreement(event, await self._agency(conn, event))

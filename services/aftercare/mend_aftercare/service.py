@@ -168,12 +168,22 @@ class AftercareService:
         )
 
     async def offer(
-        self, cause_event: RecordedEvent, harmed_person_id: str, cause: OfferCause, agency: str
+        self,
+        cause_event: RecordedEvent,
+        harmed_person_id: str,
+        cause: OfferCause,
+        agency: str,
+        root: UUID | None = None,
     ) -> CommandResult[AftercareState]:
-        """One AftercareOffered per cause event: the derived event id and the domain's
-        one-offer-per-cause rule make a redelivered or replayed cause write nothing."""
+        """One AftercareOffered per cause chain (`root`: the event that began the chain, when
+        not the cause itself): the derived event id and the domain's one-offer-per-chain rule
+        make a redelivered or replayed cause, or another link of an offered chain, write
+        nothing."""
         command = c.OfferAftercare(
-            harmed_person_id=harmed_person_id, cause=cause, cause_event_id=cause_event.event_id
+            harmed_person_id=harmed_person_id,
+            cause=cause,
+            cause_event_id=cause_event.event_id,
+            root_cause_event_id=root if root != cause_event.event_id else None,
         )
         ctx = self.system_context(agency, cause_event)
         return await self.commands.execute(cause_event.case_id, command, ctx)
@@ -460,6 +470,16 @@ def _commitments(state: AftercareState, owner: str | None = None) -> list[dict]:
     ]
 
 
+def _offers(state: AftercareState) -> list[dict]:
+    """Each offer with the event that began its cause chain (`chain`; the cause itself when it
+    began it), so the chain's other links can be traced to the one offer they share."""
+    chain_of = {cause: root for root, cause in state.offer_chains.items()}
+    return [
+        {"cause_event_id": str(k), "cause": str(v), "chain": str(chain_of.get(k, k))}
+        for k, v in state.offers.items()
+    ]
+
+
 def _outcomes(state: AftercareState, *, scores: bool) -> list[dict]:
     return [
         {"measure": str(m), "point": str(p), **({"score": s} if scores else {})}
@@ -475,7 +495,7 @@ def staff_view(state: AftercareState) -> dict:
         "harmed_person_id": state.harmed_person_id,
         "status": str(state.status),
         "closure_reason": str(state.closure_reason) if state.closure_reason else None,
-        "offers": [{"cause_event_id": str(k), "cause": str(v)} for k, v in state.offers.items()],
+        "offers": _offers(state),
         "desistance_plans": sorted(state.desistance_plans),
         "check_ins": _check_ins(state),
         "referrals": _referrals(state),

@@ -123,6 +123,9 @@ class AftercareState:
     # The last closure's reason, kept after a reopening so a later offer can name it.
     closure_reason: ClosureReason | None = None
     offers: Mapping[UUID, OfferCause] = field(default_factory=_frozen)  # by cause event id
+    # The cause chains already offered for (one offer a chain): the event that began each ->
+    # the cause event whose offer answered it.
+    offer_chains: Mapping[UUID, UUID] = field(default_factory=_frozen)
     desistance_plans: frozenset[str] = frozenset()  # responsible persons with an open plan
     check_ins: Mapping[UUID, CheckIn] = field(default_factory=_frozen)
     referrals: Mapping[UUID, Referral] = field(default_factory=_frozen)
@@ -149,6 +152,7 @@ def _offered(s: AftercareState, e: AftercareOffered) -> AftercareState:
         harmed_person_id=s.harmed_person_id or e.harmed_person_id,
         status=status,
         offers=_with(s.offers, e.cause_event_id, e.cause),
+        offer_chains=_with(s.offer_chains, e.chain, e.cause_event_id),
     )
 
 

@@ -193,7 +193,14 @@ class Aftercare:
 
 
 @pytest.fixture
-async def world(platform, unique, topic_prefix):
+async def world(parts):
+    sessions, consent, _, aftercare = parts
+    return sessions, consent, aftercare
+
+
+@pytest.fixture
+async def parts(platform, unique, topic_prefix):
+    """The world, with the consent service's runtime (to hold back its relay)."""
     await ensure_topics(
         platform.kafka_bootstrap, ["consent", "sessions", "aftercare"], prefix=topic_prefix
     )
@@ -203,11 +210,11 @@ async def world(platform, unique, topic_prefix):
     try:
         async with running_service(
             build_consent, "consent", platform, unique, topic_prefix, lapse_interval=3600
-        ) as (consent, consent_app, _):
+        ) as (consent, consent_app, consent_runtime):
             await aftercare.start()
             sessions.known_by = [lambda: consent_app.state.service, lambda: aftercare.service]
             try:
-                yield sessions, consent, aftercare
+                yield sessions, consent, consent_runtime, aftercare
             finally:
                 await aftercare.stop()
     finally:
@@ -242,19 +249,23 @@ async def withdraw(consent, headers, scope: str, person: str = HP, case: str = C
     return UUID(r.json()["events"][0]["event_id"])
 
 
-async def offers_by_cause(aftercare) -> dict[UUID, list[dict]]:
-    by_cause: dict[UUID, list[dict]] = {}
+async def offers_by_chain(aftercare) -> dict[UUID, list[dict]]:
+    """Offers by the event that began their cause chain (the cause itself, or its root)."""
+    by_chain: dict[UUID, list[dict]] = {}
     for e in await aftercare.events("AftercareOffered"):
-        by_cause.setdefault(UUID(e["data"]["cause_event_id"]), []).append(e)
-    return by_cause
+        data = e["data"]
+        root = data.get("root_cause_event_id") or data["cause_event_id"]
+        by_chain.setdefault(UUID(root), []).append(e)
+    return by_chain
 
 
-def assert_one_offer_each(by_cause: dict[UUID, list[dict]], causes: set[UUID]) -> None:
-    assert set(by_cause) == causes
-    for cause, offers in by_cause.items():
-        assert len(offers) == 1, (cause, offers)
+def assert_one_offer_each(by_chain: dict[UUID, list[dict]], chains: set[UUID]) -> None:
+    assert set(by_chain) == chains
+    for chain, offers in by_chain.items():
+        assert len(offers) == 1, (chain, offers)
         meta = offers[0]["metadata"]
-        assert meta["causation_id"] == str(cause)  # the offer names its cause (R2, R9)
+        # The offer names the event it answered (R2, R9), which is of this chain.
+        assert meta["causation_id"] == offers[0]["data"]["cause_event_id"]
         assert meta["role"] == "system" and meta["actor_id"] == "svc-aftercare"
         assert offers[0]["data"]["harmed_person_id"] == HP
 
@@ -303,7 +314,7 @@ async def test_one_offer_per_halt_and_withdrawal_even_redelivered_or_after_resta
     relayed = await withdraw(consent, token("practitioner", PRAC, cases=(CASE,)), "contact:letter")
     await withdraw(consent, token("responsible_person", RP), "take_part", RP)
     halted = await sessions.halt()
-    halted_by_withdrawal = await sessions.halt(
+    await sessions.halt(  # caused by `own`: of its chain
         session="sess-0003",
         by=None,
         role=Role.SYSTEM,
@@ -312,15 +323,16 @@ async def test_one_offer_per_halt_and_withdrawal_even_redelivered_or_after_resta
     )
     completed = await sessions.append(CASE, SessionCompleted(session_id="sess-0002"))
     await sessions.agree(n=3)
-    causes = {own, relayed, halted, halted_by_withdrawal, completed}
+    # The halt that `own` caused is of its chain: one offer for both, whichever came first.
+    causes = {own, relayed, halted, completed}
 
     async def offered_all():
-        return set(await offers_by_cause(aftercare)) == causes
+        return set(await offers_by_chain(aftercare)) == causes
 
     await wait_until(offered_all)
     records = await topic_records(platform, topic_prefix, ["consent", "sessions"])
     await wait_until(lambda: _at_least(consumed(aftercare), len(records)))
-    assert_one_offer_each(await offers_by_cause(aftercare), causes)
+    assert_one_offer_each(await offers_by_chain(aftercare), causes)
     assert len(await aftercare.events("CommitmentRecorded")) == 3
 
     # Delivered twice: every message of both topics published again, as it was.
@@ -334,7 +346,7 @@ async def test_one_offer_per_halt_and_withdrawal_even_redelivered_or_after_resta
     finally:
         await producer.stop()
     await wait_until(lambda: _at_least(consumed(aftercare), 2 * len(records)))
-    assert_one_offer_each(await offers_by_cause(aftercare), causes)
+    assert_one_offer_each(await offers_by_chain(aftercare), causes)
     assert len(await aftercare.events("CommitmentRecorded")) == 3
 
     # A restart as after a crash between the offer's append and the inbox commit: no inbox
@@ -347,13 +359,76 @@ async def test_one_offer_per_halt_and_withdrawal_even_redelivered_or_after_resta
     await aftercare.start()
     records = await topic_records(platform, topic_prefix, ["consent", "sessions"])
     await wait_until(lambda: _at_least(consumed(aftercare), len(records)))
-    assert_one_offer_each(await offers_by_cause(aftercare), causes | {later})
+    assert_one_offer_each(await offers_by_chain(aftercare), causes | {later})
     # Every message was handled afresh (the inbox was empty), and still wrote nothing twice.
     inbox = await admin_conn.fetchval(f"SELECT count(*) FROM {aftercare.schema}.inbox")
     assert inbox == len({dict(r.headers)["ce_id"] for r in records})
     assert len(await aftercare.events("CommitmentRecorded")) == 3
     offered = await aftercare.client.get(f"/cases/{CASE}/aftercare", headers=hp)
     assert offered.status_code == 200 and offered.json()["status"] == "offered"
+
+
+@pytest.mark.parametrize("first", ["withdrawal", "halt"])
+async def test_a_withdrawal_and_the_halt_it_caused_offer_once_in_either_order(
+    parts, token, platform, topic_prefix, first
+):
+    """One cause, one offer: the withdrawal (consent topic) and the SessionHalted it caused
+    (sessions topic) reach after-care in either order; the survivor is offered support once,
+    and the audit keeps the whole chain (the offer names the event it answered and the root)."""
+    sessions, consent, consent_runtime, aftercare = parts
+    await sessions.open_case()
+    for scope in ("take_part", "contact:face_to_face"):
+        await consent_to(consent, token, scope)
+    relay = consent_runtime.relay
+    if first == "halt":
+        # The consent service's relay is behind: the withdrawal is stored and answered, and
+        # reaches the broker only after the halt it caused has been offered for.
+        relay.stop()
+        await wait_until(lambda: _true(not relay.active.is_set()))
+    withdrawal = await withdraw(consent, token("harmed_person", HP), "contact:face_to_face")
+    if first == "withdrawal":
+        await wait_until(lambda: offers_by_chain(aftercare))
+    halt = await sessions.halt(
+        by=None, role=Role.SYSTEM, cause=HaltCause.CONSENT_WITHDRAWN, cause_event_id=withdrawal
+    )
+    later = None
+    if first == "halt":
+        await wait_until(lambda: offers_by_chain(aftercare))
+        later = Relay(
+            consent_runtime.store,
+            platform.database_url,
+            platform.kafka_bootstrap,
+            events_topic("consent", topic_prefix),
+        )
+        task = asyncio.create_task(later.run())
+    try:
+
+        async def both_published() -> list:
+            records = await topic_records(platform, topic_prefix, ["consent", "sessions"])
+            published = {dict(r.headers)["ce_id"].decode() for r in records}
+            return records if {str(withdrawal), str(halt)} <= published else []
+
+        records = await wait_until(both_published)
+        await wait_until(lambda: _at_least(consumed(aftercare), len(records)))
+    finally:
+        if later is not None:
+            later.stop()
+            await task
+    by_chain = await offers_by_chain(aftercare)
+    assert_one_offer_each(by_chain, {withdrawal})
+    (offer,) = by_chain[withdrawal]
+    answered = halt if first == "halt" else withdrawal
+    assert offer["data"]["cause_event_id"] == str(answered)
+    r = await aftercare.client.get(
+        f"/cases/{CASE}/aftercare", headers=token("practitioner", PRAC, cases=(CASE,))
+    )
+    assert r.status_code == 200, r.text
+    (listed,) = r.json()["offers"]
+    assert listed["cause_event_id"] == str(answered) and listed["chain"] == str(withdrawal)
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def _at_least(value, n: int) -> bool:

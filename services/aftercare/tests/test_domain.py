@@ -87,6 +87,44 @@ def test_one_offer_per_cause_even_when_delivered_twice() -> None:
     assert len(offer(case, uuid4(), ev.OfferCause.CONSENT_WITHDRAWN)) == 1
 
 
+def chain_offer(case: Case, cause_id: UUID, root_id: UUID | None,
+                cause: ev.OfferCause) -> list[DomainEvent]:
+    command = c.OfferAftercare(
+        harmed_person_id=HP, cause=cause, cause_event_id=cause_id, root_cause_event_id=root_id
+    )
+    return case.run(command, ctx(SYS))
+
+
+def test_one_offer_per_cause_chain_withdrawal_first() -> None:
+    """A withdrawal, then the SessionHalted it caused (root: the withdrawal): one offer."""
+    case, withdrawal, halt = Case(), uuid4(), uuid4()
+    [first] = chain_offer(case, withdrawal, None, ev.OfferCause.CONSENT_WITHDRAWN)
+    assert first.cause_event_id == withdrawal and first.root_cause_event_id is None
+    assert chain_offer(case, halt, withdrawal, ev.OfferCause.SESSION_HALTED) == []
+    # A second session halted by the same withdrawal: still the same chain.
+    assert chain_offer(case, uuid4(), withdrawal, ev.OfferCause.SESSION_HALTED) == []
+
+
+def test_one_offer_per_cause_chain_halt_first() -> None:
+    """The halt's topic delivered first: its offer answers the chain, and the withdrawal that
+    began it (arriving later from another topic) is not offered again, even after a replay."""
+    case, withdrawal, halt = Case(), uuid4(), uuid4()
+    [first] = chain_offer(case, halt, withdrawal, ev.OfferCause.SESSION_HALTED)
+    assert first.cause_event_id == halt and first.root_cause_event_id == withdrawal
+    restarted = Case()
+    for event, meta in case.history:
+        restarted.history.append((event, meta))
+        restarted.state = decider.evolve(restarted.state, event, meta)
+    assert chain_offer(restarted, withdrawal, None, ev.OfferCause.CONSENT_WITHDRAWN) == []
+
+
+def test_different_chains_each_get_their_offer() -> None:
+    case = Case()
+    assert len(chain_offer(case, uuid4(), None, ev.OfferCause.CONSENT_WITHDRAWN)) == 1
+    assert len(chain_offer(case, uuid4(), uuid4(), ev.OfferCause.SESSION_HALTED)) == 1
+    assert len(chain_offer(case, uuid4(), None, ev.OfferCause.SESSION_COMPLETED)) == 1
+
+
 def test_redelivery_after_restart_finds_the_offer_in_the_replayed_stream() -> None:
     case, halt = Case(), uuid4()
     offer(case, halt)

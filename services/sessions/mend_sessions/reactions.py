@@ -118,7 +118,7 @@ class Reactions:
             cause_event_id=event.event_id,
             cause=loss.cause,
         )
-        await self._service().halt_for_consent(case_id, command, event)
+        await self._service().halt_for_consent(case_id, command, event, conn)
 
     async def on_risk(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         if event.event_type not in RISK_TYPES:
@@ -132,12 +132,12 @@ class Reactions:
             command = c.HaltSessionsForRisk(
                 cause_event_id=event.event_id, cause=HaltCause.RISK_FLAG
             )
-            await service.halt_for_risk(case_id, command, event)
+            await service.halt_for_risk(case_id, command, event, conn)
         elif isinstance(model, RiskAssessmentCompleted):
             # The new decision governs from now: halt each active session it does not permit
             # (form, and whether the responsible person takes part).
             permitted = await self.risk.permitted(conn, case_id, service.clock())
-            state = await service.case(case_id)
+            state = await service.case(case_id, conn)
             affected = tuple(
                 s.id
                 for s in service.active_sessions(state)
@@ -149,4 +149,4 @@ class Reactions:
                     cause=HaltCause.RISK_DECISION,
                     session_ids=tuple(sorted(affected)),
                 )
-                await service.halt_for_risk(case_id, command, event)
+                await service.halt_for_risk(case_id, command, event, conn)

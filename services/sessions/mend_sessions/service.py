@@ -86,8 +86,8 @@ class SessionsService:
 
     # --- reads ----------------------------------------------------------------------------
 
-    async def case(self, case_id: str) -> CaseState:
-        return (await self.commands.load(case_id))[0]
+    async def case(self, case_id: str, conn: asyncpg.Connection | None = None) -> CaseState:
+        return (await self.commands.load(case_id, conn=conn))[0]
 
     async def case_agency(self, case_id: str) -> str | None:
         state = await self.case(case_id)
@@ -103,13 +103,16 @@ class SessionsService:
         async with self.pool.acquire() as conn:
             return await self.practitioners.rows(conn, agency)
 
-    async def registry_state(self, agency: str | None) -> RegistryState:
+    async def registry_state(
+        self, agency: str | None, conn: asyncpg.Connection | None = None
+    ) -> RegistryState:
         """`agency`'s registry now: its own stream over its entries of the legacy stream. No
-        agency (a case not opened): an empty registry, so nobody counts as registered."""
+        agency (a case not opened): an empty registry, so nobody counts as registered.
+        `conn`: a connection the caller holds (the gated path), so no second one is awaited."""
         if agency is None:
             return RegistryState()
-        legacy = (await self.legacy_registry.load(LEGACY_REGISTRY_STREAM))[0]
-        own = (await self.registry.load(registry_stream(agency)))[0]
+        legacy = (await self.legacy_registry.load(LEGACY_REGISTRY_STREAM, conn=conn))[0]
+        own = (await self.registry.load(registry_stream(agency), conn=conn))[0]
         return own.merged(legacy.get(agency))
 
     # --- commands -------------------------------------------------------------------------
@@ -162,7 +165,10 @@ class SessionsService:
         key: str | None,
     ) -> CommandResult[CaseState]:
         """R4 through the gates, on a view that is fresh (ConsistencyGuard) and that no reaction
-        of this case changes while the decision is made (the case lock)."""
+        of this case changes while the decision is made (the case lock). Every read is made on
+        the connection that holds the lock: a request never holds one pooled connection while
+        waiting for another (a burst of starts once took every connection so, for good). The
+        append goes through the store's writer, on the store's own connections."""
         if self.guard is not None:
             await self.guard.ensure(case_id)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -174,10 +180,10 @@ class SessionsService:
                     "this case is busy applying a consent or risk change; try again shortly"
                 ) from None
             ctx = replace(ctx, now=self.clock())  # decide on the facts as of now
-            state = await self.case(case_id)
+            state = await self.case(case_id, conn)
             view = await self.gate_view(conn, state, command, ctx.now)
             return await self.commands.execute(
-                case_id, WithGates(command, view), ctx, idempotency_key=key
+                case_id, WithGates(command, view), ctx, idempotency_key=key, conn=conn
             )
 
     async def gate_view(
@@ -208,7 +214,7 @@ class SessionsService:
         with_rp = involves_responsible_person(participants)
         permitted = await self.risk.permitted(conn, state.case_id, now)
         agency = state.opened.agency if state.opened else None
-        registry = (await self.registry_state(agency)).practitioners
+        registry = (await self.registry_state(agency, conn)).practitioners
         staff = {state.facilitator_id, facilitator, *team} - {None}
         return GateView(
             consented_forms=await self.consent.covered_forms(conn, state.case_id, now),
@@ -222,25 +228,35 @@ class SessionsService:
     # --- reactions (called by reactions.py inside the inbox transaction) ------------------
 
     async def halt_for_consent(
-        self, case_id: str, command: c.HaltSessionsDependingOnConsent, cause: RecordedEvent
+        self,
+        case_id: str,
+        command: c.HaltSessionsDependingOnConsent,
+        cause: RecordedEvent,
+        conn: asyncpg.Connection | None = None,
     ) -> CommandResult[CaseState]:
-        return await self._react(case_id, command, cause)
+        return await self._react(case_id, command, cause, conn)
 
     async def halt_for_risk(
-        self, case_id: str, command: c.HaltSessionsForRisk, cause: RecordedEvent
+        self,
+        case_id: str,
+        command: c.HaltSessionsForRisk,
+        cause: RecordedEvent,
+        conn: asyncpg.Connection | None = None,
     ) -> CommandResult[CaseState]:
-        return await self._react(case_id, command, cause)
+        return await self._react(case_id, command, cause, conn)
 
     async def _react(
         self,
         case_id: str,
         command: c.HaltSessionsDependingOnConsent | c.HaltSessionsForRisk,
         cause: RecordedEvent,
+        conn: asyncpg.Connection | None,
     ) -> CommandResult[CaseState]:
-        state = await self.case(case_id)
+        """`conn`: the reaction's inbox connection, which the stream's reads use."""
+        state = await self.case(case_id, conn)
         agency = state.opened.agency if state.opened else cause.metadata.agency
         return await self.commands.execute(
-            case_id, command, system_context(agency, cause, self.clock())
+            case_id, command, system_context(agency, cause, self.clock()), conn=conn
         )
 
     @staticmethod

@@ -106,15 +106,24 @@ Score = Annotated[int, Field(ge=1, le=10)]
 
 @registry.register
 class AftercareOffered(DomainEvent):
-    """Support offered to the harmed person, once per cause event. `reopens_closure` names the
-    reason of an earlier closure this offer reopens, so whoever delivers it knows when direct
-    contact was judged unsafe or impossible and goes through the practitioner instead."""
+    """Support offered to the harmed person, once per cause chain. `cause_event_id` is the event
+    after-care reacted to; `root_cause_event_id` the event that began its chain when that is
+    another one (the withdrawal behind a SessionHalted), None when the cause began it.
+    `reopens_closure` names the reason of an earlier closure this offer reopens, so whoever
+    delivers it knows when direct contact was judged unsafe or impossible and goes through the
+    practitioner instead."""
 
     event_type = "AftercareOffered"
     harmed_person_id: PseudoId
     cause: OfferCause
     cause_event_id: UUID
     reopens_closure: ClosureReason | None = None
+    root_cause_event_id: UUID | None = None
+
+    @property
+    def chain(self) -> UUID:
+        """The event that began the chain this offer answers."""
+        return self.root_cause_event_id or self.cause_event_id
 
 
 @registry.register
