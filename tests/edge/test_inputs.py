@@ -12,7 +12,7 @@ from uuid import uuid4
 import pytest
 from mend_aftercare.app import build as build_aftercare
 from mend_consent.app import build as build_consent
-from mend_events.testing import running_service
+from mend_events.testing import open_case, running_service
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
 
@@ -37,15 +37,25 @@ async def _running(name, platform, unique, topic_prefix):
     return running_service(build, name, platform, unique, topic_prefix, **options)
 
 
+async def _known_cases(name: str, running) -> None:
+    """The cases the tests address, as the sessions service's CaseOpened would make them known
+    (the sessions service opens its own)."""
+    if name != "sessions":
+        for case in (CASE, "case-0002bb"):
+            await open_case(running[2], case, HP)
+
+
 @pytest.fixture
 async def consent(platform, unique, topic_prefix):
     async with await _running("consent", platform, unique, topic_prefix) as running:
+        await _known_cases("consent", running)
         yield running
 
 
 @pytest.fixture
 async def risk(platform, unique, topic_prefix):
     async with await _running("risk", platform, unique, topic_prefix) as running:
+        await _known_cases("risk", running)
         yield running
 
 
@@ -58,6 +68,7 @@ async def sessions(platform, unique, topic_prefix):
 @pytest.fixture(params=list(BUILDS))
 async def each_service(request, platform, unique, topic_prefix):
     async with await _running(request.param, platform, unique, topic_prefix) as running:
+        await _known_cases(request.param, running)
         yield request.param, running
 
 
