@@ -15,7 +15,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from mend_events.cloudevents import from_message
 from mend_events.devkeys import ensure_agency_keys, issue_token
-from mend_events.settings import SERVICES, Settings, events_topic, service_url
+from mend_events.settings import SERVICES, Settings, events_topic, kafka_options, service_url
 
 AGENCY = "agency-smoke"
 
@@ -65,7 +65,7 @@ async def main() -> int:
 
 async def find_on_kafka(bootstrap: str, topic: str, wanted: set[str]) -> dict[str, str]:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        topic, **kafka_options(bootstrap), auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     seen: dict[str, str] = {}

@@ -21,7 +21,7 @@ from mend_events.catalog.consent import IncentiveReported
 from mend_events.cloudevents import to_message
 from mend_events.identity_types import Role
 from mend_events.relay import Relay
-from mend_events.settings import SERVICES, events_topic
+from mend_events.settings import SERVICES, events_topic, kafka_options
 from mend_events.store import row_to_event
 from mend_events.topics import ensure_topics
 
@@ -154,7 +154,7 @@ async def test_a_message_the_store_never_held_is_reported(
         )
     original = row_to_event(row, "risk")
     forged = row_to_event({**dict(row), "event_id": uuid4()}, "risk")
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap))
     await producer.start()
     try:
         key, value, headers = to_message(forged)
@@ -340,7 +340,7 @@ async def test_a_forged_message_leaves_no_value_in_the_report(
             f"SELECT * FROM {audit.schemas['risk']}.events ORDER BY global_position LIMIT 1"
         )
     topic = events_topic("risk", topic_prefix)
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap))
     await producer.start()
     try:
         for attribute in ("ce_time", "ce_actorrole", "ce_subject", "ce_streamid", "ce_type"):

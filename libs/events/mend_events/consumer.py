@@ -36,6 +36,7 @@ from mend_events.cloudevents import MalformedMessage, from_message
 from mend_events.contracts import InvalidEvent, UnknownEvent
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import MendError
+from mend_events.settings import _FROM_ENV, KafkaAuth, faststream_security
 
 log = structlog.get_logger("mend.consumer")
 
@@ -108,6 +109,7 @@ class InboxConsumer:
         on_position: PositionHook | None = None,
         max_batch: int = 200,
         commit_interval: float = 0.25,
+        auth: KafkaAuth | None = _FROM_ENV,
     ) -> None:
         self.name = name
         self.on_position = on_position
@@ -139,6 +141,7 @@ class InboxConsumer:
             logger=None,
             client_id=f"mend-{name}",
             apply_types=False,
+            security=faststream_security(auth),
         )
         subscriber = self.broker.subscriber(
             *self.topics,

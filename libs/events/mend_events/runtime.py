@@ -90,7 +90,11 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(runner.run()))
         if self.relay_enabled:
             self.relay = Relay(
-                self.store, self.settings.database_url, self.settings.kafka_bootstrap, self.topic
+                self.store,
+                self.settings.database_url,
+                self.settings.kafka_bootstrap,
+                self.topic,
+                auth=self.settings.kafka_auth,
             )
             self._tasks.append(asyncio.create_task(self.relay.run()))
         if self._subscriptions:
@@ -105,6 +109,7 @@ class ServiceRuntime:
                 self.settings.kafka_bootstrap,
                 sorted(services | {self.service}),
                 prefix=self.topic_prefix,
+                auth=self.settings.kafka_auth,
             )
         for name, topics, handler, on_position in self._subscriptions:
             consumer = InboxConsumer(
@@ -116,6 +121,7 @@ class ServiceRuntime:
                 handler=handler,
                 dlq_topic=dlq_topic(self.service, self.topic_prefix),
                 on_position=on_position,
+                auth=self.settings.kafka_auth,
             )
             await consumer.start()
             self.consumers.append(consumer)

@@ -11,16 +11,30 @@ import sys
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from mend_events.settings import Settings, dlq_topic, events_topic
+from mend_events.settings import (
+    _FROM_ENV,
+    KafkaAuth,
+    Settings,
+    dlq_topic,
+    events_topic,
+    kafka_options,
+)
 
 PARTITIONS = 6
 CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
 async def ensure_topics(
-    bootstrap: str, services: list[str], *, prefix: str = "", replication: int = 1
+    bootstrap: str,
+    services: list[str],
+    *,
+    prefix: str = "",
+    replication: int = 1,
+    auth: KafkaAuth | None = _FROM_ENV,
 ) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    """Create what is missing of `services`' topics. A service's own principal sees (and may
+    create) only its own topics and those it reads; the administrator creates them all."""
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap, auth))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -48,12 +62,14 @@ if __name__ == "__main__":
     print(f"topics created: {', '.join(created) or 'none (all exist)'}")
 
 
-async def delete_topics(bootstrap: str, prefix: str) -> list[str]:
+async def delete_topics(
+    bootstrap: str, prefix: str, auth: KafkaAuth | None = _FROM_ENV
+) -> list[str]:
     """Delete every topic whose name starts with `prefix` (tests clean up after themselves:
     a broker holding thousands of partitions restarts slowly)."""
     if not prefix:
         raise ValueError("refusing to delete topics without a prefix")
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap, auth))
     await admin.start()
     try:
         doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]

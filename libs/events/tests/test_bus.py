@@ -9,7 +9,7 @@ from bus_helpers import counting_handler, create_counter_table, read_topic, wait
 from mend_events.cloudevents import from_message
 from mend_events.consumer import InboxConsumer
 from mend_events.relay import Relay
-from mend_events.settings import dlq_topic, events_topic
+from mend_events.settings import dlq_topic, events_topic, kafka_options
 from mend_events.store import EventStore
 from sample_events import noted
 
@@ -75,7 +75,7 @@ async def test_consumer_applies_once_and_dead_letters_poison(
     # A message that is no CloudEvent at all, on the same partition as the case's events.
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap))
     await producer.start()
     await wait_until(lambda: _published(relay, 3))
     await producer.send_and_wait(topic, b"not json", key=b"case-c1aaaa")
@@ -178,7 +178,7 @@ async def test_consumer_stop_commits_what_it_applied(
         await consumer.stop()
         relay.stop()
         await task
-    reader = AIOKafkaConsumer(bootstrap_servers=platform.kafka_bootstrap, group_id=group,
+    reader = AIOKafkaConsumer(**kafka_options(platform.kafka_bootstrap), group_id=group,
                               enable_auto_commit=False)
     await reader.start()
     try:

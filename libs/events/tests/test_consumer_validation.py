@@ -20,7 +20,7 @@ from mend_events.cloudevents import to_message
 from mend_events.consumer import InboxConsumer
 from mend_events.envelope import RecordedEvent
 from mend_events.logging import configure_logging
-from mend_events.settings import dlq_topic, events_topic
+from mend_events.settings import dlq_topic, events_topic, kafka_options
 from sample_events import meta
 
 CANARY = "Zoë Canary-7f3a"
@@ -86,7 +86,7 @@ async def test_every_consumer_applies_only_valid_events_and_keeps_no_values(
     configure_logging("test", "DEBUG", stream=buf, cache_loggers=False)
     forged = forged_messages()
     genuine, key, value, headers = message(1, label=CANARY)  # free text the contract allows
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap))
     await producer.start()
     try:
         for _, k, v, h in forged:
