@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SERVICES = ("consent", "risk", "sessions", "aftercare")
@@ -45,10 +46,17 @@ class KafkaAuth:
         `MEND_KAFKA_SASL_MECHANISM`): each
         process gets its own principal; none set means an unauthenticated (PLAINTEXT) broker."""
         user = os.environ.get("MEND_KAFKA_USER")
-        if not user:
-            return None
-        password = os.environ.get("MEND_KAFKA_PASSWORD")
         path = os.environ.get("MEND_KAFKA_PASSWORD_FILE")
+        if not user:
+            # Like the database URLs' defaults, the default is the local platform's: the
+            # launcher's administrator, when this checkout's launcher has created one.
+            checkout = Path(__file__).resolve().parents[3]
+            home = Path(os.environ.get("MEND_HOME") or checkout / ".mend")
+            local = home / "kafka" / "secrets" / KAFKA_ADMIN
+            if not local.is_file():
+                return None
+            user, path = KAFKA_ADMIN, str(local)
+        password = os.environ.get("MEND_KAFKA_PASSWORD")
         if password is None and path:  # a mounted secret: the password stays out of the env
             with open(path, encoding="utf-8") as secret:
                 password = secret.read().strip()

@@ -32,13 +32,24 @@ async def ensure_topics(
     replication: int = 1,
     auth: KafkaAuth | None = _FROM_ENV,
 ) -> list[str]:
-    """Create what is missing of `services`' topics. A service's own principal sees (and may
-    create) only its own topics and those it reads; the administrator creates them all."""
+    """Create what is missing of `services`' topics (events and dead letters)."""
+    wanted = [t for s in services for t in (events_topic(s, prefix), dlq_topic(s, prefix))]
+    return await ensure_named(bootstrap, wanted, replication=replication, auth=auth)
+
+
+async def ensure_named(
+    bootstrap: str,
+    wanted: list[str],
+    *,
+    replication: int = 1,
+    auth: KafkaAuth | None = _FROM_ENV,
+) -> list[str]:
+    """Create those of `wanted` that do not exist. A principal sees only the topics it may
+    describe, so a service asks only for its own topics and those it reads."""
     admin = AIOKafkaAdminClient(**kafka_options(bootstrap, auth))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [t for s in services for t in (events_topic(s, prefix), dlq_topic(s, prefix))]
         missing = [t for t in wanted if t not in existing]
         if missing:
             await admin.create_topics(
