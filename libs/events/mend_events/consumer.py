@@ -32,6 +32,9 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+# Every service's contracts registered before any message is judged: a type is "unknown" only
+# when no service of the platform publishes it, never because this process did not import it.
+import mend_events.catalog  # noqa: F401
 from mend_events.cloudevents import MalformedMessage, from_message
 from mend_events.contracts import InvalidEvent, UnknownEvent
 from mend_events.envelope import RecordedEvent
