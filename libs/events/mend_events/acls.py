@@ -35,8 +35,8 @@ from aiokafka.protocol.types import (
 )
 
 from mend_events.settings import (
-    _FROM_ENV,
     CONSUMES,
+    FROM_ENV,
     SERVICES,
     KafkaAuth,
     Settings,
@@ -245,7 +245,7 @@ class AclError(Exception):
 async def create_acls(
     bootstrap: str,
     wanted: list[Binding],
-    auth: KafkaAuth | None = _FROM_ENV,
+    auth: KafkaAuth | None = FROM_ENV,
     within: float = 30.0,
 ) -> int:
     """Create `wanted` as `auth` (the administrator); returns how many were sent."""
@@ -270,7 +270,7 @@ async def create_acls(
 
 
 async def apply(
-    bootstrap: str, prefix: str = "", auth: KafkaAuth | None = _FROM_ENV
+    bootstrap: str, prefix: str = "", auth: KafkaAuth | None = FROM_ENV
 ) -> int:
     """Every binding of `bindings(prefix)`, created as `auth`."""
     return await create_acls(bootstrap, bindings(prefix), auth)

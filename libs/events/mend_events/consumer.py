@@ -39,7 +39,7 @@ from mend_events.cloudevents import MalformedMessage, from_message
 from mend_events.contracts import InvalidEvent, UnknownEvent
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import MendError
-from mend_events.settings import _FROM_ENV, KafkaAuth, faststream_security
+from mend_events.settings import FROM_ENV, KafkaAuth, faststream_security
 
 log = structlog.get_logger("mend.consumer")
 
@@ -112,7 +112,7 @@ class InboxConsumer:
         on_position: PositionHook | None = None,
         max_batch: int = 200,
         commit_interval: float = 0.25,
-        auth: KafkaAuth | None = _FROM_ENV,
+        auth: KafkaAuth | None = FROM_ENV,
     ) -> None:
         self.name = name
         self.on_position = on_position
@@ -252,9 +252,8 @@ class InboxConsumer:
             raise MalformedMessage("the event's source is not the topic's service", "ce_source")
         try:
             event.decode()
-        except UnknownEvent:
-            self.unknown_types[event.event_type] += 1
-            log.warning("consumer.unknown_type", type=event.event_type, topic=raw.topic)
+        except UnknownEvent as exc:
+            exc.event_type = event.event_type  # counted and logged once, as it is dead-lettered
             raise
         return event
 
@@ -333,6 +332,10 @@ class InboxConsumer:
             settled.add(where)
 
     async def _dead_letter(self, raw, exc: BaseException, attempts: int) -> None:
+        event_type = getattr(exc, "event_type", None)
+        if isinstance(exc, UnknownEvent) and event_type:
+            self.unknown_types[event_type] += 1
+            log.warning("consumer.unknown_type", type=event_type, topic=raw.topic)
         """Publish what an operator needs to find and judge the message, and nothing it said:
         the well-formed ids and type, where it was, and the kinds of error with their field
         paths. The body stays out (only its digest travels); the original is still on its

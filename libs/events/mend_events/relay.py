@@ -27,7 +27,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from mend_events.cloudevents import to_message
 from mend_events.db import init_connection
 from mend_events.envelope import RecordedEvent
-from mend_events.settings import _FROM_ENV, KafkaAuth, kafka_options
+from mend_events.settings import FROM_ENV, KafkaAuth, kafka_options
 from mend_events.store import EventStore
 
 log = structlog.get_logger("mend.relay")
@@ -35,7 +35,7 @@ _PARTITIONER = DefaultPartitioner()
 
 
 def producer_for(
-    bootstrap: str, auth: KafkaAuth | None = _FROM_ENV, **overrides: object
+    bootstrap: str, auth: KafkaAuth | None = FROM_ENV, **overrides: object
 ) -> AIOKafkaProducer:
     """An idempotent producer: acks from all in-sync replicas, no duplicates from its retries;
     authenticated as `auth` (by default the process's own principal)."""
@@ -62,7 +62,7 @@ class Relay:
         batch_size: int = 2000,
         poll_interval: float = 0.5,
         checkpoint_interval: float = 0.25,
-        auth: KafkaAuth | None = _FROM_ENV,
+        auth: KafkaAuth | None = FROM_ENV,
     ) -> None:
         self.auth = auth
         self.store = store

@@ -67,13 +67,14 @@ class KafkaAuth:
         )
 
 
-_FROM_ENV: Any = object()
+# Default of every `auth=` parameter: the process's own principal, from the environment.
+FROM_ENV: Any = object()
 
 
-def kafka_options(bootstrap: str, auth: KafkaAuth | None = _FROM_ENV) -> dict[str, Any]:
+def kafka_options(bootstrap: str, auth: KafkaAuth | None = FROM_ENV) -> dict[str, Any]:
     """aiokafka keyword arguments for a client of `bootstrap`, authenticated as `auth` (by
     default the process's own principal from the environment). Every client uses this."""
-    if auth is _FROM_ENV:
+    if auth is FROM_ENV:
         auth = KafkaAuth.from_env()
     options: dict[str, Any] = {"bootstrap_servers": bootstrap}
     if auth is not None:
@@ -86,11 +87,11 @@ def kafka_options(bootstrap: str, auth: KafkaAuth | None = _FROM_ENV) -> dict[st
     return options
 
 
-def faststream_security(auth: KafkaAuth | None = _FROM_ENV) -> Any:
+def faststream_security(auth: KafkaAuth | None = FROM_ENV) -> Any:
     """The same principal as faststream's `security=` object (None: PLAINTEXT)."""
     from faststream.security import SASLScram256, SASLScram512
 
-    if auth is _FROM_ENV:
+    if auth is FROM_ENV:
         auth = KafkaAuth.from_env()
     if auth is None:
         return None

@@ -12,7 +12,7 @@ import sys
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from mend_events.settings import (
-    _FROM_ENV,
+    FROM_ENV,
     KafkaAuth,
     Settings,
     dlq_topic,
@@ -30,7 +30,7 @@ async def ensure_topics(
     *,
     prefix: str = "",
     replication: int = 1,
-    auth: KafkaAuth | None = _FROM_ENV,
+    auth: KafkaAuth | None = FROM_ENV,
 ) -> list[str]:
     """Create what is missing of `services`' topics (events and dead letters)."""
     wanted = [t for s in services for t in (events_topic(s, prefix), dlq_topic(s, prefix))]
@@ -42,7 +42,7 @@ async def ensure_named(
     wanted: list[str],
     *,
     replication: int = 1,
-    auth: KafkaAuth | None = _FROM_ENV,
+    auth: KafkaAuth | None = FROM_ENV,
 ) -> list[str]:
     """Create those of `wanted` that do not exist. A principal sees only the topics it may
     describe, so a service asks only for its own topics and those it reads."""
@@ -74,7 +74,7 @@ if __name__ == "__main__":
 
 
 async def delete_topics(
-    bootstrap: str, prefix: str, auth: KafkaAuth | None = _FROM_ENV
+    bootstrap: str, prefix: str, auth: KafkaAuth | None = FROM_ENV
 ) -> list[str]:
     """Delete every topic whose name starts with `prefix` (tests clean up after themselves:
     a broker holding thousands of partitions restarts slowly)."""
