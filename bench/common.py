@@ -18,7 +18,7 @@ from mend_events.db import create_pool
 from mend_events.envelope import Metadata, NewEvent
 from mend_events.identity_types import Role
 from mend_events.migrate import migrate_schema
-from mend_events.settings import Settings
+from mend_events.settings import Settings, kafka_options
 from mend_events.store import ZERO_HASH, canonical_json, digest_input
 from mend_events.topics import PARTITIONS
 
@@ -121,7 +121,7 @@ async def copy_events(settings: Settings, schema: str, events: int, cases_at_onc
 @asynccontextmanager
 async def fresh_topics(settings: Settings, label: str, n: int) -> AsyncIterator[list[str]]:
     names = [f"bench.{label}.{uuid.uuid4().hex[:8]}" for _ in range(n)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in names])

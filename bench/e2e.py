@@ -22,7 +22,7 @@ from mend_events.consumer import InboxConsumer
 from mend_events.decider import CommandContext
 from mend_events.envelope import RecordedEvent
 from mend_events.relay import Relay
-from mend_events.settings import Settings
+from mend_events.settings import Settings, kafka_options
 from mend_events.store import EventStore
 
 from bench.command import ACTOR, COUNTER, Count
@@ -135,9 +135,9 @@ async def raw(settings: Settings, topic: str, *, samples: int = SAMPLES,
     """The raw aiokafka baseline: send_and_wait (idempotent, acks=all, linger 1 ms) to arrival
     at an AIOKafkaConsumer, `samples` at `rate`/s under BACKGROUND_RATE of other messages
     (after `warmup` seconds of that background alone)."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap,
+    producer = AIOKafkaProducer(**kafka_options(settings.kafka_bootstrap),
                                 enable_idempotence=True, acks="all", linger_ms=1)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap,
+    consumer = AIOKafkaConsumer(topic, **kafka_options(settings.kafka_bootstrap),
                                 group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
                                 auto_offset_reset="earliest",
                                 fetch_max_wait_ms=FETCH_MAX_WAIT_MS)

@@ -53,7 +53,7 @@ from mend_events.devkeys import ensure_agency_keys, issue_token
 from mend_events.envelope import Metadata, NewEvent
 from mend_events.identity_types import Role
 from mend_events.migrate import migrate_schema
-from mend_events.settings import Settings, events_topic
+from mend_events.settings import Settings, events_topic, kafka_options
 from mend_events.store import EventStore
 from mend_events.topics import delete_topics, ensure_topics
 from mend_events.vocabulary import ContactForm
@@ -325,7 +325,7 @@ async def ours(settings: Settings, keys: str) -> Stages:
 async def _create_times(settings: Settings, topic: str, ids: set[uuid.UUID]
                         ) -> dict[uuid.UUID, float]:
     """The CreateTime of each of `ids`' messages on `topic`, read back after the run."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap,
+    consumer = AIOKafkaConsumer(topic, **kafka_options(settings.kafka_bootstrap),
                                 group_id=None, auto_offset_reset="earliest",
                                 enable_auto_commit=False)
     await consumer.start()

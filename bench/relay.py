@@ -9,7 +9,7 @@ import asyncio
 from aiokafka import AIOKafkaProducer
 from mend_events.cloudevents import to_message
 from mend_events.relay import Relay
-from mend_events.settings import Settings
+from mend_events.settings import Settings, kafka_options
 from mend_events.store import EventStore
 from mend_events.topics import PARTITIONS
 
@@ -20,7 +20,7 @@ BATCH = 2_000  # the relay's batch size; the raw producer gathers per batch of t
 
 
 async def raw_producer(settings: Settings, topic: str, messages: list[tuple]) -> float:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap,
+    producer = AIOKafkaProducer(**kafka_options(settings.kafka_bootstrap),
                                 enable_idempotence=True, acks="all")
     with Timer() as t:
         await producer.start()

@@ -12,6 +12,7 @@ import base64
 import glob
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -25,6 +26,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("consent", "risk", "sessions", "aftercare")
+# Kafka principals (SASL/SCRAM users): one per service, `audit` for verification reads, and the
+# administrator (super user: topics, ACLs; the launcher, migrations and tests).
+KAFKA_ADMIN = "mend-admin"
+KAFKA_USERS = (*SERVICES, "audit", KAFKA_ADMIN)
+SASL_MECHANISM = "SCRAM-SHA-512"
+# Written beside the data directory once it is formatted with this security set-up; a log
+# formatted otherwise (an older unauthenticated broker) is formatted anew, see `start_kafka`.
+KAFKA_SECURITY = "sasl-scram-sha-512 standard-authorizer v1"
 SERVICE_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8104, "audit": 8105}
 # Below Linux's ephemeral range (32768-60999), so an outgoing connection never holds it first.
 DEFAULT_PG_PORT = 25432
@@ -77,6 +86,29 @@ class Settings:
     def service_url(self, name: str) -> str:
         return f"http://127.0.0.1:{service_port(name)}"
 
+    def kafka_secret(self, user: str) -> Path:
+        """The file holding `user`'s Kafka password (created on first use, owner-only)."""
+        path = self.home / "kafka" / "secrets" / user
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.chmod(0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(24))
+        return path
+
+    def kafka_password(self, user: str) -> str:
+        return self.kafka_secret(user).read_text().strip()
+
+    def kafka_env(self, user: str) -> dict[str, str]:
+        """Who a process is on the bus: its user and the file with its password (never the
+        password itself, so `status` and the env file can be shown)."""
+        return {
+            "MEND_KAFKA_USER": user,
+            "MEND_KAFKA_PASSWORD_FILE": str(self.kafka_secret(user)),
+            "MEND_KAFKA_SASL_MECHANISM": SASL_MECHANISM,
+        }
+
     def env(self) -> dict[str, str]:
         """The live settings, as every tool and service reads them."""
         values = {
@@ -85,6 +117,7 @@ class Settings:
             "MEND_ADMIN_DATABASE_URL": self.admin_database_url,
             "MEND_HOME": str(self.home),
             "MEND_KEYS_DIR": str(self.home / "keys"),
+            **self.kafka_env(KAFKA_ADMIN),
         }
         for name, _ in processes():
             values[f"MEND_{name.upper()}_URL"] = self.service_url(name)
@@ -437,15 +470,36 @@ def kafka_config(settings: Settings) -> Path:
     kdir = settings.home / "kafka"
     data = kdir / "data"
     props = kdir / "server.properties"
+    admin = settings.kafka_password(KAFKA_ADMIN)
+    scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
+    plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
     lines = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{settings.controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{settings.kafka_port}",
+        "listeners": f"SASL_PLAINTEXT://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.controller_port}",
+        "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{settings.kafka_port}",
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-        "inter.broker.listener.name": "PLAINTEXT",
+        # Every listener authenticates: clients (and the broker to itself) with SCRAM, whose
+        # users live in the metadata log (created at format time); the controller listener
+        # with PLAIN, since SCRAM needs the metadata the controller serves.
+        "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "inter.broker.listener.name": "SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms": SASL_MECHANISM,
+        "sasl.mechanism.inter.broker.protocol": SASL_MECHANISM,
+        f"listener.name.sasl_plaintext.{SASL_MECHANISM.lower()}.sasl.jaas.config": (
+            f'{scram} required username="{KAFKA_ADMIN}" password="{admin}";'
+        ),
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": (
+            f'{plain} required username="{KAFKA_ADMIN}" password="{admin}" '
+            f'user_{KAFKA_ADMIN}="{admin}";'
+        ),
+        # Deny by default; the ACLs (mend_events.acls) let each service write only its topics.
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{KAFKA_ADMIN}",
+        "allow.everyone.if.no.acl.found": "false",
         "log.dirs": str(data),
         "num.partitions": "3",
         "default.replication.factor": "1",
@@ -462,6 +516,8 @@ def kafka_config(settings: Settings) -> Path:
         "log.retention.bytes": "-1",
         "log.segment.bytes": "268435456",
     }
+    props.touch(mode=0o600)
+    props.chmod(0o600)  # it holds the administrator's password
     props.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
     log4j = kdir / "log4j2.properties"
     log4j.write_text(
@@ -506,31 +562,57 @@ def kafka_ready(settings: Settings) -> bool:
     probe = (
         "import asyncio,sys\n"
         "from aiokafka.admin import AIOKafkaAdminClient\n"
+        "from mend_events.settings import kafka_options\n"
         "async def m():\n"
-        f"    a=AIOKafkaAdminClient(bootstrap_servers='{settings.kafka_bootstrap}',\n"
+        f"    a=AIOKafkaAdminClient(**kafka_options('{settings.kafka_bootstrap}'),\n"
         "                          request_timeout_ms=3000)\n"
         "    await a.start()\n"
         "    try: await a.list_topics()\n"
         "    finally: await a.close()\n"
         "asyncio.run(m())\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=20)
+    env = {**os.environ, **settings.kafka_env(KAFKA_ADMIN), "PYTHONPATH": python_path()}
+    env.pop("MEND_KAFKA_PASSWORD", None)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, timeout=20, env=env
+    )
     return result.returncode == 0
+
+
+def kafka_security_current(settings: Settings) -> bool:
+    marker = settings.home / "kafka" / "security"
+    return marker.exists() and marker.read_text().strip() == KAFKA_SECURITY
 
 
 def start_kafka(settings: Settings) -> None:
     pid_file = settings.run / "kafka.pid"
-    if read_pid(pid_file) is not None:
+    data = settings.home / "kafka" / "data"
+    stale = (data / "meta.properties").exists() and not kafka_security_current(settings)
+    if read_pid(pid_file) is not None and not stale:
         wait_for(lambda: kafka_ready(settings), "Kafka", 120, settings.logs / "kafka.out")
+        ensure_acls(settings)
         return
+    if stale:
+        # A log formatted before authentication (or with another set-up): its users and ACLs
+        # live in the metadata log, so it is formatted anew. PostgreSQL is the system of
+        # record: the relays publish everything again from the start (checkpoints reset).
+        print("the Kafka log predates SASL/ACLs: formatting it anew (the relays republish)")
+        stop_pid(pid_file, timeout=30)
+        wait_for(lambda: not port_open(settings.kafka_port), "Kafka port release", 30)
+        shutil.rmtree(data)
+        reset_relay_checkpoints(settings)
     ensure_port_free(settings.kafka_port, "Kafka", "MEND_KAFKA_PORT")
     ensure_port_free(settings.controller_port, "the Kafka controller", "MEND_KAFKA_CONTROLLER_PORT")
     libs = kafka_libs(settings)
     props = kafka_config(settings)
-    data = settings.home / "kafka" / "data"
     if not (data / "meta.properties").exists():
-        # Format once per data directory, never again: a restart keeps the log.
+        # Format once per data directory, never again: a restart keeps the log. Every
+        # principal's SCRAM credentials go into the metadata log now, before anyone connects.
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        users = [
+            f"{SASL_MECHANISM}=[name={u},password={settings.kafka_password(u)}]"
+            for u in KAFKA_USERS
+        ]
         run_checked(
             java_cmd(
                 settings,
@@ -541,13 +623,50 @@ def start_kafka(settings: Settings) -> None:
                 cluster_id,
                 "-c",
                 str(props),
+                *(arg for user in users for arg in ("--add-scram", user)),
             ),
             "kafka storage format",
         )
+        (settings.home / "kafka" / "security").write_text(KAFKA_SECURITY + "\n")
     log = settings.logs / "kafka.out"
     spawn(java_cmd(settings, libs, "kafka.Kafka", str(props)), log, pid_file)
     # A restart replays the metadata log: with many partitions that takes a while.
     wait_for(lambda: read_pid(pid_file) is not None and kafka_ready(settings), "Kafka", 120, log)
+    ensure_acls(settings)
+
+
+def python_path() -> str:
+    """mend_events for the helper processes (the launcher runs before any install)."""
+    own = str(ROOT / "libs" / "events")
+    current = os.environ.get("PYTHONPATH")
+    return f"{own}:{current}" if current else own
+
+
+def ensure_acls(settings: Settings) -> None:
+    """Each service writes only its own topics, reads only what it consumes (idempotent)."""
+    env = {**os.environ, **settings.env(), "PYTHONPATH": python_path()}
+    env.pop("MEND_KAFKA_PASSWORD", None)
+    run_checked([sys.executable, "-m", "mend_events.acls"], "Kafka ACLs", env=env)
+
+
+def reset_relay_checkpoints(settings: Settings) -> None:
+    """After the Kafka log was formatted anew, every relay starts again from position 0."""
+    if read_pid(settings.run / "postgres.pid") is None:
+        return
+    sql = (
+        "DO $$ DECLARE s text; BEGIN FOR s IN SELECT table_schema FROM information_schema.tables "
+        "WHERE table_name = 'relay_checkpoint' LOOP "
+        "EXECUTE format('DELETE FROM %I.relay_checkpoint', s); END LOOP; END $$;"
+    )
+    env = dict(os.environ, PGPASSWORD="mend_admin")
+    run_checked(
+        [
+            str(pg_bin() / "psql"), "-h", "127.0.0.1", "-p", str(settings.pg_port),
+            "-U", "mend_admin", "-d", "mend", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql,
+        ],
+        "reset relay checkpoints",
+        env=env,
+    )
 
 
 def kill_kafka(settings: Settings) -> None:
@@ -584,8 +703,10 @@ def migrate(settings: Settings) -> None:
 
 
 def start_services(settings: Settings) -> None:
-    env = {**os.environ, **settings.env()}
+    base = {**os.environ, **settings.env()}
+    base.pop("MEND_KAFKA_PASSWORD", None)
     for name, module in processes():
+        env = {**base, **settings.kafka_env(name)}  # each process is its own principal
         pid_file = settings.run / f"{name}.pid"
         if read_pid(pid_file) is not None:
             continue

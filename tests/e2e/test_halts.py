@@ -38,7 +38,7 @@ from mend_events.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.identity_types import Role
 from mend_events.relay import Relay
 from mend_events.runtime import ServiceRuntime
-from mend_events.settings import events_topic
+from mend_events.settings import events_topic, kafka_options
 from mend_events.store import EventStore
 from mend_events.testing import drop_schema, make_schema, running_service
 from mend_sessions.app import build as build_sessions
@@ -310,7 +310,7 @@ async def test_a_withdrawal_delivered_twice_halts_once(world, platform, topic_pr
     event = next(e for e in await consent_store.read_stream(CASE) if e.event_id == withdrawal)
     # 1. The broker delivers it again (a producer retry, a relay restarted before its
     #    checkpoint): the inbox recognises it.
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap), acks="all")
     await producer.start()
     try:
         key, value, headers = to_message(event)

@@ -9,6 +9,7 @@ from collections import defaultdict
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
+from mend_events.settings import kafka_options
 
 TOTAL = 1500
 KEYS = 12
@@ -16,13 +17,13 @@ KEYS = 12
 
 async def test_acked_messages_survive_broker_kill(platform, launcher, unique):
     topic = f"smoke.{unique}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=platform.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(platform.kafka_bootstrap))
     await admin.start()
     await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
     await admin.close()
 
     producer = AIOKafkaProducer(
-        bootstrap_servers=platform.kafka_bootstrap, enable_idempotence=True, acks="all",
+        **kafka_options(platform.kafka_bootstrap), enable_idempotence=True, acks="all",
         request_timeout_ms=60_000, retry_backoff_ms=200, linger_ms=2)
     await producer.start()
     acked: dict[int, tuple[int, int]] = {}  # seq -> (partition, offset)
@@ -52,7 +53,7 @@ async def test_acked_messages_survive_broker_kill(platform, launcher, unique):
     assert len(acked) == TOTAL
 
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=platform.kafka_bootstrap, group_id=f"smoke-{unique}",
+        topic, **kafka_options(platform.kafka_bootstrap), group_id=f"smoke-{unique}",
         enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=50)
     await consumer.start()
     seen: list[tuple[str, int]] = []

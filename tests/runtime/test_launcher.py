@@ -116,3 +116,31 @@ def test_an_existing_cluster_starts_on_the_configured_port(launcher, tmp_path, m
     [cmd] = started
     assert cmd[cmd.index("-o") + 1] == "-p 25432"
     assert cmd[-1] == "start"
+
+
+def test_the_broker_authenticates_and_authorises_every_client(launcher, tmp_path):
+    settings = replace(launcher.Settings.from_env(), home=tmp_path)
+    props = launcher.kafka_config(settings)
+    conf = dict(line.split("=", 1) for line in props.read_text().splitlines())
+    assert "PLAINTEXT://" not in conf["listeners"].replace("SASL_PLAINTEXT://", "")
+    assert set(conf["listener.security.protocol.map"].split(",")) == {
+        "CONTROLLER:SASL_PLAINTEXT", "SASL_PLAINTEXT:SASL_PLAINTEXT"
+    }
+    assert conf["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert conf["allow.everyone.if.no.acl.found"] == "false"
+    assert conf["super.users"] == "User:mend-admin"
+    assert props.stat().st_mode & 0o077 == 0  # it holds the administrator's password
+    env = settings.env()
+    password = settings.kafka_password("mend-admin")
+    assert env["MEND_KAFKA_USER"] == "mend-admin" and password not in "".join(env.values())
+    assert (tmp_path / "kafka/secrets/mend-admin").stat().st_mode & 0o077 == 0
+    assert settings.kafka_env("consent")["MEND_KAFKA_USER"] == "consent"
+
+
+def test_a_log_formatted_before_authentication_is_formatted_anew(launcher, tmp_path):
+    settings = replace(launcher.Settings.from_env(), home=tmp_path)
+    (tmp_path / "kafka/data").mkdir(parents=True)
+    (tmp_path / "kafka/data/meta.properties").write_text("node.id=1\n")
+    assert not launcher.kafka_security_current(settings)  # start_kafka reformats it
+    (tmp_path / "kafka/security").write_text(launcher.KAFKA_SECURITY + "\n")
+    assert launcher.kafka_security_current(settings)

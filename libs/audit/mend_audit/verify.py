@@ -35,7 +35,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from mend_events.cloudevents import MalformedMessage, ce_type, from_message
 from mend_events.envelope import RecordedEvent
-from mend_events.settings import events_topic
+from mend_events.settings import events_topic, kafka_options
 from mend_events.store import canonical_json, row_to_event, verify_chain
 
 from mend_audit.replay import Schemas, fetch_rows, select_schemas
@@ -275,7 +275,7 @@ def _consumer(bootstrap: str, within: float, *topics: str) -> AIOKafkaConsumer:
     # No group: nothing is committed, and a topic named here is assigned whole.
     return AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=bootstrap,
+        **kafka_options(bootstrap),  # the process's principal: `audit` reads every topic
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         group_id=None,

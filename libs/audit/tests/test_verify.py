@@ -21,7 +21,7 @@ from mend_events.catalog.consent import IncentiveReported
 from mend_events.cloudevents import to_message
 from mend_events.identity_types import Role
 from mend_events.relay import Relay
-from mend_events.settings import SERVICES, events_topic
+from mend_events.settings import SERVICES, events_topic, kafka_options
 from mend_events.store import row_to_event
 from mend_events.topics import ensure_topics
 
@@ -154,7 +154,7 @@ async def test_a_message_the_store_never_held_is_reported(
         )
     original = row_to_event(row, "risk")
     forged = row_to_event({**dict(row), "event_id": uuid4()}, "risk")
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap))
     await producer.start()
     try:
         key, value, headers = to_message(forged)
@@ -324,3 +324,39 @@ async def test_verify_holds_while_events_are_appended_and_published(
     for report in reports:
         assert report.ok, report.lines()
     assert sum(r.services[0].events for r in reports) > 4 * 4  # the store grew meanwhile
+
+
+async def test_a_forged_message_leaves_no_value_in_the_report(
+    platform, audit, writer, reader, topic_prefix
+):
+    """Values a forger put into a message's attributes or body reach no auditor: the report
+    names the attribute, the kind of problem and where the message is, never what it said."""
+    canary = "Zoë Canary-7f3a"
+    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
+    await withdrawal_journey(writer, "case-ver00009")
+    await publish_all(platform, writer, topic_prefix)
+    async with audit.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            f"SELECT * FROM {audit.schemas['risk']}.events ORDER BY global_position LIMIT 1"
+        )
+    topic = events_topic("risk", topic_prefix)
+    producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap))
+    await producer.start()
+    try:
+        for attribute in ("ce_time", "ce_actorrole", "ce_subject", "ce_streamid", "ce_type"):
+            forged = row_to_event({**dict(row), "event_id": uuid4()}, "risk")
+            key, value, headers = to_message(forged)
+            headers = [(k, canary.encode() if k == attribute else v) for k, v in headers]
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
+        forged = row_to_event({**dict(row), "event_id": uuid4()}, "risk")
+        key, value, headers = to_message(forged)
+        await producer.send_and_wait(topic, value[:-1] + f',"x":"{canary}"}}'.encode(),
+                                     key=key, headers=headers)
+        await producer.send_and_wait(topic, f'{{"{canary}'.encode(), key=key, headers=headers)
+    finally:
+        await producer.stop()
+    report = await reader.verify(services=["risk"])
+    kinds = sorted(p.kind for p in report.problems)
+    assert kinds == ["kafka_malformed"] * 6 + ["kafka_unknown"]
+    text = str(report.to_dict()) + "\n".join(report.lines())
+    assert "Canary" not in text

@@ -5,7 +5,13 @@ transaction; only then is the Kafka offset committed (faststream with a MANUAL a
 its default commits on receipt, which would lose a message on a crash). A redelivered message
 finds its inbox row and changes nothing. A message that cannot be parsed goes at once to the
 dead-letter topic; one whose handler keeps failing goes there after `max_attempts`. Either way
-the partition moves on. Dead letters carry ids, codes and the error type, never personal data.
+the partition moves on.
+
+Every message passes one check before any handler sees it (`_validated`), in every consumer
+alike: a well-formed CloudEvent, from the service whose topic it is on, whose data its contract
+accepts; a type this process does not know is counted and logged by type, then dead-lettered.
+Dead letters carry well-formed ids, where the message was and the kinds of error with their
+field paths: never its body, never a value it held.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +32,14 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+# Every service's contracts registered before any message is judged: a type is "unknown" only
+# when no service of the platform publishes it, never because this process did not import it.
+import mend_events.catalog  # noqa: F401
 from mend_events.cloudevents import MalformedMessage, from_message
 from mend_events.contracts import InvalidEvent, UnknownEvent
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import MendError
+from mend_events.settings import FROM_ENV, KafkaAuth, faststream_security
 
 log = structlog.get_logger("mend.consumer")
 
@@ -62,13 +74,25 @@ TRANSIENT = (
 )
 
 
-def describe_error(exc: BaseException) -> str:
-    """An error as it may appear in a dead letter or a log: our own reasons, or a type name.
-    Foreign exception texts can quote input values, so they are left out."""
+def error_kinds(exc: BaseException) -> list[tuple[str, str]]:
+    """(kind, field path) of each problem an error names: a contract's refusal lists pydantic's
+    error types and locations, one of our errors its code and field, anything else nothing."""
+    if isinstance(exc, InvalidEvent):
+        return list(exc.problems)
     if isinstance(exc, MendError):
-        field = f" [{exc.field}]" if exc.field else ""
-        return f"{type(exc).__name__}{field}: {exc.reason}"
-    return type(exc).__name__
+        return [(exc.code, exc.field or "")]
+    return []
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error as it may appear in a dead letter or a log: its type, and the kind of each
+    problem with the field it concerns (`InvalidEvent: missing at n`). Never a message: ours
+    and foreign ones alike can quote the values sent, which may be personal."""
+    kinds = error_kinds(exc)
+    if not kinds:
+        return type(exc).__name__
+    named = ", ".join(f"{kind} at {path}" if path else kind for kind, path in kinds[:10])
+    return f"{type(exc).__name__}: {named}"
 
 
 class InboxConsumer:
@@ -88,6 +112,7 @@ class InboxConsumer:
         on_position: PositionHook | None = None,
         max_batch: int = 200,
         commit_interval: float = 0.25,
+        auth: KafkaAuth | None = FROM_ENV,
     ) -> None:
         self.name = name
         self.on_position = on_position
@@ -100,6 +125,12 @@ class InboxConsumer:
         self.retry_delay = retry_delay
         self.processed = 0
         self.dead_lettered = 0
+        # Messages of event types this process does not know, by type: counted and logged,
+        # then dead-lettered like any message that cannot be applied (never silently dropped).
+        self.unknown_types: Counter[str] = Counter()
+        # Which service may publish on each consumed topic: an event whose source is another
+        # service is refused, whoever managed to write it there.
+        self._source_of = {t: _service_of_topic(t) for t in self.topics}
         self.commit_interval = commit_interval
         self._committing: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()  # cuts a commit pause short to commit at once
@@ -113,6 +144,7 @@ class InboxConsumer:
             logger=None,
             client_id=f"mend-{name}",
             apply_types=False,
+            security=faststream_security(auth),
         )
         subscriber = self.broker.subscriber(
             *self.topics,
@@ -188,8 +220,8 @@ class InboxConsumer:
         parsed: list[tuple[Any, RecordedEvent]] = []
         for raw in records:
             try:
-                parsed.append((raw, from_message(raw.value, raw.headers)))
-            except MalformedMessage as exc:
+                parsed.append((raw, self._validated(raw)))
+            except POISON as exc:
                 await self._dead_letter_once(raw, exc, 1, settled)
         if len(parsed) > 1:
             try:
@@ -209,6 +241,21 @@ class InboxConsumer:
                 await self._dead_letter_once(raw, exc, 1, settled)
             except _GaveUp as gave_up:
                 await self._dead_letter_once(raw, gave_up.cause, self.max_attempts, settled)
+
+    def _validated(self, raw: Any) -> RecordedEvent:
+        """The one check every message passes before any handler sees it, in every consumer
+        alike: a Mend CloudEvent, from the service whose topic it is on, whose data its
+        contract accepts. Handlers that never decode a type still never apply an invalid one."""
+        event = from_message(raw.value, raw.headers)
+        source = self._source_of.get(raw.topic)
+        if source is not None and event.service != source:
+            raise MalformedMessage("the event's source is not the topic's service", "ce_source")
+        try:
+            event.decode()
+        except UnknownEvent as exc:
+            exc.event_type = event.event_type  # counted and logged once, as it is dead-lettered
+            raise
+        return event
 
     async def _apply_all(
         self, conn: asyncpg.Connection, parsed: list[tuple[Any, RecordedEvent]]
@@ -285,28 +332,26 @@ class InboxConsumer:
             settled.add(where)
 
     async def _dead_letter(self, raw, exc: BaseException, attempts: int) -> None:
-        parsed = not isinstance(exc, MalformedMessage)
-        headers = {k: v for k, v in (raw.headers or ()) if k.startswith("ce_")} if parsed else {}
-        headers.update(
-            {
-                "dlq_error": describe_error(exc).encode(),
-                "dlq_consumer": self.name.encode(),
-                "dlq_source_topic": raw.topic.encode(),
-                "dlq_source_partition": str(raw.partition).encode(),
-                "dlq_source_offset": str(raw.offset).encode(),
-                "dlq_attempts": str(attempts).encode(),
-                "dlq_body_sha256": hashlib.sha256(raw.value or b"").hexdigest().encode(),
-            }
-        )
-        # A parsed body holds only sealed personal fields; an unparsable one could hold
-        # anything, so only its digest travels.
-        body = raw.value if parsed else b""
-        await self.broker.publish(
-            body,
-            topic=self.dlq_topic,
-            key=raw.key,
-            headers={k: v.decode() for k, v in headers.items()},
-        )
+        event_type = getattr(exc, "event_type", None)
+        if isinstance(exc, UnknownEvent) and event_type:
+            self.unknown_types[event_type] += 1
+            log.warning("consumer.unknown_type", type=event_type, topic=raw.topic)
+        """Publish what an operator needs to find and judge the message, and nothing it said:
+        the well-formed ids and type, where it was, and the kinds of error with their field
+        paths. The body stays out (only its digest travels); the original is still on its
+        topic at the offset named, for anyone entitled to read it there."""
+        headers = {
+            **_trustworthy_ids(raw.headers or ()),
+            "dlq_error": describe_error(exc),
+            "dlq_consumer": self.name,
+            "dlq_source_topic": raw.topic,
+            "dlq_source_partition": str(raw.partition),
+            "dlq_source_offset": str(raw.offset),
+            "dlq_attempts": str(attempts),
+            "dlq_body_sha256": hashlib.sha256(raw.value or b"").hexdigest(),
+        }
+        key = raw.key if raw.key and _ID.match(raw.key.decode(errors="replace")) else None
+        await self.broker.publish(b"", topic=self.dlq_topic, key=key, headers=headers)
         self.dead_lettered += 1
         log.error(
             "consumer.dead_letter",
@@ -316,6 +361,43 @@ class InboxConsumer:
             offset=raw.offset,
             error=describe_error(exc),
         )
+
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+_CE_TYPE = re.compile(r"^org\.mend\.[a-z][a-z0-9_]{0,31}\.[A-Z][A-Za-z0-9]{0,79}$")
+_SOURCE = re.compile(r"^/mend/[a-z][a-z0-9_]{0,31}$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# The attributes a dead letter keeps, each only when it has the shape of what it names.
+_KEPT = {
+    "ce_id": _UUID,
+    "ce_type": _CE_TYPE,
+    "ce_source": _SOURCE,
+    "ce_subject": _ID,
+    "ce_streamid": _ID,
+    "ce_correlationid": _UUID,
+    "ce_causationid": _UUID,
+    "ce_schemaversion": re.compile(r"^[0-9]{1,9}$"),
+    "ce_streamversion": re.compile(r"^[0-9]{1,19}$"),
+}
+
+
+def _trustworthy_ids(headers: Any) -> dict[str, str]:
+    kept = {}
+    for name, value in headers:
+        pattern = _KEPT.get(name)
+        if pattern is None or not isinstance(value, bytes):
+            continue
+        text = value.decode(errors="replace")
+        if pattern.match(text):
+            kept[name] = text
+    return kept
+
+
+def _service_of_topic(topic: str) -> str | None:
+    """`consent` for `<prefix>consent.events.v1`; None for a topic not named that way."""
+    if not topic.endswith(".events.v1"):
+        return None
+    return topic.removesuffix(".events.v1").rsplit(".", 1)[-1]
 
 
 def _position(consumer: str, raw: Any) -> Position:

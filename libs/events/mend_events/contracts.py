@@ -57,7 +57,32 @@ class UnknownEvent(MendError):
 
 
 class InvalidEvent(MendError):
+    """Stored or consumed data that its contract refuses. `problems` holds (kind, field path)
+    pairs: pydantic's error type and location, never its message or input (they may quote the
+    value, and the value may be personal)."""
+
     code = "invalid_event"
+
+    def __init__(
+        self,
+        reason: str,
+        field: str | None = None,
+        problems: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        super().__init__(reason, field=field)
+        self.problems = problems or ((self.code, field or ""),)
+
+
+def validation_problems(exc: ValidationError) -> tuple[tuple[str, str], ...]:
+    """(kind, field path) of each error: an unexpected key is named `*`, since a key the sender
+    chose is input as much as a value is."""
+    out = []
+    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        loc = [str(p) for p in error["loc"]]
+        if error["type"] == "extra_forbidden" and loc:
+            loc[-1] = "*"
+        out.append((str(error["type"]), ".".join(loc)))
+    return tuple(out)
 
 
 class Registry:
@@ -117,9 +142,11 @@ class Registry:
         try:
             return model.model_validate(self.upcast(event_type, schema_version, data))
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or None
-            raise InvalidEvent(f"{event_type}: {first['msg']}", field=field) from None
+            problems = validation_problems(exc)
+            kinds = "; ".join(f"{kind} at {path or '(event)'}" for kind, path in problems)
+            raise InvalidEvent(
+                f"{event_type}: {kinds}", field=problems[0][1] or None, problems=problems
+            ) from None
 
     def json_schemas(self) -> dict[str, dict[str, Any]]:
         return {t: m.model_json_schema() for t, m in sorted(self._models.items())}

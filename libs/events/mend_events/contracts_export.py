@@ -73,9 +73,11 @@ def asyncapi() -> dict[str, Any]:
         broker.publisher(
             dlq_topic(service),
             title=f"{service}:dead-letter",
-            description="Messages a consumer of this service could not apply: "
-            "original ce_ headers, dlq_error (type and reason), source "
-            "topic, partition and offset; never personal data.",
+            description="Messages a consumer of this service could not apply, with an "
+            "empty body: the well-formed ids of the original (ce_id, ce_type, ce_source, "
+            "ce_subject, ce_streamid, ce_correlationid, ce_causationid, versions), dlq_error "
+            "(error type, each error's kind and field path, never a value), source topic, "
+            "partition and offset, attempts, and the body's SHA-256; never personal data.",
         )
     spec = AsyncAPI(broker, title="Mend events", version="1", schema_version="3.0.0")
     return json.loads(spec.to_specification().to_json())

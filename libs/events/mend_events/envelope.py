@@ -71,6 +71,7 @@ class RecordedEvent:
         "_data_json",
         "_meta_json",
         "_metadata",
+        "_model",
         "_raw_metadata",
         "case_id",
         "event_id",
@@ -118,6 +119,7 @@ class RecordedEvent:
         self.hash = hash
         self._metadata = metadata
         self._raw_metadata = raw_metadata
+        self._model: DomainEvent | None = None
 
     @classmethod
     def stored(
@@ -150,6 +152,7 @@ class RecordedEvent:
         self._metadata = None
         self._raw_metadata = None
         self._meta_json = meta_json
+        self._model = None
         self.recorded_at = recorded_at
         self.hash = hash
         self.service = service
@@ -164,6 +167,7 @@ class RecordedEvent:
     @data.setter
     def data(self, value: dict[str, Any]) -> None:
         self._data = value
+        self._model = None
 
     @property
     def metadata(self) -> Metadata:
@@ -196,5 +200,8 @@ class RecordedEvent:
         return hash((self.service, self.event_id))
 
     def decode(self) -> DomainEvent:
-        """The typed event, upcast to the current schema version."""
-        return registry.decode(self.event_type, self.schema_version, self.data)
+        """The typed event, upcast to the current schema version (decoded once: the consumer
+        validates every message before its handler decodes it again)."""
+        if self._model is None:
+            self._model = registry.decode(self.event_type, self.schema_version, self.data)
+        return self._model

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -78,6 +79,8 @@ PERSONAL_KEYS = frozenset(
         "set_cookie",
         "password",
         "secret",
+        "query_string",
+        "querystring",
         "api_key",
         "private_key",
     }
@@ -95,6 +98,9 @@ _BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/\-]+=*")
 _PHONE_RE = re.compile(r"(?<![\w.\-/])(?<!\d:)\+?\(?\d[\d \t().\-]{5,}\d(?![\w\-/:])")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[./]\d{1,2}[./]\d{2,4}$")
 _MAX_DEPTH = 8
+# A URL or path's query string: clients put anything there (a name in a search, a free-text
+# filter), so it never reaches a log line; the path before it stays.
+_QUERY_RE = re.compile(r"(/[^\s?#\"'<>]*)\?[^\s#\"'<>]+")
 
 
 def _phone(match: re.Match[str]) -> str:
@@ -109,6 +115,8 @@ def scrub_text(text: str) -> str:
     """Redact e-mail addresses, bearer/JWT tokens and phone numbers inside a string."""
     if not text:
         return text
+    if "?" in text:
+        text = _QUERY_RE.sub(r"\1?[query]", text)
     text = _JWT_RE.sub("[token]", text)
     text = _BEARER_RE.sub(lambda m: f"{m.group(1)} [token]", text)
     if "@" in text:
@@ -208,6 +216,54 @@ def scrub_personal_data(
     return out
 
 
+def _exc_info(value: Any) -> tuple[type[BaseException], BaseException, Any] | None:
+    if isinstance(value, BaseException):
+        return type(value), value, value.__traceback__
+    if isinstance(value, tuple) and len(value) == 3 and value[0] is not None:
+        return value  # type: ignore[return-value]
+    if value is True:
+        current = sys.exc_info()
+        return current if current[0] is not None else None  # type: ignore[return-value]
+    return None
+
+
+def render_exception(exc: BaseException) -> str:
+    """A traceback without its messages: where it happened (files, lines, functions) and what
+    (the exception types, causes included), never an exception's text, which may quote the
+    input that caused it (a query string, a value pydantic or asyncpg refused)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(parts) < 8:
+        seen.add(id(current))
+        frames = traceback.extract_tb(current.__traceback__)
+        lines = [f'  File "{f.filename}", line {f.lineno}, in {f.name}' for f in frames]
+        parts.append(
+            "\n".join(["Traceback (most recent call last):", *lines, _type_name(current)])
+        )
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return "\n\nwhich was caused by:\n".join(parts)
+
+
+def _type_name(exc: BaseException) -> str:
+    kind = type(exc)
+    module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+    return f"{module}{kind.__qualname__} (message withheld)"
+
+
+def format_exception_safely(
+    logger: WrappedLogger, method_name: str, event_dict: EventDict
+) -> EventDict:
+    """structlog processor in place of `format_exc_info`: `exc_info` becomes `exception`,
+    rendered by `render_exception` (no messages)."""
+    info = _exc_info(event_dict.pop("exc_info", None))
+    if info is not None:
+        event_dict["exception"] = render_exception(info[1])
+    return event_dict
+
+
 def _dumps_text(obj: Any, **_: Any) -> str:
     return orjson.dumps(obj, default=str).decode("utf-8")
 
@@ -236,7 +292,7 @@ def configure_logging(
     ]
     tail: list[Processor] = [
         structlog.processors.StackInfoRenderer(),
-        structlog.processors.format_exc_info,
+        format_exception_safely,
         scrub_personal_data,
         structlog.processors.JSONRenderer(serializer=_dumps_text),
     ]
@@ -259,6 +315,11 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
+    # The Kafka client's debug lines print whole requests, message bodies and keys included:
+    # whatever the level asked for, it says no more than INFO.
+    kafka = logging.getLogger("aiokafka")
+    kafka.setLevel(max(numeric, logging.INFO))
+    kafka.propagate = True  # `mend audit` silences it for its own output; a service does not
 
 
 def get_logger(name: str | None = None, **initial: Any) -> Any:

@@ -27,16 +27,20 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from mend_events.cloudevents import to_message
 from mend_events.db import init_connection
 from mend_events.envelope import RecordedEvent
+from mend_events.settings import FROM_ENV, KafkaAuth, kafka_options
 from mend_events.store import EventStore
 
 log = structlog.get_logger("mend.relay")
 _PARTITIONER = DefaultPartitioner()
 
 
-def producer_for(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
-    """An idempotent producer: acks from all in-sync replicas, no duplicates from its retries."""
+def producer_for(
+    bootstrap: str, auth: KafkaAuth | None = FROM_ENV, **overrides: object
+) -> AIOKafkaProducer:
+    """An idempotent producer: acks from all in-sync replicas, no duplicates from its retries;
+    authenticated as `auth` (by default the process's own principal)."""
     settings: dict[str, object] = {
-        "bootstrap_servers": bootstrap,
+        **kafka_options(bootstrap, auth),
         "enable_idempotence": True,
         "acks": "all",
         "linger_ms": 1,
@@ -58,7 +62,9 @@ class Relay:
         batch_size: int = 2000,
         poll_interval: float = 0.5,
         checkpoint_interval: float = 0.25,
+        auth: KafkaAuth | None = FROM_ENV,
     ) -> None:
+        self.auth = auth
         self.store = store
         self.dsn = dsn
         self.bootstrap = bootstrap
@@ -111,7 +117,7 @@ class Relay:
                     return
             await conn.add_listener(f"{self.store.schema}_events", self._on_notify)
             self.active.set()
-            producer = producer_for(self.bootstrap)
+            producer = producer_for(self.bootstrap, self.auth)
             try:
                 await producer.start()  # a start that fails is closed below as well
                 await self._publish_loop(conn, producer)

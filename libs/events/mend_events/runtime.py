@@ -20,7 +20,7 @@ from mend_events.projection import Projection, ProjectionRunner
 from mend_events.relay import Relay
 from mend_events.settings import Settings, dlq_topic, events_topic
 from mend_events.store import EventStore
-from mend_events.topics import ensure_topics
+from mend_events.topics import ensure_named
 
 
 @dataclass
@@ -112,21 +112,21 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(runner.run()))
         if self.relay_enabled:
             self.relay = Relay(
-                self.store, self.settings.database_url, self.settings.kafka_bootstrap, self.topic
+                self.store,
+                self.settings.database_url,
+                self.settings.kafka_bootstrap,
+                self.topic,
+                auth=self.settings.kafka_auth,
             )
             self._tasks.append(asyncio.create_task(self.relay.run()))
         if self._subscriptions:
             # Topics exist before anyone subscribes: a consumer that subscribed to a missing
             # topic would only see it at its next metadata refresh, minutes later.
-            services = {
-                t.removeprefix(self.topic_prefix).split(".")[0]
-                for _, topics, _, _ in self._subscriptions
-                for t in topics
-            }
-            await ensure_topics(
+            consumed = {t for _, topics, _, _ in self._subscriptions for t in topics}
+            await ensure_named(
                 self.settings.kafka_bootstrap,
-                sorted(services | {self.service}),
-                prefix=self.topic_prefix,
+                [self.topic, dlq_topic(self.service, self.topic_prefix), *sorted(consumed)],
+                auth=self.settings.kafka_auth,
             )
         for name, topics, handler, on_position in self._subscriptions:
             consumer = InboxConsumer(
@@ -138,6 +138,7 @@ class ServiceRuntime:
                 handler=handler,
                 dlq_topic=dlq_topic(self.service, self.topic_prefix),
                 on_position=on_position,
+                auth=self.settings.kafka_auth,
             )
             await consumer.start()
             self.consumers.append(consumer)

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from aiokafka import AIOKafkaConsumer
+from mend_events.settings import kafka_options
 
 
 async def create_counter_table(admin_conn, schema: str) -> None:
@@ -46,7 +47,7 @@ async def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):
 async def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 30.0):
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **kafka_options(bootstrap),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         fetch_max_wait_ms=50,

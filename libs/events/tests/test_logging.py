@@ -111,7 +111,9 @@ def test_exceptions_are_scrubbed(out: io.StringIO) -> None:
     except ValueError:
         get_logger().exception("failed")
     assert EMAIL not in out.getvalue()
-    assert "bad address [email]" in lines(out)[0]["exception"]
+    # The message is withheld altogether (it may quote input no pattern recognises).
+    assert "bad address" not in out.getvalue()
+    assert "ValueError (message withheld)" in lines(out)[0]["exception"]
 
 
 class Remark(DomainEvent):
@@ -191,3 +193,49 @@ def test_processor_directly() -> None:
         "event": "x", "Full-Name": "[redacted]", "db_password": "[redacted]",
         "reason_text": None, "n": 1,
     }
+
+
+CANARY = "Zoë Canary-7f3a of 12 Elm Row"
+
+
+def _raise_chain() -> None:
+    try:
+        raise ValueError(f"{CANARY!r} is not a valid Scope")
+    except ValueError as inner:
+        raise RuntimeError(f"while reading scope={CANARY}") from inner
+
+
+def test_a_traceback_names_where_and_what_but_never_the_message(out: io.StringIO) -> None:
+    """A 500's traceback once carried the client's input in the exception's text."""
+    log = get_logger("test")
+    try:
+        _raise_chain()
+    except RuntimeError:
+        log.exception("http.unexpected")
+        std_logging.getLogger("uvicorn.error").error("Exception in ASGI application", exc_info=True)
+    text = out.getvalue()
+    assert CANARY not in text and "Canary-7f3a" not in text and "Elm Row" not in text
+    first, second = lines(out)
+    for line in (first, second):
+        assert "_raise_chain" in line["exception"]  # where it happened stays
+        assert "ValueError (message withheld)" in line["exception"]
+        assert "RuntimeError (message withheld)" in line["exception"]
+
+
+def test_query_strings_never_reach_a_log_line(out: io.StringIO) -> None:
+    """A client's query string (a name typed into a filter) was logged with a failed request."""
+    log = get_logger("test")
+    log.info(
+        'GET /cases/case-9c1d2e4f/consent-state?scope=Zo%C3%AB+Canary&x=1 HTTP/1.1" 500',
+        url="http://127.0.0.1:8101/cases/case-9c1d2e4f/consent-state?scope=Zoe%20Canary",
+        query_string="scope=Zoe Canary",
+    )
+    std_logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5000", "GET", "/halts?case=Zoe+Canary", 500
+    )
+    text = out.getvalue()
+    assert "Canary" not in text
+    first, second = lines(out)
+    assert "/cases/case-9c1d2e4f/consent-state?[query]" in first["event"]
+    assert first["url"].endswith("/consent-state?[query]")
+    assert "/halts?[query]" in second["event"]

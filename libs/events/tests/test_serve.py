@@ -33,5 +33,5 @@ async def test_a_failed_pass_is_logged_by_type_and_the_next_one_runs() -> None:
     assert passes == [0, 1, 2]
     assert log.warnings == [
         ("svc.pass_failed", {"error": "ValueError"}),
-        ("svc.pass_failed", {"error": "Rejected [when]: not now"}),
+        ("svc.pass_failed", {"error": "Rejected: rejected at when"}),
     ]

@@ -40,7 +40,7 @@ from mend_events.db import create_pool
 from mend_events.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.identity_types import Role
 from mend_events.relay import Relay
-from mend_events.settings import events_topic
+from mend_events.settings import events_topic, kafka_options
 from mend_events.store import EventStore
 from mend_events.testing import drop_schema, make_schema, running_service
 from mend_events.topics import PARTITIONS, ensure_topics
@@ -277,7 +277,7 @@ async def consumed(aftercare) -> int:
 async def topic_records(platform, prefix: str, services: list[str]) -> list:
     """Every message now on these services' topics."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=platform.kafka_bootstrap, enable_auto_commit=False
+        **kafka_options(platform.kafka_bootstrap), enable_auto_commit=False
     )
     await consumer.start()
     try:
@@ -336,7 +336,7 @@ async def test_one_offer_per_halt_and_withdrawal_even_redelivered_or_after_resta
     assert len(await aftercare.events("CommitmentRecorded")) == 3
 
     # Delivered twice: every message of both topics published again, as it was.
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap))
     await producer.start()
     try:
         for r in records:
@@ -438,7 +438,7 @@ async def _at_least(value, n: int) -> bool:
 async def rewind(platform, group: str, topic: str) -> None:
     """Commit offset 0 for every partition of `topic` in `group` (the group has no members)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=platform.kafka_bootstrap, group_id=group, enable_auto_commit=False
+        **kafka_options(platform.kafka_bootstrap), group_id=group, enable_auto_commit=False
     )
     await consumer.start()
     try:

@@ -13,7 +13,7 @@ from aiokafka.structs import ConsumerRecord
 from bus_helpers import wait_until
 from mend_consent.app import build
 from mend_events.cloudevents import from_message
-from mend_events.settings import events_topic
+from mend_events.settings import events_topic, kafka_options
 from mend_events.testing import open_case, running_service
 
 HP = "hp-alice01"
@@ -25,7 +25,7 @@ async def _records_until(bootstrap: str, topic: str, done, timeout: float) -> li
     """Read `topic` from the earliest offset until `done(records)` holds, within `timeout`."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **kafka_options(bootstrap),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         fetch_max_wait_ms=50,

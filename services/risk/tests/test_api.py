@@ -13,7 +13,7 @@ from mend_events.cloudevents import to_message
 from mend_events.envelope import Metadata, RecordedEvent
 from mend_events.identity_types import Role
 from mend_events.practitioners import PractitionerDirectory
-from mend_events.settings import events_topic
+from mend_events.settings import events_topic, kafka_options
 from mend_events.testing import open_case, running_service
 from mend_events.vocabulary import ContactForm
 from mend_risk.app import build
@@ -33,7 +33,7 @@ NO_ORDERS = [
 @pytest.fixture
 async def registrar(platform, topic_prefix):
     """Publishes practitioner registrations as the sessions service's relay would."""
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap), acks="all")
     await producer.start()
 
     async def register(

@@ -54,6 +54,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from mend_events.errors import Unavailable
+from mend_events.settings import kafka_options
 
 from mend_sessions.projections import ConsumerPositions
 
@@ -104,7 +105,7 @@ class ConsistencyGuard:
     async def start(self) -> None:
         # No group, no subscription: only metadata and ListOffsets requests.
         self._kafka = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, request_timeout_ms=10_000
+            **kafka_options(self.bootstrap), enable_auto_commit=False, request_timeout_ms=10_000
         )
         await self._kafka.start()
 

@@ -41,7 +41,7 @@ from mend_events.cloudevents import to_message
 from mend_events.contracts import DomainEvent
 from mend_events.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.identity_types import Role
-from mend_events.settings import events_topic
+from mend_events.settings import events_topic, kafka_options
 from mend_events.testing import running_service
 from mend_sessions.app import build
 
@@ -253,7 +253,7 @@ class World:
 
 @pytest.fixture
 async def producer(platform):
-    p = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap, acks="all")
+    p = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap), acks="all")
     await p.start()
     yield p
     await p.stop()

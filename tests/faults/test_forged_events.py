@@ -1,0 +1,93 @@
+"""A forger on the bus (`make fault`): only each service may write its own topics.
+
+The broker authenticates every client (SASL/SCRAM) and authorises it (StandardAuthorizer, the
+ACLs of `mend_events.acls`): a well-formed CloudEvent published onto a consumed topic by any
+principal but the topic's own service, or by no principal at all, is refused by the broker
+itself, so no consumer ever sees it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
+from mend_events import acls
+from mend_events.cloudevents import to_message
+from mend_events.envelope import Metadata, RecordedEvent
+from mend_events.identity_types import Role
+from mend_events.settings import (
+    CONSUMES,
+    KAFKA_PRINCIPALS,
+    SERVICES,
+    KafkaAuth,
+    events_topic,
+    kafka_options,
+)
+from mend_events.topics import ensure_topics
+
+pytestmark = pytest.mark.fault
+
+
+def forged_withdrawal(service: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """A well-formed event that no store holds: what a forger would publish."""
+    event = RecordedEvent(
+        global_position=1,
+        stream_id="case-forged01",
+        stream_version=1,
+        event_id=uuid4(),
+        event_type="ConsentWithdrawn",
+        schema_version=1,
+        data={"participant_id": "hp-forged01"},
+        recorded_at=datetime.now(UTC),
+        case_id="case-forged01",
+        metadata=Metadata(
+            "hp-forged01", Role.HARMED_PERSON, "agency-a", uuid4(), None, datetime.now(UTC)
+        ),
+        service=service,
+    )
+    return to_message(event)
+
+
+async def publish(bootstrap: str, topic: str, auth: KafkaAuth | None, service: str) -> None:
+    # Not idempotent: an idempotent producer would already be refused its producer id (a
+    # cluster permission) before it asks to write the topic.
+    producer = AIOKafkaProducer(**kafka_options(bootstrap, auth), request_timeout_ms=10_000)
+    await asyncio.wait_for(producer.start(), 20)
+    try:
+        key, value, headers = forged_withdrawal(service)
+        await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def test_only_a_topics_own_service_may_write_it(platform, launcher, topic_prefix):
+    local = launcher.Settings.from_env()
+
+    def auth(user: str) -> KafkaAuth:
+        return KafkaAuth(user, local.kafka_password(user))
+
+    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
+    await acls.apply(platform.kafka_bootstrap, topic_prefix)
+    consumed = sorted({source for sources in CONSUMES.values() for source in sources})
+    assert consumed == sorted(SERVICES)  # every events topic has readers to protect
+    refused = []
+    for source in consumed:
+        topic = events_topic(source, topic_prefix)
+        for principal in KAFKA_PRINCIPALS:
+            if principal == source:
+                continue
+            with pytest.raises(TopicAuthorizationFailedError):
+                await publish(platform.kafka_bootstrap, topic, auth(principal), source)
+            refused.append((principal, topic))
+        # No principal at all: the broker does not even let it connect.
+        with pytest.raises(KafkaConnectionError):
+            await publish(platform.kafka_bootstrap, topic, None, source)
+        # A wrong password is no principal either.
+        with pytest.raises(KafkaConnectionError):
+            await publish(platform.kafka_bootstrap, topic, KafkaAuth(source, "guess"), source)
+        # The owner may (and the verification below shows what that is worth).
+        await publish(platform.kafka_bootstrap, topic, auth(source), source)
+    assert len(refused) == len(consumed) * (len(KAFKA_PRINCIPALS) - 1)

@@ -1,0 +1,37 @@
+"""The broker's read ACLs follow `CONSUMES`: it must say exactly what each service's app
+subscribes to (a subscription the ACLs do not allow would be refused by the broker)."""
+
+from __future__ import annotations
+
+import importlib
+
+from mend_events import acls
+from mend_events.settings import CONSUMES, SERVICES, Settings
+
+
+def subscribed(service: str) -> set[str]:
+    app_module = importlib.import_module(f"mend_{service}.app")
+    settings = Settings("127.0.0.1:1", "postgresql://x@127.0.0.1:1/x", "postgresql://x@127.0.0.1:1/x")
+    _, runtime = app_module.build(settings, schema=service, topic_prefix="p.")
+    return {
+        topic.removeprefix("p.").removesuffix(".events.v1")
+        for _, topics, _, _ in runtime._subscriptions
+        for topic in topics
+    }
+
+
+def test_consumes_is_what_the_apps_subscribe_to() -> None:
+    assert {s: subscribed(s) for s in SERVICES} == {s: set(CONSUMES[s]) for s in SERVICES}
+
+
+def test_each_service_writes_only_its_own_topics() -> None:
+    writes = {
+        (b.principal, b.name)
+        for b in acls.bindings("p.")
+        if b.operation == acls.WRITE and b.resource_type == acls.TOPIC
+    }
+    assert writes == {
+        (s, t) for s in SERVICES for t in (f"p.{s}.events.v1", f"p.{s}.dlq")
+    }
+    readers = {b.principal for b in acls.bindings("p.") if b.operation == acls.READ}
+    assert readers == {*SERVICES, "audit"} - {s for s in SERVICES if not CONSUMES[s]}
