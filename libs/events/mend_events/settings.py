@@ -16,7 +16,7 @@ DEFAULT_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8
 # Which services' events topics each service consumes (its subscriptions, checked against the
 # apps by a test): the read ACLs follow from it.
 CONSUMES: dict[str, tuple[str, ...]] = {
-    "consent": (),
+    "consent": ("sessions",),  # the case directory: CaseOpened, ParticipantEnrolled
     "risk": ("consent", "sessions", "aftercare"),
     "sessions": ("consent", "risk"),
     "aftercare": ("consent", "sessions"),
