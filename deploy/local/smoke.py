@@ -1,5 +1,6 @@
-"""Shows the running platform working: every service answers, and a consent given and
-withdrawn through the consent service's API is stored and reaches Kafka as CloudEvents.
+"""Shows the running platform working: every service answers; a case opened in the sessions
+service becomes known to the consent service over Kafka; a consent given and withdrawn through
+the consent service's API is stored and reaches Kafka as CloudEvents.
 Run by `make up` after the launcher started everything; reads the `MEND_*` settings."""
 
 from __future__ import annotations
@@ -37,22 +38,40 @@ async def main() -> int:
                 print(f"  {name:<10} {service_url(name)}  {r.json()['status']}")
             except httpx.HTTPError:
                 print(f"  {name:<10} not running")
-        base = f"{service_url('consent')}/cases/{case}"
-        given = await http.post(
-            f"{base}/consents",
+        opening = {"harm_category": "sexual_assault", "justice_stage": "none"}
+        opened = await http.post(
+            f"{service_url('sessions')}/cases/{case}/open",
             headers=auth,
-            json={
-                "participant_id": person,
-                "scope": "take_part",
-                "informed_how": "both",
-                "no_incentive_attested": True,
-            },
+            json={**opening, "route": "self_referral"},
         )
-        given.raise_for_status()
+        if opened.status_code != 201:
+            return failed("sessions", "open a case", opened)
+        print(f"  sessions   opened {case}")
+        base = f"{service_url('consent')}/cases/{case}"
+        consent = {
+            "participant_id": person,
+            "scope": "take_part",
+            "informed_how": "both",
+            "no_incentive_attested": True,
+        }
+        # The consent service learns of the case from the sessions service's CaseOpened, over
+        # the broker; until then it answers 404 on case_id (a consumer group's first join
+        # takes a few seconds).
+        started = time.monotonic()
+        while True:
+            given = await http.post(f"{base}/consents", headers=auth, json=consent)
+            waited = time.monotonic() - started
+            if given.status_code != 404 or waited > 60:
+                break
+            await asyncio.sleep(0.5)
+        if given.status_code != 201:
+            return failed("consent", "give consent", given)
+        print(f"  consent    learnt of the case over Kafka within {waited:.1f} s")
         grants = (await http.get(f"{base}/consent-history", headers=auth)).json()["events"]
         grant_id = grants[0]["data"]["grant_id"]
         withdrawn = await http.post(f"{base}/consents/{grant_id}/withdrawal", headers=auth, json={})
-        withdrawn.raise_for_status()
+        if withdrawn.status_code != 201:
+            return failed("consent", "withdraw consent", withdrawn)
     wanted = {e["event_id"] for e in given.json()["events"] + withdrawn.json()["events"]}
     print(f"  consent    gave and withdrew consent on {case}: {len(wanted)} events stored")
     seen = await find_on_kafka(settings.kafka_bootstrap, events_topic("consent"), wanted)
@@ -61,6 +80,12 @@ async def main() -> int:
         f"({', '.join(sorted(seen.values()))})"
     )
     return 0 if len(seen) == len(wanted) else 1
+
+
+def failed(service: str, what: str, response: httpx.Response) -> int:
+    """One clear line (the service's own error: field and reason, never a value)."""
+    print(f"  {service:<10} could not {what}: HTTP {response.status_code} {response.text[:200]}")
+    return 1
 
 
 async def find_on_kafka(bootstrap: str, topic: str, wanted: set[str]) -> dict[str, str]:
