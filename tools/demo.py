@@ -27,11 +27,9 @@ from mend_audit.verify import Problem, Report
 from mend_events.db import create_pool
 from mend_events.settings import SERVICES, Settings, service_url
 from mend_testkit.devkeys import ensure_agency_keys, issue_token
-from mend_testkit.journeys import (
-    Driver,
-    Journey,
-    NotInTime,
-    StepFailed,
+from mend_testkit.journeys.driver import Driver
+from mend_testkit.journeys.people import Journey, NotInTime, StepFailed
+from mend_testkit.journeys.stories import (
     causation_problems,
     complete_journey,
     halted_conference,

@@ -83,5 +83,3 @@ async def apply_case_events(conn: asyncpg.Connection, schema: str, events: list)
     async with conn.transaction():
         for event in events:
             await directory.apply(conn, event)
-
-

@@ -14,6 +14,7 @@ from mend_testkit.case_writer import HP, PRAC, RP, SPECIALIST, CaseWriter, Writt
 
 __all__ = ["HP", "PRAC", "RP"]  # tests name the people of these cases
 
+
 async def opening(w: CaseWriter, case: str) -> dict[str, Written]:
     """Opening, facilitator choice, preferences, consents, acknowledgement, a full assessment
     permitting a face-to-face meeting, preparation with each party."""

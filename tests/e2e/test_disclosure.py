@@ -29,9 +29,9 @@ from mend_events.runtime import ServiceRuntime
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
 from mend_testkit.fixtures import running_service
-from mend_testkit.journeys import (
-    Driver,
-    Journey,
+from mend_testkit.journeys.driver import Driver
+from mend_testkit.journeys.people import Journey
+from mend_testkit.journeys.stories import (
     halted_conference,
     risk_flag_in_meeting,
     withdrawal_while_scheduled,
