@@ -21,9 +21,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from mend_audit.cli import render_history
 from mend_audit.reader import AuditReader
-from mend_audit.verify import Problem, Report
+from mend_audit.render import render_history
+from mend_audit.verify_report import Problem, Report
 from mend_events.db import create_pool
 from mend_events.settings import SERVICES, Settings, service_url
 from mend_testkit.devkeys import ensure_agency_keys, issue_token

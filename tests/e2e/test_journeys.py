@@ -21,8 +21,8 @@ import httpx
 import pytest
 from bus_helpers import wait_until
 from mend_aftercare.app import build as build_aftercare
-from mend_audit.cli import render_history
 from mend_audit.reader import AuditReader
+from mend_audit.render import render_history
 from mend_consent.app import build as build_consent
 from mend_events.db import create_pool
 from mend_risk.app import build as build_risk

@@ -15,7 +15,7 @@ from mend_testkit.journeys.people import CONFERENCE, F2F, LETTER, UNSENT_LETTER,
 
 if TYPE_CHECKING:
     from mend_audit.reader import AuditReader
-    from mend_audit.verify import Report
+    from mend_audit.verify_report import Report
 
 # --- the journeys -----------------------------------------------------------------------------
 
