@@ -8,7 +8,8 @@ STAMP     := $(VENV)/.installed
 .PHONY: up down status test fault fuzz bench demo lint deps system-deps venv clean kafka-jars
 
 # Python environment: rebuilt only when a pin or a package manifest changes.
-$(STAMP): constraints.txt requirements-dev.txt libs/*/pyproject.toml services/*/pyproject.toml
+$(STAMP): constraints.txt requirements-dev.txt libs/*/pyproject.toml services/*/pyproject.toml \
+          testkit/pyproject.toml
 	@test -x $(VPY) || $(PY) -m venv $(VENV)
 	@$(VPY) -m pip install -q --upgrade pip
 	@$(VPY) -m pip install -q -r requirements-dev.txt
@@ -55,7 +56,7 @@ bench: deps
 	@$(VPY) -m bench
 
 demo: up
-	@$(VPY) -m mend_audit.demo
+	@$(VPY) tools/demo.py
 
 lint: venv
 	@$(VENV)/bin/ruff check .

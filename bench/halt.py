@@ -49,7 +49,6 @@ from mend_events.catalog.sessions import (
     Route,
     SessionScheduled,
 )
-from mend_events.devkeys import ensure_agency_keys, issue_token
 from mend_events.envelope import Metadata, NewEvent
 from mend_events.identity_types import Role
 from mend_events.migrate import migrate_schema
@@ -57,6 +56,7 @@ from mend_events.settings import Settings, events_topic, kafka_options
 from mend_events.store import EventStore
 from mend_events.topics import delete_topics, ensure_topics
 from mend_events.vocabulary import ContactForm
+from mend_testkit.devkeys import ensure_agency_keys, issue_token
 
 from bench.common import Result, app_pool, percentile, result
 from bench.e2e import FETCH_MAX_WAIT_MS, paced, raw

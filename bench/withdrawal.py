@@ -15,11 +15,11 @@ import uuid
 import asyncpg
 import httpx
 from mend_events.catalog.sessions import CaseOpened, HarmCategory, JusticeStage, Route
-from mend_events.devkeys import ensure_agency_keys, issue_token
 from mend_events.migrate import migrate_schema
 from mend_events.settings import Settings
-from mend_events.testing import apply_case_events, sessions_event
 from mend_events.topics import delete_topics, ensure_topics
+from mend_testkit.devkeys import ensure_agency_keys, issue_token
+from mend_testkit.directory import apply_case_events, sessions_event
 
 from bench.common import Result, percentile, result
 

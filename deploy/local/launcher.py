@@ -133,8 +133,8 @@ def existing_services() -> list[str]:
 
 
 def has_audit() -> bool:
-    """The auditors' read-only API (libs/audit) runs beside the services when it exists."""
-    return (ROOT / "libs" / "audit" / "mend_audit" / "server.py").exists()
+    """The auditors' read-only API (services/audit) runs beside the services when it exists."""
+    return (ROOT / "services" / "audit" / "mend_audit" / "server.py").exists()
 
 
 def processes() -> list[tuple[str, list[str]]]:

@@ -14,9 +14,9 @@ import pytest
 from bus_helpers import wait_until
 from mend_aftercare.app import build as build_aftercare
 from mend_consent.app import build as build_consent
-from mend_events.testing import running_service
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
+from mend_testkit.fixtures import running_service
 
 CASE = "case-memb0001"
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"

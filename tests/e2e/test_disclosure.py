@@ -3,7 +3,7 @@ participant-visible read route of every service x every participant role of a ca
 of the same agency and people of another agency x cases whose documents hold a halt for a
 severe risk flag, a halt for the harmed person's withdrawal, a participant's own halt, flags,
 assessments, safety plans and the other party's consents. The four services run in process on
-the real broker and database; the cases are walked through their APIs (`mend_audit.journeys`).
+the real broker and database; the cases are walked through their APIs (`mend_testkit.journeys`).
 
 Asserted for every response: no risk reference (flag, assessment, risk event ids; the flag's
 kind and severity; a risk halt cause) and nothing of another participant's own records (their
@@ -23,19 +23,19 @@ from typing import Any
 import httpx
 import pytest
 from mend_aftercare.app import build as build_aftercare
-from mend_audit.journeys import (
-    Driver,
-    Journey,
+from mend_consent.app import build as build_consent
+from mend_events.disclosure import PARTICIPANT_HALT_CAUSES
+from mend_events.runtime import ServiceRuntime
+from mend_risk.app import build as build_risk
+from mend_sessions.app import build as build_sessions
+from mend_testkit.fixtures import running_service
+from mend_testkit.journeys.driver import Driver
+from mend_testkit.journeys.people import Journey
+from mend_testkit.journeys.stories import (
     halted_conference,
     risk_flag_in_meeting,
     withdrawal_while_scheduled,
 )
-from mend_consent.app import build as build_consent
-from mend_events.disclosure import PARTICIPANT_HALT_CAUSES
-from mend_events.runtime import ServiceRuntime
-from mend_events.testing import running_service
-from mend_risk.app import build as build_risk
-from mend_sessions.app import build as build_sessions
 
 BUILDS = {
     "consent": (build_consent, {}),

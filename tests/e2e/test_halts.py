@@ -40,8 +40,8 @@ from mend_events.relay import Relay
 from mend_events.runtime import ServiceRuntime
 from mend_events.settings import events_topic, kafka_options
 from mend_events.store import EventStore
-from mend_events.testing import drop_schema, make_schema, running_service
 from mend_sessions.app import build as build_sessions
+from mend_testkit.fixtures import drop_schema, make_schema, running_service
 
 HP, RP = "hp-alice01", "rp-bob0001"
 FAC, SURV, HSB, COORD = "prac-fac001", "prac-surv01", "prac-hsb001", "coord-dee01"

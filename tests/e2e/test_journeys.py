@@ -1,6 +1,6 @@
 """The journeys of issue 8 end to end: the four services run in process (their apps, stores,
 relays and consumers) on the real broker and database, on fresh schemas and one topic prefix,
-and `mend_audit.journeys` drives them through their HTTP APIs as the people of a case would.
+and `mend_testkit.journeys` drives them through their HTTP APIs as the people of a case would.
 
 After each journey, the audit (replayed from the four test schemas, as `mend audit` reads them)
 shows every step, and every consequence names its cause (a withdrawal -> the session it halted
@@ -21,10 +21,16 @@ import httpx
 import pytest
 from bus_helpers import wait_until
 from mend_aftercare.app import build as build_aftercare
-from mend_audit.cli import render_history
-from mend_audit.journeys import (
-    Driver,
-    Journey,
+from mend_audit.reader import AuditReader
+from mend_audit.render import render_history
+from mend_consent.app import build as build_consent
+from mend_events.db import create_pool
+from mend_risk.app import build as build_risk
+from mend_sessions.app import build as build_sessions
+from mend_testkit.fixtures import running_service
+from mend_testkit.journeys.driver import Driver
+from mend_testkit.journeys.people import Journey
+from mend_testkit.journeys.stories import (
     acknowledgement_withdrawn,
     causation_problems,
     complete_journey,
@@ -35,12 +41,6 @@ from mend_audit.journeys import (
     withdrawal_during_preparation,
     withdrawal_while_scheduled,
 )
-from mend_audit.reader import AuditReader
-from mend_consent.app import build as build_consent
-from mend_events.db import create_pool
-from mend_events.testing import running_service
-from mend_risk.app import build as build_risk
-from mend_sessions.app import build as build_sessions
 
 BUILDS = {
     "consent": (build_consent, {"lapse_interval": 0.25}),

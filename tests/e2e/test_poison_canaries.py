@@ -21,9 +21,9 @@ from mend_events.envelope import Metadata, RecordedEvent
 from mend_events.identity_types import Role
 from mend_events.logging import configure_logging
 from mend_events.settings import dlq_topic, events_topic, kafka_options
-from mend_events.testing import running_service
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
+from mend_testkit.fixtures import running_service
 
 CANARY = "Zoë Canary-7f3a"
 CASE = "case-canary01"

@@ -12,9 +12,10 @@ from uuid import uuid4
 import pytest
 from mend_aftercare.app import build as build_aftercare
 from mend_consent.app import build as build_consent
-from mend_events.testing import open_case, running_service
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
+from mend_testkit.directory import open_case
+from mend_testkit.fixtures import running_service
 
 CASE, HP, PRAC = "case-0001aa", "hp-alice01", "prac-carol1"
 BUILDS = {

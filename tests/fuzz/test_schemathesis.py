@@ -20,9 +20,9 @@ import pytest
 import uvicorn
 from mend_aftercare.app import build as build_aftercare
 from mend_consent.app import build as build_consent
-from mend_events.testing import running_service
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
+from mend_testkit.fixtures import running_service
 
 pytestmark = pytest.mark.fuzz
 

@@ -8,7 +8,8 @@ Claims: `iss` agency id, `sub` pseudonymous person id, `role` (identity_types.Ro
 `exp`, `iat`, optionally `cases` (the case ids allocated to a practitioner).
 
 Public keys: `MEND_AGENCY_PUBLIC_KEYS` (JSON {agency: PEM}) or the files `<agency>.pub.pem` in
-`MEND_KEYS_DIR` (default `<repo>/.mend/keys`, where `devkeys.py` writes development keys).
+`MEND_KEYS_DIR` (default `<repo>/.mend/keys`, where the development kit, `mend_testkit.devkeys`,
+writes development keys).
 """
 
 from __future__ import annotations

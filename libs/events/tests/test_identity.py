@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from mend_events import identity as identity_mod
-from mend_events.devkeys import ensure_agency_keys, issue_token, private_key_path
 from mend_events.errors import MendError, Unauthenticated
 from mend_events.identity import (
     DirectoryKeys,
@@ -29,6 +28,7 @@ from mend_events.identity import (
     verify_token,
 )
 from mend_events.identity_types import Actor, Role
+from mend_testkit.devkeys import ensure_agency_keys, issue_token, private_key_path
 
 AGENCY = "agency-north"
 

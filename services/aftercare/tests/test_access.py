@@ -9,13 +9,7 @@ from mend_aftercare.service import AftercareService
 from mend_events.errors import Forbidden, NotFound
 from mend_events.identity import Identity
 from mend_events.identity_types import Role
-from mend_events.testing import (
-    MATRIX_AGENCY,
-    OTHER_AGENCY,
-    leaks,
-    matrix_callers,
-    matrix_entry,
-)
+from mend_testkit.matrix import MATRIX_AGENCY, OTHER_AGENCY, leaks, matrix_callers, matrix_entry
 
 CASE_ACTIONS = (access.OWN_RECORD, access.READ_OWN, access.CASEWORK, access.READ_CASE)
 MEMBERS = {"harmed person", "responsible person", "supporter", "institution rep"}

@@ -42,8 +42,8 @@ from mend_events.identity_types import Role
 from mend_events.relay import Relay
 from mend_events.settings import events_topic, kafka_options
 from mend_events.store import EventStore
-from mend_events.testing import drop_schema, make_schema, running_service
 from mend_events.topics import PARTITIONS, ensure_topics
+from mend_testkit.fixtures import drop_schema, make_schema, running_service
 
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"
 AUDITOR, COORD = "aud-dave01", "coord-erin1"

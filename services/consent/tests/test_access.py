@@ -7,7 +7,7 @@ import pytest
 from mend_consent import access
 from mend_events.errors import Forbidden, NotFound
 from mend_events.identity import Identity
-from mend_events.testing import MATRIX_HP, leaks, matrix_callers, matrix_entry
+from mend_testkit.matrix import MATRIX_HP, leaks, matrix_callers, matrix_entry
 
 ACTIONS = ("record.write", "record.read", "record.history", "case.read")
 MEMBERS = {"harmed person", "responsible person", "supporter", "institution rep"}

@@ -8,7 +8,8 @@ from uuid import uuid4
 
 import pytest
 from mend_consent.app import build
-from mend_events.testing import open_case, running_service
+from mend_testkit.directory import open_case
+from mend_testkit.fixtures import running_service
 
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"
 CASE = "case-0001aa"

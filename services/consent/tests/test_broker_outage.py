@@ -14,7 +14,8 @@ from bus_helpers import wait_until
 from mend_consent.app import build
 from mend_events.cloudevents import from_message
 from mend_events.settings import events_topic, kafka_options
-from mend_events.testing import open_case, running_service
+from mend_testkit.directory import open_case
+from mend_testkit.fixtures import running_service
 
 HP = "hp-alice01"
 CASE = "case-0004aa"

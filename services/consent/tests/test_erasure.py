@@ -14,8 +14,9 @@ from mend_audit.cli import main as mend
 from mend_consent.app import build
 from mend_events.crypto import PgKeyStore
 from mend_events.settings import SERVICES, events_topic
-from mend_events.testing import drop_schema, make_schema, open_case, running_service
 from mend_risk.app import build as build_risk
+from mend_testkit.directory import open_case
+from mend_testkit.fixtures import drop_schema, make_schema, running_service
 
 CASE, CASE2 = "case-erase0001", "case-erase0002"
 HP, HP2, PRAC, COORD = "hp-alice01", "hp-dora0001", "prac-carol1", "coord-erin01"

@@ -24,7 +24,7 @@ from mend_events.catalog.consent import InformedHow
 from mend_events.decider import CommandContext
 from mend_events.errors import MendError
 from mend_events.identity_types import Actor, Role
-from mend_events.testing import running_service
+from mend_testkit.fixtures import running_service
 
 PEOPLE = [
     Actor(id="hp-prop0001", role=Role.HARMED_PERSON, agency="agency-a"),

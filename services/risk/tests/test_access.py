@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from mend_events.errors import Forbidden, NotFound
 from mend_events.identity import Identity
-from mend_events.testing import MATRIX_HP, MATRIX_RP, leaks, matrix_callers, matrix_entry
 from mend_risk import access
+from mend_testkit.matrix import MATRIX_HP, MATRIX_RP, leaks, matrix_callers, matrix_entry
 
 W, R, P = access.WRITE, access.READ, access.READ_PLANS
 MEMBERS = {"harmed person", "responsible person", "supporter", "institution rep"}

@@ -14,10 +14,11 @@ from mend_events.envelope import Metadata, RecordedEvent
 from mend_events.identity_types import Role
 from mend_events.practitioners import PractitionerDirectory
 from mend_events.settings import events_topic, kafka_options
-from mend_events.testing import open_case, running_service
 from mend_events.vocabulary import ContactForm
 from mend_risk.app import build
 from mend_risk.service import permits_in
+from mend_testkit.directory import open_case
+from mend_testkit.fixtures import running_service
 
 HP, RP, PRAC, SPECIALIST = "hp-alice01", "rp-bob0001", "prac-carol1", "prac-5e5e5e"
 CASE = "case-0001aa"

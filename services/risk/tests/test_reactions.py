@@ -28,9 +28,9 @@ from mend_events.envelope import Metadata, NewEvent
 from mend_events.identity_types import Role
 from mend_events.relay import producer_for
 from mend_events.runtime import ServiceRuntime
-from mend_events.testing import drop_schema, make_schema, running_service
 from mend_risk.app import build as build_risk
 from mend_risk.reactions import Triggers
+from mend_testkit.fixtures import drop_schema, make_schema, running_service
 
 CASE = "case-0002bb"
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"

@@ -8,7 +8,8 @@ import pytest
 from mend_events.cases import authorize_case
 from mend_events.errors import Forbidden, NotFound
 from mend_events.identity import Identity
-from mend_events.testing import (
+from mend_sessions.access import POLICY, authorize
+from mend_testkit.matrix import (
     MATRIX_HP,
     MATRIX_RP,
     MATRIX_SUP,
@@ -16,7 +17,6 @@ from mend_events.testing import (
     matrix_callers,
     matrix_entry,
 )
-from mend_sessions.access import POLICY, authorize
 
 IN_SESSION = frozenset({MATRIX_HP, MATRIX_RP})
 PRAC = "allocated practitioner"

@@ -42,8 +42,8 @@ from mend_events.contracts import DomainEvent
 from mend_events.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.identity_types import Role
 from mend_events.settings import events_topic, kafka_options
-from mend_events.testing import running_service
 from mend_sessions.app import build
+from mend_testkit.fixtures import running_service
 
 HP, RP, SUP = "hp-alice01", "rp-bob0001", "sup-carl01"
 FAC, ALT, SURV, HSB = "prac-fac001", "prac-alt001", "prac-surv01", "prac-hsb001"

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from mend_audit import access
 from mend_audit.api import OTHER_AGENCY, build
-from mend_audit.testing import risk_flag_journey, withdrawal_journey
 from mend_events.errors import Forbidden
 from mend_events.identity import Identity
 from mend_events.identity_types import Role
 from mend_events.settings import SERVICES
 from mend_events.topics import ensure_topics
+from mend_testkit.written_cases import risk_flag_journey, withdrawal_journey
 
 
 @pytest.fixture

@@ -369,35 +369,6 @@ def halts(cases: Iterable[CaseHistory], *, since: str | None = None) -> list[dic
     return sorted(found, key=lambda h: (h["recorded_at"], service_rank(h["service"]), h["seq"]))
 
 
-def document(
-    case_id: str,
-    events: Sequence[RecordedEvent],
-    *,
-    as_of: datetime | None = None,
-) -> dict[str, Any]:
-    """The whole case file: timeline, halts and the state as of a moment (by default the last
-    recorded event, never the clock). `events` are the case's replayed events; those recorded
-    after `as_of` are left out here too."""
-    from mend_audit.state import case_state  # the folds import every service's domain
-
-    if as_of is not None:
-        events = [e for e in events if e.recorded_at <= as_of]
-    history = CaseHistory(
-        case_id, (entry_of(e) for e in events), as_of=iso(as_of) if as_of else None
-    )
-    moment = as_of or (max(e.recorded_at for e in events) if events else None)
-    return {
-        "case_id": case_id,
-        "as_of": history.as_of,
-        "state_as_of": iso(moment) if moment else None,
-        "agency": history.agency,
-        "events": len(history),
-        "timeline": history.timeline(),
-        "halts": history.halts(),
-        "state": case_state(events, moment) if moment else None,
-    }
-
-
 def to_json(value: Any, *, indent: bool = True) -> bytes:
     """Canonical bytes: sorted keys, so two rebuilds give identical output."""
     option = orjson.OPT_SORT_KEYS | (orjson.OPT_INDENT_2 if indent else 0)

@@ -1,6 +1,6 @@
 """A case file for the record: the case document as JSON, or its timeline as CSV.
 
-Both are built from `history.document` alone, so an export is as deterministic as the history:
+Both are built from `case_file.document` alone, so an export is as deterministic as the history:
 the same events (and the same `as_of`) give the same bytes. The CSV has one row per event with
 its cause (by place in the timeline and by event id) and what it caused; cells that a
 spreadsheet would read as a formula are quoted with a leading apostrophe.

@@ -10,9 +10,9 @@ import sys
 import asyncpg
 import pytest
 from mend_audit.cli import main
-from mend_audit.testing import risk_flag_journey, withdrawal_journey
 from mend_events.settings import SERVICES
 from mend_events.topics import ensure_topics
+from mend_testkit.written_cases import risk_flag_journey, withdrawal_journey
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from uuid import uuid4
 import pytest
 from aiokafka import AIOKafkaProducer
 from mend_audit.cli import main
-from mend_audit.testing import withdrawal_journey
 from mend_events import acls
 from mend_events.cloudevents import to_message
 from mend_events.envelope import Metadata, RecordedEvent
@@ -19,6 +18,7 @@ from mend_events.identity_types import Role
 from mend_events.relay import Relay
 from mend_events.settings import SERVICES, KafkaAuth, events_topic, kafka_options
 from mend_events.topics import ensure_topics
+from mend_testkit.written_cases import withdrawal_journey
 
 pytestmark = pytest.mark.fault
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mend_audit.testing import audit_platform
+from mend_testkit.case_writer import audit_platform
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from mend_events.identity import AUDIENCE, default_keys_dir
 from mend_events.identity_types import Role
 

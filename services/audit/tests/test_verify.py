@@ -15,7 +15,6 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from mend_audit import verify as verify_module
 from mend_audit.reader import AuditReader
-from mend_audit.testing import HP, withdrawal_journey
 from mend_events.catalog.aftercare import AftercareDeclined
 from mend_events.catalog.consent import IncentiveReported
 from mend_events.cloudevents import to_message
@@ -24,6 +23,7 @@ from mend_events.relay import Relay
 from mend_events.settings import SERVICES, events_topic, kafka_options
 from mend_events.store import row_to_event
 from mend_events.topics import ensure_topics
+from mend_testkit.written_cases import HP, withdrawal_journey
 
 
 async def until(predicate, timeout: float = 30.0) -> None:

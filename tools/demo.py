@@ -1,4 +1,4 @@
-"""`make demo` (`python -m mend_audit.demo`): three cases through the running platform.
+"""`make demo` (`python tools/demo.py`): three cases through the running platform.
 
 Against the services `make up` started (`MEND_<SERVICE>_URL`), as people of a demo agency whose
 tokens are signed with its development key (`MEND_KEYS_DIR`, default `<repo>/.mend/keys`), it
@@ -21,26 +21,23 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from mend_audit.reader import AuditReader
+from mend_audit.render import render_history
+from mend_audit.verify_report import Problem, Report
 from mend_events.db import create_pool
-from mend_events.devkeys import ensure_agency_keys, issue_token
 from mend_events.settings import SERVICES, Settings, service_url
-
-from mend_audit.cli import render_history
-from mend_audit.journeys import (
-    Driver,
-    Journey,
-    NotInTime,
-    StepFailed,
+from mend_testkit.devkeys import ensure_agency_keys, issue_token
+from mend_testkit.journeys.driver import Driver
+from mend_testkit.journeys.people import Journey, NotInTime, StepFailed
+from mend_testkit.journeys.stories import (
     causation_problems,
     complete_journey,
     halted_conference,
     withdrawal_while_scheduled,
 )
-from mend_audit.reader import AuditReader
-from mend_audit.verify import Problem, Report
 
 AGENCY = "agency-demo"
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 DEMO = (complete_journey, withdrawal_while_scheduled, halted_conference)
 RULE = "=" * 100
 

@@ -1,4 +1,4 @@
-"""pytest fixtures for tests against the real broker and database.
+"""The repo-wide pytest plugin: fixtures for tests against the real broker and database.
 
 The session starts (or reuses) the local platform through the same launcher as `make up`;
 each test gets its own database schema and its own topic names, so tests never see each
@@ -18,12 +18,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from mend_events.db import create_pool
 from mend_events.migrate import migrate_schema
 from mend_events.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _launcher():
@@ -152,8 +151,9 @@ def keys_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def token(keys_dir):
     """`token(role, person_id, agency="agency-a", cases=())` -> an `Authorization` header."""
-    from mend_events.devkeys import ensure_agency_keys, issue_token
     from mend_events.identity_types import Role
+
+    from mend_testkit.devkeys import ensure_agency_keys, issue_token
 
     def make(
         role: Role | str, person_id: str, agency: str = "agency-a", cases: tuple[str, ...] = ()
@@ -181,7 +181,6 @@ async def running_service(
     database and broker. With `keep_schema`, a second start with the same `unique` finds the
     first one's data (a restart); the caller drops the schema."""
     import httpx
-
     from mend_events.topics import ensure_topics
 
     schema = await make_schema(platform, service, f"{service}_{unique}")
@@ -196,152 +195,3 @@ async def running_service(
         await runtime.stop()
         if not keep_schema:
             await drop_schema(platform, schema)
-
-
-# --- cases, as the sessions service opens them ------------------------------------------------
-
-
-def sessions_event(case_id: str, model, *, agency: str = "agency-a", actor: str = "prac-seed01"):
-    """A RecordedEvent of the sessions service, as its relay publishes it (for a consumer's
-    handler, e.g. the case directory's `apply`)."""
-    from datetime import UTC, datetime
-
-    from mend_events.envelope import Metadata, RecordedEvent
-    from mend_events.identity_types import Role
-
-    at = datetime.now(UTC)
-    role = Role.HARMED_PERSON if actor.startswith("hp-") else Role.PRACTITIONER
-    return RecordedEvent(
-        global_position=1,
-        stream_id=case_id,
-        stream_version=1,
-        event_id=uuid.uuid4(),
-        event_type=model.event_type,
-        schema_version=model.schema_version,
-        data=model.to_data(),
-        recorded_at=at,
-        case_id=case_id,
-        metadata=Metadata(actor, role, agency, uuid.uuid4(), None, at),
-        service="sessions",
-    )
-
-
-async def open_case(
-    runtime,
-    case_id: str,
-    harmed_person_id: str,
-    *,
-    agency: str = "agency-a",
-    members: dict[str, str] | None = None,
-) -> None:
-    """Make `case_id` known to a service that is not the sessions service, through the same
-    code path as the sessions service's CaseOpened and ParticipantEnrolled arriving over the
-    broker (`CaseDirectory.apply` in a transaction). `members`: person id -> role."""
-    from mend_events.catalog.sessions import (
-        CaseOpened,
-        HarmCategory,
-        JusticeStage,
-        ParticipantEnrolled,
-        ParticipantRole,
-        Route,
-    )
-
-    events = [
-        sessions_event(
-            case_id,
-            CaseOpened(
-                harm_category=HarmCategory.SEXUAL_ASSAULT,
-                justice_stage=JusticeStage.NONE,
-                agency=agency,
-                harmed_person_id=harmed_person_id,
-                route=Route.SELF_REFERRAL,
-            ),
-            agency=agency,
-            actor=harmed_person_id,
-        )
-    ]
-    for person, role in (members or {}).items():
-        model = ParticipantEnrolled(person_id=person, role=ParticipantRole(role))
-        events.append(sessions_event(case_id, model, agency=agency))
-    async with runtime.pool.acquire() as conn:
-        await apply_case_events(conn, runtime.schema, events)
-
-
-async def apply_case_events(conn: asyncpg.Connection, schema: str, events: list) -> None:
-    """Apply sessions events to `schema`'s case directory in one transaction, as the
-    subscription's inbox transaction does."""
-    from mend_events.cases import CaseDirectory
-
-    directory = CaseDirectory(schema)
-    async with conn.transaction():
-        for event in events:
-            await directory.apply(conn, event)
-
-
-# --- the authorization matrix: every role, two agencies, strangers of the same agency ---------
-
-MATRIX_CASE, MATRIX_AGENCY, OTHER_AGENCY = "case-0001aa", "agency-a", "agency-b"
-MATRIX_HP, MATRIX_RP, MATRIX_SUP, MATRIX_INST = "hp-0001aa", "rp-0001aa", "sup-0001aa", "ir-0001aa"
-
-
-def matrix_entry():
-    """The case of the matrix: opened in agency A by MATRIX_HP, with a responsible person, a
-    supporter and an institution representative enrolled."""
-    from mend_events.cases import CaseEntry
-    from mend_events.identity_types import Role
-
-    return CaseEntry(
-        case_id=MATRIX_CASE,
-        agency=MATRIX_AGENCY,
-        harmed_person_id=MATRIX_HP,
-        members={
-            MATRIX_HP: Role.HARMED_PERSON,
-            MATRIX_RP: Role.RESPONSIBLE_PERSON,
-            MATRIX_SUP: Role.SUPPORTER,
-            MATRIX_INST: Role.INSTITUTION_REP,
-        },
-    )
-
-
-def matrix_callers() -> dict:
-    """name -> Identity: each role as a member of the case (or allocated to it), as a stranger
-    of the same agency (same role, not a member, or not allocated), and each again with the
-    other agency's token (same person ids, the case in its allocated cases)."""
-    from mend_events.identity import Identity
-    from mend_events.identity_types import Role
-
-    case = frozenset({MATRIX_CASE})
-    people = {
-        "harmed person": (Role.HARMED_PERSON, MATRIX_HP, frozenset()),
-        "responsible person": (Role.RESPONSIBLE_PERSON, MATRIX_RP, frozenset()),
-        "supporter": (Role.SUPPORTER, MATRIX_SUP, frozenset()),
-        "institution rep": (Role.INSTITUTION_REP, MATRIX_INST, frozenset()),
-        "allocated practitioner": (Role.PRACTITIONER, "prac-0001aa", case),
-        "coordinator": (Role.COORDINATOR, "coord-0001aa", frozenset()),
-        "auditor": (Role.AUDITOR, "aud-0001aa", frozenset()),
-        "operator": (Role.OPERATOR, "ops-0001aa", frozenset()),
-        "system": (Role.SYSTEM, "svc-other1", frozenset()),
-        # strangers of the same agency: the same role, no part in this case
-        "stranger harmed person": (Role.HARMED_PERSON, "hp-0009zz", frozenset()),
-        "stranger responsible person": (Role.RESPONSIBLE_PERSON, "rp-0009zz", frozenset()),
-        "stranger supporter": (Role.SUPPORTER, "sup-0009zz", frozenset()),
-        "stranger institution rep": (Role.INSTITUTION_REP, "ir-0009zz", frozenset()),
-        "unallocated practitioner": (Role.PRACTITIONER, "prac-0009zz", frozenset()),
-        # a member whose token claims another role than the one they were enrolled in
-        "responsible person as supporter": (Role.SUPPORTER, MATRIX_RP, frozenset()),
-    }
-    callers = {}
-    for name, (role, person, cases) in people.items():
-        callers[name] = Identity(MATRIX_AGENCY, role, person, cases)
-        callers[f"{name} of {OTHER_AGENCY}"] = Identity(OTHER_AGENCY, role, person, case)
-    return callers
-
-
-def leaks(allowed: dict[tuple[str, str], bool], expected: dict[str, set[str]]) -> list[str]:
-    """(caller, action) pairs allowed although `expected` (action -> callers) does not allow
-    them, and those refused although it does: the matrix's report."""
-    out = []
-    for (caller, action), got in sorted(allowed.items()):
-        if got != (caller in expected.get(action, set())):
-            out.append(f"{caller} {'may' if got else 'may not'} {action}")
-    return out

@@ -1,0 +1,85 @@
+"""Making a case known to a service as the sessions service's events would: the same
+`CaseDirectory.apply` the subscription runs, on the test's own schema."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+
+def sessions_event(case_id: str, model, *, agency: str = "agency-a", actor: str = "prac-seed01"):
+    """A RecordedEvent of the sessions service, as its relay publishes it (for a consumer's
+    handler, e.g. the case directory's `apply`)."""
+    from datetime import UTC, datetime
+
+    from mend_events.envelope import Metadata, RecordedEvent
+    from mend_events.identity_types import Role
+
+    at = datetime.now(UTC)
+    role = Role.HARMED_PERSON if actor.startswith("hp-") else Role.PRACTITIONER
+    return RecordedEvent(
+        global_position=1,
+        stream_id=case_id,
+        stream_version=1,
+        event_id=uuid.uuid4(),
+        event_type=model.event_type,
+        schema_version=model.schema_version,
+        data=model.to_data(),
+        recorded_at=at,
+        case_id=case_id,
+        metadata=Metadata(actor, role, agency, uuid.uuid4(), None, at),
+        service="sessions",
+    )
+
+
+async def open_case(
+    runtime,
+    case_id: str,
+    harmed_person_id: str,
+    *,
+    agency: str = "agency-a",
+    members: dict[str, str] | None = None,
+) -> None:
+    """Make `case_id` known to a service that is not the sessions service, through the same
+    code path as the sessions service's CaseOpened and ParticipantEnrolled arriving over the
+    broker (`CaseDirectory.apply` in a transaction). `members`: person id -> role."""
+    from mend_events.catalog.sessions import (
+        CaseOpened,
+        HarmCategory,
+        JusticeStage,
+        ParticipantEnrolled,
+        ParticipantRole,
+        Route,
+    )
+
+    events = [
+        sessions_event(
+            case_id,
+            CaseOpened(
+                harm_category=HarmCategory.SEXUAL_ASSAULT,
+                justice_stage=JusticeStage.NONE,
+                agency=agency,
+                harmed_person_id=harmed_person_id,
+                route=Route.SELF_REFERRAL,
+            ),
+            agency=agency,
+            actor=harmed_person_id,
+        )
+    ]
+    for person, role in (members or {}).items():
+        model = ParticipantEnrolled(person_id=person, role=ParticipantRole(role))
+        events.append(sessions_event(case_id, model, agency=agency))
+    async with runtime.pool.acquire() as conn:
+        await apply_case_events(conn, runtime.schema, events)
+
+
+async def apply_case_events(conn: asyncpg.Connection, schema: str, events: list) -> None:
+    """Apply sessions events to `schema`'s case directory in one transaction, as the
+    subscription's inbox transaction does."""
+    from mend_events.cases import CaseDirectory
+
+    directory = CaseDirectory(schema)
+    async with conn.transaction():
+        for event in events:
+            await directory.apply(conn, event)

@@ -1,0 +1,70 @@
+"""The authorization matrix: every role, two agencies, strangers of the same agency; each
+service's access test checks its policy against it."""
+
+from __future__ import annotations
+
+MATRIX_CASE, MATRIX_AGENCY, OTHER_AGENCY = "case-0001aa", "agency-a", "agency-b"
+MATRIX_HP, MATRIX_RP, MATRIX_SUP, MATRIX_INST = "hp-0001aa", "rp-0001aa", "sup-0001aa", "ir-0001aa"
+
+
+def matrix_entry():
+    """The case of the matrix: opened in agency A by MATRIX_HP, with a responsible person, a
+    supporter and an institution representative enrolled."""
+    from mend_events.cases import CaseEntry
+    from mend_events.identity_types import Role
+
+    return CaseEntry(
+        case_id=MATRIX_CASE,
+        agency=MATRIX_AGENCY,
+        harmed_person_id=MATRIX_HP,
+        members={
+            MATRIX_HP: Role.HARMED_PERSON,
+            MATRIX_RP: Role.RESPONSIBLE_PERSON,
+            MATRIX_SUP: Role.SUPPORTER,
+            MATRIX_INST: Role.INSTITUTION_REP,
+        },
+    )
+
+
+def matrix_callers() -> dict:
+    """name -> Identity: each role as a member of the case (or allocated to it), as a stranger
+    of the same agency (same role, not a member, or not allocated), and each again with the
+    other agency's token (same person ids, the case in its allocated cases)."""
+    from mend_events.identity import Identity
+    from mend_events.identity_types import Role
+
+    case = frozenset({MATRIX_CASE})
+    people = {
+        "harmed person": (Role.HARMED_PERSON, MATRIX_HP, frozenset()),
+        "responsible person": (Role.RESPONSIBLE_PERSON, MATRIX_RP, frozenset()),
+        "supporter": (Role.SUPPORTER, MATRIX_SUP, frozenset()),
+        "institution rep": (Role.INSTITUTION_REP, MATRIX_INST, frozenset()),
+        "allocated practitioner": (Role.PRACTITIONER, "prac-0001aa", case),
+        "coordinator": (Role.COORDINATOR, "coord-0001aa", frozenset()),
+        "auditor": (Role.AUDITOR, "aud-0001aa", frozenset()),
+        "operator": (Role.OPERATOR, "ops-0001aa", frozenset()),
+        "system": (Role.SYSTEM, "svc-other1", frozenset()),
+        # strangers of the same agency: the same role, no part in this case
+        "stranger harmed person": (Role.HARMED_PERSON, "hp-0009zz", frozenset()),
+        "stranger responsible person": (Role.RESPONSIBLE_PERSON, "rp-0009zz", frozenset()),
+        "stranger supporter": (Role.SUPPORTER, "sup-0009zz", frozenset()),
+        "stranger institution rep": (Role.INSTITUTION_REP, "ir-0009zz", frozenset()),
+        "unallocated practitioner": (Role.PRACTITIONER, "prac-0009zz", frozenset()),
+        # a member whose token claims another role than the one they were enrolled in
+        "responsible person as supporter": (Role.SUPPORTER, MATRIX_RP, frozenset()),
+    }
+    callers = {}
+    for name, (role, person, cases) in people.items():
+        callers[name] = Identity(MATRIX_AGENCY, role, person, cases)
+        callers[f"{name} of {OTHER_AGENCY}"] = Identity(OTHER_AGENCY, role, person, case)
+    return callers
+
+
+def leaks(allowed: dict[tuple[str, str], bool], expected: dict[str, set[str]]) -> list[str]:
+    """(caller, action) pairs allowed although `expected` (action -> callers) does not allow
+    them, and those refused although it does: the matrix's report."""
+    out = []
+    for (caller, action), got in sorted(allowed.items()):
+        if got != (caller in expected.get(action, set())):
+            out.append(f"{caller} {'may' if got else 'may not'} {action}")
+    return out
