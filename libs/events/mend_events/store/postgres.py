@@ -1,0 +1,74 @@
+"""The event store of one service on PostgreSQL (sql/events.sql, sql/append_batch.sql): the
+reads of `StoreReader` and the appends of a `GroupCommitWriter`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from mend_events.envelope import NewEvent
+from mend_events.store.chain import ChainBreak, verify_chain
+from mend_events.store.reader import StoreReader
+from mend_events.store.results import AppendRequest, AppendResult, KeyBinding, rows_of
+from mend_events.store.writer import GroupCommitWriter
+
+
+class EventStore(StoreReader):
+    """Append and read one service's events. One instance per process and schema."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        schema: str,
+        *,
+        service: str = "",
+        max_batch: int = 512,
+        sealer: Any = None,
+        head_cache_size: int = 100_000,
+        io_pool: asyncpg.Pool | None = None,
+    ) -> None:
+        # The store's own connections (appends, stream reads): each is taken for a statement
+        # or a batch and never held while waiting for another, so a caller that holds a
+        # connection of `pool` (a request in its transaction, a reaction in its inbox
+        # transaction) always gets its read or append through, however busy `pool` is.
+        super().__init__(pool, schema, service or schema, io_pool or pool, head_cache_size)
+        self.max_batch = max_batch
+        self.sealer = sealer
+        self._writer = GroupCommitWriter(
+            self.io_pool,
+            schema,
+            max_batch=max_batch,
+            head_cache_size=head_cache_size,
+            on_new_stream=self.remember_agency,
+        )
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int,
+        case_id: str | None = None,
+        key: KeyBinding | None = None,
+    ) -> AppendResult:
+        """Append `events` if the stream is at `expected_version`; raise Conflict otherwise.
+        Retrying with the same event ids after an unknown outcome writes nothing new. With
+        `key`, the key is bound to this request first; a key bound to another request is
+        `KeyReused`, and nothing is written."""
+        if not events:
+            return AppendResult(stream_id, expected_version, (), None, False)
+        rows = await rows_of(stream_id, events, self.sealer)
+        future = asyncio.get_running_loop().create_future()
+        return await self._writer.submit(
+            AppendRequest(stream_id, case_id or stream_id, expected_version, rows, future, key=key)
+        )
+
+    async def close(self) -> None:
+        await self._writer.close()
+
+    async def verify(self) -> list[ChainBreak]:
+        """Recompute every stream's hash chain from the stored columns; list each break."""
+        return await verify_chain(self.pool, self.schema)
