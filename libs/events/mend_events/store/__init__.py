@@ -9,6 +9,7 @@ from mend_events.store.chain import (
     digest_input,
     verify_chain,
 )
+from mend_events.store.memory import InMemoryEventStore
 from mend_events.store.postgres import EventStore
 from mend_events.store.reader import _COLUMNS, _READ_COLUMNS, row_to_event
 from mend_events.store.results import AppendResult, KeyBinding, KeyReused
@@ -20,6 +21,7 @@ __all__ = [
     "AppendResult",
     "ChainBreak",
     "EventStore",
+    "InMemoryEventStore",
     "KeyBinding",
     "KeyReused",
     "canonical_json",
