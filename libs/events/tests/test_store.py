@@ -152,8 +152,8 @@ async def test_one_batch_with_every_outcome(app_pool, schema):
 async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
     store, admin_conn, platform, schema
 ):
-    """append_batch keeps one plan per session (0005). Made while the table was empty, it
-    must still reach events by key once the table has grown, not scan it."""
+    """append_batch keeps one plan per session (store/sql/03_append_batch.sql). Made while the
+    table was empty, it must still reach events by key once the table has grown, not scan it."""
     session = await asyncpg.connect(platform.admin_database_url)
     plans: list[str] = []
     session.add_log_listener(lambda _conn, message: plans.append(message.message))

@@ -110,9 +110,9 @@ def _schema(name: str) -> str:
     return name
 
 
-# The DDL of the key table, per schema: the migration is the one source of it.
+# The DDL of the key table, per schema: its definition in store/sql is the one source of it.
 DATA_KEYS_DDL = (
-    importlib.resources.files("mend_events") / "migrations" / "0003_data_keys.sql"
+    importlib.resources.files("mend_events") / "store" / "sql" / "07_data_keys.sql"
 ).read_text()
 
 
