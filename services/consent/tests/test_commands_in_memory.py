@@ -16,6 +16,7 @@ from mend_events.application import CommandService, RequestKey
 from mend_events.catalog.consent import TAKE_PART, ConsentGiven, ConsentWithdrawn, InformedHow
 from mend_events.crypto import AgencyKeys, FieldSealer, InMemoryKeyStore, is_sealed
 from mend_events.decider import CommandContext
+from mend_events.envelope import RecordedEvent
 from mend_events.errors import Conflict, NotFound
 from mend_events.identity_types import Actor, Role
 from mend_events.store import InMemoryEventStore, KeyReused
@@ -129,6 +130,19 @@ async def test_the_state_as_of_a_moment(commands, store):
     assert version == 1 and then.grants[given.grant_id].status is GrantStatus.ACTIVE
 
 
+async def open_reason(sealer: FieldSealer, stored: RecordedEvent) -> dict:
+    return await sealer.open_event_data(
+        stored.data,
+        event_type=stored.event_type,
+        schema_version=stored.schema_version,
+        agency=stored.metadata.agency,
+        stream_id=CASE,
+        event_id=stored.event_id,
+        actor_id=HP.id,
+        personal_owner="participant_id",
+    )
+
+
 async def test_a_reason_is_stored_sealed_and_opens_for_its_owner(store):
     sealer = FieldSealer(InMemoryKeyStore(), AgencyKeys(master_key=bytes(range(32))))
     store.sealer = sealer
@@ -139,27 +153,9 @@ async def test_a_reason_is_stored_sealed_and_opens_for_its_owner(store):
     stored = (await store.read_stream(CASE))[1]
     assert is_sealed(stored.data["reason"]) and reason not in str(stored.data)
     assert isinstance(stored.decode(), ConsentWithdrawn)
-    opened = await sealer.open_event_data(
-        stored.data,
-        event_type=stored.event_type,
-        schema_version=stored.schema_version,
-        agency=stored.metadata.agency,
-        stream_id=CASE,
-        event_id=stored.event_id,
-        actor_id=HP.id,
-        personal_owner="participant_id",
-    )
+    opened = await open_reason(sealer, stored)
     assert opened["reason"] == reason
     await sealer.shred(HP.id)
-    erased = await sealer.open_event_data(
-        stored.data,
-        event_type=stored.event_type,
-        schema_version=stored.schema_version,
-        agency=stored.metadata.agency,
-        stream_id=CASE,
-        event_id=stored.event_id,
-        actor_id=HP.id,
-        personal_owner="participant_id",
-    )
+    erased = await open_reason(sealer, stored)
     assert erased["reason"] is None and await store.verify() == []
 

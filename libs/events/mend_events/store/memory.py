@@ -8,24 +8,24 @@ for its lifetime and has no group commit, relay wake-up or privileges: never a p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from mend_events.envelope import NewEvent, RecordedEvent
+from mend_events.envelope import RecordedEvent
 from mend_events.store.chain import ZERO_HASH, ChainBreak, canonical_json, link, micros
 from mend_events.store.results import (
+    Appender,
     AppendResult,
     KeyBinding,
     KeyReused,
+    Row,
     conflict,
     ids_used_elsewhere,
-    rows_of,
 )
 
 
-class InMemoryEventStore:
+class InMemoryEventStore(Appender):
     """Append and read events held in this process. `pool` is None: there is no database."""
 
     pool = None
@@ -39,21 +39,15 @@ class InMemoryEventStore:
         self._by_id: dict[UUID, RecordedEvent] = {}
         self._keys: dict[UUID, tuple[str, str, int]] = {}
 
-    async def append(
+    async def _write(
         self,
         stream_id: str,
-        events: Sequence[NewEvent],
-        *,
+        case_id: str,
         expected_version: int,
-        case_id: str | None = None,
-        key: KeyBinding | None = None,
+        rows: list[Row],
+        key: KeyBinding | None,
     ) -> AppendResult:
-        """As `EventStore.append`: the key is bound first, a retry writes nothing new, a stale
-        `expected_version` is a Conflict."""
-        if not events:
-            return AppendResult(stream_id, expected_version, (), None, False)
-        rows = await rows_of(stream_id, events, self.sealer)
-        # From here on nothing awaits: each append is decided and written at once.
+        # Nothing here awaits: each append is decided and written at once, as under a lock.
         if key is not None:
             bound = self._keys.setdefault(key.key_id, (stream_id, key.request, expected_version))
             if bound[:2] != (stream_id, key.request):
@@ -86,7 +80,7 @@ class InMemoryEventStore:
                 event_id,
                 event_type,
                 schema_version,
-                case_id or stream_id,
+                case_id,
                 data_json,
                 meta_json,
                 micros(recorded_at),
@@ -98,7 +92,7 @@ class InMemoryEventStore:
                 event_id,
                 event_type,
                 schema_version,
-                case_id or stream_id,
+                case_id,
                 data_json.decode(),
                 meta_json.decode(),
                 recorded_at,

@@ -4,19 +4,17 @@ reads of `StoreReader` and the appends of a `GroupCommitWriter`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 
-from mend_events.envelope import NewEvent
 from mend_events.store.chain import ChainBreak, verify_chain
 from mend_events.store.reader import StoreReader
-from mend_events.store.results import AppendRequest, AppendResult, KeyBinding, rows_of
+from mend_events.store.results import Appender, AppendRequest, AppendResult, KeyBinding, Row
 from mend_events.store.writer import GroupCommitWriter
 
 
-class EventStore(StoreReader):
+class EventStore(StoreReader, Appender):
     """Append and read one service's events. One instance per process and schema."""
 
     def __init__(
@@ -45,25 +43,17 @@ class EventStore(StoreReader):
             on_new_stream=self.remember_agency,
         )
 
-    async def append(
+    async def _write(
         self,
         stream_id: str,
-        events: Sequence[NewEvent],
-        *,
+        case_id: str,
         expected_version: int,
-        case_id: str | None = None,
-        key: KeyBinding | None = None,
+        rows: list[Row],
+        key: KeyBinding | None,
     ) -> AppendResult:
-        """Append `events` if the stream is at `expected_version`; raise Conflict otherwise.
-        Retrying with the same event ids after an unknown outcome writes nothing new. With
-        `key`, the key is bound to this request first; a key bound to another request is
-        `KeyReused`, and nothing is written."""
-        if not events:
-            return AppendResult(stream_id, expected_version, (), None, False)
-        rows = await rows_of(stream_id, events, self.sealer)
         future = asyncio.get_running_loop().create_future()
         return await self._writer.submit(
-            AppendRequest(stream_id, case_id or stream_id, expected_version, rows, future, key=key)
+            AppendRequest(stream_id, case_id, expected_version, rows, future, key=key)
         )
 
     async def close(self) -> None:

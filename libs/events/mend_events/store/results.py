@@ -67,6 +67,41 @@ def ids_used_elsewhere() -> Conflict:
     return Conflict("event ids already used by other events", field="event_id")
 
 
+class Appender:
+    """The append every store offers: events become rows (personal fields sealed when the store
+    has a sealer), which the store writes in `_write`."""
+
+    sealer: Any = None
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int,
+        case_id: str | None = None,
+        key: KeyBinding | None = None,
+    ) -> AppendResult:
+        """Append `events` if the stream is at `expected_version`; raise Conflict otherwise.
+        Retrying with the same event ids after an unknown outcome writes nothing new. With
+        `key`, the key is bound to this request first; a key bound to another request is
+        `KeyReused`, and nothing is written."""
+        if not events:
+            return AppendResult(stream_id, expected_version, (), None, False)
+        rows = await rows_of(stream_id, events, self.sealer)
+        return await self._write(stream_id, case_id or stream_id, expected_version, rows, key)
+
+    async def _write(
+        self,
+        stream_id: str,
+        case_id: str,
+        expected_version: int,
+        rows: list[Row],
+        key: KeyBinding | None,
+    ) -> AppendResult:
+        raise NotImplementedError
+
+
 async def rows_of(stream_id: str, events: Sequence[NewEvent], sealer: Any) -> list[Row]:
     """The rows to write for `events`, personal fields sealed when the store has a sealer."""
     rows = []
