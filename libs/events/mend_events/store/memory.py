@@ -16,10 +16,9 @@ from mend_events.envelope import RecordedEvent
 from mend_events.store.chain import ZERO_HASH, ChainBreak, canonical_json, link, micros
 from mend_events.store.results import (
     Appender,
+    AppendRequest,
     AppendResult,
-    KeyBinding,
     KeyReused,
-    Row,
     conflict,
     ids_used_elsewhere,
 )
@@ -39,14 +38,9 @@ class InMemoryEventStore(Appender):
         self._by_id: dict[UUID, RecordedEvent] = {}
         self._keys: dict[UUID, tuple[str, str, int]] = {}
 
-    async def _write(
-        self,
-        stream_id: str,
-        case_id: str,
-        expected_version: int,
-        rows: list[Row],
-        key: KeyBinding | None,
-    ) -> AppendResult:
+    async def _write(self, request: AppendRequest) -> AppendResult:
+        stream_id, case_id, key = request.stream_id, request.case_id, request.key
+        expected_version, rows = request.expected_version, request.rows
         # Nothing here awaits: each append is decided and written at once, as under a lock.
         if key is not None:
             bound = self._keys.setdefault(key.key_id, (stream_id, key.request, expected_version))
@@ -72,19 +66,6 @@ class InMemoryEventStore(Appender):
         written = []
         for event_id, event_type, schema_version, data, meta in rows:
             version += 1
-            data_json, meta_json = canonical_json(data), canonical_json(meta)
-            digest = link(
-                head,
-                stream_id,
-                version,
-                event_id,
-                event_type,
-                schema_version,
-                case_id,
-                data_json,
-                meta_json,
-                micros(recorded_at),
-            )
             event = RecordedEvent.stored(
                 len(self._events) + 1,
                 stream_id,
@@ -93,16 +74,16 @@ class InMemoryEventStore(Appender):
                 event_type,
                 schema_version,
                 case_id,
-                data_json.decode(),
-                meta_json.decode(),
+                canonical_json(data).decode(),
+                canonical_json(meta).decode(),
                 recorded_at,
-                digest,
+                b"",
                 self.service,
             )
+            event.hash = head = _link(head, event)
             self._events.append(event)
             self._by_id[event_id] = event
             written.append(event)
-            head = digest
         self._streams[stream_id] = stream + written
         return AppendResult(
             stream_id, version, tuple(e.global_position for e in written), recorded_at, True
@@ -147,18 +128,7 @@ class InMemoryEventStore(Appender):
         for stream_id, stream in self._streams.items():
             head = ZERO_HASH
             for e in stream:
-                computed = link(
-                    head,
-                    stream_id,
-                    e.stream_version,
-                    e.event_id,
-                    e.event_type,
-                    e.schema_version,
-                    e.case_id,
-                    canonical_json(e.data),
-                    canonical_json(e.raw_metadata),
-                    micros(e.recorded_at),
-                )
+                computed = _link(head, e)
                 if computed != e.hash:
                     where = (self.schema, stream_id, e.stream_version, e.global_position)
                     breaks.append(ChainBreak(*where, "content does not match its hash"))
@@ -167,6 +137,22 @@ class InMemoryEventStore(Appender):
 
     async def close(self) -> None:
         return None
+
+
+def _link(prev_hash: bytes, e: RecordedEvent) -> bytes:
+    """The event's link of its stream's hash chain, as `EventStore` computes it."""
+    return link(
+        prev_hash,
+        e.stream_id,
+        e.stream_version,
+        e.event_id,
+        e.event_type,
+        e.schema_version,
+        e.case_id,
+        canonical_json(e.data),
+        canonical_json(e.raw_metadata),
+        micros(e.recorded_at),
+    )
 
 
 def _copy(event: RecordedEvent) -> RecordedEvent:

@@ -3,14 +3,13 @@ reads of `StoreReader` and the appends of a `GroupCommitWriter`."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
 
 from mend_events.store.chain import ChainBreak, verify_chain
 from mend_events.store.reader import StoreReader
-from mend_events.store.results import Appender, AppendRequest, AppendResult, KeyBinding, Row
+from mend_events.store.results import Appender, AppendRequest, AppendResult
 from mend_events.store.writer import GroupCommitWriter
 
 
@@ -43,18 +42,8 @@ class EventStore(StoreReader, Appender):
             on_new_stream=self.remember_agency,
         )
 
-    async def _write(
-        self,
-        stream_id: str,
-        case_id: str,
-        expected_version: int,
-        rows: list[Row],
-        key: KeyBinding | None,
-    ) -> AppendResult:
-        future = asyncio.get_running_loop().create_future()
-        return await self._writer.submit(
-            AppendRequest(stream_id, case_id, expected_version, rows, future, key=key)
-        )
+    async def _write(self, request: AppendRequest) -> AppendResult:
+        return await self._writer.submit(request)
 
     async def close(self) -> None:
         await self._writer.close()

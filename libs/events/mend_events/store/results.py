@@ -89,16 +89,12 @@ class Appender:
         if not events:
             return AppendResult(stream_id, expected_version, (), None, False)
         rows = await rows_of(stream_id, events, self.sealer)
-        return await self._write(stream_id, case_id or stream_id, expected_version, rows, key)
+        future = asyncio.get_running_loop().create_future()
+        return await self._write(
+            AppendRequest(stream_id, case_id or stream_id, expected_version, rows, future, key=key)
+        )
 
-    async def _write(
-        self,
-        stream_id: str,
-        case_id: str,
-        expected_version: int,
-        rows: list[Row],
-        key: KeyBinding | None,
-    ) -> AppendResult:
+    async def _write(self, request: AppendRequest) -> AppendResult:
         raise NotImplementedError
 
 
