@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mend_events.contracts import DomainEvent, Sealed
 from mend_events.crypto.agency_keys import AgencyKeys
@@ -23,21 +20,11 @@ from mend_events.crypto.cipher import (
     UnknownKey,
     _b64d,
     _b64e,
-    _hkdf,
-    _wrap_associated_data,
     field_associated_data,
     is_sealed,
 )
-from mend_events.crypto.key_store import DataKeyRecord, KeyStore
-
-
-@dataclass(frozen=True, slots=True)
-class _DataKey:
-    kid: str
-    agency: str
-    owner: str
-    aead: AESGCM
-    nonce_key: bytes
+from mend_events.crypto.key_store import KeyStore
+from mend_events.crypto.wrapping import DataKey, new_record, unwrap
 
 
 def _now() -> datetime:
@@ -77,31 +64,7 @@ class FieldSealer:
 
     # ---- keys
 
-    def _unwrap(self, record: DataKeyRecord) -> _DataKey:
-        assert record.wrapped is not None
-        if record.kek_id != self._keys.kek_id(record.agency):
-            raise DecryptionFailed(
-                f"data key {record.kid} is wrapped under key-encryption key {record.kek_id}, "
-                f"not the current one of agency {record.agency!r} (rotation not applied?)"
-            )
-        wrapped = record.wrapped
-        try:
-            raw = AESGCM(self._keys.kek(record.agency)).decrypt(
-                wrapped[:_NONCE_BYTES],
-                wrapped[_NONCE_BYTES:],
-                _wrap_associated_data(record.agency, record.owner, record.kid),
-            )
-        except InvalidTag:
-            raise DecryptionFailed(f"data key {record.kid} does not unwrap") from None
-        return _DataKey(
-            kid=record.kid,
-            agency=record.agency,
-            owner=record.owner,
-            aead=AESGCM(raw),
-            nonce_key=_hkdf(raw, salt=b"mend/field-nonce/v1", info=record.kid.encode("utf-8")),
-        )
-
-    async def _key_for_sealing(self, agency: str, owner: str) -> _DataKey:
+    async def _key_for_sealing(self, agency: str, owner: str) -> DataKey:
         record = await self._store.active_key(agency, owner)
         if record is None:
             # Concurrent first seals in this process make one key (the store settles races
@@ -110,29 +73,15 @@ class FieldSealer:
             async with lock:
                 record = await self._store.active_key(agency, owner)
                 if record is None:
-                    record = await self._store.create_key(self._new_record(agency, owner))
+                    record = await self._store.create_key(
+                        new_record(self._keys, agency, owner, self._clock())
+                    )
             self._creating.pop((agency, owner), None)
-        return self._unwrap(record)
-
-    def _new_record(self, agency: str, owner: str) -> DataKeyRecord:
-        kid = f"dk-{secrets.token_hex(16)}"
-        raw = AESGCM.generate_key(bit_length=256)
-        nonce = secrets.token_bytes(_NONCE_BYTES)
-        wrapped = nonce + AESGCM(self._keys.kek(agency)).encrypt(
-            nonce, raw, _wrap_associated_data(agency, owner, kid)
-        )
-        return DataKeyRecord(
-            kid=kid,
-            agency=agency,
-            owner=owner,
-            kek_id=self._keys.kek_id(agency),
-            wrapped=wrapped,
-            created_at=self._clock(),
-        )
+        return unwrap(self._keys, record)
 
     async def _key_for_opening(
-        self, kid: str, agency: str, owner: str, memo: dict[str, _DataKey | None] | None = None
-    ) -> _DataKey | None:
+        self, kid: str, agency: str, owner: str, memo: dict[str, DataKey | None] | None = None
+    ) -> DataKey | None:
         if memo is not None and kid in memo:
             entry = memo[kid]
         else:
@@ -140,7 +89,7 @@ class FieldSealer:
             if record is None:
                 raise UnknownKey(f"data key {kid} is not recorded")
             shredded = record.shredded_at is not None or record.wrapped is None
-            entry = None if shredded else self._unwrap(record)
+            entry = None if shredded else unwrap(self._keys, record)
             if memo is not None:
                 memo[kid] = entry
         if entry is None:
@@ -245,7 +194,7 @@ class FieldSealer:
         event_type: str,
         schema_version: int,
         field: str,
-        _memo: dict[str, _DataKey | None] | None = None,
+        _memo: dict[str, DataKey | None] | None = None,
     ) -> str | None:
         """The plaintext, or None once the owner's key was shredded.
 
@@ -296,7 +245,7 @@ class FieldSealer:
         the owner field (the event model's `personal_owner`); None means the actor owns it."""
         out = dict(data)
         owner: str | None = None
-        memo: dict[str, _DataKey | None] = {}
+        memo: dict[str, DataKey | None] = {}
         for name, value in data.items():
             if not is_sealed(value):
                 continue
