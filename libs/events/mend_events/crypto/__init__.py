@@ -21,6 +21,10 @@ byte-identical, so idempotency and hash chains are unaffected); different inputs
 Agency KEKs come from `MEND_AGENCY_KEYS` (JSON {agency: base64 of 32 bytes}). Without it they are
 derived per agency with HKDF from `MEND_MASTER_KEY` (base64, >= 32 bytes) whose default is a fixed
 DEVELOPMENT-ONLY value; `MEND_ENV=production` refuses that default.
+
+Modules: `cipher` (associated data, encodings, errors), `agency_keys` (KEKs), `key_store` (where
+wrapped data keys live), `wrapping` (a data key wrapped and unwrapped), `sealer` (`FieldSealer`:
+seal, open, shred).
 """
 
 from mend_events.crypto.agency_keys import AgencyKeys
