@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -44,23 +45,17 @@ def _rows_to_events(rows: list[asyncpg.Record], service: str) -> list[RecordedEv
     return [stored(*row, service) for row in rows]
 
 
+@dataclass(eq=False)
 class StoreReader:
-    """The reads of one schema's events. `io_pool`: connections taken for one statement only."""
+    """The reads of one schema's events. `io_pool`: connections taken for one statement only;
+    `cache_size`: how many streams' agencies are kept."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        schema: str,
-        service: str,
-        io_pool: asyncpg.Pool,
-        cache_size: int,
-    ) -> None:
-        self.pool = pool
-        self.io_pool = io_pool
-        self.schema = schema
-        self.service = service
-        self._cache_size = cache_size
-        self._agencies: dict[str, str] = {}  # stream -> agency of its first event
+    pool: asyncpg.Pool
+    schema: str
+    service: str
+    io_pool: asyncpg.Pool
+    cache_size: int
+    _agencies: dict[str, str] = field(default_factory=dict, init=False)  # stream -> agency
 
     async def read_stream(
         self,
@@ -116,7 +111,7 @@ class StoreReader:
         return agency
 
     def remember_agency(self, stream_id: str, agency: str) -> None:
-        if len(self._agencies) >= self._cache_size:
+        if len(self._agencies) >= self.cache_size:
             self._agencies.clear()
         self._agencies[stream_id] = agency
 
