@@ -91,7 +91,7 @@ async def main(services: list[str]) -> None:
     try:
         for service in services:
             applied = await migrate_schema(conn, service, service)
-            print(f"{service}: {len(applied)} migration(s) applied")
+            print(f"{service}: definitions applied, {len(applied)} migration(s) applied")
     finally:
         await conn.close()
 

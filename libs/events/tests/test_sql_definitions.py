@@ -5,14 +5,12 @@ definitions again changes nothing."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from pathlib import Path
 
 import asyncpg
 import pytest
 from mend_events.migrate import migrate_schema
-from mend_events.testing import drop_schema
 
 LEGACY = Path(__file__).parent / "legacy_sql"
 
@@ -77,12 +75,11 @@ async def apply_legacy(conn: asyncpg.Connection, schema: str) -> None:
 
 
 @pytest.fixture
-async def two_schemas(platform, admin_conn):
+async def two_schemas(admin_conn):
     names = (f"t_old_{uuid.uuid4().hex[:8]}", f"t_new_{uuid.uuid4().hex[:8]}")
     yield names
     for name in names:
-        with contextlib.suppress(Exception):
-            await drop_schema(platform, name)
+        await admin_conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
 
 async def test_an_existing_schema_and_a_fresh_one_end_with_the_same_objects(
