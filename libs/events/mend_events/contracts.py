@@ -3,7 +3,7 @@ upcasters that lift stored data from older schema versions to the current one.
 
 Events are immutable facts in the past tense. Their data holds pseudonymous ids, codes and dates;
 never names, contact details or narratives in clear (R8): free text travels only as a `Sealed`
-value (see `crypto.py`).
+value (see `mend_events.crypto`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Sealed(BaseModel):
     ct: str
 
 
-# A personal free-text field: plain `str` inside the domain, `Sealed` once stored (crypto.py).
+# A personal free-text field: plain `str` inside the domain, `Sealed` once stored (crypto/).
 PersonalText = str | Sealed
 
 

@@ -1,9 +1,12 @@
-"""Versioned SQL migrations, one schema per service.
+"""The SQL of each service's schema: current definitions, then versioned migrations.
 
-Each schema gets the shared event-store scripts (`mend_events/migrations`) and then its
-service's own (`mend_<service>/migrations`), in name order, each once, each in a transaction,
-recorded in `<schema>.schema_migrations`. Objects are owned by `mend_owner`; the application
-role `mend_app` gets only what the scripts grant.
+Each schema first gets the event store's definitions (`mend_events/store/sql`, one object per
+file: tables, functions, privileges), applied on every run and written to be applied again
+(CREATE OR REPLACE, IF NOT EXISTS, GRANT), so a fresh schema and an existing one end with the
+same objects. Then the numbered migrations, each once, recorded in `<schema>.schema_migrations`:
+the shared ones (`mend_events/migrations`, kept for data changes) and then its service's own
+(`mend_<service>/migrations`), in name order. All of it in one transaction. Objects are owned by
+`mend_owner`; the application role `mend_app` gets only what the scripts grant.
 
     python -m mend_events.migrate consent risk sessions aftercare
 """
@@ -40,6 +43,13 @@ def scripts_of(package: str) -> list[Script]:
     return [Script(f"{package}:{f.name}", f.read_text()) for f in files]
 
 
+def definitions() -> list[Script]:
+    """The event store's current definitions, in the order they depend on each other."""
+    folder = importlib.resources.files("mend_events") / "store" / "sql"
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [Script(f"mend_events:store/sql/{f.name}", f.read_text()) for f in files]
+
+
 def scripts_for(service: str | None) -> list[Script]:
     found = scripts_of("mend_events")
     if service:
@@ -48,7 +58,8 @@ def scripts_for(service: str | None) -> list[Script]:
 
 
 async def migrate_schema(conn: asyncpg.Connection, schema: str, service: str | None) -> list[str]:
-    """Apply what is missing to `schema`; returns the names applied. Safe to run concurrently."""
+    """Apply the definitions and the migrations missing in `schema`; returns the names of the
+    migrations applied. Safe to run concurrently."""
     if not _SCHEMA_NAME.match(schema):
         raise ValueError(f"invalid schema name {schema!r}")
     applied: list[str] = []
@@ -61,6 +72,8 @@ async def migrate_schema(conn: asyncpg.Connection, schema: str, service: str | N
             f"CREATE TABLE IF NOT EXISTS {schema}.schema_migrations ("
             "name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
+        for definition in definitions():
+            await conn.execute(definition.sql.replace("{schema}", schema))
         done = {r["name"] for r in await conn.fetch(f"SELECT name FROM {schema}.schema_migrations")}
         for script in scripts_for(service):
             if script.name in done:
@@ -78,7 +91,7 @@ async def main(services: list[str]) -> None:
     try:
         for service in services:
             applied = await migrate_schema(conn, service, service)
-            print(f"{service}: {len(applied)} migration(s) applied")
+            print(f"{service}: definitions applied, {len(applied)} migration(s) applied")
     finally:
         await conn.close()
 

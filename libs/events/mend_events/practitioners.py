@@ -119,9 +119,9 @@ _COLUMNS = (
 
 class PractitionerDirectory:
     """The current registry entry per (agency, practitioner), in `<schema>.practitioner_registry`
-    (mend_events migration 0006). Usable as a projection of sessions' own events (`name`,
-    `apply`, `reset`) and, inside any service's inbox transaction, for events consumed from
-    `sessions.events.v1` (`apply` with one event): a redelivery writes the same row again."""
+    (store/sql/10_practitioner_registry.sql). Usable as a projection of sessions' own events
+    (`name`, `apply`, `reset`) and, inside any service's inbox transaction, for events consumed
+    from `sessions.events.v1` (`apply` with one event): a redelivery writes the same row again."""
 
     name = "practitioner_registry"
 

@@ -105,7 +105,7 @@ class Relay:
         # need not wait for the WAL flush (this connection writes nothing else).
         await conn.execute("SET synchronous_commit = off")
         # This session tails a table that grows under it: a generic plan cached while the
-        # table was small would keep scanning all of it (see migration 0004).
+        # table was small would keep scanning all of it (as store/sql/03_append_batch.sql says).
         await conn.execute("SET plan_cache_mode = force_custom_plan")
         try:
             # The session-level advisory lock lives as long as this connection: a crashed

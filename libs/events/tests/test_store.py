@@ -1,4 +1,5 @@
-"""The event store against the real PostgreSQL."""
+"""The event store against the real PostgreSQL: what only it does (group commit across
+writers, tailing readers, privileges, plans). What every store does: store_contract.py."""
 
 from __future__ import annotations
 
@@ -20,19 +21,6 @@ async def store(app_pool, schema):
     await s.close()
 
 
-async def test_two_appends_at_same_expected_version_one_wins(store):
-    await store.append("case-aaaa1", [noted(0)], expected_version=0)
-    results = await asyncio.gather(
-        store.append("case-aaaa1", [noted(1)], expected_version=1),
-        store.append("case-aaaa1", [noted(2)], expected_version=1),
-        return_exceptions=True,
-    )
-    wins = [r for r in results if not isinstance(r, Exception)]
-    conflicts = [r for r in results if isinstance(r, Conflict)]
-    assert len(wins) == 1 and len(conflicts) == 1
-    assert conflicts[0].field == "expected_version"
-    events = await store.read_stream("case-aaaa1")
-    assert [e.stream_version for e in events] == [1, 2]
 
 
 async def test_stale_expected_version_across_processes_is_a_conflict(app_pool, schema):
@@ -42,20 +30,8 @@ async def test_stale_expected_version_across_processes_is_a_conflict(app_pool, s
         await b.append("case-bbbb1", [noted(1)], expected_version=0)
 
 
-async def test_retry_with_same_event_ids_adds_nothing(store):
-    batch = [noted(1), noted(2)]
-    first = await store.append("case-cccc1", batch, expected_version=0)
-    again = await store.append("case-cccc1", batch, expected_version=0)
-    assert first.written and not again.written
-    assert again.positions == first.positions
-    assert len(await store.read_stream("case-cccc1")) == 2
 
 
-async def test_event_id_reused_for_other_stream_is_a_conflict(store):
-    event = noted(1)
-    await store.append("case-dddd1", [event], expected_version=0)
-    with pytest.raises(Conflict):
-        await store.append("case-dddd2", [event], expected_version=0)
 
 
 async def test_two_writers_never_interleave_and_tailing_reader_never_skips(store, app_pool, schema):
@@ -147,13 +123,6 @@ async def test_stale_head_cache_is_refreshed_not_a_conflict(app_pool, schema):
     assert await a.verify() == []
 
 
-async def test_same_stream_twice_in_one_batch(store):
-    first, second = await asyncio.gather(
-        store.append("case-twice1", [noted(1)], expected_version=0),
-        store.append("case-twice1", [noted(2)], expected_version=1),
-    )
-    assert (first.version, second.version) == (1, 2)
-    assert await store.verify() == []
 
 
 async def test_one_batch_with_every_outcome(app_pool, schema):
@@ -183,8 +152,8 @@ async def test_one_batch_with_every_outcome(app_pool, schema):
 async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
     store, admin_conn, platform, schema
 ):
-    """append_batch keeps one plan per session (0005). Made while the table was empty, it
-    must still reach events by key once the table has grown, not scan it."""
+    """append_batch keeps one plan per session (store/sql/03_append_batch.sql). Made while the
+    table was empty, it must still reach events by key once the table has grown, not scan it."""
     session = await asyncpg.connect(platform.admin_database_url)
     plans: list[str] = []
     session.add_log_listener(lambda _conn, message: plans.append(message.message))
@@ -277,11 +246,3 @@ async def test_owner_cannot_update_either(store, admin_conn, schema):
     await store.append("case-gggg1", [noted(1)], expected_version=0)
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await admin_conn.execute(f"DELETE FROM {schema}.events")
-
-
-async def test_read_stream_as_of(store):
-    first = await store.append("case-hhhh1", [noted(1)], expected_version=0)
-    await asyncio.sleep(0.01)
-    await store.append("case-hhhh1", [noted(2)], expected_version=1)
-    then = await store.read_stream("case-hhhh1", as_of=first.recorded_at)
-    assert [e.decode().n for e in then] == [1]
