@@ -6,21 +6,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from mend_events.application import CommandService
 from mend_events.cases import CaseDirectory, CaseEntry
 from mend_events.crypto import FieldSealer
-from mend_events.decider import CommandContext
+from mend_events.decider import system_context
 from mend_events.identity import Identity
-from mend_events.identity_types import Actor, Role
 from mend_events.store import EventStore
 
 from mend_consent.commands import LapseDueGrants
 from mend_consent.domain import ConsentState, covers, decider
-from mend_consent.projections import CurrentGrants
+from mend_consent.read_models import CurrentGrants
 
-SYSTEM_ID = "svc-consent"
+SERVICE = "consent"
 ERASED = "[erased]"
 
 
@@ -124,11 +123,7 @@ class ConsentService:
         changed = 0
         for case_id in cases:
             agency = await self.case_agency(case_id) or "unknown"
-            ctx = CommandContext(
-                actor=Actor(id=SYSTEM_ID, role=Role.SYSTEM, agency=agency),
-                now=now,
-                correlation_id=uuid4(),
-            )
+            ctx = system_context(SERVICE, agency, now=now)
             result = await self.commands.execute(case_id, LapseDueGrants(), ctx)
             changed += bool(result.events)
         return changed

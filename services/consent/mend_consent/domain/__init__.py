@@ -6,14 +6,6 @@ incentive; it can be withdrawn at any time by or for that participant, lapses at
 and is invalidated by a later report of an incentive. Ending a grant is final: a grant is active
 at most once, and only its first ending counts."""
 
-from mend_consent.domain.state import (
-    Acknowledgement,
-    ConsentState,
-    Grant,
-    GrantStatus,
-    evolve,
-    initial,
-)
 from mend_consent.domain.decide import (
     decide,
     decider,
@@ -24,6 +16,14 @@ from mend_consent.domain.queries import (
     active_grants,
     covers,
     current_grants,
+)
+from mend_consent.domain.state import (
+    Acknowledgement,
+    ConsentState,
+    Grant,
+    GrantStatus,
+    evolve,
+    initial,
 )
 
 __all__ = [

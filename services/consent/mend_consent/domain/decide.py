@@ -1,17 +1,14 @@
-"""Consent decisions (R1, R2): `decide(state, command, ctx) -> events` and the `decider`. Pure; `now` comes from the command context."""
+"""Consent decisions (R1, R2): `decide(state, command, ctx) -> events` and the `decider`. Pure;
+`now` comes from the command context."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import StrEnum
-from uuid import UUID, uuid5
+from uuid import uuid5
+
 from mend_events.catalog.consent import (
     TAKE_PART,
-    AcknowledgementBasis,
     AcknowledgementRecorded,
-    AcknowledgementWithdrawalGround,
     AcknowledgementWithdrawn,
     ConsentGiven,
     ConsentInvalidated,
@@ -19,16 +16,13 @@ from mend_events.catalog.consent import (
     ConsentWithdrawn,
     GrantRef,
     IncentiveReported,
-    InformedHow,
-    ScopeKind,
     WithdrawalTarget,
-    parse_scope,
 )
 from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
-from mend_events.envelope import Metadata
 from mend_events.errors import Forbidden, NotFound, Rejected
 from mend_events.identity_types import PARTICIPANT_ROLES, Actor, Role
+
 from mend_consent.commands import (
     GiveConsent,
     LapseDueGrants,
@@ -39,9 +33,8 @@ from mend_consent.commands import (
     WithdrawGrant,
     WithdrawScope,
 )
-from mend_consent.domain.state import ConsentState, Grant, GrantStatus, evolve, initial
 from mend_consent.domain.queries import acknowledgement_stands, active_grants
-
+from mend_consent.domain.state import ConsentState, Grant, GrantStatus, evolve, initial
 
 # --------------------------------------------------------------------------------------- decide
 

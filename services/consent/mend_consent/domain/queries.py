@@ -1,46 +1,20 @@
-"""What other code asks of a consent state: the grants in force, whether a scope is covered, whether an acknowledgement stands. Pure."""
+"""What other code asks of a consent state: the grants in force, whether a scope is covered,
+whether an acknowledgement stands. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from uuid import UUID, uuid5
+from uuid import UUID
+
 from mend_events.catalog.consent import (
     TAKE_PART,
-    AcknowledgementBasis,
-    AcknowledgementRecorded,
-    AcknowledgementWithdrawalGround,
-    AcknowledgementWithdrawn,
-    ConsentGiven,
-    ConsentInvalidated,
-    ConsentLapsed,
-    ConsentWithdrawn,
-    GrantRef,
-    IncentiveReported,
-    InformedHow,
     ScopeKind,
-    WithdrawalTarget,
     parse_scope,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
-from mend_events.envelope import Metadata
-from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import PARTICIPANT_ROLES, Actor, Role
-from mend_consent.commands import (
-    GiveConsent,
-    LapseDueGrants,
-    RecordAcknowledgement,
-    ReportIncentive,
-    WithdrawAcknowledgement,
-    WithdrawAll,
-    WithdrawGrant,
-    WithdrawScope,
-)
-from mend_consent.domain.state import ConsentState, Grant, GrantStatus
+from mend_events.identity_types import Role
 
+from mend_consent.domain.state import ConsentState, Grant, GrantStatus
 
 # -------------------------------------------------------------------------------------- queries
 

@@ -1,4 +1,5 @@
-"""The consent state of one case and its fold (`evolve`): grants with their ends, and the responsible person's acknowledgement. Pure."""
+"""The consent state of one case and its fold (`evolve`): grants with their ends, and the
+responsible person's acknowledgement. Pure."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from uuid import UUID, uuid5
+from uuid import UUID
+
 from mend_events.catalog.consent import (
-    TAKE_PART,
     AcknowledgementBasis,
     AcknowledgementRecorded,
     AcknowledgementWithdrawalGround,
@@ -20,26 +21,10 @@ from mend_events.catalog.consent import (
     GrantRef,
     IncentiveReported,
     InformedHow,
-    ScopeKind,
-    WithdrawalTarget,
-    parse_scope,
 )
 from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata
-from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import PARTICIPANT_ROLES, Actor, Role
-from mend_consent.commands import (
-    GiveConsent,
-    LapseDueGrants,
-    RecordAcknowledgement,
-    ReportIncentive,
-    WithdrawAcknowledgement,
-    WithdrawAll,
-    WithdrawGrant,
-    WithdrawScope,
-)
-
+from mend_events.identity_types import Role
 
 # ---------------------------------------------------------------------------------------- state
 
