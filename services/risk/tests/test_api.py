@@ -17,7 +17,7 @@ from mend_events.settings import events_topic, kafka_options
 from mend_events.testing import open_case, running_service
 from mend_events.vocabulary import ContactForm
 from mend_risk.app import build
-from mend_risk.service import permits_in
+from mend_risk.domain.answers import permits_in
 
 HP, RP, PRAC, SPECIALIST = "hp-alice01", "rp-bob0001", "prac-carol1", "prac-5e5e5e"
 CASE = "case-0001aa"

@@ -55,7 +55,7 @@ from mend_risk.domain import (
     unresolved_flags,
     unresolved_severe_flags,
 )
-from mend_risk.forms import (
+from mend_risk.domain.forms import (
     ALWAYS_WITH_RESPONSIBLE_PERSON,
     MEETINGS,
     NEVER_WITH_RESPONSIBLE_PERSON,

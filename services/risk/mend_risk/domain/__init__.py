@@ -1,20 +1,12 @@
 """The risk service's pure domain. One stream per case (stream id = case id) holding its
 assessments, safety plans, flags and due reassessments; `decide` and `evolve`; and the queries
-other code relies on, above all `permits` (the risk half of gate R4). No I/O, no clock."""
+other code relies on, above all `permits` (the risk half of gate R4). No I/O, no clock.
 
-from mend_risk.domain.state import (
-    Assessment,
-    Flag,
-    PendingReassessment,
-    RiskPolicy,
-    RiskState,
-    decider,
-    evolve,
-    initial,
-)
+`state` (the record and its fold), `decide` (the decisions and the `decider`), `queries`."""
+
+from mend_risk.domain.decide import decider, make_decider
 from mend_risk.domain.queries import (
     decision_problem,
-    find_assessment,
     governing_decision,
     latest_completed,
     legal_blocker,
@@ -25,8 +17,16 @@ from mend_risk.domain.queries import (
     unresolved_flags,
     unresolved_severe_flags,
 )
-from mend_risk.domain.decide import (
-    make_decider,
+from mend_risk.domain.state import (
+    Assessment,
+    Flag,
+    PendingReassessment,
+    RiskPolicy,
+    RiskState,
+    evolve,
+    find_assessment,
+    find_flag,
+    initial,
 )
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "decision_problem",
     "evolve",
     "find_assessment",
+    "find_flag",
     "governing_decision",
     "initial",
     "latest_completed",

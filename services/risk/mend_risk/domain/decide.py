@@ -1,34 +1,26 @@
-"""Risk decisions (R4, R5): `decide` and `make_decider`, with the validity policy. Pure; `now` comes from the command context."""
+"""Risk decisions (R4, R5): `decide` and `make_decider`, with the validity policy. Pure; `now`
+comes from the command context."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
+
 from mend_events.catalog.risk import (
-    LEGAL_RESTRICTIONS,
-    AssessmentStage,
-    FactorStatus,
-    PermittedForm,
     ReassessmentTrigger,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
-    RiskDecision,
-    RiskFactor,
     RiskFactorRecorded,
     RiskFlagRaised,
     RiskFlagResolved,
     RiskReassessmentDue,
     SafetyPlanAgreed,
-    Severity,
 )
 from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
-from mend_events.envelope import Metadata
 from mend_events.errors import Forbidden, Rejected
 from mend_events.identity_types import Role
-from mend_events.vocabulary import ContactForm
+
 from mend_risk.commands import (
     AgreeSafetyPlan,
     CompleteRiskAssessment,
@@ -38,10 +30,19 @@ from mend_risk.commands import (
     ResolveRiskFlag,
     StartRiskAssessment,
 )
-from mend_risk.forms import MEETINGS, possible_involvement, usual_involvement
-from mend_risk.domain.state import Assessment, Flag, RiskPolicy, RiskState, evolve, initial
-from mend_risk.domain.queries import decision_problem, find_assessment, open_assessment, permitted_forms
-
+from mend_risk.domain.queries import (
+    decision_problem,
+    open_assessment,
+)
+from mend_risk.domain.state import (
+    Assessment,
+    RiskPolicy,
+    RiskState,
+    evolve,
+    find_assessment,
+    find_flag,
+    initial,
+)
 
 # --------------------------------------------------------------------------------------- decide
 
@@ -146,15 +147,11 @@ def _agree_plan(state: RiskState, cmd: AgreeSafetyPlan) -> list[DomainEvent]:
     return [] if plan in state.safety_plans else [plan]
 
 
-def _find_flag(state: RiskState, flag_id: UUID) -> Flag | None:
-    return next((f for f in state.flags if f.raised.flag_id == flag_id), None)
-
-
 def _raise_flag(state: RiskState, cmd: RaiseRiskFlag) -> list[DomainEvent]:
     """A flag makes a reassessment due at once: both facts come from one decision, so neither
     is ever recorded without the other. The flag's id names the trigger."""
     event = RiskFlagRaised(**cmd.model_dump())
-    existing = _find_flag(state, cmd.flag_id)
+    existing = find_flag(state, cmd.flag_id)
     if existing is None:
         if cmd.flag_id in state.seen_triggers:
             return [event]
@@ -168,7 +165,7 @@ def _raise_flag(state: RiskState, cmd: RaiseRiskFlag) -> list[DomainEvent]:
 
 
 def _resolve_flag(state: RiskState, cmd: ResolveRiskFlag) -> list[DomainEvent]:
-    flag = _find_flag(state, cmd.flag_id)
+    flag = find_flag(state, cmd.flag_id)
     if flag is None:
         raise Rejected("no such flag in this case", field="flag_id")
     if flag.resolved_at is not None:
@@ -187,3 +184,4 @@ def _mark_due(state: RiskState, cmd: MarkReassessmentDue, ctx: CommandContext) -
     return [RiskReassessmentDue(trigger=cmd.trigger, trigger_event_id=cmd.trigger_event_id)]
 
 
+decider = make_decider()

@@ -1,52 +1,26 @@
-"""What other code asks of a risk record: the governing decision, the forms it permits, unresolved flags, whether a reassessment is due, what a decision may not say. Pure."""
+"""What other code asks of a risk record: the governing decision, the forms it permits, unresolved
+flags, whether a reassessment is due, what a decision may not say. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from uuid import UUID
+from datetime import datetime
+
 from mend_events.catalog.risk import (
     LEGAL_RESTRICTIONS,
     AssessmentStage,
     FactorStatus,
     PermittedForm,
-    ReassessmentTrigger,
     RiskAssessmentCompleted,
-    RiskAssessmentStarted,
     RiskDecision,
     RiskFactor,
-    RiskFactorRecorded,
-    RiskFlagRaised,
-    RiskFlagResolved,
-    RiskReassessmentDue,
-    SafetyPlanAgreed,
     Severity,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
-from mend_events.envelope import Metadata
-from mend_events.errors import Forbidden, Rejected
-from mend_events.identity_types import Role
 from mend_events.vocabulary import ContactForm
-from mend_risk.commands import (
-    AgreeSafetyPlan,
-    CompleteRiskAssessment,
-    MarkReassessmentDue,
-    RaiseRiskFlag,
-    RecordRiskFactor,
-    ResolveRiskFlag,
-    StartRiskAssessment,
-)
-from mend_risk.forms import MEETINGS, possible_involvement, usual_involvement
+
+from mend_risk.domain.forms import MEETINGS, possible_involvement, usual_involvement
 from mend_risk.domain.state import Assessment, Flag, RiskState
 
-
 # -------------------------------------------------------------------------------------- queries
-
-
-def find_assessment(state: RiskState, assessment_id: UUID) -> Assessment | None:
-    return next((a for a in state.assessments if a.assessment_id == assessment_id), None)
 
 
 def open_assessment(state: RiskState) -> Assessment | None:

@@ -1,47 +1,27 @@
-"""The risk record of one case and its fold (`evolve`): assessments, flags, safety plans and the reassessments due. Pure."""
+"""The risk record of one case and its fold (`evolve`): assessments, flags, safety plans and the
+reassessments due. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
+
 from mend_events.catalog.risk import (
-    LEGAL_RESTRICTIONS,
     AssessmentStage,
-    FactorStatus,
-    PermittedForm,
     ReassessmentTrigger,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
-    RiskDecision,
     RiskFactor,
     RiskFactorRecorded,
     RiskFlagRaised,
     RiskFlagResolved,
     RiskReassessmentDue,
     SafetyPlanAgreed,
-    Severity,
 )
 from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata
-from mend_events.errors import Forbidden, Rejected
-from mend_events.identity_types import Role
-from mend_events.vocabulary import ContactForm
-from mend_risk.commands import (
-    AgreeSafetyPlan,
-    CompleteRiskAssessment,
-    MarkReassessmentDue,
-    RaiseRiskFlag,
-    RecordRiskFactor,
-    ResolveRiskFlag,
-    StartRiskAssessment,
-)
-from mend_risk.forms import MEETINGS, possible_involvement, usual_involvement
-from mend_risk.domain.queries import find_assessment
-from mend_risk.domain.decide import _find_flag, make_decider
-
 
 # ---------------------------------------------------------------------------------------- state
 
@@ -101,6 +81,14 @@ def initial(case_id: str) -> RiskState:
     return RiskState(case_id=case_id)
 
 
+def find_assessment(state: RiskState, assessment_id: UUID) -> Assessment | None:
+    return next((a for a in state.assessments if a.assessment_id == assessment_id), None)
+
+
+def find_flag(state: RiskState, flag_id: UUID) -> Flag | None:
+    return next((f for f in state.flags if f.raised.flag_id == flag_id), None)
+
+
 # --------------------------------------------------------------------------------------- evolve
 
 
@@ -125,7 +113,7 @@ def evolve(state: RiskState, event: DomainEvent, meta: Metadata) -> RiskState:
             others = tuple(p for p in state.safety_plans if _plan_key(p) != _plan_key(event))
             return replace(state, safety_plans=(*others, event))
         case RiskFlagRaised():
-            if _find_flag(state, event.flag_id) is not None:
+            if find_flag(state, event.flag_id) is not None:
                 return state
             flag = Flag(raised=event, raised_by=meta.actor_id, raised_at=at)
             return replace(state, flags=(*state.flags, flag))
@@ -170,5 +158,3 @@ def _resolve(flag: Flag, event: RiskFlagResolved, meta: Metadata) -> Flag:
         return flag
     return replace(flag, resolved_by=meta.actor_id, resolved_at=meta.occurred_at)
 
-
-decider = make_decider()
