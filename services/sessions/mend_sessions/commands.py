@@ -25,7 +25,7 @@ from mend_events.identity_types import PseudoId
 from mend_events.inputs import Day, Moment
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mend_sessions.forms import ContactForm
+from mend_sessions.domain.forms import ContactForm
 
 
 class _Command(BaseModel):

@@ -38,10 +38,13 @@ from mend_events.catalog.risk import (
 )
 from mend_events.catalog.sessions import HaltCause
 from mend_events.envelope import RecordedEvent
+from mend_events.reactions import Consumes
 
 from mend_sessions import commands as c
-from mend_sessions.projections import ALL_FORMS, ConsentView, RiskView
-from mend_sessions.service import SessionsService, involves_responsible_person, lock_case
+from mend_sessions.consistency import lock_case
+from mend_sessions.domain.forms import ALL_FORMS
+from mend_sessions.read_models import ConsentView, RiskView
+from mend_sessions.service import SessionsService, involves_responsible_person
 
 CONSENT_TYPES = frozenset(
     t.event_type
@@ -77,6 +80,8 @@ RISK_TYPES = frozenset(
 class Reactions:
     """The `consent` and `risk` subscriptions' handlers. `service` is a callable because the
     consumers start before the app's service object exists (it is made on first use)."""
+
+    CONSUMES = (Consumes("consent", consent=CONSENT_TYPES), Consumes("risk", risk=RISK_TYPES))
 
     def __init__(
         self,
