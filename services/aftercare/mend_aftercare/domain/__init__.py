@@ -15,24 +15,30 @@ Choices a reviewer should know (each is also where the rule is enforced below):
   answers [] (never an error) whenever it says no, so the sender learns nothing about the
   harmed person's choices or consent.
 - Facts the domain cannot know (current updates consent, research consent) arrive in the
-  command, filled by the application layer from projections at the moment of deciding."""
+  command, filled by the application layer from read models at the moment of deciding.
 
+Modules: `state` (the case's after-care and its fold), `rules` (the sharing rule, closures,
+guards), `decide` (each command), `views` (what each role sees), `report` (the commissioners'
+report)."""
+
+from mend_aftercare.domain.decide import decide, decider
 from mend_aftercare.domain.rules import (
     HARMED_PERSON_CLOSURES,
     LEVEL_SHARES,
     PRACTITIONER_CLOSURES,
     should_share_update,
 )
-from mend_aftercare.domain.decide import (
-    decide,
-    decider,
-)
+from mend_aftercare.domain.state import AftercareState, AftercareStatus, evolve, initial
 
 __all__ = [
     "HARMED_PERSON_CLOSURES",
     "LEVEL_SHARES",
     "PRACTITIONER_CLOSURES",
+    "AftercareState",
+    "AftercareStatus",
     "decide",
     "decider",
+    "evolve",
+    "initial",
     "should_share_update",
 ]

@@ -1,10 +1,12 @@
-"""Aftercare decisions, command by command: `decide(state, command, ctx) -> events` and the `decider`. Pure."""
+"""Aftercare decisions, command by command: `decide(state, command, ctx) -> events` and the
+`decider`. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
 from typing import Any
+
 from mend_events.catalog.aftercare import (
     AftercareAccepted,
     AftercareClosed,
@@ -13,7 +15,6 @@ from mend_events.catalog.aftercare import (
     CheckInCompleted,
     CheckInMissed,
     CheckInScheduled,
-    ClosureReason,
     CommitmentCompleted,
     CommitmentNotCompleted,
     CommitmentProgressed,
@@ -27,14 +28,26 @@ from mend_events.catalog.aftercare import (
     ProgressUpdateShared,
     ReferralKind,
     ReferralMade,
-    UpdateLevel,
 )
 from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
 from mend_events.errors import Forbidden, NotFound, Rejected
 from mend_events.identity_types import Role
+
 from mend_aftercare import commands as c
-from mend_aftercare.state import (
+from mend_aftercare.domain.rules import (
+    HARMED_PERSON_CLOSURES,
+    PRACTITIONER_CLOSURES,
+    _harmed_person,
+    _is_harmed_person,
+    _may_share,
+    _require_harmed_person,
+    _require_open,
+    _require_plan,
+    _require_role,
+    _same_or_conflict,
+)
+from mend_aftercare.domain.state import (
     AftercareState,
     AftercareStatus,
     CheckIn,
@@ -44,8 +57,6 @@ from mend_aftercare.state import (
     evolve,
     initial,
 )
-from mend_aftercare.domain.rules import HARMED_PERSON_CLOSURES, PRACTITIONER_CLOSURES, _harmed_person, _is_harmed_person, _may_share, _require_harmed_person, _require_open, _require_plan, _require_role, _same_or_conflict
-
 
 # --- the harmed person's after-care ---------------------------------------------------------
 
@@ -311,14 +322,3 @@ def decide(state: AftercareState, command: Any, ctx: CommandContext) -> list[Dom
 
 
 decider: Decider[AftercareState] = Decider(initial=initial, evolve=evolve, decide=decide)
-
-__all__ = [
-    "LEVEL_SHARES",
-    "AftercareState",
-    "AftercareStatus",
-    "decide",
-    "decider",
-    "evolve",
-    "initial",
-    "should_share_update",
-]

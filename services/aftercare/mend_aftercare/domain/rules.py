@@ -1,50 +1,27 @@
-"""The rules every aftercare decision rests on: what each update level lets through and whether the harmed person may be told (`should_share_update`, the whole privacy rule), who may close, and the guards each decision starts with. Pure."""
+"""The rules every aftercare decision rests on: what each update level lets through and whether the
+harmed person may be told (`should_share_update`, the whole privacy rule), who may close, and
+the guards each decision starts with. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from typing import Any
 from mend_events.catalog.aftercare import (
-    AftercareAccepted,
-    AftercareClosed,
-    AftercareDeclined,
-    AftercareOffered,
-    CheckInCompleted,
-    CheckInMissed,
-    CheckInScheduled,
     ClosureReason,
     CommitmentCompleted,
     CommitmentNotCompleted,
     CommitmentProgressed,
-    CommitmentRecorded,
     CommitmentStatus,
-    DesistancePlanAccepted,
-    DesistancePlanEnded,
-    OutcomeMeasureRecorded,
     PlanRole,
-    ProgressUpdatePreferenceSet,
-    ProgressUpdateShared,
-    ReferralKind,
-    ReferralMade,
     UpdateLevel,
 )
 from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
+from mend_events.decider import CommandContext
 from mend_events.errors import Forbidden, NotFound, Rejected
 from mend_events.identity_types import Role
-from mend_aftercare import commands as c
-from mend_aftercare.state import (
+
+from mend_aftercare.domain.state import (
     AftercareState,
     AftercareStatus,
-    CheckIn,
-    CheckInOutcome,
-    Commitment,
-    Referral,
-    evolve,
-    initial,
 )
-
 
 LEVEL_SHARES: dict[UpdateLevel, frozenset[CommitmentStatus]] = {
     UpdateLevel.EACH_UPDATE: frozenset(CommitmentStatus),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mend_aftercare.state import AftercareState
+from mend_aftercare.domain.state import AftercareState
 
 
 def check_ins(state: AftercareState, person: str | None = None) -> list[dict]:
