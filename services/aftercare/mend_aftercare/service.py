@@ -5,13 +5,13 @@ worked off by its sender (delivery.py), which the service holds."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import structlog
 from mend_events.application import CommandResult, CommandService
-from mend_events.cases import CaseDirectory, CaseEntry
+from mend_events.cases import CaseDirectory, CaseEntry, KnowsCases
 from mend_events.catalog.aftercare import CommitmentCode, OfferCause
 from mend_events.catalog.consent import OUTCOME_RESEARCH
 from mend_events.catalog.sessions import AgreementReached
@@ -23,7 +23,7 @@ from mend_events.identity_types import Role
 from mend_events.store import EventStore
 
 from mend_aftercare import commands as c
-from mend_aftercare.delivery import SERVICE, OnDelivered, UpdateSender
+from mend_aftercare.delivery import SERVICE, OnDelivered, UpdateSender, log_delivery
 from mend_aftercare.domain import decider, views
 from mend_aftercare.domain.report import commissioners_report
 from mend_aftercare.domain.state import AftercareState
@@ -50,7 +50,7 @@ def commitment_id_for(agreement_event_id: UUID, index: int) -> UUID:
     return uuid5(_COMMITMENT_IDS, f"{agreement_event_id}/{index}")
 
 
-class AftercareService:
+class AftercareService(KnowsCases):
     def __init__(
         self,
         store: EventStore,
@@ -71,8 +71,8 @@ class AftercareService:
             self.outbox,
             consent,
             self.case_agency,
-            delivery_hold=delivery_hold,
-            on_delivered=on_delivered,
+            timedelta(seconds=delivery_hold),
+            on_delivered or log_delivery,
         )
 
     @property
@@ -80,15 +80,6 @@ class AftercareService:
         return self.store.schema
 
     # --- who is who ---------------------------------------------------------------------------
-
-    async def case(self, case_id: str, *, wait: float | None = None) -> CaseEntry | None:
-        """The case as its opening and enrolments made it known here (None: not yet, after
-        waiting the bounded lag); never whoever wrote to it first."""
-        return await self.directory.find(self.store.pool, case_id, wait=wait)
-
-    async def case_agency(self, case_id: str) -> str | None:
-        entry = await self.case(case_id, wait=0)
-        return entry.agency if entry else None
 
     async def harmed_person(self, case_id: str, state: AftercareState) -> str | None:
         """The case's harmed person: fixed by aftercare's own stream, else by its opening."""

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from mend_events.application import CommandService
-from mend_events.cases import CaseDirectory, CaseEntry
+from mend_events.cases import CaseDirectory, KnowsCases
 from mend_events.crypto import FieldSealer
 from mend_events.decider import system_context
 from mend_events.identity import Identity
@@ -23,7 +23,7 @@ SERVICE = "consent"
 ERASED = "[erased]"
 
 
-class ConsentService:
+class ConsentService(KnowsCases):
     def __init__(
         self,
         store: EventStore,
@@ -38,15 +38,6 @@ class ConsentService:
         self.sealer = sealer
         self.commands: CommandService[ConsentState] = CommandService(store, decider)
         self.grants = grants
-
-    async def case(self, case_id: str, *, wait: float | None = None) -> CaseEntry | None:
-        """The case as its opening and enrolments made it known here (None: not yet, after
-        waiting the bounded lag); never whoever wrote to it first."""
-        return await self.directory.find(self.store.pool, case_id, wait=wait)
-
-    async def case_agency(self, case_id: str) -> str | None:
-        entry = await self.case(case_id, wait=0)
-        return entry.agency if entry else None
 
     async def grant_owner(self, case_id: str, grant_id: UUID) -> str | None:
         # A grant's giver never changes: a cached state that knows the grant is enough.

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 from mend_events.application import CommandResult, CommandService
-from mend_events.cases import CaseDirectory, CaseEntry
+from mend_events.cases import CaseDirectory, KnowsCases
 from mend_events.catalog.risk import AssessmentStage, ReassessmentTrigger
 from mend_events.crypto import FieldSealer
 from mend_events.decider import CommandContext, system_context
@@ -40,7 +40,7 @@ SIGNER_WAIT_S = 2.0
 T = TypeVar("T")
 
 
-class RiskService:
+class RiskService(KnowsCases):
     def __init__(
         self,
         store: EventStore,
@@ -59,15 +59,6 @@ class RiskService:
         self.directory = CaseDirectory(store.schema)
         self.registry = PractitionerDirectory(store.schema)
         self.signer_wait_s = SIGNER_WAIT_S
-
-    async def case(self, case_id: str, *, wait: float | None = None) -> CaseEntry | None:
-        """The case as its opening and enrolments made it known here (None: not yet, after
-        waiting the bounded lag); never whoever wrote to it first."""
-        return await self.directory.find(self.store.pool, case_id, wait=wait)
-
-    async def case_agency(self, case_id: str) -> str | None:
-        entry = await self.case(case_id, wait=0)
-        return entry.agency if entry else None
 
     # --- commands -----------------------------------------------------------------------------
 
