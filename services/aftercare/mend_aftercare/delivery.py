@@ -77,25 +77,17 @@ async def log_delivery(delivery: Delivery) -> None:
     )
 
 
+@dataclass
 class UpdateSender:
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        commands: CommandService[AftercareState],
-        outbox: ProgressOutbox,
-        consent: ConsentFacts,
-        case_agency: Callable[[str], Awaitable[str | None]],
-        *,
-        delivery_hold: float = 0.0,
-        on_delivered: OnDelivered | None = None,
-    ) -> None:
-        self.pool = pool
-        self.commands = commands
-        self.outbox = outbox
-        self.consent = consent
-        self.case_agency = case_agency
-        self.delivery_hold = timedelta(seconds=delivery_hold)
-        self.on_delivered = on_delivered or log_delivery
+    """Works off the outbox: `share_pending`, then `deliver_pending` (see the module's doc)."""
+
+    pool: asyncpg.Pool
+    commands: CommandService[AftercareState]
+    outbox: ProgressOutbox
+    consent: ConsentFacts
+    case_agency: Callable[[str], Awaitable[str | None]]
+    delivery_hold: timedelta = timedelta(0)
+    on_delivered: OnDelivered = log_delivery
 
     async def process_updates(self) -> tuple[int, int]:
         """Decide pending share requests, then deliver what is due: (shared, delivered)."""
