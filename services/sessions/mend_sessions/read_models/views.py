@@ -1,25 +1,14 @@
-"""The sessions service's read models (tables in migrations/0001_read_models.sql).
-
-Two kinds:
-
-- Views of OTHER services' events (`ConsentView`, `RiskView`), written by the reactions with the
-  inbox transaction's `conn`, so a message's rows, its inbox row and its offset
-  (`ConsumerPositions`) commit together. Every write is idempotent and order-tolerant (ended
-  grants stay as tombstones, versions only move forward), so a redelivery changes nothing.
-- Projections of this service's OWN events (`CaseStates`; the registry's is the shared
-  `mend_events.practitioners.PractitionerDirectory`), run by the
-  projection runner: rows and tracking position in one transaction, rebuilt from the store.
-
-The gate facts (`gates.GateView`) are read from the first kind at `now`.
-"""
+"""Views of the consent and risk services' events (tables in migrations/0001_read_models.sql),
+written by the reactions with the inbox transaction's `conn`, so a message's rows, its inbox
+row and its offset (`consistency.ConsumerPositions`) commit together. Every write is idempotent
+and order-tolerant (ended grants stay as tombstones, versions only move forward), so a
+redelivery changes nothing. The gate facts (`domain.gates.GateView`) are read from them at
+`now`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
-from itertools import groupby
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -44,11 +33,7 @@ from mend_events.catalog.risk import (
 from mend_events.catalog.sessions import HaltCause
 from mend_events.contracts import DomainEvent
 from mend_events.envelope import RecordedEvent
-from mend_events.practitioners import is_registry_stream
-from mend_events.store import row_to_event
 
-from mend_sessions.domain import decider
-from mend_sessions.domain.document import case_document
 from mend_sessions.domain.forms import (
     FORM_VALUES,
     ConsentLoss,
@@ -57,6 +42,37 @@ from mend_sessions.domain.forms import (
     touched_forms,
 )
 from mend_sessions.domain.gates import DueReassessment
+
+# The consent and risk events the views take (the reactions' declared types).
+CONSENT_TYPES = frozenset(
+    t.event_type
+    for t in (
+        ConsentGiven,
+        ConsentWithdrawn,
+        ConsentLapsed,
+        ConsentInvalidated,
+        AcknowledgementRecorded,
+        AcknowledgementWithdrawn,
+    )
+)
+# What takes a gate fact away, and may halt: applied under the case lock.
+CONSENT_LOSSES = frozenset(
+    t.event_type
+    for t in (ConsentWithdrawn, ConsentLapsed, ConsentInvalidated, AcknowledgementWithdrawn)
+)
+RISK_TYPES = frozenset(
+    t.event_type
+    for t in (
+        RiskAssessmentStarted,
+        RiskAssessmentCompleted,
+        RiskFlagRaised,
+        RiskFlagResolved,
+        # Kept in the view only: it closes the risk gate to scheduling and starting until an
+        # assessment is completed again, and halts nothing already scheduled or running (a
+        # severe flag halts at once; the next start of a scheduled session is refused).
+        RiskReassessmentDue,
+    )
+)
 
 
 class ConsentView:
@@ -276,55 +292,3 @@ class RiskView:
             Severity.SEVERE.value,
         )
         return frozenset(r["raised_event_id"] for r in rows)
-
-
-# --- projections of this service's own events ----------------------------------------------
-
-
-class CaseStates:
-    """Each case's state for the API: the domain's own fold of the case stream (so the API
-    never disagrees with a decision), plus each halt's cause, as one JSON document."""
-
-    name = "case_states"
-
-    def __init__(self, schema: str) -> None:
-        self.schema = schema
-
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
-        cases = [e for e in events if not is_registry_stream(e.stream_id)]
-        heads = {
-            stream: max(e.stream_version for e in group)
-            for stream, group in groupby(
-                sorted(cases, key=lambda e: e.stream_id), key=lambda e: e.stream_id
-            )
-        }
-        rows = []
-        for stream, version in heads.items():
-            history = await conn.fetch(
-                f"SELECT global_position, stream_id, stream_version, event_id, event_type, "
-                f"schema_version, case_id, data, metadata, recorded_at, hash "
-                f"FROM {self.schema}.events WHERE stream_id = $1 AND stream_version <= $2 "
-                f"ORDER BY stream_version",
-                stream,
-                version,
-            )
-            recorded = [row_to_event(r) for r in history]
-            state = decider.fold(stream, ((e.decode(), e.metadata) for e in recorded))
-            rows.append((stream, version, json.dumps(case_document(state, recorded))))
-        if rows:
-            await conn.executemany(
-                f"INSERT INTO {self.schema}.case_states (case_id, version, state) "
-                f"VALUES ($1, $2, $3) ON CONFLICT (case_id) DO UPDATE SET "
-                f"version = EXCLUDED.version, state = EXCLUDED.state, updated_at = now() "
-                f"WHERE {self.schema}.case_states.version < EXCLUDED.version",
-                rows,
-            )
-
-    async def reset(self, conn: asyncpg.Connection) -> None:
-        await conn.execute(f"DELETE FROM {self.schema}.case_states")
-
-    async def get(self, conn: asyncpg.Connection, case_id: str) -> dict[str, Any] | None:
-        raw = await conn.fetchval(
-            f"SELECT state FROM {self.schema}.case_states WHERE case_id = $1", case_id
-        )
-        return json.loads(raw) if raw is not None else None
