@@ -23,14 +23,10 @@ from mend_events.store import EventStore
 from mend_events.vocabulary import ContactForm
 
 from mend_risk.commands import CompleteRiskAssessment, MarkReassessmentDue
-from mend_risk.domain import (
-    RiskPolicy,
-    RiskState,
-    find_assessment,
-    make_decider,
-)
+from mend_risk.domain import RiskPolicy, RiskState, make_decider
 from mend_risk.domain.answers import involvement, permits_answer, permits_in
 from mend_risk.domain.forms import possible_involvement
+from mend_risk.domain.state import find_assessment
 from mend_risk.read_models import RiskPositions, assessment_view, latest_from_row
 
 SERVICE = "risk"
