@@ -34,6 +34,7 @@ __all__ = [
     "CASE_EVENTS",
     "CaseDirectory",
     "CaseEntry",
+    "KnowsCases",
     "authorize_case",
     "case_lag_seconds",
     "unknown_case",
@@ -136,6 +137,24 @@ class CaseDirectory:
             if found is not None or time.monotonic() >= deadline:
                 return found
             await asyncio.sleep(0.05)
+
+
+class KnowsCases:
+    """`case` and `case_agency` of a service that learns its cases from the sessions service's
+    events (`directory`, read on its `store`'s pool): one rule for a case's agency in every
+    service, its opening, never whoever wrote to it first."""
+
+    directory: CaseDirectory
+    store: Any  # the service's EventStore (its pool)
+
+    async def case(self, case_id: str, *, wait: float | None = None) -> CaseEntry | None:
+        """The case as its opening and enrolments made it known here (None: not yet, after
+        waiting the bounded lag)."""
+        return await self.directory.find(self.store.pool, case_id, wait=wait)
+
+    async def case_agency(self, case_id: str) -> str | None:
+        entry = await self.case(case_id, wait=0)
+        return entry.agency if entry else None
 
 
 def authorize_case(

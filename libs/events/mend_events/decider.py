@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata
-from mend_events.identity_types import Actor
+from mend_events.envelope import Metadata, RecordedEvent
+from mend_events.identity_types import Actor, Role
 
 S = TypeVar("S")
 
@@ -25,6 +25,33 @@ class CommandContext:
     now: datetime
     correlation_id: UUID
     causation_id: UUID | None = None
+
+
+def system_actor(service: str, agency: str) -> Actor:
+    """The service itself (`svc-<service>`), acting within `agency`."""
+    return Actor(id=f"svc-{service}", role=Role.SYSTEM, agency=agency)
+
+
+def system_context(
+    service: str,
+    agency: str,
+    cause: RecordedEvent | None = None,
+    *,
+    now: datetime,
+    correlation_id: UUID | None = None,
+    causation_id: UUID | None = None,
+) -> CommandContext:
+    """The service acting on its own: because of `cause` (another event: its id is the
+    causation id, so the events decided get deterministic ids and a redelivery writes nothing
+    twice, within the cause's correlation), or with the ids given, or on a fresh correlation."""
+    if cause is not None:
+        correlation_id, causation_id = cause.metadata.correlation_id, cause.event_id
+    return CommandContext(
+        actor=system_actor(service, agency),
+        now=now,
+        correlation_id=correlation_id or uuid4(),
+        causation_id=causation_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)

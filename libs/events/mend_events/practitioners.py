@@ -10,9 +10,9 @@ as this agency's, whatever its practitioner id.
 
 Every service learns the registry the same way: `PractitionerDirectory` applies
 `PractitionerRegistered` events (from sessions' own store as a projection; in any other service
-from `sessions.events.v1` through `learn_registry`'s own subscription) into a
-`practitioner_registry` table keyed by (agency, practitioner id), and answers "who is this
-practitioner in that agency". The subscription has its own consumer group, so a service that
+from `sessions.events.v1` through its own `registry` subscription, declared in its reactions)
+into a `practitioner_registry` table keyed by (agency, practitioner id), and answers "who is
+this practitioner in that agency". The subscription has its own consumer group, so a service that
 starts to need the registry reads the topic from its start (retention is infinite) and knows
 every registration ever made, legacy ones included.
 """
@@ -21,15 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 
 from mend_events.catalog.sessions import PractitionerRegistered, Specialism
 from mend_events.envelope import RecordedEvent
-
-if TYPE_CHECKING:
-    from mend_events.runtime import ServiceRuntime
 
 LEGACY_REGISTRY_STREAM = "registry"
 SUBSCRIPTION = "registry"  # consumer group `<service>.registry` on sessions.events.v1
@@ -209,14 +206,3 @@ class PractitionerDirectory:
             practitioner_id,
         )
 
-
-def learn_registry(runtime: ServiceRuntime, schema: str) -> PractitionerDirectory:
-    """Subscribe `runtime` to the sessions service's registrations; returns the directory the
-    subscription keeps (in the inbox transaction: a redelivery writes the same row again)."""
-    directory = PractitionerDirectory(schema)
-
-    async def handle(conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        await directory.apply(conn, [event])
-
-    runtime.subscribe(SUBSCRIPTION, ["sessions"], handle)
-    return directory

@@ -10,7 +10,9 @@ Deny by default."""
 
 from __future__ import annotations
 
-from mend_events.cases import CaseEntry, authorize_case
+from functools import partial
+
+from mend_events.cases import authorize_case
 from mend_events.identity import Identity
 from mend_events.identity_types import PARTICIPANT_ROLES, Role
 from mend_events.policy import BASELINE_RULES, Policy, Rule, same_agency
@@ -25,16 +27,10 @@ READ_OWN = "record.read"
 REPORT = "report.read"
 
 
-def authorize(
-    identity: Identity,
-    action: str,
-    entry: CaseEntry | None,
-    *,
-    person_id: str | None = None,
-) -> CaseEntry:
-    """Raise unless `identity` may take `action` on the case of `entry` (and person): 404 for
-    a case not known here, 403 for another agency's case or a stranger (mend_events.cases)."""
-    return authorize_case(POLICY, identity, action, entry, person_id=person_id)
+# `authorize(identity, action, entry, *, person_id=None) -> CaseEntry`: raise unless `identity`
+# may take `action` on the case of `entry` (and on the record of `person_id`): 404 for a case not
+# known here, 403 for another agency's case or a stranger (mend_events.cases.authorize_case).
+authorize = partial(authorize_case, POLICY)
 
 
 def authorize_report(identity: Identity) -> None:

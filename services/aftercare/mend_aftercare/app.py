@@ -9,14 +9,17 @@ from functools import partial
 import structlog
 from fastapi import FastAPI
 from mend_events.cases import CaseDirectory
+from mend_events.composition import ServiceOf
+from mend_events.reactions import subscribe
 from mend_events.runtime import ServiceRuntime
 from mend_events.serve import periodically, service_app
 from mend_events.settings import Settings
 
 from mend_aftercare.api import router
-from mend_aftercare.projections import ConsentFacts, ProgressOutbox
+from mend_aftercare.delivery import OnDelivered
 from mend_aftercare.reactions import Reactions
-from mend_aftercare.service import AftercareService, OnDelivered
+from mend_aftercare.read_models import ConsentFacts, ProgressOutbox
+from mend_aftercare.service import AftercareService
 
 log = structlog.get_logger("mend.aftercare")
 
@@ -41,9 +44,6 @@ def build(
     app, runtime = service_app("aftercare", settings, schema, topic_prefix, router())
     cases, consent = CaseDirectory(schema), ConsentFacts(schema)
     runtime.project(ProgressOutbox(schema))
-    reactions = Reactions(cases, consent)
-    runtime.subscribe("consent", ["consent"], reactions.on_consent)
-    runtime.subscribe("sessions", ["sessions"], reactions.on_sessions)
     interval = update_interval or float(os.environ.get("MEND_AFTERCARE_UPDATE_INTERVAL", "1"))
     hold = (
         delivery_hold
@@ -51,13 +51,17 @@ def build(
         else float(os.environ.get("MEND_AFTERCARE_DELIVERY_HOLD", "5"))
     )
 
-    async def started(rt: ServiceRuntime) -> None:
-        assert rt.store is not None
-        service = AftercareService(
+    service_of = ServiceOf(
+        runtime,
+        lambda rt: AftercareService(
             rt.store, cases, consent, delivery_hold=hold, on_delivered=on_delivered
-        )
+        ),
+    )
+    subscribe(runtime, Reactions(service_of, cases, consent))
+
+    async def started(rt: ServiceRuntime) -> None:
+        service = service_of()
         app.state.service = service
-        reactions.bind(service)
         if send_updates:
             send = partial(_send_updates, service, rt)
             rt.track(periodically(interval, send, log=log, failed="aftercare.updates_failed"))

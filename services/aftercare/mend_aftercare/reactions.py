@@ -26,7 +26,7 @@ the sessions fact, else from their ConsentGiven (`participant_role`), else from 
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from uuid import UUID
 
 import asyncpg
@@ -38,8 +38,9 @@ from mend_events.consumer import TRANSIENT, describe_error
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import Unavailable
 from mend_events.identity_types import Role
+from mend_events.reactions import Consumes
 
-from mend_aftercare.projections import CONSENT_TYPES, ConsentFacts
+from mend_aftercare.read_models import CONSENT_TYPES, ConsentFacts
 from mend_aftercare.service import AftercareService
 
 log = structlog.get_logger("mend.aftercare.reactions")
@@ -60,21 +61,23 @@ def root_of(event: RecordedEvent) -> UUID | None:
 
 
 class Reactions:
-    def __init__(self, directory: CaseDirectory, consent: ConsentFacts) -> None:
+    """The `consent` and `sessions` subscriptions' handlers. `service` is a callable because the
+    consumers start before the app's service object exists (it is made on first use)."""
+
+    CONSUMES = (
+        Consumes("consent", consent=CONSENT_TYPES),
+        Consumes("sessions", sessions=(*CASE_EVENTS, *_OFFER_CAUSES, "AgreementReached")),
+    )
+
+    def __init__(
+        self,
+        service: Callable[[], AftercareService],
+        directory: CaseDirectory,
+        consent: ConsentFacts,
+    ) -> None:
+        self.service = service
         self.directory = directory
         self.consent = consent
-        self._service: AftercareService | None = None
-        self._ready = asyncio.Event()
-
-    def bind(self, service: AftercareService) -> None:
-        """The service exists once the runtime has started; messages wait for it."""
-        self._service = service
-        self._ready.set()
-
-    async def service(self) -> AftercareService:
-        await self._ready.wait()
-        assert self._service is not None
-        return self._service
 
     # --- consent ------------------------------------------------------------------------------
 
@@ -91,7 +94,7 @@ class Reactions:
         person = withdrawal.participant_id
         if not await self._is_harmed_person(conn, event, person):
             return
-        service = await self.service()
+        service = self.service()
         agency = await self._agency(conn, event)
         try:
             await service.offer(event, person, OfferCause.CONSENT_WITHDRAWN, agency)
@@ -128,11 +131,11 @@ class Reactions:
             await self.directory.apply(conn, event)
         elif kind in _OFFER_CAUSES:
             person = await self._harmed_person_of(conn, event)
-            service = await self.service()
+            service = self.service()
             agency = await self._agency(conn, event)
             await service.offer(event, person, _OFFER_CAUSES[kind], agency, root_of(event))
         elif kind == "AgreementReached":
-            service = await self.service()
+            service = self.service()
             await service.record_agreement(event, await self._agency(conn, event))
 
     async def _harmed_person_of(self, conn: asyncpg.Connection, event: RecordedEvent) -> str:

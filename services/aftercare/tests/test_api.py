@@ -19,7 +19,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from bus_helpers import wait_until
 from mend_aftercare.app import build
-from mend_aftercare.projections import ConsentFacts
+from mend_aftercare.read_models import ConsentFacts
 from mend_consent.app import build as build_consent
 from mend_events.catalog.consent import ConsentWithdrawn, GrantRef, WithdrawalTarget
 from mend_events.catalog.sessions import (

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mend_aftercare import commands as c
 from mend_aftercare.domain import LEVEL_SHARES, decider, should_share_update
-from mend_aftercare.state import AftercareState, AftercareStatus, CheckInOutcome
+from mend_aftercare.domain.state import AftercareState, AftercareStatus, CheckInOutcome
 from mend_events.catalog import aftercare as ev
 from mend_events.contracts import DomainEvent, registry
 from mend_events.decider import CommandContext

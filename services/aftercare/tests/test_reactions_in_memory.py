@@ -11,9 +11,9 @@ from uuid import UUID, uuid4
 
 import pytest
 from mend_aftercare.domain import decider
-from mend_aftercare.projections import ConsentFacts
 from mend_aftercare.reactions import root_of
-from mend_aftercare.service import SYSTEM_ID, AftercareService, commitment_id_for
+from mend_aftercare.read_models import ConsentFacts
+from mend_aftercare.service import AftercareService, commitment_id_for
 from mend_events.application import CommandService
 from mend_events.cases import CaseDirectory
 from mend_events.catalog.aftercare import OfferCause
@@ -26,6 +26,7 @@ from mend_events.catalog.sessions import (
     SessionHalted,
 )
 from mend_events.contracts import DomainEvent
+from mend_events.decider import system_actor
 from mend_events.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.identity_types import Role
 from mend_events.store import InMemoryEventStore
@@ -113,7 +114,8 @@ async def test_a_withdrawal_offers_after_care_once_as_the_service(service, store
     again = await service.offer(withdrawal, HP, OfferCause.CONSENT_WITHDRAWN, AGENCY)
     assert len(first.events) == 1 and again.events == ()
     (offer,) = await offered(store)
-    assert offer.metadata.actor_id == SYSTEM_ID and offer.metadata.role is Role.SYSTEM
+    assert offer.metadata.actor_id == system_actor("aftercare", offer.metadata.agency).id
+    assert offer.metadata.role is Role.SYSTEM
     assert offer.metadata.causation_id == withdrawal.event_id
     assert offer.metadata.correlation_id == withdrawal.metadata.correlation_id
     assert offer.data["cause_event_id"] == str(withdrawal.event_id)

@@ -11,8 +11,8 @@ from uuid import uuid4
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mend_aftercare.domain import decider
-from mend_aftercare.report import MIN_CASES, SUPPRESSED, commissioners_report
-from mend_aftercare.state import AftercareState
+from mend_aftercare.domain.report import MIN_CASES, SUPPRESSED, commissioners_report
+from mend_aftercare.domain.state import AftercareState
 from mend_events.catalog import aftercare as ev
 from mend_events.contracts import DomainEvent
 from mend_events.envelope import Metadata

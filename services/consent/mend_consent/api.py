@@ -3,14 +3,13 @@ the pure domain; reads come from the projection or the stream."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from mend_events.catalog.consent import ScopeKey
 from mend_events.disclosure import for_viewer
-from mend_events.http import Caller, CaseId, CommandCall, Run, command_route
+from mend_events.http import Caller, CaseCommand, CaseId, CommandCall, Run, command_routes
 from mend_events.identity_types import PseudoId
 from mend_events.inputs import Moment
 
@@ -36,80 +35,63 @@ def _service(request: Request) -> ConsentService:
 Svc = Annotated[ConsentService, Depends(_service)]
 
 
+async def _execute(call: CommandCall, command: Any, person_id: str | None) -> Any:
+    """`command` on the record of `person_id`."""
+    service: ConsentService = call.service
+    access.authorize(
+        call.identity, "record.write", await service.case(call.case_id), person_id=person_id
+    )
+    return await service.commands.execute(
+        call.case_id, command, call.ctx, idempotency_key=call.idempotency_key
+    )
+
+
+def _on_record_of(person_field: str) -> Run:
+    """Run a command on the record of the person it names in `person_field`."""
+
+    async def run(call: CommandCall, command: Any) -> Any:
+        return await _execute(call, command, getattr(command, person_field))
+
+    return run
+
+
+async def _on_grant_owners_record(call: CommandCall, command: WithdrawGrant) -> Any:
+    # Whose grant it is decides the access check; an unknown grant is the domain's 404.
+    owner = await call.service.grant_owner(call.case_id, command.grant_id)
+    return await _execute(call, command, owner or call.identity.person_id)
+
+
+# The commands on the record of the person they name, each run on the record of the person in
+# its field (the names keep the operation ids): POST /cases/{case_id}<path>.
+CONSENT_COMMANDS = (
+    CaseCommand("/consents", "GiveConsent", "participant_id",
+                "Give consent for one scope (R1)", body=GiveConsent),
+    CaseCommand("/withdrawals", "withdraw", "participant_id",
+                "Withdraw a whole scope, or everything: immediate, no reason required (R2)",
+                body=WithdrawScope | WithdrawAll),
+    CaseCommand("/incentive-reports", "ReportIncentive", "participant_id",
+                "Report an incentive: the grants it tainted are invalidated (R1)",
+                body=ReportIncentive),
+    CaseCommand("/acknowledgements", "RecordAcknowledgement", "responsible_person_id",
+                "Record the responsible person's acknowledgement of the harm",
+                body=RecordAcknowledgement),
+    CaseCommand("/acknowledgements/withdrawal", "WithdrawAcknowledgement",
+                "responsible_person_id",
+                "The acknowledgement no longer stands (denial, minimisation)",
+                body=WithdrawAcknowledgement),
+    CaseCommand("/consents/{grant_id}/withdrawal", "withdraw_grant", None,
+                "Withdraw one grant: immediate, no reason required (R2)",
+                body=WithdrawGrantBody, optional_body=True,
+                build=lambda body, grant_id: WithdrawGrant(
+                    grant_id=grant_id, reason=body.reason if body else None),
+                run=_on_grant_owners_record),
+)  # fmt: skip
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/cases/{case_id}", tags=["consent"])
-
-    async def execute(call: CommandCall, command: Any, person_id: str | None) -> Any:
-        """`command` on the record of `person_id`."""
-        service: ConsentService = call.service
-        access.authorize(
-            call.identity, "record.write", await service.case(call.case_id), person_id=person_id
-        )
-        return await service.commands.execute(
-            call.case_id, command, call.ctx, idempotency_key=call.idempotency_key
-        )
-
-    def on_record_of(person_field: str) -> Run:
-        """Run a command on the record of the person it names in `person_field`."""
-
-        async def run(call: CommandCall, command: Any) -> Any:
-            return await execute(call, command, getattr(command, person_field))
-
-        return run
-
-    async def on_grant_owners_record(call: CommandCall, command: WithdrawGrant) -> Any:
-        # Whose grant it is decides the access check; an unknown grant is the domain's 404.
-        owner = await call.service.grant_owner(call.case_id, command.grant_id)
-        return await execute(call, command, owner or call.identity.person_id)
-
-    # Commands on the record of the person they name (the names keep the operation ids).
-    command = partial(command_route, api)
-    command(
-        "/consents",
-        name="GiveConsent",
-        body=GiveConsent,
-        run=on_record_of("participant_id"),
-        summary="Give consent for one scope (R1)",
-    )
-    command(
-        "/withdrawals",
-        name="withdraw",
-        body=WithdrawScope | WithdrawAll,
-        run=on_record_of("participant_id"),
-        summary="Withdraw a whole scope, or everything: immediate, no reason required (R2)",
-    )
-    command(
-        "/incentive-reports",
-        name="ReportIncentive",
-        body=ReportIncentive,
-        run=on_record_of("participant_id"),
-        summary="Report an incentive: the grants it tainted are invalidated (R1)",
-    )
-    command(
-        "/acknowledgements",
-        name="RecordAcknowledgement",
-        body=RecordAcknowledgement,
-        run=on_record_of("responsible_person_id"),
-        summary="Record the responsible person's acknowledgement of the harm",
-    )
-    command(
-        "/acknowledgements/withdrawal",
-        name="WithdrawAcknowledgement",
-        body=WithdrawAcknowledgement,
-        run=on_record_of("responsible_person_id"),
-        summary="The acknowledgement no longer stands (denial, minimisation)",
-    )
-    command(
-        "/consents/{grant_id}/withdrawal",
-        name="withdraw_grant",
-        ids={"grant_id": UUID},
-        body=WithdrawGrantBody,
-        optional_body=True,
-        build=lambda body, grant_id: WithdrawGrant(
-            grant_id=grant_id, reason=body.reason if body else None
-        ),
-        run=on_grant_owners_record,
-        summary="Withdraw one grant: immediate, no reason required (R2)",
+    command_routes(
+        api, "", CONSENT_COMMANDS, run_as=_on_record_of, ids={"grant_id": UUID}, case_id=CaseId
     )
 
     @api.get("/consents", summary="The grants in force (a participant sees only their own)")

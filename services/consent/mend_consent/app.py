@@ -10,15 +10,18 @@ import structlog
 from fastapi import FastAPI
 from mend_events.application import CommandService
 from mend_events.cases import CaseDirectory
+from mend_events.composition import ServiceOf
 from mend_events.erasure import ErasureProjection
 from mend_events.erasure import decider as erasure_decider
+from mend_events.reactions import subscribe
 from mend_events.runtime import ServiceRuntime
 from mend_events.serve import periodically, service_app
 from mend_events.settings import Settings
 
 from mend_consent.api import router
 from mend_consent.erasure import router as erasure_router
-from mend_consent.projections import CurrentGrants
+from mend_consent.reactions import Reactions
+from mend_consent.read_models import CurrentGrants
 from mend_consent.service import ConsentService
 
 log = structlog.get_logger("mend.consent")
@@ -39,12 +42,16 @@ def build(
     app.include_router(erasure_router())
     # The cases and their members, as the sessions service opened and enrolled them.
     directory = CaseDirectory(schema)
-    runtime.subscribe("cases", ["sessions"], directory.apply)
+    subscribe(runtime, Reactions(directory))
+    service_of = ServiceOf(
+        runtime,
+        lambda rt: ConsentService(rt.store, rt.sealer, grants, rt.settle, directory),
+    )
     interval = lapse_interval or float(os.environ.get("MEND_LAPSE_INTERVAL", "30"))
 
     async def started(rt: ServiceRuntime) -> None:
         assert rt.store is not None
-        service = ConsentService(rt.store, rt.sealer, grants, rt.settle, directory)
+        service = service_of()
         app.state.service = service
         app.state.erasures = CommandService(rt.store, erasure_decider)
         app.state.settle = rt.settle

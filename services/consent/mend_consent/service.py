@@ -6,25 +6,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from mend_events.application import CommandService
-from mend_events.cases import CaseDirectory, CaseEntry
+from mend_events.cases import CaseDirectory, KnowsCases
 from mend_events.crypto import FieldSealer
-from mend_events.decider import CommandContext
+from mend_events.decider import system_context
 from mend_events.identity import Identity
-from mend_events.identity_types import Actor, Role
 from mend_events.store import EventStore
 
 from mend_consent.commands import LapseDueGrants
 from mend_consent.domain import ConsentState, covers, decider
-from mend_consent.projections import CurrentGrants
+from mend_consent.read_models import CurrentGrants
 
-SYSTEM_ID = "svc-consent"
+SERVICE = "consent"
 ERASED = "[erased]"
 
 
-class ConsentService:
+class ConsentService(KnowsCases):
     def __init__(
         self,
         store: EventStore,
@@ -39,15 +38,6 @@ class ConsentService:
         self.sealer = sealer
         self.commands: CommandService[ConsentState] = CommandService(store, decider)
         self.grants = grants
-
-    async def case(self, case_id: str, *, wait: float | None = None) -> CaseEntry | None:
-        """The case as its opening and enrolments made it known here (None: not yet, after
-        waiting the bounded lag); never whoever wrote to it first."""
-        return await self.directory.find(self.store.pool, case_id, wait=wait)
-
-    async def case_agency(self, case_id: str) -> str | None:
-        entry = await self.case(case_id, wait=0)
-        return entry.agency if entry else None
 
     async def grant_owner(self, case_id: str, grant_id: UUID) -> str | None:
         # A grant's giver never changes: a cached state that knows the grant is enough.
@@ -124,11 +114,7 @@ class ConsentService:
         changed = 0
         for case_id in cases:
             agency = await self.case_agency(case_id) or "unknown"
-            ctx = CommandContext(
-                actor=Actor(id=SYSTEM_ID, role=Role.SYSTEM, agency=agency),
-                now=now,
-                correlation_id=uuid4(),
-            )
+            ctx = system_context(SERVICE, agency, now=now)
             result = await self.commands.execute(case_id, LapseDueGrants(), ctx)
             changed += bool(result.events)
         return changed

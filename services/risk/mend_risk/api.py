@@ -4,14 +4,13 @@ stream)."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from mend_events.disclosure import for_viewer
 from mend_events.errors import Rejected
-from mend_events.http import Caller, CaseId, CommandCall, command_route
+from mend_events.http import Caller, CaseCommand, CaseId, CommandCall, command_routes
 from mend_events.inputs import Moment
 from mend_events.vocabulary import ContactForm
 
@@ -24,7 +23,7 @@ from mend_risk.commands import (
     ResolveRiskFlag,
     StartRiskAssessment,
 )
-from mend_risk.forms import possible_involvement
+from mend_risk.domain.forms import possible_involvement
 from mend_risk.service import RiskService
 
 At = Annotated[
@@ -40,62 +39,47 @@ def _service(request: Request) -> RiskService:
 Svc = Annotated[RiskService, Depends(_service)]
 
 
+async def _run(call: CommandCall, command: Any) -> Any:
+    service: RiskService = call.service
+    access.authorize(call.identity, access.WRITE, await service.case(call.case_id))
+    return await service.execute(call.case_id, command, call.ctx, call.idempotency_key)
+
+
+async def _may_read(service: RiskService, case_id: str, identity: Caller) -> None:
+    access.authorize(identity, access.READ, await service.case(case_id))
+
+
+# The commands on a case's risk record, each body the command itself, each run as a write on
+# the record: POST /cases/{case_id}<path>.
+RISK_COMMANDS = (
+    CaseCommand("/assessments", "start", access.WRITE, "Start an initial or full assessment",
+                body=StartRiskAssessment),
+    CaseCommand("/risk-factors", "record_factor", access.WRITE,
+                "Record one factor of the open assessment (a later record of it replaces this)",
+                body=RecordRiskFactor),
+    CaseCommand("/assessment-completions", "complete", access.WRITE,
+                "Complete an assessment: decision, permitted forms, reasons, sign-off, validity",
+                body=CompleteRiskAssessment),
+    CaseCommand("/safety-plans", "agree_plan", access.WRITE,
+                "Record the safety plan agreed with a participant (never the code word itself)",
+                body=AgreeSafetyPlan),
+    CaseCommand("/flags", "raise_flag", access.WRITE,
+                "Raise a risk flag (R5); a reassessment falls due with it", body=RaiseRiskFlag),
+    CaseCommand("/flag-resolutions", "resolve_flag", access.WRITE,
+                "Resolve a flag: who, when and why", body=ResolveRiskFlag),
+)  # fmt: skip
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/cases/{case_id}", tags=["risk"])
-
-    async def run(call: CommandCall, command: Any) -> Any:
-        service: RiskService = call.service
-        access.authorize(call.identity, access.WRITE, await service.case(call.case_id))
-        return await service.execute(call.case_id, command, call.ctx, call.idempotency_key)
-
-    async def may_read(service: RiskService, case_id: str, identity: Caller) -> None:
-        access.authorize(identity, access.READ, await service.case(case_id))
-
-    # Each body is the command itself.
-    command = partial(command_route, api, case_id=CaseId, run=run)
-    command(
-        "/assessments",
-        name="start",
-        body=StartRiskAssessment,
-        summary="Start an initial or full assessment",
-    )
-    command(
-        "/risk-factors",
-        name="record_factor",
-        body=RecordRiskFactor,
-        summary="Record one factor of the open assessment (a later record of it replaces this)",
-    )
-    command(
-        "/assessment-completions",
-        name="complete",
-        body=CompleteRiskAssessment,
-        summary="Complete an assessment: decision, permitted forms, reasons, sign-off, validity",
-    )
-    command(
-        "/safety-plans",
-        name="agree_plan",
-        body=AgreeSafetyPlan,
-        summary="Record the safety plan agreed with a participant (never the code word itself)",
-    )
-    command(
-        "/flags",
-        name="raise_flag",
-        body=RaiseRiskFlag,
-        summary="Raise a risk flag (R5); a reassessment falls due with it",
-    )
-    command(
-        "/flag-resolutions",
-        name="resolve_flag",
-        body=ResolveRiskFlag,
-        summary="Resolve a flag: who, when and why",
-    )
+    command_routes(api, "", RISK_COMMANDS, run_as=lambda _: _run, case_id=CaseId)
 
     @api.get(
         "/risk",
         summary="The case's risk position now or at a past moment (staff and auditors only)",
     )
     async def summary(service: Svc, case_id: CaseId, identity: Caller, at: At = None):
-        await may_read(service, case_id, identity)
+        await _may_read(service, case_id, identity)
         return await service.summary(case_id, at)
 
     @api.get(
@@ -117,7 +101,7 @@ def router() -> APIRouter:
         at: At = None,
         with_responsible_person: bool | None = None,
     ):
-        await may_read(service, case_id, identity)
+        await _may_read(service, case_id, identity)
         if with_responsible_person is not None and not possible_involvement(
             form, with_responsible_person
         ):
@@ -143,7 +127,7 @@ def router() -> APIRouter:
         summary="One assessment as recorded: factors, decision, safety plans (staff only)",
     )
     async def assessment(service: Svc, case_id: CaseId, assessment_id: UUID, identity: Caller):
-        await may_read(service, case_id, identity)
+        await _may_read(service, case_id, identity)
         return await service.assessment(case_id, assessment_id)
 
     return api

@@ -6,15 +6,16 @@ from __future__ import annotations
 import os
 
 from fastapi import FastAPI
-from mend_events.practitioners import learn_registry
+from mend_events.composition import ServiceOf
+from mend_events.reactions import subscribe
 from mend_events.runtime import ServiceRuntime
 from mend_events.serve import service_app
 from mend_events.settings import Settings
 
 from mend_risk.api import router
 from mend_risk.domain import RiskPolicy
-from mend_risk.projections import RiskPositions
-from mend_risk.reactions import SOURCES, SUBSCRIPTION, Triggers
+from mend_risk.reactions import Reactions
+from mend_risk.read_models import RiskPositions
 from mend_risk.service import RiskService
 
 
@@ -43,27 +44,18 @@ def build(
     app, runtime = service_app("risk", settings, schema, topic_prefix, router())
     positions = RiskPositions(schema)
     runtime.project(positions)
-    services: list[RiskService] = []
-
-    def service() -> RiskService:
-        # Built on first use: the trigger consumer starts before the start hooks run, and
-        # both must share one service (one command path, one state cache).
-        if not services:
-            assert runtime.store is not None, "the runtime has not started"
-            services.append(
-                RiskService(
-                    runtime.store,
-                    runtime.sealer,
-                    positions,
-                    policy=policy or policy_from_env(),
-                    settle=runtime.settle,
-                )
-            )
-        return services[0]
-
-    runtime.subscribe(SUBSCRIPTION, SOURCES, Triggers(schema, service).handle)
-    # The practitioner registry, per agency, for sign-offs (the same way in every service).
-    learn_registry(runtime, schema)
+    service = ServiceOf(
+        runtime,
+        lambda rt: RiskService(
+            rt.store,
+            rt.sealer,
+            positions,
+            policy=policy or policy_from_env(),
+            settle=rt.settle,
+        ),
+    )
+    # The triggers of a reassessment, the case directory, and the practitioner registry.
+    subscribe(runtime, Reactions(schema, service))
 
     async def started(_: ServiceRuntime) -> None:
         app.state.service = service()

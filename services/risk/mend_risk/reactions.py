@@ -1,6 +1,7 @@
 """The risk service's reactions to other services' events: when a reassessment falls due.
 
-Subscribed as `triggers` to the consent, sessions and aftercare topics. Each trigger becomes
+Subscribed as `triggers` to the consent, sessions and aftercare topics (`Reactions.CONSUMES`,
+with the case directory's CaseOpened and ParticipantEnrolled). Each trigger becomes
 `MarkReassessmentDue(trigger, trigger_event_id)` through the CommandService, as the service
 itself (a SYSTEM actor) with the trigger's id as causation id: the inbox makes a redelivery a
 no-op, and should the inbox row be lost after the append, the derived event id and the
@@ -24,19 +25,19 @@ from collections.abc import Callable
 
 import asyncpg
 import structlog
-from mend_events.cases import CaseDirectory
+from mend_events.cases import CASE_EVENTS, CaseDirectory
 from mend_events.catalog.aftercare import CheckInMissed, PlanRole
 from mend_events.catalog.consent import ConsentGiven, ConsentInvalidated, ConsentWithdrawn
 from mend_events.catalog.risk import ReassessmentTrigger
 from mend_events.catalog.sessions import HaltCause, SessionHalted
 from mend_events.envelope import RecordedEvent
+from mend_events.practitioners import SUBSCRIPTION as REGISTRY
+from mend_events.practitioners import PractitionerDirectory
+from mend_events.reactions import Consumes
 
 from mend_risk.service import RiskService
 
 log = structlog.get_logger("mend.risk.reactions")
-
-SUBSCRIPTION = "triggers"
-SOURCES = ["consent", "sessions", "aftercare"]
 
 # Sessions events that move a case into another stage:
 #   FacilitatorChosen       stage 2: a facilitator is allocated (or changed), so the fuller
@@ -67,16 +68,32 @@ SAFETY_HALTS = frozenset(
 _CONSENT_LOST = frozenset({"ConsentWithdrawn", "ConsentInvalidated"})
 
 
-class Triggers:
-    """`handle(conn, event)` for the runtime's subscription. `service` is looked up on each
-    event, because consumers start before the application's start hooks run."""
+class Reactions:
+    """`on_triggers`: what makes a reassessment due, and the case directory (access to a
+    case's risk record is decided on its agency and members). `on_registry`: the practitioner
+    registry, per agency, for sign-offs. `service` is looked up on each event, because consumers
+    start before the application's start hooks run."""
+
+    CONSUMES = (
+        Consumes(
+            "triggers",
+            consent=(*_CONSENT_LOST, "ConsentGiven"),
+            sessions=(*STAGE_CHANGES, "SessionHalted", *CASE_EVENTS),
+            aftercare=("CheckInMissed",),
+        ),
+        Consumes(REGISTRY, sessions=("PractitionerRegistered",)),
+    )
 
     def __init__(self, schema: str, service: Callable[[], RiskService]) -> None:
         self.schema = schema
         self.service = service
         self.directory = CaseDirectory(schema)
+        self.registry = PractitionerDirectory(schema)
 
-    async def handle(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+    async def on_registry(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        await self.registry.apply(conn, [event])
+
+    async def on_triggers(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         trigger = await self._trigger(conn, event)
         if trigger is None:
             return

@@ -6,97 +6,37 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
 from mend_events.application import CommandResult, CommandService
-from mend_events.cases import CaseDirectory, CaseEntry
+from mend_events.cases import CaseDirectory, KnowsCases
 from mend_events.catalog.risk import AssessmentStage, ReassessmentTrigger
 from mend_events.crypto import FieldSealer
-from mend_events.decider import CommandContext
+from mend_events.decider import CommandContext, system_context
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import NotFound, Rejected, Unavailable
-from mend_events.identity_types import Actor, Role
 from mend_events.practitioners import PractitionerDirectory
 from mend_events.store import EventStore
 from mend_events.vocabulary import ContactForm
 
 from mend_risk.commands import CompleteRiskAssessment, MarkReassessmentDue
-from mend_risk.domain import (
-    RiskPolicy,
-    RiskState,
-    find_assessment,
-    latest_completed,
-    make_decider,
-    permits,
-    unresolved_severe_flags,
-)
-from mend_risk.forms import possible_involvement, usual_involvement
-from mend_risk.projections import RiskPositions, parse_form_key
+from mend_risk.domain import RiskPolicy, RiskState, make_decider
+from mend_risk.domain.answers import involvement, permits_answer, permits_in
+from mend_risk.domain.forms import possible_involvement
+from mend_risk.domain.state import find_assessment
+from mend_risk.read_models import RiskPositions, assessment_view, latest_from_row
 
-SYSTEM_ID = "svc-risk"
+SERVICE = "risk"
 # How long a sign-off waits for a registration this service has not consumed yet (sessions
 # publishes it; the subscription lags by milliseconds) before it is refused.
 SIGNER_WAIT_S = 2.0
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Latest:
-    """The last assessment completed by a moment: what governs contact then (if it is full
-    and current)."""
-
-    assessment_id: UUID
-    stage: str
-    decision: str
-    completed_at: datetime
-    valid_until: datetime
-    forms: tuple[tuple[str, bool], ...]  # sorted (form, with_responsible_person)
-
-
-def permits_answer(
-    case_id: str,
-    form: ContactForm,
-    involved: bool,
-    at: datetime,
-    latest: Latest | None,
-    permitted: bool,
-    severe_flags: list[UUID],
-) -> dict[str, Any]:
-    """The "permits" answer in words, from whichever source computed `permitted`."""
-    who = "with" if involved else "without"
-    if latest is None:
-        why = "no risk assessment was completed by then"
-    elif latest.stage != AssessmentStage.FULL:
-        why = "the latest assessment by then was an initial one; contact needs a full assessment"
-    elif at >= latest.valid_until:
-        why = "the latest assessment by then was stale: reassess before any contact"
-    elif not permitted:
-        why = f"the decision ({latest.decision}) does not permit {form} {who} the responsible"
-        why += " person"
-    else:
-        why = f"the decision ({latest.decision}) permits {form} {who} the responsible person"
-    return {
-        "case_id": case_id,
-        "form": str(form),
-        "with_responsible_person": involved,
-        "at": at,
-        "permitted": permitted,
-        "reason": why,
-        "assessment_id": str(latest.assessment_id) if latest else None,
-        "decision": latest.decision if latest else None,
-        "completed_at": latest.completed_at if latest else None,
-        "valid_until": latest.valid_until if latest else None,
-        # Severe flags standing then: they halt contact and block scheduling (R5) whatever the
-        # assessment permits; the sessions service acts on them.
-        "severe_flags": [str(f) for f in severe_flags],
-    }
-
-
-class RiskService:
+class RiskService(KnowsCases):
     def __init__(
         self,
         store: EventStore,
@@ -115,15 +55,6 @@ class RiskService:
         self.directory = CaseDirectory(store.schema)
         self.registry = PractitionerDirectory(store.schema)
         self.signer_wait_s = SIGNER_WAIT_S
-
-    async def case(self, case_id: str, *, wait: float | None = None) -> CaseEntry | None:
-        """The case as its opening and enrolments made it known here (None: not yet, after
-        waiting the bounded lag); never whoever wrote to it first."""
-        return await self.directory.find(self.store.pool, case_id, wait=wait)
-
-    async def case_agency(self, case_id: str) -> str | None:
-        entry = await self.case(case_id, wait=0)
-        return entry.agency if entry else None
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -163,12 +94,7 @@ class RiskService:
         """Record that `cause` (another service's event) makes a reassessment due. Runs as the
         service itself; the cause's id is the causation id, so a redelivery writes nothing."""
         agency = await self.case_agency(case_id) or cause.metadata.agency
-        ctx = CommandContext(
-            actor=Actor(id=SYSTEM_ID, role=Role.SYSTEM, agency=agency),
-            now=datetime.now(UTC),
-            correlation_id=cause.metadata.correlation_id,
-            causation_id=cause.event_id,
-        )
+        ctx = system_context(SERVICE, agency, cause, now=datetime.now(UTC))
         command = MarkReassessmentDue(trigger=trigger, trigger_event_id=cause.event_id)
         return await self.commands.execute(case_id, command, ctx)
 
@@ -180,11 +106,7 @@ class RiskService:
         for attempt in range(2):
             async with self.store.pool.acquire() as conn:
                 async with conn.transaction(isolation="repeatable_read", readonly=True):
-                    head = await conn.fetchval(
-                        f"SELECT global_position FROM {self.store.schema}.events "
-                        f"WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1",
-                        case_id,
-                    )
+                    head = await self.positions.stream_head(conn, case_id)
                     if head is None or head <= await self.positions.position(conn):
                         return await query(conn)
             if attempt == 0 and self._settle is not None:
@@ -202,11 +124,11 @@ class RiskService:
         """Whether risk permits `form` for this case at `at` (now when None), from the
         projection. Same answer as `permits_by_replay`."""
         at = at or datetime.now(UTC)
-        involved = _involvement(form, with_responsible_person)
+        involved = involvement(form, with_responsible_person)
 
         async def query(conn: asyncpg.Connection) -> dict[str, Any]:
             row = await self.positions.latest_completed(conn, case_id, at)
-            latest = _latest_from_row(row) if row else None
+            latest = latest_from_row(row) if row else None
             flags = await self.positions.flags_standing(conn, case_id, at)
             severe = [f["flag_id"] for f in flags if f["severity"] == "severe"]
             permitted = (
@@ -233,7 +155,7 @@ class RiskService:
             return {
                 "case_id": case_id,
                 "at": at,
-                "assessment": _assessment_view(row, at) if row else None,
+                "assessment": assessment_view(row, at) if row else None,
                 "open_assessment": dict(open_) if open_ else None,
                 "flags": [dict(f) for f in flags],
                 "reassessment_due": bool(due),
@@ -287,66 +209,3 @@ class RiskService:
                 if p.assessment_id == found.assessment_id
             ],
         }
-
-
-def permits_in(
-    state: RiskState,
-    form: ContactForm,
-    at: datetime,
-    *,
-    with_responsible_person: bool | None = None,
-) -> dict[str, Any]:
-    """The "permits" answer from a folded state, with the domain's own `permits`."""
-    involved = _involvement(form, with_responsible_person)
-    done = latest_completed(state, at)
-    latest = None
-    if done is not None and done.completion is not None and done.completed_at is not None:
-        c = done.completion
-        latest = Latest(
-            assessment_id=done.assessment_id,
-            stage=str(done.stage),
-            decision=str(c.decision),
-            completed_at=done.completed_at,
-            valid_until=c.valid_until,
-            forms=tuple(
-                sorted((str(p.form), p.with_responsible_person) for p in c.permitted_forms)
-            ),
-        )
-    permitted = permits(state, form, at, with_responsible_person=involved)
-    severe = [f.raised.flag_id for f in unresolved_severe_flags(state, at)]
-    return permits_answer(state.case_id, form, involved, at, latest, permitted, severe)
-
-
-def _involvement(form: ContactForm, with_responsible_person: bool | None) -> bool:
-    return usual_involvement(form) if with_responsible_person is None else with_responsible_person
-
-
-def _latest_from_row(row: asyncpg.Record) -> Latest:
-    return Latest(
-        assessment_id=row["assessment_id"],
-        stage=row["stage"],
-        decision=row["decision"],
-        completed_at=row["completed_at"],
-        valid_until=row["valid_until"],
-        forms=tuple(sorted(parse_form_key(k) for k in row["forms"])),
-    )
-
-
-def _assessment_view(row: asyncpg.Record, at: datetime) -> dict[str, Any]:
-    latest = _latest_from_row(row)
-    current = latest.stage == AssessmentStage.FULL and at < latest.valid_until
-    return {
-        "assessment_id": str(latest.assessment_id),
-        "stage": latest.stage,
-        "decision": latest.decision,
-        "reasons": list(row["reasons"] or ()),
-        "signed_off_by": row["signed_off_by"],
-        "completed_at": latest.completed_at,
-        "valid_until": latest.valid_until,
-        "stale": at >= latest.valid_until,
-        # What it permits for contact then: nothing unless it is a full, current assessment.
-        "governs_contact": current,
-        "permitted_forms": [
-            {"form": form, "with_responsible_person": involved} for form, involved in latest.forms
-        ],
-    }

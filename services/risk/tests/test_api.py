@@ -16,7 +16,7 @@ from mend_events.practitioners import PractitionerDirectory
 from mend_events.settings import events_topic, kafka_options
 from mend_events.vocabulary import ContactForm
 from mend_risk.app import build
-from mend_risk.service import permits_in
+from mend_risk.domain.answers import permits_in
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import running_service
 

@@ -43,22 +43,19 @@ from mend_risk.commands import (
     ResolveRiskFlag,
     StartRiskAssessment,
 )
-from mend_risk.domain import (
-    RiskPolicy,
-    RiskState,
-    decider,
-    make_decider,
+from mend_risk.domain import RiskPolicy, RiskState, decider, make_decider
+from mend_risk.domain.forms import (
+    ALWAYS_WITH_RESPONSIBLE_PERSON,
+    MEETINGS,
+    NEVER_WITH_RESPONSIBLE_PERSON,
+)
+from mend_risk.domain.queries import (
     open_assessment,
     permits,
     permitted_forms,
     reassessment_due,
     unresolved_flags,
     unresolved_severe_flags,
-)
-from mend_risk.forms import (
-    ALWAYS_WITH_RESPONSIBLE_PERSON,
-    MEETINGS,
-    NEVER_WITH_RESPONSIBLE_PERSON,
 )
 from pydantic import ValidationError
 

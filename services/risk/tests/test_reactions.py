@@ -29,7 +29,7 @@ from mend_events.identity_types import Role
 from mend_events.relay import producer_for
 from mend_events.runtime import ServiceRuntime
 from mend_risk.app import build as build_risk
-from mend_risk.reactions import Triggers
+from mend_risk.reactions import Reactions
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
 
 CASE = "case-0002bb"
@@ -246,7 +246,7 @@ async def test_each_trigger_makes_one_reassessment_due_even_when_delivered_twice
     assert await risk_events(risk) == written
 
     # Past the inbox too (a lost inbox row): the derived id and the idempotent decide hold.
-    handle = Triggers(risk.schema, lambda: risk_app.state.service).handle
+    handle = Reactions(risk.schema, lambda: risk_app.state.service).on_triggers
     for s in (sessions, aftercare):
         for event in await s.store.read_all(0, 1000):
             async with risk.pool.acquire() as conn, conn.transaction():

@@ -1,10 +1,9 @@
-"""Who may act: the checks every decision starts with, and the service's access policy."""
+"""Who may ask for what: the service's access policy (deny by default). The checks every
+decision starts with within a case are the domain's (domain/guards.py)."""
 
 from __future__ import annotations
 
 from mend_events.cases import CaseEntry, authorize_case
-from mend_events.decider import CommandContext
-from mend_events.errors import Forbidden, NotFound, Rejected
 from mend_events.identity import Identity
 from mend_events.identity_types import PARTICIPANT_ROLES, Role
 from mend_events.policy import (
@@ -20,45 +19,11 @@ from mend_events.policy import (
     same_agency,
 )
 
-from mend_sessions.state import CaseState, CaseStatus, Session
-
-
-def is_harmed_person(state: CaseState, ctx: CommandContext) -> bool:
-    return ctx.actor.role == Role.HARMED_PERSON and ctx.actor.id == state.harmed_person_id
-
-
-def harmed_person_only(state: CaseState, ctx: CommandContext, doing: str) -> None:
-    if not is_harmed_person(state, ctx):
-        raise Forbidden(f"only the harmed person may {doing}")
-
-
-def practitioner_only(ctx: CommandContext, doing: str) -> None:
-    if ctx.actor.role != Role.PRACTITIONER:
-        raise Forbidden(f"only a practitioner may {doing}")
-
-
-def facilitator_only(session: Session, ctx: CommandContext, doing: str) -> None:
-    if ctx.actor.role != Role.PRACTITIONER or ctx.actor.id != session.facilitator_id:
-        raise Forbidden(f"only the session's facilitator may {doing}")
-
-
-def require_open(state: CaseState) -> None:
-    if state.status == CaseStatus.CLOSED:
-        raise Rejected("the case is closed")
-    if state.status != CaseStatus.OPEN:
-        raise NotFound("no open case with this id")
-
-
-def find_session(state: CaseState, session_id: str) -> Session:
-    session = state.sessions.get(session_id)
-    if session is None:
-        raise NotFound(f"no session {session_id} in this case", field="session_id")
-    return session
-
+from mend_sessions.domain.state import CaseState
 
 # --- the policy: who may ask for what (deny by default) -------------------------------------
-# The decisions above refuse within a case (only the harmed person leads, only the facilitator
-# starts); the policy below decides first whether the caller may address the case at all.
+# The decisions refuse within a case (domain/guards.py: only the harmed person leads, only the
+# facilitator starts); the policy below decides first whether the caller may address the case.
 
 
 @condition("the caller takes part in the session")

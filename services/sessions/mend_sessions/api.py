@@ -4,7 +4,6 @@ sessions pass the gates (R4) on this service's views of consent and risk."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -20,7 +19,6 @@ from mend_events.http import (
     Run,
     SessionId,
     command_response,
-    command_route,
     command_routes,
 )
 from mend_events.identity import Identity
@@ -28,8 +26,8 @@ from mend_events.identity_types import PARTICIPANT_ROLES
 
 from mend_sessions import access
 from mend_sessions import commands as c
+from mend_sessions.domain.state import CaseState
 from mend_sessions.service import SessionsService
-from mend_sessions.state import CaseState
 
 
 def _service(request: Request) -> SessionsService:
@@ -51,11 +49,80 @@ def _people(state: CaseState) -> frozenset[str]:
     return frozenset(people | set(state.prepared))
 
 
+async def _on_case(
+    service: SessionsService,
+    identity: Identity,
+    action: str,
+    case_id: str,
+    *,
+    session_id: str | None = None,
+) -> CaseState:
+    """Authorise `action` on an open (or closed) case; the harmed person's record is the
+    case's, so their rules (own_record) name the harmed person."""
+    state = await service.require_case(case_id)
+    session = state.sessions.get(session_id) if session_id else None
+    access.authorize_on_case(
+        identity, action, state, participants=session.participant_ids if session else None
+    )
+    return state
+
+async def _execute(call: CommandCall, command: Any) -> Any:
+    """The command through the service (which gates contact sessions, R4)."""
+    service: SessionsService = call.service
+    args = (call.case_id, command, call.ctx, call.idempotency_key)
+    if isinstance(command, c.ChooseFacilitator):
+        result = await service.choose_facilitator(*args)
+    elif isinstance(command, c.ScheduleSession):
+        result = await service.schedule(*args)
+    elif isinstance(command, c.StartSession):
+        result = await service.start(*args)
+    else:
+        result = await service.execute(*args)
+    _written(call.request, result)
+    return result
+
+def _acting(action: str) -> Run:
+    """Run a command as `action` on the case (and on the session in the path, if any)."""
+
+    async def run(call: CommandCall, command: Any) -> Any:
+        session_id = call.ids.get("session_id")
+        await _on_case(call.service, call.identity, action, call.case_id, session_id=session_id)
+        return await _execute(call, command)
+
+    return run
+
+async def _opening(call: CommandCall, command: c.OpenCase) -> Any:
+    access.authorize(
+        call.identity,
+        "case.open",
+        case_id=call.case_id,
+        agency=None,
+        person_id=command.harmed_person_id or call.identity.person_id,
+    )
+    return await _execute(call, command)
+
+async def _inviting(call: CommandCall, command: c.RecordInvitation) -> Any:
+    access.authorize(
+        call.identity,
+        "case.invite",
+        case_id=call.case_id,
+        agency=await call.service.case_agency(call.case_id),
+    )
+    return await _execute(call, command)
+
+
 _SESSION = "sessions/{session_id}"
 
-# The commands on a case past its opening, each run as its action on the case (and on the
-# session in the path): POST /cases/{case_id}<path>.
+# The commands on a case, each run as its action on the case (and on the session in the path),
+# or by its own `run`: POST /cases/{case_id}<path>.
 CASE_COMMANDS = (
+    # opening, and a referral before it
+    CaseCommand("/open", "open_case", None, body=c.OpenCase, run=_opening,
+                summary="Open a case (harmed person)"),
+    CaseCommand("/invitations", "invite", None, body=c.RecordInvitation, run=_inviting,
+                summary="Record a referral as an invitation the harmed person may take up or "
+                "ignore"),
+    # the case's process
     CaseCommand("/facilitator", "choose", "lead.facilitator", body=c.ChooseFacilitator,
                 summary="The harmed person chooses (or changes) the facilitator"),
     CaseCommand("/preferences", "prefer", "lead.preferences", body=c.SetPreferences,
@@ -90,88 +157,11 @@ CASE_COMMANDS = (
 
 def router() -> APIRouter:
     api = APIRouter(tags=["sessions"])
-
-    async def on_case(
-        service: SessionsService,
-        identity: Identity,
-        action: str,
-        case_id: str,
-        *,
-        session_id: str | None = None,
-    ) -> CaseState:
-        """Authorise `action` on an open (or closed) case; the harmed person's record is the
-        case's, so their rules (own_record) name the harmed person."""
-        state = await service.require_case(case_id)
-        session = state.sessions.get(session_id) if session_id else None
-        access.authorize_on_case(
-            identity, action, state, participants=session.participant_ids if session else None
-        )
-        return state
-
-    async def execute(call: CommandCall, command: Any) -> Any:
-        """The command through the service (which gates contact sessions, R4)."""
-        service: SessionsService = call.service
-        args = (call.case_id, command, call.ctx, call.idempotency_key)
-        if isinstance(command, c.ChooseFacilitator):
-            result = await service.choose_facilitator(*args)
-        elif isinstance(command, c.ScheduleSession):
-            result = await service.schedule(*args)
-        elif isinstance(command, c.StartSession):
-            result = await service.start(*args)
-        else:
-            result = await service.execute(*args)
-        _written(call.request, result)
-        return result
-
-    def acting(action: str) -> Run:
-        """Run a command as `action` on the case (and on the session in the path, if any)."""
-
-        async def run(call: CommandCall, command: Any) -> Any:
-            session_id = call.ids.get("session_id")
-            await on_case(call.service, call.identity, action, call.case_id, session_id=session_id)
-            return await execute(call, command)
-
-        return run
-
-    async def opening(call: CommandCall, command: c.OpenCase) -> Any:
-        access.authorize(
-            call.identity,
-            "case.open",
-            case_id=call.case_id,
-            agency=None,
-            person_id=command.harmed_person_id or call.identity.person_id,
-        )
-        return await execute(call, command)
-
-    async def inviting(call: CommandCall, command: c.RecordInvitation) -> Any:
-        access.authorize(
-            call.identity,
-            "case.invite",
-            case_id=call.case_id,
-            agency=await call.service.case_agency(call.case_id),
-        )
-        return await execute(call, command)
-
-    command = partial(command_route, api, case_id=CaseId)
-    command(
-        "/cases/{case_id}/open",
-        name="open_case",
-        body=c.OpenCase,
-        run=opening,
-        summary="Open a case (harmed person)",
-    )
-    command(
-        "/cases/{case_id}/invitations",
-        name="invite",
-        body=c.RecordInvitation,
-        run=inviting,
-        summary="Record a referral as an invitation the harmed person may take up or ignore",
-    )
     command_routes(
         api,
         "/cases/{case_id}",
         CASE_COMMANDS,
-        run_as=acting,
+        run_as=_acting,
         ids={"session_id": SessionId},
         case_id=CaseId,
     )

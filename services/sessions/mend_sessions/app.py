@@ -6,20 +6,22 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
+from mend_events.composition import ServiceOf
 from mend_events.practitioners import PractitionerDirectory
+from mend_events.reactions import subscribe
 from mend_events.runtime import ServiceRuntime
 from mend_events.serve import service_app
 from mend_events.settings import Settings
 
 from mend_sessions.api import router
-from mend_sessions.consistency import ConsistencyGuard, Watched, max_lag_from_env
-from mend_sessions.projections import (
-    CaseStates,
-    ConsentView,
+from mend_sessions.consistency import (
+    ConsistencyGuard,
     ConsumerPositions,
-    RiskView,
+    Watched,
+    max_lag_from_env,
 )
 from mend_sessions.reactions import Reactions
+from mend_sessions.read_models import CaseStates, ConsentView, RiskView
 from mend_sessions.service import SessionsService
 
 
@@ -38,19 +40,11 @@ def build(
     runtime.project(registry)
     runtime.project(cases)
 
-    made: list[SessionsService] = []
-
-    def service() -> SessionsService:
-        # Made on first use: the consumers start (and may deliver) before the start hooks run;
-        # made anew when the runtime was restarted (a new store and pool).
-        assert runtime.store is not None, "the runtime has not started"
-        if not made or made[0].store is not runtime.store:
-            made[:] = [SessionsService(runtime.store, consent, risk, registry, cases)]
-        return made[0]
-
+    service = ServiceOf(
+        runtime, lambda rt: SessionsService(rt.store, consent, risk, registry, cases)
+    )
     reactions = Reactions(service, consent, risk, schema)
-    runtime.subscribe("consent", ["consent"], reactions.on_consent, on_position=positions.record)
-    runtime.subscribe("risk", ["risk"], reactions.on_risk, on_position=positions.record)
+    subscribe(runtime, reactions, on_position=positions.record)
     lag = max_lag_from_env() if max_consent_lag_ms is None else max_consent_lag_ms
 
     async def started(rt: ServiceRuntime) -> None:

@@ -23,9 +23,8 @@ from mend_events.catalog.sessions import (
 )
 from mend_events.identity_types import PseudoId
 from mend_events.inputs import Day, Moment
+from mend_events.vocabulary import ContactForm
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from mend_sessions.forms import ContactForm
 
 
 class _Command(BaseModel):

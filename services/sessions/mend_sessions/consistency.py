@@ -53,10 +53,9 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
+from mend_events.consumer import Position
 from mend_events.errors import Unavailable
 from mend_events.settings import kafka_options
-
-from mend_sessions.projections import ConsumerPositions
 
 log = structlog.get_logger("mend.sessions.consistency")
 
@@ -183,3 +182,53 @@ class ConsistencyGuard:
         if partitions:
             self._partitions[topic] = partitions
         return partitions
+
+
+class ConsumerPositions:
+    """The highest offset each subscription has applied, per topic and partition."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def record(self, conn: asyncpg.Connection, position: Position) -> None:
+        await conn.execute(
+            f"INSERT INTO {self.schema}.consumer_positions AS p (consumer, topic, "
+            f"kafka_partition, processed_offset) VALUES ($1, $2, $3, $4) "
+            f"ON CONFLICT (consumer, topic, kafka_partition) DO UPDATE SET "
+            f"processed_offset = greatest(p.processed_offset, EXCLUDED.processed_offset), "
+            f"updated_at = now()",
+            position.consumer,
+            position.topic,
+            position.partition,
+            position.offset,
+        )
+
+    async def processed(
+        self, conn: asyncpg.Connection, targets: Sequence[tuple[str, str, int]]
+    ) -> dict[tuple[str, str, int], int]:
+        """For (consumer, topic, partition) targets: the last offset applied (absent: none)."""
+        rows = await conn.fetch(
+            f"SELECT consumer, topic, kafka_partition, processed_offset "
+            f"FROM {self.schema}.consumer_positions p "
+            f"JOIN unnest($1::text[], $2::text[], $3::int[]) AS t(c, tp, pa) "
+            f"ON p.consumer = t.c AND p.topic = t.tp AND p.kafka_partition = t.pa",
+            [t[0] for t in targets],
+            [t[1] for t in targets],
+            [t[2] for t in targets],
+        )
+        return {
+            (r["consumer"], r["topic"], r["kafka_partition"]): r["processed_offset"] for r in rows
+        }
+
+
+async def lock_case(
+    conn: asyncpg.Connection, schema: str, case_id: str, *, timeout_ms: float | None = None
+) -> None:
+    """Serialise, per case, gated decisions and the reactions that change their facts; held
+    until the transaction ends. `timeout_ms`: wait at most this long for it (for the rest of
+    the transaction), else `asyncpg.LockNotAvailableError`."""
+    if timeout_ms is not None:
+        await conn.execute(f"SET LOCAL lock_timeout = '{int(timeout_ms)}ms'")
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{schema}:case:{case_id}"
+    )

@@ -20,63 +20,29 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import asyncpg
-from mend_events.catalog.consent import (
-    AcknowledgementRecorded,
-    AcknowledgementWithdrawn,
-    ConsentGiven,
-    ConsentInvalidated,
-    ConsentLapsed,
-    ConsentWithdrawn,
-)
-from mend_events.catalog.risk import (
-    RiskAssessmentCompleted,
-    RiskAssessmentStarted,
-    RiskFlagRaised,
-    RiskFlagResolved,
-    RiskReassessmentDue,
-    Severity,
-)
+from mend_events.catalog.risk import RiskAssessmentCompleted, RiskFlagRaised, Severity
 from mend_events.catalog.sessions import HaltCause
 from mend_events.envelope import RecordedEvent
+from mend_events.reactions import Consumes
 
 from mend_sessions import commands as c
-from mend_sessions.projections import ALL_FORMS, ConsentView, RiskView
-from mend_sessions.service import SessionsService, involves_responsible_person, lock_case
-
-CONSENT_TYPES = frozenset(
-    t.event_type
-    for t in (
-        ConsentGiven,
-        ConsentWithdrawn,
-        ConsentLapsed,
-        ConsentInvalidated,
-        AcknowledgementRecorded,
-        AcknowledgementWithdrawn,
-    )
+from mend_sessions.consistency import lock_case
+from mend_sessions.domain.forms import ALL_FORMS
+from mend_sessions.read_models import (
+    CONSENT_LOSSES,
+    CONSENT_TYPES,
+    RISK_TYPES,
+    ConsentView,
+    RiskView,
 )
-# What takes a gate fact away, and may halt: applied under the case lock.
-CONSENT_LOSSES = frozenset(
-    t.event_type
-    for t in (ConsentWithdrawn, ConsentLapsed, ConsentInvalidated, AcknowledgementWithdrawn)
-)
-RISK_TYPES = frozenset(
-    t.event_type
-    for t in (
-        RiskAssessmentStarted,
-        RiskAssessmentCompleted,
-        RiskFlagRaised,
-        RiskFlagResolved,
-        # Kept in the view only: it closes the risk gate to scheduling and starting until an
-        # assessment is completed again, and halts nothing already scheduled or running (a
-        # severe flag halts at once; the next start of a scheduled session is refused).
-        RiskReassessmentDue,
-    )
-)
+from mend_sessions.service import SessionsService, involves_responsible_person
 
 
 class Reactions:
     """The `consent` and `risk` subscriptions' handlers. `service` is a callable because the
     consumers start before the app's service object exists (it is made on first use)."""
+
+    CONSUMES = (Consumes("consent", consent=CONSENT_TYPES), Consumes("risk", risk=RISK_TYPES))
 
     def __init__(
         self,

@@ -17,18 +17,17 @@ from typing import Any
 import asyncpg
 from mend_events.application import CommandResult, CommandService
 from mend_events.catalog.sessions import Participant, ParticipantRole
-from mend_events.decider import CommandContext
+from mend_events.decider import CommandContext, system_context
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import Forbidden, NotFound, Unavailable
-from mend_events.identity_types import Actor, Role
 from mend_events.practitioners import PractitionerDirectory
 from mend_events.store import EventStore
 
 from mend_sessions import commands as c
-from mend_sessions.consistency import ConsistencyGuard
+from mend_sessions.consistency import ConsistencyGuard, lock_case
 from mend_sessions.domain import WithGates, WithPractitioner, decider
-from mend_sessions.gates import GateView
-from mend_sessions.practitioners import (
+from mend_sessions.domain.gates import GateView
+from mend_sessions.domain.practitioners import (
     LEGACY_REGISTRY_STREAM,
     LegacyRegistry,
     RegistryState,
@@ -36,24 +35,13 @@ from mend_sessions.practitioners import (
     registry_decider,
     registry_stream,
 )
-from mend_sessions.projections import CaseStates, ConsentView, RiskView
-from mend_sessions.state import CaseState, CaseStatus, Session
+from mend_sessions.domain.state import CaseState, CaseStatus, Session
+from mend_sessions.read_models import CaseStates, ConsentView, RiskView
 
-SYSTEM_ID = "svc-sessions"
+SERVICE = "sessions"
 # How long a start or schedule waits for a reaction of the same case to finish (they hold the
 # case lock for milliseconds); past it the request is refused with 503 rather than queued.
 LOCK_TIMEOUT_MS = 2000
-
-
-def system_context(agency: str, cause: RecordedEvent, now: datetime) -> CommandContext:
-    """The service acting on its own, because of `cause`: the cause's id is the causation id,
-    so the events it decides get deterministic ids and a redelivery writes nothing twice."""
-    return CommandContext(
-        actor=Actor(id=SYSTEM_ID, role=Role.SYSTEM, agency=agency),
-        now=now,
-        correlation_id=cause.metadata.correlation_id,
-        causation_id=cause.event_id,
-    )
 
 
 def involves_responsible_person(participants: tuple[Participant, ...]) -> bool:
@@ -90,10 +78,12 @@ class SessionsService:
         return (await self.commands.load(case_id, conn=conn))[0]
 
     async def case_agency(self, case_id: str) -> str | None:
+        """The agency of the case's opening; before it, of its first invitation (the agency
+        that referred the harmed person)."""
         state = await self.case(case_id)
         if state.opened is not None:
             return state.opened.agency
-        return await self.store.stream_agency(case_id)
+        return state.invited_in
 
     async def case_document(self, case_id: str) -> dict[str, Any] | None:
         async with self.pool.acquire() as conn:
@@ -172,9 +162,8 @@ class SessionsService:
         if self.guard is not None:
             await self.guard.ensure(case_id)
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout_ms)}ms'")
             try:
-                await lock_case(conn, self.store.schema, case_id)
+                await lock_case(conn, self.store.schema, case_id, timeout_ms=self.lock_timeout_ms)
             except asyncpg.LockNotAvailableError:
                 raise Unavailable(
                     "this case is busy applying a consent or risk change; try again shortly"
@@ -256,7 +245,7 @@ class SessionsService:
         state = await self.case(case_id, conn)
         agency = state.opened.agency if state.opened else cause.metadata.agency
         return await self.commands.execute(
-            case_id, command, system_context(agency, cause, self.clock()), conn=conn
+            case_id, command, system_context(SERVICE, agency, cause, now=self.clock()), conn=conn
         )
 
     @staticmethod
@@ -268,11 +257,3 @@ class SessionsService:
         if state.status not in (CaseStatus.OPEN, CaseStatus.CLOSED):
             raise NotFound("no open case with this id", field="case_id")
         return state
-
-
-async def lock_case(conn: asyncpg.Connection, schema: str, case_id: str) -> None:
-    """Serialise, per case, gated decisions and the reactions that change their facts; held
-    until the transaction ends."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{schema}:case:{case_id}"
-    )

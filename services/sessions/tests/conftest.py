@@ -14,7 +14,7 @@ from mend_events.decider import CommandContext
 from mend_events.envelope import Metadata
 from mend_events.identity_types import Actor, Role
 from mend_sessions.domain import decider
-from mend_sessions.state import CaseState
+from mend_sessions.domain.state import CaseState
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

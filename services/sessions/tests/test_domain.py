@@ -18,15 +18,15 @@ from mend_events.errors import Forbidden, NotFound, Rejected
 from mend_events.identity_types import Role
 from mend_sessions import commands as c
 from mend_sessions.domain import WithGates, WithPractitioner
-from mend_sessions.forms import ContactForm
-from mend_sessions.gates import GateView
-from mend_sessions.practitioners import (
+from mend_sessions.domain.forms import ContactForm
+from mend_sessions.domain.gates import GateView
+from mend_sessions.domain.practitioners import (
     Practitioner,
     legacy_decider,
     registry_decider,
     registry_stream,
 )
-from mend_sessions.state import SessionStatus
+from mend_sessions.domain.state import SessionStatus
 
 ALL = frozenset(ContactForm)
 F2F, LETTER, STORY = ContactForm.FACE_TO_FACE, ContactForm.LETTER, ContactForm.STORY_TELLING

@@ -32,15 +32,15 @@ from mend_events.errors import GatesUnmet
 from mend_events.identity_types import Role
 from mend_sessions.commands import ScheduleSession, StartSession
 from mend_sessions.domain import WithGates
-from mend_sessions.forms import ContactForm
-from mend_sessions.gates import (
+from mend_sessions.domain.forms import ContactForm
+from mend_sessions.domain.gates import (
     DueReassessment,
     GateView,
     SessionRequest,
     evaluate_gates,
     reassessment_overdue,
 )
-from mend_sessions.practitioners import Practitioner
+from mend_sessions.domain.practitioners import Practitioner
 
 HP, RP, SUP = "hp-0001", "rp-0001", "sup-0001"
 FAC, SURV, HSB, ALT = "prac-0001", "prac-0002", "prac-0003", "prac-0004"

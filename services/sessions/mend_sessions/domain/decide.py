@@ -15,11 +15,11 @@ from typing import Any
 from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
 
-from mend_sessions import case, contact
 from mend_sessions import commands as c
-from mend_sessions.gates import GateView
-from mend_sessions.practitioners import Practitioner
-from mend_sessions.state import CaseState, evolve, initial
+from mend_sessions.domain import case, contact
+from mend_sessions.domain.gates import GateView
+from mend_sessions.domain.practitioners import Practitioner
+from mend_sessions.domain.state import CaseState, evolve, initial
 
 __all__ = ["WithGates", "WithPractitioner", "decide", "decider", "evolve", "initial"]
 

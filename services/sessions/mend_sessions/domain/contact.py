@@ -23,15 +23,15 @@ from mend_events.errors import Forbidden, GatesUnmet, Rejected
 from mend_events.identity_types import PARTICIPANT_ROLES, Role
 
 from mend_sessions import commands as c
-from mend_sessions.access import (
+from mend_sessions.domain.gates import GateView, SessionRequest, evaluate_gates
+from mend_sessions.domain.guards import (
     facilitator_only,
     find_session,
     is_harmed_person,
     practitioner_only,
     require_open,
 )
-from mend_sessions.gates import GateView, SessionRequest, evaluate_gates
-from mend_sessions.state import CaseState, Session, SessionStatus
+from mend_sessions.domain.state import CaseState, Session, SessionStatus
 
 HP, RP = ParticipantRole.HARMED_PERSON, ParticipantRole.RESPONSIBLE_PERSON
 

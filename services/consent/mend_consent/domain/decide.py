@@ -1,25 +1,14 @@
-"""Consent of one case (stream id = case id): pure `decide` and `evolve`, and the queries other
-code asks of the state. No I/O, no clock: `now` comes from the command context.
-
-Rules (DOMAIN.md R1, R2): consent is given by the participant themself, per scope, with no
-incentive; it can be withdrawn at any time by or for that participant, lapses at its expiry,
-and is invalidated by a later report of an incentive. Ending a grant is final: a grant is active
-at most once, and only its first ending counts.
-"""
+"""Consent decisions (R1, R2): `decide(state, command, ctx) -> events` and the `decider`. Pure;
+`now` comes from the command context."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import StrEnum
-from uuid import UUID, uuid5
+from uuid import uuid5
 
 from mend_events.catalog.consent import (
     TAKE_PART,
-    AcknowledgementBasis,
     AcknowledgementRecorded,
-    AcknowledgementWithdrawalGround,
     AcknowledgementWithdrawn,
     ConsentGiven,
     ConsentInvalidated,
@@ -27,14 +16,10 @@ from mend_events.catalog.consent import (
     ConsentWithdrawn,
     GrantRef,
     IncentiveReported,
-    InformedHow,
-    ScopeKind,
     WithdrawalTarget,
-    parse_scope,
 )
 from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
-from mend_events.envelope import Metadata
 from mend_events.errors import Forbidden, NotFound, Rejected
 from mend_events.identity_types import PARTICIPANT_ROLES, Actor, Role
 
@@ -48,121 +33,8 @@ from mend_consent.commands import (
     WithdrawGrant,
     WithdrawScope,
 )
-
-# ---------------------------------------------------------------------------------------- state
-
-
-class GrantStatus(StrEnum):
-    ACTIVE = "active"
-    WITHDRAWN = "withdrawn"
-    LAPSED = "lapsed"
-    INVALIDATED = "invalidated"
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    grant_id: UUID
-    participant_id: str
-    participant_role: Role
-    scope: str
-    informed_how: InformedHow
-    witnessed_by: str | None
-    given_at: datetime
-    expires_at: datetime | None
-    status: GrantStatus = GrantStatus.ACTIVE
-    ended_at: datetime | None = None
-    ended_by_role: Role | None = None  # the participant, a practitioner relaying them, system...
-
-    def in_force(self, at: datetime) -> bool:
-        return self.status is GrantStatus.ACTIVE and (
-            self.expires_at is None or at < self.expires_at
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Acknowledgement:
-    responsible_person_id: str
-    standing: bool
-    basis: AcknowledgementBasis
-    recorded_at: datetime
-    withdrawn_at: datetime | None = None
-    ground: AcknowledgementWithdrawalGround | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentState:
-    """Mappings are never mutated: `evolve` builds new ones, so a state is a value."""
-
-    case_id: str
-    grants: Mapping[UUID, Grant] = field(default_factory=dict)
-    acknowledgements: Mapping[str, Acknowledgement] = field(default_factory=dict)
-    incentive_reports: frozenset[UUID] = frozenset()
-
-
-def initial(case_id: str) -> ConsentState:
-    return ConsentState(case_id=case_id)
-
-
-# --------------------------------------------------------------------------------------- evolve
-
-
-def evolve(state: ConsentState, event: DomainEvent, meta: Metadata) -> ConsentState:
-    """Apply a stored event. Never raises: an event that does not fit is ignored, not fatal."""
-    at = meta.occurred_at
-    match event:
-        case ConsentGiven():
-            if event.grant_id in state.grants:
-                return state
-            grant = Grant(
-                grant_id=event.grant_id,
-                participant_id=event.participant_id,
-                participant_role=event.participant_role,
-                scope=event.scope,
-                informed_how=event.informed_how,
-                witnessed_by=event.witnessed_by,
-                given_at=at,
-                expires_at=event.expires_at,
-            )
-            return replace(state, grants={**state.grants, grant.grant_id: grant})
-        case ConsentWithdrawn():
-            return _end(state, event.grants, GrantStatus.WITHDRAWN, at, meta.role)
-        case ConsentInvalidated():
-            return _end(state, event.grants, GrantStatus.INVALIDATED, at, meta.role)
-        case ConsentLapsed():
-            # Lapsed as of the expiry itself, whenever the lapse was noticed.
-            ref = GrantRef(grant_id=event.grant_id, scope=event.scope)
-            return _end(state, (ref,), GrantStatus.LAPSED, event.expired_at, meta.role)
-        case IncentiveReported():
-            return replace(state, incentive_reports=state.incentive_reports | {event.report_id})
-        case AcknowledgementRecorded():
-            ack = Acknowledgement(event.responsible_person_id, True, event.basis, at)
-            return _with_ack(state, ack)
-        case AcknowledgementWithdrawn():
-            ack = state.acknowledgements.get(event.responsible_person_id)
-            if ack is None:
-                return state
-            return _with_ack(
-                state, replace(ack, standing=False, withdrawn_at=at, ground=event.ground)
-            )
-    return state
-
-
-def _end(
-    state: ConsentState, refs: Iterable[GrantRef], status: GrantStatus, at: datetime, role: Role
-) -> ConsentState:
-    # Only an active grant can end: the first ending is the one that counts in the history.
-    ended = {
-        ref.grant_id: replace(g, status=status, ended_at=at, ended_by_role=role)
-        for ref in refs
-        if (g := state.grants.get(ref.grant_id)) is not None and g.status is GrantStatus.ACTIVE
-    }
-    return replace(state, grants={**state.grants, **ended}) if ended else state
-
-
-def _with_ack(state: ConsentState, ack: Acknowledgement) -> ConsentState:
-    acks = {**state.acknowledgements, ack.responsible_person_id: ack}
-    return replace(state, acknowledgements=acks)
-
+from mend_consent.domain.queries import acknowledgement_stands, active_grants
+from mend_consent.domain.state import ConsentState, Grant, GrantStatus, evolve, initial
 
 # --------------------------------------------------------------------------------------- decide
 
@@ -408,61 +280,3 @@ def _withdraw_acknowledgement(
 decider: Decider[ConsentState] = Decider(initial=initial, evolve=evolve, decide=decide)
 
 
-# -------------------------------------------------------------------------------------- queries
-
-
-def active_grants(
-    state: ConsentState, participant_id: str | None = None, at: datetime | None = None
-) -> list[Grant]:
-    """Active grants, oldest first; with `at`, only those not yet expired at that moment."""
-    return sorted(
-        (
-            g
-            for g in state.grants.values()
-            if g.status is GrantStatus.ACTIVE
-            and (participant_id is None or g.participant_id == participant_id)
-            and (at is None or g.in_force(at))
-        ),
-        key=lambda g: (g.given_at, str(g.grant_id)),
-    )
-
-
-def covers(state: ConsentState, participant_id: str, scope: str, at: datetime) -> bool:
-    """Whether the participant's consent in force at `at` covers `scope` (a scope key).
-
-    A contact form counts only while consent to take part also stands: agreeing to a letter
-    exchange means nothing once the person has stepped out of the process. Sharing, progress
-    updates and research stand on their own (someone may leave and still want updates).
-    """
-    scopes = {g.scope for g in active_grants(state, participant_id, at)}
-    if parse_scope(scope).kind is ScopeKind.CONTACT and TAKE_PART not in scopes:
-        return False
-    return scope in scopes
-
-
-def acknowledgement_stands(state: ConsentState, responsible_person_id: str) -> bool:
-    ack = state.acknowledgements.get(responsible_person_id)
-    return ack is not None and ack.standing
-
-
-@dataclass(frozen=True, slots=True)
-class CurrentGrant:
-    """A row of the current-grants projection."""
-
-    grant_id: UUID
-    participant_id: str
-    participant_role: Role
-    scope: str
-    expires_at: datetime | None
-
-
-def current_grants(state: ConsentState) -> tuple[CurrentGrant, ...]:
-    """The case's grants still active by status, in a stable order. Time-blind by design, like
-    a stored projection: an expired grant stays here until its lapse is recorded; ask `covers`
-    or `active_grants(at=...)` about a moment."""
-    rows = (
-        CurrentGrant(g.grant_id, g.participant_id, g.participant_role, g.scope, g.expires_at)
-        for g in state.grants.values()
-        if g.status is GrantStatus.ACTIVE
-    )
-    return tuple(sorted(rows, key=lambda r: (r.participant_id, r.scope, str(r.grant_id))))

@@ -14,14 +14,14 @@ from uuid import UUID
 
 from mend_events.catalog.sessions import Participant, ParticipantRole, Specialism
 
-from mend_sessions.forms import (
+from mend_sessions.domain.forms import (
     DIRECT_CONTACT,
     NEEDS_RESPONSIBLE_PERSON,
     WITHOUT_RESPONSIBLE_PERSON,
     ContactForm,
 )
-from mend_sessions.practitioners import Practitioner
-from mend_sessions.state import CaseState, Session, SessionStatus
+from mend_sessions.domain.practitioners import Practitioner
+from mend_sessions.domain.state import CaseState, Session, SessionStatus
 
 
 @dataclass(frozen=True, slots=True)

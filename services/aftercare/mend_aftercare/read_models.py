@@ -7,7 +7,9 @@
   effect applies exactly once.
 - `ProgressOutbox` is a projection over aftercare's own events: a share request per commitment
   status change, a delivery per ProgressUpdateShared. Both are worked off after commit by the
-  service (service.py: `share_pending`, `deliver_pending`).
+  progress-update sender (delivery.py: `share_pending`, `deliver_pending`), with the reads and
+  writes of this module.
+- `cases_begun_in`: the cases of an agency, for the commissioners' report.
 
 The no-leak rule for progress updates rests on one row lock: `ConsentFacts.apply` locks the
 participant's `consent_subjects` row before it changes their grants, and `ConsentFacts.in_force(
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 import asyncpg
 from mend_events.catalog.aftercare import (
@@ -209,3 +213,71 @@ class ProgressOutbox:
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         """Nothing: an outbox is history (see the class docstring)."""
+
+    # --- the outbox's work, as the sender (delivery.py) does it -----------------------------
+
+    async def pending_requests(self, conn: asyncpg.Connection, limit: int) -> list[Any]:
+        return await conn.fetch(
+            f"SELECT cause_event_id, case_id, commitment_id, status, correlation_id "
+            f"FROM {self.schema}.share_requests WHERE done_at IS NULL "
+            f"ORDER BY global_position LIMIT $1",
+            limit,
+        )
+
+    async def request_done(self, conn: asyncpg.Connection, cause_event_id: UUID) -> None:
+        await conn.execute(
+            f"UPDATE {self.schema}.share_requests SET done_at = now() WHERE cause_event_id = $1",
+            cause_event_id,
+        )
+
+    async def next_due(self, conn: asyncpg.Connection, shared_before: datetime) -> Any:
+        """The oldest pending delivery shared before `shared_before`, locked for this
+        transaction (others skip it)."""
+        return await conn.fetchrow(
+            f"SELECT delivery_id, case_id, harmed_person_id, commitment_id, status, "
+            f"commitment_revision FROM {self.schema}.deliveries "
+            f"WHERE state = 'pending' AND shared_at <= $1 "
+            f"ORDER BY shared_at, delivery_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            shared_before,
+        )
+
+    async def decided(
+        self, conn: asyncpg.Connection, delivery_id: UUID, reason: str | None
+    ) -> None:
+        """Mark a delivery `sent` (no reason) or `withheld` (with the reason)."""
+        await conn.execute(
+            f"UPDATE {self.schema}.deliveries SET state = $2, withheld_because = $3, "
+            f"decided_at = clock_timestamp() WHERE delivery_id = $1",
+            delivery_id,
+            "withheld" if reason else "sent",
+            reason,
+        )
+
+    async def sent_to(
+        self, conn: asyncpg.Connection, case_id: str, harmed_person_id: str
+    ) -> list[Any]:
+        return await conn.fetch(
+            f"SELECT delivery_id, commitment_id, status, decided_at "
+            f"FROM {self.schema}.deliveries WHERE case_id = $1 AND harmed_person_id = $2 "
+            f"AND state = 'sent' ORDER BY decided_at, delivery_id",
+            case_id,
+            harmed_person_id,
+        )
+
+    async def of_case(self, conn: asyncpg.Connection, case_id: str) -> list[Any]:
+        return await conn.fetch(
+            f"SELECT delivery_id, commitment_id, status, commitment_revision, shared_at, "
+            f"state, withheld_because, decided_at FROM {self.schema}.deliveries "
+            f"WHERE case_id = $1 ORDER BY shared_at, delivery_id",
+            case_id,
+        )
+
+
+async def cases_begun_in(conn: asyncpg.Connection, schema: str, agency: str) -> list[str]:
+    """The aftercare streams that began in `agency` (the commissioners' report's cases)."""
+    rows = await conn.fetch(
+        f"SELECT stream_id FROM {schema}.events WHERE stream_version = 1 "
+        f"AND metadata->>'agency' = $1",
+        agency,
+    )
+    return [r["stream_id"] for r in rows]

@@ -23,7 +23,7 @@ from mend_events.catalog.aftercare import (
     OutcomeMeasure,
 )
 
-from mend_aftercare.state import AftercareState, Answer, CheckInOutcome
+from mend_aftercare.domain.state import AftercareState, Answer, CheckInOutcome
 
 MIN_CASES = 5
 SUPPRESSED = "<5"

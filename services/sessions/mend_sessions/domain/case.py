@@ -24,10 +24,10 @@ from mend_events.errors import Forbidden, Rejected
 from mend_events.identity_types import Role
 
 from mend_sessions import commands as c
-from mend_sessions.access import harmed_person_only, is_harmed_person, require_open
-from mend_sessions.contact import halted, in_order
-from mend_sessions.practitioners import Practitioner
-from mend_sessions.state import CaseState, CaseStatus, preferences_of
+from mend_sessions.domain.contact import halted, in_order
+from mend_sessions.domain.guards import harmed_person_only, is_harmed_person, require_open
+from mend_sessions.domain.practitioners import Practitioner
+from mend_sessions.domain.state import CaseState, CaseStatus, preferences_of
 
 PRACTITIONER_PAUSES = frozenset({PauseReason.OTHER_LEGAL_PROCEEDINGS})
 PRACTITIONER_CLOSES = frozenset({CloseReason.NOT_SUITABLE, CloseReason.TOO_RISKY})

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 from mend_events.catalog.risk import (
+    AssessmentStage,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
     RiskFlagRaised,
@@ -22,6 +24,8 @@ from mend_events.catalog.risk import (
     SafetyPlanAgreed,
 )
 from mend_events.envelope import RecordedEvent
+
+from mend_risk.domain.answers import Latest
 
 _TABLES = (
     "risk_assessments",
@@ -241,6 +245,14 @@ class RiskPositions:
             agreed_with,
         )
 
+    async def stream_head(self, conn: asyncpg.Connection, case_id: str) -> int | None:
+        """The global position of the case's last event in the store (None: no event yet)."""
+        return await conn.fetchval(
+            f"SELECT global_position FROM {self.schema}.events "
+            f"WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1",
+            case_id,
+        )
+
     async def position(self, conn: asyncpg.Connection) -> int:
         value = await conn.fetchval(
             f"SELECT position FROM {self.schema}.projection_tracking WHERE projection = $1",
@@ -252,6 +264,37 @@ class RiskPositions:
 def parse_form_key(key: str) -> tuple[str, bool]:
     form, _, involved = key.rpartition(":")
     return form, involved == "true"
+
+
+def latest_from_row(row: asyncpg.Record) -> Latest:
+    return Latest(
+        assessment_id=row["assessment_id"],
+        stage=row["stage"],
+        decision=row["decision"],
+        completed_at=row["completed_at"],
+        valid_until=row["valid_until"],
+        forms=tuple(sorted(parse_form_key(k) for k in row["forms"])),
+    )
+
+
+def assessment_view(row: asyncpg.Record, at: datetime) -> dict[str, Any]:
+    latest = latest_from_row(row)
+    current = latest.stage == AssessmentStage.FULL and at < latest.valid_until
+    return {
+        "assessment_id": str(latest.assessment_id),
+        "stage": latest.stage,
+        "decision": latest.decision,
+        "reasons": list(row["reasons"] or ()),
+        "signed_off_by": row["signed_off_by"],
+        "completed_at": latest.completed_at,
+        "valid_until": latest.valid_until,
+        "stale": at >= latest.valid_until,
+        # What it permits for contact then: nothing unless it is a full, current assessment.
+        "governs_contact": current,
+        "permitted_forms": [
+            {"form": form, "with_responsible_person": involved} for form, involved in latest.forms
+        ],
+    }
 
 
 _HANDLERS = {

@@ -1,26 +1,14 @@
-"""The sessions service's read models (tables in migrations/0001_read_models.sql).
-
-Two kinds:
-
-- Views of OTHER services' events (`ConsentView`, `RiskView`), written by the reactions with the
-  inbox transaction's `conn`, so a message's rows, its inbox row and its offset
-  (`ConsumerPositions`) commit together. Every write is idempotent and order-tolerant (ended
-  grants stay as tombstones, versions only move forward), so a redelivery changes nothing.
-- Projections of this service's OWN events (`CaseStates`; the registry's is the shared
-  `mend_events.practitioners.PractitionerDirectory`), run by the
-  projection runner: rows and tracking position in one transaction, rebuilt from the store.
-
-The gate facts (`gates.GateView`) are read from the first kind at `now`.
-"""
+"""Views of the consent and risk services' events (tables in migrations/0001_read_models.sql),
+written by the reactions with the inbox transaction's `conn`, so a message's rows, its inbox
+row and its offset (`consistency.ConsumerPositions`) commit together. Every write is idempotent
+and order-tolerant (ended grants stay as tombstones, versions only move forward), so a
+redelivery changes nothing. The gate facts (`domain.gates.GateView`) are read from them at
+`now`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -32,7 +20,6 @@ from mend_events.catalog.consent import (
     ConsentLapsed,
     ConsentWithdrawn,
     ScopeKind,
-    parse_scope,
 )
 from mend_events.catalog.risk import (
     AssessmentStage,
@@ -43,53 +30,49 @@ from mend_events.catalog.risk import (
     RiskReassessmentDue,
     Severity,
 )
-from mend_events.catalog.sessions import HaltCause, SessionHalted
-from mend_events.consumer import Position
+from mend_events.catalog.sessions import HaltCause
 from mend_events.contracts import DomainEvent
 from mend_events.envelope import RecordedEvent
-from mend_events.practitioners import is_registry_stream
-from mend_events.store import row_to_event
 
-from mend_sessions.domain import decider
-from mend_sessions.forms import ContactForm
-from mend_sessions.gates import DueReassessment
-from mend_sessions.state import CaseState
+from mend_sessions.domain.forms import (
+    FORM_VALUES,
+    ConsentLoss,
+    ContactForm,
+    forms_of_scope,
+    touched_forms,
+)
+from mend_sessions.domain.gates import DueReassessment
 
-ALL_FORMS = frozenset(ContactForm)
-_FORM_VALUES = frozenset(f.value for f in ContactForm)
-
-
-def forms_of_scope(scope: str) -> frozenset[ContactForm] | None:
-    """The contact forms a consent scope is about: None for taking part (every form)."""
-    try:
-        parts = parse_scope(scope)
-    except ValueError:
-        return frozenset()
-    if parts.kind == ScopeKind.TAKE_PART:
-        return None
-    if parts.kind == ScopeKind.CONTACT and parts.form is not None:
-        return frozenset({ContactForm(parts.form)})
-    return frozenset()  # sharing, progress updates, research: no contact depends on them
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentLoss:
-    """What a consent event took away: from whom, which forms it touched (None: every form, e.g.
-    taking part withdrawn, or the acknowledgement), and what kind of halt it would cause."""
-
-    participant_id: str
-    forms: frozenset[ContactForm] | None
-    cause: HaltCause
-
-
-def _touched(scopes: Iterable[str]) -> frozenset[ContactForm] | None:
-    touched: set[ContactForm] = set()
-    for scope in scopes:
-        forms = forms_of_scope(scope)
-        if forms is None:
-            return None
-        touched |= forms
-    return frozenset(touched)
+# The consent and risk events the views take (the reactions' declared types).
+CONSENT_TYPES = frozenset(
+    t.event_type
+    for t in (
+        ConsentGiven,
+        ConsentWithdrawn,
+        ConsentLapsed,
+        ConsentInvalidated,
+        AcknowledgementRecorded,
+        AcknowledgementWithdrawn,
+    )
+)
+# What takes a gate fact away, and may halt: applied under the case lock.
+CONSENT_LOSSES = frozenset(
+    t.event_type
+    for t in (ConsentWithdrawn, ConsentLapsed, ConsentInvalidated, AcknowledgementWithdrawn)
+)
+RISK_TYPES = frozenset(
+    t.event_type
+    for t in (
+        RiskAssessmentStarted,
+        RiskAssessmentCompleted,
+        RiskFlagRaised,
+        RiskFlagResolved,
+        # Kept in the view only: it closes the risk gate to scheduling and starting until an
+        # assessment is completed again, and halts nothing already scheduled or running (a
+        # severe flag halts at once; the next start of a scheduled session is refused).
+        RiskReassessmentDue,
+    )
+)
 
 
 class ConsentView:
@@ -153,7 +136,7 @@ class ConsentView:
             f"DO UPDATE SET ended_by = coalesce(g.ended_by, EXCLUDED.ended_by)",
             [(case_id, gid, model.participant_id, scope, event.event_id) for gid, scope in refs],
         )
-        return ConsentLoss(model.participant_id, _touched(s for _, s in refs), cause)
+        return ConsentLoss(model.participant_id, touched_forms(s for _, s in refs), cause)
 
     async def covered_forms(
         self, conn: asyncpg.Connection, case_id: str, now: datetime
@@ -281,7 +264,7 @@ class RiskView:
             return frozenset()
         pairs = set()
         for p in json.loads(row["permitted"] or "[]"):
-            if p.get("form") in _FORM_VALUES:
+            if p.get("form") in FORM_VALUES:
                 pairs.add((ContactForm(p["form"]), bool(p.get("with_responsible_person"))))
         return frozenset(pairs)
 
@@ -309,166 +292,3 @@ class RiskView:
             Severity.SEVERE.value,
         )
         return frozenset(r["raised_event_id"] for r in rows)
-
-
-class ConsumerPositions:
-    """The highest offset each subscription has applied, per topic and partition."""
-
-    def __init__(self, schema: str) -> None:
-        self.schema = schema
-
-    async def record(self, conn: asyncpg.Connection, position: Position) -> None:
-        await conn.execute(
-            f"INSERT INTO {self.schema}.consumer_positions AS p (consumer, topic, "
-            f"kafka_partition, processed_offset) VALUES ($1, $2, $3, $4) "
-            f"ON CONFLICT (consumer, topic, kafka_partition) DO UPDATE SET "
-            f"processed_offset = greatest(p.processed_offset, EXCLUDED.processed_offset), "
-            f"updated_at = now()",
-            position.consumer,
-            position.topic,
-            position.partition,
-            position.offset,
-        )
-
-    async def processed(
-        self, conn: asyncpg.Connection, targets: Sequence[tuple[str, str, int]]
-    ) -> dict[tuple[str, str, int], int]:
-        """For (consumer, topic, partition) targets: the last offset applied (absent: none)."""
-        rows = await conn.fetch(
-            f"SELECT consumer, topic, kafka_partition, processed_offset "
-            f"FROM {self.schema}.consumer_positions p "
-            f"JOIN unnest($1::text[], $2::text[], $3::int[]) AS t(c, tp, pa) "
-            f"ON p.consumer = t.c AND p.topic = t.tp AND p.kafka_partition = t.pa",
-            [t[0] for t in targets],
-            [t[1] for t in targets],
-            [t[2] for t in targets],
-        )
-        return {
-            (r["consumer"], r["topic"], r["kafka_partition"]): r["processed_offset"] for r in rows
-        }
-
-
-# --- projections of this service's own events ----------------------------------------------
-
-
-class CaseStates:
-    """Each case's state for the API: the domain's own fold of the case stream (so the API
-    never disagrees with a decision), plus each halt's cause, as one JSON document."""
-
-    name = "case_states"
-
-    def __init__(self, schema: str) -> None:
-        self.schema = schema
-
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
-        cases = [e for e in events if not is_registry_stream(e.stream_id)]
-        heads = {
-            stream: max(e.stream_version for e in group)
-            for stream, group in groupby(
-                sorted(cases, key=lambda e: e.stream_id), key=lambda e: e.stream_id
-            )
-        }
-        rows = []
-        for stream, version in heads.items():
-            history = await conn.fetch(
-                f"SELECT global_position, stream_id, stream_version, event_id, event_type, "
-                f"schema_version, case_id, data, metadata, recorded_at, hash "
-                f"FROM {self.schema}.events WHERE stream_id = $1 AND stream_version <= $2 "
-                f"ORDER BY stream_version",
-                stream,
-                version,
-            )
-            recorded = [row_to_event(r) for r in history]
-            state = decider.fold(stream, ((e.decode(), e.metadata) for e in recorded))
-            rows.append((stream, version, json.dumps(case_document(state, recorded))))
-        if rows:
-            await conn.executemany(
-                f"INSERT INTO {self.schema}.case_states (case_id, version, state) "
-                f"VALUES ($1, $2, $3) ON CONFLICT (case_id) DO UPDATE SET "
-                f"version = EXCLUDED.version, state = EXCLUDED.state, updated_at = now() "
-                f"WHERE {self.schema}.case_states.version < EXCLUDED.version",
-                rows,
-            )
-
-    async def reset(self, conn: asyncpg.Connection) -> None:
-        await conn.execute(f"DELETE FROM {self.schema}.case_states")
-
-    async def get(self, conn: asyncpg.Connection, case_id: str) -> dict[str, Any] | None:
-        raw = await conn.fetchval(
-            f"SELECT state FROM {self.schema}.case_states WHERE case_id = $1", case_id
-        )
-        return json.loads(raw) if raw is not None else None
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
-def case_document(state: CaseState, history: Sequence[RecordedEvent]) -> dict[str, Any]:
-    """The case as the API shows it: codes, ids and times only (no free text exists here)."""
-    halts: dict[str, dict[str, Any]] = {}
-    for e in history:
-        if e.event_type == SessionHalted.event_type:
-            h = e.decode()
-            assert isinstance(h, SessionHalted)
-            halts.setdefault(
-                h.session_id,
-                {
-                    "event_id": str(e.event_id),
-                    "at": e.metadata.occurred_at.isoformat(),
-                    "cause": str(h.cause),
-                    "cause_event_id": str(h.cause_event_id) if h.cause_event_id else None,
-                    "halted_by_id": h.halted_by_id,
-                    "halted_by_role": str(h.halted_by_role),
-                },
-            )
-    opened = state.opened
-    prefs = state.preferences
-    return {
-        "case_id": state.case_id,
-        "version": history[-1].stream_version if history else 0,
-        "status": str(state.status),
-        "agency": opened.agency if opened else None,
-        "harm_category": str(opened.harm_category) if opened else None,
-        "justice_stage": str(opened.justice_stage) if opened else None,
-        "route": str(opened.route) if opened else None,
-        "harmed_person_id": state.harmed_person_id,
-        "invited": sorted(state.invited),
-        "facilitator_id": state.facilitator_id,
-        "responsible_person_id": state.responsible_person_id,
-        "preferences": {
-            "min_gap_days": prefs.min_gap_days,
-            "permitted_forms": sorted(str(f) for f in prefs.permitted_forms),
-            "speaks_first": prefs.speaks_first,
-            "responsible_person_takes_part": prefs.responsible_person_takes_part,
-            "invited": sorted(prefs.invited),
-            "progress_updates": prefs.progress_updates,
-        },
-        "paused": state.paused,
-        "paused_for": sorted(str(r) for r in state.paused_for),
-        "prepared": sorted(state.prepared),
-        "sessions": [
-            {
-                "session_id": s.id,
-                "form": str(s.form),
-                "participants": [{"id": p.id, "role": str(p.role)} for p in s.participants],
-                "facilitator_id": s.facilitator_id,
-                "team": list(s.team),
-                "scheduled_for": _iso(s.scheduled_for),
-                "speaks_first": s.speaks_first,
-                "status": str(s.status),
-                "started_at": _iso(s.started_at),
-                "ended_at": _iso(s.ended_at),
-                "halt": halts.get(s.id),
-            }
-            for s in sorted(state.sessions.values(), key=lambda s: (s.scheduled_for, s.id))
-        ],
-        "agreements": [
-            {
-                "session_id": a.session_id,
-                "items": [i.model_dump(mode="json") for i in a.items],
-                "consented_by": list(a.consented_by),
-            }
-            for a in state.agreements.values()
-        ],
-    }

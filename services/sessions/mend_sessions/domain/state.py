@@ -33,7 +33,7 @@ from mend_events.catalog.sessions import (
 from mend_events.contracts import DomainEvent
 from mend_events.envelope import Metadata
 
-from mend_sessions.forms import ContactForm
+from mend_sessions.domain.forms import ContactForm
 
 
 class CaseStatus(StrEnum):
@@ -94,6 +94,7 @@ class CaseState:
     status: CaseStatus = CaseStatus.NEW
     opened: CaseOpened | None = None
     invited: frozenset[str] = frozenset()  # harmed person ids an invitation was recorded for
+    invited_in: str | None = None  # the agency of the first invitation (before an opening)
     facilitator_id: str | None = None
     preferences: Preferences = Preferences()
     paused_for: frozenset[PauseReason] = frozenset()
@@ -177,7 +178,12 @@ def evolve(state: CaseState, event: DomainEvent, meta: Metadata) -> CaseState:
             return replace(state, members={**state.members, event.person_id: event.role})
         case InvitationRecorded():
             status = CaseStatus.INVITED if state.status == CaseStatus.NEW else state.status
-            return replace(state, status=status, invited=state.invited | {event.harmed_person_id})
+            return replace(
+                state,
+                status=status,
+                invited=state.invited | {event.harmed_person_id},
+                invited_in=state.invited_in or meta.agency,
+            )
         case FacilitatorChosen():
             return replace(state, facilitator_id=event.practitioner_id)
         case PreferencesSet():

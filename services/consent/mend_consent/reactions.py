@@ -1,0 +1,20 @@
+"""The consent service's reactions to other services' events: it learns the cases and their
+members as the sessions service opened and enrolled them (`CaseDirectory`), which decide who
+may act on a case here (`authorize_case`)."""
+
+from __future__ import annotations
+
+import asyncpg
+from mend_events.cases import CASE_EVENTS, CaseDirectory
+from mend_events.envelope import RecordedEvent
+from mend_events.reactions import Consumes
+
+
+class Reactions:
+    CONSUMES = (Consumes("cases", sessions=CASE_EVENTS),)
+
+    def __init__(self, directory: CaseDirectory) -> None:
+        self.directory = directory
+
+    async def on_cases(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        await self.directory.apply(conn, event)
