@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from mend_events.catalog.aftercare import ProgressCode
 from mend_events.disclosure import for_viewer
 from mend_events.errors import Forbidden
-from mend_events.http import (
+from mend_events.http_commands import (
     Caller,
     CaseCommand,
     CaseId,

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from mend_events.catalog.consent import ScopeKey
 from mend_events.disclosure import for_viewer
-from mend_events.http import Caller, CaseCommand, CaseId, CommandCall, Run, command_routes
+from mend_events.http_commands import Caller, CaseCommand, CaseId, CommandCall, Run, command_routes
 from mend_events.identity_types import PseudoId
 from mend_events.inputs import Moment
 

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from mend_events.disclosure import for_viewer
 from mend_events.errors import Rejected
-from mend_events.http import Caller, CaseCommand, CaseId, CommandCall, command_routes
+from mend_events.http_commands import Caller, CaseCommand, CaseId, CommandCall, command_routes
 from mend_events.inputs import Moment
 from mend_events.vocabulary import ContactForm
 

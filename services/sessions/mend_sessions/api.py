@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from mend_events.disclosure import for_viewer
 from mend_events.errors import Forbidden, Unavailable
-from mend_events.http import (
+from mend_events.http_commands import (
     Caller,
     CaseCommand,
     CaseId,
