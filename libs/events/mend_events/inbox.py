@@ -1,0 +1,87 @@
+"""The inbox of a consumer: its exactly-once effect. Each event's inbox row, the handler's
+effects and the consumer's position commit in one PostgreSQL transaction (the caller's); an
+event already in the inbox changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from mend_events.envelope import RecordedEvent
+
+Handler = Callable[[asyncpg.Connection, RecordedEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a consumer stands: the message at `offset` of `topic`/`partition` is applied."""
+
+    consumer: str
+    topic: str
+    partition: int
+    offset: int
+
+
+# Called inside the inbox transaction with the last message applied (fresh or a duplicate) of
+# each partition in it, so what it writes with `conn` commits exactly with the handlers'
+# effects; positions only grow. Not called for a message that went to the dead-letter topic.
+PositionHook = Callable[[asyncpg.Connection, Position], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Inbox:
+    """One consumer's inbox in `schema`: its name, its handler and its position hook."""
+
+    schema: str
+    consumer: str
+    handler: Handler
+    on_position: PositionHook | None
+
+
+def position_of(consumer: str, raw: Any) -> Position:
+    return Position(consumer, raw.topic, raw.partition, raw.offset)
+
+
+async def apply_batch(
+    conn: asyncpg.Connection, inbox: Inbox, parsed: list[tuple[Any, RecordedEvent]]
+) -> None:
+    """A batch's inbox rows in one statement, then the handlers of the fresh ones in order,
+    then the positions, on the caller's transaction."""
+    rows = await conn.fetch(
+        f"INSERT INTO {inbox.schema}.inbox (consumer, event_id, source) "
+        f"SELECT $1, e.id, e.source FROM unnest($2::uuid[], $3::text[]) AS e(id, source) "
+        f"ON CONFLICT DO NOTHING RETURNING event_id",
+        inbox.consumer,
+        [event.event_id for _, event in parsed],
+        [event.service for _, event in parsed],
+    )
+    fresh = {row[0] for row in rows}
+    last: dict[tuple[str, int], Any] = {}
+    for raw, event in parsed:
+        if event.event_id in fresh:
+            fresh.discard(event.event_id)  # the same event twice in a batch: once
+            await inbox.handler(conn, event)
+        last[(raw.topic, raw.partition)] = raw
+    if inbox.on_position is not None:
+        for raw in last.values():
+            await inbox.on_position(conn, position_of(inbox.consumer, raw))
+
+
+async def apply_one(
+    conn: asyncpg.Connection, inbox: Inbox, event: RecordedEvent, position: Position
+) -> None:
+    """The inbox row, the handler's effects and the position, on the caller's transaction."""
+    fresh = await conn.fetchval(
+        f"INSERT INTO {inbox.schema}.inbox (consumer, event_id, source) "
+        f"VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
+        inbox.consumer,
+        event.event_id,
+        event.service,
+    )
+    if fresh:
+        await inbox.handler(conn, event)
+    if inbox.on_position is not None:
+        await inbox.on_position(conn, position)
