@@ -16,8 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from mend_events.application import RequestKey
 from mend_events.decider import CommandContext
+from mend_events.idempotency import RequestKey
 from mend_events.identity import Identity, require_identity
 from mend_events.inputs import CASE_ID_PATTERN, SESSION_ID_PATTERN
 
