@@ -2,7 +2,7 @@
 service, with each source store's position tracked in the same transaction as the rows.
 
 It reads the four stores (SELECT only) and writes only its own table: no side effects, so a
-rebuild is a truncate and a replay. Each row is a function of its event alone (`history.row_of`),
+rebuild is a truncate and a replay. Each row is a function of its event alone (`entries.row_of`),
 so the live projection, fed a batch at a time as events arrive, and a rebuild from scratch hold
 identical rows. The timeline order and the cause links are computed when reading
 (`history.CaseHistory`), never stored, for the same reason.
@@ -23,7 +23,7 @@ import orjson
 from mend_events.errors import Unavailable
 from mend_events.migrate import migrate_schema
 
-from mend_audit.history import COLUMNS, Entry, entry_from_row
+from mend_audit.entries import COLUMNS, Entry, entry_from_row
 from mend_audit.replay import Schemas, fetch_rows, guard_store, select_schemas, service_rank
 from mend_audit.summaries import summary_and_facts
 
