@@ -3,9 +3,10 @@
 Input is replayed events (`replay.read_events`) or rows of the stored projection; output is
 plain data. Each entry (`entries.py`) says who (pseudonymous id and role), when (occurred and
 recorded), what (type and a safe summary: see `summaries`), and which event caused it (its
-causation id, or the cause an event names itself), so that a withdrawal -> the sessions it halted -> the after-care
-they triggered reads as one chain. `halts()` lists every halt and withdrawal with its cause and
-everything it caused downstream; `document()` adds the state of the case as of a moment.
+causation id, or the cause an event names itself), so that a withdrawal -> the sessions it
+halted -> the after-care they triggered reads as one chain. `halts()` lists every halt and
+withdrawal with its cause and everything it caused downstream; `document()` adds the state of
+the case as of a moment.
 
 Deterministic: entries are ordered by (recorded_at, service, global position), every mapping is
 written with sorted keys, and nothing reads the clock, so a rebuild gives the same bytes and an
