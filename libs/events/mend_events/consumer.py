@@ -47,8 +47,6 @@ from mend_events.inbox import (
     Inbox,
     Position,
     PositionHook,
-    apply_batch,
-    apply_one,
     position_of,
 )
 from mend_events.settings import FROM_ENV, KafkaAuth, faststream_security
@@ -186,7 +184,7 @@ class InboxConsumer:
         if len(parsed) > 1:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    await apply_batch(conn, self._inbox(), parsed)
+                    await self._inbox().apply_batch(conn, parsed)
                 self.processed += len(parsed)
                 return
             except TRANSIENT:
@@ -223,7 +221,7 @@ class InboxConsumer:
         while True:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    await apply_one(conn, self._inbox(), event, position)
+                    await self._inbox().apply_one(conn, event, position)
                 return
             except POISON:
                 raise

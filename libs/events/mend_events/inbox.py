@@ -31,57 +31,56 @@ class Position:
 PositionHook = Callable[[asyncpg.Connection, Position], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class Inbox:
-    """One consumer's inbox in `schema`: its name, its handler and its position hook."""
-
-    schema: str
-    consumer: str
-    handler: Handler
-    on_position: PositionHook | None
-
-
 def position_of(consumer: str, raw: Any) -> Position:
     return Position(consumer, raw.topic, raw.partition, raw.offset)
 
 
-async def apply_batch(
-    conn: asyncpg.Connection, inbox: Inbox, parsed: list[tuple[Any, RecordedEvent]]
-) -> None:
-    """A batch's inbox rows in one statement, then the handlers of the fresh ones in order,
-    then the positions, on the caller's transaction."""
-    rows = await conn.fetch(
-        f"INSERT INTO {inbox.schema}.inbox (consumer, event_id, source) "
-        f"SELECT $1, e.id, e.source FROM unnest($2::uuid[], $3::text[]) AS e(id, source) "
-        f"ON CONFLICT DO NOTHING RETURNING event_id",
-        inbox.consumer,
-        [event.event_id for _, event in parsed],
-        [event.service for _, event in parsed],
-    )
-    fresh = {row[0] for row in rows}
-    last: dict[tuple[str, int], Any] = {}
-    for raw, event in parsed:
-        if event.event_id in fresh:
-            fresh.discard(event.event_id)  # the same event twice in a batch: once
-            await inbox.handler(conn, event)
-        last[(raw.topic, raw.partition)] = raw
-    if inbox.on_position is not None:
-        for raw in last.values():
-            await inbox.on_position(conn, position_of(inbox.consumer, raw))
+class Inbox:
+    """One consumer's inbox in `schema`: what it applies (`handler`) and where it records its
+    positions (`on_position`), on the caller's transaction."""
 
+    def __init__(
+        self, schema: str, consumer: str, handler: Handler, on_position: PositionHook | None
+    ) -> None:
+        self.schema, self.consumer = schema, consumer
+        self.handler, self.on_position = handler, on_position
 
-async def apply_one(
-    conn: asyncpg.Connection, inbox: Inbox, event: RecordedEvent, position: Position
-) -> None:
-    """The inbox row, the handler's effects and the position, on the caller's transaction."""
-    fresh = await conn.fetchval(
-        f"INSERT INTO {inbox.schema}.inbox (consumer, event_id, source) "
-        f"VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
-        inbox.consumer,
-        event.event_id,
-        event.service,
-    )
-    if fresh:
-        await inbox.handler(conn, event)
-    if inbox.on_position is not None:
-        await inbox.on_position(conn, position)
+    async def apply_batch(
+        self, conn: asyncpg.Connection, parsed: list[tuple[Any, RecordedEvent]]
+    ) -> None:
+        """A batch's inbox rows in one statement, then the handlers of the fresh ones in order,
+        then the positions."""
+        rows = await conn.fetch(
+            f"INSERT INTO {self.schema}.inbox (consumer, event_id, source) "
+            f"SELECT $1, e.id, e.source FROM unnest($2::uuid[], $3::text[]) AS e(id, source) "
+            f"ON CONFLICT DO NOTHING RETURNING event_id",
+            self.consumer,
+            [event.event_id for _, event in parsed],
+            [event.service for _, event in parsed],
+        )
+        fresh = {row[0] for row in rows}
+        last: dict[tuple[str, int], Any] = {}
+        for raw, event in parsed:
+            if event.event_id in fresh:
+                fresh.discard(event.event_id)  # the same event twice in a batch: once
+                await self.handler(conn, event)
+            last[(raw.topic, raw.partition)] = raw
+        if self.on_position is not None:
+            for raw in last.values():
+                await self.on_position(conn, position_of(self.consumer, raw))
+
+    async def apply_one(
+        self, conn: asyncpg.Connection, event: RecordedEvent, position: Position
+    ) -> None:
+        """The inbox row, the handler's effects and the position."""
+        fresh = await conn.fetchval(
+            f"INSERT INTO {self.schema}.inbox (consumer, event_id, source) "
+            f"VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
+            self.consumer,
+            event.event_id,
+            event.service,
+        )
+        if fresh:
+            await self.handler(conn, event)
+        if self.on_position is not None:
+            await self.on_position(conn, position)
