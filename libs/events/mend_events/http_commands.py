@@ -79,7 +79,13 @@ class CommandCall:
 
     @property
     def service(self) -> Any:
-        return self.request.app.state.service
+        return app_service(self.request)
+
+
+def app_service(request: Request) -> Any:
+    """The service object of the app the request reached (built when its runtime started): a
+    route's dependency, `Annotated[XService, Depends(app_service)]`."""
+    return request.app.state.service
 
 
 # Authorise and execute one domain command; answers the CommandResult.

@@ -18,6 +18,7 @@ from mend_events.http_commands import (
     IdempotencyKey,
     Run,
     SessionId,
+    app_service,
     command_response,
     command_routes,
 )
@@ -29,12 +30,7 @@ from mend_sessions import commands as c
 from mend_sessions.domain.state import CaseState
 from mend_sessions.service import SessionsService
 
-
-def _service(request: Request) -> SessionsService:
-    return request.app.state.service
-
-
-Svc = Annotated[SessionsService, Depends(_service)]
+Svc = Annotated[SessionsService, Depends(app_service)]
 
 
 def _written(request: Request, result: Any) -> None:
