@@ -68,3 +68,31 @@ def leaks(allowed: dict[tuple[str, str], bool], expected: dict[str, set[str]]) -
         if got != (caller in expected.get(action, set())):
             out.append(f"{caller} {'may' if got else 'may not'} {action}")
     return out
+
+
+def granted(authorize, identity, action: str, entry, **kwargs) -> bool:
+    """Whether a service's `authorize(identity, action, entry, **kwargs)` lets the caller
+    through; a refusal must say why."""
+    from mend_events.errors import Forbidden
+
+    try:
+        authorize(identity, action, entry, **kwargs)
+    except Forbidden as exc:
+        assert exc.reason
+        return False
+    return True
+
+
+def assert_unknown_case_is_404(authorize, actions, person_of) -> None:
+    """A case not known to the service is 404 on `case_id` for every caller and action (never
+    adopted); `person_of(identity)` is the person the API would ask about."""
+    from mend_events.errors import NotFound
+
+    for identity in matrix_callers().values():
+        for action in actions:
+            try:
+                authorize(identity, action, None, person_id=person_of(identity))
+            except NotFound as refused:
+                assert refused.field == "case_id"
+            else:
+                raise AssertionError(f"{action} on an unknown case was not refused")

@@ -16,6 +16,7 @@ from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import running_service
+from mend_testkit.refusals import clear_4xx
 
 CASE, HP, PRAC = "case-0001aa", "hp-alice01", "prac-carol1"
 BUILDS = {
@@ -71,17 +72,6 @@ async def each_service(request, platform, unique, topic_prefix):
     async with await _running(request.param, platform, unique, topic_prefix) as running:
         await _known_cases(request.param, running)
         yield request.param, running
-
-
-def clear_4xx(r, status: int | tuple[int, ...], field: str | None) -> dict:
-    """A client's error: the status, the field, a reason, and no echo of what was sent."""
-    statuses = status if isinstance(status, tuple) else (status,)
-    assert r.status_code in statuses, (r.status_code, r.text)
-    body = r.json()
-    assert body["reason"], body
-    if field is not None:
-        assert body["field"] == field, body
-    return body
 
 
 async def stream(runtime, case: str = CASE) -> list[tuple[str, str]]:
@@ -291,9 +281,7 @@ async def test_numbers_are_not_times_and_dates_stay_in_a_sane_window(risk, conse
             f"/cases/{CASE}/consents", json={**give, "expires_at": expires}, headers=hp
         )
         clear_4xx(r, 422, "expires_at")
-    r = await client.get(
-        f"/cases/{CASE}/consent-history", params={"as_of": "0.5"}, headers=hp
-    )
+    r = await client.get(f"/cases/{CASE}/consent-history", params={"as_of": "0.5"}, headers=hp)
     clear_4xx(r, 422, "as_of")
     assert await stream(runtime) == []
     soon = (now + timedelta(days=365)).isoformat()

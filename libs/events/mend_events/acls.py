@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 from dataclasses import dataclass
-from typing import ClassVar
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.api import Request, RequestStruct, Response
@@ -82,28 +81,37 @@ def bindings(prefix: str = "") -> list[Binding]:
     return out
 
 
-class _CreateAclsResponse_v2(Response):
-    API_KEY = 30
-    API_VERSION = 2
-    SCHEMA = Schema(
-        ("throttle_time_ms", Int32),
-        (
-            "results",
-            CompactArray(
-                ("error_code", Int16),
-                ("error_message", CompactString("utf-8")),
-                ("tags", TaggedFields),
-            ),
+def _flexible(
+    api_key: int, name: str, response: Schema, request: Schema
+) -> tuple[type[RequestStruct], type[RequestStruct]]:
+    """Versions 2 and 3 of an ACL request (the first flexible ones): both have the same schemas;
+    each answers with the response of its own version."""
+    made = []
+    for version in (2, 3):
+        common = {"__module__": __name__, "API_KEY": api_key, "API_VERSION": version}
+        answer = type(f"_{name}Response_v{version}", (Response,), {**common, "SCHEMA": response})
+        made.append(
+            type(
+                f"_{name}Request_v{version}",
+                (RequestStruct,),
+                {**common, "FLEXIBLE_VERSION": True, "RESPONSE_TYPE": answer, "SCHEMA": request},
+            )
+        )
+    return made[0], made[1]
+
+
+_CREATE_RESULTS = Schema(
+    ("throttle_time_ms", Int32),
+    (
+        "results",
+        CompactArray(
+            ("error_code", Int16),
+            ("error_message", CompactString("utf-8")),
+            ("tags", TaggedFields),
         ),
-        ("tags", TaggedFields),
-    )
-
-
-class _CreateAclsResponse_v3(Response):
-    API_KEY = 30
-    API_VERSION = 3
-    SCHEMA = _CreateAclsResponse_v2.SCHEMA
-
+    ),
+    ("tags", TaggedFields),
+)
 
 _CREATIONS = Schema(
     (
@@ -122,24 +130,10 @@ _CREATIONS = Schema(
     ("tags", TaggedFields),
 )
 
-
-class _CreateAclsRequest_v2(RequestStruct):
-    FLEXIBLE_VERSION: ClassVar[bool] = True
-    API_KEY = 30
-    API_VERSION = 2
-    RESPONSE_TYPE = _CreateAclsResponse_v2
-    SCHEMA = _CREATIONS
+_CREATE_V2, _CREATE_V3 = _flexible(30, "CreateAcls", _CREATE_RESULTS, _CREATIONS)
 
 
-class _CreateAclsRequest_v3(RequestStruct):
-    FLEXIBLE_VERSION: ClassVar[bool] = True
-    API_KEY = 30
-    API_VERSION = 3
-    RESPONSE_TYPE = _CreateAclsResponse_v3
-    SCHEMA = _CREATIONS
-
-
-class _CreateAcls(Request[_CreateAclsRequest_v2 | _CreateAclsRequest_v3]):
+class _CreateAcls(Request[_CREATE_V2 | _CREATE_V3]):  # type: ignore[valid-type]
     API_KEY = 30
 
     def __init__(self, creations: list[Binding]) -> None:
@@ -153,41 +147,31 @@ class _CreateAcls(Request[_CreateAclsRequest_v2 | _CreateAclsRequest_v3]):
         return request_struct_class(rows, {})
 
 
-class _DescribeAclsResponse_v2(Response):
-    API_KEY = 29
-    API_VERSION = 2
-    SCHEMA = Schema(
-        ("throttle_time_ms", Int32),
-        ("error_code", Int16),
-        ("error_message", CompactString("utf-8")),
-        (
-            "resources",
-            CompactArray(
-                ("resource_type", Int8),
-                ("resource_name", CompactString("utf-8")),
-                ("pattern_type", Int8),
-                (
-                    "acls",
-                    CompactArray(
-                        ("principal", CompactString("utf-8")),
-                        ("host", CompactString("utf-8")),
-                        ("operation", Int8),
-                        ("permission_type", Int8),
-                        ("tags", TaggedFields),
-                    ),
+_DESCRIBED = Schema(
+    ("throttle_time_ms", Int32),
+    ("error_code", Int16),
+    ("error_message", CompactString("utf-8")),
+    (
+        "resources",
+        CompactArray(
+            ("resource_type", Int8),
+            ("resource_name", CompactString("utf-8")),
+            ("pattern_type", Int8),
+            (
+                "acls",
+                CompactArray(
+                    ("principal", CompactString("utf-8")),
+                    ("host", CompactString("utf-8")),
+                    ("operation", Int8),
+                    ("permission_type", Int8),
+                    ("tags", TaggedFields),
                 ),
-                ("tags", TaggedFields),
             ),
+            ("tags", TaggedFields),
         ),
-        ("tags", TaggedFields),
-    )
-
-
-class _DescribeAclsResponse_v3(Response):
-    API_KEY = 29
-    API_VERSION = 3
-    SCHEMA = _DescribeAclsResponse_v2.SCHEMA
-
+    ),
+    ("tags", TaggedFields),
+)
 
 _FILTER = Schema(
     ("resource_type_filter", Int8),
@@ -200,27 +184,13 @@ _FILTER = Schema(
     ("tags", TaggedFields),
 )
 
-
-class _DescribeAclsRequest_v2(RequestStruct):
-    FLEXIBLE_VERSION: ClassVar[bool] = True
-    API_KEY = 29
-    API_VERSION = 2
-    RESPONSE_TYPE = _DescribeAclsResponse_v2
-    SCHEMA = _FILTER
-
-
-class _DescribeAclsRequest_v3(RequestStruct):
-    FLEXIBLE_VERSION: ClassVar[bool] = True
-    API_KEY = 29
-    API_VERSION = 3
-    RESPONSE_TYPE = _DescribeAclsResponse_v3
-    SCHEMA = _FILTER
+_DESCRIBE_V2, _DESCRIBE_V3 = _flexible(29, "DescribeAcls", _DESCRIBED, _FILTER)
 
 
 ANY = 1
 
 
-class _DescribeAllAcls(Request[_DescribeAclsRequest_v2 | _DescribeAclsRequest_v3]):
+class _DescribeAllAcls(Request[_DESCRIBE_V2 | _DESCRIBE_V3]):  # type: ignore[valid-type]
     API_KEY = 29
 
     def build(self, request_struct_class):  # type: ignore[no-untyped-def]

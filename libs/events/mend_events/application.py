@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import random
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import uuid4, uuid5
 
 import asyncpg
 
@@ -30,10 +29,10 @@ from mend_events.contracts import DomainEvent
 from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata, NewEvent
 from mend_events.errors import Conflict, MendError
+from mend_events.idempotency import IDS, command_digest, derived_event_id, key_seed
 from mend_events.store import EventStore, KeyBinding, KeyReused
 
 S = TypeVar("S")
-_IDS = uuid5(NAMESPACE_URL, "https://mend.example/event-ids")
 # Pause after a conflict with another process: from BACKOFF_FIRST_S, doubling up to
 # BACKOFF_MAX_S, each scaled by a random factor in [0.5, 1.5) so replicas do not retry in step.
 BACKOFF_FIRST_S = 0.002
@@ -46,31 +45,6 @@ class CommandResult(Generic[S]):
     version: int
     events: tuple[NewEvent, ...]
     positions: tuple[int, ...]
-
-
-def derived_event_id(seed: str, stream_id: str, index: int, event_type: str) -> UUID:
-    """A deterministic id, so a redelivered cause or a retried request writes nothing twice."""
-    return uuid5(_IDS, f"{seed}|{stream_id}|{index}|{event_type}")
-
-
-class RequestKey(str):
-    """An idempotency key as the HTTP edge received it, with a digest of the request it came
-    with (route, path ids and body): what the key is bound to, whatever the service then builds
-    from the request (a command with gate facts attached is the same request)."""
-
-    request: str
-
-    def __new__(cls, key: str, request: str) -> RequestKey:
-        made = super().__new__(cls, key)
-        made.request = request
-        return made
-
-
-def command_digest(command: Any) -> str:
-    """A stable digest of a command's content (pydantic models by their JSON)."""
-    dump = getattr(command, "model_dump_json", None)
-    text = dump() if callable(dump) else repr(command)
-    return hashlib.sha256(f"{type(command).__name__}:{text}".encode()).hexdigest()[:32]
 
 
 def _backoff(conflicts: int) -> float:
@@ -235,7 +209,7 @@ class CommandService(Generic[S]):
         if idempotency_key is None:
             return None
         request = getattr(idempotency_key, "request", None) or command_digest(command)
-        return KeyBinding(uuid5(_IDS, _key_seed(ctx, idempotency_key)), request)
+        return KeyBinding(uuid5(IDS, key_seed(ctx, idempotency_key)), request)
 
     async def _done_before(
         self,
@@ -254,7 +228,7 @@ class CommandService(Generic[S]):
         bound_stream, request, after = bound
         if (bound_stream, request) != (stream_id, key.request):
             raise KeyReused()
-        seed = _key_seed(ctx, idempotency_key or "")
+        seed = key_seed(ctx, idempotency_key or "")
         mine = []
         for e in await self.store.read_stream(stream_id, after_version=after):
             if e.event_id == derived_event_id(seed, stream_id, len(mine), e.event_type):
@@ -285,7 +259,7 @@ class CommandService(Generic[S]):
         )
         seed = None
         if idempotency_key is not None:
-            seed = _key_seed(ctx, idempotency_key)
+            seed = key_seed(ctx, idempotency_key)
         elif ctx.causation_id is not None:
             # One cause may lead to several different commands on one stream (an agreement's
             # items): the command's content is part of the seed, so only a redelivery of the
@@ -297,8 +271,3 @@ class CommandService(Generic[S]):
             )
             for i, e in enumerate(events)
         ]
-
-
-def _key_seed(ctx: CommandContext, idempotency_key: str) -> str:
-    """An idempotency key is the sender's own: the same text from two people is two keys."""
-    return f"key:{ctx.actor.agency}:{ctx.actor.id}:{idempotency_key}"

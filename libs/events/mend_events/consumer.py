@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -36,64 +33,25 @@ from faststream.kafka.annotations import KafkaMessage
 # when no service of the platform publishes it, never because this process did not import it.
 import mend_events.catalog  # noqa: F401
 from mend_events.cloudevents import MalformedMessage, from_message
-from mend_events.contracts import InvalidEvent, UnknownEvent
+from mend_events.consumer_errors import (
+    POISON,
+    TRANSIENT,
+    dead_letter_headers,
+    dead_letter_key,
+    describe_error,
+)
+from mend_events.contracts import UnknownEvent
 from mend_events.envelope import RecordedEvent
-from mend_events.errors import MendError
+from mend_events.inbox import (
+    Handler,
+    Inbox,
+    Position,
+    PositionHook,
+    position_of,
+)
 from mend_events.settings import FROM_ENV, KafkaAuth, faststream_security
 
 log = structlog.get_logger("mend.consumer")
-
-Handler = Callable[[asyncpg.Connection, RecordedEvent], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a consumer stands: the message at `offset` of `topic`/`partition` is applied."""
-
-    consumer: str
-    topic: str
-    partition: int
-    offset: int
-
-
-# Called inside the inbox transaction with the last message applied (fresh or a duplicate) of
-# each partition in it, so what it writes with `conn` commits exactly with the handlers'
-# effects; positions only grow. Not called for a message that went to the dead-letter topic.
-PositionHook = Callable[[asyncpg.Connection, Position], Awaitable[None]]
-
-# Deterministic failures: retrying cannot help, so they go to the dead-letter topic at once.
-POISON = (MalformedMessage, InvalidEvent, UnknownEvent)
-# Infrastructure faults: not the message's fault, so they are retried without counting.
-TRANSIENT = (
-    OSError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-)
-
-
-def error_kinds(exc: BaseException) -> list[tuple[str, str]]:
-    """(kind, field path) of each problem an error names: a contract's refusal lists pydantic's
-    error types and locations, one of our errors its code and field, anything else nothing."""
-    if isinstance(exc, InvalidEvent):
-        return list(exc.problems)
-    if isinstance(exc, MendError):
-        return [(exc.code, exc.field or "")]
-    return []
-
-
-def describe_error(exc: BaseException) -> str:
-    """An error as it may appear in a dead letter or a log: its type, and the kind of each
-    problem with the field it concerns (`InvalidEvent: missing at n`). Never a message: ours
-    and foreign ones alike can quote the values sent, which may be personal."""
-    kinds = error_kinds(exc)
-    if not kinds:
-        return type(exc).__name__
-    named = ", ".join(f"{kind} at {path}" if path else kind for kind, path in kinds[:10])
-    return f"{type(exc).__name__}: {named}"
-
 
 class InboxConsumer:
     def __init__(
@@ -226,7 +184,7 @@ class InboxConsumer:
         if len(parsed) > 1:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    await self._apply_all(conn, parsed)
+                    await self._inbox().apply_batch(conn, parsed)
                 self.processed += len(parsed)
                 return
             except TRANSIENT:
@@ -235,7 +193,7 @@ class InboxConsumer:
                 log.info("consumer.isolating", consumer=self.name, error=describe_error(exc))
         for raw, event in parsed:
             try:
-                await self._apply(event, _position(self.name, raw))
+                await self._apply(event, position_of(self.name, raw))
                 self.processed += 1
             except POISON as exc:
                 await self._dead_letter_once(raw, exc, 1, settled)
@@ -257,53 +215,13 @@ class InboxConsumer:
             raise
         return event
 
-    async def _apply_all(
-        self, conn: asyncpg.Connection, parsed: list[tuple[Any, RecordedEvent]]
-    ) -> None:
-        """A batch's inbox rows in one statement, then the handlers of the fresh ones in order,
-        then the positions, on the caller's transaction."""
-        rows = await conn.fetch(
-            f"INSERT INTO {self.schema}.inbox (consumer, event_id, source) "
-            f"SELECT $1, e.id, e.source FROM unnest($2::uuid[], $3::text[]) AS e(id, source) "
-            f"ON CONFLICT DO NOTHING RETURNING event_id",
-            self.name,
-            [event.event_id for _, event in parsed],
-            [event.service for _, event in parsed],
-        )
-        fresh = {row[0] for row in rows}
-        last: dict[tuple[str, int], Any] = {}
-        for raw, event in parsed:
-            if event.event_id in fresh:
-                fresh.discard(event.event_id)  # the same event twice in a batch: once
-                await self.handler(conn, event)
-            last[(raw.topic, raw.partition)] = raw
-        if self.on_position is not None:
-            for raw in last.values():
-                await self.on_position(conn, _position(self.name, raw))
-
-    async def _apply_in(
-        self, conn: asyncpg.Connection, event: RecordedEvent, position: Position
-    ) -> None:
-        """The inbox row, the handler's effects and the position, on the caller's transaction."""
-        fresh = await conn.fetchval(
-            f"INSERT INTO {self.schema}.inbox (consumer, event_id, source) "
-            f"VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
-            self.name,
-            event.event_id,
-            event.service,
-        )
-        if fresh:
-            await self.handler(conn, event)
-        if self.on_position is not None:
-            await self.on_position(conn, position)
-
     async def _apply(self, event: RecordedEvent, position: Position) -> None:
         """One message in its own transaction, retried; gives up after `max_attempts`."""
         failures = 0
         while True:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    await self._apply_in(conn, event, position)
+                    await self._inbox().apply_one(conn, event, position)
                 return
             except POISON:
                 raise
@@ -323,6 +241,9 @@ class InboxConsumer:
                     raise _GaveUp(exc) from exc
                 await asyncio.sleep(self.retry_delay * failures)
 
+    def _inbox(self) -> Inbox:
+        return Inbox(self.schema, self.name, self.handler, self.on_position)
+
     async def _dead_letter_once(
         self, raw: Any, exc: BaseException, attempts: int, settled: set[tuple[str, int, int]]
     ) -> None:
@@ -332,25 +253,14 @@ class InboxConsumer:
             settled.add(where)
 
     async def _dead_letter(self, raw, exc: BaseException, attempts: int) -> None:
+        """Publish what an operator needs to find and judge the message, and nothing it said
+        (see `consumer_errors.dead_letter_headers`)."""
         event_type = getattr(exc, "event_type", None)
         if isinstance(exc, UnknownEvent) and event_type:
             self.unknown_types[event_type] += 1
             log.warning("consumer.unknown_type", type=event_type, topic=raw.topic)
-        """Publish what an operator needs to find and judge the message, and nothing it said:
-        the well-formed ids and type, where it was, and the kinds of error with their field
-        paths. The body stays out (only its digest travels); the original is still on its
-        topic at the offset named, for anyone entitled to read it there."""
-        headers = {
-            **_trustworthy_ids(raw.headers or ()),
-            "dlq_error": describe_error(exc),
-            "dlq_consumer": self.name,
-            "dlq_source_topic": raw.topic,
-            "dlq_source_partition": str(raw.partition),
-            "dlq_source_offset": str(raw.offset),
-            "dlq_attempts": str(attempts),
-            "dlq_body_sha256": hashlib.sha256(raw.value or b"").hexdigest(),
-        }
-        key = raw.key if raw.key and _ID.match(raw.key.decode(errors="replace")) else None
+        headers = dead_letter_headers(raw, exc, self.name, attempts)
+        key = dead_letter_key(raw)
         await self.broker.publish(b"", topic=self.dlq_topic, key=key, headers=headers)
         self.dead_lettered += 1
         log.error(
@@ -363,45 +273,11 @@ class InboxConsumer:
         )
 
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
-_CE_TYPE = re.compile(r"^org\.mend\.[a-z][a-z0-9_]{0,31}\.[A-Z][A-Za-z0-9]{0,79}$")
-_SOURCE = re.compile(r"^/mend/[a-z][a-z0-9_]{0,31}$")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-# The attributes a dead letter keeps, each only when it has the shape of what it names.
-_KEPT = {
-    "ce_id": _UUID,
-    "ce_type": _CE_TYPE,
-    "ce_source": _SOURCE,
-    "ce_subject": _ID,
-    "ce_streamid": _ID,
-    "ce_correlationid": _UUID,
-    "ce_causationid": _UUID,
-    "ce_schemaversion": re.compile(r"^[0-9]{1,9}$"),
-    "ce_streamversion": re.compile(r"^[0-9]{1,19}$"),
-}
-
-
-def _trustworthy_ids(headers: Any) -> dict[str, str]:
-    kept = {}
-    for name, value in headers:
-        pattern = _KEPT.get(name)
-        if pattern is None or not isinstance(value, bytes):
-            continue
-        text = value.decode(errors="replace")
-        if pattern.match(text):
-            kept[name] = text
-    return kept
-
-
 def _service_of_topic(topic: str) -> str | None:
     """`consent` for `<prefix>consent.events.v1`; None for a topic not named that way."""
     if not topic.endswith(".events.v1"):
         return None
     return topic.removesuffix(".events.v1").rsplit(".", 1)[-1]
-
-
-def _position(consumer: str, raw: Any) -> Position:
-    return Position(consumer, raw.topic, raw.partition, raw.offset)
 
 
 async def _the_message(msg: Any) -> Any:

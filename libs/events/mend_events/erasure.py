@@ -34,13 +34,13 @@ from pydantic import BaseModel, ConfigDict
 
 from mend_events.application import CommandResult, CommandService
 from mend_events.catalog.consent import ErasureBasis, PersonalDataErased
-from mend_events.consumer import Handler
 from mend_events.contracts import DomainEvent
 from mend_events.crypto import PgKeyStore
 from mend_events.decider import CommandContext, Decider
 from mend_events.envelope import Metadata, RecordedEvent
 from mend_events.identity import Identity
 from mend_events.identity_types import AgencyId, PseudoId
+from mend_events.inbox import Handler
 from mend_events.policy import ERASURE_RULES, Policy
 
 __all__ = [

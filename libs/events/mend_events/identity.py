@@ -7,42 +7,33 @@ the algorithm must match the agency's key type, so a public key can never serve 
 Claims: `iss` agency id, `sub` pseudonymous person id, `role` (identity_types.Role), `aud` "mend",
 `exp`, `iat`, optionally `cases` (the case ids allocated to a practitioner).
 
-Public keys: `MEND_AGENCY_PUBLIC_KEYS` (JSON {agency: PEM}) or the files `<agency>.pub.pem` in
-`MEND_KEYS_DIR` (default `<repo>/.mend/keys`, where the development kit, `mend_testkit.devkeys`,
-writes development keys).
+Public keys (`public_keys.py`): `MEND_AGENCY_PUBLIC_KEYS` (JSON {agency: PEM}) or the files
+`<agency>.pub.pem` in `MEND_KEYS_DIR` (default `<repo>/.mend/keys`, where the development kit,
+`mend_testkit.devkeys`, writes development keys).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Header
 
 from mend_events.errors import Unauthenticated
 from mend_events.identity_types import Actor, Role
-from mend_events.settings import json_object
+from mend_events.public_keys import AGENCY_RE, PublicKey, PublicKeySource, keys_from_env
 
 __all__ = [
     "AUDIENCE",
-    "DirectoryKeys",
     "Identity",
-    "PublicKeySource",
-    "StaticKeys",
     "TokenVerifier",
-    "default_keys_dir",
     "default_verifier",
-    "keys_from_env",
     "require_identity",
     "reset_default_verifier",
     "verify_token",
@@ -50,14 +41,8 @@ __all__ = [
 
 AUDIENCE = "mend"
 MAX_TOKEN_BYTES = 8192
-_AGENCY_RE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 _PSEUDO_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}-[A-Za-z0-9_-]{4,64}$")
 _REQUIRED_CLAIMS = ["iss", "sub", "role", "aud", "exp", "iat"]
-
-PublicKey = (
-    ed25519.Ed25519PublicKey | ed448.Ed448PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -71,89 +56,6 @@ class Identity:
     @property
     def actor(self) -> Actor:
         return Actor(id=self.person_id, role=self.role, agency=self.agency)
-
-
-def default_keys_dir() -> Path:
-    """`MEND_KEYS_DIR`, else `<repo>/.mend/keys` (repo = three levels above this package)."""
-    configured = os.environ.get("MEND_KEYS_DIR")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[3] / ".mend" / "keys"
-
-
-class PublicKeySource(Protocol):
-    def public_key(self, agency: str) -> PublicKey | None: ...
-
-
-def _load_public_pem(pem: str | bytes, origin: str) -> PublicKey:
-    try:
-        key = load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
-    except ValueError as exc:
-        raise ValueError(f"{origin}: not a PEM public key") from exc
-    if not isinstance(
-        key,
-        ed25519.Ed25519PublicKey
-        | ed448.Ed448PublicKey
-        | ec.EllipticCurvePublicKey
-        | rsa.RSAPublicKey,
-    ):
-        raise ValueError(f"{origin}: unsupported public key type {type(key).__name__}")
-    if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
-        raise ValueError(f"{origin}: RSA keys below 2048 bits are refused")
-    return key
-
-
-class StaticKeys:
-    """Public keys given up front: {agency: PEM or key object}."""
-
-    def __init__(self, keys: Mapping[str, str | bytes | PublicKey]) -> None:
-        self._keys: dict[str, PublicKey] = {}
-        for agency, key in keys.items():
-            if not _AGENCY_RE.match(agency):
-                raise ValueError(f"invalid agency id {agency!r}")
-            self._keys[agency] = (
-                _load_public_pem(key, f"public key of {agency}")
-                if isinstance(key, str | bytes)
-                else key
-            )
-
-    def public_key(self, agency: str) -> PublicKey | None:
-        return self._keys.get(agency)
-
-
-class DirectoryKeys:
-    """Public keys read from `<dir>/<agency>.pub.pem`, cached; a new agency's file is found on
-    first use without restart."""
-
-    def __init__(self, directory: Path | str) -> None:
-        self.directory = Path(directory)
-        self._cache: dict[str, PublicKey] = {}
-        self._lock = threading.Lock()
-
-    def public_key(self, agency: str) -> PublicKey | None:
-        if not _AGENCY_RE.match(agency):  # also keeps path traversal out
-            return None
-        key = self._cache.get(agency)
-        if key is not None:
-            return key
-        path = self.directory / f"{agency}.pub.pem"
-        try:
-            pem = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        key = _load_public_pem(pem, str(path))
-        with self._lock:
-            self._cache[agency] = key
-        return key
-
-
-def keys_from_env(environ: Mapping[str, str] | None = None) -> PublicKeySource:
-    env = os.environ if environ is None else environ
-    raw = env.get("MEND_AGENCY_PUBLIC_KEYS")
-    if raw:
-        return StaticKeys(json_object(raw, "MEND_AGENCY_PUBLIC_KEYS", "{agency: PEM}"))
-    directory = env.get("MEND_KEYS_DIR")
-    return DirectoryKeys(Path(directory) if directory else default_keys_dir())
 
 
 def _algorithms_for(key: PublicKey) -> list[str]:
@@ -219,7 +121,7 @@ class TokenVerifier:
                 f"token algorithm {alg!r} is refused: only asymmetric signatures are accepted"
             )
         issuer = unverified.get("iss")
-        if not isinstance(issuer, str) or not _AGENCY_RE.match(issuer):
+        if not isinstance(issuer, str) or not AGENCY_RE.match(issuer):
             raise Unauthenticated("token has no valid issuer (iss must be an agency id)")
         key = self._keys.public_key(issuer)
         if key is None:

@@ -20,8 +20,8 @@ from typing import Any
 import asyncpg
 
 from mend_events import erasure
-from mend_events.consumer import Handler, PositionHook
 from mend_events.envelope import RecordedEvent
+from mend_events.inbox import Handler, PositionHook
 from mend_events.runtime import ServiceRuntime
 
 __all__ = ["Consumes", "consumer_rows", "render_consumer_table", "subscribe"]

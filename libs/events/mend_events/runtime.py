@@ -13,9 +13,10 @@ import asyncpg
 from fastapi import FastAPI
 
 from mend_events import erasure
-from mend_events.consumer import Handler, InboxConsumer, PositionHook
+from mend_events.consumer import InboxConsumer
 from mend_events.crypto import AgencyKeys, FieldSealer, PgKeyStore
 from mend_events.db import create_pool
+from mend_events.inbox import Handler, PositionHook
 from mend_events.projection import Projection, ProjectionRunner
 from mend_events.relay import Relay
 from mend_events.settings import Settings, dlq_topic, events_topic

@@ -11,7 +11,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
-from mend_events.consumer import describe_error
+from mend_events.consumer_errors import describe_error
 from mend_events.http import create_app
 from mend_events.logging import configure_logging
 from mend_events.runtime import ServiceRuntime

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from mend_events.consumer import TRANSIENT
+from mend_events.consumer_errors import TRANSIENT
 from mend_events.db import PoolBusy, create_pool
 
 

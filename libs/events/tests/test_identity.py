@@ -18,16 +18,14 @@ from fastapi.responses import JSONResponse
 from mend_events import identity as identity_mod
 from mend_events.errors import MendError, Unauthenticated
 from mend_events.identity import (
-    DirectoryKeys,
     Identity,
-    StaticKeys,
     TokenVerifier,
-    keys_from_env,
     require_identity,
     reset_default_verifier,
     verify_token,
 )
 from mend_events.identity_types import Actor, Role
+from mend_events.public_keys import DirectoryKeys, StaticKeys, default_keys_dir, keys_from_env
 from mend_testkit.devkeys import ensure_agency_keys, issue_token, private_key_path
 
 AGENCY = "agency-north"
@@ -278,6 +276,6 @@ async def _exercise(client: httpx.AsyncClient, keys_dir: Path) -> None:
 
 def test_default_keys_dir_is_repo_mend_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MEND_KEYS_DIR", raising=False)
-    path = identity_mod.default_keys_dir()
+    path = default_keys_dir()
     assert path.parts[-2:] == (".mend", "keys")
     assert (path.parent.parent / "libs" / "events" / "mend_events").is_dir()

@@ -10,7 +10,7 @@ from uuid import uuid4
 
 import pytest
 import structlog
-from mend_events import logging as mend_logging
+from mend_events import log_scrub
 from mend_events.contracts import DomainEvent, PersonalText, Registry, Sealed
 from mend_events.logging import (
     bind_contextvars,
@@ -130,7 +130,7 @@ def test_unsealed_personal_values_and_events(
 ) -> None:
     local = Registry()
     local.register(Remark)
-    monkeypatch.setattr(mend_logging, "registry", local)
+    monkeypatch.setattr(log_scrub, "registry", local)
     sealed = Sealed(kid="dk-1", iv="aXY", ct="Y3Q")
     get_logger().info(
         "events",

@@ -8,16 +8,17 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from mend_events.catalog.aftercare import ProgressCode
 from mend_events.disclosure import for_viewer
 from mend_events.errors import Forbidden
-from mend_events.http import (
+from mend_events.http_commands import (
     Caller,
     CaseCommand,
     CaseId,
     CommandCall,
     Run,
+    app_service,
     command_routes,
 )
 from mend_events.identity import Identity
@@ -34,11 +35,7 @@ class CommitmentProgressBody(BaseModel):
     progress: ProgressCode
 
 
-def _service(request: Request) -> AftercareService:
-    return request.app.state.service
-
-
-Svc = Annotated[AftercareService, Depends(_service)]
+Svc = Annotated[AftercareService, Depends(app_service)]
 
 
 async def _allow(service: AftercareService, case_id: str, identity: Identity, action: str) -> None:

@@ -28,7 +28,7 @@ import structlog
 from mend_events.application import CommandService
 from mend_events.catalog.aftercare import CommitmentStatus
 from mend_events.catalog.consent import PROGRESS_UPDATES
-from mend_events.consumer import describe_error
+from mend_events.consumer_errors import describe_error
 from mend_events.decider import system_context
 from mend_events.errors import MendError
 

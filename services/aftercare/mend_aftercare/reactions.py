@@ -34,7 +34,7 @@ import structlog
 from mend_events.cases import CASE_EVENTS, CaseDirectory
 from mend_events.catalog.aftercare import OfferCause
 from mend_events.catalog.consent import ConsentWithdrawn
-from mend_events.consumer import TRANSIENT, describe_error
+from mend_events.consumer_errors import TRANSIENT, describe_error
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import Unavailable
 from mend_events.identity_types import Role

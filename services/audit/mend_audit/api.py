@@ -18,7 +18,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from mend_events.db import create_pool
-from mend_events.http import Caller, CaseId, create_app
+from mend_events.http import create_app
+from mend_events.http_commands import Caller, CaseId
 from mend_events.identity import Identity
 from mend_events.inputs import CaseIdValue
 from mend_events.inputs import Moment as ClientMoment

@@ -10,7 +10,8 @@ from typing import Any
 
 from mend_events.envelope import RecordedEvent
 
-from mend_audit.history import CaseHistory, entry_of, iso
+from mend_audit.entries import entry_of, iso
+from mend_audit.history import CaseHistory
 from mend_audit.state import case_state
 
 

@@ -2,7 +2,7 @@
 service, with each source store's position tracked in the same transaction as the rows.
 
 It reads the four stores (SELECT only) and writes only its own table: no side effects, so a
-rebuild is a truncate and a replay. Each row is a function of its event alone (`history.row_of`),
+rebuild is a truncate and a replay. Each row is a function of its event alone (`entries.row_of`),
 so the live projection, fed a batch at a time as events arrive, and a rebuild from scratch hold
 identical rows. The timeline order and the cause links are computed when reading
 (`history.CaseHistory`), never stored, for the same reason.
@@ -19,13 +19,12 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-import orjson
 from mend_events.errors import Unavailable
 from mend_events.migrate import migrate_schema
 
-from mend_audit.history import COLUMNS, Entry, entry_from_row
+from mend_audit.entries import COLUMNS, Entry, entry_from_row
+from mend_audit.projection_rows import insert_sql, prepare_page
 from mend_audit.replay import Schemas, fetch_rows, guard_store, select_schemas, service_rank
-from mend_audit.summaries import summary_and_facts
 
 PROJECTION = "case_history"
 AUDIT_SCHEMA = "audit"
@@ -142,7 +141,7 @@ class CaseHistoryProjection:
             while rows:
                 if ahead and len(rows) == size:
                     fetching = asyncio.create_task(cursor.fetch(size))
-                batch = self._prepare(rows)
+                batch = prepare_page(rows)
                 if writing is not None:
                     await writing
                     writing = None
@@ -176,7 +175,7 @@ class CaseHistoryProjection:
         rows = await self._read(conn, service, after)
         if not rows:
             return 0, after
-        await self._insert(conn, service, self._prepare(rows))
+        await self._insert(conn, service, prepare_page(rows))
         return len(rows), rows[-1][0]
 
     async def _read(self, conn: asyncpg.Connection, service: str, after: int) -> list[Any]:
@@ -194,22 +193,6 @@ class CaseHistoryProjection:
             self.batch_size,
         )
 
-    @staticmethod
-    def _prepare(rows: list[Any]) -> tuple[list[int], str, str]:
-        """A page as the INSERT's three parameters: the positions, and the summaries and the
-        withheld facts (null where the facts are the stored data) as two JSON arrays. JSON
-        text is one string to send where a text[] would be encoded element by element."""
-        positions: list[int] = []
-        summaries: list[str] = []
-        withheld: list[dict[str, Any] | None] = []
-        summarise, loads = summary_and_facts, orjson.loads
-        for position, event_type, data in rows:
-            positions.append(position)
-            summary, facts = summarise(event_type, loads(data))
-            summaries.append(summary)
-            withheld.append(facts)
-        return positions, orjson.dumps(summaries).decode(), orjson.dumps(withheld).decode()
-
     async def _insert(
         self,
         conn: asyncpg.Connection,
@@ -219,7 +202,7 @@ class CaseHistoryProjection:
         positions, summaries, withheld = batch
         await self._guard(
             conn.execute(
-                self._insert_sql(service),
+                insert_sql(self.schema, self.sources[service]),
                 positions,
                 summaries,
                 withheld,
@@ -228,26 +211,6 @@ class CaseHistoryProjection:
                 positions[0],
                 positions[-1],
             )
-        )
-
-    def _insert_sql(self, service: str) -> str:
-        source = self.sources[service]
-        meta = "e.metadata->>"
-        return (
-            f"INSERT INTO {self.schema}.case_history ({', '.join(COLUMNS)}) "
-            f"SELECT e.case_id, e.recorded_at, $4::text, $5::smallint, e.global_position, "
-            f"e.event_id, e.stream_id, e.stream_version, e.event_type, e.schema_version, "
-            f"coalesce({meta}'actor_id', '?'), coalesce({meta}'role', '?'), "
-            f"coalesce({meta}'agency', '?'), "
-            f"coalesce(({meta}'occurred_at')::timestamptz, e.recorded_at), "
-            f"({meta}'correlation_id')::uuid, ({meta}'causation_id')::uuid, "
-            # A JSON null stands for "the facts are the stored data" (facts are never null).
-            f"u.summary, coalesce(nullif(u.facts, 'null'::jsonb), e.data) "
-            f"FROM ROWS FROM (unnest($1::bigint[]), jsonb_array_elements_text($2::text::jsonb), "
-            f"jsonb_array_elements($3::text::jsonb)) AS u(position, summary, facts) "
-            f"JOIN {source}.events e ON e.global_position = u.position "
-            # The batch's range bounds the index scan of the store.
-            f"WHERE e.global_position BETWEEN $6 AND $7"
         )
 
     async def _track(self, conn: asyncpg.Connection, service: str, position: int) -> None:

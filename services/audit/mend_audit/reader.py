@@ -16,7 +16,8 @@ from mend_events.errors import NotFound, Rejected
 
 from mend_audit import export
 from mend_audit.case_file import document
-from mend_audit.history import HALT_KINDS, CaseHistory, entry_of, halts, iso
+from mend_audit.entries import HALT_KINDS, entry_of, iso
+from mend_audit.history import CaseHistory, halts
 from mend_audit.replay import Schemas, cases_with, read_events, select_schemas
 from mend_audit.verify import verify
 from mend_audit.verify_report import Report

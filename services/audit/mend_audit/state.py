@@ -28,7 +28,7 @@ from mend_risk import domain as risk
 from mend_sessions.domain import decider as sessions_decider
 from pydantic import BaseModel
 
-from mend_audit.history import iso
+from mend_audit.entries import iso
 from mend_audit.replay import service_rank
 from mend_audit.summaries import SEALED
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-from mend_audit.history import CaseHistory, entry_of, histories, to_json
+from mend_audit.entries import entry_of
+from mend_audit.history import CaseHistory, histories, to_json
 from mend_audit.history import halts as all_halts
 from mend_audit.summaries import SEALED, facts, summarise
 from mend_events.envelope import RecordedEvent

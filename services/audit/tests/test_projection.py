@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-from mend_audit.history import COLUMNS, CaseHistory, entry_of, to_json
+from mend_audit.entries import COLUMNS, entry_of
+from mend_audit.history import CaseHistory, to_json
 from mend_audit.projection import CaseHistoryProjection, migrate
 from mend_audit.replay import read_events
 from mend_audit.summaries import facts, summarise, summary_and_facts, withholds

@@ -13,7 +13,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from mend_audit import verify as verify_module
+from mend_audit import verify_kafka as verify_module
 from mend_audit.reader import AuditReader
 from mend_events.catalog.aftercare import AftercareDeclined
 from mend_events.catalog.consent import IncentiveReported

@@ -6,10 +6,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from mend_events.catalog.consent import ScopeKey
 from mend_events.disclosure import for_viewer
-from mend_events.http import Caller, CaseCommand, CaseId, CommandCall, Run, command_routes
+from mend_events.http_commands import (
+    Caller,
+    CaseCommand,
+    CaseId,
+    CommandCall,
+    Run,
+    app_service,
+    command_routes,
+)
 from mend_events.identity_types import PseudoId
 from mend_events.inputs import Moment
 
@@ -27,12 +35,7 @@ from mend_consent.commands import (
 from mend_consent.domain import ConsentState
 from mend_consent.service import ConsentService
 
-
-def _service(request: Request) -> ConsentService:
-    return request.app.state.service
-
-
-Svc = Annotated[ConsentService, Depends(_service)]
+Svc = Annotated[ConsentService, Depends(app_service)]
 
 
 async def _execute(call: CommandCall, command: Any, person_id: str | None) -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from mend_events.erasure import ErasureBody, request_erasure
-from mend_events.http import Caller, IdempotencyKey
+from mend_events.http_commands import Caller, IdempotencyKey
 from mend_events.identity_types import PSEUDO_ID_PATTERN
 
 PersonId = Annotated[str, Path(pattern=PSEUDO_ID_PATTERN)]

@@ -12,12 +12,13 @@ from uuid import uuid4
 import pytest
 from mend_consent.commands import GiveConsent, WithdrawAll, WithdrawGrant
 from mend_consent.domain import ConsentState, GrantStatus, decider
-from mend_events.application import CommandService, RequestKey
+from mend_events.application import CommandService
 from mend_events.catalog.consent import TAKE_PART, ConsentGiven, ConsentWithdrawn, InformedHow
 from mend_events.crypto import AgencyKeys, FieldSealer, InMemoryKeyStore, is_sealed
 from mend_events.decider import CommandContext
 from mend_events.envelope import RecordedEvent
 from mend_events.errors import Conflict, NotFound
+from mend_events.idempotency import RequestKey
 from mend_events.identity_types import Actor, Role
 from mend_events.store import InMemoryEventStore, KeyReused
 

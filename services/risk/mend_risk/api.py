@@ -7,10 +7,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from mend_events.disclosure import for_viewer
 from mend_events.errors import Rejected
-from mend_events.http import Caller, CaseCommand, CaseId, CommandCall, command_routes
+from mend_events.http_commands import (
+    Caller,
+    CaseCommand,
+    CaseId,
+    CommandCall,
+    app_service,
+    command_routes,
+)
 from mend_events.inputs import Moment
 from mend_events.vocabulary import ContactForm
 
@@ -32,11 +39,7 @@ At = Annotated[
 ]
 
 
-def _service(request: Request) -> RiskService:
-    return request.app.state.service
-
-
-Svc = Annotated[RiskService, Depends(_service)]
+Svc = Annotated[RiskService, Depends(app_service)]
 
 
 async def _run(call: CommandCall, command: Any) -> Any:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 from mend_events.catalog.risk import (
-    AssessmentStage,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
     RiskFlagRaised,
@@ -24,8 +22,6 @@ from mend_events.catalog.risk import (
     SafetyPlanAgreed,
 )
 from mend_events.envelope import RecordedEvent
-
-from mend_risk.domain.answers import Latest
 
 _TABLES = (
     "risk_assessments",
@@ -259,42 +255,6 @@ class RiskPositions:
             self.name,
         )
         return int(value or 0)
-
-
-def parse_form_key(key: str) -> tuple[str, bool]:
-    form, _, involved = key.rpartition(":")
-    return form, involved == "true"
-
-
-def latest_from_row(row: asyncpg.Record) -> Latest:
-    return Latest(
-        assessment_id=row["assessment_id"],
-        stage=row["stage"],
-        decision=row["decision"],
-        completed_at=row["completed_at"],
-        valid_until=row["valid_until"],
-        forms=tuple(sorted(parse_form_key(k) for k in row["forms"])),
-    )
-
-
-def assessment_view(row: asyncpg.Record, at: datetime) -> dict[str, Any]:
-    latest = latest_from_row(row)
-    current = latest.stage == AssessmentStage.FULL and at < latest.valid_until
-    return {
-        "assessment_id": str(latest.assessment_id),
-        "stage": latest.stage,
-        "decision": latest.decision,
-        "reasons": list(row["reasons"] or ()),
-        "signed_off_by": row["signed_off_by"],
-        "completed_at": latest.completed_at,
-        "valid_until": latest.valid_until,
-        "stale": at >= latest.valid_until,
-        # What it permits for contact then: nothing unless it is a full, current assessment.
-        "governs_contact": current,
-        "permitted_forms": [
-            {"form": form, "with_responsible_person": involved} for form, involved in latest.forms
-        ],
-    }
 
 
 _HANDLERS = {

@@ -27,7 +27,8 @@ from mend_risk.domain import RiskPolicy, RiskState, make_decider
 from mend_risk.domain.answers import involvement, permits_answer, permits_in
 from mend_risk.domain.forms import possible_involvement
 from mend_risk.domain.state import find_assessment
-from mend_risk.read_models import RiskPositions, assessment_view, latest_from_row
+from mend_risk.read_models import RiskPositions
+from mend_risk.read_views import assessment_view, latest_from_row
 
 SERVICE = "risk"
 # How long a sign-off waits for a registration this service has not consumed yet (sessions

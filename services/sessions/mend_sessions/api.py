@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from mend_events.disclosure import for_viewer
 from mend_events.errors import Forbidden, Unavailable
-from mend_events.http import (
+from mend_events.http_commands import (
     Caller,
     CaseCommand,
     CaseId,
@@ -18,6 +18,7 @@ from mend_events.http import (
     IdempotencyKey,
     Run,
     SessionId,
+    app_service,
     command_response,
     command_routes,
 )
@@ -29,12 +30,7 @@ from mend_sessions import commands as c
 from mend_sessions.domain.state import CaseState
 from mend_sessions.service import SessionsService
 
-
-def _service(request: Request) -> SessionsService:
-    return request.app.state.service
-
-
-Svc = Annotated[SessionsService, Depends(_service)]
+Svc = Annotated[SessionsService, Depends(app_service)]
 
 
 def _written(request: Request, result: Any) -> None:

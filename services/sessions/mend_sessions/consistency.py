@@ -53,8 +53,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
-from mend_events.consumer import Position
 from mend_events.errors import Unavailable
+from mend_events.inbox import Position
 from mend_events.settings import kafka_options
 
 log = structlog.get_logger("mend.sessions.consistency")

@@ -4,6 +4,8 @@ domain refuses further within a case (e.g. only the session's facilitator starts
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from mend_events.cases import authorize_case
 from mend_events.errors import Forbidden, NotFound
@@ -13,6 +15,7 @@ from mend_testkit.matrix import (
     MATRIX_HP,
     MATRIX_RP,
     MATRIX_SUP,
+    granted,
     leaks,
     matrix_callers,
     matrix_entry,
@@ -53,19 +56,14 @@ NO_CASE_MATRIX = {
 
 def on_case(identity: Identity, action: str) -> bool:
     """As the API asks (api.on_case): on the case opened in agency A."""
-    try:
-        authorize_case(
-            POLICY,
-            identity,
-            action,
-            matrix_entry(),
-            person_id=MATRIX_HP,
-            participants=IN_SESSION,
-        )
-    except Forbidden as exc:
-        assert exc.reason
-        return False
-    return True
+    return granted(
+        partial(authorize_case, POLICY),
+        identity,
+        action,
+        matrix_entry(),
+        person_id=MATRIX_HP,
+        participants=IN_SESSION,
+    )
 
 
 def no_case(identity: Identity, action: str) -> bool:

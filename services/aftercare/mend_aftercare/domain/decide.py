@@ -15,17 +15,11 @@ from mend_events.catalog.aftercare import (
     CheckInCompleted,
     CheckInMissed,
     CheckInScheduled,
-    CommitmentCompleted,
-    CommitmentNotCompleted,
-    CommitmentProgressed,
-    CommitmentRecorded,
     CommitmentStatus,
     DesistancePlanAccepted,
     DesistancePlanEnded,
-    OutcomeMeasureRecorded,
     PlanRole,
     ProgressUpdatePreferenceSet,
-    ProgressUpdateShared,
     ReferralKind,
     ReferralMade,
 )
@@ -35,12 +29,17 @@ from mend_events.errors import Forbidden, NotFound, Rejected
 from mend_events.identity_types import Role
 
 from mend_aftercare import commands as c
+from mend_aftercare.domain.commitments import (
+    finish_commitment,
+    record_commitment,
+    record_measure,
+    record_progress,
+    share_progress,
+)
 from mend_aftercare.domain.rules import (
     HARMED_PERSON_CLOSURES,
     PRACTITIONER_CLOSURES,
-    _harmed_person,
     _is_harmed_person,
-    _may_share,
     _require_harmed_person,
     _require_open,
     _require_plan,
@@ -52,7 +51,6 @@ from mend_aftercare.domain.state import (
     AftercareStatus,
     CheckIn,
     CheckInOutcome,
-    Commitment,
     Referral,
     evolve,
     initial,
@@ -207,92 +205,6 @@ def _refer(s: AftercareState, cmd: c.MakeReferral, ctx: CommandContext) -> list[
     return [ReferralMade(**cmd.model_dump())]
 
 
-# --- commitments and progress updates -------------------------------------------------------
-
-
-def _commit(s: AftercareState, cmd: c.RecordCommitment, ctx: CommandContext) -> list[DomainEvent]:
-    _require_role(ctx, Role.SYSTEM, Role.PRACTITIONER)
-    existing = s.commitments.get(cmd.commitment_id)
-    if existing is not None:
-        wanted = (cmd.owner_id, cmd.code, cmd.due_on)
-        return _same_or_conflict(
-            (existing.owner_id, existing.code, existing.due_on), wanted, "commitment_id"
-        )
-    # Recorded even after closure: it is a fact of the agreement, and risk work may need it.
-    return [CommitmentRecorded(**cmd.model_dump())]
-
-
-def _commitment(s: AftercareState, commitment_id: Any) -> Commitment:
-    found = s.commitments.get(commitment_id)
-    if found is None:
-        raise NotFound("no such commitment in this case", field="commitment_id")
-    return found
-
-
-def _progress(
-    s: AftercareState, cmd: c.RecordCommitmentProgress, ctx: CommandContext
-) -> list[DomainEvent]:
-    _require_role(ctx, Role.PRACTITIONER)
-    known = _commitment(s, cmd.commitment_id)
-    if known.finished:
-        raise Rejected(f"this commitment is already {known.status}", field="commitment_id")
-    if known.status is CommitmentStatus.PROGRESSED and known.progress is cmd.progress:
-        return []  # a retry, or nothing new to tell anyone
-    return [CommitmentProgressed(commitment_id=cmd.commitment_id, progress=cmd.progress)]
-
-
-def _finish(
-    s: AftercareState, cmd: c.CompleteCommitment | c.RecordCommitmentNotCompleted,
-    ctx: CommandContext, *, status: CommitmentStatus
-) -> list[DomainEvent]:
-    _require_role(ctx, Role.PRACTITIONER)
-    known = _commitment(s, cmd.commitment_id)
-    if known.status is status:
-        return []
-    if known.finished:
-        raise Rejected(f"this commitment is already {known.status}", field="commitment_id")
-    event = CommitmentCompleted if status is CommitmentStatus.COMPLETED else CommitmentNotCompleted
-    return [event(commitment_id=cmd.commitment_id)]
-
-
-def _share(s: AftercareState, cmd: c.ShareProgressUpdate, ctx: CommandContext) -> list[DomainEvent]:
-    _require_role(ctx, Role.SYSTEM, Role.PRACTITIONER)
-    known = _commitment(s, cmd.commitment_id)
-    if known.status is not cmd.status or known.shared_revision >= known.revision:
-        return []  # superseded by a later change, or already told
-    if not _may_share(s, cmd.status, cmd.updates_consented_at_now):
-        return []  # silence, not an error: the sender must not learn why
-    return [
-        ProgressUpdateShared(
-            harmed_person_id=_harmed_person(s),
-            commitment_id=cmd.commitment_id,
-            status=cmd.status,
-            commitment_revision=known.revision,
-        )
-    ]
-
-
-# --- outcome measures -----------------------------------------------------------------------
-
-
-def _measure(
-    s: AftercareState, cmd: c.RecordOutcomeMeasure, ctx: CommandContext
-) -> list[DomainEvent]:
-    _harmed_person(s)
-    if not (_is_harmed_person(s, ctx) or ctx.actor.role is Role.PRACTITIONER):
-        raise Forbidden("only the harmed person or their practitioner may record their answer")
-    if not cmd.research_consent:
-        raise Rejected("the harmed person has not consented to outcome measures for research",
-                       field="research_consent")
-    recorded = s.outcomes.get((cmd.measure, cmd.point))
-    if recorded is not None:
-        if recorded != cmd.score:
-            raise Rejected("this measure is already recorded for this point; answers are "
-                           "never overwritten", field="score")
-        return []
-    return [OutcomeMeasureRecorded(measure=cmd.measure, point=cmd.point, score=cmd.score)]
-
-
 _HANDLERS: dict[type, Callable[[AftercareState, Any, CommandContext], list[DomainEvent]]] = {
     c.OfferAftercare: _offer,
     c.AcceptAftercare: _accept,
@@ -305,12 +217,14 @@ _HANDLERS: dict[type, Callable[[AftercareState, Any, CommandContext], list[Domai
     c.CompleteCheckIn: partial(_check_in_outcome, outcome=CheckInOutcome.COMPLETED),
     c.MarkCheckInMissed: partial(_check_in_outcome, outcome=CheckInOutcome.MISSED),
     c.MakeReferral: _refer,
-    c.RecordCommitment: _commit,
-    c.RecordCommitmentProgress: _progress,
-    c.CompleteCommitment: partial(_finish, status=CommitmentStatus.COMPLETED),
-    c.RecordCommitmentNotCompleted: partial(_finish, status=CommitmentStatus.NOT_COMPLETED),
-    c.ShareProgressUpdate: _share,
-    c.RecordOutcomeMeasure: _measure,
+    c.RecordCommitment: record_commitment,
+    c.RecordCommitmentProgress: record_progress,
+    c.CompleteCommitment: partial(finish_commitment, status=CommitmentStatus.COMPLETED),
+    c.RecordCommitmentNotCompleted: partial(
+        finish_commitment, status=CommitmentStatus.NOT_COMPLETED
+    ),
+    c.ShareProgressUpdate: share_progress,
+    c.RecordOutcomeMeasure: record_measure,
 }
 
 
