@@ -61,7 +61,7 @@ async def migrate_schema(conn: asyncpg.Connection, schema: str, service: str | N
     """Apply the definitions and the migrations missing in `schema`; returns the names of the
     migrations applied. Safe to run concurrently."""
     if not _SCHEMA_NAME.match(schema):
-        raise ValueError(f"invalid schema name {schema!r}")
+        raise ValueError("invalid schema name: lower-case letters, digits and _, at most 63")
     applied: list[str] = []
     async with conn.transaction():
         # One migrator per schema at a time; the lock ends with the transaction.

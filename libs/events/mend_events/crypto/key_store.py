@@ -106,7 +106,7 @@ _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def _schema(name: str) -> str:
     if not _SCHEMA_RE.match(name):
-        raise ValueError(f"invalid schema name {name!r}")
+        raise ValueError("invalid schema name: lower-case letters, digits and _, at most 63")
     return name
 
 
