@@ -13,18 +13,22 @@ import time
 from pathlib import Path
 
 import uvloop
-from mend_events.settings import Settings
+from mend_events.app.settings import Settings
 
 SUITES = ["append", "command", "rebuild", "relay", "e2e", "withdrawal", "replay", "halt"]
 OUT = Path(__file__).parent / "results" / "latest.json"
 
 
 def table(results) -> str:
-    lines = [f"{'name':<22} {'value':>12} {'unit':<9} {'baseline':>12}  ratio  baseline name",
-             "-" * 100]
+    lines = [
+        f"{'name':<22} {'value':>12} {'unit':<9} {'baseline':>12}  ratio  baseline name",
+        "-" * 100,
+    ]
     for r in results:
-        lines.append(f"{r.name:<22} {r.value:>12,.1f} {r.unit:<9} {r.baseline_value:>12,.1f}  "
-                     f"{r.ratio:>5.2f}  {r.baseline_name}")
+        lines.append(
+            f"{r.name:<22} {r.value:>12,.1f} {r.unit:<9} {r.baseline_value:>12,.1f}  "
+            f"{r.ratio:>5.2f}  {r.baseline_name}"
+        )
     return "\n".join(lines)
 
 
@@ -44,5 +48,5 @@ async def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    # The services run on uvloop (mend_events.serve); so do their measurements and baselines.
+    # The services run on uvloop (mend_events.app.serve); so do their measurements and baselines.
     uvloop.run(main(sys.argv[1:]))

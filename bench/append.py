@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from mend_events.settings import Settings
+from mend_events.app.settings import Settings
 from mend_events.store import EventStore
 
 from bench.common import Result, Timer, app_pool, bench_event, fresh_schema, result
@@ -16,16 +16,25 @@ EVENTS = {1: 2000, 4: 6000, 16: 16000}
 async def raw_inserts(settings: Settings, schema: str, writers: int, total: int) -> float:
     pool = await app_pool(settings, writers)
     per = total // writers
-    sql = (f"INSERT INTO {schema}.raw_events (stream_id, stream_version, event_id, event_type, "
-           f"data, metadata) VALUES ($1, $2, $3, $4, $5, $6)")
+    sql = (
+        f"INSERT INTO {schema}.raw_events (stream_id, stream_version, event_id, event_type, "
+        f"data, metadata) VALUES ($1, $2, $3, $4, $5, $6)"
+    )
 
     async def writer(w: int) -> None:
         stream = f"case-raw{w:04d}"
         async with pool.acquire() as conn:
             for v in range(per):
                 e = bench_event(v)
-                await conn.execute(sql, stream, v + 1, e.event_id, e.event_type,
-                                   e.event.to_data(), e.metadata.to_json())
+                await conn.execute(
+                    sql,
+                    stream,
+                    v + 1,
+                    e.event_id,
+                    e.event_type,
+                    e.event.to_data(),
+                    e.metadata.to_json(),
+                )
 
     with Timer() as t:
         await asyncio.gather(*(writer(w) for w in range(writers)))
@@ -57,8 +66,15 @@ async def run(settings: Settings) -> list[Result]:
             await _raw_table(settings, schema)
             raw = await raw_inserts(settings, schema, writers, total)
             ours = await store_appends(settings, schema, writers, total)
-        results.append(result(f"append.w{writers}", ours, "events/s",
-                              f"raw asyncpg single-row insert x{writers}", raw))
+        results.append(
+            result(
+                f"append.w{writers}",
+                ours,
+                "events/s",
+                f"raw asyncpg single-row insert x{writers}",
+                raw,
+            )
+        )
     return results
 
 
@@ -71,7 +87,7 @@ async def _raw_table(settings: Settings, schema: str) -> None:
         f"IDENTITY PRIMARY KEY, stream_id text NOT NULL, stream_version int NOT NULL, "
         f"event_id uuid NOT NULL UNIQUE, event_type text NOT NULL, data jsonb NOT NULL, "
         f"metadata jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(), "
-        f"UNIQUE (stream_id, stream_version))")
+        f"UNIQUE (stream_id, stream_version))"
+    )
     await conn.execute(f"GRANT INSERT, SELECT ON {schema}.raw_events TO mend_app")
     await conn.close()
-

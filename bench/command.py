@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 import asyncpg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-from mend_events.application import CommandService
-from mend_events.contracts import DomainEvent, registry
-from mend_events.decider import CommandContext, Decider
-from mend_events.identity_types import Actor, Role
-from mend_events.settings import Settings
+from mend_events.app.settings import Settings
+from mend_events.commands.decider import CommandContext, Decider
+from mend_events.commands.service import CommandService
+from mend_events.contracts.actors import Actor, Role
+from mend_events.contracts.events import DomainEvent, registry
 from mend_events.store import EventStore
 
 from bench.common import Result, Timer, app_pool, fresh_schema, result
@@ -113,14 +113,24 @@ async def run(settings: Settings) -> list[Result]:
     finally:
         await admin.execute(f"DROP SCHEMA {es_schema} CASCADE")
         await admin.close()
-    note = (f"{WRITERS} writers x {PER_STREAM} commands, one stream each; ours: asyncio tasks, "
-            f"CommandService.execute (state cache + read_stream of newer events, decide, group-"
-            f"commit append), pool {POOL}; eventsourcing 9.5.6: {WRITERS} threads, "
-            f"repository.get + Aggregate method + app.save, postgres pool {POOL}, aggregate "
-            f"cache with fast-forward (the same cache-then-catch-up load as ours), "
-            f"POSTGRES_ENABLE_DB_FUNCTIONS=y (its faster insert path)")
-    return [result("command.throughput", mine, "events/s",
-                   f"eventsourcing x{WRITERS} threads", base, note=note)]
+    note = (
+        f"{WRITERS} writers x {PER_STREAM} commands, one stream each; ours: asyncio tasks, "
+        f"CommandService.execute (state cache + read_stream of newer events, decide, group-"
+        f"commit append), pool {POOL}; eventsourcing 9.5.6: {WRITERS} threads, "
+        f"repository.get + Aggregate method + app.save, postgres pool {POOL}, aggregate "
+        f"cache with fast-forward (the same cache-then-catch-up load as ours), "
+        f"POSTGRES_ENABLE_DB_FUNCTIONS=y (its faster insert path)"
+    )
+    return [
+        result(
+            "command.throughput",
+            mine,
+            "events/s",
+            f"eventsourcing x{WRITERS} threads",
+            base,
+            note=note,
+        )
+    ]
 
 
 def _es_env(settings: Settings, schema: str) -> dict[str, str]:

@@ -13,14 +13,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from mend_events.contracts import DomainEvent, registry
-from mend_events.db import create_pool
-from mend_events.envelope import Metadata, NewEvent
-from mend_events.identity_types import Role
-from mend_events.migrate import migrate_schema
-from mend_events.settings import Settings, kafka_options
+from mend_events.app.db import create_pool
+from mend_events.app.settings import Settings, kafka_options
+from mend_events.contracts.actors import Role
+from mend_events.contracts.envelope import Metadata, NewEvent
+from mend_events.contracts.events import DomainEvent, registry
+from mend_events.messaging.topics import PARTITIONS
 from mend_events.store import ZERO_HASH, canonical_json, digest_input
-from mend_events.topics import PARTITIONS
+from mend_events.store.migrate import migrate_schema
 
 
 @dataclass(frozen=True)
@@ -37,14 +37,23 @@ class Result:
         return asdict(self)
 
 
-def result(name: str, value: float, unit: str, baseline_name: str, baseline_value: float,
-           *, lower_is_better: bool = False, note: str = "") -> Result:
+def result(
+    name: str,
+    value: float,
+    unit: str,
+    baseline_name: str,
+    baseline_value: float,
+    *,
+    lower_is_better: bool = False,
+    note: str = "",
+) -> Result:
     if lower_is_better:
         ratio = baseline_value / value if value else 0.0
     else:
         ratio = value / baseline_value if baseline_value else 0.0
-    return Result(name, round(value, 2), unit, baseline_name, round(baseline_value, 2),
-                  round(ratio, 3), note)
+    return Result(
+        name, round(value, 2), unit, baseline_name, round(baseline_value, 2), round(ratio, 3), note
+    )
 
 
 @registry.register
@@ -62,9 +71,14 @@ def bench_event(n: int) -> NewEvent:
 
 
 def bench_meta() -> Metadata:
-    return Metadata(actor_id="prac-bench01", role=Role.PRACTITIONER, agency="agency-bench",
-                    correlation_id=uuid.uuid4(), causation_id=None,
-                    occurred_at=datetime.now(UTC))
+    return Metadata(
+        actor_id="prac-bench01",
+        role=Role.PRACTITIONER,
+        agency="agency-bench",
+        correlation_id=uuid.uuid4(),
+        causation_id=None,
+        occurred_at=datetime.now(UTC),
+    )
 
 
 @asynccontextmanager
@@ -87,8 +101,9 @@ def stored_rows(events: int, cases_at_once: int, per_case: int) -> Iterator[tupl
     start_us = (start - epoch) // timedelta(microseconds=1)
     data = canonical_json(BenchNoted(n=0, label=PAYLOAD_LABEL).to_data())
     data_text = data.decode()
-    template = canonical_json({**bench_meta().to_json(), "correlation_id": "%(c)s",
-                               "occurred_at": "%(t)s"}).decode()
+    template = canonical_json(
+        {**bench_meta().to_json(), "correlation_id": "%(c)s", "occurred_at": "%(t)s"}
+    ).decode()
     tag = uuid.uuid4().hex[:6]
     heads: dict[str, bytes] = {}
     for i in range(events):
@@ -99,21 +114,58 @@ def stored_rows(events: int, cases_at_once: int, per_case: int) -> Iterator[tupl
         recorded_at = start + timedelta(milliseconds=i)
         meta = template % {"c": uuid.uuid4(), "t": recorded_at.isoformat()}
         prev = heads.get(case, ZERO_HASH)
-        heads[case] = digest = hashlib.sha256(prev + digest_input(
-            case, version, event_id, "BenchNoted", 1, case, data, meta.encode(),
-            start_us + i * 1000)).digest()
-        yield (case, version, event_id, "BenchNoted", 1, case, data_text, meta,
-               recorded_at, prev, digest)
+        heads[case] = digest = hashlib.sha256(
+            prev
+            + digest_input(
+                case,
+                version,
+                event_id,
+                "BenchNoted",
+                1,
+                case,
+                data,
+                meta.encode(),
+                start_us + i * 1000,
+            )
+        ).digest()
+        yield (
+            case,
+            version,
+            event_id,
+            "BenchNoted",
+            1,
+            case,
+            data_text,
+            meta,
+            recorded_at,
+            prev,
+            digest,
+        )
 
 
-async def copy_events(settings: Settings, schema: str, events: int, cases_at_once: int = 1000,
-                      per_case: int = 20) -> None:
+async def copy_events(
+    settings: Settings, schema: str, events: int, cases_at_once: int = 1000, per_case: int = 20
+) -> None:
     """Fill `schema`.events fast: COPY as admin (global positions from the identity column)."""
     conn = await asyncpg.connect(settings.admin_database_url)
     await conn.copy_records_to_table(
-        "events", schema_name=schema, records=stored_rows(events, cases_at_once, per_case),
-        columns=["stream_id", "stream_version", "event_id", "event_type", "schema_version",
-                 "case_id", "data", "metadata", "recorded_at", "prev_hash", "hash"])
+        "events",
+        schema_name=schema,
+        records=stored_rows(events, cases_at_once, per_case),
+        columns=[
+            "stream_id",
+            "stream_version",
+            "event_id",
+            "event_type",
+            "schema_version",
+            "case_id",
+            "data",
+            "metadata",
+            "recorded_at",
+            "prev_hash",
+            "hash",
+        ],
+    )
     await conn.execute(f"ANALYZE {schema}.events")
     await conn.close()
 

@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 import asyncpg
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from mend_events.application import CommandService
-from mend_events.consumer import InboxConsumer
-from mend_events.decider import CommandContext
-from mend_events.envelope import RecordedEvent
-from mend_events.relay import Relay
-from mend_events.settings import Settings, kafka_options
+from mend_events.app.settings import Settings, kafka_options
+from mend_events.commands.decider import CommandContext
+from mend_events.commands.service import CommandService
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.messaging.consumer import InboxConsumer
+from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 
 from bench.command import ACTOR, COUNTER, Count
@@ -42,8 +42,12 @@ FETCH_MAX_WAIT_MS = 500  # aiokafka's default, the services' too: a waiting fetc
 REPLICAS = 1  # InboxConsumers in the sink group (a service runs one per subscription)
 
 
-async def paced(rate: float, count: int | None, fire: Callable[[int], Awaitable[None]],
-                stop: asyncio.Event | None = None) -> None:
+async def paced(
+    rate: float,
+    count: int | None,
+    fire: Callable[[int], Awaitable[None]],
+    stop: asyncio.Event | None = None,
+) -> None:
     """Start `fire(i)` on schedule (open loop): a slow one never delays the next."""
     start, tasks, i = time.perf_counter(), set(), 0
     while (count is None or i < count) and not (stop and stop.is_set()):
@@ -61,13 +65,25 @@ async def sink(settings: Settings, schema: str, topic: str, group: str) -> None:
     pool = await app_pool(settings, REPLICAS)
 
     async def handler(conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        await conn.execute(f"INSERT INTO {schema}.arrivals (event_id, stream_id) VALUES ($1, $2)",
-                           event.event_id, event.stream_id)
+        await conn.execute(
+            f"INSERT INTO {schema}.arrivals (event_id, stream_id) VALUES ($1, $2)",
+            event.event_id,
+            event.stream_id,
+        )
 
-    consumers = [InboxConsumer(
-        name=group, pool=pool, schema=schema, bootstrap=settings.kafka_bootstrap,
-        topics=[topic], handler=handler, dlq_topic=f"{topic}.dlq",
-        fetch_max_wait_ms=FETCH_MAX_WAIT_MS) for _ in range(REPLICAS)]
+    consumers = [
+        InboxConsumer(
+            name=group,
+            pool=pool,
+            schema=schema,
+            bootstrap=settings.kafka_bootstrap,
+            topics=[topic],
+            handler=handler,
+            dlq_topic=f"{topic}.dlq",
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        )
+        for _ in range(REPLICAS)
+    ]
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     for consumer in consumers:
@@ -79,12 +95,13 @@ async def sink(settings: Settings, schema: str, topic: str, group: str) -> None:
 
 
 def _sink_process(*args: str) -> None:
-    uvloop.run(sink(Settings.from_env(), *args))  # a service's loop, as in mend_events.serve
+    uvloop.run(sink(Settings.from_env(), *args))  # a service's loop, as in mend_events.app.serve
 
 
 async def ours(settings: Settings, source: str, sink_schema: str, topic: str) -> list[float]:
     child = multiprocessing.get_context("spawn").Process(
-        target=_sink_process, args=(sink_schema, topic, f"bench-e2e-{uuid.uuid4().hex[:6]}"))
+        target=_sink_process, args=(sink_schema, topic, f"bench-e2e-{uuid.uuid4().hex[:6]}")
+    )
     child.start()
     pool = await app_pool(settings, 4)
     store = EventStore(pool, source, service="benchsrc")
@@ -102,9 +119,11 @@ async def ours(settings: Settings, source: str, sink_schema: str, topic: str) ->
         await store.append(f"case-bg{i:07d}", [bench_event(i)], expected_version=0)
 
     async def arrived() -> dict[str, float]:
-        rows = await pool.fetch(f"SELECT stream_id, extract(epoch FROM at)::float8 AS at "
-                                f"FROM {sink_schema}.arrivals WHERE stream_id = ANY($1)",
-                                list(sent))
+        rows = await pool.fetch(
+            f"SELECT stream_id, extract(epoch FROM at)::float8 AS at "
+            f"FROM {sink_schema}.arrivals WHERE stream_id = ANY($1)",
+            list(sent),
+        )
         return {r["stream_id"]: r["at"] for r in rows}
 
     try:
@@ -130,17 +149,27 @@ async def ours(settings: Settings, source: str, sink_schema: str, topic: str) ->
     return [(at[s] - t0) * 1000 for s, t0 in sent.items()]
 
 
-async def raw(settings: Settings, topic: str, *, samples: int = SAMPLES,
-              rate: float = SAMPLE_RATE, warmup: float = 0.0) -> list[float]:
+async def raw(
+    settings: Settings,
+    topic: str,
+    *,
+    samples: int = SAMPLES,
+    rate: float = SAMPLE_RATE,
+    warmup: float = 0.0,
+) -> list[float]:
     """The raw aiokafka baseline: send_and_wait (idempotent, acks=all, linger 1 ms) to arrival
     at an AIOKafkaConsumer, `samples` at `rate`/s under BACKGROUND_RATE of other messages
     (after `warmup` seconds of that background alone)."""
-    producer = AIOKafkaProducer(**kafka_options(settings.kafka_bootstrap),
-                                enable_idempotence=True, acks="all", linger_ms=1)
-    consumer = AIOKafkaConsumer(topic, **kafka_options(settings.kafka_bootstrap),
-                                group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
-                                auto_offset_reset="earliest",
-                                fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
+    producer = AIOKafkaProducer(
+        **kafka_options(settings.kafka_bootstrap), enable_idempotence=True, acks="all", linger_ms=1
+    )
+    consumer = AIOKafkaConsumer(
+        topic,
+        **kafka_options(settings.kafka_bootstrap),
+        group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+    )
     await producer.start()
     await consumer.start()
     sent: dict[str, float] = {}
@@ -181,9 +210,12 @@ async def raw(settings: Settings, topic: str, *, samples: int = SAMPLES,
     return [(at[k] - t0) * 1000 for k, t0 in sent.items()]
 
 
-async def _until(fire: Callable[[], Awaitable[None]] | None,
-                 arrived: Callable[[], Awaitable[dict[str, float]]], n: int,
-                 timeout: float = 60.0) -> dict[str, float]:
+async def _until(
+    fire: Callable[[], Awaitable[None]] | None,
+    arrived: Callable[[], Awaitable[dict[str, float]]],
+    n: int,
+    timeout: float = 60.0,
+) -> dict[str, float]:
     """Poll until `n` have arrived (firing one more each time, while the consumer joins its
     group); TimeoutError after `timeout` seconds."""
     deadline = time.perf_counter() + timeout
@@ -197,26 +229,38 @@ async def _until(fire: Callable[[], Awaitable[None]] | None,
 
 
 async def run(settings: Settings) -> list[Result]:
-    async with (fresh_schema(settings, "e2esrc") as source,
-                fresh_schema(settings, "e2esink") as sink,
-                fresh_topics(settings, "e2e", 2) as topics):
+    async with (
+        fresh_schema(settings, "e2esrc") as source,
+        fresh_schema(settings, "e2esink") as sink,
+        fresh_topics(settings, "e2e", 2) as topics,
+    ):
         admin = await asyncpg.connect(settings.admin_database_url)
         await admin.execute(
             f"CREATE TABLE {sink}.arrivals (event_id uuid PRIMARY KEY, stream_id text NOT NULL,"
             f" at timestamptz NOT NULL DEFAULT clock_timestamp()); "
-            f"GRANT SELECT, INSERT ON {sink}.arrivals TO mend_app")
+            f"GRANT SELECT, INSERT ON {sink}.arrivals TO mend_app"
+        )
         await admin.close()
         base = await raw(settings, topics[0])
         mine = await ours(settings, source, sink, topics[1])
-    note = (f"{len(mine)} commands open-loop at {SAMPLE_RATE}/s, each on a new stream, timed "
-            f"from the execute call to the clock_timestamp() of the row the handler inserts "
-            f"(inside the inbox transaction), while {BACKGROUND_RATE} events/s are appended to "
-            f"the same store, relayed and consumed too; source (CommandService, Relay) and sink "
-            f"({REPLICAS} InboxConsumer, own process) as two services; raw: send_and_wait "
-            f"(idempotent, acks=all, linger 1 ms) to arrival at an AIOKafkaConsumer in the same "
-            f"process, same rates; fetch_max_wait_ms={FETCH_MAX_WAIT_MS} on both")
+    note = (
+        f"{len(mine)} commands open-loop at {SAMPLE_RATE}/s, each on a new stream, timed "
+        f"from the execute call to the clock_timestamp() of the row the handler inserts "
+        f"(inside the inbox transaction), while {BACKGROUND_RATE} events/s are appended to "
+        f"the same store, relayed and consumed too; source (CommandService, Relay) and sink "
+        f"({REPLICAS} InboxConsumer, own process) as two services; raw: send_and_wait "
+        f"(idempotent, acks=all, linger 1 ms) to arrival at an AIOKafkaConsumer in the same "
+        f"process, same rates; fetch_max_wait_ms={FETCH_MAX_WAIT_MS} on both"
+    )
     return [
-        result(f"e2e.latency.p{p}", percentile(mine, p), "ms", f"raw aiokafka produce->consume "
-               f"p{p}", percentile(base, p), lower_is_better=True, note=note)
+        result(
+            f"e2e.latency.p{p}",
+            percentile(mine, p),
+            "ms",
+            f"raw aiokafka produce->consume p{p}",
+            percentile(base, p),
+            lower_is_better=True,
+            note=note,
+        )
         for p in (99, 50)
     ]

@@ -39,8 +39,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
-from mend_events.catalog.consent import ConsentGiven
-from mend_events.catalog.sessions import (
+from mend_events.app.settings import Settings, events_topic, kafka_options
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.consent import ConsentGiven
+from mend_events.contracts.catalog.sessions import (
     CaseOpened,
     HarmCategory,
     JusticeStage,
@@ -49,13 +51,11 @@ from mend_events.catalog.sessions import (
     Route,
     SessionScheduled,
 )
-from mend_events.envelope import Metadata, NewEvent
-from mend_events.identity_types import Role
-from mend_events.migrate import migrate_schema
-from mend_events.settings import Settings, events_topic, kafka_options
+from mend_events.contracts.envelope import Metadata, NewEvent
+from mend_events.contracts.vocabulary import ContactForm
+from mend_events.messaging.topics import delete_topics, ensure_topics
 from mend_events.store import EventStore
-from mend_events.topics import delete_topics, ensure_topics
-from mend_events.vocabulary import ContactForm
+from mend_events.store.migrate import migrate_schema
 from mend_testkit.devkeys import ensure_agency_keys, issue_token
 
 from bench.common import Result, app_pool, percentile, result
@@ -74,18 +74,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(service: str, settings: Settings, schema: str, prefix: str, port: int,
-           keys: str) -> None:
-    """A service process on its own schema and topics, run as mend_events.serve runs it."""
+def _serve(
+    service: str, settings: Settings, schema: str, prefix: str, port: int, keys: str
+) -> None:
+    """A service process on its own schema and topics, run as mend_events.app.serve runs it."""
     import uvicorn
-    from mend_events.logging import configure_logging
+    from mend_events.app.logging import configure_logging
 
     os.environ["MEND_KEYS_DIR"] = keys
     configure_logging(service, "WARNING")
     build = importlib.import_module(f"mend_{service}.app").build
     app, _ = build(settings, schema=schema, topic_prefix=prefix)
-    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", log_config=None,
-                access_log=False, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -93,7 +101,8 @@ async def _service(settings: Settings, service: str, schema: str, prefix: str, k
     """Start `service` in its own process; yield (base URL, pid) once /health answers."""
     port = _free_port()
     child = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(service, settings, schema, prefix, port, keys), daemon=True)
+        target=_serve, args=(service, settings, schema, prefix, port, keys), daemon=True
+    )
     child.start()
     base = f"http://127.0.0.1:{port}"
     try:
@@ -133,30 +142,53 @@ async def _drop(settings: Settings, *names: str) -> None:
 
 
 def _meta(actor: str, role: Role) -> Metadata:
-    return Metadata(actor_id=actor, role=role, agency=AGENCY, correlation_id=uuid.uuid4(),
-                    causation_id=None, occurred_at=datetime.now(UTC))
+    return Metadata(
+        actor_id=actor,
+        role=role,
+        agency=AGENCY,
+        correlation_id=uuid.uuid4(),
+        causation_id=None,
+        occurred_at=datetime.now(UTC),
+    )
 
 
 def _scheduled_case(person: str) -> list[NewEvent]:
     """A case as the sessions service holds it once a face-to-face meeting is scheduled."""
-    opened = CaseOpened(harm_category=HarmCategory.SEXUAL_ASSAULT,
-                        justice_stage=JusticeStage.POST_SENTENCE, agency=AGENCY,
-                        harmed_person_id=person, route=Route.SELF_REFERRAL)
+    opened = CaseOpened(
+        harm_category=HarmCategory.SEXUAL_ASSAULT,
+        justice_stage=JusticeStage.POST_SENTENCE,
+        agency=AGENCY,
+        harmed_person_id=person,
+        route=Route.SELF_REFERRAL,
+    )
     session = SessionScheduled(
-        session_id="sess-meet01", form=ContactForm.FACE_TO_FACE,
-        participants=(Participant(id=person, role=ParticipantRole.HARMED_PERSON),
-                      Participant(id="rp-" + person[3:], role=ParticipantRole.RESPONSIBLE_PERSON)),
-        facilitator_id=FACILITATOR, team=(SURVIVOR_SPECIALIST, HSB_SPECIALIST),
-        scheduled_for=datetime.now(UTC) + timedelta(days=7), speaks_first=person)
-    return [NewEvent(uuid.uuid4(), opened, _meta(person, Role.HARMED_PERSON)),
-            NewEvent(uuid.uuid4(), session, _meta(FACILITATOR, Role.PRACTITIONER))]
+        session_id="sess-meet01",
+        form=ContactForm.FACE_TO_FACE,
+        participants=(
+            Participant(id=person, role=ParticipantRole.HARMED_PERSON),
+            Participant(id="rp-" + person[3:], role=ParticipantRole.RESPONSIBLE_PERSON),
+        ),
+        facilitator_id=FACILITATOR,
+        team=(SURVIVOR_SPECIALIST, HSB_SPECIALIST),
+        scheduled_for=datetime.now(UTC) + timedelta(days=7),
+        speaks_first=person,
+    )
+    return [
+        NewEvent(uuid.uuid4(), opened, _meta(person, Role.HARMED_PERSON)),
+        NewEvent(uuid.uuid4(), session, _meta(FACILITATOR, Role.PRACTITIONER)),
+    ]
 
 
 def _background_consent(i: int) -> tuple[str, list[NewEvent]]:
     person = f"hp-bg{i:07d}"
-    given = ConsentGiven(grant_id=uuid.uuid4(), participant_id=person,
-                         participant_role=Role.HARMED_PERSON, scope="take_part",
-                         informed_how="both", no_incentive_attested=True)
+    given = ConsentGiven(
+        grant_id=uuid.uuid4(),
+        participant_id=person,
+        participant_role=Role.HARMED_PERSON,
+        scope="take_part",
+        informed_how="both",
+        no_incentive_attested=True,
+    )
     return f"case-bg{i:07d}", [NewEvent(uuid.uuid4(), given, _meta(person, Role.HARMED_PERSON))]
 
 
@@ -191,7 +223,8 @@ async def _halts(pool: asyncpg.Pool, schema: str) -> dict[uuid.UUID, float]:
     rows = await pool.fetch(
         f"SELECT (metadata->>'causation_id')::uuid AS cause, "
         f"extract(epoch FROM recorded_at)::float8 AS at FROM {schema}.events "
-        f"WHERE event_type = 'SessionHalted'")
+        f"WHERE event_type = 'SessionHalted'"
+    )
     return {r["cause"]: r["at"] for r in rows}
 
 
@@ -215,30 +248,45 @@ async def ours(settings: Settings, keys: str) -> Stages:
     sessions_store = EventStore(pool, sessions_schema, service="sessions")
     stages = Stages()
     try:
-        async with (_service(settings, "consent", consent_schema, prefix, keys) as consent,
-                    _service(settings, "sessions", sessions_schema, prefix, keys) as sessions,
-                    httpx.AsyncClient(base_url=consent[0], timeout=30,
-                                      limits=httpx.Limits(max_connections=32)) as http):
+        async with (
+            _service(settings, "consent", consent_schema, prefix, keys) as consent,
+            _service(settings, "sessions", sessions_schema, prefix, keys) as sessions,
+            httpx.AsyncClient(
+                base_url=consent[0], timeout=30, limits=httpx.Limits(max_connections=32)
+            ) as http,
+        ):
             warm = 20
             people = [f"hp-h{tag}{i:05d}" for i in range(SAMPLES + warm)]
             cases = [f"case-h{tag}{i:05d}" for i in range(SAMPLES + warm)]
             grants = [uuid.uuid4() for _ in people]
-            auth = [{"Authorization": "Bearer " + issue_token(AGENCY, "harmed_person", p,
-                                                              keys_dir=keys)} for p in people]
+            auth = [
+                {
+                    "Authorization": "Bearer "
+                    + issue_token(AGENCY, "harmed_person", p, keys_dir=keys)
+                }
+                for p in people
+            ]
             sem = asyncio.Semaphore(16)
 
             async def prepare(i: int) -> None:
                 async with sem:
                     # The case opens in sessions first; consent learns of it over the broker
                     # (404 naming case_id until then).
-                    await sessions_store.append(cases[i], _scheduled_case(people[i]),
-                                                expected_version=0)
+                    await sessions_store.append(
+                        cases[i], _scheduled_case(people[i]), expected_version=0
+                    )
                     for _ in range(100):
-                        r = await http.post(f"/cases/{cases[i]}/consents", headers=auth[i],
-                                            json={"participant_id": people[i],
-                                                  "scope": "take_part", "informed_how": "both",
-                                                  "no_incentive_attested": True,
-                                                  "grant_id": str(grants[i])})
+                        r = await http.post(
+                            f"/cases/{cases[i]}/consents",
+                            headers=auth[i],
+                            json={
+                                "participant_id": people[i],
+                                "scope": "take_part",
+                                "informed_how": "both",
+                                "no_incentive_attested": True,
+                                "grant_id": str(grants[i]),
+                            },
+                        )
                         if r.status_code != 404:
                             break
                     assert r.status_code == 201, r.text
@@ -246,8 +294,9 @@ async def ours(settings: Settings, keys: str) -> Stages:
             await asyncio.gather(*(prepare(i) for i in range(len(people))))
 
             async def withdraw(i: int) -> uuid.UUID:
-                r = await http.post(f"/cases/{cases[i]}/consents/{grants[i]}/withdrawal",
-                                    headers=auth[i], json={})
+                r = await http.post(
+                    f"/cases/{cases[i]}/consents/{grants[i]}/withdrawal", headers=auth[i], json={}
+                )
                 at = time.time()
                 assert r.status_code == 201, r.text
                 event_id = uuid.UUID(r.json()["events"][0]["event_id"])
@@ -296,18 +345,25 @@ async def ours(settings: Settings, keys: str) -> Stages:
             stages.halted = {k: halts[k] for k in ids}
             rows = await pool.fetch(
                 f"SELECT event_id, extract(epoch FROM recorded_at)::float8 AS at "
-                f"FROM {consent_schema}.events WHERE event_id = ANY($1)", list(ids))
+                f"FROM {consent_schema}.events WHERE event_id = ANY($1)",
+                list(ids),
+            )
             stages.recorded = {r["event_id"]: r["at"] for r in rows}
             rows = await pool.fetch(
                 f"SELECT event_id, extract(epoch FROM processed_at)::float8 AS at "
-                f"FROM {sessions_schema}.inbox WHERE event_id = ANY($1)", list(ids))
+                f"FROM {sessions_schema}.inbox WHERE event_id = ANY($1)",
+                list(ids),
+            )
             stages.consumed = {r["event_id"]: r["at"] for r in rows}
             # The consumer's batches: one inbox transaction each (processed_at = its start).
             rows = await pool.fetch(
                 f"SELECT extract(epoch FROM processed_at)::float8 AS at, count(*) AS n "
                 f"FROM {sessions_schema}.inbox WHERE consumer LIKE '%.consent' "
                 f"AND processed_at BETWEEN to_timestamp($1) AND to_timestamp($2) "
-                f"GROUP BY processed_at ORDER BY processed_at", began, ended)
+                f"GROUP BY processed_at ORDER BY processed_at",
+                began,
+                ended,
+            )
             starts = [r["at"] for r in rows]
             stages.batch_sizes = [float(r["n"]) for r in rows]
             stages.batch_gaps = [(b - a) * 1000 for a, b in itertools.pairwise(starts)]
@@ -322,12 +378,17 @@ async def ours(settings: Settings, keys: str) -> Stages:
     return stages
 
 
-async def _create_times(settings: Settings, topic: str, ids: set[uuid.UUID]
-                        ) -> dict[uuid.UUID, float]:
+async def _create_times(
+    settings: Settings, topic: str, ids: set[uuid.UUID]
+) -> dict[uuid.UUID, float]:
     """The CreateTime of each of `ids`' messages on `topic`, read back after the run."""
-    consumer = AIOKafkaConsumer(topic, **kafka_options(settings.kafka_bootstrap),
-                                group_id=None, auto_offset_reset="earliest",
-                                enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        **kafka_options(settings.kafka_bootstrap),
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     found: dict[uuid.UUID, float] = {}
     try:
@@ -359,8 +420,9 @@ async def run(settings: Settings) -> list[Result]:
     prefix = f"bench.haltraw{uuid.uuid4().hex[:8]}."
     await ensure_topics(settings.kafka_bootstrap, ["raw"], prefix=prefix)
     try:
-        base = await raw(settings, events_topic("raw", prefix), samples=SAMPLES,
-                         rate=SAMPLE_RATE, warmup=WARMUP)
+        base = await raw(
+            settings, events_topic("raw", prefix), samples=SAMPLES, rate=SAMPLE_RATE, warmup=WARMUP
+        )
     finally:
         with contextlib.suppress(Exception):
             await delete_topics(settings.kafka_bootstrap, prefix)
@@ -375,11 +437,13 @@ async def run(settings: Settings) -> list[Result]:
     for name, values in breakdown.items():
         print(f"# halt stage {name}: {_p(values)} (n={len(values)})", file=sys.stderr)
     cpu = ", ".join(f"{k} {v:.0%}" for k, v in stages.cpu.items())
-    batches = (f"sessions consent consumer: {len(stages.batch_sizes)} inbox transactions, "
-               f"size p50 {percentile(stages.batch_sizes, 50):.0f} / p99 "
-               f"{percentile(stages.batch_sizes, 99):.0f}, gap between starts "
-               f"{_p(stages.batch_gaps)}; CPU of one core while sampling: {cpu}; load average "
-               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    batches = (
+        f"sessions consent consumer: {len(stages.batch_sizes)} inbox transactions, "
+        f"size p50 {percentile(stages.batch_sizes, 50):.0f} / p99 "
+        f"{percentile(stages.batch_sizes, 99):.0f}, gap between starts "
+        f"{_p(stages.batch_gaps)}; CPU of one core while sampling: {cpu}; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     print(f"# {batches}", file=sys.stderr)
     note = (
         f"{len(mine)} withdrawals (consent API, one take-part grant each) open-loop at "
@@ -393,8 +457,14 @@ async def run(settings: Settings) -> list[Result]:
         f"AIOKafkaConsumer, same rates, fetch_max_wait_ms={FETCH_MAX_WAIT_MS}. Goal: p99 <= 50 ms."
     )
     return [
-        result(f"halt.latency.p{p}", percentile(mine, p), "ms",
-               f"raw aiokafka produce->consume p{p}", percentile(base, p),
-               lower_is_better=True, note=note)
+        result(
+            f"halt.latency.p{p}",
+            percentile(mine, p),
+            "ms",
+            f"raw aiokafka produce->consume p{p}",
+            percentile(base, p),
+            lower_is_better=True,
+            note=note,
+        )
         for p in (50, 99)
     ]

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import asyncpg
-from mend_events.envelope import RecordedEvent
-from mend_events.projection import ProjectionRunner
-from mend_events.settings import Settings
+from mend_events.app.settings import Settings
+from mend_events.contracts.envelope import RecordedEvent
 from mend_events.store import _COLUMNS, EventStore
+from mend_events.store.projection import ProjectionRunner
 
 from bench.common import Result, Timer, app_pool, copy_events, fresh_schema, result
 
@@ -44,7 +44,10 @@ class CaseSummary:
             f"$4::bigint[]) ON CONFLICT (case_id) DO UPDATE SET events = s.events + "
             f"EXCLUDED.events, last_type = EXCLUDED.last_type, "
             f"last_position = EXCLUDED.last_position",
-            list(seen), counts, types, positions,
+            list(seen),
+            counts,
+            types,
+            positions,
         )
 
     async def reset(self, conn: asyncpg.Connection) -> None:
@@ -57,14 +60,17 @@ async def load(settings: Settings, schema: str) -> None:
     await conn.execute(
         f"CREATE TABLE {schema}.case_summary (case_id text PRIMARY KEY, events int NOT NULL, "
         f"last_type text NOT NULL, last_position bigint NOT NULL); "
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.case_summary TO mend_app")
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.case_summary TO mend_app"
+    )
     await conn.close()
 
 
 async def raw_read(settings: Settings, schema: str) -> float:
     conn = await asyncpg.connect(settings.database_url)  # no codecs: jsonb stays text
-    sql = (f"SELECT {_COLUMNS} FROM {schema}.events WHERE global_position > $1 "
-           f"ORDER BY global_position LIMIT $2")
+    sql = (
+        f"SELECT {_COLUMNS} FROM {schema}.events WHERE global_position > $1 "
+        f"ORDER BY global_position LIMIT $2"
+    )
     position, n = 0, 0
     with Timer() as t:
         while rows := await conn.fetch(sql, position, PAGE):
@@ -93,10 +99,12 @@ async def run(settings: Settings) -> list[Result]:
             await load(settings, schema)
         raw = await raw_read(settings, schema)
         ours = await rebuild(settings, schema)
-    note = (f"{EVENTS:,} BenchNoted events ({EVENTS // PER_CASE:,} cases x {PER_CASE}, "
-            f"{CASES_AT_ONCE} cases interleaved at a time), loaded by COPY as admin in "
-            f"{loading.elapsed:.0f}s with the real per-stream hash chain; projection: per-case "
-            f"count, last type and position, one unnest upsert per {PAGE}-event batch, pool of "
-            f"2 (the runner reads the next page ahead on the second); raw: one connection, same "
-            f"columns, keyset pages of {PAGE}, jsonb left as text by asyncpg's default codec")
+    note = (
+        f"{EVENTS:,} BenchNoted events ({EVENTS // PER_CASE:,} cases x {PER_CASE}, "
+        f"{CASES_AT_ONCE} cases interleaved at a time), loaded by COPY as admin in "
+        f"{loading.elapsed:.0f}s with the real per-stream hash chain; projection: per-case "
+        f"count, last type and position, one unnest upsert per {PAGE}-event batch, pool of "
+        f"2 (the runner reads the next page ahead on the second); raw: one connection, same "
+        f"columns, keyset pages of {PAGE}, jsonb left as text by asyncpg's default codec"
+    )
     return [result("rebuild.1m", ours, "events/s", "raw asyncpg keyset read", raw, note=note)]

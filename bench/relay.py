@@ -1,4 +1,5 @@
-"""Relay to Kafka: 100,000 stored events published by mend_events.relay.Relay (from start until
+"""Relay to Kafka: 100,000 stored events published by mend_events.messaging.relay.Relay (from
+start until
 its checkpoint reaches the head) against a raw aiokafka idempotent producer sending the same
 messages (key, value, headers), its send futures gathered per batch, each on a fresh topic."""
 
@@ -7,11 +8,11 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka import AIOKafkaProducer
-from mend_events.cloudevents import to_message
-from mend_events.relay import Relay
-from mend_events.settings import Settings, kafka_options
+from mend_events.app.settings import Settings, kafka_options
+from mend_events.messaging.cloudevents import to_message
+from mend_events.messaging.relay import Relay
+from mend_events.messaging.topics import PARTITIONS
 from mend_events.store import EventStore
-from mend_events.topics import PARTITIONS
 
 from bench.common import Result, Timer, app_pool, copy_events, fresh_schema, fresh_topics, result
 
@@ -20,13 +21,16 @@ BATCH = 2_000  # the relay's batch size; the raw producer gathers per batch of t
 
 
 async def raw_producer(settings: Settings, topic: str, messages: list[tuple]) -> float:
-    producer = AIOKafkaProducer(**kafka_options(settings.kafka_bootstrap),
-                                enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(
+        **kafka_options(settings.kafka_bootstrap), enable_idempotence=True, acks="all"
+    )
     with Timer() as t:
         await producer.start()
         for i in range(0, len(messages), BATCH):
-            futures = [await producer.send(topic, value, key=key, headers=headers)
-                       for key, value, headers in messages[i:i + BATCH]]
+            futures = [
+                await producer.send(topic, value, key=key, headers=headers)
+                for key, value, headers in messages[i : i + BATCH]
+            ]
             await asyncio.gather(*futures)
     await producer.stop()
     return len(messages) / t.elapsed
@@ -44,8 +48,10 @@ async def relay(settings: Settings, store: EventStore, topic: str) -> float:
 
 
 async def run(settings: Settings) -> list[Result]:
-    async with (fresh_schema(settings, "relay") as schema,
-                fresh_topics(settings, "relay", 2) as topics):
+    async with (
+        fresh_schema(settings, "relay") as schema,
+        fresh_topics(settings, "relay", 2) as topics,
+    ):
         await copy_events(settings, schema, EVENTS)
         pool = await app_pool(settings, 2)
         store = EventStore(pool, schema)
@@ -53,10 +59,13 @@ async def run(settings: Settings) -> list[Result]:
         raw = await raw_producer(settings, topics[0], messages)
         ours = await relay(settings, store, topics[1])
         await pool.close()
-    note = (f"{EVENTS:,} events, topics of {PARTITIONS} partitions; raw: AIOKafkaProducer("
-            f"enable_idempotence, acks=all, other defaults), messages built by to_message "
-            f"before timing, producer start included, sends gathered per {BATCH}; ours: "
-            f"Relay.run from start (connect, advisory lock, producer start) until its "
-            f"checkpoint reaches the head")
-    return [result("relay.kafka", ours, "events/s", "raw aiokafka idempotent producer", raw,
-                   note=note)]
+    note = (
+        f"{EVENTS:,} events, topics of {PARTITIONS} partitions; raw: AIOKafkaProducer("
+        f"enable_idempotence, acks=all, other defaults), messages built by to_message "
+        f"before timing, producer start included, sends gathered per {BATCH}; ours: "
+        f"Relay.run from start (connect, advisory lock, producer start) until its "
+        f"checkpoint reaches the head"
+    )
+    return [
+        result("relay.kafka", ours, "events/s", "raw aiokafka idempotent producer", raw, note=note)
+    ]

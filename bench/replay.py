@@ -18,8 +18,8 @@ import uuid
 import asyncpg
 import orjson
 from mend_audit.projection import CaseHistoryProjection, migrate
-from mend_events.migrate import migrate_schema
-from mend_events.settings import SERVICES, Settings
+from mend_events.app.settings import SERVICES, Settings
+from mend_events.store.migrate import migrate_schema
 
 from bench.common import Result, Timer, app_pool, result
 

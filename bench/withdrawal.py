@@ -14,10 +14,10 @@ import uuid
 
 import asyncpg
 import httpx
-from mend_events.catalog.sessions import CaseOpened, HarmCategory, JusticeStage, Route
-from mend_events.migrate import migrate_schema
-from mend_events.settings import Settings
-from mend_events.topics import delete_topics, ensure_topics
+from mend_events.app.settings import Settings
+from mend_events.contracts.catalog.sessions import CaseOpened, HarmCategory, JusticeStage, Route
+from mend_events.messaging.topics import delete_topics, ensure_topics
+from mend_events.store.migrate import migrate_schema
 from mend_testkit.devkeys import ensure_agency_keys, issue_token
 from mend_testkit.directory import apply_case_events, sessions_event
 
@@ -52,8 +52,12 @@ async def run(settings: Settings) -> list[Result]:
     keys = os.path.join(os.environ.get("MEND_HOME", ".mend"), "keys")
     ensure_agency_keys(AGENCY, keys)
     port = _free_port()
-    env = {**os.environ, "MEND_KEYS_DIR": keys, "MEND_DATABASE_URL": settings.database_url,
-           "MEND_KAFKA_BOOTSTRAP": settings.kafka_bootstrap}
+    env = {
+        **os.environ,
+        "MEND_KEYS_DIR": keys,
+        "MEND_DATABASE_URL": settings.database_url,
+        "MEND_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+    }
     # Its own schema and topics, like every suite: a platform started by `make up` runs a
     # consent service on the shared schema, whose projections and relay would share the work.
     tag = uuid.uuid4().hex[:6]
@@ -61,17 +65,25 @@ async def run(settings: Settings) -> list[Result]:
     await ensure_topics(settings.kafka_bootstrap, ["consent"], prefix=prefix)
     admin = await asyncpg.connect(settings.admin_database_url)
     await migrate_schema(admin, schema, "consent")
-    serve = (f"import uvicorn; from mend_consent.app import build; "
-             f"uvicorn.run(build(schema={schema!r}, topic_prefix={prefix!r})[0], "
-             f"host='127.0.0.1', port={port}, loop='uvloop', log_config=None, access_log=False)")
+    serve = (
+        f"import uvicorn; from mend_consent.app import build; "
+        f"uvicorn.run(build(schema={schema!r}, topic_prefix={prefix!r})[0], "
+        f"host='127.0.0.1', port={port}, loop='uvloop', log_config=None, access_log=False)"
+    )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", serve, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable,
+        "-c",
+        serve,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     count = RATE * SECONDS
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=10,
-                                     limits=httpx.Limits(max_connections=64)) as http:
+        async with httpx.AsyncClient(
+            base_url=base, timeout=10, limits=httpx.Limits(max_connections=64)
+        ) as http:
             for _ in range(100):
                 try:
                     if (await http.get("/health")).status_code == 200:
@@ -79,33 +91,59 @@ async def run(settings: Settings) -> list[Result]:
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
             people = [f"hp-{uuid.uuid4().hex[:10]}" for _ in range(count)]
-            auth = [{"Authorization": "Bearer " + issue_token(AGENCY, "harmed_person", p,
-                                                              keys_dir=keys)} for p in people]
+            auth = [
+                {
+                    "Authorization": "Bearer "
+                    + issue_token(AGENCY, "harmed_person", p, keys_dir=keys)
+                }
+                for p in people
+            ]
             cases = [f"case-b{uuid.uuid4().hex[:10]}" for _ in range(count)]
             # Each case as the sessions service opened it, through the directory's own apply.
-            await apply_case_events(admin, schema, [
-                sessions_event(case, CaseOpened(
-                    harm_category=HarmCategory.SEXUAL_ASSAULT, justice_stage=JusticeStage.NONE,
-                    agency=AGENCY, harmed_person_id=person, route=Route.SELF_REFERRAL),
-                    agency=AGENCY, actor=person)
-                for case, person in zip(cases, people, strict=True)])
+            await apply_case_events(
+                admin,
+                schema,
+                [
+                    sessions_event(
+                        case,
+                        CaseOpened(
+                            harm_category=HarmCategory.SEXUAL_ASSAULT,
+                            justice_stage=JusticeStage.NONE,
+                            agency=AGENCY,
+                            harmed_person_id=person,
+                            route=Route.SELF_REFERRAL,
+                        ),
+                        agency=AGENCY,
+                        actor=person,
+                    )
+                    for case, person in zip(cases, people, strict=True)
+                ],
+            )
             grants = [str(uuid.uuid4()) for _ in range(count)]
             sem = asyncio.Semaphore(16)
 
             async def give(i: int) -> None:
                 async with sem:
-                    r = await http.post(f"/cases/{cases[i]}/consents", headers=auth[i], json={
-                        "participant_id": people[i], "scope": "take_part",
-                        "informed_how": "both", "no_incentive_attested": True,
-                        "grant_id": grants[i]})
+                    r = await http.post(
+                        f"/cases/{cases[i]}/consents",
+                        headers=auth[i],
+                        json={
+                            "participant_id": people[i],
+                            "scope": "take_part",
+                            "informed_how": "both",
+                            "no_incentive_attested": True,
+                            "grant_id": grants[i],
+                        },
+                    )
                     r.raise_for_status()
 
             await asyncio.gather(*(give(i) for i in range(count)))
             health = await _open_loop(lambda i: http.get("/health"), count, RATE)
 
             async def withdraw(i: int) -> None:
-                r = await http.post(f"/cases/{cases[i]}/consents/{grants[i]}/withdrawal",
-                                     headers=auth[i], json={})
+                r = await http.post(
+                    f"/cases/{cases[i]}/consents/{grants[i]}/withdrawal", headers=auth[i], json={}
+                )
                 assert r.status_code == 201, r.text
 
             latencies = await _open_loop(withdraw, count, RATE)
@@ -115,11 +153,27 @@ async def run(settings: Settings) -> list[Result]:
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
         await admin.close()
         await delete_topics(settings.kafka_bootstrap, prefix)
-    note = (f"{count} withdrawals open-loop at {RATE}/s over HTTP to a uvicorn process (own "
-            f"schema and topics, relay and projection running)")
+    note = (
+        f"{count} withdrawals open-loop at {RATE}/s over HTTP to a uvicorn process (own "
+        f"schema and topics, relay and projection running)"
+    )
     return [
-        result("withdrawal.p50", percentile(latencies, 50), "ms", "GET /health p50 same rate",
-               percentile(health, 50), lower_is_better=True, note=note),
-        result("withdrawal.p99", percentile(latencies, 99), "ms", "GET /health p99 same rate",
-               percentile(health, 99), lower_is_better=True, note=note),
+        result(
+            "withdrawal.p50",
+            percentile(latencies, 50),
+            "ms",
+            "GET /health p50 same rate",
+            percentile(health, 50),
+            lower_is_better=True,
+            note=note,
+        ),
+        result(
+            "withdrawal.p99",
+            percentile(latencies, 99),
+            "ms",
+            "GET /health p99 same rate",
+            percentile(health, 99),
+            lower_is_better=True,
+            note=note,
+        ),
     ]

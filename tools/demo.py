@@ -24,8 +24,8 @@ from pathlib import Path
 from mend_audit.reader import AuditReader
 from mend_audit.render import render_history
 from mend_audit.verify_report import Problem, Report
-from mend_events.db import create_pool
-from mend_events.settings import SERVICES, Settings, service_url
+from mend_events.app.db import create_pool
+from mend_events.app.settings import SERVICES, Settings, service_url
 from mend_testkit.devkeys import ensure_agency_keys, issue_token
 from mend_testkit.journeys.driver import Driver
 from mend_testkit.journeys.people import Journey, NotInTime, StepFailed

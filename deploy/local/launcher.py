@@ -496,7 +496,8 @@ def kafka_config(settings: Settings) -> Path:
             f'{plain} required username="{KAFKA_ADMIN}" password="{admin}" '
             f'user_{KAFKA_ADMIN}="{admin}";'
         ),
-        # Deny by default; the ACLs (mend_events.acls) let each service write only its topics.
+        # Deny by default; the ACLs (mend_events.messaging.acls) let each service write only its
+        # topics.
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         "super.users": f"User:{KAFKA_ADMIN}",
         "allow.everyone.if.no.acl.found": "false",
@@ -562,7 +563,7 @@ def kafka_ready(settings: Settings) -> bool:
     probe = (
         "import asyncio,sys\n"
         "from aiokafka.admin import AIOKafkaAdminClient\n"
-        "from mend_events.settings import kafka_options\n"
+        "from mend_events.app.settings import kafka_options\n"
         "async def m():\n"
         f"    a=AIOKafkaAdminClient(**kafka_options('{settings.kafka_bootstrap}'),\n"
         "                          request_timeout_ms=3000)\n"
@@ -573,9 +574,7 @@ def kafka_ready(settings: Settings) -> bool:
     )
     env = {**os.environ, **settings.kafka_env(KAFKA_ADMIN), "PYTHONPATH": python_path()}
     env.pop("MEND_KAFKA_PASSWORD", None)
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, timeout=20, env=env
-    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=20, env=env)
     return result.returncode == 0
 
 
@@ -646,7 +645,7 @@ def ensure_acls(settings: Settings) -> None:
     """Each service writes only its own topics, reads only what it consumes (idempotent)."""
     env = {**os.environ, **settings.env(), "PYTHONPATH": python_path()}
     env.pop("MEND_KAFKA_PASSWORD", None)
-    run_checked([sys.executable, "-m", "mend_events.acls"], "Kafka ACLs", env=env)
+    run_checked([sys.executable, "-m", "mend_events.messaging.acls"], "Kafka ACLs", env=env)
 
 
 def reset_relay_checkpoints(settings: Settings) -> None:
@@ -661,8 +660,20 @@ def reset_relay_checkpoints(settings: Settings) -> None:
     env = dict(os.environ, PGPASSWORD="mend_admin")
     run_checked(
         [
-            str(pg_bin() / "psql"), "-h", "127.0.0.1", "-p", str(settings.pg_port),
-            "-U", "mend_admin", "-d", "mend", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql,
+            str(pg_bin() / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(settings.pg_port),
+            "-U",
+            "mend_admin",
+            "-d",
+            "mend",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            sql,
         ],
         "reset relay checkpoints",
         env=env,
@@ -698,8 +709,10 @@ def migrate(settings: Settings) -> None:
         return
     env = {**os.environ, **settings.env()}
     schemas = [*names, "audit"] if has_audit() else names
-    run_checked([sys.executable, "-m", "mend_events.migrate", *schemas], "migrations", env=env)
-    run_checked([sys.executable, "-m", "mend_events.topics", *names], "topics", env=env)
+    run_checked(
+        [sys.executable, "-m", "mend_events.store.migrate", *schemas], "migrations", env=env
+    )
+    run_checked([sys.executable, "-m", "mend_events.messaging.topics", *names], "topics", env=env)
 
 
 def start_services(settings: Settings) -> None:

@@ -14,8 +14,8 @@ import uuid
 
 import httpx
 from aiokafka import AIOKafkaConsumer
-from mend_events.cloudevents import MalformedMessage, from_message
-from mend_events.settings import SERVICES, Settings, events_topic, kafka_options, service_url
+from mend_events.app.settings import SERVICES, Settings, events_topic, kafka_options, service_url
+from mend_events.messaging.cloudevents import MalformedMessage, from_message
 from mend_testkit.devkeys import ensure_agency_keys, issue_token
 
 AGENCY = "agency-smoke"

@@ -18,11 +18,11 @@ from uuid import UUID, uuid4
 
 import asyncpg
 from mend_audit.projection import migrate
-from mend_events.contracts import DomainEvent
-from mend_events.crypto import AgencyKeys, FieldSealer, PgKeyStore
-from mend_events.envelope import Metadata, NewEvent
-from mend_events.identity_types import Role
-from mend_events.settings import SERVICES, Settings
+from mend_events.app.settings import SERVICES, Settings
+from mend_events.contracts.actors import Role
+from mend_events.contracts.envelope import Metadata, NewEvent
+from mend_events.contracts.events import DomainEvent
+from mend_events.security.crypto import AgencyKeys, FieldSealer, PgKeyStore
 from mend_events.store import EventStore
 
 from mend_testkit.fixtures import drop_schema, make_schema

@@ -18,9 +18,9 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from mend_events.identity import AUDIENCE
-from mend_events.identity_types import Role
-from mend_events.public_keys import default_keys_dir
+from mend_events.contracts.actors import Role
+from mend_events.security.identity import AUDIENCE
+from mend_events.security.public_keys import default_keys_dir
 
 __all__ = ["ensure_agency_keys", "issue_token", "private_key_path", "public_key_path"]
 

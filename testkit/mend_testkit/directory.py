@@ -13,8 +13,8 @@ def sessions_event(case_id: str, model, *, agency: str = "agency-a", actor: str 
     handler, e.g. the case directory's `apply`)."""
     from datetime import UTC, datetime
 
-    from mend_events.envelope import Metadata, RecordedEvent
-    from mend_events.identity_types import Role
+    from mend_events.contracts.actors import Role
+    from mend_events.contracts.envelope import Metadata, RecordedEvent
 
     at = datetime.now(UTC)
     role = Role.HARMED_PERSON if actor.startswith("hp-") else Role.PRACTITIONER
@@ -44,7 +44,7 @@ async def open_case(
     """Make `case_id` known to a service that is not the sessions service, through the same
     code path as the sessions service's CaseOpened and ParticipantEnrolled arriving over the
     broker (`CaseDirectory.apply` in a transaction). `members`: person id -> role."""
-    from mend_events.catalog.sessions import (
+    from mend_events.contracts.catalog.sessions import (
         CaseOpened,
         HarmCategory,
         JusticeStage,
@@ -77,7 +77,7 @@ async def open_case(
 async def apply_case_events(conn: asyncpg.Connection, schema: str, events: list) -> None:
     """Apply sessions events to `schema`'s case directory in one transaction, as the
     subscription's inbox transaction does."""
-    from mend_events.cases import CaseDirectory
+    from mend_events.security.cases import CaseDirectory
 
     directory = CaseDirectory(schema)
     async with conn.transaction():

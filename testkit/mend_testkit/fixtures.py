@@ -18,9 +18,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from mend_events.db import create_pool
-from mend_events.migrate import migrate_schema
-from mend_events.settings import Settings
+from mend_events.app.db import create_pool
+from mend_events.app.settings import Settings
+from mend_events.store.migrate import migrate_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,7 +126,7 @@ async def app_pool(platform: Settings) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def topic_prefix(unique: str, platform: Settings) -> AsyncIterator[str]:
     """Prefix for this test's topics: `<prefix><service>.events.v1`; deleted afterwards."""
-    from mend_events.topics import delete_topics
+    from mend_events.messaging.topics import delete_topics
 
     prefix = f"t{unique}."
     yield prefix
@@ -140,7 +140,7 @@ async def topic_prefix(unique: str, platform: Settings) -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 def keys_dir(tmp_path_factory) -> Path:
     """Agency signing keys for this test session; the verifier reads their public halves."""
-    from mend_events.identity import reset_default_verifier
+    from mend_events.security.identity import reset_default_verifier
 
     path = tmp_path_factory.mktemp("keys")
     os.environ["MEND_KEYS_DIR"] = str(path)
@@ -151,7 +151,7 @@ def keys_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def token(keys_dir):
     """`token(role, person_id, agency="agency-a", cases=())` -> an `Authorization` header."""
-    from mend_events.identity_types import Role
+    from mend_events.contracts.actors import Role
 
     from mend_testkit.devkeys import ensure_agency_keys, issue_token
 
@@ -181,7 +181,7 @@ async def running_service(
     database and broker. With `keep_schema`, a second start with the same `unique` finds the
     first one's data (a restart); the caller drops the schema."""
     import httpx
-    from mend_events.topics import ensure_topics
+    from mend_events.messaging.topics import ensure_topics
 
     schema = await make_schema(platform, service, f"{service}_{unique}")
     await ensure_topics(platform.kafka_bootstrap, [service], prefix=topic_prefix)

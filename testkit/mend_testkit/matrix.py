@@ -10,8 +10,8 @@ MATRIX_HP, MATRIX_RP, MATRIX_SUP, MATRIX_INST = "hp-0001aa", "rp-0001aa", "sup-0
 def matrix_entry():
     """The case of the matrix: opened in agency A by MATRIX_HP, with a responsible person, a
     supporter and an institution representative enrolled."""
-    from mend_events.cases import CaseEntry
-    from mend_events.identity_types import Role
+    from mend_events.contracts.actors import Role
+    from mend_events.security.cases import CaseEntry
 
     return CaseEntry(
         case_id=MATRIX_CASE,
@@ -30,8 +30,8 @@ def matrix_callers() -> dict:
     """name -> Identity: each role as a member of the case (or allocated to it), as a stranger
     of the same agency (same role, not a member, or not allocated), and each again with the
     other agency's token (same person ids, the case in its allocated cases)."""
-    from mend_events.identity import Identity
-    from mend_events.identity_types import Role
+    from mend_events.contracts.actors import Role
+    from mend_events.security.identity import Identity
 
     case = frozenset({MATRIX_CASE})
     people = {

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID, uuid4
 
-from mend_events.catalog import aftercare, consent, risk, sessions
-from mend_events.identity_types import Role
-from mend_events.vocabulary import ContactForm
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog import aftercare, consent, risk, sessions
+from mend_events.contracts.vocabulary import ContactForm
 
 from mend_testkit.case_writer import HP, PRAC, RP, SPECIALIST, CaseWriter, Written
 

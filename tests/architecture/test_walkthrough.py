@@ -9,7 +9,7 @@ import ast
 import re
 from pathlib import Path
 
-from mend_events.reactions import consumer_rows
+from mend_events.messaging.reactions import consumer_rows
 
 from tools.consumer_table import declarations
 

@@ -24,8 +24,8 @@ import httpx
 import pytest
 from mend_aftercare.app import build as build_aftercare
 from mend_consent.app import build as build_consent
-from mend_events.disclosure import PARTICIPANT_HALT_CAUSES
-from mend_events.runtime import ServiceRuntime
+from mend_events.app.runtime import ServiceRuntime
+from mend_events.security.disclosure import PARTICIPANT_HALT_CAUSES
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
 from mend_testkit.fixtures import running_service

@@ -21,7 +21,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from bus_helpers import wait_until
 from mend_consent.app import build as build_consent
-from mend_events.catalog.risk import (
+from mend_events.app.runtime import ServiceRuntime
+from mend_events.app.settings import events_topic, kafka_options
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.risk import (
     AssessmentStage,
     DecisionReason,
     FlagCategory,
@@ -32,13 +35,10 @@ from mend_events.catalog.risk import (
     RiskFlagRaised,
     Severity,
 )
-from mend_events.cloudevents import to_message
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata, NewEvent, RecordedEvent
-from mend_events.identity_types import Role
-from mend_events.relay import Relay
-from mend_events.runtime import ServiceRuntime
-from mend_events.settings import events_topic, kafka_options
+from mend_events.contracts.envelope import Metadata, NewEvent, RecordedEvent
+from mend_events.contracts.events import DomainEvent
+from mend_events.messaging.cloudevents import to_message
+from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from mend_sessions.app import build as build_sessions
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
@@ -161,9 +161,7 @@ class Platform:
         consent given through the consent service, risk assessed in the risk store."""
         await self.register_practitioners()
         await self.ready_case(CASE, SESSION)
-        await self.ok(
-            self.sessions[0], f"/cases/{CASE}/sessions/{SESSION}/start", None, self.fac()
-        )
+        await self.ok(self.sessions[0], f"/cases/{CASE}/sessions/{SESSION}/start", None, self.fac())
 
     async def register_practitioners(self) -> None:
         s = self.sessions[0]

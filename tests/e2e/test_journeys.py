@@ -24,7 +24,7 @@ from mend_aftercare.app import build as build_aftercare
 from mend_audit.reader import AuditReader
 from mend_audit.render import render_history
 from mend_consent.app import build as build_consent
-from mend_events.db import create_pool
+from mend_events.app.db import create_pool
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
 from mend_testkit.fixtures import running_service

@@ -16,11 +16,11 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from bus_helpers import read_topic, wait_until
 from mend_aftercare.app import build as build_aftercare
-from mend_events.cloudevents import to_message
-from mend_events.envelope import Metadata, RecordedEvent
-from mend_events.identity_types import Role
-from mend_events.logging import configure_logging
-from mend_events.settings import dlq_topic, events_topic, kafka_options
+from mend_events.app.logging import configure_logging
+from mend_events.app.settings import dlq_topic, events_topic, kafka_options
+from mend_events.contracts.actors import Role
+from mend_events.contracts.envelope import Metadata, RecordedEvent
+from mend_events.messaging.cloudevents import to_message
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
 from mend_testkit.fixtures import running_service
@@ -71,8 +71,11 @@ async def test_every_consumer_refuses_poison_and_keeps_no_canary(platform, uniqu
     try:
         async with contextlib.AsyncExitStack() as stack:
             runtimes = []
-            for build, name in ((build_risk, "risk"), (build_sessions, "sessions"),
-                                (build_aftercare, "aftercare")):
+            for build, name in (
+                (build_risk, "risk"),
+                (build_sessions, "sessions"),
+                (build_aftercare, "aftercare"),
+            ):
                 _, _, runtime = await stack.enter_async_context(
                     running_service(build, name, platform, unique, topic_prefix)
                 )
@@ -87,7 +90,9 @@ async def test_every_consumer_refuses_poison_and_keeps_no_canary(platform, uniqu
             finally:
                 await producer.stop()
             consent_consumers = [
-                c for r in runtimes for c in r.consumers
+                c
+                for r in runtimes
+                for c in r.consumers
                 if events_topic("consent", topic_prefix) in c.topics
             ]
             assert len(consent_consumers) == 3

@@ -199,7 +199,7 @@ async def test_every_service_checks_the_case_id_by_one_pattern(each_service, tok
             for p in operation.get("parameters", []):
                 if p["name"] in ("case_id", "session_id"):
                     patterns.add((p["name"], p["schema"].get("pattern")))
-    from mend_events.http import CASE_ID_PATTERN, SESSION_ID_PATTERN
+    from mend_events.web.http import CASE_ID_PATTERN, SESSION_ID_PATTERN
 
     expected = {("case_id", CASE_ID_PATTERN)}
     if name == "sessions":

@@ -1,7 +1,8 @@
 """A forger on the bus (`make fault`): only each service may write its own topics.
 
 The broker authenticates every client (SASL/SCRAM) and authorises it (StandardAuthorizer, the
-ACLs of `mend_events.acls`): a well-formed CloudEvent published onto a consumed topic by any
+ACLs of `mend_events.messaging.acls`): a well-formed CloudEvent published onto a consumed topic by
+any
 principal but the topic's own service, or by no principal at all, is refused by the broker
 itself, so no consumer ever sees it."""
 
@@ -14,11 +15,7 @@ from uuid import uuid4
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
-from mend_events import acls
-from mend_events.cloudevents import to_message
-from mend_events.envelope import Metadata, RecordedEvent
-from mend_events.identity_types import Role
-from mend_events.settings import (
+from mend_events.app.settings import (
     CONSUMES,
     KAFKA_PRINCIPALS,
     SERVICES,
@@ -26,7 +23,11 @@ from mend_events.settings import (
     events_topic,
     kafka_options,
 )
-from mend_events.topics import ensure_topics
+from mend_events.contracts.actors import Role
+from mend_events.contracts.envelope import Metadata, RecordedEvent
+from mend_events.messaging import acls
+from mend_events.messaging.cloudevents import to_message
+from mend_events.messaging.topics import ensure_topics
 
 pytestmark = pytest.mark.fault
 

@@ -9,9 +9,9 @@ import time
 
 import pytest
 from bus_helpers import wait_until
-from mend_events.consumer import InboxConsumer
-from mend_events.relay import Relay
-from mend_events.settings import dlq_topic, events_topic
+from mend_events.app.settings import dlq_topic, events_topic
+from mend_events.messaging.consumer import InboxConsumer
+from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from sample_events import noted
 
@@ -21,11 +21,13 @@ CASES, PER_CASE, KILLS = 40, 50, 3
 
 
 async def test_broker_killed_repeatedly_under_load(
-        platform, launcher, admin_conn, app_pool, schema, topic_prefix):
+    platform, launcher, admin_conn, app_pool, schema, topic_prefix
+):
     topic = events_topic("sample", topic_prefix)
     await admin_conn.execute(
         f"CREATE TABLE {schema}.applied (case_id text, version int, times int DEFAULT 1, "
-        f"seq bigserial, PRIMARY KEY (case_id, version))")
+        f"seq bigserial, PRIMARY KEY (case_id, version))"
+    )
     await admin_conn.execute(f"GRANT SELECT, INSERT, UPDATE ON {schema}.applied TO mend_app")
     await admin_conn.execute(f"GRANT USAGE ON SEQUENCE {schema}.applied_seq_seq TO mend_app")
 
@@ -33,14 +35,22 @@ async def test_broker_killed_repeatedly_under_load(
         await conn.execute(
             f"INSERT INTO {schema}.applied (case_id, version) VALUES ($1, $2) ON CONFLICT "
             f"(case_id, version) DO UPDATE SET times = {schema}.applied.times + 1",
-            event.case_id, event.stream_version)
+            event.case_id,
+            event.stream_version,
+        )
 
     store = EventStore(app_pool, schema, service="sample")
     relay = Relay(store, platform.database_url, platform.kafka_bootstrap, topic)
     relay_task = asyncio.create_task(relay.run())
-    consumer = InboxConsumer(name=f"soak-{topic_prefix}", pool=app_pool, schema=schema,
-                             bootstrap=platform.kafka_bootstrap, topics=[topic], handler=apply,
-                             dlq_topic=dlq_topic("soak", topic_prefix))
+    consumer = InboxConsumer(
+        name=f"soak-{topic_prefix}",
+        pool=app_pool,
+        schema=schema,
+        bootstrap=platform.kafka_bootstrap,
+        topics=[topic],
+        handler=apply,
+        dlq_topic=dlq_topic("soak", topic_prefix),
+    )
     await consumer.start()
     local = launcher.Settings.from_env()
 
@@ -62,6 +72,7 @@ async def test_broker_killed_repeatedly_under_load(
 
         async def all_applied():
             return await admin_conn.fetchval(f"SELECT count(*) FROM {schema}.applied") == total
+
         await wait_until(all_applied, timeout=240)
     finally:
         await consumer.stop()
@@ -72,7 +83,8 @@ async def test_broker_killed_repeatedly_under_load(
     # Per case, the consumer applied versions in order: 1, 2, 3, ... with no gap.
     rows = await admin_conn.fetch(
         f"SELECT case_id, array_agg(version ORDER BY seq) AS versions FROM {schema}.applied "
-        f"GROUP BY case_id")
+        f"GROUP BY case_id"
+    )
     for row in rows:
         assert row["versions"] == list(range(1, PER_CASE + 1)), row["case_id"]
     assert time.monotonic() - started < 600

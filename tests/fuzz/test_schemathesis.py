@@ -52,8 +52,9 @@ def _free_port() -> int:
 
 async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
     # The runtime is started by `running_service`; uvicorn only serves the app.
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None,
-                            access_log=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="off", log_config=None, access_log=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
@@ -63,15 +64,24 @@ async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
 
 async def _schemathesis(url: str, headers: dict[str, str], config: Path | None, out: Path) -> int:
     args = [
-        "run", f"{url}/openapi.json",
-        "--checks", "not_a_server_error,status_code_conformance",
-        "--phases", "examples,coverage,fuzzing",
-        "--mode", "all",
-        "--max-examples", str(EXAMPLES),
-        "--workers", "1",  # hypothesis describes lambdas with ast, not thread-safe on 3.11
-        "--seed", os.environ.get("MEND_FUZZ_SEED", "14"),
-        "--request-timeout", "30",
-        "--suppress-health-check", "all",
+        "run",
+        f"{url}/openapi.json",
+        "--checks",
+        "not_a_server_error,status_code_conformance",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--mode",
+        "all",
+        "--max-examples",
+        str(EXAMPLES),
+        "--workers",
+        "1",  # hypothesis describes lambdas with ast, not thread-safe on 3.11
+        "--seed",
+        os.environ.get("MEND_FUZZ_SEED", "14"),
+        "--request-timeout",
+        "30",
+        "--suppress-health-check",
+        "all",
         "--continue-on-failure",
         "--no-color",
     ]

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import importlib
 
-from mend_events import acls
-from mend_events.settings import CONSUMES, SERVICES, Settings
+from mend_events.app.settings import CONSUMES, SERVICES, Settings
+from mend_events.messaging import acls
 
 
 def subscribed(service: str) -> set[str]:
     app_module = importlib.import_module(f"mend_{service}.app")
-    settings = Settings("127.0.0.1:1", "postgresql://x@127.0.0.1:1/x", "postgresql://x@127.0.0.1:1/x")
+    settings = Settings(
+        "127.0.0.1:1", "postgresql://x@127.0.0.1:1/x", "postgresql://x@127.0.0.1:1/x"
+    )
     _, runtime = app_module.build(settings, schema=service, topic_prefix="p.")
     return {
         topic.removeprefix("p.").removesuffix(".events.v1")
@@ -30,8 +32,6 @@ def test_each_service_writes_only_its_own_topics() -> None:
         for b in acls.bindings("p.")
         if b.operation == acls.WRITE and b.resource_type == acls.TOPIC
     }
-    assert writes == {
-        (s, t) for s in SERVICES for t in (f"p.{s}.events.v1", f"p.{s}.dlq")
-    }
+    assert writes == {(s, t) for s in SERVICES for t in (f"p.{s}.events.v1", f"p.{s}.dlq")}
     readers = {b.principal for b in acls.bindings("p.") if b.operation == acls.READ}
     assert readers == {*SERVICES, "audit"} - {s for s in SERVICES if not CONSUMES[s]}

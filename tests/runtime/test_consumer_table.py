@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-from mend_events.settings import SERVICES, Settings
+from mend_events.app.settings import SERVICES, Settings
 
 from tools import consumer_table
 
@@ -16,7 +16,9 @@ def test_the_documented_table_is_the_generated_one() -> None:
 
 
 def test_every_subscription_of_the_apps_is_declared() -> None:
-    settings = Settings("127.0.0.1:1", "postgresql://x@127.0.0.1:1/x", "postgresql://x@127.0.0.1:1/x")
+    settings = Settings(
+        "127.0.0.1:1", "postgresql://x@127.0.0.1:1/x", "postgresql://x@127.0.0.1:1/x"
+    )
     for service, declared in consumer_table.declarations().items():
         assert service in SERVICES
         app_module = importlib.import_module(f"mend_{service}.app")

@@ -9,7 +9,7 @@ from collections import defaultdict
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
-from mend_events.settings import kafka_options
+from mend_events.app.settings import kafka_options
 
 TOTAL = 1500
 KEYS = 12
@@ -23,8 +23,13 @@ async def test_acked_messages_survive_broker_kill(platform, launcher, unique):
     await admin.close()
 
     producer = AIOKafkaProducer(
-        **kafka_options(platform.kafka_bootstrap), enable_idempotence=True, acks="all",
-        request_timeout_ms=60_000, retry_backoff_ms=200, linger_ms=2)
+        **kafka_options(platform.kafka_bootstrap),
+        enable_idempotence=True,
+        acks="all",
+        request_timeout_ms=60_000,
+        retry_backoff_ms=200,
+        linger_ms=2,
+    )
     await producer.start()
     acked: dict[int, tuple[int, int]] = {}  # seq -> (partition, offset)
     local = launcher.Settings.from_env()
@@ -53,8 +58,13 @@ async def test_acked_messages_survive_broker_kill(platform, launcher, unique):
     assert len(acked) == TOTAL
 
     consumer = AIOKafkaConsumer(
-        topic, **kafka_options(platform.kafka_bootstrap), group_id=f"smoke-{unique}",
-        enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=50)
+        topic,
+        **kafka_options(platform.kafka_bootstrap),
+        group_id=f"smoke-{unique}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=50,
+    )
     await consumer.start()
     seen: list[tuple[str, int]] = []
     try:

@@ -33,8 +33,9 @@ def test_missing_java_or_maven_is_a_clear_message(launcher, tmp_path, monkeypatc
     monkeypatch.setattr(launcher.shutil, "which", lambda name: None)
     with pytest.raises(launcher.LaunchError, match="Java is not installed"):
         launcher.kafka_libs(settings)
-    monkeypatch.setattr(launcher.shutil, "which",
-                        lambda name: "/usr/bin/java" if name == "java" else None)
+    monkeypatch.setattr(
+        launcher.shutil, "which", lambda name: "/usr/bin/java" if name == "java" else None
+    )
     with pytest.raises(launcher.LaunchError, match="Maven is not installed"):
         launcher.kafka_libs(settings)
 
@@ -124,7 +125,8 @@ def test_the_broker_authenticates_and_authorises_every_client(launcher, tmp_path
     conf = dict(line.split("=", 1) for line in props.read_text().splitlines())
     assert "PLAINTEXT://" not in conf["listeners"].replace("SASL_PLAINTEXT://", "")
     assert set(conf["listener.security.protocol.map"].split(",")) == {
-        "CONTROLLER:SASL_PLAINTEXT", "SASL_PLAINTEXT:SASL_PLAINTEXT"
+        "CONTROLLER:SASL_PLAINTEXT",
+        "SASL_PLAINTEXT:SASL_PLAINTEXT",
     }
     assert conf["authorizer.class.name"].endswith("StandardAuthorizer")
     assert conf["allow.everyone.if.no.acl.found"] == "false"

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from aiokafka import AIOKafkaConsumer
-from mend_events.settings import kafka_options
+from mend_events.app.settings import kafka_options
 
 
 async def create_counter_table(admin_conn, schema: str) -> None:

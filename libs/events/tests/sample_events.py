@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from mend_events.contracts import DomainEvent, registry
-from mend_events.envelope import Metadata, NewEvent
-from mend_events.identity_types import Role
+from mend_events.contracts.actors import Role
+from mend_events.contracts.envelope import Metadata, NewEvent
+from mend_events.contracts.events import DomainEvent, registry
 
 
 @registry.register

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from mend_events.application import CommandService
-from mend_events.contracts import DomainEvent, registry
-from mend_events.decider import CommandContext, Decider
+from mend_events.commands.decider import CommandContext, Decider
+from mend_events.commands.service import CommandService
+from mend_events.contracts.actors import Actor, Role
+from mend_events.contracts.events import DomainEvent, registry
 from mend_events.errors import Conflict, Rejected
-from mend_events.identity_types import Actor, Role
 from mend_events.store import EventStore
 
 
@@ -97,8 +97,11 @@ async def test_nothing_to_do_on_a_stale_cache_is_decided_again(replicas):
     await b.execute("case-sw2", Turn(False), ctx())
     result = await a.execute("case-sw2", Turn(True), ctx())
     assert [type(n.event).__name__ for n in result.events] == ["SwitchTurned"]
-    assert await stored(a, "case-sw2") == ["SwitchTurned:True", "SwitchTurned:False",
-                                           "SwitchTurned:True"]
+    assert await stored(a, "case-sw2") == [
+        "SwitchTurned:True",
+        "SwitchTurned:False",
+        "SwitchTurned:True",
+    ]
 
 
 async def test_refusal_on_a_stale_cache_is_decided_again(replicas):
@@ -148,8 +151,11 @@ async def test_an_idempotency_key_is_bound_to_its_first_request(replicas):
     assert await stored(a, "case-sw6") == ["SwitchTurned:True"]
     assert await stored(a, "case-sw7") == []
     # Another person's key with the same text is another key.
-    other = CommandContext(Actor(id="prac-test2", role=Role.PRACTITIONER, agency="agency-a"),
-                           datetime.now(UTC), uuid4())
+    other = CommandContext(
+        Actor(id="prac-test2", role=Role.PRACTITIONER, agency="agency-a"),
+        datetime.now(UTC),
+        uuid4(),
+    )
     assert len((await a.execute("case-sw7", Turn(True), other, idempotency_key="k-1")).events)
 
 

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 from bus_helpers import counting_handler, create_counter_table, read_topic, wait_until
-from mend_events.cloudevents import from_message
-from mend_events.consumer import InboxConsumer
-from mend_events.relay import Relay
-from mend_events.settings import dlq_topic, events_topic, kafka_options
+from mend_events.app.settings import dlq_topic, events_topic, kafka_options
+from mend_events.messaging.cloudevents import from_message
+from mend_events.messaging.consumer import InboxConsumer
+from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from sample_events import noted
 
@@ -126,8 +126,7 @@ async def test_relay_checkpoint_moves_once_per_interval_and_when_caught_up(
     once the relay has caught up, it is written at once."""
     topic = events_topic("sample", topic_prefix)
     for v in range(0, 1000, 100):
-        await store.append("case-ck1aaa", [noted(n) for n in range(v, v + 100)],
-                           expected_version=v)
+        await store.append("case-ck1aaa", [noted(n) for n in range(v, v + 100)], expected_version=v)
     head = await store.head_position()
 
     async def checkpoint():
@@ -135,8 +134,7 @@ async def test_relay_checkpoint_moves_once_per_interval_and_when_caught_up(
             f"SELECT position FROM {schema}.relay_checkpoint WHERE topic = $1", topic
         )
 
-    relay, task = await run_relay(store, platform, topic, batch_size=50,
-                                  checkpoint_interval=3600)
+    relay, task = await run_relay(store, platform, topic, batch_size=50, checkpoint_interval=3600)
     seen_while_publishing = set()
     try:
         while relay.published < 1000:
@@ -161,8 +159,13 @@ async def test_consumer_stop_commits_what_it_applied(
     await create_counter_table(admin_conn, schema)
     relay, task = await run_relay(store, platform, topic)
     consumer = InboxConsumer(
-        name=group, pool=app_pool, schema=schema, bootstrap=platform.kafka_bootstrap,
-        topics=[topic], handler=counting_handler(schema), dlq_topic=dlq_topic("obs", topic_prefix),
+        name=group,
+        pool=app_pool,
+        schema=schema,
+        bootstrap=platform.kafka_bootstrap,
+        topics=[topic],
+        handler=counting_handler(schema),
+        dlq_topic=dlq_topic("obs", topic_prefix),
         commit_interval=3600,
     )
     await consumer.start()
@@ -178,12 +181,15 @@ async def test_consumer_stop_commits_what_it_applied(
         await consumer.stop()
         relay.stop()
         await task
-    reader = AIOKafkaConsumer(**kafka_options(platform.kafka_bootstrap), group_id=group,
-                              enable_auto_commit=False)
+    reader = AIOKafkaConsumer(
+        **kafka_options(platform.kafka_bootstrap), group_id=group, enable_auto_commit=False
+    )
     await reader.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic)
-                      or await _partitions(reader, topic)]
+        partitions = [
+            TopicPartition(topic, p)
+            for p in reader.partitions_for_topic(topic) or await _partitions(reader, topic)
+        ]
         ends = await reader.end_offsets(partitions)
         committed = {tp: await reader.committed(tp) or 0 for tp in partitions}
     finally:

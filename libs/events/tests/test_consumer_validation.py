@@ -16,11 +16,11 @@ from uuid import uuid4
 import structlog
 from aiokafka import AIOKafkaProducer
 from bus_helpers import counting_handler, create_counter_table, read_topic, wait_until
-from mend_events.cloudevents import to_message
-from mend_events.consumer import InboxConsumer
-from mend_events.envelope import RecordedEvent
-from mend_events.logging import configure_logging
-from mend_events.settings import dlq_topic, events_topic, kafka_options
+from mend_events.app.logging import configure_logging
+from mend_events.app.settings import dlq_topic, events_topic, kafka_options
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.messaging.cloudevents import to_message
+from mend_events.messaging.consumer import InboxConsumer
 from sample_events import meta
 
 CANARY = "Zoë Canary-7f3a"
@@ -64,8 +64,17 @@ def forged_messages():
     out.append(("another service's event", key, value, headers))
     _, key, value, headers = message(6)
     for name in (
-        "ce_id", "ce_subject", "ce_streamid", "ce_actorid", "ce_actorrole", "ce_agency",
-        "ce_correlationid", "ce_time", "ce_recordedtime", "ce_position", "ce_type",
+        "ce_id",
+        "ce_subject",
+        "ce_streamid",
+        "ce_actorid",
+        "ce_actorrole",
+        "ce_agency",
+        "ce_correlationid",
+        "ce_time",
+        "ce_recordedtime",
+        "ce_position",
+        "ce_type",
     ):
         out.append((name, CANARY.encode(), value, with_header(headers, name, CANARY)))
     out.append(("not json", key, f'{{"n": 1, "label": "{CANARY}"'.encode(), headers))

@@ -7,8 +7,8 @@ from typing import ClassVar
 from uuid import UUID, uuid4
 
 import pytest
-from mend_events.contracts import DomainEvent, PersonalText, Sealed
-from mend_events.crypto import (
+from mend_events.contracts.events import DomainEvent, PersonalText, Sealed
+from mend_events.security.crypto import (
     DATA_KEYS_DDL,
     DEV_MASTER_KEY,
     AgencyKeys,
@@ -60,7 +60,11 @@ def _sealer(store: InMemoryKeyStore | None = None, **kw) -> FieldSealer:
 async def _seal_statement(sealer: FieldSealer, event_id: UUID, text: str = SECRET) -> dict:
     event = StatementRecorded(about="hp-3f9a2c", statement=text, summary=None)
     return await sealer.seal_event_data(
-        event, event.to_data(), agency=AGENCY, stream_id=STREAM, event_id=event_id,
+        event,
+        event.to_data(),
+        agency=AGENCY,
+        stream_id=STREAM,
+        event_id=event_id,
         actor_id="prac-77ab12",
     )
 
@@ -89,9 +93,10 @@ async def test_round_trip() -> None:
     Sealed.model_validate(stored["statement"])
     assert await sealer.open_field(stored["statement"], **_ctx(event_id)) == SECRET
     # a fresh sealer (cold cache) on the same store opens it too
-    assert await FieldSealer(sealer._store, _keys()).open_field(
-        stored["statement"], **_ctx(event_id)
-    ) == SECRET
+    assert (
+        await FieldSealer(sealer._store, _keys()).open_field(stored["statement"], **_ctx(event_id))
+        == SECRET
+    )
 
 
 async def test_owner_is_actor_without_personal_owner() -> None:
@@ -100,14 +105,23 @@ async def test_owner_is_actor_without_personal_owner() -> None:
     event_id = uuid4()
     event = NoteAdded(note="call me on Tuesday")
     stored = await sealer.seal_event_data(
-        event, event.to_data(), agency=AGENCY, stream_id=STREAM, event_id=event_id,
+        event,
+        event.to_data(),
+        agency=AGENCY,
+        stream_id=STREAM,
+        event_id=event_id,
         actor_id="hp-aaaa11",
     )
     [row] = store.rows.values()
     assert row.owner == "hp-aaaa11" and row.agency == AGENCY
     opened = await sealer.open_event_data(
-        stored, event_type="NoteAdded", schema_version=1, agency=AGENCY, stream_id=STREAM,
-        event_id=event_id, actor_id="hp-aaaa11",
+        stored,
+        event_type="NoteAdded",
+        schema_version=1,
+        agency=AGENCY,
+        stream_id=STREAM,
+        event_id=event_id,
+        actor_id="hp-aaaa11",
     )
     assert opened == {"note": "call me on Tuesday"}
 
@@ -117,13 +131,23 @@ async def test_open_event_data_with_owner_field() -> None:
     event_id = uuid4()
     event = StatementRecorded(about="hp-3f9a2c", statement=SECRET, summary="short")
     stored = await sealer.seal_event_data(
-        event, event.to_data(), agency=AGENCY, stream_id=STREAM, event_id=event_id,
+        event,
+        event.to_data(),
+        agency=AGENCY,
+        stream_id=STREAM,
+        event_id=event_id,
         actor_id="prac-77ab12",
     )
     assert stored["statement"]["kid"] == stored["summary"]["kid"]  # one key per person
     opened = await sealer.open_event_data(
-        stored, event_type="StatementRecorded", schema_version=2, agency=AGENCY,
-        stream_id=STREAM, event_id=event_id, actor_id="prac-77ab12", personal_owner="about",
+        stored,
+        event_type="StatementRecorded",
+        schema_version=2,
+        agency=AGENCY,
+        stream_id=STREAM,
+        event_id=event_id,
+        actor_id="prac-77ab12",
+        personal_owner="about",
     )
     assert opened == {"about": "hp-3f9a2c", "statement": SECRET, "summary": "short"}
 
@@ -212,8 +236,14 @@ async def test_shred_makes_fields_unreadable_and_new_key_after() -> None:
     assert await sealer.open_field(stored["statement"], **_ctx(event_id)) is None
     assert await _sealer(store).open_field(stored["statement"], **_ctx(event_id)) is None
     opened = await sealer.open_event_data(
-        stored, event_type="StatementRecorded", schema_version=2, agency=AGENCY,
-        stream_id=STREAM, event_id=event_id, actor_id="prac-77ab12", personal_owner="about",
+        stored,
+        event_type="StatementRecorded",
+        schema_version=2,
+        agency=AGENCY,
+        stream_id=STREAM,
+        event_id=event_id,
+        actor_id="prac-77ab12",
+        personal_owner="about",
     )
     assert opened["statement"] is None and opened["about"] == "hp-3f9a2c"
 
@@ -248,7 +278,11 @@ async def test_shred_is_scoped_to_an_agency_and_to_keys_made_before_the_request(
     here = await _seal_statement(sealer, uuid4())  # key made at 01:00
     event = StatementRecorded(about="hp-3f9a2c", statement=SECRET)
     there = await sealer.seal_event_data(
-        event, event.to_data(), agency="agency-south", stream_id=STREAM, event_id=uuid4(),
+        event,
+        event.to_data(),
+        agency="agency-south",
+        stream_id=STREAM,
+        event_id=uuid4(),
         actor_id="prac-1111",
     )  # key made at 02:00
     # An erasure requested at 01:30 in agency-north: south's key and later keys stay.
@@ -293,8 +327,12 @@ async def test_seal_contract_errors() -> None:
         )
     with pytest.raises(ValueError, match="owner field"):
         await sealer.seal_event_data(
-            event, {**event.to_data(), "about": ""}, agency=AGENCY, stream_id=STREAM,
-            event_id=uuid4(), actor_id="p-1234",
+            event,
+            {**event.to_data(), "about": ""},
+            agency=AGENCY,
+            stream_id=STREAM,
+            event_id=uuid4(),
+            actor_id="p-1234",
         )
 
 
@@ -304,7 +342,11 @@ async def test_keys_per_agency_and_person() -> None:
     a = await _seal_statement(sealer, uuid4())
     event = StatementRecorded(about="hp-3f9a2c", statement=SECRET)
     b = await sealer.seal_event_data(
-        event, event.to_data(), agency="agency-south", stream_id=STREAM, event_id=uuid4(),
+        event,
+        event.to_data(),
+        agency="agency-south",
+        stream_id=STREAM,
+        event_id=uuid4(),
         actor_id="prac-1111",
     )
     assert a["statement"]["kid"] != b["statement"]["kid"]

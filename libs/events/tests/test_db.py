@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from mend_events.consumer_errors import TRANSIENT
-from mend_events.db import PoolBusy, create_pool
+from mend_events.app.db import PoolBusy, create_pool
+from mend_events.messaging.consumer_errors import TRANSIENT
 
 
 async def test_an_acquire_on_a_used_up_pool_ends_in_a_clear_503(platform):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from mend_events.catalog.sessions import HaltCause
-from mend_events.disclosure import PARTICIPANT_HALT_CAUSES, for_viewer, participant_halt
-from mend_events.identity import Identity
-from mend_events.identity_types import PARTICIPANT_ROLES, Role
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
+from mend_events.contracts.catalog.sessions import HaltCause
+from mend_events.security.disclosure import PARTICIPANT_HALT_CAUSES, for_viewer, participant_halt
+from mend_events.security.identity import Identity
 
 HP, RP, FAC = "hp-alice01", "rp-bob0001", "prac-fac001"
 FLAG_EVENT, HALT_EVENT, ASSESSMENT = (

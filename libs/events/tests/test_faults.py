@@ -10,10 +10,10 @@ from collections import defaultdict
 
 import pytest
 from bus_helpers import counting_handler, create_counter_table, read_topic, wait_until
-from mend_events.cloudevents import from_message
-from mend_events.consumer import InboxConsumer
-from mend_events.relay import Relay
-from mend_events.settings import dlq_topic, events_topic
+from mend_events.app.settings import dlq_topic, events_topic
+from mend_events.messaging.cloudevents import from_message
+from mend_events.messaging.consumer import InboxConsumer
+from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from sample_events import noted
 
@@ -41,7 +41,7 @@ async def test_relay_killed_after_ack_before_checkpoint(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "mend_events.relay",
+        "mend_events.messaging.relay",
         "--schema",
         schema,
         "--service",

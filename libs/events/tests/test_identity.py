@@ -15,17 +15,22 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from mend_events import identity as identity_mod
+from mend_events.contracts.actors import Actor, Role
 from mend_events.errors import MendError, Unauthenticated
-from mend_events.identity import (
+from mend_events.security import identity as identity_mod
+from mend_events.security.identity import (
     Identity,
     TokenVerifier,
     require_identity,
     reset_default_verifier,
     verify_token,
 )
-from mend_events.identity_types import Actor, Role
-from mend_events.public_keys import DirectoryKeys, StaticKeys, default_keys_dir, keys_from_env
+from mend_events.security.public_keys import (
+    DirectoryKeys,
+    StaticKeys,
+    default_keys_dir,
+    keys_from_env,
+)
 from mend_testkit.devkeys import ensure_agency_keys, issue_token, private_key_path
 
 AGENCY = "agency-north"
@@ -50,8 +55,12 @@ def _b64(raw: bytes) -> str:
 def _claims(**over) -> dict:
     now = int(time.time())
     claims = {
-        "iss": AGENCY, "sub": "prac-77ab12", "role": "practitioner", "aud": "mend",
-        "iat": now, "exp": now + 600,
+        "iss": AGENCY,
+        "sub": "prac-77ab12",
+        "role": "practitioner",
+        "aud": "mend",
+        "iat": now,
+        "exp": now + 600,
     }
     claims.update(over)
     return claims
@@ -80,13 +89,18 @@ def test_keys_written_with_safe_modes(keys_dir: Path) -> None:
 
 def test_round_trip(verifier: TokenVerifier, keys_dir: Path) -> None:
     token = issue_token(
-        AGENCY, Role.PRACTITIONER, "prac-77ab12", cases=("case-9c1d2e4f", "case-aaaa1111"),
+        AGENCY,
+        Role.PRACTITIONER,
+        "prac-77ab12",
+        cases=("case-9c1d2e4f", "case-aaaa1111"),
         keys_dir=keys_dir,
     )
     assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
     ident = verifier.verify(token)
     assert ident == Identity(
-        agency=AGENCY, role=Role.PRACTITIONER, person_id="prac-77ab12",
+        agency=AGENCY,
+        role=Role.PRACTITIONER,
+        person_id="prac-77ab12",
         cases=frozenset({"case-9c1d2e4f", "case-aaaa1111"}),
     )
     assert ident.actor == Actor(id="prac-77ab12", role=Role.PRACTITIONER, agency=AGENCY)

@@ -10,9 +10,8 @@ from uuid import uuid4
 
 import pytest
 import structlog
-from mend_events import log_scrub
-from mend_events.contracts import DomainEvent, PersonalText, Registry, Sealed
-from mend_events.logging import (
+from mend_events.app import log_scrub
+from mend_events.app.logging import (
     bind_contextvars,
     clear_contextvars,
     configure_logging,
@@ -20,6 +19,7 @@ from mend_events.logging import (
     scrub_personal_data,
     scrub_text,
 )
+from mend_events.contracts.events import DomainEvent, PersonalText, Registry, Sealed
 
 EMAIL = "jane.doe@example.org"
 PHONE = "+44 7700 900123"
@@ -143,7 +143,9 @@ def test_unsealed_personal_values_and_events(
     assert NOTE not in out.getvalue()
     [line] = lines(out)
     assert line["event_obj"] == {
-        "event_type": "Remark", "about": "hp-3f9a2c", "remark": "[redacted]"
+        "event_type": "Remark",
+        "about": "hp-3f9a2c",
+        "remark": "[redacted]",
     }
     assert line["data"] == {"about": "hp-3f9a2c", "remark": "[redacted]"}
     assert line["unsealed"] == "[redacted]"
@@ -190,8 +192,11 @@ def test_patterns_redacted(text: str) -> None:
 def test_processor_directly() -> None:
     event = {"event": "x", "Full-Name": "Jane", "db_password": "p", "reason_text": None, "n": 1}
     assert scrub_personal_data(None, "info", event) == {
-        "event": "x", "Full-Name": "[redacted]", "db_password": "[redacted]",
-        "reason_text": None, "n": 1,
+        "event": "x",
+        "Full-Name": "[redacted]",
+        "db_password": "[redacted]",
+        "reason_text": None,
+        "n": 1,
     }
 
 

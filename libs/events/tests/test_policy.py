@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from mend_events.contracts.actors import Role
 from mend_events.errors import Forbidden
-from mend_events.identity import Identity
-from mend_events.identity_types import Role
-from mend_events.policy import (
+from mend_events.security.identity import Identity
+from mend_events.security.policy import (
     BASELINE_RULES,
     Decision,
     Policy,
@@ -39,8 +39,17 @@ def resource(role: Role, **over) -> dict:
 H, R, S, INST = Role.HARMED_PERSON, Role.RESPONSIBLE_PERSON, Role.SUPPORTER, Role.INSTITUTION_REP
 P, C, A, OPS, SYS = Role.PRACTITIONER, Role.COORDINATOR, Role.AUDITOR, Role.OPERATOR, Role.SYSTEM
 ACTIONS = [
-    "case.read", "case.write", "case.assign", "case.list", "record.read", "record.write",
-    "audit.history", "shared.read", "ops.read", "ops.restart", "person.erase",
+    "case.read",
+    "case.write",
+    "case.assign",
+    "case.list",
+    "record.read",
+    "record.write",
+    "audit.history",
+    "shared.read",
+    "ops.read",
+    "ops.restart",
+    "person.erase",
 ]
 # Allowed (role, action) pairs on the caller's own agency, own record, allocated case;
 # everything else is denied. shared.read is tested with a share to the caller's agency.
@@ -49,8 +58,15 @@ ALLOWED = {
     R: {"record.read", "record.write", "person.erase"},
     S: {"record.read", "record.write", "person.erase"},
     INST: {"record.read", "record.write", "person.erase"},
-    P: {"case.read", "case.write", "case.assign", "case.list", "record.read", "record.write",
-        "shared.read"},
+    P: {
+        "case.read",
+        "case.write",
+        "case.assign",
+        "case.list",
+        "record.read",
+        "record.write",
+        "shared.read",
+    },
     C: {"case.assign", "case.list", "shared.read", "person.erase"},
     A: {"case.read", "case.list", "record.read", "audit.history", "shared.read", "ops.read"},
     OPS: {"ops.read", "ops.restart"},

@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from mend_events.composition import ServiceOf
-from mend_events.decider import system_context
-from mend_events.envelope import RecordedEvent
-from mend_events.identity_types import Role
-from mend_events.reactions import Consumes, consumer_rows, subscribe
-from mend_events.runtime import ServiceRuntime
-from mend_events.settings import Settings
+from mend_events.app.composition import ServiceOf
+from mend_events.app.runtime import ServiceRuntime
+from mend_events.app.settings import Settings
+from mend_events.commands.decider import system_context
+from mend_events.contracts.actors import Role
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.messaging.reactions import Consumes, consumer_rows, subscribe
 from sample_events import meta
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -36,7 +36,9 @@ def recorded(event_type: str, service: str) -> RecordedEvent:
 
 
 def runtime() -> ServiceRuntime:
-    settings = Settings("127.0.0.1:1", "postgresql://x@127.0.0.1:1/x", "postgresql://x@127.0.0.1:1/x")
+    settings = Settings(
+        "127.0.0.1:1", "postgresql://x@127.0.0.1:1/x", "postgresql://x@127.0.0.1:1/x"
+    )
     return ServiceRuntime("risk", settings, "risk", topic_prefix="p.")
 
 

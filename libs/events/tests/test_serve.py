@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from mend_events.app.serve import periodically
 from mend_events.errors import Rejected
-from mend_events.serve import periodically
 
 
 class _Log:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from mend_events.migrate import migrate_schema
+from mend_events.store.migrate import migrate_schema
 
 LEGACY = Path(__file__).parent / "legacy_sql"
 
@@ -51,8 +51,7 @@ async def catalog(conn: asyncpg.Connection, schema: str) -> dict[str, list[tuple
     for what, sql in _CATALOG.items():
         rows = await conn.fetch(sql, schema)
         out[what] = [
-            tuple(v.replace(schema, "S") if isinstance(v, str) else v for v in row)
-            for row in rows
+            tuple(v.replace(schema, "S") if isinstance(v, str) else v for v in row) for row in rows
         ]
     return out
 

@@ -8,7 +8,7 @@ import contextlib
 
 import asyncpg
 import pytest
-from mend_events.db import init_connection
+from mend_events.app.db import init_connection
 from mend_events.errors import Conflict
 from mend_events.store import EventStore
 from sample_events import noted
@@ -21,17 +21,11 @@ async def store(app_pool, schema):
     await s.close()
 
 
-
-
 async def test_stale_expected_version_across_processes_is_a_conflict(app_pool, schema):
     a, b = EventStore(app_pool, schema), EventStore(app_pool, schema)
     await a.append("case-bbbb1", [noted(0)], expected_version=0)
     with pytest.raises(Conflict):
         await b.append("case-bbbb1", [noted(1)], expected_version=0)
-
-
-
-
 
 
 async def test_two_writers_never_interleave_and_tailing_reader_never_skips(store, app_pool, schema):
@@ -123,8 +117,6 @@ async def test_stale_head_cache_is_refreshed_not_a_conflict(app_pool, schema):
     assert await a.verify() == []
 
 
-
-
 async def test_one_batch_with_every_outcome(app_pool, schema):
     """One locked call decides each request alone: a stale expectation is refused, a retry
     is recognised, a new stream is written, and a request that expected the stored head
@@ -170,8 +162,19 @@ async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
         async def append_one(stream: str) -> None:
             event = noted(1)
             await session.fetch(
-                call, [stream], [0], [bytes(32)], [1], [1], [event.event_id],
-                [event.event.event_type], [1], [stream], ["{}"], ["{}"], [bytes(32)],
+                call,
+                [stream],
+                [0],
+                [bytes(32)],
+                [1],
+                [1],
+                [event.event_id],
+                [event.event.event_type],
+                [1],
+                [stream],
+                ["{}"],
+                ["{}"],
+                [bytes(32)],
                 [bytes(32)],
             )
 
@@ -197,8 +200,9 @@ async def test_stream_agency_is_known_to_the_process_that_began_the_stream(
 ):
     """Access decisions ask for a case's agency on every request: the process that wrote the
     stream's first event knows it without a query; another reads it from the store."""
-    pool = await asyncpg.create_pool(platform.database_url, min_size=1, max_size=1,
-                                     init=init_connection)
+    pool = await asyncpg.create_pool(
+        platform.database_url, min_size=1, max_size=1, init=init_connection
+    )
     writer = EventStore(pool, schema)
     await writer.append("case-agency1", [noted(1)], expected_version=0)
     await writer.append("case-agency1", [noted(2)], expected_version=1)

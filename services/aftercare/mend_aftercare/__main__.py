@@ -1,4 +1,4 @@
-from mend_events.serve import run
+from mend_events.app.serve import run
 
 from mend_aftercare.app import create
 

@@ -2,7 +2,7 @@
 
 - A participant acts on and reads only their own after-care (`record.*` with `own_record`), and
   only on a case they take part in, in the role they claim (`member_of_case`, from the case's
-  own events in the sessions service: mend_events.cases), so a stranger never matches.
+  own events in the sessions service: mend_events.security.cases), so a stranger never matches.
 - The allocated practitioner does the casework (`case.write`) and reads the case (`case.read`).
 - An auditor reads everything in the agency (baseline); a coordinator reads only the
   commissioners' report (`report.read`), never case content; an operator nothing.
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from mend_events.cases import authorize_case
-from mend_events.identity import Identity
-from mend_events.identity_types import PARTICIPANT_ROLES, Role
-from mend_events.policy import BASELINE_RULES, Policy, Rule, same_agency
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
+from mend_events.security.cases import authorize_case
+from mend_events.security.identity import Identity
+from mend_events.security.policy import BASELINE_RULES, Policy, Rule, same_agency
 
 POLICY = Policy([*BASELINE_RULES, Rule("report.read", {Role.COORDINATOR}, same_agency)])
 
@@ -29,7 +29,8 @@ REPORT = "report.read"
 
 # `authorize(identity, action, entry, *, person_id=None) -> CaseEntry`: raise unless `identity`
 # may take `action` on the case of `entry` (and on the record of `person_id`): 404 for a case not
-# known here, 403 for another agency's case or a stranger (mend_events.cases.authorize_case).
+# known here, 403 for another agency's case or a stranger
+# (mend_events.security.cases.authorize_case).
 authorize = partial(authorize_case, POLICY)
 
 

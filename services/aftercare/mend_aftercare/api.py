@@ -9,10 +9,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
-from mend_events.catalog.aftercare import ProgressCode
-from mend_events.disclosure import for_viewer
+from mend_events.contracts.catalog.aftercare import ProgressCode
 from mend_events.errors import Forbidden
-from mend_events.http_commands import (
+from mend_events.security.disclosure import for_viewer
+from mend_events.security.identity import Identity
+from mend_events.web.commands import (
     Caller,
     CaseCommand,
     CaseId,
@@ -21,7 +22,6 @@ from mend_events.http_commands import (
     app_service,
     command_routes,
 )
-from mend_events.identity import Identity
 from pydantic import BaseModel, ConfigDict
 
 from mend_aftercare import access

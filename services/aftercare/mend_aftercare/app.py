@@ -8,12 +8,12 @@ from functools import partial
 
 import structlog
 from fastapi import FastAPI
-from mend_events.cases import CaseDirectory
-from mend_events.composition import ServiceOf
-from mend_events.reactions import subscribe
-from mend_events.runtime import ServiceRuntime
-from mend_events.serve import periodically, service_app
-from mend_events.settings import Settings
+from mend_events.app.composition import ServiceOf
+from mend_events.app.runtime import ServiceRuntime
+from mend_events.app.serve import periodically, service_app
+from mend_events.app.settings import Settings
+from mend_events.messaging.reactions import subscribe
+from mend_events.security.cases import CaseDirectory
 
 from mend_aftercare.api import router
 from mend_aftercare.delivery import OnDelivered

@@ -14,7 +14,8 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from mend_events.catalog.aftercare import (
+from mend_events.contracts.actors import PseudoId
+from mend_events.contracts.catalog.aftercare import (
     ClosureReason,
     CommitmentCode,
     CommitmentStatus,
@@ -27,8 +28,7 @@ from mend_events.catalog.aftercare import (
     Score,
     UpdateLevel,
 )
-from mend_events.identity_types import PseudoId
-from mend_events.inputs import Day, Moment
+from mend_events.web.inputs import Day, Moment
 from pydantic import BaseModel, ConfigDict
 
 

@@ -25,12 +25,12 @@ from uuid import UUID
 
 import asyncpg
 import structlog
-from mend_events.application import CommandService
-from mend_events.catalog.aftercare import CommitmentStatus
-from mend_events.catalog.consent import PROGRESS_UPDATES
-from mend_events.consumer_errors import describe_error
-from mend_events.decider import system_context
+from mend_events.commands.decider import system_context
+from mend_events.commands.service import CommandService
+from mend_events.contracts.catalog.aftercare import CommitmentStatus
+from mend_events.contracts.catalog.consent import PROGRESS_UPDATES
 from mend_events.errors import MendError
+from mend_events.messaging.consumer_errors import describe_error
 
 from mend_aftercare import commands as c
 from mend_aftercare.domain import LEVEL_SHARES

@@ -5,7 +5,7 @@ runs inside the inbox transaction, so the rows it writes with `conn` apply exact
   participant). A ConsentWithdrawn of the harmed person's consent (any scope, whoever relayed
   it) also offers after-care (R2).
 - sessions: CaseOpened and ParticipantEnrolled make the case, its agency and its members known
-  (the shared case directory, mend_events.cases);
+  (the shared case directory, mend_events.security.cases);
   SessionHalted and SessionCompleted offer after-care; AgreementReached records one commitment
   per item.
 
@@ -31,14 +31,14 @@ from uuid import UUID
 
 import asyncpg
 import structlog
-from mend_events.cases import CASE_EVENTS, CaseDirectory
-from mend_events.catalog.aftercare import OfferCause
-from mend_events.catalog.consent import ConsentWithdrawn
-from mend_events.consumer_errors import TRANSIENT, describe_error
-from mend_events.envelope import RecordedEvent
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.aftercare import OfferCause
+from mend_events.contracts.catalog.consent import ConsentWithdrawn
+from mend_events.contracts.envelope import RecordedEvent
 from mend_events.errors import Unavailable
-from mend_events.identity_types import Role
-from mend_events.reactions import Consumes
+from mend_events.messaging.consumer_errors import TRANSIENT, describe_error
+from mend_events.messaging.reactions import Consumes
+from mend_events.security.cases import CASE_EVENTS, CaseDirectory
 
 from mend_aftercare.read_models import CONSENT_TYPES, ConsentFacts
 from mend_aftercare.service import AftercareService

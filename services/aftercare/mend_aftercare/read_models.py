@@ -2,7 +2,7 @@
 
 - `ConsentFacts` holds what aftercare needs to know of consent events: the progress_updates /
   outcome_research grants in force per case and participant. (Each case's agency, harmed
-  person and members come from the shared case directory, mend_events.cases.) Its rows are
+  person and members come from the shared case directory, mend_events.security.cases.) Its rows are
   written by the inbox consumers in the inbox transaction (reactions.py), so each event's
   effect applies exactly once.
 - `ProgressOutbox` is a projection over aftercare's own events: a share request per commitment
@@ -26,14 +26,14 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from mend_events.catalog.aftercare import (
+from mend_events.contracts.catalog.aftercare import (
     CommitmentCompleted,
     CommitmentNotCompleted,
     CommitmentProgressed,
     CommitmentStatus,
     ProgressUpdateShared,
 )
-from mend_events.catalog.consent import (
+from mend_events.contracts.catalog.consent import (
     OUTCOME_RESEARCH,
     PROGRESS_UPDATES,
     ConsentGiven,
@@ -41,7 +41,7 @@ from mend_events.catalog.consent import (
     ConsentLapsed,
     ConsentWithdrawn,
 )
-from mend_events.envelope import RecordedEvent
+from mend_events.contracts.envelope import RecordedEvent
 
 TRACKED_SCOPES = frozenset({PROGRESS_UPDATES, OUTCOME_RESEARCH})
 CONSENT_TYPES = frozenset(

@@ -10,16 +10,16 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import structlog
-from mend_events.application import CommandResult, CommandService
-from mend_events.cases import CaseDirectory, CaseEntry, KnowsCases
-from mend_events.catalog.aftercare import CommitmentCode, OfferCause
-from mend_events.catalog.consent import OUTCOME_RESEARCH
-from mend_events.catalog.sessions import AgreementReached
-from mend_events.catalog.sessions import CommitmentCode as AgreedCode
-from mend_events.decider import CommandContext, system_context
-from mend_events.envelope import RecordedEvent
-from mend_events.identity import Identity
-from mend_events.identity_types import Role
+from mend_events.commands.decider import CommandContext, system_context
+from mend_events.commands.service import CommandResult, CommandService
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.aftercare import CommitmentCode, OfferCause
+from mend_events.contracts.catalog.consent import OUTCOME_RESEARCH
+from mend_events.contracts.catalog.sessions import AgreementReached
+from mend_events.contracts.catalog.sessions import AgreedCommitment as AgreedCode
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.security.cases import CaseDirectory, CaseEntry, KnowsCases
+from mend_events.security.identity import Identity
 from mend_events.store import EventStore
 
 from mend_aftercare import commands as c

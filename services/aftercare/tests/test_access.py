@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from mend_aftercare import access
 from mend_aftercare.service import AftercareService
+from mend_events.contracts.actors import Role
 from mend_events.errors import Forbidden
-from mend_events.identity import Identity
-from mend_events.identity_types import Role
+from mend_events.security.identity import Identity
 from mend_testkit.matrix import (
     MATRIX_AGENCY,
     OTHER_AGENCY,

@@ -21,8 +21,11 @@ from bus_helpers import wait_until
 from mend_aftercare.app import build
 from mend_aftercare.read_models import ConsentFacts
 from mend_consent.app import build as build_consent
-from mend_events.catalog.consent import ConsentWithdrawn, GrantRef, WithdrawalTarget
-from mend_events.catalog.sessions import (
+from mend_events.app.db import create_pool
+from mend_events.app.settings import events_topic, kafka_options
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.consent import ConsentWithdrawn, GrantRef, WithdrawalTarget
+from mend_events.contracts.catalog.sessions import (
     AgreementItem,
     AgreementReached,
     CaseOpened,
@@ -36,13 +39,10 @@ from mend_events.catalog.sessions import (
     SessionCompleted,
     SessionHalted,
 )
-from mend_events.db import create_pool
-from mend_events.envelope import Metadata, NewEvent, RecordedEvent
-from mend_events.identity_types import Role
-from mend_events.relay import Relay
-from mend_events.settings import events_topic, kafka_options
+from mend_events.contracts.envelope import Metadata, NewEvent, RecordedEvent
+from mend_events.messaging.relay import Relay
+from mend_events.messaging.topics import PARTITIONS, ensure_topics
 from mend_events.store import EventStore
-from mend_events.topics import PARTITIONS, ensure_topics
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
 
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"
@@ -276,9 +276,7 @@ async def consumed(aftercare) -> int:
 
 async def topic_records(platform, prefix: str, services: list[str]) -> list:
     """Every message now on these services' topics."""
-    consumer = AIOKafkaConsumer(
-        **kafka_options(platform.kafka_bootstrap), enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**kafka_options(platform.kafka_bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = [
@@ -670,7 +668,7 @@ def _withdrawal(grant: UUID) -> RecordedEvent:
 
 
 def _given(grant: UUID) -> RecordedEvent:
-    from mend_events.catalog.consent import ConsentGiven
+    from mend_events.contracts.catalog.consent import ConsentGiven
 
     return _recorded(
         ConsentGiven(

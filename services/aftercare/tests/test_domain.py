@@ -11,19 +11,23 @@ from hypothesis import strategies as st
 from mend_aftercare import commands as c
 from mend_aftercare.domain import LEVEL_SHARES, decider, should_share_update
 from mend_aftercare.domain.state import AftercareState, AftercareStatus, CheckInOutcome
-from mend_events.catalog import aftercare as ev
-from mend_events.contracts import DomainEvent, registry
-from mend_events.decider import CommandContext
-from mend_events.envelope import Metadata
+from mend_events.commands.decider import CommandContext
+from mend_events.contracts.actors import Actor, Role
+from mend_events.contracts.catalog import aftercare as ev
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import DomainEvent, registry
 from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import Actor, Role
 from pydantic import ValidationError
 
 CASE = "case-9c1d2e4f"
 HP, RP, PRAC, SYS = "hp-3f9a2c", "rp-77ab12", "prac-5e6f7a", "svc-aftercare"
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-ROLES = {HP: Role.HARMED_PERSON, RP: Role.RESPONSIBLE_PERSON, PRAC: Role.PRACTITIONER,
-         SYS: Role.SYSTEM}
+ROLES = {
+    HP: Role.HARMED_PERSON,
+    RP: Role.RESPONSIBLE_PERSON,
+    PRAC: Role.PRACTITIONER,
+    SYS: Role.SYSTEM,
+}
 
 
 def ctx(who: str, now: datetime = NOW, role: Role | None = None) -> CommandContext:
@@ -42,8 +46,11 @@ class Case:
         new = decider.decide(self.state, command, context)
         for event in new:
             meta = Metadata(
-                actor_id=context.actor.id, role=context.actor.role, agency=context.actor.agency,
-                correlation_id=context.correlation_id, causation_id=context.causation_id,
+                actor_id=context.actor.id,
+                role=context.actor.role,
+                agency=context.actor.agency,
+                correlation_id=context.correlation_id,
+                causation_id=context.causation_id,
                 occurred_at=context.now,
             )
             self.history.append((event, meta))
@@ -51,8 +58,9 @@ class Case:
         return new
 
 
-def offer(case: Case, cause_id: UUID | None = None,
-          cause: ev.OfferCause = ev.OfferCause.SESSION_HALTED) -> list[DomainEvent]:
+def offer(
+    case: Case, cause_id: UUID | None = None, cause: ev.OfferCause = ev.OfferCause.SESSION_HALTED
+) -> list[DomainEvent]:
     command = c.OfferAftercare(harmed_person_id=HP, cause=cause, cause_event_id=cause_id or uuid4())
     return case.run(command, ctx(SYS))
 
@@ -68,8 +76,11 @@ def with_commitment(case: Case) -> UUID:
     commitment_id = uuid4()
     case.run(
         c.RecordCommitment(
-            commitment_id=commitment_id, owner_id=RP, code=ev.CommitmentCode.THERAPEUTIC_TREATMENT,
-            due_on=date(2025, 9, 1), source_agreement_event_id=uuid4(),
+            commitment_id=commitment_id,
+            owner_id=RP,
+            code=ev.CommitmentCode.THERAPEUTIC_TREATMENT,
+            due_on=date(2025, 9, 1),
+            source_agreement_event_id=uuid4(),
         ),
         ctx(SYS),
     )
@@ -87,8 +98,9 @@ def test_one_offer_per_cause_even_when_delivered_twice() -> None:
     assert len(offer(case, uuid4(), ev.OfferCause.CONSENT_WITHDRAWN)) == 1
 
 
-def chain_offer(case: Case, cause_id: UUID, root_id: UUID | None,
-                cause: ev.OfferCause) -> list[DomainEvent]:
+def chain_offer(
+    case: Case, cause_id: UUID, root_id: UUID | None, cause: ev.OfferCause
+) -> list[DomainEvent]:
     command = c.OfferAftercare(
         harmed_person_id=HP, cause=cause, cause_event_id=cause_id, root_cause_event_id=root_id
     )
@@ -148,12 +160,22 @@ def test_a_new_cause_after_closure_reopens_and_names_the_closure() -> None:
 def test_only_the_system_or_a_practitioner_offers_and_only_to_the_cases_harmed_person() -> None:
     case = Case()
     with pytest.raises(Forbidden):
-        case.run(c.OfferAftercare(harmed_person_id=HP, cause=ev.OfferCause.SESSION_COMPLETED,
-                                  cause_event_id=uuid4()), ctx(RP))
+        case.run(
+            c.OfferAftercare(
+                harmed_person_id=HP, cause=ev.OfferCause.SESSION_COMPLETED, cause_event_id=uuid4()
+            ),
+            ctx(RP),
+        )
     offer(case)
     with pytest.raises(Rejected) as err:
-        case.run(c.OfferAftercare(harmed_person_id="hp-other1", cause=ev.OfferCause.SESSION_HALTED,
-                                  cause_event_id=uuid4()), ctx(SYS))
+        case.run(
+            c.OfferAftercare(
+                harmed_person_id="hp-other1",
+                cause=ev.OfferCause.SESSION_HALTED,
+                cause_event_id=uuid4(),
+            ),
+            ctx(SYS),
+        )
     assert err.value.field == "harmed_person_id"
 
 
@@ -218,8 +240,12 @@ def test_the_harmed_person_may_reopen_by_accepting() -> None:
 def schedule(case: Case, who: str, role: ev.PlanRole, due: datetime | None = None) -> UUID:
     check_in_id = uuid4()
     case.run(
-        c.ScheduleCheckIn(check_in_id=check_in_id, participant_id=who, participant_role=role,
-                          due_at=due or NOW + timedelta(days=7)),
+        c.ScheduleCheckIn(
+            check_in_id=check_in_id,
+            participant_id=who,
+            participant_role=role,
+            due_at=due or NOW + timedelta(days=7),
+        ),
         ctx(PRAC),
     )
     return check_in_id
@@ -275,11 +301,18 @@ def test_leaving_a_plan_or_closing_ends_open_check_ins_so_none_can_be_missed() -
 
 def test_referrals_follow_the_plans_and_circles_are_for_the_responsible_person() -> None:
     case = accepted_case()
-    refer = dict(referral_id=uuid4(), participant_id=HP, participant_role=ev.PlanRole.HARMED_PERSON,
-                 owner_id=PRAC, due_on=date(2025, 4, 1))
+    refer = dict(
+        referral_id=uuid4(),
+        participant_id=HP,
+        participant_role=ev.PlanRole.HARMED_PERSON,
+        owner_id=PRAC,
+        due_on=date(2025, 4, 1),
+    )
     with pytest.raises(Rejected) as err:
-        case.run(c.MakeReferral(
-            **refer, kind=ev.ReferralKind.CIRCLES_OF_SUPPORT_AND_ACCOUNTABILITY), ctx(PRAC))
+        case.run(
+            c.MakeReferral(**refer, kind=ev.ReferralKind.CIRCLES_OF_SUPPORT_AND_ACCOUNTABILITY),
+            ctx(PRAC),
+        )
     assert err.value.field == "kind"
     command = c.MakeReferral(**refer, kind=ev.ReferralKind.COUNSELLING)
     assert len(case.run(command, ctx(PRAC))) == 1
@@ -312,8 +345,12 @@ def test_commands_refuse_bad_input_before_the_domain() -> None:
     with pytest.raises(ValidationError):
         c.OutcomeMeasureAnswer(measure="wellbeing", point="m6", score=5, research_consent=True)
     with pytest.raises(ValidationError):
-        c.ScheduleCheckIn(check_in_id=uuid4(), participant_id=HP, participant_role="harmed_person",
-                          due_at=datetime(2025, 3, 8, 9, 0))  # naive: whose nine o'clock?
+        c.ScheduleCheckIn(
+            check_in_id=uuid4(),
+            participant_id=HP,
+            participant_role="harmed_person",
+            due_at=datetime(2025, 3, 8, 9, 0),
+        )  # naive: whose nine o'clock?
     with pytest.raises(ValidationError):
         c.AcceptAftercare(actor="hp-3f9a2c")
 
@@ -321,8 +358,9 @@ def test_commands_refuse_bad_input_before_the_domain() -> None:
 # --- progress updates -----------------------------------------------------------------------
 
 
-def share(case: Case, commitment_id: UUID, status: ev.CommitmentStatus,
-          consent: bool = True) -> list[DomainEvent]:
+def share(
+    case: Case, commitment_id: UUID, status: ev.CommitmentStatus, consent: bool = True
+) -> list[DomainEvent]:
     command = c.ShareProgressUpdate(
         commitment_id=commitment_id, status=status, updates_consented_at_now=consent
     )
@@ -357,7 +395,9 @@ def test_a_withdrawal_between_two_updates_stops_the_second() -> None:
     complete(case, second)
     [shared] = share(case, first, ev.CommitmentStatus.COMPLETED, consent=True)
     assert shared == ev.ProgressUpdateShared(
-        harmed_person_id=HP, commitment_id=first, status=ev.CommitmentStatus.COMPLETED,
+        harmed_person_id=HP,
+        commitment_id=first,
+        status=ev.CommitmentStatus.COMPLETED,
         commitment_revision=1,
     )
     assert share(case, first, ev.CommitmentStatus.COMPLETED) == []  # told once
@@ -393,14 +433,18 @@ def test_the_level_decides_which_statuses_are_told(level: ev.UpdateLevel, told: 
     case = accepted_case()
     case.run(c.SetProgressUpdatePreference(level=level), ctx(HP))
     progressing, kept, broken = with_commitment(case), with_commitment(case), with_commitment(case)
-    case.run(c.RecordCommitmentProgress(commitment_id=progressing,
-                                        progress=ev.ProgressCode.ON_TRACK), ctx(PRAC))
+    case.run(
+        c.RecordCommitmentProgress(commitment_id=progressing, progress=ev.ProgressCode.ON_TRACK),
+        ctx(PRAC),
+    )
     complete(case, kept)
     case.run(c.RecordCommitmentNotCompleted(commitment_id=broken), ctx(PRAC))
     shared = set()
-    for commitment, status in ((progressing, ev.CommitmentStatus.PROGRESSED),
-                               (kept, ev.CommitmentStatus.COMPLETED),
-                               (broken, ev.CommitmentStatus.NOT_COMPLETED)):
+    for commitment, status in (
+        (progressing, ev.CommitmentStatus.PROGRESSED),
+        (kept, ev.CommitmentStatus.COMPLETED),
+        (broken, ev.CommitmentStatus.NOT_COMPLETED),
+    ):
         shared |= {e.status.value for e in share(case, commitment, status)}
     assert shared == told
 
@@ -409,8 +453,10 @@ def test_a_superseded_status_and_a_closed_aftercare_are_silent() -> None:
     case = accepted_case()
     case.run(c.SetProgressUpdatePreference(level=ev.UpdateLevel.EACH_UPDATE), ctx(HP))
     commitment = with_commitment(case)
-    case.run(c.RecordCommitmentProgress(commitment_id=commitment,
-                                        progress=ev.ProgressCode.STARTED), ctx(PRAC))
+    case.run(
+        c.RecordCommitmentProgress(commitment_id=commitment, progress=ev.ProgressCode.STARTED),
+        ctx(PRAC),
+    )
     complete(case, commitment)
     assert share(case, commitment, ev.CommitmentStatus.PROGRESSED) == []
     case.run(c.CloseAftercare(reason=ev.ClosureReason.COMPLETED), ctx(HP))
@@ -460,11 +506,22 @@ AFTERCARE_EVENTS = [
 
 def test_every_event_is_registered_under_its_class_name() -> None:
     assert {m.__name__ for m in AFTERCARE_EVENTS} == {
-        "AftercareOffered", "AftercareAccepted", "AftercareDeclined", "AftercareClosed",
-        "DesistancePlanAccepted", "DesistancePlanEnded",
-        "CheckInScheduled", "CheckInCompleted", "CheckInMissed", "ReferralMade",
-        "CommitmentRecorded", "CommitmentProgressed", "CommitmentCompleted",
-        "CommitmentNotCompleted", "ProgressUpdatePreferenceSet", "ProgressUpdateShared",
+        "AftercareOffered",
+        "AftercareAccepted",
+        "AftercareDeclined",
+        "AftercareClosed",
+        "DesistancePlanAccepted",
+        "DesistancePlanEnded",
+        "CheckInScheduled",
+        "CheckInCompleted",
+        "CheckInMissed",
+        "ReferralMade",
+        "CommitmentRecorded",
+        "CommitmentProgressed",
+        "CommitmentCompleted",
+        "CommitmentNotCompleted",
+        "ProgressUpdatePreferenceSet",
+        "ProgressUpdateShared",
         "OutcomeMeasureRecorded",
     }
     assert all(m.event_type == m.__name__ and m.schema_version == 1 for m in AFTERCARE_EVENTS)

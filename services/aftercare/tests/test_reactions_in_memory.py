@@ -14,21 +14,21 @@ from mend_aftercare.domain import decider
 from mend_aftercare.reactions import root_of
 from mend_aftercare.read_models import ConsentFacts
 from mend_aftercare.service import AftercareService, commitment_id_for
-from mend_events.application import CommandService
-from mend_events.cases import CaseDirectory
-from mend_events.catalog.aftercare import OfferCause
-from mend_events.catalog.consent import ConsentWithdrawn, GrantRef, WithdrawalTarget
-from mend_events.catalog.sessions import (
+from mend_events.commands.decider import system_actor
+from mend_events.commands.service import CommandService
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.aftercare import OfferCause
+from mend_events.contracts.catalog.consent import ConsentWithdrawn, GrantRef, WithdrawalTarget
+from mend_events.contracts.catalog.sessions import (
     AgreementItem,
     AgreementReached,
     CommitmentCode,
     HaltCause,
     SessionHalted,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.decider import system_actor
-from mend_events.envelope import Metadata, NewEvent, RecordedEvent
-from mend_events.identity_types import Role
+from mend_events.contracts.envelope import Metadata, NewEvent, RecordedEvent
+from mend_events.contracts.events import DomainEvent
+from mend_events.security.cases import CaseDirectory
 from mend_events.store import InMemoryEventStore
 
 CASE = "case-9c1d2e4f"

@@ -13,24 +13,50 @@ from hypothesis import strategies as st
 from mend_aftercare.domain import decider
 from mend_aftercare.domain.report import MIN_CASES, SUPPRESSED, commissioners_report
 from mend_aftercare.domain.state import AftercareState
-from mend_events.catalog import aftercare as ev
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata
-from mend_events.identity_types import Role
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog import aftercare as ev
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import DomainEvent
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-META = Metadata(actor_id="prac-5e6f7a", role=Role.PRACTITIONER, agency="agency-north",
-                correlation_id=uuid4(), causation_id=None, occurred_at=NOW)
+META = Metadata(
+    actor_id="prac-5e6f7a",
+    role=Role.PRACTITIONER,
+    agency="agency-north",
+    correlation_id=uuid4(),
+    causation_id=None,
+    occurred_at=NOW,
+)
 ID_PATTERN = re.compile(r"[a-z]+-[A-Za-z0-9_-]{4,}")
 UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-")
 
 # The report's whole vocabulary: its own keys and the codes of the aftercare events.
 KEYS = {
-    "min_cell_cases", "cases", "offered", "offered_by_cause", "answer", "accepted", "declined",
-    "no_answer", "accepted_rate", "closed", "closed_by_reason", "commitments", "completed",
-    "not_completed", "completed_rate", "check_ins", "missed", "outcomes", "mean", "median",
-} | {str(code) for enum in (ev.OfferCause, ev.ClosureReason, ev.OutcomeMeasure, ev.MeasurePoint)
-     for code in enum}
+    "min_cell_cases",
+    "cases",
+    "offered",
+    "offered_by_cause",
+    "answer",
+    "accepted",
+    "declined",
+    "no_answer",
+    "accepted_rate",
+    "closed",
+    "closed_by_reason",
+    "commitments",
+    "completed",
+    "not_completed",
+    "completed_rate",
+    "check_ins",
+    "missed",
+    "outcomes",
+    "mean",
+    "median",
+} | {
+    str(code)
+    for enum in (ev.OfferCause, ev.ClosureReason, ev.OutcomeMeasure, ev.MeasurePoint)
+    for code in enum
+}
 
 
 def a_case(
@@ -47,8 +73,9 @@ def a_case(
     """One case's state, folded from events as the store would replay them."""
     hp, rp = f"hp-{n:06d}h", f"rp-{n:06d}r"
     events: list[DomainEvent] = [
-        ev.AftercareOffered(harmed_person_id=hp, cause=ev.OfferCause.SESSION_HALTED,
-                            cause_event_id=uuid4()),
+        ev.AftercareOffered(
+            harmed_person_id=hp, cause=ev.OfferCause.SESSION_HALTED, cause_event_id=uuid4()
+        ),
         ev.ProgressUpdatePreferenceSet(harmed_person_id=hp, level=ev.UpdateLevel.EACH_UPDATE),
     ]
     if answer == "accepted":
@@ -59,14 +86,19 @@ def a_case(
     for finished in finishes:
         commitment_id = uuid4()
         events += [
-            ev.CommitmentRecorded(commitment_id=commitment_id, owner_id=rp,
-                                  code=ev.CommitmentCode.REPARATION, due_on=date(2025, 6, 1),
-                                  source_agreement_event_id=uuid4()),
+            ev.CommitmentRecorded(
+                commitment_id=commitment_id,
+                owner_id=rp,
+                code=ev.CommitmentCode.REPARATION,
+                due_on=date(2025, 6, 1),
+                source_agreement_event_id=uuid4(),
+            ),
             finished(commitment_id=commitment_id),
         ]
     for outcome in [ev.CheckInCompleted] * check_ins_done + [ev.CheckInMissed] * missed:
-        check_in = dict(check_in_id=uuid4(), participant_id=rp,
-                        participant_role=ev.PlanRole.RESPONSIBLE_PERSON)
+        check_in = dict(
+            check_in_id=uuid4(), participant_id=rp, participant_role=ev.PlanRole.RESPONSIBLE_PERSON
+        )
         events += [ev.CheckInScheduled(**check_in, due_at=NOW), outcome(**check_in)]
     for (measure, point), score in (scores or {}).items():
         events.append(ev.OutcomeMeasureRecorded(measure=measure, point=point, score=score))
@@ -90,10 +122,16 @@ def keys(node: Any) -> set[str]:
 def mixed_cases() -> list[AftercareState]:
     baseline = (ev.OutcomeMeasure.SATISFACTION, ev.MeasurePoint.BASELINE)
     return [
-        a_case(n, answer=["accepted", "declined", None][n % 3],
-               closed=[ev.ClosureReason.COMPLETED, ev.ClosureReason.WITHDREW, None][n % 3],
-               completed=n % 2, not_completed=(n + 1) % 2, check_ins_done=1, missed=n % 2,
-               scores={baseline: 1 + n % 10})
+        a_case(
+            n,
+            answer=["accepted", "declined", None][n % 3],
+            closed=[ev.ClosureReason.COMPLETED, ev.ClosureReason.WITHDREW, None][n % 3],
+            completed=n % 2,
+            not_completed=(n + 1) % 2,
+            check_ins_done=1,
+            missed=n % 2,
+            scores={baseline: 1 + n % 10},
+        )
         for n in range(30)
     ]
 
@@ -112,8 +150,12 @@ def test_the_report_holds_no_id_and_no_free_text() -> None:
 
 
 def test_every_cell_of_a_small_area_is_suppressed() -> None:
-    states = [a_case(n, answer="accepted", closed=ev.ClosureReason.COMPLETED, completed=3,
-                     check_ins_done=4) for n in range(MIN_CASES - 1)]
+    states = [
+        a_case(
+            n, answer="accepted", closed=ev.ClosureReason.COMPLETED, completed=3, check_ins_done=4
+        )
+        for n in range(MIN_CASES - 1)
+    ]
     report = commissioners_report(states)
     shown = [(p, v) for p, v in leaves(report) if v != SUPPRESSED]
     assert shown == [("/min_cell_cases", MIN_CASES)]
@@ -146,7 +188,10 @@ def test_closures_by_reason() -> None:
     report = commissioners_report(states)
     assert report["closed"] == 10
     assert report["closed_by_reason"] == {
-        "completed": 5, "declined": SUPPRESSED, "withdrew": 5, "unsafe": SUPPRESSED,
+        "completed": 5,
+        "declined": SUPPRESSED,
+        "withdrew": 5,
+        "unsafe": SUPPRESSED,
         "no_contact_possible": SUPPRESSED,
     }
 
@@ -157,7 +202,9 @@ def test_a_rate_is_hidden_when_one_of_its_counts_is() -> None:
     assert shown["commitments"] == {"completed": 10, "not_completed": 5, "completed_rate": 0.67}
     hidden = commissioners_report(kept + [a_case(n, not_completed=3) for n in range(5, 7)])
     assert hidden["commitments"] == {
-        "completed": 10, "not_completed": SUPPRESSED, "completed_rate": SUPPRESSED,
+        "completed": 10,
+        "not_completed": SUPPRESSED,
+        "completed_rate": SUPPRESSED,
     }
 
 
@@ -182,7 +229,8 @@ case_specs = st.lists(
             "missed": st.integers(0, 2),
             "scores": st.dictionaries(
                 st.tuples(st.sampled_from(ev.OutcomeMeasure), st.sampled_from(ev.MeasurePoint)),
-                st.integers(1, 10), max_size=3,
+                st.integers(1, 10),
+                max_size=3,
             ),
         }
     ),

@@ -3,14 +3,14 @@ function over a deny-by-default policy, tested as a matrix."""
 
 from __future__ import annotations
 
-from mend_events.identity import Identity
-from mend_events.identity_types import Role
-from mend_events.policy import Policy, Rule, all_of, read_only, same_agency
+from mend_events.contracts.actors import Role
+from mend_events.security.identity import Identity
+from mend_events.security.policy import Policy, Rule, all_of, read_only, same_agency
 
 # Read as a table:   action    roles            condition
 POLICY = Policy([Rule("audit.*", {Role.AUDITOR}, all_of(same_agency, read_only))])
 
-# The actions of the audit API; each verb is a read (`mend_events.policy.READ_VERBS`).
+# The actions of the audit API; each verb is a read (`mend_events.security.policy.READ_VERBS`).
 HISTORY = "audit.history"  # a case's timeline, state and export
 HALTS = "audit.list"  # halts and withdrawals across the agency's cases
 VERIFY = "audit.read"  # the integrity of the stores and the bus

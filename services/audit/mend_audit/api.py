@@ -17,13 +17,13 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from mend_events.db import create_pool
-from mend_events.http import create_app
-from mend_events.http_commands import Caller, CaseId
-from mend_events.identity import Identity
-from mend_events.inputs import CaseIdValue
-from mend_events.inputs import Moment as ClientMoment
-from mend_events.settings import SERVICES, Settings
+from mend_events.app.db import create_pool
+from mend_events.app.settings import SERVICES, Settings
+from mend_events.security.identity import Identity
+from mend_events.web.commands import Caller, CaseId
+from mend_events.web.http import create_app
+from mend_events.web.inputs import CaseIdValue
+from mend_events.web.inputs import Moment as ClientMoment
 
 from mend_audit import access
 from mend_audit.export import MEDIA_TYPES

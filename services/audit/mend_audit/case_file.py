@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from mend_events.envelope import RecordedEvent
+from mend_events.contracts.envelope import RecordedEvent
 
 from mend_audit.entries import entry_of, iso
 from mend_audit.history import CaseHistory

@@ -29,10 +29,10 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import structlog
-from mend_events.db import create_pool
+from mend_events.app.db import create_pool
+from mend_events.app.logging import scrub_personal_data
+from mend_events.app.settings import SERVICES, Settings
 from mend_events.errors import MendError
-from mend_events.logging import scrub_personal_data
-from mend_events.settings import SERVICES, Settings
 
 from mend_audit import erase
 from mend_audit.export import FORMATS

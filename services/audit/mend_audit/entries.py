@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from mend_events.envelope import RecordedEvent
+from mend_events.contracts.envelope import RecordedEvent
 
 from mend_audit.replay import service_rank
 from mend_audit.summaries import facts, summarise

@@ -1,6 +1,7 @@
 """`mend erase PERSON --basis CODE`: a person's erasure request from the command line.
 
-The same path as `POST /people/{person}/erasure` (`mend_events.erasure.request_erasure`): the
+The same path as `POST /people/{person}/erasure` (`mend_events.security.erasure.request_erasure`):
+the
 caller's signed token says who asks (`--token`, or `MEND_TOKEN`), the same rule decides, the
 request is recorded in the consent service's store and the consent service's keys of the person
 are destroyed before the answer; the other services destroy theirs when they consume the event
@@ -14,15 +15,15 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from mend_events.application import CommandService
-from mend_events.catalog.consent import ErasureBasis
-from mend_events.db import create_pool
-from mend_events.erasure import ErasureBody, ErasureProjection, decider, request_erasure
+from mend_events.app.db import create_pool
+from mend_events.app.settings import Settings
+from mend_events.commands.service import CommandService
+from mend_events.contracts.catalog.consent import ErasureBasis
 from mend_events.errors import Unauthenticated
-from mend_events.identity import verify_token
-from mend_events.projection import ProjectionRunner
-from mend_events.settings import Settings
+from mend_events.security.erasure import ErasureBody, ErasureProjection, decider, request_erasure
+from mend_events.security.identity import verify_token
 from mend_events.store import EventStore
+from mend_events.store.projection import ProjectionRunner
 
 from mend_audit.history import to_json
 

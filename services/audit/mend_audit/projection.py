@@ -8,7 +8,7 @@ identical rows. The timeline order and the cause links are computed when reading
 (`history.CaseHistory`), never stored, for the same reason.
 
 The schema is created by the shared migration runner with this package's scripts:
-`python -m mend_events.migrate audit` (or `mend audit migrate`).
+`python -m mend_events.store.migrate audit` (or `mend audit migrate`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 from mend_events.errors import Unavailable
-from mend_events.migrate import migrate_schema
+from mend_events.store.migrate import migrate_schema
 
 from mend_audit.entries import COLUMNS, Entry, entry_from_row
 from mend_audit.projection_rows import insert_sql, prepare_page
@@ -228,7 +228,7 @@ class CaseHistoryProjection:
         except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
             raise Unavailable(
                 f"the audit schema {self.schema} is not migrated: run "
-                f"`python -m mend_events.migrate {self.schema}` or `mend audit migrate`",
+                f"`python -m mend_events.store.migrate {self.schema}` or `mend audit migrate`",
                 field="audit_schema",
             ) from None
 

@@ -19,9 +19,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
-from mend_events.envelope import RecordedEvent
+from mend_events.app.settings import SERVICES
+from mend_events.contracts.envelope import RecordedEvent
 from mend_events.errors import NotFound, Unavailable
-from mend_events.settings import SERVICES
 from mend_events.store import row_to_event
 
 T = TypeVar("T")

@@ -1,6 +1,6 @@
 """The auditor's read-only HTTP API as its own process: `python -m mend_audit.server`."""
 
-from mend_events.serve import run
+from mend_events.app.serve import run
 
 from mend_audit.api import create
 

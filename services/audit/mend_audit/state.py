@@ -19,11 +19,11 @@ from uuid import UUID
 import orjson
 from mend_aftercare.domain import decider as aftercare_decider
 from mend_consent import domain as consent
-from mend_events.contracts import DomainEvent, Sealed
-from mend_events.crypto import is_sealed
-from mend_events.decider import Decider
-from mend_events.envelope import RecordedEvent
+from mend_events.commands.decider import Decider
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.contracts.events import DomainEvent, Sealed
 from mend_events.errors import MendError
+from mend_events.security.crypto import is_sealed
 from mend_risk import domain as risk
 from mend_sessions.domain import decider as sessions_decider
 from pydantic import BaseModel

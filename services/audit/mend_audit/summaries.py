@@ -15,9 +15,9 @@ from typing import Any
 
 # The catalog registers every service's event models: their personal fields are known here
 # even in a process that imports no service (the replay, the projection, the command line).
-import mend_events.catalog  # noqa: F401
-from mend_events.contracts import registry
-from mend_events.crypto import is_sealed
+import mend_events.contracts.catalog  # noqa: F401
+from mend_events.contracts.events import registry
+from mend_events.security.crypto import is_sealed
 
 from mend_audit.summary_words import SEALED, SUMMARIES, Data, short
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import asyncpg
-from mend_events.settings import events_topic
+from mend_events.app.settings import events_topic
 from mend_events.store import verify_chain
 
 from mend_audit.replay import Schemas, fetch_rows, select_schemas

@@ -13,9 +13,9 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
-from mend_events.cloudevents import MalformedMessage, ce_type, from_message
-from mend_events.envelope import RecordedEvent
-from mend_events.settings import kafka_options
+from mend_events.app.settings import kafka_options
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.messaging.cloudevents import MalformedMessage, ce_type, from_message
 from mend_events.store import canonical_json, row_to_event
 
 from mend_audit.verify_report import Problem, ServiceReport

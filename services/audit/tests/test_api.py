@@ -11,11 +11,11 @@ import httpx
 import pytest
 from mend_audit import access
 from mend_audit.api import OTHER_AGENCY, build
+from mend_events.app.settings import SERVICES
+from mend_events.contracts.actors import Role
 from mend_events.errors import Forbidden
-from mend_events.identity import Identity
-from mend_events.identity_types import Role
-from mend_events.settings import SERVICES
-from mend_events.topics import ensure_topics
+from mend_events.messaging.topics import ensure_topics
+from mend_events.security.identity import Identity
 from mend_testkit.written_cases import risk_flag_journey, withdrawal_journey
 
 

@@ -10,8 +10,8 @@ import sys
 import asyncpg
 import pytest
 from mend_audit.cli import main
-from mend_events.settings import SERVICES
-from mend_events.topics import ensure_topics
+from mend_events.app.settings import SERVICES
+from mend_events.messaging.topics import ensure_topics
 from mend_testkit.written_cases import risk_flag_journey, withdrawal_journey
 
 

@@ -11,13 +11,13 @@ from uuid import uuid4
 import pytest
 from aiokafka import AIOKafkaProducer
 from mend_audit.cli import main
-from mend_events import acls
-from mend_events.cloudevents import to_message
-from mend_events.envelope import Metadata, RecordedEvent
-from mend_events.identity_types import Role
-from mend_events.relay import Relay
-from mend_events.settings import SERVICES, KafkaAuth, events_topic, kafka_options
-from mend_events.topics import ensure_topics
+from mend_events.app.settings import SERVICES, KafkaAuth, events_topic, kafka_options
+from mend_events.contracts.actors import Role
+from mend_events.contracts.envelope import Metadata, RecordedEvent
+from mend_events.messaging import acls
+from mend_events.messaging.cloudevents import to_message
+from mend_events.messaging.relay import Relay
+from mend_events.messaging.topics import ensure_topics
 from mend_testkit.written_cases import withdrawal_journey
 
 pytestmark = pytest.mark.fault
@@ -26,8 +26,13 @@ pytestmark = pytest.mark.fault
 async def publish_all(platform, writer, prefix: str) -> None:
     """Each service's relay, until its checkpoint reaches its store's head."""
     relays = [
-        Relay(writer.stores[s], platform.database_url, platform.kafka_bootstrap,
-              events_topic(s, prefix), poll_interval=0.05)
+        Relay(
+            writer.stores[s],
+            platform.database_url,
+            platform.kafka_bootstrap,
+            events_topic(s, prefix),
+            poll_interval=0.05,
+        )
         for s in SERVICES
     ]
     tasks = [asyncio.create_task(r.run()) for r in relays]
@@ -70,8 +75,9 @@ async def test_an_event_no_store_holds_is_named_by_verify(
         data={"participant_id": "hp-alice01"},
         recorded_at=datetime.now(UTC),
         case_id="case-forge0001",
-        metadata=Metadata("hp-alice01", Role.HARMED_PERSON, "agency-a", uuid4(), None,
-                          datetime.now(UTC)),
+        metadata=Metadata(
+            "hp-alice01", Role.HARMED_PERSON, "agency-a", uuid4(), None, datetime.now(UTC)
+        ),
         service="consent",
     )
     consent = KafkaAuth("consent", local.kafka_password("consent"))
@@ -86,8 +92,15 @@ async def test_an_event_no_store_holds_is_named_by_verify(
         await producer.stop()
 
     schema_args = [a for s, n in audit.schemas.items() for a in ("--schema", f"{s}={n}")]
-    argv = ["audit", *schema_args, "--audit-schema", audit.audit_schema,
-            "--topic-prefix", topic_prefix, "verify"]
+    argv = [
+        "audit",
+        *schema_args,
+        "--audit-schema",
+        audit.audit_schema,
+        "--topic-prefix",
+        topic_prefix,
+        "verify",
+    ]
     code = await asyncio.to_thread(main, argv)
     out, _ = capsys.readouterr()
     assert code == 1, out

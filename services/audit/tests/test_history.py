@@ -9,7 +9,7 @@ from mend_audit.entries import entry_of
 from mend_audit.history import CaseHistory, histories, to_json
 from mend_audit.history import halts as all_halts
 from mend_audit.summaries import SEALED, facts, summarise
-from mend_events.envelope import RecordedEvent
+from mend_events.contracts.envelope import RecordedEvent
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 CASE = "case-unit0001"

@@ -11,9 +11,9 @@ from mend_audit.history import CaseHistory, to_json
 from mend_audit.projection import CaseHistoryProjection, migrate
 from mend_audit.replay import read_events
 from mend_audit.summaries import facts, summarise, summary_and_facts, withholds
-from mend_events.catalog.aftercare import AftercareDeclined
-from mend_events.db import create_pool
-from mend_events.identity_types import Role
+from mend_events.app.db import create_pool
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.aftercare import AftercareDeclined
 from mend_testkit.fixtures import drop_schema
 from mend_testkit.written_cases import HP, risk_flag_journey, withdrawal_journey
 

@@ -9,9 +9,9 @@ import pytest
 from mend_audit.history import to_json
 from mend_audit.reader import AuditReader
 from mend_audit.replay import read_events
-from mend_events.catalog.sessions import CaseClosed, CloseReason
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.sessions import CaseClosed, CloseReason
 from mend_events.errors import NotFound
-from mend_events.identity_types import Role
 from mend_testkit.written_cases import HP, PRAC, RP, risk_flag_journey, withdrawal_journey
 
 

@@ -15,14 +15,14 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from mend_audit import verify_kafka as verify_module
 from mend_audit.reader import AuditReader
-from mend_events.catalog.aftercare import AftercareDeclined
-from mend_events.catalog.consent import IncentiveReported
-from mend_events.cloudevents import to_message
-from mend_events.identity_types import Role
-from mend_events.relay import Relay
-from mend_events.settings import SERVICES, events_topic, kafka_options
+from mend_events.app.settings import SERVICES, events_topic, kafka_options
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.aftercare import AftercareDeclined
+from mend_events.contracts.catalog.consent import IncentiveReported
+from mend_events.messaging.cloudevents import to_message
+from mend_events.messaging.relay import Relay
+from mend_events.messaging.topics import ensure_topics
 from mend_events.store import row_to_event
-from mend_events.topics import ensure_topics
 from mend_testkit.written_cases import HP, withdrawal_journey
 
 
@@ -350,8 +350,9 @@ async def test_a_forged_message_leaves_no_value_in_the_report(
             await producer.send_and_wait(topic, value, key=key, headers=headers)
         forged = row_to_event({**dict(row), "event_id": uuid4()}, "risk")
         key, value, headers = to_message(forged)
-        await producer.send_and_wait(topic, value[:-1] + f',"x":"{canary}"}}'.encode(),
-                                     key=key, headers=headers)
+        await producer.send_and_wait(
+            topic, value[:-1] + f',"x":"{canary}"}}'.encode(), key=key, headers=headers
+        )
         await producer.send_and_wait(topic, f'{{"{canary}'.encode(), key=key, headers=headers)
     finally:
         await producer.stop()

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
-from mend_events.catalog.consent import ScopeKey
-from mend_events.disclosure import for_viewer
-from mend_events.http_commands import (
+from mend_events.contracts.actors import PseudoId
+from mend_events.contracts.catalog.consent import ScopeKey
+from mend_events.security.disclosure import for_viewer
+from mend_events.web.commands import (
     Caller,
     CaseCommand,
     CaseId,
@@ -18,8 +19,7 @@ from mend_events.http_commands import (
     app_service,
     command_routes,
 )
-from mend_events.identity_types import PseudoId
-from mend_events.inputs import Moment
+from mend_events.web.inputs import Moment
 
 from mend_consent import access
 from mend_consent.commands import (
@@ -116,9 +116,7 @@ def router() -> APIRouter:
         "/consent-history",
         summary="Every consent event: who, when, what and why, optionally as of a moment",
     )
-    async def history(
-        service: Svc, case_id: CaseId, identity: Caller, as_of: Moment | None = None
-    ):
+    async def history(service: Svc, case_id: CaseId, identity: Caller, as_of: Moment | None = None):
         own = identity.person_id if access.reads_only_own(identity) else None
         access.authorize(identity, "record.history", await service.case(case_id), person_id=own)
         events = await service.history(case_id, identity, only_person=own, as_of=as_of)

@@ -8,15 +8,15 @@ from functools import partial
 
 import structlog
 from fastapi import FastAPI
-from mend_events.application import CommandService
-from mend_events.cases import CaseDirectory
-from mend_events.composition import ServiceOf
-from mend_events.erasure import ErasureProjection
-from mend_events.erasure import decider as erasure_decider
-from mend_events.reactions import subscribe
-from mend_events.runtime import ServiceRuntime
-from mend_events.serve import periodically, service_app
-from mend_events.settings import Settings
+from mend_events.app.composition import ServiceOf
+from mend_events.app.runtime import ServiceRuntime
+from mend_events.app.serve import periodically, service_app
+from mend_events.app.settings import Settings
+from mend_events.commands.service import CommandService
+from mend_events.messaging.reactions import subscribe
+from mend_events.security.cases import CaseDirectory
+from mend_events.security.erasure import ErasureProjection
+from mend_events.security.erasure import decider as erasure_decider
 
 from mend_consent.api import router
 from mend_consent.erasure import router as erasure_router

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from mend_events.catalog.consent import (
+from mend_events.contracts.actors import PseudoId
+from mend_events.contracts.catalog.consent import (
     AcknowledgementBasis,
     AcknowledgementWithdrawalGround,
     InformedHow,
     ScopeKey,
 )
-from mend_events.identity_types import PseudoId
-from mend_events.inputs import Moment
+from mend_events.web.inputs import Moment
 from pydantic import (
     BaseModel,
     BeforeValidator,

@@ -1,4 +1,5 @@
-"""The erasure request over HTTP: `POST /people/{person_id}/erasure` (mend_events.erasure holds
+"""The erasure request over HTTP: `POST /people/{person_id}/erasure` (mend_events.security.erasure
+holds
 the rule, the event and what every service does with it; `mend erase` is the same path)."""
 
 from __future__ import annotations
@@ -6,9 +7,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
-from mend_events.erasure import ErasureBody, request_erasure
-from mend_events.http_commands import Caller, IdempotencyKey
-from mend_events.identity_types import PSEUDO_ID_PATTERN
+from mend_events.contracts.actors import PSEUDO_ID_PATTERN
+from mend_events.security.erasure import ErasureBody, request_erasure
+from mend_events.web.commands import Caller, IdempotencyKey
 
 PersonId = Annotated[str, Path(pattern=PSEUDO_ID_PATTERN)]
 

@@ -5,9 +5,9 @@ may act on a case here (`authorize_case`)."""
 from __future__ import annotations
 
 import asyncpg
-from mend_events.cases import CASE_EVENTS, CaseDirectory
-from mend_events.envelope import RecordedEvent
-from mend_events.reactions import Consumes
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.messaging.reactions import Consumes
+from mend_events.security.cases import CASE_EVENTS, CaseDirectory
 
 
 class Reactions:

@@ -7,13 +7,13 @@ from datetime import datetime
 from itertools import groupby
 
 import asyncpg
-from mend_events.catalog.consent import (
+from mend_events.contracts.catalog.consent import (
     ConsentGiven,
     ConsentInvalidated,
     ConsentLapsed,
     ConsentWithdrawn,
 )
-from mend_events.envelope import RecordedEvent
+from mend_events.contracts.envelope import RecordedEvent
 
 _ENDING = {"ConsentWithdrawn", "ConsentLapsed", "ConsentInvalidated"}
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from mend_events.application import CommandService
-from mend_events.cases import CaseDirectory, KnowsCases
-from mend_events.crypto import FieldSealer
-from mend_events.decider import system_context
-from mend_events.identity import Identity
+from mend_events.commands.decider import system_context
+from mend_events.commands.service import CommandService
+from mend_events.security.cases import CaseDirectory, KnowsCases
+from mend_events.security.crypto import FieldSealer
+from mend_events.security.identity import Identity
 from mend_events.store import EventStore
 
 from mend_consent.commands import LapseDueGrants

@@ -4,7 +4,7 @@ role, two agencies, and strangers of the same agency (issue 14, items 1 and 2)."
 from __future__ import annotations
 
 from mend_consent import access
-from mend_events.identity import Identity
+from mend_events.security.identity import Identity
 from mend_testkit.matrix import (
     MATRIX_HP,
     assert_unknown_case_is_404,

@@ -12,8 +12,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 from bus_helpers import wait_until
 from mend_consent.app import build
-from mend_events.cloudevents import from_message
-from mend_events.settings import events_topic, kafka_options
+from mend_events.app.settings import events_topic, kafka_options
+from mend_events.messaging.cloudevents import from_message
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import running_service
 

@@ -12,14 +12,19 @@ from uuid import uuid4
 import pytest
 from mend_consent.commands import GiveConsent, WithdrawAll, WithdrawGrant
 from mend_consent.domain import ConsentState, GrantStatus, decider
-from mend_events.application import CommandService
-from mend_events.catalog.consent import TAKE_PART, ConsentGiven, ConsentWithdrawn, InformedHow
-from mend_events.crypto import AgencyKeys, FieldSealer, InMemoryKeyStore, is_sealed
-from mend_events.decider import CommandContext
-from mend_events.envelope import RecordedEvent
+from mend_events.commands.decider import CommandContext
+from mend_events.commands.idempotency import RequestKey
+from mend_events.commands.service import CommandService
+from mend_events.contracts.actors import Actor, Role
+from mend_events.contracts.catalog.consent import (
+    TAKE_PART,
+    ConsentGiven,
+    ConsentWithdrawn,
+    InformedHow,
+)
+from mend_events.contracts.envelope import RecordedEvent
 from mend_events.errors import Conflict, NotFound
-from mend_events.idempotency import RequestKey
-from mend_events.identity_types import Actor, Role
+from mend_events.security.crypto import AgencyKeys, FieldSealer, InMemoryKeyStore, is_sealed
 from mend_events.store import InMemoryEventStore, KeyReused
 
 CASE = "case-9c1d2e4f"
@@ -159,4 +164,3 @@ async def test_a_reason_is_stored_sealed_and_opens_for_its_owner(store):
     await sealer.shred(HP.id)
     erased = await open_reason(sealer, stored)
     assert erased["reason"] is None and await store.verify() == []
-

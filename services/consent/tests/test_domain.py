@@ -25,7 +25,9 @@ from mend_consent.domain import (
     current_grants,
     decider,
 )
-from mend_events.catalog.consent import (
+from mend_events.commands.decider import CommandContext
+from mend_events.contracts.actors import Actor, Role
+from mend_events.contracts.catalog.consent import (
     OUTCOME_RESEARCH,
     PROGRESS_UPDATES,
     TAKE_PART,
@@ -46,11 +48,9 @@ from mend_events.catalog.consent import (
     parse_scope,
     share_scope,
 )
-from mend_events.contracts import DomainEvent, registry
-from mend_events.decider import CommandContext
-from mend_events.envelope import Metadata
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import DomainEvent, registry
 from mend_events.errors import Forbidden, MendError, NotFound, Rejected
-from mend_events.identity_types import Actor, Role
 from pydantic import ValidationError
 
 HP = Actor(id="hp-3f9a2c", role=Role.HARMED_PERSON, agency="north-rj")

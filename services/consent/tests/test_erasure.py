@@ -12,8 +12,8 @@ import pytest
 from bus_helpers import read_topic, wait_until
 from mend_audit.cli import main as mend
 from mend_consent.app import build
-from mend_events.crypto import PgKeyStore
-from mend_events.settings import SERVICES, events_topic
+from mend_events.app.settings import SERVICES, events_topic
+from mend_events.security.crypto import PgKeyStore
 from mend_risk.app import build as build_risk
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
@@ -146,11 +146,18 @@ async def test_every_process_stops_serving_the_field_at_once(platform, unique, t
     """Two processes of the consent service on one schema: B has just shown the text (its key
     was warm), A records the erasure, and B's very next read shows it erased: no waiting."""
     async with (
+        running_service(build, "consent", platform, unique, topic_prefix, lapse_interval=3600) as (
+            a,
+            _,
+            runtime_a,
+        ),
         running_service(
-            build, "consent", platform, unique, topic_prefix, lapse_interval=3600
-        ) as (a, _, runtime_a),
-        running_service(
-            build, "consent", platform, unique, topic_prefix, lapse_interval=3600,
+            build,
+            "consent",
+            platform,
+            unique,
+            topic_prefix,
+            lapse_interval=3600,
             keep_schema=True,
         ) as (b, _, _),
     ):
@@ -195,9 +202,11 @@ async def test_every_service_destroys_its_keys_and_nothing_shows_after(
     service when it consumes the event; the event on the topic carries no personal data;
     history, export and `mend audit verify` after it."""
     async with (
-        running_service(
-            build, "consent", platform, unique, topic_prefix, lapse_interval=3600
-        ) as (client, _, consent),
+        running_service(build, "consent", platform, unique, topic_prefix, lapse_interval=3600) as (
+            client,
+            _,
+            consent,
+        ),
         running_service(build_risk, "risk", platform, unique, topic_prefix) as (_, _, risk),
     ):
         await open_case(consent, CASE, HP)
@@ -206,12 +215,23 @@ async def test_every_service_destroys_its_keys_and_nothing_shows_after(
         # The risk service holds a key of the person too (a resolution note about them).
         event_id = uuid4()
         sealed = await risk.sealer.seal_text(
-            CANARY, owner=HP, agency="agency-a", stream_id=CASE, event_id=event_id,
-            event_type="RiskFlagResolved", schema_version=1, field="note",
+            CANARY,
+            owner=HP,
+            agency="agency-a",
+            stream_id=CASE,
+            event_id=event_id,
+            event_type="RiskFlagResolved",
+            schema_version=1,
+            field="note",
         )
         where = dict(
-            owner=HP, agency="agency-a", stream_id=CASE, event_id=event_id,
-            event_type="RiskFlagResolved", schema_version=1, field="note",
+            owner=HP,
+            agency="agency-a",
+            stream_id=CASE,
+            event_id=event_id,
+            event_type="RiskFlagResolved",
+            schema_version=1,
+            field="note",
         )
         assert await risk.sealer.open_field(sealed, **where) == CANARY
 
@@ -219,16 +239,29 @@ async def test_every_service_destroys_its_keys_and_nothing_shows_after(
         schema_args = [a for s in SERVICES for a in ("--schema", f"{s}={schemas[s]}")]
         forbidden = token("coordinator", COORD, "agency-b")["Authorization"].split()[1]
         code, out, err = await run_mend(
-            "erase", HP, "--basis", "data_subject_request", "--agency", "agency-a",
-            "--token", forbidden, *schema_args,
+            "erase",
+            HP,
+            "--basis",
+            "data_subject_request",
+            "--agency",
+            "agency-a",
+            "--token",
+            forbidden,
+            *schema_args,
         )
         assert code == 2 and "mend erase: error:" in err and out == ""
         assert await erasures(consent) == []
 
         coordinator = token("coordinator", COORD)["Authorization"].split()[1]
         code, out, err = await run_mend(
-            "erase", HP, "--basis", "data_subject_request", "--token", coordinator,
-            *schema_args, "--json",
+            "erase",
+            HP,
+            "--basis",
+            "data_subject_request",
+            "--token",
+            coordinator,
+            *schema_args,
+            "--json",
         )
         assert code == 0, err
         answer = json.loads(out)

@@ -20,10 +20,10 @@ from mend_consent.commands import (
     WithdrawScope,
 )
 from mend_consent.domain import current_grants
-from mend_events.catalog.consent import InformedHow
-from mend_events.decider import CommandContext
+from mend_events.commands.decider import CommandContext
+from mend_events.contracts.actors import Actor, Role
+from mend_events.contracts.catalog.consent import InformedHow
 from mend_events.errors import MendError
-from mend_events.identity_types import Actor, Role
 from mend_testkit.fixtures import running_service
 
 PEOPLE = [

@@ -28,12 +28,12 @@ from mend_consent.commands import (
     WithdrawScope,
 )
 from mend_consent.domain import ConsentState, active_grants, covers, current_grants, decider
-from mend_events.catalog.consent import PROGRESS_UPDATES, TAKE_PART, InformedHow
-from mend_events.contracts import DomainEvent, registry
-from mend_events.decider import CommandContext
-from mend_events.envelope import Metadata
+from mend_events.commands.decider import CommandContext
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Actor, Role
+from mend_events.contracts.catalog.consent import PROGRESS_UPDATES, TAKE_PART, InformedHow
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import DomainEvent, registry
 from mend_events.errors import MendError
-from mend_events.identity_types import PARTICIPANT_ROLES, Actor, Role
 
 CASE = "case-9c1d2e4f"
 HP = Actor(id="hp-3f9a2c", role=Role.HARMED_PERSON, agency="north-rj")

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from mend_events.cases import authorize_case
-from mend_events.identity import Identity
-from mend_events.identity_types import PARTICIPANT_ROLES, Role
-from mend_events.policy import (
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
+from mend_events.security.cases import authorize_case
+from mend_events.security.identity import Identity
+from mend_events.security.policy import (
     BASELINE_RULES,
     Policy,
     Rule,
@@ -31,7 +31,7 @@ from mend_events.policy import (
     member_of_case,
     own_record,
 )
-from mend_events.policy import same_agency as _same_agency
+from mend_events.security.policy import same_agency as _same_agency
 
 RULES = (
     Rule("risk.*", {Role.PRACTITIONER}, all_of(_same_agency, allocated_case)),
@@ -47,7 +47,8 @@ READ_PLANS = "safety_plan.read"
 
 # `authorize(identity, action, entry, *, person_id=None) -> CaseEntry`: raise unless `identity`
 # may take `action` on the case of `entry` (and on the record of `person_id`): 404 for a case not
-# known here, 403 for another agency's case or a stranger (mend_events.cases.authorize_case).
+# known here, 403 for another agency's case or a stranger
+# (mend_events.security.cases.authorize_case).
 authorize = partial(authorize_case, POLICY)
 
 

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
-from mend_events.disclosure import for_viewer
+from mend_events.contracts.vocabulary import ContactForm
 from mend_events.errors import Rejected
-from mend_events.http_commands import (
+from mend_events.security.disclosure import for_viewer
+from mend_events.web.commands import (
     Caller,
     CaseCommand,
     CaseId,
@@ -18,8 +19,7 @@ from mend_events.http_commands import (
     app_service,
     command_routes,
 )
-from mend_events.inputs import Moment
-from mend_events.vocabulary import ContactForm
+from mend_events.web.inputs import Moment
 
 from mend_risk import access
 from mend_risk.commands import (

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 
 from fastapi import FastAPI
-from mend_events.composition import ServiceOf
-from mend_events.reactions import subscribe
-from mend_events.runtime import ServiceRuntime
-from mend_events.serve import service_app
-from mend_events.settings import Settings
+from mend_events.app.composition import ServiceOf
+from mend_events.app.runtime import ServiceRuntime
+from mend_events.app.serve import service_app
+from mend_events.app.settings import Settings
+from mend_events.messaging.reactions import subscribe
 
 from mend_risk.api import router
 from mend_risk.domain import RiskPolicy

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from mend_events.catalog.risk import (
+from mend_events.contracts.actors import PseudoId
+from mend_events.contracts.catalog.risk import (
     AssessmentStage,
     DecisionReason,
     FlagCategory,
@@ -18,7 +19,6 @@ from mend_events.catalog.risk import (
     RiskFactor,
     Severity,
 )
-from mend_events.identity_types import PseudoId
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 # The longest validity a request may ask for; the service's policy may allow less.

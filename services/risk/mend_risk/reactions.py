@@ -16,7 +16,8 @@ What makes a reassessment due (DOMAIN.md stage 6, issue 5):
 - the responsible person missed an after-care check-in (aftercare). A harmed person's missed
   check-in never triggers anything (R10).
 
-Of the other services, only their published contracts (`mend_events.catalog`) are imported here.
+Of the other services, only their published contracts (`mend_events.contracts.catalog`) are
+imported here.
 """
 
 from __future__ import annotations
@@ -25,15 +26,15 @@ from collections.abc import Callable
 
 import asyncpg
 import structlog
-from mend_events.cases import CASE_EVENTS, CaseDirectory
-from mend_events.catalog.aftercare import CheckInMissed, PlanRole
-from mend_events.catalog.consent import ConsentGiven, ConsentInvalidated, ConsentWithdrawn
-from mend_events.catalog.risk import ReassessmentTrigger
-from mend_events.catalog.sessions import HaltCause, SessionHalted
-from mend_events.envelope import RecordedEvent
-from mend_events.practitioners import SUBSCRIPTION as REGISTRY
-from mend_events.practitioners import PractitionerDirectory
-from mend_events.reactions import Consumes
+from mend_events.contracts.catalog.aftercare import CheckInMissed, PlanRole
+from mend_events.contracts.catalog.consent import ConsentGiven, ConsentInvalidated, ConsentWithdrawn
+from mend_events.contracts.catalog.risk import ReassessmentTrigger
+from mend_events.contracts.catalog.sessions import HaltCause, SessionHalted
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.messaging.reactions import Consumes
+from mend_events.security.cases import CASE_EVENTS, CaseDirectory
+from mend_events.security.practitioners import SUBSCRIPTION as REGISTRY
+from mend_events.security.practitioners import PractitionerDirectory
 
 from mend_risk.service import RiskService
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
-from mend_events.catalog.risk import (
+from mend_events.contracts.catalog.risk import (
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
     RiskFlagRaised,
@@ -21,7 +21,7 @@ from mend_events.catalog.risk import (
     RiskReassessmentDue,
     SafetyPlanAgreed,
 )
-from mend_events.envelope import RecordedEvent
+from mend_events.contracts.envelope import RecordedEvent
 
 _TABLES = (
     "risk_assessments",

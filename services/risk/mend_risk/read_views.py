@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from mend_events.catalog.risk import AssessmentStage
+from mend_events.contracts.catalog.risk import AssessmentStage
 
 from mend_risk.domain.answers import Latest
 

@@ -11,16 +11,16 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
-from mend_events.application import CommandResult, CommandService
-from mend_events.cases import CaseDirectory, KnowsCases
-from mend_events.catalog.risk import AssessmentStage, ReassessmentTrigger
-from mend_events.crypto import FieldSealer
-from mend_events.decider import CommandContext, system_context
-from mend_events.envelope import RecordedEvent
+from mend_events.commands.decider import CommandContext, system_context
+from mend_events.commands.service import CommandResult, CommandService
+from mend_events.contracts.catalog.risk import AssessmentStage, ReassessmentTrigger
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.contracts.vocabulary import ContactForm
 from mend_events.errors import NotFound, Rejected, Unavailable
-from mend_events.practitioners import PractitionerDirectory
+from mend_events.security.cases import CaseDirectory, KnowsCases
+from mend_events.security.crypto import FieldSealer
+from mend_events.security.practitioners import PractitionerDirectory
 from mend_events.store import EventStore
-from mend_events.vocabulary import ContactForm
 
 from mend_risk.commands import CompleteRiskAssessment, MarkReassessmentDue
 from mend_risk.domain import RiskPolicy, RiskState, make_decider

@@ -8,13 +8,13 @@ from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from mend_events.catalog.sessions import PractitionerRegistered
-from mend_events.cloudevents import to_message
-from mend_events.envelope import Metadata, RecordedEvent
-from mend_events.identity_types import Role
-from mend_events.practitioners import PractitionerDirectory
-from mend_events.settings import events_topic, kafka_options
-from mend_events.vocabulary import ContactForm
+from mend_events.app.settings import events_topic, kafka_options
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.sessions import PractitionerRegistered
+from mend_events.contracts.envelope import Metadata, RecordedEvent
+from mend_events.contracts.vocabulary import ContactForm
+from mend_events.messaging.cloudevents import to_message
+from mend_events.security.practitioners import PractitionerDirectory
 from mend_risk.app import build
 from mend_risk.domain.answers import permits_in
 from mend_testkit.directory import open_case

@@ -9,7 +9,9 @@ from uuid import UUID, uuid4
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mend_events.catalog.risk import (
+from mend_events.commands.decider import CommandContext, Decider
+from mend_events.contracts.actors import Actor, Role
+from mend_events.contracts.catalog.risk import (
     LEGAL_RESTRICTIONS,
     RISK_EVENTS,
     AssessmentStage,
@@ -27,13 +29,11 @@ from mend_events.catalog.risk import (
     RiskReassessmentDue,
     Severity,
 )
-from mend_events.contracts import DomainEvent, registry
-from mend_events.crypto import AgencyKeys, FieldSealer, InMemoryKeyStore
-from mend_events.decider import CommandContext, Decider
-from mend_events.envelope import Metadata
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import DomainEvent, registry
+from mend_events.contracts.vocabulary import ContactForm
 from mend_events.errors import Forbidden, Rejected
-from mend_events.identity_types import Actor, Role
-from mend_events.vocabulary import ContactForm
+from mend_events.security.crypto import AgencyKeys, FieldSealer, InMemoryKeyStore
 from mend_risk.commands import (
     AgreeSafetyPlan,
     CompleteRiskAssessment,

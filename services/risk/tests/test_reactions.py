@@ -14,20 +14,20 @@ from uuid import UUID, uuid4
 import pytest
 from bus_helpers import wait_until
 from mend_consent.app import build as build_consent
-from mend_events.catalog.aftercare import CheckInMissed
-from mend_events.catalog.sessions import (
+from mend_events.app.runtime import ServiceRuntime
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.aftercare import CheckInMissed
+from mend_events.contracts.catalog.sessions import (
     CaseOpened,
     CaseResumed,
     FacilitatorChosen,
     PreferencesSet,
     SessionHalted,
 )
-from mend_events.cloudevents import to_message
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata, NewEvent
-from mend_events.identity_types import Role
-from mend_events.relay import producer_for
-from mend_events.runtime import ServiceRuntime
+from mend_events.contracts.envelope import Metadata, NewEvent
+from mend_events.contracts.events import DomainEvent
+from mend_events.messaging.cloudevents import to_message
+from mend_events.messaging.relay import producer_for
 from mend_risk.app import build as build_risk
 from mend_risk.reactions import Reactions
 from mend_testkit.fixtures import drop_schema, make_schema, running_service

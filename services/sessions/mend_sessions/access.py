@@ -3,10 +3,10 @@ decision starts with within a case are the domain's (domain/guards.py)."""
 
 from __future__ import annotations
 
-from mend_events.cases import CaseEntry, authorize_case
-from mend_events.identity import Identity
-from mend_events.identity_types import PARTICIPANT_ROLES, Role
-from mend_events.policy import (
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
+from mend_events.security.cases import CaseEntry, authorize_case
+from mend_events.security.identity import Identity
+from mend_events.security.policy import (
     BASELINE_RULES,
     Policy,
     Resource,
@@ -114,7 +114,7 @@ def authorize_on_case(
     *,
     participants: frozenset[str] | None = None,
 ) -> None:
-    """`action` on an opened case (mend_events.cases.authorize_case): the harmed person's
+    """`action` on an opened case (mend_events.security.cases.authorize_case): the harmed person's
     record is the case's, so their rules (own_record) name the harmed person; `participants`
     the people of the session concerned (for halting and reading)."""
     authorize_case(

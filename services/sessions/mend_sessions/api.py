@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from mend_events.disclosure import for_viewer
+from mend_events.contracts.actors import PARTICIPANT_ROLES
 from mend_events.errors import Forbidden, Unavailable
-from mend_events.http_commands import (
+from mend_events.security.disclosure import for_viewer
+from mend_events.security.identity import Identity
+from mend_events.web.commands import (
     Caller,
     CaseCommand,
     CaseId,
@@ -22,8 +24,6 @@ from mend_events.http_commands import (
     command_response,
     command_routes,
 )
-from mend_events.identity import Identity
-from mend_events.identity_types import PARTICIPANT_ROLES
 
 from mend_sessions import access
 from mend_sessions import commands as c
@@ -62,6 +62,7 @@ async def _on_case(
     )
     return state
 
+
 async def _execute(call: CommandCall, command: Any) -> Any:
     """The command through the service (which gates contact sessions, R4)."""
     service: SessionsService = call.service
@@ -77,6 +78,7 @@ async def _execute(call: CommandCall, command: Any) -> Any:
     _written(call.request, result)
     return result
 
+
 def _acting(action: str) -> Run:
     """Run a command as `action` on the case (and on the session in the path, if any)."""
 
@@ -87,6 +89,7 @@ def _acting(action: str) -> Run:
 
     return run
 
+
 async def _opening(call: CommandCall, command: c.OpenCase) -> Any:
     access.authorize(
         call.identity,
@@ -96,6 +99,7 @@ async def _opening(call: CommandCall, command: c.OpenCase) -> Any:
         person_id=command.harmed_person_id or call.identity.person_id,
     )
     return await _execute(call, command)
+
 
 async def _inviting(call: CommandCall, command: c.RecordInvitation) -> Any:
     access.authorize(

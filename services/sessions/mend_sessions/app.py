@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
-from mend_events.composition import ServiceOf
-from mend_events.practitioners import PractitionerDirectory
-from mend_events.reactions import subscribe
-from mend_events.runtime import ServiceRuntime
-from mend_events.serve import service_app
-from mend_events.settings import Settings
+from mend_events.app.composition import ServiceOf
+from mend_events.app.runtime import ServiceRuntime
+from mend_events.app.serve import service_app
+from mend_events.app.settings import Settings
+from mend_events.messaging.reactions import subscribe
+from mend_events.security.practitioners import PractitionerDirectory
 
 from mend_sessions.api import router
 from mend_sessions.consistency import (

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from mend_events.catalog.sessions import (
+from mend_events.contracts.actors import PseudoId
+from mend_events.contracts.catalog.sessions import (
     AgreementItem,
     CloseReason,
     HaltCause,
@@ -21,9 +22,8 @@ from mend_events.catalog.sessions import (
     Route,
     Specialism,
 )
-from mend_events.identity_types import PseudoId
-from mend_events.inputs import Day, Moment
-from mend_events.vocabulary import ContactForm
+from mend_events.contracts.vocabulary import ContactForm
+from mend_events.web.inputs import Day, Moment
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 

@@ -53,9 +53,9 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
+from mend_events.app.settings import kafka_options
 from mend_events.errors import Unavailable
-from mend_events.inbox import Position
-from mend_events.settings import kafka_options
+from mend_events.messaging.inbox import Position
 
 log = structlog.get_logger("mend.sessions.consistency")
 

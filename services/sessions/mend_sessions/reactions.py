@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import asyncpg
-from mend_events.catalog.risk import RiskAssessmentCompleted, RiskFlagRaised, Severity
-from mend_events.catalog.sessions import HaltCause
-from mend_events.envelope import RecordedEvent
-from mend_events.reactions import Consumes
+from mend_events.contracts.catalog.risk import RiskAssessmentCompleted, RiskFlagRaised, Severity
+from mend_events.contracts.catalog.sessions import HaltCause
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.messaging.reactions import Consumes
 
 from mend_sessions import commands as c
 from mend_sessions.consistency import lock_case

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from mend_events.application import CommandResult, CommandService
-from mend_events.catalog.sessions import Participant, ParticipantRole
-from mend_events.decider import CommandContext, system_context
-from mend_events.envelope import RecordedEvent
+from mend_events.commands.decider import CommandContext, system_context
+from mend_events.commands.service import CommandResult, CommandService
+from mend_events.contracts.catalog.sessions import Participant, ParticipantRole
+from mend_events.contracts.envelope import RecordedEvent
 from mend_events.errors import Forbidden, NotFound, Unavailable
-from mend_events.practitioners import PractitionerDirectory
+from mend_events.security.practitioners import PractitionerDirectory
 from mend_events.store import EventStore
 
 from mend_sessions import commands as c

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext
-from mend_events.envelope import Metadata
-from mend_events.identity_types import Actor, Role
+from mend_events.commands.decider import CommandContext
+from mend_events.contracts.actors import Actor, Role
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import DomainEvent
 from mend_sessions.domain import decider
 from mend_sessions.domain.state import CaseState
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
-from mend_events.cases import authorize_case
 from mend_events.errors import Forbidden, NotFound
-from mend_events.identity import Identity
+from mend_events.security.cases import authorize_case
+from mend_events.security.identity import Identity
 from mend_sessions.access import POLICY, authorize
 from mend_testkit.matrix import (
     MATRIX_HP,

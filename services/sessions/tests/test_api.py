@@ -14,7 +14,9 @@ from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from mend_events.catalog.consent import (
+from mend_events.app.settings import events_topic, kafka_options
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.consent import (
     AcknowledgementRecorded,
     AcknowledgementWithdrawn,
     ConsentGiven,
@@ -23,7 +25,7 @@ from mend_events.catalog.consent import (
     ConsentWithdrawn,
     GrantRef,
 )
-from mend_events.catalog.risk import (
+from mend_events.contracts.catalog.risk import (
     AssessmentStage,
     DecisionReason,
     FlagCategory,
@@ -36,12 +38,10 @@ from mend_events.catalog.risk import (
     RiskReassessmentDue,
     Severity,
 )
-from mend_events.catalog.sessions import PractitionerRegistered
-from mend_events.cloudevents import to_message
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata, NewEvent, RecordedEvent
-from mend_events.identity_types import Role
-from mend_events.settings import events_topic, kafka_options
+from mend_events.contracts.catalog.sessions import PractitionerRegistered
+from mend_events.contracts.envelope import Metadata, NewEvent, RecordedEvent
+from mend_events.contracts.events import DomainEvent
+from mend_events.messaging.cloudevents import to_message
 from mend_sessions.app import build
 from mend_testkit.fixtures import running_service
 

@@ -8,14 +8,14 @@ from uuid import UUID, uuid4
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mend_events.catalog import sessions as ev
-from mend_events.catalog.sessions import ParticipantRole as R
-from mend_events.catalog.sessions import PractitionerRegistered
-from mend_events.contracts import registry
-from mend_events.decider import CommandContext
-from mend_events.envelope import Metadata
+from mend_events.commands.decider import CommandContext
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog import sessions as ev
+from mend_events.contracts.catalog.sessions import ParticipantRole as R
+from mend_events.contracts.catalog.sessions import PractitionerRegistered
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import registry
 from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import Role
 from mend_sessions import commands as c
 from mend_sessions.domain import WithGates, WithPractitioner
 from mend_sessions.domain.forms import ContactForm
@@ -484,7 +484,7 @@ def test_reaction_causes_are_validated():
 
 
 def agreement(consented_by=("hp-0001", "rp-0001"), owner="rp-0001") -> c.RecordAgreement:
-    item = ev.AgreementItem(owner_id=owner, commitment=ev.CommitmentCode.THERAPEUTIC_TREATMENT)
+    item = ev.AgreementItem(owner_id=owner, commitment=ev.AgreedCommitment.THERAPEUTIC_TREATMENT)
     return c.RecordAgreement(session_id="sess-0001", items=(item,), consented_by=consented_by)
 
 

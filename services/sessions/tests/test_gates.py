@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from mend_events.catalog.sessions import (
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.sessions import (
     CaseOpened,
     CasePaused,
     FacilitatorChosen,
@@ -29,7 +30,6 @@ from mend_events.catalog.sessions import (
     Specialism,
 )
 from mend_events.errors import GatesUnmet
-from mend_events.identity_types import Role
 from mend_sessions.commands import ScheduleSession, StartSession
 from mend_sessions.domain import WithGates
 from mend_sessions.domain.forms import ContactForm

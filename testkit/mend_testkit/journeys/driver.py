@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
-from mend_events.settings import SERVICES
+from mend_events.app.settings import SERVICES
 
 from mend_testkit.journeys.people import (
     COORDINATOR,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from mend_events.envelope import RecordedEvent
+from mend_events.contracts.envelope import RecordedEvent
 from mend_events.store.chain import ZERO_HASH, ChainBreak, canonical_json, link, micros
 from mend_events.store.results import (
     Appender,

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from mend_events.envelope import RecordedEvent
+from mend_events.contracts.envelope import RecordedEvent
 
 _COLUMNS = (
     "global_position, stream_id, stream_version, event_id, event_type, schema_version, "

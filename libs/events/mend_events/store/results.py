@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from mend_events.envelope import NewEvent
+from mend_events.contracts.envelope import NewEvent
 from mend_events.errors import Conflict, Rejected
 
 # An event as the store writes it: id, type, schema version, data (sealed), metadata.

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mend_events.catalog.aftercare import (
+from mend_events.commands.decider import CommandContext
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.aftercare import (
     CommitmentCompleted,
     CommitmentNotCompleted,
     CommitmentProgressed,
@@ -14,10 +16,8 @@ from mend_events.catalog.aftercare import (
     OutcomeMeasureRecorded,
     ProgressUpdateShared,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext
+from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import Role
 
 from mend_aftercare import commands as c
 from mend_aftercare.domain.rules import (
@@ -69,8 +69,11 @@ def record_progress(
 
 
 def finish_commitment(
-    s: AftercareState, cmd: c.CompleteCommitment | c.RecordCommitmentNotCompleted,
-    ctx: CommandContext, *, status: CommitmentStatus
+    s: AftercareState,
+    cmd: c.CompleteCommitment | c.RecordCommitmentNotCompleted,
+    ctx: CommandContext,
+    *,
+    status: CommitmentStatus,
 ) -> list[DomainEvent]:
     _require_role(ctx, Role.PRACTITIONER)
     known = commitment_of(s, cmd.commitment_id)
@@ -111,12 +114,16 @@ def record_measure(
     if not (_is_harmed_person(s, ctx) or ctx.actor.role is Role.PRACTITIONER):
         raise Forbidden("only the harmed person or their practitioner may record their answer")
     if not cmd.research_consent:
-        raise Rejected("the harmed person has not consented to outcome measures for research",
-                       field="research_consent")
+        raise Rejected(
+            "the harmed person has not consented to outcome measures for research",
+            field="research_consent",
+        )
     recorded = s.outcomes.get((cmd.measure, cmd.point))
     if recorded is not None:
         if recorded != cmd.score:
-            raise Rejected("this measure is already recorded for this point; answers are "
-                           "never overwritten", field="score")
+            raise Rejected(
+                "this measure is already recorded for this point; answers are never overwritten",
+                field="score",
+            )
         return []
     return [OutcomeMeasureRecorded(measure=cmd.measure, point=cmd.point, score=cmd.score)]

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from mend_events.catalog.aftercare import (
+from mend_events.commands.decider import CommandContext, Decider
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.aftercare import (
     AftercareAccepted,
     AftercareClosed,
     AftercareDeclined,
@@ -23,10 +25,8 @@ from mend_events.catalog.aftercare import (
     ReferralKind,
     ReferralMade,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
+from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import Role
 
 from mend_aftercare import commands as c
 from mend_aftercare.domain.commitments import (
@@ -97,12 +97,15 @@ def _close(s: AftercareState, cmd: c.CloseAftercare, ctx: CommandContext) -> lis
         raise NotFound("there is no after-care to close in this case")
     if _is_harmed_person(s, ctx):
         if cmd.reason not in HARMED_PERSON_CLOSURES:
-            raise Rejected("no_contact_possible is for a practitioner who cannot reach the "
-                           "harmed person", field="reason")
+            raise Rejected(
+                "no_contact_possible is for a practitioner who cannot reach the harmed person",
+                field="reason",
+            )
     elif ctx.actor.role is Role.PRACTITIONER:
         if cmd.reason not in PRACTITIONER_CLOSURES:
-            raise Forbidden("only the harmed person may close after-care for this reason",
-                            field="reason")
+            raise Forbidden(
+                "only the harmed person may close after-care for this reason", field="reason"
+            )
     else:
         raise Forbidden("only the harmed person, or a practitioner for safety, may close")
     if s.closed:
@@ -160,8 +163,11 @@ def _schedule(s: AftercareState, cmd: c.ScheduleCheckIn, ctx: CommandContext) ->
 
 
 def _check_in_outcome(
-    s: AftercareState, cmd: c.CompleteCheckIn | c.MarkCheckInMissed, ctx: CommandContext,
-    *, outcome: CheckInOutcome
+    s: AftercareState,
+    cmd: c.CompleteCheckIn | c.MarkCheckInMissed,
+    ctx: CommandContext,
+    *,
+    outcome: CheckInOutcome,
 ) -> list[DomainEvent]:
     _require_role(ctx, Role.PRACTITIONER)
     check_in = s.check_ins.get(cmd.check_in_id)
@@ -172,8 +178,7 @@ def _check_in_outcome(
     if check_in.outcome is not None:
         raise Rejected(f"this check-in is already {check_in.outcome}", field="check_in_id")
     if outcome is CheckInOutcome.MISSED and check_in.due_at and ctx.now < check_in.due_at:
-        raise Rejected("a check-in can be missed only once its time has come",
-                       field="check_in_id")
+        raise Rejected("a check-in can be missed only once its time has come", field="check_in_id")
     event = CheckInCompleted if outcome is CheckInOutcome.COMPLETED else CheckInMissed
     return [
         event(
@@ -198,8 +203,9 @@ def _refer(s: AftercareState, cmd: c.MakeReferral, ctx: CommandContext) -> list[
         cmd.kind is ReferralKind.CIRCLES_OF_SUPPORT_AND_ACCOUNTABILITY
         and cmd.participant_role is not PlanRole.RESPONSIBLE_PERSON
     ):
-        raise Rejected("circles of support and accountability are for the responsible person",
-                       field="kind")
+        raise Rejected(
+            "circles of support and accountability are for the responsible person", field="kind"
+        )
     if cmd.due_on < ctx.now.date():
         raise Rejected("a referral cannot be due in the past", field="due_on")
     return [ReferralMade(**cmd.model_dump())]

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from statistics import fmean, median
 from typing import Any
 
-from mend_events.catalog.aftercare import (
+from mend_events.contracts.catalog.aftercare import (
     ClosureReason,
     CommitmentStatus,
     MeasurePoint,

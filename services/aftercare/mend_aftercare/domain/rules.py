@@ -4,7 +4,9 @@ the guards each decision starts with. Pure."""
 
 from __future__ import annotations
 
-from mend_events.catalog.aftercare import (
+from mend_events.commands.decider import CommandContext
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.aftercare import (
     ClosureReason,
     CommitmentCompleted,
     CommitmentNotCompleted,
@@ -13,10 +15,8 @@ from mend_events.catalog.aftercare import (
     PlanRole,
     UpdateLevel,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext
+from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import Role
 
 from mend_aftercare.domain.state import (
     AftercareState,
@@ -89,8 +89,10 @@ def _require_harmed_person(state: AftercareState, ctx: CommandContext, doing: st
 
 def _require_open(state: AftercareState) -> None:
     if state.closed:
-        raise Rejected("after-care in this case is closed; it reopens only with a new offer "
-                       "or the harmed person's acceptance")
+        raise Rejected(
+            "after-care in this case is closed; it reopens only with a new offer "
+            "or the harmed person's acceptance"
+        )
 
 
 def _require_plan(state: AftercareState, participant_id: str, role: PlanRole) -> None:
@@ -111,5 +113,3 @@ def _same_or_conflict(existing: object, wanted: object, field: str) -> list[Doma
     if existing != wanted:
         raise Rejected("this id is already used for something else", field=field)
     return []
-
-

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 from uuid import UUID
 
-from mend_events.catalog.aftercare import (
+from mend_events.contracts.catalog.aftercare import (
     AftercareAccepted,
     AftercareClosed,
     AftercareDeclined,
@@ -45,8 +45,8 @@ from mend_events.catalog.aftercare import (
     ReferralMade,
     UpdateLevel,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import DomainEvent
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -236,7 +236,10 @@ def evolve(s: AftercareState, event: DomainEvent, meta: Metadata) -> AftercareSt
             return _check_in(s, event, CheckInOutcome.MISSED)
         case ReferralMade():
             referral = Referral(
-                event.participant_id, event.participant_role, event.kind, event.owner_id,
+                event.participant_id,
+                event.participant_role,
+                event.kind,
+                event.owner_id,
                 event.due_on,
             )
             return replace(s, referrals=_with(s.referrals, event.referral_id, referral))

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import uuid5
 
-from mend_events.catalog.consent import (
+from mend_events.commands.decider import CommandContext, Decider
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Actor, Role
+from mend_events.contracts.catalog.consent import (
     TAKE_PART,
     AcknowledgementRecorded,
     AcknowledgementWithdrawn,
@@ -18,10 +20,8 @@ from mend_events.catalog.consent import (
     IncentiveReported,
     WithdrawalTarget,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
+from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import PARTICIPANT_ROLES, Actor, Role
 
 from mend_consent.commands import (
     GiveConsent,
@@ -278,5 +278,3 @@ def _withdraw_acknowledgement(
 
 
 decider: Decider[ConsentState] = Decider(initial=initial, evolve=evolve, decide=decide)
-
-

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from mend_events.catalog.consent import (
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.consent import (
     TAKE_PART,
     ScopeKind,
     parse_scope,
 )
-from mend_events.identity_types import Role
 
 from mend_consent.domain.state import ConsentState, Grant, GrantStatus
 

@@ -9,7 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from mend_events.catalog.consent import (
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.consent import (
     AcknowledgementBasis,
     AcknowledgementRecorded,
     AcknowledgementWithdrawalGround,
@@ -22,9 +23,8 @@ from mend_events.catalog.consent import (
     IncentiveReported,
     InformedHow,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata
-from mend_events.identity_types import Role
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import DomainEvent
 
 # ---------------------------------------------------------------------------------------- state
 
@@ -139,5 +139,3 @@ def _end(
 def _with_ack(state: ConsentState, ack: Acknowledgement) -> ConsentState:
     acks = {**state.acknowledgements, ack.responsible_person_id: ack}
     return replace(state, acknowledgements=acks)
-
-

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from mend_events.catalog.risk import AssessmentStage
-from mend_events.vocabulary import ContactForm
+from mend_events.contracts.catalog.risk import AssessmentStage
+from mend_events.contracts.vocabulary import ContactForm
 
 from mend_risk.domain.forms import usual_involvement
 from mend_risk.domain.queries import latest_completed, permits, unresolved_severe_flags
@@ -98,5 +98,3 @@ def permits_in(
 
 def involvement(form: ContactForm, with_responsible_person: bool | None) -> bool:
     return usual_involvement(form) if with_responsible_person is None else with_responsible_person
-
-

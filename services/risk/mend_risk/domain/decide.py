@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from mend_events.catalog.risk import (
+from mend_events.commands.decider import CommandContext, Decider
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.risk import (
     ReassessmentTrigger,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
@@ -16,10 +18,8 @@ from mend_events.catalog.risk import (
     RiskReassessmentDue,
     SafetyPlanAgreed,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
+from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, Rejected
-from mend_events.identity_types import Role
 
 from mend_risk.commands import (
     AgreeSafetyPlan,

@@ -1,13 +1,14 @@
 """Which contact forms bring the responsible person in, as far as risk is concerned.
 
 The forms themselves, and which of them always or never involve the responsible person, are the
-platform's (`mend_events.vocabulary`, shared with sessions); only the risk-specific groupings and
+platform's (`mend_events.contracts.vocabulary`, shared with sessions); only the risk-specific
+groupings and
 questions live here.
 """
 
 from __future__ import annotations
 
-from mend_events.vocabulary import (
+from mend_events.contracts.vocabulary import (
     ALWAYS_WITH_RESPONSIBLE_PERSON,
     NEVER_WITH_RESPONSIBLE_PERSON,
     ContactForm,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mend_events.catalog.risk import (
+from mend_events.contracts.catalog.risk import (
     LEGAL_RESTRICTIONS,
     AssessmentStage,
     FactorStatus,
@@ -15,7 +15,7 @@ from mend_events.catalog.risk import (
     RiskFactor,
     Severity,
 )
-from mend_events.vocabulary import ContactForm
+from mend_events.contracts.vocabulary import ContactForm
 
 from mend_risk.domain.forms import MEETINGS, possible_involvement, usual_involvement
 from mend_risk.domain.state import Assessment, Flag, RiskState
@@ -138,5 +138,3 @@ def _aware(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValueError("a moment in time must carry its timezone")
     return at
-
-

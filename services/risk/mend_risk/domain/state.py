@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
-from mend_events.catalog.risk import (
+from mend_events.contracts.catalog.risk import (
     AssessmentStage,
     ReassessmentTrigger,
     RiskAssessmentCompleted,
@@ -20,8 +20,8 @@ from mend_events.catalog.risk import (
     RiskReassessmentDue,
     SafetyPlanAgreed,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import DomainEvent
 
 # ---------------------------------------------------------------------------------------- state
 
@@ -157,4 +157,3 @@ def _resolve(flag: Flag, event: RiskFlagResolved, meta: Metadata) -> Flag:
     if flag.raised.flag_id != event.flag_id or flag.resolved_at is not None:
         return flag
     return replace(flag, resolved_by=meta.actor_id, resolved_at=meta.occurred_at)
-

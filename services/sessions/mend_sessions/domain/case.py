@@ -3,7 +3,9 @@ preferences, pace (pause and resume) and closing."""
 
 from __future__ import annotations
 
-from mend_events.catalog.sessions import (
+from mend_events.commands.decider import CommandContext
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.sessions import (
     CaseClosed,
     CaseOpened,
     CasePaused,
@@ -18,10 +20,8 @@ from mend_events.catalog.sessions import (
     PreferencesSet,
     Route,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext
+from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, Rejected
-from mend_events.identity_types import Role
 
 from mend_sessions import commands as c
 from mend_sessions.domain.contact import halted, in_order

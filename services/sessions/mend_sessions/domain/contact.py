@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
-from mend_events.catalog.sessions import (
+from mend_events.commands.decider import CommandContext
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
+from mend_events.contracts.catalog.sessions import (
     AgreementReached,
     HaltCause,
     Participant,
@@ -17,10 +19,8 @@ from mend_events.catalog.sessions import (
     SessionScheduled,
     SessionStarted,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext
+from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, GatesUnmet, Rejected
-from mend_events.identity_types import PARTICIPANT_ROLES, Role
 
 from mend_sessions import commands as c
 from mend_sessions.domain.gates import GateView, SessionRequest, evaluate_gates

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
+from mend_events.commands.decider import CommandContext, Decider
+from mend_events.contracts.events import DomainEvent
 
 from mend_sessions import commands as c
 from mend_sessions.domain import case, contact

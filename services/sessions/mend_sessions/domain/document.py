@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from mend_events.catalog.sessions import SessionHalted
-from mend_events.envelope import RecordedEvent
+from mend_events.contracts.catalog.sessions import SessionHalted
+from mend_events.contracts.envelope import RecordedEvent
 
 from mend_sessions.domain.state import CaseState
 

@@ -1,5 +1,6 @@
 """Forms of contact (the platform's one `ContactForm`, re-exported here), and what each form
-implies for who takes part (the platform's answer, `mend_events.vocabulary`, which risk shares)
+implies for who takes part (the platform's answer, `mend_events.contracts.vocabulary`, which risk
+shares)
 and which team it needs."""
 
 from __future__ import annotations
@@ -7,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mend_events.catalog.consent import ScopeKind, parse_scope
-from mend_events.catalog.sessions import HaltCause
-from mend_events.vocabulary import (
+from mend_events.contracts.catalog.consent import ScopeKind, parse_scope
+from mend_events.contracts.catalog.sessions import HaltCause
+from mend_events.contracts.vocabulary import (
     ALWAYS_WITH_RESPONSIBLE_PERSON,
     NEVER_WITH_RESPONSIBLE_PERSON,
     ContactForm,

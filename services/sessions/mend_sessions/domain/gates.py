@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from mend_events.catalog.sessions import Participant, ParticipantRole, Specialism
+from mend_events.contracts.catalog.sessions import Participant, ParticipantRole, Specialism
 
 from mend_sessions.domain.forms import (
     DIRECT_CONTACT,
@@ -30,7 +30,7 @@ class DueReassessment:
     changed (a stage change, a flag, consent regranted, a halt for safety, ...), so the
     assessment before it no longer describes the case."""
 
-    trigger: str  # mend_events.catalog.risk.ReassessmentTrigger's value
+    trigger: str  # mend_events.contracts.catalog.risk.ReassessmentTrigger's value
     due_since: datetime
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mend_events.decider import CommandContext
+from mend_events.commands.decider import CommandContext
+from mend_events.contracts.actors import Role
 from mend_events.errors import Forbidden, NotFound, Rejected
-from mend_events.identity_types import Role
 
 from mend_sessions.domain.state import CaseState, CaseStatus, Session
 

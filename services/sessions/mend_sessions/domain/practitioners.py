@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from mend_events.catalog.sessions import PractitionerRegistered
-from mend_events.contracts import DomainEvent
-from mend_events.decider import CommandContext, Decider
-from mend_events.envelope import Metadata
+from mend_events.commands.decider import CommandContext, Decider
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.sessions import PractitionerRegistered
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden
-from mend_events.identity_types import Role
-from mend_events.practitioners import (
+from mend_events.security.practitioners import (
     LEGACY_REGISTRY_STREAM,
     MIN_FACILITATOR_LEVEL,
     Practitioner,

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from mend_events.catalog.sessions import (
+from mend_events.contracts.catalog.sessions import (
     AgreementReached,
     CaseClosed,
     CaseOpened,
@@ -30,8 +30,8 @@ from mend_events.catalog.sessions import (
     SessionScheduled,
     SessionStarted,
 )
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import Metadata
+from mend_events.contracts.envelope import Metadata
+from mend_events.contracts.events import DomainEvent
 
 from mend_sessions.domain.forms import ContactForm
 

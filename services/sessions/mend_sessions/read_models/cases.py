@@ -1,5 +1,5 @@
 """`CaseStates`: a projection of this service's own events (the registry's is the shared
-`mend_events.practitioners.PractitionerDirectory`), run by the projection runner: rows and
+`mend_events.security.practitioners.PractitionerDirectory`), run by the projection runner: rows and
 tracking position in one transaction, rebuilt from the store."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from itertools import groupby
 from typing import Any
 
 import asyncpg
-from mend_events.envelope import RecordedEvent
-from mend_events.practitioners import is_registry_stream
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.security.practitioners import is_registry_stream
 from mend_events.store import row_to_event
 
 from mend_sessions.domain import decider

@@ -12,7 +12,7 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-from mend_events.catalog.consent import (
+from mend_events.contracts.catalog.consent import (
     AcknowledgementRecorded,
     AcknowledgementWithdrawn,
     ConsentGiven,
@@ -21,7 +21,7 @@ from mend_events.catalog.consent import (
     ConsentWithdrawn,
     ScopeKind,
 )
-from mend_events.catalog.risk import (
+from mend_events.contracts.catalog.risk import (
     AssessmentStage,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
@@ -30,9 +30,9 @@ from mend_events.catalog.risk import (
     RiskReassessmentDue,
     Severity,
 )
-from mend_events.catalog.sessions import HaltCause
-from mend_events.contracts import DomainEvent
-from mend_events.envelope import RecordedEvent
+from mend_events.contracts.catalog.sessions import HaltCause
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.contracts.events import DomainEvent
 
 from mend_sessions.domain.forms import (
     FORM_VALUES,

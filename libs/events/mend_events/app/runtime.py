@@ -1,0 +1,186 @@
+"""A service's moving parts in one place: pool, store, relay, consumers, projection runners.
+Each service's app.py builds one; tests build one per test with their own schema and topics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI
+
+from mend_events.app.db import create_pool
+from mend_events.app.settings import Settings, dlq_topic, events_topic
+from mend_events.messaging.consumer import InboxConsumer
+from mend_events.messaging.inbox import Handler, PositionHook
+from mend_events.messaging.relay import Relay
+from mend_events.messaging.topics import ensure_named
+from mend_events.security import erasure
+from mend_events.security.crypto import AgencyKeys, FieldSealer, PgKeyStore
+from mend_events.store import EventStore
+from mend_events.store.projection import Projection, ProjectionRunner
+
+
+@dataclass
+class ServiceRuntime:
+    service: str
+    settings: Settings
+    schema: str
+    topic_prefix: str = ""
+    relay_enabled: bool = True
+    pool: asyncpg.Pool | None = None  # requests and projections
+    store_pool: asyncpg.Pool | None = None  # the store's own reads and appends, data keys
+    reaction_pool: asyncpg.Pool | None = None  # the consumers' inbox transactions
+    store: EventStore | None = None
+    sealer: FieldSealer | None = None
+    relay: Relay | None = None
+    consumers: list[InboxConsumer] = field(default_factory=list)
+    runners: list[ProjectionRunner] = field(default_factory=list)
+    _subscriptions: list[tuple[str, list[str], Handler, PositionHook | None]] = field(
+        default_factory=list
+    )
+    _projections: list[Projection] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _on_start: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def topic(self) -> str:
+        return events_topic(self.service, self.topic_prefix)
+
+    def topic_of(self, service: str) -> str:
+        return events_topic(service, self.topic_prefix)
+
+    def subscribe(
+        self,
+        name: str,
+        services: list[str],
+        handler: Handler,
+        *,
+        on_position: PositionHook | None = None,
+    ) -> None:
+        """Consume other services' events with `handler` (group = `<service>.<name>`);
+        `on_position` records each applied message's offset in the same transaction."""
+        topics = [self.topic_of(s) for s in services]
+        if erasure.OWNER in services and self.service != erasure.OWNER:
+            # Erasure requests travel on the owner's topic: this service destroys its own keys
+            # of the person in the same inbox transaction, before its handler sees the event.
+            handler = erasure.shredding(handler, self.schema)
+        self._subscriptions.append((name, topics, handler, on_position))
+
+    def group_of(self, name: str) -> str:
+        """The consumer group (and inbox consumer name) of subscription `name`."""
+        return f"{self.topic_prefix}{self.service}.{name}"
+
+    def project(self, projection: Projection) -> None:
+        self._projections.append(projection)
+
+    def on_start(self, hook: Callable[[ServiceRuntime], Awaitable[None]]) -> None:
+        self._on_start.append(hook)
+
+    def track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run background work for the runtime's lifetime; cancelled on stop."""
+        task = asyncio.create_task(work)
+        self._background.append(task)
+        return task
+
+    async def start(self) -> None:
+        # Three pools, so that no caller waits on a pool whose connections are held by callers
+        # that wait on it in turn (a burst of requests once took all 20 and waited for a
+        # 21st for ever): `pool` serves requests, each holding at most one; `store_pool`
+        # serves the store's statements (and data keys), whose connections are never held
+        # while waiting for anything else; `reaction_pool` lets reactions to withdrawals,
+        # halts and flags run however many requests queue (R2). Every acquire is bounded.
+        url = self.settings.database_url
+        self.pool = await create_pool(url, min_size=2, max_size=20)
+        self.store_pool = await create_pool(url, min_size=1, max_size=6, acquire_timeout=10.0)
+        self.reaction_pool = await create_pool(url, min_size=1, max_size=4)
+        self.sealer = FieldSealer(PgKeyStore(self.store_pool, self.schema), AgencyKeys.from_env())
+        self.store = EventStore(
+            self.pool,
+            self.schema,
+            service=self.service,
+            sealer=self.sealer,
+            io_pool=self.store_pool,
+        )
+        for projection in self._projections:
+            runner = ProjectionRunner(self.store, projection)
+            await runner.catch_up()
+            self.runners.append(runner)
+            self._tasks.append(asyncio.create_task(runner.run()))
+        if self.relay_enabled:
+            self.relay = Relay(
+                self.store,
+                self.settings.database_url,
+                self.settings.kafka_bootstrap,
+                self.topic,
+                auth=self.settings.kafka_auth,
+            )
+            self._tasks.append(asyncio.create_task(self.relay.run()))
+        if self._subscriptions:
+            # Topics exist before anyone subscribes: a consumer that subscribed to a missing
+            # topic would only see it at its next metadata refresh, minutes later.
+            consumed = {t for _, topics, _, _ in self._subscriptions for t in topics}
+            await ensure_named(
+                self.settings.kafka_bootstrap,
+                [self.topic, dlq_topic(self.service, self.topic_prefix), *sorted(consumed)],
+                auth=self.settings.kafka_auth,
+            )
+        for name, topics, handler, on_position in self._subscriptions:
+            consumer = InboxConsumer(
+                name=self.group_of(name),
+                pool=self.reaction_pool,
+                schema=self.schema,
+                bootstrap=self.settings.kafka_bootstrap,
+                topics=topics,
+                handler=handler,
+                dlq_topic=dlq_topic(self.service, self.topic_prefix),
+                on_position=on_position,
+                auth=self.settings.kafka_auth,
+            )
+            await consumer.start()
+            self.consumers.append(consumer)
+        for hook in self._on_start:
+            await hook(self)
+
+    async def settle(self) -> None:
+        """Bring every projection up to the store's head now (tests, demos, rebuild tools)."""
+        for runner in self.runners:
+            await runner.catch_up()
+
+    def wake_projections(self) -> None:
+        for runner in self.runners:
+            runner.wake()
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for consumer in self.consumers:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        if self.relay is not None:
+            self.relay.stop()
+        for runner in self.runners:
+            runner.stop()
+        for task in self._tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, timeout=10)
+        if self.store is not None:
+            await self.store.close()
+        for pool in (self.reaction_pool, self.store_pool, self.pool):
+            if pool is not None:
+                await pool.close()
+
+    def lifespan(self) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+        @contextlib.asynccontextmanager
+        async def run(_: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        return run

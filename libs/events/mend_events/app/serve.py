@@ -1,0 +1,68 @@
+"""Run a service as its own process (`python -m mend_<service> --port N`), and the wiring every
+service's `app.py` shares: its runtime and app, and its periodic background work."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+
+from mend_events.app.logging import configure_logging
+from mend_events.app.runtime import ServiceRuntime
+from mend_events.app.settings import DEFAULT_PORTS, Settings
+from mend_events.messaging.consumer_errors import describe_error
+from mend_events.web.http import create_app
+
+
+def service_app(
+    service: str,
+    settings: Settings | None,
+    schema: str,
+    topic_prefix: str,
+    router: APIRouter,
+) -> tuple[FastAPI, ServiceRuntime]:
+    """`service`'s runtime on `schema` (settings from the environment unless given) and its app:
+    the runtime's lifespan, the HTTP edge (`create_app`) and `router`'s routes. The caller adds
+    projections, subscriptions and start hooks to the runtime before the app starts."""
+    runtime = ServiceRuntime(
+        service, settings or Settings.from_env(), schema, topic_prefix=topic_prefix
+    )
+    app = create_app(service, runtime.lifespan())
+    app.include_router(router)
+    return app, runtime
+
+
+async def periodically(
+    interval: float, work: Callable[[], Awaitable[None]], *, log: Any, failed: str
+) -> None:
+    """Run `work` every `interval` seconds for as long as the task lives (`runtime.track` it).
+    A pass that fails is logged as `failed`, with the error as `describe_error` gives it (never a
+    foreign message, which may quote personal data), and the next pass tries again."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await work()
+        except Exception as exc:  # keep going; the next pass retries
+            log.warning(failed, error=describe_error(exc))
+
+
+def run(service: str, make_app: Callable[[], FastAPI]) -> None:
+    parser = argparse.ArgumentParser(prog=f"mend_{service}")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORTS[service])
+    args = parser.parse_args()
+    configure_logging(service)
+    # log_config=None: uvicorn's loggers go through our scrubbing processors too.
+    uvicorn.run(
+        make_app(),
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

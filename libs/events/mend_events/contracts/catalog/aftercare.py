@@ -1,0 +1,266 @@
+"""The aftercare service's events: one stream per case, stream id = case id.
+
+Codes, pseudonymous ids, dates and integers only: there is no free text anywhere in this
+vocabulary, so nothing here ever needs sealing and nothing here can leak a narrative (R8).
+Who acted and when travels in the envelope (`mend_events.contracts.envelope.Metadata`), not in the
+data.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from mend_events.contracts.actors import PseudoId
+from mend_events.contracts.events import DomainEvent, registry
+
+
+class OfferCause(StrEnum):
+    """Why after-care was offered; the cause event's id travels beside it (and as causation id)."""
+
+    SESSION_HALTED = "session_halted"
+    CONSENT_WITHDRAWN = "consent_withdrawn"  # by the harmed person (R2)
+    SESSION_COMPLETED = "session_completed"
+
+
+class PlanRole(StrEnum):
+    """Whose plan a check-in or referral belongs to: the harmed person's after-care, or the
+    responsible person's desistance and reintegration plan."""
+
+    HARMED_PERSON = "harmed_person"
+    RESPONSIBLE_PERSON = "responsible_person"
+
+
+class ReferralKind(StrEnum):
+    COUNSELLING = "counselling"
+    ADVOCACY = "advocacy"
+    THERAPEUTIC_TREATMENT = "therapeutic_treatment"
+    CIRCLES_OF_SUPPORT_AND_ACCOUNTABILITY = "circles_of_support_and_accountability"
+    OTHER = "other"
+
+
+class CommitmentCode(StrEnum):
+    """What an agreement asked of someone. The sessions service's agreement codes map onto these
+    in the application layer; `other` keeps an unmapped code from being lost."""
+
+    THERAPEUTIC_TREATMENT = "therapeutic_treatment"
+    BEHAVIOUR_CHANGE_PROGRAMME = "behaviour_change_programme"
+    NO_CONTACT = "no_contact"
+    FAMILY_ARRANGEMENT = "family_arrangement"
+    CONTACT_ARRANGEMENT = "contact_arrangement"
+    WRITTEN_ACCOUNT = "written_account"
+    REPARATION = "reparation"
+    OTHER = "other"
+
+
+class ProgressCode(StrEnum):
+    STARTED = "started"
+    ON_TRACK = "on_track"
+    BEHIND_SCHEDULE = "behind_schedule"
+
+
+class CommitmentStatus(StrEnum):
+    """The status a progress update may tell the harmed person. Only these codes ever travel to
+    them: never the progress detail, never the practitioner's view."""
+
+    PROGRESSED = "progressed"
+    COMPLETED = "completed"
+    NOT_COMPLETED = "not_completed"
+
+
+class UpdateLevel(StrEnum):
+    """How much the harmed person chose to hear about commitments. `none` is the default."""
+
+    EACH_UPDATE = "each_update"
+    COMPLETION_ONLY = "completion_only"
+    RISK_CHANGES_ONLY = "risk_changes_only"
+    NONE = "none"
+
+
+class OutcomeMeasure(StrEnum):
+    SATISFACTION = "satisfaction"
+    SAFETY_FEAR = "safety_fear"
+    WELLBEING = "wellbeing"
+
+
+class MeasurePoint(StrEnum):
+    BASELINE = "baseline"
+    M1 = "m1"
+    M6 = "m6"
+    M12 = "m12"
+
+
+class ClosureReason(StrEnum):
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    WITHDREW = "withdrew"
+    UNSAFE = "unsafe"
+    NO_CONTACT_POSSIBLE = "no_contact_possible"
+
+
+Score = Annotated[int, Field(ge=1, le=10)]
+
+
+@registry.register
+class AftercareOffered(DomainEvent):
+    """Support offered to the harmed person, once per cause chain. `cause_event_id` is the event
+    after-care reacted to; `root_cause_event_id` the event that began its chain when that is
+    another one (the withdrawal behind a SessionHalted), None when the cause began it.
+    `reopens_closure` names the reason of an earlier closure this offer reopens, so whoever
+    delivers it knows when direct contact was judged unsafe or impossible and goes through the
+    practitioner instead."""
+
+    event_type = "AftercareOffered"
+    harmed_person_id: PseudoId
+    cause: OfferCause
+    cause_event_id: UUID
+    reopens_closure: ClosureReason | None = None
+    root_cause_event_id: UUID | None = None
+
+    @property
+    def chain(self) -> UUID:
+        """The event that began the chain this offer answers."""
+        return self.root_cause_event_id or self.cause_event_id
+
+
+@registry.register
+class AftercareAccepted(DomainEvent):
+    """The harmed person's own yes (the actor in the envelope is the harmed person)."""
+
+    event_type = "AftercareAccepted"
+
+
+@registry.register
+class AftercareDeclined(DomainEvent):
+    """The harmed person's own no. It does not close the case: they may accept later."""
+
+    event_type = "AftercareDeclined"
+
+
+@registry.register
+class DesistancePlanAccepted(DomainEvent):
+    """The responsible person took up desistance and reintegration support (voluntary, R10)."""
+
+    event_type = "DesistancePlanAccepted"
+    responsible_person_id: PseudoId
+
+
+@registry.register
+class DesistancePlanEnded(DomainEvent):
+    """The responsible person left their plan; no reason is owed."""
+
+    event_type = "DesistancePlanEnded"
+    responsible_person_id: PseudoId
+
+
+@registry.register
+class CheckInScheduled(DomainEvent):
+    event_type = "CheckInScheduled"
+    check_in_id: UUID
+    participant_id: PseudoId
+    participant_role: PlanRole
+    due_at: AwareDatetime
+
+
+@registry.register
+class CheckInCompleted(DomainEvent):
+    event_type = "CheckInCompleted"
+    check_in_id: UUID
+    participant_id: PseudoId
+    participant_role: PlanRole
+
+
+@registry.register
+class CheckInMissed(DomainEvent):
+    """A missed check-in. With `participant_role = responsible_person` this is the signal the
+    risk service consumes; a harmed person's missed check-in is never escalated (R10)."""
+
+    event_type = "CheckInMissed"
+    check_in_id: UUID
+    participant_id: PseudoId
+    participant_role: PlanRole
+
+
+@registry.register
+class ReferralMade(DomainEvent):
+    event_type = "ReferralMade"
+    referral_id: UUID
+    participant_id: PseudoId
+    participant_role: PlanRole
+    kind: ReferralKind
+    owner_id: PseudoId  # who follows the referral up
+    due_on: date
+
+
+@registry.register
+class CommitmentRecorded(DomainEvent):
+    event_type = "CommitmentRecorded"
+    commitment_id: UUID
+    owner_id: PseudoId  # the participant who made the commitment
+    code: CommitmentCode
+    # None: the agreement set no date. Agreed by the owner, never imposed (R10), so none is
+    # invented here.
+    due_on: date | None = None
+    source_agreement_event_id: UUID
+
+
+@registry.register
+class CommitmentProgressed(DomainEvent):
+    event_type = "CommitmentProgressed"
+    commitment_id: UUID
+    progress: ProgressCode
+
+
+@registry.register
+class CommitmentCompleted(DomainEvent):
+    event_type = "CommitmentCompleted"
+    commitment_id: UUID
+
+
+@registry.register
+class CommitmentNotCompleted(DomainEvent):
+    event_type = "CommitmentNotCompleted"
+    commitment_id: UUID
+
+
+@registry.register
+class ProgressUpdatePreferenceSet(DomainEvent):
+    """The harmed person's own choice of what to hear. Consent to receive updates (R1) is a
+    separate scope held by the consent service; both must allow an update."""
+
+    event_type = "ProgressUpdatePreferenceSet"
+    harmed_person_id: PseudoId
+    level: UpdateLevel
+
+
+@registry.register
+class ProgressUpdateShared(DomainEvent):
+    """A status code released to the harmed person. `commitment_revision` is the number of
+    status changes the commitment had when shared: one share per change, however often asked."""
+
+    event_type = "ProgressUpdateShared"
+    harmed_person_id: PseudoId
+    commitment_id: UUID
+    status: CommitmentStatus
+    commitment_revision: int = Field(ge=1)
+
+
+@registry.register
+class OutcomeMeasureRecorded(DomainEvent):
+    """The harmed person's answer to one voluntary measure, recorded only under research
+    consent. An integer score: no floats in events (hash chains re-serialise JSON)."""
+
+    event_type = "OutcomeMeasureRecorded"
+    measure: OutcomeMeasure
+    point: MeasurePoint
+    score: Score
+
+
+@registry.register
+class AftercareClosed(DomainEvent):
+    event_type = "AftercareClosed"
+    reason: ClosureReason

@@ -1,0 +1,291 @@
+"""The consent service's events, and the vocabulary other services share with it: contact forms
+and consent scopes.
+
+A scope is a canonical string key, so it travels in JSON as itself and other services can ask
+"does consent cover this?" without importing a model:
+
+    take_part                 taking part in the process at all
+    contact:<form>            one form of contact, e.g. contact:face_to_face
+    share:<agency id>         sharing information with one named agency, e.g. share:police-north
+    progress_updates          receiving progress updates
+    outcome_research          taking part in outcome research
+
+Build keys with `contact_scope` / `share_scope`, never by hand.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, NamedTuple
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from mend_events.contracts.actors import PARTICIPANT_ROLES, AgencyId, PseudoId, Role
+from mend_events.contracts.events import DomainEvent, PersonalText, registry
+from mend_events.contracts.vocabulary import ContactForm
+
+
+class ScopeKind(StrEnum):
+    TAKE_PART = "take_part"
+    CONTACT = "contact"
+    SHARE = "share"
+    PROGRESS_UPDATES = "progress_updates"
+    OUTCOME_RESEARCH = "outcome_research"
+
+
+TAKE_PART = ScopeKind.TAKE_PART.value
+PROGRESS_UPDATES = ScopeKind.PROGRESS_UPDATES.value
+OUTCOME_RESEARCH = ScopeKind.OUTCOME_RESEARCH.value
+_PLAIN_SCOPES = frozenset({TAKE_PART, PROGRESS_UPDATES, OUTCOME_RESEARCH})
+_FORMS = frozenset(f.value for f in ContactForm)
+_agency = TypeAdapter(AgencyId)
+
+
+class ScopeParts(NamedTuple):
+    kind: ScopeKind
+    form: ContactForm | None = None
+    agency: str | None = None
+
+
+def contact_scope(form: ContactForm | str) -> str:
+    return f"{ScopeKind.CONTACT}:{ContactForm(form)}"
+
+
+def share_scope(agency: str) -> str:
+    return f"{ScopeKind.SHARE}:{_agency.validate_python(agency)}"
+
+
+def parse_scope(key: str) -> ScopeParts:
+    """Split a scope key into its parts; ValueError (a readable one) for anything unknown."""
+    if key in _PLAIN_SCOPES:
+        return ScopeParts(ScopeKind(key))
+    kind, _, arg = key.partition(":")
+    if kind == ScopeKind.CONTACT and arg in _FORMS:
+        return ScopeParts(ScopeKind.CONTACT, form=ContactForm(arg))
+    if kind == ScopeKind.SHARE:
+        try:
+            return ScopeParts(ScopeKind.SHARE, agency=_agency.validate_python(arg))
+        except ValidationError:
+            pass
+    forms = ", ".join(f"contact:{f}" for f in ContactForm)
+    raise ValueError(
+        "unknown scope: expected take_part, progress_updates, outcome_research, "
+        f"share:<agency id> or one of {forms}"
+    )
+
+
+def _checked_scope(key: str) -> str:
+    parse_scope(key)
+    return key
+
+
+_SCOPE_PATTERN = (
+    r"^(take_part|progress_updates|outcome_research|share:[a-z][a-z0-9-]{1,63}|contact:("
+    + "|".join(ContactForm)
+    + "))$"
+)
+
+# A scope key in a model: validated by `parse_scope` (for its readable message), documented in
+# the JSON schema / OpenAPI by the equivalent pattern.
+ScopeKey = Annotated[
+    str,
+    AfterValidator(_checked_scope),
+    WithJsonSchema({"type": "string", "pattern": _SCOPE_PATTERN, "examples": ["contact:letter"]}),
+]
+
+
+class InformedHow(StrEnum):
+    """How the participant was told what they consent to before giving it."""
+
+    VERBAL_EXPLAINED = "verbal_explained"
+    WRITTEN_INFORMATION = "written_information"
+    BOTH = "both"
+
+
+class WithdrawalTarget(StrEnum):
+    GRANT = "grant"
+    SCOPE = "scope"
+    EVERYTHING = "everything"
+
+
+class AcknowledgementBasis(StrEnum):
+    """How the responsible person expressed that they caused the harm and accept responsibility."""
+
+    VERBAL_IN_PREPARATION = "verbal_in_preparation"
+    WRITTEN_STATEMENT = "written_statement"
+    GUILTY_PLEA_AFFIRMED = "guilty_plea_affirmed"
+
+
+class AcknowledgementWithdrawalGround(StrEnum):
+    DENIAL = "denial"
+    MINIMISATION = "minimisation"
+    RETRACTED = "retracted"  # withdrawn by the person, who owes no further label
+
+
+class GrantRef(BaseModel):
+    """A grant an event ends, with its scope: a subscriber knows what stopped without a lookup."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    grant_id: UUID
+    scope: ScopeKey
+
+
+# Events ending grants list at least one; an empty list would be a fact about nothing.
+GrantRefs = Annotated[tuple[GrantRef, ...], Field(min_length=1)]
+
+
+@registry.register
+class ConsentGiven(DomainEvent):
+    """A participant gave consent for one scope. Given by the participant themself (the event's
+    actor); a practitioner appears only as witness. Given-at is the envelope's occurred_at."""
+
+    event_type = "ConsentGiven"
+    schema_version = 1
+
+    grant_id: UUID
+    participant_id: PseudoId
+    participant_role: Role
+    scope: ScopeKey
+    informed_how: InformedHow
+    # Always true: consent where an incentive was offered is never recorded (R1).
+    no_incentive_attested: Literal[True]
+    witnessed_by: PseudoId | None = None
+    expires_at: AwareDatetime | None = None
+
+    @field_validator("participant_role")
+    @classmethod
+    def _participant(cls, role: Role) -> Role:
+        if role not in PARTICIPANT_ROLES:
+            raise ValueError(f"{role} is not a participant role")
+        return role
+
+
+@registry.register
+class ConsentWithdrawn(DomainEvent):
+    """One act of withdrawal: of a grant, of a scope, or of everything; effective at once.
+    Lists every grant it ended. The reason is the participant's own, optional, and sealed."""
+
+    event_type = "ConsentWithdrawn"
+    schema_version = 1
+    personal_fields = ("reason",)
+    personal_owner = "participant_id"
+
+    participant_id: PseudoId
+    target: WithdrawalTarget
+    scope: ScopeKey | None = None  # set when target is scope
+    grants: GrantRefs
+    reason: PersonalText | None = None
+
+    @model_validator(mode="after")
+    def _scope_iff_by_scope(self) -> ConsentWithdrawn:
+        if (self.scope is not None) != (self.target is WithdrawalTarget.SCOPE):
+            raise ValueError("scope is set exactly when the withdrawal targets a scope")
+        return self
+
+
+@registry.register
+class ConsentLapsed(DomainEvent):
+    """A grant reached its expiry. Recorded as an event so a replay sees the lapse."""
+
+    event_type = "ConsentLapsed"
+    schema_version = 1
+
+    grant_id: UUID
+    participant_id: PseudoId
+    scope: ScopeKey
+    expired_at: AwareDatetime
+
+
+@registry.register
+class IncentiveReported(DomainEvent):
+    """Someone reported that an incentive was offered to a participant. Recorded even when no grant
+    is left to invalidate: the report itself matters to the audit."""
+
+    event_type = "IncentiveReported"
+    schema_version = 1
+    personal_fields = ("note",)
+    personal_owner = "participant_id"
+
+    report_id: UUID
+    participant_id: PseudoId
+    named_grant_ids: tuple[UUID, ...] | None = None  # None: every grant given before the report
+    note: PersonalText | None = None
+
+
+@registry.register
+class ConsentInvalidated(DomainEvent):
+    """Grants tainted by a reported incentive stop counting (R1). Caused by `report_id`."""
+
+    event_type = "ConsentInvalidated"
+    schema_version = 1
+
+    participant_id: PseudoId
+    report_id: UUID
+    grants: GrantRefs
+
+
+@registry.register
+class AcknowledgementRecorded(DomainEvent):
+    """A practitioner recorded that the responsible person acknowledged the harm."""
+
+    event_type = "AcknowledgementRecorded"
+    schema_version = 1
+    personal_fields = ("note",)
+    personal_owner = "responsible_person_id"
+
+    responsible_person_id: PseudoId
+    basis: AcknowledgementBasis
+    note: PersonalText | None = None
+
+
+@registry.register
+class AcknowledgementWithdrawn(DomainEvent):
+    """The acknowledgement no longer stands: withdrawn by the responsible person, or a denial or
+    minimisation recorded by a practitioner."""
+
+    event_type = "AcknowledgementWithdrawn"
+    schema_version = 1
+    personal_fields = ("note",)
+    personal_owner = "responsible_person_id"
+
+    responsible_person_id: PseudoId
+    ground: AcknowledgementWithdrawalGround
+    note: PersonalText | None = None
+
+
+class ErasureBasis(StrEnum):
+    """Why a person's personal data is erased: a code, never free text (GDPR article 17(1))."""
+
+    DATA_SUBJECT_REQUEST = "data_subject_request"  # the person asked (art. 17(1), consent gone)
+    NO_LONGER_NECESSARY = "no_longer_necessary"  # art. 17(1)(a)
+    OBJECTION = "objection"  # art. 17(1)(c)
+    UNLAWFUL_PROCESSING = "unlawful_processing"  # art. 17(1)(d)
+    LEGAL_OBLIGATION = "legal_obligation"  # art. 17(1)(e), e.g. a court order
+
+
+@registry.register
+class PersonalDataErased(DomainEvent):
+    """A person's personal data in one agency is erased (R7): every service destroys the data
+    keys it holds for that person in the event's agency (the envelope's), made up to the
+    event's occurred_at, so every text sealed under them is unreadable for ever; the history
+    keeps its events and its hash chains. Who asked is the envelope's actor; on what basis, a
+    code. The event itself carries no personal data. Stream: `erasure.<agency>.<person>`."""
+
+    event_type = "PersonalDataErased"
+    schema_version = 1
+
+    person_id: PseudoId
+    basis: ErasureBasis

@@ -1,0 +1,235 @@
+"""The hub service's events: the agencies of a deployment, their staff, who is allocated to which
+case, and the people directory (topic `hub.events.v1`).
+
+Streams: `agency:<agency>` (onboarding, keys, identity provider, suspension), `staff:<person>`
+(enrolment, qualifications, deactivation, sign-in state), the case id (allocations, so a case's
+allocations stay in order on its partition) and `person:<person>` (the people directory).
+
+Every other service consumes the agency, staff and allocation events into its own trust tables
+(`mend_events.security.trust`): which issuers and keys sign tokens, which agencies are suspended,
+which staff are deactivated, who is allocated to a case, and (sessions) the qualifications its
+gates check. Credentials never travel: password hashes and second-factor secrets stay in the
+hub's own tables; events say only that something about them changed. A person's details are
+`PersonalText`, sealed under that person's data key, so erasure makes them unreadable everywhere.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from mend_events.contracts.actors import AgencyId, PseudoId, Role
+from mend_events.contracts.catalog.sessions import Specialism
+from mend_events.contracts.events import DomainEvent, registry
+
+AGENCY_STREAM = "agency:"
+STAFF_STREAM = "staff:"
+PERSON_STREAM = "person:"
+
+# Staff roles the hub enrols; participants have accounts of their own (`ParticipantInvited`).
+STAFF_ROLES = frozenset({Role.COORDINATOR, Role.PRACTITIONER, Role.AUDITOR, Role.OPERATOR})
+
+KeyId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+# An organisation's name is not personal data; still bounded and single-line.
+AgencyName = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=r"^[^\n\r]+$")]
+HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{1,500}$")]
+ClaimName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,99}$")]
+
+
+def agency_stream(agency: str) -> str:
+    return f"{AGENCY_STREAM}{agency}"
+
+
+def staff_stream(person_id: str) -> str:
+    return f"{STAFF_STREAM}{person_id}"
+
+
+def person_stream(person_id: str) -> str:
+    return f"{PERSON_STREAM}{person_id}"
+
+
+class SignIn(StrEnum):
+    LOCAL = "local"  # accounts kept by the hub, tokens signed by the hub with the agency's key
+    OIDC = "oidc"  # the agency's own OpenID Connect provider signs its staff's tokens
+
+
+class SuspensionReason(StrEnum):
+    AGREEMENT_ENDED = "agreement_ended"
+    SECURITY_INCIDENT = "security_incident"
+    UNDER_REVIEW = "under_review"
+    OTHER = "other"
+
+
+class DeactivationReason(StrEnum):
+    LEFT_AGENCY = "left_agency"
+    SUSPENDED_FROM_PRACTICE = "suspended_from_practice"
+    SECURITY_CONCERN = "security_concern"
+    OTHER = "other"
+
+
+class AllocationReason(StrEnum):
+    NEW_CASE = "new_case"
+    CASELOAD_BALANCE = "caseload_balance"
+    SPECIALISM_NEEDED = "specialism_needed"
+    PARTICIPANT_REQUEST = "participant_request"  # e.g. a survivor asks for someone else
+    PRACTITIONER_UNAVAILABLE = "practitioner_unavailable"
+    CONFLICT_OF_INTEREST = "conflict_of_interest"
+    STAFF_DEACTIVATED = "staff_deactivated"  # ended by the hub when someone is deactivated
+    CASE_CLOSED = "case_closed"
+    OTHER = "other"
+
+
+# ---- agencies -------------------------------------------------------------------------------
+
+
+@registry.register
+class AgencyOnboarded(DomainEvent):
+    event_type: ClassVar[str] = "AgencyOnboarded"
+    agency_id: AgencyId
+    name: AgencyName
+    sign_in: SignIn
+
+
+@registry.register
+class AgencyKeyAdded(DomainEvent):
+    """A public key that verifies the agency's tokens (Ed25519, PEM SubjectPublicKeyInfo). Keys
+    overlap during rotation: a new key is added before the old one is retired."""
+
+    event_type: ClassVar[str] = "AgencyKeyAdded"
+    agency_id: AgencyId
+    kid: KeyId
+    public_key_pem: Annotated[str, StringConstraints(min_length=40, max_length=4000)]
+
+
+@registry.register
+class AgencyKeyRetired(DomainEvent):
+    """From `retired_at` on, tokens signed with this key are refused."""
+
+    event_type: ClassVar[str] = "AgencyKeyRetired"
+    agency_id: AgencyId
+    kid: KeyId
+    retired_at: AwareDatetime
+
+
+@registry.register
+class AgencyIdentityProviderSet(DomainEvent):
+    """The agency's OpenID Connect provider: tokens whose `iss` is `issuer` are verified with the
+    keys at `jwks_url` and mapped to Mend's role and pseudonymous id through the named claims."""
+
+    event_type: ClassVar[str] = "AgencyIdentityProviderSet"
+    agency_id: AgencyId
+    issuer: HttpsUrl
+    jwks_url: HttpsUrl
+    audience: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "mend"
+    role_claim: ClaimName = "mend_role"
+    subject_claim: ClaimName = "mend_pid"
+
+
+@registry.register
+class AgencySuspended(DomainEvent):
+    """Every token of the agency is refused from now on, whoever signed it."""
+
+    event_type: ClassVar[str] = "AgencySuspended"
+    agency_id: AgencyId
+    reason: SuspensionReason
+
+
+@registry.register
+class AgencyReinstated(DomainEvent):
+    event_type: ClassVar[str] = "AgencyReinstated"
+    agency_id: AgencyId
+
+
+# ---- staff ----------------------------------------------------------------------------------
+
+
+@registry.register
+class StaffEnrolled(DomainEvent):
+    event_type: ClassVar[str] = "StaffEnrolled"
+    agency_id: AgencyId
+    person_id: PseudoId
+    role: Role = Field(description="coordinator, practitioner, auditor or operator")
+
+
+@registry.register
+class StaffQualificationsRecorded(DomainEvent):
+    """A practitioner's qualifications as of now; a later record supersedes it (that is also how
+    a lapsed qualification is recorded). The sessions gates read these."""
+
+    event_type: ClassVar[str] = "StaffQualificationsRecorded"
+    agency_id: AgencyId
+    person_id: PseudoId
+    rj_trained: bool
+    sexual_harm_trained: bool
+    level: int = Field(ge=1, le=3)
+    specialisms: tuple[Specialism, ...] = ()
+
+
+@registry.register
+class StaffDeactivated(DomainEvent):
+    """Their sign-in ends at once and every allocation of theirs ends with it."""
+
+    event_type: ClassVar[str] = "StaffDeactivated"
+    agency_id: AgencyId
+    person_id: PseudoId
+    reason: DeactivationReason
+
+
+@registry.register
+class StaffReactivated(DomainEvent):
+    event_type: ClassVar[str] = "StaffReactivated"
+    agency_id: AgencyId
+    person_id: PseudoId
+
+
+# ---- allocations (stream: the case id) -------------------------------------------------------
+
+
+@registry.register
+class CaseAllocated(DomainEvent):
+    event_type: ClassVar[str] = "CaseAllocated"
+    agency_id: AgencyId
+    case_id: PseudoId
+    practitioner_id: PseudoId
+    reason: AllocationReason
+
+
+@registry.register
+class CaseDeallocated(DomainEvent):
+    """A reallocation is this event for the old practitioner and `CaseAllocated` for the new
+    one, appended together."""
+
+    event_type: ClassVar[str] = "CaseDeallocated"
+    agency_id: AgencyId
+    case_id: PseudoId
+    practitioner_id: PseudoId
+    reason: AllocationReason
+
+
+__all__ = [
+    "AGENCY_STREAM",
+    "PERSON_STREAM",
+    "STAFF_ROLES",
+    "STAFF_STREAM",
+    "AgencyIdentityProviderSet",
+    "AgencyKeyAdded",
+    "AgencyKeyRetired",
+    "AgencyOnboarded",
+    "AgencyReinstated",
+    "AgencySuspended",
+    "AllocationReason",
+    "CaseAllocated",
+    "CaseDeallocated",
+    "DeactivationReason",
+    "SignIn",
+    "StaffDeactivated",
+    "StaffEnrolled",
+    "StaffQualificationsRecorded",
+    "StaffReactivated",
+    "SuspensionReason",
+    "agency_stream",
+    "person_stream",
+    "staff_stream",
+]

@@ -1,0 +1,247 @@
+"""The sessions service's events: the survivor-led case process, contact sessions and halts.
+
+One stream per case (stream id = case id), plus one `registry` stream for practitioners.
+Only pseudonymous ids and codes: no names, no narratives, no free text at all (R8).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from mend_events.contracts.actors import AgencyId, PseudoId, Role
+from mend_events.contracts.events import DomainEvent, registry
+from mend_events.contracts.vocabulary import ContactForm
+
+
+class HarmCategory(StrEnum):
+    RAPE = "rape"
+    SEXUAL_ASSAULT = "sexual_assault"
+    CHILD_SEXUAL_ABUSE = "child_sexual_abuse"
+    INTRAFAMILIAL_SEXUAL_ABUSE = "intrafamilial_sexual_abuse"
+    IMAGE_BASED_ABUSE = "image_based_abuse"
+    ONLINE_SEXUAL_ABUSE = "online_sexual_abuse"
+    SEXUAL_HARASSMENT = "sexual_harassment"
+    OTHER_SEXUAL_HARM = "other_sexual_harm"
+
+
+class JusticeStage(StrEnum):
+    NONE = "none"
+    PRE_CHARGE = "pre_charge"
+    PRE_SENTENCE = "pre_sentence"
+    POST_SENTENCE = "post_sentence"
+
+
+class Route(StrEnum):
+    SELF_REFERRAL = "self_referral"
+    AGENCY_ON_REQUEST = "agency_on_request"  # an agency acting on the harmed person's request
+
+
+class PauseReason(StrEnum):
+    HARMED_PERSON_REQUEST = "harmed_person_request"  # their word is enough: no reason owed
+    OTHER_LEGAL_PROCEEDINGS = "other_legal_proceedings"
+
+
+class CloseReason(StrEnum):
+    HARMED_PERSON_READY = "harmed_person_ready"
+    HARMED_PERSON_DECISION = "harmed_person_decision"
+    NOT_SUITABLE = "not_suitable"
+    TOO_RISKY = "too_risky"
+
+
+class HaltCause(StrEnum):
+    PARTICIPANT_HALT = "participant_halt"
+    PRACTITIONER_HALT = "practitioner_halt"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    # Kept apart from a withdrawal so an auditor sees exactly what stopped the session (R9).
+    CONSENT_INVALIDATED = "consent_invalidated"
+    ACKNOWLEDGEMENT_WITHDRAWN = "acknowledgement_withdrawn"
+    CONSENT_LAPSED = "consent_lapsed"  # a grant reached its expiry: nobody withdrew anything
+    RISK_FLAG = "risk_flag"
+    RISK_DECISION = "risk_decision"
+
+
+class ParticipantRole(StrEnum):
+    """The participant subset of `Role`, with the same values."""
+
+    HARMED_PERSON = "harmed_person"
+    RESPONSIBLE_PERSON = "responsible_person"
+    SUPPORTER = "supporter"
+    INSTITUTION_REP = "institution_rep"
+
+
+class AgreedCommitment(StrEnum):
+    """What an agreement item asks of its owner (aftercare maps these onto its own codes)."""
+
+    THERAPEUTIC_TREATMENT = "therapeutic_treatment"
+    BEHAVIOUR_PROGRAMME = "behaviour_programme"
+    FAMILY_ARRANGEMENT = "family_arrangement"
+    CONTACT_ARRANGEMENT = "contact_arrangement"
+    NO_CONTACT = "no_contact"
+    WRITTEN_ACCOUNT = "written_account"
+    REPARATION = "reparation"
+    OTHER = "other"
+
+
+class Specialism(StrEnum):
+    SURVIVOR_SPECIALIST = "survivor_specialist"
+    HSB_SPECIALIST = "hsb_specialist"  # harmful sexual behaviour
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Participant(_Value):
+    id: PseudoId
+    role: ParticipantRole
+
+
+class AgreementItem(_Value):
+    owner_id: PseudoId
+    commitment: AgreedCommitment
+    # Agreed by the owner, never imposed: nothing reminds or escalates on it (R10).
+    due_on: date | None = None
+
+
+# --- case stream ---------------------------------------------------------------------------
+
+
+@registry.register
+class CaseOpened(DomainEvent):
+    event_type: ClassVar[str] = "CaseOpened"
+    harm_category: HarmCategory
+    justice_stage: JusticeStage
+    agency: AgencyId
+    harmed_person_id: PseudoId
+    route: Route
+
+
+@registry.register
+class ParticipantEnrolled(DomainEvent):
+    """A person takes part in the case, in one role, from now on: enrolled by the case's
+    practitioner (or coordinator) with the harmed person's agreement (they invited the person;
+    for the responsible person, they also chose that the responsible person takes part). The
+    harmed person is a member from CaseOpened. Every service checks membership on this."""
+
+    event_type: ClassVar[str] = "ParticipantEnrolled"
+    person_id: PseudoId
+    role: ParticipantRole
+
+
+@registry.register
+class InvitationRecorded(DomainEvent):
+    """A referral by anyone but the harmed person: an invitation they may take up or ignore.
+    It carries no deadline and triggers no reminder (R10)."""
+
+    event_type: ClassVar[str] = "InvitationRecorded"
+    harmed_person_id: PseudoId
+    harm_category: HarmCategory | None = None
+
+
+@registry.register
+class FacilitatorChosen(DomainEvent):
+    event_type: ClassVar[str] = "FacilitatorChosen"
+    practitioner_id: PseudoId
+
+
+@registry.register
+class PreferencesSet(DomainEvent):
+    """The harmed person's preferences, whole (each event replaces the previous one)."""
+
+    event_type: ClassVar[str] = "PreferencesSet"
+    min_gap_days: int = Field(ge=0, le=365)
+    permitted_forms: tuple[ContactForm, ...]
+    speaks_first: PseudoId | None
+    responsible_person_takes_part: bool
+    invited: tuple[PseudoId, ...]
+    progress_updates: bool
+
+
+@registry.register
+class CasePaused(DomainEvent):
+    event_type: ClassVar[str] = "CasePaused"
+    reason: PauseReason
+
+
+@registry.register
+class CaseResumed(DomainEvent):
+    event_type: ClassVar[str] = "CaseResumed"
+
+
+@registry.register
+class PreparationSessionHeld(DomainEvent):
+    event_type: ClassVar[str] = "PreparationSessionHeld"
+    participant: Participant
+
+
+@registry.register
+class SessionScheduled(DomainEvent):
+    event_type: ClassVar[str] = "SessionScheduled"
+    session_id: PseudoId
+    form: ContactForm
+    participants: tuple[Participant, ...]
+    facilitator_id: PseudoId
+    team: tuple[PseudoId, ...]
+    scheduled_for: AwareDatetime
+    speaks_first: PseudoId  # from the harmed person's preferences (R6), never from the scheduler
+
+
+@registry.register
+class SessionStarted(DomainEvent):
+    event_type: ClassVar[str] = "SessionStarted"
+    session_id: PseudoId
+
+
+@registry.register
+class SessionHalted(DomainEvent):
+    """A session stopped for good (R3). A participant owes no reason, so there is no reason field;
+    `cause` says what kind of halt it was and `cause_event_id` names the withdrawal or risk event
+    that caused it (None for a halt by a person in the session)."""
+
+    event_type: ClassVar[str] = "SessionHalted"
+    session_id: PseudoId
+    halted_by_id: PseudoId | None  # None when the system halted it in reaction to another event
+    halted_by_role: Role
+    cause: HaltCause
+    cause_event_id: UUID | None = None
+
+
+@registry.register
+class SessionCompleted(DomainEvent):
+    event_type: ClassVar[str] = "SessionCompleted"
+    session_id: PseudoId
+
+
+@registry.register
+class AgreementReached(DomainEvent):
+    event_type: ClassVar[str] = "AgreementReached"
+    session_id: PseudoId
+    items: tuple[AgreementItem, ...]
+    consented_by: tuple[PseudoId, ...]  # every party present in the session
+
+
+@registry.register
+class CaseClosed(DomainEvent):
+    event_type: ClassVar[str] = "CaseClosed"
+    reason: CloseReason
+
+
+# --- registry stream -----------------------------------------------------------------------
+
+
+@registry.register
+class PractitionerRegistered(DomainEvent):
+    """A practitioner's qualifications as of now; a later registration of the same id supersedes
+    it (that is also how a lapsed qualification is recorded)."""
+
+    event_type: ClassVar[str] = "PractitionerRegistered"
+    practitioner_id: PseudoId
+    rj_trained: bool
+    sexual_harm_trained: bool
+    level: int = Field(ge=1, le=3)
+    specialisms: tuple[Specialism, ...] = ()
