@@ -1,7 +1,7 @@
 """Export the platform's event contracts: a JSON Schema per event type and schema version, and
 one AsyncAPI 3.0 document describing every topic, its CloudEvents and who publishes them.
 
-    python -m mend_events.contracts.export [OUT_DIR]   (default: libs/events/contracts)
+    python -m mend_events.contracts.export [OUT_DIR]   (default: libs/events/schemas)
 
 Each service's module of the catalog (`mend_events.contracts.catalog.<service>`) is imported by
 name, so
@@ -22,7 +22,7 @@ from faststream.specification import AsyncAPI
 from mend_events.app.settings import SERVICES, dlq_topic, events_topic
 from mend_events.contracts.events import registry
 
-DEFAULT_OUT = Path(__file__).resolve().parents[2] / "contracts"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def service_types() -> dict[str, list[str]]:
