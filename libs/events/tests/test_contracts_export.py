@@ -37,9 +37,8 @@ def test_no_two_contract_types_share_a_name():
     import enum
     import importlib
 
-    from pydantic import BaseModel
-
     from mend_events.app.settings import SERVICES
+    from pydantic import BaseModel
 
     seen: dict[str, type] = {}
     for service in (*SERVICES, "hub"):

@@ -15,8 +15,8 @@ from mend_events.commands.service import CommandResult, CommandService
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.aftercare import CommitmentCode, OfferCause
 from mend_events.contracts.catalog.consent import OUTCOME_RESEARCH
-from mend_events.contracts.catalog.sessions import AgreementReached
 from mend_events.contracts.catalog.sessions import AgreedCommitment as AgreedCode
+from mend_events.contracts.catalog.sessions import AgreementReached
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.security.cases import CaseDirectory, CaseEntry, KnowsCases
 from mend_events.security.identity import Identity
