@@ -26,10 +26,10 @@ from mend_events.app.settings import events_topic, kafka_options
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.consent import ConsentWithdrawn, GrantRef, WithdrawalTarget
 from mend_events.contracts.catalog.sessions import (
+    AgreedCommitment,
     AgreementItem,
     AgreementReached,
     CaseOpened,
-    CommitmentCode,
     HaltCause,
     HarmCategory,
     JusticeStage,
@@ -114,10 +114,10 @@ class Sessions:
 
     async def agree(self, case_id: str = CASE, n: int = 2) -> UUID:
         codes = [
-            CommitmentCode.THERAPEUTIC_TREATMENT,
-            CommitmentCode.NO_CONTACT,
-            CommitmentCode.BEHAVIOUR_PROGRAMME,
-            CommitmentCode.REPARATION,
+            AgreedCommitment.THERAPEUTIC_TREATMENT,
+            AgreedCommitment.NO_CONTACT,
+            AgreedCommitment.BEHAVIOUR_PROGRAMME,
+            AgreedCommitment.REPARATION,
         ]
         items = tuple(
             AgreementItem(
