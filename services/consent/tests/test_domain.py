@@ -51,6 +51,7 @@ from mend_events.contracts.catalog.consent import (
 from mend_events.contracts.envelope import Metadata
 from mend_events.contracts.events import DomainEvent, registry
 from mend_events.errors import Forbidden, MendError, NotFound, Rejected
+from mend_testkit.samples import consent_given
 from pydantic import ValidationError
 
 HP = Actor(id="hp-3f9a2c", role=Role.HARMED_PERSON, agency="north-rj")
@@ -533,23 +534,9 @@ def test_evolve_ignores_what_does_not_fit() -> None:
 
 def test_an_event_cannot_claim_consent_given_by_a_practitioner() -> None:
     with pytest.raises(ValidationError):
-        ConsentGiven(
-            grant_id=uuid4(),
-            participant_id=PRAC.id,
-            participant_role=Role.PRACTITIONER,
-            scope=TAKE_PART,
-            informed_how="both",
-            no_incentive_attested=True,
-        )
+        consent_given(PRAC.id, Role.PRACTITIONER, TAKE_PART)
     with pytest.raises(ValidationError):
-        ConsentGiven(
-            grant_id=uuid4(),
-            participant_id=HP.id,
-            participant_role=Role.HARMED_PERSON,
-            scope=TAKE_PART,
-            informed_how="both",
-            no_incentive_attested=False,
-        )
+        consent_given(HP.id, Role.HARMED_PERSON, TAKE_PART, no_incentive_attested=False)
 
 
 def test_every_consent_event_is_registered() -> None:

@@ -228,21 +228,24 @@ def test_a_legal_restriction_rules_out_contact_with_the_responsible_person(
     assert "responsible person is ruled out" in err.reason
 
 
-def test_under_a_protective_order_forms_without_the_responsible_person_remain() -> None:
+def under_a_protective_order(*, carve_out: bool) -> tuple[Case, UUID]:
+    """A case whose only legal restriction is a protective order (with or without a carve-out
+    for restorative contact)."""
     case = Case()
     assessment_id = start(case)
     no_legal_restrictions(case, assessment_id)
-    order = factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False)
+    order = factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=carve_out)
     record(case, assessment_id, order)
+    return case, assessment_id
+
+
+def test_under_a_protective_order_forms_without_the_responsible_person_remain() -> None:
+    case, assessment_id = under_a_protective_order(carve_out=False)
     assert case.run(completion(assessment_id, forms=(CONFERENCE_WITHOUT, STORY, UNSENT)))
 
 
 def test_a_carve_out_permits_contact_despite_a_protective_order() -> None:
-    case = Case()
-    assessment_id = start(case)
-    no_legal_restrictions(case, assessment_id)
-    order = factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=True)
-    record(case, assessment_id, order)
+    case, assessment_id = under_a_protective_order(carve_out=True)
     assert case.run(completion(assessment_id, forms=(F2F,)))
     assert permits(case.state, ContactForm.FACE_TO_FACE, T0)
 
