@@ -32,8 +32,7 @@ from bench.common import (
     bench_event,
     fresh_schema,
     fresh_topics,
-    percentile,
-    result,
+    latency_results,
 )
 
 SAMPLES, SAMPLE_RATE = 500, 20  # commands timed, per second
@@ -252,15 +251,6 @@ async def run(settings: Settings) -> list[Result]:
         f"(idempotent, acks=all, linger 1 ms) to arrival at an AIOKafkaConsumer in the same "
         f"process, same rates; fetch_max_wait_ms={FETCH_MAX_WAIT_MS} on both"
     )
-    return [
-        result(
-            f"e2e.latency.p{p}",
-            percentile(mine, p),
-            "ms",
-            f"raw aiokafka produce->consume p{p}",
-            percentile(base, p),
-            lower_is_better=True,
-            note=note,
-        )
-        for p in (99, 50)
-    ]
+    return latency_results(
+        "e2e.latency.p{p}", mine, "raw aiokafka produce->consume p{p}", base, note=note, ps=(99, 50)
+    )
