@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -21,10 +19,11 @@ from mend_events.app.settings import (
     events_topic,
     kafka_options,
 )
-from mend_events.contracts.actors import Role
-from mend_events.contracts.envelope import Metadata, RecordedEvent
+from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.cloudevents import to_message
 from mend_events.messaging.relay import Relay
+
+from mend_testkit.samples import delivered
 
 
 async def as_superuser(settings: Settings, sql: str, *args: Any) -> None:
@@ -42,20 +41,15 @@ def forged_withdrawal(
     case_id: str, participant_id: str, service: str, *, position: int = 1, version: int = 1
 ) -> RecordedEvent:
     """A well-formed withdrawal of every grant that no store holds: what a forger publishes."""
-    return RecordedEvent(
-        global_position=position,
-        stream_id=case_id,
-        stream_version=version,
-        event_id=uuid4(),
-        event_type="ConsentWithdrawn",
-        schema_version=1,
-        data={"participant_id": participant_id},
-        recorded_at=datetime.now(UTC),
-        case_id=case_id,
-        metadata=Metadata(
-            participant_id, Role.HARMED_PERSON, "agency-a", uuid4(), None, datetime.now(UTC)
-        ),
-        service=service,
+    data = {"participant_id": participant_id}
+    return delivered(
+        service,
+        case_id,
+        "ConsentWithdrawn",
+        data,
+        actor=participant_id,
+        position=position,
+        version=version,
     )
 
 

@@ -40,7 +40,7 @@ from mend_events.messaging.relay import Relay
 from mend_events.messaging.topics import PARTITIONS, ensure_topics
 from mend_events.store import EventStore
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
-from mend_testkit.samples import case_opened, consent_body, consent_given
+from mend_testkit.samples import case_opened, consent_body, consent_given, delivered
 
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"
 AUDITOR, COORD = "aud-dave01", "coord-erin1"
@@ -627,19 +627,8 @@ async def _apply_in_txn(conn, facts, event) -> None:
 
 
 def _recorded(event, event_type: str) -> RecordedEvent:
-    return RecordedEvent(
-        global_position=0,
-        stream_id=CASE,
-        stream_version=1,
-        event_id=uuid4(),
-        event_type=event_type,
-        schema_version=1,
-        data=event.to_data(),
-        recorded_at=datetime.now(UTC),
-        case_id=CASE,
-        service="consent",
-        metadata=Metadata(HP, Role.HARMED_PERSON, AGENCY, uuid4(), None, datetime.now(UTC)),
-    )
+    assert event.event_type == event_type
+    return delivered("consent", CASE, event, actor=HP, agency=AGENCY, position=0)
 
 
 def _withdrawal(grant: UUID) -> RecordedEvent:

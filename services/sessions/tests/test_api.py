@@ -43,7 +43,7 @@ from mend_events.contracts.events import DomainEvent
 from mend_events.messaging.cloudevents import to_message
 from mend_sessions.app import build
 from mend_testkit.fixtures import running_service
-from mend_testkit.samples import consent_given
+from mend_testkit.samples import consent_given, delivered
 
 HP, RP, SUP = "hp-alice01", "rp-bob0001", "sup-carl01"
 FAC, ALT, SURV, HSB = "prac-fac001", "prac-alt001", "prac-surv01", "prac-hsb001"
@@ -108,19 +108,8 @@ class World:
         version = self.versions.get((service, case), 0) + 1
         self.versions[(service, case)] = version
         role = Role.PRACTITIONER if actor.startswith("prac-") else Role.HARMED_PERSON
-        at = datetime.now(UTC)
-        return RecordedEvent(
-            global_position=version,
-            stream_id=case,
-            stream_version=version,
-            event_id=uuid4(),
-            event_type=model.event_type,
-            schema_version=model.schema_version,
-            data=model.to_data(),
-            recorded_at=at,
-            case_id=case,
-            metadata=Metadata(actor, role, "agency-a", uuid4(), None, at),
-            service=service,
+        return delivered(
+            service, case, model, actor=actor, role=role, position=version, version=version
         )
 
     async def publish(self, service: str, case: str, *models: DomainEvent) -> list[RecordedEvent]:
