@@ -56,6 +56,15 @@ def result(
     )
 
 
+async def as_admin(settings: Settings, sql: str) -> None:
+    """Run `sql` (a bench's own table and its grants) as the admin, on a connection of its own."""
+    conn = await asyncpg.connect(settings.admin_database_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 def latency_results(
     name: str,
     mine: list[float],

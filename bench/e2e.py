@@ -29,6 +29,7 @@ from bench.command import ACTOR, COUNTER, Count
 from bench.common import (
     Result,
     app_pool,
+    as_admin,
     bench_event,
     fresh_schema,
     fresh_topics,
@@ -233,13 +234,12 @@ async def run(settings: Settings) -> list[Result]:
         fresh_schema(settings, "e2esink") as sink,
         fresh_topics(settings, "e2e", 2) as topics,
     ):
-        admin = await asyncpg.connect(settings.admin_database_url)
-        await admin.execute(
+        await as_admin(
+            settings,
             f"CREATE TABLE {sink}.arrivals (event_id uuid PRIMARY KEY, stream_id text NOT NULL,"
             f" at timestamptz NOT NULL DEFAULT clock_timestamp()); "
-            f"GRANT SELECT, INSERT ON {sink}.arrivals TO mend_app"
+            f"GRANT SELECT, INSERT ON {sink}.arrivals TO mend_app",
         )
-        await admin.close()
         base = await raw(settings, topics[0])
         mine = await ours(settings, source, sink, topics[1])
     note = (
