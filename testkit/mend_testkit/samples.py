@@ -1,10 +1,12 @@
 """What tests, the demo and the benchmarks write most, in one place: a self-referred case opened
-for a harmed person, and a participant's consent (the HTTP body a participant posts, and the event
-a store or topic holds once it was given: informed both ways, no incentive attested, unless a
-caller says otherwise with `**extra`); and any event as a consumer receives it off the bus."""
+for a harmed person; a trained practitioner registered; a participant's consent (the HTTP body a
+participant posts, and the event a store or topic holds once it was given: informed both ways, no
+incentive attested, unless a caller says otherwise with `**extra`); and any event as a consumer
+receives it off the bus."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -59,6 +61,20 @@ def consent_given(
         scope=scope,
         **fields,
     )
+
+
+def practitioner_body(
+    practitioner_id: str, level: int = 2, specialisms: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The body of `POST /practitioners`: a practitioner trained in restorative justice and in
+    sexual harm, at `level`, with `specialisms`."""
+    return {
+        "practitioner_id": practitioner_id,
+        "rj_trained": True,
+        "sexual_harm_trained": True,
+        "level": level,
+        "specialisms": list(specialisms),
+    }
 
 
 def delivered(

@@ -42,7 +42,7 @@ from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from mend_sessions.app import build as build_sessions
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
-from mend_testkit.samples import consent_body
+from mend_testkit.samples import consent_body, practitioner_body
 
 HP, RP = "hp-alice01", "rp-bob0001"
 FAC, SURV, HSB, COORD = "prac-fac001", "prac-surv01", "prac-hsb001", "coord-dee01"
@@ -172,14 +172,7 @@ class Platform:
             (SURV, 1, ["survivor_specialist"]),
             (HSB, 1, ["hsb_specialist"]),
         ):
-            body = {
-                "practitioner_id": pid,
-                "rj_trained": True,
-                "sexual_harm_trained": True,
-                "level": level,
-                "specialisms": specialisms,
-            }
-            await self.ok(s, "/practitioners", body, coord)
+            await self.ok(s, "/practitioners", practitioner_body(pid, level, specialisms), coord)
 
     async def ready_case(self, case: str, session_id: str) -> None:
         """A case with a face-to-face meeting scheduled, every gate met: it may start now."""

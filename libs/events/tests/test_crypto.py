@@ -77,16 +77,22 @@ async def _seal_statement(
     )
 
 
-async def _open_statement(sealer: FieldSealer, stored: dict, event_id: UUID) -> dict:
+async def _open(
+    sealer: FieldSealer,
+    stored: dict,
+    event_id: UUID,
+    event: type[DomainEvent] = StatementRecorded,
+    actor_id: str = "prac-77ab12",
+) -> dict:
     return await sealer.open_event_data(
         stored,
-        event_type="StatementRecorded",
-        schema_version=2,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
         agency=AGENCY,
         stream_id=STREAM,
         event_id=event_id,
-        actor_id="prac-77ab12",
-        personal_owner="about",
+        actor_id=actor_id,
+        personal_owner=event.personal_owner,
     )
 
 
@@ -135,15 +141,7 @@ async def test_owner_is_actor_without_personal_owner() -> None:
     )
     [row] = store.rows.values()
     assert row.owner == "hp-aaaa11" and row.agency == AGENCY
-    opened = await sealer.open_event_data(
-        stored,
-        event_type="NoteAdded",
-        schema_version=1,
-        agency=AGENCY,
-        stream_id=STREAM,
-        event_id=event_id,
-        actor_id="hp-aaaa11",
-    )
+    opened = await _open(sealer, stored, event_id, NoteAdded, actor_id="hp-aaaa11")
     assert opened == {"note": "call me on Tuesday"}
 
 
@@ -152,7 +150,7 @@ async def test_open_event_data_with_owner_field() -> None:
     event_id = uuid4()
     stored = await _seal_statement(sealer, event_id, summary="short")
     assert stored["statement"]["kid"] == stored["summary"]["kid"]  # one key per person
-    opened = await _open_statement(sealer, stored, event_id)
+    opened = await _open(sealer, stored, event_id)
     assert opened == {"about": "hp-3f9a2c", "statement": SECRET, "summary": "short"}
 
 
@@ -239,7 +237,7 @@ async def test_shred_makes_fields_unreadable_and_new_key_after() -> None:
     assert store.rows[old_kid].shredded_at == moment
     assert await sealer.open_field(stored["statement"], **_ctx(event_id)) is None
     assert await _sealer(store).open_field(stored["statement"], **_ctx(event_id)) is None
-    opened = await _open_statement(sealer, stored, event_id)
+    opened = await _open(sealer, stored, event_id)
     assert opened["statement"] is None and opened["about"] == "hp-3f9a2c"
 
     later = uuid4()

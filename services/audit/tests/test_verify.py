@@ -25,6 +25,18 @@ from mend_testkit.forgery import as_superuser, publish_all, publish_forged
 from mend_testkit.written_cases import HP, withdrawal_journey
 
 
+async def published_journey(platform, audit, writer, topic_prefix: str, case: str):
+    """A withdrawal journey stored and published; returns the risk store's first row (the one
+    a forger copies)."""
+    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
+    await withdrawal_journey(writer, case)
+    await publish_all(platform, writer, topic_prefix)
+    async with audit.pool.acquire() as conn:
+        return await conn.fetchrow(
+            f"SELECT * FROM {audit.schemas['risk']}.events ORDER BY global_position LIMIT 1"
+        )
+
+
 @pytest.fixture
 def reader(platform, audit, topic_prefix):
     return AuditReader(
@@ -97,14 +109,8 @@ async def test_verify_passes_then_names_each_break(platform, audit, writer, read
 async def test_a_message_the_store_never_held_is_reported(
     platform, audit, writer, reader, topic_prefix
 ):
-    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
-    await withdrawal_journey(writer, "case-ver00002")
-    await publish_all(platform, writer, topic_prefix)
+    row = await published_journey(platform, audit, writer, topic_prefix, "case-ver00002")
     # A forged copy of a risk event under a new id, straight onto the topic.
-    async with audit.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            f"SELECT * FROM {audit.schemas['risk']}.events ORDER BY global_position LIMIT 1"
-        )
     original = row_to_event(row, "risk")
     forged = row_to_event({**dict(row), "event_id": uuid4()}, "risk")
     await publish_forged(platform.kafka_bootstrap, events_topic("risk", topic_prefix), forged)
@@ -272,13 +278,7 @@ async def test_a_forged_message_leaves_no_value_in_the_report(
     """Values a forger put into a message's attributes or body reach no auditor: the report
     names the attribute, the kind of problem and where the message is, never what it said."""
     canary = "Zoë Canary-7f3a"
-    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
-    await withdrawal_journey(writer, "case-ver00009")
-    await publish_all(platform, writer, topic_prefix)
-    async with audit.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            f"SELECT * FROM {audit.schemas['risk']}.events ORDER BY global_position LIMIT 1"
-        )
+    row = await published_journey(platform, audit, writer, topic_prefix, "case-ver00009")
     topic = events_topic("risk", topic_prefix)
     producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap))
     await producer.start()

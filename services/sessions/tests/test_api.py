@@ -43,7 +43,7 @@ from mend_events.contracts.events import DomainEvent
 from mend_events.messaging.cloudevents import to_message
 from mend_sessions.app import build
 from mend_testkit.fixtures import running_service
-from mend_testkit.samples import consent_given, delivered
+from mend_testkit.samples import consent_given, delivered, practitioner_body
 
 HP, RP, SUP = "hp-alice01", "rp-bob0001", "sup-carl01"
 FAC, ALT, SURV, HSB = "prac-fac001", "prac-alt001", "prac-surv01", "prac-hsb001"
@@ -144,13 +144,7 @@ class World:
     async def register(self, pid: str, level: int = 2, specialisms: tuple[str, ...] = ()) -> None:
         await self.ok(
             "/practitioners",
-            {
-                "practitioner_id": pid,
-                "rj_trained": True,
-                "sexual_harm_trained": True,
-                "level": level,
-                "specialisms": list(specialisms),
-            },
+            practitioner_body(pid, level, specialisms),
             self.token("coordinator", COORD),
         )
 

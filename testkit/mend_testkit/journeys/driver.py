@@ -20,6 +20,7 @@ from mend_testkit.journeys.people import (
     Team,
     TokenSource,
 )
+from mend_testkit.samples import practitioner_body
 
 # --- the driver -------------------------------------------------------------------------------
 
@@ -148,12 +149,6 @@ class Driver:
             (t.survivor_specialist, 2, ["survivor_specialist"]),
             (t.hsb_specialist, 2, ["hsb_specialist"]),
         ):
-            body = {
-                "practitioner_id": pid,
-                "rj_trained": True,
-                "sexual_harm_trained": True,
-                "level": level,
-                "specialisms": specialisms,
-            }
+            body = practitioner_body(pid, level, specialisms)
             await self.post("sessions", "/practitioners", body, coordinator, step=f"register {pid}")
         self._team_registered = True
