@@ -11,24 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.actors import Actor, Role
-from mend_events.contracts.catalog.risk import (
-    LEGAL_RESTRICTIONS,
-    RISK_EVENTS,
-    AssessmentStage,
-    DecisionReason,
-    FactorKind,
-    FactorStatus,
-    FlagCategory,
-    FlagResolution,
-    PermittedForm,
-    ReassessmentTrigger,
-    RiskAssessmentCompleted,
-    RiskDecision,
-    RiskFactor,
-    RiskFlagResolved,
-    RiskReassessmentDue,
-    Severity,
-)
+from mend_events.contracts.catalog import risk as ev
 from mend_events.contracts.envelope import Metadata
 from mend_events.contracts.events import DomainEvent, registry
 from mend_events.contracts.vocabulary import ContactForm
@@ -67,13 +50,13 @@ HARMED = Actor(id="hp-3f9a2c", role=Role.HARMED_PERSON, agency="north-rj")
 COORDINATOR = Actor(id="coord-1a2b3c", role=Role.COORDINATOR, agency="north-rj")
 SPECIALIST = "prac-5e5e5e"
 
-F2F = PermittedForm(form=ContactForm.FACE_TO_FACE, with_responsible_person=True)
-LETTER = PermittedForm(form=ContactForm.LETTER, with_responsible_person=True)
-UNSENT = PermittedForm(form=ContactForm.UNSENT_LETTER, with_responsible_person=False)
-SHUTTLE = PermittedForm(form=ContactForm.INDIRECT, with_responsible_person=True)
-CONFERENCE_WITH = PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=True)
-CONFERENCE_WITHOUT = PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=False)
-STORY = PermittedForm(form=ContactForm.STORY_TELLING, with_responsible_person=False)
+F2F = ev.PermittedForm(form=ContactForm.FACE_TO_FACE, with_responsible_person=True)
+LETTER = ev.PermittedForm(form=ContactForm.LETTER, with_responsible_person=True)
+UNSENT = ev.PermittedForm(form=ContactForm.UNSENT_LETTER, with_responsible_person=False)
+SHUTTLE = ev.PermittedForm(form=ContactForm.INDIRECT, with_responsible_person=True)
+CONFERENCE_WITH = ev.PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=True)
+CONFERENCE_WITHOUT = ev.PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=False)
+STORY = ev.PermittedForm(form=ContactForm.STORY_TELLING, with_responsible_person=False)
 
 
 class Case:
@@ -103,20 +86,22 @@ class Case:
 
 
 def factor(
-    kind: FactorKind, status: FactorStatus = FactorStatus.ABSENT, **kw: object
-) -> RiskFactor:
-    if status is FactorStatus.PRESENT:
-        kw.setdefault("severity", Severity.HIGH)
-    return RiskFactor(kind=kind, status=status, **kw)
+    kind: ev.FactorKind, status: ev.FactorStatus = ev.FactorStatus.ABSENT, **kw: object
+) -> ev.RiskFactor:
+    if status is ev.FactorStatus.PRESENT:
+        kw.setdefault("severity", ev.Severity.HIGH)
+    return ev.RiskFactor(kind=kind, status=status, **kw)
 
 
-def start(case: Case, stage: AssessmentStage = AssessmentStage.FULL, at: datetime = T0) -> UUID:
+def start(
+    case: Case, stage: ev.AssessmentStage = ev.AssessmentStage.FULL, at: datetime = T0
+) -> UUID:
     assessment_id = uuid4()
     case.run(StartRiskAssessment(assessment_id=assessment_id, stage=stage), at=at)
     return assessment_id
 
 
-def record(case: Case, assessment_id: UUID, *factors: RiskFactor, at: datetime = T0) -> None:
+def record(case: Case, assessment_id: UUID, *factors: ev.RiskFactor, at: datetime = T0) -> None:
     for f in factors:
         case.run(RecordRiskFactor(assessment_id=assessment_id, factor=f), at=at)
 
@@ -125,26 +110,26 @@ def no_legal_restrictions(case: Case, assessment_id: UUID, at: datetime = T0) ->
     record(
         case,
         assessment_id,
-        factor(FactorKind.PROTECTIVE_ORDER),
-        factor(FactorKind.BAIL_OR_LICENCE_CONDITIONS),
+        factor(ev.FactorKind.PROTECTIVE_ORDER),
+        factor(ev.FactorKind.BAIL_OR_LICENCE_CONDITIONS),
         at=at,
     )
 
 
 def completion(
     assessment_id: UUID,
-    decision: RiskDecision = RiskDecision.PROCEED,
-    forms: tuple[PermittedForm, ...] = (F2F,),
+    decision: ev.RiskDecision = ev.RiskDecision.PROCEED,
+    forms: tuple[ev.PermittedForm, ...] = (F2F,),
     **kw: object,
 ) -> CompleteRiskAssessment:
     kw.setdefault("signed_off_by", SPECIALIST)
-    kw.setdefault("reasons", (DecisionReason.SUITABLE_WITH_SAFEGUARDS,))
+    kw.setdefault("reasons", (ev.DecisionReason.SUITABLE_WITH_SAFEGUARDS,))
     return CompleteRiskAssessment(
         assessment_id=assessment_id, decision=decision, permitted_forms=forms, **kw
     )
 
 
-def assessed(case: Case, *forms: PermittedForm, at: datetime = T0, **kw: object) -> UUID:
+def assessed(case: Case, *forms: ev.PermittedForm, at: datetime = T0, **kw: object) -> UUID:
     """A full assessment with no legal restriction, completed at `at`."""
     assessment_id = start(case, at=at)
     no_legal_restrictions(case, assessment_id, at=at)
@@ -166,20 +151,20 @@ def test_start_is_idempotent_and_one_assessment_is_open_at_a_time() -> None:
 def test_a_later_record_of_a_factor_replaces_the_earlier_and_a_repeat_emits_nothing() -> None:
     case = Case()
     assessment_id = start(case)
-    record(case, assessment_id, factor(FactorKind.SELF_HARM, FactorStatus.UNKNOWN))
+    record(case, assessment_id, factor(ev.FactorKind.SELF_HARM, ev.FactorStatus.UNKNOWN))
     again = RecordRiskFactor(
-        assessment_id=assessment_id, factor=factor(FactorKind.SELF_HARM, FactorStatus.PRESENT)
+        assessment_id=assessment_id, factor=factor(ev.FactorKind.SELF_HARM, ev.FactorStatus.PRESENT)
     )
     assert len(case.run(again)) == 1
     assert case.run(again) == []
     (only,) = case.state.assessments[0].factors
-    assert only.status is FactorStatus.PRESENT
+    assert only.status is ev.FactorStatus.PRESENT
 
 
 def test_a_factor_cannot_be_recorded_on_a_completed_or_unknown_assessment() -> None:
     case = Case()
     assessment_id = assessed(case)
-    late = factor(FactorKind.COERCIVE_CONTROL, FactorStatus.PRESENT)
+    late = factor(ev.FactorKind.COERCIVE_CONTROL, ev.FactorStatus.PRESENT)
     err = case.rejects(RecordRiskFactor(assessment_id=assessment_id, factor=late), "assessment_id")
     assert "start a new assessment" in err.reason
     case.rejects(RecordRiskFactor(assessment_id=uuid4(), factor=late), "assessment_id")
@@ -202,22 +187,27 @@ def test_an_assessment_is_completed_once() -> None:
 @pytest.mark.parametrize(
     ("restriction", "forms"),
     [
-        (factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False), (F2F,)),
-        (factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False), (LETTER,)),
+        (factor(ev.FactorKind.PROTECTIVE_ORDER, ev.FactorStatus.PRESENT, carve_out=False), (F2F,)),
         (
-            factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False),
+            factor(ev.FactorKind.PROTECTIVE_ORDER, ev.FactorStatus.PRESENT, carve_out=False),
+            (LETTER,),
+        ),
+        (
+            factor(ev.FactorKind.PROTECTIVE_ORDER, ev.FactorStatus.PRESENT, carve_out=False),
             (CONFERENCE_WITH,),
         ),
-        (factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.UNKNOWN), (SHUTTLE,)),
+        (factor(ev.FactorKind.PROTECTIVE_ORDER, ev.FactorStatus.UNKNOWN), (SHUTTLE,)),
         (
-            factor(FactorKind.BAIL_OR_LICENCE_CONDITIONS, FactorStatus.PRESENT, carve_out=False),
+            factor(
+                ev.FactorKind.BAIL_OR_LICENCE_CONDITIONS, ev.FactorStatus.PRESENT, carve_out=False
+            ),
             (F2F,),
         ),
         (None, (F2F,)),  # no legal check recorded at all
     ],
 )
 def test_a_legal_restriction_rules_out_contact_with_the_responsible_person(
-    restriction: RiskFactor | None, forms: tuple[PermittedForm, ...]
+    restriction: ev.RiskFactor | None, forms: tuple[ev.PermittedForm, ...]
 ) -> None:
     case = Case()
     assessment_id = start(case)
@@ -234,7 +224,7 @@ def under_a_protective_order(*, carve_out: bool) -> tuple[Case, UUID]:
     case = Case()
     assessment_id = start(case)
     no_legal_restrictions(case, assessment_id)
-    order = factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=carve_out)
+    order = factor(ev.FactorKind.PROTECTIVE_ORDER, ev.FactorStatus.PRESENT, carve_out=carve_out)
     record(case, assessment_id, order)
     return case, assessment_id
 
@@ -253,18 +243,18 @@ def test_a_carve_out_permits_contact_despite_a_protective_order() -> None:
 @pytest.mark.parametrize(
     ("decision", "forms", "words"),
     [
-        (RiskDecision.INDIRECT_ONLY, (F2F,), "indirect-only"),
-        (RiskDecision.INDIRECT_ONLY, (LETTER, CONFERENCE_WITH), "indirect-only"),
-        (RiskDecision.UNSENT_LETTER_ONLY, (UNSENT, STORY), "unsent"),
-        (RiskDecision.UNSENT_LETTER_ONLY, (LETTER,), "unsent"),
-        (RiskDecision.UNSENT_LETTER_ONLY, (STORY,), "unsent"),
-        (RiskDecision.UNSENT_LETTER_ONLY, (), "unsent"),
-        (RiskDecision.DO_NOT_PROCEED, (STORY,), "not to proceed"),
-        (RiskDecision.PROCEED, (), "names the forms"),
+        (ev.RiskDecision.INDIRECT_ONLY, (F2F,), "indirect-only"),
+        (ev.RiskDecision.INDIRECT_ONLY, (LETTER, CONFERENCE_WITH), "indirect-only"),
+        (ev.RiskDecision.UNSENT_LETTER_ONLY, (UNSENT, STORY), "unsent"),
+        (ev.RiskDecision.UNSENT_LETTER_ONLY, (LETTER,), "unsent"),
+        (ev.RiskDecision.UNSENT_LETTER_ONLY, (STORY,), "unsent"),
+        (ev.RiskDecision.UNSENT_LETTER_ONLY, (), "unsent"),
+        (ev.RiskDecision.DO_NOT_PROCEED, (STORY,), "not to proceed"),
+        (ev.RiskDecision.PROCEED, (), "names the forms"),
     ],
 )
 def test_a_decision_permits_only_forms_consistent_with_it(
-    decision: RiskDecision, forms: tuple[PermittedForm, ...], words: str
+    decision: ev.RiskDecision, forms: tuple[ev.PermittedForm, ...], words: str
 ) -> None:
     case = Case()
     assessment_id = start(case)
@@ -276,19 +266,19 @@ def test_a_decision_permits_only_forms_consistent_with_it(
 @pytest.mark.parametrize(
     ("decision", "forms"),
     [
-        (RiskDecision.INDIRECT_ONLY, (LETTER, SHUTTLE, CONFERENCE_WITHOUT, STORY)),
-        (RiskDecision.UNSENT_LETTER_ONLY, (UNSENT,)),
-        (RiskDecision.DO_NOT_PROCEED, ()),
+        (ev.RiskDecision.INDIRECT_ONLY, (LETTER, SHUTTLE, CONFERENCE_WITHOUT, STORY)),
+        (ev.RiskDecision.UNSENT_LETTER_ONLY, (UNSENT,)),
+        (ev.RiskDecision.DO_NOT_PROCEED, ()),
     ],
 )
 def test_consistent_decisions_are_recorded(
-    decision: RiskDecision, forms: tuple[PermittedForm, ...]
+    decision: ev.RiskDecision, forms: tuple[ev.PermittedForm, ...]
 ) -> None:
     case = Case()
     assessment_id = start(case)
     no_legal_restrictions(case, assessment_id)
     (event,) = case.run(completion(assessment_id, decision, forms))
-    assert isinstance(event, RiskAssessmentCompleted)
+    assert isinstance(event, ev.RiskAssessmentCompleted)
     assert permitted_forms(case.state, T0) == frozenset(forms)
 
 
@@ -300,7 +290,7 @@ def test_permits_answers_now_and_as_of_a_past_moment() -> None:
     t1, t2 = T0 + timedelta(days=1), T0 + timedelta(days=10)
     assessed(case, F2F, at=t1)
     later = start(case, at=t2)
-    case.run(completion(later, RiskDecision.DO_NOT_PROCEED, ()), at=t2)
+    case.run(completion(later, ev.RiskDecision.DO_NOT_PROCEED, ()), at=t2)
 
     assert not permits(case.state, ContactForm.FACE_TO_FACE, T0)  # nothing assessed yet
     assert permits(case.state, ContactForm.FACE_TO_FACE, t1)
@@ -330,7 +320,7 @@ def test_the_validity_period_is_configurable() -> None:
 
 def test_an_initial_assessment_permits_no_contact() -> None:
     case = Case()
-    assessment_id = start(case, AssessmentStage.INITIAL)
+    assessment_id = start(case, ev.AssessmentStage.INITIAL)
     no_legal_restrictions(case, assessment_id)
     case.run(completion(assessment_id, forms=(F2F,)))
     assert not permits(case.state, ContactForm.FACE_TO_FACE, T0)
@@ -355,7 +345,7 @@ def test_an_unsent_letter_only_decision_permits_exactly_an_unsent_letter() -> No
     case = Case()
     assessment_id = start(case)
     no_legal_restrictions(case, assessment_id)
-    case.run(completion(assessment_id, RiskDecision.UNSENT_LETTER_ONLY, (UNSENT,)))
+    case.run(completion(assessment_id, ev.RiskDecision.UNSENT_LETTER_ONLY, (UNSENT,)))
     allowed = {
         (form, involved)
         for form in ContactForm
@@ -377,7 +367,7 @@ def test_an_unsent_letter_only_decision_permits_exactly_an_unsent_letter() -> No
 )
 def test_a_permitted_form_fits_who_takes_part(form: ContactForm, involved: bool) -> None:
     with pytest.raises(ValidationError) as caught:
-        PermittedForm(form=form, with_responsible_person=involved)
+        ev.PermittedForm(form=form, with_responsible_person=involved)
     assert caught.value.errors()[0]["loc"] == ("with_responsible_person",)
 
 
@@ -386,7 +376,7 @@ def test_every_form_of_the_platform_has_a_reading() -> None:
     assert not ALWAYS_WITH_RESPONSIBLE_PERSON & NEVER_WITH_RESPONSIBLE_PERSON
     for form in ContactForm:
         assert any(
-            PermittedForm.model_validate({"form": form, "with_responsible_person": involved})
+            ev.PermittedForm.model_validate({"form": form, "with_responsible_person": involved})
             for involved in (True, False)
             if not (involved and form in NEVER_WITH_RESPONSIBLE_PERSON)
             and not (not involved and form in ALWAYS_WITH_RESPONSIBLE_PERSON)
@@ -406,7 +396,7 @@ def test_flags_raise_resolve_and_answer_as_of_a_moment() -> None:
     flag_id, t1 = uuid4(), T0 + timedelta(hours=2)
     raise_ = RaiseRiskFlag(flag_id=flag_id, severity="severe", category="safety_threat")
     raised, due = case.run(raise_)
-    assert isinstance(due, RiskReassessmentDue)
+    assert isinstance(due, ev.RiskReassessmentDue)
     assert (due.trigger, due.trigger_event_id) == ("risk_flag_raised", raised.flag_id)
     assert case.run(raise_) == []  # a retry: no second flag, no second reassessment
     assert reassessment_due(case.state)
@@ -415,7 +405,7 @@ def test_flags_raise_resolve_and_answer_as_of_a_moment() -> None:
 
     resolve = ResolveRiskFlag(flag_id=flag_id, reason="risk_addressed", note="  plan agreed  ")
     (resolved,) = case.run(resolve, at=t1)
-    assert isinstance(resolved, RiskFlagResolved) and resolved.note == "plan agreed"
+    assert isinstance(resolved, ev.RiskFlagResolved) and resolved.note == "plan agreed"
     assert unresolved_severe_flags(case.state) == ()
     assert unresolved_severe_flags(case.state, T0) != ()  # it stood before it was resolved
     assert unresolved_flags(case.state, t1) == ()
@@ -442,8 +432,8 @@ def test_a_flag_resolved_twice_or_unknown_is_rejected() -> None:
 def test_a_resolution_note_is_sealed_under_the_affected_person_or_the_case(
     affects: str | None, note: str | None, owner: str | None
 ) -> None:
-    assert RiskFlagResolved.personal_fields == ("note",)
-    assert RiskFlagResolved.personal_owner == "note_owner"
+    assert ev.RiskFlagResolved.personal_fields == ("note",)
+    assert ev.RiskFlagResolved.personal_owner == "note_owner"
     case = Case()
     flag_id = uuid4()
     case.run(RaiseRiskFlag(flag_id=flag_id, severity="low", category="other", affects=affects))
@@ -543,7 +533,7 @@ def test_a_trigger_makes_a_reassessment_due_once_even_when_delivered_twice() -> 
     cause = uuid4()
     trigger = MarkReassessmentDue(trigger="session_halted_for_safety", trigger_event_id=cause)
     (due,) = case.run(trigger, actor=SYSTEM)
-    assert isinstance(due, RiskReassessmentDue) and due.trigger_event_id == cause
+    assert isinstance(due, ev.RiskReassessmentDue) and due.trigger_event_id == cause
     assert case.run(trigger, actor=SYSTEM) == []
     assert reassessment_due(case.state)
 
@@ -611,7 +601,7 @@ def test_a_malformed_completion_fails_on_its_field(change: dict, field: str) -> 
 
 
 def test_events_are_registered_and_round_trip() -> None:
-    for model in RISK_EVENTS:
+    for model in ev.RISK_EVENTS:
         assert registry.model(model.event_type) is model
     case = Case()
     assessed(case, F2F, LETTER)
@@ -626,7 +616,7 @@ def test_events_are_registered_and_round_trip() -> None:
 FLAG_IDS = [UUID(int=n) for n in range(10, 13)]
 TRIGGER_IDS = [UUID(int=n) for n in range(20, 23)]
 ALL_FORMS = [
-    PermittedForm(form=form, with_responsible_person=involved)
+    ev.PermittedForm(form=form, with_responsible_person=involved)
     for form in ContactForm
     for involved in (True, False)
     if not (form in ALWAYS_WITH_RESPONSIBLE_PERSON and not involved)
@@ -635,34 +625,34 @@ ALL_FORMS = [
 
 
 @st.composite
-def factors(draw: st.DrawFn) -> RiskFactor:
-    kind = draw(st.sampled_from(FactorKind))
-    status = draw(st.sampled_from(FactorStatus))
-    present = status is FactorStatus.PRESENT
-    return RiskFactor(
+def factors(draw: st.DrawFn) -> ev.RiskFactor:
+    kind = draw(st.sampled_from(ev.FactorKind))
+    status = draw(st.sampled_from(ev.FactorStatus))
+    present = status is ev.FactorStatus.PRESENT
+    return ev.RiskFactor(
         kind=kind,
         status=status,
-        severity=draw(st.sampled_from(Severity)) if present else None,
+        severity=draw(st.sampled_from(ev.Severity)) if present else None,
         concerns=draw(st.sampled_from([None, "hp-3f9a2c", "rp-88aa11"])),
-        carve_out=draw(st.booleans()) if present and kind in LEGAL_RESTRICTIONS else None,
+        carve_out=draw(st.booleans()) if present and kind in ev.LEGAL_RESTRICTIONS else None,
     )
 
 
 WITHOUT_MEETINGS = [f for f in ALL_FORMS if not (f.form in MEETINGS and f.with_responsible_person)]
 
 
-def some(forms: list[PermittedForm]) -> st.SearchStrategy[tuple[PermittedForm, ...]]:
+def some(forms: list[ev.PermittedForm]) -> st.SearchStrategy[tuple[ev.PermittedForm, ...]]:
     return st.lists(st.sampled_from(forms), unique=True, min_size=1, max_size=3).map(tuple)
 
 
 # Mostly forms that fit the decision, so that assessments complete; sometimes any forms at all.
 FITTING = {
-    RiskDecision.PROCEED: some(ALL_FORMS),
-    RiskDecision.INDIRECT_ONLY: some(WITHOUT_MEETINGS),
-    RiskDecision.UNSENT_LETTER_ONLY: st.just((UNSENT,)),
-    RiskDecision.DO_NOT_PROCEED: st.just(()),
+    ev.RiskDecision.PROCEED: some(ALL_FORMS),
+    ev.RiskDecision.INDIRECT_ONLY: some(WITHOUT_MEETINGS),
+    ev.RiskDecision.UNSENT_LETTER_ONLY: st.just((UNSENT,)),
+    ev.RiskDecision.DO_NOT_PROCEED: st.just(()),
 }
-decisions = st.sampled_from(RiskDecision).flatmap(
+decisions = st.sampled_from(ev.RiskDecision).flatmap(
     lambda decision: st.fixed_dictionaries(
         {
             "decision": st.just(decision),
@@ -676,23 +666,25 @@ bools = st.booleans()
 step = st.one_of(
     st.tuples(
         st.just("assess"),
-        st.sampled_from(AssessmentStage),
+        st.sampled_from(ev.AssessmentStage),
         st.lists(factors(), max_size=3),
         st.booleans(),  # clear the legal restrictions first
         decisions,
     ),
-    st.tuples(st.just("start"), st.sampled_from(AssessmentStage)),
+    st.tuples(st.just("start"), st.sampled_from(ev.AssessmentStage)),
     st.tuples(st.just("factor"), factors()),
     st.tuples(st.just("complete"), decisions),
     st.tuples(st.just("plan"), bools, bools, bools, bools, bools),
     st.tuples(
         st.just("raise"),
         st.sampled_from(FLAG_IDS),
-        st.sampled_from(Severity),
-        st.sampled_from(FlagCategory),
+        st.sampled_from(ev.Severity),
+        st.sampled_from(ev.FlagCategory),
     ),
-    st.tuples(st.just("resolve"), st.sampled_from(FLAG_IDS), st.sampled_from(FlagResolution)),
-    st.tuples(st.just("due"), st.sampled_from(ReassessmentTrigger), st.sampled_from(TRIGGER_IDS)),
+    st.tuples(st.just("resolve"), st.sampled_from(FLAG_IDS), st.sampled_from(ev.FlagResolution)),
+    st.tuples(
+        st.just("due"), st.sampled_from(ev.ReassessmentTrigger), st.sampled_from(TRIGGER_IDS)
+    ),
 )
 minutes = st.integers(0, 60 * 24) | st.integers(0, 60 * 24 * 120)
 steps = st.lists(
@@ -701,9 +693,9 @@ steps = st.lists(
 )
 
 
-def assess_step(decision: RiskDecision, forms: tuple[PermittedForm, ...]) -> tuple:
+def assess_step(decision: ev.RiskDecision, forms: tuple[ev.PermittedForm, ...]) -> tuple:
     d = {"decision": decision, "forms": forms, "signed": True, "days": None}
-    return (("assess", AssessmentStage.FULL, [], True, d), 0, PRACTITIONER)
+    return (("assess", ev.AssessmentStage.FULL, [], True, d), 0, PRACTITIONER)
 
 
 # Random histories with a permitting assessment, later a decision not to proceed, and more after:
@@ -711,9 +703,9 @@ def assess_step(decision: RiskDecision, forms: tuple[PermittedForm, ...]) -> tup
 steps_around_a_refusal = st.tuples(steps, steps, steps).map(
     lambda parts: [
         *parts[0],
-        assess_step(RiskDecision.PROCEED, (F2F, CONFERENCE_WITHOUT)),
+        assess_step(ev.RiskDecision.PROCEED, (F2F, CONFERENCE_WITHOUT)),
         *parts[1],
-        assess_step(RiskDecision.DO_NOT_PROCEED, ()),
+        assess_step(ev.RiskDecision.DO_NOT_PROCEED, ()),
         *parts[2],
     ]
 )
@@ -728,7 +720,7 @@ def commands_for(case: Case, op: tuple, counter: list[int]) -> list[object]:
             assessment_id=assessment_id,
             decision=d["decision"],
             permitted_forms=d["forms"],
-            reasons=(DecisionReason.OTHER,),
+            reasons=(ev.DecisionReason.OTHER,),
             signed_off_by=SPECIALIST if d["signed"] else None,
             valid_for_days=d["days"],
         )
@@ -741,7 +733,7 @@ def commands_for(case: Case, op: tuple, counter: list[int]) -> list[object]:
         target, out = latest, []
     if kind == "assess":  # a whole assessment, finishing the open one if there is one
         _, extra, clear, d = args
-        legal = [factor(k) for k in LEGAL_RESTRICTIONS] if clear else []
+        legal = [factor(k) for k in ev.LEGAL_RESTRICTIONS] if clear else []
         out += [RecordRiskFactor(assessment_id=target, factor=f) for f in legal + extra]
         out.append(complete(target, d))
     if kind in ("assess", "start"):
@@ -799,10 +791,12 @@ def test_nothing_is_permitted_while_a_do_not_proceed_decision_governs(
 ) -> None:
     case = play(script)
     completions = [
-        (meta.occurred_at, e) for e, meta in case.history if isinstance(e, RiskAssessmentCompleted)
+        (meta.occurred_at, e)
+        for e, meta in case.history
+        if isinstance(e, ev.RiskAssessmentCompleted)
     ]
     for index, (completed_at, event) in enumerate(completions):
-        if event.decision is not RiskDecision.DO_NOT_PROCEED:
+        if event.decision is not ev.RiskDecision.DO_NOT_PROCEED:
             continue
         # Any moment from this decision until the next one completes.
         until = completions[index + 1][0] if index + 1 < len(completions) else None
