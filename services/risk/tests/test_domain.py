@@ -17,15 +17,7 @@ from mend_events.contracts.events import DomainEvent, registry
 from mend_events.contracts.vocabulary import ContactForm
 from mend_events.errors import Forbidden, Rejected
 from mend_events.security.crypto import AgencyKeys, FieldSealer, InMemoryKeyStore
-from mend_risk.commands import (
-    AgreeSafetyPlan,
-    CompleteRiskAssessment,
-    MarkReassessmentDue,
-    RaiseRiskFlag,
-    RecordRiskFactor,
-    ResolveRiskFlag,
-    StartRiskAssessment,
-)
+from mend_risk import commands as c
 from mend_risk.domain import RiskPolicy, RiskState, decider, make_decider
 from mend_risk.domain.forms import (
     ALWAYS_WITH_RESPONSIBLE_PERSON,
@@ -97,13 +89,13 @@ def start(
     case: Case, stage: ev.AssessmentStage = ev.AssessmentStage.FULL, at: datetime = T0
 ) -> UUID:
     assessment_id = uuid4()
-    case.run(StartRiskAssessment(assessment_id=assessment_id, stage=stage), at=at)
+    case.run(c.StartRiskAssessment(assessment_id=assessment_id, stage=stage), at=at)
     return assessment_id
 
 
 def record(case: Case, assessment_id: UUID, *factors: ev.RiskFactor, at: datetime = T0) -> None:
     for f in factors:
-        case.run(RecordRiskFactor(assessment_id=assessment_id, factor=f), at=at)
+        case.run(c.RecordRiskFactor(assessment_id=assessment_id, factor=f), at=at)
 
 
 def no_legal_restrictions(case: Case, assessment_id: UUID, at: datetime = T0) -> None:
@@ -121,10 +113,10 @@ def completion(
     decision: ev.RiskDecision = ev.RiskDecision.PROCEED,
     forms: tuple[ev.PermittedForm, ...] = (F2F,),
     **kw: object,
-) -> CompleteRiskAssessment:
+) -> c.CompleteRiskAssessment:
     kw.setdefault("signed_off_by", SPECIALIST)
     kw.setdefault("reasons", (ev.DecisionReason.SUITABLE_WITH_SAFEGUARDS,))
-    return CompleteRiskAssessment(
+    return c.CompleteRiskAssessment(
         assessment_id=assessment_id, decision=decision, permitted_forms=forms, **kw
     )
 
@@ -143,16 +135,18 @@ def assessed(case: Case, *forms: ev.PermittedForm, at: datetime = T0, **kw: obje
 def test_start_is_idempotent_and_one_assessment_is_open_at_a_time() -> None:
     case = Case()
     assessment_id = start(case)
-    assert case.run(StartRiskAssessment(assessment_id=assessment_id, stage="full")) == []
-    case.rejects(StartRiskAssessment(assessment_id=assessment_id, stage="initial"), "assessment_id")
-    case.rejects(StartRiskAssessment(assessment_id=uuid4(), stage="full"), "assessment_id")
+    assert case.run(c.StartRiskAssessment(assessment_id=assessment_id, stage="full")) == []
+    case.rejects(
+        c.StartRiskAssessment(assessment_id=assessment_id, stage="initial"), "assessment_id"
+    )
+    case.rejects(c.StartRiskAssessment(assessment_id=uuid4(), stage="full"), "assessment_id")
 
 
 def test_a_later_record_of_a_factor_replaces_the_earlier_and_a_repeat_emits_nothing() -> None:
     case = Case()
     assessment_id = start(case)
     record(case, assessment_id, factor(ev.FactorKind.SELF_HARM, ev.FactorStatus.UNKNOWN))
-    again = RecordRiskFactor(
+    again = c.RecordRiskFactor(
         assessment_id=assessment_id, factor=factor(ev.FactorKind.SELF_HARM, ev.FactorStatus.PRESENT)
     )
     assert len(case.run(again)) == 1
@@ -165,9 +159,11 @@ def test_a_factor_cannot_be_recorded_on_a_completed_or_unknown_assessment() -> N
     case = Case()
     assessment_id = assessed(case)
     late = factor(ev.FactorKind.COERCIVE_CONTROL, ev.FactorStatus.PRESENT)
-    err = case.rejects(RecordRiskFactor(assessment_id=assessment_id, factor=late), "assessment_id")
+    err = case.rejects(
+        c.RecordRiskFactor(assessment_id=assessment_id, factor=late), "assessment_id"
+    )
     assert "start a new assessment" in err.reason
-    case.rejects(RecordRiskFactor(assessment_id=uuid4(), factor=late), "assessment_id")
+    case.rejects(c.RecordRiskFactor(assessment_id=uuid4(), factor=late), "assessment_id")
 
 
 def test_completing_without_sign_off_is_rejected() -> None:
@@ -394,16 +390,16 @@ def test_permits_needs_a_timezone() -> None:
 def test_flags_raise_resolve_and_answer_as_of_a_moment() -> None:
     case = Case()
     flag_id, t1 = uuid4(), T0 + timedelta(hours=2)
-    raise_ = RaiseRiskFlag(flag_id=flag_id, severity="severe", category="safety_threat")
+    raise_ = c.RaiseRiskFlag(flag_id=flag_id, severity="severe", category="safety_threat")
     raised, due = case.run(raise_)
     assert isinstance(due, ev.RiskReassessmentDue)
     assert (due.trigger, due.trigger_event_id) == ("risk_flag_raised", raised.flag_id)
     assert case.run(raise_) == []  # a retry: no second flag, no second reassessment
     assert reassessment_due(case.state)
-    case.rejects(RaiseRiskFlag(flag_id=flag_id, severity="low", category="other"), "flag_id")
+    case.rejects(c.RaiseRiskFlag(flag_id=flag_id, severity="low", category="other"), "flag_id")
     assert [f.raised.flag_id for f in unresolved_severe_flags(case.state)] == [flag_id]
 
-    resolve = ResolveRiskFlag(flag_id=flag_id, reason="risk_addressed", note="  plan agreed  ")
+    resolve = c.ResolveRiskFlag(flag_id=flag_id, reason="risk_addressed", note="  plan agreed  ")
     (resolved,) = case.run(resolve, at=t1)
     assert isinstance(resolved, ev.RiskFlagResolved) and resolved.note == "plan agreed"
     assert unresolved_severe_flags(case.state) == ()
@@ -415,10 +411,10 @@ def test_flags_raise_resolve_and_answer_as_of_a_moment() -> None:
 def test_a_flag_resolved_twice_or_unknown_is_rejected() -> None:
     case = Case()
     flag_id = uuid4()
-    case.run(RaiseRiskFlag(flag_id=flag_id, severity="high", category="manipulation"))
-    case.run(ResolveRiskFlag(flag_id=flag_id, reason="raised_in_error"))
-    case.rejects(ResolveRiskFlag(flag_id=flag_id, reason="raised_in_error"), "flag_id")
-    case.rejects(ResolveRiskFlag(flag_id=uuid4(), reason="other"), "flag_id")
+    case.run(c.RaiseRiskFlag(flag_id=flag_id, severity="high", category="manipulation"))
+    case.run(c.ResolveRiskFlag(flag_id=flag_id, reason="raised_in_error"))
+    case.rejects(c.ResolveRiskFlag(flag_id=flag_id, reason="raised_in_error"), "flag_id")
+    case.rejects(c.ResolveRiskFlag(flag_id=uuid4(), reason="other"), "flag_id")
 
 
 @pytest.mark.parametrize(
@@ -436,8 +432,8 @@ def test_a_resolution_note_is_sealed_under_the_affected_person_or_the_case(
     assert ev.RiskFlagResolved.personal_owner == "note_owner"
     case = Case()
     flag_id = uuid4()
-    case.run(RaiseRiskFlag(flag_id=flag_id, severity="low", category="other", affects=affects))
-    resolve = ResolveRiskFlag(flag_id=flag_id, reason="no_longer_present", note=note)
+    case.run(c.RaiseRiskFlag(flag_id=flag_id, severity="low", category="other", affects=affects))
+    resolve = c.ResolveRiskFlag(flag_id=flag_id, reason="no_longer_present", note=note)
     (resolved,) = case.run(resolve)
     assert resolved.note_owner == owner
 
@@ -447,8 +443,8 @@ async def test_a_resolution_note_seals_and_is_shredded_with_its_owner(affects: s
     sealer = FieldSealer(InMemoryKeyStore(), AgencyKeys(master_key=bytes(range(32))))
     case = Case()
     flag_id = uuid4()
-    case.run(RaiseRiskFlag(flag_id=flag_id, severity="high", category="other", affects=affects))
-    (resolved,) = case.run(ResolveRiskFlag(flag_id=flag_id, reason="other", note="calmer now"))
+    case.run(c.RaiseRiskFlag(flag_id=flag_id, severity="high", category="other", affects=affects))
+    (resolved,) = case.run(c.ResolveRiskFlag(flag_id=flag_id, reason="other", note="calmer now"))
     where = {"agency": "north-rj", "stream_id": CASE, "event_id": uuid4(), "actor_id": "prac-1a2b"}
     stored = await sealer.seal_event_data(resolved, resolved.to_data(), **where)
     assert "calmer now" not in str(stored)
@@ -471,7 +467,7 @@ async def test_a_resolution_note_seals_and_is_shredded_with_its_owner(affects: s
 def test_flags_stay_separate_from_permits() -> None:
     case = Case()
     assessed(case, F2F)
-    case.run(RaiseRiskFlag(flag_id=uuid4(), severity="severe", category="coercive_control"))
+    case.run(c.RaiseRiskFlag(flag_id=uuid4(), severity="severe", category="coercive_control"))
     assert permits(case.state, ContactForm.FACE_TO_FACE, T0)
     assert len(unresolved_severe_flags(case.state)) == 1
 
@@ -479,11 +475,11 @@ def test_flags_stay_separate_from_permits() -> None:
 # ------------------------------------------------------------------------------ safety plans
 
 
-def plan(assessment_id: UUID, **kw: bool) -> AgreeSafetyPlan:
+def plan(assessment_id: UUID, **kw: bool) -> c.AgreeSafetyPlan:
     fields = dict.fromkeys(
         ("separate_arrival_departure", "support_person_present", "breaks", "exit_plan"), True
     )
-    return AgreeSafetyPlan(
+    return c.AgreeSafetyPlan(
         assessment_id=assessment_id, agreed_with="hp-3f9a2c", code_word_set=True, **fields | kw
     )
 
@@ -501,7 +497,7 @@ def test_a_safety_plan_links_to_a_known_assessment_and_a_repeat_emits_nothing() 
 
 def test_a_safety_plan_never_takes_the_code_word_itself() -> None:
     with pytest.raises(ValidationError):
-        AgreeSafetyPlan.model_validate(
+        c.AgreeSafetyPlan.model_validate(
             {**plan(uuid4()).model_dump(mode="json"), "code_word": "bluebird"}
         )
 
@@ -513,13 +509,13 @@ def test_a_safety_plan_never_takes_the_code_word_itself() -> None:
 def test_only_practitioners_write(actor: Actor) -> None:
     case = Case()
     with pytest.raises(Forbidden):
-        case.run(StartRiskAssessment(assessment_id=uuid4(), stage="initial"), actor=actor)
+        case.run(c.StartRiskAssessment(assessment_id=uuid4(), stage="initial"), actor=actor)
     with pytest.raises(Forbidden):
-        case.run(RaiseRiskFlag(flag_id=uuid4(), severity="low", category="other"), actor=actor)
+        case.run(c.RaiseRiskFlag(flag_id=uuid4(), severity="low", category="other"), actor=actor)
 
 
 def test_only_the_service_reactions_mark_a_reassessment_due() -> None:
-    trigger = MarkReassessmentDue(trigger="consent_regranted", trigger_event_id=uuid4())
+    trigger = c.MarkReassessmentDue(trigger="consent_regranted", trigger_event_id=uuid4())
     with pytest.raises(Forbidden):
         Case().run(trigger, actor=PRACTITIONER)
 
@@ -531,7 +527,7 @@ def test_a_trigger_makes_a_reassessment_due_once_even_when_delivered_twice() -> 
     case = Case()
     assessed(case)
     cause = uuid4()
-    trigger = MarkReassessmentDue(trigger="session_halted_for_safety", trigger_event_id=cause)
+    trigger = c.MarkReassessmentDue(trigger="session_halted_for_safety", trigger_event_id=cause)
     (due,) = case.run(trigger, actor=SYSTEM)
     assert isinstance(due, ev.RiskReassessmentDue) and due.trigger_event_id == cause
     assert case.run(trigger, actor=SYSTEM) == []
@@ -540,7 +536,7 @@ def test_a_trigger_makes_a_reassessment_due_once_even_when_delivered_twice() -> 
     assessed(case, at=T0 + timedelta(days=1))
     assert not reassessment_due(case.state)
     assert case.run(trigger, actor=SYSTEM) == []  # still the same trigger, after the answer
-    other = MarkReassessmentDue(trigger="case_stage_changed", trigger_event_id=uuid4())
+    other = c.MarkReassessmentDue(trigger="case_stage_changed", trigger_event_id=uuid4())
     assert len(case.run(other, actor=SYSTEM)) == 1
 
 
@@ -560,7 +556,7 @@ def test_a_trigger_makes_a_reassessment_due_once_even_when_delivered_twice() -> 
 )
 def test_a_malformed_factor_fails_on_its_field(raw: dict, field: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        RecordRiskFactor.model_validate({"assessment_id": str(uuid4()), "factor": raw})
+        c.RecordRiskFactor.model_validate({"assessment_id": str(uuid4()), "factor": raw})
     assert any(e["loc"][-1] == field for e in caught.value.errors())
 
 
@@ -596,7 +592,7 @@ def test_a_malformed_completion_fails_on_its_field(change: dict, field: str) -> 
         "signed_off_by": SPECIALIST,
     }
     with pytest.raises(ValidationError) as caught:
-        CompleteRiskAssessment.model_validate(body | change)
+        c.CompleteRiskAssessment.model_validate(body | change)
     assert any(field in map(str, e["loc"]) for e in caught.value.errors())
 
 
@@ -715,8 +711,8 @@ def commands_for(case: Case, op: tuple, counter: list[int]) -> list[object]:
     kind, *args = op
     latest = case.state.assessments[-1].assessment_id if case.state.assessments else UUID(int=0)
 
-    def complete(assessment_id: UUID, d: dict) -> CompleteRiskAssessment:
-        return CompleteRiskAssessment(
+    def complete(assessment_id: UUID, d: dict) -> c.CompleteRiskAssessment:
+        return c.CompleteRiskAssessment(
             assessment_id=assessment_id,
             decision=d["decision"],
             permitted_forms=d["forms"],
@@ -728,24 +724,24 @@ def commands_for(case: Case, op: tuple, counter: list[int]) -> list[object]:
     if kind == "start" or (kind == "assess" and open_assessment(case.state) is None):
         counter[0] += 1
         target = UUID(int=counter[0])
-        out: list[object] = [StartRiskAssessment(assessment_id=target, stage=args[0])]
+        out: list[object] = [c.StartRiskAssessment(assessment_id=target, stage=args[0])]
     else:
         target, out = latest, []
     if kind == "assess":  # a whole assessment, finishing the open one if there is one
         _, extra, clear, d = args
         legal = [factor(k) for k in ev.LEGAL_RESTRICTIONS] if clear else []
-        out += [RecordRiskFactor(assessment_id=target, factor=f) for f in legal + extra]
+        out += [c.RecordRiskFactor(assessment_id=target, factor=f) for f in legal + extra]
         out.append(complete(target, d))
     if kind in ("assess", "start"):
         return out
     if kind == "factor":
-        return [RecordRiskFactor(assessment_id=latest, factor=args[0])]
+        return [c.RecordRiskFactor(assessment_id=latest, factor=args[0])]
     if kind == "complete":
         return [complete(latest, args[0])]
     if kind == "plan":
         names = ("separate_arrival_departure", "support_person_present", "breaks", "exit_plan")
         return [
-            AgreeSafetyPlan(
+            c.AgreeSafetyPlan(
                 assessment_id=latest,
                 agreed_with="hp-3f9a2c",
                 code_word_set=args[4],
@@ -753,10 +749,10 @@ def commands_for(case: Case, op: tuple, counter: list[int]) -> list[object]:
             )
         ]
     if kind == "raise":
-        return [RaiseRiskFlag(flag_id=args[0], severity=args[1], category=args[2])]
+        return [c.RaiseRiskFlag(flag_id=args[0], severity=args[1], category=args[2])]
     if kind == "resolve":
-        return [ResolveRiskFlag(flag_id=args[0], reason=args[1])]
-    return [MarkReassessmentDue(trigger=args[0], trigger_event_id=args[1])]
+        return [c.ResolveRiskFlag(flag_id=args[0], reason=args[1])]
+    return [c.MarkReassessmentDue(trigger=args[0], trigger_event_id=args[1])]
 
 
 def play(script: list) -> Case:
@@ -764,7 +760,7 @@ def play(script: list) -> Case:
     for op, minutes, actor in script:
         now += timedelta(minutes=minutes)
         for command in commands_for(case, op, counter):
-            who = SYSTEM if isinstance(command, MarkReassessmentDue) else actor
+            who = SYSTEM if isinstance(command, c.MarkReassessmentDue) else actor
             try:
                 case.run(command, at=now, actor=who)
             except (Rejected, Forbidden):
