@@ -39,16 +39,6 @@ def _standing_at(began: str, ended: str) -> str:
     return f"{began} <= $2 AND ({ended} IS NULL OR $2 < {ended})"
 
 
-def _standing_rows(
-    columns: str, table: str, began: str, ended: str, order: str, limit: str = ""
-) -> str:
-    """SQL for a case's ($1) rows of `table` standing at $2 (see `_standing_at`)."""
-    return (
-        f"SELECT {columns} FROM {table} "
-        f"WHERE case_id = $1 AND {_standing_at(began, ended)} ORDER BY {order}{limit}"
-    )
-
-
 class RiskPositions:
     name = "risk_position"
 
@@ -208,40 +198,36 @@ class RiskPositions:
     async def open_assessment(
         self, conn: asyncpg.Connection, case_id: str, at: datetime
     ) -> asyncpg.Record | None:
-        sql = _standing_rows(
-            "assessment_id, stage, started_at",
-            f"{self.schema}.risk_assessments",
-            "started_at",
-            "completed_at",
-            "started_at DESC",
-            " LIMIT 1",
+        return await conn.fetchrow(
+            f"SELECT assessment_id, stage, started_at FROM {self.schema}.risk_assessments "
+            f"WHERE case_id = $1 AND {_standing_at('started_at', 'completed_at')} "
+            f"ORDER BY started_at DESC LIMIT 1",
+            case_id,
+            at,
         )
-        return await conn.fetchrow(sql, case_id, at)
 
     async def flags_standing(
         self, conn: asyncpg.Connection, case_id: str, at: datetime
     ) -> list[asyncpg.Record]:
         """Flags raised by `at` and not resolved by then (as `Flag.stands_at`)."""
-        sql = _standing_rows(
-            "flag_id, severity, category, affects, raised_by, raised_at",
-            f"{self.schema}.risk_flags",
-            "raised_at",
-            "resolved_at",
-            "raised_at, flag_id",
+        return await conn.fetch(
+            f"SELECT flag_id, severity, category, affects, raised_by, raised_at "
+            f"FROM {self.schema}.risk_flags WHERE case_id = $1 "
+            f"AND {_standing_at('raised_at', 'resolved_at')} ORDER BY raised_at, flag_id",
+            case_id,
+            at,
         )
-        return await conn.fetch(sql, case_id, at)
 
     async def reassessments_pending(
         self, conn: asyncpg.Connection, case_id: str, at: datetime
     ) -> list[asyncpg.Record]:
-        sql = _standing_rows(
-            "trigger, trigger_event_id, due_since",
-            f"{self.schema}.risk_reassessments",
-            "due_since",
-            "answered_at",
-            "due_since, trigger_event_id",
+        return await conn.fetch(
+            f"SELECT trigger, trigger_event_id, due_since FROM {self.schema}.risk_reassessments "
+            f"WHERE case_id = $1 AND {_standing_at('due_since', 'answered_at')} "
+            f"ORDER BY due_since, trigger_event_id",
+            case_id,
+            at,
         )
-        return await conn.fetch(sql, case_id, at)
 
     async def safety_plans(
         self, conn: asyncpg.Connection, case_id: str, agreed_with: str | None
