@@ -56,6 +56,40 @@ def result(
     )
 
 
+async def as_admin(settings: Settings, sql: str) -> None:
+    """Run `sql` (a bench's own table and its grants) as the admin, on a connection of its own."""
+    conn = await asyncpg.connect(settings.admin_database_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def latency_results(
+    name: str,
+    mine: list[float],
+    baseline_name: str,
+    baseline: list[float],
+    *,
+    note: str,
+    ps: tuple[int, ...] = (50, 99),
+) -> list[Result]:
+    """Latency percentiles in ms (lower is better) against the baseline's same percentiles;
+    `{p}` in either name stands for the percentile."""
+    return [
+        result(
+            name.format(p=p),
+            percentile(mine, p),
+            "ms",
+            baseline_name.format(p=p),
+            percentile(baseline, p),
+            lower_is_better=True,
+            note=note,
+        )
+        for p in ps
+    ]
+
+
 @registry.register
 class BenchNoted(DomainEvent):
     event_type = "BenchNoted"

@@ -29,11 +29,11 @@ from bench.command import ACTOR, COUNTER, Count
 from bench.common import (
     Result,
     app_pool,
+    as_admin,
     bench_event,
     fresh_schema,
     fresh_topics,
-    percentile,
-    result,
+    latency_results,
 )
 
 SAMPLES, SAMPLE_RATE = 500, 20  # commands timed, per second
@@ -234,13 +234,12 @@ async def run(settings: Settings) -> list[Result]:
         fresh_schema(settings, "e2esink") as sink,
         fresh_topics(settings, "e2e", 2) as topics,
     ):
-        admin = await asyncpg.connect(settings.admin_database_url)
-        await admin.execute(
+        await as_admin(
+            settings,
             f"CREATE TABLE {sink}.arrivals (event_id uuid PRIMARY KEY, stream_id text NOT NULL,"
             f" at timestamptz NOT NULL DEFAULT clock_timestamp()); "
-            f"GRANT SELECT, INSERT ON {sink}.arrivals TO mend_app"
+            f"GRANT SELECT, INSERT ON {sink}.arrivals TO mend_app",
         )
-        await admin.close()
         base = await raw(settings, topics[0])
         mine = await ours(settings, source, sink, topics[1])
     note = (
@@ -252,15 +251,6 @@ async def run(settings: Settings) -> list[Result]:
         f"(idempotent, acks=all, linger 1 ms) to arrival at an AIOKafkaConsumer in the same "
         f"process, same rates; fetch_max_wait_ms={FETCH_MAX_WAIT_MS} on both"
     )
-    return [
-        result(
-            f"e2e.latency.p{p}",
-            percentile(mine, p),
-            "ms",
-            f"raw aiokafka produce->consume p{p}",
-            percentile(base, p),
-            lower_is_better=True,
-            note=note,
-        )
-        for p in (99, 50)
-    ]
+    return latency_results(
+        "e2e.latency.p{p}", mine, "raw aiokafka produce->consume p{p}", base, note=note, ps=(99, 50)
+    )

@@ -43,12 +43,9 @@ from mend_events.app.settings import Settings, events_topic, kafka_options
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.consent import ConsentGiven
 from mend_events.contracts.catalog.sessions import (
-    CaseOpened,
-    HarmCategory,
     JusticeStage,
     Participant,
     ParticipantRole,
-    Route,
     SessionScheduled,
 )
 from mend_events.contracts.envelope import Metadata, NewEvent
@@ -57,8 +54,9 @@ from mend_events.messaging.topics import delete_topics, ensure_topics
 from mend_events.store import EventStore
 from mend_events.store.migrate import migrate_schema
 from mend_testkit.devkeys import ensure_agency_keys, issue_token
+from mend_testkit.samples import case_opened, consent_body
 
-from bench.common import Result, app_pool, percentile, result
+from bench.common import Result, app_pool, latency_results, percentile
 from bench.e2e import FETCH_MAX_WAIT_MS, paced, raw
 
 SAMPLES, SAMPLE_RATE = 240, 5  # withdrawals timed, per second (48 s)
@@ -154,13 +152,7 @@ def _meta(actor: str, role: Role) -> Metadata:
 
 def _scheduled_case(person: str) -> list[NewEvent]:
     """A case as the sessions service holds it once a face-to-face meeting is scheduled."""
-    opened = CaseOpened(
-        harm_category=HarmCategory.SEXUAL_ASSAULT,
-        justice_stage=JusticeStage.POST_SENTENCE,
-        agency=AGENCY,
-        harmed_person_id=person,
-        route=Route.SELF_REFERRAL,
-    )
+    opened = case_opened(person, AGENCY, JusticeStage.POST_SENTENCE)
     session = SessionScheduled(
         session_id="sess-meet01",
         form=ContactForm.FACE_TO_FACE,
@@ -279,13 +271,7 @@ async def ours(settings: Settings, keys: str) -> Stages:
                         r = await http.post(
                             f"/cases/{cases[i]}/consents",
                             headers=auth[i],
-                            json={
-                                "participant_id": people[i],
-                                "scope": "take_part",
-                                "informed_how": "both",
-                                "no_incentive_attested": True,
-                                "grant_id": str(grants[i]),
-                            },
+                            json=consent_body(people[i], grant_id=str(grants[i])),
                         )
                         if r.status_code != 404:
                             break
@@ -456,15 +442,6 @@ async def run(settings: Settings) -> list[Result]:
         + f". {batches}. Raw: send_and_wait (idempotent, acks=all, linger 1 ms) to arrival at an "
         f"AIOKafkaConsumer, same rates, fetch_max_wait_ms={FETCH_MAX_WAIT_MS}. Goal: p99 <= 50 ms."
     )
-    return [
-        result(
-            f"halt.latency.p{p}",
-            percentile(mine, p),
-            "ms",
-            f"raw aiokafka produce->consume p{p}",
-            percentile(base, p),
-            lower_is_better=True,
-            note=note,
-        )
-        for p in (50, 99)
-    ]
+    return latency_results(
+        "halt.latency.p{p}", mine, "raw aiokafka produce->consume p{p}", base, note=note
+    )

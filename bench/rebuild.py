@@ -11,7 +11,7 @@ from mend_events.contracts.envelope import RecordedEvent
 from mend_events.store import _COLUMNS, EventStore
 from mend_events.store.projection import ProjectionRunner
 
-from bench.common import Result, Timer, app_pool, copy_events, fresh_schema, result
+from bench.common import Result, Timer, app_pool, as_admin, copy_events, fresh_schema, result
 
 EVENTS = 1_000_000
 CASES_AT_ONCE = 1_000  # cases active together: their events interleave in global order
@@ -56,13 +56,12 @@ class CaseSummary:
 
 async def load(settings: Settings, schema: str) -> None:
     await copy_events(settings, schema, EVENTS, CASES_AT_ONCE, PER_CASE)
-    conn = await asyncpg.connect(settings.admin_database_url)
-    await conn.execute(
+    await as_admin(
+        settings,
         f"CREATE TABLE {schema}.case_summary (case_id text PRIMARY KEY, events int NOT NULL, "
         f"last_type text NOT NULL, last_position bigint NOT NULL); "
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.case_summary TO mend_app"
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.case_summary TO mend_app",
     )
-    await conn.close()
 
 
 async def raw_read(settings: Settings, schema: str) -> float:

@@ -15,13 +15,13 @@ import uuid
 import asyncpg
 import httpx
 from mend_events.app.settings import Settings
-from mend_events.contracts.catalog.sessions import CaseOpened, HarmCategory, JusticeStage, Route
 from mend_events.messaging.topics import delete_topics, ensure_topics
 from mend_events.store.migrate import migrate_schema
 from mend_testkit.devkeys import ensure_agency_keys, issue_token
 from mend_testkit.directory import apply_case_events, sessions_event
+from mend_testkit.samples import case_opened, consent_body
 
-from bench.common import Result, percentile, result
+from bench.common import Result, latency_results
 
 RATE, SECONDS = 100, 20
 AGENCY = "agency-bench"
@@ -104,18 +104,7 @@ async def run(settings: Settings) -> list[Result]:
                 admin,
                 schema,
                 [
-                    sessions_event(
-                        case,
-                        CaseOpened(
-                            harm_category=HarmCategory.SEXUAL_ASSAULT,
-                            justice_stage=JusticeStage.NONE,
-                            agency=AGENCY,
-                            harmed_person_id=person,
-                            route=Route.SELF_REFERRAL,
-                        ),
-                        agency=AGENCY,
-                        actor=person,
-                    )
+                    sessions_event(case, case_opened(person, AGENCY), agency=AGENCY, actor=person)
                     for case, person in zip(cases, people, strict=True)
                 ],
             )
@@ -127,13 +116,7 @@ async def run(settings: Settings) -> list[Result]:
                     r = await http.post(
                         f"/cases/{cases[i]}/consents",
                         headers=auth[i],
-                        json={
-                            "participant_id": people[i],
-                            "scope": "take_part",
-                            "informed_how": "both",
-                            "no_incentive_attested": True,
-                            "grant_id": grants[i],
-                        },
+                        json=consent_body(people[i], grant_id=grants[i]),
                     )
                     r.raise_for_status()
 
@@ -157,23 +140,6 @@ async def run(settings: Settings) -> list[Result]:
         f"{count} withdrawals open-loop at {RATE}/s over HTTP to a uvicorn process (own "
         f"schema and topics, relay and projection running)"
     )
-    return [
-        result(
-            "withdrawal.p50",
-            percentile(latencies, 50),
-            "ms",
-            "GET /health p50 same rate",
-            percentile(health, 50),
-            lower_is_better=True,
-            note=note,
-        ),
-        result(
-            "withdrawal.p99",
-            percentile(latencies, 99),
-            "ms",
-            "GET /health p99 same rate",
-            percentile(health, 99),
-            lower_is_better=True,
-            note=note,
-        ),
-    ]
+    return latency_results(
+        "withdrawal.p{p}", latencies, "GET /health p{p} same rate", health, note=note
+    )

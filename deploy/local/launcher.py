@@ -367,6 +367,22 @@ def start_postgres(settings: Settings) -> None:
     bootstrap_database(settings)
 
 
+def psql_as_admin(settings: Settings) -> list[str]:
+    """psql as the admin role on the local cluster, stopping at the first error (add `-d`)."""
+    return [
+        str(pg_bin() / "psql"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(settings.pg_port),
+        "-U",
+        "mend_admin",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-q",
+    ]
+
+
 def bootstrap_database(settings: Settings) -> None:
     """Create the database and the application role; idempotent."""
     sql = """
@@ -382,18 +398,7 @@ END $$;
 GRANT CREATE ON DATABASE mend TO mend_owner;
 """
     env = dict(os.environ, PGPASSWORD="mend_admin")
-    base = [
-        str(pg_bin() / "psql"),
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(settings.pg_port),
-        "-U",
-        "mend_admin",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-q",
-    ]
+    base = psql_as_admin(settings)
     exists = subprocess.run(
         [*base, "-d", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname = 'mend'"],
         capture_output=True,
@@ -667,24 +672,7 @@ def reset_relay_checkpoints(settings: Settings) -> None:
     )
     env = dict(os.environ, PGPASSWORD="mend_admin")
     run_checked(
-        [
-            str(pg_bin() / "psql"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(settings.pg_port),
-            "-U",
-            "mend_admin",
-            "-d",
-            "mend",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-q",
-            "-c",
-            sql,
-        ],
-        "reset relay checkpoints",
-        env=env,
+        [*psql_as_admin(settings), "-d", "mend", "-c", sql], "reset relay checkpoints", env=env
     )
 
 

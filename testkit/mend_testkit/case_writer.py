@@ -121,18 +121,23 @@ class AuditPlatform:
         return CaseWriter(stores, agency=agency)
 
 
+async def audit_schema_named(settings: Settings, name: str) -> str:
+    """A fresh audit schema `name`, migrated by the admin (the caller drops it)."""
+    conn = await asyncpg.connect(settings.admin_database_url)
+    try:
+        await migrate(conn, name)
+    finally:
+        await conn.close()
+    return name
+
+
 @contextlib.asynccontextmanager
 async def audit_platform(
     settings: Settings, pool: asyncpg.Pool, unique: str
 ) -> AsyncIterator[AuditPlatform]:
     names = await asyncio.gather(*(make_schema(settings, s, f"{s}_{unique}") for s in SERVICES))
     schemas = dict(zip(SERVICES, names, strict=True))
-    audit_schema = f"audit_{unique}"
-    conn = await asyncpg.connect(settings.admin_database_url)
-    try:
-        await migrate(conn, audit_schema)
-    finally:
-        await conn.close()
+    audit_schema = await audit_schema_named(settings, f"audit_{unique}")
     try:
         yield AuditPlatform(settings, pool, schemas, audit_schema)
     finally:

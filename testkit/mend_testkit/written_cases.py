@@ -11,6 +11,7 @@ from mend_events.contracts.catalog import aftercare, consent, risk, sessions
 from mend_events.contracts.vocabulary import ContactForm
 
 from mend_testkit.case_writer import HP, PRAC, RP, SPECIALIST, CaseWriter, Written
+from mend_testkit.samples import case_opened
 
 __all__ = ["HP", "PRAC", "RP"]  # tests name the people of these cases
 
@@ -23,13 +24,7 @@ async def opening(w: CaseWriter, case: str) -> dict[str, Written]:
     out["opened"] = await w.record(
         "sessions",
         case,
-        sessions.CaseOpened(
-            harm_category=sessions.HarmCategory.SEXUAL_ASSAULT,
-            justice_stage=sessions.JusticeStage.POST_SENTENCE,
-            agency=w.agency,
-            harmed_person_id=HP,
-            route=sessions.Route.SELF_REFERRAL,
-        ),
+        case_opened(HP, w.agency, sessions.JusticeStage.POST_SENTENCE),
         HP,
         hp,
     )

@@ -17,6 +17,7 @@ from mend_consent.app import build as build_consent
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
 from mend_testkit.fixtures import running_service
+from mend_testkit.samples import consent_body as body_of
 
 CASE = "case-memb0001"
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"
@@ -43,12 +44,7 @@ async def mend(platform, unique, topic_prefix) -> AsyncIterator[dict[str, Any]]:
 
 
 def consent_body(person: str, scope: str = "take_part") -> dict[str, Any]:
-    return {
-        "participant_id": person,
-        "scope": scope,
-        "informed_how": "both",
-        "no_incentive_attested": True,
-    }
+    return body_of(person, scope)
 
 
 async def known_everywhere(mend: dict[str, Any], headers: dict[str, str]) -> None:

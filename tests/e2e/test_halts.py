@@ -42,6 +42,7 @@ from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from mend_sessions.app import build as build_sessions
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
+from mend_testkit.samples import consent_body, practitioner_body
 
 HP, RP = "hp-alice01", "rp-bob0001"
 FAC, SURV, HSB, COORD = "prac-fac001", "prac-surv01", "prac-hsb001", "coord-dee01"
@@ -171,14 +172,7 @@ class Platform:
             (SURV, 1, ["survivor_specialist"]),
             (HSB, 1, ["hsb_specialist"]),
         ):
-            body = {
-                "practitioner_id": pid,
-                "rj_trained": True,
-                "sexual_harm_trained": True,
-                "level": level,
-                "specialisms": specialisms,
-            }
-            await self.ok(s, "/practitioners", body, coord)
+            await self.ok(s, "/practitioners", practitioner_body(pid, level, specialisms), coord)
 
     async def ready_case(self, case: str, session_id: str) -> None:
         """A case with a face-to-face meeting scheduled, every gate met: it may start now."""
@@ -203,13 +197,7 @@ class Platform:
             await self.ok(s, f"/cases/{case}/preparations", body, self.fac(case))
         for person, headers in ((HP, self.hp()), (RP, self.rp())):
             for scope in ("take_part", f"contact:{F2F}"):
-                body = {
-                    "participant_id": person,
-                    "scope": scope,
-                    "informed_how": "both",
-                    "no_incentive_attested": True,
-                }
-                await self.ok(c, f"/cases/{case}/consents", body, headers)
+                await self.ok(c, f"/cases/{case}/consents", consent_body(person, scope), headers)
         ack = {"responsible_person_id": RP, "basis": "written_statement"}
         await self.ok(c, f"/cases/{case}/acknowledgements", ack, self.fac(case))
         await self.risk.assess(case, PermittedForm(form=F2F, with_responsible_person=True))
@@ -373,13 +361,7 @@ async def test_forty_concurrent_withdrawals_on_one_case_are_all_accepted_and_hal
     scopes = ("take_part", f"contact:{F2F}", "contact:indirect", "progress_updates")
     for person, headers in ((HP, world.hp()), (RP, world.rp())):
         for scope in scopes[2:]:
-            body = {
-                "participant_id": person,
-                "scope": scope,
-                "informed_how": "both",
-                "no_incentive_attested": True,
-            }
-            await world.ok(c, f"/cases/{CASE}/consents", body, headers)
+            await world.ok(c, f"/cases/{CASE}/consents", consent_body(person, scope), headers)
     asks = [
         (person, headers, scope)
         for person, headers in ((HP, world.hp()), (RP, world.rp()))

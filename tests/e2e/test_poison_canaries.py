@@ -9,8 +9,6 @@ import contextlib
 import io
 import json
 import logging as std_logging
-from datetime import UTC, datetime
-from uuid import uuid4
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -18,33 +16,19 @@ from bus_helpers import read_topic, wait_until
 from mend_aftercare.app import build as build_aftercare
 from mend_events.app.logging import configure_logging
 from mend_events.app.settings import dlq_topic, events_topic, kafka_options
-from mend_events.contracts.actors import Role
-from mend_events.contracts.envelope import Metadata, RecordedEvent
 from mend_events.messaging.cloudevents import to_message
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
 from mend_testkit.fixtures import running_service
+from mend_testkit.samples import delivered
 
 CANARY = "Zoë Canary-7f3a"
 CASE = "case-canary01"
 
 
 def withdrawal(event_type: str = "ConsentWithdrawn", **data) -> tuple[bytes, bytes, list]:
-    event = RecordedEvent(
-        global_position=1,
-        stream_id=CASE,
-        stream_version=1,
-        event_id=uuid4(),
-        event_type=event_type,
-        schema_version=1,
-        data={"participant_id": "hp-canary01", "target": "all", "grants": [], **data},
-        recorded_at=datetime.now(UTC),
-        case_id=CASE,
-        metadata=Metadata(
-            "hp-canary01", Role.HARMED_PERSON, "agency-a", uuid4(), None, datetime.now(UTC)
-        ),
-        service="consent",
-    )
+    data = {"participant_id": "hp-canary01", "target": "all", "grants": [], **data}
+    event = delivered("consent", CASE, event_type, data, actor="hp-canary01")
     return to_message(event)
 
 

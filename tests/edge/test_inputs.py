@@ -17,6 +17,7 @@ from mend_sessions.app import build as build_sessions
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import running_service
 from mend_testkit.refusals import clear_4xx
+from mend_testkit.samples import consent_body
 
 CASE, HP, PRAC = "case-0001aa", "hp-alice01", "prac-carol1"
 BUILDS = {
@@ -149,12 +150,7 @@ async def test_consent_state_refuses_unknown_scopes_and_nul_bytes(consent, token
 async def test_nul_bytes_in_a_body_are_refused(consent, token):
     client, _, runtime = consent
     hp = token("harmed_person", HP)
-    give = {
-        "participant_id": HP,
-        "scope": "take_part",
-        "informed_how": "both",
-        "no_incentive_attested": True,
-    }
+    give = consent_body(HP)
     r = await client.post(f"/cases/{CASE}/consents", json=give, headers=hp)
     assert r.status_code == 201, r.text
     r = await client.post(
@@ -270,12 +266,7 @@ async def test_numbers_are_not_times_and_dates_stay_in_a_sane_window(risk, conse
 
     client, _, runtime = consent
     hp = token("harmed_person", HP)
-    give = {
-        "participant_id": HP,
-        "scope": "take_part",
-        "informed_how": "both",
-        "no_incentive_attested": True,
-    }
+    give = consent_body(HP)
     for expires in ("9999-12-31T00:00:00Z", 4102444800, 0.5, "4102444800"):
         r = await client.post(
             f"/cases/{CASE}/consents", json={**give, "expires_at": expires}, headers=hp

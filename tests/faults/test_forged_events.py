@@ -8,12 +8,7 @@ itself, so no consumer ever sees it."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
-from uuid import uuid4
-
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 from mend_events.app.settings import (
     CONSUMES,
@@ -21,47 +16,19 @@ from mend_events.app.settings import (
     SERVICES,
     KafkaAuth,
     events_topic,
-    kafka_options,
 )
-from mend_events.contracts.actors import Role
-from mend_events.contracts.envelope import Metadata, RecordedEvent
 from mend_events.messaging import acls
-from mend_events.messaging.cloudevents import to_message
 from mend_events.messaging.topics import ensure_topics
+from mend_testkit.forgery import forged_withdrawal, publish_forged
 
 pytestmark = pytest.mark.fault
-
-
-def forged_withdrawal(service: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """A well-formed event that no store holds: what a forger would publish."""
-    event = RecordedEvent(
-        global_position=1,
-        stream_id="case-forged01",
-        stream_version=1,
-        event_id=uuid4(),
-        event_type="ConsentWithdrawn",
-        schema_version=1,
-        data={"participant_id": "hp-forged01"},
-        recorded_at=datetime.now(UTC),
-        case_id="case-forged01",
-        metadata=Metadata(
-            "hp-forged01", Role.HARMED_PERSON, "agency-a", uuid4(), None, datetime.now(UTC)
-        ),
-        service=service,
-    )
-    return to_message(event)
 
 
 async def publish(bootstrap: str, topic: str, auth: KafkaAuth | None, service: str) -> None:
     # Not idempotent: an idempotent producer would already be refused its producer id (a
     # cluster permission) before it asks to write the topic.
-    producer = AIOKafkaProducer(**kafka_options(bootstrap, auth), request_timeout_ms=10_000)
-    await asyncio.wait_for(producer.start(), 20)
-    try:
-        key, value, headers = forged_withdrawal(service)
-        await producer.send_and_wait(topic, value, key=key, headers=headers)
-    finally:
-        await producer.stop()
+    event = forged_withdrawal("case-forged01", "hp-forged01", service)
+    await publish_forged(bootstrap, topic, event, auth, request_timeout_ms=10_000)
 
 
 async def test_only_a_topics_own_service_may_write_it(platform, launcher, topic_prefix):

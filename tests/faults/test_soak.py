@@ -8,9 +8,8 @@ import asyncio
 import time
 
 import pytest
-from bus_helpers import wait_until
-from mend_events.app.settings import dlq_topic, events_topic
-from mend_events.messaging.consumer import InboxConsumer
+from bus_helpers import observer, wait_until
+from mend_events.app.settings import events_topic
 from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from sample_events import noted
@@ -42,15 +41,7 @@ async def test_broker_killed_repeatedly_under_load(
     store = EventStore(app_pool, schema, service="sample")
     relay = Relay(store, platform.database_url, platform.kafka_bootstrap, topic)
     relay_task = asyncio.create_task(relay.run())
-    consumer = InboxConsumer(
-        name=f"soak-{topic_prefix}",
-        pool=app_pool,
-        schema=schema,
-        bootstrap=platform.kafka_bootstrap,
-        topics=[topic],
-        handler=apply,
-        dlq_topic=dlq_topic("soak", topic_prefix),
-    )
+    consumer = observer(platform, app_pool, schema, topic, topic_prefix, apply, name="soak")
     await consumer.start()
     local = launcher.Settings.from_env()
 

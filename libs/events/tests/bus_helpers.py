@@ -6,7 +6,8 @@ import asyncio
 import time
 
 from aiokafka import AIOKafkaConsumer
-from mend_events.app.settings import kafka_options
+from mend_events.app.settings import dlq_topic, kafka_options
+from mend_events.messaging.consumer import InboxConsumer
 
 
 async def create_counter_table(admin_conn, schema: str) -> None:
@@ -63,3 +64,20 @@ async def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 3
     finally:
         await consumer.stop()
     return records
+
+
+def observer(
+    platform, pool, schema: str, topic: str, prefix: str, handler, *, name: str = "obs", **options
+) -> InboxConsumer:
+    """A consumer group `<name>-<prefix>` of `topic`, applying `handler` in `schema`'s inbox,
+    dead letters to its own DLQ topic unless `options` name another."""
+    options.setdefault("dlq_topic", dlq_topic(name, prefix))
+    return InboxConsumer(
+        name=f"{name}-{prefix}",
+        pool=pool,
+        schema=schema,
+        bootstrap=platform.kafka_bootstrap,
+        topics=[topic],
+        handler=handler,
+        **options,
+    )

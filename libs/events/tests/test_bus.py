@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from bus_helpers import counting_handler, create_counter_table, read_topic, wait_until
+from bus_helpers import counting_handler, create_counter_table, observer, read_topic, wait_until
 from mend_events.app.settings import dlq_topic, events_topic, kafka_options
 from mend_events.messaging.cloudevents import from_message
-from mend_events.messaging.consumer import InboxConsumer
 from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from sample_events import noted
@@ -82,13 +81,13 @@ async def test_consumer_applies_once_and_dead_letters_poison(
     await producer.stop()
     await store.append("case-c1aaaa", [noted(3)], expected_version=3)
 
-    consumer = InboxConsumer(
-        name=f"obs-{topic_prefix}",
-        pool=app_pool,
-        schema=schema,
-        bootstrap=platform.kafka_bootstrap,
-        topics=[topic],
-        handler=counting_handler(schema, fail_on={13}),
+    consumer = observer(
+        platform,
+        app_pool,
+        schema,
+        topic,
+        topic_prefix,
+        counting_handler(schema, fail_on={13}),
         dlq_topic=dlq,
         max_attempts=3,
         retry_delay=0.01,
@@ -158,14 +157,13 @@ async def test_consumer_stop_commits_what_it_applied(
     group = f"obs-{topic_prefix}"
     await create_counter_table(admin_conn, schema)
     relay, task = await run_relay(store, platform, topic)
-    consumer = InboxConsumer(
-        name=group,
-        pool=app_pool,
-        schema=schema,
-        bootstrap=platform.kafka_bootstrap,
-        topics=[topic],
-        handler=counting_handler(schema),
-        dlq_topic=dlq_topic("obs", topic_prefix),
+    consumer = observer(
+        platform,
+        app_pool,
+        schema,
+        topic,
+        topic_prefix,
+        counting_handler(schema),
         commit_interval=3600,
     )
     await consumer.start()

@@ -11,34 +11,23 @@ import io
 import json
 import logging as std_logging
 from datetime import UTC, datetime
-from uuid import uuid4
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from bus_helpers import counting_handler, create_counter_table, read_topic, wait_until
+from bus_helpers import counting_handler, create_counter_table, observer, read_topic, wait_until
 from mend_events.app.logging import configure_logging
-from mend_events.app.settings import dlq_topic, events_topic, kafka_options
-from mend_events.contracts.envelope import RecordedEvent
+from mend_events.app.settings import events_topic, kafka_options
 from mend_events.messaging.cloudevents import to_message
-from mend_events.messaging.consumer import InboxConsumer
+from mend_testkit.samples import delivered
 from sample_events import meta
 
 CANARY = "Zoë Canary-7f3a"
 
 
 def message(n, *, event_type="SampleNoted", source="sample", case="case-v1aaaa", **data):
-    event = RecordedEvent(
-        global_position=1,
-        stream_id=case,
-        stream_version=1,
-        event_id=uuid4(),
-        event_type=event_type,
-        schema_version=1,
-        data={"n": n, "label": "x", **data},
-        recorded_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
-        case_id=case,
-        metadata=meta(),
-        service=source,
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    event = delivered(
+        source, case, event_type, {"n": n, "label": "x", **data}, at=at, metadata=meta()
     )
     key, value, headers = to_message(event)
     return event, key, value, headers
@@ -104,15 +93,7 @@ async def test_every_consumer_applies_only_valid_events_and_keeps_no_values(
     finally:
         await producer.stop()
     consumers = [
-        InboxConsumer(
-            name=f"{name}-{topic_prefix}",
-            pool=app_pool,
-            schema=schema,
-            bootstrap=platform.kafka_bootstrap,
-            topics=[topic],
-            handler=handler,
-            dlq_topic=dlq_topic(name, topic_prefix),
-        )
+        observer(platform, app_pool, schema, topic, topic_prefix, handler, name=name)
         for name, handler in (("decoding", counting_handler(schema)), ("blind", blind))
     ]
     try:

@@ -57,15 +57,42 @@ def _sealer(store: InMemoryKeyStore | None = None, **kw) -> FieldSealer:
     return FieldSealer(store or InMemoryKeyStore(), _keys(), **kw)
 
 
-async def _seal_statement(sealer: FieldSealer, event_id: UUID, text: str = SECRET) -> dict:
-    event = StatementRecorded(about="hp-3f9a2c", statement=text, summary=None)
+async def _seal_statement(
+    sealer: FieldSealer,
+    event_id: UUID,
+    text: str = SECRET,
+    *,
+    summary: str | None = None,
+    agency: str = AGENCY,
+    actor_id: str = "prac-77ab12",
+) -> dict:
+    event = StatementRecorded(about="hp-3f9a2c", statement=text, summary=summary)
     return await sealer.seal_event_data(
         event,
         event.to_data(),
+        agency=agency,
+        stream_id=STREAM,
+        event_id=event_id,
+        actor_id=actor_id,
+    )
+
+
+async def _open(
+    sealer: FieldSealer,
+    stored: dict,
+    event_id: UUID,
+    event: type[DomainEvent] = StatementRecorded,
+    actor_id: str = "prac-77ab12",
+) -> dict:
+    return await sealer.open_event_data(
+        stored,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
         agency=AGENCY,
         stream_id=STREAM,
         event_id=event_id,
-        actor_id="prac-77ab12",
+        actor_id=actor_id,
+        personal_owner=event.personal_owner,
     )
 
 
@@ -114,41 +141,16 @@ async def test_owner_is_actor_without_personal_owner() -> None:
     )
     [row] = store.rows.values()
     assert row.owner == "hp-aaaa11" and row.agency == AGENCY
-    opened = await sealer.open_event_data(
-        stored,
-        event_type="NoteAdded",
-        schema_version=1,
-        agency=AGENCY,
-        stream_id=STREAM,
-        event_id=event_id,
-        actor_id="hp-aaaa11",
-    )
+    opened = await _open(sealer, stored, event_id, NoteAdded, actor_id="hp-aaaa11")
     assert opened == {"note": "call me on Tuesday"}
 
 
 async def test_open_event_data_with_owner_field() -> None:
     sealer = _sealer()
     event_id = uuid4()
-    event = StatementRecorded(about="hp-3f9a2c", statement=SECRET, summary="short")
-    stored = await sealer.seal_event_data(
-        event,
-        event.to_data(),
-        agency=AGENCY,
-        stream_id=STREAM,
-        event_id=event_id,
-        actor_id="prac-77ab12",
-    )
+    stored = await _seal_statement(sealer, event_id, summary="short")
     assert stored["statement"]["kid"] == stored["summary"]["kid"]  # one key per person
-    opened = await sealer.open_event_data(
-        stored,
-        event_type="StatementRecorded",
-        schema_version=2,
-        agency=AGENCY,
-        stream_id=STREAM,
-        event_id=event_id,
-        actor_id="prac-77ab12",
-        personal_owner="about",
-    )
+    opened = await _open(sealer, stored, event_id)
     assert opened == {"about": "hp-3f9a2c", "statement": SECRET, "summary": "short"}
 
 
@@ -235,16 +237,7 @@ async def test_shred_makes_fields_unreadable_and_new_key_after() -> None:
     assert store.rows[old_kid].shredded_at == moment
     assert await sealer.open_field(stored["statement"], **_ctx(event_id)) is None
     assert await _sealer(store).open_field(stored["statement"], **_ctx(event_id)) is None
-    opened = await sealer.open_event_data(
-        stored,
-        event_type="StatementRecorded",
-        schema_version=2,
-        agency=AGENCY,
-        stream_id=STREAM,
-        event_id=event_id,
-        actor_id="prac-77ab12",
-        personal_owner="about",
-    )
+    opened = await _open(sealer, stored, event_id)
     assert opened["statement"] is None and opened["about"] == "hp-3f9a2c"
 
     later = uuid4()
@@ -276,14 +269,8 @@ async def test_shred_is_scoped_to_an_agency_and_to_keys_made_before_the_request(
     moments = iter(datetime(2025, 3, 1, h, tzinfo=UTC) for h in range(1, 10))
     sealer = _sealer(store, clock=lambda: next(moments))
     here = await _seal_statement(sealer, uuid4())  # key made at 01:00
-    event = StatementRecorded(about="hp-3f9a2c", statement=SECRET)
-    there = await sealer.seal_event_data(
-        event,
-        event.to_data(),
-        agency="agency-south",
-        stream_id=STREAM,
-        event_id=uuid4(),
-        actor_id="prac-1111",
+    there = await _seal_statement(
+        sealer, uuid4(), agency="agency-south", actor_id="prac-1111"
     )  # key made at 02:00
     # An erasure requested at 01:30 in agency-north: south's key and later keys stay.
     requested = datetime(2025, 3, 1, 1, 30, tzinfo=UTC)
@@ -340,15 +327,7 @@ async def test_keys_per_agency_and_person() -> None:
     store = InMemoryKeyStore()
     sealer = _sealer(store)
     a = await _seal_statement(sealer, uuid4())
-    event = StatementRecorded(about="hp-3f9a2c", statement=SECRET)
-    b = await sealer.seal_event_data(
-        event,
-        event.to_data(),
-        agency="agency-south",
-        stream_id=STREAM,
-        event_id=uuid4(),
-        actor_id="prac-1111",
-    )
+    b = await _seal_statement(sealer, uuid4(), agency="agency-south", actor_id="prac-1111")
     assert a["statement"]["kid"] != b["statement"]["kid"]
     assert len(store.rows) == 2
     assert sorted(await sealer.shred("hp-3f9a2c")) == sorted(store.rows)

@@ -9,10 +9,9 @@ import sys
 from collections import defaultdict
 
 import pytest
-from bus_helpers import counting_handler, create_counter_table, read_topic, wait_until
-from mend_events.app.settings import dlq_topic, events_topic
+from bus_helpers import counting_handler, create_counter_table, observer, read_topic, wait_until
+from mend_events.app.settings import events_topic
 from mend_events.messaging.cloudevents import from_message
-from mend_events.messaging.consumer import InboxConsumer
 from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from sample_events import noted
@@ -61,15 +60,7 @@ async def test_relay_killed_after_ack_before_checkpoint(
 
     relay = Relay(store, platform.database_url, platform.kafka_bootstrap, topic)
     task = asyncio.create_task(relay.run())
-    consumer = InboxConsumer(
-        name=f"obs-{topic_prefix}",
-        pool=app_pool,
-        schema=schema,
-        bootstrap=platform.kafka_bootstrap,
-        topics=[topic],
-        handler=counting_handler(schema),
-        dlq_topic=dlq_topic("obs", topic_prefix),
-    )
+    consumer = observer(platform, app_pool, schema, topic, topic_prefix, counting_handler(schema))
     await consumer.start()
     try:
         records = await read_topic(platform.kafka_bootstrap, topic, expect=10)

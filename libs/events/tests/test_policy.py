@@ -38,13 +38,10 @@ def resource(role: Role, **over) -> dict:
 
 H, R, S, INST = Role.HARMED_PERSON, Role.RESPONSIBLE_PERSON, Role.SUPPORTER, Role.INSTITUTION_REP
 P, C, A, OPS, SYS = Role.PRACTITIONER, Role.COORDINATOR, Role.AUDITOR, Role.OPERATOR, Role.SYSTEM
+# What a practitioner does on an allocated case (and no other role does all of).
+CASEWORK = ["case.read", "case.write", "case.assign", "case.list", "record.read", "record.write"]
 ACTIONS = [
-    "case.read",
-    "case.write",
-    "case.assign",
-    "case.list",
-    "record.read",
-    "record.write",
+    *CASEWORK,
     "audit.history",
     "shared.read",
     "ops.read",
@@ -58,15 +55,7 @@ ALLOWED = {
     R: {"record.read", "record.write", "person.erase"},
     S: {"record.read", "record.write", "person.erase"},
     INST: {"record.read", "record.write", "person.erase"},
-    P: {
-        "case.read",
-        "case.write",
-        "case.assign",
-        "case.list",
-        "record.read",
-        "record.write",
-        "shared.read",
-    },
+    P: {*CASEWORK, "shared.read"},
     C: {"case.assign", "case.list", "shared.read", "person.erase"},
     A: {"case.read", "case.list", "record.read", "audit.history", "shared.read", "ops.read"},
     OPS: {"ops.read", "ops.restart"},

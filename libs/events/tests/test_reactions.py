@@ -14,25 +14,14 @@ from mend_events.commands.decider import system_context
 from mend_events.contracts.actors import Role
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes, consumer_rows, subscribe
+from mend_testkit.samples import delivered
 from sample_events import meta
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 def recorded(event_type: str, service: str) -> RecordedEvent:
-    return RecordedEvent(
-        global_position=1,
-        stream_id="case-r1aaaa",
-        stream_version=1,
-        event_id=uuid4(),
-        event_type=event_type,
-        schema_version=1,
-        data={},
-        recorded_at=NOW,
-        case_id="case-r1aaaa",
-        metadata=meta(),
-        service=service,
-    )
+    return delivered(service, "case-r1aaaa", event_type, {}, at=NOW, metadata=meta())
 
 
 def runtime() -> ServiceRuntime:

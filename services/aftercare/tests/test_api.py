@@ -26,16 +26,12 @@ from mend_events.app.settings import events_topic, kafka_options
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.consent import ConsentWithdrawn, GrantRef, WithdrawalTarget
 from mend_events.contracts.catalog.sessions import (
+    AgreedCommitment,
     AgreementItem,
     AgreementReached,
-    CaseOpened,
-    CommitmentCode,
     HaltCause,
-    HarmCategory,
-    JusticeStage,
     ParticipantEnrolled,
     ParticipantRole,
-    Route,
     SessionCompleted,
     SessionHalted,
 )
@@ -44,6 +40,7 @@ from mend_events.messaging.relay import Relay
 from mend_events.messaging.topics import PARTITIONS, ensure_topics
 from mend_events.store import EventStore
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
+from mend_testkit.samples import case_opened, consent_body, consent_given, delivered
 
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"
 AUDITOR, COORD = "aud-dave01", "coord-erin1"
@@ -83,13 +80,7 @@ class Sessions:
     async def open_case(self, case_id: str = CASE, hp: str = HP) -> UUID:
         """Open the case and enrol RP (the harmed person agreed), then wait until every
         service in `known_by` has taken both in from the broker."""
-        opened = CaseOpened(
-            harm_category=HarmCategory.SEXUAL_ASSAULT,
-            justice_stage=JusticeStage.NONE,
-            agency=AGENCY,
-            harmed_person_id=hp,
-            route=Route.SELF_REFERRAL,
-        )
+        opened = case_opened(hp, AGENCY)
         event_id = await self.append(case_id, opened, hp, Role.HARMED_PERSON)
         enrolled = ParticipantEnrolled(person_id=RP, role=ParticipantRole.RESPONSIBLE_PERSON)
         await self.append(case_id, enrolled)
@@ -114,10 +105,10 @@ class Sessions:
 
     async def agree(self, case_id: str = CASE, n: int = 2) -> UUID:
         codes = [
-            CommitmentCode.THERAPEUTIC_TREATMENT,
-            CommitmentCode.NO_CONTACT,
-            CommitmentCode.BEHAVIOUR_PROGRAMME,
-            CommitmentCode.REPARATION,
+            AgreedCommitment.THERAPEUTIC_TREATMENT,
+            AgreedCommitment.NO_CONTACT,
+            AgreedCommitment.BEHAVIOUR_PROGRAMME,
+            AgreedCommitment.REPARATION,
         ]
         items = tuple(
             AgreementItem(
@@ -223,12 +214,7 @@ async def parts(platform, unique, topic_prefix):
 
 
 def give(scope: str, participant: str = HP) -> dict:
-    return {
-        "participant_id": participant,
-        "scope": scope,
-        "informed_how": "both",
-        "no_incentive_attested": True,
-    }
+    return consent_body(participant, scope)
 
 
 async def consent_to(consent, token, scope: str, person: str = HP, case: str = CASE) -> None:
@@ -641,19 +627,8 @@ async def _apply_in_txn(conn, facts, event) -> None:
 
 
 def _recorded(event, event_type: str) -> RecordedEvent:
-    return RecordedEvent(
-        global_position=0,
-        stream_id=CASE,
-        stream_version=1,
-        event_id=uuid4(),
-        event_type=event_type,
-        schema_version=1,
-        data=event.to_data(),
-        recorded_at=datetime.now(UTC),
-        case_id=CASE,
-        service="consent",
-        metadata=Metadata(HP, Role.HARMED_PERSON, AGENCY, uuid4(), None, datetime.now(UTC)),
-    )
+    assert event.event_type == event_type
+    return delivered("consent", CASE, event, actor=HP, agency=AGENCY, position=0)
 
 
 def _withdrawal(grant: UUID) -> RecordedEvent:
@@ -668,19 +643,7 @@ def _withdrawal(grant: UUID) -> RecordedEvent:
 
 
 def _given(grant: UUID) -> RecordedEvent:
-    from mend_events.contracts.catalog.consent import ConsentGiven
-
-    return _recorded(
-        ConsentGiven(
-            grant_id=grant,
-            participant_id=HP,
-            participant_role=Role.HARMED_PERSON,
-            scope="progress_updates",
-            informed_how="both",
-            no_incentive_attested=True,
-        ),
-        "ConsentGiven",
-    )
+    return _recorded(consent_given(HP, scope="progress_updates", grant_id=grant), "ConsentGiven")
 
 
 # --- the harmed person's word, casework, research consent, access -------------------------------

@@ -45,14 +45,7 @@ class Case:
     def run(self, command: object, context: CommandContext) -> list[DomainEvent]:
         new = decider.decide(self.state, command, context)
         for event in new:
-            meta = Metadata(
-                actor_id=context.actor.id,
-                role=context.actor.role,
-                agency=context.actor.agency,
-                correlation_id=context.correlation_id,
-                causation_id=context.causation_id,
-                occurred_at=context.now,
-            )
+            meta = context.metadata()
             self.history.append((event, meta))
             self.state = decider.evolve(self.state, event, meta)
         return new

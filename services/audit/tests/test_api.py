@@ -16,6 +16,7 @@ from mend_events.contracts.actors import Role
 from mend_events.errors import Forbidden
 from mend_events.messaging.topics import ensure_topics
 from mend_events.security.identity import Identity
+from mend_testkit.forgery import claim_published
 from mend_testkit.written_cases import risk_flag_journey, withdrawal_journey
 
 
@@ -87,13 +88,18 @@ async def test_auditor_reads_history_halts_export(client, writer, token):
     assert json.loads(r.content)["format"] == "mend-case-file/1"
 
 
-async def test_only_auditors_of_the_cases_agency(client, audit, writer, token):
-    await withdrawal_journey(writer, "case-api00002")
+async def one_case_each(audit, writer, case_a: str, case_b: str) -> None:
+    """A withdrawal case of agency-a (the writer's) and a risk-flag case of agency-b."""
+    await withdrawal_journey(writer, case_a)
     other = audit.writer(agency="agency-b")
     try:
-        await risk_flag_journey(other, "case-api00003")
+        await risk_flag_journey(other, case_b)
     finally:
         await other.close()
+
+
+async def test_only_auditors_of_the_cases_agency(client, audit, writer, token):
+    await one_case_each(audit, writer, "case-api00002", "case-api00003")
     url = "/audit/cases/case-api00002/history"
     for headers in (
         token("auditor", "aud-0002b", agency="agency-b"),
@@ -128,12 +134,7 @@ async def test_verify_names_only_the_agencys_own_cases(
     client, platform, audit, writer, token, topic_prefix
 ):
     await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
-    await withdrawal_journey(writer, "case-api00004")
-    other = audit.writer(agency="agency-b")
-    try:
-        await risk_flag_journey(other, "case-api00005")
-    finally:
-        await other.close()
+    await one_case_each(audit, writer, "case-api00004", "case-api00005")
     r = await client.get(
         "/audit/verify", params={"kafka": "false"}, headers=token("auditor", "aud-0001a")
     )
@@ -148,12 +149,7 @@ async def test_verify_names_only_the_agencys_own_cases(
     assert risk["unpublished"] == risk["events"] > 0 and risk["problems"] == []
     # A checkpoint claiming them published: every event is a problem, named only for agency-a.
     schema = audit.schemas["risk"]
-    async with audit.pool.acquire() as conn:
-        await conn.execute(
-            f"INSERT INTO {schema}.relay_checkpoint (topic, position) "
-            f"SELECT $1, max(global_position) FROM {schema}.events",
-            f"{topic_prefix}risk.events.v1",
-        )
+    await claim_published(audit.pool, schema, f"{topic_prefix}risk.events.v1")
     r = await client.get(
         "/audit/verify", params={"service": "risk"}, headers=token("auditor", "aud-0001a")
     )

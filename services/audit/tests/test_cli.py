@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
 
-import asyncpg
-import pytest
-from mend_audit.cli import main
 from mend_events.app.settings import SERVICES
 from mend_events.messaging.topics import ensure_topics
+from mend_testkit.forgery import as_superuser, claim_published
 from mend_testkit.written_cases import risk_flag_journey, withdrawal_journey
-
-
-@pytest.fixture
-def mend(audit, topic_prefix, capsys):
-    """Run `mend audit <args>` against this test's stores; returns (exit code, out, err)."""
-    schema_args = [a for s, n in audit.schemas.items() for a in ("--schema", f"{s}={n}")]
-
-    async def run(*args: str) -> tuple[int, str, str]:
-        argv = [
-            "audit",
-            *schema_args,
-            "--audit-schema",
-            audit.audit_schema,
-            "--topic-prefix",
-            topic_prefix,
-            *args,
-        ]
-        code = await asyncio.to_thread(main, argv)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 async def test_history_text_and_json(writer, mend):
@@ -94,27 +69,17 @@ async def test_verify_exit_codes(platform, audit, writer, mend, topic_prefix):
     assert "7 not yet published" in out
     # Once the relay's checkpoint claims them published, every one is named as missing.
     schema = audit.schemas["sessions"]
-    async with audit.pool.acquire() as conn:
-        await conn.execute(
-            f"INSERT INTO {schema}.relay_checkpoint (topic, position) "
-            f"SELECT $1, max(global_position) FROM {schema}.events",
-            f"{topic_prefix}sessions.events.v1",
-        )
+    await claim_published(audit.pool, schema, f"{topic_prefix}sessions.events.v1")
     code, out, _ = await mend("verify", "--service", "sessions")
     assert code == 1 and "FAILED: 7 problem(s)" in out
     assert "sessions stream case-cli00004 version 1" in out
 
-    admin = await asyncpg.connect(platform.admin_database_url)
-    try:
-        async with admin.transaction():
-            await admin.execute("SET LOCAL session_replication_role = replica")
-            await admin.execute(
-                f"UPDATE {audit.schemas['risk']}.events SET metadata = jsonb_set(metadata, "
-                f"'{{actor_id}}', '\"prac-other1\"') WHERE event_id = $1",
-                w["decision"].event_id,
-            )
-    finally:
-        await admin.close()
+    await as_superuser(
+        platform,
+        f"UPDATE {audit.schemas['risk']}.events SET metadata = jsonb_set(metadata, "
+        f"'{{actor_id}}', '\"prac-other1\"') WHERE event_id = $1",
+        w["decision"].event_id,
+    )
     code, out, _ = await mend("verify", "--no-kafka", "--json")
     report = json.loads(out)
     assert code == 1 and report["ok"] is False

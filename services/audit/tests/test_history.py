@@ -49,13 +49,32 @@ def recorded(
     )
 
 
+def offered(position: int, cause: str, cause_event_id: UUID, *, at: int) -> RecordedEvent:
+    """Aftercare's reaction to `cause_event_id`: an offer to the harmed person."""
+    return recorded(
+        "aftercare",
+        position,
+        position,
+        "AftercareOffered",
+        {
+            "harmed_person_id": "hp-alice01",
+            "cause": cause,
+            "cause_event_id": str(cause_event_id),
+            "reopens_closure": None,
+        },
+        at=at,
+        actor=("svc-aftercare", "system"),
+        cause=cause_event_id,
+    )
+
+
 SEALED_REASON = {"alg": "A256GCM", "kid": "k-1", "iv": "aXY=", "ct": "Y3Q="}
 
 
 def journey() -> list[RecordedEvent]:
     w, h = uuid4(), uuid4()
     grants = [{"grant_id": str(uuid4()), "scope": "take_part"}]
-    sys_sessions, sys_aftercare = ("svc-sessions", "system"), ("svc-aftercare", "system")
+    sys_sessions = ("svc-sessions", "system")
     return [
         recorded(
             "sessions",
@@ -104,21 +123,7 @@ def journey() -> list[RecordedEvent]:
             event_id=w,
         ),
         # Recorded at the same moment as the withdrawal: the service order decides.
-        recorded(
-            "aftercare",
-            1,
-            1,
-            "AftercareOffered",
-            {
-                "harmed_person_id": "hp-alice01",
-                "cause": "consent_withdrawn",
-                "cause_event_id": str(w),
-                "reopens_closure": None,
-            },
-            at=3,
-            actor=sys_aftercare,
-            cause=w,
-        ),
+        offered(1, "consent_withdrawn", w, at=3),
         recorded(
             "sessions",
             3,
@@ -136,21 +141,7 @@ def journey() -> list[RecordedEvent]:
             cause=w,
             event_id=h,
         ),
-        recorded(
-            "aftercare",
-            2,
-            2,
-            "AftercareOffered",
-            {
-                "harmed_person_id": "hp-alice01",
-                "cause": "session_halted",
-                "cause_event_id": str(h),
-                "reopens_closure": None,
-            },
-            at=5,
-            actor=sys_aftercare,
-            cause=h,
-        ),
+        offered(2, "session_halted", h, at=5),
     ]
 
 

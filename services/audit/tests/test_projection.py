@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 from mend_audit.entries import COLUMNS, entry_of
 from mend_audit.history import CaseHistory, to_json
-from mend_audit.projection import CaseHistoryProjection, migrate
+from mend_audit.projection import CaseHistoryProjection
 from mend_audit.replay import read_events
 from mend_audit.summaries import facts, summarise, summary_and_facts, withholds
 from mend_events.app.db import create_pool
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.aftercare import AftercareDeclined
+from mend_testkit.case_writer import audit_schema_named
 from mend_testkit.fixtures import drop_schema
 from mend_testkit.written_cases import HP, risk_flag_journey, withdrawal_journey
 
@@ -41,12 +41,7 @@ async def test_live_projection_equals_a_rebuild(platform, audit, writer, unique)
     assert await live.catch_up() == 0  # nothing twice
 
     # A rebuild into a second audit schema from the same stores holds the same rows.
-    other = f"audit2_{unique}"
-    admin = await asyncpg.connect(platform.admin_database_url)
-    try:
-        await migrate(admin, other)
-    finally:
-        await admin.close()
+    other = await audit_schema_named(platform, f"audit2_{unique}")
     try:
         rebuilt = CaseHistoryProjection(audit.pool, schemas=audit.schemas, audit_schema=other)
         assert await rebuilt.rebuild() == 41
@@ -112,12 +107,7 @@ async def test_rebuild_on_one_connection_holds_the_same_rows(platform, audit, wr
         audit.pool, schemas=audit.schemas, audit_schema=audit.audit_schema, batch_size=4
     )
     assert await two.rebuild() == 41
-    other = f"audit3_{unique}"
-    admin = await asyncpg.connect(platform.admin_database_url)
-    try:
-        await migrate(admin, other)
-    finally:
-        await admin.close()
+    other = await audit_schema_named(platform, f"audit3_{unique}")
     pool = await create_pool(platform.database_url, min_size=1, max_size=1)
     try:
         one = CaseHistoryProjection(pool, schemas=audit.schemas, audit_schema=other, batch_size=4)

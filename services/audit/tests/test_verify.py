@@ -7,10 +7,8 @@ too."""
 from __future__ import annotations
 
 import asyncio
-import time
 from uuid import uuid4
 
-import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from mend_audit import verify_kafka as verify_module
@@ -23,48 +21,20 @@ from mend_events.messaging.cloudevents import to_message
 from mend_events.messaging.relay import Relay
 from mend_events.messaging.topics import ensure_topics
 from mend_events.store import row_to_event
+from mend_testkit.forgery import as_superuser, publish_all, publish_forged
 from mend_testkit.written_cases import HP, withdrawal_journey
 
 
-async def until(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s")
-        await asyncio.sleep(0.05)
-
-
-async def publish_all(platform, writer, prefix: str, services=SERVICES) -> None:
-    """Run each service's relay until it has published everything stored, then stop it."""
-    relays = [
-        Relay(
-            writer.stores[s],
-            platform.database_url,
-            platform.kafka_bootstrap,
-            events_topic(s, prefix),
-            poll_interval=0.05,
+async def published_journey(platform, audit, writer, topic_prefix: str, case: str):
+    """A withdrawal journey stored and published; returns the risk store's first row (the one
+    a forger copies)."""
+    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
+    await withdrawal_journey(writer, case)
+    await publish_all(platform, writer, topic_prefix)
+    async with audit.pool.acquire() as conn:
+        return await conn.fetchrow(
+            f"SELECT * FROM {audit.schemas['risk']}.events ORDER BY global_position LIMIT 1"
         )
-        for s in services
-    ]
-    tasks = [asyncio.create_task(r.run()) for r in relays]
-    try:
-
-        async def caught_up() -> bool:
-            heads = [await r.store.head_position() for r in relays]
-            async with writer.stores["consent"].pool.acquire() as conn:
-                done = [
-                    await conn.fetchval(
-                        f"SELECT coalesce(max(position), 0) FROM {r.store.schema}.relay_checkpoint"
-                    )
-                    for r in relays
-                ]
-            return heads == done
-
-        await until(caught_up)
-    finally:
-        for r in relays:
-            r.stop()
-        await asyncio.gather(*tasks)
 
 
 @pytest.fixture
@@ -110,17 +80,12 @@ async def test_verify_passes_then_names_each_break(platform, audit, writer, read
 
     # 2. A row changed by a superuser (bypassing the immutability trigger).
     withdrawn = w["withdrawn"]
-    admin = await asyncpg.connect(platform.admin_database_url)
-    try:
-        async with admin.transaction():
-            await admin.execute("SET LOCAL session_replication_role = replica")
-            await admin.execute(
-                f"UPDATE {audit.schemas['consent']}.events SET data = jsonb_set(data, "
-                f"'{{target}}', '\"grant\"') WHERE event_id = $1",
-                withdrawn.event_id,
-            )
-    finally:
-        await admin.close()
+    await as_superuser(
+        platform,
+        f"UPDATE {audit.schemas['consent']}.events SET data = jsonb_set(data, "
+        f"'{{target}}', '\"grant\"') WHERE event_id = $1",
+        withdrawn.event_id,
+    )
     report = await reader.verify(services=["consent"])
     assert not report.ok
     kinds = {(p.kind, p.stream_id, p.stream_version) for p in report.problems}
@@ -144,25 +109,11 @@ async def test_verify_passes_then_names_each_break(platform, audit, writer, read
 async def test_a_message_the_store_never_held_is_reported(
     platform, audit, writer, reader, topic_prefix
 ):
-    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
-    await withdrawal_journey(writer, "case-ver00002")
-    await publish_all(platform, writer, topic_prefix)
+    row = await published_journey(platform, audit, writer, topic_prefix, "case-ver00002")
     # A forged copy of a risk event under a new id, straight onto the topic.
-    async with audit.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            f"SELECT * FROM {audit.schemas['risk']}.events ORDER BY global_position LIMIT 1"
-        )
     original = row_to_event(row, "risk")
     forged = row_to_event({**dict(row), "event_id": uuid4()}, "risk")
-    producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap))
-    await producer.start()
-    try:
-        key, value, headers = to_message(forged)
-        await producer.send_and_wait(
-            events_topic("risk", topic_prefix), value, key=key, headers=headers
-        )
-    finally:
-        await producer.stop()
+    await publish_forged(platform.kafka_bootstrap, events_topic("risk", topic_prefix), forged)
     report = await reader.verify(services=["risk"])
     (problem,) = report.problems
     assert problem.kind == "kafka_unknown" and problem.event_id == str(forged.event_id)
@@ -222,18 +173,13 @@ async def test_events_past_the_checkpoint_are_not_yet_published_but_a_gap_fails(
 
     # A tampered row among those not yet published is still named, by its chain.
     last = appended[-1]
-    admin = await asyncpg.connect(platform.admin_database_url)
-    try:
-        async with admin.transaction():
-            await admin.execute("SET LOCAL session_replication_role = replica")
-            await admin.execute(
-                f"UPDATE {schema}.events SET data = jsonb_set(data, '{{participant_id}}', "
-                f"'\"hp-other01\"') "
-                f"WHERE event_id = $1",
-                last.event_id,
-            )
-    finally:
-        await admin.close()
+    await as_superuser(
+        platform,
+        f"UPDATE {schema}.events SET data = jsonb_set(data, '{{participant_id}}', "
+        f"'\"hp-other01\"') "
+        f"WHERE event_id = $1",
+        last.event_id,
+    )
     report = await reader.verify(services=["consent"])
     assert {(p.kind, p.stream_version) for p in report.problems} == {
         ("kafka_missing", first.version),
@@ -332,13 +278,7 @@ async def test_a_forged_message_leaves_no_value_in_the_report(
     """Values a forger put into a message's attributes or body reach no auditor: the report
     names the attribute, the kind of problem and where the message is, never what it said."""
     canary = "Zoë Canary-7f3a"
-    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
-    await withdrawal_journey(writer, "case-ver00009")
-    await publish_all(platform, writer, topic_prefix)
-    async with audit.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            f"SELECT * FROM {audit.schemas['risk']}.events ORDER BY global_position LIMIT 1"
-        )
+    row = await published_journey(platform, audit, writer, topic_prefix, "case-ver00009")
     topic = events_topic("risk", topic_prefix)
     producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap))
     await producer.start()

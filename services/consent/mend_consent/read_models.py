@@ -14,17 +14,16 @@ from mend_events.contracts.catalog.consent import (
     ConsentWithdrawn,
 )
 from mend_events.contracts.envelope import RecordedEvent
+from mend_events.store.projection import OwnTables
 
 _ENDING = {"ConsentWithdrawn", "ConsentLapsed", "ConsentInvalidated"}
 
 
-class CurrentGrants:
+class CurrentGrants(OwnTables):
     """One row per grant given and not yet withdrawn, lapsed or invalidated."""
 
     name = "current_grants"
-
-    def __init__(self, schema: str) -> None:
-        self.schema = schema
+    tables = ("current_grants",)
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
         # Inserts and deletes in event order, consecutive ones of a kind in one round trip.
@@ -73,9 +72,6 @@ class CurrentGrants:
             f"ON CONFLICT DO NOTHING",
             rows,
         )
-
-    async def reset(self, conn: asyncpg.Connection) -> None:
-        await conn.execute(f"DELETE FROM {self.schema}.current_grants")
 
     async def rows(
         self, conn: asyncpg.Connection, case_id: str, participant_id: str | None = None

@@ -11,6 +11,7 @@ from mend_consent.app import build
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import running_service
 from mend_testkit.refusals import clear_4xx
+from mend_testkit.samples import consent_body
 
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"
 CASE = "case-0001aa"
@@ -27,13 +28,7 @@ async def consent(platform, unique, topic_prefix):
 
 
 def give(scope: str, participant: str = HP, **extra) -> dict:
-    return {
-        "participant_id": participant,
-        "scope": scope,
-        "informed_how": "both",
-        "no_incentive_attested": True,
-        **extra,
-    }
+    return consent_body(participant, scope, **extra)
 
 
 async def rows_of(runtime, table: str, case: str = CASE) -> int:

@@ -6,16 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
-from mend_consent.commands import (
-    GiveConsent,
-    LapseDueGrants,
-    RecordAcknowledgement,
-    ReportIncentive,
-    WithdrawAcknowledgement,
-    WithdrawAll,
-    WithdrawGrant,
-    WithdrawScope,
-)
+from mend_consent import commands as c
 from mend_consent.domain import (
     ConsentState,
     GrantStatus,
@@ -27,30 +18,11 @@ from mend_consent.domain import (
 )
 from mend_events.commands.decider import CommandContext
 from mend_events.contracts.actors import Actor, Role
-from mend_events.contracts.catalog.consent import (
-    OUTCOME_RESEARCH,
-    PROGRESS_UPDATES,
-    TAKE_PART,
-    AcknowledgementBasis,
-    AcknowledgementRecorded,
-    AcknowledgementWithdrawalGround,
-    AcknowledgementWithdrawn,
-    ConsentGiven,
-    ConsentInvalidated,
-    ConsentLapsed,
-    ConsentWithdrawn,
-    ContactForm,
-    IncentiveReported,
-    InformedHow,
-    ScopeKind,
-    WithdrawalTarget,
-    contact_scope,
-    parse_scope,
-    share_scope,
-)
+from mend_events.contracts.catalog import consent as ev
 from mend_events.contracts.envelope import Metadata
 from mend_events.contracts.events import DomainEvent, registry
 from mend_events.errors import Forbidden, MendError, NotFound, Rejected
+from mend_testkit.samples import consent_given
 from pydantic import ValidationError
 
 HP = Actor(id="hp-3f9a2c", role=Role.HARMED_PERSON, agency="north-rj")
@@ -59,8 +31,8 @@ PRAC = Actor(id="prac-77ab12", role=Role.PRACTITIONER, agency="north-rj")
 COORD = Actor(id="coord-1a2b3c", role=Role.COORDINATOR, agency="north-rj")
 SYSTEM = Actor(id="sys-consent", role=Role.SYSTEM, agency="north-rj")
 T0 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
-LETTER = contact_scope(ContactForm.LETTER)
-F2F = contact_scope(ContactForm.FACE_TO_FACE)
+LETTER = ev.contact_scope(ev.ContactForm.LETTER)
+F2F = ev.contact_scope(ev.ContactForm.FACE_TO_FACE)
 
 
 class Case:
@@ -86,15 +58,15 @@ class Case:
         assert self.state == before  # nothing written
         return info.value
 
-    def give(self, actor: Actor, scope: str = TAKE_PART, **kw: object) -> UUID:
+    def give(self, actor: Actor, scope: str = ev.TAKE_PART, **kw: object) -> UUID:
         [event] = self.do(give(actor, scope, **kw), actor)
-        assert isinstance(event, ConsentGiven)
+        assert isinstance(event, ev.ConsentGiven)
         return event.grant_id
 
 
-def give(participant: Actor = HP, scope: str = TAKE_PART, **kw: object) -> GiveConsent:
-    body = {"informed_how": InformedHow.BOTH, "no_incentive_attested": True, **kw}
-    return GiveConsent(participant_id=participant.id, scope=scope, **body)
+def give(participant: Actor = HP, scope: str = ev.TAKE_PART, **kw: object) -> c.GiveConsent:
+    body = {"informed_how": ev.InformedHow.BOTH, "no_incentive_attested": True, **kw}
+    return c.GiveConsent(participant_id=participant.id, scope=scope, **body)
 
 
 # ------------------------------------------------------------------------------- giving consent
@@ -103,7 +75,7 @@ def give(participant: Actor = HP, scope: str = TAKE_PART, **kw: object) -> GiveC
 def test_a_participant_gives_consent_for_themself_with_a_witness() -> None:
     case = Case()
     [event] = case.do(give(scope=LETTER, witnessed_by=PRAC.id), HP)
-    assert isinstance(event, ConsentGiven)
+    assert isinstance(event, ev.ConsentGiven)
     assert event.participant_role is Role.HARMED_PERSON
     assert event.witnessed_by == PRAC.id
     assert event.no_incentive_attested is True
@@ -156,7 +128,7 @@ def test_a_retried_request_with_its_grant_id_is_harmless() -> None:
 def test_consent_can_be_given_again_after_withdrawal_or_with_another_expiry() -> None:
     case = Case()
     first = case.give(HP, LETTER)
-    case.do(WithdrawGrant(grant_id=first), HP)
+    case.do(c.WithdrawGrant(grant_id=first), HP)
     second = case.give(HP, LETTER)
     third = case.give(HP, LETTER, expires_at=T0 + timedelta(days=30))
     assert case.state.grants[first].status is GrantStatus.WITHDRAWN
@@ -191,11 +163,11 @@ def test_an_unknown_scope_fails_validation(scope: str) -> None:
 @pytest.mark.parametrize(
     "scope",
     [
-        TAKE_PART,
-        PROGRESS_UPDATES,
-        OUTCOME_RESEARCH,
+        ev.TAKE_PART,
+        ev.PROGRESS_UPDATES,
+        ev.OUTCOME_RESEARCH,
         "share:police-north",
-        *(contact_scope(f) for f in ContactForm),
+        *(ev.contact_scope(f) for f in ev.ContactForm),
     ],
 )
 def test_every_known_scope_is_accepted(scope: str) -> None:
@@ -210,29 +182,29 @@ def test_commands_are_precise() -> None:
     with pytest.raises(ValidationError):
         give(actor_id=HP.id)  # the actor comes from the token, never the body
     with pytest.raises(ValidationError):
-        GiveConsent(
+        c.GiveConsent(
             participant_id="Jane Doe",
-            scope=TAKE_PART,
+            scope=ev.TAKE_PART,
             informed_how="both",
             no_incentive_attested=True,
         )
     with pytest.raises(ValidationError):
-        ReportIncentive(participant_id=HP.id, grant_ids=[])
+        c.ReportIncentive(participant_id=HP.id, grant_ids=[])
     gid = uuid4()
     with pytest.raises(ValidationError):
-        ReportIncentive(participant_id=HP.id, grant_ids=[gid, gid])
+        c.ReportIncentive(participant_id=HP.id, grant_ids=[gid, gid])
 
 
 def test_a_blank_reason_is_no_reason() -> None:
-    assert WithdrawAll(participant_id=HP.id, reason="   ").reason is None
-    assert WithdrawAll(participant_id=HP.id, reason=" mine ").reason == "mine"
+    assert c.WithdrawAll(participant_id=HP.id, reason="   ").reason is None
+    assert c.WithdrawAll(participant_id=HP.id, reason=" mine ").reason == "mine"
 
 
 # ------------------------------------------------------------------------------------ withdrawal
 
 
 def test_withdrawing_a_grant_that_does_not_exist_is_not_found() -> None:
-    error = Case().refused(WithdrawGrant(grant_id=uuid4()), HP)
+    error = Case().refused(c.WithdrawGrant(grant_id=uuid4()), HP)
     assert isinstance(error, NotFound) and error.field == "grant_id"
 
 
@@ -240,26 +212,26 @@ def test_withdrawal_is_immediate_and_a_second_one_is_a_no_op() -> None:
     case = Case()
     gid = case.give(HP, LETTER)
     state_before = case.state
-    [event] = case.do(WithdrawGrant(grant_id=gid, reason="not ready"), HP)
-    assert isinstance(event, ConsentWithdrawn)
-    assert event.target is WithdrawalTarget.GRANT and event.reason == "not ready"
+    [event] = case.do(c.WithdrawGrant(grant_id=gid, reason="not ready"), HP)
+    assert isinstance(event, ev.ConsentWithdrawn)
+    assert event.target is ev.WithdrawalTarget.GRANT and event.reason == "not ready"
     assert [r.grant_id for r in event.grants] == [gid]
     assert case.state.grants[gid].status is GrantStatus.WITHDRAWN
     # The concurrent twin was decided on the old state; after the store's version conflict the
     # handler decides again on the new one, and there is nothing left to do: no error, no event.
-    assert decider.decide(state_before, WithdrawGrant(grant_id=gid), _ctx(HP)) != []
-    assert case.do(WithdrawGrant(grant_id=gid), HP) == []
+    assert decider.decide(state_before, c.WithdrawGrant(grant_id=gid), _ctx(HP)) != []
+    assert case.do(c.WithdrawGrant(grant_id=gid), HP) == []
 
 
 def test_a_participant_cannot_touch_another_participants_grant() -> None:
     case = Case()
     gid = case.give(HP, LETTER)
     # Reads as not found, so the grant's existence is not revealed to the other participant.
-    error = case.refused(WithdrawGrant(grant_id=gid), RP)
+    error = case.refused(c.WithdrawGrant(grant_id=gid), RP)
     assert isinstance(error, NotFound) and error.field == "grant_id"
     for cmd in (
-        WithdrawScope(participant_id=HP.id, scope=LETTER),
-        WithdrawAll(participant_id=HP.id),
+        c.WithdrawScope(participant_id=HP.id, scope=LETTER),
+        c.WithdrawAll(participant_id=HP.id),
     ):
         error = case.refused(cmd, RP)
         assert isinstance(error, Forbidden) and error.field == "participant_id"
@@ -269,14 +241,14 @@ def test_a_participant_cannot_touch_another_participants_grant() -> None:
 def test_only_the_participant_or_a_practitioner_may_withdraw(actor: Actor) -> None:
     case = Case()
     gid = case.give(HP)
-    assert isinstance(case.refused(WithdrawGrant(grant_id=gid), actor), Forbidden)
-    assert isinstance(case.refused(WithdrawAll(participant_id=HP.id), actor), Forbidden)
+    assert isinstance(case.refused(c.WithdrawGrant(grant_id=gid), actor), Forbidden)
+    assert isinstance(case.refused(c.WithdrawAll(participant_id=HP.id), actor), Forbidden)
 
 
 def test_a_practitioner_may_relay_a_withdrawal() -> None:
     case = Case()
     gid = case.give(HP)
-    [event] = case.do(WithdrawAll(participant_id=HP.id), PRAC)
+    [event] = case.do(c.WithdrawAll(participant_id=HP.id), PRAC)
     assert event.participant_id == HP.id
     assert case.state.grants[gid].ended_by_role is Role.PRACTITIONER
 
@@ -287,27 +259,27 @@ def test_withdrawing_a_scope_ends_every_grant_of_it_and_nothing_else() -> None:
     b = case.give(HP, LETTER, expires_at=T0 + timedelta(days=9))
     other = case.give(HP, F2F)
     rp_letter = case.give(RP, LETTER)
-    [event] = case.do(WithdrawScope(participant_id=HP.id, scope=LETTER), HP)
-    assert event.target is WithdrawalTarget.SCOPE and event.scope == LETTER
+    [event] = case.do(c.WithdrawScope(participant_id=HP.id, scope=LETTER), HP)
+    assert event.target is ev.WithdrawalTarget.SCOPE and event.scope == LETTER
     assert {r.grant_id for r in event.grants} == {a, b}
     assert {g.grant_id for g in active_grants(case.state)} == {other, rp_letter}
-    assert case.do(WithdrawScope(participant_id=HP.id, scope=LETTER), HP) == []
+    assert case.do(c.WithdrawScope(participant_id=HP.id, scope=LETTER), HP) == []
 
 
 def test_withdrawing_everything_ends_all_of_that_participants_grants_only() -> None:
     case = Case()
-    mine = {case.give(HP), case.give(HP, LETTER), case.give(HP, share_scope("police-north"))}
+    mine = {case.give(HP), case.give(HP, LETTER), case.give(HP, ev.share_scope("police-north"))}
     theirs = case.give(RP)
-    [event] = case.do(WithdrawAll(participant_id=HP.id), HP, T0 + timedelta(hours=1))
-    assert event.target is WithdrawalTarget.EVERYTHING and event.scope is None
+    [event] = case.do(c.WithdrawAll(participant_id=HP.id), HP, T0 + timedelta(hours=1))
+    assert event.target is ev.WithdrawalTarget.EVERYTHING and event.scope is None
     assert {r.grant_id for r in event.grants} == mine
     assert [g.grant_id for g in active_grants(case.state)] == [theirs]
-    assert case.do(WithdrawAll(participant_id=HP.id), HP) == []
+    assert case.do(c.WithdrawAll(participant_id=HP.id), HP) == []
 
 
 def test_a_withdrawal_reason_is_personal_and_sealed_under_the_participants_key() -> None:
-    assert ConsentWithdrawn.personal_fields == ("reason",)
-    assert ConsentWithdrawn.personal_owner == "participant_id"
+    assert ev.ConsentWithdrawn.personal_fields == ("reason",)
+    assert ev.ConsentWithdrawn.personal_owner == "participant_id"
 
 
 # ----------------------------------------------------------------------------------------- lapse
@@ -316,23 +288,23 @@ def test_a_withdrawal_reason_is_personal_and_sealed_under_the_participants_key()
 def test_a_grant_lapses_at_its_expiry_as_an_event() -> None:
     case = Case()
     expiry = T0 + timedelta(days=30)
-    gid = case.give(HP, PROGRESS_UPDATES, expires_at=expiry)
-    assert case.do(LapseDueGrants(), SYSTEM, expiry - timedelta(seconds=1)) == []
-    assert covers(case.state, HP.id, PROGRESS_UPDATES, expiry - timedelta(seconds=1))
+    gid = case.give(HP, ev.PROGRESS_UPDATES, expires_at=expiry)
+    assert case.do(c.LapseDueGrants(), SYSTEM, expiry - timedelta(seconds=1)) == []
+    assert covers(case.state, HP.id, ev.PROGRESS_UPDATES, expiry - timedelta(seconds=1))
     # Expired counts as not covered at once, even before the lapse is recorded.
-    assert not covers(case.state, HP.id, PROGRESS_UPDATES, expiry)
-    [event] = case.do(LapseDueGrants(), SYSTEM, expiry + timedelta(hours=5))
-    assert isinstance(event, ConsentLapsed) and event.expired_at == expiry
+    assert not covers(case.state, HP.id, ev.PROGRESS_UPDATES, expiry)
+    [event] = case.do(c.LapseDueGrants(), SYSTEM, expiry + timedelta(hours=5))
+    assert isinstance(event, ev.ConsentLapsed) and event.expired_at == expiry
     grant = case.state.grants[gid]
     assert grant.status is GrantStatus.LAPSED and grant.ended_at == expiry
-    assert case.do(LapseDueGrants(), SYSTEM, expiry + timedelta(days=1)) == []
+    assert case.do(c.LapseDueGrants(), SYSTEM, expiry + timedelta(days=1)) == []
 
 
 def test_a_withdrawn_grant_does_not_lapse_later() -> None:
     case = Case()
     gid = case.give(HP, expires_at=T0 + timedelta(days=1))
-    case.do(WithdrawGrant(grant_id=gid), HP)
-    assert case.do(LapseDueGrants(), SYSTEM, T0 + timedelta(days=2)) == []
+    case.do(c.WithdrawGrant(grant_id=gid), HP)
+    assert case.do(c.LapseDueGrants(), SYSTEM, T0 + timedelta(days=2)) == []
     assert case.state.grants[gid].status is GrantStatus.WITHDRAWN
 
 
@@ -343,11 +315,11 @@ def test_an_incentive_reported_later_invalidates_that_participants_grants() -> N
     case = Case()
     hp = {case.give(HP), case.give(HP, LETTER)}
     withdrawn = case.give(HP, F2F)
-    case.do(WithdrawGrant(grant_id=withdrawn), HP)
+    case.do(c.WithdrawGrant(grant_id=withdrawn), HP)
     rp = case.give(RP)
-    reported, invalidated = case.do(ReportIncentive(participant_id=HP.id, note="gift"), PRAC)
-    assert isinstance(reported, IncentiveReported) and reported.note == "gift"
-    assert isinstance(invalidated, ConsentInvalidated)
+    reported, invalidated = case.do(c.ReportIncentive(participant_id=HP.id, note="gift"), PRAC)
+    assert isinstance(reported, ev.IncentiveReported) and reported.note == "gift"
+    assert isinstance(invalidated, ev.ConsentInvalidated)
     assert invalidated.report_id == reported.report_id
     assert {r.grant_id for r in invalidated.grants} == hp
     assert case.state.grants[withdrawn].status is GrantStatus.WITHDRAWN  # first ending stands
@@ -357,7 +329,7 @@ def test_an_incentive_reported_later_invalidates_that_participants_grants() -> N
 def test_an_incentive_report_can_name_the_grants_it_tainted() -> None:
     case = Case()
     tainted, clean = case.give(HP, LETTER), case.give(HP)
-    events = case.do(ReportIncentive(participant_id=HP.id, grant_ids=[tainted]), HP)
+    events = case.do(c.ReportIncentive(participant_id=HP.id, grant_ids=[tainted]), HP)
     assert [r.grant_id for r in events[1].grants] == [tainted]
     assert case.state.grants[clean].status is GrantStatus.ACTIVE
     assert case.state.grants[tainted].status is GrantStatus.INVALIDATED
@@ -367,39 +339,39 @@ def test_an_incentive_report_naming_an_unknown_grant_is_not_found() -> None:
     case = Case()
     theirs = case.give(RP)
     for gid in (uuid4(), theirs):
-        error = case.refused(ReportIncentive(participant_id=HP.id, grant_ids=[gid]), PRAC)
+        error = case.refused(c.ReportIncentive(participant_id=HP.id, grant_ids=[gid]), PRAC)
         assert isinstance(error, NotFound) and error.field == "grant_ids"
 
 
 def test_a_report_is_recorded_once_and_even_when_nothing_is_left_to_invalidate() -> None:
     case = Case()
     rid = uuid4()
-    [event] = case.do(ReportIncentive(participant_id=HP.id, report_id=rid), PRAC)
-    assert isinstance(event, IncentiveReported)
+    [event] = case.do(c.ReportIncentive(participant_id=HP.id, report_id=rid), PRAC)
+    assert isinstance(event, ev.IncentiveReported)
     case.give(HP)
-    assert case.do(ReportIncentive(participant_id=HP.id, report_id=rid), PRAC) == []
+    assert case.do(c.ReportIncentive(participant_id=HP.id, report_id=rid), PRAC) == []
 
 
 def test_a_participant_cannot_void_another_participants_consent() -> None:
     case = Case()
     case.give(HP)
-    error = case.refused(ReportIncentive(participant_id=HP.id), RP)
+    error = case.refused(c.ReportIncentive(participant_id=HP.id), RP)
     assert isinstance(error, Forbidden) and error.field == "participant_id"
 
 
 # ------------------------------------------------------------------------------- acknowledgement
 
 
-def ack(basis: str = "verbal_in_preparation") -> RecordAcknowledgement:
-    return RecordAcknowledgement(responsible_person_id=RP.id, basis=basis)
+def ack(basis: str = "verbal_in_preparation") -> c.RecordAcknowledgement:
+    return c.RecordAcknowledgement(responsible_person_id=RP.id, basis=basis)
 
 
 def test_a_practitioner_records_the_responsible_persons_acknowledgement() -> None:
     case = Case()
     case.give(RP)
     [event] = case.do(ack(), PRAC)
-    assert isinstance(event, AcknowledgementRecorded)
-    assert event.basis is AcknowledgementBasis.VERBAL_IN_PREPARATION
+    assert isinstance(event, ev.AcknowledgementRecorded)
+    assert event.basis is ev.AcknowledgementBasis.VERBAL_IN_PREPARATION
     assert acknowledgement_stands(case.state, RP.id)
     assert case.do(ack("written_statement"), PRAC) == []  # already stands
 
@@ -418,11 +390,11 @@ def test_an_acknowledgement_is_only_for_a_responsible_person_taking_part() -> No
     assert isinstance(error, Rejected) and error.field == "responsible_person_id"
     case.give(HP)
     error = case.refused(
-        RecordAcknowledgement(responsible_person_id=HP.id, basis="written_statement"), PRAC
+        c.RecordAcknowledgement(responsible_person_id=HP.id, basis="written_statement"), PRAC
     )
     assert isinstance(error, Rejected) and error.field == "responsible_person_id"
     gid = case.give(RP)
-    case.do(WithdrawGrant(grant_id=gid), RP)
+    case.do(c.WithdrawGrant(grant_id=gid), RP)
     assert isinstance(case.refused(ack(), PRAC), Rejected)
 
 
@@ -430,26 +402,27 @@ def test_an_acknowledgement_can_be_withdrawn_and_recorded_again() -> None:
     case = Case()
     case.give(RP)
     case.do(ack(), PRAC)
-    [event] = case.do(WithdrawAcknowledgement(responsible_person_id=RP.id), RP)
-    assert isinstance(event, AcknowledgementWithdrawn)
-    assert event.ground is AcknowledgementWithdrawalGround.RETRACTED
+    [event] = case.do(c.WithdrawAcknowledgement(responsible_person_id=RP.id), RP)
+    assert isinstance(event, ev.AcknowledgementWithdrawn)
+    assert event.ground is ev.AcknowledgementWithdrawalGround.RETRACTED
     assert not acknowledgement_stands(case.state, RP.id)
-    assert case.do(WithdrawAcknowledgement(responsible_person_id=RP.id), PRAC) == []
+    assert case.do(c.WithdrawAcknowledgement(responsible_person_id=RP.id), PRAC) == []
     case.do(ack(), PRAC)
     [event] = case.do(
-        WithdrawAcknowledgement(responsible_person_id=RP.id, ground="minimisation", note="n"), PRAC
+        c.WithdrawAcknowledgement(responsible_person_id=RP.id, ground="minimisation", note="n"),
+        PRAC,
     )
-    assert event.ground is AcknowledgementWithdrawalGround.MINIMISATION
+    assert event.ground is ev.AcknowledgementWithdrawalGround.MINIMISATION
 
 
 def test_withdrawing_an_acknowledgement_needs_one_and_the_right_actor() -> None:
     case = Case()
     case.give(RP)
-    error = case.refused(WithdrawAcknowledgement(responsible_person_id=RP.id), PRAC)
+    error = case.refused(c.WithdrawAcknowledgement(responsible_person_id=RP.id), PRAC)
     assert isinstance(error, NotFound) and error.field == "responsible_person_id"
     case.do(ack(), PRAC)
     for actor in (HP, COORD):
-        error = case.refused(WithdrawAcknowledgement(responsible_person_id=RP.id), actor)
+        error = case.refused(c.WithdrawAcknowledgement(responsible_person_id=RP.id), actor)
         assert isinstance(error, Forbidden)
 
 
@@ -464,40 +437,40 @@ def test_contact_is_covered_only_while_taking_part_stands() -> None:
     assert covers(case.state, HP.id, LETTER, T0)
     assert not covers(case.state, HP.id, F2F, T0)
     assert not covers(case.state, RP.id, LETTER, T0)
-    case.do(WithdrawGrant(grant_id=take_part), HP)
+    case.do(c.WithdrawGrant(grant_id=take_part), HP)
     assert not covers(case.state, HP.id, LETTER, T0)
 
 
 def test_sharing_and_updates_stand_on_their_own() -> None:
     case = Case()
-    case.give(HP, share_scope("police-north"))
-    case.give(HP, PROGRESS_UPDATES)
+    case.give(HP, ev.share_scope("police-north"))
+    case.give(HP, ev.PROGRESS_UPDATES)
     assert covers(case.state, HP.id, "share:police-north", T0)
     assert not covers(case.state, HP.id, "share:police-south", T0)
-    assert covers(case.state, HP.id, PROGRESS_UPDATES, T0)
+    assert covers(case.state, HP.id, ev.PROGRESS_UPDATES, T0)
 
 
 def test_current_grants_lists_active_grants_by_status() -> None:
     case = Case()
     kept = case.give(HP, expires_at=T0 + timedelta(days=1))
     gone = case.give(HP, LETTER)
-    case.do(WithdrawGrant(grant_id=gone), HP)
+    case.do(c.WithdrawGrant(grant_id=gone), HP)
     [row] = current_grants(case.state)
-    assert row.grant_id == kept and row.scope == TAKE_PART
+    assert row.grant_id == kept and row.scope == ev.TAKE_PART
     assert active_grants(case.state, at=T0 + timedelta(days=2)) == []
 
 
 def test_scope_helpers() -> None:
-    assert contact_scope(ContactForm.LETTER) == "contact:letter"
-    assert contact_scope("story_telling") == "contact:story_telling"
-    assert share_scope("police-north") == "share:police-north"
-    assert parse_scope("contact:letter").form is ContactForm.LETTER
-    assert parse_scope("share:police-north").agency == "police-north"
-    assert parse_scope(TAKE_PART).kind is ScopeKind.TAKE_PART
+    assert ev.contact_scope(ev.ContactForm.LETTER) == "contact:letter"
+    assert ev.contact_scope("story_telling") == "contact:story_telling"
+    assert ev.share_scope("police-north") == "share:police-north"
+    assert ev.parse_scope("contact:letter").form is ev.ContactForm.LETTER
+    assert ev.parse_scope("share:police-north").agency == "police-north"
+    assert ev.parse_scope(ev.TAKE_PART).kind is ev.ScopeKind.TAKE_PART
     with pytest.raises(ValueError):
-        contact_scope("hug")
+        ev.contact_scope("hug")
     with pytest.raises(ValueError):
-        share_scope("Police North")
+        ev.share_scope("Police North")
     with pytest.raises(ValueError):
         covers(ConsentState("case-9c1d2e4f"), HP.id, "contact:hug", T0)
 
@@ -510,9 +483,9 @@ def test_events_survive_storage_and_the_fold_gives_the_same_state() -> None:
     gid = case.give(HP, LETTER, witnessed_by=PRAC.id, expires_at=T0 + timedelta(days=3))
     case.give(RP)
     case.do(ack(), PRAC)
-    case.do(WithdrawGrant(grant_id=gid, reason="mine"), HP)
-    case.do(ReportIncentive(participant_id=RP.id), PRAC)
-    case.do(WithdrawAcknowledgement(responsible_person_id=RP.id, ground="denial"), PRAC)
+    case.do(c.WithdrawGrant(grant_id=gid, reason="mine"), HP)
+    case.do(c.ReportIncentive(participant_id=RP.id), PRAC)
+    case.do(c.WithdrawAcknowledgement(responsible_person_id=RP.id, ground="denial"), PRAC)
     stored = [
         (registry.decode(e.event_type, e.schema_version, e.to_data()), m) for e, m in case.history
     ]
@@ -524,32 +497,20 @@ def test_evolve_ignores_what_does_not_fit() -> None:
     case = Case()
     gid = case.give(HP)
     meta = case.history[0][1]
-    stray = ConsentLapsed(grant_id=uuid4(), participant_id=HP.id, scope=TAKE_PART, expired_at=T0)
+    stray = ev.ConsentLapsed(
+        grant_id=uuid4(), participant_id=HP.id, scope=ev.TAKE_PART, expired_at=T0
+    )
     assert decider.evolve(case.state, stray, meta) == case.state
-    case.do(WithdrawGrant(grant_id=gid), HP)
-    late = ConsentLapsed(grant_id=gid, participant_id=HP.id, scope=TAKE_PART, expired_at=T0)
+    case.do(c.WithdrawGrant(grant_id=gid), HP)
+    late = ev.ConsentLapsed(grant_id=gid, participant_id=HP.id, scope=ev.TAKE_PART, expired_at=T0)
     assert decider.evolve(case.state, late, meta) == case.state  # the first ending stands
 
 
 def test_an_event_cannot_claim_consent_given_by_a_practitioner() -> None:
     with pytest.raises(ValidationError):
-        ConsentGiven(
-            grant_id=uuid4(),
-            participant_id=PRAC.id,
-            participant_role=Role.PRACTITIONER,
-            scope=TAKE_PART,
-            informed_how="both",
-            no_incentive_attested=True,
-        )
+        consent_given(PRAC.id, Role.PRACTITIONER, ev.TAKE_PART)
     with pytest.raises(ValidationError):
-        ConsentGiven(
-            grant_id=uuid4(),
-            participant_id=HP.id,
-            participant_role=Role.HARMED_PERSON,
-            scope=TAKE_PART,
-            informed_how="both",
-            no_incentive_attested=False,
-        )
+        consent_given(HP.id, Role.HARMED_PERSON, ev.TAKE_PART, no_incentive_attested=False)
 
 
 def test_every_consent_event_is_registered() -> None:

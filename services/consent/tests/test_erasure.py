@@ -17,6 +17,7 @@ from mend_events.security.crypto import PgKeyStore
 from mend_risk.app import build as build_risk
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
+from mend_testkit.samples import consent_body
 
 CASE, CASE2 = "case-erase0001", "case-erase0002"
 HP, HP2, PRAC, COORD = "hp-alice01", "hp-dora0001", "prac-carol1", "coord-erin01"
@@ -35,12 +36,7 @@ async def consent(platform, unique, topic_prefix):
 
 
 def give(scope: str, participant: str = HP) -> dict:
-    return {
-        "participant_id": participant,
-        "scope": scope,
-        "informed_how": "both",
-        "no_incentive_attested": True,
-    }
+    return consent_body(participant, scope)
 
 
 async def withdraw_with_reason(
@@ -214,16 +210,6 @@ async def test_every_service_destroys_its_keys_and_nothing_shows_after(
         await withdraw_with_reason(client, hp)
         # The risk service holds a key of the person too (a resolution note about them).
         event_id = uuid4()
-        sealed = await risk.sealer.seal_text(
-            CANARY,
-            owner=HP,
-            agency="agency-a",
-            stream_id=CASE,
-            event_id=event_id,
-            event_type="RiskFlagResolved",
-            schema_version=1,
-            field="note",
-        )
         where = dict(
             owner=HP,
             agency="agency-a",
@@ -233,6 +219,7 @@ async def test_every_service_destroys_its_keys_and_nothing_shows_after(
             schema_version=1,
             field="note",
         )
+        sealed = await risk.sealer.seal_text(CANARY, **where)
         assert await risk.sealer.open_field(sealed, **where) == CANARY
 
         schemas = {"consent": consent.schema, "risk": risk.schema, **audit_schemas}

@@ -17,16 +17,7 @@ from uuid import UUID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as event_note
 from hypothesis import strategies as st
-from mend_consent.commands import (
-    GiveConsent,
-    LapseDueGrants,
-    RecordAcknowledgement,
-    ReportIncentive,
-    WithdrawAcknowledgement,
-    WithdrawAll,
-    WithdrawGrant,
-    WithdrawScope,
-)
+from mend_consent import commands as c
 from mend_consent.domain import ConsentState, active_grants, covers, current_grants, decider
 from mend_events.commands.decider import CommandContext
 from mend_events.contracts.actors import PARTICIPANT_ROLES, Actor, Role
@@ -99,7 +90,7 @@ def to_command(step: Step, state: ConsentState, now: datetime) -> tuple[object, 
     match step.kind:
         case "give":
             expiry = step.expires_in_minutes
-            return GiveConsent(
+            return c.GiveConsent(
                 participant_id=who,
                 scope=step.scope,
                 informed_how=step.informed_how,
@@ -109,20 +100,20 @@ def to_command(step: Step, state: ConsentState, now: datetime) -> tuple[object, 
                 grant_id=step.grant_id,
             ), actor
         case "withdraw_grant":
-            return WithdrawGrant(grant_id=named[0], reason=step.reason), actor
+            return c.WithdrawGrant(grant_id=named[0], reason=step.reason), actor
         case "withdraw_scope":
-            return WithdrawScope(participant_id=who, scope=step.scope, reason=step.reason), actor
+            return c.WithdrawScope(participant_id=who, scope=step.scope, reason=step.reason), actor
         case "withdraw_all":
-            return WithdrawAll(participant_id=who, reason=step.reason), actor
+            return c.WithdrawAll(participant_id=who, reason=step.reason), actor
         case "lapse":
-            return LapseDueGrants(), actor
+            return c.LapseDueGrants(), actor
         case "report":
             grants = named if step.witnessed_by else None  # half named, half "all given before"
-            return ReportIncentive(participant_id=who, grant_ids=grants, note=step.reason), actor
+            return c.ReportIncentive(participant_id=who, grant_ids=grants, note=step.reason), actor
         case "ack":
-            body = RecordAcknowledgement(responsible_person_id=RP.id, basis="written_statement")
+            body = c.RecordAcknowledgement(responsible_person_id=RP.id, basis="written_statement")
             return body, step.actor or PRAC
-    body = WithdrawAcknowledgement(responsible_person_id=RP.id, ground="denial")
+    body = c.WithdrawAcknowledgement(responsible_person_id=RP.id, ground="denial")
     return body, step.actor or PRAC
 
 
@@ -205,6 +196,6 @@ def test_random_command_sequences_keep_the_invariants(steps: list[Step]) -> None
             event_note(event.event_type)  # shown by --hypothesis-show-statistics
             raw = event.to_data()
             stored.append((registry.decode(event.event_type, event.schema_version, raw), meta))
-        if isinstance(command, LapseDueGrants):
+        if isinstance(command, c.LapseDueGrants):
             assert all(g.expires_at is None or g.expires_at > now for g in active_grants(state))
         check(state, history, stored, now)

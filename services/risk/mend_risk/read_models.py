@@ -22,6 +22,7 @@ from mend_events.contracts.catalog.risk import (
     SafetyPlanAgreed,
 )
 from mend_events.contracts.envelope import RecordedEvent
+from mend_events.store.projection import OwnTables
 
 _TABLES = (
     "risk_assessments",
@@ -39,11 +40,9 @@ def _standing_at(began: str, ended: str) -> str:
     return f"{began} <= $2 AND ({ended} IS NULL OR $2 < {ended})"
 
 
-class RiskPositions:
+class RiskPositions(OwnTables):
     name = "risk_position"
-
-    def __init__(self, schema: str) -> None:
-        self.schema = schema
+    tables = _TABLES
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -52,10 +51,6 @@ class RiskPositions:
             handler = _HANDLERS.get(e.event_type)
             if handler is not None:
                 await handler(self, conn, e)
-
-    async def reset(self, conn: asyncpg.Connection) -> None:
-        for table in _TABLES:
-            await conn.execute(f"DELETE FROM {self.schema}.{table}")
 
     async def _started(self, conn: asyncpg.Connection, e: RecordedEvent) -> None:
         event = e.decode()

@@ -11,7 +11,6 @@ from aiokafka import AIOKafkaProducer
 from mend_events.app.settings import events_topic, kafka_options
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.sessions import PractitionerRegistered
-from mend_events.contracts.envelope import Metadata, RecordedEvent
 from mend_events.contracts.vocabulary import ContactForm
 from mend_events.messaging.cloudevents import to_message
 from mend_events.security.practitioners import PractitionerDirectory
@@ -20,6 +19,7 @@ from mend_risk.domain.answers import permits_in
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import running_service
 from mend_testkit.refusals import clear_4xx
+from mend_testkit.samples import delivered
 
 HP, RP, PRAC, SPECIALIST = "hp-alice01", "rp-bob0001", "prac-carol1", "prac-5e5e5e"
 CASE = "case-0001aa"
@@ -54,14 +54,9 @@ async def registrar(platform, topic_prefix):
             level=level,
             specialisms=specialisms,
         )
-        at = datetime.now(UTC)
-        event = RecordedEvent(
-            global_position=1, stream_id=stream, stream_version=1,
-            event_id=uuid4(), event_type=model.event_type, schema_version=model.schema_version,
-            data=model.to_data(), recorded_at=at, case_id=stream,
-            metadata=Metadata("coord-dee01", Role.COORDINATOR, agency, uuid4(), None, at),
-            service="sessions",
-        )  # fmt: skip
+        event = delivered(
+            "sessions", stream, model, actor="coord-dee01", role=Role.COORDINATOR, agency=agency
+        )
         key, value, headers = to_message(event)
         await producer.send_and_wait(
             events_topic("sessions", topic_prefix), value, key=key, headers=headers

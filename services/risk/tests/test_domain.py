@@ -11,38 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.actors import Actor, Role
-from mend_events.contracts.catalog.risk import (
-    LEGAL_RESTRICTIONS,
-    RISK_EVENTS,
-    AssessmentStage,
-    DecisionReason,
-    FactorKind,
-    FactorStatus,
-    FlagCategory,
-    FlagResolution,
-    PermittedForm,
-    ReassessmentTrigger,
-    RiskAssessmentCompleted,
-    RiskDecision,
-    RiskFactor,
-    RiskFlagResolved,
-    RiskReassessmentDue,
-    Severity,
-)
+from mend_events.contracts.catalog import risk as ev
 from mend_events.contracts.envelope import Metadata
 from mend_events.contracts.events import DomainEvent, registry
 from mend_events.contracts.vocabulary import ContactForm
 from mend_events.errors import Forbidden, Rejected
 from mend_events.security.crypto import AgencyKeys, FieldSealer, InMemoryKeyStore
-from mend_risk.commands import (
-    AgreeSafetyPlan,
-    CompleteRiskAssessment,
-    MarkReassessmentDue,
-    RaiseRiskFlag,
-    RecordRiskFactor,
-    ResolveRiskFlag,
-    StartRiskAssessment,
-)
+from mend_risk import commands as c
 from mend_risk.domain import RiskPolicy, RiskState, decider, make_decider
 from mend_risk.domain.forms import (
     ALWAYS_WITH_RESPONSIBLE_PERSON,
@@ -67,13 +42,13 @@ HARMED = Actor(id="hp-3f9a2c", role=Role.HARMED_PERSON, agency="north-rj")
 COORDINATOR = Actor(id="coord-1a2b3c", role=Role.COORDINATOR, agency="north-rj")
 SPECIALIST = "prac-5e5e5e"
 
-F2F = PermittedForm(form=ContactForm.FACE_TO_FACE, with_responsible_person=True)
-LETTER = PermittedForm(form=ContactForm.LETTER, with_responsible_person=True)
-UNSENT = PermittedForm(form=ContactForm.UNSENT_LETTER, with_responsible_person=False)
-SHUTTLE = PermittedForm(form=ContactForm.INDIRECT, with_responsible_person=True)
-CONFERENCE_WITH = PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=True)
-CONFERENCE_WITHOUT = PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=False)
-STORY = PermittedForm(form=ContactForm.STORY_TELLING, with_responsible_person=False)
+F2F = ev.PermittedForm(form=ContactForm.FACE_TO_FACE, with_responsible_person=True)
+LETTER = ev.PermittedForm(form=ContactForm.LETTER, with_responsible_person=True)
+UNSENT = ev.PermittedForm(form=ContactForm.UNSENT_LETTER, with_responsible_person=False)
+SHUTTLE = ev.PermittedForm(form=ContactForm.INDIRECT, with_responsible_person=True)
+CONFERENCE_WITH = ev.PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=True)
+CONFERENCE_WITHOUT = ev.PermittedForm(form=ContactForm.CONFERENCE, with_responsible_person=False)
+STORY = ev.PermittedForm(form=ContactForm.STORY_TELLING, with_responsible_person=False)
 
 
 class Case:
@@ -103,48 +78,50 @@ class Case:
 
 
 def factor(
-    kind: FactorKind, status: FactorStatus = FactorStatus.ABSENT, **kw: object
-) -> RiskFactor:
-    if status is FactorStatus.PRESENT:
-        kw.setdefault("severity", Severity.HIGH)
-    return RiskFactor(kind=kind, status=status, **kw)
+    kind: ev.FactorKind, status: ev.FactorStatus = ev.FactorStatus.ABSENT, **kw: object
+) -> ev.RiskFactor:
+    if status is ev.FactorStatus.PRESENT:
+        kw.setdefault("severity", ev.Severity.HIGH)
+    return ev.RiskFactor(kind=kind, status=status, **kw)
 
 
-def start(case: Case, stage: AssessmentStage = AssessmentStage.FULL, at: datetime = T0) -> UUID:
+def start(
+    case: Case, stage: ev.AssessmentStage = ev.AssessmentStage.FULL, at: datetime = T0
+) -> UUID:
     assessment_id = uuid4()
-    case.run(StartRiskAssessment(assessment_id=assessment_id, stage=stage), at=at)
+    case.run(c.StartRiskAssessment(assessment_id=assessment_id, stage=stage), at=at)
     return assessment_id
 
 
-def record(case: Case, assessment_id: UUID, *factors: RiskFactor, at: datetime = T0) -> None:
+def record(case: Case, assessment_id: UUID, *factors: ev.RiskFactor, at: datetime = T0) -> None:
     for f in factors:
-        case.run(RecordRiskFactor(assessment_id=assessment_id, factor=f), at=at)
+        case.run(c.RecordRiskFactor(assessment_id=assessment_id, factor=f), at=at)
 
 
 def no_legal_restrictions(case: Case, assessment_id: UUID, at: datetime = T0) -> None:
     record(
         case,
         assessment_id,
-        factor(FactorKind.PROTECTIVE_ORDER),
-        factor(FactorKind.BAIL_OR_LICENCE_CONDITIONS),
+        factor(ev.FactorKind.PROTECTIVE_ORDER),
+        factor(ev.FactorKind.BAIL_OR_LICENCE_CONDITIONS),
         at=at,
     )
 
 
 def completion(
     assessment_id: UUID,
-    decision: RiskDecision = RiskDecision.PROCEED,
-    forms: tuple[PermittedForm, ...] = (F2F,),
+    decision: ev.RiskDecision = ev.RiskDecision.PROCEED,
+    forms: tuple[ev.PermittedForm, ...] = (F2F,),
     **kw: object,
-) -> CompleteRiskAssessment:
+) -> c.CompleteRiskAssessment:
     kw.setdefault("signed_off_by", SPECIALIST)
-    kw.setdefault("reasons", (DecisionReason.SUITABLE_WITH_SAFEGUARDS,))
-    return CompleteRiskAssessment(
+    kw.setdefault("reasons", (ev.DecisionReason.SUITABLE_WITH_SAFEGUARDS,))
+    return c.CompleteRiskAssessment(
         assessment_id=assessment_id, decision=decision, permitted_forms=forms, **kw
     )
 
 
-def assessed(case: Case, *forms: PermittedForm, at: datetime = T0, **kw: object) -> UUID:
+def assessed(case: Case, *forms: ev.PermittedForm, at: datetime = T0, **kw: object) -> UUID:
     """A full assessment with no legal restriction, completed at `at`."""
     assessment_id = start(case, at=at)
     no_legal_restrictions(case, assessment_id, at=at)
@@ -158,31 +135,35 @@ def assessed(case: Case, *forms: PermittedForm, at: datetime = T0, **kw: object)
 def test_start_is_idempotent_and_one_assessment_is_open_at_a_time() -> None:
     case = Case()
     assessment_id = start(case)
-    assert case.run(StartRiskAssessment(assessment_id=assessment_id, stage="full")) == []
-    case.rejects(StartRiskAssessment(assessment_id=assessment_id, stage="initial"), "assessment_id")
-    case.rejects(StartRiskAssessment(assessment_id=uuid4(), stage="full"), "assessment_id")
+    assert case.run(c.StartRiskAssessment(assessment_id=assessment_id, stage="full")) == []
+    case.rejects(
+        c.StartRiskAssessment(assessment_id=assessment_id, stage="initial"), "assessment_id"
+    )
+    case.rejects(c.StartRiskAssessment(assessment_id=uuid4(), stage="full"), "assessment_id")
 
 
 def test_a_later_record_of_a_factor_replaces_the_earlier_and_a_repeat_emits_nothing() -> None:
     case = Case()
     assessment_id = start(case)
-    record(case, assessment_id, factor(FactorKind.SELF_HARM, FactorStatus.UNKNOWN))
-    again = RecordRiskFactor(
-        assessment_id=assessment_id, factor=factor(FactorKind.SELF_HARM, FactorStatus.PRESENT)
+    record(case, assessment_id, factor(ev.FactorKind.SELF_HARM, ev.FactorStatus.UNKNOWN))
+    again = c.RecordRiskFactor(
+        assessment_id=assessment_id, factor=factor(ev.FactorKind.SELF_HARM, ev.FactorStatus.PRESENT)
     )
     assert len(case.run(again)) == 1
     assert case.run(again) == []
     (only,) = case.state.assessments[0].factors
-    assert only.status is FactorStatus.PRESENT
+    assert only.status is ev.FactorStatus.PRESENT
 
 
 def test_a_factor_cannot_be_recorded_on_a_completed_or_unknown_assessment() -> None:
     case = Case()
     assessment_id = assessed(case)
-    late = factor(FactorKind.COERCIVE_CONTROL, FactorStatus.PRESENT)
-    err = case.rejects(RecordRiskFactor(assessment_id=assessment_id, factor=late), "assessment_id")
+    late = factor(ev.FactorKind.COERCIVE_CONTROL, ev.FactorStatus.PRESENT)
+    err = case.rejects(
+        c.RecordRiskFactor(assessment_id=assessment_id, factor=late), "assessment_id"
+    )
     assert "start a new assessment" in err.reason
-    case.rejects(RecordRiskFactor(assessment_id=uuid4(), factor=late), "assessment_id")
+    case.rejects(c.RecordRiskFactor(assessment_id=uuid4(), factor=late), "assessment_id")
 
 
 def test_completing_without_sign_off_is_rejected() -> None:
@@ -202,22 +183,27 @@ def test_an_assessment_is_completed_once() -> None:
 @pytest.mark.parametrize(
     ("restriction", "forms"),
     [
-        (factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False), (F2F,)),
-        (factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False), (LETTER,)),
+        (factor(ev.FactorKind.PROTECTIVE_ORDER, ev.FactorStatus.PRESENT, carve_out=False), (F2F,)),
         (
-            factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False),
+            factor(ev.FactorKind.PROTECTIVE_ORDER, ev.FactorStatus.PRESENT, carve_out=False),
+            (LETTER,),
+        ),
+        (
+            factor(ev.FactorKind.PROTECTIVE_ORDER, ev.FactorStatus.PRESENT, carve_out=False),
             (CONFERENCE_WITH,),
         ),
-        (factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.UNKNOWN), (SHUTTLE,)),
+        (factor(ev.FactorKind.PROTECTIVE_ORDER, ev.FactorStatus.UNKNOWN), (SHUTTLE,)),
         (
-            factor(FactorKind.BAIL_OR_LICENCE_CONDITIONS, FactorStatus.PRESENT, carve_out=False),
+            factor(
+                ev.FactorKind.BAIL_OR_LICENCE_CONDITIONS, ev.FactorStatus.PRESENT, carve_out=False
+            ),
             (F2F,),
         ),
         (None, (F2F,)),  # no legal check recorded at all
     ],
 )
 def test_a_legal_restriction_rules_out_contact_with_the_responsible_person(
-    restriction: RiskFactor | None, forms: tuple[PermittedForm, ...]
+    restriction: ev.RiskFactor | None, forms: tuple[ev.PermittedForm, ...]
 ) -> None:
     case = Case()
     assessment_id = start(case)
@@ -228,21 +214,24 @@ def test_a_legal_restriction_rules_out_contact_with_the_responsible_person(
     assert "responsible person is ruled out" in err.reason
 
 
-def test_under_a_protective_order_forms_without_the_responsible_person_remain() -> None:
+def under_a_protective_order(*, carve_out: bool) -> tuple[Case, UUID]:
+    """A case whose only legal restriction is a protective order (with or without a carve-out
+    for restorative contact)."""
     case = Case()
     assessment_id = start(case)
     no_legal_restrictions(case, assessment_id)
-    order = factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=False)
+    order = factor(ev.FactorKind.PROTECTIVE_ORDER, ev.FactorStatus.PRESENT, carve_out=carve_out)
     record(case, assessment_id, order)
+    return case, assessment_id
+
+
+def test_under_a_protective_order_forms_without_the_responsible_person_remain() -> None:
+    case, assessment_id = under_a_protective_order(carve_out=False)
     assert case.run(completion(assessment_id, forms=(CONFERENCE_WITHOUT, STORY, UNSENT)))
 
 
 def test_a_carve_out_permits_contact_despite_a_protective_order() -> None:
-    case = Case()
-    assessment_id = start(case)
-    no_legal_restrictions(case, assessment_id)
-    order = factor(FactorKind.PROTECTIVE_ORDER, FactorStatus.PRESENT, carve_out=True)
-    record(case, assessment_id, order)
+    case, assessment_id = under_a_protective_order(carve_out=True)
     assert case.run(completion(assessment_id, forms=(F2F,)))
     assert permits(case.state, ContactForm.FACE_TO_FACE, T0)
 
@@ -250,18 +239,18 @@ def test_a_carve_out_permits_contact_despite_a_protective_order() -> None:
 @pytest.mark.parametrize(
     ("decision", "forms", "words"),
     [
-        (RiskDecision.INDIRECT_ONLY, (F2F,), "indirect-only"),
-        (RiskDecision.INDIRECT_ONLY, (LETTER, CONFERENCE_WITH), "indirect-only"),
-        (RiskDecision.UNSENT_LETTER_ONLY, (UNSENT, STORY), "unsent"),
-        (RiskDecision.UNSENT_LETTER_ONLY, (LETTER,), "unsent"),
-        (RiskDecision.UNSENT_LETTER_ONLY, (STORY,), "unsent"),
-        (RiskDecision.UNSENT_LETTER_ONLY, (), "unsent"),
-        (RiskDecision.DO_NOT_PROCEED, (STORY,), "not to proceed"),
-        (RiskDecision.PROCEED, (), "names the forms"),
+        (ev.RiskDecision.INDIRECT_ONLY, (F2F,), "indirect-only"),
+        (ev.RiskDecision.INDIRECT_ONLY, (LETTER, CONFERENCE_WITH), "indirect-only"),
+        (ev.RiskDecision.UNSENT_LETTER_ONLY, (UNSENT, STORY), "unsent"),
+        (ev.RiskDecision.UNSENT_LETTER_ONLY, (LETTER,), "unsent"),
+        (ev.RiskDecision.UNSENT_LETTER_ONLY, (STORY,), "unsent"),
+        (ev.RiskDecision.UNSENT_LETTER_ONLY, (), "unsent"),
+        (ev.RiskDecision.DO_NOT_PROCEED, (STORY,), "not to proceed"),
+        (ev.RiskDecision.PROCEED, (), "names the forms"),
     ],
 )
 def test_a_decision_permits_only_forms_consistent_with_it(
-    decision: RiskDecision, forms: tuple[PermittedForm, ...], words: str
+    decision: ev.RiskDecision, forms: tuple[ev.PermittedForm, ...], words: str
 ) -> None:
     case = Case()
     assessment_id = start(case)
@@ -273,19 +262,19 @@ def test_a_decision_permits_only_forms_consistent_with_it(
 @pytest.mark.parametrize(
     ("decision", "forms"),
     [
-        (RiskDecision.INDIRECT_ONLY, (LETTER, SHUTTLE, CONFERENCE_WITHOUT, STORY)),
-        (RiskDecision.UNSENT_LETTER_ONLY, (UNSENT,)),
-        (RiskDecision.DO_NOT_PROCEED, ()),
+        (ev.RiskDecision.INDIRECT_ONLY, (LETTER, SHUTTLE, CONFERENCE_WITHOUT, STORY)),
+        (ev.RiskDecision.UNSENT_LETTER_ONLY, (UNSENT,)),
+        (ev.RiskDecision.DO_NOT_PROCEED, ()),
     ],
 )
 def test_consistent_decisions_are_recorded(
-    decision: RiskDecision, forms: tuple[PermittedForm, ...]
+    decision: ev.RiskDecision, forms: tuple[ev.PermittedForm, ...]
 ) -> None:
     case = Case()
     assessment_id = start(case)
     no_legal_restrictions(case, assessment_id)
     (event,) = case.run(completion(assessment_id, decision, forms))
-    assert isinstance(event, RiskAssessmentCompleted)
+    assert isinstance(event, ev.RiskAssessmentCompleted)
     assert permitted_forms(case.state, T0) == frozenset(forms)
 
 
@@ -297,7 +286,7 @@ def test_permits_answers_now_and_as_of_a_past_moment() -> None:
     t1, t2 = T0 + timedelta(days=1), T0 + timedelta(days=10)
     assessed(case, F2F, at=t1)
     later = start(case, at=t2)
-    case.run(completion(later, RiskDecision.DO_NOT_PROCEED, ()), at=t2)
+    case.run(completion(later, ev.RiskDecision.DO_NOT_PROCEED, ()), at=t2)
 
     assert not permits(case.state, ContactForm.FACE_TO_FACE, T0)  # nothing assessed yet
     assert permits(case.state, ContactForm.FACE_TO_FACE, t1)
@@ -327,7 +316,7 @@ def test_the_validity_period_is_configurable() -> None:
 
 def test_an_initial_assessment_permits_no_contact() -> None:
     case = Case()
-    assessment_id = start(case, AssessmentStage.INITIAL)
+    assessment_id = start(case, ev.AssessmentStage.INITIAL)
     no_legal_restrictions(case, assessment_id)
     case.run(completion(assessment_id, forms=(F2F,)))
     assert not permits(case.state, ContactForm.FACE_TO_FACE, T0)
@@ -352,7 +341,7 @@ def test_an_unsent_letter_only_decision_permits_exactly_an_unsent_letter() -> No
     case = Case()
     assessment_id = start(case)
     no_legal_restrictions(case, assessment_id)
-    case.run(completion(assessment_id, RiskDecision.UNSENT_LETTER_ONLY, (UNSENT,)))
+    case.run(completion(assessment_id, ev.RiskDecision.UNSENT_LETTER_ONLY, (UNSENT,)))
     allowed = {
         (form, involved)
         for form in ContactForm
@@ -374,7 +363,7 @@ def test_an_unsent_letter_only_decision_permits_exactly_an_unsent_letter() -> No
 )
 def test_a_permitted_form_fits_who_takes_part(form: ContactForm, involved: bool) -> None:
     with pytest.raises(ValidationError) as caught:
-        PermittedForm(form=form, with_responsible_person=involved)
+        ev.PermittedForm(form=form, with_responsible_person=involved)
     assert caught.value.errors()[0]["loc"] == ("with_responsible_person",)
 
 
@@ -383,7 +372,7 @@ def test_every_form_of_the_platform_has_a_reading() -> None:
     assert not ALWAYS_WITH_RESPONSIBLE_PERSON & NEVER_WITH_RESPONSIBLE_PERSON
     for form in ContactForm:
         assert any(
-            PermittedForm.model_validate({"form": form, "with_responsible_person": involved})
+            ev.PermittedForm.model_validate({"form": form, "with_responsible_person": involved})
             for involved in (True, False)
             if not (involved and form in NEVER_WITH_RESPONSIBLE_PERSON)
             and not (not involved and form in ALWAYS_WITH_RESPONSIBLE_PERSON)
@@ -401,18 +390,18 @@ def test_permits_needs_a_timezone() -> None:
 def test_flags_raise_resolve_and_answer_as_of_a_moment() -> None:
     case = Case()
     flag_id, t1 = uuid4(), T0 + timedelta(hours=2)
-    raise_ = RaiseRiskFlag(flag_id=flag_id, severity="severe", category="safety_threat")
+    raise_ = c.RaiseRiskFlag(flag_id=flag_id, severity="severe", category="safety_threat")
     raised, due = case.run(raise_)
-    assert isinstance(due, RiskReassessmentDue)
+    assert isinstance(due, ev.RiskReassessmentDue)
     assert (due.trigger, due.trigger_event_id) == ("risk_flag_raised", raised.flag_id)
     assert case.run(raise_) == []  # a retry: no second flag, no second reassessment
     assert reassessment_due(case.state)
-    case.rejects(RaiseRiskFlag(flag_id=flag_id, severity="low", category="other"), "flag_id")
+    case.rejects(c.RaiseRiskFlag(flag_id=flag_id, severity="low", category="other"), "flag_id")
     assert [f.raised.flag_id for f in unresolved_severe_flags(case.state)] == [flag_id]
 
-    resolve = ResolveRiskFlag(flag_id=flag_id, reason="risk_addressed", note="  plan agreed  ")
+    resolve = c.ResolveRiskFlag(flag_id=flag_id, reason="risk_addressed", note="  plan agreed  ")
     (resolved,) = case.run(resolve, at=t1)
-    assert isinstance(resolved, RiskFlagResolved) and resolved.note == "plan agreed"
+    assert isinstance(resolved, ev.RiskFlagResolved) and resolved.note == "plan agreed"
     assert unresolved_severe_flags(case.state) == ()
     assert unresolved_severe_flags(case.state, T0) != ()  # it stood before it was resolved
     assert unresolved_flags(case.state, t1) == ()
@@ -422,10 +411,10 @@ def test_flags_raise_resolve_and_answer_as_of_a_moment() -> None:
 def test_a_flag_resolved_twice_or_unknown_is_rejected() -> None:
     case = Case()
     flag_id = uuid4()
-    case.run(RaiseRiskFlag(flag_id=flag_id, severity="high", category="manipulation"))
-    case.run(ResolveRiskFlag(flag_id=flag_id, reason="raised_in_error"))
-    case.rejects(ResolveRiskFlag(flag_id=flag_id, reason="raised_in_error"), "flag_id")
-    case.rejects(ResolveRiskFlag(flag_id=uuid4(), reason="other"), "flag_id")
+    case.run(c.RaiseRiskFlag(flag_id=flag_id, severity="high", category="manipulation"))
+    case.run(c.ResolveRiskFlag(flag_id=flag_id, reason="raised_in_error"))
+    case.rejects(c.ResolveRiskFlag(flag_id=flag_id, reason="raised_in_error"), "flag_id")
+    case.rejects(c.ResolveRiskFlag(flag_id=uuid4(), reason="other"), "flag_id")
 
 
 @pytest.mark.parametrize(
@@ -439,12 +428,12 @@ def test_a_flag_resolved_twice_or_unknown_is_rejected() -> None:
 def test_a_resolution_note_is_sealed_under_the_affected_person_or_the_case(
     affects: str | None, note: str | None, owner: str | None
 ) -> None:
-    assert RiskFlagResolved.personal_fields == ("note",)
-    assert RiskFlagResolved.personal_owner == "note_owner"
+    assert ev.RiskFlagResolved.personal_fields == ("note",)
+    assert ev.RiskFlagResolved.personal_owner == "note_owner"
     case = Case()
     flag_id = uuid4()
-    case.run(RaiseRiskFlag(flag_id=flag_id, severity="low", category="other", affects=affects))
-    resolve = ResolveRiskFlag(flag_id=flag_id, reason="no_longer_present", note=note)
+    case.run(c.RaiseRiskFlag(flag_id=flag_id, severity="low", category="other", affects=affects))
+    resolve = c.ResolveRiskFlag(flag_id=flag_id, reason="no_longer_present", note=note)
     (resolved,) = case.run(resolve)
     assert resolved.note_owner == owner
 
@@ -454,8 +443,8 @@ async def test_a_resolution_note_seals_and_is_shredded_with_its_owner(affects: s
     sealer = FieldSealer(InMemoryKeyStore(), AgencyKeys(master_key=bytes(range(32))))
     case = Case()
     flag_id = uuid4()
-    case.run(RaiseRiskFlag(flag_id=flag_id, severity="high", category="other", affects=affects))
-    (resolved,) = case.run(ResolveRiskFlag(flag_id=flag_id, reason="other", note="calmer now"))
+    case.run(c.RaiseRiskFlag(flag_id=flag_id, severity="high", category="other", affects=affects))
+    (resolved,) = case.run(c.ResolveRiskFlag(flag_id=flag_id, reason="other", note="calmer now"))
     where = {"agency": "north-rj", "stream_id": CASE, "event_id": uuid4(), "actor_id": "prac-1a2b"}
     stored = await sealer.seal_event_data(resolved, resolved.to_data(), **where)
     assert "calmer now" not in str(stored)
@@ -478,7 +467,7 @@ async def test_a_resolution_note_seals_and_is_shredded_with_its_owner(affects: s
 def test_flags_stay_separate_from_permits() -> None:
     case = Case()
     assessed(case, F2F)
-    case.run(RaiseRiskFlag(flag_id=uuid4(), severity="severe", category="coercive_control"))
+    case.run(c.RaiseRiskFlag(flag_id=uuid4(), severity="severe", category="coercive_control"))
     assert permits(case.state, ContactForm.FACE_TO_FACE, T0)
     assert len(unresolved_severe_flags(case.state)) == 1
 
@@ -486,11 +475,11 @@ def test_flags_stay_separate_from_permits() -> None:
 # ------------------------------------------------------------------------------ safety plans
 
 
-def plan(assessment_id: UUID, **kw: bool) -> AgreeSafetyPlan:
+def plan(assessment_id: UUID, **kw: bool) -> c.AgreeSafetyPlan:
     fields = dict.fromkeys(
         ("separate_arrival_departure", "support_person_present", "breaks", "exit_plan"), True
     )
-    return AgreeSafetyPlan(
+    return c.AgreeSafetyPlan(
         assessment_id=assessment_id, agreed_with="hp-3f9a2c", code_word_set=True, **fields | kw
     )
 
@@ -508,7 +497,7 @@ def test_a_safety_plan_links_to_a_known_assessment_and_a_repeat_emits_nothing() 
 
 def test_a_safety_plan_never_takes_the_code_word_itself() -> None:
     with pytest.raises(ValidationError):
-        AgreeSafetyPlan.model_validate(
+        c.AgreeSafetyPlan.model_validate(
             {**plan(uuid4()).model_dump(mode="json"), "code_word": "bluebird"}
         )
 
@@ -520,13 +509,13 @@ def test_a_safety_plan_never_takes_the_code_word_itself() -> None:
 def test_only_practitioners_write(actor: Actor) -> None:
     case = Case()
     with pytest.raises(Forbidden):
-        case.run(StartRiskAssessment(assessment_id=uuid4(), stage="initial"), actor=actor)
+        case.run(c.StartRiskAssessment(assessment_id=uuid4(), stage="initial"), actor=actor)
     with pytest.raises(Forbidden):
-        case.run(RaiseRiskFlag(flag_id=uuid4(), severity="low", category="other"), actor=actor)
+        case.run(c.RaiseRiskFlag(flag_id=uuid4(), severity="low", category="other"), actor=actor)
 
 
 def test_only_the_service_reactions_mark_a_reassessment_due() -> None:
-    trigger = MarkReassessmentDue(trigger="consent_regranted", trigger_event_id=uuid4())
+    trigger = c.MarkReassessmentDue(trigger="consent_regranted", trigger_event_id=uuid4())
     with pytest.raises(Forbidden):
         Case().run(trigger, actor=PRACTITIONER)
 
@@ -538,16 +527,16 @@ def test_a_trigger_makes_a_reassessment_due_once_even_when_delivered_twice() -> 
     case = Case()
     assessed(case)
     cause = uuid4()
-    trigger = MarkReassessmentDue(trigger="session_halted_for_safety", trigger_event_id=cause)
+    trigger = c.MarkReassessmentDue(trigger="session_halted_for_safety", trigger_event_id=cause)
     (due,) = case.run(trigger, actor=SYSTEM)
-    assert isinstance(due, RiskReassessmentDue) and due.trigger_event_id == cause
+    assert isinstance(due, ev.RiskReassessmentDue) and due.trigger_event_id == cause
     assert case.run(trigger, actor=SYSTEM) == []
     assert reassessment_due(case.state)
 
     assessed(case, at=T0 + timedelta(days=1))
     assert not reassessment_due(case.state)
     assert case.run(trigger, actor=SYSTEM) == []  # still the same trigger, after the answer
-    other = MarkReassessmentDue(trigger="case_stage_changed", trigger_event_id=uuid4())
+    other = c.MarkReassessmentDue(trigger="case_stage_changed", trigger_event_id=uuid4())
     assert len(case.run(other, actor=SYSTEM)) == 1
 
 
@@ -567,7 +556,7 @@ def test_a_trigger_makes_a_reassessment_due_once_even_when_delivered_twice() -> 
 )
 def test_a_malformed_factor_fails_on_its_field(raw: dict, field: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        RecordRiskFactor.model_validate({"assessment_id": str(uuid4()), "factor": raw})
+        c.RecordRiskFactor.model_validate({"assessment_id": str(uuid4()), "factor": raw})
     assert any(e["loc"][-1] == field for e in caught.value.errors())
 
 
@@ -603,12 +592,12 @@ def test_a_malformed_completion_fails_on_its_field(change: dict, field: str) -> 
         "signed_off_by": SPECIALIST,
     }
     with pytest.raises(ValidationError) as caught:
-        CompleteRiskAssessment.model_validate(body | change)
+        c.CompleteRiskAssessment.model_validate(body | change)
     assert any(field in map(str, e["loc"]) for e in caught.value.errors())
 
 
 def test_events_are_registered_and_round_trip() -> None:
-    for model in RISK_EVENTS:
+    for model in ev.RISK_EVENTS:
         assert registry.model(model.event_type) is model
     case = Case()
     assessed(case, F2F, LETTER)
@@ -623,7 +612,7 @@ def test_events_are_registered_and_round_trip() -> None:
 FLAG_IDS = [UUID(int=n) for n in range(10, 13)]
 TRIGGER_IDS = [UUID(int=n) for n in range(20, 23)]
 ALL_FORMS = [
-    PermittedForm(form=form, with_responsible_person=involved)
+    ev.PermittedForm(form=form, with_responsible_person=involved)
     for form in ContactForm
     for involved in (True, False)
     if not (form in ALWAYS_WITH_RESPONSIBLE_PERSON and not involved)
@@ -632,34 +621,34 @@ ALL_FORMS = [
 
 
 @st.composite
-def factors(draw: st.DrawFn) -> RiskFactor:
-    kind = draw(st.sampled_from(FactorKind))
-    status = draw(st.sampled_from(FactorStatus))
-    present = status is FactorStatus.PRESENT
-    return RiskFactor(
+def factors(draw: st.DrawFn) -> ev.RiskFactor:
+    kind = draw(st.sampled_from(ev.FactorKind))
+    status = draw(st.sampled_from(ev.FactorStatus))
+    present = status is ev.FactorStatus.PRESENT
+    return ev.RiskFactor(
         kind=kind,
         status=status,
-        severity=draw(st.sampled_from(Severity)) if present else None,
+        severity=draw(st.sampled_from(ev.Severity)) if present else None,
         concerns=draw(st.sampled_from([None, "hp-3f9a2c", "rp-88aa11"])),
-        carve_out=draw(st.booleans()) if present and kind in LEGAL_RESTRICTIONS else None,
+        carve_out=draw(st.booleans()) if present and kind in ev.LEGAL_RESTRICTIONS else None,
     )
 
 
 WITHOUT_MEETINGS = [f for f in ALL_FORMS if not (f.form in MEETINGS and f.with_responsible_person)]
 
 
-def some(forms: list[PermittedForm]) -> st.SearchStrategy[tuple[PermittedForm, ...]]:
+def some(forms: list[ev.PermittedForm]) -> st.SearchStrategy[tuple[ev.PermittedForm, ...]]:
     return st.lists(st.sampled_from(forms), unique=True, min_size=1, max_size=3).map(tuple)
 
 
 # Mostly forms that fit the decision, so that assessments complete; sometimes any forms at all.
 FITTING = {
-    RiskDecision.PROCEED: some(ALL_FORMS),
-    RiskDecision.INDIRECT_ONLY: some(WITHOUT_MEETINGS),
-    RiskDecision.UNSENT_LETTER_ONLY: st.just((UNSENT,)),
-    RiskDecision.DO_NOT_PROCEED: st.just(()),
+    ev.RiskDecision.PROCEED: some(ALL_FORMS),
+    ev.RiskDecision.INDIRECT_ONLY: some(WITHOUT_MEETINGS),
+    ev.RiskDecision.UNSENT_LETTER_ONLY: st.just((UNSENT,)),
+    ev.RiskDecision.DO_NOT_PROCEED: st.just(()),
 }
-decisions = st.sampled_from(RiskDecision).flatmap(
+decisions = st.sampled_from(ev.RiskDecision).flatmap(
     lambda decision: st.fixed_dictionaries(
         {
             "decision": st.just(decision),
@@ -673,23 +662,25 @@ bools = st.booleans()
 step = st.one_of(
     st.tuples(
         st.just("assess"),
-        st.sampled_from(AssessmentStage),
+        st.sampled_from(ev.AssessmentStage),
         st.lists(factors(), max_size=3),
         st.booleans(),  # clear the legal restrictions first
         decisions,
     ),
-    st.tuples(st.just("start"), st.sampled_from(AssessmentStage)),
+    st.tuples(st.just("start"), st.sampled_from(ev.AssessmentStage)),
     st.tuples(st.just("factor"), factors()),
     st.tuples(st.just("complete"), decisions),
     st.tuples(st.just("plan"), bools, bools, bools, bools, bools),
     st.tuples(
         st.just("raise"),
         st.sampled_from(FLAG_IDS),
-        st.sampled_from(Severity),
-        st.sampled_from(FlagCategory),
+        st.sampled_from(ev.Severity),
+        st.sampled_from(ev.FlagCategory),
     ),
-    st.tuples(st.just("resolve"), st.sampled_from(FLAG_IDS), st.sampled_from(FlagResolution)),
-    st.tuples(st.just("due"), st.sampled_from(ReassessmentTrigger), st.sampled_from(TRIGGER_IDS)),
+    st.tuples(st.just("resolve"), st.sampled_from(FLAG_IDS), st.sampled_from(ev.FlagResolution)),
+    st.tuples(
+        st.just("due"), st.sampled_from(ev.ReassessmentTrigger), st.sampled_from(TRIGGER_IDS)
+    ),
 )
 minutes = st.integers(0, 60 * 24) | st.integers(0, 60 * 24 * 120)
 steps = st.lists(
@@ -698,9 +689,9 @@ steps = st.lists(
 )
 
 
-def assess_step(decision: RiskDecision, forms: tuple[PermittedForm, ...]) -> tuple:
+def assess_step(decision: ev.RiskDecision, forms: tuple[ev.PermittedForm, ...]) -> tuple:
     d = {"decision": decision, "forms": forms, "signed": True, "days": None}
-    return (("assess", AssessmentStage.FULL, [], True, d), 0, PRACTITIONER)
+    return (("assess", ev.AssessmentStage.FULL, [], True, d), 0, PRACTITIONER)
 
 
 # Random histories with a permitting assessment, later a decision not to proceed, and more after:
@@ -708,9 +699,9 @@ def assess_step(decision: RiskDecision, forms: tuple[PermittedForm, ...]) -> tup
 steps_around_a_refusal = st.tuples(steps, steps, steps).map(
     lambda parts: [
         *parts[0],
-        assess_step(RiskDecision.PROCEED, (F2F, CONFERENCE_WITHOUT)),
+        assess_step(ev.RiskDecision.PROCEED, (F2F, CONFERENCE_WITHOUT)),
         *parts[1],
-        assess_step(RiskDecision.DO_NOT_PROCEED, ()),
+        assess_step(ev.RiskDecision.DO_NOT_PROCEED, ()),
         *parts[2],
     ]
 )
@@ -720,12 +711,12 @@ def commands_for(case: Case, op: tuple, counter: list[int]) -> list[object]:
     kind, *args = op
     latest = case.state.assessments[-1].assessment_id if case.state.assessments else UUID(int=0)
 
-    def complete(assessment_id: UUID, d: dict) -> CompleteRiskAssessment:
-        return CompleteRiskAssessment(
+    def complete(assessment_id: UUID, d: dict) -> c.CompleteRiskAssessment:
+        return c.CompleteRiskAssessment(
             assessment_id=assessment_id,
             decision=d["decision"],
             permitted_forms=d["forms"],
-            reasons=(DecisionReason.OTHER,),
+            reasons=(ev.DecisionReason.OTHER,),
             signed_off_by=SPECIALIST if d["signed"] else None,
             valid_for_days=d["days"],
         )
@@ -733,24 +724,24 @@ def commands_for(case: Case, op: tuple, counter: list[int]) -> list[object]:
     if kind == "start" or (kind == "assess" and open_assessment(case.state) is None):
         counter[0] += 1
         target = UUID(int=counter[0])
-        out: list[object] = [StartRiskAssessment(assessment_id=target, stage=args[0])]
+        out: list[object] = [c.StartRiskAssessment(assessment_id=target, stage=args[0])]
     else:
         target, out = latest, []
     if kind == "assess":  # a whole assessment, finishing the open one if there is one
         _, extra, clear, d = args
-        legal = [factor(k) for k in LEGAL_RESTRICTIONS] if clear else []
-        out += [RecordRiskFactor(assessment_id=target, factor=f) for f in legal + extra]
+        legal = [factor(k) for k in ev.LEGAL_RESTRICTIONS] if clear else []
+        out += [c.RecordRiskFactor(assessment_id=target, factor=f) for f in legal + extra]
         out.append(complete(target, d))
     if kind in ("assess", "start"):
         return out
     if kind == "factor":
-        return [RecordRiskFactor(assessment_id=latest, factor=args[0])]
+        return [c.RecordRiskFactor(assessment_id=latest, factor=args[0])]
     if kind == "complete":
         return [complete(latest, args[0])]
     if kind == "plan":
         names = ("separate_arrival_departure", "support_person_present", "breaks", "exit_plan")
         return [
-            AgreeSafetyPlan(
+            c.AgreeSafetyPlan(
                 assessment_id=latest,
                 agreed_with="hp-3f9a2c",
                 code_word_set=args[4],
@@ -758,10 +749,10 @@ def commands_for(case: Case, op: tuple, counter: list[int]) -> list[object]:
             )
         ]
     if kind == "raise":
-        return [RaiseRiskFlag(flag_id=args[0], severity=args[1], category=args[2])]
+        return [c.RaiseRiskFlag(flag_id=args[0], severity=args[1], category=args[2])]
     if kind == "resolve":
-        return [ResolveRiskFlag(flag_id=args[0], reason=args[1])]
-    return [MarkReassessmentDue(trigger=args[0], trigger_event_id=args[1])]
+        return [c.ResolveRiskFlag(flag_id=args[0], reason=args[1])]
+    return [c.MarkReassessmentDue(trigger=args[0], trigger_event_id=args[1])]
 
 
 def play(script: list) -> Case:
@@ -769,7 +760,7 @@ def play(script: list) -> Case:
     for op, minutes, actor in script:
         now += timedelta(minutes=minutes)
         for command in commands_for(case, op, counter):
-            who = SYSTEM if isinstance(command, MarkReassessmentDue) else actor
+            who = SYSTEM if isinstance(command, c.MarkReassessmentDue) else actor
             try:
                 case.run(command, at=now, actor=who)
             except (Rejected, Forbidden):
@@ -796,10 +787,12 @@ def test_nothing_is_permitted_while_a_do_not_proceed_decision_governs(
 ) -> None:
     case = play(script)
     completions = [
-        (meta.occurred_at, e) for e, meta in case.history if isinstance(e, RiskAssessmentCompleted)
+        (meta.occurred_at, e)
+        for e, meta in case.history
+        if isinstance(e, ev.RiskAssessmentCompleted)
     ]
     for index, (completed_at, event) in enumerate(completions):
-        if event.decision is not RiskDecision.DO_NOT_PROCEED:
+        if event.decision is not ev.RiskDecision.DO_NOT_PROCEED:
             continue
         # Any moment from this decision until the next one completes.
         until = completions[index + 1][0] if index + 1 < len(completions) else None

@@ -18,7 +18,6 @@ from mend_events.app.runtime import ServiceRuntime
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.aftercare import CheckInMissed
 from mend_events.contracts.catalog.sessions import (
-    CaseOpened,
     CaseResumed,
     FacilitatorChosen,
     PreferencesSet,
@@ -31,6 +30,7 @@ from mend_events.messaging.relay import producer_for
 from mend_risk.app import build as build_risk
 from mend_risk.reactions import Reactions
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
+from mend_testkit.samples import case_opened, consent_body
 
 CASE = "case-0002bb"
 HP, RP, PRAC = "hp-alice01", "rp-bob0001", "prac-carol1"
@@ -107,13 +107,7 @@ async def test_each_trigger_makes_one_reassessment_due_even_when_delivered_twice
     # The case opens in the sessions service; consent learns of it over the broker.
     await append(
         sessions,
-        CaseOpened(
-            harm_category="sexual_assault",
-            justice_stage="none",
-            agency=AGENCY,
-            harmed_person_id=HP,
-            route="self_referral",
-        ),
+        case_opened(HP, AGENCY),
         actor=HP,
         role=Role.HARMED_PERSON,
     )
@@ -121,12 +115,7 @@ async def test_each_trigger_makes_one_reassessment_due_even_when_delivered_twice
 
     # consent: a first grant is no trigger; withdrawn and given again, it is.
     hp = token("harmed_person", HP)
-    give = {
-        "participant_id": HP,
-        "scope": "contact:face_to_face",
-        "informed_how": "both",
-        "no_incentive_attested": True,
-    }
+    give = consent_body(HP, "contact:face_to_face")
     for scope in ("take_part", "contact:face_to_face"):
         r = await consent_client.post(
             f"/cases/{CASE}/consents", json={**give, "scope": scope}, headers=hp

@@ -19,7 +19,6 @@ from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.consent import (
     AcknowledgementRecorded,
     AcknowledgementWithdrawn,
-    ConsentGiven,
     ConsentInvalidated,
     ConsentLapsed,
     ConsentWithdrawn,
@@ -44,6 +43,7 @@ from mend_events.contracts.events import DomainEvent
 from mend_events.messaging.cloudevents import to_message
 from mend_sessions.app import build
 from mend_testkit.fixtures import running_service
+from mend_testkit.samples import consent_given, delivered, practitioner_body
 
 HP, RP, SUP = "hp-alice01", "rp-bob0001", "sup-carl01"
 FAC, ALT, SURV, HSB = "prac-fac001", "prac-alt001", "prac-surv01", "prac-hsb001"
@@ -108,19 +108,8 @@ class World:
         version = self.versions.get((service, case), 0) + 1
         self.versions[(service, case)] = version
         role = Role.PRACTITIONER if actor.startswith("prac-") else Role.HARMED_PERSON
-        at = datetime.now(UTC)
-        return RecordedEvent(
-            global_position=version,
-            stream_id=case,
-            stream_version=version,
-            event_id=uuid4(),
-            event_type=model.event_type,
-            schema_version=model.schema_version,
-            data=model.to_data(),
-            recorded_at=at,
-            case_id=case,
-            metadata=Metadata(actor, role, "agency-a", uuid4(), None, at),
-            service=service,
+        return delivered(
+            service, case, model, actor=actor, role=role, position=version, version=version
         )
 
     async def publish(self, service: str, case: str, *models: DomainEvent) -> list[RecordedEvent]:
@@ -155,13 +144,7 @@ class World:
     async def register(self, pid: str, level: int = 2, specialisms: tuple[str, ...] = ()) -> None:
         await self.ok(
             "/practitioners",
-            {
-                "practitioner_id": pid,
-                "rj_trained": True,
-                "sexual_harm_trained": True,
-                "level": level,
-                "specialisms": list(specialisms),
-            },
+            practitioner_body(pid, level, specialisms),
             self.token("coordinator", COORD),
         )
 
@@ -193,15 +176,7 @@ class World:
                 expires = s.contact_expires.get(person) if scope.startswith("contact:") else None
                 grant = self.grants[(case, person, scope)] = uuid4()
                 consent.append(
-                    ConsentGiven(
-                        grant_id=grant,
-                        participant_id=person,
-                        participant_role=role,
-                        scope=scope,
-                        informed_how="both",
-                        no_incentive_attested=True,
-                        expires_at=expires,
-                    )
+                    consent_given(person, role, scope, grant_id=grant, expires_at=expires)
                 )
         if s.acknowledged:
             consent.append(
@@ -584,14 +559,7 @@ async def test_a_lagging_consent_view_refuses_to_start_with_503(world):
     guard.max_lag_ms = 300
     consumer = next(c for c in world.runtime.consumers if c.name.endswith(".consent"))
     await consumer.stop()  # the consent subscription falls behind from here
-    grant = ConsentGiven(
-        grant_id=uuid4(),
-        participant_id=HP,
-        participant_role=Role.HARMED_PERSON,
-        scope="contact:letter",
-        informed_how="both",
-        no_incentive_attested=True,
-    )
+    grant = consent_given(HP, scope="contact:letter")
     await world.publish("consent", case, grant)
     r = await world.start(case, s)
     assert r.status_code == 503, r.text
@@ -622,14 +590,7 @@ async def test_a_grant_is_applied_without_waiting_for_the_case_lock(world):
     # Only what takes a fact away waits for a gated decision holding the case; a grant can
     # only make a refusal of that decision stale, never a pass wrong.
     case = "case-grant001"
-    given = ConsentGiven(
-        grant_id=uuid4(),
-        participant_id=HP,
-        participant_role=Role.HARMED_PERSON,
-        scope="take_part",
-        informed_how="both",
-        no_incentive_attested=True,
-    )
+    given = consent_given(HP)
     reactions, pool = world.app.state.reactions, world.runtime.pool
     async with pool.acquire() as holder, holder.transaction():
         await holder.execute(

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from mend_testkit.journeys.steps import Steps
+from mend_testkit.samples import consent_body
 
 
 class ConsentSteps(Steps):
@@ -16,13 +17,7 @@ class ConsentSteps(Steps):
     async def give_consent(
         self, person: str, scope: str, *, expires_at: datetime | None = None
     ) -> UUID:
-        body: dict[str, Any] = {
-            "participant_id": person,
-            "scope": scope,
-            "informed_how": "both",
-            "no_incentive_attested": True,
-            "witnessed_by": self.driver.team.facilitator,
-        }
+        body = consent_body(person, scope, witnessed_by=self.driver.team.facilitator)
         if expires_at is not None:
             body["expires_at"] = expires_at.isoformat()
         name = f"consent:{self.cast.short(person)}:{scope}"

@@ -20,6 +20,7 @@ from mend_testkit.journeys.people import (
     Team,
     TokenSource,
 )
+from mend_testkit.samples import practitioner_body
 
 # The services every journey drives (a case's); the others (the hub) are used when given.
 CASE_SERVICES = ("consent", "risk", "sessions", "aftercare")
@@ -153,12 +154,6 @@ class Driver:
             (t.survivor_specialist, 2, ["survivor_specialist"]),
             (t.hsb_specialist, 2, ["hsb_specialist"]),
         ):
-            body = {
-                "practitioner_id": pid,
-                "rj_trained": True,
-                "sexual_harm_trained": True,
-                "level": level,
-                "specialisms": specialisms,
-            }
+            body = practitioner_body(pid, level, specialisms)
             await self.post("sessions", "/practitioners", body, coordinator, step=f"register {pid}")
         self._team_registered = True

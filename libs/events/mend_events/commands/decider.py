@@ -26,6 +26,17 @@ class CommandContext:
     correlation_id: UUID
     causation_id: UUID | None = None
 
+    def metadata(self) -> Metadata:
+        """The envelope of every event decided in this context."""
+        return Metadata(
+            actor_id=self.actor.id,
+            role=self.actor.role,
+            agency=self.actor.agency,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            occurred_at=self.now,
+        )
+
 
 def system_actor(service: str, agency: str) -> Actor:
     """The service itself (`svc-<service>`), acting within `agency`."""

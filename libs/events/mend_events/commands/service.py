@@ -27,7 +27,7 @@ import asyncpg
 
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.commands.idempotency import IDS, command_digest, derived_event_id, key_seed
-from mend_events.contracts.envelope import Metadata, NewEvent
+from mend_events.contracts.envelope import NewEvent
 from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Conflict, MendError
 from mend_events.store import EventStore, KeyBinding, KeyReused
@@ -249,14 +249,7 @@ class CommandService(Generic[S]):
         idempotency_key: str | None,
         command: Any,
     ) -> list[NewEvent]:
-        meta = Metadata(
-            actor_id=ctx.actor.id,
-            role=ctx.actor.role,
-            agency=ctx.actor.agency,
-            correlation_id=ctx.correlation_id,
-            causation_id=ctx.causation_id,
-            occurred_at=ctx.now,
-        )
+        meta = ctx.metadata()
         seed = None
         if idempotency_key is not None:
             seed = key_seed(ctx, idempotency_key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import asyncpg
 
@@ -26,6 +26,20 @@ class Projection(Protocol):
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         """Delete every row of this projection (inside the runner's transaction)."""
+
+
+class OwnTables:
+    """A projection over tables of its own in `schema` (`tables`): a reset deletes their rows.
+    The services' read models build on it, so a rebuild empties exactly what `apply` fills."""
+
+    tables: ClassVar[tuple[str, ...]]
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        for table in self.tables:
+            await conn.execute(f"DELETE FROM {self.schema}.{table}")
 
 
 class ProjectionRunner:

@@ -13,19 +13,18 @@ import asyncpg
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.security.practitioners import is_registry_stream
 from mend_events.store import row_to_event
+from mend_events.store.projection import OwnTables
 
 from mend_sessions.domain import decider
 from mend_sessions.domain.document import case_document
 
 
-class CaseStates:
+class CaseStates(OwnTables):
     """Each case's state for the API: the domain's own fold of the case stream (so the API
     never disagrees with a decision), plus each halt's cause, as one JSON document."""
 
     name = "case_states"
-
-    def __init__(self, schema: str) -> None:
-        self.schema = schema
+    tables = ("case_states",)
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
         cases = [e for e in events if not is_registry_stream(e.stream_id)]
@@ -56,9 +55,6 @@ class CaseStates:
                 f"WHERE {self.schema}.case_states.version < EXCLUDED.version",
                 rows,
             )
-
-    async def reset(self, conn: asyncpg.Connection) -> None:
-        await conn.execute(f"DELETE FROM {self.schema}.case_states")
 
     async def get(self, conn: asyncpg.Connection, case_id: str) -> dict[str, Any] | None:
         raw = await conn.fetchval(
