@@ -173,7 +173,9 @@ async def test_every_process_stops_serving_the_field_at_once(platform, unique, t
 @pytest.fixture
 async def audit_schemas(platform, unique):
     """Empty stores of the services this test does not run, so audit tools read only its own."""
-    made = {s: await make_schema(platform, s, f"{s}_{unique}") for s in ("sessions", "aftercare")}
+    made = {
+        s: await make_schema(platform, s, f"{s}_{unique}") for s in ("sessions", "aftercare", "hub")
+    }
     yield made
     for schema in made.values():
         await drop_schema(platform, schema)
