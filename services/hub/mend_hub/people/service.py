@@ -1,0 +1,143 @@
+"""The people directory's application layer (no SQL, no HTTP): who may act is decided by
+`policy`, what happens by `domain`, what is shown by `sealed`."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from mend_events.commands.decider import CommandContext
+from mend_events.commands.service import CommandResult, CommandService
+from mend_events.contracts.catalog.hub import ContactReadPurpose, person_stream
+from mend_events.errors import NotFound
+from mend_events.security.crypto import FieldSealer
+from mend_events.security.identity import Identity
+from mend_events.store import EventStore
+
+from mend_hub.people import policy, sealed
+from mend_hub.people.commands import (
+    AddRoute,
+    ContactRouteBody,
+    RecordDetails,
+    RecordRead,
+    Register,
+    RegisterPerson,
+    RemoveRoute,
+)
+from mend_hub.people.domain import PersonState, decider
+from mend_hub.people.relations import Relations
+
+
+def _not_in_directory() -> NotFound:
+    return NotFound("no person with this id is in the directory", field="person_id")
+
+
+class PeopleService:
+    def __init__(self, store: EventStore, sealer: FieldSealer, relations: Relations) -> None:
+        self.store = store
+        self.sealer = sealer
+        self.relations = relations
+        self.commands: CommandService[PersonState] = CommandService(store, decider)
+
+    async def _allowed(
+        self, identity: Identity, person_id: str, action: str
+    ) -> tuple[PersonState, tuple[str, ...]]:
+        """The person's state and the cases linking the caller to them; raises unless the
+        caller may take `action` on the person's record (404: no such person here)."""
+        state, _ = await self.commands.load(person_stream(person_id))
+        if not state.registered or state.agency is None:
+            raise _not_in_directory()
+        via: tuple[str, ...] = ()
+        if policy.needs_cases(identity) and identity.agency == state.agency:
+            via = await self.relations.via_cases(identity.person_id, person_id, state.agency)
+        policy.authorize(identity, action, person_id=person_id, agency=state.agency, via_cases=via)
+        return state, via
+
+    # ---- changes
+
+    async def register(
+        self, identity: Identity, ctx: CommandContext, body: RegisterPerson, key: Any = None
+    ) -> CommandResult[PersonState]:
+        stream = person_stream(body.person_id)
+        state, _ = await self.commands.load(stream)
+        agency = state.agency if state.registered else identity.agency
+        policy.authorize(identity, policy.REGISTER, person_id=body.person_id, agency=agency)
+        command = Register(body.person_id, identity.agency, body.kind)
+        return await self.commands.execute(stream, command, ctx, idempotency_key=key)
+
+    async def record_details(
+        self,
+        identity: Identity,
+        ctx: CommandContext,
+        person_id: str,
+        body: RecordDetails,
+        key: Any = None,
+    ) -> CommandResult[PersonState]:
+        await self._allowed(identity, person_id, policy.WRITE)
+        return await self.commands.execute(person_stream(person_id), body, ctx, idempotency_key=key)
+
+    async def add_route(
+        self,
+        identity: Identity,
+        ctx: CommandContext,
+        person_id: str,
+        body: ContactRouteBody,
+        key: Any = None,
+    ) -> CommandResult[PersonState]:
+        await self._allowed(identity, person_id, policy.WRITE)
+        command = AddRoute(uuid4(), body)
+        return await self.commands.execute(
+            person_stream(person_id), command, ctx, idempotency_key=key
+        )
+
+    async def remove_route(
+        self, identity: Identity, ctx: CommandContext, person_id: str, route_id: Any
+    ) -> CommandResult[PersonState]:
+        await self._allowed(identity, person_id, policy.WRITE)
+        return await self.commands.execute(person_stream(person_id), RemoveRoute(route_id), ctx)
+
+    # ---- reads
+
+    async def details(self, identity: Identity, person_id: str) -> dict[str, Any]:
+        state, _ = await self._allowed(identity, person_id, policy.READ_DETAILS)
+        events = await self.store.read_stream(person_stream(person_id))
+        opened = await sealed.open_details(self.sealer, sealed.stored_record(events))
+        return {"person_id": person_id, "agency": state.agency, "kind": state.kind, **opened}
+
+    async def contact(
+        self,
+        identity: Identity,
+        ctx: CommandContext,
+        person_id: str,
+        purpose: ContactReadPurpose,
+    ) -> dict[str, Any]:
+        """The contact routes, shown only once the read is recorded (R8).
+
+        The read is `ContactDetailsRead`, appended to the person's stream at the version the
+        decision saw (the store's expected-version check), and what is shown is the stream
+        exactly up to that event: the record names precisely the routes disclosed, and if the
+        record cannot be written nothing is opened. A failure after the record (a database
+        gone between the two statements) leaves a recorded read that showed nothing: the
+        safe side of the two."""
+        _, via = await self._allowed(identity, person_id, policy.READ_CONTACT)
+        stream = person_stream(person_id)
+        command = RecordRead(purpose, via[0] if via else None)
+        result = await self.commands.execute(stream, command, ctx)
+        (read,) = result.events
+        events = await self.store.read_stream(stream)
+        shown = sealed.stored_record(e for e in events if e.stream_version < result.version)
+        routes, erased = await sealed.open_routes(self.sealer, shown)
+        return {
+            "person_id": person_id,
+            "read_id": str(read.event_id),
+            "purpose": str(purpose),
+            "via_case": command.via_case,
+            "erased": erased,
+            "routes": routes,
+        }
+
+    async def reads(self, identity: Identity, person_id: str) -> dict[str, Any]:
+        """Who read the person's contact details: for their auditor, coordinator, themselves."""
+        await self._allowed(identity, person_id, policy.READ_LOG)
+        events = await self.store.read_stream(person_stream(person_id))
+        return {"person_id": person_id, "reads": sealed.read_log(sealed.stored_record(events))}
