@@ -1,0 +1,186 @@
+"""The people directory over HTTP, on the real database and broker: every route for every
+caller (each role, two agencies, strangers of the same agency, the responsible person of the
+same case), purposes, the read log, and refusals that never echo a value."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from mend_testkit.refusals import clear_4xx
+
+# The ids of the people world (conftest.py).
+CASE, HP, PRAC = "case-ppl0001", "hp-ppl0001", "prac-ppl0001"
+
+CALLERS = (
+    "coordinator",
+    "practitioner",  # allocated to the harmed person's case
+    "other practitioner",  # same agency, not allocated
+    "auditor",
+    "harmed person",
+    "responsible person",  # the other party of the same case
+    "stranger",  # a harmed person of the same agency, of no case here
+    "supporter",  # the responsible person signed in as a supporter
+    "operator",
+    "coordinator of agency-b",
+    "practitioner of agency-b",  # the case id listed in their token
+    "auditor of agency-b",
+)
+READERS = {"coordinator", "practitioner", "harmed person"}
+# route -> callers allowed; every other caller gets 403.
+EXPECTED = {
+    "register": {"coordinator"},
+    "details": {"coordinator", "harmed person"},
+    "add route": {"coordinator", "harmed person"},
+    "remove route": {"coordinator", "harmed person"},
+    "read details": READERS,
+    "read contact": READERS,
+    "read log": {"auditor", "coordinator", "harmed person"},
+}
+
+
+def more_headers(world) -> None:
+    t = world.token
+    world.headers.update(
+        {
+            "stranger": t("harmed_person", "hp-ppl0009"),
+            "supporter": t("supporter", "rp-ppl0001"),
+            "operator": t("operator", "ops-ppl0002"),
+            "auditor of agency-b": t("auditor", "aud-ppl0001", "agency-b"),
+        }
+    )
+
+
+async def call(world, route: str, headers: dict[str, str]):
+    c, person = world.client, f"/people/{HP}"
+    if route == "register":
+        return await c.post("/people", json={"person_id": f"hp-{uuid4().hex[:8]}"}, headers=headers)
+    if route == "details":
+        return await c.put(f"{person}/details", json={"pronouns": "she/her"}, headers=headers)
+    if route == "add route":
+        body = {"channel": "post", "address": "a safe address"}
+        return await c.post(f"{person}/contact-routes", json=body, headers=headers)
+    if route == "remove route":  # a route that does not exist: 404 once allowed, 403 before
+        return await c.delete(f"{person}/contact-routes/{uuid4()}", headers=headers)
+    if route == "read details":
+        return await c.get(person, headers=headers)
+    if route == "read contact":
+        return await c.get(f"{person}/contact?purpose=safety_check", headers=headers)
+    assert route == "read log"
+    return await c.get(f"{person}/reads", headers=headers)
+
+
+async def test_every_route_for_every_caller(people_world) -> None:
+    assert (people_world.case, people_world.hp, people_world.prac) == (CASE, HP, PRAC)
+    more_headers(people_world)
+    wrong = []
+    for route, allowed in EXPECTED.items():
+        for caller in CALLERS:
+            r = await call(people_world, route, people_world.as_(caller))
+            ok = {201} if route in {"register", "details", "add route"} else {200}
+            want = (404 if route == "remove route" else ok) if caller in allowed else {403}
+            want = want if isinstance(want, set) else {want}
+            if r.status_code not in want:
+                wrong.append(f"{caller} {route}: {r.status_code} {r.text[:120]}")
+            elif r.status_code == 403:
+                clear_4xx(r, 403, None)
+        r = await call(people_world, route, {})
+        if r.status_code != 401:
+            wrong.append(f"anonymous {route}: {r.status_code}")
+    assert wrong == []
+
+
+async def test_the_responsible_person_of_the_same_case_and_another_agency_get_403(
+    people_world,
+) -> None:
+    for caller in ("responsible person", "coordinator of agency-b", "practitioner of agency-b"):
+        r = await people_world.client.get(
+            f"/people/{HP}/contact?purpose=arrange_session", headers=people_world.as_(caller)
+        )
+        body = clear_4xx(r, 403, None)
+        assert people_world.number not in r.text and people_world.canary not in r.text, body
+
+
+async def test_a_read_without_a_purpose_is_422_and_records_nothing(people_world) -> None:
+    c, prac = people_world.client, people_world.as_("practitioner")
+    clear_4xx(await c.get(f"/people/{HP}/contact", headers=prac), 422, "purpose")
+    r = await c.get(f"/people/{HP}/contact?purpose=curiosity", headers=prac)
+    clear_4xx(r, 422, "purpose")
+    assert "curiosity" not in r.text
+    log = await c.get(f"/people/{HP}/reads", headers=people_world.as_("auditor"))
+    assert log.json()["reads"] == []
+
+
+async def test_each_read_is_recorded_with_who_when_why_and_the_case(people_world) -> None:
+    c, w = people_world.client, people_world
+    r = await c.get(f"/people/{HP}/contact?purpose=arrange_session", headers=w.as_("practitioner"))
+    assert r.status_code == 200, r.text
+    shown = r.json()
+    assert shown["via_case"] == CASE and not shown["erased"]
+    (route,) = shown["routes"]
+    assert (route["route_id"], route["channel"], route["address"]) == (
+        w.route_id,
+        "phone",
+        w.number,
+    )
+    assert route["may_leave_messages"] is False
+    r = await c.get(f"/people/{HP}/contact?purpose=safety_check", headers=w.as_("practitioner"))
+    assert r.status_code == 200
+    r = await c.get(f"/people/{HP}/contact?purpose=details_review", headers=w.as_("harmed person"))
+    assert r.status_code == 200
+    for reader in ("auditor", "coordinator", "harmed person"):
+        log = await c.get(f"/people/{HP}/reads", headers=w.as_(reader))
+        assert log.status_code == 200
+        reads = log.json()["reads"]
+        assert [(x["reader_id"], x["reader_role"], x["purpose"], x["via_case"]) for x in reads] == [
+            (PRAC, "practitioner", "arrange_session", CASE),
+            (PRAC, "practitioner", "safety_check", CASE),
+            (HP, "harmed_person", "details_review", None),
+        ]
+        assert all(x["routes_shown"] == 1 and x["read_at"] for x in reads)
+        assert w.number not in log.text and w.canary not in log.text
+    # The auditor sees who read, never what was read.
+    for path in (f"/people/{HP}", f"/people/{HP}/contact?purpose=safety_check"):
+        clear_4xx(await c.get(path, headers=w.as_("auditor")), 403, None)
+
+
+async def test_deallocation_ends_the_practitioners_reads_on_the_next_request(people_world) -> None:
+    c, w = people_world.client, people_world
+    url = f"/people/{HP}/contact?purpose=arrange_session"
+    assert (await c.get(url, headers=w.as_("practitioner"))).status_code == 200
+    r = await c.post(
+        f"/cases/{CASE}/allocations/{PRAC}/end",
+        json={"reason": "caseload_balance"},
+        headers=w.as_("coordinator"),
+    )
+    assert r.status_code == 201, r.text
+    clear_4xx(await c.get(url, headers=w.as_("practitioner")), 403, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x" * 121}, "name"),
+        ({"name": "line\nbreak"}, "name"),
+        ({"nickname": "Zo"}, "nickname"),
+    ],
+)
+async def test_bad_details_are_422_on_the_field_without_the_value(people_world, body, field):
+    w = people_world
+    text = {k: f"{v} {w.canary}" for k, v in body.items()}
+    r = await w.client.put(f"/people/{HP}/details", json=text, headers=w.as_("coordinator"))
+    clear_4xx(r, 422, None)
+    assert w.canary not in r.text and "Canary" not in r.text
+
+
+async def test_a_person_not_in_the_directory_is_404_and_a_taken_id_elsewhere_403(
+    people_world,
+) -> None:
+    c, w = people_world.client, people_world
+    r = await c.get("/people/hp-nobody01", headers=w.as_("coordinator"))
+    clear_4xx(r, 404, "person_id")
+    r = await c.post("/people", json={"person_id": HP}, headers=w.as_("coordinator of agency-b"))
+    clear_4xx(r, 403, "person_id")
+    r = await c.get("/people/Tom Smith", headers=w.as_("coordinator"))
+    clear_4xx(r, 422, "person_id")
+    assert "Tom" not in r.text
