@@ -11,14 +11,14 @@ import pytest
 from mend_hub.app import build
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import running_service
+from mend_testkit.hub import COORD_A, COORD_B, PRAC_1, PRAC_2, Callers, two_agencies
 
 # ---- the people directory: one case of agency A with its harmed and responsible person, a
 # practitioner allocated to it, and the harmed person in the directory with a canary name and
 # number (unique per test, so a search for it finds only this test's bytes).
 
 CASE, HP, RP = "case-ppl0001", "hp-ppl0001", "rp-ppl0001"
-PRAC, OTHER_PRAC, COORD, AUDITOR = "prac-ppl0001", "prac-ppl0009", "coord-ppl0001", "aud-ppl0001"
-OPERATOR = "ops-ppl0001"
+PRAC, OTHER_PRAC, COORD, AUDITOR = PRAC_1, PRAC_2, COORD_A, "aud-aaaa01"
 
 
 @dataclass
@@ -76,23 +76,16 @@ async def people_world_running(platform, unique, topic_prefix, token) -> AsyncIt
             number=f"07700 9{int(unique, 16) % 10**8:08d}",
         )
         world.headers = {
-            "operator": token("operator", OPERATOR, "mend-ops"),
             "coordinator": token("coordinator", COORD),
             "practitioner": token("practitioner", PRAC),
             "other practitioner": token("practitioner", OTHER_PRAC),
             "auditor": token("auditor", AUDITOR),
             "harmed person": token("harmed_person", HP),
             "responsible person": token("responsible_person", RP),
-            "coordinator of agency-b": token("coordinator", COORD, "agency-b"),
+            "coordinator of agency-b": token("coordinator", COORD_B, "agency-b"),
             "practitioner of agency-b": token("practitioner", PRAC, "agency-b", (CASE,)),
         }
-        for agency in ("agency-a", "agency-b"):
-            body = {"agency_id": agency, "name": f"Hub {agency}"}
-            await _ok(await client.post("/agencies", json=body, headers=world.as_("operator")))
-        for person in (PRAC, OTHER_PRAC):
-            body = {"person_id": person, "role": "practitioner"}
-            url = "/agencies/agency-a/staff"
-            await _ok(await client.post(url, json=body, headers=world.as_("coordinator")))
+        await two_agencies(client, Callers(token))
         await open_case(runtime, CASE, HP, members={RP: "responsible_person"})
         await _ok(
             await client.post(

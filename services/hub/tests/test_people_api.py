@@ -10,7 +10,7 @@ import pytest
 from mend_testkit.refusals import clear_4xx
 
 # The ids of the people world (conftest.py).
-CASE, HP, PRAC = "case-ppl0001", "hp-ppl0001", "prac-ppl0001"
+CASE, HP, PRAC = "case-ppl0001", "hp-ppl0001", "prac-aaaa01"
 
 CALLERS = (
     "coordinator",
@@ -29,7 +29,8 @@ CALLERS = (
 READERS = {"coordinator", "practitioner", "harmed person"}
 # route -> callers allowed; every other caller gets 403.
 EXPECTED = {
-    "register": {"coordinator"},
+    # a new person, in the caller's own agency (an id agency A holds is refused to B: below)
+    "register": {"coordinator", "coordinator of agency-b"},
     "details": {"coordinator", "harmed person"},
     "add route": {"coordinator", "harmed person"},
     "remove route": {"coordinator", "harmed person"},

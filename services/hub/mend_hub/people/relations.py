@@ -10,36 +10,15 @@ from collections.abc import Awaitable, Callable, Sequence
 import asyncpg
 
 # The cases among `case_ids` allocated to the practitioner now: (conn, case ids, practitioner,
-# agency) -> those cases. The hub's allocations answer it.
+# agency) -> those cases. The hub's allocations answer it (mend_hub.people.part).
 AllocatedAmong = Callable[[asyncpg.Connection, Sequence[str], str, str], Awaitable[Sequence[str]]]
 
 
-def allocations_table(schema: str) -> AllocatedAmong:
-    """The hub's allocations in force (`{schema}.allocations`, its projection of
-    `CaseAllocated` / `CaseDeallocated`: an ended allocation has no row)."""
-
-    async def allocated_among(
-        conn: asyncpg.Connection, case_ids: Sequence[str], practitioner_id: str, agency: str
-    ) -> Sequence[str]:
-        rows = await conn.fetch(
-            f"SELECT case_id FROM {schema}.allocations WHERE practitioner_id = $1 "
-            f"AND agency_id = $2 AND case_id = ANY($3::text[])",
-            practitioner_id,
-            agency,
-            list(case_ids),
-        )
-        return [r["case_id"] for r in rows]
-
-    return allocated_among
-
-
 class Relations:
-    def __init__(
-        self, pool: asyncpg.Pool, schema: str, allocated_among: AllocatedAmong | None = None
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, schema: str, allocated_among: AllocatedAmong) -> None:
         self.pool = pool
         self.schema = schema
-        self.allocated_among = allocated_among or allocations_table(schema)
+        self.allocated_among = allocated_among
 
     async def cases_of(self, conn: asyncpg.Connection, person_id: str, agency: str) -> list[str]:
         """The cases of `agency` the person takes part in, in any role."""
