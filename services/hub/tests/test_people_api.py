@@ -185,3 +185,22 @@ async def test_a_person_not_in_the_directory_is_404_and_a_taken_id_elsewhere_403
     r = await c.get("/people/Tom Smith", headers=w.as_("coordinator"))
     clear_4xx(r, 422, "person_id")
     assert "Tom" not in r.text
+
+
+async def test_a_retried_route_names_the_same_route_and_writes_it_once(people_world) -> None:
+    c, w = people_world.client, people_world
+    body = {"channel": "email", "address": "a safe mailbox", "may_leave_messages": True}
+    headers = {**w.as_("harmed person"), "Idempotency-Key": "route-1"}
+    first = await c.post(f"/people/{HP}/contact-routes", json=body, headers=headers)
+    again = await c.post(f"/people/{HP}/contact-routes", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert first.json()["route_id"] == again.json()["route_id"]
+    r = await c.get(f"/people/{HP}/contact?purpose=details_review", headers=w.as_("harmed person"))
+    assert [x["channel"] for x in r.json()["routes"]] == ["phone", "email"]
+
+
+async def test_reads_of_details_are_not_kept_by_caches(people_world) -> None:
+    c, w = people_world.client, people_world
+    for path in (f"/people/{HP}", f"/people/{HP}/contact?purpose=safety_check"):
+        r = await c.get(path, headers=w.as_("practitioner"))
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"

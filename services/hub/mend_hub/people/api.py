@@ -16,6 +16,9 @@ from mend_hub.people.commands import ContactRouteBody, RecordDetails, RegisterPe
 from mend_hub.people.service import PeopleService
 
 PersonId = Annotated[str, Path(pattern=PSEUDO_ID_PATTERN)]
+# A person's details are kept by no cache between the hub and the reader (a shared proxy, the
+# browser's disk): each read is recorded, a cached copy would be an unrecorded one.
+NO_STORE = "no-store"
 
 
 def people_service(request: Request) -> PeopleService:
@@ -90,9 +93,8 @@ def router() -> APIRouter:
         idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         key = _key(idempotency_key, "people.route", {"person_id": person_id}, body)
-        result = await people.add_route(identity, ctx, person_id, body, key)
-        route = next((e.event.route_id for e in result.events), None)
-        return _answer(response, person_id, result, route_id=str(route) if route else None)
+        result, route_id = await people.add_route(identity, ctx, person_id, body, key)
+        return _answer(response, person_id, result, route_id=str(route_id))
 
     @api.delete("/{person_id}/contact-routes/{route_id}", summary="Remove a contact route")
     async def remove_route(
@@ -109,7 +111,10 @@ def router() -> APIRouter:
         return answer
 
     @api.get("/{person_id}", summary="The person's details, as the caller may see them")
-    async def read_details(people: People, identity: Caller, person_id: PersonId):
+    async def read_details(
+        people: People, identity: Caller, person_id: PersonId, response: Response
+    ):
+        response.headers["Cache-Control"] = NO_STORE
         return await people.details(identity, person_id)
 
     @api.get(
@@ -122,7 +127,9 @@ def router() -> APIRouter:
         ctx: Ctx,
         person_id: PersonId,
         purpose: Annotated[ContactReadPurpose, Query()],
+        response: Response,
     ):
+        response.headers["Cache-Control"] = NO_STORE
         return await people.contact(identity, ctx, person_id, purpose)
 
     @api.get(

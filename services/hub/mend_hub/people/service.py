@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4, uuid5
 
 from mend_events.commands.decider import CommandContext
+from mend_events.commands.idempotency import IDS, key_seed
 from mend_events.commands.service import CommandResult, CommandService
 from mend_events.contracts.catalog.hub import ContactReadPurpose, person_stream
 from mend_events.errors import NotFound
@@ -83,12 +84,16 @@ class PeopleService:
         person_id: str,
         body: ContactRouteBody,
         key: Any = None,
-    ) -> CommandResult[PersonState]:
+    ) -> tuple[CommandResult[PersonState], UUID]:
+        """The result and the new route's id: made by the server, and derived from the
+        idempotency key when there is one, so a retried request names the same route."""
         await self._allowed(identity, person_id, policy.WRITE)
-        command = AddRoute(uuid4(), body)
-        return await self.commands.execute(
+        route_id = uuid5(IDS, f"route:{key_seed(ctx, key)}") if key is not None else uuid4()
+        command = AddRoute(route_id, body)
+        result = await self.commands.execute(
             person_stream(person_id), command, ctx, idempotency_key=key
         )
+        return result, route_id
 
     async def remove_route(
         self, identity: Identity, ctx: CommandContext, person_id: str, route_id: Any
