@@ -66,7 +66,7 @@ POLICY = Policy(RULES)
 def needs_cases(identity: Identity) -> bool:
     """Whether the decision for this caller depends on their allocated cases (a lookup that
     only practitioners' decisions need)."""
-    return identity.role is Role.PRACTITIONER
+    return identity.role == Role.PRACTITIONER
 
 
 def authorize(
