@@ -204,3 +204,36 @@ async def test_reads_of_details_are_not_kept_by_caches(people_world) -> None:
     for path in (f"/people/{HP}", f"/people/{HP}/contact?purpose=safety_check"):
         r = await c.get(path, headers=w.as_("practitioner"))
         assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+
+
+async def test_an_idempotency_key_keeps_no_testable_fingerprint_of_the_details(
+    people_world,
+) -> None:
+    """The digest a key is bound to is kept for good: over plain text, a phone number's digest
+    could be tested against guesses (before and after an erasure). It is taken over the
+    sealed text; a retry still matches it and another request under the key is refused."""
+    from mend_events.web.commands import request_digest
+    from mend_hub.people.commands import ContactRouteBody, RecordDetails
+
+    c, w = people_world.client, people_world
+    headers = {**w.as_("coordinator"), "Idempotency-Key": "details-1"}
+    details = {"name": w.canary, "language": "Welsh"}
+    route = {"channel": "phone", "address": w.number}
+    route_headers = {**headers, "Idempotency-Key": "route-1"}
+    for _ in range(2):
+        r = await c.put(f"/people/{HP}/details", json=details, headers=headers)
+        assert r.status_code in (200, 201), r.text
+        r = await c.post(f"/people/{HP}/contact-routes", json=route, headers=route_headers)
+        assert r.status_code in (200, 201), r.text
+    assert r.status_code == 200  # the retry wrote nothing
+    other = await c.put(f"/people/{HP}/details", json={"name": "someone"}, headers=headers)
+    clear_4xx(other, 422, "Idempotency-Key")
+    plain = {
+        request_digest("people.details", {"person_id": HP}, RecordDetails(**details)),
+        request_digest("people.route", {"person_id": HP}, ContactRouteBody(**route)),
+    }
+    async with w.runtime.pool.acquire() as conn:
+        bound = {r["request"] for r in await conn.fetch(
+            f"SELECT request FROM {w.runtime.schema}.idempotency_keys"
+        )}  # fmt: skip
+    assert len(bound) == 2 and not bound & plain

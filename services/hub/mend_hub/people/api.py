@@ -30,6 +30,8 @@ People = Annotated[PeopleService, Depends(people_service)]
 
 
 def _key(key: str | None, route: str, ids: dict[str, Any], body: Any) -> RequestKey | None:
+    """A key bound to a request without personal text (the details and routes bind theirs in
+    the service, with the text sealed first: `PeopleService.request_key`)."""
     return None if key is None else RequestKey(key, request_digest(route, ids, body))
 
 
@@ -74,8 +76,7 @@ def router() -> APIRouter:
         response: Response,
         idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
-        key = _key(idempotency_key, "people.details", {"person_id": person_id}, body)
-        result = await people.record_details(identity, ctx, person_id, body, key)
+        result = await people.record_details(identity, ctx, person_id, body, idempotency_key)
         return _answer(response, person_id, result)
 
     @api.post(
@@ -92,8 +93,7 @@ def router() -> APIRouter:
         response: Response,
         idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
-        key = _key(idempotency_key, "people.route", {"person_id": person_id}, body)
-        result, route_id = await people.add_route(identity, ctx, person_id, body, key)
+        result, route_id = await people.add_route(identity, ctx, person_id, body, idempotency_key)
         return _answer(response, person_id, result, route_id=str(route_id))
 
     @api.delete("/{person_id}/contact-routes/{route_id}", summary="Remove a contact route")

@@ -7,13 +7,15 @@ from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from mend_events.commands.decider import CommandContext
-from mend_events.commands.idempotency import IDS, key_seed
+from mend_events.commands.idempotency import IDS, RequestKey, key_seed
 from mend_events.commands.service import CommandResult, CommandService
 from mend_events.contracts.catalog.hub import ContactReadPurpose, person_stream
 from mend_events.errors import NotFound
 from mend_events.security.crypto import FieldSealer
 from mend_events.security.identity import Identity
 from mend_events.store import EventStore
+from mend_events.web.commands import request_digest
+from pydantic import BaseModel
 
 from mend_hub.people import policy, sealed
 from mend_hub.people.commands import (
@@ -54,6 +56,43 @@ class PeopleService:
         policy.authorize(identity, action, person_id=person_id, agency=state.agency, via_cases=via)
         return state, via
 
+    async def request_key(
+        self,
+        ctx: CommandContext,
+        key: str | None,
+        route: str,
+        person_id: str,
+        body: BaseModel,
+        personal: tuple[str, ...],
+    ) -> RequestKey | None:
+        """An idempotency key bound to this request by a digest in which each personal field
+        is first sealed under the person's data key.
+
+        Why: the store keeps the digest a key is bound to for good, and a plain digest of a
+        phone number is a fingerprint anyone holding the table can test guesses against (ten
+        digits are a small space), before and after an erasure. Sealing is deterministic for
+        one key and context, so a retry still matches; once the person's keys are destroyed
+        no guess can be tested."""
+        if key is None:
+            return None
+        data = body.model_dump(mode="json")
+        seed = key_seed(ctx, key)
+        for name in personal:
+            if data.get(name) is None:
+                continue
+            sealed = await self.sealer.seal_text(
+                data[name],
+                owner=person_id,
+                agency=ctx.actor.agency,
+                stream_id=person_stream(person_id),
+                event_id=uuid5(IDS, f"request:{seed}"),
+                event_type=f"request:{route}",
+                schema_version=1,
+                field=name,
+            )
+            data[name] = sealed.ct
+        return RequestKey(key, request_digest(route, {"person_id": person_id}, data))
+
     # ---- changes
 
     async def register(
@@ -72,9 +111,12 @@ class PeopleService:
         ctx: CommandContext,
         person_id: str,
         body: RecordDetails,
-        key: Any = None,
+        idempotency_key: str | None = None,
     ) -> CommandResult[PersonState]:
         await self._allowed(identity, person_id, policy.WRITE)
+        key = await self.request_key(
+            ctx, idempotency_key, "people.details", person_id, body, sealed.DETAIL_FIELDS
+        )
         return await self.commands.execute(person_stream(person_id), body, ctx, idempotency_key=key)
 
     async def add_route(
@@ -83,11 +125,14 @@ class PeopleService:
         ctx: CommandContext,
         person_id: str,
         body: ContactRouteBody,
-        key: Any = None,
+        idempotency_key: str | None = None,
     ) -> tuple[CommandResult[PersonState], UUID]:
         """The result and the new route's id: made by the server, and derived from the
         idempotency key when there is one, so a retried request names the same route."""
         await self._allowed(identity, person_id, policy.WRITE)
+        key = await self.request_key(
+            ctx, idempotency_key, "people.route", person_id, body, sealed.ROUTE_FIELDS
+        )
         route_id = uuid5(IDS, f"route:{key_seed(ctx, key)}") if key is not None else uuid4()
         command = AddRoute(route_id, body)
         result = await self.commands.execute(
