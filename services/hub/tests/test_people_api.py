@@ -237,3 +237,22 @@ async def test_an_idempotency_key_keeps_no_testable_fingerprint_of_the_details(
             f"SELECT request FROM {w.runtime.schema}.idempotency_keys"
         )}  # fmt: skip
     assert len(bound) == 2 and not bound & plain
+
+
+async def test_the_openapi_document_names_the_directorys_routes(people_world) -> None:
+    r = await people_world.client.get("/openapi.json")
+    paths = r.json()["paths"]
+    assert {
+        "/people": {"post"},
+        "/people/{person_id}": {"get"},
+        "/people/{person_id}/details": {"put"},
+        "/people/{person_id}/contact-routes": {"post"},
+        "/people/{person_id}/contact-routes/{route_id}": {"delete"},
+        "/people/{person_id}/contact": {"get"},
+        "/people/{person_id}/reads": {"get"},
+    } == {p: set(ops) for p, ops in paths.items() if p.startswith("/people")}
+    (purpose,) = [
+        p for p in paths["/people/{person_id}/contact"]["get"]["parameters"]
+        if p["name"] == "purpose"
+    ]  # fmt: skip
+    assert purpose["required"] is True and purpose["in"] == "query"
