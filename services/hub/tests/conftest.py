@@ -17,7 +17,7 @@ from mend_testkit.hub import COORD_A, COORD_B, PRAC_1, PRAC_2, Callers, two_agen
 # practitioner allocated to it, and the harmed person in the directory with a canary name and
 # number (unique per test, so a search for it finds only this test's bytes).
 
-CASE, HP, RP = "case-ppl0001", "hp-ppl0001", "rp-ppl0001"
+CASE, HP, RP, SUP = "case-ppl0001", "hp-ppl0001", "rp-ppl0001", "sup-ppl0001"
 PRAC, OTHER_PRAC, COORD, AUDITOR = PRAC_1, PRAC_2, COORD_A, "aud-aaaa01"
 
 
@@ -86,7 +86,7 @@ async def people_world_running(platform, unique, topic_prefix, token) -> AsyncIt
             "practitioner of agency-b": token("practitioner", PRAC, "agency-b", (CASE,)),
         }
         await two_agencies(client, Callers(token))
-        await open_case(runtime, CASE, HP, members={RP: "responsible_person"})
+        await open_case(runtime, CASE, HP, members={RP: "responsible_person", SUP: "supporter"})
         await _ok(
             await client.post(
                 f"/cases/{CASE}/allocations",

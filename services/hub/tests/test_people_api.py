@@ -20,7 +20,9 @@ CALLERS = (
     "harmed person",
     "responsible person",  # the other party of the same case
     "stranger",  # a harmed person of the same agency, of no case here
-    "supporter",  # the responsible person signed in as a supporter
+    "supporter",  # a supporter taking part in the same case
+    "responsible person as supporter",  # the other party, signed in in another role
+    "institution rep",  # of the same agency, of no case here
     "operator",
     "coordinator of agency-b",
     "practitioner of agency-b",  # the case id listed in their token
@@ -45,7 +47,9 @@ def more_headers(world) -> None:
     world.headers.update(
         {
             "stranger": t("harmed_person", "hp-ppl0009"),
-            "supporter": t("supporter", "rp-ppl0001"),
+            "supporter": t("supporter", "sup-ppl0001"),
+            "responsible person as supporter": t("supporter", "rp-ppl0001"),
+            "institution rep": t("institution_rep", "ir-ppl0009"),
             "operator": t("operator", "ops-ppl0002"),
             "auditor of agency-b": t("auditor", "aud-ppl0001", "agency-b"),
         }
