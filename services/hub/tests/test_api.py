@@ -320,3 +320,16 @@ async def test_agency_bs_coordinator_neither_sees_nor_changes_agency_as_records(
         assert r.status_code == 403, (path, r.text)
         assert PRAC_1 not in r.text
     assert await runtime.store.head_position() == before
+
+
+async def test_a_retried_request_with_its_idempotency_key_writes_nothing_twice(hub, who):
+    client, _, runtime = hub
+    body = {"agency_id": A, "name": "North RJ"}
+    headers = {**who.operator(), "Idempotency-Key": "onboard-a-1"}
+    first = await client.post("/agencies", json=body, headers=headers)
+    again = await client.post("/agencies", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json()["version"] == first.json()["version"] == 1
+    other = await client.post("/agencies", json={**body, "name": "Other"}, headers=headers)
+    refused(other, 422, "Idempotency-Key")
+    assert await runtime.store.head_position() == 1
