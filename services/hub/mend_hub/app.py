@@ -17,11 +17,12 @@ from mend_events.messaging.reactions import subscribe
 from mend_events.security.cases import CaseDirectory
 
 from mend_hub import api
+from mend_hub.people import part as people
 from mend_hub.reactions import Reactions
 from mend_hub.read_models import HubDirectory
 from mend_hub.service import HubService
 
-PARTS = (api,)
+PARTS = (api, people)
 
 
 def build(

@@ -18,6 +18,7 @@ API with the caller's own token (so the same rules decide as for any other clien
     mend hub reallocate CASE FROM TO --reason CODE
     mend hub caseload [PERSON]
     mend hub history CASE
+    mend hub person add|show|contact|reads|details|route ...   (mend_hub.people.cli)
 
 Every command takes `--json` (the API's answer as JSON), `--token` (default `$MEND_TOKEN`) and
 `--url` (default `$MEND_HUB_URL`, else the local hub on 8106). `--agency` defaults to the
@@ -40,6 +41,7 @@ import jwt
 from mend_events.app.settings import service_url
 
 from mend_hub.cli_text import render
+from mend_hub.people import cli as people_cli
 
 PROG = "mend hub"
 Request = tuple[str, str, dict[str, Any] | None]  # method, path, JSON body
@@ -211,6 +213,7 @@ def _parser() -> argparse.ArgumentParser:
     caseload = commands.add_parser("caseload", help="a practitioner's cases now", **kw)
     caseload.add_argument("person", nargs="?", help="default: the token's person")
     commands.add_parser("history", help="a case's allocations over time", **kw).add_argument("case")
+    people_cli.add_parser(commands, **kw)
     return parser
 
 
@@ -225,6 +228,8 @@ def _request(args: argparse.Namespace, token: str) -> Request:
     }
     if args.command in builders:
         return builders[args.command](args)
+    if args.command == "person":
+        return people_cli.request(args)
     if args.command == "caseload":
         person = args.person or jwt.decode(token, options={"verify_signature": False}).get("sub")
         return "GET", f"/practitioners/{person}/caseload", None
@@ -246,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not token:
             raise UsageError("no token: pass --token or set MEND_TOKEN")
         response = _call(url, token, _request(args, token))
-    except UsageError as exc:
+    except (UsageError, people_cli.PeopleUsageError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except httpx.HTTPError as exc:

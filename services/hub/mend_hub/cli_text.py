@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mend_hub.people import cli as people_cli
+
 
 def _written(answer: dict[str, Any]) -> str:
     subject = answer.get("agency_id") or answer.get("case_id")
@@ -60,6 +62,8 @@ def _agency_lines(answer: dict[str, Any]) -> str:
 
 
 def render(args: argparse.Namespace, answer: dict[str, Any]) -> str:
+    if args.command == "person":
+        return people_cli.render(args, answer)
     if args.command == "staff" and args.action == "list":
         return _staff_lines(answer)
     if args.command == "caseload":

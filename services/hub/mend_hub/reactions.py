@@ -1,7 +1,12 @@
 """The hub's reactions to other services' events: the sessions service's CaseOpened and
 ParticipantEnrolled make a case, its agency and its members known (the shared case directory,
 mend_events.security.cases), so a coordinator allocates only to a case of their own agency that
-exists. Run inside the inbox transaction: the rows apply exactly once."""
+exists. Run inside the inbox transaction: the rows apply exactly once.
+
+The consent service's topic carries erasure requests (`PersonalDataErased`): the runtime wraps the
+handler of a subscription to it so that the person's data keys in the hub's schema (the people
+directory's sealed details, mend_hub.people) are destroyed in the inbox transaction first. The
+hub takes nothing else from that topic."""
 
 from __future__ import annotations
 
@@ -12,10 +17,16 @@ from mend_events.security.cases import CASE_EVENTS, CaseDirectory
 
 
 class Reactions:
-    CONSUMES = (Consumes("sessions", sessions=CASE_EVENTS),)
+    CONSUMES = (
+        Consumes("sessions", sessions=CASE_EVENTS),
+        Consumes("consent", consent=()),  # erasures only: applied by the runtime's wrapper
+    )
 
     def __init__(self, directory: CaseDirectory) -> None:
         self.directory = directory
 
     async def on_sessions(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         await self.directory.apply(conn, event)
+
+    async def on_consent(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        return None  # the person's keys were destroyed before this runs (erasure.shredding)

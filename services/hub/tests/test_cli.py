@@ -108,6 +108,10 @@ async def test_agencies_staff_and_allocations_from_the_command_line(mend, hub_ur
         code, _, _ = await mend(COORD, "staff", "qualify", person, "--level", "2",
                                 "--rj-trained", "--sexual-harm-trained")  # fmt: skip
         assert code == 0
+    # The staff list is a projection: brought up to date first, as before the caseload below
+    # (without it the list raced the projection's 0.5 s poll, and lost once the hub also
+    # subscribed to the consent topic).
+    await hub_url[1].settle()
     code, out, _ = await mend(COORD, "staff", "list", "--json")
     staff = {s["person_id"]: s for s in json.loads(out)["staff"]}
     assert code == 0 and staff[PRAC_1]["qualifications"]["level"] == 2

@@ -27,7 +27,8 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "risk": ("consent", "sessions", "aftercare"),
     "sessions": ("consent", "risk"),
     "aftercare": ("consent", "sessions"),
-    "hub": ("sessions",),  # the case directory: a case's agency, for allocations
+    # the case directory (a case's agency and members); erasures (the people directory's keys)
+    "hub": ("consent", "sessions"),
 }
 
 # Topics every service may read whether or not it subscribes yet: the hub's agencies, keys,

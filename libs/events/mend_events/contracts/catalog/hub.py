@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, ClassVar
+from uuid import UUID
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from mend_events.contracts.actors import AgencyId, PseudoId, Role
 from mend_events.contracts.catalog.sessions import Specialism
-from mend_events.contracts.events import DomainEvent, registry
+from mend_events.contracts.events import DomainEvent, PersonalText, registry
 
 AGENCY_STREAM = "agency:"
 STAFF_STREAM = "staff:"
@@ -232,4 +233,126 @@ __all__ = [
     "agency_stream",
     "person_stream",
     "staff_stream",
+]
+
+
+# ==== the people directory (stream: `person:<person>`) ==========================================
+# Mission row 41, R8. Everything that says who a participant is or how to reach them is a
+# `PersonalText`, sealed by the store under that person's data key (`personal_owner`), so an
+# erasure (consent's `PersonalDataErased`, applied by the hub too) makes it unreadable in every
+# copy: the store, the topic, and any read model (which keeps the sealed value, never the text).
+# Codes, booleans and ids stay in clear: they say nothing about who the person is.
+
+
+class PersonKind(StrEnum):
+    PARTICIPANT = "participant"  # takes part in cases (staff are `StaffEnrolled`)
+
+
+class ContactChannel(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"  # calls
+    TEXT_MESSAGE = "text_message"
+    POST = "post"
+    IN_PERSON = "in_person"  # where to meet: the address is the place
+    VIA_AGENCY = "via_agency"  # through another organisation (e.g. a support service)
+    VIA_SUPPORTER = "via_supporter"  # through someone the person trusts
+
+
+class ContactReadPurpose(StrEnum):
+    """Why someone read a person's contact details: every read names one (R8)."""
+
+    ARRANGE_SESSION = "arrange_session"
+    PREPARATION = "preparation"
+    SAFETY_CHECK = "safety_check"
+    AFTERCARE_CHECKIN = "aftercare_checkin"
+    CONSENT_FOLLOW_UP = "consent_follow_up"
+    DETAILS_REVIEW = "details_review"  # the person, or a coordinator keeping the record right
+
+
+@registry.register
+class PersonRegistered(DomainEvent):
+    """A participant enters the agency's people directory under a pseudonymous id; nothing
+    else about them is in this event."""
+
+    event_type: ClassVar[str] = "PersonRegistered"
+    person_id: PseudoId
+    agency_id: AgencyId
+    kind: PersonKind = PersonKind.PARTICIPANT
+
+
+@registry.register
+class PersonDetailsRecorded(DomainEvent):
+    """The person's details as of now (a later record supersedes the whole of it; None: not
+    given). Each field sealed under the person's data key."""
+
+    event_type: ClassVar[str] = "PersonDetailsRecorded"
+    personal_fields: ClassVar[tuple[str, ...]] = (
+        "name",
+        "preferred_name",
+        "pronouns",
+        "language",
+        "interpreter_needs",
+        "accessibility_needs",
+        "cultural_needs",
+    )
+    personal_owner: ClassVar[str | None] = "person_id"
+
+    person_id: PseudoId
+    name: PersonalText | None = None
+    preferred_name: PersonalText | None = None
+    pronouns: PersonalText | None = None
+    language: PersonalText | None = None
+    interpreter_needs: PersonalText | None = None
+    accessibility_needs: PersonalText | None = None
+    cultural_needs: PersonalText | None = None
+
+
+@registry.register
+class ContactRouteRecorded(DomainEvent):
+    """A safe way to reach the person (a route recorded again with the same id replaces it):
+    the channel in clear, the address or number, safe times and who in their life knows about
+    the case sealed under the person's data key."""
+
+    event_type: ClassVar[str] = "ContactRouteRecorded"
+    personal_fields: ClassVar[tuple[str, ...]] = ("address", "safe_times", "who_knows")
+    personal_owner: ClassVar[str | None] = "person_id"
+
+    person_id: PseudoId
+    route_id: UUID
+    channel: ContactChannel
+    address: PersonalText | None = None
+    safe_times: PersonalText | None = None
+    may_leave_messages: bool = False
+    who_knows: PersonalText | None = None
+
+
+@registry.register
+class ContactRouteRemoved(DomainEvent):
+    event_type: ClassVar[str] = "ContactRouteRemoved"
+    person_id: PseudoId
+    route_id: UUID
+
+
+@registry.register
+class ContactDetailsRead(DomainEvent):
+    """Someone read the person's contact details: who and when are the envelope's actor and
+    occurred_at; why is `purpose`; `via_case` the case through which a practitioner may read
+    them; `route_ids` the routes shown. Never a detail's value."""
+
+    event_type: ClassVar[str] = "ContactDetailsRead"
+    person_id: PseudoId
+    purpose: ContactReadPurpose
+    via_case: PseudoId | None = None
+    route_ids: tuple[UUID, ...] = ()
+
+
+__all__ += [  # the people directory's names, kept with their section
+    "ContactChannel",
+    "ContactDetailsRead",
+    "ContactReadPurpose",
+    "ContactRouteRecorded",
+    "ContactRouteRemoved",
+    "PersonDetailsRecorded",
+    "PersonKind",
+    "PersonRegistered",
 ]
