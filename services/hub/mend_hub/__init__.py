@@ -1,0 +1,1 @@
+"""The hub service: agencies, staff, allocations, the people directory, sign-in."""

@@ -1,0 +1,187 @@
+"""Opening accounts and changing what guards them: activation codes for staff (asked for by
+their coordinator) and participants (by a practitioner), redeemed once by the person themselves,
+who alone chooses their login name and password; a second factor enrolled by its owner; an unlock
+by a coordinator; the agency's signing keys. Nobody ever learns another person's password."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
+from mend_events.contracts.catalog.hub import (
+    STAFF_ROLES,
+    AccountOpened,
+    AccountUnlocked,
+    AgencyKeyAdded,
+    AgencyKeyRetired,
+    Credential,
+    CredentialsChanged,
+    ParticipantInvited,
+    UnlockReason,
+    account_stream,
+    agency_stream,
+)
+from mend_events.errors import Conflict, Forbidden, NotFound, Rejected, Unauthenticated
+from mend_events.security.identity import Identity
+
+from mend_hub.signin import access, totp
+from mend_hub.signin.flows import INVALID, invalid
+from mend_hub.signin.keys import NewKey
+from mend_hub.signin.parts import Parts
+
+_TOTP = "totp-secret"
+
+
+class Enrolment:
+    def __init__(self, parts: Parts) -> None:
+        self.p = parts
+
+    async def invite_staff(self, identity: Identity, person_id: str) -> dict[str, Any]:
+        """An activation code for an enrolled, active staff member of the coordinator's agency."""
+        staff = await self.p.standing.staff(person_id)
+        access.authorize(identity, access.CREATE_ACCOUNT, staff.agency if staff else None)
+        if staff is None or staff.agency != identity.agency or not staff.active:
+            raise NotFound("no active staff member with this id in your agency", field="person_id")
+        return await self._invite(identity, person_id, staff.role, event=False)
+
+    async def invite_participant(
+        self, identity: Identity, person_id: str, role: Role
+    ) -> dict[str, Any]:
+        access.authorize(identity, access.INVITE, identity.agency)
+        if role not in PARTICIPANT_ROLES:
+            raise Rejected("a participant's role is one of the participant roles", field="role")
+        return await self._invite(identity, person_id, role, event=True)
+
+    async def _invite(
+        self, identity: Identity, person_id: str, role: Role, *, event: bool
+    ) -> dict[str, Any]:
+        now = self.p.clock()
+        async with self.p.pool.acquire() as conn, conn.transaction():
+            if await self.p.accounts.by_person(conn, identity.agency, person_id) is not None:
+                raise Conflict("this person already has an account", field="person_id")
+            code, expires = await self.p.invitations.issue(
+                conn,
+                agency=identity.agency,
+                person_id=person_id,
+                role=role,
+                invited_by=identity.person_id,
+                now=now,
+            )
+        if event:
+            invited = ParticipantInvited(
+                agency_id=identity.agency, person_id=person_id, role=role, expires_at=expires
+            )
+            await self.p.journal.record(
+                account_stream(person_id),
+                [invited],
+                actor=identity.actor,
+                agency=identity.agency,
+                now=now,
+            )
+        return {"person_id": person_id, "activation_code": code, "expires_at": expires.isoformat()}
+
+    async def redeem(self, code: str, login: str, password: str, address: str) -> dict[str, Any]:
+        """The person sets their login name and password; the code is then spent."""
+        self.p.address_limit.check(address)
+        now = self.p.clock()
+        password_hash = await self.p.passwords.hash(password)
+        async with self.p.pool.acquire() as conn, conn.transaction():
+            invitation = await self.p.invitations.redeem(conn, code, now)
+            if invitation is None:
+                raise _bad_code()
+            await self.p.accounts.create(
+                conn,
+                agency=invitation.agency,
+                person_id=invitation.person_id,
+                role=invitation.role,
+                kind="staff" if invitation.role in STAFF_ROLES else "participant",
+                lookup=self.p.vault.lookup(invitation.agency, login),
+                password_hash=password_hash,
+                now=now,
+            )
+        opened = AccountOpened(
+            agency_id=invitation.agency, person_id=invitation.person_id, role=invitation.role
+        )
+        changed = CredentialsChanged(
+            agency_id=invitation.agency,
+            person_id=invitation.person_id,
+            credential=Credential.PASSWORD,
+        )
+        await self.p.journal.record(
+            account_stream(invitation.person_id),
+            [opened, changed],
+            actor=None,
+            agency=invitation.agency,
+            now=now,
+        )
+        return {"person_id": invitation.person_id, "agency": invitation.agency}
+
+    async def enrol_totp(self, person_id: str, challenge: str) -> dict[str, Any]:
+        """A new TOTP secret for the account whose password opened `challenge`; confirmed (and
+        in force) once a code from it is accepted at /signin/second-factor."""
+        now = self.p.clock()
+        async with self.p.pool.acquire() as conn, conn.transaction():
+            holder = await self.p.refresh.challenged(conn, challenge, now, consume=False)
+            if holder is None:
+                raise invalid()
+            if holder[1] != person_id:
+                raise Forbidden("the challenge belongs to another account")
+            account = await self.p.accounts.by_person(conn, *holder)
+            if account is None:
+                raise invalid()
+            if account.totp_sealed is not None:
+                raise Conflict("a second factor is enrolled already", field="person_id")
+            secret = totp.new_secret()
+            sealed = self.p.vault.seal(account.agency, _TOTP, person_id, secret.encode())
+            await self.p.accounts.set_pending_totp(conn, account, sealed)
+        return {"provisioning_uri": totp.provisioning_uri(secret, person_id)}
+
+    async def unlock(self, identity: Identity, person_id: str) -> dict[str, Any]:
+        access.authorize(identity, access.UNLOCK, identity.agency)
+        now = self.p.clock()
+        async with self.p.pool.acquire() as conn, conn.transaction():
+            account = await self.p.accounts.by_person(conn, identity.agency, person_id)
+            if account is None:
+                raise NotFound("no account for this person in your agency", field="person")
+            await self.p.accounts.unlock(conn, account)
+        unlocked = AccountUnlocked(
+            agency_id=identity.agency, person_id=person_id, reason=UnlockReason.BY_COORDINATOR
+        )
+        await self.p.journal.record(
+            account_stream(person_id),
+            [unlocked],
+            actor=identity.actor,
+            agency=identity.agency,
+            now=now,
+        )
+        return {"person_id": person_id, "unlocked": True}
+
+    # ---- the agency's signing keys (called by agency onboarding and key rotation) ---------
+
+    async def add_signing_key(self, agency: str, *, only_if_none: bool = False) -> NewKey | None:
+        """A new signing key for a local-sign-in agency, published as AgencyKeyAdded; with
+        `only_if_none`, only when the agency has none yet (onboarding, run again harmlessly)."""
+        now = self.p.clock()
+        async with self.p.pool.acquire() as conn, conn.transaction():
+            if only_if_none and await self.p.keys.current(conn, agency) is not None:
+                return None
+            key = await self.p.keys.generate(conn, agency, now)
+        added = AgencyKeyAdded(agency_id=agency, kid=key.kid, public_key_pem=key.public_pem)
+        await self.p.journal.record(
+            agency_stream(agency), [added], actor=None, agency=agency, now=now
+        )
+        return key
+
+    async def retire_signing_key(self, agency: str, kid: str, at: datetime) -> None:
+        """The end of a rotation's overlap: tokens signed with `kid` are refused from `at`."""
+        async with self.p.pool.acquire() as conn:
+            await self.p.keys.retire(conn, kid, at)
+        retired = AgencyKeyRetired(agency_id=agency, kid=kid, retired_at=at)
+        await self.p.journal.record(
+            agency_stream(agency), [retired], actor=None, agency=agency, now=self.p.clock()
+        )
+
+
+def _bad_code() -> Unauthenticated:
+    return Unauthenticated(f"{INVALID}: the activation code is unknown, used or expired")

@@ -1,0 +1,58 @@
+"""Whether the hub lets someone sign in right now, read from the hub's own events at every
+sign-in and refresh (never cached): a deactivated staff member or a suspended agency is refused
+at the next request. Staff standing comes from `staff:<person>` (StaffEnrolled, StaffDeactivated,
+StaffReactivated), the agency's from `agency:<agency>` (AgencySuspended, AgencyReinstated)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.hub import (
+    AgencyReinstated,
+    AgencySuspended,
+    StaffDeactivated,
+    StaffEnrolled,
+    StaffReactivated,
+    agency_stream,
+    staff_stream,
+)
+from mend_events.store import EventStore
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    agency: str
+    role: Role
+    active: bool
+
+
+class Standing:
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
+    async def staff(self, person_id: str, agency: str | None = None) -> Staff | None:
+        """The person's latest enrolment (in `agency`, if given) as the hub's events have it."""
+        found: Staff | None = None
+        for recorded in await self._store.read_stream(staff_stream(person_id)):
+            event = recorded.decode()
+            if agency is not None and getattr(event, "agency_id", None) != agency:
+                continue
+            if isinstance(event, StaffEnrolled):
+                found = Staff(event.agency_id, event.role, True)
+            elif found is not None and getattr(event, "agency_id", None) == found.agency:
+                if isinstance(event, StaffDeactivated):
+                    found = Staff(found.agency, found.role, False)
+                elif isinstance(event, StaffReactivated):
+                    found = Staff(found.agency, found.role, True)
+        return found
+
+    async def agency_suspended(self, agency: str) -> bool:
+        suspended = False
+        for recorded in await self._store.read_stream(agency_stream(agency)):
+            event = recorded.decode()
+            if isinstance(event, AgencySuspended):
+                suspended = True
+            elif isinstance(event, AgencyReinstated):
+                suspended = False
+        return suspended
