@@ -40,7 +40,10 @@ class Enrolment:
     async def invite_staff(self, identity: Identity, person_id: str) -> dict[str, Any]:
         """An activation code for an enrolled, active staff member of the coordinator's agency."""
         staff = await self.p.standing.staff(person_id)
-        access.authorize(identity, access.CREATE_ACCOUNT, staff.agency if staff else None)
+        # Someone not enrolled anywhere: the coordinator learns only that, others are refused.
+        access.authorize(
+            identity, access.CREATE_ACCOUNT, staff.agency if staff else identity.agency
+        )
         if staff is None or staff.agency != identity.agency or not staff.active:
             raise NotFound("no active staff member with this id in your agency", field="person_id")
         return await self._invite(identity, person_id, staff.role, event=False)

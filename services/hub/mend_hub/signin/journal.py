@@ -20,6 +20,8 @@ def _given(state: None, events: Sequence[DomainEvent], ctx: CommandContext) -> l
     return list(events)
 
 
+# `svc-hub` is too short for a pseudonymous id (4 characters at least after the dash).
+SYSTEM = "hub-signin"
 RECORD = Decider(initial=lambda _: None, evolve=lambda s, e, m: None, decide=_given)
 
 
@@ -37,9 +39,10 @@ class Journal:
         now: datetime,
         correlation_id: UUID | None = None,
     ) -> None:
-        """Append `events` as `actor` (the hub itself, `svc-hub`, when nobody signed in acts)."""
+        """Append `events` as `actor` (the sign-in itself, `svc-hub-signin`, when nobody signed
+        in acts: a lock after failures, a redeemed code)."""
         ctx = CommandContext(
-            actor=actor or system_actor("hub", agency),
+            actor=actor or system_actor(SYSTEM, agency),
             now=now,
             correlation_id=correlation_id or uuid4(),
         )

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from fastapi import FastAPI
 from mend_events.app.runtime import ServiceRuntime
 from mend_events.security.crypto import AgencyKeys
 
+from mend_hub.signin.api import router
 from mend_hub.signin.enrolment import Enrolment
 from mend_hub.signin.flows import SignInFlows
 from mend_hub.signin.parts import Parts, utc_now
@@ -40,3 +42,20 @@ class SignIn:
                 clock=clock,
             )
         )
+
+
+def install(
+    app: FastAPI,
+    runtime: ServiceRuntime,
+    *,
+    passwords: Passwords | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> None:
+    """Add the sign-in's routes to the hub's app, and make `app.state.signin` once the runtime
+    has started (call before the app starts, like every other part of the composition root)."""
+    app.include_router(router())
+
+    async def started(rt: ServiceRuntime) -> None:
+        app.state.signin = SignIn.of(rt, passwords=passwords, clock=clock)
+
+    runtime.on_start(started)
