@@ -1,0 +1,32 @@
+"""The sign-in's access matrix: every role, two agencies, strangers of the same agency."""
+
+from __future__ import annotations
+
+from mend_hub.signin import access
+from mend_testkit.matrix import MATRIX_AGENCY, granted, leaks, matrix_callers
+
+# action -> the callers (of agency A, on agency A's accounts) allowed
+EXPECTED = {
+    access.CREATE_ACCOUNT: {"coordinator"},
+    access.UNLOCK: {"coordinator"},
+    access.INVITE: {"allocated practitioner", "unallocated practitioner"},
+}
+
+
+def _authorize(identity, action, agency):
+    access.authorize(identity, action, agency)
+
+
+def test_the_matrix():
+    allowed = {
+        (name, action): granted(_authorize, identity, action, MATRIX_AGENCY)
+        for name, identity in matrix_callers().items()
+        for action in EXPECTED
+    }
+    assert leaks(allowed, EXPECTED) == []
+
+
+def test_no_one_acts_on_an_unknown_agency():
+    for identity in matrix_callers().values():
+        for action in EXPECTED:
+            assert not granted(_authorize, identity, action, None)

@@ -1,0 +1,72 @@
+"""Participants' accounts: a practitioner's one-time activation code, redeemed once by the
+participant, who then signs in for themselves and only themselves."""
+
+from __future__ import annotations
+
+import jwt
+from mend_events.contracts.actors import Role
+
+
+async def _invite(hub, agency: str, person: str, role: str = "harmed_person"):
+    headers = hub.token(Role.PRACTITIONER, "prac-0001aa", agency)
+    body = {"person_id": person, "role": role}
+    return await hub.client.post("/invitations", json=body, headers=headers)
+
+
+async def test_an_invitation_is_redeemed_once_and_gives_the_participant_their_own_token(
+    hub, agency
+):
+    await hub.signin.enrolment.add_signing_key(agency)
+    invited = await _invite(hub, agency, "hp-77ab12cd")
+    assert invited.status_code == 201, invited.text
+    code = invited.json()["activation_code"]
+
+    assert (await hub.redeem(code, "river")).status_code == 201
+    again = await hub.redeem(code, "another-name")
+    assert again.status_code == 401 and "activation code" in again.json()["reason"]
+
+    signed = await hub.sign_in(agency, "river")
+    assert signed.status_code == 200, signed.text
+    claims = jwt.decode(signed.json()["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == "hp-77ab12cd" and claims["role"] == "harmed_person"
+    assert claims["iss"] == agency and claims["aud"] == "mend"
+    assert claims["exp"] - claims["iat"] == 300
+
+    types = [e.event_type for e in await hub.runtime.store.read_stream("account:hp-77ab12cd")]
+    assert types == ["ParticipantInvited", "AccountOpened", "CredentialsChanged"]
+
+
+async def test_an_expired_code_is_refused(hub, agency):
+    code = (await _invite(hub, agency, "hp-77ab12cd")).json()["activation_code"]
+    hub.clock.advance(hours=73)
+    assert (await hub.redeem(code, "river")).status_code == 401
+
+
+async def test_only_practitioners_invite_and_only_participant_roles(hub, agency):
+    assert (await _invite(hub, agency, "hp-77ab12cd", "coordinator")).status_code == 422
+    body = {"person_id": "hp-77ab12cd", "role": "harmed_person"}
+    for role, who in [
+        (Role.COORDINATOR, "coord-0001aa"),
+        (Role.AUDITOR, "aud-0001aa"),
+        (Role.HARMED_PERSON, "hp-0001aa"),
+    ]:
+        headers = hub.token(role, who, agency)
+        r = await hub.client.post("/invitations", json=body, headers=headers)
+        assert r.status_code == 403, role
+
+
+async def test_a_passphrase_has_a_minimum_length_and_no_composition_rules(hub, agency):
+    code = (await _invite(hub, agency, "hp-77ab12cd")).json()["activation_code"]
+    short = await hub.redeem(code, "river", "short")
+    assert short.status_code == 422 and short.json()["field"] == "password"
+    assert "short" not in short.text
+    assert (await hub.redeem(code, "river", "all lower case words here")).status_code == 201
+
+
+async def test_a_taken_login_name_is_a_conflict_naming_the_field_only(hub, agency):
+    first = (await _invite(hub, agency, "hp-77ab12cd")).json()["activation_code"]
+    second = (await _invite(hub, agency, "rp-77ab12cd", "responsible_person")).json()
+    assert (await hub.redeem(first, "River")).status_code == 201
+    taken = await hub.redeem(second["activation_code"], "river")
+    assert taken.status_code == 409 and taken.json()["field"] == "username"
+    assert "river" not in taken.text.lower().replace("username", "")
