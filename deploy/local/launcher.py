@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("consent", "risk", "sessions", "aftercare")
+SERVICES = ("consent", "risk", "sessions", "aftercare", "hub")
 # Kafka principals (SASL/SCRAM users): one per service, `audit` for verification reads, and the
 # administrator (super user: topics, ACLs; the launcher, migrations and tests).
 KAFKA_ADMIN = "mend-admin"
@@ -34,7 +34,14 @@ SASL_MECHANISM = "SCRAM-SHA-512"
 # Written beside the data directory once it is formatted with this security set-up; a log
 # formatted otherwise (an older unauthenticated broker) is formatted anew, see `start_kafka`.
 KAFKA_SECURITY = "sasl-scram-sha-512 standard-authorizer v1"
-SERVICE_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8104, "audit": 8105}
+SERVICE_PORTS = {
+    "consent": 8101,
+    "risk": 8102,
+    "sessions": 8103,
+    "aftercare": 8104,
+    "audit": 8105,
+    "hub": 8106,
+}
 # Below Linux's ephemeral range (32768-60999), so an outgoing connection never holds it first.
 DEFAULT_PG_PORT = 25432
 
@@ -627,6 +634,7 @@ def start_kafka(settings: Settings) -> None:
             "kafka storage format",
         )
         (settings.home / "kafka" / "security").write_text(KAFKA_SECURITY + "\n")
+        (settings.home / "kafka" / "users").write_text("".join(f"{u}\n" for u in KAFKA_USERS))
     log = settings.logs / "kafka.out"
     spawn(java_cmd(settings, libs, "kafka.Kafka", str(props)), log, pid_file)
     # A restart replays the metadata log: with many partitions that takes a while.
@@ -750,8 +758,69 @@ def up_infra(settings: Settings) -> None:
     start_kafka(settings)
 
 
+def ensure_kafka_users(settings: Settings) -> None:
+    """SCRAM credentials for a principal added after the log was formatted (a new service,
+    e.g. the hub): the administrator adds them through Kafka's own ConfigCommand, reading the
+    password from an owner-only file (never the command line). Done once per user; the users
+    done are listed in `kafka/users`."""
+    done_file = settings.home / "kafka" / "users"
+    done = set(done_file.read_text().split()) if done_file.exists() else set()
+    formatted = settings.home / "kafka" / "security"
+    if not done and formatted.exists():
+        done = {"consent", "risk", "sessions", "aftercare", "audit", KAFKA_ADMIN}  # at format
+    missing = [u for u in KAFKA_USERS if u not in done]
+    if not missing:
+        return
+    libs = kafka_libs(settings)
+    admin = settings.home / "kafka" / "admin-client.properties"
+    _owner_only(
+        admin,
+        "security.protocol=SASL_PLAINTEXT\n"
+        f"sasl.mechanism={SASL_MECHANISM}\n"
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{KAFKA_ADMIN}" password="{settings.kafka_password(KAFKA_ADMIN)}";\n',
+    )
+    for user in missing:
+        config = settings.home / "kafka" / f"scram-{user}.properties"
+        _owner_only(config, f"{SASL_MECHANISM}=[password={settings.kafka_password(user)}]\n")
+        try:
+            run_checked(
+                [
+                    "java",
+                    "-cp",
+                    f"{libs}/*",
+                    "kafka.admin.ConfigCommand",
+                    "--bootstrap-server",
+                    settings.kafka_bootstrap,
+                    "--command-config",
+                    str(admin),
+                    "--alter",
+                    "--entity-type",
+                    "users",
+                    "--entity-name",
+                    user,
+                    "--add-config-file",
+                    str(config),
+                ],
+                f"Kafka SCRAM user {user}",
+            )
+        finally:
+            config.unlink(missing_ok=True)
+        done.add(user)
+        done_file.write_text("".join(f"{u}\n" for u in sorted(done)))
+    admin.unlink(missing_ok=True)
+
+
+def _owner_only(path: Path, text: str) -> None:
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
 def cmd_up(settings: Settings) -> None:
     up_infra(settings)
+    ensure_kafka_users(settings)
     migrate(settings)
     start_services(settings)
     write_env(settings)

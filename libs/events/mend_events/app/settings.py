@@ -8,9 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("consent", "risk", "sessions", "aftercare")
-# The auditors' read-only API (mend_audit) runs beside the four services on 8105.
-DEFAULT_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8104, "audit": 8105}
+SERVICES = ("consent", "risk", "sessions", "aftercare", "hub")
+# The auditors' read-only API (mend_audit) runs beside the services on 8105, the hub on 8106.
+DEFAULT_PORTS = {
+    "consent": 8101,
+    "risk": 8102,
+    "sessions": 8103,
+    "aftercare": 8104,
+    "audit": 8105,
+    "hub": 8106,
+}
 
 
 # Which services' events topics each service consumes (its subscriptions, checked against the
@@ -20,7 +27,13 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "risk": ("consent", "sessions", "aftercare"),
     "sessions": ("consent", "risk"),
     "aftercare": ("consent", "sessions"),
+    "hub": ("sessions",),  # the case directory: a case's agency, for allocations
 }
+
+# Topics every service may read whether or not it subscribes yet: the hub's agencies, keys,
+# staff and allocations are every service's trust facts (the ACLs allow it ahead of the
+# subscriptions that consume them).
+READ_BY_ALL: tuple[str, ...] = ("hub",)
 
 # Kafka principals: one per service (it alone may write its topics), `audit` for verification
 # reads, and an administrator for topic and ACL set-up (launcher, migration job, tests).

@@ -1,7 +1,8 @@
 """Who may do what on the bus: the broker's ACLs, one principal per service.
 
 Each service may write (and describe, create) only its own topics, `<prefix><service>.events.v1`
-and `<prefix><service>.dlq`; read only the events topics it consumes (`CONSUMES`); and use
+and `<prefix><service>.dlq`; read only the events topics it consumes (`CONSUMES`) and the hub's
+(`READ_BY_ALL`: agencies, keys, staff and allocations are every service's trust facts); and use
 only consumer groups named `<prefix><service>.`. The `audit` principal reads every events
 topic (verification) and nothing else. Everything else is denied: the broker runs the KRaft
 `StandardAuthorizer` with `allow.everyone.if.no.acl.found=false`, and only the administrator
@@ -36,6 +37,7 @@ from aiokafka.protocol.types import (
 from mend_events.app.settings import (
     CONSUMES,
     FROM_ENV,
+    READ_BY_ALL,
     SERVICES,
     KafkaAuth,
     Settings,
@@ -69,7 +71,8 @@ def bindings(prefix: str = "") -> list[Binding]:
             for op in (WRITE, DESCRIBE, CREATE):
                 out.append(Binding(service, TOPIC, topic, LITERAL, op))
         out.append(Binding(service, CLUSTER, CLUSTER_NAME, LITERAL, IDEMPOTENT_WRITE))
-        for source in CONSUMES[service]:
+        readable = dict.fromkeys((*CONSUMES[service], *READ_BY_ALL))
+        for source in (s for s in readable if s != service):
             for op in (READ, DESCRIBE):
                 out.append(Binding(service, TOPIC, events_topic(source, prefix), LITERAL, op))
         if CONSUMES[service]:  # its subscriptions' groups are `<prefix><service>.<name>`

@@ -45,12 +45,15 @@ async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def command_response(response: Response, case_id: str, result: Any) -> dict[str, Any]:
+def command_response(
+    response: Response, case_id: str, result: Any, key: str = "case_id"
+) -> dict[str, Any]:
     """What every command answers: 201 when events were written, 200 when the command was
-    already satisfied (a retry, a second withdrawal of the same grant)."""
+    already satisfied (a retry, a second withdrawal of the same grant). `key` names the path's
+    first id (a case's; the hub's agency routes answer with their `agency_id`)."""
     response.status_code = 201 if result.events else 200
     return {
-        "case_id": case_id,
+        key: case_id,
         "version": result.version,
         "events": [{"event_id": str(e.event_id), "type": e.event_type} for e in result.events],
     }
@@ -105,6 +108,7 @@ def command_route(
     build: Callable[..., Any] | None = None,
     case_id: Any = CaseId,
     status_code: int = 201,
+    key: str = "case_id",
 ) -> None:
     """Register `POST path`, a command on the case in the path, answered by `command_response`.
 
@@ -113,21 +117,26 @@ def command_route(
     name -> type. `build` turns them into the domain command: `build(body, **ids)`, or
     `build(**ids)` when there is no body; without it the body is the command. `run(call,
     command)` authorises and executes it. `name` names the route (and its OpenAPI operation id).
+    `key` is the name of the path's first id, `case_id` unless the routes are on something else
+    (the hub's agencies: `agency_id`); the call carries it as `case_id` all the same.
     """
-    body_type, case_id_type, ids = body, case_id, dict(ids or {})
+    body_type, case_id_type, ids, id_name = body, case_id, dict(ids or {}), key
     if body_type is None and build is None:
         raise TypeError(f"{path}: a command route without a body needs `build`")
 
     async def endpoint(
+        *,
         request: Request,
-        case_id: str,
         ctx: CommandContext,
         identity: Identity,
         response: Response,
+        case_id: str = "",  # under another name (`key`) it arrives in `path_ids`
         idempotency_key: str | None = None,
         body: Any = None,
         **path_ids: Any,
     ) -> dict[str, Any]:
+        if id_name != "case_id":
+            case_id = path_ids.pop(id_name)
         try:
             if build is None:
                 command = body
@@ -141,7 +150,7 @@ def command_route(
         if idempotency_key is not None:  # bound to this request: route, path ids and body
             key = RequestKey(idempotency_key, request_digest(name, path_ids, body))
         call = CommandCall(request, case_id, ctx, identity, key, path_ids)
-        return command_response(response, case_id, await run(call, command))
+        return command_response(response, case_id, await run(call, command), id_name)
 
     def param(param_name: str, annotation: Any, default: Any = inspect.Parameter.empty):
         kind = inspect.Parameter.KEYWORD_ONLY
@@ -151,7 +160,7 @@ def command_route(
     # import annotations`): real objects, so the body is validated and documented by its model.
     params = [
         param("request", Request),
-        param("case_id", case_id_type),
+        param(id_name, case_id_type),
         *(param(key, annotation) for key, annotation in ids.items()),
         param("ctx", Ctx),
         param("identity", Caller),
@@ -190,10 +199,11 @@ def command_routes(
     run_as: Callable[[Any], Run],
     ids: Mapping[str, Any] | None = None,
     case_id: Any = CaseId,
+    key: str = "case_id",
 ) -> None:
     """`command_route` for every row of `commands`, run as `run_as(row.action)` unless the row
     has its own `run`; `ids` (name -> type) are the path ids the rows may name, each route taking
-    those its path names."""
+    those its path names; `key` names the path's first id (`command_route`)."""
     for row in commands:
         path = f"{prefix}{row.path}"
         command_route(
@@ -207,4 +217,5 @@ def command_routes(
             ids={key: kind for key, kind in (ids or {}).items() if f"{{{key}}}" in path},
             build=row.build,
             case_id=case_id,
+            key=key,
         )

@@ -1,0 +1,47 @@
+"""Wiring of the hub: runtime (store, relay to `hub.events.v1`, the consumer of sessions' case
+events, the staff and allocations projection), and every part's routes.
+
+`PARTS`: the modules that make up the hub's API, each with `mount(app, runtime, service_of)`
+(api.py is the core: agencies, staff, allocations). Sign-in and the people directory add theirs
+here; each may add its own projections, subscriptions and start hooks to `runtime` in `mount`
+(before the app starts) and reach the core through `service_of()` (a `HubService`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from mend_events.app.composition import ServiceOf
+from mend_events.app.runtime import ServiceRuntime
+from mend_events.app.serve import service_app
+from mend_events.app.settings import Settings
+from mend_events.messaging.reactions import subscribe
+from mend_events.security.cases import CaseDirectory
+
+from mend_hub import api
+from mend_hub.reactions import Reactions
+from mend_hub.read_models import HubDirectory
+from mend_hub.service import HubService
+
+PARTS = (api,)
+
+
+def build(
+    settings: Settings | None = None, *, schema: str = "hub", topic_prefix: str = ""
+) -> tuple[FastAPI, ServiceRuntime]:
+    """The app and its runtime; `app.state.service` exists once the runtime has started."""
+    app, runtime = service_app("hub", settings, schema, topic_prefix, APIRouter())
+    cases = CaseDirectory(schema)
+    runtime.project(HubDirectory(schema))
+    service_of = ServiceOf(runtime, lambda rt: HubService(rt.store, cases))
+    subscribe(runtime, Reactions(cases))
+    for part in PARTS:
+        part.mount(app, runtime, service_of)
+
+    async def started(rt: ServiceRuntime) -> None:
+        app.state.service = service_of()
+
+    runtime.on_start(started)
+    return app, runtime
+
+
+def create() -> FastAPI:
+    return build()[0]

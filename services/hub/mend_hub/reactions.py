@@ -1,0 +1,21 @@
+"""The hub's reactions to other services' events: the sessions service's CaseOpened and
+ParticipantEnrolled make a case, its agency and its members known (the shared case directory,
+mend_events.security.cases), so a coordinator allocates only to a case of their own agency that
+exists. Run inside the inbox transaction: the rows apply exactly once."""
+
+from __future__ import annotations
+
+import asyncpg
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.messaging.reactions import Consumes
+from mend_events.security.cases import CASE_EVENTS, CaseDirectory
+
+
+class Reactions:
+    CONSUMES = (Consumes("sessions", sessions=CASE_EVENTS),)
+
+    def __init__(self, directory: CaseDirectory) -> None:
+        self.directory = directory
+
+    async def on_sessions(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        await self.directory.apply(conn, event)

@@ -1,0 +1,80 @@
+"""The hub's test world (services/hub/tests, and the sign-in and people parts' tests): its
+callers' tokens, and the steps every test begins with (two agencies onboarded, each with a
+coordinator and qualified practitioners), through the hub's own API."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+OPS = "mend-ops"  # the deployment's operating agency (access.DEFAULT_OPERATOR_AGENCY)
+A, B = "agency-a", "agency-b"
+COORD_A, COORD_B = "coord-aaaa01", "coord-bbbb01"
+PRAC_1, PRAC_2, PRAC_B = "prac-aaaa01", "prac-aaaa02", "prac-bbbb01"
+OPERATOR = "ops-0001aa"
+CASE_A, CASE_B = "case-aaaa0001", "case-bbbb0001"
+
+
+def public_pem() -> str:
+    key = ed25519.Ed25519PrivateKey.generate().public_key()
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+class Callers:
+    """Authorization headers by who is calling."""
+
+    def __init__(self, token) -> None:
+        self.token = token
+
+    def operator(self, agency: str = OPS) -> dict:
+        return self.token("operator", OPERATOR, agency)
+
+    def coordinator(self, agency: str = A) -> dict:
+        return self.token("coordinator", COORD_A if agency == A else COORD_B, agency)
+
+    def practitioner(self, person: str = PRAC_1, agency: str = A) -> dict:
+        return self.token("practitioner", person, agency)
+
+    def auditor(self, agency: str = A) -> dict:
+        return self.token("auditor", "aud-aaaa01", agency)
+
+
+async def onboard(client, who: Callers, agency: str, *, keys: int = 1) -> None:
+    body = {
+        "agency_id": agency,
+        "name": f"Agency {agency[-1].upper()}",
+        "sign_in": "local",
+        "keys": [{"kid": f"k{i}", "public_key_pem": public_pem()} for i in range(keys)],
+    }
+    r = await client.post("/agencies", json=body, headers=who.operator())
+    assert r.status_code == 201, r.text
+
+
+async def enrol(client, who: Callers, agency: str, person: str, role: str) -> None:
+    r = await client.post(
+        f"/agencies/{agency}/staff",
+        json={"person_id": person, "role": role},
+        headers=who.coordinator(agency) if role != "coordinator" else who.operator(),
+    )
+    assert r.status_code == 201, r.text
+
+
+async def qualify(client, who: Callers, agency: str, person: str) -> None:
+    body = {"rj_trained": True, "sexual_harm_trained": True, "level": 2,
+            "specialisms": ["survivor_specialist"]}  # fmt: skip
+    r = await client.post(
+        f"/agencies/{agency}/staff/{person}/qualifications",
+        json=body,
+        headers=who.coordinator(agency),
+    )
+    assert r.status_code == 201, r.text
+
+
+async def two_agencies(client, who: Callers) -> None:
+    """Agencies A and B onboarded, each with a coordinator and practitioners."""
+    for agency, coord, pracs in ((A, COORD_A, (PRAC_1, PRAC_2)), (B, COORD_B, (PRAC_B,))):
+        await onboard(client, who, agency)
+        await enrol(client, who, agency, coord, "coordinator")
+        for prac in pracs:
+            await enrol(client, who, agency, prac, "practitioner")
+            await qualify(client, who, agency, prac)
