@@ -20,8 +20,9 @@ from mend_hub import api
 from mend_hub.reactions import Reactions
 from mend_hub.read_models import HubDirectory
 from mend_hub.service import HubService
+from mend_hub.signin import wiring as signin
 
-PARTS = (api,)
+PARTS = (api, signin)
 
 
 def build(

@@ -54,9 +54,11 @@ CREATE TABLE IF NOT EXISTS {schema}.signin_keys (
     public_pem      text        NOT NULL,
     sealed_private  bytea       NOT NULL,
     created_at      timestamptz NOT NULL,
-    retired_at      timestamptz
+    retired_at      timestamptz,
+    -- the order keys were made in (two made in one instant still have an order: newest signs)
+    seq             bigint      GENERATED ALWAYS AS IDENTITY
 );
-CREATE INDEX IF NOT EXISTS signin_keys_agency ON {schema}.signin_keys (agency, created_at);
+CREATE INDEX IF NOT EXISTS signin_keys_agency ON {schema}.signin_keys (agency, seq);
 
 CREATE TABLE IF NOT EXISTS {schema}.signin_invitations (
     digest       bytea       PRIMARY KEY,

@@ -26,6 +26,7 @@ Secret = Annotated[
 ]
 Code = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 PersonPath = Annotated[str, Path(pattern=PSEUDO_ID_PATTERN)]
+AgencyPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{1,63}$")]
 
 
 class _Body(BaseModel):
@@ -128,5 +129,11 @@ def router() -> APIRouter:
         return await enrol.redeem(
             body.activation_code, body.username, body.password, _address(request)
         )
+
+    @r.post("/agencies/{agency_id}/signing-keys", status_code=201)
+    async def signing_key(agency_id: AgencyPath, caller: Caller, enrol: Enrol) -> dict[str, Any]:
+        """A local-sign-in agency's next token-signing key, generated and kept by the hub; its
+        public half is published as AgencyKeyAdded."""
+        return await enrol.new_signing_key(caller, agency_id)
 
     return r

@@ -18,6 +18,7 @@ from mend_events.contracts.catalog.hub import (
     Credential,
     CredentialsChanged,
     ParticipantInvited,
+    SignIn,
     UnlockReason,
     account_stream,
     agency_stream,
@@ -41,12 +42,11 @@ class Enrolment:
         """An activation code for an enrolled, active staff member of the coordinator's agency."""
         staff = await self.p.standing.staff(person_id)
         # Someone not enrolled anywhere: the coordinator learns only that, others are refused.
-        access.authorize(
-            identity, access.CREATE_ACCOUNT, staff.agency if staff else identity.agency
-        )
-        if staff is None or staff.agency != identity.agency or not staff.active:
+        agency = staff.agency if staff else identity.agency
+        access.authorize_staff_code(identity, agency, staff.role if staff else None)
+        if staff is None or not staff.active:
             raise NotFound("no active staff member with this id in your agency", field="person_id")
-        return await self._invite(identity, person_id, staff.role, event=False)
+        return await self._invite(identity, staff.agency, person_id, staff.role, event=False)
 
     async def invite_participant(
         self, identity: Identity, person_id: str, role: Role
@@ -54,18 +54,18 @@ class Enrolment:
         access.authorize(identity, access.INVITE, identity.agency)
         if role not in PARTICIPANT_ROLES:
             raise Rejected("a participant's role is one of the participant roles", field="role")
-        return await self._invite(identity, person_id, role, event=True)
+        return await self._invite(identity, identity.agency, person_id, role, event=True)
 
     async def _invite(
-        self, identity: Identity, person_id: str, role: Role, *, event: bool
+        self, identity: Identity, agency: str, person_id: str, role: Role, *, event: bool
     ) -> dict[str, Any]:
         now = self.p.clock()
         async with self.p.pool.acquire() as conn, conn.transaction():
-            if await self.p.accounts.by_person(conn, identity.agency, person_id) is not None:
+            if await self.p.accounts.by_person(conn, agency, person_id) is not None:
                 raise Conflict("this person already has an account", field="person_id")
             code, expires = await self.p.invitations.issue(
                 conn,
-                agency=identity.agency,
+                agency=agency,
                 person_id=person_id,
                 role=role,
                 invited_by=identity.person_id,
@@ -160,7 +160,21 @@ class Enrolment:
         )
         return {"person_id": person_id, "unlocked": True}
 
-    # ---- the agency's signing keys (called by agency onboarding and key rotation) ---------
+    # ---- the agency's signing keys ---------------------------------------------------------
+
+    async def new_signing_key(self, identity: Identity, agency: str) -> dict[str, Any]:
+        """A local agency's next signing key, made here (the private half never leaves the
+        hub); the previous one signs nothing from now on and is retired, after the overlap,
+        through the hub's `/agencies/{agency}/keys/{kid}/retirement`."""
+        access.authorize_signing_key(identity, agency)
+        standing = await self.p.standing.agency(agency)
+        if not standing.onboarded:
+            raise NotFound("no agency with this id is onboarded", field="agency_id")
+        if standing.sign_in is not SignIn.LOCAL:
+            raise Rejected("the agency signs in with its own identity provider", field="agency_id")
+        key = await self.add_signing_key(agency)
+        assert key is not None
+        return {"agency_id": agency, "kid": key.kid, "public_key_pem": key.public_pem}
 
     async def add_signing_key(self, agency: str, *, only_if_none: bool = False) -> NewKey | None:
         """A new signing key for a local-sign-in agency, published as AgencyKeyAdded; with

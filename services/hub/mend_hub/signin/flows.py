@@ -99,10 +99,13 @@ class SignInFlows:
         return replace(account, failures=0, locked_until=None), [event]
 
     async def _tokens(self, conn: asyncpg.Connection, account: Account, now: datetime) -> _Outcome:
-        role = await self.p.role_now(account)
-        if role is None:
+        standing = await self.p.role_now(account)
+        if standing is None:
             return _Outcome(refusal=invalid())
-        access, ttl = await self.p.keys.mint(conn, account.agency, account.person_id, role, now)
+        role, retired = standing
+        access, ttl = await self.p.keys.mint(
+            conn, account.agency, account.person_id, role, now, retired=retired
+        )
         refresh, refresh_ttl = await self.p.refresh.start(
             conn, account.agency, account.person_id, now
         )
@@ -210,11 +213,14 @@ class SignInFlows:
             return _Outcome(refusal=invalid())
         holder, next_token, refresh_ttl = rotated
         account = await self.p.accounts.by_person(conn, holder.agency, holder.person_id)
-        role = await self.p.role_now(account) if account is not None else None
-        if account is None or role is None:
+        standing = await self.p.role_now(account) if account is not None else None
+        if standing is None:
             await self.p.refresh.revoke(conn, holder.family, now)
             return _Outcome(refusal=invalid())
-        access, ttl = await self.p.keys.mint(conn, holder.agency, holder.person_id, role, now)
+        role, retired = standing
+        access, ttl = await self.p.keys.mint(
+            conn, holder.agency, holder.person_id, role, now, retired=retired
+        )
         return _Outcome(
             answer={
                 "status": "signed_in",

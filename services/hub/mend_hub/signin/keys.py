@@ -74,7 +74,7 @@ class SigningKeys:
     async def current(self, conn: asyncpg.Connection, agency: str) -> str | None:
         return await conn.fetchval(
             f"SELECT kid FROM {self._schema}.signin_keys WHERE agency = $1 AND retired_at IS NULL "
-            "ORDER BY created_at DESC, kid DESC LIMIT 1",
+            "ORDER BY seq DESC LIMIT 1",
             agency,
         )
 
@@ -82,20 +82,30 @@ class SigningKeys:
         """kid -> PEM of the agency's keys not retired (what verifiers should accept)."""
         rows = await conn.fetch(
             f"SELECT kid, public_pem FROM {self._schema}.signin_keys "
-            "WHERE agency = $1 AND retired_at IS NULL ORDER BY created_at",
+            "WHERE agency = $1 AND retired_at IS NULL ORDER BY seq",
             agency,
         )
         return {r["kid"]: r["public_pem"] for r in rows}
 
     async def mint(
-        self, conn: asyncpg.Connection, agency: str, person_id: str, role: Role, now: datetime
+        self,
+        conn: asyncpg.Connection,
+        agency: str,
+        person_id: str,
+        role: Role,
+        now: datetime,
+        *,
+        retired: frozenset[str] = frozenset(),
     ) -> tuple[str, int]:
         """An access token for the person (the claims `identity.TokenVerifier` checks, and the
-        signing key's `kid` in the header); with its lifetime in seconds."""
+        signing key's `kid` in the header), signed with the newest key not retired (here or in
+        `retired`, the hub's events); with its lifetime in seconds."""
         row = await conn.fetchrow(
             f"SELECT kid, sealed_private FROM {self._schema}.signin_keys "
-            "WHERE agency = $1 AND retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1",
+            "WHERE agency = $1 AND retired_at IS NULL AND NOT (kid = ANY($2::text[])) "
+            "ORDER BY seq DESC LIMIT 1",
             agency,
+            sorted(retired),
         )
         if row is None:
             raise Unavailable("the agency has no signing key for local sign-in yet")

@@ -45,14 +45,16 @@ class Parts:
         self.standing = Standing(self.store)
         self.journal = Journal(self.store)
 
-    async def role_now(self, account: Account) -> Role | None:
-        """The role the person signs in with now, or None when the hub refuses them: their
-        agency is suspended, or (staff) they are deactivated or no longer enrolled there."""
-        if await self.standing.agency_suspended(account.agency):
+    async def role_now(self, account: Account) -> tuple[Role, frozenset[str]] | None:
+        """The role the person signs in with now (and the agency's retired key ids), or None
+        when the hub refuses them: their agency is suspended, or (staff) they are deactivated
+        or no longer enrolled there."""
+        agency = await self.standing.agency(account.agency)
+        if agency.suspended:
             return None
         if not account.is_staff:
-            return account.role
+            return account.role, agency.retired
         staff = await self.standing.staff(account.person_id, account.agency)
         if staff is None or not staff.active:
             return None
-        return staff.role
+        return staff.role, agency.retired

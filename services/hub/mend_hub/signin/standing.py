@@ -1,16 +1,21 @@
 """Whether the hub lets someone sign in right now, read from the hub's own events at every
 sign-in and refresh (never cached): a deactivated staff member or a suspended agency is refused
 at the next request. Staff standing comes from `staff:<person>` (StaffEnrolled, StaffDeactivated,
-StaffReactivated), the agency's from `agency:<agency>` (AgencySuspended, AgencyReinstated)."""
+StaffReactivated), the agency's from `agency:<agency>` (AgencyOnboarded, AgencySuspended,
+AgencyReinstated, AgencyKeyRetired: a key retired through the hub's own key routes is never
+used to sign again)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.hub import (
+    AgencyKeyRetired,
+    AgencyOnboarded,
     AgencyReinstated,
     AgencySuspended,
+    SignIn,
     StaffDeactivated,
     StaffEnrolled,
     StaffReactivated,
@@ -18,6 +23,14 @@ from mend_events.contracts.catalog.hub import (
     staff_stream,
 )
 from mend_events.store import EventStore
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    onboarded: bool = False
+    sign_in: SignIn | None = None
+    suspended: bool = False
+    retired: frozenset[str] = frozenset()  # kids retired by AgencyKeyRetired (by any route)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +60,19 @@ class Standing:
                     found = Staff(found.agency, found.role, True)
         return found
 
-    async def agency_suspended(self, agency: str) -> bool:
-        suspended = False
+    async def agency(self, agency: str) -> Agency:
+        found = Agency()
         for recorded in await self._store.read_stream(agency_stream(agency)):
             event = recorded.decode()
-            if isinstance(event, AgencySuspended):
-                suspended = True
+            if isinstance(event, AgencyOnboarded):
+                found = replace(found, onboarded=True, sign_in=event.sign_in)
+            elif isinstance(event, AgencySuspended):
+                found = replace(found, suspended=True)
             elif isinstance(event, AgencyReinstated):
-                suspended = False
-        return suspended
+                found = replace(found, suspended=False)
+            elif isinstance(event, AgencyKeyRetired):
+                found = replace(found, retired=found.retired | {event.kid})
+        return found
+
+    async def agency_suspended(self, agency: str) -> bool:
+        return (await self.agency(agency)).suspended

@@ -59,3 +59,8 @@ def install(
         app.state.signin = SignIn.of(rt, passwords=passwords, clock=clock)
 
     runtime.on_start(started)
+
+
+def mount(app: FastAPI, runtime: ServiceRuntime, service_of: object) -> None:
+    """The hub's part protocol (app.py's PARTS): the sign-in reads the hub's own events itself."""
+    install(app, runtime)

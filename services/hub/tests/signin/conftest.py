@@ -1,6 +1,6 @@
-"""The hub's sign-in on the real PostgreSQL and broker: an app with the sign-in installed (until
-the hub's own app is merged, a bare hub app), a clock the test moves, and helpers that walk a
-person from activation code to tokens through the routes."""
+"""The hub's sign-in on the real PostgreSQL and broker: the hub's own app (mend_hub.app.build),
+a clock the sign-in reads that the test moves, and helpers that walk a person from onboarding and
+enrolment (the hub's routes) through activation code to tokens (the sign-in's routes)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,10 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pyotp
 import pytest
-from fastapi import APIRouter
-from mend_events.app.serve import service_app
 from mend_events.contracts.actors import Role
-from mend_events.contracts.catalog.hub import (
-    StaffDeactivated,
-    StaffEnrolled,
-    agency_stream,
-    staff_stream,
-)
-from mend_hub.signin.journal import Journal
-from mend_hub.signin.wiring import install
+from mend_hub.app import build
 from mend_testkit.fixtures import running_service
+from mend_testkit.hub import Callers, enrol, onboard
 
 PASSWORD = "correct horse battery staple"
 
@@ -38,12 +30,6 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-def build(settings, *, schema: str, topic_prefix: str, clock: Clock):
-    app, runtime = service_app("hub", settings, schema, topic_prefix, APIRouter())
-    install(app, runtime, clock=clock)
-    return app, runtime
-
-
 @dataclass
 class Hub:
     client: httpx.AsyncClient
@@ -52,29 +38,45 @@ class Hub:
     clock: Clock
     token: object  # the dev-keys token fixture, for the coordinator and practitioner callers
     password: str = PASSWORD
+    onboarded: set[str] = field(default_factory=set)
 
     @property
     def signin(self):
         return self.app.state.signin
 
-    async def record(self, stream: str, event, agency: str) -> None:
-        await Journal(self.runtime.store).record(
-            stream, [event], actor=None, agency=agency, now=self.clock()
-        )
+    @property
+    def who(self) -> Callers:
+        return Callers(self.token)
+
+    async def onboard(self, agency: str) -> None:
+        if agency not in self.onboarded:
+            await onboard(self.client, self.who, agency, keys=0)
+            self.onboarded.add(agency)
+
+    async def ready(self, agency: str) -> dict:
+        """The agency onboarded with local sign-in and its first signing key made by the hub
+        (asked for by the deployment's operator, as before anyone of the agency can sign in)."""
+        await self.onboard(agency)
+        path = f"/agencies/{agency}/signing-keys"
+        r = await self.client.post(path, headers=self.who.operator())
+        assert r.status_code == 201, r.text
+        return r.json()
 
     async def enrol(self, agency: str, person: str, role: Role = Role.PRACTITIONER) -> None:
-        event = StaffEnrolled(agency_id=agency, person_id=person, role=role)
-        await self.record(staff_stream(person), event, agency)
+        await self.onboard(agency)
+        await enrol(self.client, self.who, agency, person, str(role))
 
     async def deactivate(self, agency: str, person: str) -> None:
-        event = StaffDeactivated(agency_id=agency, person_id=person, reason="left_agency")
-        await self.record(staff_stream(person), event, agency)
+        path = f"/agencies/{agency}/staff/{person}/deactivation"
+        body = {"reason": "left_agency"}
+        r = await self.client.post(path, json=body, headers=self.who.coordinator(agency))
+        assert r.status_code == 201, r.text
 
     async def suspend(self, agency: str) -> None:
-        from mend_events.contracts.catalog.hub import AgencySuspended
-
-        event = AgencySuspended(agency_id=agency, reason="under_review")
-        await self.record(agency_stream(agency), event, agency)
+        body = {"reason": "under_review"}
+        path = f"/agencies/{agency}/suspension"
+        r = await self.client.post(path, json=body, headers=self.who.operator())
+        assert r.status_code == 201, r.text
 
     async def staff_code(self, agency: str, person: str) -> str:
         headers = self.token(Role.COORDINATOR, "coord-0001aa", agency)
@@ -115,12 +117,9 @@ class Hub:
 @pytest.fixture
 async def hub(platform, unique, topic_prefix, token):
     clock = Clock()
-    async with running_service(build, "hub", platform, unique, topic_prefix, clock=clock) as (
-        client,
-        app,
-        runtime,
-    ):
-        yield Hub(client, app, runtime, clock, token)
+    async with running_service(build, "hub", platform, unique, topic_prefix) as (c, app, rt):
+        app.state.signin.parts.clock = clock
+        yield Hub(c, app, rt, clock, token)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from mend_events.contracts.actors import Role
 
 
 async def test_password_and_totp_give_tokens_and_a_code_is_used_once(hub, agency):
-    await hub.signin.enrolment.add_signing_key(agency)
+    await hub.ready(agency)
     secret, tokens = await hub.staff_member(agency, "prac-a1b2c3", "Sam.Example")
     assert tokens["expires_in"] == 300 and tokens["token_type"] == "Bearer"
 
@@ -23,7 +23,7 @@ async def test_password_and_totp_give_tokens_and_a_code_is_used_once(hub, agency
 
 
 async def test_unknown_name_and_wrong_password_get_the_same_refusal(hub, agency):
-    await hub.signin.enrolment.add_signing_key(agency)
+    await hub.ready(agency)
     await hub.staff_member(agency, "prac-a1b2c3", "sam")
     unknown = await hub.sign_in(agency, "nobody-here")
     wrong = await hub.sign_in(agency, "sam", "not the password at all")
@@ -32,7 +32,7 @@ async def test_unknown_name_and_wrong_password_get_the_same_refusal(hub, agency)
 
 
 async def test_five_wrong_passwords_lock_and_the_right_one_is_then_refused(hub, agency):
-    await hub.signin.enrolment.add_signing_key(agency)
+    await hub.ready(agency)
     await hub.staff_member(agency, "prac-a1b2c3", "sam")
     for _ in range(5):
         assert (await hub.sign_in(agency, "sam", "wrong password!")).status_code == 401
@@ -54,7 +54,7 @@ async def test_five_wrong_passwords_lock_and_the_right_one_is_then_refused(hub, 
 
 
 async def test_a_lock_runs_out_after_its_period(hub, agency):
-    await hub.signin.enrolment.add_signing_key(agency)
+    await hub.ready(agency)
     await hub.staff_member(agency, "prac-a1b2c3", "sam")
     for _ in range(5):
         await hub.sign_in(agency, "sam", "wrong password!")
@@ -66,7 +66,7 @@ async def test_a_lock_runs_out_after_its_period(hub, agency):
 
 
 async def test_wrong_codes_count_towards_the_lock(hub, agency):
-    await hub.signin.enrolment.add_signing_key(agency)
+    await hub.ready(agency)
     await hub.staff_member(agency, "prac-a1b2c3", "sam")
     challenge = (await hub.sign_in(agency, "sam")).json()["challenge"]
     for _ in range(5):
@@ -75,7 +75,7 @@ async def test_wrong_codes_count_towards_the_lock(hub, agency):
 
 
 async def test_refresh_rotates_and_reuse_revokes_the_family(hub, agency):
-    await hub.signin.enrolment.add_signing_key(agency)
+    await hub.ready(agency)
     _, tokens = await hub.staff_member(agency, "prac-a1b2c3", "sam")
     first = tokens["refresh_token"]
     r1 = await hub.client.post("/token/refresh", json={"refresh_token": first})
@@ -91,7 +91,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(hub, agency):
 
 
 async def test_refresh_expires_when_idle_and_sign_out_revokes(hub, agency):
-    await hub.signin.enrolment.add_signing_key(agency)
+    await hub.ready(agency)
     _, tokens = await hub.staff_member(agency, "prac-a1b2c3", "sam")
     hub.clock.advance(minutes=20)
     r = await hub.client.post("/token/refresh", json={"refresh_token": tokens["refresh_token"]})
@@ -110,7 +110,7 @@ async def test_refresh_expires_when_idle_and_sign_out_revokes(hub, agency):
 
 
 async def test_a_deactivated_person_or_suspended_agency_is_refused_at_once(hub, agency):
-    await hub.signin.enrolment.add_signing_key(agency)
+    await hub.ready(agency)
     _, tokens = await hub.staff_member(agency, "prac-a1b2c3", "sam")
     await hub.deactivate(agency, "prac-a1b2c3")
     r = await hub.client.post("/token/refresh", json={"refresh_token": tokens["refresh_token"]})
@@ -143,7 +143,7 @@ async def test_staff_codes_only_from_their_own_coordinator(hub, agency):
 async def test_the_password_is_rehashed_when_the_parameters_change(hub, agency):
     from mend_hub.signin.passwords import Passwords, hasher
 
-    await hub.signin.enrolment.add_signing_key(agency)
+    await hub.ready(agency)
     parts = hub.signin.parts
     parts.passwords = Passwords(hasher(time_cost=1, memory_cost=8 * 1024, parallelism=1))
     await hub.enrol(agency, "prac-a1b2c3")

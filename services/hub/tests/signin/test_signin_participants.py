@@ -16,7 +16,7 @@ async def _invite(hub, agency: str, person: str, role: str = "harmed_person"):
 async def test_an_invitation_is_redeemed_once_and_gives_the_participant_their_own_token(
     hub, agency
 ):
-    await hub.signin.enrolment.add_signing_key(agency)
+    await hub.ready(agency)
     invited = await _invite(hub, agency, "hp-77ab12cd")
     assert invited.status_code == 201, invited.text
     code = invited.json()["activation_code"]
