@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from mend_events.contracts.actors import PSEUDO_ID_PATTERN, AgencyId, PseudoId, Role
-from mend_events.web.commands import Caller
+from mend_events.errors import Unauthenticated
+from mend_events.security.identity import Identity
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from mend_hub.signin.enrolment import Enrolment
 from mend_hub.signin.flows import SignInFlows
+from mend_hub.signin.own_tokens import identity_of
 from mend_hub.signin.passwords import MAX_LENGTH, MIN_LENGTH
 
 # A login name: printable, single line; compared case-folded (vault.normalise_login).
@@ -49,7 +51,7 @@ class RefreshBody(_Body):
 
 
 class ChallengeBody(_Body):
-    challenge: Secret
+    challenge: Secret | None = None  # without it, the caller's own token is needed
 
 
 class AccountBody(_Body):
@@ -79,7 +81,17 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+async def _signed_in(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Identity:
+    """The caller, by a token the hub signed itself or one the process's verifier accepts."""
+    if not authorization:
+        raise Unauthenticated("missing Authorization header")
+    return await identity_of(request.app.state.signin.parts, authorization)
+
+
 Flows = Annotated[SignInFlows, Depends(_flows)]
+SignedIn = Annotated[Identity, Depends(_signed_in)]
 Enrol = Annotated[Enrolment, Depends(_enrolment)]
 
 
@@ -108,20 +120,30 @@ def router() -> APIRouter:
         return Response(status_code=204)
 
     @r.post("/accounts", status_code=201)
-    async def create_account(body: AccountBody, caller: Caller, enrol: Enrol) -> dict[str, Any]:
+    async def create_account(body: AccountBody, caller: SignedIn, enrol: Enrol) -> dict[str, Any]:
         """A coordinator asks for an enrolled staff member's one-time activation code."""
         return await enrol.invite_staff(caller, body.person_id)
 
     @r.post("/accounts/{person}/totp", status_code=201)
-    async def enrol_totp(person: PersonPath, body: ChallengeBody, enrol: Enrol) -> dict[str, Any]:
-        return await enrol.enrol_totp(person, body.challenge)
+    async def enrol_totp(
+        person: PersonPath,
+        body: ChallengeBody,
+        enrol: Enrol,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """Enrol a TOTP second factor: with the challenge of a password just accepted, or with
+        the account's own token (then a challenge comes back to confirm the first code with)."""
+        identity = None
+        if body.challenge is None and authorization is not None:
+            identity = await identity_of(enrol.p, authorization)
+        return await enrol.enrol_totp(person, body.challenge, identity)
 
     @r.post("/accounts/{person}/unlock")
-    async def unlock(person: PersonPath, caller: Caller, enrol: Enrol) -> dict[str, Any]:
+    async def unlock(person: PersonPath, caller: SignedIn, enrol: Enrol) -> dict[str, Any]:
         return await enrol.unlock(caller, person)
 
     @r.post("/invitations", status_code=201)
-    async def invite(body: InvitationBody, caller: Caller, enrol: Enrol) -> dict[str, Any]:
+    async def invite(body: InvitationBody, caller: SignedIn, enrol: Enrol) -> dict[str, Any]:
         return await enrol.invite_participant(caller, body.person_id, body.role)
 
     @r.post("/invitations/redeem", status_code=201)
@@ -131,7 +153,7 @@ def router() -> APIRouter:
         )
 
     @r.post("/agencies/{agency_id}/signing-keys", status_code=201)
-    async def signing_key(agency_id: AgencyPath, caller: Caller, enrol: Enrol) -> dict[str, Any]:
+    async def signing_key(agency_id: AgencyPath, caller: SignedIn, enrol: Enrol) -> dict[str, Any]:
         """A local-sign-in agency's next token-signing key, generated and kept by the hub; its
         public half is published as AgencyKeyAdded."""
         return await enrol.new_signing_key(caller, agency_id)

@@ -120,25 +120,39 @@ class Enrolment:
         )
         return {"person_id": invitation.person_id, "agency": invitation.agency}
 
-    async def enrol_totp(self, person_id: str, challenge: str) -> dict[str, Any]:
-        """A new TOTP secret for the account whose password opened `challenge`; confirmed (and
-        in force) once a code from it is accepted at /signin/second-factor."""
+    async def enrol_totp(
+        self, person_id: str, challenge: str | None, identity: Identity | None
+    ) -> dict[str, Any]:
+        """A new TOTP secret for an account, in force once a code from it is accepted at
+        /signin/second-factor: for the account whose password opened `challenge` (staff at
+        their first sign-in), or for the signed-in caller's own account (a participant who
+        chooses a second factor), who gets a challenge to confirm it with."""
         now = self.p.clock()
         async with self.p.pool.acquire() as conn, conn.transaction():
-            holder = await self.p.refresh.challenged(conn, challenge, now, consume=False)
-            if holder is None:
-                raise invalid()
-            if holder[1] != person_id:
-                raise Forbidden("the challenge belongs to another account")
+            if challenge is not None:
+                holder = await self.p.refresh.challenged(conn, challenge, now, consume=False)
+                if holder is None:
+                    raise invalid()
+                if holder[1] != person_id:
+                    raise Forbidden("the challenge belongs to another account")
+            elif identity is not None:
+                # The account looked for is in the caller's own agency, and must be theirs.
+                access.authorize_own(identity, identity.agency, person_id)
+                holder = (identity.agency, person_id)
+            else:
+                raise Unauthenticated("a challenge or the account's own token is needed")
             account = await self.p.accounts.by_person(conn, *holder)
             if account is None:
-                raise invalid()
+                raise NotFound("no account for this person", field="person")
             if account.totp_sealed is not None:
-                raise Conflict("a second factor is enrolled already", field="person_id")
+                raise Conflict("a second factor is enrolled already", field="person")
             secret = totp.new_secret()
             sealed = self.p.vault.seal(account.agency, _TOTP, person_id, secret.encode())
             await self.p.accounts.set_pending_totp(conn, account, sealed)
-        return {"provisioning_uri": totp.provisioning_uri(secret, person_id)}
+            answer = {"provisioning_uri": totp.provisioning_uri(secret, person_id)}
+            if challenge is None:
+                answer["challenge"] = await self.p.refresh.challenge(conn, *holder, now)
+        return answer
 
     async def unlock(self, identity: Identity, person_id: str) -> dict[str, Any]:
         access.authorize(identity, access.UNLOCK, identity.agency)

@@ -87,6 +87,15 @@ class SigningKeys:
         )
         return {r["kid"]: r["public_pem"] for r in rows}
 
+    async def public_key(self, conn: asyncpg.Connection, kid: str) -> tuple[str, str] | None:
+        """(agency, PEM) of a key of the hub's not retired here."""
+        row = await conn.fetchrow(
+            f"SELECT agency, public_pem FROM {self._schema}.signin_keys "
+            "WHERE kid = $1 AND retired_at IS NULL",
+            kid,
+        )
+        return (row["agency"], row["public_pem"]) if row is not None else None
+
     async def mint(
         self,
         conn: asyncpg.Connection,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mend_hub.signin import access
-from mend_testkit.matrix import MATRIX_AGENCY, granted, leaks, matrix_callers
+from mend_testkit.matrix import MATRIX_AGENCY, MATRIX_HP, granted, leaks, matrix_callers
 
 # action -> the callers (of agency A, on agency A's accounts) allowed
 EXPECTED = {
@@ -30,3 +30,14 @@ def test_no_one_acts_on_an_unknown_agency():
     for identity in matrix_callers().values():
         for action in EXPECTED:
             assert not granted(_authorize, identity, action, None)
+
+
+def test_only_the_accounts_own_subject_enrols_its_second_factor_with_a_token():
+    def own(identity, action, agency):
+        access.authorize_own(identity, agency, MATRIX_HP)
+
+    allowed = {
+        (name, access.ENROL_FACTOR): granted(own, identity, access.ENROL_FACTOR, MATRIX_AGENCY)
+        for name, identity in matrix_callers().items()
+    }
+    assert leaks(allowed, {access.ENROL_FACTOR: {"harmed person"}}) == []

@@ -160,3 +160,16 @@ async def test_the_password_is_rehashed_when_the_parameters_change(hub, agency):
     parts.passwords = Passwords()
     assert (await hub.sign_in(agency, "sam", hub.password)).status_code == 200
     assert "m=65536,t=3,p=4" in await stored()
+
+
+async def test_the_hub_takes_its_own_tokens_until_the_person_is_deactivated(hub, agency):
+    await hub.ready(agency)
+    _, tokens = await hub.staff_member(agency, "prac-a1b2c3", "sam")
+    mine = {"Authorization": f"Bearer {tokens['access_token']}"}
+    body = {"person_id": "hp-77ab12cd", "role": "harmed_person"}
+    assert (await hub.client.post("/invitations", json=body, headers=mine)).status_code == 201
+
+    await hub.deactivate(agency, "prac-a1b2c3")
+    body = {"person_id": "hp-88ab12cd", "role": "harmed_person"}
+    r = await hub.client.post("/invitations", json=body, headers=mine)
+    assert r.status_code == 401  # the access token has minutes left: refused all the same

@@ -3,7 +3,10 @@ participant, who then signs in for themselves and only themselves."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlparse
+
 import jwt
+import pyotp
 from mend_events.contracts.actors import Role
 
 
@@ -70,3 +73,28 @@ async def test_a_taken_login_name_is_a_conflict_naming_the_field_only(hub, agenc
     taken = await hub.redeem(second["activation_code"], "river")
     assert taken.status_code == 409 and taken.json()["field"] == "username"
     assert "river" not in taken.text.lower().replace("username", "")
+
+
+async def test_a_participant_may_add_a_second_factor_to_their_own_account_only(hub, agency):
+    await hub.ready(agency)
+    for person, name in (("hp-77ab12cd", "river"), ("rp-77ab12cd", "stone")):
+        role = "harmed_person" if person.startswith("hp") else "responsible_person"
+        code = (await _invite(hub, agency, person, role)).json()["activation_code"]
+        assert (await hub.redeem(code, name)).status_code == 201
+    token = (await hub.sign_in(agency, "river")).json()["access_token"]
+    mine = {"Authorization": f"Bearer {token}"}
+
+    other = await hub.client.post("/accounts/rp-77ab12cd/totp", json={}, headers=mine)
+    assert other.status_code == 403
+    assert (await hub.client.post("/accounts/hp-77ab12cd/totp", json={})).status_code == 401
+
+    r = await hub.client.post("/accounts/hp-77ab12cd/totp", json={}, headers=mine)
+    assert r.status_code == 201, r.text
+    secret = parse_qs(urlparse(r.json()["provisioning_uri"]).query)["secret"][0]
+    confirmed = await hub.code(r.json()["challenge"], pyotp.TOTP(secret).at(hub.clock()))
+    assert confirmed.status_code == 200, confirmed.text
+
+    # from now on the passphrase alone is not enough
+    again = await hub.sign_in(agency, "river")
+    assert again.json()["status"] == "second_factor_required"
+    assert "access_token" not in again.json()
