@@ -758,17 +758,18 @@ def up_infra(settings: Settings) -> None:
     start_kafka(settings)
 
 
-def ensure_kafka_users(settings: Settings) -> None:
+def ensure_kafka_users(settings: Settings, users: tuple[str, ...] = KAFKA_USERS) -> None:
     """SCRAM credentials for a principal added after the log was formatted (a new service,
-    e.g. the hub): the administrator adds them through Kafka's own ConfigCommand, reading the
-    password from an owner-only file (never the command line). Done once per user; the users
-    done are listed in `kafka/users`."""
+    e.g. the hub): the administrator adds them through Kafka's own ConfigCommand. Done once per
+    user; the users done are listed in `kafka/users`. The new user's password is on
+    ConfigCommand's command line while it runs (its --add-config-file does not take SCRAM
+    credentials): a local development broker only, and never in an error message."""
     done_file = settings.home / "kafka" / "users"
     done = set(done_file.read_text().split()) if done_file.exists() else set()
     formatted = settings.home / "kafka" / "security"
     if not done and formatted.exists():
         done = {"consent", "risk", "sessions", "aftercare", "audit", KAFKA_ADMIN}  # at format
-    missing = [u for u in KAFKA_USERS if u not in done]
+    missing = [u for u in users if u not in done]
     if not missing:
         return
     libs = kafka_libs(settings)
@@ -780,35 +781,25 @@ def ensure_kafka_users(settings: Settings) -> None:
         "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
         f'username="{KAFKA_ADMIN}" password="{settings.kafka_password(KAFKA_ADMIN)}";\n',
     )
-    for user in missing:
-        config = settings.home / "kafka" / f"scram-{user}.properties"
-        _owner_only(config, f"{SASL_MECHANISM}=[password={settings.kafka_password(user)}]\n")
-        try:
-            run_checked(
-                [
-                    "java",
-                    "-cp",
-                    f"{libs}/*",
-                    "kafka.admin.ConfigCommand",
-                    "--bootstrap-server",
-                    settings.kafka_bootstrap,
-                    "--command-config",
-                    str(admin),
-                    "--alter",
-                    "--entity-type",
-                    "users",
-                    "--entity-name",
-                    user,
-                    "--add-config-file",
-                    str(config),
-                ],
-                f"Kafka SCRAM user {user}",
-            )
-        finally:
-            config.unlink(missing_ok=True)
-        done.add(user)
-        done_file.write_text("".join(f"{u}\n" for u in sorted(done)))
-    admin.unlink(missing_ok=True)
+    try:
+        for user in missing:
+            credential = f"{SASL_MECHANISM}=[password={settings.kafka_password(user)}]"
+            result = subprocess.run(
+                ["java", "-cp", f"{libs}/*", "kafka.admin.ConfigCommand",
+                 "--bootstrap-server", settings.kafka_bootstrap, "--command-config", str(admin),
+                 "--alter", "--entity-type", "users", "--entity-name", user,
+                 "--add-config", credential],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            if result.returncode != 0:
+                raise LaunchError(
+                    f"adding the Kafka user {user} failed (ConfigCommand exit code "
+                    f"{result.returncode})"
+                )
+            done.add(user)
+            done_file.write_text("".join(f"{u}\n" for u in sorted(done)))
+    finally:
+        admin.unlink(missing_ok=True)
 
 
 def _owner_only(path: Path, text: str) -> None:

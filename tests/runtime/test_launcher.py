@@ -146,3 +146,51 @@ def test_a_log_formatted_before_authentication_is_formatted_anew(launcher, tmp_p
     assert not launcher.kafka_security_current(settings)  # start_kafka reformats it
     (tmp_path / "kafka/security").write_text(launcher.KAFKA_SECURITY + "\n")
     assert launcher.kafka_security_current(settings)
+
+
+async def test_a_principal_added_after_the_log_was_formatted_can_sign_in(
+    platform, launcher, tmp_path, unique
+):
+    """`make up` on a broker formatted before the hub existed: the launcher adds the missing
+    principal's SCRAM credentials through Kafka's ConfigCommand (password from a file, never
+    the command line), once; the principal then authenticates. Run against the running broker
+    with a throwaway user, removed afterwards."""
+    import subprocess
+
+    from aiokafka.admin import AIOKafkaAdminClient
+    from mend_events.app.settings import KafkaAuth, kafka_options
+
+    real = launcher.Settings.from_env()
+    settings = replace(real, home=tmp_path)
+    (tmp_path / "kafka" / "secrets").mkdir(parents=True, mode=0o700)
+    admin_secret = real.kafka_secret(launcher.KAFKA_ADMIN).read_text()
+    (tmp_path / "kafka" / "secrets" / launcher.KAFKA_ADMIN).write_text(admin_secret)
+    (tmp_path / "kafka" / "libs").symlink_to(real.home / "kafka" / "libs")
+    (tmp_path / "kafka" / "security").write_text(launcher.KAFKA_SECURITY + "\n")
+    user = f"t-{unique}"
+    # the users of a log formatted before the hub, and the new one (never a real user here)
+    users = ("consent", "risk", "sessions", "aftercare", "audit", launcher.KAFKA_ADMIN, user)
+    try:
+        launcher.ensure_kafka_users(settings, users)
+        done = (tmp_path / "kafka" / "users").read_text().split()
+        assert sorted(done) == sorted(users)
+        assert not list((tmp_path / "kafka").glob("*.properties"))  # no password left behind
+        client = AIOKafkaAdminClient(
+            **kafka_options(real.kafka_bootstrap, KafkaAuth(user, settings.kafka_password(user)))
+        )
+        await client.start()  # authenticates, or raises
+        await client.close()
+    finally:
+        props = tmp_path / "admin.properties"
+        props.write_text(
+            "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n"
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{launcher.KAFKA_ADMIN}" password="{admin_secret.strip()}";\n'
+        )
+        subprocess.run(  # noqa: ASYNC221 - clean-up of the throwaway user
+            ["java", "-cp", f"{real.home}/kafka/libs/*", "kafka.admin.ConfigCommand",
+             "--bootstrap-server", real.kafka_bootstrap, "--command-config", str(props),
+             "--alter", "--entity-type", "users", "--entity-name", user,
+             "--delete-config", "SCRAM-SHA-512"],
+            capture_output=True, check=False,
+        )  # fmt: skip

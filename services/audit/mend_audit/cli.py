@@ -9,6 +9,7 @@ erasure request (see `mend_audit.erase`).
     mend audit rebuild
     mend audit migrate
     mend erase PERSON --basis CODE [--agency AGENCY] [--token TOKEN] [--json]
+    mend NAME ...   a tool another package adds (e.g. `mend hub ...`, see `plugins`)
 
 Settings come from the `MEND_*` environment (`make status` prints them). Exit codes: 0 when all
 holds, 1 when verification found a problem, 2 for a mistake in the request or an unreachable
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.metadata
 import logging
 import sys
 import time
@@ -46,6 +48,20 @@ PROG = "mend"
 
 class UsageError(Exception):
     """A mistake in the command line: reported in one line, exit code 2."""
+
+
+# Tools other packages add to `mend`: an entry point `NAME = "module:main"` in the group
+# `mend.commands` of the package's pyproject (e.g. the hub's `hub = "mend_hub.cli:main"`);
+# `mend NAME ARGS...` calls `main(ARGS)` for its exit code. Found through the installed
+# packages' metadata, so this package imports no service.
+PLUGIN_GROUP = "mend.commands"
+BUILT_IN = frozenset({"audit", "erase"})
+
+
+def plugins() -> dict[str, importlib.metadata.EntryPoint]:
+    """The tools the installed packages add, by name (a built-in name is never taken over)."""
+    found = importlib.metadata.entry_points(group=PLUGIN_GROUP)
+    return {ep.name: ep for ep in found if ep.name not in BUILT_IN}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", metavar="FILE", help="write here instead of standard output")
 
     erase.add_parser(tools)
+    for name, entry in sorted(plugins().items()):  # listed in `mend --help`; run by `main`
+        tools.add_parser(name, help=f"see `{PROG} {name} --help` ({entry.value})", add_help=False)
 
     commands.add_parser("rebuild", help="rebuild the stored case-history projection")
     commands.add_parser(
@@ -230,6 +248,10 @@ def _logs_to_stderr() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    tool = plugins().get(argv[0]) if argv else None
+    if tool is not None:
+        return int(tool.load()(argv[1:]) or 0)
     args = _parser().parse_args(argv)
     # The Kafka client logs every failed connection attempt; verify reports it in one line.
     logging.getLogger("aiokafka").addHandler(logging.NullHandler())

@@ -274,3 +274,18 @@ async def test_bad_input_is_a_422_naming_the_field(world, who):
         headers=who.coordinator(),
     )
     refused(by_hand, 422, "reason")
+
+
+async def test_the_openapi_document_names_every_route(hub):
+    client, _, _ = hub
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    assert {
+        "/agencies",
+        "/agencies/{agency_id}/keys/{kid}/retirement",
+        "/agencies/{agency_id}/staff/{person_id}/deactivation",
+        "/cases/{case_id}/allocations/reallocation",
+        "/practitioners/{person_id}/caseload",
+    } <= set(paths)
+    assert paths["/agencies/{agency_id}/suspension"]["post"]["summary"].startswith("Suspend")

@@ -21,6 +21,9 @@ from mend_testkit.journeys.people import (
     TokenSource,
 )
 
+# The services every journey drives (a case's); the others (the hub) are used when given.
+CASE_SERVICES = ("consent", "risk", "sessions", "aftercare")
+
 # --- the driver -------------------------------------------------------------------------------
 
 
@@ -36,7 +39,7 @@ class Driver:
         timeout: float = 30.0,
         interval: float = 0.05,
     ) -> None:
-        missing = [s for s in SERVICES if s not in clients]
+        missing = [s for s in CASE_SERVICES if s not in clients]
         if missing:
             raise ValueError(f"no client for {', '.join(missing)}")
         self.clients = dict(clients)
@@ -67,8 +70,10 @@ class Driver:
                     )
                 elif urls is not None and service in urls:
                     client = httpx.AsyncClient(base_url=urls[service], timeout=30.0)
-                else:
+                elif service in CASE_SERVICES:
                     raise ValueError(f"neither a URL nor a transport for {service}")
+                else:
+                    continue
                 clients[service] = await stack.enter_async_context(client)
             yield cls(clients, token, **options)
 
