@@ -95,22 +95,29 @@ SignedIn = Annotated[Identity, Depends(_signed_in)]
 Enrol = Annotated[Enrolment, Depends(_enrolment)]
 
 
+# What the attempts' limits answer (limits.py), beside the statuses every route declares.
+_LIMITS: dict[int | str, dict[str, Any]] = {
+    423: {"description": "The account is locked after repeated failures (for a while)"},
+    429: {"description": "Too many attempts from this address: try again later"},
+}
+
+
 def router() -> APIRouter:
     r = APIRouter(tags=["sign-in"])
 
-    @r.post("/signin")
+    @r.post("/signin", responses=_LIMITS)
     async def sign_in(body: SignInBody, request: Request, flows: Flows) -> dict[str, Any]:
         """Password first: answers tokens, or a challenge for the second factor (or for its
         enrolment, when a staff member has none yet)."""
         return await flows.sign_in(body.agency, body.username, body.password, _address(request))
 
-    @r.post("/signin/second-factor")
+    @r.post("/signin/second-factor", responses=_LIMITS)
     async def second_factor(
         body: SecondFactorBody, request: Request, flows: Flows
     ) -> dict[str, Any]:
         return await flows.second_factor(body.challenge, body.code, _address(request))
 
-    @r.post("/token/refresh")
+    @r.post("/token/refresh", responses=_LIMITS)
     async def refresh(body: RefreshBody, request: Request, flows: Flows) -> dict[str, Any]:
         return await flows.refresh(body.refresh_token, _address(request))
 
@@ -146,7 +153,7 @@ def router() -> APIRouter:
     async def invite(body: InvitationBody, caller: SignedIn, enrol: Enrol) -> dict[str, Any]:
         return await enrol.invite_participant(caller, body.person_id, body.role)
 
-    @r.post("/invitations/redeem", status_code=201)
+    @r.post("/invitations/redeem", status_code=201, responses=_LIMITS)
     async def redeem(body: RedeemBody, request: Request, enrol: Enrol) -> dict[str, Any]:
         return await enrol.redeem(
             body.activation_code, body.username, body.password, _address(request)

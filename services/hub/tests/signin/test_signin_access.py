@@ -41,3 +41,20 @@ def test_only_the_accounts_own_subject_enrols_its_second_factor_with_a_token():
         for name, identity in matrix_callers().items()
     }
     assert leaks(allowed, {access.ENROL_FACTOR: {"harmed person"}}) == []
+
+
+async def test_the_openapi_document_names_the_sign_in_routes_and_their_limits(hub):
+    paths = (await hub.client.get("/openapi.json")).json()["paths"]
+    assert {
+        "/signin",
+        "/signin/second-factor",
+        "/token/refresh",
+        "/signout",
+        "/accounts",
+        "/accounts/{person}/totp",
+        "/accounts/{person}/unlock",
+        "/invitations",
+        "/invitations/redeem",
+        "/agencies/{agency_id}/signing-keys",
+    } <= set(paths)
+    assert {"401", "423", "429"} <= set(paths["/signin"]["post"]["responses"])
