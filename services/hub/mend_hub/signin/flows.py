@@ -74,7 +74,9 @@ class SignInFlows:
         failures = await self.p.accounts.failed(conn, account, until)
         events: list[DomainEvent] = []
         if until is not None:
-            await self.p.refresh.revoke_person(conn, account.agency, account.person_id, now)
+            # The person's sessions go on: failures are someone trying the password, which a
+            # stranger can do too, and ending a practitioner's session mid-meeting would let
+            # anyone who knows a login name do that at will.
             events.append(
                 AccountLocked(
                     agency_id=account.agency,

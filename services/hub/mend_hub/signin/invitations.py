@@ -37,6 +37,14 @@ class Invitations:
     ) -> tuple[str, datetime]:
         code = new_token(20)
         expires = now + VALID_FOR
+        # One live code per person: a new one (the first was lost) ends the ones before it.
+        await conn.execute(
+            f"UPDATE {self._t} SET expires_at = $3 WHERE agency = $1 AND person_id = $2 "
+            "AND redeemed_at IS NULL AND expires_at > $3",
+            agency,
+            person_id,
+            now,
+        )
         await conn.execute(
             f"INSERT INTO {self._t} (digest, agency, person_id, role, invited_by, expires_at) "
             "VALUES ($1, $2, $3, $4, $5, $6)",

@@ -102,17 +102,6 @@ class Refresh:
             now,
         )
 
-    async def revoke_person(
-        self, conn: asyncpg.Connection, agency: str, person_id: str, now: datetime
-    ) -> None:
-        await conn.execute(
-            f"UPDATE {self._s}.signin_refresh_families SET revoked_at = $3 "
-            "WHERE agency = $1 AND person_id = $2 AND revoked_at IS NULL",
-            agency,
-            person_id,
-            now,
-        )
-
     # ---- second-factor challenges -----------------------------------------------------------
 
     async def challenge(

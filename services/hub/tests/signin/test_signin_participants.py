@@ -98,3 +98,10 @@ async def test_a_participant_may_add_a_second_factor_to_their_own_account_only(h
     again = await hub.sign_in(agency, "river")
     assert again.json()["status"] == "second_factor_required"
     assert "access_token" not in again.json()
+
+
+async def test_a_new_code_ends_the_one_before(hub, agency):
+    first = (await _invite(hub, agency, "hp-77ab12cd")).json()["activation_code"]
+    second = (await _invite(hub, agency, "hp-77ab12cd")).json()["activation_code"]
+    assert (await hub.redeem(first, "river")).status_code == 401
+    assert (await hub.redeem(second, "river")).status_code == 201
