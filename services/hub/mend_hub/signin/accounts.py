@@ -144,6 +144,23 @@ class Accounts:
             rehashed,
         )
 
+    async def reset(
+        self, conn: asyncpg.Connection, account: Account, lookup: bytes, password_hash: str
+    ) -> None:
+        """A new login name and password; no second factor (to enrol again); no lock."""
+        try:
+            await conn.execute(
+                f"UPDATE {self._t} SET login_lookup = $3, password_hash = $4, totp_sealed = NULL, "
+                "totp_pending = NULL, failures = 0, locked_until = NULL "
+                "WHERE agency = $1 AND person_id = $2",
+                account.agency,
+                account.person_id,
+                lookup,
+                password_hash,
+            )
+        except asyncpg.UniqueViolationError:
+            raise Conflict("this login name is taken in the agency", field="username") from None
+
     async def unlock(self, conn: asyncpg.Connection, account: Account) -> None:
         await conn.execute(
             f"UPDATE {self._t} SET failures = 0, locked_until = NULL "

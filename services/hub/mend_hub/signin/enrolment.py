@@ -13,6 +13,7 @@ from mend_events.contracts.catalog.hub import (
     STAFF_ROLES,
     AccountOpened,
     AccountUnlocked,
+    ActivationCodeIssued,
     AgencyKeyAdded,
     AgencyKeyRetired,
     Credential,
@@ -23,6 +24,7 @@ from mend_events.contracts.catalog.hub import (
     account_stream,
     agency_stream,
 )
+from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Conflict, Forbidden, NotFound, Rejected, Unauthenticated
 from mend_events.security.identity import Identity
 
@@ -46,7 +48,7 @@ class Enrolment:
         access.authorize_staff_code(identity, agency, staff.role if staff else None)
         if staff is None or not staff.active:
             raise NotFound("no active staff member with this id in your agency", field="person_id")
-        return await self._invite(identity, staff.agency, person_id, staff.role, event=False)
+        return await self._invite(identity, staff.agency, person_id, staff.role)
 
     async def invite_participant(
         self, identity: Identity, person_id: str, role: Role
@@ -54,15 +56,17 @@ class Enrolment:
         access.authorize(identity, access.INVITE, identity.agency)
         if role not in PARTICIPANT_ROLES:
             raise Rejected("a participant's role is one of the participant roles", field="role")
-        return await self._invite(identity, identity.agency, person_id, role, event=True)
+        return await self._invite(identity, identity.agency, person_id, role)
 
     async def _invite(
-        self, identity: Identity, agency: str, person_id: str, role: Role, *, event: bool
+        self, identity: Identity, agency: str, person_id: str, role: Role
     ) -> dict[str, Any]:
+        """A code that opens the person's account, or resets it when they have one already."""
         now = self.p.clock()
         async with self.p.pool.acquire() as conn, conn.transaction():
-            if await self.p.accounts.by_person(conn, agency, person_id) is not None:
-                raise Conflict("this person already has an account", field="person_id")
+            account = await self.p.accounts.by_person(conn, agency, person_id)
+            if account is not None and account.is_staff != (role in STAFF_ROLES):
+                raise Conflict("this person's account is of another kind", field="person_id")
             code, expires = await self.p.invitations.issue(
                 conn,
                 agency=agency,
@@ -71,21 +75,27 @@ class Enrolment:
                 invited_by=identity.person_id,
                 now=now,
             )
-        if event:
-            invited = ParticipantInvited(
-                agency_id=identity.agency, person_id=person_id, role=role, expires_at=expires
+        issued: DomainEvent
+        if account is None and role in PARTICIPANT_ROLES:
+            issued = ParticipantInvited(
+                agency_id=agency, person_id=person_id, role=role, expires_at=expires
             )
-            await self.p.journal.record(
-                account_stream(person_id),
-                [invited],
-                actor=identity.actor,
-                agency=identity.agency,
-                now=now,
+        else:
+            issued = ActivationCodeIssued(
+                agency_id=agency,
+                person_id=person_id,
+                role=role,
+                expires_at=expires,
+                reset=account is not None,
             )
+        await self.p.journal.record(
+            account_stream(person_id), [issued], actor=identity.actor, agency=agency, now=now
+        )
         return {"person_id": person_id, "activation_code": code, "expires_at": expires.isoformat()}
 
     async def redeem(self, code: str, login: str, password: str, address: str) -> dict[str, Any]:
-        """The person sets their login name and password; the code is then spent."""
+        """The person sets their login name and password; the code is then spent. For an
+        existing account (a reset) the second factor goes too, and every session ends."""
         self.p.address_limit.check(address)
         now = self.p.clock()
         password_hash = await self.p.passwords.hash(password)
@@ -93,32 +103,42 @@ class Enrolment:
             invitation = await self.p.invitations.redeem(conn, code, now)
             if invitation is None:
                 raise _bad_code()
-            await self.p.accounts.create(
-                conn,
-                agency=invitation.agency,
-                person_id=invitation.person_id,
-                role=invitation.role,
-                kind="staff" if invitation.role in STAFF_ROLES else "participant",
-                lookup=self.p.vault.lookup(invitation.agency, login),
-                password_hash=password_hash,
-                now=now,
+            agency, person = invitation.agency, invitation.person_id
+            lookup = self.p.vault.lookup(agency, login)
+            account = await self.p.accounts.by_person(conn, agency, person)
+            events: list[DomainEvent] = []
+            if account is None:
+                await self.p.accounts.create(
+                    conn,
+                    agency=agency,
+                    person_id=person,
+                    role=invitation.role,
+                    kind="staff" if invitation.role in STAFF_ROLES else "participant",
+                    lookup=lookup,
+                    password_hash=password_hash,
+                    now=now,
+                )
+                events.append(
+                    AccountOpened(agency_id=agency, person_id=person, role=invitation.role)
+                )
+            else:
+                await self.p.accounts.reset(conn, account, lookup, password_hash)
+                await self.p.refresh.end_all(conn, agency, person, now)
+            events.append(
+                CredentialsChanged(
+                    agency_id=agency, person_id=person, credential=Credential.PASSWORD
+                )
             )
-        opened = AccountOpened(
-            agency_id=invitation.agency, person_id=invitation.person_id, role=invitation.role
-        )
-        changed = CredentialsChanged(
-            agency_id=invitation.agency,
-            person_id=invitation.person_id,
-            credential=Credential.PASSWORD,
-        )
+            if account is not None and (account.totp_sealed or account.totp_pending):
+                events.append(
+                    CredentialsChanged(
+                        agency_id=agency, person_id=person, credential=Credential.TOTP
+                    )
+                )
         await self.p.journal.record(
-            account_stream(invitation.person_id),
-            [opened, changed],
-            actor=None,
-            agency=invitation.agency,
-            now=now,
+            account_stream(person), events, actor=None, agency=agency, now=now
         )
-        return {"person_id": invitation.person_id, "agency": invitation.agency}
+        return {"person_id": person, "agency": agency}
 
     async def enrol_totp(
         self, person_id: str, challenge: str | None, identity: Identity | None

@@ -102,6 +102,23 @@ class Refresh:
             now,
         )
 
+    async def end_all(
+        self, conn: asyncpg.Connection, agency: str, person_id: str, now: datetime
+    ) -> None:
+        """Every session and pending challenge of the person ends (their credentials changed)."""
+        await conn.execute(
+            f"UPDATE {self._s}.signin_refresh_families SET revoked_at = $3 "
+            "WHERE agency = $1 AND person_id = $2 AND revoked_at IS NULL",
+            agency,
+            person_id,
+            now,
+        )
+        await conn.execute(
+            f"DELETE FROM {self._s}.signin_challenges WHERE agency = $1 AND person_id = $2",
+            agency,
+            person_id,
+        )
+
     # ---- second-factor challenges -----------------------------------------------------------
 
     async def challenge(

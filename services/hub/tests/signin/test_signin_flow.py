@@ -173,3 +173,20 @@ async def test_the_hub_takes_its_own_tokens_until_the_person_is_deactivated(hub,
     body = {"person_id": "hp-88ab12cd", "role": "harmed_person"}
     r = await hub.client.post("/invitations", json=body, headers=mine)
     assert r.status_code == 401  # the access token has minutes left: refused all the same
+
+
+async def test_a_reset_code_replaces_the_password_and_the_second_factor_and_ends_sessions(
+    hub, agency
+):
+    await hub.ready(agency)
+    _, tokens = await hub.staff_member(agency, "prac-a1b2c3", "sam")
+    code = await hub.staff_code(agency, "prac-a1b2c3")  # a lost phone: the coordinator resets
+    assert (await hub.redeem(code, "sam.new", "a brand new passphrase")).status_code == 201
+
+    r = await hub.client.post("/token/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert r.status_code == 401
+    assert (await hub.sign_in(agency, "sam")).status_code == 401
+    again = await hub.sign_in(agency, "sam.new", "a brand new passphrase")
+    assert again.json()["status"] == "enrol_second_factor"
+    types = [e.event_type for e in await hub.runtime.store.read_stream("account:prac-a1b2c3")]
+    assert types[-3:] == ["ActivationCodeIssued", "CredentialsChanged", "CredentialsChanged"]

@@ -312,11 +312,26 @@ class ParticipantInvited(DomainEvent):
     expires_at: AwareDatetime
 
 
+@registry.register
+class ActivationCodeIssued(DomainEvent):
+    """A one-time code that opens a staff member's account, or (`reset`) replaces the login name
+    and password of an existing account and removes its second factor (a lost password or
+    phone). Issued by the coordinator (staff) or practitioner (participants) who is the actor."""
+
+    event_type: ClassVar[str] = "ActivationCodeIssued"
+    agency_id: AgencyId
+    person_id: PseudoId
+    role: Role
+    expires_at: AwareDatetime
+    reset: bool = False
+
+
 __all__ += [
     "ACCOUNT_STREAM",
     "AccountLocked",
     "AccountOpened",
     "AccountUnlocked",
+    "ActivationCodeIssued",
     "Credential",
     "CredentialsChanged",
     "LockReason",
