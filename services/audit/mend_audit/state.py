@@ -24,6 +24,7 @@ from mend_events.contracts.envelope import RecordedEvent
 from mend_events.contracts.events import DomainEvent, Sealed
 from mend_events.errors import MendError
 from mend_events.security.crypto import is_sealed
+from mend_hub.domain import decider as hub_decider
 from mend_risk import domain as risk
 from mend_sessions.domain import decider as sessions_decider
 from pydantic import BaseModel
@@ -37,7 +38,10 @@ DECIDERS: dict[str, Decider[Any]] = {
     "risk": risk.decider,
     "sessions": sessions_decider,
     "aftercare": aftercare_decider,
+    "hub": hub_decider,  # the case's allocations
 }
+# Shown only for a case they hold events of: the hub's allocations (a case may have none yet).
+WHEN_PRESENT = frozenset({"hub"})
 
 # Answers that belong to the harmed person alone: an audit sees that they were given, not what.
 _WITHHELD = {("aftercare", "outcomes")}
@@ -141,6 +145,8 @@ def case_state(events: Sequence[RecordedEvent], at: datetime) -> dict[str, Any]:
     for service in sorted(DECIDERS, key=service_rank):
         decider = DECIDERS[service]
         mine = sorted(by_service.get(service, ()), key=lambda e: (e.stream_id, e.stream_version))
+        if not mine and service in WHEN_PRESENT:
+            continue
         history: list[tuple[DomainEvent, Any]] = []
         for e in mine:
             try:

@@ -239,3 +239,33 @@ def test_building_twice_gives_identical_bytes():
     two = to_json(CaseHistory(CASE, [entry_of(e) for e in reversed(events)]).timeline())
     assert one == two
     assert b"A256GCM" not in one and b"Y3Q=" not in one
+
+
+def test_a_cases_allocations_are_in_its_state_as_of_any_moment():
+    """The hub's allocations of a case are folded by the hub's own decider: who was allocated
+    as of a moment; a case with no allocation shows no hub part at all."""
+    from mend_audit.state import case_state
+
+    coord = ("coord-erin1", "coordinator")
+    base = journey()
+    allocations = [
+        recorded("hub", 1, 1, "CaseAllocated",
+                 {"agency_id": "agency-a", "case_id": CASE, "practitioner_id": "prac-carol1",
+                  "reason": "new_case"}, at=30, actor=coord),
+        recorded("hub", 2, 2, "CaseDeallocated",
+                 {"agency_id": "agency-a", "case_id": CASE, "practitioner_id": "prac-carol1",
+                  "reason": "participant_request"}, at=40, actor=coord),
+        recorded("hub", 3, 3, "CaseAllocated",
+                 {"agency_id": "agency-a", "case_id": CASE, "practitioner_id": "prac-dave01",
+                  "reason": "participant_request"}, at=40, actor=coord),
+    ]  # fmt: skip
+    assert "hub" not in case_state(base, T0 + timedelta(days=1))
+
+    def allocated(at: int) -> list[str]:
+        hub = case_state([*base, *allocations], T0 + timedelta(seconds=at))["hub"]
+        return [a["practitioner_id"] for a in hub["state"]["current"]]
+
+    assert allocated(35) == ["prac-carol1"]
+    assert allocated(45) == ["prac-dave01"]
+    by = case_state([*base, *allocations], T0 + timedelta(seconds=45))["hub"]["state"]["current"]
+    assert by[0]["by"] == "coord-erin1"

@@ -289,3 +289,47 @@ async def test_the_openapi_document_names_every_route(hub):
         "/practitioners/{person_id}/caseload",
     } <= set(paths)
     assert paths["/agencies/{agency_id}/suspension"]["post"]["summary"].startswith("Suspend")
+
+
+async def test_agency_bs_coordinator_neither_sees_nor_changes_agency_as_records(world, who):
+    client, runtime = world
+    assert (await allocate(client, who, PRAC_1)).status_code == 201
+    before = await runtime.store.head_position()
+    b = who.coordinator(B)
+    writes = [
+        (f"/agencies/{A}/keys", {"kid": "kb", "public_key_pem": public_pem()}),
+        (f"/agencies/{A}/keys/k0/retirement", None),
+        (f"/agencies/{A}/staff", {"person_id": "prac-bbbb09", "role": "practitioner"}),
+        (f"/agencies/{A}/staff/{PRAC_1}/deactivation", {"reason": "other"}),
+        (f"/agencies/{A}/staff/{PRAC_2}/reactivation", None),
+        (f"/agencies/{A}/staff/{PRAC_1}/qualifications",
+         {"rj_trained": False, "sexual_harm_trained": False, "level": 1}),
+        (f"/agencies/{A}/suspension", {"reason": "other"}),
+        (f"/cases/{CASE_A}/allocations", {"practitioner_id": PRAC_B}),
+        (f"/cases/{CASE_A}/allocations/{PRAC_1}/end", {"reason": "other"}),
+        (f"/cases/{CASE_A}/allocations/reallocation",
+         {"from_practitioner_id": PRAC_1, "to_practitioner_id": PRAC_B, "reason": "other"}),
+    ]  # fmt: skip
+    for path, body in writes:
+        r = await client.post(path, json=body, headers=b)
+        assert r.status_code == 403, (path, r.text)
+    reads = [f"/agencies/{A}", f"/agencies/{A}/staff", f"/cases/{CASE_A}/allocations",
+             f"/practitioners/{PRAC_1}/caseload"]  # fmt: skip
+    for path in reads:
+        r = await client.get(path, headers=b)
+        assert r.status_code == 403, (path, r.text)
+        assert PRAC_1 not in r.text
+    assert await runtime.store.head_position() == before
+
+
+async def test_a_retried_request_with_its_idempotency_key_writes_nothing_twice(hub, who):
+    client, _, runtime = hub
+    body = {"agency_id": A, "name": "North RJ"}
+    headers = {**who.operator(), "Idempotency-Key": "onboard-a-1"}
+    first = await client.post("/agencies", json=body, headers=headers)
+    again = await client.post("/agencies", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json()["version"] == first.json()["version"] == 1
+    other = await client.post("/agencies", json={**body, "name": "Other"}, headers=headers)
+    refused(other, 422, "Idempotency-Key")
+    assert await runtime.store.head_position() == 1
