@@ -25,15 +25,19 @@ import hashlib
 import os
 import time
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 from mend_events.app.settings import Settings
+from mend_events.commands.decider import system_context
 from mend_events.contracts.actors import Role
 from mend_events.messaging.topics import delete_topics
 from mend_events.security.identity import Identity
 from mend_events.store.migrate import migrate_schema
 from mend_hub.app import build
+from mend_hub.commands import OnboardAgency
+from mend_hub.signin.journal import SYSTEM
 from mend_hub.signin.limits import AddressLimit
 from mend_hub.signin.passwords import hasher
 
@@ -70,7 +74,10 @@ def password_costs(samples: int) -> list[Result]:
 
 
 async def _accounts(app, n: int) -> list[str]:
-    """`n` participant accounts of the bench agency (login names `bench-<i>`)."""
+    """The bench agency onboarded (local sign-in, a signing key) and `n` participant accounts
+    of it (login names `bench-<i>`)."""
+    ctx = system_context(SYSTEM, AGENCY, now=datetime.now(UTC))
+    await app.state.service.onboard(OnboardAgency(agency_id=AGENCY, name="Bench agency"), ctx)
     enrolment = app.state.signin.enrolment
     await enrolment.add_signing_key(AGENCY, only_if_none=True)
     practitioner = Identity(AGENCY, Role.PRACTITIONER, "prac-bench01")

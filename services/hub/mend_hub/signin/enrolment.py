@@ -5,7 +5,6 @@ by a coordinator; the agency's signing keys. Nobody ever learns another person's
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
@@ -15,7 +14,6 @@ from mend_events.contracts.catalog.hub import (
     AccountUnlocked,
     ActivationCodeIssued,
     AgencyKeyAdded,
-    AgencyKeyRetired,
     Credential,
     CredentialsChanged,
     ParticipantInvited,
@@ -204,8 +202,11 @@ class Enrolment:
         standing = await self.p.standing.agency(agency)
         if not standing.onboarded:
             raise NotFound("no agency with this id is onboarded", field="agency_id")
-        if standing.sign_in is not SignIn.LOCAL:
-            raise Rejected("the agency signs in with its own identity provider", field="agency_id")
+        if standing.sign_in is not SignIn.LOCAL or not standing.active:
+            raise Rejected(
+                "only an active agency whose staff sign in here has signing keys here",
+                field="agency_id",
+            )
         key = await self.add_signing_key(agency)
         assert key is not None
         return {"agency_id": agency, "kid": key.kid, "public_key_pem": key.public_pem}
@@ -223,15 +224,6 @@ class Enrolment:
             agency_stream(agency), [added], actor=None, agency=agency, now=now
         )
         return key
-
-    async def retire_signing_key(self, agency: str, kid: str, at: datetime) -> None:
-        """The end of a rotation's overlap: tokens signed with `kid` are refused from `at`."""
-        async with self.p.pool.acquire() as conn:
-            await self.p.keys.retire(conn, kid, at)
-        retired = AgencyKeyRetired(agency_id=agency, kid=kid, retired_at=at)
-        await self.p.journal.record(
-            agency_stream(agency), [retired], actor=None, agency=agency, now=self.p.clock()
-        )
 
 
 def _bad_code() -> Unauthenticated:

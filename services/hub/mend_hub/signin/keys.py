@@ -2,8 +2,9 @@
 
 The private half is kept sealed under the agency's KEK (`Vault`, purpose `signing-key`); the
 public half is published as `AgencyKeyAdded`, which is how every service learns to verify it.
-Rotation adds a new key (tokens are signed with the newest from then on) and retires the old
-one later, once the tokens it signed (5 minutes) have expired: the overlap."""
+Rotation adds a new key (tokens are signed with the newest from then on); the old one is retired
+through the hub's own key route (`AgencyKeyRetired`, now or at a later moment: the overlap, at
+least the 5 minutes its last tokens live). A key with a retirement recorded signs nothing new."""
 
 from __future__ import annotations
 
@@ -63,35 +64,17 @@ class SigningKeys:
         )
         return NewKey(kid, public_pem)
 
-    async def retire(self, conn: asyncpg.Connection, kid: str, at: datetime) -> None:
-        await conn.execute(
-            f"UPDATE {self._schema}.signin_keys SET retired_at = $2 "
-            "WHERE kid = $1 AND retired_at IS NULL",
-            kid,
-            at,
-        )
-
     async def current(self, conn: asyncpg.Connection, agency: str) -> str | None:
         return await conn.fetchval(
-            f"SELECT kid FROM {self._schema}.signin_keys WHERE agency = $1 AND retired_at IS NULL "
+            f"SELECT kid FROM {self._schema}.signin_keys WHERE agency = $1 "
             "ORDER BY seq DESC LIMIT 1",
             agency,
         )
 
-    async def public_keys(self, conn: asyncpg.Connection, agency: str) -> dict[str, str]:
-        """kid -> PEM of the agency's keys not retired (what verifiers should accept)."""
-        rows = await conn.fetch(
-            f"SELECT kid, public_pem FROM {self._schema}.signin_keys "
-            "WHERE agency = $1 AND retired_at IS NULL ORDER BY seq",
-            agency,
-        )
-        return {r["kid"]: r["public_pem"] for r in rows}
-
     async def public_key(self, conn: asyncpg.Connection, kid: str) -> tuple[str, str] | None:
-        """(agency, PEM) of a key of the hub's not retired here."""
+        """(agency, PEM) of one of the hub's keys (whether it still verifies: the hub's events)."""
         row = await conn.fetchrow(
-            f"SELECT agency, public_pem FROM {self._schema}.signin_keys "
-            "WHERE kid = $1 AND retired_at IS NULL",
+            f"SELECT agency, public_pem FROM {self._schema}.signin_keys WHERE kid = $1",
             kid,
         )
         return (row["agency"], row["public_pem"]) if row is not None else None
@@ -107,11 +90,11 @@ class SigningKeys:
         retired: frozenset[str] = frozenset(),
     ) -> tuple[str, int]:
         """An access token for the person (the claims `identity.TokenVerifier` checks, and the
-        signing key's `kid` in the header), signed with the newest key not retired (here or in
-        `retired`, the hub's events); with its lifetime in seconds."""
+        signing key's `kid` in the header), signed with the newest key not `retired` (any key with
+        a retirement recorded in the hub's events); with its lifetime in seconds."""
         row = await conn.fetchrow(
             f"SELECT kid, sealed_private FROM {self._schema}.signin_keys "
-            "WHERE agency = $1 AND retired_at IS NULL AND NOT (kid = ANY($2::text[])) "
+            "WHERE agency = $1 AND NOT (kid = ANY($2::text[])) "
             "ORDER BY seq DESC LIMIT 1",
             agency,
             sorted(retired),

@@ -35,12 +35,12 @@ async def identity_of(parts: Parts, authorization: str) -> Identity:
         if row is not None:
             agency, pem = row
             standing = await parts.standing.agency(agency)
-            if kid in standing.retired:
+            if not standing.verifies(kid, parts.clock()):
                 raise Unauthenticated("the token's signing key is retired")
             identity = TokenVerifier(StaticKeys({agency: pem})).verify(token)
             # Refused at once, not when the token runs out: a suspended agency, a deactivated
             # member of staff (the hub's own events, read now).
-            if standing.suspended or not await _active(parts, identity):
+            if not standing.active or not await _active(parts, identity):
                 raise Unauthenticated("this account may not act now")
             return identity
     return await require_identity(authorization)

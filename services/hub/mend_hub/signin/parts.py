@@ -11,6 +11,7 @@ from mend_events.contracts.actors import Role
 from mend_events.security.crypto import AgencyKeys
 from mend_events.store import EventStore
 
+from mend_hub.service import HubService
 from mend_hub.signin.accounts import Account, Accounts
 from mend_hub.signin.invitations import Invitations
 from mend_hub.signin.journal import Journal
@@ -30,6 +31,7 @@ def utc_now() -> datetime:
 class Parts:
     pool: asyncpg.Pool
     store: EventStore
+    hub: Callable[[], HubService]  # the hub's core: who is who, read from its events
     schema: str
     agency_keys: AgencyKeys
     passwords: Passwords = field(default_factory=Passwords)
@@ -42,19 +44,19 @@ class Parts:
         self.refresh = Refresh(self.schema)
         self.invitations = Invitations(self.schema)
         self.keys = SigningKeys(self.schema, self.vault)
-        self.standing = Standing(self.store)
+        self.standing = Standing(self.hub)
         self.journal = Journal(self.store)
 
     async def role_now(self, account: Account) -> tuple[Role, frozenset[str]] | None:
-        """The role the person signs in with now (and the agency's retired key ids), or None
-        when the hub refuses them: their agency is suspended, or (staff) they are deactivated
-        or no longer enrolled there."""
+        """The role the person signs in with now (and the agency's keys on their way out), or
+        None when the hub refuses them: their agency is not active (suspended), or (staff) they
+        are deactivated or no longer enrolled there."""
         agency = await self.standing.agency(account.agency)
-        if agency.suspended:
+        if not agency.active:
             return None
         if not account.is_staff:
-            return account.role, agency.retired
+            return account.role, agency.retiring()
         staff = await self.standing.staff(account.person_id, account.agency)
         if staff is None or not staff.active:
             return None
-        return staff.role, agency.retired
+        return staff.role, agency.retiring()

@@ -1,78 +1,60 @@
-"""Whether the hub lets someone sign in right now, read from the hub's own events at every
-sign-in and refresh (never cached): a deactivated staff member or a suspended agency is refused
-at the next request. Staff standing comes from `staff:<person>` (StaffEnrolled, StaffDeactivated,
-StaffReactivated), the agency's from `agency:<agency>` (AgencyOnboarded, AgencySuspended,
-AgencyReinstated, AgencyKeyRetired: a key retired through the hub's own key routes is never
-used to sign again)."""
+"""Whether the hub lets someone sign in right now, asked of the hub's core (`HubService`, which
+folds the hub's own events from the store at every call, never a projection): a deactivated
+member of staff or a suspended agency is refused at the next sign-in, refresh or request."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from mend_events.contracts.actors import Role
-from mend_events.contracts.catalog.hub import (
-    AgencyKeyRetired,
-    AgencyOnboarded,
-    AgencyReinstated,
-    AgencySuspended,
-    SignIn,
-    StaffDeactivated,
-    StaffEnrolled,
-    StaffReactivated,
-    agency_stream,
-    staff_stream,
-)
-from mend_events.store import EventStore
+from mend_events.contracts.catalog.hub import SignIn
+
+from mend_hub.service import HubService
 
 
 @dataclass(frozen=True, slots=True)
 class Agency:
     onboarded: bool = False
     sign_in: SignIn | None = None
-    suspended: bool = False
-    retired: frozenset[str] = frozenset()  # kids retired by AgencyKeyRetired (by any route)
+    active: bool = False  # onboarded and not suspended
+    # kid -> when it retires (None: not retiring), as the hub's events have it
+    keys: dict[str, datetime | None] = field(default_factory=dict)
+
+    def retiring(self) -> frozenset[str]:
+        """Keys with a retirement recorded, past or coming: none of them signs a new token."""
+        return frozenset(kid for kid, at in self.keys.items() if at is not None)
+
+    def verifies(self, kid: str, now: datetime) -> bool:
+        """Whether a token signed with `kid` is still accepted (the overlap of a rotation)."""
+        at = self.keys.get(kid)
+        return kid in self.keys and (at is None or now < at)
 
 
 @dataclass(frozen=True, slots=True)
 class Staff:
     agency: str
     role: Role
-    active: bool
+    active: bool  # the person active and their agency too
 
 
 class Standing:
-    def __init__(self, store: EventStore) -> None:
-        self._store = store
+    def __init__(self, hub: Callable[[], HubService]) -> None:
+        self._hub = hub
 
     async def staff(self, person_id: str, agency: str | None = None) -> Staff | None:
-        """The person's latest enrolment (in `agency`, if given) as the hub's events have it."""
-        found: Staff | None = None
-        for recorded in await self._store.read_stream(staff_stream(person_id)):
-            event = recorded.decode()
-            if agency is not None and getattr(event, "agency_id", None) != agency:
-                continue
-            if isinstance(event, StaffEnrolled):
-                found = Staff(event.agency_id, event.role, True)
-            elif found is not None and getattr(event, "agency_id", None) == found.agency:
-                if isinstance(event, StaffDeactivated):
-                    found = Staff(found.agency, found.role, False)
-                elif isinstance(event, StaffReactivated):
-                    found = Staff(found.agency, found.role, True)
-        return found
+        """The person's enrolment (in `agency`, if given), or None if never enrolled there."""
+        found = await self._hub().standing(person_id)
+        if found is None or (agency is not None and found.agency_id != agency):
+            return None
+        return Staff(found.agency_id, found.role, found.active and found.agency_active)
 
     async def agency(self, agency: str) -> Agency:
-        found = Agency()
-        for recorded in await self._store.read_stream(agency_stream(agency)):
-            event = recorded.decode()
-            if isinstance(event, AgencyOnboarded):
-                found = replace(found, onboarded=True, sign_in=event.sign_in)
-            elif isinstance(event, AgencySuspended):
-                found = replace(found, suspended=True)
-            elif isinstance(event, AgencyReinstated):
-                found = replace(found, suspended=False)
-            elif isinstance(event, AgencyKeyRetired):
-                found = replace(found, retired=found.retired | {event.kid})
-        return found
-
-    async def agency_suspended(self, agency: str) -> bool:
-        return (await self.agency(agency)).suspended
+        state = await self._hub().agency(agency)
+        return Agency(
+            onboarded=state.onboarded,
+            sign_in=state.sign_in if state.onboarded else None,
+            active=state.active,
+            keys={k.kid: k.retired_at for k in state.keys},
+        )

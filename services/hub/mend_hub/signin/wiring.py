@@ -7,9 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI
+from mend_events.app.composition import ServiceOf
 from mend_events.app.runtime import ServiceRuntime
 from mend_events.security.crypto import AgencyKeys
 
+from mend_hub.service import HubService
 from mend_hub.signin.api import router
 from mend_hub.signin.enrolment import Enrolment
 from mend_hub.signin.flows import SignInFlows
@@ -27,6 +29,7 @@ class SignIn:
     def of(
         cls,
         runtime: ServiceRuntime,
+        hub: Callable[[], HubService],
         *,
         passwords: Passwords | None = None,
         clock: Callable[[], datetime] = utc_now,
@@ -36,6 +39,7 @@ class SignIn:
             Parts(
                 pool=runtime.pool,
                 store=runtime.store,
+                hub=hub,
                 schema=runtime.schema,
                 agency_keys=AgencyKeys.from_env(),
                 passwords=passwords or Passwords(),
@@ -44,23 +48,12 @@ class SignIn:
         )
 
 
-def install(
-    app: FastAPI,
-    runtime: ServiceRuntime,
-    *,
-    passwords: Passwords | None = None,
-    clock: Callable[[], datetime] = utc_now,
-) -> None:
-    """Add the sign-in's routes to the hub's app, and make `app.state.signin` once the runtime
-    has started (call before the app starts, like every other part of the composition root)."""
+def mount(app: FastAPI, runtime: ServiceRuntime, service_of: ServiceOf[HubService]) -> None:
+    """The sign-in as a part of the hub's app (app.py's PARTS): its routes, and
+    `app.state.signin` once the runtime has started."""
     app.include_router(router())
 
     async def started(rt: ServiceRuntime) -> None:
-        app.state.signin = SignIn.of(rt, passwords=passwords, clock=clock)
+        app.state.signin = SignIn.of(rt, service_of)
 
     runtime.on_start(started)
-
-
-def mount(app: FastAPI, runtime: ServiceRuntime, service_of: object) -> None:
-    """The hub's part protocol (app.py's PARTS): the sign-in reads the hub's own events itself."""
-    install(app, runtime)

@@ -47,14 +47,14 @@ CREATE TABLE IF NOT EXISTS {schema}.signin_refresh_tokens (
     used_at     timestamptz
 );
 
--- The Ed25519 keys the hub signs an agency's tokens with; the public half is AgencyKeyAdded.
+-- The Ed25519 keys the hub signs an agency's tokens with; the public half is AgencyKeyAdded,
+-- and whether a key still signs or verifies is the hub's events' say (AgencyKeyRetired).
 CREATE TABLE IF NOT EXISTS {schema}.signin_keys (
     kid             text        PRIMARY KEY,
     agency          text        NOT NULL,
     public_pem      text        NOT NULL,
     sealed_private  bytea       NOT NULL,
     created_at      timestamptz NOT NULL,
-    retired_at      timestamptz,
     -- the order keys were made in (two made in one instant still have an order: newest signs)
     seq             bigint      GENERATED ALWAYS AS IDENTITY
 );
