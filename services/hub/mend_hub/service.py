@@ -166,7 +166,12 @@ class HubService(KnowsCases):
     # --- allocations (the case's agency comes from its opening: access.py checked it) ----------
 
     async def allocate(
-        self, case_id: str, agency_id: str, body: c.AllocateBody, ctx: CommandContext, key=None
+        self,
+        case_id: str,
+        agency_id: str,
+        body: c.AllocateBody,
+        ctx: CommandContext,
+        key: str | None = None,
     ) -> CommandResult[HubState]:
         standing = await self.standing(body.practitioner_id)
         cmd = c.AllocateCase(agency_id, body.practitioner_id, body.reason, standing)
@@ -187,7 +192,12 @@ class HubService(KnowsCases):
         return await self.commands.execute(case_id, cmd, ctx, idempotency_key=key)
 
     async def reallocate(
-        self, case_id: str, agency_id: str, body: c.ReallocateBody, ctx: CommandContext, key=None
+        self,
+        case_id: str,
+        agency_id: str,
+        body: c.ReallocateBody,
+        ctx: CommandContext,
+        key: str | None = None,
     ) -> CommandResult[HubState]:
         to = await self.standing(body.to_practitioner_id)
         cmd = c.ReallocateCase(
