@@ -69,6 +69,17 @@ class Accounts:
             )
         )
 
+    async def agency_of(
+        self, conn: asyncpg.Connection, person_id: str, preferred: str
+    ) -> str | None:
+        """An agency where the person has an account: `preferred` if there, else any."""
+        return await conn.fetchval(
+            f"SELECT agency FROM {self._t} WHERE person_id = $1 "
+            "ORDER BY (agency = $2) DESC, agency LIMIT 1",
+            person_id,
+            preferred,
+        )
+
     async def create(
         self,
         conn: asyncpg.Connection,

@@ -173,10 +173,13 @@ class Enrolment:
         return answer
 
     async def unlock(self, identity: Identity, person_id: str) -> dict[str, Any]:
-        access.authorize(identity, access.UNLOCK, identity.agency)
         now = self.p.clock()
         async with self.p.pool.acquire() as conn, conn.transaction():
-            account = await self.p.accounts.by_person(conn, identity.agency, person_id)
+            # The caller's own agency's account of the person, else another agency's (which is
+            # then refused, 403, as it would be if it were asked for by name); 404 if none.
+            agency = await self.p.accounts.agency_of(conn, person_id, identity.agency)
+            access.authorize(identity, access.UNLOCK, agency or identity.agency)
+            account = await self.p.accounts.by_person(conn, agency, person_id) if agency else None
             if account is None:
                 raise NotFound("no account for this person in your agency", field="person")
             await self.p.accounts.unlock(conn, account)

@@ -43,7 +43,7 @@ async def test_five_wrong_passwords_lock_and_the_right_one_is_then_refused(hub, 
     coordinator = hub.token(Role.COORDINATOR, "coord-0001aa", agency)
     other = hub.token(Role.COORDINATOR, "coord-0001aa", "agency-b")
     path = "/accounts/prac-a1b2c3/unlock"
-    assert (await hub.client.post(path, headers=other)).status_code == 404
+    assert (await hub.client.post(path, headers=other)).status_code == 403
     practitioner = hub.token(Role.PRACTITIONER, "prac-0009zz", agency)
     assert (await hub.client.post(path, headers=practitioner)).status_code == 403
     assert (await hub.client.post(path, headers=coordinator)).status_code == 200
