@@ -15,7 +15,9 @@ from pathlib import Path
 import uvloop
 from mend_events.app.settings import Settings
 
-SUITES = ["append", "command", "rebuild", "relay", "e2e", "withdrawal", "replay", "halt"]
+SUITES = [
+    "append", "command", "rebuild", "relay", "e2e", "withdrawal", "replay", "halt", "signin",
+]  # fmt: skip
 OUT = Path(__file__).parent / "results" / "latest.json"
 
 

@@ -21,8 +21,9 @@ from mend_hub.people import part as people
 from mend_hub.reactions import Reactions
 from mend_hub.read_models import HubDirectory
 from mend_hub.service import HubService
+from mend_hub.signin import wiring as signin
 
-PARTS = (api, people)
+PARTS = (api, people, signin)
 
 
 def build(

@@ -356,3 +356,109 @@ __all__ += [  # the people directory's names, kept with their section
     "PersonKind",
     "PersonRegistered",
 ]
+
+
+# ---- sign-in accounts (stream: `account:<person>`) --------------------------------------------
+# What happened to a local account, never the credential itself: no login name, hash, secret,
+# code or token travels in these events. The hub's sign-in tables hold those (sealed or hashed).
+
+ACCOUNT_STREAM = "account:"
+
+
+def account_stream(person_id: str) -> str:
+    return f"{ACCOUNT_STREAM}{person_id}"
+
+
+class Credential(StrEnum):
+    PASSWORD = "password"  # a password or a participant's passphrase
+    TOTP = "totp"  # a time-based one-time password's secret (RFC 6238)
+
+
+class LockReason(StrEnum):
+    REPEATED_FAILURES = "repeated_failures"  # too many wrong passwords or codes in a row
+
+
+class UnlockReason(StrEnum):
+    BY_COORDINATOR = "by_coordinator"
+    LOCK_EXPIRED = "lock_expired"
+
+
+@registry.register
+class AccountOpened(DomainEvent):
+    """A local sign-in account exists for the person (staff: after `StaffEnrolled`;
+    participants: when their invitation is redeemed)."""
+
+    event_type: ClassVar[str] = "AccountOpened"
+    agency_id: AgencyId
+    person_id: PseudoId
+    role: Role
+
+
+@registry.register
+class CredentialsChanged(DomainEvent):
+    """A credential of the account was set or replaced (what kind only)."""
+
+    event_type: ClassVar[str] = "CredentialsChanged"
+    agency_id: AgencyId
+    person_id: PseudoId
+    credential: Credential
+
+
+@registry.register
+class AccountLocked(DomainEvent):
+    """Sign-in is refused until `until` (or an unlock by a coordinator)."""
+
+    event_type: ClassVar[str] = "AccountLocked"
+    agency_id: AgencyId
+    person_id: PseudoId
+    reason: LockReason
+    failures: int = Field(ge=1)
+    until: AwareDatetime
+
+
+@registry.register
+class AccountUnlocked(DomainEvent):
+    event_type: ClassVar[str] = "AccountUnlocked"
+    agency_id: AgencyId
+    person_id: PseudoId
+    reason: UnlockReason
+
+
+@registry.register
+class ParticipantInvited(DomainEvent):
+    """A practitioner handed the participant a one-time activation code (the code is not here)."""
+
+    event_type: ClassVar[str] = "ParticipantInvited"
+    agency_id: AgencyId
+    person_id: PseudoId
+    role: Role
+    expires_at: AwareDatetime
+
+
+@registry.register
+class ActivationCodeIssued(DomainEvent):
+    """A one-time code that opens a staff member's account, or (`reset`) replaces the login name
+    and password of an existing account and removes its second factor (a lost password or
+    phone). Issued by the coordinator (staff) or practitioner (participants) who is the actor."""
+
+    event_type: ClassVar[str] = "ActivationCodeIssued"
+    agency_id: AgencyId
+    person_id: PseudoId
+    role: Role
+    expires_at: AwareDatetime
+    reset: bool = False
+
+
+__all__ += [
+    "ACCOUNT_STREAM",
+    "AccountLocked",
+    "AccountOpened",
+    "AccountUnlocked",
+    "ActivationCodeIssued",
+    "Credential",
+    "CredentialsChanged",
+    "LockReason",
+    "ParticipantInvited",
+    "UnlockReason",
+    "account_stream",
+]

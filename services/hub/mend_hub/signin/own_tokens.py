@@ -1,0 +1,53 @@
+"""The hub accepts the tokens it signed itself: a token whose `kid` names one of the hub's own
+signing keys (not retired, here or by the hub's events) is verified with that key's public half,
+for that key's agency only, and refused at once for a suspended agency or deactivated staff;
+any other token goes to the process's verifier (development keys,
+an agency's own keys). The services learn the hub's keys from `AgencyKeyAdded`; the hub knows
+them already."""
+
+from __future__ import annotations
+
+import jwt
+from mend_events.contracts.catalog.hub import STAFF_ROLES
+from mend_events.errors import Unauthenticated
+from mend_events.security.identity import Identity, TokenVerifier, require_identity
+from mend_events.security.public_keys import StaticKeys
+
+from mend_hub.signin.parts import Parts
+
+
+def _bearer(authorization: str) -> str:
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+async def identity_of(parts: Parts, authorization: str) -> Identity:
+    token = _bearer(authorization)
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        raise Unauthenticated("malformed token") from None
+    if isinstance(kid, str):
+        async with parts.pool.acquire() as conn:
+            row = await parts.keys.public_key(conn, kid)
+        if row is not None:
+            agency, pem = row
+            standing = await parts.standing.agency(agency)
+            if not standing.verifies(kid, parts.clock()):
+                raise Unauthenticated("the token's signing key is retired")
+            identity = TokenVerifier(StaticKeys({agency: pem})).verify(token)
+            # Refused at once, not when the token runs out: a suspended agency, a deactivated
+            # member of staff (the hub's own events, read now).
+            if not standing.active or not await _active(parts, identity):
+                raise Unauthenticated("this account may not act now")
+            return identity
+    return await require_identity(authorization)
+
+
+async def _active(parts: Parts, identity: Identity) -> bool:
+    if identity.role not in STAFF_ROLES:
+        return True
+    staff = await parts.standing.staff(identity.person_id, identity.agency)
+    return staff is not None and staff.active

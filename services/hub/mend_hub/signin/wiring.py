@@ -1,0 +1,59 @@
+"""`SignIn`: the sign-in's parts and flows, made once the hub's runtime has started (it needs
+the runtime's pool and store) and held by the app as `app.state.signin`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import FastAPI
+from mend_events.app.composition import ServiceOf
+from mend_events.app.runtime import ServiceRuntime
+from mend_events.security.crypto import AgencyKeys
+
+from mend_hub.service import HubService
+from mend_hub.signin.api import router
+from mend_hub.signin.enrolment import Enrolment
+from mend_hub.signin.flows import SignInFlows
+from mend_hub.signin.parts import Parts, utc_now
+from mend_hub.signin.passwords import Passwords
+
+
+class SignIn:
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        self.flows = SignInFlows(parts)
+        self.enrolment = Enrolment(parts)
+
+    @classmethod
+    def of(
+        cls,
+        runtime: ServiceRuntime,
+        hub: Callable[[], HubService],
+        *,
+        passwords: Passwords | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> SignIn:
+        assert runtime.pool is not None and runtime.store is not None, "runtime not started"
+        return cls(
+            Parts(
+                pool=runtime.pool,
+                store=runtime.store,
+                hub=hub,
+                schema=runtime.schema,
+                agency_keys=AgencyKeys.from_env(),
+                passwords=passwords or Passwords(),
+                clock=clock,
+            )
+        )
+
+
+def mount(app: FastAPI, runtime: ServiceRuntime, service_of: ServiceOf[HubService]) -> None:
+    """The sign-in as a part of the hub's app (app.py's PARTS): its routes, and
+    `app.state.signin` once the runtime has started."""
+    app.include_router(router())
+
+    async def started(rt: ServiceRuntime) -> None:
+        app.state.signin = SignIn.of(rt, service_of)
+
+    runtime.on_start(started)

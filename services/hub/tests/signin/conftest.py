@@ -1,0 +1,127 @@
+"""The hub's sign-in on the real PostgreSQL and broker: the hub's own app (mend_hub.app.build),
+a clock the sign-in reads that the test moves, and helpers that walk a person from onboarding and
+enrolment (the hub's routes) through activation code to tokens (the sign-in's routes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pyotp
+import pytest
+from mend_events.contracts.actors import Role
+from mend_hub.app import build
+from mend_testkit.fixtures import running_service
+from mend_testkit.hub import Callers, enrol, onboard
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Hub:
+    client: httpx.AsyncClient
+    app: object
+    runtime: object
+    clock: Clock
+    token: object  # the dev-keys token fixture, for the coordinator and practitioner callers
+    password: str = PASSWORD
+    onboarded: set[str] = field(default_factory=set)
+
+    @property
+    def signin(self):
+        return self.app.state.signin
+
+    @property
+    def who(self) -> Callers:
+        return Callers(self.token)
+
+    async def onboard(self, agency: str) -> None:
+        if agency not in self.onboarded:
+            await onboard(self.client, self.who, agency, keys=0)
+            self.onboarded.add(agency)
+
+    async def ready(self, agency: str) -> dict:
+        """The agency onboarded with local sign-in and its first signing key made by the hub
+        (asked for by the deployment's operator, as before anyone of the agency can sign in)."""
+        await self.onboard(agency)
+        path = f"/agencies/{agency}/signing-keys"
+        r = await self.client.post(path, headers=self.who.operator())
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def enrol(self, agency: str, person: str, role: Role = Role.PRACTITIONER) -> None:
+        await self.onboard(agency)
+        await enrol(self.client, self.who, agency, person, str(role))
+
+    async def deactivate(self, agency: str, person: str) -> None:
+        path = f"/agencies/{agency}/staff/{person}/deactivation"
+        body = {"reason": "left_agency"}
+        r = await self.client.post(path, json=body, headers=self.who.coordinator(agency))
+        assert r.status_code == 201, r.text
+
+    async def suspend(self, agency: str) -> None:
+        body = {"reason": "under_review"}
+        path = f"/agencies/{agency}/suspension"
+        r = await self.client.post(path, json=body, headers=self.who.operator())
+        assert r.status_code == 201, r.text
+
+    async def staff_code(self, agency: str, person: str) -> str:
+        headers = self.token(Role.COORDINATOR, "coord-0001aa", agency)
+        r = await self.client.post("/accounts", json={"person_id": person}, headers=headers)
+        assert r.status_code == 201, r.text
+        return r.json()["activation_code"]
+
+    async def redeem(self, code: str, username: str, password: str = PASSWORD) -> httpx.Response:
+        body = {"activation_code": code, "username": username, "password": password}
+        return await self.client.post("/invitations/redeem", json=body)
+
+    async def sign_in(self, agency: str, username: str, password: str = PASSWORD):
+        body = {"agency": agency, "username": username, "password": password}
+        return await self.client.post("/signin", json=body)
+
+    async def code(self, challenge: str, code: str) -> httpx.Response:
+        body = {"challenge": challenge, "code": code}
+        return await self.client.post("/signin/second-factor", json=body)
+
+    async def staff_member(self, agency: str, person: str, username: str) -> tuple[str, dict]:
+        """Enrolled, activated, TOTP enrolled, signed in: (the TOTP secret, the tokens)."""
+        await self.enrol(agency, person)
+        assert (
+            await self.redeem(await self.staff_code(agency, person), username)
+        ).status_code == 201
+        first = await self.sign_in(agency, username)
+        assert first.status_code == 200, first.text
+        assert first.json()["status"] == "enrol_second_factor"
+        challenge = first.json()["challenge"]
+        r = await self.client.post(f"/accounts/{person}/totp", json={"challenge": challenge})
+        assert r.status_code == 201, r.text
+        secret = parse_qs(urlparse(r.json()["provisioning_uri"]).query)["secret"][0]
+        done = await self.code(challenge, pyotp.TOTP(secret).at(self.clock()))
+        assert done.status_code == 200, done.text
+        return secret, done.json()
+
+
+@pytest.fixture
+async def hub(platform, unique, topic_prefix, token):
+    clock = Clock()
+    async with running_service(build, "hub", platform, unique, topic_prefix) as (c, app, rt):
+        app.state.signin.parts.clock = clock
+        yield Hub(c, app, rt, clock, token)
+
+
+@pytest.fixture
+def agency(unique) -> str:
+    return f"agency-{unique}"
