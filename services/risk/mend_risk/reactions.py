@@ -35,6 +35,8 @@ from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS, CaseDirectory
 from mend_events.security.practitioners import SUBSCRIPTION as REGISTRY
 from mend_events.security.practitioners import PractitionerDirectory
+from mend_events.security.trust import SUBSCRIPTION as HUB
+from mend_events.security.trust import TRUST_EVENTS, TrustTables
 
 from mend_risk.service import RiskService
 
@@ -83,6 +85,7 @@ class Reactions:
             aftercare=("CheckInMissed",),
         ),
         Consumes(REGISTRY, sessions=("PractitionerRegistered",)),
+        Consumes(HUB, hub=TRUST_EVENTS),
     )
 
     def __init__(self, schema: str, service: Callable[[], RiskService]) -> None:
@@ -90,9 +93,14 @@ class Reactions:
         self.service = service
         self.directory = CaseDirectory(schema)
         self.registry = PractitionerDirectory(schema)
+        self.trust = TrustTables(schema)
 
     async def on_registry(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         await self.registry.apply(conn, [event])
+
+    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        # The trust model: agencies, keys, staff and allocations, as the hub publishes them.
+        await self.trust.apply(conn, event)
 
     async def on_triggers(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         trigger = await self._trigger(conn, event)

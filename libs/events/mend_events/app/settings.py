@@ -15,11 +15,12 @@ DEFAULT_PORTS = {"consent": 8101, "risk": 8102, "sessions": 8103, "aftercare": 8
 
 # Which services' events topics each service consumes (its subscriptions, checked against the
 # apps by a test): the read ACLs follow from it.
+# Every service consumes the hub's agency, staff and allocation events (its trust model).
 CONSUMES: dict[str, tuple[str, ...]] = {
-    "consent": ("sessions",),  # the case directory: CaseOpened, ParticipantEnrolled
-    "risk": ("consent", "sessions", "aftercare"),
-    "sessions": ("consent", "risk"),
-    "aftercare": ("consent", "sessions"),
+    "consent": ("sessions", "hub"),  # the case directory: CaseOpened, ParticipantEnrolled
+    "risk": ("consent", "sessions", "aftercare", "hub"),
+    "sessions": ("consent", "risk", "hub"),
+    "aftercare": ("consent", "sessions", "hub"),
 }
 
 # Kafka principals: one per service (it alone may write its topics), `audit` for verification
