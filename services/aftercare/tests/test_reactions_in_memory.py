@@ -20,9 +20,9 @@ from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.aftercare import OfferCause
 from mend_events.contracts.catalog.consent import ConsentWithdrawn, GrantRef, WithdrawalTarget
 from mend_events.contracts.catalog.sessions import (
+    AgreedCommitment,
     AgreementItem,
     AgreementReached,
-    CommitmentCode,
     HaltCause,
     SessionHalted,
 )
@@ -83,9 +83,9 @@ class Elsewhere:
         reached = AgreementReached(
             session_id="sess-1a2b3c",
             items=(
-                AgreementItem(owner_id=RP, commitment=CommitmentCode.WRITTEN_ACCOUNT),
+                AgreementItem(owner_id=RP, commitment=AgreedCommitment.WRITTEN_ACCOUNT),
                 AgreementItem(
-                    owner_id=RP, commitment=CommitmentCode.NO_CONTACT, due_on=date(2027, 1, 1)
+                    owner_id=RP, commitment=AgreedCommitment.NO_CONTACT, due_on=date(2027, 1, 1)
                 ),
             ),
             consented_by=(HP, RP),

@@ -43,6 +43,7 @@ from mend_events.contracts.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.contracts.events import DomainEvent
 from mend_events.messaging.cloudevents import to_message
 from mend_sessions.app import build
+from mend_testkit.directory import allocate, deallocate
 from mend_testkit.fixtures import running_service
 
 HP, RP, SUP = "hp-alice01", "rp-bob0001", "sup-carl01"
@@ -101,7 +102,8 @@ class World:
         return self.token("harmed_person", HP)
 
     def prac(self, case: str, who: str = FAC) -> dict[str, str]:
-        return self.token("practitioner", who, cases=(case,))
+        """A practitioner's token; their cases are the hub's allocations (`prepare`)."""
+        return self.token("practitioner", who)
 
     # -- other services' events
     def recorded(self, service: str, case: str, model: DomainEvent, actor: str) -> RecordedEvent:
@@ -170,6 +172,7 @@ class World:
         opening = {"harm_category": "sexual_assault", "justice_stage": "none"}
         await self.ok(f"/cases/{case}/open", {**opening, "route": "self_referral"}, hp)
         await self.ok(f"/cases/{case}/facilitator", {"practitioner_id": s.facilitator}, hp)
+        await allocate(self.runtime, case, s.facilitator)  # the hub's allocation of the case
         await self.ok(f"/cases/{case}/preferences", s.preferences(), hp)
         if s.rp_takes_part:  # the harmed person's agreement, then the enrolment
             await self.ok(
@@ -553,12 +556,13 @@ async def test_the_responsible_person_never_leads_and_staff_only_their_cases(wor
         f"/cases/{case}/preferences", Setup().preferences(speaks_first=RP), world.hp()
     )
     assert r.status_code == 201
-    # A practitioner works only on cases allocated to them.
-    r = await world.post(
-        f"/cases/{case}/preparations",
-        {"participant": {"id": HP, "role": "harmed_person"}},
-        world.token("practitioner", FAC),
-    )
+    # A practitioner works only on cases allocated to them: another is refused, and so is the
+    # facilitator once the hub deallocates them.
+    preparation = {"participant": {"id": HP, "role": "harmed_person"}}
+    r = await world.post(f"/cases/{case}/preparations", preparation, world.prac(case, ALT))
+    assert r.status_code == 403
+    await deallocate(world.runtime, case, FAC)
+    r = await world.post(f"/cases/{case}/preparations", preparation, world.prac(case))
     assert r.status_code == 403
     # Only coordinators register practitioners.
     body = {"practitioner_id": "prac-self01", "rj_trained": True, "sexual_harm_trained": True,

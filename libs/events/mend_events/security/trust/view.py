@@ -97,8 +97,12 @@ class TrustView:
     async def _listen(self) -> None:
         conn = await asyncpg.connect(self.database_url)
         await conn.add_listener(channel_of(self.schema), self._on_notify)
-        conn.add_termination_listener(lambda _: log.warning("trust.listener_lost"))
+        conn.add_termination_listener(self._on_lost)
         self._listener = conn
+
+    def _on_lost(self, conn: Any) -> None:
+        if conn is self._listener:  # not a close of ours
+            log.warning("trust.listener_lost")
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
@@ -127,10 +131,10 @@ class TrustView:
                 log.warning("trust.listener_down", error=type(exc).__name__)
 
     async def _close_listener(self) -> None:
-        if self._listener is not None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
             with contextlib.suppress(Exception):
-                await self._listener.close(timeout=2)
-            self._listener = None
+                await listener.close(timeout=2)
 
     # ---- loading ----------------------------------------------------------------------------
 
