@@ -115,20 +115,22 @@ def _runtimes(runtimes) -> list:
     return list(runtimes) if isinstance(runtimes, list | tuple) else [runtimes]
 
 
-async def apply_hub_events(runtimes, events: list) -> None:
+async def apply_hub_events(runtimes, events: list) -> int | None:
     """Apply hub events to each runtime's trust tables through the hub subscription's own code
     (`TrustTables.apply`, in one transaction as the inbox's), then wait until that runtime's
-    trust view has heard of the change (its NOTIFY), as every instance does."""
+    trust view has heard of the change (its NOTIFY), as every instance does. Returns the last
+    trust version written (for another instance on the same schema to wait for)."""
     from mend_events.security.trust import TrustTables
 
+    version = None
     for runtime in _runtimes(runtimes):
         tables = TrustTables(runtime.schema)
-        version = None
         async with runtime.pool.acquire() as conn, conn.transaction():
             for event in events:
                 version = await tables.apply(conn, event) or version
         if version is not None:
             await runtime.trust.until(version)
+    return version
 
 
 async def allocate(
@@ -159,3 +161,39 @@ async def deallocate(
         reason=AllocationReason.CASELOAD_BALANCE,
     )
     await apply_hub_events(runtimes, [hub_event(model, case_id, agency=agency)])
+
+
+def allocator(runtimes, *, agency: str = "agency-a"):
+    """A journey driver's `allocate(case_id, practitioner_id)` over in-process runtimes."""
+
+    async def allocate_case(case_id: str, practitioner_id: str) -> None:
+        await allocate(runtimes, case_id, practitioner_id, agency=agency)
+
+    return allocate_case
+
+
+def database_allocator(database_url: str, schemas, *, agency: str = "agency-a"):
+    """The same for services running elsewhere (`make demo`): the hub's CaseAllocated applied
+    to each service schema's trust tables as the application role; each service's trust view
+    hears of it through the NOTIFY sent in the same transaction. DEVELOPMENT ONLY: with a hub
+    service, its events reach the services over `hub.events.v1` instead."""
+    from mend_events.contracts.catalog.hub import AllocationReason, CaseAllocated
+    from mend_events.security.trust import TrustTables
+
+    async def allocate_case(case_id: str, practitioner_id: str) -> None:
+        model = CaseAllocated(
+            agency_id=agency,
+            case_id=case_id,
+            practitioner_id=practitioner_id,
+            reason=AllocationReason.NEW_CASE,
+        )
+        event = hub_event(model, case_id, agency=agency)
+        conn = await asyncpg.connect(database_url)
+        try:
+            for schema in schemas:
+                async with conn.transaction():
+                    await TrustTables(schema).apply(conn, event)
+        finally:
+            await conn.close()
+
+    return allocate_case
