@@ -825,3 +825,39 @@ async def test_registry_matrix_each_role_two_agencies_no_leak(world):
             await world.ok("/practitioners", entry, world.token("coordinator", COORD))
             await world.runtime.settle()
     assert leaks == []
+
+
+async def test_qualifications_recorded_by_the_hub_feed_the_gates(world):
+    """A practitioner the hub alone has recorded (StaffQualificationsRecorded, through the
+    `hub` subscription's own handler) may be chosen and facilitate; once the hub records a
+    lapse, the gates refuse them, and a newer registration of theirs counts again."""
+    from mend_events.contracts.catalog.hub import StaffQualificationsRecorded
+    from mend_testkit.directory import hub_event
+
+    pid = "prac-hub0001"
+
+    async def recorded(trained: bool) -> None:
+        model = StaffQualificationsRecorded(
+            agency_id="agency-a", person_id=pid, rj_trained=True,
+            sexual_harm_trained=trained, level=2,
+        )  # fmt: skip
+        event = hub_event(model, f"staff:{pid}")
+        async with world.runtime.pool.acquire() as conn, conn.transaction():
+            await world.app.state.reactions.on_hub(conn, event)
+
+    unknown = "case-hubq0000"
+    await world.ok(f"/cases/{unknown}/open", {"harm_category": "sexual_assault",
+                   "justice_stage": "none", "route": "self_referral"}, world.hp())  # fmt: skip
+    r = await world.post(f"/cases/{unknown}/facilitator", {"practitioner_id": pid}, world.hp())
+    assert r.status_code == 422, r.text  # nobody has recorded them yet
+
+    await recorded(trained=True)
+    case, s = "case-hubq0001", Setup(facilitator=pid)
+    await world.prepare(case, s)
+    assert (await world.schedule(case, s)).status_code == 201
+    listed = await world.client.get("/practitioners", headers=world.token("coordinator", COORD))
+    assert pid in {p["practitioner_id"] for p in listed.json()["practitioners"]}
+
+    await recorded(trained=False)  # the hub records the lapse
+    r = await world.start(case, s)
+    assert r.status_code == 422 and "sexual-harm" in r.text, r.text
