@@ -21,19 +21,18 @@ their allocations in the trust model; a `cases` claim in a token is ignored.
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from fastapi import Header, Request
 
-from mend_events.contracts.actors import Actor, Role
+from mend_events.contracts.actors import Role
 from mend_events.errors import Unauthenticated
+from mend_events.security.principal import PSEUDO_RE, Identity
 from mend_events.security.public_keys import AGENCY_RE, PublicKey, PublicKeySource, keys_from_env
 
 if TYPE_CHECKING:
@@ -52,23 +51,7 @@ __all__ = [
 
 AUDIENCE = "mend"
 MAX_TOKEN_BYTES = 8192
-PSEUDO_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}-[A-Za-z0-9_-]{4,64}$")
 _REQUIRED_CLAIMS = ["iss", "sub", "role", "aud", "exp", "iat"]
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """A verified caller: the agency that vouches for them, their role and pseudonymous id, and
-    (once admitted by the trust model) the cases allocated to them now."""
-
-    agency: str
-    role: Role
-    person_id: str
-    cases: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(id=self.person_id, role=self.role, agency=self.agency)
 
 
 def _algorithms_for(key: PublicKey) -> list[str]:

@@ -16,7 +16,7 @@ import jwt
 
 from mend_events.contracts.actors import Role
 from mend_events.errors import Unauthenticated
-from mend_events.security.identity import PSEUDO_RE, Identity
+from mend_events.security.principal import PSEUDO_RE, Identity
 from mend_events.security.trust.snapshot import Provider
 
 # The JWK types a provider's signing keys may have, and the algorithms each may verify: the

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.hub import STAFF_ROLES
 from mend_events.errors import Forbidden, Unauthenticated
-from mend_events.security.identity import Identity
+from mend_events.security.principal import Identity
 from mend_events.security.public_keys import PublicKey
 
 
