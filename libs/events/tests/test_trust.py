@@ -246,3 +246,33 @@ async def test_without_its_listener_a_view_reads_the_version_per_request(
             (await view.current()).admit(_prac())
     finally:
         await view.stop()
+
+
+async def test_an_allocation_change_reloads_only_that_practitioners_cases(
+    platform, schema, app_pool
+) -> None:
+    enrolled = hub.StaffEnrolled(agency_id=AGENCY, person_id=PRAC, role=Role.PRACTITIONER)
+    await _apply(app_pool, schema, (enrolled, hub.staff_stream(PRAC)))
+    view = TrustView(app_pool, schema, platform.database_url)
+    await view.start()
+    try:
+        before = view.snapshot
+        reason = hub.AllocationReason.NEW_CASE
+        version = await _apply(
+            app_pool, schema,
+            (hub.CaseAllocated(agency_id=AGENCY, case_id=CASE, practitioner_id=PRAC,
+                               reason=reason), CASE),
+            (hub.CaseAllocated(agency_id=AGENCY, case_id=CASE2, practitioner_id=PRAC,
+                               reason=reason), CASE2),
+        )  # fmt: skip
+        after = await view.until(version)
+        assert after.cases_of(AGENCY, PRAC) == frozenset({CASE, CASE2})
+        assert after.version == version and after.staff is before.staff  # nothing else reread
+        version = await _apply(
+            app_pool, schema,
+            (hub.CaseDeallocated(agency_id=AGENCY, case_id=CASE, practitioner_id=PRAC,
+                                 reason=hub.AllocationReason.CASE_CLOSED), CASE),
+        )  # fmt: skip
+        assert (await view.until(version)).cases_of(AGENCY, PRAC) == frozenset({CASE2})
+    finally:
+        await view.stop()

@@ -14,8 +14,14 @@ allocated to which case.
 """
 
 from mend_events.security.trust.snapshot import Provider, TrustSnapshot
-from mend_events.security.trust.tables import HUB, SUBSCRIPTION, TRUST_EVENTS, TrustTables
-from mend_events.security.trust.view import TrustView, channel_of
+from mend_events.security.trust.tables import (
+    HUB,
+    SUBSCRIPTION,
+    TRUST_EVENTS,
+    TrustTables,
+    channel_of,
+)
+from mend_events.security.trust.view import TrustView
 
 __all__ = [
     "HUB",

@@ -8,7 +8,7 @@ deactivation, a key retirement or a reallocation applies to the next request of 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from mend_events.contracts.actors import Role
@@ -61,6 +61,10 @@ class TrustSnapshot:
     staff: Mapping[tuple[str, str], StaffTrust] = field(default_factory=dict)  # (agency, person)
     # (agency, practitioner) -> the case ids allocated to them now
     allocations: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    keyed: frozenset[str] = field(init=False, default=frozenset())  # agencies with hub keys
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keyed", frozenset(a for a, _ in self.keys))
 
     def provider(self, issuer: str) -> Provider | None:
         return self.providers.get(issuer)
@@ -69,7 +73,7 @@ class TrustSnapshot:
         return self.keys.get((agency, kid))
 
     def has_keys(self, agency: str) -> bool:
-        return any(a == agency for a, _ in self.keys)
+        return agency in self.keyed
 
     def cases_of(self, agency: str, person_id: str) -> frozenset[str]:
         return self.allocations.get((agency, person_id), frozenset())
@@ -81,12 +85,12 @@ class TrustSnapshot:
         since the token was verified, 403 for a suspended agency, a deactivated person, or a
         staff role the person is not enrolled in at a hub agency. The caller's cases are their
         current allocations, never a claim of the token."""
-        at = now or datetime.now(UTC)
         agency = self.agencies.get(identity.agency)
         if kid is not None:
             trusted = self.key(identity.agency, kid)
-            if trusted is not None and trusted.retired(at):
-                raise Unauthenticated(f"token signed with key {kid!r}, retired by the agency")
+            if trusted is not None and trusted.retired_at is not None:
+                if trusted.retired(now or datetime.now(UTC)):
+                    raise Unauthenticated(f"token signed with key {kid!r}, retired by the agency")
         if agency is not None:
             if agency.suspended:
                 raise Forbidden(f"agency {identity.agency} is suspended")
@@ -98,4 +102,5 @@ class TrustSnapshot:
                     raise Forbidden("this person's account is deactivated")
                 if staff.role != identity.role:
                     raise Forbidden(f"enrolled as {staff.role}, not as {identity.role}")
-        return replace(identity, cases=self.cases_of(identity.agency, identity.person_id))
+        cases = self.cases_of(identity.agency, identity.person_id)
+        return Identity(identity.agency, identity.role, identity.person_id, cases)

@@ -4,6 +4,8 @@ same rows again, and an allocation is keyed by the event that made it."""
 
 from __future__ import annotations
 
+import hashlib
+
 import asyncpg
 
 from mend_events.contracts.catalog import hub
@@ -11,6 +13,9 @@ from mend_events.contracts.envelope import RecordedEvent
 
 HUB = "hub"  # the service whose topic carries the events
 SUBSCRIPTION = "hub"  # consumer group `<service>.hub` on hub.events.v1
+ALLOCATION_SCOPE = (
+    "allocations "  # a NOTIFY payload's scope: `<version> allocations <agency> <pid>`
+)
 
 TRUST_EVENTS = frozenset(
     {
@@ -29,6 +34,14 @@ TRUST_EVENTS = frozenset(
 )
 
 
+def channel_of(schema: str) -> str:
+    """The NOTIFY channel of a schema's trust changes (at most 63 bytes, PostgreSQL's limit)."""
+    name = f"mend_trust_{schema}"
+    if len(name) <= 63:
+        return name
+    return f"mend_trust_{hashlib.sha256(schema.encode()).hexdigest()[:40]}"
+
+
 class TrustTables:
     """`apply(conn, event)` for one hub event; returns the schema's new trust version (None when
     the event is not one of `TRUST_EVENTS`). The version and its NOTIFY are part of the caller's
@@ -43,13 +56,18 @@ class TrustTables:
         model = event.decode()  # a malformed contract goes to the dead letters, not through
         at = event.metadata.occurred_at
         await _APPLY[type(model)](self, conn, model, event, at)
+        # What a listening instance must reload: one practitioner's allocations, or everything.
+        scope = (
+            f"{ALLOCATION_SCOPE}{model.agency_id} {model.practitioner_id}"
+            if isinstance(model, hub.CaseAllocated | hub.CaseDeallocated)
+            else "all"
+        )
         version = await conn.fetchval(
             f"UPDATE {self.schema}.trust_version SET version = version + 1 RETURNING version"
         )
-        # Imported here: the view imports this module for the channel's name.
-        from mend_events.security.trust.view import channel_of
-
-        await conn.execute("SELECT pg_notify($1, $2)", channel_of(self.schema), str(version))
+        await conn.execute(
+            "SELECT pg_notify($1, $2)", channel_of(self.schema), f"{version} {scope}"
+        )
         return int(version)
 
     # ---- agencies ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -25,18 +25,11 @@ from mend_events.security.trust.snapshot import (
     TrustedKey,
     TrustSnapshot,
 )
+from mend_events.security.trust.tables import ALLOCATION_SCOPE, channel_of
 
 log = structlog.get_logger("mend.trust")
 
 RECONNECT_S = 2.0
-
-
-def channel_of(schema: str) -> str:
-    """The NOTIFY channel of a schema's trust changes (at most 63 bytes, PostgreSQL's limit)."""
-    name = f"mend_trust_{schema}"
-    if len(name) <= 63:
-        return name
-    return f"mend_trust_{hashlib.sha256(schema.encode()).hexdigest()[:40]}"
 
 
 class TrustView:
@@ -46,6 +39,7 @@ class TrustView:
         self.database_url = database_url
         self.snapshot = TrustSnapshot()
         self._notified = 0  # the newest version a notification named
+        self._scopes: dict[int, str] = {}  # version -> what it changed, from its notification
         self._seen = asyncio.Condition()
         self._reload = asyncio.Lock()
         self._listener: asyncpg.Connection | None = None
@@ -82,8 +76,49 @@ class TrustView:
         if self._notified > self.snapshot.version:
             async with self._reload:
                 if self._notified > self.snapshot.version:
-                    await self._load()
+                    await self._catch_up()
         return self.snapshot
+
+    async def _catch_up(self) -> None:
+        """Reload what changed since the snapshot: only the practitioners whose allocations
+        changed when every version in between was heard and was an allocation (the common
+        change), else everything. Rows newer than the versions heard may be read too: they are
+        never older than what the snapshot claims, and their own notification reads them again."""
+        target = self._notified
+        people: set[tuple[str, str]] = set()
+        for version in range(self.snapshot.version + 1, target + 1):
+            scope = self._scopes.get(version, "")
+            agency, _, person = scope.removeprefix(ALLOCATION_SCOPE).partition(" ")
+            if not (self.listening and scope.startswith(ALLOCATION_SCOPE) and person):
+                await self._load()  # a change of another kind, or a notification not heard
+                break
+            people.add((agency, person))
+        else:
+            await self._load_allocations(target, people)
+        for version in [v for v in self._scopes if v <= self.snapshot.version]:
+            del self._scopes[version]
+
+    async def _load_allocations(self, version: int, people: set[tuple[str, str]]) -> None:
+        agencies, ids = [a for a, _ in people], [p for _, p in people]
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT agency, practitioner_id, case_id "
+                f"FROM {self.schema}.trust_case_allocations "
+                f"WHERE ended_at IS NULL AND (agency, practitioner_id) IN "
+                f"(SELECT * FROM unnest($1::text[], $2::text[]))",
+                agencies,
+                ids,
+            )
+        current: dict[tuple[str, str], set[str]] = {p: set() for p in people}
+        for r in rows:
+            current[(r["agency"], r["practitioner_id"])].add(r["case_id"])
+        allocations = dict(self.snapshot.allocations)
+        for who, cases in current.items():
+            if cases:
+                allocations[who] = frozenset(cases)
+            else:
+                allocations.pop(who, None)
+        self.snapshot = replace(self.snapshot, version=version, allocations=allocations)
 
     async def until(self, version: int, within: float = 5.0) -> TrustSnapshot:
         """Wait until this process has heard of `version` (a change committed elsewhere), then
@@ -105,10 +140,13 @@ class TrustView:
             log.warning("trust.listener_lost")
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        number, _, scope = payload.partition(" ")
         try:
-            version = int(payload)
+            version = int(number)
         except ValueError:
             return
+        if version > self.snapshot.version:
+            self._scopes[version] = scope
         if version > self._notified:
             self._notified = version
             asyncio.get_running_loop().create_task(self._wake())
