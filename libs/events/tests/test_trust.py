@@ -276,3 +276,23 @@ async def test_an_allocation_change_reloads_only_that_practitioners_cases(
         assert (await view.until(version)).cases_of(AGENCY, PRAC) == frozenset({CASE2})
     finally:
         await view.stop()
+
+
+async def test_a_provider_whose_keys_cannot_be_fetched_is_a_503_not_a_401(verifier) -> None:
+    import socket
+
+    from mend_events.errors import Unavailable
+    from mend_events.security.trust import Provider
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    issuer = f"http://127.0.0.1:{port}"
+    provider = Provider(AGENCY, issuer, f"{issuer}/jwks", "mend", "mend_role", "mend_pid")
+    trust = _snapshot(providers={issuer: provider})
+    token = issue_token(
+        AGENCY, "practitioner", PRAC, kid="x1", private_key=ed25519.Ed25519PrivateKey.generate(),
+        extra_claims={"iss": issuer},
+    )  # fmt: skip
+    with pytest.raises(Unavailable):
+        await verifier.authenticate(token, trust)

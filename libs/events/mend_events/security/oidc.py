@@ -15,7 +15,7 @@ from typing import Any
 import jwt
 
 from mend_events.contracts.actors import Role
-from mend_events.errors import Unauthenticated
+from mend_events.errors import Unauthenticated, Unavailable
 from mend_events.security.principal import PSEUDO_RE, Identity
 from mend_events.security.trust.snapshot import Provider
 
@@ -44,7 +44,8 @@ def verify(
         alg = jwt.get_unverified_header(token).get("alg")
         signing = client.get_signing_key_from_jwt(token)
     except jwt.PyJWKClientConnectionError:
-        raise Unauthenticated("the identity provider's keys could not be fetched") from None
+        # The provider is down or slow: not the caller's fault, and worth asking again.
+        raise Unavailable("the identity provider's keys could not be fetched") from None
     except jwt.PyJWTError:
         raise Unauthenticated("the token's key is not one of its identity provider's") from None
     allowed = _ALLOWED.get(signing.key_type, set())
