@@ -296,3 +296,16 @@ async def test_a_provider_whose_keys_cannot_be_fetched_is_a_503_not_a_401(verifi
     )  # fmt: skip
     with pytest.raises(Unavailable):
         await verifier.authenticate(token, trust)
+
+
+async def test_a_development_key_token_cached_before_the_hub_published_keys_is_refused(
+    verifier, tmp_path
+) -> None:
+    ensure_agency_keys(AGENCY, tmp_path)
+    dev = issue_token(AGENCY, "practitioner", PRAC, keys_dir=tmp_path)
+    assert (await verifier.authenticate(dev, _snapshot())).person_id == PRAC  # cached now
+    published = {
+        (AGENCY, "k1"): TrustedKey(ed25519.Ed25519PrivateKey.generate().public_key(), None)
+    }
+    with pytest.raises(Unauthenticated, match="published keys"):
+        await verifier.authenticate(dev, _snapshot(keys=published))

@@ -85,9 +85,8 @@ class TokenVerifier:
         self._max_ttl = max_ttl
         # Tokens verified already, with their expiry: the same bytes verify the same way, so
         # a client's next request costs a lookup instead of a signature check. Only the
-        # expiry can change the answer; it is checked on every use.
-        # Only the signature, the expiry and the claims' shape are cached: whether the caller
-        # is still trusted is asked of the trust snapshot on every request.
+        # signature, the expiry and the claims' shape are cached: whether the caller (and the
+        # key) is still trusted is asked of the trust snapshot on every request.
         self._verified: OrderedDict[str, _Verified] = OrderedDict()
         self._verified_size = 10_000
         self._jwks: dict[str, Any] = {}  # PyJWKClient per JWKS URL (keys cached there)
@@ -108,6 +107,9 @@ class TokenVerifier:
             provider = trust.provider(hit.issuer)
             if provider is None or provider.agency != hit.identity.agency:
                 raise Unauthenticated(f"unknown issuer {hit.issuer!r}")
+        elif not hit.by_trust_key and trust.has_keys(hit.identity.agency):
+            # Verified with a development key before the hub published the agency's keys.
+            raise Unauthenticated(f"agency {hit.identity.agency} signs with its published keys")
         return trust.admit(hit.identity, kid=hit.kid)
 
     def _cached(self, token: str, *, full: bool = False) -> Any:
@@ -146,7 +148,7 @@ class TokenVerifier:
             identity, exp = await asyncio.to_thread(
                 oidc.verify, token, provider, client, leeway=self._leeway, max_ttl=self._max_ttl
             )
-            return _Verified(identity, exp, None, issuer)
+            return _Verified(identity, exp, None, issuer, False)
         return self._verify(token, trust)
 
     def _verify(self, token: str, trust: TrustSnapshot | None) -> _Verified:
@@ -197,7 +199,9 @@ class TokenVerifier:
             raise Unauthenticated(f"token signature does not verify with {issuer}'s key") from None
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc}") from None
-        return _Verified(self._identity(issuer, claims), float(claims["exp"]), kid, None)
+        by_trust_key = trust is not None and trust.has_keys(issuer)
+        identity = self._identity(issuer, claims)
+        return _Verified(identity, float(claims["exp"]), kid, None, by_trust_key)
 
     def _key(self, agency: str, kid: str | None, trust: TrustSnapshot | None) -> PublicKey | None:
         """The agency's key of `kid` in the trust model; an agency whose keys the hub publishes
@@ -231,6 +235,7 @@ class _Verified(NamedTuple):
     exp: float
     kid: str | None  # the agency key that verified it (hub-signed tokens)
     issuer: str | None  # the OpenID Connect issuer URL (provider tokens)
+    by_trust_key: bool  # verified with a key the hub published (else a development key)
 
 
 _default: TokenVerifier | None = None
