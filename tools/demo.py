@@ -27,6 +27,7 @@ from mend_audit.verify_report import Problem, Report
 from mend_events.app.db import create_pool
 from mend_events.app.settings import SERVICES, Settings, service_url
 from mend_testkit.devkeys import ensure_agency_keys, issue_token
+from mend_testkit.directory import database_allocator
 from mend_testkit.journeys.driver import Driver
 from mend_testkit.journeys.people import Journey, NotInTime, StepFailed
 from mend_testkit.journeys.stories import (
@@ -50,8 +51,8 @@ def keys_dir() -> Path:
 def token_source(keys: Path):
     ensure_agency_keys(AGENCY, keys)
 
-    def token(role: str, person: str, cases: tuple[str, ...]) -> dict[str, str]:
-        raw = issue_token(AGENCY, role, person, cases=cases, keys_dir=keys)
+    def token(role: str, person: str) -> dict[str, str]:
+        raw = issue_token(AGENCY, role, person, keys_dir=keys)
         return {"Authorization": f"Bearer {raw}"}
 
     return token
@@ -105,7 +106,9 @@ async def run() -> int:
     settings = Settings.from_env()
     urls = {s: service_url(s) for s in SERVICES}
     journeys: list[Journey] = []
-    async with Driver.connect(token_source(keys_dir()), urls=urls) as driver:
+    # Until the hub service allocates cases, the demo does as its coordinator would.
+    allocate = database_allocator(settings.database_url, SERVICES, agency=AGENCY)
+    async with Driver.connect(token_source(keys_dir()), urls=urls, allocate=allocate) as driver:
         down = [s for s, up in (await driver.health()).items() if not up]
         if down:
             say(f"mend demo: not running: {', '.join(down)} (start the platform with `make up`)")

@@ -708,7 +708,10 @@ def migrate(settings: Settings) -> None:
     run_checked(
         [sys.executable, "-m", "mend_events.store.migrate", *schemas], "migrations", env=env
     )
-    run_checked([sys.executable, "-m", "mend_events.messaging.topics", *names], "topics", env=env)
+    # Every service consumes the hub's topic (its trust model): it exists before they start,
+    # created here by the administrator, even before the hub service runs.
+    topics = [*names, *(["hub"] if "hub" not in names else [])]
+    run_checked([sys.executable, "-m", "mend_events.messaging.topics", *topics], "topics", env=env)
 
 
 def start_services(settings: Settings) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,20 +89,24 @@ def issue_token(
     agency: str,
     role: Role | str,
     person_id: str,
-    cases: Iterable[str] = (),
     ttl: int = 3600,
     keys_dir: Path | str | None = None,
     *,
     now: int | None = None,
     audience: str = AUDIENCE,
     extra_claims: Mapping[str, Any] | None = None,
+    kid: str | None = None,
+    private_key: Any = None,
 ) -> str:
     """A token for `person_id` acting as `role` in `agency`, signed with the agency's dev key
-    (created if missing). `now`, `audience` and `extra_claims` let tests craft bad tokens."""
-    ensure_agency_keys(agency, keys_dir)
-    key = serialization.load_pem_private_key(
-        private_key_path(agency, keys_dir).read_bytes(), password=None
-    )
+    (created if missing), or with `private_key` and its key id `kid` as the hub signs them.
+    `now`, `audience` and `extra_claims` let tests craft bad tokens. A practitioner's cases are
+    never in a token: they are allocated through the hub's events."""
+    if private_key is None:
+        ensure_agency_keys(agency, keys_dir)
+        private_key = serialization.load_pem_private_key(
+            private_key_path(agency, keys_dir).read_bytes(), password=None
+        )
     issued = int(time.time()) if now is None else now
     claims: dict[str, Any] = {
         "iss": agency,
@@ -112,9 +116,7 @@ def issue_token(
         "iat": issued,
         "exp": issued + ttl,
     }
-    case_list = sorted(cases)
-    if case_list:
-        claims["cases"] = case_list
     if extra_claims:
         claims.update(extra_claims)
-    return jwt.encode(claims, key, algorithm="EdDSA")  # type: ignore[arg-type]
+    headers = {"kid": kid} if kid is not None else None
+    return jwt.encode(claims, private_key, algorithm="EdDSA", headers=headers)

@@ -83,3 +83,117 @@ async def apply_case_events(conn: asyncpg.Connection, schema: str, events: list)
     async with conn.transaction():
         for event in events:
             await directory.apply(conn, event)
+
+
+# --- the hub's trust model: agencies, staff, allocations -------------------------------------
+
+
+def hub_event(model, stream: str, *, agency: str = "agency-a", actor: str = "coord-seed01"):
+    """A RecordedEvent of the hub service, as its relay publishes it (for `TrustTables.apply`)."""
+    from datetime import UTC, datetime
+
+    from mend_events.contracts.actors import Role
+    from mend_events.contracts.envelope import Metadata, RecordedEvent
+
+    at = datetime.now(UTC)
+    return RecordedEvent(
+        global_position=1,
+        stream_id=stream,
+        stream_version=1,
+        event_id=uuid.uuid4(),
+        event_type=model.event_type,
+        schema_version=model.schema_version,
+        data=model.to_data(),
+        recorded_at=at,
+        case_id=stream,
+        metadata=Metadata(actor, Role.COORDINATOR, agency, uuid.uuid4(), None, at),
+        service="hub",
+    )
+
+
+def _runtimes(runtimes) -> list:
+    return list(runtimes) if isinstance(runtimes, list | tuple) else [runtimes]
+
+
+async def apply_hub_events(runtimes, events: list) -> int | None:
+    """Apply hub events to each runtime's trust tables through the hub subscription's own code
+    (`TrustTables.apply`, in one transaction as the inbox's), then wait until that runtime's
+    trust view has heard of the change (its NOTIFY), as every instance does. Returns the last
+    trust version written (for another instance on the same schema to wait for)."""
+    from mend_events.security.trust import TrustTables
+
+    version = None
+    for runtime in _runtimes(runtimes):
+        tables = TrustTables(runtime.schema)
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            for event in events:
+                version = await tables.apply(conn, event) or version
+        if version is not None:
+            await runtime.trust.until(version)
+    return version
+
+
+async def allocate(
+    runtimes, case_id: str, practitioner_id: str, *, agency: str = "agency-a"
+) -> None:
+    """Allocate `practitioner_id` to `case_id` in each runtime's trust model (CaseAllocated)."""
+    from mend_events.contracts.catalog.hub import AllocationReason, CaseAllocated
+
+    model = CaseAllocated(
+        agency_id=agency,
+        case_id=case_id,
+        practitioner_id=practitioner_id,
+        reason=AllocationReason.NEW_CASE,
+    )
+    await apply_hub_events(runtimes, [hub_event(model, case_id, agency=agency)])
+
+
+async def deallocate(
+    runtimes, case_id: str, practitioner_id: str, *, agency: str = "agency-a"
+) -> None:
+    """End `practitioner_id`'s allocation to `case_id` (CaseDeallocated)."""
+    from mend_events.contracts.catalog.hub import AllocationReason, CaseDeallocated
+
+    model = CaseDeallocated(
+        agency_id=agency,
+        case_id=case_id,
+        practitioner_id=practitioner_id,
+        reason=AllocationReason.CASELOAD_BALANCE,
+    )
+    await apply_hub_events(runtimes, [hub_event(model, case_id, agency=agency)])
+
+
+def allocator(runtimes, *, agency: str = "agency-a"):
+    """A journey driver's `allocate(case_id, practitioner_id)` over in-process runtimes."""
+
+    async def allocate_case(case_id: str, practitioner_id: str) -> None:
+        await allocate(runtimes, case_id, practitioner_id, agency=agency)
+
+    return allocate_case
+
+
+def database_allocator(database_url: str, schemas, *, agency: str = "agency-a"):
+    """The same for services running elsewhere (`make demo`): the hub's CaseAllocated applied
+    to each service schema's trust tables as the application role; each service's trust view
+    hears of it through the NOTIFY sent in the same transaction. DEVELOPMENT ONLY: with a hub
+    service, its events reach the services over `hub.events.v1` instead."""
+    from mend_events.contracts.catalog.hub import AllocationReason, CaseAllocated
+    from mend_events.security.trust import TrustTables
+
+    async def allocate_case(case_id: str, practitioner_id: str) -> None:
+        model = CaseAllocated(
+            agency_id=agency,
+            case_id=case_id,
+            practitioner_id=practitioner_id,
+            reason=AllocationReason.NEW_CASE,
+        )
+        event = hub_event(model, case_id, agency=agency)
+        conn = await asyncpg.connect(database_url)
+        try:
+            for schema in schemas:
+                async with conn.transaction():
+                    await TrustTables(schema).apply(conn, event)
+        finally:
+            await conn.close()
+
+    return allocate_case

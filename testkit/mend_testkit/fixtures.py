@@ -150,16 +150,15 @@ def keys_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def token(keys_dir):
-    """`token(role, person_id, agency="agency-a", cases=())` -> an `Authorization` header."""
+    """`token(role, person_id, agency="agency-a")` -> an `Authorization` header. A
+    practitioner's cases are not in the token: allocate them (`directory.allocate`)."""
     from mend_events.contracts.actors import Role
 
     from mend_testkit.devkeys import ensure_agency_keys, issue_token
 
-    def make(
-        role: Role | str, person_id: str, agency: str = "agency-a", cases: tuple[str, ...] = ()
-    ) -> dict[str, str]:
+    def make(role: Role | str, person_id: str, agency: str = "agency-a") -> dict[str, str]:
         ensure_agency_keys(agency, keys_dir)
-        raw = issue_token(agency, Role(role), person_id, cases=cases, keys_dir=keys_dir)
+        raw = issue_token(agency, Role(role), person_id, keys_dir=keys_dir)
         return {"Authorization": f"Bearer {raw}"}
 
     return make

@@ -29,7 +29,8 @@ def matrix_entry():
 def matrix_callers() -> dict:
     """name -> Identity: each role as a member of the case (or allocated to it), as a stranger
     of the same agency (same role, not a member, or not allocated), and each again with the
-    other agency's token (same person ids, the case in its allocated cases)."""
+    other agency's token (same person ids, the case in its allocated cases: as the trust model
+    admits them, allocated by that agency to the same case id)."""
     from mend_events.contracts.actors import Role
     from mend_events.security.identity import Identity
 

@@ -16,6 +16,7 @@ from mend_aftercare.app import build as build_aftercare
 from mend_consent.app import build as build_consent
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
+from mend_testkit.directory import allocate
 from mend_testkit.fixtures import running_service
 from mend_testkit.samples import consent_body as body_of
 
@@ -32,14 +33,14 @@ BUILDS = {
 
 @pytest.fixture
 async def mend(platform, unique, topic_prefix) -> AsyncIterator[dict[str, Any]]:
-    """service -> (client, app) for the four services on one topic prefix."""
+    """service -> (client, app, runtime) for the four services on one topic prefix."""
     async with contextlib.AsyncExitStack() as stack:
         out = {}
         for service, build in BUILDS.items():
-            client, app, _ = await stack.enter_async_context(
+            client, app, runtime = await stack.enter_async_context(
                 running_service(build, service, platform, unique, topic_prefix)
             )
-            out[service] = (client, app)
+            out[service] = (client, app, runtime)
         yield out
 
 
@@ -67,8 +68,12 @@ async def known_everywhere(mend: dict[str, Any], headers: dict[str, str]) -> Non
 async def test_a_case_belongs_to_the_agency_that_opened_it_everywhere(mend, token):
     sessions, consent = mend["sessions"][0], mend["consent"][0]
     risk, aftercare = mend["risk"][0], mend["aftercare"][0]
-    hp, prac = token("harmed_person", HP), token("practitioner", PRAC, cases=(CASE,))
+    hp, prac = token("harmed_person", HP), token("practitioner", PRAC)
     intruder = token("responsible_person", RP, agency="agency-b")
+    everywhere = [m[2] for m in mend.values()]
+    await allocate(everywhere, CASE, PRAC)
+    # The same practitioner id allocated to the same case id by another agency: still refused.
+    await allocate(everywhere, CASE, PRAC, agency="agency-b")
 
     opening = {"harm_category": "sexual_assault", "justice_stage": "none"}
     r = await sessions.post(f"/cases/{CASE}/open", json={**opening, "route": "self_referral"},
@@ -91,7 +96,7 @@ async def test_a_case_belongs_to_the_agency_that_opened_it_everywhere(mend, toke
     assert r.status_code == 200 and r.json()["covered"] is True, r.text
     assert (await risk.get(f"/cases/{CASE}/risk", headers=prac)).status_code == 200
     assert (await aftercare.get(f"/cases/{CASE}/aftercare", headers=prac)).status_code == 200
-    for headers in (intruder, token("practitioner", PRAC, agency="agency-b", cases=(CASE,))):
+    for headers in (intruder, token("practitioner", PRAC, agency="agency-b")):
         assert (await risk.get(f"/cases/{CASE}/safety-plans", headers=headers)).status_code == 403
         assert (await aftercare.get(f"/cases/{CASE}/aftercare", headers=headers)).status_code == 403
         assert (await sessions.get(f"/cases/{CASE}", headers=headers)).status_code == 403
@@ -107,8 +112,9 @@ async def open_in_sessions(mend: dict[str, Any], hp: dict[str, str], prac: dict)
 async def test_only_the_cases_members_act_on_it_in_every_service(mend, token):
     sessions, consent = mend["sessions"][0], mend["consent"][0]
     risk, aftercare = mend["risk"][0], mend["aftercare"][0]
-    hp, prac = token("harmed_person", HP), token("practitioner", PRAC, cases=(CASE,))
+    hp, prac = token("harmed_person", HP), token("practitioner", PRAC)
     stranger = token("responsible_person", STRANGER_RP)
+    await allocate([m[2] for m in mend.values()], CASE, PRAC)
     await open_in_sessions(mend, hp, prac)
 
     # Item 2: a responsible person of the same agency who takes no part in this case gives no

@@ -28,6 +28,7 @@ from mend_events.app.runtime import ServiceRuntime
 from mend_events.security.disclosure import PARTICIPANT_HALT_CAUSES
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
+from mend_testkit.directory import allocator
 from mend_testkit.fixtures import running_service
 from mend_testkit.journeys.driver import Driver
 from mend_testkit.journeys.people import Journey
@@ -91,11 +92,13 @@ async def mend(platform, unique, topic_prefix, token) -> AsyncIterator[Mend]:
             transports[service] = httpx.ASGITransport(app=app)
             apps[service], runtimes[service] = app, runtime
 
-        def auth(role: str, person: str, cases: tuple[str, ...]) -> dict[str, str]:
-            return token(role, person, cases=cases)
-
         driver = await stack.enter_async_context(
-            Driver.connect(auth, transports=transports, timeout=30)
+            Driver.connect(
+                token,
+                transports=transports,
+                timeout=30,
+                allocate=allocator(list(runtimes.values())),
+            )
         )
         yield Mend(driver, apps, runtimes, driver.clients)
 
@@ -178,17 +181,17 @@ def viewers_of(mend: Mend, j: Journey) -> dict[str, tuple[str, dict[str, str]]]:
     (the same person ids under another agency's token)."""
     c, token = j.cast, mend.driver._token
     out = {
-        "harmed person": (c.harmed, token("harmed_person", c.harmed, ())),
-        "responsible person": (c.responsible, token("responsible_person", c.responsible, ())),
-        "supporter": (c.supporter, token("supporter", c.supporter, ())),
+        "harmed person": (c.harmed, token("harmed_person", c.harmed)),
+        "responsible person": (c.responsible, token("responsible_person", c.responsible)),
+        "supporter": (c.supporter, token("supporter", c.supporter)),
         "harmed person of another case": (
-            "hp-strange01", token("harmed_person", "hp-strange01", ()),
+            "hp-strange01", token("harmed_person", "hp-strange01"),
         ),
         "responsible person of another case": (
-            "rp-strange01", token("responsible_person", "rp-strange01", ()),
+            "rp-strange01", token("responsible_person", "rp-strange01"),
         ),
         "institution rep of the agency": (
-            "inst-strange1", token("institution_rep", "inst-strange1", ()),
+            "inst-strange1", token("institution_rep", "inst-strange1"),
         ),
     }  # fmt: skip
     return out
@@ -208,7 +211,7 @@ async def test_no_participant_reads_risk_or_another_participants_records(mend, t
         "exit_plan": True,
         "code_word_set": False,
     }
-    fac = mend.driver.auth("practitioner", mend.driver.team.facilitator, (flagged.case_id,))
+    fac = mend.driver.auth("practitioner", mend.driver.team.facilitator)
     r = await mend.clients["risk"].post(
         f"/cases/{flagged.case_id}/safety-plans", json=plan, headers=fac
     )
@@ -224,7 +227,7 @@ async def test_no_participant_reads_risk_or_another_participants_records(mend, t
         for who in ("harmed person", "responsible person"):  # another agency, the same people
             person, _ = viewers[who]
             viewers[f"{who} (agency-b)"] = (
-                person, token(who.replace(" ", "_"), person, "agency-b", (j.case_id,)),
+                person, token(who.replace(" ", "_"), person, "agency-b"),
             )  # fmt: skip
         found += await leaks(mend, j, viewers)
     assert found == [], "\n".join(found)

@@ -41,6 +41,7 @@ from mend_events.messaging.cloudevents import to_message
 from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from mend_sessions.app import build as build_sessions
+from mend_testkit.directory import allocate
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
 from mend_testkit.samples import consent_body, practitioner_body
 
@@ -155,7 +156,7 @@ class Platform:
         return self.token("responsible_person", RP)
 
     def fac(self, case: str = CASE) -> dict:
-        return self.token("practitioner", FAC, cases=(case,))
+        return self.token("practitioner", FAC)  # allocated in `ready_case`
 
     async def running_session(self) -> None:
         """A face-to-face meeting of the harmed and the responsible person, every gate met:
@@ -180,6 +181,7 @@ class Platform:
         opening = {"harm_category": "sexual_assault", "justice_stage": "none"}
         await self.ok(s, f"/cases/{case}/open", {**opening, "route": "self_referral"}, self.hp())
         await self.ok(s, f"/cases/{case}/facilitator", {"practitioner_id": FAC}, self.hp())
+        await allocate([self.sessions[2], self.consent[2]], case, FAC)  # the hub's allocation
         prefs = {"min_gap_days": 7, "responsible_person_takes_part": True, "invited": [RP]}
         await self.ok(s, f"/cases/{case}/preferences", prefs, self.hp())
         enrol = {"person_id": RP, "role": "responsible_person"}

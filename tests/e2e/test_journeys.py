@@ -27,6 +27,7 @@ from mend_consent.app import build as build_consent
 from mend_events.app.db import create_pool
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
+from mend_testkit.directory import allocator
 from mend_testkit.fixtures import running_service
 from mend_testkit.journeys.driver import Driver
 from mend_testkit.journeys.people import Journey
@@ -62,24 +63,22 @@ async def mend(platform, unique, topic_prefix, token) -> AsyncIterator[Mend]:
     """The four services on one topic prefix, a driver over their ASGI apps, and an audit
     reader on their schemas (with the test's topics for the Kafka check)."""
     async with contextlib.AsyncExitStack() as stack:
-        transports, schemas = {}, {}
+        transports, schemas, runtimes = {}, {}, []
         for service, (build, options) in BUILDS.items():
             _, app, runtime = await stack.enter_async_context(
                 running_service(build, service, platform, unique, topic_prefix, **options)
             )
             transports[service] = httpx.ASGITransport(app=app)
             schemas[service] = runtime.schema
+            runtimes.append(runtime)
         pool = await create_pool(platform.database_url, min_size=1, max_size=4)
         stack.push_async_callback(pool.close)
         reader = AuditReader(
             pool, schemas=schemas, bootstrap=platform.kafka_bootstrap, topic_prefix=topic_prefix
         )
 
-        def auth(role: str, person: str, cases: tuple[str, ...]) -> dict[str, str]:
-            return token(role, person, cases=cases)
-
         driver = await stack.enter_async_context(
-            Driver.connect(auth, transports=transports, timeout=30)
+            Driver.connect(token, transports=transports, timeout=30, allocate=allocator(runtimes))
         )
         yield Mend(driver, reader, schemas)
 

@@ -14,7 +14,7 @@ from mend_aftercare.app import build as build_aftercare
 from mend_consent.app import build as build_consent
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
-from mend_testkit.directory import open_case
+from mend_testkit.directory import allocate, open_case
 from mend_testkit.fixtures import running_service
 from mend_testkit.refusals import clear_4xx
 from mend_testkit.samples import consent_body
@@ -42,10 +42,11 @@ async def _running(name, platform, unique, topic_prefix):
 
 async def _known_cases(name: str, running) -> None:
     """The cases the tests address, as the sessions service's CaseOpened would make them known
-    (the sessions service opens its own)."""
-    if name != "sessions":
-        for case in (CASE, "case-0002bb"):
+    (the sessions service opens its own), and PRAC allocated to them by the hub."""
+    for case in (CASE, "case-0002bb"):
+        if name != "sessions":
             await open_case(running[2], case, HP)
+        await allocate(running[2], case, PRAC)
 
 
 @pytest.fixture
@@ -65,6 +66,7 @@ async def risk(platform, unique, topic_prefix):
 @pytest.fixture
 async def sessions(platform, unique, topic_prefix):
     async with await _running("sessions", platform, unique, topic_prefix) as running:
+        await _known_cases("sessions", running)
         yield running
 
 
@@ -90,7 +92,7 @@ async def stream(runtime, case: str = CASE) -> list[tuple[str, str]]:
 
 async def test_an_idempotency_key_reused_for_another_request_is_refused(risk, token):
     client, _, runtime = risk
-    prac = token("practitioner", PRAC, cases=(CASE,))
+    prac = token("practitioner", PRAC)
     key = {**prac, "Idempotency-Key": "flag-1"}
     low = {"flag_id": str(uuid4()), "severity": "low", "category": "other"}
     r = await client.post(f"/cases/{CASE}/flags", json=low, headers=key)
@@ -111,7 +113,7 @@ async def test_an_idempotency_key_reused_for_another_request_is_refused(risk, to
     resolve = {"flag_id": low["flag_id"], "reason": "raised_in_error"}
     r = await client.post(f"/cases/{CASE}/flag-resolutions", json=resolve, headers=key)
     clear_4xx(r, (409, 422), "Idempotency-Key")
-    other_case = token("practitioner", PRAC, cases=("case-0002bb",))
+    other_case = token("practitioner", PRAC)
     r = await client.post(
         "/cases/case-0002bb/flags", json=low, headers={**other_case, "Idempotency-Key": "flag-1"}
     )
@@ -130,7 +132,7 @@ async def test_an_idempotency_key_reused_for_another_request_is_refused(risk, to
 
 async def test_consent_state_refuses_unknown_scopes_and_nul_bytes(consent, token):
     client, _, _ = consent
-    prac = token("practitioner", PRAC, cases=(CASE,))
+    prac = token("practitioner", PRAC)
     path = f"/cases/{CASE}/consent-state"
     for scope in ("", "carrier_pigeon", "contact:"):
         r = await client.get(path, params={"participant_id": HP, "scope": scope}, headers=prac)
@@ -164,7 +166,7 @@ async def test_nul_bytes_in_a_body_are_refused(consent, token):
 
 async def test_malformed_session_ids_are_a_4xx_on_every_session_route(sessions, token):
     client, _, _ = sessions
-    fac = token("practitioner", PRAC, cases=(CASE,))
+    fac = token("practitioner", PRAC)
     agreement = {
         "items": [{"owner_id": "rp-bob0001", "commitment": "reparation"}],
         "consented_by": [HP],
@@ -184,7 +186,7 @@ async def test_malformed_session_ids_are_a_4xx_on_every_session_route(sessions, 
 
 async def test_every_service_checks_the_case_id_by_one_pattern(each_service, token):
     name, (client, app, _) = each_service
-    prac = token("practitioner", PRAC, cases=(CASE,))
+    prac = token("practitioner", PRAC)
     for bad in ("C", "None", "case-%00abc", "CASE-0001", "case-" + "a" * 80):
         r = await client.get(CASE_READS[name].format(case=bad), headers=prac)
         clear_4xx(r, 422, "case_id")
@@ -208,7 +210,7 @@ async def test_every_service_checks_the_case_id_by_one_pattern(each_service, tok
 
 async def test_bodies_are_limited_parsed_strictly_and_never_a_500(each_service, token):
     name, (client, _, runtime) = each_service
-    prac = token("practitioner", PRAC, cases=(CASE,))
+    prac = token("practitioner", PRAC)
     path = {
         "consent": f"/cases/{CASE}/consents",
         "risk": f"/cases/{CASE}/flags",
@@ -250,7 +252,7 @@ async def test_bodies_are_limited_parsed_strictly_and_never_a_500(each_service, 
 
 async def test_numbers_are_not_times_and_dates_stay_in_a_sane_window(risk, consent, token):
     client, _, _ = risk
-    prac = token("practitioner", PRAC, cases=(CASE,))
+    prac = token("practitioner", PRAC)
     for at in ("0.5", "0", "1700000000", "2026-01-01T00:00:00", "1850-01-01T00:00:00Z"):
         r = await client.get(
             f"/cases/{CASE}/permits", params={"form": "face_to_face", "at": at}, headers=prac
@@ -282,7 +284,7 @@ async def test_numbers_are_not_times_and_dates_stay_in_a_sane_window(risk, conse
 
 async def test_far_session_and_agreement_dates_are_refused(sessions, token):
     client, _, _ = sessions
-    fac = token("practitioner", PRAC, cases=(CASE,))
+    fac = token("practitioner", PRAC)
     body = {
         "session_id": "sess-0001",
         "form": "face_to_face",

@@ -22,7 +22,7 @@ from mend_aftercare.app import build as build_aftercare
 from mend_consent.app import build as build_consent
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
-from mend_testkit.directory import open_case
+from mend_testkit.directory import allocate, open_case
 from mend_testkit.fixtures import running_service
 
 pytestmark = pytest.mark.fuzz
@@ -115,12 +115,13 @@ async def test_no_server_error_for_anything_schemathesis_sends(
     ):
         if service != "sessions":  # the pinned case, known as the sessions service opened it
             await open_case(runtime, FUZZ_CASE, "hp-fuzz0001")
+        await allocate(runtime, FUZZ_CASE, "prac-fuzz001")  # the hub's allocation
         port = _free_port()
         server, task = await _serve(app, port)
         try:
             codes = []
             for role, person, pin in PASSES:
-                headers = token(role, person, cases=(FUZZ_CASE,))
+                headers = token(role, person)
                 codes.append(
                     await _schemathesis(
                         f"http://127.0.0.1:{port}", headers, pinned if pin else None, out

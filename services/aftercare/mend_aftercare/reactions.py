@@ -39,6 +39,8 @@ from mend_events.errors import Unavailable
 from mend_events.messaging.consumer_errors import TRANSIENT, describe_error
 from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS, CaseDirectory
+from mend_events.security.trust import SUBSCRIPTION as HUB
+from mend_events.security.trust import TRUST_EVENTS, TrustTables
 
 from mend_aftercare.read_models import CONSENT_TYPES, ConsentFacts
 from mend_aftercare.service import AftercareService
@@ -67,6 +69,7 @@ class Reactions:
     CONSUMES = (
         Consumes("consent", consent=CONSENT_TYPES),
         Consumes("sessions", sessions=(*CASE_EVENTS, *_OFFER_CAUSES, "AgreementReached")),
+        Consumes(HUB, hub=TRUST_EVENTS),
     )
 
     def __init__(
@@ -78,6 +81,11 @@ class Reactions:
         self.service = service
         self.directory = directory
         self.consent = consent
+        self.trust = TrustTables(directory.schema)
+
+    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        # The trust model: agencies, keys, staff and allocations, as the hub publishes them.
+        await self.trust.apply(conn, event)
 
     # --- consent ------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from mend_events.contracts.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.messaging.relay import Relay
 from mend_events.messaging.topics import PARTITIONS, ensure_topics
 from mend_events.store import EventStore
+from mend_testkit.directory import allocate
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
 from mend_testkit.samples import case_opened, consent_body, consent_given, delivered
 
@@ -154,6 +155,11 @@ class Aftercare:
     def service(self):
         return self.app.state.service
 
+    @property
+    def peers(self) -> list:
+        """The runtimes whose trust models the hub's allocations reach (consent's and ours)."""
+        return [self.consent_runtime, self.runtime]
+
     async def stop(self) -> None:
         await self.client.aclose()
         await self.runtime.stop()
@@ -204,6 +210,9 @@ async def parts(platform, unique, topic_prefix):
         ) as (consent, consent_app, consent_runtime):
             await aftercare.start()
             sessions.known_by = [lambda: consent_app.state.service, lambda: aftercare.service]
+            # The facilitator allocated to the case by the hub, in both services' trust models.
+            aftercare.consent_runtime = consent_runtime
+            await allocate(aftercare.peers, CASE, PRAC)
             try:
                 yield sessions, consent, consent_runtime, aftercare
             finally:
@@ -295,7 +304,7 @@ async def test_one_offer_per_halt_and_withdrawal_even_redelivered_or_after_resta
     # The harmed person withdraws one scope themself; a practitioner relays another for them;
     # the responsible person's withdrawal is no cause for the harmed person's after-care.
     own = await withdraw(consent, hp, "progress_updates")
-    relayed = await withdraw(consent, token("practitioner", PRAC, cases=(CASE,)), "contact:letter")
+    relayed = await withdraw(consent, token("practitioner", PRAC), "contact:letter")
     await withdraw(consent, token("responsible_person", RP), "take_part", RP)
     halted = await sessions.halt()
     await sessions.halt(  # caused by `own`: of its chain
@@ -403,9 +412,7 @@ async def test_a_withdrawal_and_the_halt_it_caused_offer_once_in_either_order(
     (offer,) = by_chain[withdrawal]
     answered = halt if first == "halt" else withdrawal
     assert offer["data"]["cause_event_id"] == str(answered)
-    r = await aftercare.client.get(
-        f"/cases/{CASE}/aftercare", headers=token("practitioner", PRAC, cases=(CASE,))
-    )
+    r = await aftercare.client.get(f"/cases/{CASE}/aftercare", headers=token("practitioner", PRAC))
     assert r.status_code == 200, r.text
     (listed,) = r.json()["offers"]
     assert listed["cause_event_id"] == str(answered) and listed["chain"] == str(withdrawal)
@@ -469,7 +476,7 @@ async def ready_for_updates(
 async def complete(aftercare, token, commitment_id: UUID, path: str = "completion") -> None:
     r = await aftercare.client.post(
         f"/cases/{CASE}/aftercare/commitments/{commitment_id}/{path}",
-        headers=token("practitioner", PRAC, cases=(CASE,)),
+        headers=token("practitioner", PRAC),
     )
     assert r.status_code == 201, r.text
 
@@ -652,7 +659,7 @@ def _given(grant: UUID) -> RecordedEvent:
 async def test_casework_and_the_harmed_persons_word(world, token):
     sessions, consent, aftercare = world
     client = aftercare.client
-    hp, prac = token("harmed_person", HP), token("practitioner", PRAC, cases=(CASE,))
+    hp, prac = token("harmed_person", HP), token("practitioner", PRAC)
     await sessions.open_case()
     await consent_to(consent, token, "take_part", RP)
     await sessions.halt()
@@ -779,7 +786,8 @@ async def test_commissioners_report_has_counts_and_rates_only(world, token):
     await wait_until(all_ready)
     due = (datetime.now(UTC) + timedelta(days=3)).isoformat()
     for i, (case_id, person) in enumerate(cases):
-        hp, prac = token("harmed_person", person), token("practitioner", PRAC, cases=(case_id,))
+        await allocate(aftercare.peers, case_id, PRAC)
+        hp, prac = token("harmed_person", person), token("practitioner", PRAC)
         base = f"/cases/{case_id}/aftercare"
         answer = "acceptance" if i % 3 else "declination"
         assert (await client.post(f"{base}/{answer}", headers=hp)).status_code == 201

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from mend_events.app.db import create_pool
 from mend_events.app.settings import SERVICES, Settings
 from mend_events.security.identity import Identity
+from mend_events.security.trust import TrustView
 from mend_events.web.commands import Caller, CaseId
 from mend_events.web.http import create_app
 from mend_events.web.inputs import CaseIdValue
@@ -29,7 +30,7 @@ from mend_audit import access
 from mend_audit.export import MEDIA_TYPES
 from mend_audit.history import to_json
 from mend_audit.reader import AuditReader
-from mend_audit.replay import Schemas
+from mend_audit.replay import Schemas, default_schemas
 
 Moment = Annotated[ClientMoment | None, Query(description="ISO 8601, with its timezone")]
 OTHER_AGENCY = "(a case of another agency)"
@@ -142,9 +143,16 @@ def build(
         app.state.audit = AuditReader(
             pool, schemas=schemas, bootstrap=settings.kafka_bootstrap, topic_prefix=topic_prefix
         )
+        # Auditors are admitted by the hub's trust model as the sessions service keeps it (the
+        # audit API consumes nothing itself): a suspended agency's or a deactivated auditor's
+        # token is refused here at once too.
+        trust_schema = (schemas or default_schemas())["sessions"]
+        app.state.trust = TrustView(pool, trust_schema, settings.database_url)
+        await app.state.trust.start()
         try:
             yield
         finally:
+            await app.state.trust.stop()
             await pool.close()
 
     app = create_app("audit", lifespan)

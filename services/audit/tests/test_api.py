@@ -103,7 +103,7 @@ async def test_only_auditors_of_the_cases_agency(client, audit, writer, token):
     url = "/audit/cases/case-api00002/history"
     for headers in (
         token("auditor", "aud-0002b", agency="agency-b"),
-        token("practitioner", "prac-carol1", cases=("case-api00002",)),
+        token("practitioner", "prac-carol1"),
         token("coordinator", "coord-0001"),
         token("operator", "ops-00001"),
         token("harmed_person", "hp-alice01"),

@@ -1,6 +1,7 @@
 """The consent service's reactions to other services' events: it learns the cases and their
 members as the sessions service opened and enrolled them (`CaseDirectory`), which decide who
-may act on a case here (`authorize_case`)."""
+may act on a case here (`authorize_case`), and the hub's trust model (`on_hub`: agencies, keys,
+staff, allocations), which admits every request."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ import asyncpg
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS, CaseDirectory
+from mend_events.security.trust import SUBSCRIPTION as HUB
+from mend_events.security.trust import TRUST_EVENTS, TrustTables
 
 
 class Reactions:
-    CONSUMES = (Consumes("cases", sessions=CASE_EVENTS),)
+    CONSUMES = (Consumes("cases", sessions=CASE_EVENTS), Consumes(HUB, hub=TRUST_EVENTS))
 
     def __init__(self, directory: CaseDirectory) -> None:
         self.directory = directory
+        self.trust = TrustTables(directory.schema)
 
     async def on_cases(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         await self.directory.apply(conn, event)
+
+    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        # The trust model: agencies, keys, staff and allocations, as the hub publishes them.
+        await self.trust.apply(conn, event)

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 from mend_consent.app import build
-from mend_testkit.directory import open_case
+from mend_testkit.directory import allocate, open_case
 from mend_testkit.fixtures import running_service
 from mend_testkit.refusals import clear_4xx
 from mend_testkit.samples import consent_body
@@ -145,11 +145,10 @@ async def test_responsible_person_cannot_read_harmed_persons_consent(consent, to
     history = (await client.get(f"/cases/{CASE}/consent-history", headers=rp)).json()
     assert all(e["data"].get("participant_id") == RP for e in history["events"])
     # An allocated facilitator sees both; one without the case sees nothing.
+    await allocate(runtime, CASE, PRAC)
     staff = (
-        await client.get(
-            f"/cases/{CASE}/consents", headers=token("practitioner", PRAC, cases=(CASE,))
-        )
+        await client.get(f"/cases/{CASE}/consents", headers=token("practitioner", PRAC))
     ).json()
     assert {g["participant_id"] for g in staff["grants"]} == {HP, RP}
-    r = await client.get(f"/cases/{CASE}/consents", headers=token("practitioner", PRAC))
+    r = await client.get(f"/cases/{CASE}/consents", headers=token("practitioner", "prac-other1"))
     assert r.status_code == 403

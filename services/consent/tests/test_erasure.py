@@ -15,7 +15,7 @@ from mend_consent.app import build
 from mend_events.app.settings import SERVICES, events_topic
 from mend_events.security.crypto import PgKeyStore
 from mend_risk.app import build as build_risk
-from mend_testkit.directory import open_case
+from mend_testkit.directory import allocate, open_case
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
 from mend_testkit.samples import consent_body
 
@@ -69,6 +69,7 @@ async def erasures(runtime) -> list[dict]:
 
 async def test_the_person_or_their_agencys_coordinator_erase_through_the_api(consent, token):
     client, _, runtime = consent
+    await allocate(runtime, CASE, PRAC)
     hp = token("harmed_person", HP)
     await withdraw_with_reason(client, hp)
     assert await reasons(client, hp) == [CANARY]
@@ -79,7 +80,7 @@ async def test_the_person_or_their_agencys_coordinator_erase_through_the_api(con
         "another agency's coordinator": (token("coordinator", COORD, "agency-b"), "agency-a"),
         "another participant": (token("harmed_person", HP2), None),
         "the responsible person": (token("responsible_person", "rp-bob0001"), None),
-        "the case's practitioner": (token("practitioner", PRAC, cases=(CASE,)), None),
+        "the case's practitioner": (token("practitioner", PRAC), None),
         "an auditor": (token("auditor", "aud-0001"), None),
         "an operator": (token("operator", "ops-0001"), None),
         "the person, naming another agency": (hp, "agency-b"),

@@ -33,8 +33,10 @@ from mend_events.contracts.catalog.sessions import HaltCause, SessionHalted
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS, CaseDirectory
+from mend_events.security.practitioners import QUALIFICATIONS, PractitionerDirectory
 from mend_events.security.practitioners import SUBSCRIPTION as REGISTRY
-from mend_events.security.practitioners import PractitionerDirectory
+from mend_events.security.trust import SUBSCRIPTION as HUB
+from mend_events.security.trust import TRUST_EVENTS, TrustTables
 
 from mend_risk.service import RiskService
 
@@ -83,6 +85,7 @@ class Reactions:
             aftercare=("CheckInMissed",),
         ),
         Consumes(REGISTRY, sessions=("PractitionerRegistered",)),
+        Consumes(HUB, hub=(*TRUST_EVENTS, QUALIFICATIONS)),
     )
 
     def __init__(self, schema: str, service: Callable[[], RiskService]) -> None:
@@ -90,8 +93,15 @@ class Reactions:
         self.service = service
         self.directory = CaseDirectory(schema)
         self.registry = PractitionerDirectory(schema)
+        self.trust = TrustTables(schema)
 
     async def on_registry(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        await self.registry.apply(conn, [event])
+
+    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        # The trust model (agencies, keys, staff, allocations) and the qualifications sign-offs
+        # check, as the hub publishes them.
+        await self.trust.apply(conn, event)
         await self.registry.apply(conn, [event])
 
     async def on_triggers(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:

@@ -16,7 +16,7 @@ from mend_events.messaging.cloudevents import to_message
 from mend_events.security.practitioners import PractitionerDirectory
 from mend_risk.app import build
 from mend_risk.domain.answers import permits_in
-from mend_testkit.directory import open_case
+from mend_testkit.directory import allocate, open_case
 from mend_testkit.fixtures import running_service
 from mend_testkit.refusals import clear_4xx
 from mend_testkit.samples import delivered
@@ -83,6 +83,7 @@ async def risk(platform, unique, topic_prefix, registrar):
     async with running_service(build, "risk", platform, unique, topic_prefix) as running:
         # The case as the sessions service opened it, the responsible person enrolled.
         await open_case(running[2], CASE, HP, members={RP: "responsible_person"})
+        await allocate(running[2], CASE, PRAC)  # through the hub's events, not the token
         await registrar("agency-a", SPECIALIST)
         await known(running[2], "agency-a", SPECIALIST)
         yield running
@@ -90,7 +91,7 @@ async def risk(platform, unique, topic_prefix, registrar):
 
 @pytest.fixture
 def prac(token):
-    return token("practitioner", PRAC, cases=(CASE,))
+    return token("practitioner", PRAC)
 
 
 async def events_of(runtime, case: str = CASE) -> list[str]:
@@ -327,7 +328,7 @@ async def test_rule_breaking_commands_are_a_clear_4xx_and_write_nothing(risk, pr
 
 
 async def test_participants_read_only_their_own_safety_plan(risk, prac, token):
-    client, _, _ = risk
+    client, _, runtime = risk
     assessment_id = await assess(client, prac)
     for person in (HP, RP):
         await post(
@@ -357,8 +358,9 @@ async def test_participants_read_only_their_own_safety_plan(risk, prac, token):
     assert (await client.get(f"/cases/{CASE}/risk", headers=auditor)).status_code == 200
     staff = (await client.get(f"/cases/{CASE}/safety-plans", headers=prac)).json()
     assert {p["agreed_with"] for p in staff["safety_plans"]} == {HP, RP}
-    # Another agency's practitioner with the case id in their token sees nothing.
-    other = token("practitioner", "prac-zed001", agency="agency-b", cases=(CASE,))
+    # Another agency's practitioner, allocated to the same case id by their agency, sees nothing.
+    await allocate(runtime, CASE, "prac-zed001", agency="agency-b")
+    other = token("practitioner", "prac-zed001", agency="agency-b")
     assert (await client.get(f"/cases/{CASE}/risk", headers=other)).status_code == 403
 
 

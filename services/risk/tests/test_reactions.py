@@ -29,6 +29,7 @@ from mend_events.messaging.cloudevents import to_message
 from mend_events.messaging.relay import producer_for
 from mend_risk.app import build as build_risk
 from mend_risk.reactions import Reactions
+from mend_testkit.directory import allocate
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
 from mend_testkit.samples import case_opened, consent_body
 
@@ -243,7 +244,8 @@ async def test_each_trigger_makes_one_reassessment_due_even_when_delivered_twice
     assert await risk_events(risk) == written
 
     # The reassessments show in the risk position until an assessment answers them.
-    prac = token("practitioner", PRAC, cases=(CASE,))
+    await allocate(risk, CASE, PRAC)
+    prac = token("practitioner", PRAC)
     position = (await risk_client.get(f"/cases/{CASE}/risk", headers=prac)).json()
     assert position["reassessment_due"] is True
     assert {t["trigger_event_id"] for t in position["reassessment_triggers"]} == {

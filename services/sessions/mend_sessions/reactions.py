@@ -24,6 +24,9 @@ from mend_events.contracts.catalog.risk import RiskAssessmentCompleted, RiskFlag
 from mend_events.contracts.catalog.sessions import HaltCause
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
+from mend_events.security.practitioners import QUALIFICATIONS, PractitionerDirectory
+from mend_events.security.trust import SUBSCRIPTION as HUB
+from mend_events.security.trust import TRUST_EVENTS, TrustTables
 
 from mend_sessions import commands as c
 from mend_sessions.consistency import lock_case
@@ -42,7 +45,11 @@ class Reactions:
     """The `consent` and `risk` subscriptions' handlers. `service` is a callable because the
     consumers start before the app's service object exists (it is made on first use)."""
 
-    CONSUMES = (Consumes("consent", consent=CONSENT_TYPES), Consumes("risk", risk=RISK_TYPES))
+    CONSUMES = (
+        Consumes("consent", consent=CONSENT_TYPES),
+        Consumes("risk", risk=RISK_TYPES),
+        Consumes(HUB, hub=(*TRUST_EVENTS, QUALIFICATIONS)),
+    )
 
     def __init__(
         self,
@@ -55,6 +62,14 @@ class Reactions:
         self.consent = consent
         self.risk = risk
         self.schema = schema
+        self.trust = TrustTables(schema)
+        self.registry = PractitionerDirectory(schema)
+
+    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        # The trust model (agencies, keys, staff, allocations) and the qualifications the
+        # gates check, as the hub publishes them.
+        await self.trust.apply(conn, event)
+        await self.registry.apply(conn, [event])
 
     async def on_consent(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         if event.event_type not in CONSENT_TYPES:

@@ -103,7 +103,13 @@ class SessionsService:
             return RegistryState()
         legacy = (await self.legacy_registry.load(LEGACY_REGISTRY_STREAM, conn=conn))[0]
         own = (await self.registry.load(registry_stream(agency), conn=conn))[0]
-        return own.merged(legacy.get(agency))
+        # Over them, the hub's qualification records that are newer than any registration.
+        if conn is None:
+            async with self.pool.acquire() as held:
+                recorded = await self.practitioners.hub_records(held, agency)
+        else:
+            recorded = await self.practitioners.hub_records(conn, agency)
+        return own.merged(legacy.get(agency)).overlaid(recorded)
 
     # --- commands -------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from mend_events.contracts.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.contracts.events import DomainEvent
 from mend_events.messaging.cloudevents import to_message
 from mend_sessions.app import build
+from mend_testkit.directory import allocate, deallocate
 from mend_testkit.fixtures import running_service
 from mend_testkit.samples import consent_given, delivered, practitioner_body
 
@@ -101,7 +102,8 @@ class World:
         return self.token("harmed_person", HP)
 
     def prac(self, case: str, who: str = FAC) -> dict[str, str]:
-        return self.token("practitioner", who, cases=(case,))
+        """A practitioner's token; their cases are the hub's allocations (`prepare`)."""
+        return self.token("practitioner", who)
 
     # -- other services' events
     def recorded(self, service: str, case: str, model: DomainEvent, actor: str) -> RecordedEvent:
@@ -153,6 +155,7 @@ class World:
         opening = {"harm_category": "sexual_assault", "justice_stage": "none"}
         await self.ok(f"/cases/{case}/open", {**opening, "route": "self_referral"}, hp)
         await self.ok(f"/cases/{case}/facilitator", {"practitioner_id": s.facilitator}, hp)
+        await allocate(self.runtime, case, s.facilitator)  # the hub's allocation of the case
         await self.ok(f"/cases/{case}/preferences", s.preferences(), hp)
         if s.rp_takes_part:  # the harmed person's agreement, then the enrolment
             await self.ok(
@@ -528,12 +531,13 @@ async def test_the_responsible_person_never_leads_and_staff_only_their_cases(wor
         f"/cases/{case}/preferences", Setup().preferences(speaks_first=RP), world.hp()
     )
     assert r.status_code == 201
-    # A practitioner works only on cases allocated to them.
-    r = await world.post(
-        f"/cases/{case}/preparations",
-        {"participant": {"id": HP, "role": "harmed_person"}},
-        world.token("practitioner", FAC),
-    )
+    # A practitioner works only on cases allocated to them: another is refused, and so is the
+    # facilitator once the hub deallocates them.
+    preparation = {"participant": {"id": HP, "role": "harmed_person"}}
+    r = await world.post(f"/cases/{case}/preparations", preparation, world.prac(case, ALT))
+    assert r.status_code == 403
+    await deallocate(world.runtime, case, FAC)
+    r = await world.post(f"/cases/{case}/preparations", preparation, world.prac(case))
     assert r.status_code == 403
     # Only coordinators register practitioners.
     body = {"practitioner_id": "prac-self01", "rj_trained": True, "sexual_harm_trained": True,
@@ -782,3 +786,39 @@ async def test_registry_matrix_each_role_two_agencies_no_leak(world):
             await world.ok("/practitioners", entry, world.token("coordinator", COORD))
             await world.runtime.settle()
     assert leaks == []
+
+
+async def test_qualifications_recorded_by_the_hub_feed_the_gates(world):
+    """A practitioner the hub alone has recorded (StaffQualificationsRecorded, through the
+    `hub` subscription's own handler) may be chosen and facilitate; once the hub records a
+    lapse, the gates refuse them, and a newer registration of theirs counts again."""
+    from mend_events.contracts.catalog.hub import StaffQualificationsRecorded
+    from mend_testkit.directory import hub_event
+
+    pid = "prac-hub0001"
+
+    async def recorded(trained: bool) -> None:
+        model = StaffQualificationsRecorded(
+            agency_id="agency-a", person_id=pid, rj_trained=True,
+            sexual_harm_trained=trained, level=2,
+        )  # fmt: skip
+        event = hub_event(model, f"staff:{pid}")
+        async with world.runtime.pool.acquire() as conn, conn.transaction():
+            await world.app.state.reactions.on_hub(conn, event)
+
+    unknown = "case-hubq0000"
+    await world.ok(f"/cases/{unknown}/open", {"harm_category": "sexual_assault",
+                   "justice_stage": "none", "route": "self_referral"}, world.hp())  # fmt: skip
+    r = await world.post(f"/cases/{unknown}/facilitator", {"practitioner_id": pid}, world.hp())
+    assert r.status_code == 422, r.text  # nobody has recorded them yet
+
+    await recorded(trained=True)
+    case, s = "case-hubq0001", Setup(facilitator=pid)
+    await world.prepare(case, s)
+    assert (await world.schedule(case, s)).status_code == 201
+    listed = await world.client.get("/practitioners", headers=world.token("coordinator", COORD))
+    assert pid in {p["practitioner_id"] for p in listed.json()["practitioners"]}
+
+    await recorded(trained=False)  # the hub records the lapse
+    r = await world.start(case, s)
+    assert r.status_code == 422 and "sexual-harm" in r.text, r.text

@@ -13,6 +13,7 @@ from mend_events.app.settings import SERVICES
 
 from mend_testkit.journeys.people import (
     COORDINATOR,
+    Allocator,
     Headers,
     NotInTime,
     StepFailed,
@@ -39,13 +40,15 @@ class Driver:
         team: Team | None = None,
         timeout: float = 30.0,
         interval: float = 0.05,
+        allocate: Allocator | None = None,
     ) -> None:
         missing = [s for s in CASE_SERVICES if s not in clients]
         if missing:
             raise ValueError(f"no client for {', '.join(missing)}")
         self.clients = dict(clients)
         self._token = token
-        self._tokens: dict[tuple[str, str, tuple[str, ...]], dict[str, str]] = {}
+        self._tokens: dict[tuple[str, str], dict[str, str]] = {}
+        self._allocate = allocate
         self.team = team or Team()
         self.timeout = timeout
         self.interval = interval
@@ -78,11 +81,16 @@ class Driver:
                 clients[service] = await stack.enter_async_context(client)
             yield cls(clients, token, **options)
 
-    def auth(self, role: str, person: str, cases: tuple[str, ...] = ()) -> dict[str, str]:
-        key = (role, person, cases)
+    def auth(self, role: str, person: str) -> dict[str, str]:
+        key = (role, person)
         if key not in self._tokens:
-            self._tokens[key] = dict(self._token(role, person, cases))
+            self._tokens[key] = dict(self._token(role, person))
         return self._tokens[key]
+
+    async def allocate(self, case_id: str, practitioner_id: str) -> None:
+        """The hub allocates `practitioner_id` to the case (without an allocator: nobody)."""
+        if self._allocate is not None:
+            await self._allocate(case_id, practitioner_id)
 
     async def health(self) -> dict[str, bool]:
         """Whether each service answers its health check."""

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -13,8 +13,11 @@ import httpx
 
 T = TypeVar("T")
 Headers = Mapping[str, str]
-# token(role, person_id, cases) -> an Authorization header for that identity.
-TokenSource = Callable[[str, str, tuple[str, ...]], Headers]
+# token(role, person_id) -> an Authorization header for that identity.
+TokenSource = Callable[[str, str], Headers]
+# allocate(case_id, practitioner_id): the hub's allocation of a case, into the services' trust
+# models (a practitioner's cases are never in their token).
+Allocator = Callable[[str, str], Awaitable[None]]
 
 HARMED, RESPONSIBLE, SUPPORTER = "harmed_person", "responsible_person", "supporter"
 PRACTITIONER, COORDINATOR = "practitioner", "coordinator"

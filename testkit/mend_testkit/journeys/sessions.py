@@ -22,7 +22,10 @@ class SessionsSteps(Steps):
     async def open(self, harm: str = "sexual_assault", stage: str = "post_sentence") -> UUID:
         await self.driver.register_team()
         body = {"harm_category": harm, "justice_stage": stage, "route": "self_referral"}
-        return await self._do("sessions", f"/cases/{self.id}/open", body, self.harmed, "opened")
+        opened = await self._do("sessions", f"/cases/{self.id}/open", body, self.harmed, "opened")
+        # The agency's coordinator allocates the team's facilitator to the new case (the hub).
+        await self.driver.allocate(self.id, self.driver.team.facilitator)
+        return opened
 
     async def choose_facilitator(self) -> UUID:
         body = {"practitioner_id": self.driver.team.facilitator}

@@ -48,7 +48,7 @@ class Steps:
 
     @property
     def facilitator(self) -> dict[str, str]:
-        return self.driver.auth(PRACTITIONER, self.driver.team.facilitator, (self.id,))
+        return self.driver.auth(PRACTITIONER, self.driver.team.facilitator)
 
     def journey(self) -> Journey:
         return Journey(

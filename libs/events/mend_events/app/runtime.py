@@ -20,6 +20,7 @@ from mend_events.messaging.relay import Relay
 from mend_events.messaging.topics import ensure_named
 from mend_events.security import erasure
 from mend_events.security.crypto import AgencyKeys, FieldSealer, PgKeyStore
+from mend_events.security.trust import TrustView
 from mend_events.store import EventStore
 from mend_events.store.projection import Projection, ProjectionRunner
 
@@ -36,6 +37,7 @@ class ServiceRuntime:
     reaction_pool: asyncpg.Pool | None = None  # the consumers' inbox transactions
     store: EventStore | None = None
     sealer: FieldSealer | None = None
+    trust: TrustView | None = None  # the hub's trust model as this process sees it now
     relay: Relay | None = None
     consumers: list[InboxConsumer] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
@@ -106,6 +108,9 @@ class ServiceRuntime:
             sealer=self.sealer,
             io_pool=self.store_pool,
         )
+        # Before anything serves a request: every request is admitted by it.
+        self.trust = TrustView(self.pool, self.schema, url)
+        await self.trust.start()
         for projection in self._projections:
             runner = ProjectionRunner(self.store, projection)
             await runner.catch_up()
@@ -168,6 +173,8 @@ class ServiceRuntime:
         for task in self._tasks:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, timeout=10)
+        if self.trust is not None:
+            await self.trust.stop()
         if self.store is not None:
             await self.store.close()
         for pool in (self.reaction_pool, self.store_pool, self.pool):

@@ -33,6 +33,12 @@ def service_app(
     )
     app = create_app(service, runtime.lifespan())
     app.include_router(router)
+
+    async def trusted(rt: ServiceRuntime) -> None:
+        # Every request is admitted by this process's view of the hub's trust model.
+        app.state.trust = rt.trust
+
+    runtime.on_start(trusted)
     return app, runtime
 
 

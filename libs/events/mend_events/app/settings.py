@@ -22,13 +22,14 @@ DEFAULT_PORTS = {
 
 # Which services' events topics each service consumes (its subscriptions, checked against the
 # apps by a test): the read ACLs follow from it.
+# Every service consumes the hub's agency, staff and allocation events (its trust model).
 CONSUMES: dict[str, tuple[str, ...]] = {
-    "consent": ("sessions",),  # the case directory: CaseOpened, ParticipantEnrolled
-    "risk": ("consent", "sessions", "aftercare"),
-    "sessions": ("consent", "risk"),
-    "aftercare": ("consent", "sessions"),
+    "consent": ("sessions", "hub"),  # the case directory: CaseOpened, ParticipantEnrolled
+    "risk": ("consent", "sessions", "aftercare", "hub"),
+    "sessions": ("consent", "risk", "hub"),
+    "aftercare": ("consent", "sessions", "hub"),
     # the case directory (a case's agency and members); erasures (the people directory's keys)
-    "hub": ("consent", "sessions"),
+    "hub": ("consent", "sessions", "hub"),
 }
 
 # Topics every service may read whether or not it subscribes yet: the hub's agencies, keys,

@@ -1,36 +1,46 @@
-"""Who is asking: a signed token on every request, verified with the issuing agency's public key.
+"""Who is asking: a signed token on every request, verified with the issuing agency's key, then
+admitted by the trust model the hub's events keep in every service (`security/trust/`).
 
 Tokens are JWTs signed with an asymmetric key of the agency (EdDSA / Ed25519 preferred; ECDSA
 and RSA-PSS/RSA accepted when that agency's key is of that type). `none` and HS* are refused, and
-the algorithm must match the agency's key type, so a public key can never serve as an HMAC secret.
+the algorithm must match the key's type, so a public key can never serve as an HMAC secret.
 
-Claims: `iss` agency id, `sub` pseudonymous person id, `role` (identity_types.Role), `aud` "mend",
-`exp`, `iat`, optionally `cases` (the case ids allocated to a practitioner).
+Two kinds of issuer:
+- an agency id (`iss` = agency): tokens the hub signs (claims `sub` pseudonymous person id,
+  `role`, `aud` "mend", `exp`, `iat`; header `kid`). The key is the agency's key of that `kid` in
+  the trust model; without one, the development keys (`public_keys.py`: `MEND_AGENCY_PUBLIC_KEYS`
+  or `<agency>.pub.pem` in `MEND_KEYS_DIR`, written by `mend_testkit.devkeys`);
+- an agency's OpenID Connect provider (`iss` = its registered issuer URL): `security/oidc.py`.
 
-Public keys (`public_keys.py`): `MEND_AGENCY_PUBLIC_KEYS` (JSON {agency: PEM}) or the files
-`<agency>.pub.pem` in `MEND_KEYS_DIR` (default `<repo>/.mend/keys`, where the development kit,
-`mend_testkit.devkeys`, writes development keys).
+Verified tokens are cached (the same bytes verify the same way), but every request is admitted
+afresh against the current trust snapshot (`TrustSnapshot.admit`): a suspension, a deactivation
+or a key retirement refuses the next request even of a cached token. A practitioner's cases are
+their allocations in the trust model; a `cases` claim in a token is ignored.
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from fastapi import Header
+from fastapi import Header, Request
 
-from mend_events.contracts.actors import Actor, Role
+from mend_events.contracts.actors import Role
 from mend_events.errors import Unauthenticated
+from mend_events.security.principal import PSEUDO_RE, Identity
 from mend_events.security.public_keys import AGENCY_RE, PublicKey, PublicKeySource, keys_from_env
+
+if TYPE_CHECKING:
+    from mend_events.security.trust.snapshot import TrustSnapshot
 
 __all__ = [
     "AUDIENCE",
+    "PSEUDO_RE",
     "Identity",
     "TokenVerifier",
     "default_verifier",
@@ -41,22 +51,7 @@ __all__ = [
 
 AUDIENCE = "mend"
 MAX_TOKEN_BYTES = 8192
-_PSEUDO_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}-[A-Za-z0-9_-]{4,64}$")
 _REQUIRED_CLAIMS = ["iss", "sub", "role", "aud", "exp", "iat"]
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """A verified caller: the agency that vouches for them, their role and pseudonymous id."""
-
-    agency: str
-    role: Role
-    person_id: str
-    cases: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(id=self.person_id, role=self.role, agency=self.agency)
 
 
 def _algorithms_for(key: PublicKey) -> list[str]:
@@ -90,27 +85,73 @@ class TokenVerifier:
         self._max_ttl = max_ttl
         # Tokens verified already, with their expiry: the same bytes verify the same way, so
         # a client's next request costs a lookup instead of a signature check. Only the
-        # expiry can change the answer; it is checked on every use.
-        self._verified: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
+        # signature, the expiry and the claims' shape are cached: whether the caller (and the
+        # key) is still trusted is asked of the trust snapshot on every request.
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
         self._verified_size = 10_000
+        self._jwks: dict[str, Any] = {}  # PyJWKClient per JWKS URL (keys cached there)
 
     def verify(self, token: str) -> Identity:
+        """Verify with the development/static keys only (no trust model): tools and tests."""
+        return self._cached(token) or self._remember(token, self._verify(token, None)).identity
+
+    async def authenticate(self, token: str, trust: TrustSnapshot | None) -> Identity:
+        """Verify `token` (agency-signed or from a registered OpenID Connect provider) and admit
+        the caller by `trust` as it stands now. Raises Unauthenticated (401) or Forbidden (403)."""
+        hit = self._cached(token, full=True)
+        if hit is None:
+            hit = self._remember(token, await self._verify_any(token, trust))
+        if trust is None:
+            return hit.identity
+        if hit.issuer is not None:
+            provider = trust.provider(hit.issuer)
+            if provider is None or provider.agency != hit.identity.agency:
+                raise Unauthenticated(f"unknown issuer {hit.issuer!r}")
+        elif not hit.by_trust_key and trust.has_keys(hit.identity.agency):
+            # Verified with a development key before the hub published the agency's keys.
+            raise Unauthenticated(f"agency {hit.identity.agency} signs with its published keys")
+        return trust.admit(hit.identity, kid=hit.kid)
+
+    def _cached(self, token: str, *, full: bool = False) -> Any:
         if not token:
             raise Unauthenticated("no token")
         if len(token) > MAX_TOKEN_BYTES:
             raise Unauthenticated("token too large")
         hit = self._verified.get(token)
         if hit is not None:
-            if time.time() <= hit[1] + self._leeway:
-                return hit[0]
-            del self._verified[token]  # expired: the full check below says so
-        identity, exp = self._verify(token)
-        self._verified[token] = (identity, exp)
+            if time.time() <= hit.exp + self._leeway:
+                return hit if full else hit.identity
+            del self._verified[token]  # expired: the full check says so
+        return None
+
+    def _remember(self, token: str, verified: _Verified) -> _Verified:
+        self._verified[token] = verified
         if len(self._verified) > self._verified_size:
             self._verified.popitem(last=False)
-        return identity
+        return verified
 
-    def _verify(self, token: str) -> tuple[Identity, float]:
+    async def _verify_any(self, token: str, trust: TrustSnapshot | None) -> _Verified:
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError:
+            raise Unauthenticated("malformed token") from None
+        if isinstance(issuer, str) and issuer.startswith(("https://", "http://")):
+            provider = trust.provider(issuer) if trust is not None else None
+            if provider is None:
+                raise Unauthenticated(f"unknown issuer {issuer!r}")
+            from mend_events.security import oidc
+
+            client = self._jwks.get(provider.jwks_url)
+            if client is None:
+                client = self._jwks.setdefault(provider.jwks_url, oidc.jwks_client(provider))
+            # The provider's keys may have to be fetched: never on the event loop.
+            identity, exp = await asyncio.to_thread(
+                oidc.verify, token, provider, client, leeway=self._leeway, max_ttl=self._max_ttl
+            )
+            return _Verified(identity, exp, None, issuer, False)
+        return self._verify(token, trust)
+
+    def _verify(self, token: str, trust: TrustSnapshot | None) -> _Verified:
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -124,7 +165,8 @@ class TokenVerifier:
         issuer = unverified.get("iss")
         if not isinstance(issuer, str) or not AGENCY_RE.match(issuer):
             raise Unauthenticated("token has no valid issuer (iss must be an agency id)")
-        key = self._keys.public_key(issuer)
+        kid = header.get("kid") if isinstance(header.get("kid"), str) else None
+        key = self._key(issuer, kid, trust)
         if key is None:
             raise Unauthenticated(f"unknown issuer {issuer!r}: no public key for this agency")
         algorithms = _algorithms_for(key)
@@ -157,7 +199,19 @@ class TokenVerifier:
             raise Unauthenticated(f"token signature does not verify with {issuer}'s key") from None
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc}") from None
-        return self._identity(issuer, claims), float(claims["exp"])
+        by_trust_key = trust is not None and trust.has_keys(issuer)
+        identity = self._identity(issuer, claims)
+        return _Verified(identity, float(claims["exp"]), kid, None, by_trust_key)
+
+    def _key(self, agency: str, kid: str | None, trust: TrustSnapshot | None) -> PublicKey | None:
+        """The agency's key of `kid` in the trust model; an agency whose keys the hub publishes
+        is verified with those alone. Otherwise the development/static keys."""
+        if trust is not None and trust.has_keys(agency):
+            trusted = trust.key(agency, kid) if kid is not None else None
+            if trusted is None:
+                raise Unauthenticated(f"token key id {kid!r} is not one of agency {agency}'s keys")
+            return trusted.key
+        return self._keys.public_key(agency)
 
     def _identity(self, agency: str, claims: dict[str, Any]) -> Identity:
         exp, iat = claims["exp"], claims["iat"]
@@ -166,18 +220,22 @@ class TokenVerifier:
         if exp - iat > self._max_ttl:
             raise Unauthenticated(f"token lifetime exceeds {self._max_ttl} seconds")
         sub = claims["sub"]
-        if not isinstance(sub, str) or not _PSEUDO_RE.match(sub):
+        if not isinstance(sub, str) or not PSEUDO_RE.match(sub):
             raise Unauthenticated("token subject is not a pseudonymous person id")
         try:
             role = Role(claims["role"])
         except (ValueError, TypeError):
             raise Unauthenticated(f"token role {claims['role']!r} is not a known role") from None
-        raw_cases = claims.get("cases", [])
-        if not isinstance(raw_cases, list) or not all(
-            isinstance(c, str) and _PSEUDO_RE.match(c) for c in raw_cases
-        ):
-            raise Unauthenticated("token cases must be a list of case ids")
-        return Identity(agency=agency, role=role, person_id=sub, cases=frozenset(raw_cases))
+        # A `cases` claim is ignored: allocations come from the hub's events (trust model).
+        return Identity(agency=agency, role=role, person_id=sub)
+
+
+class _Verified(NamedTuple):
+    identity: Identity
+    exp: float
+    kid: str | None  # the agency key that verified it (hub-signed tokens)
+    issuer: str | None  # the OpenID Connect issuer URL (provider tokens)
+    by_trust_key: bool  # verified with a key the hub published (else a development key)
 
 
 _default: TokenVerifier | None = None
@@ -206,13 +264,17 @@ def verify_token(token: str) -> Identity:
 
 
 async def require_identity(
+    request: Request,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Identity:
-    """FastAPI dependency: the verified identity from `Authorization: Bearer <token>`.
-    Raises errors.Unauthenticated (HTTP 401 through the app's MendError handler)."""
+    """FastAPI dependency: the verified identity from `Authorization: Bearer <token>`, admitted
+    by the app's trust model (`app.state.trust`, a TrustView) when it has one. Raises
+    errors.Unauthenticated (401) or errors.Forbidden (403) through the MendError handler."""
     if not authorization:
         raise Unauthenticated("missing Authorization header")
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Authorization header must be 'Bearer <token>'")
-    return verify_token(token.strip())
+    view = getattr(request.app.state, "trust", None)
+    trust = await view.current() if view is not None else None
+    return await default_verifier().authenticate(token.strip(), trust)

@@ -87,6 +87,8 @@ def own_record(identity: Identity, action: str, resource: Resource) -> bool:
 
 @condition("the case is allocated to the caller")
 def allocated_case(identity: Identity, action: str, resource: Resource) -> bool:
+    # `identity.cases`: the caller's allocations in the hub's trust model as of this request
+    # (security/trust, `TrustSnapshot.admit`), never a claim of the token.
     case_id = resource.get("case_id")
     return isinstance(case_id, str) and case_id in identity.cases
 

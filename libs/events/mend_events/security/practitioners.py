@@ -15,6 +15,11 @@ into a `practitioner_registry` table keyed by (agency, practitioner id), and ans
 this practitioner in that agency". The subscription has its own consumer group, so a service that
 starts to need the registry reads the topic from its start (retention is infinite) and knows
 every registration ever made, legacy ones included.
+
+The hub's `StaffQualificationsRecorded` (hub.events.v1, through each service's `hub`
+subscription) feeds the same table: qualification facts come from the hub, whose coordinators
+alone record them; the registrations above keep counting for data recorded before the hub.
+Per (agency, practitioner) the newer record wins, whichever its source.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 import asyncpg
 
+from mend_events.contracts.catalog.hub import StaffQualificationsRecorded
 from mend_events.contracts.catalog.sessions import PractitionerRegistered, Specialism
 from mend_events.contracts.envelope import RecordedEvent
 
@@ -56,9 +62,13 @@ class Practitioner:
     specialisms: frozenset[Specialism] = frozenset()
 
     @classmethod
-    def from_event(cls, event: PractitionerRegistered) -> Practitioner:
+    def from_event(
+        cls, event: PractitionerRegistered | StaffQualificationsRecorded
+    ) -> Practitioner:
         return cls(
-            id=event.practitioner_id,
+            id=event.person_id
+            if isinstance(event, StaffQualificationsRecorded)
+            else event.practitioner_id,
             rj_trained=event.rj_trained,
             sexual_harm_trained=event.sexual_harm_trained,
             level=event.level,
@@ -97,10 +107,18 @@ class Practitioner:
         return specialism in self.specialisms
 
 
+QUALIFICATIONS = StaffQualificationsRecorded.event_type  # the hub's record (hub.events.v1)
+
+
 def registered(event: RecordedEvent) -> tuple[str, Practitioner] | None:
-    """(agency, record) of a `PractitionerRegistered`, else None. The agency is the one whose
-    coordinator registered it, from the envelope: the same for the per-agency streams and for
-    the legacy single stream."""
+    """(agency, record) of a `PractitionerRegistered`, or of the hub's
+    `StaffQualificationsRecorded`, else None. A registration's agency is the one whose
+    coordinator registered it, from the envelope (the same for the per-agency streams and for
+    the legacy single stream); the hub's record names its agency."""
+    if event.event_type == QUALIFICATIONS and event.service == "hub":
+        recorded = event.decode()
+        assert isinstance(recorded, StaffQualificationsRecorded)
+        return recorded.agency_id, Practitioner.from_event(recorded)
     if event.event_type != PractitionerRegistered.event_type:
         return None
     model = event.decode()
@@ -110,7 +128,7 @@ def registered(event: RecordedEvent) -> tuple[str, Practitioner] | None:
 
 _COLUMNS = (
     "agency, practitioner_id, rj_trained, sexual_harm_trained, level, specialisms, "
-    "may_facilitate, registered_at, first_registered_at"
+    "may_facilitate, registered_at, first_registered_at, source"
 )
 
 
@@ -143,6 +161,7 @@ class PractitionerDirectory:
                     p.may_facilitate,
                     e.metadata.occurred_at,
                     e.metadata.occurred_at,
+                    "hub" if e.service == "hub" else "registry",
                 )
             )
         if not rows:
@@ -151,12 +170,13 @@ class PractitionerDirectory:
         # of the legacy stream) never overwrites a newer record.
         await conn.executemany(
             f"INSERT INTO {self.schema}.practitioner_registry ({_COLUMNS}) "
-            f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+            f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
             f"ON CONFLICT (agency, practitioner_id) DO UPDATE SET "
             f"rj_trained = EXCLUDED.rj_trained, "
             f"sexual_harm_trained = EXCLUDED.sexual_harm_trained, level = EXCLUDED.level, "
             f"specialisms = EXCLUDED.specialisms, may_facilitate = EXCLUDED.may_facilitate, "
-            f"registered_at = EXCLUDED.registered_at, first_registered_at = LEAST("
+            f"registered_at = EXCLUDED.registered_at, source = EXCLUDED.source, "
+            f"first_registered_at = LEAST("
             f"{self.schema}.practitioner_registry.first_registered_at, "
             f"EXCLUDED.first_registered_at) "
             f"WHERE {self.schema}.practitioner_registry.registered_at <= EXCLUDED.registered_at",
@@ -164,7 +184,20 @@ class PractitionerDirectory:
         )
 
     async def reset(self, conn: asyncpg.Connection) -> None:
-        await conn.execute(f"DELETE FROM {self.schema}.practitioner_registry")
+        # A rebuild of the registry projection: the hub's records are not its to delete.
+        await conn.execute(
+            f"DELETE FROM {self.schema}.practitioner_registry WHERE source = 'registry'"
+        )
+
+    async def hub_records(self, conn: asyncpg.Connection, agency: str) -> dict[str, Practitioner]:
+        """The agency's practitioners whose current record is the hub's (newer than any
+        registration of theirs): what the sessions gates lay over the registry streams."""
+        rows = await conn.fetch(
+            f"SELECT practitioner_id, rj_trained, sexual_harm_trained, level, specialisms "
+            f"FROM {self.schema}.practitioner_registry WHERE agency = $1 AND source = 'hub'",
+            agency,
+        )
+        return {r["practitioner_id"]: _record(r["practitioner_id"], r) for r in rows}
 
     async def get(
         self, conn: asyncpg.Connection, agency: str, practitioner_id: str
@@ -176,15 +209,7 @@ class PractitionerDirectory:
             agency,
             practitioner_id,
         )
-        if row is None:
-            return None
-        return Practitioner(
-            id=practitioner_id,
-            rj_trained=row["rj_trained"],
-            sexual_harm_trained=row["sexual_harm_trained"],
-            level=row["level"],
-            specialisms=frozenset(Specialism(s) for s in row["specialisms"]),
-        )
+        return None if row is None else _record(practitioner_id, row)
 
     async def rows(self, conn: asyncpg.Connection, agency: str) -> list[dict[str, Any]]:
         """One agency's entries, for its listing: never another agency's."""
@@ -205,3 +230,13 @@ class PractitionerDirectory:
             f"ORDER BY first_registered_at, agency LIMIT 1",
             practitioner_id,
         )
+
+
+def _record(practitioner_id: str, row: Any) -> Practitioner:
+    return Practitioner(
+        id=practitioner_id,
+        rj_trained=row["rj_trained"],
+        sexual_harm_trained=row["sexual_harm_trained"],
+        level=row["level"],
+        specialisms=frozenset(Specialism(s) for s in row["specialisms"]),
+    )

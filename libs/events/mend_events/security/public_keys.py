@@ -35,7 +35,7 @@ class PublicKeySource(Protocol):
     def public_key(self, agency: str) -> PublicKey | None: ...
 
 
-def _load_public_pem(pem: str | bytes, origin: str) -> PublicKey:
+def load_public_pem(pem: str | bytes, origin: str) -> PublicKey:
     try:
         key = load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
     except ValueError as exc:
@@ -62,7 +62,7 @@ class StaticKeys:
             if not AGENCY_RE.match(agency):
                 raise ValueError(f"invalid agency id {agency!r}")
             self._keys[agency] = (
-                _load_public_pem(key, f"public key of {agency}")
+                load_public_pem(key, f"public key of {agency}")
                 if isinstance(key, str | bytes)
                 else key
             )
@@ -91,7 +91,7 @@ class DirectoryKeys:
             pem = path.read_bytes()
         except FileNotFoundError:
             return None
-        key = _load_public_pem(pem, str(path))
+        key = load_public_pem(pem, str(path))
         with self._lock:
             self._cache[agency] = key
         return key

@@ -54,6 +54,12 @@ class RegistryState:
             return self
         return replace(self, practitioners={**earlier.practitioners, **self.practitioners})
 
+    def overlaid(self, records: Mapping[str, Practitioner]) -> RegistryState:
+        """This registry with newer records (the hub's qualification records) laid over it."""
+        if not records:
+            return self
+        return replace(self, practitioners={**self.practitioners, **records})
+
 
 def _agency_of(stream_id: str) -> str | None:
     prefix = registry_stream("")

@@ -15,5 +15,10 @@ CREATE TABLE IF NOT EXISTS {schema}.practitioner_registry (
     first_registered_at  timestamptz NOT NULL,  -- of this agency's first: who had the id first
     PRIMARY KEY (agency, practitioner_id)
 );
+-- Where the current record comes from: `registry` (sessions' PractitionerRegistered) or `hub`
+-- (the hub's StaffQualificationsRecorded). The newer record wins whichever its source; a rebuild
+-- of the sessions projection deletes only its own rows.
+ALTER TABLE {schema}.practitioner_registry
+    ADD COLUMN IF NOT EXISTS source text NOT NULL DEFAULT 'registry';
 CREATE INDEX IF NOT EXISTS practitioner_registry_practitioner_id_idx
     ON {schema}.practitioner_registry (practitioner_id);

@@ -14,3 +14,5 @@ GRANT UPDATE (wrapped_key, shredded_at) ON {schema}.data_keys TO mend_app;
 GRANT SELECT, INSERT ON {schema}.case_directory, {schema}.case_members TO mend_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.practitioner_registry TO mend_app;
 GRANT SELECT, INSERT ON {schema}.idempotency_keys TO mend_app;
+GRANT SELECT, INSERT, UPDATE ON {schema}.trust_agencies, {schema}.trust_agency_keys,
+    {schema}.trust_staff, {schema}.trust_case_allocations, {schema}.trust_version TO mend_app;

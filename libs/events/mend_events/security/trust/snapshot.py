@@ -1,0 +1,106 @@
+"""An immutable copy of one schema's trust tables, and the per-request decision made with it.
+
+Holding it in process keeps the check off the database: a request costs a few dict lookups.
+`TrustView` swaps in a new snapshot whenever the tables change (NOTIFY), so a suspension, a
+deactivation, a key retirement or a reallocation applies to the next request of every instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.hub import STAFF_ROLES
+from mend_events.errors import Forbidden, Unauthenticated
+from mend_events.security.principal import Identity
+from mend_events.security.public_keys import PublicKey
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """An agency's OpenID Connect provider, as `AgencyIdentityProviderSet` registered it."""
+
+    agency: str
+    issuer: str
+    jwks_url: str
+    audience: str
+    role_claim: str
+    subject_claim: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyTrust:
+    agency: str
+    suspended: bool
+    sign_in: str  # local | oidc
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    key: PublicKey
+    retired_at: datetime | None
+
+    def retired(self, now: datetime) -> bool:
+        return self.retired_at is not None and now >= self.retired_at
+
+
+@dataclass(frozen=True, slots=True)
+class StaffTrust:
+    role: Role
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TrustSnapshot:
+    version: int = 0
+    agencies: Mapping[str, AgencyTrust] = field(default_factory=dict)
+    providers: Mapping[str, Provider] = field(default_factory=dict)  # by issuer URL
+    keys: Mapping[tuple[str, str], TrustedKey] = field(default_factory=dict)  # (agency, kid)
+    staff: Mapping[tuple[str, str], StaffTrust] = field(default_factory=dict)  # (agency, person)
+    # (agency, practitioner) -> the case ids allocated to them now
+    allocations: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    keyed: frozenset[str] = field(init=False, default=frozenset())  # agencies with hub keys
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keyed", frozenset(a for a, _ in self.keys))
+
+    def provider(self, issuer: str) -> Provider | None:
+        return self.providers.get(issuer)
+
+    def key(self, agency: str, kid: str) -> TrustedKey | None:
+        return self.keys.get((agency, kid))
+
+    def has_keys(self, agency: str) -> bool:
+        return agency in self.keyed
+
+    def cases_of(self, agency: str, person_id: str) -> frozenset[str]:
+        return self.allocations.get((agency, person_id), frozenset())
+
+    def admit(
+        self, identity: Identity, *, kid: str | None = None, now: datetime | None = None
+    ) -> Identity:
+        """The caller as the trust model knows them now, or a refusal: 401 for a key retired
+        since the token was verified, 403 for a suspended agency, a deactivated person, or a
+        staff role the person is not enrolled in at a hub agency. The caller's cases are their
+        current allocations, never a claim of the token."""
+        agency = self.agencies.get(identity.agency)
+        if kid is not None:
+            trusted = self.key(identity.agency, kid)
+            if trusted is not None and trusted.retired_at is not None:
+                if trusted.retired(now or datetime.now(UTC)):
+                    raise Unauthenticated(f"token signed with key {kid!r}, retired by the agency")
+        if agency is not None:
+            if agency.suspended:
+                raise Forbidden(f"agency {identity.agency} is suspended")
+            if identity.role in STAFF_ROLES:
+                staff = self.staff.get((identity.agency, identity.person_id))
+                if staff is None:
+                    raise Forbidden(f"not enrolled as staff of agency {identity.agency}")
+                if not staff.active:
+                    raise Forbidden("this person's account is deactivated")
+                if staff.role != identity.role:
+                    raise Forbidden(f"enrolled as {staff.role}, not as {identity.role}")
+        cases = self.cases_of(identity.agency, identity.person_id)
+        return Identity(identity.agency, identity.role, identity.person_id, cases)
