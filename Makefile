@@ -5,7 +5,7 @@ VPY       := $(VENV)/bin/python
 LAUNCH    := $(VPY) deploy/local/launcher.py
 STAMP     := $(VENV)/.installed
 
-.PHONY: up down status test fault fuzz bench demo lint deps system-deps venv clean kafka-jars
+.PHONY: up down status test fault fuzz bench demo lint deps system-deps venv clean kafka-jars node-deps
 
 # Python environment: rebuilt only when a pin or a package manifest changes.
 $(STAMP): constraints.txt requirements-dev.txt libs/*/pyproject.toml services/*/pyproject.toml \
@@ -25,7 +25,15 @@ system-deps:
 kafka-jars: venv
 	@$(LAUNCH) kafka-jars
 
-deps: system-deps venv kafka-jars
+# The local OpenID Connect provider the sign-in tests run against (oidc-provider under Node).
+OIDC_STAMP := deploy/local/oidc/node_modules/.installed
+$(OIDC_STAMP): deploy/local/oidc/package-lock.json
+	@npm ci --silent --no-audit --no-fund --prefix deploy/local/oidc
+	@touch $(OIDC_STAMP)
+
+node-deps: $(OIDC_STAMP)
+
+deps: system-deps venv kafka-jars node-deps
 
 up: deps
 	@$(LAUNCH) up

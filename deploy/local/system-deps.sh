@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks for the local platform: PostgreSQL server, Java 17, Maven.
+# Installs what a fresh machine lacks for the local platform: PostgreSQL server, Java 17, Maven,
+# Node and npm (the local OpenID Connect provider), Chromium (the web app's browser tests).
 # Needs root and apt; elsewhere it says what to install instead of failing obscurely.
 set -euo pipefail
 
@@ -7,6 +8,9 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need+=(postgresql)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
+command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
