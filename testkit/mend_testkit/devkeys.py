@@ -27,6 +27,12 @@ __all__ = ["ensure_agency_keys", "issue_token", "private_key_path", "public_key_
 _AGENCY_RE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 
 
+# The key id under which a test publishes an agency's development key at the hub, and with which
+# the `token` fixture signs: so a service that learns the agency's keys from the hub's events
+# verifies the tests' tokens by the same rule as the hub's own.
+DEV_KID = "dev"
+
+
 def _dir(keys_dir: Path | str | None) -> Path:
     return Path(keys_dir) if keys_dir is not None else default_keys_dir()
 
@@ -39,6 +45,11 @@ def _check_agency(agency: str) -> None:
 def private_key_path(agency: str, keys_dir: Path | str | None = None) -> Path:
     _check_agency(agency)
     return _dir(keys_dir) / f"{agency}.key.pem"
+
+
+def public_pem(agency: str, keys_dir: Path | str | None = None) -> str:
+    """The agency's development public key (created if missing), PEM."""
+    return ensure_agency_keys(agency, keys_dir).read_text()
 
 
 def public_key_path(agency: str, keys_dir: Path | str | None = None) -> Path:

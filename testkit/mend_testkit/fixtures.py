@@ -154,11 +154,13 @@ def token(keys_dir):
     practitioner's cases are not in the token: allocate them (`directory.allocate`)."""
     from mend_events.contracts.actors import Role
 
-    from mend_testkit.devkeys import ensure_agency_keys, issue_token
+    from mend_testkit.devkeys import DEV_KID, ensure_agency_keys, issue_token
 
     def make(role: Role | str, person_id: str, agency: str = "agency-a") -> dict[str, str]:
         ensure_agency_keys(agency, keys_dir)
-        raw = issue_token(agency, Role(role), person_id, keys_dir=keys_dir)
+        # Signed as the hub signs (a key id): where a test onboards the agency at the hub, it
+        # publishes this development key under DEV_KID (mend_testkit.hub.onboard).
+        raw = issue_token(agency, Role(role), person_id, keys_dir=keys_dir, kid=DEV_KID)
         return {"Authorization": f"Bearer {raw}"}
 
     return make

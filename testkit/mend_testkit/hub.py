@@ -7,6 +7,9 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from mend_testkit.devkeys import DEV_KID
+from mend_testkit.devkeys import public_pem as dev_public_pem
+
 OPS = "mend-ops"  # the deployment's operating agency (access.DEFAULT_OPERATOR_AGENCY)
 A, B = "agency-a", "agency-b"
 COORD_A, COORD_B = "coord-aaaa01", "coord-bbbb01"
@@ -44,7 +47,11 @@ async def onboard(client, who: Callers, agency: str, *, keys: int = 1) -> None:
         "agency_id": agency,
         "name": f"Agency {agency[-1].upper()}",
         "sign_in": "local",
-        "keys": [{"kid": f"k{i}", "public_key_pem": public_pem()} for i in range(keys)],
+        # The first key is the agency's development key, under the key id the `token` fixture
+        # signs with: services that learn the agency's keys from the hub's events then verify
+        # the tests' tokens as they would the hub's. Any more are fresh keys.
+        "keys": [{"kid": DEV_KID, "public_key_pem": dev_public_pem(agency)}][:keys]
+        + [{"kid": f"k{i}", "public_key_pem": public_pem()} for i in range(1, keys)],
     }
     r = await client.post("/agencies", json=body, headers=who.operator())
     assert r.status_code == 201, r.text

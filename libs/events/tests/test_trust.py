@@ -18,7 +18,7 @@ from mend_events.security.identity import Identity, TokenVerifier
 from mend_events.security.public_keys import DirectoryKeys
 from mend_events.security.trust import TrustSnapshot, TrustTables, TrustView
 from mend_events.security.trust.snapshot import AgencyTrust, StaffTrust, TrustedKey
-from mend_testkit.devkeys import ensure_agency_keys, issue_token
+from mend_testkit.devkeys import ensure_agency_keys, issue_token, private_key_path
 from mend_testkit.directory import hub_event
 
 AGENCY, PRAC, COORD = "agency-north", "prac-77ab12", "coord-0001aa"
@@ -307,5 +307,21 @@ async def test_a_development_key_token_cached_before_the_hub_published_keys_is_r
     published = {
         (AGENCY, "k1"): TrustedKey(ed25519.Ed25519PrivateKey.generate().public_key(), None)
     }
-    with pytest.raises(Unauthenticated, match="published keys"):
+    with pytest.raises(Unauthenticated, match="not one of agency"):
         await verifier.authenticate(dev, _snapshot(keys=published))
+
+
+async def test_a_token_cached_before_its_own_key_was_published_still_stands(
+    verifier, tmp_path
+) -> None:
+    """Checked again, not refused outright: a token verified just before the hub's publication
+    of the very key that signed it reached this service is still good (failed before: every
+    token cached before the publication was refused, so a sign-in racing the key's event failed)."""
+    ensure_agency_keys(AGENCY, tmp_path)
+    private = serialization.load_pem_private_key(
+        private_key_path(AGENCY, tmp_path).read_bytes(), password=None
+    )
+    token = issue_token(AGENCY, "practitioner", PRAC, keys_dir=tmp_path, kid="k1")
+    assert (await verifier.authenticate(token, _snapshot())).person_id == PRAC  # cached now
+    published = {(AGENCY, "k1"): TrustedKey(private.public_key(), None)}
+    assert (await verifier.authenticate(token, _snapshot(keys=published))).person_id == PRAC

@@ -15,6 +15,7 @@ from mend_events.app.serve import service_app
 from mend_events.app.settings import Settings
 from mend_events.messaging.reactions import subscribe
 from mend_events.security.cases import CaseDirectory
+from mend_events.security.identity import require_identity
 
 from mend_hub import api
 from mend_hub.people import part as people
@@ -22,6 +23,7 @@ from mend_hub.reactions import Reactions
 from mend_hub.read_models import HubDirectory
 from mend_hub.service import HubService
 from mend_hub.signin import wiring as signin
+from mend_hub.signin.api import signed_in
 
 PARTS = (api, people, signin)
 
@@ -37,6 +39,10 @@ def build(
     subscribe(runtime, Reactions(cases))
     for part in PARTS:
         part.mount(app, runtime, service_of)
+    # Every route of the hub, not only the sign-in's, admits the tokens the hub signed itself,
+    # checked against its own events (never behind a topic: a retired key, a suspended agency or
+    # a deactivated person is refused at once), and otherwise what the process's verifier admits.
+    app.dependency_overrides[require_identity] = signed_in
 
     async def started(rt: ServiceRuntime) -> None:
         app.state.service = service_of()

@@ -6,11 +6,7 @@ exists. Run inside the inbox transaction: the rows apply exactly once.
 The consent service's topic carries erasure requests (`PersonalDataErased`): the runtime wraps the
 handler of a subscription to it so that the person's data keys in the hub's schema (the people
 directory's sealed details, mend_hub.people) are destroyed in the inbox transaction first. The
-hub takes nothing else from that topic.
-
-Like every service, the hub keeps the trust model (`on_hub`: agencies, keys, staff, allocations)
-from its own topic, so its routes admit tokens exactly as the other services do: signed with a key
-the hub has published, of an agency not suspended, by staff not deactivated."""
+hub takes nothing else from that topic."""
 
 from __future__ import annotations
 
@@ -18,26 +14,19 @@ import asyncpg
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS, CaseDirectory
-from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS, TrustTables
 
 
 class Reactions:
     CONSUMES = (
         Consumes("sessions", sessions=CASE_EVENTS),
         Consumes("consent", consent=()),  # erasures only: applied by the runtime's wrapper
-        Consumes(HUB, hub=TRUST_EVENTS),
     )
 
     def __init__(self, directory: CaseDirectory) -> None:
         self.directory = directory
-        self.trust = TrustTables(directory.schema)
 
     async def on_sessions(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         await self.directory.apply(conn, event)
 
     async def on_consent(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         return None  # the person's keys were destroyed before this runs (erasure.shredding)
-
-    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        await self.trust.apply(conn, event)

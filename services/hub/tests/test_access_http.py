@@ -25,7 +25,7 @@ ROUTES = [
     ("GET", f"/agencies/{A}", None, access.READ_AGENCY),
     ("POST", f"/agencies/{A}/keys", {"kid": "kz", "public_key_pem": public_pem()},
      access.CONFIGURE),
-    ("POST", f"/agencies/{A}/keys/k0/retirement", None, access.CONFIGURE),
+    ("POST", f"/agencies/{A}/keys/dev/retirement", None, access.CONFIGURE),
     ("POST", f"/agencies/{A}/identity-provider",
      {"issuer": "https://idp.example", "jwks_url": "https://idp.example/jwks"}, access.CONFIGURE),
     ("POST", f"/agencies/{A}/staff", {"person_id": "prac-0009aa", "role": "practitioner"},
@@ -77,13 +77,13 @@ async def hub(platform, unique, topic_prefix, token, monkeypatch):
 
 async def test_every_route_refuses_whom_the_matrix_refuses_and_writes_nothing(hub, token):
     client, runtime = hub
-    callers = {name: (i.role, i.person_id, i.agency, tuple(i.cases))
-               for name, i in matrix_callers().items()}  # fmt: skip
-    callers["deployment operator"] = ("operator", "ops-0002aa", access.DEFAULT_OPERATOR_AGENCY, ())
+    # Allocations are the hub's own events, never a token's claim: callers are who and where.
+    callers = {name: (i.role, i.person_id, i.agency) for name, i in matrix_callers().items()}
+    callers["deployment operator"] = ("operator", "ops-0002aa", access.DEFAULT_OPERATOR_AGENCY)
     before = await runtime.store.head_position()
     leaks = []
-    for name, (role, person, agency, cases) in callers.items():
-        headers = token(role, person, agency, cases)
+    for name, (role, person, agency) in callers.items():
+        headers = token(role, person, agency)
         for method, path, body, action in ROUTES:
             if name in ALLOWED[action]:
                 continue

@@ -61,7 +61,7 @@ async def test_an_operator_onboards_an_agency_and_its_coordinator_reads_it(hub, 
     assert r.status_code == 200, r.text
     record = r.json()
     assert record["sign_in"] == "local" and record["suspended"] is None
-    assert [k["kid"] for k in record["keys"]] == ["k0", "k1"]
+    assert [k["kid"] for k in record["keys"]] == ["dev", "k1"]
     again = await client.post(
         "/agencies", json={"agency_id": A, "name": "Again"}, headers=who.operator()
     )
@@ -79,7 +79,7 @@ async def test_key_rotation_overlaps_and_the_last_local_key_stays(hub, who):
     client, _, _ = hub
     await onboard(client, who, A, keys=1)
     keys = f"/agencies/{A}/keys"
-    last = await client.post(f"{keys}/k0/retirement", headers=who.coordinator())
+    last = await client.post(f"{keys}/dev/retirement", headers=who.coordinator())
     refused(last, 422, "kid")
     added = await client.post(
         keys, json={"kid": "k1", "public_key_pem": public_pem()}, headers=who.coordinator()
@@ -91,12 +91,12 @@ async def test_key_rotation_overlaps_and_the_last_local_key_stays(hub, who):
     refused(same_kid, 409, "kid")
     later = "2030-01-01T00:00:00+00:00"
     r = await client.post(
-        f"{keys}/k0/retirement", json={"retired_at": later}, headers=who.coordinator()
+        f"{keys}/dev/retirement", json={"retired_at": later}, headers=who.coordinator()
     )
     assert r.status_code == 201, r.text
     record = (await client.get(f"/agencies/{A}", headers=who.coordinator())).json()
     assert [(k["kid"], k["retired_at"]) for k in record["keys"]] == [
-        ("k0", "2030-01-01T00:00:00+00:00"),
+        ("dev", "2030-01-01T00:00:00+00:00"),
         ("k1", None),
     ]
     not_a_key = await client.post(
@@ -298,7 +298,7 @@ async def test_agency_bs_coordinator_neither_sees_nor_changes_agency_as_records(
     b = who.coordinator(B)
     writes = [
         (f"/agencies/{A}/keys", {"kid": "kb", "public_key_pem": public_pem()}),
-        (f"/agencies/{A}/keys/k0/retirement", None),
+        (f"/agencies/{A}/keys/dev/retirement", None),
         (f"/agencies/{A}/staff", {"person_id": "prac-bbbb09", "role": "practitioner"}),
         (f"/agencies/{A}/staff/{PRAC_1}/deactivation", {"reason": "other"}),
         (f"/agencies/{A}/staff/{PRAC_2}/reactivation", None),

@@ -29,7 +29,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "sessions": ("consent", "risk", "hub"),
     "aftercare": ("consent", "sessions", "hub"),
     # the case directory (a case's agency and members); erasures (the people directory's keys)
-    "hub": ("consent", "sessions", "hub"),
+    "hub": ("consent", "sessions"),
 }
 
 # Topics every service may read whether or not it subscribes yet: the hub's agencies, keys,

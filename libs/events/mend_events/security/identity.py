@@ -108,8 +108,11 @@ class TokenVerifier:
             if provider is None or provider.agency != hit.identity.agency:
                 raise Unauthenticated(f"unknown issuer {hit.issuer!r}")
         elif not hit.by_trust_key and trust.has_keys(hit.identity.agency):
-            # Verified with a development key before the hub published the agency's keys.
-            raise Unauthenticated(f"agency {hit.identity.agency} signs with its published keys")
+            # Verified before the hub published the agency's keys: from now on only those keys
+            # count, so the token is checked again against them (a token they do not sign is
+            # refused; one they do, e.g. signed just before the publication reached us, stands).
+            del self._verified[token]
+            hit = self._remember(token, self._verify(token, trust))
         return trust.admit(hit.identity, kid=hit.kid)
 
     def _cached(self, token: str, *, full: bool = False) -> Any:

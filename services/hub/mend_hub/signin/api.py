@@ -81,17 +81,17 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _signed_in(
+async def signed_in(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Identity:
     """The caller, by a token the hub signed itself or one the process's verifier accepts."""
     if not authorization:
         raise Unauthenticated("missing Authorization header")
-    return await identity_of(request.app.state.signin.parts, authorization)
+    return await identity_of(request.app.state.signin.parts, request, authorization)
 
 
 Flows = Annotated[SignInFlows, Depends(_flows)]
-SignedIn = Annotated[Identity, Depends(_signed_in)]
+SignedIn = Annotated[Identity, Depends(signed_in)]
 Enrol = Annotated[Enrolment, Depends(_enrolment)]
 
 
@@ -133,6 +133,7 @@ def router() -> APIRouter:
 
     @r.post("/accounts/{person}/totp", status_code=201)
     async def enrol_totp(
+        request: Request,
         person: PersonPath,
         body: ChallengeBody,
         enrol: Enrol,
@@ -142,7 +143,7 @@ def router() -> APIRouter:
         the account's own token (then a challenge comes back to confirm the first code with)."""
         identity = None
         if body.challenge is None and authorization is not None:
-            identity = await identity_of(enrol.p, authorization)
+            identity = await identity_of(enrol.p, request, authorization)
         return await enrol.enrol_totp(person, body.challenge, identity)
 
     @r.post("/accounts/{person}/unlock")

@@ -136,3 +136,20 @@ async def test_no_login_name_password_secret_or_code_in_logs_events_errors_or_ta
             assert value not in text, f"a credential appears in the {where}"
     assert "$argon2id$v=19$m=65536,t=3,p=4$" in table_text  # the password, hashed only
     assert all('"invalid credentials' in b or '"locked"' in b or "invalid" in b for b in bodies)
+
+
+async def test_a_hub_signed_token_reaches_the_hubs_own_routes_until_its_holder_is_deactivated(
+    hub, agency
+):
+    """Every route of the hub admits the tokens it signed (not only the sign-in's): a
+    practitioner signed in at the hub reads their own caseload; deactivated, they are refused on
+    the very next request, their token still unexpired (failed before: the core routes verified
+    only the process's keys, so a hub-signed token got 401 there)."""
+    await hub.ready(agency)
+    _, tokens = await hub.staff_member(agency, "prac-a1b2c3", "sam")
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    r = await hub.client.get("/practitioners/prac-a1b2c3/caseload", headers=headers)
+    assert r.status_code == 200, r.text
+    await hub.deactivate(agency, "prac-a1b2c3")
+    r = await hub.client.get("/practitioners/prac-a1b2c3/caseload", headers=headers)
+    assert r.status_code == 401, r.text
