@@ -194,3 +194,28 @@ async def running_service(
         await runtime.stop()
         if not keep_schema:
             await drop_schema(platform, schema)
+
+
+@contextlib.asynccontextmanager
+async def serving(app) -> AsyncIterator[str]:
+    """Serve `app` over real HTTP (uvicorn in this process, on a free port) and yield its base
+    URL, for tools that talk to a service over the network (the `mend` CLI). The app's runtime
+    is the caller's (`running_service`); uvicorn only serves it."""
+    import asyncio
+
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="off", log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+                await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

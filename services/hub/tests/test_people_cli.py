@@ -8,9 +8,8 @@ import asyncio
 import json
 
 import pytest
-import uvicorn
-from bus_helpers import wait_until
 from mend_hub.cli import main
+from mend_testkit.fixtures import serving
 
 HP, PRAC = "hp-ppl0001", "prac-aaaa01"
 COORD = ("coordinator", "coord-aaaa01")
@@ -20,23 +19,8 @@ RP = ("responsible_person", "rp-ppl0001")
 
 @pytest.fixture
 async def hub(people_world):
-    config = uvicorn.Config(
-        people_world.app, host="127.0.0.1", port=0, lifespan="off", log_config=None,
-        access_log=False,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        return server.started
-
-    await wait_until(started, timeout=10, interval=0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", people_world
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(people_world.app) as url:
+        yield url, people_world
 
 
 @pytest.fixture
