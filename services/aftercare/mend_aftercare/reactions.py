@@ -41,6 +41,7 @@ from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS, CaseDirectory
 from mend_events.security.trust import SUBSCRIPTION as HUB
 from mend_events.security.trust import TRUST_EVENTS, TrustTables
+from mend_events.security.trust.reactions import KeepsTrust
 
 from mend_aftercare.read_models import CONSENT_TYPES, ConsentFacts
 from mend_aftercare.service import AftercareService
@@ -62,7 +63,7 @@ def root_of(event: RecordedEvent) -> UUID | None:
     return event.metadata.causation_id
 
 
-class Reactions:
+class Reactions(KeepsTrust):
     """The `consent` and `sessions` subscriptions' handlers. `service` is a callable because the
     consumers start before the app's service object exists (it is made on first use)."""
 
@@ -82,10 +83,6 @@ class Reactions:
         self.directory = directory
         self.consent = consent
         self.trust = TrustTables(directory.schema)
-
-    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        # The trust model: agencies, keys, staff and allocations, as the hub publishes them.
-        await self.trust.apply(conn, event)
 
     # --- consent ------------------------------------------------------------------------------
 

@@ -17,27 +17,21 @@ from __future__ import annotations
 import asyncpg
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
-from mend_events.security.cases import CASE_EVENTS, CaseDirectory
+from mend_events.security.cases import CASE_EVENTS
 from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS, TrustTables
+from mend_events.security.trust import TRUST_EVENTS
+from mend_events.security.trust.reactions import KeepsCasesAndTrust
 
 
-class Reactions:
+class Reactions(KeepsCasesAndTrust):
     CONSUMES = (
         Consumes("sessions", sessions=CASE_EVENTS),
         Consumes("consent", consent=()),  # erasures only: applied by the runtime's wrapper
         Consumes(HUB, hub=TRUST_EVENTS),
     )
 
-    def __init__(self, directory: CaseDirectory) -> None:
-        self.directory = directory
-        self.trust = TrustTables(directory.schema)
-
     async def on_sessions(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         await self.directory.apply(conn, event)
 
     async def on_consent(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         return None  # the person's keys were destroyed before this runs (erasure.shredding)
-
-    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        await self.trust.apply(conn, event)

@@ -37,6 +37,7 @@ from mend_events.security.practitioners import QUALIFICATIONS, PractitionerDirec
 from mend_events.security.practitioners import SUBSCRIPTION as REGISTRY
 from mend_events.security.trust import SUBSCRIPTION as HUB
 from mend_events.security.trust import TRUST_EVENTS, TrustTables
+from mend_events.security.trust.reactions import KeepsTrust
 
 from mend_risk.service import RiskService
 
@@ -71,7 +72,7 @@ SAFETY_HALTS = frozenset(
 _CONSENT_LOST = frozenset({"ConsentWithdrawn", "ConsentInvalidated"})
 
 
-class Reactions:
+class Reactions(KeepsTrust):
     """`on_triggers`: what makes a reassessment due, and the case directory (access to a
     case's risk record is decided on its agency and members). `on_registry`: the practitioner
     registry, per agency, for sign-offs. `service` is looked up on each event, because consumers
@@ -96,12 +97,6 @@ class Reactions:
         self.trust = TrustTables(schema)
 
     async def on_registry(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        await self.registry.apply(conn, [event])
-
-    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        # The trust model (agencies, keys, staff, allocations) and the qualifications sign-offs
-        # check, as the hub publishes them.
-        await self.trust.apply(conn, event)
         await self.registry.apply(conn, [event])
 
     async def on_triggers(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:

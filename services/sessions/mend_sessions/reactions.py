@@ -27,6 +27,7 @@ from mend_events.messaging.reactions import Consumes
 from mend_events.security.practitioners import QUALIFICATIONS, PractitionerDirectory
 from mend_events.security.trust import SUBSCRIPTION as HUB
 from mend_events.security.trust import TRUST_EVENTS, TrustTables
+from mend_events.security.trust.reactions import KeepsTrust
 
 from mend_sessions import commands as c
 from mend_sessions.consistency import lock_case
@@ -41,7 +42,7 @@ from mend_sessions.read_models import (
 from mend_sessions.service import SessionsService, involves_responsible_person
 
 
-class Reactions:
+class Reactions(KeepsTrust):
     """The `consent` and `risk` subscriptions' handlers. `service` is a callable because the
     consumers start before the app's service object exists (it is made on first use)."""
 
@@ -64,12 +65,6 @@ class Reactions:
         self.schema = schema
         self.trust = TrustTables(schema)
         self.registry = PractitionerDirectory(schema)
-
-    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        # The trust model (agencies, keys, staff, allocations) and the qualifications the
-        # gates check, as the hub publishes them.
-        await self.trust.apply(conn, event)
-        await self.registry.apply(conn, [event])
 
     async def on_consent(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         if event.event_type not in CONSENT_TYPES:

@@ -1,0 +1,33 @@
+"""The handler every service's `Reactions` has for the hub's topic (`Consumes(HUB, ...)`): the
+trust model applied in the inbox transaction, and, in a service whose rules check
+qualifications (risk, sessions), the practitioner registry from the same events. One handler
+instead of five copies: a service's reactions inherit `on_hub` and set `trust` (and `registry`)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from mend_events.contracts.envelope import RecordedEvent
+from mend_events.security.cases import CaseDirectory
+from mend_events.security.practitioners import PractitionerDirectory
+from mend_events.security.trust.tables import TrustTables
+
+
+class KeepsTrust:
+    trust: TrustTables
+    # Set by a service that takes qualifications from the hub (StaffQualificationsRecorded).
+    registry: PractitionerDirectory | None = None
+
+    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        await self.trust.apply(conn, event)
+        if self.registry is not None:
+            await self.registry.apply(conn, [event])
+
+
+class KeepsCasesAndTrust(KeepsTrust):
+    """Reactions that keep the case directory (from sessions' case events) and the trust
+    model, both in the directory's schema."""
+
+    def __init__(self, directory: CaseDirectory) -> None:
+        self.directory = directory
+        self.trust = TrustTables(directory.schema)
