@@ -139,13 +139,8 @@ async def allocate(
     """Allocate `practitioner_id` to `case_id` in each runtime's trust model (CaseAllocated)."""
     from mend_events.contracts.catalog.hub import AllocationReason, CaseAllocated
 
-    model = CaseAllocated(
-        agency_id=agency,
-        case_id=case_id,
-        practitioner_id=practitioner_id,
-        reason=AllocationReason.NEW_CASE,
-    )
-    await apply_hub_events(runtimes, [hub_event(model, case_id, agency=agency)])
+    new = AllocationReason.NEW_CASE
+    await _allocation(runtimes, CaseAllocated, new, case_id, practitioner_id, agency)
 
 
 async def deallocate(
@@ -154,12 +149,12 @@ async def deallocate(
     """End `practitioner_id`'s allocation to `case_id` (CaseDeallocated)."""
     from mend_events.contracts.catalog.hub import AllocationReason, CaseDeallocated
 
-    model = CaseDeallocated(
-        agency_id=agency,
-        case_id=case_id,
-        practitioner_id=practitioner_id,
-        reason=AllocationReason.CASELOAD_BALANCE,
-    )
+    balance = AllocationReason.CASELOAD_BALANCE
+    await _allocation(runtimes, CaseDeallocated, balance, case_id, practitioner_id, agency)
+
+
+async def _allocation(runtimes, kind, reason, case_id: str, practitioner_id: str, agency: str):
+    model = kind(agency_id=agency, case_id=case_id, practitioner_id=practitioner_id, reason=reason)
     await apply_hub_events(runtimes, [hub_event(model, case_id, agency=agency)])
 
 

@@ -219,3 +219,19 @@ async def serving(app) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+def cli_runner(main, command: str, url: str, token, capsys):
+    """`run(who, *args)`: the command-line tool `main` run as `mend <command> <args>` against
+    `url` with `who`'s development token (who: the `token` fixture's arguments), in a thread
+    (the tool is synchronous); returns (exit code, stdout, stderr)."""
+    import asyncio
+
+    async def run(who: tuple[str, ...], *args: str) -> tuple[int, str, str]:
+        raw = token(*who)["Authorization"].split()[1]
+        argv = [command, *args, "--url", url, "--token", raw]
+        code = await asyncio.to_thread(main, argv)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -4,7 +4,6 @@ in this process, on the real database and broker) with the caller's token."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import tomllib
 from pathlib import Path
@@ -14,7 +13,7 @@ from mend_audit.cli import PLUGIN_GROUP, main, plugins
 from mend_events.messaging.topics import ensure_topics
 from mend_hub.app import build
 from mend_testkit.directory import open_case
-from mend_testkit.fixtures import running_service, serving
+from mend_testkit.fixtures import cli_runner, running_service, serving
 from mend_testkit.hub import (
     COORD_A,
     OPERATOR,
@@ -54,16 +53,7 @@ async def hub_url(platform, unique, topic_prefix):
 @pytest.fixture
 def mend(hub_url, installed, token, capsys):
     """Run `mend hub <args>` as `who` (role, person, agency); returns (exit code, out, err)."""
-    url, _ = hub_url
-
-    async def run(who: tuple[str, str, str], *args: str) -> tuple[int, str, str]:
-        raw = token(*who)["Authorization"].split()[1]
-        argv = ["hub", *args, "--url", url, "--token", raw]
-        code = await asyncio.to_thread(main, argv)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return cli_runner(main, "hub", hub_url[0], token, capsys)
 
 
 OPERATOR_ = ("operator", OPERATOR, OPS)

@@ -4,12 +4,11 @@ the API, details only ever from a file."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 from mend_hub.cli import main
-from mend_testkit.fixtures import serving
+from mend_testkit.fixtures import cli_runner, serving
 
 HP, PRAC = "hp-ppl0001", "prac-aaaa01"
 COORD = ("coordinator", "coord-aaaa01")
@@ -26,16 +25,7 @@ async def hub(people_world):
 @pytest.fixture
 def person(hub, token, capsys):
     """Run `mend hub person <args>` as (role, person id); returns (exit code, out, err)."""
-    url, _ = hub
-
-    async def run(who: tuple[str, str], *args: str) -> tuple[int, str, str]:
-        raw = token(*who)["Authorization"].split()[1]
-        argv = ["person", *args, "--url", url, "--token", raw]
-        code = await asyncio.to_thread(main, argv)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return cli_runner(main, "person", hub[0], token, capsys)
 
 
 async def test_the_directory_from_the_command_line(person, hub, tmp_path) -> None:
