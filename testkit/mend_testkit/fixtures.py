@@ -179,12 +179,25 @@ async def running_service(
     runtime). The HTTP client talks to the app in process (ASGI), the runtime to the real
     database and broker. With `keep_schema`, a second start with the same `unique` finds the
     first one's data (a restart); the caller drops the schema."""
-    import httpx
     from mend_events.messaging.topics import ensure_topics
 
     schema = await make_schema(platform, service, f"{service}_{unique}")
     await ensure_topics(platform.kafka_bootstrap, [service], prefix=topic_prefix)
     app, runtime = build(platform, schema=schema, topic_prefix=topic_prefix, **options)
+    try:
+        async with started(app, runtime) as running:
+            yield running
+    finally:
+        if not keep_schema:
+            await drop_schema(platform, schema)
+
+
+@contextlib.asynccontextmanager
+async def started(app, runtime):
+    """Start `runtime` and yield (client, app, runtime), the client talking to `app` in process
+    (ASGI); stop the runtime after."""
+    import httpx
+
     await runtime.start()
     try:
         transport = httpx.ASGITransport(app=app)
@@ -192,8 +205,6 @@ async def running_service(
             yield client, app, runtime
     finally:
         await runtime.stop()
-        if not keep_schema:
-            await drop_schema(platform, schema)
 
 
 @contextlib.asynccontextmanager
