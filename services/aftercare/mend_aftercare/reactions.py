@@ -27,6 +27,7 @@ the sessions fact, else from their ConsentGiven (`participant_role`), else from 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -40,7 +41,7 @@ from mend_events.messaging.consumer_errors import TRANSIENT, describe_error
 from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS, CaseDirectory
 from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS, TrustTables
+from mend_events.security.trust import TRUST_EVENTS
 from mend_events.security.trust.reactions import KeepsTrust
 
 from mend_aftercare.read_models import CONSENT_TYPES, ConsentFacts
@@ -63,6 +64,7 @@ def root_of(event: RecordedEvent) -> UUID | None:
     return event.metadata.causation_id
 
 
+@dataclass(eq=False)
 class Reactions(KeepsTrust):
     """The `consent` and `sessions` subscriptions' handlers. `service` is a callable because the
     consumers start before the app's service object exists (it is made on first use)."""
@@ -73,16 +75,12 @@ class Reactions(KeepsTrust):
         Consumes(HUB, hub=TRUST_EVENTS),
     )
 
-    def __init__(
-        self,
-        service: Callable[[], AftercareService],
-        directory: CaseDirectory,
-        consent: ConsentFacts,
-    ) -> None:
-        self.service = service
-        self.directory = directory
-        self.consent = consent
-        self.trust = TrustTables(directory.schema)
+    service: Callable[[], AftercareService]
+    directory: CaseDirectory
+    consent: ConsentFacts
+
+    def __post_init__(self) -> None:
+        self.keep_trust(self.directory.schema)
 
     # --- consent ------------------------------------------------------------------------------
 

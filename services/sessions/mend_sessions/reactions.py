@@ -18,15 +18,16 @@ before the inbox did therefore halts once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import asyncpg
 from mend_events.contracts.catalog.risk import RiskAssessmentCompleted, RiskFlagRaised, Severity
 from mend_events.contracts.catalog.sessions import HaltCause
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
-from mend_events.security.practitioners import QUALIFICATIONS, PractitionerDirectory
+from mend_events.security.practitioners import QUALIFICATIONS
 from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS, TrustTables
+from mend_events.security.trust import TRUST_EVENTS
 from mend_events.security.trust.reactions import KeepsTrust
 
 from mend_sessions import commands as c
@@ -42,6 +43,7 @@ from mend_sessions.read_models import (
 from mend_sessions.service import SessionsService, involves_responsible_person
 
 
+@dataclass(eq=False)
 class Reactions(KeepsTrust):
     """The `consent` and `risk` subscriptions' handlers. `service` is a callable because the
     consumers start before the app's service object exists (it is made on first use)."""
@@ -52,19 +54,13 @@ class Reactions(KeepsTrust):
         Consumes(HUB, hub=(*TRUST_EVENTS, QUALIFICATIONS)),
     )
 
-    def __init__(
-        self,
-        service: Callable[[], SessionsService],
-        consent: ConsentView,
-        risk: RiskView,
-        schema: str,
-    ) -> None:
-        self._service = service
-        self.consent = consent
-        self.risk = risk
-        self.schema = schema
-        self.trust = TrustTables(schema)
-        self.registry = PractitionerDirectory(schema)
+    service: Callable[[], SessionsService]
+    consent: ConsentView
+    risk: RiskView
+    schema: str
+
+    def __post_init__(self) -> None:
+        self.keep_trust(self.schema, registry=True)
 
     async def on_consent(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         if event.event_type not in CONSENT_TYPES:
@@ -80,7 +76,7 @@ class Reactions(KeepsTrust):
         if loss.cause != HaltCause.ACKNOWLEDGEMENT_WITHDRAWN:
             # Halt only the forms this event touched that consent no longer covers (another
             # grant of the same scope may still be in force).
-            now = self._service().clock()
+            now = self.service().clock()
             still = (await self.consent.covered_forms(conn, case_id, now)).get(
                 loss.participant_id, frozenset()
             )
@@ -94,7 +90,7 @@ class Reactions(KeepsTrust):
             cause_event_id=event.event_id,
             cause=loss.cause,
         )
-        await self._service().halt_for_consent(case_id, command, event, conn)
+        await self.service().halt_for_consent(case_id, command, event, conn)
 
     async def on_risk(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         if event.event_type not in RISK_TYPES:
@@ -103,7 +99,7 @@ class Reactions(KeepsTrust):
         case_id = event.case_id
         await lock_case(conn, self.schema, case_id)
         await self.risk.apply(conn, event, model)
-        service = self._service()
+        service = self.service()
         if isinstance(model, RiskFlagRaised) and model.severity == Severity.SEVERE:
             command = c.HaltSessionsForRisk(
                 cause_event_id=event.event_id, cause=HaltCause.RISK_FLAG
