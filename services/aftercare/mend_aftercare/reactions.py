@@ -40,9 +40,7 @@ from mend_events.errors import Unavailable
 from mend_events.messaging.consumer_errors import TRANSIENT, describe_error
 from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS, CaseDirectory
-from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS
-from mend_events.security.trust.reactions import KeepsTrust
+from mend_events.security.trust.reactions import KeepsTrust, from_hub
 
 from mend_aftercare.read_models import CONSENT_TYPES, ConsentFacts
 from mend_aftercare.service import AftercareService
@@ -72,7 +70,7 @@ class Reactions(KeepsTrust):
     CONSUMES = (
         Consumes("consent", consent=CONSENT_TYPES),
         Consumes("sessions", sessions=(*CASE_EVENTS, *_OFFER_CAUSES, "AgreementReached")),
-        Consumes(HUB, hub=TRUST_EVENTS),
+        from_hub(),
     )
 
     service: Callable[[], AftercareService]

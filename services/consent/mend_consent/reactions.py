@@ -9,13 +9,11 @@ import asyncpg
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS
-from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS
-from mend_events.security.trust.reactions import KeepsCasesAndTrust
+from mend_events.security.trust.reactions import KeepsCasesAndTrust, from_hub
 
 
 class Reactions(KeepsCasesAndTrust):
-    CONSUMES = (Consumes("cases", sessions=CASE_EVENTS), Consumes(HUB, hub=TRUST_EVENTS))
+    CONSUMES = (Consumes("cases", sessions=CASE_EVENTS), from_hub())
 
     async def on_cases(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         await self.directory.apply(conn, event)

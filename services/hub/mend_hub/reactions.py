@@ -18,16 +18,14 @@ import asyncpg
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS
-from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS
-from mend_events.security.trust.reactions import KeepsCasesAndTrust
+from mend_events.security.trust.reactions import KeepsCasesAndTrust, from_hub
 
 
 class Reactions(KeepsCasesAndTrust):
     CONSUMES = (
         Consumes("sessions", sessions=CASE_EVENTS),
         Consumes("consent", consent=()),  # erasures only: applied by the runtime's wrapper
-        Consumes(HUB, hub=TRUST_EVENTS),
+        from_hub(),
     )
 
     async def on_sessions(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:

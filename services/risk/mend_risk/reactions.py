@@ -34,11 +34,8 @@ from mend_events.contracts.catalog.sessions import HaltCause, SessionHalted
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS, CaseDirectory
-from mend_events.security.practitioners import QUALIFICATIONS
 from mend_events.security.practitioners import SUBSCRIPTION as REGISTRY
-from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS
-from mend_events.security.trust.reactions import KeepsTrust
+from mend_events.security.trust.reactions import KeepsTrust, from_hub
 
 from mend_risk.service import RiskService
 
@@ -88,7 +85,7 @@ class Reactions(KeepsTrust):
             aftercare=("CheckInMissed",),
         ),
         Consumes(REGISTRY, sessions=("PractitionerRegistered",)),
-        Consumes(HUB, hub=(*TRUST_EVENTS, QUALIFICATIONS)),
+        from_hub(qualifications=True),
     )
 
     schema: str

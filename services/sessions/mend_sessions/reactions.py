@@ -25,10 +25,7 @@ from mend_events.contracts.catalog.risk import RiskAssessmentCompleted, RiskFlag
 from mend_events.contracts.catalog.sessions import HaltCause
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
-from mend_events.security.practitioners import QUALIFICATIONS
-from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS
-from mend_events.security.trust.reactions import KeepsTrust
+from mend_events.security.trust.reactions import KeepsTrust, from_hub
 
 from mend_sessions import commands as c
 from mend_sessions.consistency import lock_case
@@ -51,7 +48,7 @@ class Reactions(KeepsTrust):
     CONSUMES = (
         Consumes("consent", consent=CONSENT_TYPES),
         Consumes("risk", risk=RISK_TYPES),
-        Consumes(HUB, hub=(*TRUST_EVENTS, QUALIFICATIONS)),
+        from_hub(qualifications=True),
     )
 
     service: Callable[[], SessionsService]

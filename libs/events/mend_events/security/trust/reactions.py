@@ -11,9 +11,18 @@ from dataclasses import dataclass
 import asyncpg
 
 from mend_events.contracts.envelope import RecordedEvent
+from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CaseDirectory
-from mend_events.security.practitioners import PractitionerDirectory
-from mend_events.security.trust.tables import TrustTables
+from mend_events.security.practitioners import QUALIFICATIONS, PractitionerDirectory
+from mend_events.security.trust.tables import SUBSCRIPTION, TRUST_EVENTS, TrustTables
+
+
+def from_hub(*, qualifications: bool = False) -> Consumes:
+    """The declaration of the `hub` subscription that `on_hub` handles: the trust model's
+    events, and the qualifications for a service that keeps the registry (`keep_trust(schema,
+    registry=True)`)."""
+    also = (QUALIFICATIONS,) if qualifications else ()
+    return Consumes(SUBSCRIPTION, hub=(*TRUST_EVENTS, *also))
 
 
 class KeepsTrust:
