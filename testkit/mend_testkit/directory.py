@@ -3,34 +3,18 @@
 
 from __future__ import annotations
 
-import uuid
-
 import asyncpg
 
 
 def sessions_event(case_id: str, model, *, agency: str = "agency-a", actor: str = "prac-seed01"):
     """A RecordedEvent of the sessions service, as its relay publishes it (for a consumer's
     handler, e.g. the case directory's `apply`)."""
-    from datetime import UTC, datetime
-
     from mend_events.contracts.actors import Role
-    from mend_events.contracts.envelope import Metadata, RecordedEvent
 
-    at = datetime.now(UTC)
+    from mend_testkit.samples import delivered
+
     role = Role.HARMED_PERSON if actor.startswith("hp-") else Role.PRACTITIONER
-    return RecordedEvent(
-        global_position=1,
-        stream_id=case_id,
-        stream_version=1,
-        event_id=uuid.uuid4(),
-        event_type=model.event_type,
-        schema_version=model.schema_version,
-        data=model.to_data(),
-        recorded_at=at,
-        case_id=case_id,
-        metadata=Metadata(actor, role, agency, uuid.uuid4(), None, at),
-        service="sessions",
-    )
+    return delivered("sessions", case_id, model, actor=actor, role=role, agency=agency)
 
 
 async def open_case(
@@ -90,25 +74,11 @@ async def apply_case_events(conn: asyncpg.Connection, schema: str, events: list)
 
 def hub_event(model, stream: str, *, agency: str = "agency-a", actor: str = "coord-seed01"):
     """A RecordedEvent of the hub service, as its relay publishes it (for `TrustTables.apply`)."""
-    from datetime import UTC, datetime
-
     from mend_events.contracts.actors import Role
-    from mend_events.contracts.envelope import Metadata, RecordedEvent
 
-    at = datetime.now(UTC)
-    return RecordedEvent(
-        global_position=1,
-        stream_id=stream,
-        stream_version=1,
-        event_id=uuid.uuid4(),
-        event_type=model.event_type,
-        schema_version=model.schema_version,
-        data=model.to_data(),
-        recorded_at=at,
-        case_id=stream,
-        metadata=Metadata(actor, Role.COORDINATOR, agency, uuid.uuid4(), None, at),
-        service="hub",
-    )
+    from mend_testkit.samples import delivered
+
+    return delivered("hub", stream, model, actor=actor, role=Role.COORDINATOR, agency=agency)
 
 
 def _runtimes(runtimes) -> list:
@@ -139,13 +109,8 @@ async def allocate(
     """Allocate `practitioner_id` to `case_id` in each runtime's trust model (CaseAllocated)."""
     from mend_events.contracts.catalog.hub import AllocationReason, CaseAllocated
 
-    model = CaseAllocated(
-        agency_id=agency,
-        case_id=case_id,
-        practitioner_id=practitioner_id,
-        reason=AllocationReason.NEW_CASE,
-    )
-    await apply_hub_events(runtimes, [hub_event(model, case_id, agency=agency)])
+    new = AllocationReason.NEW_CASE
+    await _allocation(runtimes, CaseAllocated, new, case_id, practitioner_id, agency)
 
 
 async def deallocate(
@@ -154,12 +119,12 @@ async def deallocate(
     """End `practitioner_id`'s allocation to `case_id` (CaseDeallocated)."""
     from mend_events.contracts.catalog.hub import AllocationReason, CaseDeallocated
 
-    model = CaseDeallocated(
-        agency_id=agency,
-        case_id=case_id,
-        practitioner_id=practitioner_id,
-        reason=AllocationReason.CASELOAD_BALANCE,
-    )
+    balance = AllocationReason.CASELOAD_BALANCE
+    await _allocation(runtimes, CaseDeallocated, balance, case_id, practitioner_id, agency)
+
+
+async def _allocation(runtimes, kind, reason, case_id: str, practitioner_id: str, agency: str):
+    model = kind(agency_id=agency, case_id=case_id, practitioner_id=practitioner_id, reason=reason)
     await apply_hub_events(runtimes, [hub_event(model, case_id, agency=agency)])
 
 

@@ -181,12 +181,25 @@ async def running_service(
     runtime). The HTTP client talks to the app in process (ASGI), the runtime to the real
     database and broker. With `keep_schema`, a second start with the same `unique` finds the
     first one's data (a restart); the caller drops the schema."""
-    import httpx
     from mend_events.messaging.topics import ensure_topics
 
     schema = await make_schema(platform, service, f"{service}_{unique}")
     await ensure_topics(platform.kafka_bootstrap, [service], prefix=topic_prefix)
     app, runtime = build(platform, schema=schema, topic_prefix=topic_prefix, **options)
+    try:
+        async with started(app, runtime) as running:
+            yield running
+    finally:
+        if not keep_schema:
+            await drop_schema(platform, schema)
+
+
+@contextlib.asynccontextmanager
+async def started(app, runtime):
+    """Start `runtime` and yield (client, app, runtime), the client talking to `app` in process
+    (ASGI); stop the runtime after."""
+    import httpx
+
     await runtime.start()
     try:
         transport = httpx.ASGITransport(app=app)
@@ -194,5 +207,44 @@ async def running_service(
             yield client, app, runtime
     finally:
         await runtime.stop()
-        if not keep_schema:
-            await drop_schema(platform, schema)
+
+
+@contextlib.asynccontextmanager
+async def serving(app) -> AsyncIterator[str]:
+    """Serve `app` over real HTTP (uvicorn in this process, on a free port) and yield its base
+    URL, for tools that talk to a service over the network (the `mend` CLI). The app's runtime
+    is the caller's (`running_service`); uvicorn only serves it."""
+    import asyncio
+
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="off", log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+                await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def cli_runner(main, command: str, url: str, token, capsys):
+    """`run(who, *args)`: the command-line tool `main` run as `mend <command> <args>` against
+    `url` with `who`'s development token (who: the `token` fixture's arguments), in a thread
+    (the tool is synchronous); returns (exit code, stdout, stderr)."""
+    import asyncio
+
+    async def run(who: tuple[str, ...], *args: str) -> tuple[int, str, str]:
+        raw = token(*who)["Authorization"].split()[1]
+        argv = [command, *args, "--url", url, "--token", raw]
+        code = await asyncio.to_thread(main, argv)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -77,6 +77,19 @@ def practitioner_body(
     }
 
 
+def envelope_metadata(
+    actor: str,
+    role: Role,
+    agency: str = "agency-a",
+    causation: UUID | None = None,
+    *,
+    at: datetime | None = None,
+) -> Metadata:
+    """An envelope's metadata: `actor` in `role` of `agency`, a fresh correlation id, caused by
+    `causation` (if any), occurring `at` (now by default)."""
+    return Metadata(actor, role, agency, uuid4(), causation, at or datetime.now(UTC))
+
+
 def delivered(
     service: str,
     stream_id: str,
@@ -108,6 +121,6 @@ def delivered(
         data=data,
         recorded_at=at,
         case_id=stream_id,
-        metadata=metadata or Metadata(actor, role, agency, uuid4(), None, at),
+        metadata=metadata or envelope_metadata(actor, role, agency, at=at),
         service=service,
     )

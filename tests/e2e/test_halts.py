@@ -42,7 +42,7 @@ from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from mend_sessions.app import build as build_sessions
 from mend_testkit.directory import allocate
-from mend_testkit.fixtures import drop_schema, make_schema, running_service
+from mend_testkit.fixtures import drop_schema, make_schema, running_service, started
 from mend_testkit.samples import consent_body, practitioner_body
 
 HP, RP = "hp-alice01", "rp-bob0001"
@@ -115,13 +115,8 @@ async def sessions_on(platform, schema: str, topic_prefix: str):
     app, runtime = build_sessions(
         platform, schema=schema, topic_prefix=topic_prefix, max_consent_lag_ms=20_000
     )
-    await runtime.start()
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client, app, runtime
-    finally:
-        await runtime.stop()
+    async with started(app, runtime) as running:
+        yield running
 
 
 @pytest.fixture

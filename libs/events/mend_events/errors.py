@@ -4,8 +4,18 @@ from __future__ import annotations
 
 
 class MendError(Exception):
+    """Base of every client error; a subclass names its HTTP status and code in its header:
+    `class NotFound(MendError, status=404, code="not_found")`."""
+
     status = 400
     code = "bad_request"
+
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init_subclass__()
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, reason: str, field: str | None = None) -> None:
         super().__init__(reason)
@@ -16,11 +26,8 @@ class MendError(Exception):
         return {"error": self.code, "field": self.field, "reason": self.reason}
 
 
-class Rejected(MendError):
+class Rejected(MendError, status=422, code="rejected"):
     """A command that breaks a rule of the domain: nothing is written."""
-
-    status = 422
-    code = "rejected"
 
 
 class GatesUnmet(Rejected):
@@ -36,30 +43,21 @@ class GatesUnmet(Rejected):
         return {**super().to_dict(), "gates": self.gates}
 
 
-class NotFound(MendError):
-    status = 404
-    code = "not_found"
+class NotFound(MendError, status=404, code="not_found"):
+    """No such record here (or none the caller may know of)."""
 
 
-class Forbidden(MendError):
-    status = 403
-    code = "forbidden"
+class Forbidden(MendError, status=403, code="forbidden"):
+    """The caller is known, and this is not theirs to do."""
 
 
-class Unauthenticated(MendError):
-    status = 401
-    code = "unauthenticated"
+class Unauthenticated(MendError, status=401, code="unauthenticated"):
+    """No caller: a missing, invalid or no longer trusted token."""
 
 
-class Conflict(MendError):
+class Conflict(MendError, status=409, code="conflict"):
     """A stale expected version, or an event id reused with other content."""
 
-    status = 409
-    code = "conflict"
 
-
-class Unavailable(MendError):
+class Unavailable(MendError, status=503, code="unavailable"):
     """A dependency is behind (e.g. a projection lags): try again shortly. Never a silent pass."""
-
-    status = 503
-    code = "unavailable"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from aiokafka import AIOKafkaConsumer
 from mend_events.app.settings import dlq_topic, kafka_options
 from mend_events.messaging.consumer import InboxConsumer
+from mend_testkit.waiting import wait_until as wait_until  # the tests' one poll
 
 
 async def create_counter_table(admin_conn, schema: str) -> None:
@@ -34,15 +34,6 @@ def counting_handler(schema: str, fail_on: set[int] | None = None):
     return handle
 
 
-async def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
-        await asyncio.sleep(interval)
 
 
 async def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 30.0):

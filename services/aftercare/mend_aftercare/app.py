@@ -8,10 +8,9 @@ from functools import partial
 
 import structlog
 from fastapi import FastAPI
-from mend_events.app.composition import ServiceOf
+from mend_events.app.composition import ServiceOf, Wiring, composition_root
 from mend_events.app.runtime import ServiceRuntime
-from mend_events.app.serve import periodically, service_app
-from mend_events.app.settings import Settings
+from mend_events.app.serve import periodically
 from mend_events.messaging.reactions import subscribe
 from mend_events.security.cases import CaseDirectory
 
@@ -24,24 +23,22 @@ from mend_aftercare.service import AftercareService
 log = structlog.get_logger("mend.aftercare")
 
 
-def build(
-    settings: Settings | None = None,
+def wire(
+    app: FastAPI,
+    runtime: ServiceRuntime,
     *,
-    schema: str = "aftercare",
-    topic_prefix: str = "",
     update_interval: float | None = None,
     delivery_hold: float | None = None,
     on_delivered: OnDelivered | None = None,
     send_updates: bool = True,
-) -> tuple[FastAPI, ServiceRuntime]:
-    """The app and its runtime; `app.state.service` exists once the runtime has started.
-
-    `update_interval`: seconds between passes of the progress-update sender
+) -> Wiring[AftercareService]:
+    """`update_interval`: seconds between passes of the progress-update sender
     (`MEND_AFTERCARE_UPDATE_INTERVAL`, default 1). `delivery_hold`: seconds a released update
     waits before delivery, so a withdrawal recorded just before it can still arrive
     (`MEND_AFTERCARE_DELIVERY_HOLD`, default 5). `send_updates=False` leaves the outbox to the
     caller (`service.process_updates()`), for deterministic tests."""
-    app, runtime = service_app("aftercare", settings, schema, topic_prefix, router())
+    app.include_router(router())
+    schema = runtime.schema
     cases, consent = CaseDirectory(schema), ConsentFacts(schema)
     runtime.project(ProgressOutbox(schema))
     interval = update_interval or float(os.environ.get("MEND_AFTERCARE_UPDATE_INTERVAL", "1"))
@@ -59,16 +56,15 @@ def build(
     )
     subscribe(runtime, Reactions(service_of, cases, consent))
 
-    async def started(rt: ServiceRuntime) -> None:
-        service = service_of()
-        app.state.service = service
+    async def then(rt: ServiceRuntime, service: AftercareService) -> None:
         if send_updates:
             send = partial(_send_updates, service, rt)
             rt.track(periodically(interval, send, log=log, failed="aftercare.updates_failed"))
 
-    runtime.on_start(started)
-    return app, runtime
+    return Wiring(service_of, then)
 
+
+build = composition_root("aftercare", wire)
 
 async def _send_updates(service: AftercareService, rt: ServiceRuntime) -> None:
     """Work off the progress-update outbox: decide share requests, deliver what is due (what a

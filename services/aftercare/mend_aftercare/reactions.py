@@ -27,6 +27,7 @@ the sessions fact, else from their ConsentGiven (`participant_role`), else from 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -39,8 +40,7 @@ from mend_events.errors import Unavailable
 from mend_events.messaging.consumer_errors import TRANSIENT, describe_error
 from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS, CaseDirectory
-from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS, TrustTables
+from mend_events.security.trust.reactions import KeepsTrust, from_hub
 
 from mend_aftercare.read_models import CONSENT_TYPES, ConsentFacts
 from mend_aftercare.service import AftercareService
@@ -62,30 +62,23 @@ def root_of(event: RecordedEvent) -> UUID | None:
     return event.metadata.causation_id
 
 
-class Reactions:
+@dataclass(eq=False)
+class Reactions(KeepsTrust):
     """The `consent` and `sessions` subscriptions' handlers. `service` is a callable because the
     consumers start before the app's service object exists (it is made on first use)."""
 
     CONSUMES = (
         Consumes("consent", consent=CONSENT_TYPES),
         Consumes("sessions", sessions=(*CASE_EVENTS, *_OFFER_CAUSES, "AgreementReached")),
-        Consumes(HUB, hub=TRUST_EVENTS),
+        from_hub(),
     )
 
-    def __init__(
-        self,
-        service: Callable[[], AftercareService],
-        directory: CaseDirectory,
-        consent: ConsentFacts,
-    ) -> None:
-        self.service = service
-        self.directory = directory
-        self.consent = consent
-        self.trust = TrustTables(directory.schema)
+    service: Callable[[], AftercareService]
+    directory: CaseDirectory
+    consent: ConsentFacts
 
-    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        # The trust model: agencies, keys, staff and allocations, as the hub publishes them.
-        await self.trust.apply(conn, event)
+    def __post_init__(self) -> None:
+        self.keep_trust(self.directory.schema)
 
     # --- consent ------------------------------------------------------------------------------
 

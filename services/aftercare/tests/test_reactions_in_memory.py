@@ -6,7 +6,7 @@ test_api.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from uuid import UUID, uuid4
 
 import pytest
@@ -30,20 +30,14 @@ from mend_events.contracts.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.contracts.events import DomainEvent
 from mend_events.security.cases import CaseDirectory
 from mend_events.store import InMemoryEventStore
+from mend_testkit.samples import envelope_metadata
 
 CASE = "case-9c1d2e4f"
 HP, RP, AGENCY = "hp-3f9a2c", "rp-77ab12", "north-rj"
 
 
 def meta(actor: str, role: Role, causation: UUID | None = None) -> Metadata:
-    return Metadata(
-        actor_id=actor,
-        role=role,
-        agency=AGENCY,
-        correlation_id=uuid4(),
-        causation_id=causation,
-        occurred_at=datetime.now(UTC),
-    )
+    return envelope_metadata(actor, role, AGENCY, causation)
 
 
 class Elsewhere:

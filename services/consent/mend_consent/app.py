@@ -8,10 +8,9 @@ from functools import partial
 
 import structlog
 from fastapi import FastAPI
-from mend_events.app.composition import ServiceOf
+from mend_events.app.composition import ServiceOf, Wiring, composition_root
 from mend_events.app.runtime import ServiceRuntime
-from mend_events.app.serve import periodically, service_app
-from mend_events.app.settings import Settings
+from mend_events.app.serve import periodically
 from mend_events.commands.service import CommandService
 from mend_events.messaging.reactions import subscribe
 from mend_events.security.cases import CaseDirectory
@@ -27,15 +26,12 @@ from mend_consent.service import ConsentService
 log = structlog.get_logger("mend.consent")
 
 
-def build(
-    settings: Settings | None = None,
-    *,
-    schema: str = "consent",
-    topic_prefix: str = "",
-    lapse_interval: float | None = None,
-) -> tuple[FastAPI, ServiceRuntime]:
-    """The app and its runtime; `app.state.service` exists once the runtime has started."""
-    app, runtime = service_app("consent", settings, schema, topic_prefix, router())
+def wire(
+    app: FastAPI, runtime: ServiceRuntime, *, lapse_interval: float | None = None
+) -> Wiring[ConsentService]:
+    """`lapse_interval`: seconds between lapse sweeps (`MEND_LAPSE_INTERVAL`, default 30)."""
+    app.include_router(router())
+    schema = runtime.schema
     grants = CurrentGrants(schema)
     runtime.project(grants)
     runtime.project(ErasureProjection(schema))  # the consent service records erasures
@@ -49,18 +45,17 @@ def build(
     )
     interval = lapse_interval or float(os.environ.get("MEND_LAPSE_INTERVAL", "30"))
 
-    async def started(rt: ServiceRuntime) -> None:
+    async def then(rt: ServiceRuntime, service: ConsentService) -> None:
         assert rt.store is not None
-        service = service_of()
-        app.state.service = service
         app.state.erasures = CommandService(rt.store, erasure_decider)
         app.state.settle = rt.settle
         sweep = partial(_sweep_lapses, service, rt)
         rt.track(periodically(interval, sweep, log=log, failed="consent.lapse_sweep_failed"))
 
-    runtime.on_start(started)
-    return app, runtime
+    return Wiring(service_of, then)
 
+
+build = composition_root("consent", wire)
 
 async def _sweep_lapses(service: ConsentService, rt: ServiceRuntime) -> None:
     """Expiry is a fact in time: record each lapse as an event, so a replay sees it."""

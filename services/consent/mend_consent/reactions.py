@@ -8,21 +8,12 @@ from __future__ import annotations
 import asyncpg
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
-from mend_events.security.cases import CASE_EVENTS, CaseDirectory
-from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS, TrustTables
+from mend_events.security.cases import CASE_EVENTS
+from mend_events.security.trust.reactions import KeepsCasesAndTrust, from_hub
 
 
-class Reactions:
-    CONSUMES = (Consumes("cases", sessions=CASE_EVENTS), Consumes(HUB, hub=TRUST_EVENTS))
-
-    def __init__(self, directory: CaseDirectory) -> None:
-        self.directory = directory
-        self.trust = TrustTables(directory.schema)
+class Reactions(KeepsCasesAndTrust):
+    CONSUMES = (Consumes("cases", sessions=CASE_EVENTS), from_hub())
 
     async def on_cases(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         await self.directory.apply(conn, event)
-
-    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        # The trust model: agencies, keys, staff and allocations, as the hub publishes them.
-        await self.trust.apply(conn, event)

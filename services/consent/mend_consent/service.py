@@ -72,16 +72,7 @@ class ConsentService(KnowsCases):
                 continue
             model = e.decode()
             if model.personal_fields and self.sealer is not None and subject == viewer.person_id:
-                data = await self.sealer.open_event_data(
-                    data,
-                    event_type=e.event_type,
-                    schema_version=e.schema_version,
-                    agency=e.metadata.agency,
-                    stream_id=e.stream_id,
-                    event_id=e.event_id,
-                    actor_id=e.metadata.actor_id,
-                    personal_owner=model.personal_owner,
-                )
+                data = await self.sealer.open_recorded(e, model.personal_owner)
                 for name in model.personal_fields:
                     if data.get(name) is None and e.data.get(name) is not None:
                         data[name] = ERASED  # sealed under a key destroyed by an erasure

@@ -8,11 +8,9 @@ here; each may add its own projections, subscriptions and start hooks to `runtim
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
-from mend_events.app.composition import ServiceOf
+from fastapi import FastAPI
+from mend_events.app.composition import ServiceOf, Wiring, composition_root
 from mend_events.app.runtime import ServiceRuntime
-from mend_events.app.serve import service_app
-from mend_events.app.settings import Settings
 from mend_events.messaging.reactions import subscribe
 from mend_events.security.cases import CaseDirectory
 from mend_events.security.identity import require_identity
@@ -28,13 +26,9 @@ from mend_hub.signin.api import signed_in
 PARTS = (api, people, signin)
 
 
-def build(
-    settings: Settings | None = None, *, schema: str = "hub", topic_prefix: str = ""
-) -> tuple[FastAPI, ServiceRuntime]:
-    """The app and its runtime; `app.state.service` exists once the runtime has started."""
-    app, runtime = service_app("hub", settings, schema, topic_prefix, APIRouter())
-    cases = CaseDirectory(schema)
-    runtime.project(HubDirectory(schema))
+def wire(app: FastAPI, runtime: ServiceRuntime) -> Wiring[HubService]:
+    cases = CaseDirectory(runtime.schema)
+    runtime.project(HubDirectory(runtime.schema))
     service_of = ServiceOf(runtime, lambda rt: HubService(rt.store, cases))
     subscribe(runtime, Reactions(cases))
     for part in PARTS:
@@ -43,12 +37,10 @@ def build(
     # checked against its own events (never behind a topic: a retired key, a suspended agency or
     # a deactivated person is refused at once), and otherwise what the process's verifier admits.
     app.dependency_overrides[require_identity] = signed_in
+    return Wiring(service_of)
 
-    async def started(rt: ServiceRuntime) -> None:
-        app.state.service = service_of()
 
-    runtime.on_start(started)
-    return app, runtime
+build = composition_root("hub", wire)
 
 
 def create() -> FastAPI:

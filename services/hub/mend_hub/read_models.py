@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from mend_events.app.db import fetch_dicts
 from mend_events.contracts.catalog.hub import (
     CaseAllocated,
     CaseDeallocated,
@@ -98,19 +99,19 @@ class HubDirectory:
     # --- reads ------------------------------------------------------------------------------
 
     async def staff_of(self, conn: asyncpg.Connection, agency_id: str) -> list[dict[str, Any]]:
-        rows = await conn.fetch(
+        return await fetch_dicts(
+            conn,
             f"SELECT person_id, role, active, rj_trained, sexual_harm_trained, level, "
             f"specialisms, enrolled_at, changed_at FROM {self.schema}.staff "
             f"WHERE agency_id = $1 ORDER BY role, person_id",
             agency_id,
         )
-        return [dict(r) for r in rows]
 
     async def caseload(self, conn: asyncpg.Connection, practitioner_id: str) -> list[dict]:
-        rows = await conn.fetch(
+        return await fetch_dicts(
+            conn,
             f"SELECT case_id, agency_id, allocated_at, allocated_by, reason "
             f"FROM {self.schema}.allocations WHERE practitioner_id = $1 "
             f"ORDER BY allocated_at, case_id",
             practitioner_id,
         )
-        return [dict(r) for r in rows]

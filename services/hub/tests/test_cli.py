@@ -4,19 +4,16 @@ in this process, on the real database and broker) with the caller's token."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import tomllib
 from pathlib import Path
 
 import pytest
-import uvicorn
-from bus_helpers import wait_until
 from mend_audit.cli import PLUGIN_GROUP, main, plugins
 from mend_events.messaging.topics import ensure_topics
 from mend_hub.app import build
 from mend_testkit.directory import open_case
-from mend_testkit.fixtures import running_service
+from mend_testkit.fixtures import cli_runner, running_service, serving
 from mend_testkit.hub import (
     COORD_A,
     OPERATOR,
@@ -49,37 +46,14 @@ def installed(tmp_path, monkeypatch):
 async def hub_url(platform, unique, topic_prefix):
     await ensure_topics(platform.kafka_bootstrap, ["sessions"], prefix=topic_prefix)
     async with running_service(build, "hub", platform, unique, topic_prefix) as (_, app, rt):
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, lifespan="off", log_config=None, access_log=False
-        )
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-
-        async def started() -> bool:
-            return server.started
-
-        await wait_until(started, timeout=10, interval=0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield f"http://127.0.0.1:{port}", rt
-        finally:
-            server.should_exit = True
-            await task
+        async with serving(app) as url:
+            yield url, rt
 
 
 @pytest.fixture
 def mend(hub_url, installed, token, capsys):
     """Run `mend hub <args>` as `who` (role, person, agency); returns (exit code, out, err)."""
-    url, _ = hub_url
-
-    async def run(who: tuple[str, str, str], *args: str) -> tuple[int, str, str]:
-        raw = token(*who)["Authorization"].split()[1]
-        argv = ["hub", *args, "--url", url, "--token", raw]
-        code = await asyncio.to_thread(main, argv)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return cli_runner(main, "hub", hub_url[0], token, capsys)
 
 
 OPERATOR_ = ("operator", OPERATOR, OPS)

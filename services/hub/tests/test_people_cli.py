@@ -4,13 +4,11 @@ the API, details only ever from a file."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
-import uvicorn
-from bus_helpers import wait_until
 from mend_hub.cli import main
+from mend_testkit.fixtures import cli_runner, serving
 
 HP, PRAC = "hp-ppl0001", "prac-aaaa01"
 COORD = ("coordinator", "coord-aaaa01")
@@ -20,38 +18,14 @@ RP = ("responsible_person", "rp-ppl0001")
 
 @pytest.fixture
 async def hub(people_world):
-    config = uvicorn.Config(
-        people_world.app, host="127.0.0.1", port=0, lifespan="off", log_config=None,
-        access_log=False,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        return server.started
-
-    await wait_until(started, timeout=10, interval=0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", people_world
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(people_world.app) as url:
+        yield url, people_world
 
 
 @pytest.fixture
 def person(hub, token, capsys):
     """Run `mend hub person <args>` as (role, person id); returns (exit code, out, err)."""
-    url, _ = hub
-
-    async def run(who: tuple[str, str], *args: str) -> tuple[int, str, str]:
-        raw = token(*who)["Authorization"].split()[1]
-        argv = ["person", *args, "--url", url, "--token", raw]
-        code = await asyncio.to_thread(main, argv)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return cli_runner(main, "person", hub[0], token, capsys)
 
 
 async def test_the_directory_from_the_command_line(person, hub, tmp_path) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 
 from fastapi import FastAPI
-from mend_events.app.composition import ServiceOf
+from mend_events.app.composition import ServiceOf, Wiring, composition_root
 from mend_events.app.runtime import ServiceRuntime
-from mend_events.app.serve import service_app
-from mend_events.app.settings import Settings
 from mend_events.messaging.reactions import subscribe
 
 from mend_risk.api import router
@@ -33,16 +31,12 @@ def policy_from_env() -> RiskPolicy:
     )
 
 
-def build(
-    settings: Settings | None = None,
-    *,
-    schema: str = "risk",
-    topic_prefix: str = "",
-    policy: RiskPolicy | None = None,
-) -> tuple[FastAPI, ServiceRuntime]:
-    """The app and its runtime; `app.state.service` exists once the runtime has started."""
-    app, runtime = service_app("risk", settings, schema, topic_prefix, router())
-    positions = RiskPositions(schema)
+def wire(
+    app: FastAPI, runtime: ServiceRuntime, *, policy: RiskPolicy | None = None
+) -> Wiring[RiskService]:
+    """`policy` defaults to the environment's (`policy_from_env`)."""
+    app.include_router(router())
+    positions = RiskPositions(runtime.schema)
     runtime.project(positions)
     service = ServiceOf(
         runtime,
@@ -55,13 +49,11 @@ def build(
         ),
     )
     # The triggers of a reassessment, the case directory, and the practitioner registry.
-    subscribe(runtime, Reactions(schema, service))
+    subscribe(runtime, Reactions(runtime.schema, service))
+    return Wiring(service)
 
-    async def started(_: ServiceRuntime) -> None:
-        app.state.service = service()
 
-    runtime.on_start(started)
-    return app, runtime
+build = composition_root("risk", wire)
 
 
 def create() -> FastAPI:

@@ -23,6 +23,7 @@ imported here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import asyncpg
 import structlog
@@ -33,10 +34,8 @@ from mend_events.contracts.catalog.sessions import HaltCause, SessionHalted
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
 from mend_events.security.cases import CASE_EVENTS, CaseDirectory
-from mend_events.security.practitioners import QUALIFICATIONS, PractitionerDirectory
 from mend_events.security.practitioners import SUBSCRIPTION as REGISTRY
-from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS, TrustTables
+from mend_events.security.trust.reactions import KeepsTrust, from_hub
 
 from mend_risk.service import RiskService
 
@@ -71,7 +70,8 @@ SAFETY_HALTS = frozenset(
 _CONSENT_LOST = frozenset({"ConsentWithdrawn", "ConsentInvalidated"})
 
 
-class Reactions:
+@dataclass(eq=False)
+class Reactions(KeepsTrust):
     """`on_triggers`: what makes a reassessment due, and the case directory (access to a
     case's risk record is decided on its agency and members). `on_registry`: the practitioner
     registry, per agency, for sign-offs. `service` is looked up on each event, because consumers
@@ -85,23 +85,17 @@ class Reactions:
             aftercare=("CheckInMissed",),
         ),
         Consumes(REGISTRY, sessions=("PractitionerRegistered",)),
-        Consumes(HUB, hub=(*TRUST_EVENTS, QUALIFICATIONS)),
+        from_hub(qualifications=True),
     )
 
-    def __init__(self, schema: str, service: Callable[[], RiskService]) -> None:
-        self.schema = schema
-        self.service = service
-        self.directory = CaseDirectory(schema)
-        self.registry = PractitionerDirectory(schema)
-        self.trust = TrustTables(schema)
+    schema: str
+    service: Callable[[], RiskService]
+
+    def __post_init__(self) -> None:
+        self.directory = CaseDirectory(self.schema)
+        self.keep_trust(self.schema, registry=True)
 
     async def on_registry(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        await self.registry.apply(conn, [event])
-
-    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        # The trust model (agencies, keys, staff, allocations) and the qualifications sign-offs
-        # check, as the hub publishes them.
-        await self.trust.apply(conn, event)
         await self.registry.apply(conn, [event])
 
     async def on_triggers(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:

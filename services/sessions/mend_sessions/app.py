@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
-from mend_events.app.composition import ServiceOf
+from mend_events.app.composition import ServiceOf, Wiring, composition_root
 from mend_events.app.runtime import ServiceRuntime
-from mend_events.app.serve import service_app
-from mend_events.app.settings import Settings
 from mend_events.messaging.reactions import subscribe
 from mend_events.security.practitioners import PractitionerDirectory
 
@@ -25,16 +23,12 @@ from mend_sessions.read_models import CaseStates, ConsentView, RiskView
 from mend_sessions.service import SessionsService
 
 
-def build(
-    settings: Settings | None = None,
-    *,
-    schema: str = "sessions",
-    topic_prefix: str = "",
-    max_consent_lag_ms: int | None = None,
-) -> tuple[FastAPI, ServiceRuntime]:
-    """The app and its runtime; `app.state.service` exists once the runtime has started.
-    `max_consent_lag_ms` defaults to `MEND_SESSIONS_MAX_CONSENT_LAG_MS` (2000)."""
-    app, runtime = service_app("sessions", settings, schema, topic_prefix, router())
+def wire(
+    app: FastAPI, runtime: ServiceRuntime, *, max_consent_lag_ms: int | None = None
+) -> Wiring[SessionsService]:
+    """`max_consent_lag_ms` defaults to `MEND_SESSIONS_MAX_CONSENT_LAG_MS` (2000)."""
+    app.include_router(router())
+    schema = runtime.schema
     registry, cases = PractitionerDirectory(schema), CaseStates(schema)
     consent, risk, positions = ConsentView(schema), RiskView(schema), ConsumerPositions(schema)
     runtime.project(registry)
@@ -47,7 +41,7 @@ def build(
     subscribe(runtime, reactions, on_position=positions.record)
     lag = max_lag_from_env() if max_consent_lag_ms is None else max_consent_lag_ms
 
-    async def started(rt: ServiceRuntime) -> None:
+    async def then(rt: ServiceRuntime, svc: SessionsService) -> None:
         assert rt.pool is not None
         guard = ConsistencyGuard(
             rt.pool,
@@ -60,16 +54,15 @@ def build(
             max_lag_ms=lag,
         )
         await guard.start()
-        svc = service()
         svc.guard = guard
-        app.state.service = svc
         app.state.runtime = rt
         app.state.reactions = reactions
         rt.track(_close_on_stop(guard))
 
-    runtime.on_start(started)
-    return app, runtime
+    return Wiring(service, then)
 
+
+build = composition_root("sessions", wire)
 
 async def _close_on_stop(guard: ConsistencyGuard) -> None:
     """Holds the guard's broker client for the runtime's lifetime (cancelled on stop)."""

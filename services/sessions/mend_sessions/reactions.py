@@ -18,15 +18,14 @@ before the inbox did therefore halts once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import asyncpg
 from mend_events.contracts.catalog.risk import RiskAssessmentCompleted, RiskFlagRaised, Severity
 from mend_events.contracts.catalog.sessions import HaltCause
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.reactions import Consumes
-from mend_events.security.practitioners import QUALIFICATIONS, PractitionerDirectory
-from mend_events.security.trust import SUBSCRIPTION as HUB
-from mend_events.security.trust import TRUST_EVENTS, TrustTables
+from mend_events.security.trust.reactions import KeepsTrust, from_hub
 
 from mend_sessions import commands as c
 from mend_sessions.consistency import lock_case
@@ -41,35 +40,24 @@ from mend_sessions.read_models import (
 from mend_sessions.service import SessionsService, involves_responsible_person
 
 
-class Reactions:
+@dataclass(eq=False)
+class Reactions(KeepsTrust):
     """The `consent` and `risk` subscriptions' handlers. `service` is a callable because the
     consumers start before the app's service object exists (it is made on first use)."""
 
     CONSUMES = (
         Consumes("consent", consent=CONSENT_TYPES),
         Consumes("risk", risk=RISK_TYPES),
-        Consumes(HUB, hub=(*TRUST_EVENTS, QUALIFICATIONS)),
+        from_hub(qualifications=True),
     )
 
-    def __init__(
-        self,
-        service: Callable[[], SessionsService],
-        consent: ConsentView,
-        risk: RiskView,
-        schema: str,
-    ) -> None:
-        self._service = service
-        self.consent = consent
-        self.risk = risk
-        self.schema = schema
-        self.trust = TrustTables(schema)
-        self.registry = PractitionerDirectory(schema)
+    service: Callable[[], SessionsService]
+    consent: ConsentView
+    risk: RiskView
+    schema: str
 
-    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        # The trust model (agencies, keys, staff, allocations) and the qualifications the
-        # gates check, as the hub publishes them.
-        await self.trust.apply(conn, event)
-        await self.registry.apply(conn, [event])
+    def __post_init__(self) -> None:
+        self.keep_trust(self.schema, registry=True)
 
     async def on_consent(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         if event.event_type not in CONSENT_TYPES:
@@ -85,7 +73,7 @@ class Reactions:
         if loss.cause != HaltCause.ACKNOWLEDGEMENT_WITHDRAWN:
             # Halt only the forms this event touched that consent no longer covers (another
             # grant of the same scope may still be in force).
-            now = self._service().clock()
+            now = self.service().clock()
             still = (await self.consent.covered_forms(conn, case_id, now)).get(
                 loss.participant_id, frozenset()
             )
@@ -99,7 +87,7 @@ class Reactions:
             cause_event_id=event.event_id,
             cause=loss.cause,
         )
-        await self._service().halt_for_consent(case_id, command, event, conn)
+        await self.service().halt_for_consent(case_id, command, event, conn)
 
     async def on_risk(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         if event.event_type not in RISK_TYPES:
@@ -108,7 +96,7 @@ class Reactions:
         case_id = event.case_id
         await lock_case(conn, self.schema, case_id)
         await self.risk.apply(conn, event, model)
-        service = self._service()
+        service = self.service()
         if isinstance(model, RiskFlagRaised) and model.severity == Severity.SEVERE:
             command = c.HaltSessionsForRisk(
                 cause_event_id=event.event_id, cause=HaltCause.RISK_FLAG

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 from mend_testkit.journeys.aftercare import AftercareSteps
@@ -78,25 +79,19 @@ class Case(SessionsSteps, ConsentSteps, RiskSteps, AftercareSteps):
         self,
         forms: Sequence[str],
         *,
-        responsible: bool = True,
-        supporter: bool = False,
-        min_gap_days: int = 0,
-        extra_hp_scopes: Sequence[str] = (),
         hp_contact_expires_in: timedelta | None = None,
+        **preparation: Any,
     ) -> None:
-        """Everything before contact: `up_to_preparation`, a preparation session with each
+        """Everything before contact: `up_to_preparation` (with its options `preparation`:
+        responsible, supporter, min_gap_days, extra_hp_scopes), a preparation session with each
         participant, and the full assessment permitting `forms` once the facilitator has met
         them all (answering the reassessments the preparations made due). With
         `hp_contact_expires_in`, the harmed person's contact consents are given last and
         expire after that long."""
         people = await self.up_to_preparation(
-            forms,
-            responsible=responsible,
-            supporter=supporter,
-            min_gap_days=min_gap_days,
-            extra_hp_scopes=extra_hp_scopes,
-            hp_contact_now=hp_contact_expires_in is None,
+            forms, hp_contact_now=hp_contact_expires_in is None, **preparation
         )
+        responsible = self.cast.responsible in people
         for person in people:
             await self.prepare(person)
         for person in people:

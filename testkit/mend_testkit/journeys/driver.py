@@ -22,6 +22,7 @@ from mend_testkit.journeys.people import (
     TokenSource,
 )
 from mend_testkit.samples import practitioner_body
+from mend_testkit.waiting import wait_until
 
 # The services every journey drives (a case's); the others (the hub) are used when given.
 CASE_SERVICES = ("consent", "risk", "sessions", "aftercare")
@@ -141,14 +142,11 @@ class Driver:
         """Poll `probe` until it returns something truthy; NotInTime after `within` seconds
         (the driver's timeout by default)."""
         limit = self.timeout if within is None else within
-        deadline = time.monotonic() + limit
-        while True:
-            value = await probe()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise NotInTime(f"{what}: not within {limit:.0f}s")
-            await asyncio.sleep(self.interval)
+
+        def late(_: Any) -> NotInTime:
+            return NotInTime(f"{what}: not within {limit:.0f}s")
+
+        return await wait_until(probe, limit, self.interval, timed_out=late)
 
     async def register_team(self) -> None:
         """The coordinator registers the practitioners' qualifications (once per driver; a

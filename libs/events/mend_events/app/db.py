@@ -39,6 +39,11 @@ class Pool(asyncpg.Pool):
             raise PoolBusy() from None
 
 
+async def fetch_dicts(conn: asyncpg.Connection, query: str, *args: Any) -> list[dict[str, Any]]:
+    """The rows of `query` as plain dicts: what a read model hands to an API listing."""
+    return [dict(r) for r in await conn.fetch(query, *args)]
+
+
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 

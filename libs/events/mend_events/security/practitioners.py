@@ -30,6 +30,7 @@ from typing import Any
 
 import asyncpg
 
+from mend_events.app.db import fetch_dicts
 from mend_events.contracts.catalog.hub import StaffQualificationsRecorded
 from mend_events.contracts.catalog.sessions import PractitionerRegistered, Specialism
 from mend_events.contracts.envelope import RecordedEvent
@@ -213,13 +214,13 @@ class PractitionerDirectory:
 
     async def rows(self, conn: asyncpg.Connection, agency: str) -> list[dict[str, Any]]:
         """One agency's entries, for its listing: never another agency's."""
-        rows = await conn.fetch(
+        return await fetch_dicts(
+            conn,
             f"SELECT practitioner_id, rj_trained, sexual_harm_trained, level, specialisms, "
             f"may_facilitate, registered_at FROM {self.schema}.practitioner_registry "
             f"WHERE agency = $1 ORDER BY practitioner_id",
             agency,
         )
-        return [dict(r) for r in rows]
 
     async def owner_of(self, conn: asyncpg.Connection, practitioner_id: str) -> str | None:
         """The agency that registered this id first (None: nobody has). Another agency's later

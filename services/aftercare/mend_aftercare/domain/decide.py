@@ -9,22 +9,8 @@ from typing import Any
 
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.actors import Role
-from mend_events.contracts.catalog.aftercare import (
-    AftercareAccepted,
-    AftercareClosed,
-    AftercareDeclined,
-    AftercareOffered,
-    CheckInCompleted,
-    CheckInMissed,
-    CheckInScheduled,
-    CommitmentStatus,
-    DesistancePlanAccepted,
-    DesistancePlanEnded,
-    PlanRole,
-    ProgressUpdatePreferenceSet,
-    ReferralKind,
-    ReferralMade,
-)
+from mend_events.contracts.catalog import aftercare as ev
+from mend_events.contracts.catalog.aftercare import CommitmentStatus, PlanRole, ReferralKind
 from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, NotFound, Rejected
 
@@ -66,7 +52,7 @@ def _offer(s: AftercareState, cmd: c.OfferAftercare, ctx: CommandContext) -> lis
     if cmd.cause_event_id in s.offers or cmd.chain in s.offer_chains:
         return []
     return [
-        AftercareOffered(
+        ev.AftercareOffered(
             harmed_person_id=cmd.harmed_person_id,
             cause=cmd.cause,
             cause_event_id=cmd.cause_event_id,
@@ -78,7 +64,7 @@ def _offer(s: AftercareState, cmd: c.OfferAftercare, ctx: CommandContext) -> lis
 
 def _accept(s: AftercareState, cmd: c.AcceptAftercare, ctx: CommandContext) -> list[DomainEvent]:
     _require_harmed_person(s, ctx, "accept after-care")
-    return [] if s.status is AftercareStatus.ACCEPTED else [AftercareAccepted()]
+    return [] if s.status is AftercareStatus.ACCEPTED else [ev.AftercareAccepted()]
 
 
 def _decline(s: AftercareState, cmd: c.DeclineAftercare, ctx: CommandContext) -> list[DomainEvent]:
@@ -89,7 +75,7 @@ def _decline(s: AftercareState, cmd: c.DeclineAftercare, ctx: CommandContext) ->
         raise Rejected("after-care was accepted; to stop it, close it with the reason withdrew")
     if s.status is not AftercareStatus.OFFERED:
         raise Rejected("there is no open offer of after-care to decline")
-    return [AftercareDeclined()]
+    return [ev.AftercareDeclined()]
 
 
 def _close(s: AftercareState, cmd: c.CloseAftercare, ctx: CommandContext) -> list[DomainEvent]:
@@ -110,7 +96,7 @@ def _close(s: AftercareState, cmd: c.CloseAftercare, ctx: CommandContext) -> lis
         raise Forbidden("only the harmed person, or a practitioner for safety, may close")
     if s.closed:
         return _same_or_conflict(s.closure_reason, cmd.reason, "reason")
-    return [AftercareClosed(reason=cmd.reason)]
+    return [ev.AftercareClosed(reason=cmd.reason)]
 
 
 def _prefer(
@@ -121,7 +107,7 @@ def _prefer(
         raise Forbidden("only the harmed person may choose which progress updates they receive")
     if s.harmed_person_id is not None and s.update_level is cmd.level:
         return []
-    return [ProgressUpdatePreferenceSet(harmed_person_id=ctx.actor.id, level=cmd.level)]
+    return [ev.ProgressUpdatePreferenceSet(harmed_person_id=ctx.actor.id, level=cmd.level)]
 
 
 # --- the responsible person's desistance plan -----------------------------------------------
@@ -134,7 +120,7 @@ def _take_plan(
     if ctx.actor.id in s.desistance_plans:
         return []
     _require_open(s)
-    return [DesistancePlanAccepted(responsible_person_id=ctx.actor.id)]
+    return [ev.DesistancePlanAccepted(responsible_person_id=ctx.actor.id)]
 
 
 def _leave_plan(
@@ -143,7 +129,7 @@ def _leave_plan(
     _require_role(ctx, Role.RESPONSIBLE_PERSON)
     if ctx.actor.id not in s.desistance_plans:
         return []
-    return [DesistancePlanEnded(responsible_person_id=ctx.actor.id)]
+    return [ev.DesistancePlanEnded(responsible_person_id=ctx.actor.id)]
 
 
 # --- check-ins and referrals ----------------------------------------------------------------
@@ -159,7 +145,7 @@ def _schedule(s: AftercareState, cmd: c.ScheduleCheckIn, ctx: CommandContext) ->
     _require_plan(s, cmd.participant_id, cmd.participant_role)
     if cmd.due_at < ctx.now:
         raise Rejected("a check-in cannot be scheduled in the past", field="due_at")
-    return [CheckInScheduled(**cmd.model_dump())]
+    return [ev.CheckInScheduled(**cmd.model_dump())]
 
 
 def _check_in_outcome(
@@ -179,7 +165,7 @@ def _check_in_outcome(
         raise Rejected(f"this check-in is already {check_in.outcome}", field="check_in_id")
     if outcome is CheckInOutcome.MISSED and check_in.due_at and ctx.now < check_in.due_at:
         raise Rejected("a check-in can be missed only once its time has come", field="check_in_id")
-    event = CheckInCompleted if outcome is CheckInOutcome.COMPLETED else CheckInMissed
+    event = ev.CheckInCompleted if outcome is CheckInOutcome.COMPLETED else ev.CheckInMissed
     return [
         event(
             check_in_id=cmd.check_in_id,
@@ -208,7 +194,7 @@ def _refer(s: AftercareState, cmd: c.MakeReferral, ctx: CommandContext) -> list[
         )
     if cmd.due_on < ctx.now.date():
         raise Rejected("a referral cannot be due in the past", field="due_on")
-    return [ReferralMade(**cmd.model_dump())]
+    return [ev.ReferralMade(**cmd.model_dump())]
 
 
 _HANDLERS: dict[type, Callable[[AftercareState, Any, CommandContext], list[DomainEvent]]] = {

@@ -8,18 +8,8 @@ from uuid import uuid5
 
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.actors import PARTICIPANT_ROLES, Actor, Role
-from mend_events.contracts.catalog.consent import (
-    TAKE_PART,
-    AcknowledgementRecorded,
-    AcknowledgementWithdrawn,
-    ConsentGiven,
-    ConsentInvalidated,
-    ConsentLapsed,
-    ConsentWithdrawn,
-    GrantRef,
-    IncentiveReported,
-    WithdrawalTarget,
-)
+from mend_events.contracts.catalog import consent as ev
+from mend_events.contracts.catalog.consent import TAKE_PART, GrantRef, WithdrawalTarget
 from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, NotFound, Rejected
 
@@ -93,7 +83,7 @@ def _give(state: ConsentState, cmd: GiveConsent, ctx: CommandContext) -> list[Do
         if (g.participant_id, g.scope, g.expires_at) == same:
             return []  # already given and in force: nothing new to record
     return [
-        ConsentGiven(
+        ev.ConsentGiven(
             grant_id=grant_id,
             participant_id=cmd.participant_id,
             participant_role=actor.role,
@@ -163,7 +153,7 @@ def _withdrawal(
         return []
     refs = tuple(GrantRef(grant_id=g.grant_id, scope=g.scope) for g in grants)
     return [
-        ConsentWithdrawn(
+        ev.ConsentWithdrawn(
             participant_id=participant_id, target=target, scope=scope, grants=refs, reason=reason
         )
     ]
@@ -179,7 +169,7 @@ def _lapse(state: ConsentState, now: datetime) -> list[DomainEvent]:
         key=lambda g: (g.expires_at, str(g.grant_id)),
     )
     return [
-        ConsentLapsed(
+        ev.ConsentLapsed(
             grant_id=g.grant_id,
             participant_id=g.participant_id,
             scope=g.scope,
@@ -219,7 +209,7 @@ def _report_incentive(
             if state.grants[gid].status is GrantStatus.ACTIVE
         ]
     events: list[DomainEvent] = [
-        IncentiveReported(
+        ev.IncentiveReported(
             report_id=report_id,
             participant_id=cmd.participant_id,
             named_grant_ids=cmd.grant_ids,
@@ -229,7 +219,9 @@ def _report_incentive(
     if tainted:
         refs = tuple(GrantRef(grant_id=g.grant_id, scope=g.scope) for g in tainted)
         events.append(
-            ConsentInvalidated(participant_id=cmd.participant_id, report_id=report_id, grants=refs)
+            ev.ConsentInvalidated(
+                participant_id=cmd.participant_id, report_id=report_id, grants=refs
+            )
         )
     return events
 
@@ -255,7 +247,7 @@ def _record_acknowledgement(
         )
     if acknowledgement_stands(state, rp):
         return []
-    return [AcknowledgementRecorded(responsible_person_id=rp, basis=cmd.basis, note=cmd.note)]
+    return [ev.AcknowledgementRecorded(responsible_person_id=rp, basis=cmd.basis, note=cmd.note)]
 
 
 def _withdraw_acknowledgement(
@@ -274,7 +266,7 @@ def _withdraw_acknowledgement(
         )
     if not acknowledgement_stands(state, rp):
         return []
-    return [AcknowledgementWithdrawn(responsible_person_id=rp, ground=cmd.ground, note=cmd.note)]
+    return [ev.AcknowledgementWithdrawn(responsible_person_id=rp, ground=cmd.ground, note=cmd.note)]
 
 
 decider: Decider[ConsentState] = Decider(initial=initial, evolve=evolve, decide=decide)

@@ -3,25 +3,12 @@ naming the field and the rule. One `decider` serves the three kinds of stream (s
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.actors import Role
-from mend_events.contracts.catalog.hub import (
-    STAFF_ROLES,
-    AgencyIdentityProviderSet,
-    AgencyKeyAdded,
-    AgencyKeyRetired,
-    AgencyOnboarded,
-    AgencyReinstated,
-    AgencySuspended,
-    AllocationReason,
-    CaseAllocated,
-    CaseDeallocated,
-    SignIn,
-    StaffDeactivated,
-    StaffEnrolled,
-    StaffQualificationsRecorded,
-    StaffReactivated,
-)
+from mend_events.contracts.catalog import hub as ev
+from mend_events.contracts.catalog.hub import STAFF_ROLES, AllocationReason, SignIn
 from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Conflict, Forbidden, NotFound, Rejected
 
@@ -30,7 +17,6 @@ from mend_hub.domain.state import (
     AgencyState,
     CaseAllocations,
     HubState,
-    IdentityProviderState,
     Qualifications,
     StaffState,
     evolve,
@@ -55,8 +41,8 @@ def _onboarded(state: AgencyState) -> AgencyState:
     return state
 
 
-def _idp_event(agency_id: str, idp: c.IdentityProvider) -> AgencyIdentityProviderSet:
-    return AgencyIdentityProviderSet(agency_id=agency_id, **idp.model_dump())
+def _idp_event(agency_id: str, idp: c.IdentityProvider) -> ev.AgencyIdentityProviderSet:
+    return ev.AgencyIdentityProviderSet(agency_id=agency_id, **idp.model_dump())
 
 
 def _onboard(state: AgencyState, cmd: c.OnboardAgency) -> list[DomainEvent]:
@@ -72,9 +58,9 @@ def _onboard(state: AgencyState, cmd: c.OnboardAgency) -> list[DomainEvent]:
         )
     aid = cmd.agency_id
     return [
-        AgencyOnboarded(agency_id=aid, name=cmd.name, sign_in=cmd.sign_in),
+        ev.AgencyOnboarded(agency_id=aid, name=cmd.name, sign_in=cmd.sign_in),
         *(
-            AgencyKeyAdded(agency_id=aid, kid=k.kid, public_key_pem=k.public_key_pem)
+            ev.AgencyKeyAdded(agency_id=aid, kid=k.kid, public_key_pem=k.public_key_pem)
             for k in cmd.keys
         ),
         *([_idp_event(aid, cmd.identity_provider)] if cmd.identity_provider else []),
@@ -85,7 +71,7 @@ def _add_key(state: AgencyState, cmd: c.AddAgencyKey) -> list[DomainEvent]:
     if state.key(cmd.kid) is not None:  # a kid is never reused, even once retired
         raise Conflict("this agency has a key with this kid already", field="kid")
     pem = cmd.public_key_pem
-    return [AgencyKeyAdded(agency_id=state.agency_id, kid=cmd.kid, public_key_pem=pem)]
+    return [ev.AgencyKeyAdded(agency_id=state.agency_id, kid=cmd.kid, public_key_pem=pem)]
 
 
 def _retire_key(state: AgencyState, cmd: c.RetireAgencyKey, ctx: CommandContext) -> list:
@@ -106,7 +92,7 @@ def _retire_key(state: AgencyState, cmd: c.RetireAgencyKey, ctx: CommandContext)
             "successor first",
             field="kid",
         )
-    return [AgencyKeyRetired(agency_id=state.agency_id, kid=cmd.kid, retired_at=at)]
+    return [ev.AgencyKeyRetired(agency_id=state.agency_id, kid=cmd.kid, retired_at=at)]
 
 
 def _set_idp(state: AgencyState, cmd: c.SetIdentityProvider) -> list[DomainEvent]:
@@ -114,10 +100,8 @@ def _set_idp(state: AgencyState, cmd: c.SetIdentityProvider) -> list[DomainEvent
         raise Rejected(
             "this agency's staff sign in locally: it has no identity provider", field="sign_in"
         )
-    wanted = IdentityProviderState(**cmd.model_dump())
-    if state.identity_provider == wanted:
-        return []
-    return [_idp_event(state.agency_id, cmd)]
+    wanted = _idp_event(state.agency_id, cmd)
+    return [] if state.identity_provider == wanted else [wanted]
 
 
 def _decide_agency(state: AgencyState, cmd: object, ctx: CommandContext) -> list[DomainEvent]:
@@ -133,11 +117,11 @@ def _decide_agency(state: AgencyState, cmd: object, ctx: CommandContext) -> list
     if isinstance(cmd, c.SuspendAgency):
         if state.suspended is not None:
             raise Conflict("this agency is suspended already", field="agency_id")
-        return [AgencySuspended(agency_id=state.agency_id, reason=cmd.reason)]
+        return [ev.AgencySuspended(agency_id=state.agency_id, reason=cmd.reason)]
     if isinstance(cmd, c.ReinstateAgency):
         if state.suspended is None:
             raise Conflict("this agency is not suspended", field="agency_id")
-        return [AgencyReinstated(agency_id=state.agency_id)]
+        return [ev.AgencyReinstated(agency_id=state.agency_id)]
     raise TypeError(f"not an agency command: {type(cmd).__name__}")
 
 
@@ -159,7 +143,7 @@ def _enrol(state: StaffState, cmd: c.EnrolStaff) -> list[DomainEvent]:
         if (state.agency_id, state.role, state.active) == (cmd.agency_id, cmd.role, True):
             return []  # enrolled already, as asked
         raise Conflict("this person is enrolled already", field="person_id")
-    return [StaffEnrolled(agency_id=cmd.agency_id, person_id=state.person_id, role=cmd.role)]
+    return [ev.StaffEnrolled(agency_id=cmd.agency_id, person_id=state.person_id, role=cmd.role)]
 
 
 def _qualify(state: StaffState, cmd: c.RecordQualifications) -> list[DomainEvent]:
@@ -173,14 +157,10 @@ def _qualify(state: StaffState, cmd: c.RecordQualifications) -> list[DomainEvent
     )
     if state.qualifications == found:
         return []
+    # The event's fields are the fold's Qualifications, one for one.
     return [
-        StaffQualificationsRecorded(
-            agency_id=cmd.agency_id,
-            person_id=state.person_id,
-            rj_trained=found.rj_trained,
-            sexual_harm_trained=found.sexual_harm_trained,
-            level=found.level,
-            specialisms=found.specialisms,
+        ev.StaffQualificationsRecorded(
+            agency_id=cmd.agency_id, person_id=state.person_id, **asdict(found)
         )
     ]
 
@@ -195,13 +175,15 @@ def _decide_staff(state: StaffState, cmd: object, ctx: CommandContext) -> list[D
         if not state.active:
             raise Conflict("this member of staff is deactivated already", field="person_id")
         return [
-            StaffDeactivated(agency_id=cmd.agency_id, person_id=state.person_id, reason=cmd.reason)
+            ev.StaffDeactivated(
+                agency_id=cmd.agency_id, person_id=state.person_id, reason=cmd.reason
+            )
         ]
     if isinstance(cmd, c.ReactivateStaff):
         _staff_of(state, cmd.agency_id)
         if state.active:
             raise Conflict("this member of staff is active", field="person_id")
-        return [StaffReactivated(agency_id=cmd.agency_id, person_id=state.person_id)]
+        return [ev.StaffReactivated(agency_id=cmd.agency_id, person_id=state.person_id)]
     raise TypeError(f"not a staff command: {type(cmd).__name__}")
 
 
@@ -230,6 +212,18 @@ def _agency_of(state: CaseAllocations, agency_id: str) -> None:
         raise Forbidden("this case belongs to another agency", field="case_id")
 
 
+def _allocation(
+    kind: type[ev.CaseAllocated] | type[ev.CaseDeallocated],
+    cmd: c.AllocateCase | c.DeallocateCase | c.ReallocateCase,
+    case: str,
+    practitioner_id: str,
+) -> DomainEvent:
+    """One practitioner allocated to (or taken off) the case, for the command's reason."""
+    return kind(
+        agency_id=cmd.agency_id, case_id=case, practitioner_id=practitioner_id, reason=cmd.reason
+    )
+
+
 def _decide_case(state: CaseAllocations, cmd: object, ctx: CommandContext) -> list[DomainEvent]:
     if isinstance(cmd, c.AllocateCase | c.DeallocateCase | c.ReallocateCase):
         _agency_of(state, cmd.agency_id)
@@ -239,14 +233,7 @@ def _decide_case(state: CaseAllocations, cmd: object, ctx: CommandContext) -> li
         _allocatable(cmd.practitioner, cmd.agency_id, "practitioner_id")
         if state.allocated(cmd.practitioner_id):
             return []
-        return [
-            CaseAllocated(
-                agency_id=cmd.agency_id,
-                case_id=case,
-                practitioner_id=cmd.practitioner_id,
-                reason=cmd.reason,
-            )
-        ]
+        return [_allocation(ev.CaseAllocated, cmd, case, cmd.practitioner_id)]
     if isinstance(cmd, c.DeallocateCase):
         if not state.allocated(cmd.practitioner_id):
             if cmd.only_if_allocated:
@@ -254,14 +241,7 @@ def _decide_case(state: CaseAllocations, cmd: object, ctx: CommandContext) -> li
             raise Conflict(
                 "this practitioner is not allocated to this case", field="practitioner_id"
             )
-        return [
-            CaseDeallocated(
-                agency_id=cmd.agency_id,
-                case_id=case,
-                practitioner_id=cmd.practitioner_id,
-                reason=cmd.reason,
-            )
-        ]
+        return [_allocation(ev.CaseDeallocated, cmd, case, cmd.practitioner_id)]
     if isinstance(cmd, c.ReallocateCase):
         if cmd.from_practitioner_id == cmd.to_practitioner_id:
             raise Rejected("reallocation is to another practitioner", field="to_practitioner_id")
@@ -275,18 +255,8 @@ def _decide_case(state: CaseAllocations, cmd: object, ctx: CommandContext) -> li
                 "this practitioner is allocated to this case already", field="to_practitioner_id"
             )
         return [
-            CaseDeallocated(
-                agency_id=cmd.agency_id,
-                case_id=case,
-                practitioner_id=cmd.from_practitioner_id,
-                reason=cmd.reason,
-            ),
-            CaseAllocated(
-                agency_id=cmd.agency_id,
-                case_id=case,
-                practitioner_id=cmd.to_practitioner_id,
-                reason=cmd.reason,
-            ),
+            _allocation(ev.CaseDeallocated, cmd, case, cmd.from_practitioner_id),
+            _allocation(ev.CaseAllocated, cmd, case, cmd.to_practitioner_id),
         ]
     raise TypeError(f"not an allocation command: {type(cmd).__name__}")
 

@@ -51,22 +51,14 @@ class AgencyKey:
 
 
 @dataclass(frozen=True, slots=True)
-class IdentityProviderState:
-    issuer: str
-    jwks_url: str
-    audience: str
-    role_claim: str
-    subject_claim: str
-
-
-@dataclass(frozen=True, slots=True)
 class AgencyState:
     agency_id: str
     onboarded: bool = False
     name: str = ""
     sign_in: SignIn = SignIn.LOCAL
     keys: tuple[AgencyKey, ...] = ()
-    identity_provider: IdentityProviderState | None = None
+    # The last provider set: the event itself (issuer, JWKS URL, audience, claims).
+    identity_provider: AgencyIdentityProviderSet | None = None
     suspended: SuspensionReason | None = None
 
     @property
@@ -94,10 +86,7 @@ def _evolve_agency(state: AgencyState, event: DomainEvent, meta: Metadata) -> Ag
         )
         return replace(state, keys=keys)
     if isinstance(event, AgencyIdentityProviderSet):
-        idp = IdentityProviderState(
-            event.issuer, event.jwks_url, event.audience, event.role_claim, event.subject_claim
-        )
-        return replace(state, identity_provider=idp)
+        return replace(state, identity_provider=event)
     if isinstance(event, AgencySuspended):
         return replace(state, suspended=event.reason)
     if isinstance(event, AgencyReinstated):

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from mend_events.commands.idempotency import RequestKey
 from mend_events.contracts.actors import PSEUDO_ID_PATTERN
 from mend_events.contracts.catalog.hub import ContactReadPurpose
-from mend_events.web.commands import Caller, Ctx, IdempotencyKey, request_digest
+from mend_events.web.commands import (
+    Caller,
+    Ctx,
+    IdempotencyKey,
+    command_response,
+    request_digest,
+)
 
 from mend_hub.people.commands import ContactRouteBody, RecordDetails, RegisterPerson
 from mend_hub.people.service import PeopleService
@@ -36,14 +42,9 @@ def _key(key: str | None, route: str, ids: dict[str, Any], body: Any) -> Request
 
 
 def _answer(response: Response, person_id: str, result: Any, **extra: Any) -> dict[str, Any]:
-    """201 when something was written, 200 when it was so already."""
-    response.status_code = 201 if result.events else 200
-    return {
-        "person_id": person_id,
-        "version": result.version,
-        "events": [{"event_id": str(e.event_id), "type": e.event_type} for e in result.events],
-        **extra,
-    }
+    """Every command's answer (`command_response`: 201 when something was written, 200 when it
+    was so already), named by the person."""
+    return {**command_response(response, person_id, result, key="person_id"), **extra}
 
 
 def router() -> APIRouter:

@@ -53,17 +53,7 @@ def stored_record(events: Iterable[RecordedEvent]) -> StoredRecord:
 
 async def _open(sealer: FieldSealer, event: RecordedEvent) -> tuple[dict[str, Any], bool]:
     """The event's data with its sealed fields opened, and whether any of them was erased."""
-    meta = event.metadata
-    opened = await sealer.open_event_data(
-        event.data,
-        event_type=event.event_type,
-        schema_version=event.schema_version,
-        agency=meta.agency,
-        stream_id=event.stream_id,
-        event_id=event.event_id,
-        actor_id=meta.actor_id,
-        personal_owner="person_id",
-    )
+    opened = await sealer.open_recorded(event, personal_owner="person_id")
     erased = any(is_sealed(v) and opened[k] is None for k, v in event.data.items())
     return opened, erased
 

@@ -111,16 +111,7 @@ class SignInFlows:
         refresh, refresh_ttl = await self.p.refresh.start(
             conn, account.agency, account.person_id, now
         )
-        return _Outcome(
-            answer={
-                "status": "signed_in",
-                "access_token": access,
-                "token_type": "Bearer",
-                "expires_in": ttl,
-                "refresh_token": refresh,
-                "refresh_expires_in": refresh_ttl,
-            }
-        )
+        return _signed_in(access, ttl, refresh, refresh_ttl)
 
     async def sign_in(self, agency: str, login: str, password: str, address: str) -> dict:
         self.p.address_limit.check(address)
@@ -223,16 +214,7 @@ class SignInFlows:
         access, ttl = await self.p.keys.mint(
             conn, holder.agency, holder.person_id, role, now, retired=retired
         )
-        return _Outcome(
-            answer={
-                "status": "signed_in",
-                "access_token": access,
-                "token_type": "Bearer",
-                "expires_in": ttl,
-                "refresh_token": next_token,
-                "refresh_expires_in": refresh_ttl,
-            }
-        )
+        return _signed_in(access, ttl, next_token, refresh_ttl)
 
     async def sign_out(self, token: str) -> None:
         now = self.p.clock()
@@ -240,3 +222,17 @@ class SignInFlows:
             family = await self.p.refresh.holder(conn, token)
             if family is not None:
                 await self.p.refresh.revoke(conn, family, now)
+
+
+def _signed_in(access: str, ttl: int, refresh: str, refresh_ttl: int) -> _Outcome:
+    """A sign-in's answer, the same after a password (and code) as after a refresh."""
+    return _Outcome(
+        answer={
+            "status": "signed_in",
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": ttl,
+            "refresh_token": refresh,
+            "refresh_expires_in": refresh_ttl,
+        }
+    )

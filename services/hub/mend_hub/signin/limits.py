@@ -20,14 +20,12 @@ PER_ADDRESS = 30
 WINDOW = 60.0  # seconds
 
 
-class Locked(MendError):
-    status = 423
-    code = "locked"
+class Locked(MendError, status=423, code="locked"):
+    """An account locked after too many failures (until `LOCK_FOR` has passed, or unlocked)."""
 
 
-class RateLimited(MendError):
-    status = 429
-    code = "rate_limited"
+class RateLimited(MendError, status=429, code="rate_limited"):
+    """Too many attempts from one client address within `WINDOW`."""
 
 
 class AddressLimit:

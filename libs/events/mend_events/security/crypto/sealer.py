@@ -12,6 +12,7 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 
+from mend_events.contracts.envelope import RecordedEvent
 from mend_events.contracts.events import DomainEvent, Sealed
 from mend_events.security.crypto.agency_keys import AgencyKeys
 from mend_events.security.crypto.cipher import (
@@ -269,6 +270,22 @@ class FieldSealer:
                 _memo=memo,
             )
         return out
+
+    async def open_recorded(
+        self, event: RecordedEvent, personal_owner: str | None = None
+    ) -> dict[str, Any]:
+        """`open_event_data` for a stored event, named by its own envelope (type, stored
+        version, agency, stream, id, actor)."""
+        return await self.open_event_data(
+            event.data,
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            agency=event.metadata.agency,
+            stream_id=event.stream_id,
+            event_id=event.event_id,
+            actor_id=event.metadata.actor_id,
+            personal_owner=personal_owner,
+        )
 
     async def shred(
         self,

@@ -8,6 +8,7 @@ import hashlib
 
 import asyncpg
 
+from mend_events.app.db import fetch_dicts
 from mend_events.contracts.catalog import hub
 from mend_events.contracts.envelope import RecordedEvent
 
@@ -224,13 +225,13 @@ class TrustTables:
 
     async def history(self, conn: asyncpg.Connection, case_id: str) -> list[dict]:
         """A case's allocations, oldest first, with their ends (a coordinator's question)."""
-        rows = await conn.fetch(
+        return await fetch_dicts(
+            conn,
             f"SELECT agency, practitioner_id, reason, allocated_at, allocated_by, ended_at, "
             f"ended_by, end_reason FROM {self.schema}.trust_case_allocations "
             f"WHERE case_id = $1 ORDER BY allocated_at, allocation_event_id",
             case_id,
         )
-        return [dict(r) for r in rows]
 
 
 _APPLY = {
