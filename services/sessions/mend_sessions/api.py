@@ -189,9 +189,7 @@ def router() -> APIRouter:
         "/cases/{case_id}/sessions/{session_id}/gates",
         summary="A scheduled session's contact gates now: each met or unmet, with its reasons",
     )
-    async def session_gates(
-        service: Svc, case_id: CaseId, session_id: SessionId, identity: Caller
-    ):
+    async def session_gates(service: Svc, case_id: CaseId, session_id: SessionId, identity: Caller):
         # Staff only (the allocated practitioners; auditors read): the reasons name other
         # participants' consent, which no participant may learn through this read.
         state = await _on_case(service, identity, "session.gates.read", case_id)
