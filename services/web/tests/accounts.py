@@ -31,6 +31,26 @@ class StaffAccount:
         return pyotp.TOTP(self.secret).now()
 
 
+async def staffed(world, agency: str, coordinator: str, practitioners=()) -> None:
+    """An agency onboarded without token keys of its own (so development tokens stand for its
+    people), its coordinator and qualified practitioners enrolled, the hub's trust view up to
+    date with them."""
+    who = Callers(world.token)
+    await onboard(world.hub, who, agency, keys=0)
+    await enrol(world.hub, who, agency, coordinator, "coordinator")
+    await settled([world.hub_runtime], lambda s: (agency, coordinator) in s.staff)
+    token = world.token("coordinator", coordinator, agency)
+    for prac in practitioners:
+        r = await world.hub.post(f"/agencies/{agency}/staff", headers=token,
+                                 json={"person_id": prac, "role": "practitioner"})  # fmt: skip
+        assert r.status_code == 201, r.text
+        body = {"rj_trained": True, "sexual_harm_trained": True, "level": 2,
+                "specialisms": ["survivor_specialist"]}  # fmt: skip
+        path = f"/agencies/{agency}/staff/{prac}/qualifications"
+        assert (await world.hub.post(path, json=body, headers=token)).status_code == 201
+    await settled([world.hub_runtime], lambda s: all((agency, p) in s.staff for p in practitioners))
+
+
 async def open_and_allocate(world, agency: str, case_id: str, hp: str, prac: str) -> None:
     """The case opened by its harmed person (sessions' API) and allocated to `prac` by the
     agency's coordinator (the hub's API; the hub's case directory told of the opening)."""
