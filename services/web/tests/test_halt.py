@@ -63,3 +63,21 @@ async def test_the_halt_button_halts_the_session_and_a_missing_csrf_token_change
     r = await browser.post(f"/cases/{case.id}/sessions/{second}/halt", data=body)
     assert (r.status_code, r.headers["location"]) == (303, f"/cases/{case.id}#session-{second}")
     assert (await halted(case, "second"))["halt"]["halted_by_id"] == driver.team.facilitator
+
+
+async def test_an_unmet_gate_is_shown_with_its_reason(mend):
+    driver = mend.driver
+    case = new_case(driver, "web-gates", "the harmed person pauses the case after scheduling")
+    c = case.cast
+    await case.up_to_contact([F2F])
+    await case.schedule("meeting", F2F, [c.harmed, c.responsible], at=timedelta(days=3))
+    hp = driver.auth("harmed_person", c.harmed)
+    assert (await mend.world.sessions.post(f"/cases/{case.id}/pause", headers=hp)).is_success
+    browser = await mend.world.signed_in_as("practitioner", driver.team.facilitator)
+    page = await browser.get(f"/cases/{case.id}")
+    assert page.status_code == 200, page.text
+    unmet = page.text.split('<span class="unmet">Not met</span>')
+    assert len(unmet) == 2, page.text  # exactly one gate unmet: the case's own
+    assert "The case is not paused" in unmet[1].split("</li>")[0]
+    assert "<li>case is paused</li>" in unmet[1]
+    assert page.text.count('<span class="met">Met</span>') == 6
