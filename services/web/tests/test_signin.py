@@ -4,6 +4,8 @@ service with the hub-signed token); generic failures; the lock explained; sign-o
 
 from __future__ import annotations
 
+from mend_web.pages import now
+
 from .accounts import activate, agency_with_practitioner, trusted_everywhere
 from .conftest import csrf_of
 
@@ -26,11 +28,16 @@ async def test_password_and_totp_through_the_forms_reach_the_practitioners_cases
 
     browser = await world.browser()
     r = await _password(browser, agency, "sam.web", account.password)  # names are case-folded
+    cookie = world.app.state.settings.cookie_name
+    visitor = browser.cookies[cookie]
     assert (r.status_code, r.headers["location"]) == (303, "/signin/second-factor")
     page = await browser.get("/signin/second-factor")
     body = {"csrf_token": csrf_of(page.text), "code": account.code()}
     r = await browser.post("/signin/second-factor", data=body)
     assert (r.status_code, r.headers["location"]) == (303, "/cases"), r.text
+    # A new session id at sign-in: the visitor's id (which someone may have planted) is dead.
+    assert browser.cookies[cookie] != visitor
+    assert await world.app.state.sessions.load(visitor, now()) is None
     cases = await browser.get("/cases")
     assert cases.status_code == 200, cases.text
     assert f'href="/cases/{CASE}"' in cases.text
