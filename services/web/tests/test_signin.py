@@ -72,3 +72,31 @@ async def test_failures_read_the_same_and_a_locked_account_is_explained(world, u
     other = await world.browser()
     page = await other.get("/signin/second-factor")
     assert page.headers.get("location") == "/signin"  # no password accepted yet
+
+
+async def test_too_many_attempts_are_explained_and_the_browsers_address_is_passed_on(world):
+    from mend_hub.signin.limits import AddressLimit
+
+    seen: list[str] = []
+
+    class Watching(AddressLimit):
+        def check(self, address: str) -> None:
+            seen.append(address)
+            super().check(address)
+
+    world.hub_app.state.signin.parts.address_limit = Watching(limit=2)
+    forwarded: list[str | None] = []
+
+    async def hook(request) -> None:
+        forwarded.append(request.headers.get("x-forwarded-for"))
+
+    world.hub.event_hooks["request"].append(hook)
+    browser = await world.browser()
+    answers = [await _password(browser, "agency-a", "nobody.here", "wrong") for _ in range(3)]
+    assert [r.status_code for r in answers] == [400, 400, 429]
+    assert "too many sign-in attempts" in answers[-1].text.lower()
+    assert "Wait a minute" in answers[-1].text
+    # The web app names the browser's address (here the ASGI test client's) to the hub, whose
+    # server takes it from a trusted proxy (uvicorn's proxy headers; in process, it sees its
+    # own ASGI client instead).
+    assert forwarded == ["127.0.0.1"] * 3 and len(seen) == 3
