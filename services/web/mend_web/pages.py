@@ -52,7 +52,7 @@ def sessions(request: Request) -> Sessions:
 
 async def current(request: Request) -> WebSession | None:
     """The browser's session (cached on the request)."""
-    if "web_session" not in request.state._state:
+    if not hasattr(request.state, "web_session"):
         raw = request.cookies.get(settings(request).cookie_name)
         request.state.web_session = await sessions(request).load(raw, now())
     return request.state.web_session
@@ -130,7 +130,7 @@ def render(
     block: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    s: WebSession | None = request.state._state.get("web_session")
+    s: WebSession | None = getattr(request.state, "web_session", None)
     ctx = {"csrf": s.csrf if s else "", "me": s if s and s.signed_in else None, **(context or {})}
     if block is not None:
         return TEMPLATES.TemplateResponse(
