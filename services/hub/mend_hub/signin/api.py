@@ -137,7 +137,6 @@ def router() -> APIRouter:
         person: PersonPath,
         body: ChallengeBody,
         enrol: Enrol,
-        request: Request,
         authorization: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
         """Enrol a TOTP second factor: with the challenge of a password just accepted, or with
