@@ -103,10 +103,7 @@ async def onboard(world: World) -> None:
     body = {"agency_id": world.agency, "name": "Northside RJ", "sign_in": "local"}
     r = await world.hub.post("/agencies", json=body, headers=world.operator)
     assert r.status_code == 201, r.text
-    r = await world.hub.post(
-        f"/agencies/{world.agency}/signing-keys", headers=world.operator
-    )  # the agency's first signing key
-    assert r.status_code == 201, r.text
+    assert r.json()["signing_key"]["kid"]  # made by the hub in the same request
     r = await world.hub.post(
         f"/agencies/{world.agency}/staff",
         json={"person_id": COORD, "role": "coordinator"},
@@ -235,8 +232,8 @@ async def test_five_wrong_passwords_lock_the_account_and_an_unknown_issuer_is_re
 
 def _claims(issuer: str) -> dict[str, Any]:
     now = int(time.time())
-    return {"iss": issuer, "sub": PRAC_3, "role": "practitioner", "aud": "mend",
-            "iat": now, "exp": now + 300, "mend_role": "practitioner", "mend_pid": PRAC_3}  # fmt: skip
+    return {"iss": issuer, "sub": PRAC_3, "role": "practitioner", "aud": "mend", "iat": now,
+            "exp": now + 300, "mend_role": "practitioner", "mend_pid": PRAC_3}  # fmt: skip
 
 
 def _seconds_left(headers: dict[str, str]) -> float:

@@ -184,7 +184,12 @@ def router() -> APIRouter:
         if idempotency_key is not None:
             key = RequestKey(idempotency_key, request_digest("onboard_agency", {}, body))
         result = await service.onboard(body, ctx, key)
-        return command_response(response, body.agency_id, result, "agency_id")
+        answer = command_response(response, body.agency_id, result, "agency_id")
+        # What other parts do once an agency is onboarded, in the same request (the sign-in
+        # makes a local agency's first signing key): each hook adds to the answer.
+        for hook in getattr(request.app.state, "after_onboarding", ()):
+            answer.update(await hook(body))
+        return answer
 
     # --- reads ----------------------------------------------------------------------------------
 

@@ -214,6 +214,11 @@ class Enrolment:
         assert key is not None
         return {"agency_id": agency, "kid": key.kid, "public_key_pem": key.public_pem}
 
+    async def current_key(self, agency: str) -> str | None:
+        """The kid of the agency's newest signing key, if it has one."""
+        async with self.p.pool.acquire() as conn:
+            return await self.p.keys.current(conn, agency)
+
     async def add_signing_key(self, agency: str, *, only_if_none: bool = False) -> NewKey | None:
         """A new signing key for a local-sign-in agency, published as AgencyKeyAdded; with
         `only_if_none`, only when the agency has none yet (onboarding, run again harmlessly)."""

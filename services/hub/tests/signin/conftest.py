@@ -54,13 +54,12 @@ class Hub:
             self.onboarded.add(agency)
 
     async def ready(self, agency: str) -> dict:
-        """The agency onboarded with local sign-in and its first signing key made by the hub
-        (asked for by the deployment's operator, as before anyone of the agency can sign in)."""
+        """The agency onboarded with local sign-in: its first signing key is made by the hub in
+        the onboarding request itself."""
         await self.onboard(agency)
-        path = f"/agencies/{agency}/signing-keys"
-        r = await self.client.post(path, headers=self.who.operator())
-        assert r.status_code == 201, r.text
-        return r.json()
+        kid = await self.signin.enrolment.current_key(agency)
+        assert kid is not None
+        return {"agency_id": agency, "kid": kid}
 
     async def enrol(self, agency: str, person: str, role: Role = Role.PRACTITIONER) -> None:
         await self.onboard(agency)

@@ -136,3 +136,30 @@ async def test_no_login_name_password_secret_or_code_in_logs_events_errors_or_ta
             assert value not in text, f"a credential appears in the {where}"
     assert "$argon2id$v=19$m=65536,t=3,p=4$" in table_text  # the password, hashed only
     assert all('"invalid credentials' in b or '"locked"' in b or "invalid" in b for b in bodies)
+
+
+async def test_onboarding_a_local_agency_makes_its_first_signing_key_in_the_same_request(hub):
+    """One request: the agency and its first key (published as AgencyKeyAdded); a retried
+    onboarding makes no second key; an agency onboarded with keys of its own, or signing in
+    through its own provider, gets none from the hub."""
+    operator = hub.who.operator()
+    body = {"agency_id": "agency-local1", "name": "Local", "sign_in": "local"}
+    r = await hub.client.post("/agencies", json=body, headers=operator)
+    assert r.status_code == 201, r.text
+    kid = r.json()["signing_key"]["kid"]
+    again = await hub.client.post(
+        "/agencies", json=body, headers={**operator, "Idempotency-Key": "onboard-local1"}
+    )
+    assert again.status_code in (200, 201, 409), again.text
+    events = await hub.runtime.store.read_stream("agency:agency-local1")
+    added = [e.decode() for e in events if e.event_type == "AgencyKeyAdded"]
+    assert [a.kid for a in added] == [kid]
+    assert await hub.signin.enrolment.current_key("agency-local1") == kid
+
+    oidc = {"agency_id": "agency-oidc1", "name": "Own IdP", "sign_in": "oidc",
+            "identity_provider": {"issuer": "https://idp.example", "jwks_url":
+                                  "https://idp.example/jwks"}}  # fmt: skip
+    r = await hub.client.post("/agencies", json=oidc, headers=operator)
+    assert r.status_code == 201, r.text
+    assert "signing_key" not in r.json()
+    assert await hub.signin.enrolment.current_key("agency-oidc1") is None
