@@ -54,6 +54,15 @@ class Enrolment:
         access.authorize(identity, access.INVITE, identity.agency)
         if role not in PARTICIPANT_ROLES:
             raise Rejected("a participant's role is one of the participant roles", field="role")
+        # Only a participant of a case of the agency allocated to the practitioner now (the
+        # case directory and the hub's allocations, read at this moment): not any pseudonymous
+        # id, so nobody can hand out an account for a person they have no case with.
+        relations = self.p.relations
+        linked = relations is not None and await relations.via_cases(
+            identity.person_id, person_id, identity.agency
+        )
+        if not linked:
+            raise Forbidden("you may invite only participants of cases allocated to you")
         return await self._invite(identity, identity.agency, person_id, role)
 
     async def _invite(

@@ -14,6 +14,8 @@ from mend_events.contracts.catalog.hub import SignIn as SignInKind
 from mend_events.security.crypto import AgencyKeys
 
 from mend_hub.commands import OnboardAgency
+from mend_hub.people.part import allocations_of
+from mend_hub.people.relations import Relations
 from mend_hub.service import HubService
 from mend_hub.signin.api import router
 from mend_hub.signin.enrolment import Enrolment
@@ -47,6 +49,7 @@ class SignIn:
                 agency_keys=AgencyKeys.from_env(),
                 passwords=passwords or Passwords(),
                 clock=clock,
+                relations=Relations(runtime.pool, runtime.schema, allocations_of(hub)),
             )
         )
 

@@ -4,6 +4,8 @@ enrolment (the hub's routes) through activation code to tokens (the sign-in's ro
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
@@ -60,6 +62,26 @@ class Hub:
         kid = await self.signin.enrolment.current_key(agency)
         assert kid is not None
         return {"agency_id": agency, "kid": kid}
+
+    async def minted(self, agency: str, person: str, role: Role) -> dict[str, str]:
+        """A token the hub signs with the agency's own key, as its sign-in would for `person`
+        (a test's shortcut past the password and code, for callers that are not under test)."""
+        parts = self.signin.parts
+        async with parts.pool.acquire() as conn:
+            raw, _ = await parts.keys.mint(conn, agency, person, role, datetime.now(UTC))
+        return {"Authorization": f"Bearer {raw}"}
+
+    async def trusted(self, agency: str, *staff: str, within: float = 30.0) -> None:
+        """Until the hub's own trust model has heard of the agency's keys and of the `staff`
+        enrolments (its `hub` subscription, over the broker): from then on their hub-signed
+        tokens pass the core's routes, and development tokens of the agency do not."""
+        deadline = time.monotonic() + within
+        while True:
+            snapshot = await self.runtime.trust.current()
+            if snapshot.has_keys(agency) and all((agency, p) in snapshot.staff for p in staff):
+                return
+            assert time.monotonic() < deadline, "the hub never heard of the agency's keys"
+            await asyncio.sleep(0.05)
 
     async def enrol(self, agency: str, person: str, role: Role = Role.PRACTITIONER) -> None:
         await self.onboard(agency)
