@@ -14,7 +14,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from mend_events.app.settings import json_object
+from mend_events.app.settings import is_production, json_object
 
 AGENCY_RE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 
@@ -97,10 +97,25 @@ class DirectoryKeys:
         return key
 
 
+class DevelopmentKeysRefused(RuntimeError):
+    """`MEND_ENV=production` with a development key source configured."""
+
+
 def keys_from_env(environ: Mapping[str, str] | None = None) -> PublicKeySource:
+    """The keys that verify agency-id tokens besides those the hub publishes (the trust
+    model): `MEND_AGENCY_PUBLIC_KEYS`, else the development key directory. In production the
+    directory (`MEND_KEYS_DIR`, `.mend/keys`, whose private halves sit beside the public ones on
+    this machine) is never used: only explicit keys, or none at all (the hub's keys alone)."""
     env = os.environ if environ is None else environ
     raw = env.get("MEND_AGENCY_PUBLIC_KEYS")
     if raw:
         return StaticKeys(json_object(raw, "MEND_AGENCY_PUBLIC_KEYS", "{agency: PEM}"))
+    if is_production(env):
+        if env.get("MEND_KEYS_DIR"):
+            raise DevelopmentKeysRefused(
+                "MEND_ENV=production refuses MEND_KEYS_DIR (development token keys); agencies' "
+                "keys come from the hub (AgencyKeyAdded) or MEND_AGENCY_PUBLIC_KEYS"
+            )
+        return StaticKeys({})
     directory = env.get("MEND_KEYS_DIR")
     return DirectoryKeys(Path(directory) if directory else default_keys_dir())
