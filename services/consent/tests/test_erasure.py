@@ -314,9 +314,11 @@ async def test_mend_erase_admits_the_caller_by_the_trust_model_as_the_services_d
 
     _, _, runtime = consent
     key = ed25519.Ed25519PrivateKey.generate()
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     stream = hub.agency_stream("agency-a")
     await apply_hub_events(runtime, [
         hub_event(hub.AgencyOnboarded(agency_id="agency-a", name="A", sign_in=hub.SignIn.LOCAL),
