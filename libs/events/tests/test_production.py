@@ -1,6 +1,7 @@
 """`MEND_ENV=production` refuses every development fallback: the development token keys
-(`MEND_KEYS_DIR`, `.mend/keys`), the built-in development KEK, and identity providers whose
-issuer or JWKS is plain http. Each fails before the fix (they were taken)."""
+(`.mend/keys`, a `MEND_KEYS_DIR` holding private halves), the built-in development KEK, and
+identity providers whose issuer or JWKS is plain http. Each but the KEK's failed before the
+fix (they were taken)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,15 @@ def test_the_development_key_directory_is_refused(tmp_path: Path) -> None:
     ensure_agency_keys("agency-a", tmp_path)
     # In development the directory's keys verify the agency's tokens...
     assert keys_from_env({"MEND_KEYS_DIR": str(tmp_path)}).public_key("agency-a") is not None
-    # ...in production, configured explicitly, the service refuses to start with it...
+    # ...in production, a directory holding the private halves is refused...
     with pytest.raises(DevelopmentKeysRefused):
         keys_from_env({**PROD, "MEND_KEYS_DIR": str(tmp_path)})
     # ...and the default directory is never read: no key but the hub's (the trust model).
     assert keys_from_env(PROD).public_key("agency-a") is None
+    # A directory of public halves only (an operator's secret mount, deploy/k8s) is taken.
+    (tmp_path / "agency-a.key.pem").unlink()
+    mounted = keys_from_env({**PROD, "MEND_KEYS_DIR": str(tmp_path)})
+    assert mounted.public_key("agency-a") is not None
     explicit = keys_from_env({**PROD, "MEND_AGENCY_PUBLIC_KEYS": "{}"})
     assert isinstance(explicit, StaticKeys)
 
@@ -46,6 +51,7 @@ def test_the_development_kek_is_refused() -> None:
 def test_a_service_refuses_to_start_with_development_keys(monkeypatch, tmp_path: Path) -> None:
     from mend_aftercare.app import build
 
+    ensure_agency_keys("agency-a", tmp_path)
     monkeypatch.setenv("MEND_ENV", "production")
     monkeypatch.setenv("MEND_KEYS_DIR", str(tmp_path))
     monkeypatch.setenv("MEND_MASTER_KEY", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=")

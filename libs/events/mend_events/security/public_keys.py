@@ -103,19 +103,25 @@ class DevelopmentKeysRefused(RuntimeError):
 
 def keys_from_env(environ: Mapping[str, str] | None = None) -> PublicKeySource:
     """The keys that verify agency-id tokens besides those the hub publishes (the trust
-    model): `MEND_AGENCY_PUBLIC_KEYS`, else the development key directory. In production the
-    directory (`MEND_KEYS_DIR`, `.mend/keys`, whose private halves sit beside the public ones on
-    this machine) is never used: only explicit keys, or none at all (the hub's keys alone)."""
+    model): `MEND_AGENCY_PUBLIC_KEYS`, else a key directory (`MEND_KEYS_DIR`, default
+    `.mend/keys`). In production the development keys are refused: the default directory is
+    never read, and a directory holding private halves (`<agency>.key.pem`, as the development
+    tooling makes them beside the public ones: anyone on this machine could sign with them) stops
+    the service; a directory of public halves only (an operator's secret mount) is taken."""
     env = os.environ if environ is None else environ
     raw = env.get("MEND_AGENCY_PUBLIC_KEYS")
     if raw:
         return StaticKeys(json_object(raw, "MEND_AGENCY_PUBLIC_KEYS", "{agency: PEM}"))
-    if is_production(env):
-        if env.get("MEND_KEYS_DIR"):
-            raise DevelopmentKeysRefused(
-                "MEND_ENV=production refuses MEND_KEYS_DIR (development token keys); agencies' "
-                "keys come from the hub (AgencyKeyAdded) or MEND_AGENCY_PUBLIC_KEYS"
-            )
-        return StaticKeys({})
     directory = env.get("MEND_KEYS_DIR")
+    if is_production(env):
+        if not directory:
+            return StaticKeys({})  # the hub's keys (the trust model) alone
+        path = Path(directory)
+        if path.resolve() == default_keys_dir().resolve() or any(path.glob("*.key.pem")):
+            raise DevelopmentKeysRefused(
+                "MEND_ENV=production refuses development token keys (MEND_KEYS_DIR holds private "
+                "keys, or is .mend/keys); agencies' keys come from the hub (AgencyKeyAdded), "
+                "MEND_AGENCY_PUBLIC_KEYS or a directory of public keys only"
+            )
+        return DirectoryKeys(path)
     return DirectoryKeys(Path(directory) if directory else default_keys_dir())
