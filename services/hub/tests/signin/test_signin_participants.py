@@ -12,7 +12,10 @@ from mend_testkit.directory import open_case
 
 
 async def _invite(hub, agency: str, person: str, role: str = "harmed_person"):
-    headers = hub.token(Role.PRACTITIONER, "prac-0001aa", agency)
+    await hub.onboard(agency)
+    if role in {"harmed_person", "responsible_person"}:
+        await hub.allocated(agency, "prac-0001aa", person, role)  # whom they may invite
+    headers = await hub.caller(Role.PRACTITIONER, "prac-0001aa", agency)
     body = {"person_id": person, "role": role}
     return await hub.client.post("/invitations", json=body, headers=headers)
 
@@ -54,7 +57,7 @@ async def test_only_practitioners_invite_and_only_participant_roles(hub, agency)
         (Role.AUDITOR, "aud-0001aa"),
         (Role.HARMED_PERSON, "hp-0001aa"),
     ]:
-        headers = hub.token(role, who, agency)
+        headers = await hub.caller(role, who, agency)
         r = await hub.client.post("/invitations", json=body, headers=headers)
         assert r.status_code == 403, role
 
