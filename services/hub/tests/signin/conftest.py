@@ -16,8 +16,8 @@ import pytest
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.hub import STAFF_ROLES
 from mend_hub.app import build
-from mend_testkit.fixtures import running_service
 from mend_testkit.directory import open_case
+from mend_testkit.fixtures import running_service
 from mend_testkit.hub import Callers, onboard
 
 PASSWORD = "correct horse battery staple"

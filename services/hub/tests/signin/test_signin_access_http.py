@@ -41,8 +41,14 @@ ALLOWED = {
 
 # Agency A's staff among the matrix's callers: enrolled, so that what refuses them is the
 # matrix, not an unknown person (the hub verifies its agencies' tokens by their keys alone).
-A_STAFF = {"coord-0001aa": "coordinator", STAFF: "practitioner", "prac-0001aa": "practitioner",
-           "prac-0009zz": "practitioner", "aud-0001aa": "auditor", "ops-0001aa": "operator"}  # fmt: skip
+A_STAFF = {
+    "coord-0001aa": "coordinator",
+    STAFF: "practitioner",
+    "prac-0001aa": "practitioner",
+    "prac-0009zz": "practitioner",
+    "aud-0001aa": "auditor",
+    "ops-0001aa": "operator",
+}
 
 
 @pytest.fixture
@@ -51,8 +57,8 @@ async def hub(platform, unique, topic_prefix, token, monkeypatch):
     who = Callers(token)
     async with running_service(build, "hub", platform, unique, topic_prefix) as (client, app, rt):
         await onboard(client, who, A, keys=0)  # the hub makes A's signing key
-        r = await client.post(f"/agencies/{A}/staff", headers=who.operator(),
-                              json={"person_id": "coord-0001aa", "role": "coordinator"})  # fmt: skip
+        first = {"person_id": "coord-0001aa", "role": "coordinator"}
+        r = await client.post(f"/agencies/{A}/staff", json=first, headers=who.operator())
         assert r.status_code == 201, r.text
         coordinator = await _minted(app, "coordinator", "coord-0001aa")
         await _trusted(rt, "coord-0001aa")
