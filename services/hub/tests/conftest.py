@@ -83,7 +83,7 @@ async def people_world_running(platform, unique, topic_prefix, token) -> AsyncIt
             "harmed person": token("harmed_person", HP),
             "responsible person": token("responsible_person", RP),
             "coordinator of agency-b": token("coordinator", COORD_B, "agency-b"),
-            "practitioner of agency-b": token("practitioner", PRAC, "agency-b", (CASE,)),
+            "practitioner of agency-b": token("practitioner", PRAC, "agency-b"),
         }
         await two_agencies(client, Callers(token))
         await open_case(runtime, CASE, HP, members={RP: "responsible_person", SUP: "supporter"})
