@@ -134,9 +134,8 @@ async def staffed(world: World) -> dict[str, dict[str, str]]:
     return out
 
 
-async def test_signed_in_staff_reach_a_service_and_reallocation_deactivation_and_suspension_act_on_the_next_request(  # noqa: E501
-    world,
-):
+async def test_signed_in_staff_reach_a_service_and_the_hubs_changes_act_at_once(world):
+    """Reallocation, deactivation and suspension act on the next request at the service."""
     tokens = await staffed(world)
     coord, p1, p2 = tokens[COORD], tokens[PRAC_1], tokens[PRAC_2]
     s = world.sessions
