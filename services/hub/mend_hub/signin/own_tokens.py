@@ -8,6 +8,7 @@ them already."""
 from __future__ import annotations
 
 import jwt
+from fastapi import Request
 from mend_events.contracts.catalog.hub import STAFF_ROLES
 from mend_events.errors import Unauthenticated
 from mend_events.security.identity import Identity, TokenVerifier, require_identity
@@ -23,7 +24,7 @@ def _bearer(authorization: str) -> str:
     return token.strip()
 
 
-async def identity_of(parts: Parts, authorization: str) -> Identity:
+async def identity_of(parts: Parts, request: Request, authorization: str) -> Identity:
     token = _bearer(authorization)
     try:
         kid = jwt.get_unverified_header(token).get("kid")
@@ -43,7 +44,8 @@ async def identity_of(parts: Parts, authorization: str) -> Identity:
             if not standing.active or not await _active(parts, identity):
                 raise Unauthenticated("this account may not act now")
             return identity
-    return await require_identity(authorization)
+    # The process's verifier, admitted by the hub's trust model like any service's request.
+    return await require_identity(request, authorization)
 
 
 async def _active(parts: Parts, identity: Identity) -> bool:
