@@ -41,6 +41,7 @@ SERVICE_PORTS = {
     "aftercare": 8104,
     "audit": 8105,
     "hub": 8106,
+    "web": 8107,
 }
 # Below Linux's ephemeral range (32768-60999), so an outgoing connection never holds it first.
 DEFAULT_PG_PORT = 25432
@@ -144,11 +145,18 @@ def has_audit() -> bool:
     return (ROOT / "services" / "audit" / "mend_audit" / "server.py").exists()
 
 
+def has_web() -> bool:
+    """The web app (services/web) runs last, in front of the services, when it exists."""
+    return (ROOT / "services" / "web" / "mend_web" / "app.py").exists()
+
+
 def processes() -> list[tuple[str, list[str]]]:
     """(name, python -m arguments) of every process `up` starts after the infrastructure."""
     found = [(s, [f"mend_{s}"]) for s in existing_services()]
     if has_audit():
         found.append(("audit", ["mend_audit.server"]))
+    if has_web():
+        found.append(("web", ["mend_web"]))
     return found
 
 
@@ -705,6 +713,7 @@ def migrate(settings: Settings) -> None:
         return
     env = {**os.environ, **settings.env()}
     schemas = [*names, "audit"] if has_audit() else names
+    schemas += ["web"] if has_web() else []  # the web app's browser sessions
     run_checked(
         [sys.executable, "-m", "mend_events.store.migrate", *schemas], "migrations", env=env
     )
@@ -719,6 +728,11 @@ def start_services(settings: Settings) -> None:
     base.pop("MEND_KAFKA_PASSWORD", None)
     for name, module in processes():
         env = {**base, **settings.kafka_env(name)}  # each process is its own principal
+        if name == "web":
+            # No Kafka principal (it only calls the services); plain http on 127.0.0.1, so the
+            # session cookie drops Secure and the __Host- prefix (refused in production).
+            env = {k: v for k, v in base.items() if not k.startswith("MEND_KAFKA_")}
+            env["MEND_WEB_INSECURE_COOKIES"] = "1"
         pid_file = settings.run / f"{name}.pid"
         if read_pid(pid_file) is not None:
             continue
@@ -809,7 +823,8 @@ def cmd_up(settings: Settings) -> None:
     print(f"PostgreSQL  listening on 127.0.0.1:{settings.pg_port}  (database mend)")
     print(f"Kafka       listening on {settings.kafka_bootstrap}  (KRaft, single node)")
     for name, _ in processes():
-        print(f"{name:<11} listening on {settings.service_url(name)}  (docs at /docs)")
+        docs = "sign in there" if name == "web" else "docs at /docs"
+        print(f"{name:<11} listening on {settings.service_url(name)}  ({docs})")
     print(f"logs in {settings.logs}; `make status` prints the settings; `make down` stops it all")
     if "consent" in existing_services():
         print("smoke check:")
@@ -820,7 +835,7 @@ def cmd_up(settings: Settings) -> None:
 
 
 def cmd_down(settings: Settings) -> None:
-    for name in ["audit", *reversed(SERVICES)]:
+    for name in ["web", "audit", *reversed(SERVICES)]:
         if stop_pid(settings.run / f"{name}.pid"):
             print(f"stopped {name}")
     if stop_pid(settings.run / "kafka.pid", timeout=30):

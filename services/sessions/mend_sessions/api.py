@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from mend_events.contracts.actors import PARTICIPANT_ROLES
-from mend_events.errors import Forbidden, Unavailable
+from mend_events.errors import Forbidden, NotFound, Unavailable
 from mend_events.security.disclosure import for_viewer
 from mend_events.security.identity import Identity
 from mend_events.web.commands import (
@@ -184,6 +184,19 @@ def router() -> APIRouter:
             raise Unavailable("the case's state is being brought up to date; try again shortly")
         # What this person may know (one rule for every participant-visible read).
         return for_viewer(identity, _only_own(doc, identity.person_id) if limited else doc)
+
+    @api.get(
+        "/cases/{case_id}/sessions/{session_id}/gates",
+        summary="A scheduled session's contact gates now: each met or unmet, with its reasons",
+    )
+    async def session_gates(service: Svc, case_id: CaseId, session_id: SessionId, identity: Caller):
+        # Staff only (the allocated practitioners; auditors read): the reasons name other
+        # participants' consent, which no participant may learn through this read.
+        state = await _on_case(service, identity, "session.gates.read", case_id)
+        gates = await service.gates(state, session_id)
+        if gates is None:
+            raise NotFound("no scheduled session with this id in this case")
+        return {"case_id": case_id, "session_id": session_id, "gates": gates}
 
     # --- the practitioner registry --------------------------------------------------------
 

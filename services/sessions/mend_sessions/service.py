@@ -26,7 +26,7 @@ from mend_events.store import EventStore
 from mend_sessions import commands as c
 from mend_sessions.consistency import ConsistencyGuard, lock_case
 from mend_sessions.domain import WithGates, WithPractitioner, decider
-from mend_sessions.domain.gates import GateView
+from mend_sessions.domain.gates import GateView, SessionRequest, gate_report
 from mend_sessions.domain.practitioners import (
     LEGACY_REGISTRY_STREAM,
     LegacyRegistry,
@@ -35,7 +35,7 @@ from mend_sessions.domain.practitioners import (
     registry_decider,
     registry_stream,
 )
-from mend_sessions.domain.state import CaseState, CaseStatus, Session
+from mend_sessions.domain.state import CaseState, CaseStatus, Session, SessionStatus
 from mend_sessions.read_models import CaseStates, ConsentView, RiskView
 
 SERVICE = "sessions"
@@ -219,6 +219,19 @@ class SessionsService:
             severe_flags=await self.risk.severe_flags(conn, state.case_id),
             practitioners={p: registry[p] for p in staff if p in registry},
         )
+
+    async def gates(self, state: CaseState, session_id: str) -> list[dict[str, Any]] | None:
+        """A scheduled session's contact gates as starting it now would check them (R4): each
+        gate met or unmet with its reasons. A read: nothing is locked or written, so a start a
+        moment later decides again on its own facts. None when no such session is scheduled."""
+        session = state.sessions.get(session_id)
+        if session is None or session.status != SessionStatus.SCHEDULED:
+            return None
+        now = self.clock()
+        async with self.pool.acquire() as conn:
+            view = await self.gate_view(conn, state, c.StartSession(session_id), now)
+        report = gate_report(state, view, SessionRequest.starting_now(session), now)
+        return [{"gate": n, "asks": asks, "met": not why, "unmet": why} for n, asks, why in report]
 
     # --- reactions (called by reactions.py inside the inbox transaction) ------------------
 

@@ -41,6 +41,8 @@ CASE_MATRIX = {
     "session.agree": {PRAC},
     "session.halt": {"harmed person", "responsible person", PRAC},
     "session.read": {"harmed person", "responsible person", PRAC, "auditor"},
+    # the contact gates' reasons name other participants' consent: staff only
+    "session.gates.read": {PRAC, "auditor"},
 }
 # Actions before a case exists, or on no case (the caller's own agency).
 NO_CASE_MATRIX = {

@@ -34,10 +34,12 @@ from mend_sessions.commands import ScheduleSession, StartSession
 from mend_sessions.domain import WithGates
 from mend_sessions.domain.forms import ContactForm
 from mend_sessions.domain.gates import (
+    GATE_NAMES,
     DueReassessment,
     GateView,
     SessionRequest,
     evaluate_gates,
+    gate_report,
     reassessment_overdue,
 )
 from mend_sessions.domain.practitioners import Practitioner
@@ -453,3 +455,28 @@ def test_the_earliest_reassessment_fallen_due_is_the_one_named():
     assert reassessment_overdue((future,), now) is None
     assert reassessment_overdue((), now) is None
     assert reassessment_overdue((_due("case_stage_changed"),), now) is not None  # due at now
+
+
+# --- gate_report: the same checks, grouped by gate (the case page's met/unmet list) ----------
+
+
+@pytest.mark.parametrize("name", BREAKERS)
+def test_the_gate_report_names_the_same_unmet_gates_as_the_decision(case, name):
+    breaker, expected = BREAKERS[name]
+    setup = Setup()
+    breaker(setup)
+    setup.build(case, with_session=True)
+    request = SessionRequest.starting_now(case.state.sessions["sess-0001"])
+    report = gate_report(case.state, setup.view(), request, case.now)
+    assert [n for n, _, _ in report] == [n for n, _ in GATE_NAMES]
+    unmet = [why for _, _, reasons in report for why in reasons]
+    assert unmet == evaluate_gates(case.state, setup.view(), request, case.now)
+    assert len(unmet) == 1 and unmet[0].startswith(expected)
+    assert sum(1 for _, _, reasons in report if not reasons) == len(GATE_NAMES) - 1
+
+
+def test_with_every_gate_met_the_report_says_so(case):
+    setup = Setup()
+    setup.build(case, with_session=True)
+    request = SessionRequest.starting_now(case.state.sessions["sess-0001"])
+    assert all(not why for _, _, why in gate_report(case.state, setup.view(), request, case.now))

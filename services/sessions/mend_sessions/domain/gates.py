@@ -113,6 +113,35 @@ def evaluate_gates(
     ]
 
 
+# The gates by name, in the order `evaluate_gates` checks them (what a case page lists).
+GATE_NAMES = (
+    ("case", "The case is not paused and has no unresolved severe risk flag"),
+    ("attendance", "The harmed person's preferences allow this form and these participants"),
+    ("consent", "Every participant's consent covers this form"),
+    ("risk", "A current risk assessment permits this form"),
+    ("team", "The chosen facilitator and the specialists the case needs"),
+    ("preparation", "Preparation done with every participant"),
+    ("gap", "The harmed person's minimum gap between sessions"),
+)
+
+
+def gate_report(
+    case: CaseState, view: GateView, request: SessionRequest, now: datetime
+) -> list[tuple[str, str, list[str]]]:
+    """Each gate (name, what it asks, its unmet reasons: met when empty), the same checks as
+    `evaluate_gates`, grouped so a page can show the met ones too."""
+    unmet = {
+        "case": list(_case_gates(case, view)),
+        "attendance": list(_attendance_gates(case, request)),
+        "consent": list(_consent_gates(view, request)),
+        "risk": list(_risk_gates(view, request, now)),
+        "team": list(_team_gates(case, view, request)),
+        "preparation": list(_preparation_gates(case, request)),
+        "gap": list(_gap_gates(case, request, now)),
+    }
+    return [(name, asks, unmet[name]) for name, asks in GATE_NAMES]
+
+
 def _case_gates(case: CaseState, view: GateView) -> Iterator[str]:
     if case.paused:
         yield "case is paused"

@@ -1,0 +1,1 @@
+"""The web app's pages, one module per area, each with `router()`; listed in `app.PARTS`."""

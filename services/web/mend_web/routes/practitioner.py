@@ -1,0 +1,80 @@
+"""The practitioner's pages: their cases (the hub's caseload, each case as the sessions service
+shows it to them), a case (stage, participants, sessions, each contact gate met or unmet with
+its reason) and halting a session: one click, no reason asked, htmx swapping the session's row
+(a plain form post without script). Every read and action goes to the services with the
+practitioner's own token; the services decide."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from mend_events.contracts.actors import PSEUDO_ID_PATTERN
+
+from mend_web.hub_client import ServiceError
+from mend_web.pages import Viewer, is_htmx, render, services, viewer
+
+# Who these pages are for (the services decide which cases and what in them).
+ROLES = ("practitioner",)
+Practitioner = Annotated[Viewer, Depends(viewer(*ROLES))]
+CasePath = Annotated[str, Path(pattern=r"^case-[a-z0-9-]{3,60}$")]
+SessionPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+_ = PSEUDO_ID_PATTERN
+
+
+async def _case_or_none(request: Request, me: Viewer, case_id: str) -> dict[str, Any] | None:
+    try:
+        return await services(request).case(me.token, case_id)
+    except ServiceError as exc:
+        if exc.status in (403, 404, 503):
+            return None  # listed by the hub, not (yet) readable here: shown as such
+        raise
+
+
+async def _gates(request: Request, me: Viewer, case: dict[str, Any]) -> dict[str, Any]:
+    """Each scheduled session's gates as the sessions service evaluates them now."""
+    out: dict[str, Any] = {}
+    for s in case.get("sessions", []):
+        if s["status"] != "scheduled":
+            continue
+        try:
+            out[s["session_id"]] = await services(request).gates(
+                me.token, case["case_id"], s["session_id"]
+            )
+        except ServiceError as exc:
+            if exc.status not in (404, 405):
+                raise
+    return out
+
+
+def router() -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/cases")
+    async def my_cases(request: Request, me: Practitioner) -> Response:
+        load = await services(request).caseload(me.token, me.person_id)
+        views = await asyncio.gather(*(_case_or_none(request, me, c["case_id"]) for c in load))
+        rows = [{"allocation": a, "case": v} for a, v in zip(load, views, strict=True)]
+        return render(request, "practitioner/cases.html", {"rows": rows})
+
+    @r.get("/cases/{case_id}")
+    async def case_page(request: Request, me: Practitioner, case_id: CasePath) -> Response:
+        case = await services(request).case(me.token, case_id)
+        gates = await _gates(request, me, case)
+        return render(request, "practitioner/case.html", {"case": case, "gates": gates})
+
+    @r.post("/cases/{case_id}/sessions/{session_id}/halt")
+    async def halt(
+        request: Request, me: Practitioner, case_id: CasePath, session_id: SessionPath
+    ) -> Response:
+        await services(request).halt(me.token, case_id, session_id)
+        if not is_htmx(request):
+            return RedirectResponse(f"/cases/{case_id}#session-{session_id}", status_code=303)
+        case = await services(request).case(me.token, case_id)
+        session = next(s for s in case["sessions"] if s["session_id"] == session_id)
+        ctx = {"case": case, "s": session, "gates": {}, "halted_now": True}
+        return render(request, "practitioner/case.html", ctx, block="session")
+
+    return r

@@ -1,0 +1,82 @@
+"""The web app's test world: the web app in process (ASGI) on its own schema, in front of the
+real hub and sessions services, also in process on their own schemas and topics (the real
+PostgreSQL and broker). `World.browser()` is a cookie-keeping client as a browser would be;
+`World.signed_in_as(...)` a browser whose web session holds a development-key token of a
+given caller (for the access matrix; the sign-in itself is tested through the forms)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from mend_events.messaging.topics import ensure_topics
+from mend_hub.app import build as build_hub
+from mend_sessions.app import build as build_sessions
+from mend_testkit.fixtures import drop_schema, make_schema, running_service
+from mend_web.app import build
+from mend_web.hub_client import Services
+from mend_web.pages import now
+from mend_web.settings import WebSettings
+
+BASE = "https://mend.test"  # https, so the __Host- cookie (Secure) is sent back
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+@dataclass
+class World:
+    app: Any
+    hub: httpx.AsyncClient
+    hub_runtime: Any
+    hub_app: Any
+    sessions: httpx.AsyncClient
+    sessions_runtime: Any
+    token: Any
+    _stack: contextlib.AsyncExitStack
+
+    async def browser(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app)
+        client = httpx.AsyncClient(transport=transport, base_url=BASE)
+        return await self._stack.enter_async_context(client)
+
+    async def signed_in_as(self, role: str, person: str, agency: str = "agency-a"):
+        """A browser signed in as the caller: its web session holds a development-key token
+        of theirs (the services verify it as any other)."""
+        raw = self.token(role, person, agency)["Authorization"].removeprefix("Bearer ")
+        store = self.app.state.sessions
+        _, visitor = await store.start(now())
+        claims = {"iss": agency, "sub": person, "role": str(role)}
+        tokens = {"access_token": raw, "expires_in": 3600, "refresh_token": "r" * 43}
+        cookie = await store.signed_in(visitor, claims, tokens, now())
+        client = await self.browser()
+        client.cookies.set(self.app.state.settings.cookie_name, cookie, domain="mend.test")
+        return client
+
+
+@pytest.fixture
+async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
+    await ensure_topics(platform.kafka_bootstrap, ["hub", "sessions"], prefix=topic_prefix)
+    async with contextlib.AsyncExitStack() as stack:
+        hub, hub_app, hub_rt = await stack.enter_async_context(
+            running_service(build_hub, "hub", platform, unique, topic_prefix)
+        )
+        sessions, _, sessions_rt = await stack.enter_async_context(
+            running_service(build_sessions, "sessions", platform, unique, topic_prefix)
+        )
+        schema = await make_schema(platform, "web", f"web_{unique}")
+        stack.push_async_callback(drop_schema, platform, schema)
+        settings = WebSettings(hub_url="", sessions_url="", production=False)
+        app = build(settings, platform=platform, schema=schema,
+                    services=Services(hub, sessions))  # fmt: skip
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        yield World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)
