@@ -24,11 +24,14 @@ from mend_hub.app import build as build_hub
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
 from mend_testkit.devkeys import ensure_agency_keys, issue_token, private_key_path
-from mend_testkit.fixtures import running_service
+from mend_testkit.fixtures import drop_schema, make_schema, running_service
 from mend_testkit.journeys.people import Team
-from mend_web.participant_app import build as build_web
+from mend_web.app import build as build_web
+from mend_web.hub_client import Services
 from mend_web.participant_cases import KnownCases
-from mend_web.participant_services import ServiceUrls
+from mend_web.participant_services import ParticipantServices, ServiceUrls
+from mend_web.participant_state import ParticipantState
+from mend_web.settings import WebSettings
 
 BUILDS = {
     "hub": (build_hub, {}),
@@ -44,12 +47,13 @@ PATIENCE = 30.0  # seconds a consequence over the broker is awaited
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """`app` served by uvicorn on a free port of 127.0.0.1, in this event loop."""
+async def serving(app: Any, lifespan: str = "off") -> AsyncIterator[str]:
+    """`app` served by uvicorn on a free port of 127.0.0.1, in this event loop (a service's
+    runtime is started by `running_service`, so its lifespan is off)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan=lifespan, log_level="warning"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
@@ -165,8 +169,10 @@ async def onboard(stack: Stack) -> None:
     await stack.hub(f"/agencies/{a}/signing-keys", None, operator)
     await stack.trusted(
         "the practitioners and the hub's signing key",
-        lambda trust: all((a, p) in trust.staff for p in practitioners)
-        and sum(1 for agency, _ in trust.keys if agency == a) >= 2,
+        lambda trust: (
+            all((a, p) in trust.staff for p in practitioners)
+            and sum(1 for agency, _ in trust.keys if agency == a) >= 2
+        ),
     )
 
 
@@ -183,10 +189,18 @@ async def running_stack(
             urls[service] = await stack.enter_async_context(serving(app))
             runtimes.append(runtime)
         cases = KnownCases()
-        wanted = {k: urls[k] for k in ("hub", "consent", "sessions", "aftercare")}
-        web_app = build_web(ServiceUrls(**wanted), cases=cases, insecure_cookies=True)
+        schema = await make_schema(platform, "web", f"web_{unique}")
+        stack.push_async_callback(drop_schema, platform, schema)
+        settings = WebSettings(
+            hub_url=urls["hub"], sessions_url=urls["sessions"], production=False,
+            insecure_cookies=True,  # plain http on 127.0.0.1: no Secure, no __Host- prefix
+        )  # fmt: skip
+        web_app = build_web(settings, platform=platform, schema=schema,
+                            services=Services.at(urls["hub"], urls["sessions"]))  # fmt: skip
+        own = ServiceUrls(urls["consent"], urls["sessions"], urls["aftercare"])
+        web_app.state.participant = ParticipantState(ParticipantServices(own), cases)
         stack.push_async_callback(web_app.state.participant.services.close)
-        web = await stack.enter_async_context(serving(web_app))
+        web = await stack.enter_async_context(serving(web_app, lifespan="on"))
         mend = Stack(f"agency-{unique}", keys_dir, urls, web, cases, runtimes)
         await onboard(mend)
         yield mend

@@ -17,17 +17,17 @@ from tests.browser.stack import PASSPHRASE, Stack
 pytestmark = pytest.mark.browser
 
 NEUTRAL = "https://www.bbc.co.uk/weather"
+STORAGE = "[localStorage.length, sessionStorage.length]"
 
 
 async def sign_in(checked, mend: Stack, username: str, password: str = PASSPHRASE):
     page = await checked.page()
-    await page.goto(f"{mend.web}/account/signin")
-    assert await page.title() == "Account"
-    await checked.check(page, "participant-signin")
+    await page.goto(f"{mend.web}/signin")
+    await checked.check(page, "signin")
     await page.get_by_label("Organisation code").fill(mend.agency)
     await page.get_by_label("Login name").fill(username)
-    await page.get_by_label("Passphrase").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Continue").click()
     return page
 
 
@@ -37,34 +37,48 @@ async def test_a_participant_withdraws_consent_and_sees_the_session_halted(mend,
         c = case.cast
         await case.up_to_contact([F2F], min_gap_days=14)
         await case.schedule("meeting", F2F, [c.harmed, c.responsible], at=timedelta(days=3))
-    await mend.participant(c.harmed, "harmed_person", "river-stone")
-    mend.cases.add(mend.agency, c.harmed, case.id)
+        await mend.participant(c.harmed, "harmed_person", "river-stone")
+        mend.cases.add(mend.agency, c.harmed, case.id)
 
-    page = await sign_in(checked, mend, "river-stone")
-    await page.wait_for_url(f"{mend.web}/account")
-    assert await page.title() == "Account"
-    meeting = page.locator(f'li[data-session="{case.sessions["meeting"]}"]')
-    assert await meeting.get_attribute("data-status") == "scheduled"
-    await checked.check(page, "participant-account")
+        page = await sign_in(checked, mend, "river-stone")
+        await page.wait_for_url(f"{mend.web}/me")
+        assert await page.title() == "Account"
+        meeting = page.locator(f'li[data-session="{case.sessions["meeting"]}"]')
+        assert await meeting.get_attribute("data-status") == "scheduled"
+        await checked.check(page, "participant-account")
 
-    # One click, no reason asked: the confirmation at once, the halt when it has happened.
-    await page.get_by_role("button", name="Withdraw: Meeting face to face").click()
-    await page.get_by_role("status").filter(has_text="You have withdrawn").wait_for()
-    await checked.check(page)
-    halted = page.locator(f'li[data-session="{case.sessions["meeting"]}"][data-status="halted"]')
-    await halted.wait_for(timeout=30_000)  # polled by htmx every 2 s until sessions reports it
-    assert "Stopped" in await halted.inner_text()
-    await checked.check(page, "participant-session-halted")
-    # The participant's view came from the services' filtered reads: the same halt, as R2 says.
-    assert await case.session_doc("meeting") is not None
-    assert (await case.session_doc("meeting"))["status"] == "halted"
+        # One click, no reason asked: the confirmation at once, the halt when it has happened.
+        await page.get_by_role("button", name="Withdraw: Meeting face to face").click()
+        await page.get_by_role("status").filter(has_text="You have withdrawn it").wait_for()
+        await checked.check(page)
+        session = case.sessions["meeting"]
+        halted = page.locator(f'li[data-session="{session}"][data-status="halted"]')
+        await halted.wait_for(timeout=30_000)  # htmx polls every 2 s until sessions reports it
+        assert "Stopped" in await halted.inner_text()
+        await checked.check(page, "participant-session-halted")
+        # What the page showed is the sessions service's record: halted by the withdrawal (R2).
+        record = await case.session_doc("meeting")
+        assert record is not None and record["status"] == "halted"
+        assert record["halt"]["cause"] == "consent_withdrawn"
+
+
+async def opened_case(mend: Stack) -> str:
+    """A case opened by its harmed person, who chose their facilitator (allocated by the hub):
+    a practitioner invites only participants of their own cases."""
+    async with Driver.connect(mend.token, urls=mend.urls, allocate=mend.allocate) as driver:
+        case = new_case(driver, "opened", "a case just opened")
+        await case.open()
+        await case.choose_facilitator()
+    mend.cases.add(mend.agency, case.cast.harmed, case.id)
+    return case.cast.harmed
 
 
 async def test_the_quick_exit_leaves_no_way_back(mend, checked):
-    await mend.participant("hp-quick0001", "harmed_person", "quiet-harbour")
+    await mend.participant(await opened_case(mend), "harmed_person", "quiet-harbour")
     page = await sign_in(checked, mend, "quiet-harbour")
-    await page.wait_for_url(f"{mend.web}/account")
+    await page.wait_for_url(f"{mend.web}/me")
     await checked.check(page)
+    assert await page.evaluate(STORAGE) == [0, 0]  # nothing kept in the tab
     for _ in range(3):
         await page.keyboard.press("Shift")
     await page.wait_for_url(NEUTRAL)
@@ -72,27 +86,26 @@ async def test_the_quick_exit_leaves_no_way_back(mend, checked):
     await page.wait_for_load_state("load")
     # Back reaches at most the sign-in page, never the account: its entry was replaced, and the
     # quick exit ended the visit, so the account answers with the sign-in page.
-    assert page.url != f"{mend.web}/account"
-    await page.goto(f"{mend.web}/account")
-    assert page.url == f"{mend.web}/account/signin"
+    assert page.url != f"{mend.web}/me"
+    await page.goto(f"{mend.web}/me")
+    assert page.url == f"{mend.web}/signin"
     assert await page.locator("h1").inner_text() == "Sign in"
-    storage = await page.evaluate("[localStorage.length, sessionStorage.length]")
-    assert storage == [0, 0]
+    assert await page.evaluate(STORAGE) == [0, 0]
 
     # The button does the same.
     page = await sign_in(checked, mend, "quiet-harbour")
-    await page.wait_for_url(f"{mend.web}/account")
+    await page.wait_for_url(f"{mend.web}/me")
     await page.get_by_role("link", name="Leave this site quickly").click()
     await page.wait_for_url(NEUTRAL)
     await page.evaluate("history.back()")
     await page.wait_for_load_state("load")
-    assert page.url != f"{mend.web}/account"
+    assert page.url != f"{mend.web}/me"
 
 
 async def test_a_wrong_passphrase_is_refused_plainly(mend, checked):
-    await mend.participant("hp-wrong0001", "harmed_person", "green-field")
+    await mend.participant(await opened_case(mend), "harmed_person", "green-field")
     page = await sign_in(checked, mend, "green-field", "not the passphrase at all")
     await page.get_by_role("alert").wait_for()
-    assert "could not sign you in" in await page.get_by_role("alert").inner_text()
-    assert page.url == f"{mend.web}/account/signin"
+    assert "Sign-in failed" in await page.get_by_role("alert").inner_text()
+    assert page.url == f"{mend.web}/signin"
     await checked.check(page)

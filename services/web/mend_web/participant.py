@@ -1,74 +1,60 @@
-"""The participant's pages (a harmed or responsible person, signed in with their own account):
-what they have agreed to, one-click withdrawal of any of it, one-click stop of any session,
-their after-care. Every read and act goes to the service that owns it with the participant's own
-token; the services filter what a participant sees (`for_viewer`), and nothing is added here.
+"""The participant's pages (a harmed or responsible person, a supporter, signed in with their own
+account through the app's sign-in): what they agreed to, one-click withdrawal of any of it,
+one-click stop of any session, their after-care. Every read and act goes to the service that
+owns it with the participant's own token; the services filter what a participant sees
+(`for_viewer`) and nothing is added here, so the responsible person's page shows nothing about
+the harmed person beyond what the services give them.
 
-Survivor-safe: neutral title ("Account") and URLs, `Cache-Control: no-store` (the app's
-headers), a quick exit on every page (static/quick-exit.js), an idle warning that extends the
-visit. Withdrawal and halt ask no reason; the page says what was done at once, and the status
-fragment is polled (htmx, every 2 s) until the services report the consequence."""
+Survivor-safe: the title is "Account" and the URLs are /me..., `Cache-Control: no-store` (the
+app's headers), a quick exit on every page (static/quick-exit.js), an idle warning that extends
+the visit (WCAG 2.2.1). Withdrawal and stop ask no reason; the page confirms at once, and the
+sessions fragment is polled (htmx, every 2 s) until the services report the consequence."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-import jwt
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from mend_events.contracts.actors import PARTICIPANT_ROLES
-from mend_web.participant_services import ServiceRefused
-from mend_web.participant_session import Visit
+from fastapi.responses import RedirectResponse, Response
+
+from mend_web.hub_client import ServiceError
+from mend_web.pages import PARTICIPANT_ROLES, TEMPLATES, Viewer, render, settings, viewer
+from mend_web.participant_state import state
 from mend_web.participant_text import form_label, scope_label, status_label
 
-COOKIE = "mend_account"
-ACTIVE = frozenset({"scheduled", "running"})
+Participant = Annotated[Viewer, Depends(viewer(*PARTICIPANT_ROLES))]
+CaseField = Annotated[str, Form(pattern=r"^case-[a-z0-9-]{3,60}$")]
+ScopeField = Annotated[str, Form(pattern=r"^[a-z_]+(:[a-z0-9_-]+)?$", max_length=128)]
+SessionField = Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+
+if "jinja2.ext.InternationalizationExtension" not in TEMPLATES.env.extensions:
+    # The interface text is marked for gettext; the catalogues are installed per language.
+    TEMPLATES.env.add_extension("jinja2.ext.i18n")
+    TEMPLATES.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
-class NotSignedIn(Exception):
-    """No participant visit: the sign-in page."""
+def _page(request: Request, template: str, ctx: dict[str, Any], status: int = 200) -> Response:
+    ctx = {
+        "exit_url": state(request).exit_url,
+        "idle": int(settings(request).idle.total_seconds()),
+        **ctx,
+    }
+    return render(request, f"participant/{template}", ctx, status_code=status)
 
 
-class BadToken(Exception):
-    """A form without the visit's CSRF token: 403, nothing done."""
+async def _cases(request: Request, me: Viewer) -> list[str]:
+    return await state(request).cases.cases_of(me.agency, me.person_id)
 
 
-def _state(request: Request) -> Any:
-    return request.app.state.participant
-
-
-def _visit(request: Request) -> Visit:
-    visit = _state(request).visits.find(request.cookies.get(_state(request).cookie))
-    if visit is None or not visit.signed_in:
-        raise NotSignedIn
-    return visit
-
-
-Signed = Annotated[Visit, Depends(_visit)]
-
-
-def _checked(request: Request, visit: Visit, csrf: str | None) -> None:
-    if not _state(request).visits.csrf_ok(visit, csrf):
-        raise BadToken
-
-
-def page(request: Request, name: str, visit: Visit | None, **context: Any) -> HTMLResponse:
-    st = _state(request)
-    body = st.templates.get_template(f"participant/{name}").render(
-        request=request, visit=visit, exit_url=st.exit_url, idle=st.idle_seconds, **context
-    )
-    return HTMLResponse(body)
-
-
-async def _case_view(request: Request, visit: Visit, case_id: str) -> dict[str, Any]:
-    st = _state(request)
-    token = await st.visits.token(visit)
-    consents = await st.services.consents(token, case_id) or {"grants": []}
-    case = await st.services.case(token, case_id) or {"sessions": []}
-    aftercare = await st.services.aftercare(token, case_id)
+async def _view(request: Request, me: Viewer, case_id: str) -> dict[str, Any]:
+    svc = state(request).services
+    consents = await svc.consents(me.token, case_id) or {}
+    case = await svc.case(me.token, case_id) or {}
+    aftercare = await svc.aftercare(me.token, case_id)
     grants = [
         {**g, "label": scope_label(g["scope"])}
         for g in consents.get("grants", [])
-        if g.get("participant_id") in (None, visit.person_id)
+        if g.get("participant_id", me.person_id) == me.person_id
     ]
     sessions = [
         {**s, "label": form_label(s.get("form", "")), "status_text": status_label(s["status"])}
@@ -77,123 +63,53 @@ async def _case_view(request: Request, visit: Visit, case_id: str) -> dict[str, 
     return {"case_id": case_id, "grants": grants, "sessions": sessions, "aftercare": aftercare}
 
 
+async def _own_case(request: Request, me: Viewer, case_id: str) -> None:
+    if case_id not in await _cases(request, me):
+        raise ServiceError(404)
+
+
 def router() -> APIRouter:
     r = APIRouter()
 
-    @r.get("/account/signin")
-    async def sign_in_page(request: Request) -> Response:
-        st = _state(request)
-        visit = st.visits.find(request.cookies.get(st.cookie))
-        key = None
-        if visit is None:
-            key, visit = st.visits.start()
-        response = page(request, "signin.html", None, csrf=visit.csrf, agency=st.default_agency)
-        if key is not None:
-            st.set_cookie(response, key)
-        return response
+    @r.get("/me")
+    async def account(request: Request, me: Participant) -> Response:
+        views = [await _view(request, me, c) for c in await _cases(request, me)]
+        done = request.query_params.get("done")
+        return _page(request, "account.html", {"cases": views, "done": done})
 
-    @r.post("/account/signin")
-    async def sign_in(
-        request: Request,
-        agency: Annotated[str, Form(max_length=64)],
-        username: Annotated[str, Form(max_length=128)],
-        password: Annotated[str, Form(max_length=1024)],
-        csrf: Annotated[str | None, Form()] = None,
-    ) -> Response:
-        st = _state(request)
-        visit = st.visits.find(request.cookies.get(st.cookie))
-        if visit is None or not st.visits.csrf_ok(visit, csrf):
-            raise BadToken
-        error = None
-        try:
-            answer = await st.services.sign_in(agency, username, password)
-        except ServiceRefused as refused:
-            error = refused.status
-            answer = {}
-        if error is None and answer.get("status") == "signed_in":
-            claims = jwt.decode(answer["access_token"], options={"verify_signature": False})
-            if claims.get("role") in {str(x) for x in PARTICIPANT_ROLES}:
-                st.visits.signed_in(visit, answer, claims)
-                return RedirectResponse("/account", status_code=303)
-        message = (
-            "Too many tries. Please wait a while and try again."
-            if error in (423, 429)
-            else "We could not sign you in with those details."
-        )
-        response = page(request, "signin.html", None, csrf=visit.csrf, agency=agency, error=message)
-        response.status_code = 401 if error in (None, 401) else error
-        return response
-
-    @r.get("/account")
-    async def account(request: Request, visit: Signed) -> Response:
-        st = _state(request)
-        cases = await st.cases.cases_of(visit.agency or "", visit.person_id or "")
-        views = [await _case_view(request, visit, c) for c in cases]
-        flash, visit.flash = visit.flash, []
-        return page(request, "account.html", visit, csrf=visit.csrf, cases=views, flash=flash)
-
-    @r.post("/account/withdraw")
+    @r.post("/me/withdrawal")
     async def withdraw(
-        request: Request,
-        visit: Signed,
-        case: Annotated[str, Form(max_length=64)],
-        scope: Annotated[str, Form(max_length=128)],
-        csrf: Annotated[str | None, Form()] = None,
+        request: Request, me: Participant, case: CaseField, scope: ScopeField
     ) -> Response:
-        _checked(request, visit, csrf)
-        st = _state(request)
-        await st.services.withdraw(await st.visits.token(visit), case, visit.person_id, scope)
-        visit.flash.append(f"You have withdrawn: {scope_label(scope)}.")
-        return RedirectResponse(f"/account?watch={case}", status_code=303)
+        """One click, no reason asked (R2): the consent service withdraws and the sessions
+        service halts what depended on it."""
+        await _own_case(request, me, case)
+        await state(request).services.withdraw(me.token, case, me.person_id, scope)
+        return RedirectResponse("/me?done=withdrawn", status_code=303)
 
-    @r.post("/account/stop")
+    @r.post("/me/stop")
     async def stop(
+        request: Request, me: Participant, case: CaseField, session: SessionField
+    ) -> Response:
+        """One click, no reason asked (R3)."""
+        await _own_case(request, me, case)
+        await state(request).services.halt(me.token, case, session)
+        return RedirectResponse("/me?done=stopped", status_code=303)
+
+    @r.get("/me/sessions")
+    async def sessions_fragment(
         request: Request,
-        visit: Signed,
-        case: Annotated[str, Form(max_length=64)],
-        session: Annotated[str, Form(max_length=64)],
-        csrf: Annotated[str | None, Form()] = None,
+        me: Participant,
+        case: Annotated[str, Query(pattern=r"^case-[a-z0-9-]{3,60}$")],
     ) -> Response:
-        _checked(request, visit, csrf)
-        st = _state(request)
-        await st.services.halt(await st.visits.token(visit), case, session)
-        visit.flash.append("You have stopped the session.")
-        return RedirectResponse(f"/account?watch={case}", status_code=303)
+        """The case's sessions as the sessions service reports them now (polled while one is
+        planned or happening)."""
+        await _own_case(request, me, case)
+        return _page(request, "_status.html", {"c": await _view(request, me, case)})
 
-    @r.get("/account/status")
-    async def status(
-        request: Request, visit: Signed, case: Annotated[str, Query(max_length=64)]
-    ) -> Response:
-        """The sessions as the sessions service reports them now; polled while one is active."""
-        st = _state(request)
-        if case not in await st.cases.cases_of(visit.agency or "", visit.person_id or ""):
-            return Response(status_code=404)
-        view = await _case_view(request, visit, case)
-        return page(request, "_status.html", visit, c=view)
-
-    @r.post("/account/stay")
-    async def stay(
-        request: Request, visit: Signed, csrf: Annotated[str | None, Form()] = None
-    ) -> Response:
-        """The idle warning's "stay signed in": finding the visit has extended it."""
-        _checked(request, visit, csrf)
+    @r.post("/me/stay")
+    async def stay(me: Participant) -> Response:
+        """The idle warning's "stay signed in": loading the session restarted its idle time."""
         return Response(status_code=204)
-
-    @r.post("/account/leave")
-    async def leave(request: Request, csrf: Annotated[str | None, Form()] = None) -> Response:
-        """Sign out (also sent by the quick exit as a beacon, so Back finds nothing)."""
-        st = _state(request)
-        key = request.cookies.get(st.cookie)
-        visit = st.visits.find(key)
-        if visit is not None and st.visits.csrf_ok(visit, csrf):
-            st.visits.end(key)
-            if visit.refresh_token:
-                try:
-                    await st.services.sign_out(visit.refresh_token)
-                except ServiceRefused:
-                    pass  # the visit is over here whatever the hub said
-        response = RedirectResponse("/account/signin", status_code=303)
-        response.delete_cookie(st.cookie, path="/")
-        return response
 
     return r

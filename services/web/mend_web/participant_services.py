@@ -9,19 +9,11 @@ from typing import Any
 
 import httpx
 
-
-class ServiceRefused(Exception):
-    """A service said no (or could not answer): its status and its reason, never our input."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"{status}: {reason}")
-        self.status = status
-        self.reason = reason
+from mend_web.hub_client import ServiceError, _reason
 
 
 @dataclass(frozen=True)
 class ServiceUrls:
-    hub: str
     consent: str
     sessions: str
     aftercare: str
@@ -44,25 +36,12 @@ class ParticipantServices:
         try:
             r = await self._client.request(method, base + path, json=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise ServiceRefused(503, "the service could not be reached") from exc
+            raise ServiceError(503) from exc
         if r.status_code == 404 and method == "GET":
             return None
         if r.is_error:
-            raise ServiceRefused(r.status_code, _reason(r))
+            raise ServiceError(r.status_code, _reason(r))
         return r.json() if r.content else {}
-
-    # --- the hub's sign-in (no token yet) ---------------------------------------------------
-    async def sign_in(self, agency: str, username: str, password: str) -> dict[str, Any]:
-        body = {"agency": agency, "username": username, "password": password}
-        return await self._call("POST", self.urls.hub, "/signin", None, body)
-
-    async def refresh(self, refresh_token: str) -> dict[str, Any]:
-        body = {"refresh_token": refresh_token}
-        return await self._call("POST", self.urls.hub, "/token/refresh", None, body)
-
-    async def sign_out(self, refresh_token: str) -> None:
-        body = {"refresh_token": refresh_token}
-        await self._call("POST", self.urls.hub, "/signout", None, body)
 
     # --- reads, each already filtered for the participant by the service --------------------
     async def consents(self, token: str, case_id: str) -> Mapping[str, Any] | None:
@@ -82,12 +61,3 @@ class ParticipantServices:
     async def halt(self, token: str, case_id: str, session_id: str) -> None:
         path = f"/cases/{case_id}/sessions/{session_id}/halt"
         await self._call("POST", self.urls.sessions, path, token)
-
-
-def _reason(r: httpx.Response) -> str:
-    try:
-        body = r.json()
-    except ValueError:
-        return "the service did not answer"
-    reason = body.get("reason") if isinstance(body, dict) else None
-    return reason if isinstance(reason, str) else "the service refused"

@@ -5,16 +5,20 @@
 // session storage. Idle warning (WCAG 2.2.1): before the visit ends, the person can extend it.
 (function () {
   "use strict";
+  // htmx notes the page's path in sessionStorage when it loads (for its history restore, which
+  // this app does not use): removed at once, so the tab keeps no trace of where it was.
+  try { window.sessionStorage.removeItem("htmx-current-path-for-history"); } catch (e) { }
   var body = document.body;
   var exitUrl = body.getAttribute("data-exit-url");
   var csrf = body.getAttribute("data-csrf");
+  if (!exitUrl) { return; }  // a staff page: only the line above applies
 
   function leave(event) {
     if (event) { event.preventDefault(); }
     if (csrf && navigator.sendBeacon) {
       var form = new FormData();
-      form.append("csrf", csrf);
-      navigator.sendBeacon("/account/leave", form);
+      form.append("csrf_token", csrf);
+      navigator.sendBeacon("/signout", form);
     }
     document.title = "";
     body.textContent = "";
@@ -44,7 +48,7 @@
     window.clearTimeout(warnTimer);
     window.clearTimeout(endTimer);
     warnTimer = window.setTimeout(warn, warnAfter);
-    endTimer = window.setTimeout(function () { window.location.replace("/account/signin"); },
+    endTimer = window.setTimeout(function () { window.location.replace("/signin"); },
                                  idle * 1000);
   }
   function warn() {
@@ -53,8 +57,8 @@
   }
   document.getElementById("idle-stay").addEventListener("click", function () {
     var form = new FormData();
-    form.append("csrf", csrf);
-    fetch("/account/stay", { method: "POST", body: form, credentials: "same-origin" })
+    form.append("csrf_token", csrf);
+    fetch("/me/stay", { method: "POST", body: form, credentials: "same-origin" })
       .then(function (response) {
         if (response.ok) { dialog.hidden = true; arm(); }
       });
