@@ -14,8 +14,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
+import pyotp
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from mend_aftercare.app import build as build_aftercare
@@ -134,6 +136,27 @@ class Stack:
             "password": PASSPHRASE,
         }
         await self.hub("/invitations/redeem", body, {})
+
+    async def staff_member(self, person: str, username: str) -> pyotp.TOTP:
+        """A member of staff's account (the coordinator's activation code), its TOTP second
+        factor enrolled and confirmed with the previous step's code, so the browser's sign-in
+        can use the current one (each step is accepted once)."""
+        coordinator = self.headers("coordinator", self.team.coordinator)
+        code = (await self.hub("/accounts", {"person_id": person}, coordinator))["activation_code"]
+        body = {"activation_code": code, "username": username, "password": PASSPHRASE}
+        await self.hub("/invitations/redeem", body, {})
+        first = await self.hub(
+            "/signin", {"agency": self.agency, "username": username, "password": PASSPHRASE}, {}
+        )
+        assert first["status"] == "enrol_second_factor", first
+        challenge = first["challenge"]
+        uri = (await self.hub(f"/accounts/{person}/totp", {"challenge": challenge}, {}))[
+            "provisioning_uri"
+        ]
+        totp = pyotp.TOTP(parse_qs(urlparse(uri).query)["secret"][0])
+        earlier = totp.at(time.time() - 30)
+        await self.hub("/signin/second-factor", {"challenge": challenge, "code": earlier}, {})
+        return totp
 
 
 async def onboard(stack: Stack) -> None:
