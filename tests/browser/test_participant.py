@@ -20,8 +20,12 @@ NEUTRAL = "https://www.bbc.co.uk/weather"
 STORAGE = "[localStorage.length, sessionStorage.length]"
 
 
-async def sign_in(checked, mend: Stack, username: str, password: str = PASSPHRASE):
+async def sign_in(
+    checked, mend: Stack, username: str, password: str = PASSPHRASE, *, clock: bool = False
+):
     page = await checked.page()
+    if clock:  # the page's timers under the test's control (the idle warning)
+        await page.clock.install()
     await page.goto(f"{mend.web}/signin")
     await checked.check(page, "signin")
     await page.get_by_label("Organisation code").fill(mend.agency)
@@ -61,6 +65,21 @@ async def test_a_participant_withdraws_consent_and_sees_the_session_halted(mend,
         assert record is not None and record["status"] == "halted"
         assert record["halt"]["cause"] == "consent_withdrawn"
 
+        # The responsible person's page: their own consents and the session they were in, and
+        # nothing of the harmed person's (the services filter; the page adds nothing).
+        await mend.participant(c.responsible, "responsible_person", "north-road")
+        mend.cases.add(mend.agency, c.responsible, case.id)
+        await page.get_by_role("button", name="Sign out").click()
+        await page.wait_for_url(f"{mend.web}/signin")
+        theirs = await sign_in(checked, mend, "north-road")
+        await theirs.wait_for_url(f"{mend.web}/me")
+        await theirs.locator(f'li[data-session="{session}"][data-status="halted"]').wait_for()
+        html = await theirs.content()
+        assert c.harmed not in html
+        withdraw = theirs.get_by_role("button", name="Withdraw: Meeting face to face")
+        assert await withdraw.count() == 1  # the responsible person's own consent, still given
+        await checked.check(theirs, "responsible-person-account")
+
 
 async def opened_case(mend: Stack) -> str:
     """A case opened by its harmed person, who chose their facilitator (allocated by the hub):
@@ -75,9 +94,19 @@ async def opened_case(mend: Stack) -> str:
 
 async def test_the_quick_exit_leaves_no_way_back(mend, checked):
     await mend.participant(await opened_case(mend), "harmed_person", "quiet-harbour")
-    page = await sign_in(checked, mend, "quiet-harbour")
+    page = await sign_in(checked, mend, "quiet-harbour", clock=True)
     await page.wait_for_url(f"{mend.web}/me")
     await checked.check(page)
+
+    # The idle warning (WCAG 2.2.1) comes before the visit ends and extends it.
+    warning = page.get_by_role("alertdialog")
+    assert not await warning.is_visible()
+    await page.clock.fast_forward("28:30")
+    await warning.wait_for()
+    await checked.check(page, "participant-idle-warning")
+    await page.get_by_role("button", name="Stay signed in").click()
+    await warning.wait_for(state="hidden")
+
     assert await page.evaluate(STORAGE) == [0, 0]  # nothing kept in the tab
     for _ in range(3):
         await page.keyboard.press("Shift")
