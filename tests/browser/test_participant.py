@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from mend_testkit.journeys.case import new_case
 from mend_testkit.journeys.driver import Driver
-from mend_testkit.journeys.people import F2F
+from mend_testkit.journeys.people import F2F, LETTER
 
 from tests.browser.stack import PASSPHRASE, Stack
 
@@ -138,3 +138,27 @@ async def test_a_wrong_passphrase_is_refused_plainly(mend, checked):
     assert "Sign-in failed" in await page.get_by_role("alert").inner_text()
     assert page.url == f"{mend.web}/signin"
     await checked.check(page)
+
+
+async def test_a_participant_stops_a_session_with_one_click(mend, checked):
+    async with Driver.connect(mend.token, urls=mend.urls, allocate=mend.allocate) as driver:
+        case = new_case(driver, "stop", "a participant stops a letter exchange")
+        c = case.cast
+        await case.up_to_contact([LETTER])
+        await case.schedule("letters", LETTER, [c.harmed, c.responsible])
+        await mend.participant(c.harmed, "harmed_person", "bright-lane")
+        mend.cases.add(mend.agency, c.harmed, case.id)
+
+        page = await sign_in(checked, mend, "bright-lane")
+        await page.wait_for_url(f"{mend.web}/me")
+        await page.get_by_role("button", name="Stop this session: Exchanging letters").click()
+        await page.get_by_role("status").filter(has_text="You have stopped the session").wait_for()
+        session = case.sessions["letters"]
+        await page.locator(f'li[data-session="{session}"][data-status="halted"]').wait_for()
+        await checked.check(page)
+        record = await case.session_doc("letters")
+        assert record is not None and record["status"] == "halted"
+        assert (record["halt"]["cause"], record["halt"]["halted_by_id"]) == (
+            "participant_halt",
+            c.harmed,
+        )
