@@ -229,7 +229,7 @@ class SessionsService:
             return None
         now = self.clock()
         async with self.pool.acquire() as conn:
-            view = await self.gate_view(conn, state, c.StartSession(session_id), now)
+            view = await self.gate_view(conn, state, c.StartSession(session_id=session_id), now)
         report = gate_report(state, view, SessionRequest.starting_now(session), now)
         return [{"gate": n, "asks": asks, "met": not why, "unmet": why} for n, asks, why in report]
 

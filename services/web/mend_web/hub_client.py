@@ -51,8 +51,14 @@ class Services:
         path: str,
         token: str | None = None,
         body: Any = None,
+        address: str | None = None,
     ) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if address:
+            # The browser's address, for the hub's per-address attempt limit: without it every
+            # sign-in would count against the web app's own address. The hub's server takes it
+            # only from the addresses it trusts as proxies (uvicorn's --forwarded-allow-ips).
+            headers["X-Forwarded-For"] = address
         try:
             r = await client.request(method, path, json=body, headers=headers)
         except httpx.HTTPError:
@@ -63,17 +69,22 @@ class Services:
 
     # --- sign-in (the hub) ------------------------------------------------------------------
 
-    async def sign_in(self, agency: str, username: str, password: str) -> dict[str, Any]:
+    async def sign_in(
+        self, agency: str, username: str, password: str, address: str | None = None
+    ) -> dict[str, Any]:
         body = {"agency": agency, "username": username, "password": password}
-        return await self._call(self.hub, "POST", "/signin", body=body)
+        return await self._call(self.hub, "POST", "/signin", body=body, address=address)
 
-    async def second_factor(self, challenge: str, code: str) -> dict[str, Any]:
+    async def second_factor(
+        self, challenge: str, code: str, address: str | None = None
+    ) -> dict[str, Any]:
         body = {"challenge": challenge, "code": code}
-        return await self._call(self.hub, "POST", "/signin/second-factor", body=body)
+        path = "/signin/second-factor"
+        return await self._call(self.hub, "POST", path, body=body, address=address)
 
-    async def refresh(self, refresh_token: str) -> dict[str, Any]:
+    async def refresh(self, refresh_token: str, address: str | None = None) -> dict[str, Any]:
         body = {"refresh_token": refresh_token}
-        return await self._call(self.hub, "POST", "/token/refresh", body=body)
+        return await self._call(self.hub, "POST", "/token/refresh", body=body, address=address)
 
     async def sign_out(self, refresh_token: str) -> None:
         await self._call(self.hub, "POST", "/signout", body={"refresh_token": refresh_token})

@@ -83,7 +83,7 @@ async def _fresh(request: Request, s: WebSession) -> WebSession:
     if s.access_token and s.access_expires and s.access_expires - _EARLY > now():
         return s
     try:
-        tokens = await services(request).refresh(s.refresh_token or "")
+        tokens = await services(request).refresh(s.refresh_token or "", client_address(request))
     except ServiceError as exc:
         if exc.status in (401, 403):  # expired, revoked, deactivated: signed out
             await sessions(request).end(s)
@@ -110,6 +110,12 @@ def viewer(*roles: str) -> Callable[[Request], Awaitable[Viewer]]:
 
     dependency.roles = roles  # type: ignore[attr-defined]  # read by the routes' rule test
     return dependency
+
+
+def client_address(request: Request) -> str | None:
+    """The browser's address as this server sees it (behind a proxy: as uvicorn's
+    --forwarded-allow-ips lets it read it)."""
+    return request.client.host if request.client else None
 
 
 def is_htmx(request: Request) -> bool:

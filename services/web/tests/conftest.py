@@ -80,3 +80,53 @@ async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
                     services=Services(hub, sessions))  # fmt: skip
         await stack.enter_async_context(app.router.lifespan_context(app))
         yield World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)
+
+
+@dataclass
+class Mend:
+    """The four case services and the hub in process, a journeys driver over them (allocating
+    through each service's trust model), and the web app in front of the hub and sessions."""
+
+    world: World
+    driver: Any
+
+
+@pytest.fixture
+async def mend(platform, unique, topic_prefix, token) -> AsyncIterator[Mend]:
+    from mend_aftercare.app import build as build_aftercare
+    from mend_consent.app import build as build_consent
+    from mend_risk.app import build as build_risk
+    from mend_testkit.directory import allocator
+    from mend_testkit.journeys.driver import Driver
+
+    builds = {
+        "consent": (build_consent, {"lapse_interval": 0.25}),
+        "risk": (build_risk, {}),
+        "sessions": (build_sessions, {"max_consent_lag_ms": 15_000}),
+        "aftercare": (build_aftercare, {}),
+        "hub": (build_hub, {}),
+    }
+    await ensure_topics(platform.kafka_bootstrap, list(builds), prefix=topic_prefix)
+    async with contextlib.AsyncExitStack() as stack:
+        running = {}
+        for service, (build_service, options) in builds.items():
+            running[service] = await stack.enter_async_context(
+                running_service(build_service, service, platform, unique, topic_prefix,
+                                **options)
+            )  # fmt: skip
+        schema = await make_schema(platform, "web", f"web_{unique}")
+        stack.push_async_callback(drop_schema, platform, schema)
+        settings = WebSettings(hub_url="", sessions_url="", production=False)
+        hub, hub_app, hub_rt = running["hub"]
+        sessions, _, sessions_rt = running["sessions"]
+        app = build(settings, platform=platform, schema=schema,
+                    services=Services(hub, sessions))  # fmt: skip
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        world = World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)
+        case_services = [s for s in builds if s != "hub"]
+        transports = {s: httpx.ASGITransport(app=running[s][1]) for s in case_services}
+        runtimes = [running[s][2] for s in case_services]
+        driver = await stack.enter_async_context(
+            Driver.connect(token, transports=transports, timeout=30, allocate=allocator(runtimes))
+        )
+        yield Mend(world, driver)

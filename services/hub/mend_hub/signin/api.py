@@ -87,7 +87,7 @@ async def _signed_in(
     """The caller, by a token the hub signed itself or one the process's verifier accepts."""
     if not authorization:
         raise Unauthenticated("missing Authorization header")
-    return await identity_of(request.app.state.signin.parts, request, authorization)
+    return await identity_of(request.app.state.signin.parts, authorization, request)
 
 
 Flows = Annotated[SignInFlows, Depends(_flows)]
@@ -143,7 +143,7 @@ def router() -> APIRouter:
         the account's own token (then a challenge comes back to confirm the first code with)."""
         identity = None
         if body.challenge is None and authorization is not None:
-            identity = await identity_of(enrol.p, request, authorization)
+            identity = await identity_of(enrol.p, authorization, request)
         return await enrol.enrol_totp(person, body.challenge, identity)
 
     @r.post("/accounts/{person}/unlock")

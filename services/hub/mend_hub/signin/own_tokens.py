@@ -24,7 +24,7 @@ def _bearer(authorization: str) -> str:
     return token.strip()
 
 
-async def identity_of(parts: Parts, request: Request, authorization: str) -> Identity:
+async def identity_of(parts: Parts, authorization: str, request: Request) -> Identity:
     token = _bearer(authorization)
     try:
         kid = jwt.get_unverified_header(token).get("kid")
@@ -44,7 +44,7 @@ async def identity_of(parts: Parts, request: Request, authorization: str) -> Ide
             if not standing.active or not await _active(parts, identity):
                 raise Unauthenticated("this account may not act now")
             return identity
-    # The process's verifier, admitted by the hub's trust model like any service's request.
+    # Anything else as every route admits it: the process's verifier and the app's trust view.
     return await require_identity(request, authorization)
 
 

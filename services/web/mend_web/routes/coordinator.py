@@ -1,9 +1,68 @@
-"""The coordinator's pages: staff and qualifications, allocation and reallocation."""
+"""The coordinator's pages: the agency's staff with their qualifications (the hub's staff
+list), a case's allocations and their history, and the forms that allocate and reallocate
+(the hub's allocation routes, with the coordinator's own token; the hub decides)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from mend_events.contracts.actors import PSEUDO_ID_PATTERN
+from mend_events.contracts.catalog.hub import AllocationReason
+
+from mend_web.pages import Viewer, render, services, viewer
+
+ROLES = ("coordinator",)
+Coordinator = Annotated[Viewer, Depends(viewer(*ROLES))]
+CASE_PATTERN = r"^case-[a-z0-9-]{3,60}$"
+CasePath = Annotated[str, Path(pattern=CASE_PATTERN)]
+CaseField = Annotated[str, Form(pattern=CASE_PATTERN)]
+PersonField = Annotated[str, Form(pattern=PSEUDO_ID_PATTERN)]
+# The reasons a coordinator chooses from (the hub's own are not offered).
+REASONS = [r for r in AllocationReason if r not in {
+    AllocationReason.STAFF_DEACTIVATED, AllocationReason.CASE_CLOSED}]  # fmt: skip
+ReasonField = Annotated[AllocationReason, Form()]
 
 
 def router() -> APIRouter:
-    return APIRouter()
+    r = APIRouter()
+
+    @r.get("/staff")
+    async def staff(request: Request, me: Coordinator) -> Response:
+        people = await services(request).staff(me.token, me.agency)
+        practitioners = [p for p in people if p["role"] == "practitioner" and p["active"]]
+        ctx = {"staff": people, "practitioners": practitioners, "reasons": REASONS}
+        return render(request, "coordinator/staff.html", ctx)
+
+    @r.get("/allocations/{case_id}")
+    async def allocations(request: Request, me: Coordinator, case_id: CasePath) -> Response:
+        history = await services(request).allocations(me.token, case_id)
+        return render(request, "coordinator/allocations.html", {"h": history})
+
+    @r.post("/allocations")
+    async def allocate(
+        request: Request,
+        me: Coordinator,
+        case_id: CaseField,
+        practitioner_id: PersonField,
+        reason: ReasonField = AllocationReason.NEW_CASE,
+    ) -> Response:
+        await services(request).allocate(me.token, case_id, practitioner_id, str(reason))
+        return RedirectResponse(f"/allocations/{case_id}", status_code=303)
+
+    @r.post("/allocations/reallocation")
+    async def reallocate(
+        request: Request,
+        me: Coordinator,
+        case_id: CaseField,
+        from_practitioner_id: PersonField,
+        to_practitioner_id: PersonField,
+        reason: ReasonField,
+    ) -> Response:
+        await services(request).reallocate(
+            me.token, case_id, from_practitioner_id, to_practitioner_id, str(reason)
+        )
+        return RedirectResponse(f"/allocations/{case_id}", status_code=303)
+
+    return r

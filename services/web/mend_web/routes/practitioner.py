@@ -72,8 +72,11 @@ def router() -> APIRouter:
         await services(request).halt(me.token, case_id, session_id)
         if not is_htmx(request):
             return RedirectResponse(f"/cases/{case_id}#session-{session_id}", status_code=303)
+        # The service answered that the session is halted (written now, or already): the
+        # fragment says so, whether or not the case's read model has caught up yet.
         case = await services(request).case(me.token, case_id)
-        session = next(s for s in case["sessions"] if s["session_id"] == session_id)
+        found = [s for s in case["sessions"] if s["session_id"] == session_id]
+        session = {**found[0], "status": "halted"} if found else {"session_id": session_id}
         ctx = {"case": case, "s": session, "gates": {}, "halted_now": True}
         return render(request, "practitioner/case.html", ctx, block="session")
 

@@ -14,6 +14,7 @@ from mend_web import csrf
 from mend_web.hub_client import ServiceError
 from mend_web.pages import (
     Viewer,
+    client_address,
     current,
     home_of,
     now,
@@ -121,7 +122,9 @@ def router() -> APIRouter:
         request: Request, s: Checked, agency: Field, username: Field, password: Field
     ) -> Response:
         try:
-            answer = await services(request).sign_in(agency.strip(), username, password)
+            answer = await services(request).sign_in(
+                agency.strip(), username, password, client_address(request)
+            )
         except ServiceError as exc:
             ctx = {"agency": agency, "error": _message(exc)}
             status = exc.status if exc.status in (423, 429) else 400
@@ -147,7 +150,9 @@ def router() -> APIRouter:
             return RedirectResponse("/signin", status_code=303)
         digits = "".join(ch for ch in code if ch.isdigit())
         try:
-            tokens = await services(request).second_factor(s.challenge, digits)
+            tokens = await services(request).second_factor(
+                s.challenge, digits, client_address(request)
+            )
         except ServiceError as exc:
             ctx = {"error": _message(exc)}
             status = exc.status if exc.status in (423, 429) else 400

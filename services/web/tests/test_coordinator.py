@@ -1,0 +1,57 @@
+"""The coordinator's pages against the real hub: the staff list with qualifications, and
+allocation then reallocation through the forms; the history shows both, and the hub refuses
+another agency's case."""
+
+from __future__ import annotations
+
+from mend_testkit.directory import open_case
+from mend_testkit.hub import COORD_A, COORD_B, PRAC_1, PRAC_2, PRAC_B
+
+from .accounts import staffed
+from .conftest import csrf_of
+
+CASE, HP = "case-coord001", "hp-coord001"
+
+
+async def test_staff_allocation_and_reallocation_through_the_forms(world):
+    await staffed(world, "agency-a", COORD_A, (PRAC_1, PRAC_2))
+    await staffed(world, "agency-b", COORD_B, (PRAC_B,))
+    await open_case(world.hub_runtime, CASE, HP, agency="agency-a")
+    browser = await world.signed_in_as("coordinator", COORD_A, "agency-a")
+
+    page = await browser.get("/staff")
+    assert page.status_code == 200, page.text
+    assert PRAC_1 in page.text and PRAC_2 in page.text
+    assert "level 2" in page.text and "survivor specialist" in page.text
+    assert PRAC_B not in page.text  # agency B's practitioner
+    csrf = csrf_of(page.text)
+
+    body = {"csrf_token": csrf, "case_id": CASE, "practitioner_id": PRAC_1,
+            "reason": "new_case"}  # fmt: skip
+    r = await browser.post("/allocations", data=body)
+    assert (r.status_code, r.headers["location"]) == (303, f"/allocations/{CASE}"), r.text
+    body = {"csrf_token": csrf, "case_id": CASE, "from_practitioner_id": PRAC_1,
+            "to_practitioner_id": PRAC_2, "reason": "caseload_balance"}  # fmt: skip
+    r = await browser.post("/allocations/reallocation", data=body)
+    assert r.status_code == 303, r.text
+    history = await browser.get(f"/allocations/{CASE}")
+    assert history.status_code == 200
+    now, _, past = history.text.partition("<h2>History</h2>")
+    assert PRAC_2 in now and PRAC_1 not in now
+    assert past.count("<tr><td>") == 3  # allocated, ended, allocated
+    assert "caseload balance" in past
+
+    # Without the CSRF token nothing is asked of the hub.
+    before = await world.hub_runtime.store.head_position()
+    body = {"case_id": CASE, "practitioner_id": PRAC_1, "reason": "new_case"}
+    assert (await browser.post("/allocations", data=body)).status_code == 403
+    assert await world.hub_runtime.store.head_position() == before
+
+    # Agency B's coordinator: the hub refuses agency A's case (the page says not available).
+    other = await world.signed_in_as("coordinator", COORD_B, "agency-b")
+    csrf_b = csrf_of((await other.get("/staff")).text)
+    body = {"csrf_token": csrf_b, "case_id": CASE, "practitioner_id": PRAC_B,
+            "reason": "new_case"}  # fmt: skip
+    assert (await other.post("/allocations", data=body)).status_code in (403, 404)
+    assert (await other.get(f"/allocations/{CASE}")).status_code in (403, 404)
+    assert await world.hub_runtime.store.head_position() == before
