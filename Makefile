@@ -31,7 +31,13 @@ $(OIDC_STAMP): deploy/local/oidc/package-lock.json
 	@npm ci --silent --no-audit --no-fund --prefix deploy/local/oidc
 	@touch $(OIDC_STAMP)
 
-node-deps: $(OIDC_STAMP)
+# axe-core for the browser tests (tests/browser), put into the pages by the tests only.
+AXE_STAMP := tests/browser/node_modules/.installed
+$(AXE_STAMP): tests/browser/package-lock.json
+	@npm ci --silent --no-audit --no-fund --prefix tests/browser
+	@touch $(AXE_STAMP)
+
+node-deps: $(OIDC_STAMP) $(AXE_STAMP)
 
 deps: system-deps venv kafka-jars node-deps
 

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from mend_events.app.settings import Settings
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mend_web import pages
+from mend_web import pages, participant
 from mend_web.csrf import CsrfRefused
 from mend_web.hub_client import ServiceError, Services
 from mend_web.routes import coordinator, practitioner, signin
@@ -28,7 +28,7 @@ from mend_web.settings import WebSettings
 
 SCHEMA = "web"
 # Each area's pages: `router()` of each module.
-PARTS = (signin, practitioner, coordinator)
+PARTS = (signin, practitioner, coordinator, participant)
 STATIC = Path(__file__).parent / "static"
 
 

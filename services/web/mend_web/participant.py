@@ -1,0 +1,115 @@
+"""The participant's pages (a harmed or responsible person, a supporter, signed in with their own
+account through the app's sign-in): what they agreed to, one-click withdrawal of any of it,
+one-click stop of any session, their after-care. Every read and act goes to the service that
+owns it with the participant's own token; the services filter what a participant sees
+(`for_viewer`) and nothing is added here, so the responsible person's page shows nothing about
+the harmed person beyond what the services give them.
+
+Survivor-safe: the title is "Account" and the URLs are /me..., `Cache-Control: no-store` (the
+app's headers), a quick exit on every page (static/quick-exit.js), an idle warning that extends
+the visit (WCAG 2.2.1). Withdrawal and stop ask no reason; the page confirms at once, and the
+sessions fragment is polled (htmx, every 2 s) until the services report the consequence."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from mend_web.hub_client import ServiceError
+from mend_web.pages import PARTICIPANT_ROLES, TEMPLATES, Viewer, render, settings, viewer
+from mend_web.participant_state import state
+from mend_web.participant_text import form_label, scope_label, status_label
+
+Participant = Annotated[Viewer, Depends(viewer(*PARTICIPANT_ROLES))]
+CaseField = Annotated[str, Form(pattern=r"^case-[a-z0-9-]{3,60}$")]
+ScopeField = Annotated[str, Form(pattern=r"^[a-z_]+(:[a-z0-9_-]+)?$", max_length=128)]
+SessionField = Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+
+if "jinja2.ext.InternationalizationExtension" not in TEMPLATES.env.extensions:
+    # The interface text is marked for gettext; the catalogues are installed per language.
+    TEMPLATES.env.add_extension("jinja2.ext.i18n")
+    TEMPLATES.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+
+
+def _page(request: Request, template: str, ctx: dict[str, Any], status: int = 200) -> Response:
+    ctx = {
+        "exit_url": state(request).exit_url,
+        "idle": int(settings(request).idle.total_seconds()),
+        **ctx,
+    }
+    return render(request, f"participant/{template}", ctx, status_code=status)
+
+
+async def _cases(request: Request, me: Viewer) -> list[str]:
+    return await state(request).cases.cases_of(me.agency, me.person_id)
+
+
+async def _view(request: Request, me: Viewer, case_id: str) -> dict[str, Any]:
+    svc = state(request).services
+    consents = await svc.consents(me.token, case_id) or {}
+    case = await svc.case(me.token, case_id) or {}
+    aftercare = await svc.aftercare(me.token, case_id)
+    grants = [
+        {**g, "label": scope_label(g["scope"])}
+        for g in consents.get("grants", [])
+        if g.get("participant_id", me.person_id) == me.person_id
+    ]
+    sessions = [
+        {**s, "label": form_label(s.get("form", "")), "status_text": status_label(s["status"])}
+        for s in case.get("sessions", [])
+    ]
+    return {"case_id": case_id, "grants": grants, "sessions": sessions, "aftercare": aftercare}
+
+
+async def _own_case(request: Request, me: Viewer, case_id: str) -> None:
+    if case_id not in await _cases(request, me):
+        raise ServiceError(404)
+
+
+def router() -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/me")
+    async def account(request: Request, me: Participant) -> Response:
+        views = [await _view(request, me, c) for c in await _cases(request, me)]
+        done = request.query_params.get("done")
+        return _page(request, "account.html", {"cases": views, "done": done})
+
+    @r.post("/me/withdrawal")
+    async def withdraw(
+        request: Request, me: Participant, case: CaseField, scope: ScopeField
+    ) -> Response:
+        """One click, no reason asked (R2): the consent service withdraws and the sessions
+        service halts what depended on it."""
+        await _own_case(request, me, case)
+        await state(request).services.withdraw(me.token, case, me.person_id, scope)
+        return RedirectResponse("/me?done=withdrawn", status_code=303)
+
+    @r.post("/me/stop")
+    async def stop(
+        request: Request, me: Participant, case: CaseField, session: SessionField
+    ) -> Response:
+        """One click, no reason asked (R3)."""
+        await _own_case(request, me, case)
+        await state(request).services.halt(me.token, case, session)
+        return RedirectResponse("/me?done=stopped", status_code=303)
+
+    @r.get("/me/sessions")
+    async def sessions_fragment(
+        request: Request,
+        me: Participant,
+        case: Annotated[str, Query(pattern=r"^case-[a-z0-9-]{3,60}$")],
+    ) -> Response:
+        """The case's sessions as the sessions service reports them now (polled while one is
+        planned or happening)."""
+        await _own_case(request, me, case)
+        return _page(request, "_status.html", {"c": await _view(request, me, case)})
+
+    @r.post("/me/stay")
+    async def stay(me: Participant) -> Response:
+        """The idle warning's "stay signed in": loading the session restarted its idle time."""
+        return Response(status_code=204)
+
+    return r

@@ -1,0 +1,108 @@
+"""The participant pages' authorization matrix: every page, fragment and action of /me for each
+role, in two agencies, and for strangers of the same agency (participants of another case).
+Staff are refused (403), the anonymous are sent to sign in, a participant reaches only their own
+cases (another case is 404, and the services are never asked), and every action needs the
+session's CSRF token. The case's own participants acting on it: tests/browser."""
+
+from __future__ import annotations
+
+import pytest
+from mend_web.pages import now
+from mend_web.participant_cases import KnownCases
+from mend_web.participant_services import ParticipantServices, ServiceUrls
+from mend_web.participant_state import ParticipantState
+
+CASE = "case-aaaa0001"
+OWNER = ("harmed_person", "hp-owner0001", "agency-a")
+STAFF = [
+    (role, person, agency)
+    for agency in ("agency-a", "agency-b")
+    for role, person in (
+        ("practitioner", "prac-aaaa01"),
+        ("coordinator", "coord-aaaa01"),
+        ("auditor", "aud-aaaa01"),
+        ("operator", "ops-0001aa"),
+    )
+]
+STRANGERS = [
+    ("harmed_person", "hp-stranger1", "agency-a"),  # same agency, another case
+    ("responsible_person", "rp-stranger1", "agency-a"),
+    ("harmed_person", "hp-owner0001", "agency-b"),  # the same id in another agency
+    ("supporter", "sup-stranger1", "agency-b"),
+]
+ACTIONS = [
+    ("/me/withdrawal", {"case": CASE, "scope": "contact:face_to_face"}),
+    ("/me/stop", {"case": CASE, "session": "sess-0001"}),
+]
+NOWHERE = "http://127.0.0.1:9"  # no service answers here: a call would be a 503, never a 404
+
+
+@pytest.fixture
+async def area(world):
+    cases = KnownCases()
+    cases.add(OWNER[2], OWNER[1], CASE)
+    urls = ServiceUrls(NOWHERE, NOWHERE, NOWHERE)
+    world.app.state.participant = ParticipantState(ParticipantServices(urls), cases)
+    yield world
+    await world.app.state.participant.services.close()
+
+
+async def _csrf(world, browser) -> str:
+    raw = browser.cookies.get(world.app.state.settings.cookie_name)
+    session = await world.app.state.sessions.load(raw, now())
+    return session.csrf
+
+
+async def test_staff_of_either_agency_are_refused_every_participant_page(area):
+    leaks = []
+    for caller in STAFF:
+        browser = await area.signed_in_as(*caller)
+        token = await _csrf(area, browser)
+        answers = [
+            await browser.get("/me"),
+            await browser.get("/me/sessions", params={"case": CASE}),
+            *[await browser.post(p, data={**b, "csrf_token": token}) for p, b in ACTIONS],
+            await browser.post("/me/stay", data={"csrf_token": token}),
+        ]
+        leaks += [
+            (caller, r.request.url.path, r.status_code) for r in answers if r.status_code != 403
+        ]
+    assert leaks == []
+
+
+async def test_strangers_reach_only_their_own_empty_page_and_never_this_case(area):
+    leaks = []
+    for caller in STRANGERS:
+        browser = await area.signed_in_as(*caller)
+        token = await _csrf(area, browser)
+        own = await browser.get("/me")
+        if (
+            own.status_code != 200
+            or CASE in own.text
+            or "There is nothing here yet" not in own.text
+        ):
+            leaks.append((caller, "/me", own.status_code))
+        answers = [
+            await browser.get("/me/sessions", params={"case": CASE}),
+            *[await browser.post(p, data={**b, "csrf_token": token}) for p, b in ACTIONS],
+        ]
+        leaks += [
+            (caller, r.request.url.path, r.status_code) for r in answers if r.status_code != 404
+        ]
+    assert leaks == []
+
+
+async def test_without_the_csrf_token_nothing_is_done_and_the_anonymous_sign_in_first(area):
+    owner = await area.signed_in_as(*OWNER)
+    for path, body in [*ACTIONS, ("/me/stay", {})]:
+        assert (await owner.post(path, data=body)).status_code == 403
+        assert (await owner.post(path, data={**body, "csrf_token": "x" * 43})).status_code == 403
+    anonymous = await area.browser()
+    for path in ("/me", f"/me/sessions?case={CASE}"):
+        r = await anonymous.get(path)
+        assert (r.status_code, r.headers.get("location")) == (303, "/signin")
+    r = await anonymous.get("/me/sessions", params={"case": CASE}, headers={"HX-Request": "true"})
+    assert (r.status_code, r.headers.get("HX-Redirect")) == (401, "/signin")
+    # The owner's stay (the idle warning's button) with the token: the visit goes on.
+    token = await _csrf(area, owner)
+    assert (await owner.post("/me/stay", data={"csrf_token": token})).status_code == 204
