@@ -817,6 +817,12 @@ def cmd_up(settings: Settings) -> None:
         result = subprocess.run([sys.executable, str(ROOT / "deploy/local/smoke.py")], env=env)
         if result.returncode != 0:
             raise LaunchError("the smoke check failed; see the lines above and the logs")
+    if "hub" in existing_services():
+        # The demo agency and its accounts (mend_hub.demo); its file keeps the secrets.
+        env = {**os.environ, **settings.env()}
+        demo = [sys.executable, str(ROOT / "deploy/local/demo_accounts.py")]
+        if subprocess.run(demo, env=env).returncode != 0:
+            raise LaunchError("the demo accounts could not be set up; see the line above")
 
 
 def cmd_down(settings: Settings) -> None:

@@ -21,7 +21,8 @@ from mend_events.commands.service import CommandService
 from mend_events.contracts.catalog.consent import ErasureBasis
 from mend_events.errors import Unauthenticated
 from mend_events.security.erasure import ErasureBody, ErasureProjection, decider, request_erasure
-from mend_events.security.identity import verify_token
+from mend_events.security.identity import default_verifier
+from mend_events.security.trust import TrustView
 from mend_events.store import EventStore
 from mend_events.store.projection import ProjectionRunner
 
@@ -57,11 +58,15 @@ async def run(
     token = args.token or os.environ.get("MEND_TOKEN")
     if not token:
         raise Unauthenticated("no token: pass --token or set MEND_TOKEN")
-    identity = verify_token(token)
     body = ErasureBody(basis=ErasureBasis(args.basis), agency=args.agency)
     pool = await create_pool(settings.database_url, min_size=1, max_size=4)
     store = EventStore(pool, schema, service="consent")
     try:
+        # The caller admitted as the consent service admits them: its trust model (the hub's
+        # keys by kid, suspended agencies, deactivated staff, OIDC providers), read from the
+        # consent schema's trust tables as they stand now; never the development keys alone.
+        trust = await TrustView(pool, schema, settings.database_url).current()
+        identity = await default_verifier().authenticate(token, trust)
         runner = ProjectionRunner(store, ErasureProjection(schema))
         result = await request_erasure(
             CommandService(store, decider), identity, args.person, body, settle=runner.catch_up

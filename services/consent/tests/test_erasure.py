@@ -298,3 +298,56 @@ async def test_every_service_destroys_its_keys_and_nothing_shows_after(
             *audit_args, "verify", "--service", "consent", "--service", "risk"
         )
         assert code == 0, out + err
+
+
+async def test_mend_erase_admits_the_caller_by_the_trust_model_as_the_services_do(
+    consent, run_mend
+):
+    """`mend erase` verifies the token as the consent service would (the hub's keys by kid, a
+    suspended agency refused), not with the development keys alone."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from mend_events.contracts.actors import Role
+    from mend_events.contracts.catalog import hub
+    from mend_testkit.devkeys import issue_token
+    from mend_testkit.directory import apply_hub_events, hub_event
+
+    _, _, runtime = consent
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    stream = hub.agency_stream("agency-a")
+    await apply_hub_events(runtime, [
+        hub_event(hub.AgencyOnboarded(agency_id="agency-a", name="A", sign_in=hub.SignIn.LOCAL),
+                  stream),
+        hub_event(hub.AgencyKeyAdded(agency_id="agency-a", kid="k1", public_key_pem=pem), stream),
+        hub_event(hub.StaffEnrolled(agency_id="agency-a", person_id=COORD,
+                                    role=Role.COORDINATOR), hub.staff_stream(COORD)),
+    ])  # fmt: skip
+    schema = ["--schema", f"consent={runtime.schema}"]
+
+    async def erase(token: str, person: str) -> tuple[int, str]:
+        code, _, err = await run_mend("erase", person, "--basis", "data_subject_request",
+                                      "--token", token, *schema)  # fmt: skip
+        return code, err
+
+    # A development key of an agency the hub publishes keys for: refused, as at the service.
+    dev = issue_token("agency-a", "coordinator", COORD)
+    code, err = await erase(dev, HP2)
+    assert code == 2 and "keys" in err, err
+    # Suspended: refused at once.
+    await apply_hub_events(runtime, [hub_event(
+        hub.AgencySuspended(agency_id="agency-a", reason=hub.SuspensionReason.UNDER_REVIEW),
+        stream)])  # fmt: skip
+    signed = issue_token("agency-a", "coordinator", COORD, kid="k1", private_key=key)
+    code, err = await erase(signed, HP2)
+    assert code == 2 and "suspended" in err, err
+    await apply_hub_events(runtime, [hub_event(hub.AgencyReinstated(agency_id="agency-a"),
+                                               stream)])  # fmt: skip
+    # The hub-signed token of the agency's coordinator, verified by its kid: admitted.
+    code, err = await erase(signed, HP2)
+    assert code == 0, err
+    assert len(await erasures(runtime)) == 1

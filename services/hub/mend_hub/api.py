@@ -12,9 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from mend_events.app.composition import ServiceOf
 from mend_events.app.runtime import ServiceRuntime
+from mend_events.app.settings import is_production
 from mend_events.commands.idempotency import RequestKey
 from mend_events.contracts.actors import PSEUDO_ID_PATTERN, Role
-from mend_events.errors import NotFound
+from mend_events.errors import NotFound, Rejected
 from mend_events.web.commands import (
     Caller,
     CaseCommand,
@@ -31,6 +32,7 @@ from mend_events.web.commands import (
 
 from mend_hub import access
 from mend_hub import commands as c
+from mend_hub.demo import DEMO_AGENCY
 from mend_hub.service import HubService
 
 AgencyIdPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{1,63}$")]
@@ -180,11 +182,18 @@ def router() -> APIRouter:
         idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         access.authorize(identity, access.GOVERN, body.agency_id)
+        if body.agency_id == DEMO_AGENCY and is_production():
+            raise Rejected("the demo agency is never onboarded in production", field="agency_id")
         key = None
         if idempotency_key is not None:
             key = RequestKey(idempotency_key, request_digest("onboard_agency", {}, body))
         result = await service.onboard(body, ctx, key)
-        return command_response(response, body.agency_id, result, "agency_id")
+        answer = command_response(response, body.agency_id, result, "agency_id")
+        # What other parts do once an agency is onboarded, in the same request (the sign-in
+        # makes a local agency's first signing key): each hook adds to the answer.
+        for hook in getattr(request.app.state, "after_onboarding", ()):
+            answer.update(await hook(body))
+        return answer
 
     # --- reads ----------------------------------------------------------------------------------
 

@@ -13,8 +13,10 @@ from fastapi import APIRouter, FastAPI
 
 from mend_events.app.logging import configure_logging
 from mend_events.app.runtime import ServiceRuntime
-from mend_events.app.settings import DEFAULT_PORTS, Settings
+from mend_events.app.settings import DEFAULT_PORTS, Settings, is_production
 from mend_events.messaging.consumer_errors import describe_error
+from mend_events.security.crypto import AgencyKeys
+from mend_events.security.public_keys import keys_from_env
 from mend_events.web.http import create_app
 
 
@@ -28,6 +30,11 @@ def service_app(
     """`service`'s runtime on `schema` (settings from the environment unless given) and its app:
     the runtime's lifespan, the HTTP edge (`create_app`) and `router`'s routes. The caller adds
     projections, subscriptions and start hooks to the runtime before the app starts."""
+    if is_production():
+        # Refused when the service is built, not at the first request or the first sealing:
+        # the development token keys and the built-in development KEK.
+        keys_from_env()
+        AgencyKeys.from_env()
     runtime = ServiceRuntime(
         service, settings or Settings.from_env(), schema, topic_prefix=topic_prefix
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,16 @@ class Settings:
                 "postgresql://mend_admin:mend_admin@127.0.0.1:25432/mend",
             ),
         )
+
+
+PRODUCTION_NAMES = frozenset({"prod", "production"})
+
+
+def is_production(environ: Mapping[str, str] | None = None) -> bool:
+    """`MEND_ENV=production` (or `prod`): every development fallback is refused (the dev token
+    keys, the built-in dev KEK, plain-http identity providers, the demo agency)."""
+    env = os.environ if environ is None else environ
+    return env.get("MEND_ENV", "").strip().lower() in PRODUCTION_NAMES
 
 
 def service_url(name: str) -> str:

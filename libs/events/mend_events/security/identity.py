@@ -144,6 +144,7 @@ class TokenVerifier:
                 raise Unauthenticated(f"unknown issuer {issuer!r}")
             from mend_events.security import oidc
 
+            oidc.require_secure(provider)  # before anything is fetched from it
             client = self._jwks.get(provider.jwks_url)
             if client is None:
                 client = self._jwks.setdefault(provider.jwks_url, oidc.jwks_client(provider))

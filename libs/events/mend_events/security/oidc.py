@@ -10,10 +10,12 @@ Blocking (the JWKS fetch): `identity.TokenVerifier` runs it off the event loop.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jwt
 
+from mend_events.app.settings import is_production
 from mend_events.contracts.actors import Role
 from mend_events.errors import Unauthenticated, Unavailable
 from mend_events.security.principal import PSEUDO_RE, Identity
@@ -28,6 +30,16 @@ _ALLOWED = {
 }
 JWKS_TIMEOUT_S = 5.0
 JWKS_LIFESPAN_S = 300.0
+
+
+def require_secure(provider: Provider, environ: Mapping[str, str] | None = None) -> None:
+    """In production a provider's issuer and JWKS must be https: keys fetched over plain http
+    could be swapped on the way, and every token of the agency forged with them."""
+    urls = (provider.issuer, provider.jwks_url)
+    if is_production(environ) and not all(u.startswith("https://") for u in urls):
+        raise Unauthenticated(
+            "MEND_ENV=production refuses an identity provider whose issuer or JWKS is not https"
+        )
 
 
 def jwks_client(provider: Provider) -> jwt.PyJWKClient:

@@ -14,7 +14,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from mend_events.app.settings import json_object
+from mend_events.app.settings import is_production, json_object
 
 AGENCY_RE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 
@@ -97,10 +97,31 @@ class DirectoryKeys:
         return key
 
 
+class DevelopmentKeysRefused(RuntimeError):
+    """`MEND_ENV=production` with a development key source configured."""
+
+
 def keys_from_env(environ: Mapping[str, str] | None = None) -> PublicKeySource:
+    """The keys that verify agency-id tokens besides those the hub publishes (the trust
+    model): `MEND_AGENCY_PUBLIC_KEYS`, else a key directory (`MEND_KEYS_DIR`, default
+    `.mend/keys`). In production the development keys are refused: the default directory is
+    never read, and a directory holding private halves (`<agency>.key.pem`, as the development
+    tooling makes them beside the public ones: anyone on this machine could sign with them) stops
+    the service; a directory of public halves only (an operator's secret mount) is taken."""
     env = os.environ if environ is None else environ
     raw = env.get("MEND_AGENCY_PUBLIC_KEYS")
     if raw:
         return StaticKeys(json_object(raw, "MEND_AGENCY_PUBLIC_KEYS", "{agency: PEM}"))
     directory = env.get("MEND_KEYS_DIR")
+    if is_production(env):
+        if not directory:
+            return StaticKeys({})  # the hub's keys (the trust model) alone
+        path = Path(directory)
+        if path.resolve() == default_keys_dir().resolve() or any(path.glob("*.key.pem")):
+            raise DevelopmentKeysRefused(
+                "MEND_ENV=production refuses development token keys (MEND_KEYS_DIR holds private "
+                "keys, or is .mend/keys); agencies' keys come from the hub (AgencyKeyAdded), "
+                "MEND_AGENCY_PUBLIC_KEYS or a directory of public keys only"
+            )
+        return DirectoryKeys(path)
     return DirectoryKeys(Path(directory) if directory else default_keys_dir())

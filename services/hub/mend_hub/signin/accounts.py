@@ -158,11 +158,13 @@ class Accounts:
     async def reset(
         self, conn: asyncpg.Connection, account: Account, lookup: bytes, password_hash: str
     ) -> None:
-        """A new login name and password; no second factor (to enrol again); no lock."""
+        """A new login name and password; no second factor (to enrol again); no lock. The old
+        secret's last accepted step goes with it: the new secret's codes are not held back by
+        it (its first code would otherwise be refused until the clock passed that step)."""
         try:
             await conn.execute(
                 f"UPDATE {self._t} SET login_lookup = $3, password_hash = $4, totp_sealed = NULL, "
-                "totp_pending = NULL, failures = 0, locked_until = NULL "
+                "totp_pending = NULL, totp_last_step = NULL, failures = 0, locked_until = NULL "
                 "WHERE agency = $1 AND person_id = $2",
                 account.agency,
                 account.person_id,

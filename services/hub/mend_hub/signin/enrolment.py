@@ -54,6 +54,15 @@ class Enrolment:
         access.authorize(identity, access.INVITE, identity.agency)
         if role not in PARTICIPANT_ROLES:
             raise Rejected("a participant's role is one of the participant roles", field="role")
+        # Only a participant of a case of the agency allocated to the practitioner now (the
+        # case directory and the hub's allocations, read at this moment): not any pseudonymous
+        # id, so nobody can hand out an account for a person they have no case with.
+        relations = self.p.relations
+        linked = relations is not None and await relations.via_cases(
+            identity.person_id, person_id, identity.agency
+        )
+        if not linked:
+            raise Forbidden("you may invite only participants of cases allocated to you")
         return await self._invite(identity, identity.agency, person_id, role)
 
     async def _invite(
@@ -213,6 +222,11 @@ class Enrolment:
         key = await self.add_signing_key(agency)
         assert key is not None
         return {"agency_id": agency, "kid": key.kid, "public_key_pem": key.public_pem}
+
+    async def current_key(self, agency: str) -> str | None:
+        """The kid of the agency's newest signing key, if it has one."""
+        async with self.p.pool.acquire() as conn:
+            return await self.p.keys.current(conn, agency)
 
     async def add_signing_key(self, agency: str, *, only_if_none: bool = False) -> NewKey | None:
         """A new signing key for a local-sign-in agency, published as AgencyKeyAdded; with

@@ -44,6 +44,7 @@ async def identity_of(parts: Parts, request: Request, authorization: str) -> Ide
             if not standing.active or not await _active(parts, identity):
                 raise Unauthenticated("this account may not act now")
             return identity
+    # Anything else as every route admits it: the process's verifier (and trust view, if any).
     return await require_identity(request, authorization)
 
 

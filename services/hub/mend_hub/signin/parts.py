@@ -11,6 +11,7 @@ from mend_events.contracts.actors import Role
 from mend_events.security.crypto import AgencyKeys
 from mend_events.store import EventStore
 
+from mend_hub.people.relations import Relations
 from mend_hub.service import HubService
 from mend_hub.signin.accounts import Account, Accounts
 from mend_hub.signin.invitations import Invitations
@@ -37,6 +38,9 @@ class Parts:
     passwords: Passwords = field(default_factory=Passwords)
     clock: Callable[[], datetime] = utc_now
     address_limit: AddressLimit = field(default_factory=AddressLimit)
+    # Who a practitioner may invite: the participants of cases allocated to them (the people
+    # directory's one link between a practitioner and a person). None: nobody may be invited.
+    relations: Relations | None = None
 
     def __post_init__(self) -> None:
         self.vault = Vault(self.agency_keys)

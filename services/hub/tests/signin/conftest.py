@@ -4,6 +4,8 @@ enrolment (the hub's routes) through activation code to tokens (the sign-in's ro
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
@@ -12,11 +14,14 @@ import httpx
 import pyotp
 import pytest
 from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.hub import STAFF_ROLES
 from mend_hub.app import build
+from mend_testkit.directory import open_case
 from mend_testkit.fixtures import running_service
-from mend_testkit.hub import Callers, enrol, onboard
+from mend_testkit.hub import Callers, onboard
 
 PASSWORD = "correct horse battery staple"
+COORDINATOR = "coord-0001aa"  # every agency's coordinator in these tests
 
 
 @dataclass
@@ -39,6 +44,7 @@ class Hub:
     token: object  # the dev-keys token fixture, for the coordinator and practitioner callers
     password: str = PASSWORD
     onboarded: set[str] = field(default_factory=set)
+    cases: set[str] = field(default_factory=set)
 
     @property
     def signin(self):
@@ -54,22 +60,72 @@ class Hub:
             self.onboarded.add(agency)
 
     async def ready(self, agency: str) -> dict:
-        """The agency onboarded with local sign-in and its first signing key made by the hub
-        (asked for by the deployment's operator, as before anyone of the agency can sign in)."""
+        """The agency onboarded with local sign-in: its first signing key is made by the hub in
+        the onboarding request itself."""
         await self.onboard(agency)
-        path = f"/agencies/{agency}/signing-keys"
-        r = await self.client.post(path, headers=self.who.operator())
-        assert r.status_code == 201, r.text
-        return r.json()
+        kid = await self.signin.enrolment.current_key(agency)
+        assert kid is not None
+        return {"agency_id": agency, "kid": kid}
+
+    async def minted(self, agency: str, person: str, role: Role) -> dict[str, str]:
+        """A token the hub signs with the agency's own key, as its sign-in would for `person`
+        (a test's shortcut past the password and code, for callers that are not under test)."""
+        parts = self.signin.parts
+        async with parts.pool.acquire() as conn:
+            raw, _ = await parts.keys.mint(conn, agency, person, role, datetime.now(UTC))
+        return {"Authorization": f"Bearer {raw}"}
+
+    async def trusted(self, agency: str, *staff: str, within: float = 30.0) -> None:
+        """Until the hub's own trust model has heard of the agency's keys and of the `staff`
+        enrolments (its `hub` subscription, over the broker): from then on their hub-signed
+        tokens pass the core's routes, and development tokens of the agency do not."""
+        kid = await self.signin.enrolment.current_key(agency)  # the key tokens are signed with
+        deadline = time.monotonic() + within
+        while True:
+            snapshot = await self.runtime.trust.current()
+            known = kid is not None and snapshot.key(agency, kid) is not None
+            if known and all((agency, p) in snapshot.staff for p in staff):
+                return
+            assert time.monotonic() < deadline, "the hub never heard of the agency's keys"
+            await asyncio.sleep(0.05)
+
+    async def caller(self, role: Role | str, person: str, agency: str) -> dict[str, str]:
+        """A caller's Authorization header. For an agency the hub keeps signing keys for, its
+        tokens are verified with those alone (the trust model): the person is enrolled first
+        (staff roles) and the hub signs their token. Any other agency: a development token."""
+        role = Role(role)
+        if await self.signin.enrolment.current_key(agency) is None:
+            return self.token(role, person, agency)
+        if role in STAFF_ROLES and role is not Role.OPERATOR:
+            await self._enrolled(agency, person, role)
+        return await self.minted(agency, person, role)
+
+    async def coordinator(self, agency: str) -> dict[str, str]:
+        """The agency's coordinator, admitted by the hub's core routes (its trust model knows
+        them: waited for, bounded)."""
+        headers = await self.caller(Role.COORDINATOR, COORDINATOR, agency)
+        await self.trusted(agency, COORDINATOR)
+        return headers
+
+    async def _enrolled(self, agency: str, person: str, role: Role) -> None:
+        staff = await self.signin.parts.standing.staff(person, agency)
+        if staff is None:
+            await self.enrol(agency, person, role)
 
     async def enrol(self, agency: str, person: str, role: Role = Role.PRACTITIONER) -> None:
         await self.onboard(agency)
-        await enrol(self.client, self.who, agency, person, str(role))
+        if role is Role.COORDINATOR:
+            headers = self.who.operator()
+        else:
+            headers = await self.coordinator(agency)
+        body = {"person_id": person, "role": str(role)}
+        r = await self.client.post(f"/agencies/{agency}/staff", json=body, headers=headers)
+        assert r.status_code == 201, r.text
 
     async def deactivate(self, agency: str, person: str) -> None:
         path = f"/agencies/{agency}/staff/{person}/deactivation"
         body = {"reason": "left_agency"}
-        r = await self.client.post(path, json=body, headers=self.who.coordinator(agency))
+        r = await self.client.post(path, json=body, headers=await self.coordinator(agency))
         assert r.status_code == 201, r.text
 
     async def suspend(self, agency: str) -> None:
@@ -79,10 +135,26 @@ class Hub:
         assert r.status_code == 201, r.text
 
     async def staff_code(self, agency: str, person: str) -> str:
-        headers = self.token(Role.COORDINATOR, "coord-0001aa", agency)
+        headers = await self.caller(Role.COORDINATOR, COORDINATOR, agency)
         r = await self.client.post("/accounts", json={"person_id": person}, headers=headers)
         assert r.status_code == 201, r.text
         return r.json()["activation_code"]
+
+    async def allocated(self, agency: str, practitioner: str, person: str, role: str) -> None:
+        """A case of the agency that `person` takes part in as `role`, allocated through the
+        hub's API to `practitioner` (whom a practitioner may invite: their cases' people)."""
+        case = "case-" + person.replace("-", "")
+        if case in self.cases:
+            return
+        hp = person if role == "harmed_person" else "hp-" + person.split("-", 1)[1]
+        members = {} if role == "harmed_person" else {person: role}
+        await open_case(self.runtime, case, hp, agency=agency, members=members)
+        await self._enrolled(agency, practitioner, Role.PRACTITIONER)
+        body = {"practitioner_id": practitioner}
+        headers = await self.coordinator(agency)
+        r = await self.client.post(f"/cases/{case}/allocations", json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        self.cases.add(case)
 
     async def redeem(self, code: str, username: str, password: str = PASSWORD) -> httpx.Response:
         body = {"activation_code": code, "username": username, "password": password}

@@ -5,6 +5,10 @@ it, and nothing is written."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from datetime import UTC, datetime
+
 import pytest
 from mend_hub import access as hub_access
 from mend_hub.app import build
@@ -35,23 +39,57 @@ ALLOWED = {
 }
 
 
+# Agency A's staff among the matrix's callers: enrolled, so that what refuses them is the
+# matrix, not an unknown person (the hub verifies its agencies' tokens by their keys alone).
+A_STAFF = {
+    "coord-0001aa": "coordinator",
+    STAFF: "practitioner",
+    "prac-0001aa": "practitioner",
+    "prac-0009zz": "practitioner",
+    "aud-0001aa": "auditor",
+    "ops-0001aa": "operator",
+}
+
+
 @pytest.fixture
 async def hub(platform, unique, topic_prefix, token, monkeypatch):
     monkeypatch.delenv("MEND_HUB_OPERATOR_AGENCY", raising=False)
     who = Callers(token)
     async with running_service(build, "hub", platform, unique, topic_prefix) as (client, app, rt):
-        await onboard(client, who, A, keys=0)
-        r = await client.post(
-            f"/agencies/{A}/staff",
-            json={"person_id": STAFF, "role": "practitioner"},
-            headers=who.coordinator(A),
-        )
+        await onboard(client, who, A, keys=0)  # the hub makes A's signing key
+        first = {"person_id": "coord-0001aa", "role": "coordinator"}
+        r = await client.post(f"/agencies/{A}/staff", json=first, headers=who.operator())
         assert r.status_code == 201, r.text
+        coordinator = await _minted(app, "coordinator", "coord-0001aa")
+        await _trusted(rt, "coord-0001aa")
+        for person, role in A_STAFF.items():
+            if role != "coordinator":
+                body = {"person_id": person, "role": role}
+                r = await client.post(f"/agencies/{A}/staff", json=body, headers=coordinator)
+                assert r.status_code == 201, r.text
         code = await app.state.signin.enrolment.invite_staff(_coordinator(), STAFF)
         await app.state.signin.enrolment.redeem(
             code["activation_code"], "staff-seven", "a passphrase long enough", "test"
         )
-        yield client, rt
+        yield client, app, rt
+
+
+async def _minted(app, role: str, person: str) -> dict[str, str]:
+    """A's tokens as the hub signs them (with A's own key)."""
+    from mend_events.contracts.actors import Role
+
+    parts = app.state.signin.parts
+    async with parts.pool.acquire() as conn:
+        raw, _ = await parts.keys.mint(conn, A, person, Role(role), datetime.now(UTC))
+    return {"Authorization": f"Bearer {raw}"}
+
+
+async def _trusted(runtime, person: str) -> None:
+    """Until the hub's trust model knows A's keys and `person` (over the broker; bounded)."""
+    deadline = time.monotonic() + 30
+    while not ((snap := await runtime.trust.current()).has_keys(A) and (A, person) in snap.staff):
+        assert time.monotonic() < deadline, "the hub never heard of agency A"
+        await asyncio.sleep(0.05)
 
 
 def _coordinator():
@@ -62,15 +100,17 @@ def _coordinator():
 
 
 async def test_every_sign_in_route_refuses_whom_the_matrix_refuses_and_writes_nothing(hub, token):
-    client, runtime = hub
-    # No sign-in route is about a case: who is allocated to what does not enter these rules.
+    client, app, runtime = hub
     callers = {name: (i.role, i.person_id, i.agency) for name, i in matrix_callers().items()}
     operator = hub_access.DEFAULT_OPERATOR_AGENCY
     callers["deployment operator"] = ("operator", "ops-0002aa", operator)
     before = await runtime.store.head_position()
     leaks = []
     for name, (role, person, agency) in callers.items():
-        headers = token(role, person, agency)
+        if agency == A:
+            headers = await _minted(app, role, person)
+        else:  # agencies the hub keeps no keys for: development tokens
+            headers = token(role, person, agency)
         for path, body, action in ROUTES:
             if name in ALLOWED[action]:
                 continue

@@ -66,12 +66,13 @@ async def test_a_signed_in_practitioner_reaches_a_sessions_route(
 async def test_rotation_signs_with_the_newest_key_not_retired_by_the_hubs_events(hub, agency):
     first = (await hub.ready(agency))["kid"]
     path = f"/agencies/{agency}/signing-keys"
-    coordinator = hub.who.coordinator(agency)
+    coordinator = await hub.coordinator(agency)
     r = await hub.client.post(path, headers=coordinator)
     assert r.status_code == 201, r.text
     second = r.json()["kid"]
     _, tokens = await hub.staff_member(agency, "prac-a1b2c3", "sam")
     assert jwt.get_unverified_header(tokens["access_token"])["kid"] == second
+    practitioner = await hub.caller("practitioner", "prac-0009zz", agency)  # enrolled now
 
     # The newest key retired through the hub's own key route (say it leaked): the next token
     # is signed with the previous key, which the services still accept during the overlap.
@@ -82,7 +83,7 @@ async def test_rotation_signs_with_the_newest_key_not_retired_by_the_hubs_events
     types = [e.event_type for e in await hub.runtime.store.read_stream(f"agency:{agency}")]
     assert types == ["AgencyOnboarded", "AgencyKeyAdded", "AgencyKeyAdded", "AgencyKeyRetired"]
 
-    for who in (hub.who.practitioner(agency=agency), hub.who.coordinator("agency-b")):
+    for who in (practitioner, hub.who.coordinator("agency-b")):
         assert (await hub.client.post(path, headers=who)).status_code == 403
 
 
@@ -153,3 +154,30 @@ async def test_a_hub_signed_token_reaches_the_hubs_own_routes_until_its_holder_i
     await hub.deactivate(agency, "prac-a1b2c3")
     r = await hub.client.get("/practitioners/prac-a1b2c3/caseload", headers=headers)
     assert r.status_code == 401, r.text
+
+
+async def test_onboarding_a_local_agency_makes_its_first_signing_key_in_the_same_request(hub):
+    """One request: the agency and its first key (published as AgencyKeyAdded); a retried
+    onboarding makes no second key; an agency onboarded with keys of its own, or signing in
+    through its own provider, gets none from the hub."""
+    operator = hub.who.operator()
+    body = {"agency_id": "agency-local1", "name": "Local", "sign_in": "local"}
+    r = await hub.client.post("/agencies", json=body, headers=operator)
+    assert r.status_code == 201, r.text
+    kid = r.json()["signing_key"]["kid"]
+    again = await hub.client.post(
+        "/agencies", json=body, headers={**operator, "Idempotency-Key": "onboard-local1"}
+    )
+    assert again.status_code in (200, 201, 409), again.text
+    events = await hub.runtime.store.read_stream("agency:agency-local1")
+    added = [e.decode() for e in events if e.event_type == "AgencyKeyAdded"]
+    assert [a.kid for a in added] == [kid]
+    assert await hub.signin.enrolment.current_key("agency-local1") == kid
+
+    oidc = {"agency_id": "agency-oidc1", "name": "Own IdP", "sign_in": "oidc",
+            "identity_provider": {"issuer": "https://idp.example", "jwks_url":
+                                  "https://idp.example/jwks"}}  # fmt: skip
+    r = await hub.client.post("/agencies", json=oidc, headers=operator)
+    assert r.status_code == 201, r.text
+    assert "signing_key" not in r.json()
+    assert await hub.signin.enrolment.current_key("agency-oidc1") is None

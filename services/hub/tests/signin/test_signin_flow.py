@@ -40,11 +40,11 @@ async def test_five_wrong_passwords_lock_and_the_right_one_is_then_refused(hub, 
     assert locked.status_code == 423
     assert locked.json()["error"] == "locked"
 
-    coordinator = hub.token(Role.COORDINATOR, "coord-0001aa", agency)
-    other = hub.token(Role.COORDINATOR, "coord-0001aa", "agency-b")
+    coordinator = await hub.caller(Role.COORDINATOR, "coord-0001aa", agency)
+    other = await hub.caller(Role.COORDINATOR, "coord-0001aa", "agency-b")
     path = "/accounts/prac-a1b2c3/unlock"
     assert (await hub.client.post(path, headers=other)).status_code == 403
-    practitioner = hub.token(Role.PRACTITIONER, "prac-0009zz", agency)
+    practitioner = await hub.caller(Role.PRACTITIONER, "prac-0009zz", agency)
     assert (await hub.client.post(path, headers=practitioner)).status_code == 403
     assert (await hub.client.post(path, headers=coordinator)).status_code == 200
     assert (await hub.sign_in(agency, "sam")).status_code == 200
@@ -133,10 +133,11 @@ async def test_staff_codes_only_from_their_own_coordinator(hub, agency):
         (Role.HARMED_PERSON, "hp-0001aa", agency, 403),
         (Role.COORDINATOR, "coord-0001aa", agency, 201),
     ]:
-        r = await hub.client.post("/accounts", json=body, headers=hub.token(role, who, where))
+        headers = await hub.caller(role, who, where)
+        r = await hub.client.post("/accounts", json=body, headers=headers)
         assert r.status_code == status, (role, where, r.text)
     missing = {"person_id": "prac-zzzz99"}
-    headers = hub.token(Role.COORDINATOR, "coord-0001aa", agency)
+    headers = await hub.caller(Role.COORDINATOR, "coord-0001aa", agency)
     assert (await hub.client.post("/accounts", json=missing, headers=headers)).status_code == 404
 
 
@@ -166,6 +167,7 @@ async def test_the_hub_takes_its_own_tokens_until_the_person_is_deactivated(hub,
     await hub.ready(agency)
     _, tokens = await hub.staff_member(agency, "prac-a1b2c3", "sam")
     mine = {"Authorization": f"Bearer {tokens['access_token']}"}
+    await hub.allocated(agency, "prac-a1b2c3", "hp-77ab12cd", "harmed_person")
     body = {"person_id": "hp-77ab12cd", "role": "harmed_person"}
     assert (await hub.client.post("/invitations", json=body, headers=mine)).status_code == 201
 

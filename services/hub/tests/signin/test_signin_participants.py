@@ -8,10 +8,14 @@ from urllib.parse import parse_qs, urlparse
 import jwt
 import pyotp
 from mend_events.contracts.actors import Role
+from mend_testkit.directory import open_case
 
 
 async def _invite(hub, agency: str, person: str, role: str = "harmed_person"):
-    headers = hub.token(Role.PRACTITIONER, "prac-0001aa", agency)
+    await hub.onboard(agency)
+    if role in {"harmed_person", "responsible_person"}:
+        await hub.allocated(agency, "prac-0001aa", person, role)  # whom they may invite
+    headers = await hub.caller(Role.PRACTITIONER, "prac-0001aa", agency)
     body = {"person_id": person, "role": role}
     return await hub.client.post("/invitations", json=body, headers=headers)
 
@@ -53,7 +57,7 @@ async def test_only_practitioners_invite_and_only_participant_roles(hub, agency)
         (Role.AUDITOR, "aud-0001aa"),
         (Role.HARMED_PERSON, "hp-0001aa"),
     ]:
-        headers = hub.token(role, who, agency)
+        headers = await hub.caller(role, who, agency)
         r = await hub.client.post("/invitations", json=body, headers=headers)
         assert r.status_code == 403, role
 
@@ -105,3 +109,34 @@ async def test_a_new_code_ends_the_one_before(hub, agency):
     second = (await _invite(hub, agency, "hp-77ab12cd")).json()["activation_code"]
     assert (await hub.redeem(first, "river")).status_code == 401
     assert (await hub.redeem(second, "river")).status_code == 201
+
+
+async def test_a_practitioner_invites_only_participants_of_cases_allocated_to_them(hub, agency):
+    """Not any pseudonymous id of the agency: a participant of a case (the case directory) that
+    the hub has allocated to the inviting practitioner now."""
+    case, hp, rp, stranger = "case-inv00001", "hp-inv00001", "rp-inv00001", "hp-inv00009"
+    await hub.ready(agency)
+    await hub.enrol(agency, "coord-inv001", Role.COORDINATOR)
+    coordinator = await hub.minted(agency, "coord-inv001", Role.COORDINATOR)
+    await hub.trusted(agency, "coord-inv001")
+    for prac in ("prac-inv001", "prac-inv002"):
+        r = await hub.client.post(f"/agencies/{agency}/staff", headers=coordinator,
+                                  json={"person_id": prac, "role": "practitioner"})  # fmt: skip
+        assert r.status_code == 201, r.text
+    await open_case(hub.runtime, case, hp, agency=agency, members={rp: "responsible_person"})
+    body = {"practitioner_id": "prac-inv001"}
+    r = await hub.client.post(f"/cases/{case}/allocations", json=body, headers=coordinator)
+    assert r.status_code == 201, r.text
+    allocated = await hub.minted(agency, "prac-inv001", Role.PRACTITIONER)
+    other = await hub.minted(agency, "prac-inv002", Role.PRACTITIONER)
+
+    async def invite(headers, person: str, role: str) -> int:
+        body = {"person_id": person, "role": role}
+        return (await hub.client.post("/invitations", json=body, headers=headers)).status_code
+
+    assert await invite(allocated, hp, "harmed_person") == 201
+    assert await invite(allocated, rp, "responsible_person") == 201
+    assert await invite(allocated, stranger, "harmed_person") == 403  # in no case of theirs
+    assert await invite(other, hp, "harmed_person") == 403  # the case is not allocated to them
+    invited = [e.event_type for e in await hub.runtime.store.read_stream(f"account:{stranger}")]
+    assert invited == []  # a refusal writes nothing

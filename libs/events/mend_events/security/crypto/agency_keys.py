@@ -8,7 +8,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 
-from mend_events.app.settings import json_object
+from mend_events.app.settings import is_production, json_object
 from mend_events.security.crypto.cipher import (
     _KEY_BYTES,
     DEV_MASTER_KEY,
@@ -64,7 +64,7 @@ class AgencyKeys:
             master = None  # explicit keys only: an unknown agency is an error, never derived
         else:
             master = DEV_MASTER_KEY
-        if master == DEV_MASTER_KEY and env.get("MEND_ENV", "").lower() in {"prod", "production"}:
+        if master == DEV_MASTER_KEY and is_production(env):
             raise CryptoError(
                 "MEND_ENV=production without MEND_AGENCY_KEYS or MEND_MASTER_KEY: refusing the "
                 "development master key"
