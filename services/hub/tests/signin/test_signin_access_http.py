@@ -5,8 +5,6 @@ it, and nothing is written."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -61,7 +59,6 @@ async def hub(platform, unique, topic_prefix, token, monkeypatch):
         r = await client.post(f"/agencies/{A}/staff", json=first, headers=who.operator())
         assert r.status_code == 201, r.text
         coordinator = await _minted(app, "coordinator", "coord-0001aa")
-        await _trusted(rt, "coord-0001aa")
         for person, role in A_STAFF.items():
             if role != "coordinator":
                 body = {"person_id": person, "role": role}
@@ -82,14 +79,6 @@ async def _minted(app, role: str, person: str) -> dict[str, str]:
     async with parts.pool.acquire() as conn:
         raw, _ = await parts.keys.mint(conn, A, person, Role(role), datetime.now(UTC))
     return {"Authorization": f"Bearer {raw}"}
-
-
-async def _trusted(runtime, person: str) -> None:
-    """Until the hub's trust model knows A's keys and `person` (over the broker; bounded)."""
-    deadline = time.monotonic() + 30
-    while not ((snap := await runtime.trust.current()).has_keys(A) and (A, person) in snap.staff):
-        assert time.monotonic() < deadline, "the hub never heard of agency A"
-        await asyncio.sleep(0.05)
 
 
 def _coordinator():
