@@ -34,8 +34,6 @@ def counting_handler(schema: str, fail_on: set[int] | None = None):
     return handle
 
 
-
-
 async def read_topic(bootstrap: str, topic: str, expect: int, timeout: float = 30.0):
     consumer = AIOKafkaConsumer(
         topic,

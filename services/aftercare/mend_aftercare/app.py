@@ -66,6 +66,7 @@ def wire(
 
 build = composition_root("aftercare", wire)
 
+
 async def _send_updates(service: AftercareService, rt: ServiceRuntime) -> None:
     """Work off the progress-update outbox: decide share requests, deliver what is due (what a
     failed pass left pending, the next one retries)."""

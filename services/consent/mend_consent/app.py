@@ -57,6 +57,7 @@ def wire(
 
 build = composition_root("consent", wire)
 
+
 async def _sweep_lapses(service: ConsentService, rt: ServiceRuntime) -> None:
     """Expiry is a fact in time: record each lapse as an event, so a replay sees it."""
     changed = await service.lapse_due(datetime.now(UTC))

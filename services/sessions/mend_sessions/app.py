@@ -64,6 +64,7 @@ def wire(
 
 build = composition_root("sessions", wire)
 
+
 async def _close_on_stop(guard: ConsistencyGuard) -> None:
     """Holds the guard's broker client for the runtime's lifetime (cancelled on stop)."""
     try:
