@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from mend_events.contracts.actors import Role
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
 from mend_events.contracts.catalog.hub import STAFF_ROLES
 from mend_events.errors import Forbidden, Unauthenticated
 from mend_events.security.principal import Identity
@@ -92,7 +92,9 @@ class TrustSnapshot:
                 if trusted.retired(now or datetime.now(UTC)):
                     raise Unauthenticated("token signed with a key retired by the agency")
         if agency is not None:
-            if agency.suspended:
+            # A suspension stops the agency's staff, never a participant's own word: a
+            # withdrawal or a halt must get through whatever happens to the agency (R2, R3).
+            if agency.suspended and identity.role not in PARTICIPANT_ROLES:
                 raise Forbidden("the token's agency is suspended")
             if identity.role in STAFF_ROLES:
                 staff = self.staff.get((identity.agency, identity.person_id))
