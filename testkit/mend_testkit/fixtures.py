@@ -219,8 +219,8 @@ async def serving(app) -> AsyncIterator[str]:
     import uvicorn
 
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan="off", log_config=None, access_log=False
-    )
+        app, host="127.0.0.1", port=0, lifespan="off", log_config=None
+    )  # access_log=False would silence "uvicorn.access" for the rest of the process
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

@@ -140,7 +140,7 @@ async def test_suspension_deactivation_and_retirement_refuse_a_cached_token_on_e
         stream = hub.agency_stream(AGENCY)
         incident = hub.SuspensionReason.SECURITY_INCIDENT
         await change(_ev(hub.AgencySuspended(agency_id=AGENCY, reason=incident), stream))
-        assert await answers(prac) == [(403, f"agency {AGENCY} is suspended")] * 2
+        assert await answers(prac) == [(403, "the token's agency is suspended")] * 2
         await change(_ev(hub.AgencyReinstated(agency_id=AGENCY), stream))
         assert [s for s, _ in await answers(prac)] == [200, 200]
 

@@ -53,8 +53,8 @@ def _free_port() -> int:
 async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
     # The runtime is started by `running_service`; uvicorn only serves the app.
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_config=None, access_log=False
-    )
+        app, host="127.0.0.1", port=port, lifespan="off", log_config=None
+    )  # access_log=False would silence "uvicorn.access" for the rest of the process
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event

@@ -64,6 +64,16 @@ def test_suspended_agency_and_deactivated_staff_are_refused() -> None:
         deactivated.admit(_prac())
 
 
+def test_a_participant_of_a_suspended_agency_is_still_admitted() -> None:
+    """A suspension stops the agency's staff, never a participant's withdrawal or halt (R2, R3):
+    failed before, when every token of a suspended agency was refused."""
+    suspended = _snapshot(agencies={AGENCY: AgencyTrust(AGENCY, True, "local")})
+    harmed = Identity(AGENCY, Role.HARMED_PERSON, "hp-0001aa")
+    assert suspended.admit(harmed).person_id == "hp-0001aa"
+    with pytest.raises(Forbidden, match="suspended"):
+        suspended.admit(_prac())
+
+
 def test_staff_of_a_hub_agency_must_be_enrolled_in_the_role_claimed() -> None:
     with pytest.raises(Forbidden, match="not enrolled"):
         _snapshot().admit(_prac(person_id="prac-unknown1"))

@@ -106,7 +106,7 @@ class TokenVerifier:
         if hit.issuer is not None:
             provider = trust.provider(hit.issuer)
             if provider is None or provider.agency != hit.identity.agency:
-                raise Unauthenticated(f"unknown issuer {hit.issuer!r}")
+                raise Unauthenticated("unknown issuer: no agency registers this provider")
         elif not hit.by_trust_key and trust.has_keys(hit.identity.agency):
             # Verified before the hub published the agency's keys: from now on only those keys
             # count, so the token is checked again against them (a token they do not sign is
@@ -141,7 +141,7 @@ class TokenVerifier:
         if isinstance(issuer, str) and issuer.startswith(("https://", "http://")):
             provider = trust.provider(issuer) if trust is not None else None
             if provider is None:
-                raise Unauthenticated(f"unknown issuer {issuer!r}")
+                raise Unauthenticated("unknown issuer: no agency registers this provider")
             from mend_events.security import oidc
 
             oidc.require_secure(provider)  # before anything is fetched from it
@@ -164,7 +164,7 @@ class TokenVerifier:
         alg = header.get("alg")
         if not isinstance(alg, str) or alg.lower() == "none" or alg.upper().startswith("HS"):
             raise Unauthenticated(
-                f"token algorithm {alg!r} is refused: only asymmetric signatures are accepted"
+                "token algorithm is refused: only asymmetric signatures are accepted"
             )
         issuer = unverified.get("iss")
         if not isinstance(issuer, str) or not AGENCY_RE.match(issuer):
@@ -172,11 +172,11 @@ class TokenVerifier:
         kid = header.get("kid") if isinstance(header.get("kid"), str) else None
         key = self._key(issuer, kid, trust)
         if key is None:
-            raise Unauthenticated(f"unknown issuer {issuer!r}: no public key for this agency")
+            raise Unauthenticated("unknown issuer: no public key for this agency")
         algorithms = _algorithms_for(key)
         if alg not in algorithms:
             raise Unauthenticated(
-                f"token algorithm {alg} does not match agency {issuer}'s key "
+                "token algorithm does not match its agency's key "
                 f"(expected {', '.join(algorithms) or 'none available'})"
             )
         try:
@@ -200,9 +200,10 @@ class TokenVerifier:
         except jwt.MissingRequiredClaimError as exc:
             raise Unauthenticated(f"token lacks the {exc.claim!r} claim") from None
         except jwt.InvalidSignatureError:
-            raise Unauthenticated(f"token signature does not verify with {issuer}'s key") from None
+            raise Unauthenticated("token signature does not verify with its agency's key") from None
         except jwt.PyJWTError as exc:
-            raise Unauthenticated(f"invalid token: {exc}") from None
+            # The kind of error only: a library message may quote the token's own content.
+            raise Unauthenticated(f"invalid token ({type(exc).__name__})") from None
         by_trust_key = trust is not None and trust.has_keys(issuer)
         identity = self._identity(issuer, claims)
         return _Verified(identity, float(claims["exp"]), kid, None, by_trust_key)
@@ -213,7 +214,7 @@ class TokenVerifier:
         if trust is not None and trust.has_keys(agency):
             trusted = trust.key(agency, kid) if kid is not None else None
             if trusted is None:
-                raise Unauthenticated(f"token key id {kid!r} is not one of agency {agency}'s keys")
+                raise Unauthenticated("token key id is not one of agency's keys")
             return trusted.key
         return self._keys.public_key(agency)
 
@@ -229,7 +230,7 @@ class TokenVerifier:
         try:
             role = Role(claims["role"])
         except (ValueError, TypeError):
-            raise Unauthenticated(f"token role {claims['role']!r} is not a known role") from None
+            raise Unauthenticated("token role is not a known role") from None
         # A `cases` claim is ignored: allocations come from the hub's events (trust model).
         return Identity(agency=agency, role=role, person_id=sub)
 

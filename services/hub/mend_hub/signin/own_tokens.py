@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import jwt
 from fastapi import Request
+from mend_events.contracts.actors import PARTICIPANT_ROLES
 from mend_events.contracts.catalog.hub import STAFF_ROLES
 from mend_events.errors import Unauthenticated
 from mend_events.security.identity import Identity, TokenVerifier, require_identity
@@ -41,7 +42,10 @@ async def identity_of(parts: Parts, request: Request, authorization: str) -> Ide
             identity = TokenVerifier(StaticKeys({agency: pem})).verify(token)
             # Refused at once, not when the token runs out: a suspended agency, a deactivated
             # member of staff (the hub's own events, read now).
-            if not standing.active or not await _active(parts, identity):
+            # (A participant's token stands through a suspension: their withdrawal or halt must
+            # get through whatever happens to the agency, R2 and R3.)
+            suspended = not standing.active and identity.role not in PARTICIPANT_ROLES
+            if suspended or not await _active(parts, identity):
                 raise Unauthenticated("this account may not act now")
             return identity
     # Anything else as every route admits it: the process's verifier and the app's trust view.

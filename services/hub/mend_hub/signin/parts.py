@@ -56,10 +56,12 @@ class Parts:
         None when the hub refuses them: their agency is not active (suspended), or (staff) they
         are deactivated or no longer enrolled there."""
         agency = await self.standing.agency(account.agency)
+        if not account.is_staff:
+            # A suspension stops the agency's staff, never a participant: they must still be
+            # able to sign in to withdraw or halt (R2, R3).
+            return account.role, agency.retiring()
         if not agency.active:
             return None
-        if not account.is_staff:
-            return account.role, agency.retiring()
         staff = await self.standing.staff(account.person_id, account.agency)
         if staff is None or not staff.active:
             return None

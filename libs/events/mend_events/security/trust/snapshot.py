@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from mend_events.contracts.actors import Role
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
 from mend_events.contracts.catalog.hub import STAFF_ROLES
 from mend_events.errors import Forbidden, Unauthenticated
 from mend_events.security.principal import Identity
@@ -90,17 +90,19 @@ class TrustSnapshot:
             trusted = self.key(identity.agency, kid)
             if trusted is not None and trusted.retired_at is not None:
                 if trusted.retired(now or datetime.now(UTC)):
-                    raise Unauthenticated(f"token signed with key {kid!r}, retired by the agency")
+                    raise Unauthenticated("token signed with a key retired by the agency")
         if agency is not None:
-            if agency.suspended:
-                raise Forbidden(f"agency {identity.agency} is suspended")
+            # A suspension stops the agency's staff, never a participant's own word: a
+            # withdrawal or a halt must get through whatever happens to the agency (R2, R3).
+            if agency.suspended and identity.role not in PARTICIPANT_ROLES:
+                raise Forbidden("the token's agency is suspended")
             if identity.role in STAFF_ROLES:
                 staff = self.staff.get((identity.agency, identity.person_id))
                 if staff is None:
-                    raise Forbidden(f"not enrolled as staff of agency {identity.agency}")
+                    raise Forbidden("not enrolled as staff of the token's agency")
                 if not staff.active:
                     raise Forbidden("this person's account is deactivated")
                 if staff.role != identity.role:
-                    raise Forbidden(f"enrolled as {staff.role}, not as {identity.role}")
+                    raise Forbidden(f"enrolled as {staff.role}, not in the role the token claims")
         cases = self.cases_of(identity.agency, identity.person_id)
         return Identity(identity.agency, identity.role, identity.person_id, cases)
