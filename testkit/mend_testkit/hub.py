@@ -42,7 +42,12 @@ class Callers:
         return self.token("auditor", "aud-aaaa01", agency)
 
 
-async def onboard(client, who: Callers, agency: str, *, keys: int = 1) -> None:
+async def onboard(
+    client, who: Callers, agency: str, *, keys: int = 1, staffed: bool = True
+) -> None:
+    """The agency onboarded by the operator with its keys and, unless `staffed` is False, the
+    staff whose tokens `Callers` makes for it (its coordinator; agency A's auditor): the hub
+    admits staff of an onboarded agency only as enrolled."""
     body = {
         "agency_id": agency,
         "name": f"Agency {agency[-1].upper()}",
@@ -55,6 +60,10 @@ async def onboard(client, who: Callers, agency: str, *, keys: int = 1) -> None:
     }
     r = await client.post("/agencies", json=body, headers=who.operator())
     assert r.status_code == 201, r.text
+    if staffed:
+        await enrol(client, who, agency, COORD_A if agency == A else COORD_B, "coordinator")
+        if agency == A:
+            await enrol(client, who, agency, "aud-aaaa01", "auditor")
 
 
 async def enrol(client, who: Callers, agency: str, person: str, role: str) -> None:
@@ -79,9 +88,8 @@ async def qualify(client, who: Callers, agency: str, person: str) -> None:
 
 async def two_agencies(client, who: Callers) -> None:
     """Agencies A and B onboarded, each with a coordinator and practitioners."""
-    for agency, coord, pracs in ((A, COORD_A, (PRAC_1, PRAC_2)), (B, COORD_B, (PRAC_B,))):
-        await onboard(client, who, agency)
-        await enrol(client, who, agency, coord, "coordinator")
+    for agency, pracs in ((A, (PRAC_1, PRAC_2)), (B, (PRAC_B,))):
+        await onboard(client, who, agency)  # with its coordinator
         for prac in pracs:
             await enrol(client, who, agency, prac, "practitioner")
             await qualify(client, who, agency, prac)

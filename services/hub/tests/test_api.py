@@ -18,6 +18,7 @@ from mend_testkit.hub import (
     A,
     B,
     Callers,
+    enrol,
     onboard,
     public_pem,
     two_agencies,
@@ -123,7 +124,8 @@ async def test_suspension_twice_is_a_conflict_and_blocks_staff_changes(world, wh
         json={"person_id": "prac-aaaa09", "role": "practitioner"},
         headers=who.coordinator(),
     )
-    refused(enrol, 403, "agency_id")
+    # Refused at admission: the suspended agency's staff act nowhere at the hub.
+    refused(enrol, 403, None)
     back = await client.post(f"/agencies/{A}/reinstatement", headers=who.operator())
     assert back.status_code == 201, back.text
     refused(await client.post(f"/agencies/{A}/reinstatement", headers=who.operator()), 409,
@@ -134,6 +136,7 @@ async def test_an_oidc_agency_sets_its_identity_provider(hub, who):
     client, _, _ = hub
     body = {"agency_id": A, "name": "A", "sign_in": "oidc"}
     assert (await client.post("/agencies", json=body, headers=who.operator())).status_code == 201
+    await enrol(client, who, A, COORD_A, "coordinator")
     idp = {"issuer": "http://127.0.0.1:9000", "jwks_url": "http://127.0.0.1:9000/jwks"}
     path = f"/agencies/{A}/identity-provider"
     first = await client.post(path, json=idp, headers=who.coordinator())
@@ -157,7 +160,7 @@ async def test_the_staff_list_shows_roles_qualifications_and_status(world, who):
     await runtime.settle()
     listed = (await client.get(f"/agencies/{A}/staff", headers=who.auditor())).json()["staff"]
     by_id = {s["person_id"]: s for s in listed}
-    assert set(by_id) == {COORD_A, PRAC_1, PRAC_2}
+    assert set(by_id) == {COORD_A, "aud-aaaa01", PRAC_1, PRAC_2}
     assert by_id[PRAC_1]["qualifications"] == {
         "rj_trained": True, "sexual_harm_trained": True, "level": 2,
         "specialisms": ["survivor_specialist"],

@@ -36,7 +36,7 @@ async def staffed(world, agency: str, coordinator: str, practitioners=()) -> Non
     under that key's id, stand for its people everywhere), its coordinator and qualified
     practitioners enrolled. The hub's own signing key comes later, for the sign-ins."""
     who = Callers(world.token)
-    await onboard(world.hub, who, agency, keys=1)
+    await onboard(world.hub, who, agency, keys=1, staffed=False)
     await enrol(world.hub, who, agency, coordinator, "coordinator")
     await settled([world.hub_runtime], lambda s: (agency, coordinator) in s.staff)
     token = world.token("coordinator", coordinator, agency)
@@ -74,7 +74,7 @@ async def agency_with_practitioner(world, agency: str, prac: str, cases: dict[st
     enrolled, `cases` (case id -> harmed person) opened and allocated to the practitioner, and
     the practitioner's activation code (asked for by the coordinator)."""
     who = Callers(world.token)
-    await onboard(world.hub, who, agency, keys=0)
+    await onboard(world.hub, who, agency, keys=1, staffed=False)
     await enrol(world.hub, who, agency, "coord-bbbb01", "coordinator")
     # The hub admits the coordinator once its trust view (fed by its own topic) knows them.
     await settled([world.hub_runtime], lambda s: (agency, "coord-bbbb01") in s.staff)

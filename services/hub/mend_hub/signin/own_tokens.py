@@ -1,9 +1,9 @@
 """The hub accepts the tokens it signed itself: a token whose `kid` names one of the hub's own
 signing keys (not retired, here or by the hub's events) is verified with that key's public half,
 for that key's agency only, and refused at once for a suspended agency or deactivated staff;
-any other token goes to the process's verifier (development keys,
-an agency's own keys). The services learn the hub's keys from `AgencyKeyAdded`; the hub knows
-them already."""
+any other token goes to the process's verifier (development keys, an agency's own keys) and
+is then held to the same staff standing. The services learn the hub's keys from
+`AgencyKeyAdded`; the hub knows them already."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import jwt
 from fastapi import Request
 from mend_events.contracts.actors import PARTICIPANT_ROLES
 from mend_events.contracts.catalog.hub import STAFF_ROLES
-from mend_events.errors import Unauthenticated
+from mend_events.errors import Forbidden, Unauthenticated
 from mend_events.security.identity import Identity, TokenVerifier, require_identity
 from mend_events.security.public_keys import StaticKeys
 
@@ -48,12 +48,23 @@ async def identity_of(parts: Parts, request: Request, authorization: str) -> Ide
             if suspended or not await _active(parts, identity):
                 raise Unauthenticated("this account may not act now")
             return identity
-    # Anything else as every route admits it: the process's verifier and the app's trust view.
-    return await require_identity(request, authorization)
+    # Anything else as every route admits it (the process's verifier), and then the same
+    # standing: staff act at the hub only as enrolled, active staff of the token's agency,
+    # whoever signed the token (an agency's own identity provider vouches for the person, the
+    # hub's events for their place in the agency).
+    identity = await require_identity(request, authorization)
+    if not await _active(parts, identity):
+        raise Forbidden("not enrolled as active staff of the token's agency in this role")
+    return identity
 
 
 async def _active(parts: Parts, identity: Identity) -> bool:
+    """Staff of an onboarded agency act only as its enrolled, active staff in the role they were
+    enrolled in (the rule the services' trust model applies); staff of an agency the hub does
+    not hold (the platform's operators) are left to the route's own rule."""
     if identity.role not in STAFF_ROLES:
         return True
+    if not (await parts.standing.agency(identity.agency)).onboarded:
+        return True
     staff = await parts.standing.staff(identity.person_id, identity.agency)
-    return staff is not None and staff.active
+    return staff is not None and staff.active and staff.role == identity.role
