@@ -13,14 +13,23 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from jinja2 import Environment, FileSystemLoader
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from mend_web import csrf
+from mend_web import csrf, i18n
 from mend_web.hub_client import ServiceError, Services
 from mend_web.session import Sessions, WebSession
 from mend_web.settings import WebSettings
 
-TEMPLATES = Jinja2Blocks(directory=str(Path(__file__).parent / "templates"))
+# Every word of the interface through the catalogue (`_()` and `{% trans %}` in templates).
+_ENV = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    extensions=["jinja2.ext.i18n"],
+)
+_ENV.install_gettext_translations(i18n.translations(), newstyle=True)  # type: ignore[attr-defined]
+_ENV.policies["ext.i18n.trimmed"] = True
+TEMPLATES = Jinja2Blocks(env=_ENV)
 # Refresh the access token (5 minutes) this long before it runs out.
 _EARLY = timedelta(seconds=30)
 PARTICIPANT_ROLES = ("harmed_person", "responsible_person", "supporter", "institution_rep")

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mend_web.hub_client import ServiceError
-from mend_web.pages import PARTICIPANT_ROLES, TEMPLATES, Viewer, render, settings, viewer
+from mend_web.pages import PARTICIPANT_ROLES, Viewer, render, settings, viewer
 from mend_web.participant_state import state
 from mend_web.participant_text import form_label, scope_label, status_label
 
@@ -26,11 +26,6 @@ Participant = Annotated[Viewer, Depends(viewer(*PARTICIPANT_ROLES))]
 CaseField = Annotated[str, Form(pattern=r"^case-[a-z0-9-]{3,60}$")]
 ScopeField = Annotated[str, Form(pattern=r"^[a-z_]+(:[a-z0-9_-]+)?$", max_length=128)]
 SessionField = Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
-
-if "jinja2.ext.InternationalizationExtension" not in TEMPLATES.env.extensions:
-    # The interface text is marked for gettext; the catalogues are installed per language.
-    TEMPLATES.env.add_extension("jinja2.ext.i18n")
-    TEMPLATES.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
 def _page(request: Request, template: str, ctx: dict[str, Any], status: int = 200) -> Response:
