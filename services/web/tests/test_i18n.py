@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gettext
 
+from jinja2 import Environment
 from mend_web import i18n, pages
 
 
@@ -26,7 +27,9 @@ def test_a_translation_is_what_the_pages_render():
         def gettext(self, message: str) -> str:
             return message.upper()
 
-    env = pages.TEMPLATES.env.overlay()
+    # A fresh environment (an overlay would share the app's globals, and so its translations).
+    env = Environment(loader=pages.TEMPLATES.env.loader, extensions=["jinja2.ext.i18n"])
+    env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_translations(Shouting(), newstyle=True)  # type: ignore[attr-defined]
     html = env.from_string("{{ _('Stay signed in') }} {% trans %}Sign out{% endtrans %}").render()
     assert html == "STAY SIGNED IN SIGN OUT"
