@@ -29,10 +29,8 @@ from mend_testkit.devkeys import ensure_agency_keys, issue_token, private_key_pa
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
 from mend_testkit.journeys.people import Team
 from mend_web.app import build as build_web
-from mend_web.hub_client import Services
 from mend_web.participant_cases import KnownCases
-from mend_web.participant_services import ParticipantServices, ServiceUrls
-from mend_web.participant_state import ParticipantState
+from mend_web.services import Services
 from mend_web.settings import WebSettings
 
 BUILDS = {
@@ -218,14 +216,13 @@ async def running_stack(
         schema = await make_schema(platform, "web", f"web_{unique}")
         stack.push_async_callback(drop_schema, platform, schema)
         settings = WebSettings(
-            hub_url=urls["hub"], sessions_url=urls["sessions"], production=False,
+            production=False,
             insecure_cookies=True,  # plain http on 127.0.0.1: no Secure, no __Host- prefix
         )  # fmt: skip
+        clients = Services.at(urls)
+        stack.push_async_callback(clients.aclose)
         web_app = build_web(settings, platform=platform, schema=schema,
-                            services=Services.at(urls["hub"], urls["sessions"]))  # fmt: skip
-        own = ServiceUrls(urls["consent"], urls["sessions"], urls["aftercare"])
-        web_app.state.participant = ParticipantState(ParticipantServices(own), cases)
-        stack.push_async_callback(web_app.state.participant.services.close)
+                            services=clients, participant_cases=cases)  # fmt: skip
         web = await stack.enter_async_context(serving(web_app, lifespan="on"))
         mend = Stack(f"agency-{unique}", keys_dir, urls, web, cases, runtimes)
         await onboard(mend)

@@ -20,9 +20,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mend_web import pages, participant
 from mend_web.csrf import CsrfRefused
-from mend_web.hub_client import ServiceError, Services
+from mend_web.participant_cases import KnownCases, ParticipantCases
 from mend_web.routes import coordinator, practitioner, signin
 from mend_web.security_headers import SecurityHeaders
+from mend_web.services import ServiceError, Services
 from mend_web.session import Sessions
 from mend_web.settings import WebSettings
 
@@ -93,8 +94,10 @@ def build(
     platform: Settings | None = None,
     schema: str = SCHEMA,
     services: Services | None = None,
+    participant_cases: ParticipantCases | None = None,
 ) -> FastAPI:
-    """The app; `services` given by tests (the services in process), else from the settings."""
+    """The app; `services` given by tests (the services in process), else from the
+    environment."""
     cfg = settings or WebSettings.from_env()
     db = platform or Settings.from_env()
 
@@ -102,7 +105,7 @@ def build(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(db.database_url, min_size=1, max_size=8)
         app.state.sessions = Sessions(pool, schema, cfg.idle)
-        app.state.services = services or Services.at(cfg.hub_url, cfg.sessions_url)
+        app.state.services = services or Services.from_env()
         sweeper = asyncio.create_task(_sweep(app.state.sessions))
         try:
             yield
@@ -115,6 +118,7 @@ def build(
     app = FastAPI(title="Mend", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)  # fmt: skip
     app.state.settings = cfg
+    app.state.participant_cases = participant_cases or KnownCases()
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _errors(app)

@@ -17,7 +17,8 @@ from jinja2 import Environment, FileSystemLoader
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from mend_web import csrf, i18n
-from mend_web.hub_client import ServiceError, Services
+from mend_web.participant_cases import ParticipantCases
+from mend_web.services import ServiceError, Services
 from mend_web.session import Sessions, WebSession
 from mend_web.settings import WebSettings
 
@@ -53,6 +54,10 @@ def settings(request: Request) -> WebSettings:
 
 def services(request: Request) -> Services:
     return request.app.state.services
+
+
+def participant_cases(request: Request) -> ParticipantCases:
+    return request.app.state.participant_cases
 
 
 def sessions(request: Request) -> Sessions:

@@ -17,10 +17,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from mend_web.hub_client import ServiceError
-from mend_web.pages import PARTICIPANT_ROLES, Viewer, render, settings, viewer
-from mend_web.participant_state import state
+from mend_web.pages import (
+    PARTICIPANT_ROLES,
+    Viewer,
+    participant_cases,
+    render,
+    services,
+    settings,
+    viewer,
+)
 from mend_web.participant_text import form_label, scope_label, status_label
+from mend_web.services import ServiceError
 
 Participant = Annotated[Viewer, Depends(viewer(*PARTICIPANT_ROLES))]
 CaseField = Annotated[str, Form(pattern=r"^case-[a-z0-9-]{3,60}$")]
@@ -30,7 +37,7 @@ SessionField = Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
 
 def _page(request: Request, template: str, ctx: dict[str, Any], status: int = 200) -> Response:
     ctx = {
-        "exit_url": state(request).exit_url,
+        "exit_url": settings(request).quick_exit_url,
         "idle": int(settings(request).idle.total_seconds()),
         **ctx,
     }
@@ -38,13 +45,13 @@ def _page(request: Request, template: str, ctx: dict[str, Any], status: int = 20
 
 
 async def _cases(request: Request, me: Viewer) -> list[str]:
-    return await state(request).cases.cases_of(me.agency, me.person_id)
+    return await participant_cases(request).cases_of(me.agency, me.person_id)
 
 
 async def _view(request: Request, me: Viewer, case_id: str) -> dict[str, Any]:
-    svc = state(request).services
+    svc = services(request)
     consents = await svc.consents(me.token, case_id) or {}
-    case = await svc.case(me.token, case_id) or {}
+    case = await svc.case_or_none(me.token, case_id) or {}
     aftercare = await svc.aftercare(me.token, case_id)
     grants = [
         {**g, "label": scope_label(g["scope"])}
@@ -79,7 +86,7 @@ def router() -> APIRouter:
         """One click, no reason asked (R2): the consent service withdraws and the sessions
         service halts what depended on it."""
         await _own_case(request, me, case)
-        await state(request).services.withdraw(me.token, case, me.person_id, scope)
+        await services(request).withdraw(me.token, case, me.person_id, scope)
         return RedirectResponse("/me?done=withdrawn", status_code=303)
 
     @r.post("/me/stop")
@@ -88,7 +95,7 @@ def router() -> APIRouter:
     ) -> Response:
         """One click, no reason asked (R3)."""
         await _own_case(request, me, case)
-        await state(request).services.halt(me.token, case, session)
+        await services(request).halt(me.token, case, session)
         return RedirectResponse("/me?done=stopped", status_code=303)
 
     @r.get("/me/sessions")

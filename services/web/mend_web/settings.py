@@ -1,4 +1,5 @@
-"""The web app's settings (`MEND_WEB_*` and the services' URLs), read once at start."""
+"""The web app's settings (`MEND_WEB_*`), read once at start; the services' addresses are
+every service's (`MEND_<SERVICE>_URL`, mend_web.services)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
-from mend_events.app.settings import service_url
-
 DEFAULT_PORT = 8107
 IDLE = timedelta(minutes=30)  # the hub's refresh tokens expire after 30 minutes idle too
+# A neutral site the quick exit leaves for: ordinary, unremarkable in a history.
+DEFAULT_EXIT = "https://www.bbc.co.uk/weather"
 
 
 class SettingsError(ValueError):
@@ -18,14 +19,13 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class WebSettings:
-    hub_url: str
-    sessions_url: str
     production: bool
     # Local http testing only: the cookie without `Secure` and without the `__Host-` prefix
     # (browsers refuse both over plain http). Refused when MEND_ENV is production.
     insecure_cookies: bool = False
     default_agency: str = ""
     idle: timedelta = IDLE
+    quick_exit_url: str = DEFAULT_EXIT
 
     @property
     def cookie_name(self) -> str:
@@ -38,9 +38,8 @@ class WebSettings:
         if insecure and production:
             raise SettingsError("MEND_WEB_INSECURE_COOKIES is refused when MEND_ENV=production")
         return cls(
-            hub_url=service_url("hub"),
-            sessions_url=service_url("sessions"),
             production=production,
             insecure_cookies=insecure,
             default_agency=os.environ.get("MEND_WEB_AGENCY", ""),
+            quick_exit_url=os.environ.get("MEND_WEB_QUICK_EXIT_URL", DEFAULT_EXIT),
         )

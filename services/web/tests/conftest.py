@@ -19,8 +19,8 @@ from mend_hub.app import build as build_hub
 from mend_sessions.app import build as build_sessions
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
 from mend_web.app import build
-from mend_web.hub_client import Services
 from mend_web.pages import now
+from mend_web.services import Services
 from mend_web.settings import WebSettings
 
 BASE = "https://mend.test"  # https, so the __Host- cookie (Secure) is sent back
@@ -75,9 +75,9 @@ async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
         )
         schema = await make_schema(platform, "web", f"web_{unique}")
         stack.push_async_callback(drop_schema, platform, schema)
-        settings = WebSettings(hub_url="", sessions_url="", production=False)
+        settings = WebSettings(production=False)
         app = build(settings, platform=platform, schema=schema,
-                    services=Services(hub, sessions))  # fmt: skip
+                    services=Services({"hub": hub, "sessions": sessions}))  # fmt: skip
         await stack.enter_async_context(app.router.lifespan_context(app))
         yield World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)
 
@@ -116,11 +116,12 @@ async def mend(platform, unique, topic_prefix, token) -> AsyncIterator[Mend]:
             )  # fmt: skip
         schema = await make_schema(platform, "web", f"web_{unique}")
         stack.push_async_callback(drop_schema, platform, schema)
-        settings = WebSettings(hub_url="", sessions_url="", production=False)
+        settings = WebSettings(production=False)
         hub, hub_app, hub_rt = running["hub"]
         sessions, _, sessions_rt = running["sessions"]
+        clients = {s: running[s][0] for s in builds}  # every service in process
         app = build(settings, platform=platform, schema=schema,
-                    services=Services(hub, sessions))  # fmt: skip
+                    services=Services(clients))  # fmt: skip
         await stack.enter_async_context(app.router.lifespan_context(app))
         world = World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)
         case_services = [s for s in builds if s != "hub"]

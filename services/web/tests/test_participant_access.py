@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 from mend_web.pages import now
 from mend_web.participant_cases import KnownCases
-from mend_web.participant_services import ParticipantServices, ServiceUrls
-from mend_web.participant_state import ParticipantState
+from mend_web.services import Services
 
 CASE = "case-aaaa0001"
 OWNER = ("harmed_person", "hp-owner0001", "agency-a")
@@ -41,10 +40,14 @@ NOWHERE = "http://127.0.0.1:9"  # no service answers here: a call would be a 503
 async def area(world):
     cases = KnownCases()
     cases.add(OWNER[2], OWNER[1], CASE)
-    urls = ServiceUrls(NOWHERE, NOWHERE, NOWHERE)
-    world.app.state.participant = ParticipantState(ParticipantServices(urls), cases)
+    # Staff pages keep the world's services; the participant's would all be unreachable.
+    nowhere = Services.at({s: NOWHERE for s in ("consent", "sessions", "aftercare")})
+    kept = world.app.state.services
+    world.app.state.participant_cases = cases
+    world.app.state.services = Services({**nowhere.clients, "hub": kept.clients["hub"]})
     yield world
-    await world.app.state.participant.services.close()
+    world.app.state.services = kept
+    await nowhere.aclose()
 
 
 async def _csrf(world, browser) -> str:

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from mend_events.contracts.actors import PSEUDO_ID_PATTERN
 
-from mend_web.hub_client import ServiceError
 from mend_web.pages import Viewer, is_htmx, render, services, viewer
+from mend_web.services import ServiceError
 
 # Who these pages are for (the services decide which cases and what in them).
 ROLES = ("practitioner",)

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mend_web import csrf
-from mend_web.hub_client import ServiceError
 from mend_web.pages import (
     Viewer,
     client_address,
@@ -24,6 +23,7 @@ from mend_web.pages import (
     settings,
     viewer,
 )
+from mend_web.services import ServiceError
 from mend_web.session import WebSession
 
 FAILED = "Sign-in failed. Check your details and try again."

@@ -1,13 +1,19 @@
 """The services as the web app reaches them: over their HTTP APIs, with the signed-in person's
-own access token and nothing else (the services decide every access; the web app holds no
-authority of its own). Sign-in, refresh and sign-out go to the hub without a token."""
+own access token and nothing else (the services decide every access, and filter what each
+person sees; the web app holds no authority of its own). Sign-in, refresh and sign-out go to
+the hub without a token. One client per service, shared by every request."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from mend_events.app.settings import service_url
+
+# The services the pages read and act through.
+SERVICES = ("hub", "consent", "risk", "sessions", "aftercare", "audit")
 
 
 class ServiceError(Exception):
@@ -29,24 +35,24 @@ def _reason(r: httpx.Response) -> str:
 
 @dataclass
 class Services:
-    hub: httpx.AsyncClient
-    sessions: httpx.AsyncClient
+    clients: Mapping[str, httpx.AsyncClient]
 
     @classmethod
-    def at(cls, hub_url: str, sessions_url: str) -> Services:
+    def at(cls, urls: Mapping[str, str]) -> Services:
         timeout = httpx.Timeout(10.0)
-        return cls(
-            httpx.AsyncClient(base_url=hub_url, timeout=timeout),
-            httpx.AsyncClient(base_url=sessions_url, timeout=timeout),
-        )
+        return cls({s: httpx.AsyncClient(base_url=u, timeout=timeout) for s, u in urls.items()})
+
+    @classmethod
+    def from_env(cls) -> Services:
+        return cls.at({s: service_url(s) for s in SERVICES})
 
     async def aclose(self) -> None:
-        await self.hub.aclose()
-        await self.sessions.aclose()
+        for client in self.clients.values():
+            await client.aclose()
 
-    @staticmethod
     async def _call(
-        client: httpx.AsyncClient,
+        self,
+        service: str,
         method: str,
         path: str,
         token: str | None = None,
@@ -59,6 +65,9 @@ class Services:
             # sign-in would count against the web app's own address. The hub's server takes it
             # only from the addresses it trusts as proxies (uvicorn's --forwarded-allow-ips).
             headers["X-Forwarded-For"] = address
+        client = self.clients.get(service)
+        if client is None:
+            raise ServiceError(503)
         try:
             r = await client.request(method, path, json=body, headers=headers)
         except httpx.HTTPError:
@@ -67,58 +76,84 @@ class Services:
             raise ServiceError(r.status_code, _reason(r))
         return r.json() if r.content else None
 
+    async def _read(self, service: str, path: str, token: str) -> Any:
+        """A read where "nothing here yet" (404) is an answer, not an error."""
+        try:
+            return await self._call(service, "GET", path, token)
+        except ServiceError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     # --- sign-in (the hub) ------------------------------------------------------------------
 
     async def sign_in(
         self, agency: str, username: str, password: str, address: str | None = None
     ) -> dict[str, Any]:
         body = {"agency": agency, "username": username, "password": password}
-        return await self._call(self.hub, "POST", "/signin", body=body, address=address)
+        return await self._call("hub", "POST", "/signin", body=body, address=address)
 
     async def second_factor(
         self, challenge: str, code: str, address: str | None = None
     ) -> dict[str, Any]:
         body = {"challenge": challenge, "code": code}
         path = "/signin/second-factor"
-        return await self._call(self.hub, "POST", path, body=body, address=address)
+        return await self._call("hub", "POST", path, body=body, address=address)
 
     async def refresh(self, refresh_token: str, address: str | None = None) -> dict[str, Any]:
         body = {"refresh_token": refresh_token}
-        return await self._call(self.hub, "POST", "/token/refresh", body=body, address=address)
+        return await self._call("hub", "POST", "/token/refresh", body=body, address=address)
 
     async def sign_out(self, refresh_token: str) -> None:
-        await self._call(self.hub, "POST", "/signout", body={"refresh_token": refresh_token})
+        await self._call("hub", "POST", "/signout", body={"refresh_token": refresh_token})
 
     # --- the hub's records ------------------------------------------------------------------
 
     async def caseload(self, token: str, person_id: str) -> list[dict[str, Any]]:
         path = f"/practitioners/{person_id}/caseload"
-        return (await self._call(self.hub, "GET", path, token))["cases"]
+        return (await self._call("hub", "GET", path, token))["cases"]
 
     async def staff(self, token: str, agency: str) -> list[dict[str, Any]]:
-        return (await self._call(self.hub, "GET", f"/agencies/{agency}/staff", token))["staff"]
+        return (await self._call("hub", "GET", f"/agencies/{agency}/staff", token))["staff"]
 
     async def allocations(self, token: str, case_id: str) -> dict[str, Any]:
-        return await self._call(self.hub, "GET", f"/cases/{case_id}/allocations", token)
+        return await self._call("hub", "GET", f"/cases/{case_id}/allocations", token)
 
     async def allocate(self, token: str, case_id: str, practitioner: str, reason: str) -> None:
         body = {"practitioner_id": practitioner, "reason": reason}
-        await self._call(self.hub, "POST", f"/cases/{case_id}/allocations", token, body)
+        await self._call("hub", "POST", f"/cases/{case_id}/allocations", token, body)
 
     async def reallocate(self, token: str, case_id: str, old: str, new: str, reason: str) -> None:
         body = {"from_practitioner_id": old, "to_practitioner_id": new, "reason": reason}
         path = f"/cases/{case_id}/allocations/reallocation"
-        await self._call(self.hub, "POST", path, token, body)
+        await self._call("hub", "POST", path, token, body)
 
     # --- the sessions service ---------------------------------------------------------------
 
     async def case(self, token: str, case_id: str) -> dict[str, Any]:
-        return await self._call(self.sessions, "GET", f"/cases/{case_id}", token)
+        return await self._call("sessions", "GET", f"/cases/{case_id}", token)
 
     async def gates(self, token: str, case_id: str, session_id: str) -> dict[str, Any]:
         path = f"/cases/{case_id}/sessions/{session_id}/gates"
-        return await self._call(self.sessions, "GET", path, token)
+        return await self._call("sessions", "GET", path, token)
 
     async def halt(self, token: str, case_id: str, session_id: str) -> None:
         path = f"/cases/{case_id}/sessions/{session_id}/halt"
-        await self._call(self.sessions, "POST", path, token)
+        await self._call("sessions", "POST", path, token)
+
+    # --- a participant's own case, each read already filtered for them by the service --------
+
+    async def consents(self, token: str, case_id: str) -> Mapping[str, Any] | None:
+        return await self._read("consent", f"/cases/{case_id}/consents", token)
+
+    async def case_or_none(self, token: str, case_id: str) -> Mapping[str, Any] | None:
+        return await self._read("sessions", f"/cases/{case_id}", token)
+
+    async def aftercare(self, token: str, case_id: str) -> Mapping[str, Any] | None:
+        return await self._read("aftercare", f"/cases/{case_id}/aftercare", token)
+
+    # --- a participant's own acts: no reason asked (R2, R3) ----------------------------------
+
+    async def withdraw(self, token: str, case_id: str, person_id: str, scope: str) -> None:
+        body = {"participant_id": person_id, "scope": scope}
+        await self._call("consent", "POST", f"/cases/{case_id}/withdrawals", token, body)
