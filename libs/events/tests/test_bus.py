@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import structlog
 from bus_helpers import counting_handler, create_counter_table, observer, read_topic, wait_until
+from mend_events import metrics
 from mend_events.app.settings import dlq_topic, events_topic, kafka_options
 from mend_events.messaging.cloudevents import from_message
 from mend_events.messaging.relay import Relay
@@ -81,17 +83,28 @@ async def test_consumer_applies_once_and_dead_letters_poison(
     await producer.stop()
     await store.append("case-c1aaaa", [noted(3)], expected_version=3)
 
+    counting = counting_handler(schema, fail_on={13})
+    bound: dict = {}  # event id -> the log context its handler ran in
+
+    async def handler(conn, event) -> None:
+        bound[event.event_id] = structlog.contextvars.get_contextvars()
+        await counting(conn, event)
+
     consumer = observer(
         platform,
         app_pool,
         schema,
         topic,
         topic_prefix,
-        counting_handler(schema, fail_on={13}),
+        handler,
         dlq_topic=dlq,
         max_attempts=3,
         retry_delay=0.01,
     )
+    dead_before = {
+        r: metrics.DEAD_LETTERS.labels(consumer.name, r)._value.get()
+        for r in ("MalformedMessage", "RuntimeError")
+    }
     await consumer.start()
     try:
 
@@ -112,6 +125,15 @@ async def test_consumer_applies_once_and_dead_letters_poison(
     attempts = {dict(r.headers)["dlq_error"]: dict(r.headers)["dlq_attempts"] for r in dead}
     assert attempts[b"RuntimeError"] == b"3"
     assert all(r.value == b"" for r in dead)  # no body: only ids, where, and kinds of error
+    # The operator sees both, by kind; the handler's logs carried the message's ids.
+    for reason, before in dead_before.items():
+        assert metrics.DEAD_LETTERS.labels(consumer.name, reason)._value.get() == before + 1
+    stored = {e.event_id: e for e in await store.read_all(0, 10)}
+    for event_id, context in bound.items():
+        event = stored[event_id]
+        assert context["causation_id"] == str(event_id)
+        assert context["correlation_id"] == str(event.metadata.correlation_id)
+    assert len(bound) >= 4
 
 
 async def _published(relay, n):

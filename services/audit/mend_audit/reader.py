@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from mend_events import metrics
 from mend_events.errors import NotFound, Rejected
 
 from mend_audit import export
@@ -106,7 +107,7 @@ class AuditReader:
         return halts(chosen, since=iso(since) if since else None)
 
     async def verify(self, *, services: Iterable[str] | None = None, kafka: bool = True) -> Report:
-        return await verify(
+        report = await verify(
             self.pool,
             schemas=self.schemas,
             services=services,
@@ -114,6 +115,9 @@ class AuditReader:
             topic_prefix=self.topic_prefix,
             kafka=kafka and self.bootstrap is not None,
         )
+        metrics.VERIFY_RUNS.labels("ok" if report.ok else "failed").inc()
+        metrics.VERIFY_FAILURES.inc(len(report.problems))
+        return report
 
     async def export(self, case: str, fmt: str, as_of: datetime | None = None) -> bytes:
         if fmt not in export.FORMATS:

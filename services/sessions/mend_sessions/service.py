@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from mend_events import metrics
 from mend_events.commands.decider import CommandContext, system_context
 from mend_events.commands.service import CommandResult, CommandService
 from mend_events.contracts.catalog.sessions import Participant, ParticipantRole
@@ -242,7 +243,12 @@ class SessionsService:
         cause: RecordedEvent,
         conn: asyncpg.Connection | None = None,
     ) -> CommandResult[CaseState]:
-        return await self._react(case_id, command, cause, conn)
+        result = await self._react(case_id, command, cause, conn)
+        if result.events and cause.event_type == "ConsentWithdrawn":
+            # R2's promise, measured: from the withdrawal's recording to this halt's decision.
+            waited = (self.clock() - cause.recorded_at).total_seconds()
+            metrics.WITHDRAWAL_TO_HALT_SECONDS.observe(max(0.0, waited))
+        return result
 
     async def halt_for_risk(
         self,

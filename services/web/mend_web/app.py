@@ -15,7 +15,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from mend_events import metrics
 from mend_events.app.settings import Settings
+from mend_events.web.edge import Timing
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mend_web import pages, participant
@@ -120,12 +122,18 @@ def build(
     app.state.settings = cfg
     app.state.participant_cases = participant_cases or KnownCases()
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(Timing, service="web")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _errors(app)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def scrape() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     for part in PARTS:
         app.include_router(part.router())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import traceback
 from typing import IO, Any
 
@@ -138,6 +139,42 @@ def configure_logging(
     kafka = logging.getLogger("aiokafka")
     kafka.setLevel(max(numeric, logging.INFO))
     kafka.propagate = True  # `mend audit` silences it for its own output; a service does not
+    # A broker restart makes every client repeat its connection errors many times a second:
+    # one line per kind per interval, with how many were folded into it. (On the handler: a
+    # logger's filters do not apply to its children, `aiokafka.conn` and the like.)
+    handler.addFilter(Repeats(prefixes=("aiokafka", "kafka")))
+
+
+class Repeats(logging.Filter):
+    """Lets the first warning or error of each (logger, message template) through per
+    `interval` seconds, for loggers named with one of `prefixes`; the next one let through
+    says how many were held back (`repeated`)."""
+
+    def __init__(
+        self, interval: float = 30.0, clock: Any = None, prefixes: tuple[str, ...] = ("",)
+    ) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+        self.interval = interval
+        self.clock = clock or time.monotonic
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.startswith(self.prefixes):
+            return True
+        key = (record.name, str(record.msg))
+        now = self.clock()
+        last, held = self._seen.get(key, (float("-inf"), 0))
+        if now - last < self.interval:
+            self._seen[key] = (last, held + 1)
+            return False
+        if len(self._seen) > 1000:  # templates are few; a flood of distinct ones is not kept
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        if held:
+            record.repeated = held  # rendered by the formatter's extra fields
+            record.msg = f"{record.msg} (and {held} more like it)"
+        return True
 
 
 def get_logger(name: str | None = None, **initial: Any) -> Any:

@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
 
+from mend_events import metrics
 from mend_events.app.db import create_pool
 from mend_events.app.settings import Settings, dlq_topic, events_topic
 from mend_events.messaging.consumer import InboxConsumer
@@ -48,6 +50,8 @@ class ServiceRuntime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _on_start: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
     _background: list[asyncio.Task[None]] = field(default_factory=list)
+    started: bool = False  # every part started (the startup probe)
+    heartbeat: metrics.Heartbeat = field(default_factory=metrics.Heartbeat)
 
     @property
     def topic(self) -> str:
@@ -124,7 +128,7 @@ class ServiceRuntime:
                 self.topic,
                 auth=self.settings.kafka_auth,
             )
-            self._tasks.append(asyncio.create_task(self.relay.run()))
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
         if self._subscriptions:
             # Topics exist before anyone subscribes: a consumer that subscribed to a missing
             # topic would only see it at its next metadata refresh, minutes later.
@@ -150,6 +154,57 @@ class ServiceRuntime:
             self.consumers.append(consumer)
         for hook in self._on_start:
             await hook(self)
+        self.track(self.heartbeat.run())
+        self.track(self._sampler().run())
+        self.started = True
+
+    def _sampler(self) -> metrics.Sampler:
+        """The gauges that need a query: the relay's backlog and each projection's lag."""
+        sampler = metrics.Sampler()
+        store = self.store
+        assert store is not None
+        backlog = metrics.RELAY_BACKLOG.labels(self.service)
+        backlog_age = metrics.RELAY_BACKLOG_AGE.labels(self.service)
+
+        async def relay() -> None:
+            relay = self.relay
+            if relay is None or relay.position is None:  # not leading here: another's figure
+                return
+            waiting = await store.read_all(relay.position, 1)
+            head = await store.head_position()
+            backlog.set(max(0, head - relay.position))
+            age = (datetime.now(UTC) - waiting[0].recorded_at).total_seconds() if waiting else 0
+            backlog_age.set(max(0.0, age))
+
+        async def projections() -> None:
+            head = await store.head_position()
+            for runner in self.runners:
+                lag = max(0, head - await runner.position())
+                metrics.PROJECTION_LAG.labels(self.service, runner.projection.name).set(lag)
+
+        sampler.add("relay", relay)
+        sampler.add("projections", projections)
+        return sampler
+
+    async def ready(self) -> dict[str, bool]:
+        """What readiness checks, part by part: the database answers, the relay runs (leading
+        or standing by), every consumer is started and the trust model loaded."""
+        checks = {"started": self.started}
+        try:
+            assert self.pool is not None
+            async with self.pool.acquire(timeout=2.0) as conn:
+                await asyncio.wait_for(conn.fetchval("SELECT 1"), timeout=2.0)
+            checks["database"] = True
+        except Exception:
+            checks["database"] = False
+        if self.relay_enabled:
+            checks["relay"] = any(t.get_name() == "relay" and not t.done() for t in self._tasks)
+        checks["consumers"] = all(c.running for c in self.consumers)
+        if self.consumers:
+            checks["broker"] = await self.consumers[0].reachable(2.0)
+        elif self.relay is not None and self.relay.leading:
+            checks["broker"] = self.relay.active.is_set()
+        return checks
 
     async def settle(self) -> None:
         """Bring every projection up to the store's head now (tests, demos, rebuild tools)."""
@@ -161,6 +216,7 @@ class ServiceRuntime:
             runner.wake()
 
     async def stop(self) -> None:
+        self.started = False
         for task in self._background:
             task.cancel()
         for consumer in self.consumers:

@@ -10,6 +10,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 
 from mend_events.app.logging import configure_logging
 from mend_events.app.runtime import ServiceRuntime
@@ -40,6 +41,7 @@ def service_app(
     )
     app = create_app(service, runtime.lifespan())
     app.include_router(router)
+    app.include_router(probes(runtime))
 
     async def trusted(rt: ServiceRuntime) -> None:
         # Every request is admitted by this process's view of the hub's trust model.
@@ -47,6 +49,34 @@ def service_app(
 
     runtime.on_start(trusted)
     return app, runtime
+
+
+def probes(runtime: ServiceRuntime) -> APIRouter:
+    """What the orchestrator and Prometheus ask, without a token (they carry no case data and
+    no personal data; in a deployment they are reachable from the cluster's network only):
+    liveness (this process's event loop turns: never fails because Kafka or PostgreSQL is
+    down, so a restart cannot cure an outage), readiness (database, broker, relay and consumers:
+    traffic stops while a dependency is away) and startup (every part started once)."""
+    r = APIRouter(include_in_schema=False)
+
+    def answer(ok: bool, body: dict[str, Any]) -> JSONResponse:
+        return JSONResponse({"status": "ok" if ok else "unavailable", **body},
+                            status_code=200 if ok else 503)  # fmt: skip
+
+    @r.get("/health/live")
+    async def live() -> JSONResponse:
+        return answer(runtime.heartbeat.alive(), {})
+
+    @r.get("/health/startup")
+    async def startup() -> JSONResponse:
+        return answer(runtime.started, {})
+
+    @r.get("/health/ready")
+    async def ready() -> JSONResponse:
+        checks = await runtime.ready()
+        return answer(all(checks.values()), {"checks": checks})
+
+    return r
 
 
 async def periodically(

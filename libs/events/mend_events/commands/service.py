@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from uuid import uuid4, uuid5
 
 import asyncpg
 
+from mend_events import metrics
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.commands.idempotency import IDS, command_digest, derived_event_id, key_seed
 from mend_events.contracts.envelope import NewEvent
@@ -125,10 +127,25 @@ class CommandService(Generic[S]):
         conn: asyncpg.Connection | None = None,
     ) -> CommandResult[S]:
         """Decide and append; `conn`: a connection the caller holds, for the stream's reads."""
-        async with self._serialised(stream_id):
-            return await self._execute(
-                stream_id, command, ctx, expected_version, idempotency_key, case_id, conn
-            )
+        name = type(command).__name__
+        start = time.perf_counter()
+        outcome = "failed"
+        try:
+            async with self._serialised(stream_id):
+                result = await self._execute(
+                    stream_id, command, ctx, expected_version, idempotency_key, case_id, conn
+                )
+            outcome = "written" if result.events else "satisfied"
+            for new in result.events:
+                metrics.EVENTS.labels(self.store.service, type(new.event).__name__).inc()
+            return result
+        except MendError:
+            outcome = "refused"
+            raise
+        finally:
+            service = self.store.service
+            metrics.COMMANDS.labels(service, name, outcome).inc()
+            metrics.COMMAND_SECONDS.labels(service, name).observe(time.perf_counter() - start)
 
     async def _execute(
         self,

@@ -32,6 +32,7 @@ from faststream.kafka.annotations import KafkaMessage
 # Every service's contracts registered before any message is judged: a type is "unknown" only
 # when no service of the platform publishes it, never because this process did not import it.
 import mend_events.contracts.catalog  # noqa: F401
+from mend_events import metrics
 from mend_events.app.settings import FROM_ENV, KafkaAuth, faststream_security
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.contracts.events import UnknownEvent
@@ -84,6 +85,7 @@ class InboxConsumer:
         self.retry_delay = retry_delay
         self.processed = 0
         self.dead_lettered = 0
+        self.running = False
         # Messages of event types this process does not know, by type: counted and logged,
         # then dead-lettered like any message that cannot be applied (never silently dropped).
         self.unknown_types: Counter[str] = Counter()
@@ -94,6 +96,8 @@ class InboxConsumer:
         self._committing: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()  # cuts a commit pause short to commit at once
         self._uncommitted: dict[TopicPartition, int] = {}  # applied, not yet sent in a commit
+        self._applied = metrics.CONSUMED.labels(name)
+        self._duplicates = metrics.INBOX_DUPLICATES.labels(name)
         # No dependency injection: it would resolve the message argument in a worker thread,
         # a thread hop per batch. The decoder hands the handler the message itself instead.
         self.broker = KafkaBroker(
@@ -126,8 +130,14 @@ class InboxConsumer:
     async def start(self) -> None:
         self._stopping.clear()
         await self.broker.start()
+        self.running = True
+
+    async def reachable(self, within: float = 2.0) -> bool:
+        """Whether the broker answers this consumer's client now (readiness)."""
+        return bool(await self.broker.ping(within))
 
     async def stop(self) -> None:
+        self.running = False
         self._stopping.set()
         if self._committing is not None:
             await self._committing
@@ -156,8 +166,24 @@ class InboxConsumer:
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
             self._uncommitted[tp] = max(self._uncommitted.get(tp, 0), record.offset + 1)
+        self._note_lag(msg.consumer, records)
         if self._committing is None or self._committing.done():
             self._committing = asyncio.create_task(self._commit(msg.consumer))
+
+    def _note_lag(self, consumer: Any, records: tuple[Any, ...]) -> None:
+        """Messages behind on each partition of the batch: the broker's high watermark (as of
+        the last fetch) after the last one applied."""
+        last: dict[tuple[str, int], int] = {}
+        for record in records:
+            last[(record.topic, record.partition)] = record.offset
+        for (topic, partition), offset in last.items():
+            try:
+                high = consumer.highwater(TopicPartition(topic, partition))
+            except Exception:  # not known yet (or not an aiokafka consumer): no figure
+                continue
+            if high is not None:
+                lag = max(0, high - offset - 1)
+                metrics.CONSUMER_LAG.labels(self.name, topic, str(partition)).set(lag)
 
     async def _commit(self, consumer: Any) -> None:
         while self._uncommitted:
@@ -185,8 +211,10 @@ class InboxConsumer:
         if len(parsed) > 1:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    await self._inbox().apply_batch(conn, parsed)
+                    duplicates = await self._inbox().apply_batch(conn, parsed)
                 self.processed += len(parsed)
+                self._applied.inc(len(parsed))
+                self._duplicates.inc(duplicates)
                 return
             except TRANSIENT:
                 raise
@@ -196,6 +224,7 @@ class InboxConsumer:
             try:
                 await self._apply(event, position_of(self.name, raw))
                 self.processed += 1
+                self._applied.inc()
             except POISON as exc:
                 await self._dead_letter_once(raw, exc, 1, settled)
             except _GaveUp as gave_up:
@@ -222,7 +251,8 @@ class InboxConsumer:
         while True:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    await self._inbox().apply_one(conn, event, position)
+                    duplicate = await self._inbox().apply_one(conn, event, position)
+                self._duplicates.inc(duplicate)
                 return
             except POISON:
                 raise
@@ -264,6 +294,7 @@ class InboxConsumer:
         key = dead_letter_key(raw)
         await self.broker.publish(b"", topic=self.dlq_topic, key=key, headers=headers)
         self.dead_lettered += 1
+        metrics.DEAD_LETTERS.labels(self.name, type(exc).__name__).inc()
         log.error(
             "consumer.dead_letter",
             consumer=self.name,

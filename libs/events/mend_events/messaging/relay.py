@@ -24,6 +24,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
+from mend_events import metrics
 from mend_events.app.db import init_connection
 from mend_events.app.settings import FROM_ENV, KafkaAuth, kafka_options
 from mend_events.contracts.envelope import RecordedEvent
@@ -73,9 +74,13 @@ class Relay:
         self.poll_interval = poll_interval
         self.checkpoint_interval = checkpoint_interval
         self.published = 0
+        self.position: int | None = None  # the last event published, while leading
+        self._published = metrics.RELAY_PUBLISHED.labels(store.service)
+        self._active = metrics.RELAY_ACTIVE.labels(store.service)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self.active = asyncio.Event()  # set while this instance holds the lock
+        self.active = asyncio.Event()  # set while this instance holds the lock and publishes
+        self.leading = False  # holds the lock (publishing, or reconnecting to the broker)
         self._partition_of: dict[bytes, int] = {}  # key -> partition, for the current count
         self._partition_count = 0
 
@@ -91,6 +96,7 @@ class Relay:
             except (OSError, asyncpg.PostgresError, KafkaError) as exc:
                 log.warning("relay.fault", topic=self.topic, error=type(exc).__name__)
                 self.active.clear()
+                self._active.set(0)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=1.0)
 
@@ -115,16 +121,21 @@ class Relay:
                     await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval)
                 if self._stopping.is_set():
                     return
+            self.leading = True
             await conn.add_listener(f"{self.store.schema}_events", self._on_notify)
             self.active.set()
+            self._active.set(1)
             producer = producer_for(self.bootstrap, self.auth)
             try:
                 await producer.start()  # a start that fails is closed below as well
                 await self._publish_loop(conn, producer)
             finally:
                 self.active.clear()
+                self._active.set(0)
+                self.position = None
                 await _close(producer)
         finally:
+            self.leading = False
             with contextlib.suppress(Exception):
                 await conn.close()
 
@@ -133,7 +144,7 @@ class Relay:
 
     async def _publish_loop(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
         loop = asyncio.get_running_loop()
-        position = saved = await self._checkpoint(conn)
+        position = saved = self.position = await self._checkpoint(conn)
         saved_at = loop.time()
         try:
             while not self._stopping.is_set():
@@ -150,8 +161,9 @@ class Relay:
                 if os.environ.get("MEND_FAILPOINT") == "relay-after-ack":
                     # Fault injection: die after the ack, before the checkpoint.
                     os.kill(os.getpid(), signal.SIGKILL)
-                position = events[-1].global_position
+                position = self.position = events[-1].global_position
                 self.published += len(events)
+                self._published.inc(len(events))
                 # Under steady load the checkpoint moves at most once per interval, not once per
                 # publish (a round trip each): a crash republishes at most that much, and the
                 # consumers' inboxes absorb it.

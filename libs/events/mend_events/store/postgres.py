@@ -40,6 +40,7 @@ class EventStore(StoreReader, Appender):
             max_batch=max_batch,
             head_cache_size=head_cache_size,
             on_new_stream=self.remember_agency,
+            service=self.service,
         )
 
     async def _write(self, request: AppendRequest) -> AppendResult:

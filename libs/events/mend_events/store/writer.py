@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from uuid import UUID
 
 import asyncpg
 
+from mend_events import metrics
 from mend_events.store.chain import ZERO_HASH, canonical_json, digest_input, micros
 from mend_events.store.keys import bind_keys
 from mend_events.store.results import AppendRequest, AppendResult, conflict, ids_used_elsewhere
@@ -48,8 +50,11 @@ class GroupCommitWriter:
         max_batch: int,
         head_cache_size: int,
         on_new_stream: Callable[[str, str], None],
+        service: str = "",
     ) -> None:
         self.io_pool = io_pool
+        self._batch_events = metrics.APPEND_BATCH_EVENTS.labels(service)
+        self._batch_seconds = metrics.APPEND_SECONDS.labels(service)
         self.schema = schema
         self.max_batch = max_batch
         self._on_new_stream = on_new_stream
@@ -135,6 +140,7 @@ class GroupCommitWriter:
         if not encoded.sent:
             return deferred
         a = encoded.args
+        start = time.perf_counter()
         rows = await conn.fetch(
             f"SELECT * FROM {self.schema}.append_batch("
             f"$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
@@ -142,6 +148,8 @@ class GroupCommitWriter:
             recorded_at,
             *a[11:],
         )
+        self._batch_seconds.observe(time.perf_counter() - start)
+        self._batch_events.observe(len(batch))
         return await self._settle(encoded, rows, recorded_at) + deferred
 
     async def _know_heads(self, conn: asyncpg.Connection, batch: list[AppendRequest]) -> None:

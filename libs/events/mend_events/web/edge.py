@@ -5,12 +5,15 @@ request carries a correlation id (the client's when it is a UUID, else a new one
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 from uuid import UUID, uuid4
 
 import structlog
 from fastapi.responses import JSONResponse
+
+from mend_events import metrics
 
 # The largest request body any route takes: commands are a few hundred bytes; anything near
 # this is a mistake or an attack, refused before it is read (413).
@@ -173,3 +176,32 @@ class Correlation:
             await self.app(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+class Timing:
+    """Each request's time into `mend_http_request_duration_seconds`, labelled by the route's
+    template (`/cases/{case_id}`), never the path a client sent (ids, unbounded)."""
+
+    def __init__(self, app: Any, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def send_status(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            metrics.HTTP_SECONDS.labels(
+                self.service, scope["method"], route, str(status[0])
+            ).observe(time.perf_counter() - start)

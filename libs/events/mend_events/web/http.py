@@ -13,10 +13,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from mend_events import metrics
 from mend_events.errors import MendError
-from mend_events.web.edge import MAX_BODY_BYTES, Correlation, StrictBody
+from mend_events.web.edge import MAX_BODY_BYTES, Correlation, StrictBody, Timing
 from mend_events.web.inputs import CASE_ID_PATTERN, SESSION_ID_PATTERN
 
 __all__ = ["CASE_ID_PATTERN", "SESSION_ID_PATTERN"]
@@ -76,11 +77,19 @@ def create_app(
 
     app.add_middleware(StrictBody, max_body_bytes=max_body_bytes)
     app.add_middleware(Correlation)
+    app.add_middleware(Timing, service=service)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok", "service": service}
+
+    # Prometheus' scrape, without a token: names and counts only, no case and no person (see
+    # mend_events.metrics); in a deployment reachable from the cluster's network only.
+    @app.get("/metrics", include_in_schema=False)
+    async def scrape() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     return app
 

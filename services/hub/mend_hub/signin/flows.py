@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from mend_events import metrics
 from mend_events.contracts.catalog.hub import (
     AccountLocked,
     AccountUnlocked,
@@ -57,7 +58,9 @@ class SignInFlows:
     def __init__(self, parts: Parts) -> None:
         self.p = parts
 
-    async def _finish(self, outcome: _Outcome, now: datetime) -> dict[str, Any]:
+    async def _finish(self, outcome: _Outcome, now: datetime, step: str) -> dict[str, Any]:
+        refused = outcome.refusal
+        metrics.SIGN_INS.labels(f"{step}_{'ok' if refused is None else refused.code}").inc()
         if outcome.events and outcome.account is not None:
             a = outcome.account
             await self.p.journal.record(
@@ -120,7 +123,7 @@ class SignInFlows:
         async with self.p.pool.acquire() as conn, conn.transaction():
             account = await self.p.accounts.by_login(conn, agency, lookup)
             outcome = await self._password(conn, account, password, now)
-        return await self._finish(outcome, now)
+        return await self._finish(outcome, now, "password")
 
     async def _password(
         self, conn: asyncpg.Connection, account: Account | None, password: str, now: datetime
@@ -156,7 +159,7 @@ class SignInFlows:
         now = self.p.clock()
         async with self.p.pool.acquire() as conn, conn.transaction():
             outcome = await self._code(conn, challenge, code, now)
-        return await self._finish(outcome, now)
+        return await self._finish(outcome, now, "second_factor")
 
     async def _code(
         self, conn: asyncpg.Connection, challenge: str, code: str, now: datetime
@@ -198,7 +201,7 @@ class SignInFlows:
         now = self.p.clock()
         async with self.p.pool.acquire() as conn, conn.transaction():
             outcome = await self._rotate(conn, token, now)
-        return await self._finish(outcome, now)
+        return await self._finish(outcome, now, "refresh")
 
     async def _rotate(self, conn: asyncpg.Connection, token: str, now: datetime) -> _Outcome:
         rotated = await self.p.refresh.rotate(conn, token, now)
