@@ -2,13 +2,19 @@
 
 Partitions are fixed at creation (the key is the case id, so a case's events stay in order on
 one partition); retention is infinite (PostgreSQL stays the system of record, but a consumer
-joining late can still read the whole history). `python -m mend_events.messaging.topics consent
-...`"""
+joining late can still read the whole history). Partitions, replication and
+`min.insync.replicas` come from `MEND_TOPIC_PARTITIONS`, `MEND_TOPIC_REPLICATION` and
+`MEND_TOPIC_MIN_INSYNC` (6, 1, 1 on the local single broker; a production cluster wants 12, 3,
+2). The deployment creates them, `python -m mend_events.messaging.topics consent ...`; in
+production a service refuses to start on a missing topic rather than create one itself with
+whatever it would guess (`TopicsMissing`)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -18,6 +24,7 @@ from mend_events.app.settings import (
     Settings,
     dlq_topic,
     events_topic,
+    is_production,
     kafka_options,
 )
 
@@ -25,41 +32,81 @@ PARTITIONS = 6
 CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
+class TopicsMissing(RuntimeError):
+    """Topics a production service needs and the deployment did not create (names only)."""
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    partitions: int = PARTITIONS
+    replication: int = 1
+    min_insync: int = 1
+
+    @classmethod
+    def from_env(cls) -> TopicSettings:
+        def number(name: str, default: int) -> int:
+            raw = os.environ.get(name, "")
+            if not raw:
+                return default
+            if not raw.isdigit() or int(raw) < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1")
+            return int(raw)
+
+        settings = cls(
+            number("MEND_TOPIC_PARTITIONS", PARTITIONS),
+            number("MEND_TOPIC_REPLICATION", 1),
+            number("MEND_TOPIC_MIN_INSYNC", 1),
+        )
+        if settings.min_insync > settings.replication:
+            raise ValueError("MEND_TOPIC_MIN_INSYNC may not exceed MEND_TOPIC_REPLICATION")
+        return settings
+
+
 async def ensure_topics(
     bootstrap: str,
     services: list[str],
     *,
     prefix: str = "",
-    replication: int = 1,
     auth: KafkaAuth | None = FROM_ENV,
 ) -> list[str]:
     """Create what is missing of `services`' topics (events and dead letters)."""
     wanted = [t for s in services for t in (events_topic(s, prefix), dlq_topic(s, prefix))]
-    return await ensure_named(bootstrap, wanted, replication=replication, auth=auth)
+    return await ensure_named(bootstrap, wanted, auth=auth)
 
 
 async def ensure_named(
     bootstrap: str,
     wanted: list[str],
     *,
-    replication: int = 1,
     auth: KafkaAuth | None = FROM_ENV,
+    create: bool | None = None,
+    settings: TopicSettings | None = None,
 ) -> list[str]:
-    """Create those of `wanted` that do not exist. A principal sees only the topics it may
-    describe, so a service asks only for its own topics and those it reads."""
+    """Create those of `wanted` that do not exist (with `settings`, from the environment by
+    default), or, with `create` False (the default in production), refuse with `TopicsMissing`.
+    A principal sees only the topics it may describe, so a service asks only for its own topics
+    and those it reads."""
+    create = not is_production() if create is None else create
+    config = settings or TopicSettings.from_env()
     admin = AIOKafkaAdminClient(**kafka_options(bootstrap, auth))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t not in existing]
+        if missing and not create:
+            raise TopicsMissing(
+                f"topics missing: {', '.join(missing)}; the deployment creates them "
+                f"(python -m mend_events.messaging.topics <services>)"
+            )
         if missing:
+            topic_config = {**CONFIG, "min.insync.replicas": str(config.min_insync)}
             await admin.create_topics(
                 [
                     NewTopic(
                         t,
-                        num_partitions=PARTITIONS,
-                        replication_factor=replication,
-                        topic_configs=CONFIG,
+                        num_partitions=config.partitions,
+                        replication_factor=config.replication,
+                        topic_configs=topic_config,
                     )
                     for t in missing
                 ]
@@ -69,8 +116,10 @@ async def ensure_named(
         await admin.close()
 
 
-if __name__ == "__main__":
-    created = asyncio.run(ensure_topics(Settings.from_env().kafka_bootstrap, sys.argv[1:]))
+if __name__ == "__main__":  # the deployment's step: it creates, in production too
+    bootstrap = Settings.from_env().kafka_bootstrap
+    wanted = [t for s in sys.argv[1:] for t in (events_topic(s), dlq_topic(s))]
+    created = asyncio.run(ensure_named(bootstrap, wanted, create=True))
     print(f"topics created: {', '.join(created) or 'none (all exist)'}")
 
 
