@@ -1,5 +1,6 @@
 """R2 with the broker down (issue #4): a withdrawal is accepted while Kafka is stopped, and the
-relay delivers it, after the consent it withdraws, once the broker is back. Real broker, real
+relay delivers it, after the consent it withdraws, once the broker is back; meanwhile the
+service is alive and not ready, and ready again once the broker is. Real broker, real
 database; the broker is always restarted, even when the test fails."""
 
 from __future__ import annotations
@@ -108,8 +109,21 @@ async def test_withdrawal_accepted_while_broker_down_reaches_kafka_after_restart
             assert (stored["stream_id"], stored["event_type"]) == (CASE, "ConsentWithdrawn")
             # Nothing can have acked it: the relay has not moved past it.
             assert (checkpoint or 0) < stored["global_position"]
+            # The probes: alive (a restart would not bring the broker back), not ready (the
+            # broker is named), started.
+            assert (await client.get("/health/live")).status_code == 200
+            assert (await client.get("/health/startup")).status_code == 200
+            ready = await client.get("/health/ready")
+            assert ready.status_code == 503, ready.text
+            assert ready.json()["checks"]["broker"] is False
+            assert ready.json()["checks"]["database"] is True
         finally:
             await asyncio.to_thread(launcher.start_kafka, local)
+
+        async def ready_again() -> bool:
+            return (await client.get("/health/ready")).status_code == 200
+
+        await wait_until(ready_again, timeout=ARRIVAL_TIMEOUT)
 
         # The relay reconnects by itself and publishes what it could not while Kafka was down.
         records = await _records_until(
