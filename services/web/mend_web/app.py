@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mend_web import pages, participant
 from mend_web.csrf import CsrfRefused
 from mend_web.participant_cases import KnownCases, ParticipantCases
-from mend_web.routes import coordinator, practitioner, signin
+from mend_web.routes import auditor, coordinator, practitioner, signin
 from mend_web.security_headers import SecurityHeaders
 from mend_web.services import ServiceError, Services
 from mend_web.session import Sessions
@@ -29,7 +29,7 @@ from mend_web.settings import WebSettings
 
 SCHEMA = "web"
 # Each area's pages: `router()` of each module.
-PARTS = (signin, practitioner, coordinator, participant)
+PARTS = (signin, practitioner, coordinator, participant, auditor)
 STATIC = Path(__file__).parent / "static"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from mend_audit.api import build as build_audit
 from mend_events.messaging.topics import ensure_topics
 from mend_hub.app import build as build_hub
 from mend_sessions.app import build as build_sessions
@@ -76,10 +77,24 @@ async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
         schema = await make_schema(platform, "web", f"web_{unique}")
         stack.push_async_callback(drop_schema, platform, schema)
         settings = WebSettings(production=False)
-        app = build(settings, platform=platform, schema=schema,
-                    services=Services({"hub": hub, "sessions": sessions}))  # fmt: skip
+        audit = await audit_over(stack, platform, unique, topic_prefix, ["hub", "sessions"])
+        clients = {"hub": hub, "sessions": sessions, "audit": audit}
+        app = build(settings, platform=platform, schema=schema, services=Services(clients))
         await stack.enter_async_context(app.router.lifespan_context(app))
         yield World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)
+
+
+async def audit_over(
+    stack: contextlib.AsyncExitStack, platform, unique: str, topic_prefix: str, services: list[str]
+) -> httpx.AsyncClient:
+    """The audit API in process over these services' stores (the schemas `running_service`
+    made): it reads them, it keeps nothing of its own."""
+    app = build_audit(platform, schemas={s: f"{s}_{unique}" for s in services},
+                      topic_prefix=topic_prefix)  # fmt: skip
+    await stack.enter_async_context(app.router.lifespan_context(app))
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(transport=transport, base_url="http://audit")
+    return await stack.enter_async_context(client)
 
 
 @dataclass
@@ -120,6 +135,7 @@ async def mend(platform, unique, topic_prefix, token) -> AsyncIterator[Mend]:
         hub, hub_app, hub_rt = running["hub"]
         sessions, _, sessions_rt = running["sessions"]
         clients = {s: running[s][0] for s in builds}  # every service in process
+        clients["audit"] = await audit_over(stack, platform, unique, topic_prefix, list(builds))
         app = build(settings, platform=platform, schema=schema,
                     services=Services(clients))  # fmt: skip
         await stack.enter_async_context(app.router.lifespan_context(app))
