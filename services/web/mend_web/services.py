@@ -194,3 +194,18 @@ class Services:
     async def audit_export(self, token: str, case_id: str, fmt: str) -> bytes:
         params = {"format": fmt}
         return (await self._audit(token, f"/audit/cases/{case_id}/export", params)).content
+
+    # --- the coordinator's agency report (counts only, small cells suppressed by the service) --
+
+    async def commissioners_report(self, token: str) -> dict[str, Any]:
+        return await self._call("aftercare", "GET", "/reports/commissioners", token)
+
+    # --- a participant's preferences and progress updates (each service filters for them) ----
+
+    async def set_preferences(self, token: str, case_id: str, prefs: Mapping[str, Any]) -> None:
+        """The harmed person's preferences, whole (the sessions service replaces them)."""
+        await self._call("sessions", "POST", f"/cases/{case_id}/preferences", token, dict(prefs))
+
+    async def progress_updates(self, token: str, case_id: str) -> Mapping[str, Any] | None:
+        path = f"/cases/{case_id}/aftercare/progress-updates"
+        return await self._read("aftercare", path, token)

@@ -27,6 +27,8 @@ PAGES = {
     f"/cases/{CASE}": {"allocated practitioner"},
     "/staff": {"coordinator"},
     f"/allocations/{CASE}": {"coordinator"},
+    "/caseloads": {"coordinator"},
+    "/reports": {"coordinator"},
     "/home": SIGNED_IN,
     # The auditor's pages: the lookup form asks no service; the audit service decides the rest
     # (its own agency's cases only).
