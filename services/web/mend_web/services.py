@@ -209,3 +209,7 @@ class Services:
     async def progress_updates(self, token: str, case_id: str) -> Mapping[str, Any] | None:
         path = f"/cases/{case_id}/aftercare/progress-updates"
         return await self._read("aftercare", path, token)
+
+    async def set_update_level(self, token: str, case_id: str, level: str) -> None:
+        path = f"/cases/{case_id}/aftercare/progress-update-preference"
+        await self._call("aftercare", "POST", path, token, {"level": level})
