@@ -11,7 +11,7 @@ import pytest
 from mend_testkit.journeys.case import new_case
 from mend_testkit.journeys.driver import Driver
 
-from tests.browser.stack import PASSPHRASE
+from tests.browser.staff import staff_sign_in
 
 pytestmark = pytest.mark.browser
 LETTER, AUDITOR = "letter", "aud-0001bb"
@@ -31,15 +31,7 @@ async def test_an_auditor_reads_a_case_history_and_its_state_as_of_a_moment(mend
     await mend.trusted("the auditor", lambda trust: (mend.agency, AUDITOR) in trust.staff)
     totp = await mend.staff_member(AUDITOR, "dana-auditor")
 
-    page = await checked.page()
-    await page.goto(f"{mend.web}/signin")
-    await page.get_by_label("Organisation code").fill(mend.agency)
-    await page.get_by_label("Login name").fill("dana-auditor")
-    await page.get_by_label("Password").fill(PASSPHRASE)
-    await page.get_by_role("button", name="Continue").click()
-    await page.wait_for_url(f"{mend.web}/signin/second-factor")
-    await page.get_by_label("Code").fill(totp.now())
-    await page.get_by_role("button", name="Sign in").click()
+    page = await staff_sign_in(checked, mend, "dana-auditor", totp)
 
     await page.wait_for_url(f"{mend.web}/audit")
     await checked.check(page, "auditor-lookup")

@@ -10,7 +10,7 @@ from mend_testkit.journeys.case import new_case
 from mend_testkit.journeys.driver import Driver
 from mend_testkit.journeys.people import LETTER
 
-from tests.browser.stack import PASSPHRASE
+from tests.browser.staff import staff_sign_in
 from tests.browser.test_participant import sign_in
 
 pytestmark = pytest.mark.browser
@@ -53,15 +53,7 @@ async def test_a_coordinator_reads_caseloads_and_the_agency_report(mend, checked
         await case.choose_facilitator()
     totp = await mend.staff_member(mend.team.coordinator, "erin-coordinator")
 
-    page = await checked.page()
-    await page.goto(f"{mend.web}/signin")
-    await page.get_by_label("Organisation code").fill(mend.agency)
-    await page.get_by_label("Login name").fill("erin-coordinator")
-    await page.get_by_label("Password").fill(PASSPHRASE)
-    await page.get_by_role("button", name="Continue").click()
-    await page.wait_for_url(f"{mend.web}/signin/second-factor")
-    await page.get_by_label("Code").fill(totp.now())
-    await page.get_by_role("button", name="Sign in").click()
+    page = await staff_sign_in(checked, mend, "erin-coordinator", totp)
     await page.wait_for_url(f"{mend.web}/staff")
 
     await page.get_by_role("link", name="Caseloads").click()

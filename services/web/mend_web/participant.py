@@ -12,7 +12,7 @@ sessions fragment is polled (htmx, every 2 s) until the services report the cons
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -112,6 +112,20 @@ async def _support(request: Request, me: Viewer, case_id: str) -> dict[str, Any]
     return {"case_id": case_id, "a": aftercare, "updates": updates}
 
 
+async def _each_case(
+    request: Request,
+    me: Viewer,
+    view: Callable[[Request, Viewer, str], Awaitable[dict[str, Any]]],
+    template: str,
+    **extra: Any,
+) -> Response:
+    """A page of `view` of each of the participant's cases (and the confirmation of what they
+    just did, `?done=`)."""
+    views = [await view(request, me, c) for c in await _cases(request, me)]
+    done = request.query_params.get("done")
+    return _page(request, template, {"cases": views, "done": done, **extra})
+
+
 async def _own_case(request: Request, me: Viewer, case_id: str) -> None:
     if case_id not in await _cases(request, me):
         raise ServiceError(404)
@@ -122,9 +136,7 @@ def router() -> APIRouter:
 
     @r.get("/me")
     async def account(request: Request, me: Participant) -> Response:
-        views = [await _view(request, me, c) for c in await _cases(request, me)]
-        done = request.query_params.get("done")
-        return _page(request, "account.html", {"cases": views, "done": done})
+        return await _each_case(request, me, _view, "account.html")
 
     @r.post("/me/withdrawal")
     async def withdraw(
@@ -158,9 +170,7 @@ def router() -> APIRouter:
 
     @r.get("/me/preferences")
     async def preferences(request: Request, me: Participant) -> Response:
-        views = [await _choices(request, me, c) for c in await _cases(request, me)]
-        done = request.query_params.get("done")
-        return _page(request, "preferences.html", {"cases": views, "done": done})
+        return await _each_case(request, me, _choices, "preferences.html")
 
     @r.post("/me/preferences")
     async def set_preferences(
@@ -199,8 +209,7 @@ def router() -> APIRouter:
 
     @r.get("/me/support")
     async def support(request: Request, me: Participant) -> Response:
-        views = [await _support(request, me, c) for c in await _cases(request, me)]
-        return _page(request, "support.html", {"cases": views, "words": words})
+        return await _each_case(request, me, _support, "support.html", words=words)
 
     @r.post("/me/stay")
     async def stay(me: Participant) -> Response:
