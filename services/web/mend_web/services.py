@@ -191,8 +191,10 @@ class Services:
         params = {"kafka": "true" if kafka else "false"}
         return (await self._audit(token, "/audit/verify", params)).json()
 
-    async def audit_export(self, token: str, case_id: str, fmt: str) -> bytes:
-        params = {"format": fmt}
+    async def audit_export(
+        self, token: str, case_id: str, fmt: str, as_of: str | None = None
+    ) -> bytes:
+        params = {"format": fmt, **({"as_of": as_of} if as_of else {})}
         return (await self._audit(token, f"/audit/cases/{case_id}/export", params)).content
 
     # --- the coordinator's agency report (counts only, small cells suppressed by the service) --

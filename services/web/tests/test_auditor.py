@@ -68,6 +68,11 @@ async def test_an_auditor_reads_history_state_as_of_halts_verification_and_expor
     picked = re.search(r'id="as-of" name="as_of" type="datetime-local" step="1" value="([^"]+)"',
                        earlier.text)  # fmt: skip
     assert picked and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", picked.group(1))
+    # The case file as of that moment: the download links of the page carry it.
+    export = re.search(r'href="(/audit/cases/[^"]+format=json[^"]*as_of=[^"]+)"', earlier.text)
+    assert export, earlier.text
+    doc = await browser.get(export.group(1).replace("&amp;", "&"))
+    assert doc.status_code == 200 and doc.json()["events"] == int(withdrawn) - 1
     r = await browser.get(f"/audit/cases/{case.id}", params={"as_of": "1999-01-01T00:00"})
     assert r.status_code == 200 and _rows(r.text) == []
     r = await browser.get(f"/audit/cases/{case.id}", params={"as_of": "yesterday"})

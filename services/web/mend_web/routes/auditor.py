@@ -65,7 +65,7 @@ def router() -> APIRouter:
         doc = await services(request).audit_history(
             me.token, case_id, moment.isoformat() if moment else None
         )
-        ctx = {"doc": doc, "case_id": case_id, "as_of": _picker(moment)}
+        ctx = {"doc": doc, "case_id": case_id, "as_of": _picker(moment), "asked": as_of}
         return render(request, "auditor/history.html", ctx)
 
     @r.get("/audit/cases/{case_id}/halts")
@@ -84,8 +84,13 @@ def router() -> APIRouter:
         me: Auditor,
         case_id: CasePath,
         format: Literal["json", "csv"] = "json",  # the audit API's own name
+        as_of: AsOf = "",
     ) -> Response:
-        data = await services(request).audit_export(me.token, case_id, format)
+        """The case file (as of a moment, when one is asked) as a download: never cached (the
+        app's headers), named after the case."""
+        moment = _moment(as_of)
+        at = moment.isoformat() if moment else None
+        data = await services(request).audit_export(me.token, case_id, format, at)
         media = "application/json" if format == "json" else "text/csv; charset=utf-8"
         disposition = f'attachment; filename="{case_id}.{format}"'
         return Response(data, media_type=media, headers={"Content-Disposition": disposition})
