@@ -21,6 +21,7 @@ import pyotp
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from mend_aftercare.app import build as build_aftercare
+from mend_audit.api import build as build_audit
 from mend_consent.app import build as build_consent
 from mend_hub.app import build as build_hub
 from mend_risk.app import build as build_risk
@@ -212,6 +213,10 @@ async def running_stack(
             )
             urls[service] = await stack.enter_async_context(serving(app))
             runtimes.append(runtime)
+        # The audit API over the services' stores (it reads them; it keeps nothing itself).
+        audit = build_audit(platform, schemas={s: f"{s}_{unique}" for s in BUILDS},
+                            topic_prefix=topic_prefix)  # fmt: skip
+        urls["audit"] = await stack.enter_async_context(serving(audit, lifespan="on"))
         cases = KnownCases()
         schema = await make_schema(platform, "web", f"web_{unique}")
         stack.push_async_callback(drop_schema, platform, schema)

@@ -22,8 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mend_web import pages, participant
 from mend_web.csrf import CsrfRefused
+from mend_web.i18n import gettext as _
 from mend_web.participant_cases import KnownCases, ParticipantCases
-from mend_web.routes import coordinator, practitioner, signin
+from mend_web.routes import auditor, coordinator, practitioner, signin
 from mend_web.security_headers import SecurityHeaders
 from mend_web.services import ServiceError, Services
 from mend_web.session import Sessions
@@ -31,7 +32,7 @@ from mend_web.settings import WebSettings
 
 SCHEMA = "web"
 # Each area's pages: `router()` of each module.
-PARTS = (signin, practitioner, coordinator, participant)
+PARTS = (signin, practitioner, coordinator, participant, auditor)
 STATIC = Path(__file__).parent / "static"
 
 
@@ -44,19 +45,19 @@ def _errors(app: FastAPI) -> None:
         return pages.render(request, "error.html", ctx, block=block, status_code=status)
 
     @app.exception_handler(pages.SignInNeeded)
-    async def sign_in_needed(request: Request, _: Exception) -> Response:
+    async def sign_in_needed(request: Request, exc: Exception) -> Response:
         if pages.is_htmx(request):  # htmx follows a redirect inside the fragment: a full load
             return Response(status_code=401, headers={"HX-Redirect": "/signin"})
         return RedirectResponse("/signin", status_code=303)
 
     @app.exception_handler(CsrfRefused)
-    async def csrf_refused(request: Request, _: Exception) -> Response:
-        return page(request, 403, "Not allowed", "This form has expired. Go back, reload the "
-                    "page and try again.")  # fmt: skip
+    async def csrf_refused(request: Request, exc: Exception) -> Response:
+        return page(request, 403, _("Not allowed"), _("This form has expired. Go back, reload "
+                    "the page and try again."))  # fmt: skip
 
     @app.exception_handler(pages.WrongRole)
-    async def wrong_role(request: Request, _: Exception) -> Response:
-        return page(request, 403, "Not allowed", "This page is not available to you.")
+    async def wrong_role(request: Request, exc: Exception) -> Response:
+        return page(request, 403, _("Not allowed"), _("This page is not available to you."))
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: Exception) -> Response:
@@ -64,13 +65,13 @@ def _errors(app: FastAPI) -> None:
         if exc.status in (401,):
             raise pages.SignInNeeded()
         if exc.status in (403, 404):
-            return page(request, exc.status, "Not available",
-                        "This is not available to you, or it does not exist.")  # fmt: skip
+            return page(request, exc.status, _("Not available"),
+                        _("This is not available to you, or it does not exist."))  # fmt: skip
         if exc.status in (400, 409, 422):
-            return page(request, 409, "Not done", "That could not be done as things stand. "
-                        "Reload the page to see the current state.")  # fmt: skip
-        return page(request, 503, "Try again shortly",
-                    "A part of Mend is not answering at the moment.")  # fmt: skip
+            return page(request, 409, _("Not done"), _("That could not be done as things stand. "
+                        "Reload the page to see the current state."))  # fmt: skip
+        return page(request, 503, _("Try again shortly"),
+                    _("A part of Mend is not answering at the moment."))  # fmt: skip
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: Exception) -> Response:
@@ -80,14 +81,19 @@ def _errors(app: FastAPI) -> None:
         return (
             JSONResponse({"field": field, "reason": "invalid"}, status_code=422)
             if (not request.headers.get("accept", "").startswith("text/html"))
-            else page(request, 422, "Check the form", f"The field '{field}' is not valid.")
+            else page(
+                request,
+                422,
+                _("Check the form"),
+                _("The field '%(field)s' is not valid.") % {"field": field},
+            )
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        return page(request, exc.status_code, "Not found" if exc.status_code == 404 else "Error",
-                    "There is nothing here.")  # fmt: skip
+        title = _("Not found") if exc.status_code == 404 else _("Error")
+        return page(request, exc.status_code, title, _("There is nothing here."))
 
 
 def build(

@@ -161,4 +161,6 @@ def home_of(role: str) -> str:
         return "/staff"
     if role in PARTICIPANT_ROLES:
         return "/me"
+    if role == "auditor":
+        return "/audit"
     return "/home"

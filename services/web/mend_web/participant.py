@@ -12,11 +12,16 @@ sessions fragment is polled (htmx, every 2 s) until the services report the cons
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from mend_events.contracts.actors import PSEUDO_ID_PATTERN, PseudoId
+from mend_events.contracts.catalog.aftercare import UpdateLevel
+from mend_events.contracts.vocabulary import ContactForm
 
+from mend_web import participant_text as words
 from mend_web.pages import (
     PARTICIPANT_ROLES,
     Viewer,
@@ -33,6 +38,8 @@ Participant = Annotated[Viewer, Depends(viewer(*PARTICIPANT_ROLES))]
 CaseField = Annotated[str, Form(pattern=r"^case-[a-z0-9-]{3,60}$")]
 ScopeField = Annotated[str, Form(pattern=r"^[a-z_]+(:[a-z0-9_-]+)?$", max_length=128)]
 SessionField = Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+PersonOrNone = Annotated[str, Form(pattern=f"^(|{PSEUDO_ID_PATTERN[1:-1]})$")]
+People = Annotated[list[PseudoId] | None, Form()]
 
 
 def _page(request: Request, template: str, ctx: dict[str, Any], status: int = 200) -> Response:
@@ -48,11 +55,22 @@ async def _cases(request: Request, me: Viewer) -> list[str]:
     return await participant_cases(request).cases_of(me.agency, me.person_id)
 
 
+async def _shown(read: Awaitable[Mapping[str, Any] | None]) -> Mapping[str, Any]:
+    """What a service shows this participant; nothing where it shows them nothing yet (a
+    responsible person may read the case only once they take part in a session: 403)."""
+    try:
+        return await read or {}
+    except ServiceError as exc:
+        if exc.status == 403:
+            return {}
+        raise
+
+
 async def _view(request: Request, me: Viewer, case_id: str) -> dict[str, Any]:
     svc = services(request)
-    consents = await svc.consents(me.token, case_id) or {}
-    case = await svc.case_or_none(me.token, case_id) or {}
-    aftercare = await svc.aftercare(me.token, case_id)
+    consents = await _shown(svc.consents(me.token, case_id))
+    case = await _shown(svc.case_or_none(me.token, case_id))
+    aftercare = await _shown(svc.aftercare(me.token, case_id))
     grants = [
         {**g, "label": scope_label(g["scope"])}
         for g in consents.get("grants", [])
@@ -65,6 +83,49 @@ async def _view(request: Request, me: Viewer, case_id: str) -> dict[str, Any]:
     return {"case_id": case_id, "grants": grants, "sessions": sessions, "aftercare": aftercare}
 
 
+async def _choices(request: Request, me: Viewer, case_id: str) -> dict[str, Any]:
+    """The harmed person's preferences as the sessions service shows them to the viewer (only
+    the harmed person is shown any: the service leaves them out for everyone else), and their
+    choice of progress updates as the aftercare service shows it (theirs alone likewise)."""
+    svc = services(request)
+    case = await _shown(svc.case_or_none(me.token, case_id))
+    aftercare = await _shown(svc.aftercare(me.token, case_id))
+    forms = [{"code": str(f), "label": form_label(str(f))} for f in ContactForm]
+    return {
+        "case_id": case_id,
+        "prefs": case.get("preferences"),
+        "responsible": case.get("responsible_person_id"),
+        "forms": forms,
+        "update_level": aftercare.get("update_level"),
+        "levels": words.UPDATE_LEVELS,
+    }
+
+
+async def _support(request: Request, me: Viewer, case_id: str) -> dict[str, Any]:
+    """Their after-care as the aftercare service shows it to them; the progress updates that
+    reached them when the service shows them an update choice (the harmed person's view)."""
+    svc = services(request)
+    aftercare = await _shown(svc.aftercare(me.token, case_id))
+    updates = None
+    if "update_level" in aftercare:
+        updates = (await _shown(svc.progress_updates(me.token, case_id))).get("updates", [])
+    return {"case_id": case_id, "a": aftercare, "updates": updates}
+
+
+async def _each_case(
+    request: Request,
+    me: Viewer,
+    view: Callable[[Request, Viewer, str], Awaitable[dict[str, Any]]],
+    template: str,
+    **extra: Any,
+) -> Response:
+    """A page of `view` of each of the participant's cases (and the confirmation of what they
+    just did, `?done=`)."""
+    views = [await view(request, me, c) for c in await _cases(request, me)]
+    done = request.query_params.get("done")
+    return _page(request, template, {"cases": views, "done": done, **extra})
+
+
 async def _own_case(request: Request, me: Viewer, case_id: str) -> None:
     if case_id not in await _cases(request, me):
         raise ServiceError(404)
@@ -75,9 +136,7 @@ def router() -> APIRouter:
 
     @r.get("/me")
     async def account(request: Request, me: Participant) -> Response:
-        views = [await _view(request, me, c) for c in await _cases(request, me)]
-        done = request.query_params.get("done")
-        return _page(request, "account.html", {"cases": views, "done": done})
+        return await _each_case(request, me, _view, "account.html")
 
     @r.post("/me/withdrawal")
     async def withdraw(
@@ -108,6 +167,49 @@ def router() -> APIRouter:
         planned or happening)."""
         await _own_case(request, me, case)
         return _page(request, "_status.html", {"c": await _view(request, me, case)})
+
+    @r.get("/me/preferences")
+    async def preferences(request: Request, me: Participant) -> Response:
+        return await _each_case(request, me, _choices, "preferences.html")
+
+    @r.post("/me/preferences")
+    async def set_preferences(
+        request: Request,
+        me: Participant,
+        case: CaseField,
+        min_gap_days: Annotated[int, Form(ge=0, le=365)] = 0,
+        permitted_forms: Annotated[list[ContactForm] | None, Form()] = None,
+        speaks_first: PersonOrNone = "",
+        responsible_person_takes_part: Annotated[bool, Form()] = False,
+        progress_updates: Annotated[bool, Form()] = False,
+        invited: People = None,
+    ) -> Response:
+        """The harmed person's preferences, whole (the service replaces them; `invited` comes
+        back as the page had it). Anyone else: the sessions service refuses."""
+        await _own_case(request, me, case)
+        prefs = {
+            "min_gap_days": min_gap_days,
+            "permitted_forms": [str(f) for f in permitted_forms or ()],
+            "speaks_first": speaks_first or None,
+            "responsible_person_takes_part": responsible_person_takes_part,
+            "invited": list(invited or ()),
+            "progress_updates": progress_updates,
+        }
+        await services(request).set_preferences(me.token, case, prefs)
+        return RedirectResponse("/me/preferences?done=saved", status_code=303)
+
+    @r.post("/me/updates")
+    async def set_updates(
+        request: Request, me: Participant, case: CaseField, level: Annotated[UpdateLevel, Form()]
+    ) -> Response:
+        """Which progress updates the harmed person receives (the aftercare service decides)."""
+        await _own_case(request, me, case)
+        await services(request).set_update_level(me.token, case, str(level))
+        return RedirectResponse("/me/preferences?done=updates", status_code=303)
+
+    @r.get("/me/support")
+    async def support(request: Request, me: Participant) -> Response:
+        return await _each_case(request, me, _support, "support.html", words=words)
 
     @r.post("/me/stay")
     async def stay(me: Participant) -> Response:

@@ -12,7 +12,7 @@ FORMS = {
     "face_to_face": _("Meeting face to face"),
     "letter": _("Exchanging letters"),
     "unsent_letter": _("Writing a letter that is not sent"),
-    "shuttle": _("Messages passed on by your facilitator"),
+    "indirect": _("Messages passed on by your facilitator"),
     "conference": _("A conference with others affected"),
     "family_circle": _("A family circle"),
     "healing_circle": _("A healing circle"),
@@ -45,3 +45,48 @@ def form_label(form: str) -> str:
 
 def status_label(status: str) -> str:
     return STATUSES.get(status, _("Planned"))
+
+
+# After-care and progress updates, in plain words.
+SUPPORT = {
+    "not_offered": _("Nothing has been offered yet"),
+    "offered": _("Offered: it is your choice"),
+    "accepted": _("You accepted it"),
+    "declined": _("You said no, and you can change your mind"),
+    "closed": _("Finished"),
+}
+UPDATE_LEVELS = {
+    "each_update": _("Every update"),
+    "completion_only": _("Only when something is finished or not finished"),
+    "risk_changes_only": _("Only when something changes about safety"),
+    "none": _("No updates"),
+}
+REFERRALS = {
+    "counselling": _("Counselling"),
+    "advocacy": _("Advocacy"),
+    "therapeutic_treatment": _("Therapeutic treatment"),
+    "circles_of_support_and_accountability": _("A circle of support and accountability"),
+    "other": _("Other support"),
+}
+COMMITMENTS = {
+    "therapeutic_treatment": _("Therapeutic treatment"),
+    "behaviour_change_programme": _("A behaviour change programme"),
+    "no_contact": _("No contact"),
+    "family_arrangement": _("A family arrangement"),
+    "contact_arrangement": _("A contact arrangement"),
+    "written_account": _("A written account"),
+    "reparation": _("Reparation"),
+    "other": _("Another commitment"),
+}
+PROGRESS = {
+    "progressed": _("Going ahead"),
+    "completed": _("Finished"),
+    "not_completed": _("Not finished"),
+    "sent": _("Sent"),
+}
+CHECK_INS = {"completed": _("Held"), "missed": _("Missed"), "ended": _("No longer planned")}
+
+
+def label(table: dict[str, str], code: str | None) -> str:
+    """The plain words for a code of `table`, or a neutral word for one it does not know."""
+    return table.get(code or "", _("Noted"))

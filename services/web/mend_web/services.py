@@ -65,16 +65,28 @@ class Services:
             # sign-in would count against the web app's own address. The hub's server takes it
             # only from the addresses it trusts as proxies (uvicorn's --forwarded-allow-ips).
             headers["X-Forwarded-For"] = address
+        r = await self._send(service, method, path, headers, body)
+        return r.json() if r.content else None
+
+    async def _send(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         client = self.clients.get(service)
         if client is None:
             raise ServiceError(503)
         try:
-            r = await client.request(method, path, json=body, headers=headers)
+            r = await client.request(method, path, json=body, headers=headers, params=params)
         except httpx.HTTPError:
             raise ServiceError(503) from None
         if r.is_error:
             raise ServiceError(r.status_code, _reason(r))
-        return r.json() if r.content else None
+        return r
 
     async def _read(self, service: str, path: str, token: str) -> Any:
         """A read where "nothing here yet" (404) is an answer, not an error."""
@@ -157,3 +169,49 @@ class Services:
     async def withdraw(self, token: str, case_id: str, person_id: str, scope: str) -> None:
         body = {"participant_id": person_id, "scope": scope}
         await self._call("consent", "POST", f"/cases/{case_id}/withdrawals", token, body)
+
+    # --- the auditor's reads (the audit service: read-only, the auditor's own token) ----------
+
+    async def _audit(self, token: str, path: str, params: Mapping[str, str]) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return await self._send("audit", "GET", path, headers, params=params)
+
+    async def audit_history(self, token: str, case_id: str, as_of: str | None) -> dict[str, Any]:
+        """The case's timeline with causes, its halts, and its state as of `as_of` (ISO 8601
+        with a timezone; None: as recorded)."""
+        params = {"as_of": as_of} if as_of else {}
+        return (await self._audit(token, f"/audit/cases/{case_id}/history", params)).json()
+
+    async def audit_halts(self, token: str, case_id: str | None = None) -> list[dict[str, Any]]:
+        """Every halt and withdrawal of one case, or of every case of the auditor's agency."""
+        params = {"case": case_id} if case_id else {}
+        return (await self._audit(token, "/audit/halts", params)).json()["halts"]
+
+    async def audit_verify(self, token: str, kafka: bool) -> dict[str, Any]:
+        params = {"kafka": "true" if kafka else "false"}
+        return (await self._audit(token, "/audit/verify", params)).json()
+
+    async def audit_export(
+        self, token: str, case_id: str, fmt: str, as_of: str | None = None
+    ) -> bytes:
+        params = {"format": fmt, **({"as_of": as_of} if as_of else {})}
+        return (await self._audit(token, f"/audit/cases/{case_id}/export", params)).content
+
+    # --- the coordinator's agency report (counts only, small cells suppressed by the service) --
+
+    async def commissioners_report(self, token: str) -> dict[str, Any]:
+        return await self._call("aftercare", "GET", "/reports/commissioners", token)
+
+    # --- a participant's preferences and progress updates (each service filters for them) ----
+
+    async def set_preferences(self, token: str, case_id: str, prefs: Mapping[str, Any]) -> None:
+        """The harmed person's preferences, whole (the sessions service replaces them)."""
+        await self._call("sessions", "POST", f"/cases/{case_id}/preferences", token, dict(prefs))
+
+    async def progress_updates(self, token: str, case_id: str) -> Mapping[str, Any] | None:
+        path = f"/cases/{case_id}/aftercare/progress-updates"
+        return await self._read("aftercare", path, token)
+
+    async def set_update_level(self, token: str, case_id: str, level: str) -> None:
+        path = f"/cases/{case_id}/aftercare/progress-update-preference"
+        await self._call("aftercare", "POST", path, token, {"level": level})

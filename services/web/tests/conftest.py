@@ -1,8 +1,9 @@
 """The web app's test world: the web app in process (ASGI) on its own schema, in front of the
-real hub and sessions services, also in process on their own schemas and topics (the real
-PostgreSQL and broker). `World.browser()` is a cookie-keeping client as a browser would be;
-`World.signed_in_as(...)` a browser whose web session holds a development-key token of a
-given caller (for the access matrix; the sign-in itself is tested through the forms)."""
+real hub, sessions and aftercare services and the audit API over their stores, also in process
+on their own schemas and topics (the real PostgreSQL and broker). `World.browser()` is a
+cookie-keeping client as a browser would be; `World.signed_in_as(...)` a browser whose web
+session holds a development-key token of a given caller (for the access matrix; the sign-in
+itself is tested through the forms)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from mend_aftercare.app import build as build_aftercare
+from mend_audit.api import build as build_audit
 from mend_events.messaging.topics import ensure_topics
 from mend_hub.app import build as build_hub
 from mend_sessions.app import build as build_sessions
@@ -65,7 +68,8 @@ class World:
 
 @pytest.fixture
 async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
-    await ensure_topics(platform.kafka_bootstrap, ["hub", "sessions"], prefix=topic_prefix)
+    topics = ["hub", "sessions", "consent", "aftercare"]  # aftercare consumes consent's too
+    await ensure_topics(platform.kafka_bootstrap, topics, prefix=topic_prefix)
     async with contextlib.AsyncExitStack() as stack:
         hub, hub_app, hub_rt = await stack.enter_async_context(
             running_service(build_hub, "hub", platform, unique, topic_prefix)
@@ -73,13 +77,30 @@ async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
         sessions, _, sessions_rt = await stack.enter_async_context(
             running_service(build_sessions, "sessions", platform, unique, topic_prefix)
         )
+        aftercare, _, _ = await stack.enter_async_context(
+            running_service(build_aftercare, "aftercare", platform, unique, topic_prefix)
+        )
         schema = await make_schema(platform, "web", f"web_{unique}")
         stack.push_async_callback(drop_schema, platform, schema)
         settings = WebSettings(production=False)
-        app = build(settings, platform=platform, schema=schema,
-                    services=Services({"hub": hub, "sessions": sessions}))  # fmt: skip
+        audit = await audit_over(stack, platform, unique, topic_prefix, ["hub", "sessions"])
+        clients = {"hub": hub, "sessions": sessions, "aftercare": aftercare, "audit": audit}
+        app = build(settings, platform=platform, schema=schema, services=Services(clients))
         await stack.enter_async_context(app.router.lifespan_context(app))
         yield World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)
+
+
+async def audit_over(
+    stack: contextlib.AsyncExitStack, platform, unique: str, topic_prefix: str, services: list[str]
+) -> httpx.AsyncClient:
+    """The audit API in process over these services' stores (the schemas `running_service`
+    made): it reads them, it keeps nothing of its own."""
+    app = build_audit(platform, schemas={s: f"{s}_{unique}" for s in services},
+                      topic_prefix=topic_prefix)  # fmt: skip
+    await stack.enter_async_context(app.router.lifespan_context(app))
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(transport=transport, base_url="http://audit")
+    return await stack.enter_async_context(client)
 
 
 @dataclass
@@ -93,7 +114,6 @@ class Mend:
 
 @pytest.fixture
 async def mend(platform, unique, topic_prefix, token) -> AsyncIterator[Mend]:
-    from mend_aftercare.app import build as build_aftercare
     from mend_consent.app import build as build_consent
     from mend_risk.app import build as build_risk
     from mend_testkit.directory import allocator
@@ -120,6 +140,7 @@ async def mend(platform, unique, topic_prefix, token) -> AsyncIterator[Mend]:
         hub, hub_app, hub_rt = running["hub"]
         sessions, _, sessions_rt = running["sessions"]
         clients = {s: running[s][0] for s in builds}  # every service in process
+        clients["audit"] = await audit_over(stack, platform, unique, topic_prefix, list(builds))
         app = build(settings, platform=platform, schema=schema,
                     services=Services(clients))  # fmt: skip
         await stack.enter_async_context(app.router.lifespan_context(app))

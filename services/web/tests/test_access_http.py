@@ -15,17 +15,30 @@ from .conftest import csrf_of
 
 A, B, CASE = MATRIX_AGENCY, OTHER_AGENCY, MATRIX_CASE
 PRAC, STRANGER, COORD = "prac-0001aa", "prac-0009zz", "coord-0001aa"
+AUDITOR = matrix_callers()["auditor"].person_id
 # Agency B's tokens for agency A's person ids: B is a hub agency whose staff they are not, so
 # the services refuse them whatever their role (the web app shows the page, the data is refused).
 PRACTITIONERS = {"allocated practitioner", "unallocated practitioner"}
 SIGNED_IN = {n for n, i in matrix_callers().items() if str(i.role) != "system"}
+AUDITORS = {"auditor", f"auditor of {B}"}
 # Page -> the callers who get it (everyone else: 403 from the web app or the services).
 PAGES = {
     "/cases": PRACTITIONERS,
     f"/cases/{CASE}": {"allocated practitioner"},
     "/staff": {"coordinator"},
     f"/allocations/{CASE}": {"coordinator"},
+    "/caseloads": {"coordinator"},
+    "/reports": {"coordinator"},
     "/home": SIGNED_IN,
+    # The auditor's pages: the lookup form asks no service; the audit service decides the rest
+    # (its own agency's cases only).
+    "/audit": AUDITORS,
+    f"/audit/cases/{CASE}": {"auditor"},
+    f"/audit/cases/{CASE}?as_of=2020-01-01T00:00": {"auditor"},
+    f"/audit/cases/{CASE}/halts": {"auditor"},
+    f"/audit/cases/{CASE}/export?format=csv": {"auditor"},
+    "/audit/halts": {"auditor"},
+    "/audit/verify": {"auditor"},
 }
 # Actions -> the callers allowed (not exercised here: test_halt and test_coordinator do).
 ACTIONS = [
@@ -42,6 +55,12 @@ async def _world(world) -> None:
     staff enrolled in agency A; agency B a hub agency with staff of its own."""
     await staffed(world, A, COORD, (PRAC, STRANGER))
     await staffed(world, B, "coord-bbbb01", ("prac-bbbb01",))
+    # The matrix's auditor enrolled in A (a person is staff of one agency: with B's token they
+    # are no one B knows, and every audit read refuses them).
+    coord = world.token("coordinator", COORD, A)
+    r = await world.hub.post(f"/agencies/{A}/staff", json={"person_id": AUDITOR,
+                             "role": "auditor"}, headers=coord)  # fmt: skip
+    assert r.status_code == 201, r.text
     body = {"harm_category": "sexual_assault", "justice_stage": "none", "route": "self_referral"}
     hp = world.token("harmed_person", MATRIX_HP, A)
     assert (await world.sessions.post(f"/cases/{CASE}/open", json=body, headers=hp)).is_success
@@ -51,7 +70,8 @@ async def _world(world) -> None:
                              headers=coord)  # fmt: skip
     assert r.status_code == 201, r.text
     runtimes = [world.hub_runtime, world.sessions_runtime]
-    await settled(runtimes, lambda s: CASE in s.cases_of(A, PRAC) and (B, "prac-bbbb01") in s.staff)
+    await settled(runtimes, lambda s: CASE in s.cases_of(A, PRAC) and (B, "prac-bbbb01") in s.staff
+                  and (A, AUDITOR) in s.staff)  # fmt: skip
 
 
 async def test_every_page_and_action_follows_the_matrix(world):

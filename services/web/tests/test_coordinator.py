@@ -55,3 +55,40 @@ async def test_staff_allocation_and_reallocation_through_the_forms(world):
     assert (await other.post("/allocations", data=body)).status_code in (403, 404)
     assert (await other.get(f"/allocations/{CASE}")).status_code in (403, 404)
     assert await world.hub_runtime.store.head_position() == before
+
+
+async def test_caseloads_and_the_agency_report_with_small_numbers_hidden(world):
+    await staffed(world, "agency-a", COORD_A, (PRAC_1, PRAC_2))
+    await staffed(world, "agency-b", COORD_B, (PRAC_B,))
+    coord = world.token("coordinator", COORD_A, "agency-a")
+    cases = [f"case-load{n:04d}" for n in range(5)]
+    for case in cases:
+        await open_case(world.hub_runtime, case, f"hp-load{case[-4:]}", agency="agency-a")
+        r = await world.hub.post(f"/cases/{case}/allocations", json={"practitioner_id": PRAC_1},
+                                 headers=coord)  # fmt: skip
+        assert r.status_code == 201, r.text
+    await world.hub_runtime.settle()
+    browser = await world.signed_in_as("coordinator", COORD_A, "agency-a")
+
+    page = await browser.get("/caseloads")
+    assert page.status_code == 200, page.text
+    first = page.text.split(f'<tr data-person="{PRAC_1}">')[1].split("</tr>")[0]
+    assert all(f'href="/allocations/{c}"' in first for c in cases)
+    second = page.text.split(f'<tr data-person="{PRAC_2}">')[1].split("</tr>")[0]
+    assert "<td>0</td>" in second and PRAC_B not in page.text
+
+    # Five cases allocated: shown; the after-care counts rest on none: hidden.
+    report = await browser.get("/reports")
+    assert report.status_code == 200, report.text
+    casework = report.text.split('id="casework"')[1].split("</dl>")[0]
+    assert "<dd>5</dd>" in casework
+    aftercare = report.text.split('id="aftercare"')[1].split("</dl>")[0]
+    assert "fewer than 5" in aftercare and "<dd>0</dd>" not in aftercare
+
+    # Agency B's coordinator: their own agency only (none of A's cases, a count hidden).
+    other = await world.signed_in_as("coordinator", COORD_B, "agency-b")
+    page = await other.get("/caseloads")
+    assert page.status_code == 200 and not any(c in page.text for c in cases)
+    report = await other.get("/reports")
+    assert report.status_code == 200
+    assert "fewer than 5" in report.text.split('id="casework"')[1].split("</dl>")[0]

@@ -32,7 +32,10 @@ STRANGERS = [
 ACTIONS = [
     ("/me/withdrawal", {"case": CASE, "scope": "contact:face_to_face"}),
     ("/me/stop", {"case": CASE, "session": "sess-0001"}),
+    ("/me/preferences", {"case": CASE, "min_gap_days": "3", "permitted_forms": ["letter"]}),
+    ("/me/updates", {"case": CASE, "level": "none"}),
 ]
+PAGES = ["/me", "/me/preferences", "/me/support"]
 NOWHERE = "http://127.0.0.1:9"  # no service answers here: a call would be a 503, never a 404
 
 
@@ -62,7 +65,7 @@ async def test_staff_of_either_agency_are_refused_every_participant_page(area):
         browser = await area.signed_in_as(*caller)
         token = await _csrf(area, browser)
         answers = [
-            await browser.get("/me"),
+            *[await browser.get(p) for p in PAGES],
             await browser.get("/me/sessions", params={"case": CASE}),
             *[await browser.post(p, data={**b, "csrf_token": token}) for p, b in ACTIONS],
             await browser.post("/me/stay", data={"csrf_token": token}),
@@ -78,13 +81,14 @@ async def test_strangers_reach_only_their_own_empty_page_and_never_this_case(are
     for caller in STRANGERS:
         browser = await area.signed_in_as(*caller)
         token = await _csrf(area, browser)
-        own = await browser.get("/me")
-        if (
-            own.status_code != 200
-            or CASE in own.text
-            or "There is nothing here yet" not in own.text
-        ):
-            leaks.append((caller, "/me", own.status_code))
+        for page in PAGES:
+            own = await browser.get(page)
+            if (
+                own.status_code != 200
+                or CASE in own.text
+                or "There is nothing here yet" not in own.text
+            ):
+                leaks.append((caller, page, own.status_code))
         answers = [
             await browser.get("/me/sessions", params={"case": CASE}),
             *[await browser.post(p, data={**b, "csrf_token": token}) for p, b in ACTIONS],
@@ -101,7 +105,7 @@ async def test_without_the_csrf_token_nothing_is_done_and_the_anonymous_sign_in_
         assert (await owner.post(path, data=body)).status_code == 403
         assert (await owner.post(path, data={**body, "csrf_token": "x" * 43})).status_code == 403
     anonymous = await area.browser()
-    for path in ("/me", f"/me/sessions?case={CASE}"):
+    for path in (*PAGES, f"/me/sessions?case={CASE}"):
         r = await anonymous.get(path)
         assert (r.status_code, r.headers.get("location")) == (303, "/signin")
     r = await anonymous.get("/me/sessions", params={"case": CASE}, headers={"HX-Request": "true"})

@@ -1,10 +1,13 @@
 """The coordinator's pages: the agency's staff with their qualifications (the hub's staff
 list), a case's allocations and their history, and the forms that allocate and reallocate
-(the hub's allocation routes, with the coordinator's own token; the hub decides)."""
+(the hub's allocation routes, with the coordinator's own token; the hub decides); each
+practitioner's caseload (the hub's), and the agency report: counts only, from the aftercare
+service's commissioners' report (which hides every cell resting on fewer than 5 cases) and the
+hub's caseloads (hidden the same way here), since a small number can point at a person."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,6 +26,24 @@ PersonField = Annotated[str, Form(pattern=PSEUDO_ID_PATTERN)]
 REASONS = [r for r in AllocationReason if r not in {
     AllocationReason.STAFF_DEACTIVATED, AllocationReason.CASE_CLOSED}]  # fmt: skip
 ReasonField = Annotated[AllocationReason, Form()]
+# Fewer cases than this behind a count: shown as "fewer than 5" (the aftercare report's rule).
+MIN_CELL = 5
+SUPPRESSED = "<5"
+
+
+def cell(count: int) -> int | str:
+    return count if count >= MIN_CELL else SUPPRESSED
+
+
+async def _caseloads(request: Request, me: Viewer) -> list[dict[str, Any]]:
+    """Each practitioner of the agency with the cases allocated to them now."""
+    svc = services(request)
+    people = await svc.staff(me.token, me.agency)
+    return [
+        {**p, "cases": await svc.caseload(me.token, p["person_id"])}
+        for p in people
+        if p["role"] == "practitioner"
+    ]
 
 
 def router() -> APIRouter:
@@ -64,5 +85,20 @@ def router() -> APIRouter:
             me.token, case_id, from_practitioner_id, to_practitioner_id, str(reason)
         )
         return RedirectResponse(f"/allocations/{case_id}", status_code=303)
+
+    @r.get("/caseloads")
+    async def caseloads(request: Request, me: Coordinator) -> Response:
+        rows = await _caseloads(request, me)
+        return render(request, "coordinator/caseloads.html", {"rows": rows})
+
+    @r.get("/reports")
+    async def report(request: Request, me: Coordinator) -> Response:
+        aftercare = await services(request).commissioners_report(me.token)
+        rows = await _caseloads(request, me)
+        allocated = {c["case_id"] for row in rows for c in row["cases"]}
+        active = sum(1 for row in rows if row["active"])
+        ctx = {"r": aftercare, "allocated": cell(len(allocated)), "practitioners": active,
+               "suppressed": SUPPRESSED, "min_cell": MIN_CELL}  # fmt: skip
+        return render(request, "coordinator/report.html", ctx)
 
     return r

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mend_web import csrf
+from mend_web.i18n import gettext as _
 from mend_web.pages import (
     Viewer,
     client_address,
@@ -26,14 +27,14 @@ from mend_web.pages import (
 from mend_web.services import ServiceError
 from mend_web.session import WebSession
 
-FAILED = "Sign-in failed. Check your details and try again."
-LOCKED = (
+FAILED = _("Sign-in failed. Check your details and try again.")
+LOCKED = _(
     "This account is locked after too many failed attempts. Try again in 15 minutes, "
     "or ask your coordinator to unlock it."
 )
-TOO_MANY = "There have been too many sign-in attempts. Wait a minute, then try again."
-UNAVAILABLE = "Sign-in is not available at the moment. Try again shortly."
-ENROL = (
+TOO_MANY = _("There have been too many sign-in attempts. Wait a minute, then try again.")
+UNAVAILABLE = _("Sign-in is not available at the moment. Try again shortly.")
+ENROL = _(
     "Your account has no second factor yet. Ask your coordinator to help you set one up "
     "before you sign in here."
 )
