@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from mend_events.app.settings import SERVICES
 from mend_events.messaging.topics import ensure_topics
 from mend_hub.app import build as build_hub
 from mend_sessions.app import build as build_sessions
@@ -65,7 +66,8 @@ class World:
 
 @pytest.fixture
 async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
-    await ensure_topics(platform.kafka_bootstrap, ["hub", "sessions"], prefix=topic_prefix)
+    # All five: the web app's case index subscribes to each.
+    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
     async with contextlib.AsyncExitStack() as stack:
         hub, hub_app, hub_rt = await stack.enter_async_context(
             running_service(build_hub, "hub", platform, unique, topic_prefix)
@@ -76,7 +78,7 @@ async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
         schema = await make_schema(platform, "web", f"web_{unique}")
         stack.push_async_callback(drop_schema, platform, schema)
         settings = WebSettings(production=False)
-        app = build(settings, platform=platform, schema=schema,
+        app = build(settings, platform=platform, schema=schema, topic_prefix=topic_prefix,
                     services=Services({"hub": hub, "sessions": sessions}))  # fmt: skip
         await stack.enter_async_context(app.router.lifespan_context(app))
         yield World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)
@@ -120,7 +122,7 @@ async def mend(platform, unique, topic_prefix, token) -> AsyncIterator[Mend]:
         hub, hub_app, hub_rt = running["hub"]
         sessions, _, sessions_rt = running["sessions"]
         clients = {s: running[s][0] for s in builds}  # every service in process
-        app = build(settings, platform=platform, schema=schema,
+        app = build(settings, platform=platform, schema=schema, topic_prefix=topic_prefix,
                     services=Services(clients))  # fmt: skip
         await stack.enter_async_context(app.router.lifespan_context(app))
         world = World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)

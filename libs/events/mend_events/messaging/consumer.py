@@ -72,8 +72,13 @@ class InboxConsumer:
         max_batch: int = 200,
         commit_interval: float = 0.25,
         auth: KafkaAuth | None = FROM_ENV,
+        read_only: bool = False,
     ) -> None:
         self.name = name
+        # A read-only principal (the web app's index) has no producer and no dead-letter topic:
+        # what it cannot apply is logged and counted (the publishing service's own consumers
+        # dead-letter the same message).
+        self.read_only = read_only
         self.on_position = on_position
         self.pool = pool
         self.schema = schema
@@ -104,6 +109,7 @@ class InboxConsumer:
             client_id=f"mend-{name}",
             apply_types=False,
             security=faststream_security(auth),
+            consumer_only=read_only,
         )
         subscriber = self.broker.subscriber(
             *self.topics,
@@ -260,6 +266,11 @@ class InboxConsumer:
         if isinstance(exc, UnknownEvent) and event_type:
             self.unknown_types[event_type] += 1
             log.warning("consumer.unknown_type", type=event_type, topic=raw.topic)
+        if self.read_only:
+            self.dead_lettered += 1
+            log.error("consumer.skipped", consumer=self.name, topic=raw.topic,
+                      partition=raw.partition, offset=raw.offset, error=describe_error(exc))  # fmt: skip
+            return
         headers = dead_letter_headers(raw, exc, self.name, attempts)
         key = dead_letter_key(raw)
         await self.broker.publish(b"", topic=self.dlq_topic, key=key, headers=headers)
