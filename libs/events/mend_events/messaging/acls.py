@@ -5,7 +5,8 @@ and `<prefix><service>.dlq`; read only the events topics it consumes (`CONSUMES`
 (`READ_BY_ALL`: agencies, keys, staff and allocations are every service's trust facts); and use
 only consumer groups named `<prefix><service>.`. The `audit` principal reads every events
 topic (verification) and nothing else; a read-only principal (`READERS`: the web app's case
-index) reads the topics it names with groups `<prefix><principal>.` and writes nothing. Everything else is denied: the broker runs the KRaft
+index) reads the topics it names with groups `<prefix><principal>.` and writes nothing.
+Everything else is denied: the broker runs the KRaft
 `StandardAuthorizer` with `allow.everyone.if.no.acl.found=false`, and only the administrator
 (a super user) creates topics for others, sets ACLs, or deletes.
 

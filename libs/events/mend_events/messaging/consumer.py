@@ -268,8 +268,8 @@ class InboxConsumer:
             log.warning("consumer.unknown_type", type=event_type, topic=raw.topic)
         if self.read_only:
             self.dead_lettered += 1
-            log.error("consumer.skipped", consumer=self.name, topic=raw.topic,
-                      partition=raw.partition, offset=raw.offset, error=describe_error(exc))  # fmt: skip
+            where = {"topic": raw.topic, "partition": raw.partition, "offset": raw.offset}
+            log.error("consumer.skipped", consumer=self.name, error=describe_error(exc), **where)
             return
         headers = dead_letter_headers(raw, exc, self.name, attempts)
         key = dead_letter_key(raw)
