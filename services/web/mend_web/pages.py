@@ -156,7 +156,7 @@ def render(
 def home_of(role: str) -> str:
     """Where a role lands after sign-in."""
     if role == "practitioner":
-        return "/queue"
+        return "/cases"
     if role == "coordinator":
         return "/staff"
     if role in PARTICIPANT_ROLES:
