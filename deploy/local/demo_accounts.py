@@ -4,7 +4,8 @@ the deployment's operator, whose development token is minted from `MEND_KEYS_DIR
 passwords and TOTP secrets go to `$MEND_HOME/demo-accounts.txt` (mode 600) only; this prints how
 to sign in. With the web app installed, the demo cases too (mend_web.demo_cases: opened and
 allocated to the first demo practitioner, so their work queue shows them). Run by `make up`
-(deploy/local/launcher.py) after the smoke check; run again, it leaves a working demo as it is. Refused with MEND_ENV=production."""
+(deploy/local/launcher.py) after the smoke check; run again, it leaves a working demo as it is.
+Refused with MEND_ENV=production."""
 
 from __future__ import annotations
 
