@@ -4,6 +4,7 @@ across agencies. Answers are plain dicts of ids, codes and times.
 
     index = Index(pool, schema)
     await index.queue(agency, practitioner_id)          # due items of their caseload, soonest first
+    # every list takes `limit` and `offset` (pages)
     await index.search(agency, practitioner_id=..., prefix=..., stage=..., harm_category=...,
                        has_due=...)                     # cases, latest activity first
     await index.caseload(agency, practitioner_id)       # case ids allocated to them
@@ -37,7 +38,7 @@ class Index:
         self.pool, self.s = pool, schema
 
     async def queue(
-        self, agency: str, practitioner_id: str, limit: int = LIMIT
+        self, agency: str, practitioner_id: str, limit: int = LIMIT, offset: int = 0
     ) -> list[dict[str, Any]]:
         """The due items of the practitioner's caseload, soonest first."""
         rows = await self.pool.fetch(
@@ -46,10 +47,11 @@ class Index:
             f"JOIN {self.s}.case_index_due d ON d.case_id = p.case_id "
             f"JOIN {self.s}.case_index c ON c.case_id = p.case_id "
             f"WHERE p.agency = $1 AND p.practitioner_id = $2 "
-            f"ORDER BY d.due_at, d.case_id, d.kind, d.ref LIMIT $3",
+            f"ORDER BY d.due_at, d.case_id, d.kind, d.ref LIMIT $3 OFFSET $4",
             agency,
             practitioner_id,
             limit,
+            offset,
         )
         return [dict(r) for r in rows]
 
@@ -60,6 +62,7 @@ class Index:
         *,
         practitioner_id: str | None = None,
         limit: int = LIMIT,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
         """Cases of `agency` (only those allocated to `practitioner_id` when given) that meet
         `criteria`, latest activity first."""
@@ -75,7 +78,7 @@ class Index:
             f"AND c.case_id LIKE $2 || '%' AND ($3::text IS NULL OR c.stage = $3) "
             f"AND ($4::text IS NULL OR c.harm_category = $4) "
             f"AND (NOT $5 OR c.next_due IS NOT NULL) {mine}"
-            f"ORDER BY c.last_activity DESC NULLS LAST, c.case_id LIMIT $7",
+            f"ORDER BY c.last_activity DESC NULLS LAST, c.case_id LIMIT $7 OFFSET $8",
             agency,
             _like_safe(criteria.prefix),
             criteria.stage,
@@ -83,6 +86,7 @@ class Index:
             criteria.has_due,
             practitioner_id,
             limit,
+            offset,
         )
         return [dict(r) for r in rows]
 

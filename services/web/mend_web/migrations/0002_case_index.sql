@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS {schema}.case_index (
     last_activity  timestamptz,
     entry          jsonb       NOT NULL
 );
-CREATE INDEX IF NOT EXISTS case_index_agency ON {schema}.case_index (agency, last_activity DESC);
+-- The agency's cases latest first (a coordinator's search): read in index order, never sorted.
+CREATE INDEX IF NOT EXISTS case_index_agency
+    ON {schema}.case_index (agency, last_activity DESC NULLS LAST, case_id);
 
 CREATE TABLE IF NOT EXISTS {schema}.case_index_staff (
     agency          text NOT NULL,

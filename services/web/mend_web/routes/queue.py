@@ -7,7 +7,8 @@ cases allocated to them there."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -23,6 +24,9 @@ _ANY = "|"
 Prefix = Annotated[str, Query(max_length=60, pattern=r"^[a-z0-9-]*$")]
 Stage = Annotated[str, Query(pattern=rf"^({_ANY.join(('', *STAGES))})$")]
 Harm = Annotated[str, Query(pattern=rf"^({_ANY.join(('', *WORDS['harm_words']))})$")]
+Page = Annotated[int, Query(ge=0, le=10_000)]
+# Rows a page shows: the soonest (or latest) first, the rest a link away.
+PAGE = 50
 
 
 def index(request: Request) -> Index:
@@ -33,9 +37,10 @@ def router() -> APIRouter:
     r = APIRouter()
 
     @r.get("/queue")
-    async def queue(request: Request, me: Practitioner) -> Response:
-        items = await index(request).queue(me.agency, me.person_id)
-        return render(request, "practitioner/queue.html", {"items": items, **WORDS})
+    async def queue(request: Request, me: Practitioner, page: Page = 0) -> Response:
+        items = await index(request).queue(me.agency, me.person_id, PAGE + 1, page * PAGE)
+        ctx = {"items": items[:PAGE], **_pages("/queue", {}, page, len(items) > PAGE), **WORDS}
+        return render(request, "practitioner/queue.html", ctx)
 
     @r.get("/search")
     async def search(
@@ -45,14 +50,29 @@ def router() -> APIRouter:
         stage: Stage = "",
         harm: Harm = "",
         due: bool = False,
+        page: Page = 0,
     ) -> Response:
         criteria = Search(q, stage or None, harm or None, due)
         mine = me.person_id if me.role == "practitioner" else None
-        found = await index(request).search(me.agency, criteria, practitioner_id=mine)
+        found = await index(request).search(
+            me.agency, criteria, practitioner_id=mine, limit=PAGE + 1, offset=page * PAGE
+        )
         layout = f"{me.role}/nav.html"
-        ctx = {"cases": found, "criteria": criteria, "layout": layout, "stages": STAGES,
-               "everyone": mine is None, **WORDS}  # fmt: skip
+        asked = {"q": q, "stage": stage, "harm": harm, **({"due": "true"} if due else {})}
+        ctx = {"cases": found[:PAGE], "criteria": criteria, "layout": layout, "stages": STAGES,
+               "everyone": mine is None, **_pages("/search", asked, page, len(found) > PAGE),
+               **WORDS}  # fmt: skip
         block = "results" if is_htmx(request) else None
         return render(request, "search.html", ctx, block=block)
 
     return r
+
+
+def _pages(path: str, asked: dict[str, str], page: int, more: bool) -> dict[str, Any]:
+    """The links to the previous and next pages of a list (None where there is none)."""
+
+    def link(n: int) -> str:
+        return f"{path}?{urlencode({**{k: v for k, v in asked.items() if v}, 'page': n})}"
+
+    return {"earlier": link(page - 1) if page > 0 else None, "later": link(page + 1) if more
+            else None}  # fmt: skip
