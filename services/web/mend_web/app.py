@@ -117,9 +117,10 @@ def build(
         app.state.participant_cases = participant_cases or app.state.index
         # Its own pool: the consumer's transactions never wait behind page requests.
         feed_pool = await asyncpg.create_pool(db.database_url, min_size=1, max_size=2)
-        feed = index_consumer(feed_pool, schema, db, topic_prefix) if index_feed else None
+        feed = await index_consumer(feed_pool, schema, db, topic_prefix) if index_feed else None
         if feed is not None:
             await feed.start()
+        app.state.index_feed = feed
         sweeper = asyncio.create_task(_sweep(app.state.sessions))
         try:
             yield

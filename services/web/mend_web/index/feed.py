@@ -31,14 +31,16 @@ class IndexFeed:
             await self.projection.on_event(conn, event)
 
 
-def index_consumer(
+async def index_consumer(
     pool: asyncpg.Pool, schema: str, settings: Settings, topic_prefix: str = ""
 ) -> InboxConsumer:
-    """The consumer that keeps the index in `schema` (started and stopped by the app)."""
+    """The consumer that keeps the index in `schema` (started and stopped by the app): the
+    group of the index's current generation (a rebuild starts a new one, from the start)."""
     feed = IndexFeed(schema)
     (declared,) = feed.CONSUMES
+    generation = await pool.fetchval(f"SELECT generation FROM {schema}.case_index_generation")
     return InboxConsumer(
-        name=f"{topic_prefix}{PRINCIPAL}.{declared.name}",
+        name=f"{topic_prefix}{PRINCIPAL}.{declared.name}.g{generation}",
         pool=pool,
         schema=schema,
         bootstrap=settings.kafka_bootstrap,
@@ -48,3 +50,15 @@ def index_consumer(
         auth=settings.kafka_auth,
         read_only=True,
     )
+
+
+async def rebuild(conn: asyncpg.Connection, schema: str) -> int:
+    """Empty the index and move to the next generation, in one transaction: the app's next
+    consumer replays every topic into it. Returns the new generation. Run with the web app
+    stopped (or restart it after): a running consumer keeps its old group until then."""
+    async with conn.transaction():
+        await IndexFeed(schema).projection.reset(conn)
+        return await conn.fetchval(
+            f"UPDATE {schema}.case_index_generation SET generation = generation + 1 "
+            f"RETURNING generation"
+        )

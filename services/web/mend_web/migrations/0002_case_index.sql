@@ -2,7 +2,8 @@
 -- pages' lists and searches never fan out to every service. Pseudonymous ids, codes and times
 -- only. `entry` is the fold's state (mend_web.index.model); the other tables are derived from
 -- it on every change, for the queries. Rebuilt by replaying the topics (python -m
--- mend_web.index rebuild): the rows are deleted and the consumer group starts again.
+-- mend_web.index rebuild): the rows are deleted and the generation moves on, so the app's next
+-- consumer is a new group (`web.index.g<generation>`) that reads every topic from the start.
 
 CREATE TABLE IF NOT EXISTS {schema}.case_index (
     case_id        text        PRIMARY KEY,
@@ -45,6 +46,13 @@ CREATE TABLE IF NOT EXISTS {schema}.case_index_due (
     PRIMARY KEY (case_id, kind, ref)
 );
 CREATE INDEX IF NOT EXISTS case_index_due_when ON {schema}.case_index_due (case_id, due_at);
+
+CREATE TABLE IF NOT EXISTS {schema}.case_index_generation (
+    one        boolean PRIMARY KEY DEFAULT true CHECK (one),
+    generation integer NOT NULL
+);
+INSERT INTO {schema}.case_index_generation (generation) VALUES (1) ON CONFLICT DO NOTHING;
+GRANT SELECT, UPDATE ON {schema}.case_index_generation TO mend_app;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.case_index, {schema}.case_index_staff,
     {schema}.case_index_participants, {schema}.case_index_due TO mend_app;
