@@ -17,11 +17,11 @@ pytestmark = pytest.mark.browser
 
 
 async def test_a_practitioner_works_from_the_queue_and_finds_a_case(mend, checked):
+    lapses = datetime.now(UTC) + timedelta(days=2)  # a consent in the queue: it lapses soon
     async with Driver.connect(mend.token, urls=mend.urls, allocate=mend.allocate) as driver:
         case = new_case(driver, "queued", "a case with a consent lapsing soon")
         await case.open()
         await case.choose_facilitator()
-        lapses = datetime.now(UTC) + timedelta(days=2)
         await case.give_consent(case.cast.harmed, "take_part", expires_at=lapses)
     totp = await mend.staff_member(mend.team.facilitator, "dana-facilitator")
     await mend.cases.add(mend.agency, case.cast.harmed, case.id)  # the index has the case

@@ -91,13 +91,8 @@ class Index:
         return [dict(r) for r in rows]
 
     async def caseload(self, agency: str, practitioner_id: str) -> list[str]:
-        rows = await self.pool.fetch(
-            f"SELECT case_id FROM {self.s}.case_index_staff "
-            f"WHERE agency = $1 AND practitioner_id = $2 ORDER BY case_id",
-            agency,
-            practitioner_id,
-        )
-        return [r[0] for r in rows]
+        """The cases allocated to the practitioner."""
+        return await self._cases("case_index_staff", "practitioner_id", agency, practitioner_id)
 
     async def caseloads(self, agency: str) -> dict[str, int]:
         rows = await self.pool.fetch(
@@ -117,11 +112,14 @@ class Index:
 
     async def cases_of(self, agency: str, person_id: str) -> list[str]:
         """The cases the participant takes part in (mend_web.participant_cases)."""
+        return await self._cases("case_index_participants", "person_id", agency, person_id)
+
+    async def _cases(self, table: str, column: str, agency: str, person: str) -> list[str]:
         rows = await self.pool.fetch(
-            f"SELECT case_id FROM {self.s}.case_index_participants "
-            f"WHERE agency = $1 AND person_id = $2 ORDER BY case_id",
+            f"SELECT case_id FROM {self.s}.{table} WHERE agency = $1 AND {column} = $2 "
+            f"ORDER BY case_id",
             agency,
-            person_id,
+            person,
         )
         return [r[0] for r in rows]
 

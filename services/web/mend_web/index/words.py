@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from mend_events.contracts.catalog.sessions import HarmCategory
 
-
-def _(text: str) -> str:
-    return text
-
+from mend_web.participant_text import _  # the marker only: translated when rendered
 
 DUE = {
     "reassessment": _("Risk reassessment due"),
