@@ -2,8 +2,10 @@
 practitioners, their accounts opened (mend_hub.demo.set_up_demo, through the hub's HTTP API as
 the deployment's operator, whose development token is minted from `MEND_KEYS_DIR`). The
 passwords and TOTP secrets go to `$MEND_HOME/demo-accounts.txt` (mode 600) only; this prints how
-to sign in. Run by `make up` (deploy/local/launcher.py) after the smoke check; run again, it
-leaves a working demo as it is. Refused with MEND_ENV=production."""
+to sign in. With the web app installed, the demo cases too (mend_web.demo_cases: opened and
+allocated to the first demo practitioner, so their work queue shows them). Run by `make up`
+(deploy/local/launcher.py) after the smoke check; run again, it leaves a working demo as it is.
+Refused with MEND_ENV=production."""
 
 from __future__ import annotations
 
@@ -33,7 +35,27 @@ async def main(accounts_file: Path) -> int:
         print(f"mend: {exc}", file=sys.stderr)
         return 1
     print(how_to_sign_in(demo, hub))
+    await demo_cases(accounts_file)
     return 0
+
+
+async def demo_cases(accounts_file: Path) -> None:
+    """The web app's demo cases; a refusal is reported, and `make up` goes on (the accounts
+    work without them; each TOTP step signs in once, so a run a minute later succeeds)."""
+    try:
+        from mend_web.demo_cases import DemoCasesFailed, set_up_cases
+    except ImportError:  # no web app in this checkout
+        return
+    names = ("hub", "sessions", "risk")
+    clients = {n: httpx.AsyncClient(base_url=service_url(n), timeout=30) for n in names}
+    try:
+        ids = await set_up_cases(clients, accounts_file)
+        print(f"demo cases (allocated to the first demo practitioner): {', '.join(ids)}")
+    except (DemoCasesFailed, httpx.HTTPError) as exc:
+        print(f"mend: {exc}", file=sys.stderr)
+    finally:
+        for client in clients.values():
+            await client.aclose()
 
 
 if __name__ == "__main__":

@@ -26,10 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("consent", "risk", "sessions", "aftercare", "hub")
-# Kafka principals (SASL/SCRAM users): one per service, `audit` for verification reads, and the
-# administrator (super user: topics, ACLs; the launcher, migrations and tests).
+# Kafka principals (SASL/SCRAM users): one per service, `audit` for verification reads, `web`
+# (the web app's case index: read-only), and the administrator (super user: topics, ACLs; the
+# launcher, migrations and tests).
 KAFKA_ADMIN = "mend-admin"
-KAFKA_USERS = (*SERVICES, "audit", KAFKA_ADMIN)
+KAFKA_USERS = (*SERVICES, "audit", "web", KAFKA_ADMIN)
 SASL_MECHANISM = "SCRAM-SHA-512"
 # Written beside the data directory once it is formatted with this security set-up; a log
 # formatted otherwise (an older unauthenticated broker) is formatted anew, see `start_kafka`.
@@ -729,9 +730,9 @@ def start_services(settings: Settings) -> None:
     for name, module in processes():
         env = {**base, **settings.kafka_env(name)}  # each process is its own principal
         if name == "web":
-            # No Kafka principal (it only calls the services); plain http on 127.0.0.1, so the
-            # session cookie drops Secure and the __Host- prefix (refused in production).
-            env = {k: v for k, v in base.items() if not k.startswith("MEND_KAFKA_")}
+            # Its own read-only principal (its case index reads the five topics); plain http on
+            # 127.0.0.1, so the session cookie drops Secure and the __Host- prefix (refused in
+            # production).
             env["MEND_WEB_INSECURE_COOKIES"] = "1"
         pid_file = settings.run / f"{name}.pid"
         if read_pid(pid_file) is not None:

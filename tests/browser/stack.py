@@ -29,8 +29,8 @@ from mend_sessions.app import build as build_sessions
 from mend_testkit.devkeys import ensure_agency_keys, issue_token, private_key_path
 from mend_testkit.fixtures import drop_schema, make_schema, running_service
 from mend_testkit.journeys.people import Team
+from mend_testkit.waiting import wait_until
 from mend_web.app import build as build_web
-from mend_web.participant_cases import KnownCases
 from mend_web.services import Services
 from mend_web.settings import WebSettings
 
@@ -82,12 +82,28 @@ async def until(what: str, attempt: Callable[[], Awaitable[httpx.Response]]) -> 
 
 
 @dataclass
+class IndexedCases:
+    """A participant's cases as the web app's case index has them: the services' events reach
+    it through the broker, so `add` only waits until it lists the case for the person."""
+
+    app: Any
+
+    async def add(self, agency: str, person: str, case_id: str) -> None:
+        index = self.app.state.index
+
+        async def listed() -> bool:
+            return case_id in await index.cases_of(agency, person)
+
+        await wait_until(listed, PATIENCE)
+
+
+@dataclass
 class Stack:
     agency: str
     keys_dir: Path
     urls: dict[str, str]
     web: str
-    cases: KnownCases
+    cases: IndexedCases
     runtimes: list[Any]
     team: Team = field(default_factory=Team)
 
@@ -217,7 +233,6 @@ async def running_stack(
         audit = build_audit(platform, schemas={s: f"{s}_{unique}" for s in BUILDS},
                             topic_prefix=topic_prefix)  # fmt: skip
         urls["audit"] = await stack.enter_async_context(serving(audit, lifespan="on"))
-        cases = KnownCases()
         schema = await make_schema(platform, "web", f"web_{unique}")
         stack.push_async_callback(drop_schema, platform, schema)
         settings = WebSettings(
@@ -227,8 +242,9 @@ async def running_stack(
         clients = Services.at(urls)
         stack.push_async_callback(clients.aclose)
         web_app = build_web(settings, platform=platform, schema=schema,
-                            services=clients, participant_cases=cases)  # fmt: skip
+                            services=clients, topic_prefix=topic_prefix)  # fmt: skip
         web = await stack.enter_async_context(serving(web_app, lifespan="on"))
+        cases = IndexedCases(web_app)
         mend = Stack(f"agency-{unique}", keys_dir, urls, web, cases, runtimes)
         await onboard(mend)
         yield mend

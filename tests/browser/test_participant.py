@@ -42,7 +42,7 @@ async def test_a_participant_withdraws_consent_and_sees_the_session_halted(mend,
         await case.up_to_contact([F2F], min_gap_days=14)
         await case.schedule("meeting", F2F, [c.harmed, c.responsible], at=timedelta(days=3))
         await mend.participant(c.harmed, "harmed_person", "river-stone")
-        mend.cases.add(mend.agency, c.harmed, case.id)
+        await mend.cases.add(mend.agency, c.harmed, case.id)
 
         page = await sign_in(checked, mend, "river-stone")
         await page.wait_for_url(f"{mend.web}/me")
@@ -68,7 +68,7 @@ async def test_a_participant_withdraws_consent_and_sees_the_session_halted(mend,
         # The responsible person's page: their own consents and the session they were in, and
         # nothing of the harmed person's (the services filter; the page adds nothing).
         await mend.participant(c.responsible, "responsible_person", "north-road")
-        mend.cases.add(mend.agency, c.responsible, case.id)
+        await mend.cases.add(mend.agency, c.responsible, case.id)
         await page.get_by_role("button", name="Sign out").click()
         await page.wait_for_url(f"{mend.web}/signin")
         theirs = await sign_in(checked, mend, "north-road")
@@ -88,7 +88,7 @@ async def opened_case(mend: Stack) -> str:
         case = new_case(driver, "opened", "a case just opened")
         await case.open()
         await case.choose_facilitator()
-    mend.cases.add(mend.agency, case.cast.harmed, case.id)
+    await mend.cases.add(mend.agency, case.cast.harmed, case.id)
     return case.cast.harmed
 
 
@@ -147,7 +147,7 @@ async def test_a_participant_stops_a_session_with_one_click(mend, checked):
         await case.up_to_contact([LETTER])
         await case.schedule("letters", LETTER, [c.harmed, c.responsible])
         await mend.participant(c.harmed, "harmed_person", "bright-lane")
-        mend.cases.add(mend.agency, c.harmed, case.id)
+        await mend.cases.add(mend.agency, c.harmed, case.id)
 
         page = await sign_in(checked, mend, "bright-lane")
         await page.wait_for_url(f"{mend.web}/me")

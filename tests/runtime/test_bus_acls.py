@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-from mend_events.app.settings import CONSUMES, SERVICES, Settings
+from mend_events.app.settings import CONSUMES, READERS, SERVICES, Settings
 from mend_events.messaging import acls
 
 
@@ -34,4 +34,15 @@ def test_each_service_writes_only_its_own_topics() -> None:
     }
     assert writes == {(s, t) for s in SERVICES for t in (f"p.{s}.events.v1", f"p.{s}.dlq")}
     readers = {b.principal for b in acls.bindings("p.") if b.operation == acls.READ}
-    assert readers == {*SERVICES, "audit"} - {s for s in SERVICES if not CONSUMES[s]}
+    assert readers == {*SERVICES, "audit", *READERS} - {s for s in SERVICES if not CONSUMES[s]}
+
+
+def test_the_web_app_only_reads_the_five_topics_with_its_own_groups() -> None:
+    """The web app's case index: READ and DESCRIBE on the five events topics and on its
+    `web.` groups; no write, create or idempotent write anywhere."""
+    granted = {(b.resource_type, b.name, b.operation) for b in acls.bindings("p.")
+               if b.principal == "web"}  # fmt: skip
+    topics = {(acls.TOPIC, f"p.{s}.events.v1", op) for s in SERVICES
+              for op in (acls.READ, acls.DESCRIBE)}  # fmt: skip
+    groups = {(acls.GROUP, "p.web.", op) for op in (acls.READ, acls.DESCRIBE)}
+    assert granted == topics | groups

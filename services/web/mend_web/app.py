@@ -1,7 +1,8 @@
 """The web app's composition root: settings, the services' clients, the browser sessions'
 table (schema `web`), the security headers on every response, and the pages of each area
 (`PARTS`: one module each, so areas do not collide). The schema is migrated beforehand, as
-every service's is (`python -m mend_events.store.migrate web`; the launcher does it)."""
+every service's is (`python -m mend_events.store.migrate web`; the launcher does it). The case
+index (mend_web.index) is kept by its consumer for as long as the app runs."""
 
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mend_web import pages, participant
 from mend_web.csrf import CsrfRefused
 from mend_web.i18n import gettext as _
-from mend_web.participant_cases import KnownCases, ParticipantCases
-from mend_web.routes import auditor, coordinator, practitioner, signin
+from mend_web.index import Index
+from mend_web.index.feed import index_consumer
+from mend_web.participant_cases import ParticipantCases
+from mend_web.routes import auditor, coordinator, practitioner, queue, signin
 from mend_web.security_headers import SecurityHeaders
 from mend_web.services import ServiceError, Services
 from mend_web.session import Sessions
@@ -32,7 +35,7 @@ from mend_web.settings import WebSettings
 
 SCHEMA = "web"
 # Each area's pages: `router()` of each module.
-PARTS = (signin, practitioner, coordinator, participant, auditor)
+PARTS = (signin, practitioner, coordinator, participant, auditor, queue)
 STATIC = Path(__file__).parent / "static"
 
 
@@ -103,9 +106,13 @@ def build(
     schema: str = SCHEMA,
     services: Services | None = None,
     participant_cases: ParticipantCases | None = None,
+    topic_prefix: str = "",
+    index_feed: bool = True,
 ) -> FastAPI:
     """The app; `services` given by tests (the services in process), else from the
-    environment."""
+    environment. The case index is fed from the topics named with `topic_prefix` (tests) unless
+    `index_feed` is off (a benchmark fills it directly); a participant's cases come from it
+    unless `participant_cases` is given."""
     cfg = settings or WebSettings.from_env()
     db = platform or Settings.from_env()
 
@@ -114,11 +121,22 @@ def build(
         pool = await asyncpg.create_pool(db.database_url, min_size=1, max_size=8)
         app.state.sessions = Sessions(pool, schema, cfg.idle)
         app.state.services = services or Services.from_env()
+        app.state.index = Index(pool, schema)
+        app.state.participant_cases = participant_cases or app.state.index
+        # Its own pool: the consumer's transactions never wait behind page requests.
+        feed_pool = await asyncpg.create_pool(db.database_url, min_size=1, max_size=2)
+        feed = await index_consumer(feed_pool, schema, db, topic_prefix) if index_feed else None
+        if feed is not None:
+            await feed.start()
+        app.state.index_feed = feed
         sweeper = asyncio.create_task(_sweep(app.state.sessions))
         try:
             yield
         finally:
             sweeper.cancel()
+            if feed is not None:
+                await feed.stop()
+            await feed_pool.close()
             if services is None:
                 await app.state.services.aclose()
             await pool.close()
@@ -126,7 +144,6 @@ def build(
     app = FastAPI(title="Mend", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)  # fmt: skip
     app.state.settings = cfg
-    app.state.participant_cases = participant_cases or KnownCases()
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Timing, service="web")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

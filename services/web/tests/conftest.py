@@ -17,6 +17,7 @@ import httpx
 import pytest
 from mend_aftercare.app import build as build_aftercare
 from mend_audit.api import build as build_audit
+from mend_events.app.settings import SERVICES
 from mend_events.messaging.topics import ensure_topics
 from mend_hub.app import build as build_hub
 from mend_sessions.app import build as build_sessions
@@ -68,8 +69,8 @@ class World:
 
 @pytest.fixture
 async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
-    topics = ["hub", "sessions", "consent", "aftercare"]  # aftercare consumes consent's too
-    await ensure_topics(platform.kafka_bootstrap, topics, prefix=topic_prefix)
+    # All five: the web app's case index subscribes to each.
+    await ensure_topics(platform.kafka_bootstrap, list(SERVICES), prefix=topic_prefix)
     async with contextlib.AsyncExitStack() as stack:
         hub, hub_app, hub_rt = await stack.enter_async_context(
             running_service(build_hub, "hub", platform, unique, topic_prefix)
@@ -85,7 +86,8 @@ async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
         settings = WebSettings(production=False)
         audit = await audit_over(stack, platform, unique, topic_prefix, ["hub", "sessions"])
         clients = {"hub": hub, "sessions": sessions, "aftercare": aftercare, "audit": audit}
-        app = build(settings, platform=platform, schema=schema, services=Services(clients))
+        app = build(settings, platform=platform, schema=schema, topic_prefix=topic_prefix,
+                    services=Services(clients))  # fmt: skip
         await stack.enter_async_context(app.router.lifespan_context(app))
         yield World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)
 
@@ -141,7 +143,7 @@ async def mend(platform, unique, topic_prefix, token) -> AsyncIterator[Mend]:
         sessions, _, sessions_rt = running["sessions"]
         clients = {s: running[s][0] for s in builds}  # every service in process
         clients["audit"] = await audit_over(stack, platform, unique, topic_prefix, list(builds))
-        app = build(settings, platform=platform, schema=schema,
+        app = build(settings, platform=platform, schema=schema, topic_prefix=topic_prefix,
                     services=Services(clients))  # fmt: skip
         await stack.enter_async_context(app.router.lifespan_context(app))
         world = World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from mend_testkit.directory import open_case
 from mend_testkit.matrix import MATRIX_AGENCY, MATRIX_CASE, MATRIX_HP, OTHER_AGENCY, matrix_callers
+from mend_testkit.waiting import wait_until
 from mend_web.app import PARTS
 
 from .accounts import settled, staffed
@@ -22,7 +23,16 @@ PRACTITIONERS = {"allocated practitioner", "unallocated practitioner"}
 SIGNED_IN = {n for n, i in matrix_callers().items() if str(i.role) != "system"}
 AUDITORS = {"auditor", f"auditor of {B}"}
 # Page -> the callers who get it (everyone else: 403 from the web app or the services).
+# The case index's pages (/queue, /search) answer from the web app's own index, within the
+# session's agency: agency B's staff get the page and nothing of agency A in it (INDEX_SEES).
+OF_B = {n for n in SIGNED_IN if n.endswith(f" of {B}")}
+INDEX_PAGES = {"/queue": {"allocated practitioner"}, "/search": {"allocated practitioner",
+                                                                  "coordinator"}}  # fmt: skip
 PAGES = {
+    "/queue": PRACTITIONERS | {f"{n} of {B}" for n in PRACTITIONERS},
+    "/search": PRACTITIONERS
+    | {f"{n} of {B}" for n in (*PRACTITIONERS, "coordinator")}
+    | {"coordinator"},
     "/cases": PRACTITIONERS,
     f"/cases/{CASE}": {"allocated practitioner"},
     "/staff": {"coordinator"},
@@ -72,6 +82,13 @@ async def _world(world) -> None:
     runtimes = [world.hub_runtime, world.sessions_runtime]
     await settled(runtimes, lambda s: CASE in s.cases_of(A, PRAC) and (B, "prac-bbbb01") in s.staff
                   and (A, AUDITOR) in s.staff)  # fmt: skip
+    index = world.app.state.index  # fed through the broker, as the services are
+    await wait_until(lambda: _indexed(index))
+
+
+async def _indexed(index) -> bool:
+    opened = [c["case_id"] for c in await index.search(A)]
+    return opened == [CASE] and await index.caseload(A, PRAC) == [CASE]
 
 
 async def test_every_page_and_action_follows_the_matrix(world):
@@ -90,6 +107,11 @@ async def test_every_page_and_action_follows_the_matrix(world):
                 csrf = csrf or csrf_of(r.text)
             elif r.status_code not in (403, 404):
                 leaks.append(f"{name} GET {path}: {r.status_code}")
+            if path in INDEX_PAGES and r.status_code == 200:
+                # The queue lists only due items (none on this case): it never shows the case.
+                sees = CASE in r.text
+                if sees != (name in INDEX_PAGES[path] and path == "/search"):
+                    leaks.append(f"{name} {'sees' if sees else 'misses'} the case in {path}")
             if path == "/cases" and r.status_code == 200:
                 sees = f"/cases/{CASE}" in r.text
                 if sees != (name == "allocated practitioner"):

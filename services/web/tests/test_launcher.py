@@ -1,6 +1,6 @@
 """`make up` starts the web app: last, after the services it calls, on port 8107, its schema
-migrated with the others, without a Kafka principal and with the development cookie flag (plain
-http on 127.0.0.1)."""
+migrated with the others, as its own read-only Kafka principal `web` (its case index) and with
+the development cookie flag (plain http on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def test_the_launcher_starts_the_web_app_last_on_8107(launcher, monkeypatch):
     assert launcher.service_port("web") == 8107
 
 
-def test_the_web_process_gets_no_kafka_principal(launcher, monkeypatch, tmp_path):
+def test_the_web_process_is_its_own_kafka_principal(launcher, monkeypatch, tmp_path):
     spawned = {}
 
     def spawn(cmd, log, pid_file, env=None):
@@ -27,5 +27,6 @@ def test_the_web_process_gets_no_kafka_principal(launcher, monkeypatch, tmp_path
     launcher.start_services(launcher.Settings.from_env())
     web = spawned["mend_web"]
     assert web["MEND_WEB_INSECURE_COOKIES"] == "1"
-    assert not any(k.startswith("MEND_KAFKA_") for k in web)
+    assert web["MEND_KAFKA_USER"] == "web" and "MEND_KAFKA_PASSWORD" not in web
+    assert "web" in launcher.KAFKA_USERS
     assert spawned["mend_hub"]["MEND_KAFKA_USER"] == "hub"

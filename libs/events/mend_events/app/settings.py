@@ -38,9 +38,14 @@ CONSUMES: dict[str, tuple[str, ...]] = {
 # subscriptions that consume them).
 READ_BY_ALL: tuple[str, ...] = ("hub",)
 
+# Read-only principals and the events topics each reads: the web app's case index (mend_web.index)
+# reads the five services' topics with consumer groups `<prefix>web.`, and writes nothing.
+READERS: dict[str, tuple[str, ...]] = {"web": SERVICES}
+
 # Kafka principals: one per service (it alone may write its topics), `audit` for verification
-# reads, and an administrator for topic and ACL set-up (launcher, migration job, tests).
-KAFKA_PRINCIPALS = (*SERVICES, "audit")
+# reads, the read-only ones, and an administrator for topic and ACL set-up (launcher, migration
+# job, tests).
+KAFKA_PRINCIPALS = (*SERVICES, "audit", *READERS)
 KAFKA_ADMIN = "mend-admin"
 DEFAULT_SASL_MECHANISM = "SCRAM-SHA-512"
 

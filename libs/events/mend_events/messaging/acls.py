@@ -4,7 +4,9 @@ Each service may write (and describe, create) only its own topics, `<prefix><ser
 and `<prefix><service>.dlq`; read only the events topics it consumes (`CONSUMES`) and the hub's
 (`READ_BY_ALL`: agencies, keys, staff and allocations are every service's trust facts); and use
 only consumer groups named `<prefix><service>.`. The `audit` principal reads every events
-topic (verification) and nothing else. Everything else is denied: the broker runs the KRaft
+topic (verification) and nothing else; a read-only principal (`READERS`: the web app's case
+index) reads the topics it names with groups `<prefix><principal>.` and writes nothing.
+Everything else is denied: the broker runs the KRaft
 `StandardAuthorizer` with `allow.everyone.if.no.acl.found=false`, and only the administrator
 (a super user) creates topics for others, sets ACLs, or deletes.
 
@@ -38,6 +40,7 @@ from mend_events.app.settings import (
     CONSUMES,
     FROM_ENV,
     READ_BY_ALL,
+    READERS,
     SERVICES,
     KafkaAuth,
     Settings,
@@ -81,6 +84,10 @@ def bindings(prefix: str = "") -> list[Binding]:
     for service in SERVICES:
         for op in (READ, DESCRIBE):
             out.append(Binding("audit", TOPIC, events_topic(service, prefix), LITERAL, op))
+    for reader, sources in READERS.items():
+        for op in (READ, DESCRIBE):
+            out += [Binding(reader, TOPIC, events_topic(s, prefix), LITERAL, op) for s in sources]
+            out.append(Binding(reader, GROUP, f"{prefix}{reader}.", PREFIXED, op))
     return out
 
 
@@ -253,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     count = asyncio.run(apply(settings.kafka_bootstrap, args.prefix, settings.kafka_auth))
-    print(f"ACLs in place: {count} bindings for {', '.join((*SERVICES, 'audit'))}")
+    print(f"ACLs in place: {count} bindings for {', '.join((*SERVICES, 'audit', *READERS))}")
     return 0
 
 

@@ -73,8 +73,13 @@ class InboxConsumer:
         max_batch: int = 200,
         commit_interval: float = 0.25,
         auth: KafkaAuth | None = FROM_ENV,
+        read_only: bool = False,
     ) -> None:
         self.name = name
+        # A read-only principal (the web app's index) has no producer and no dead-letter topic:
+        # what it cannot apply is logged and counted (the publishing service's own consumers
+        # dead-letter the same message).
+        self.read_only = read_only
         self.on_position = on_position
         self.pool = pool
         self.schema = schema
@@ -108,6 +113,7 @@ class InboxConsumer:
             client_id=f"mend-{name}",
             apply_types=False,
             security=faststream_security(auth),
+            consumer_only=read_only,
         )
         subscriber = self.broker.subscriber(
             *self.topics,
@@ -290,6 +296,11 @@ class InboxConsumer:
         if isinstance(exc, UnknownEvent) and event_type:
             self.unknown_types[event_type] += 1
             log.warning("consumer.unknown_type", type=event_type, topic=raw.topic)
+        if self.read_only:
+            self.dead_lettered += 1
+            where = {"topic": raw.topic, "partition": raw.partition, "offset": raw.offset}
+            log.error("consumer.skipped", consumer=self.name, error=describe_error(exc), **where)
+            return
         headers = dead_letter_headers(raw, exc, self.name, attempts)
         key = dead_letter_key(raw)
         await self.broker.publish(b"", topic=self.dlq_topic, key=key, headers=headers)
