@@ -7,6 +7,7 @@ each shows their own after-care. Without the CSRF token nothing changes."""
 from __future__ import annotations
 
 from mend_testkit.journeys.case import new_case
+from mend_testkit.waiting import wait_until
 
 from .conftest import csrf_of
 
@@ -16,9 +17,15 @@ FORMS = ["letter", "indirect"]
 async def _case(mend):
     case = new_case(mend.driver, "web-choices", "the harmed person changes their choices")
     await case.up_to_preparation(FORMS, min_gap_days=7)
-    cases = mend.world.app.state.participant_cases
-    for person in (case.cast.harmed, case.cast.responsible):
-        cases.add("agency-a", person, case.id)
+    index = mend.world.app.state.index  # the services' events reach it through the broker
+
+    async def indexed() -> bool:
+        for person in (case.cast.harmed, case.cast.responsible):
+            if case.id not in await index.cases_of("agency-a", person):
+                return False
+        return True
+
+    await wait_until(indexed, timeout=30)
     return case
 
 
