@@ -17,28 +17,11 @@ from mend_testkit.journeys.case import new_case
 from mend_testkit.journeys.driver import Driver
 from playwright.async_api import Page
 
-from tests.browser.stack import PASSPHRASE, PATIENCE
+from tests.browser.stack import PATIENCE
+from tests.browser.staff_signin import signed_in_practitioner
 
 pytestmark = pytest.mark.browser
 CONFERENCE = "conference"
-
-
-async def signed_in_practitioner(checked, mend, username: str) -> Page:
-    """The facilitator's account, and the browser signed in with password and TOTP."""
-    totp = await mend.staff_member(mend.team.facilitator, username)
-    page = await checked.page()
-    await page.goto(f"{mend.web}/signin")
-    await checked.check(page)
-    await page.get_by_label("Organisation code").fill(mend.agency)
-    await page.get_by_label("Login name").fill(username)
-    await page.get_by_label("Password").fill(PASSPHRASE)
-    await page.get_by_role("button", name="Continue").click()
-    await page.wait_for_url(f"{mend.web}/signin/second-factor")
-    await checked.check(page, "signin-second-factor")
-    await page.get_by_label("Code").fill(totp.now())
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"{mend.web}/cases")
-    return page
 
 
 async def _submitted(page: Page, button: str) -> None:
