@@ -76,3 +76,36 @@ async def test_bad_input_names_the_field_and_a_refusal_is_a_plain_message(mend):
     assert r.status_code == 200 and '<p class="error" role="alert">' in r.text
     doc = await case.driver.get("sessions", f"/cases/{case.id}", case.facilitator)
     assert doc["sessions"] == []
+
+
+async def test_a_stranger_acts_on_no_service(mend):
+    """Another practitioner of the same agency (not allocated), and one of another agency: every
+    action refused, and no service, the consent and risk services included, writes anything."""
+    case, _, _ = await _case_and_browser(mend)
+    c, driver = case.cast, case.driver
+
+    async def records() -> list:
+        reads = [("risk", "risk"), ("consent", "consent-history"), ("sessions", "")]
+        out = []
+        for service, path in reads:
+            doc = await driver.get(service, f"/cases/{case.id}/{path}".rstrip("/"),
+                                   case.facilitator)  # fmt: skip
+            out.append({k: v for k, v in (doc or {}).items() if k != "at"})
+        return out
+
+    before = await records()
+    actions = {
+        "flags": {"severity": "severe", "category": "safety_threat"},
+        "acknowledgements": {"responsible_person_id": c.responsible, "basis": "written_statement"},
+        "preparations": {"participant": f"{c.harmed}:harmed_person"},
+        "assessments": {"stage": "full", "protective_order": "absent", "reason": "other",
+                        "bail_or_licence_conditions": "absent", "decision": "do_not_proceed",
+                        "signed_off_by": driver.team.survivor_specialist},
+    }  # fmt: skip
+    for person, agency in (("prac-0009zz", "agency-a"), ("prac-bbbb01", "agency-b")):
+        stranger = await mend.world.signed_in_as("practitioner", person, agency)
+        csrf = csrf_of((await stranger.get("/home")).text)
+        for name, body in actions.items():
+            r = await stranger.post(f"/cases/{case.id}/{name}", data={**body, "csrf_token": csrf})
+            assert r.status_code in (403, 404), (person, name, r.status_code)
+    assert await records() == before

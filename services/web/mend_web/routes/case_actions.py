@@ -73,7 +73,10 @@ async def _assess(request: Request, me: Viewer, case_id: str, body: dict[str, An
 
 
 async def _run(request: Request, me: Viewer, case_id: str, form: str, act: Any) -> Response:
-    """Run `act` (the service calls); then back to the page, or the page with the problem."""
+    """Run `act` (the service calls); then back to the page, or the page with the problem.
+    Only on a case the sessions service shows this practitioner (its owner decides who is
+    allocated): anyone else is refused before any form is read or any service written to."""
+    await services(request).case(me.token, case_id)
     try:
         answer = await act()
     except FormProblem as p:
