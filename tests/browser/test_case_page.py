@@ -3,9 +3,10 @@ the harmed person opens it, chooses the facilitator and sets her preferences (a 
 her sister as supporter, without the responsible person), and each participant consents through
 their own calls; everything the practitioner does happens in the browser: adding the supporter,
 the suitability assessment, a preparation session with each, the full assessment, scheduling,
-starting and completing the conference. Then a second conference is scheduled, the harmed
-person pauses the case, and the page shows the unmet gate with its reason and the service's
-refusal to start it. 0 CSP and 0 axe violations on every page."""
+starting and completing the conference, and recording what was agreed. Then a second
+conference is scheduled, the harmed person pauses the case, and the page shows the unmet gate
+with its reason and the service's refusal to start it. 0 CSP and 0 axe violations on every
+page."""
 
 from __future__ import annotations
 
@@ -123,12 +124,24 @@ async def test_a_practitioner_runs_a_case_to_a_completed_conference(mend, checke
         await session.get_by_text("running", exact=True).wait_for()
         await _submitted(page, "Mark this session completed")
         await session.get_by_text("completed", exact=True).wait_for()
+        # What they agreed: the supporter's family arrangement, agreed by both.
+        await session.get_by_text("Record an agreement from this session").click()
+        await session.get_by_label(f"Commitment of {c.supporter}").select_option(
+            "family_arrangement"
+        )
+        for person in (c.harmed, c.supporter):
+            await session.get_by_role("checkbox", name=person).check()
+        await _submitted(page, "Record agreement")
+        await page.locator("#agreement + ul").get_by_text("family arrangement").wait_for()
         timeline = page.get_by_role("table", name="What happened in this case")
         await timeline.get_by_text("Session completed").wait_for()
         await checked.check(page, "practitioner-case-completed")
         doc = await driver.get("sessions", f"/cases/{case.id}", case.facilitator)
         assert [s["status"] for s in doc["sessions"]] == ["completed"]
 
+        # The agreement changed the case's stage: a reassessment before anything else (R4).
+        await _pending_reassessments(case, 1)
+        await _assess(page, "full", team.survivor_specialist)
         # A second conference; the harmed person pauses the case: the gate shows why.
         await _until_accepted(page, schedule, "Schedule session")
         await driver.post("sessions", f"/cases/{case.id}/pause", None, case.harmed, step="pause")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -22,7 +22,7 @@ from mend_events.contracts.catalog.risk import (
     RiskDecision,
     Severity,
 )
-from mend_events.contracts.catalog.sessions import ParticipantRole
+from mend_events.contracts.catalog.sessions import AgreedCommitment, ParticipantRole
 from mend_events.contracts.vocabulary import ContactForm
 from starlette.datastructures import FormData
 
@@ -161,6 +161,38 @@ def assessment(form: FormData, me: str) -> dict[str, Any]:
     return r.done({"stage": stage, "factors": factors, "completion": completion})
 
 
+def agreement(form: FormData, me: str) -> dict[str, Any]:
+    """The outcome agreement of a session: each participant's commitment (if any, by a date if
+    agreed) and who consented to it; one agreement per session, so all of it in one form."""
+    r = _Reader(form)
+    items = []
+    for key in sorted(k for k in form.keys() if k.startswith("commitment-")):
+        owner = key.removeprefix("commitment-")
+        code = r.one(key, AgreedCommitment, required=False)
+        if not code:
+            continue
+        if not _ID.fullmatch(owner):
+            r.problems[key] = _("Choose one of the participants shown.")
+        due = r.one(f"due-{owner}", required=False)
+        if due and not _is_date(due):
+            r.problems[f"due-{owner}"] = _("Enter a date (for example 2027-03-01).")
+        items.append({"owner_id": owner, "commitment": code, "due_on": due or None})
+    if not items and not r.problems:
+        r.problems["items"] = _("Choose at least one commitment.")
+    consented = r.many("consented_by")
+    if not consented or any(not _ID.fullmatch(p) for p in consented):
+        r.problems["consented_by"] = _("Choose who agreed to it.")
+    return r.done({"items": items, "consented_by": consented})
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Action:
     """A form of the case page: the service it goes to, the path under the case, its body."""
@@ -209,6 +241,7 @@ def choices(
         "stage": _words(reversed(AssessmentStage)),
         "factor_status": _words(FactorStatus),
         "decision": _words(RiskDecision),
+        "commitment": _words(AgreedCommitment),
         "reason": _words(DecisionReason),
         "team": [staff(p) for p in others],
         "specialists": [staff(p) for p in others if p.get("specialisms")],

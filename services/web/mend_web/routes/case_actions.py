@@ -1,9 +1,9 @@
 """The practitioner's actions on the case page, each a form that works with htmx (the case's
 part of the page swapped) and without script (a plain post, then 303 back to the page): add a
-participant, record a preparation or an acknowledgement, schedule, start or complete a session,
-raise a flag, record an assessment. Each goes to its service with the practitioner's own
-token; the service decides. A field the page cannot read is named with its reason; a service's
-refusal (409, 422) is shown as a plain message on the form it came from."""
+participant, record a preparation or an acknowledgement, schedule, start or complete a
+session, record its agreement, raise a flag, record an assessment. Each goes to its service
+with the practitioner's own token; the service decides. A field the page cannot read is named
+with its reason; a service's refusal (409, 422) is shown as a plain message on its form."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mend_web import case_view
-from mend_web.case_forms import ACTIONS, FormProblem, choices
+from mend_web.case_forms import ACTIONS, FormProblem, agreement, choices
 from mend_web.i18n import gettext as _
 from mend_web.pages import Viewer, is_htmx, render, services, viewer
 
@@ -118,9 +118,11 @@ def _session_route(r: APIRouter, verb: str) -> None:
         request: Request, me: Practitioner, case_id: CasePath, session_id: SessionPath
     ) -> Response:
         path = f"/cases/{case_id}/sessions/{session_id}/{verb}"
+        form = await request.form()
 
         async def act() -> Any:
-            return await services(request).command(me.token, "sessions", path)
+            body = agreement(form, me.person_id) if verb == "agreement" else None
+            return await services(request).command(me.token, "sessions", path, body)
 
         return await _run(request, me, case_id, f"session-{session_id}", act)
 
@@ -133,5 +135,5 @@ def _session_route(r: APIRouter, verb: str) -> None:
 def register(r: APIRouter) -> None:
     for name in ACTIONS:
         _form_route(r, name)
-    for verb in ("start", "complete"):
+    for verb in ("start", "complete", "agreement"):
         _session_route(r, verb)
