@@ -41,6 +41,8 @@ CASE_ACTIONS = [
      "permitted_forms": "story_telling", "signed_off_by": STRANGER}, _ALLOCATED),
     (f"/cases/{CASE}/sessions/sess-none01/start", {}, _ALLOCATED),
     (f"/cases/{CASE}/sessions/sess-none01/complete", {}, _ALLOCATED),
+    (f"/cases/{CASE}/sessions/sess-none01/agreement", {"commitment-rp-0001aa": "other",
+     "consented_by": MATRIX_HP}, _ALLOCATED),
 ]  # fmt: skip
 # Actions -> the callers allowed (not exercised here: test_halt and test_coordinator do).
 ACTIONS = [
