@@ -43,7 +43,9 @@ async def page(
 
 
 async def _caught_up(request: Request, me: Viewer, case_id: str, answer: Any) -> None:
-    version = (answer or {}).get("version") if isinstance(answer, dict) else None
+    """Wait (briefly) until the sessions service's case view has what a sessions command wrote:
+    `answer` is its command answer, whose version is the case stream's."""
+    version = answer.get("version") if isinstance(answer, dict) else None
     if not isinstance(version, int):
         return
     svc, waited = services(request), 0.0
@@ -72,7 +74,9 @@ async def _assess(request: Request, me: Viewer, case_id: str, body: dict[str, An
     await svc.command(me.token, "risk", f"{base}/assessment-completions", done)
 
 
-async def _run(request: Request, me: Viewer, case_id: str, form: str, act: Any) -> Response:
+async def _run(
+    request: Request, me: Viewer, case_id: str, form: str, act: Any, sessions_command: bool
+) -> Response:
     """Run `act` (the service calls); then back to the page, or the page with the problem.
     Only on a case the sessions service shows this practitioner (its owner decides who is
     allocated): anyone else is refused before any form is read or any service written to."""
@@ -88,7 +92,8 @@ async def _run(request: Request, me: Viewer, case_id: str, form: str, act: Any) 
         message = exc.reason or _("The service refused this. Nothing was changed.")
         problem = {"form": form, "message": message}
         return await page(request, me, case_id, problem=problem, status_code=exc.status)
-    await _caught_up(request, me, case_id, answer)
+    if sessions_command:
+        await _caught_up(request, me, case_id, answer)
     if not is_htmx(request):
         anchor = ACTIONS[form].anchor if form in ACTIONS else form
         return RedirectResponse(f"/cases/{case_id}#{anchor}", status_code=303)
@@ -108,7 +113,7 @@ def _form_route(r: APIRouter, name: str) -> None:
             path = f"/cases/{case_id}{action.path}"
             return await services(request).command(me.token, action.service, path, body)
 
-        return await _run(request, me, case_id, name, act)
+        return await _run(request, me, case_id, name, act, action.service == "sessions")
 
     r.add_api_route(f"/cases/{{case_id}}/{name}", post, methods=["POST"], name=f"case_{name}")
 
@@ -124,7 +129,7 @@ def _session_route(r: APIRouter, verb: str) -> None:
             body = agreement(form, me.person_id) if verb == "agreement" else None
             return await services(request).command(me.token, "sessions", path, body)
 
-        return await _run(request, me, case_id, f"session-{session_id}", act)
+        return await _run(request, me, case_id, f"session-{session_id}", act, True)
 
     r.add_api_route(
         f"/cases/{{case_id}}/sessions/{{session_id}}/{verb}", post, methods=["POST"],
