@@ -18,6 +18,7 @@ from mend_web import case_view
 from mend_web.case_forms import ACTIONS, FormProblem, agreement, choices
 from mend_web.i18n import gettext as _
 from mend_web.pages import Viewer, is_htmx, render, services, viewer
+from mend_web.services import ServiceError
 
 Practitioner = Annotated[Viewer, Depends(viewer("practitioner"))]
 CasePath = Annotated[str, Path(pattern=r"^case-[a-z0-9-]{3,60}$")]
@@ -79,14 +80,15 @@ async def _run(
 ) -> Response:
     """Run `act` (the service calls); then back to the page, or the page with the problem.
     Only on a case the sessions service shows this practitioner (its owner decides who is
-    allocated): anyone else is refused before any form is read or any service written to."""
+    allocated): anyone else is refused before a form becomes a command or any service is
+    written to."""
     await services(request).case(me.token, case_id)
     try:
         answer = await act()
     except FormProblem as p:
         problem = {"form": form, "fields": p.fields}
         return await page(request, me, case_id, problem=problem, status_code=422)
-    except case_view.ServiceError as exc:
+    except ServiceError as exc:
         if exc.status not in REFUSALS:
             raise
         message = exc.reason or _("The service refused this. Nothing was changed.")
