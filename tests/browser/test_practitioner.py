@@ -7,7 +7,7 @@ import pytest
 from mend_testkit.journeys.case import new_case
 from mend_testkit.journeys.driver import Driver
 
-from tests.browser.stack import PASSPHRASE
+from tests.browser.staff_signin import signed_in_practitioner
 
 pytestmark = pytest.mark.browser
 
@@ -17,21 +17,7 @@ async def test_a_practitioner_signs_in_and_sees_their_cases(mend, checked):
         case = new_case(driver, "listed", "a case allocated to the facilitator")
         await case.open()
         await case.choose_facilitator()
-    totp = await mend.staff_member(mend.team.facilitator, "carol-facilitator")
-
-    page = await checked.page()
-    await page.goto(f"{mend.web}/signin")
-    await checked.check(page)
-    await page.get_by_label("Organisation code").fill(mend.agency)
-    await page.get_by_label("Login name").fill("carol-facilitator")
-    await page.get_by_label("Password").fill(PASSPHRASE)
-    await page.get_by_role("button", name="Continue").click()
-    await page.wait_for_url(f"{mend.web}/signin/second-factor")
-    await checked.check(page, "signin-second-factor")
-    await page.get_by_label("Code").fill(totp.now())
-    await page.get_by_role("button", name="Sign in").click()
-
-    await page.wait_for_url(f"{mend.web}/cases")
+    page = await signed_in_practitioner(checked, mend, "carol-facilitator")
     link = page.get_by_role("link", name=case.id)
     await link.wait_for()
     await checked.check(page, "practitioner-cases")

@@ -215,3 +215,19 @@ class Services:
     async def set_update_level(self, token: str, case_id: str, level: str) -> None:
         path = f"/cases/{case_id}/aftercare/progress-update-preference"
         await self._call("aftercare", "POST", path, token, {"level": level})
+
+    # --- the practitioner's case page: each service's own read, and its commands ------------
+
+    async def consent_history(self, token: str, case_id: str) -> Mapping[str, Any] | None:
+        return await self._read("consent", f"/cases/{case_id}/consent-history", token)
+
+    async def risk(self, token: str, case_id: str) -> Mapping[str, Any] | None:
+        return await self._read("risk", f"/cases/{case_id}/risk", token)
+
+    async def registry(self, token: str) -> list[dict[str, Any]]:
+        """The practitioners of the caller's agency (to choose a team or a sign-off from)."""
+        return (await self._call("sessions", "GET", "/practitioners", token))["practitioners"]
+
+    async def command(self, token: str, service: str, path: str, body: Any = None) -> Any:
+        """One command of a case (`path` under the service's case routes), as the caller."""
+        return await self._call(service, "POST", path, token, body)

@@ -50,6 +50,23 @@ PAGES = {
     "/audit/halts": {"auditor"},
     "/audit/verify": {"auditor"},
 }
+_ALLOCATED = {"allocated practitioner"}
+CASE_ACTIONS = [
+    (f"/cases/{CASE}/participants", {"person_id": "sup-0001aa", "role": "supporter"}, _ALLOCATED),
+    (f"/cases/{CASE}/preparations", {"participant": f"{MATRIX_HP}:harmed_person"}, _ALLOCATED),
+    (f"/cases/{CASE}/acknowledgements", {"responsible_person_id": "rp-0001aa",
+     "basis": "written_statement"}, _ALLOCATED),
+    (f"/cases/{CASE}/sessions", {"form": "story_telling", "participants":
+     f"{MATRIX_HP}:harmed_person", "day": "2031-03-01", "time": "10:30"}, _ALLOCATED),
+    (f"/cases/{CASE}/flags", {"severity": "severe", "category": "other"}, _ALLOCATED),
+    (f"/cases/{CASE}/assessments", {"stage": "full", "protective_order": "absent",
+     "bail_or_licence_conditions": "absent", "decision": "proceed", "reason": "other",
+     "permitted_forms": "story_telling", "signed_off_by": STRANGER}, _ALLOCATED),
+    (f"/cases/{CASE}/sessions/sess-none01/start", {}, _ALLOCATED),
+    (f"/cases/{CASE}/sessions/sess-none01/complete", {}, _ALLOCATED),
+    (f"/cases/{CASE}/sessions/sess-none01/agreement", {"commitment-rp-0001aa": "other",
+     "consented_by": MATRIX_HP}, _ALLOCATED),
+]  # fmt: skip
 # Actions -> the callers allowed (not exercised here: test_halt and test_coordinator do).
 ACTIONS = [
     (f"/cases/{CASE}/sessions/sess-none01/halt", {}, {"allocated practitioner"}),
@@ -57,6 +74,8 @@ ACTIONS = [
      {"coordinator"}),
     ("/allocations/reallocation", {"case_id": CASE, "from_practitioner_id": PRAC,
      "to_practitioner_id": STRANGER, "reason": "other"}, {"coordinator"}),
+    # The case page's actions (routes/case_actions.py), each with a body the service would take.
+    *CASE_ACTIONS,
 ]  # fmt: skip
 
 

@@ -1,8 +1,9 @@
 """The practitioner's pages: their cases (the hub's caseload, each case as the sessions service
-shows it to them), a case (stage, participants, sessions, each contact gate met or unmet with
-its reason) and halting a session: one click, no reason asked, htmx swapping the session's row
-(a plain form post without script). Every read and action goes to the services with the
-practitioner's own token; the services decide."""
+shows it to them), a case (case_view: timeline, consents, risk, each contact gate met or unmet
+with its reason, sessions, agreement, after-care; case_actions: its forms) and halting a
+session: one click, no reason asked, htmx swapping the session's row (a plain form post
+without script). Every read and action goes to the services with the practitioner's own
+token; the services decide."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from mend_events.contracts.actors import PSEUDO_ID_PATTERN
 
 from mend_web.pages import Viewer, is_htmx, render, services, viewer
+from mend_web.routes import case_actions
 from mend_web.services import ServiceError
 
 # Who these pages are for (the services decide which cases and what in them).
@@ -33,22 +35,6 @@ async def _case_or_none(request: Request, me: Viewer, case_id: str) -> dict[str,
         raise
 
 
-async def _gates(request: Request, me: Viewer, case: dict[str, Any]) -> dict[str, Any]:
-    """Each scheduled session's gates as the sessions service evaluates them now."""
-    out: dict[str, Any] = {}
-    for s in case.get("sessions", []):
-        if s["status"] != "scheduled":
-            continue
-        try:
-            out[s["session_id"]] = await services(request).gates(
-                me.token, case["case_id"], s["session_id"]
-            )
-        except ServiceError as exc:
-            if exc.status not in (404, 405):
-                raise
-    return out
-
-
 def router() -> APIRouter:
     r = APIRouter()
 
@@ -61,9 +47,7 @@ def router() -> APIRouter:
 
     @r.get("/cases/{case_id}")
     async def case_page(request: Request, me: Practitioner, case_id: CasePath) -> Response:
-        case = await services(request).case(me.token, case_id)
-        gates = await _gates(request, me, case)
-        return render(request, "practitioner/case.html", {"case": case, "gates": gates})
+        return await case_actions.page(request, me, case_id)
 
     @r.post("/cases/{case_id}/sessions/{session_id}/halt")
     async def halt(
@@ -77,7 +61,8 @@ def router() -> APIRouter:
         case = await services(request).case(me.token, case_id)
         found = [s for s in case["sessions"] if s["session_id"] == session_id]
         session = {**found[0], "status": "halted"} if found else {"session_id": session_id}
-        ctx = {"case": case, "s": session, "gates": {}, "halted_now": True}
+        ctx = {"case": case, "s": session, "gates": {}, "halted_now": True, "problem": {}}
         return render(request, "practitioner/case.html", ctx, block="session")
 
+    case_actions.register(r)
     return r
