@@ -19,7 +19,7 @@ from mend_testkit.journeys.driver import Driver
 from playwright.async_api import Page
 
 from tests.browser.stack import PATIENCE
-from tests.browser.staff_signin import signed_in_practitioner
+from tests.browser.staff import signed_in_practitioner
 
 pytestmark = pytest.mark.browser
 CONFERENCE = "conference"

@@ -7,7 +7,7 @@ import pytest
 from mend_testkit.journeys.case import new_case
 from mend_testkit.journeys.driver import Driver
 
-from tests.browser.staff_signin import signed_in_practitioner
+from tests.browser.staff import signed_in_practitioner
 
 pytestmark = pytest.mark.browser
 
