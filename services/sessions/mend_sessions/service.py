@@ -235,32 +235,15 @@ class SessionsService:
 
     # --- reactions (called by reactions.py inside the inbox transaction) ------------------
 
-    async def halt_for_consent(
-        self,
-        case_id: str,
-        command: c.HaltSessionsDependingOnConsent,
-        cause: RecordedEvent,
-        conn: asyncpg.Connection | None = None,
-    ) -> CommandResult[CaseState]:
-        return await self._react(case_id, command, cause, conn)
-
-    async def halt_for_risk(
-        self,
-        case_id: str,
-        command: c.HaltSessionsForRisk,
-        cause: RecordedEvent,
-        conn: asyncpg.Connection | None = None,
-    ) -> CommandResult[CaseState]:
-        return await self._react(case_id, command, cause, conn)
-
-    async def _react(
+    async def halt(
         self,
         case_id: str,
         command: c.HaltSessionsDependingOnConsent | c.HaltSessionsForRisk,
         cause: RecordedEvent,
-        conn: asyncpg.Connection | None,
+        conn: asyncpg.Connection | None = None,
     ) -> CommandResult[CaseState]:
-        """`conn`: the reaction's inbox connection, which the stream's reads use."""
+        """Halt what a lost consent or a risk change no longer permits, as the system actor.
+        `conn`: the reaction's inbox connection, which the stream's reads use."""
         state = await self.case(case_id, conn)
         agency = state.opened.agency if state.opened else cause.metadata.agency
         return await self.commands.execute(
