@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from bus_helpers import counting_handler, create_counter_table, observer, read_topic, wait_until
+from bus_helpers import counting_observer, create_counter_table, read_topic, wait_until
 from mend_events.app.settings import dlq_topic, events_topic, kafka_options
 from mend_events.messaging.cloudevents import from_message
 from mend_events.messaging.relay import Relay
@@ -81,13 +81,13 @@ async def test_consumer_applies_once_and_dead_letters_poison(
     await producer.stop()
     await store.append("case-c1aaaa", [noted(3)], expected_version=3)
 
-    consumer = observer(
+    consumer = counting_observer(
         platform,
         app_pool,
         schema,
         topic,
         topic_prefix,
-        counting_handler(schema, fail_on={13}),
+        fail_on={13},
         dlq_topic=dlq,
         max_attempts=3,
         retry_delay=0.01,
@@ -157,14 +157,8 @@ async def test_consumer_stop_commits_what_it_applied(
     group = f"obs-{topic_prefix}"
     await create_counter_table(admin_conn, schema)
     relay, task = await run_relay(store, platform, topic)
-    consumer = observer(
-        platform,
-        app_pool,
-        schema,
-        topic,
-        topic_prefix,
-        counting_handler(schema),
-        commit_interval=3600,
+    consumer = counting_observer(
+        platform, app_pool, schema, topic, topic_prefix, commit_interval=3600
     )
     await consumer.start()
     try:
