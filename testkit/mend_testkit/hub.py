@@ -100,17 +100,13 @@ async def two_agencies(client, who: Callers) -> None:
 
 
 async def open_account(
-    client,
-    agency: str,
-    person: str,
-    code: str,
-    username: str,
-    password: str,
-    at: datetime | None = None,
+    client, agency: str, person: str, code: str, login: tuple[str, str], at: datetime | None = None
 ) -> tuple[str, dict]:
     """A staff member's first sign-in through the hub's API: redeem the activation `code`, sign
     in with the password (which asks to enrol a second factor), enrol TOTP and confirm it with
-    the authenticator's code at `at` (now when None): (the TOTP secret, the hub's tokens)."""
+    the authenticator's code at `at` (now when None). `login`: (username, password).
+    Answers (the TOTP secret, the hub's tokens)."""
+    username, password = login
     body = {"activation_code": code, "username": username, "password": password}
     assert (await client.post("/invitations/redeem", json=body)).status_code == 201
     body = {"agency": agency, "username": username, "password": password}

@@ -53,7 +53,7 @@ class World:
         """The person redeems their code, signs in for the first time (which enrols their
         TOTP) and confirms it with a code from their authenticator: (secret, bearer header)."""
         login = f"{person}.login"
-        secret, tokens = await open_account(self.hub, self.agency, person, code, login, PASSWORD)
+        secret, tokens = await open_account(self.hub, self.agency, person, code, (login, PASSWORD))
         access = tokens["access_token"]
         assert jwt.get_unverified_header(access)["kid"]  # signed with the agency's hub key
         return secret, {"Authorization": f"Bearer {access}"}

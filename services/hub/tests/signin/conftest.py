@@ -161,7 +161,7 @@ class Hub:
         await self.enrol(agency, person)
         code = await self.staff_code(agency, person)
         return await open_account(
-            self.client, agency, person, code, username, PASSWORD, self.clock()
+            self.client, agency, person, code, (username, PASSWORD), self.clock()
         )
 
 
