@@ -194,6 +194,18 @@ async def running_service(
             await drop_schema(platform, schema)
 
 
+def service_fixture(build, service: str, **options):
+    """A fixture named `service` that runs it (built by `build` with `options`) for each test
+    on its own schema and topics, as `running_service` does: it yields (client, app, runtime)."""
+
+    @pytest.fixture(name=service)
+    async def running(platform, unique, topic_prefix):
+        async with running_service(build, service, platform, unique, topic_prefix, **options) as r:
+            yield r
+
+    return running
+
+
 @contextlib.asynccontextmanager
 async def started(app, runtime):
     """Start `runtime` and yield (client, app, runtime), the client talking to `app` in process

@@ -4,6 +4,10 @@ coordinator and qualified practitioners), through the hub's own API."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from urllib.parse import parse_qs, urlparse
+
+import pyotp
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -93,3 +97,28 @@ async def two_agencies(client, who: Callers) -> None:
         for prac in pracs:
             await enrol(client, who, agency, prac, "practitioner")
             await qualify(client, who, agency, prac)
+
+
+async def open_account(
+    client, agency: str, person: str, code: str, login: tuple[str, str], at: datetime | None = None
+) -> tuple[str, dict]:
+    """A staff member's first sign-in through the hub's API: redeem the activation `code`, sign
+    in with the password (which asks to enrol a second factor), enrol TOTP and confirm it with
+    the authenticator's code at `at` (now when None). `login`: (username, password).
+    Answers (the TOTP secret, the hub's tokens)."""
+    username, password = login
+    body = {"activation_code": code, "username": username, "password": password}
+    assert (await client.post("/invitations/redeem", json=body)).status_code == 201
+    body = {"agency": agency, "username": username, "password": password}
+    first = await client.post("/signin", json=body)
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "enrol_second_factor"
+    challenge = first.json()["challenge"]
+    r = await client.post(f"/accounts/{person}/totp", json={"challenge": challenge})
+    assert r.status_code == 201, r.text
+    secret = parse_qs(urlparse(r.json()["provisioning_uri"]).query)["secret"][0]
+    totp = pyotp.TOTP(secret)
+    body = {"challenge": challenge, "code": totp.now() if at is None else totp.at(at)}
+    done = await client.post("/signin/second-factor", json=body)
+    assert done.status_code == 200, done.text
+    return secret, done.json()

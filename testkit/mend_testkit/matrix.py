@@ -71,6 +71,17 @@ def leaks(allowed: dict[tuple[str, str], bool], expected: dict[str, set[str]]) -
     return out
 
 
+def matrix_leaks(allowed, actions, expected: dict[str, set[str]]) -> list[str]:
+    """`leaks` of `allowed(identity, action)` for every caller of the matrix and each of
+    `actions`: the access-matrix test of every service."""
+    outcomes = {
+        (name, action): allowed(identity, action)
+        for name, identity in matrix_callers().items()
+        for action in actions
+    }
+    return leaks(outcomes, expected)
+
+
 def granted(authorize, identity, action: str, entry, **kwargs) -> bool:
     """Whether a service's `authorize(identity, action, entry, **kwargs)` lets the caller
     through; a refusal must say why."""

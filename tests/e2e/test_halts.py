@@ -42,7 +42,7 @@ from mend_events.messaging.relay import Relay
 from mend_events.store import EventStore
 from mend_sessions.app import build as build_sessions
 from mend_testkit.directory import allocate
-from mend_testkit.fixtures import drop_schema, make_schema, running_service, started
+from mend_testkit.fixtures import drop_schema, make_schema, service_fixture, started
 from mend_testkit.samples import consent_body, practitioner_body
 
 HP, RP = "hp-alice01", "rp-bob0001"
@@ -101,12 +101,8 @@ async def risk(platform, unique, topic_prefix, app_pool) -> AsyncIterator[RiskSe
         await drop_schema(platform, schema)
 
 
-@pytest.fixture
-async def consent(platform, unique, topic_prefix):
-    async with running_service(
-        build_consent, "consent", platform, unique, topic_prefix, lapse_interval=3600
-    ) as running:
-        yield running
+# The lapse sweep left to the tests (an hour apart).
+consent = service_fixture(build_consent, "consent", lapse_interval=3600)
 
 
 @contextlib.asynccontextmanager

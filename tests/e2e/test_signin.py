@@ -15,7 +15,6 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import jwt
@@ -27,6 +26,7 @@ from mend_events.messaging.topics import ensure_topics
 from mend_hub.app import build as build_hub
 from mend_sessions.app import build as build_sessions
 from mend_testkit.fixtures import running_service
+from mend_testkit.hub import open_account
 
 OPERATOR = ("operator", "ops-0001aa", "mend-ops")
 COORD, PRAC_1, PRAC_2, PRAC_3 = "coord-sign01", "prac-sign01", "prac-sign02", "prac-sign03"
@@ -52,21 +52,9 @@ class World:
     async def open_account(self, person: str, code: str) -> tuple[str, dict[str, str]]:
         """The person redeems their code, signs in for the first time (which enrols their
         TOTP) and confirms it with a code from their authenticator: (secret, bearer header)."""
-        body = {"activation_code": code, "username": f"{person}.login", "password": PASSWORD}
-        assert (await self.hub.post("/invitations/redeem", json=body)).status_code == 201
-        first = await self.sign_in(person)
-        assert first.status_code == 200, first.text
-        assert first.json()["status"] == "enrol_second_factor"
-        challenge = first.json()["challenge"]
-        r = await self.hub.post(f"/accounts/{person}/totp", json={"challenge": challenge})
-        assert r.status_code == 201, r.text
-        secret = parse_qs(urlparse(r.json()["provisioning_uri"]).query)["secret"][0]
-        done = await self.hub.post(
-            "/signin/second-factor",
-            json={"challenge": challenge, "code": pyotp.TOTP(secret).now()},
-        )
-        assert done.status_code == 200, done.text
-        access = done.json()["access_token"]
+        login = f"{person}.login"
+        secret, tokens = await open_account(self.hub, self.agency, person, code, (login, PASSWORD))
+        access = tokens["access_token"]
         assert jwt.get_unverified_header(access)["kid"]  # signed with the agency's hub key
         return secret, {"Authorization": f"Bearer {access}"}
 

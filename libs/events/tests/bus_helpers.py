@@ -70,3 +70,20 @@ def observer(
         handler=handler,
         **options,
     )
+
+
+def counting_observer(
+    platform,
+    pool,
+    schema: str,
+    topic: str,
+    prefix: str,
+    *,
+    fail_on: set[int] | None = None,
+    **options,
+) -> InboxConsumer:
+    """An `observer` that counts each event it applies in `schema.seen` (create_counter_table),
+    failing every time on the numbers in `fail_on`."""
+    return observer(
+        platform, pool, schema, topic, prefix, counting_handler(schema, fail_on), **options
+    )

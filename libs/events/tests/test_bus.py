@@ -6,7 +6,14 @@ import asyncio
 
 import pytest
 import structlog
-from bus_helpers import counting_handler, create_counter_table, observer, read_topic, wait_until
+from bus_helpers import (
+    counting_handler,
+    counting_observer,
+    create_counter_table,
+    observer,
+    read_topic,
+    wait_until,
+)
 from mend_events import metrics
 from mend_events.app.settings import dlq_topic, events_topic, kafka_options
 from mend_events.messaging.cloudevents import from_message
@@ -179,14 +186,8 @@ async def test_consumer_stop_commits_what_it_applied(
     group = f"obs-{topic_prefix}"
     await create_counter_table(admin_conn, schema)
     relay, task = await run_relay(store, platform, topic)
-    consumer = observer(
-        platform,
-        app_pool,
-        schema,
-        topic,
-        topic_prefix,
-        counting_handler(schema),
-        commit_interval=3600,
+    consumer = counting_observer(
+        platform, app_pool, schema, topic, topic_prefix, commit_interval=3600
     )
     await consumer.start()
     try:

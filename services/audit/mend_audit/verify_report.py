@@ -4,7 +4,7 @@ holds only when no service has a problem (`verify.py` explains each check)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -30,15 +30,10 @@ class Problem:
         return f"{self.service}{at}: {self.detail}{kafka}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "kind": self.kind,
-            "stream_id": self.stream_id,
-            "stream_version": self.stream_version,
-            "event_id": self.event_id,
-            "where": self.where,
-            "detail": self.detail,
-        }
+        """Every field, the words last (after what they are about)."""
+        out = asdict(self)
+        out["detail"] = out.pop("detail")
+        return out
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mend_consent.app import build
@@ -24,7 +23,7 @@ from mend_events.commands.decider import CommandContext
 from mend_events.contracts.actors import Actor, Role
 from mend_events.contracts.catalog.consent import InformedHow
 from mend_events.errors import MendError
-from mend_testkit.fixtures import running_service
+from mend_testkit.fixtures import service_fixture
 
 PEOPLE = [
     Actor(id="hp-prop0001", role=Role.HARMED_PERSON, agency="agency-a"),
@@ -46,12 +45,8 @@ STEP = st.tuples(
 )
 
 
-@pytest.fixture
-async def consent(platform, unique, topic_prefix):
-    async with running_service(
-        build, "consent", platform, unique, topic_prefix, lapse_interval=3600
-    ) as running:
-        yield running
+# The lapse sweep left to the tests (an hour apart).
+consent = service_fixture(build, "consent", lapse_interval=3600)
 
 
 def command_for(kind, person, scope, pick, expires_in, grants, now):

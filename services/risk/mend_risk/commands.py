@@ -4,7 +4,7 @@ case's history (sign-off, forms a factor rules out, flags resolved twice) are th
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from mend_events.contracts.actors import PseudoId
@@ -19,7 +19,18 @@ from mend_events.contracts.catalog.risk import (
     RiskFactor,
     Severity,
 )
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+# How a list that must not repeat itself is named in the refusal.
+_LISTED = {"permitted_forms": "permitted form", "reasons": "reason"}
 
 # The longest validity a request may ask for; the service's policy may allow less.
 MAX_VALIDITY_DAYS = 366
@@ -53,18 +64,11 @@ class CompleteRiskAssessment(_Command):
     # None: the service's default validity period.
     valid_for_days: Annotated[int, Field(strict=True, ge=1, le=MAX_VALIDITY_DAYS)] | None = None
 
-    @field_validator("permitted_forms")
+    @field_validator("permitted_forms", "reasons")
     @classmethod
-    def _forms_once(cls, value: tuple[PermittedForm, ...]) -> tuple[PermittedForm, ...]:
+    def _each_once(cls, value: tuple[Any, ...], info: ValidationInfo) -> tuple[Any, ...]:
         if len(set(value)) != len(value):
-            raise ValueError("each permitted form is listed once")
-        return value
-
-    @field_validator("reasons")
-    @classmethod
-    def _reasons_once(cls, value: tuple[DecisionReason, ...]) -> tuple[DecisionReason, ...]:
-        if len(set(value)) != len(value):
-            raise ValueError("each reason is listed once")
+            raise ValueError(f"each {_LISTED[info.field_name]} is listed once")
         return value
 
 

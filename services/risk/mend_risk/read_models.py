@@ -40,6 +40,31 @@ def _standing_at(began: str, ended: str) -> str:
     return f"{began} <= $2 AND ({ended} IS NULL OR $2 < {ended})"
 
 
+# What stands at a moment, by kind: its table, its columns, the columns it begins and ends
+# by, and its order. The open assessment: the latest begun and not completed; flags raised and
+# not resolved (as `Flag.stands_at`); reassessments due and not answered.
+_STANDING = {
+    "open_assessment": (
+        "risk_assessments",
+        "assessment_id, stage, started_at",
+        ("started_at", "completed_at"),
+        "started_at DESC LIMIT 1",
+    ),
+    "flags": (
+        "risk_flags",
+        "flag_id, severity, category, affects, raised_by, raised_at",
+        ("raised_at", "resolved_at"),
+        "raised_at, flag_id",
+    ),
+    "reassessments": (
+        "risk_reassessments",
+        "trigger, trigger_event_id, due_since",
+        ("due_since", "answered_at"),
+        "due_since, trigger_event_id",
+    ),
+}
+
+
 class RiskPositions(OwnTables):
     name = "risk_position"
     tables = _TABLES
@@ -190,36 +215,14 @@ class RiskPositions(OwnTables):
             at,
         )
 
-    async def open_assessment(
-        self, conn: asyncpg.Connection, case_id: str, at: datetime
-    ) -> asyncpg.Record | None:
-        return await conn.fetchrow(
-            f"SELECT assessment_id, stage, started_at FROM {self.schema}.risk_assessments "
-            f"WHERE case_id = $1 AND {_standing_at('started_at', 'completed_at')} "
-            f"ORDER BY started_at DESC LIMIT 1",
-            case_id,
-            at,
-        )
-
-    async def flags_standing(
-        self, conn: asyncpg.Connection, case_id: str, at: datetime
+    async def standing(
+        self, conn: asyncpg.Connection, what: str, case_id: str, at: datetime
     ) -> list[asyncpg.Record]:
-        """Flags raised by `at` and not resolved by then (as `Flag.stands_at`)."""
+        """The case's `what` (a kind of `_STANDING`) standing at `at`, in its order."""
+        table, columns, (began, ended), order = _STANDING[what]
         return await conn.fetch(
-            f"SELECT flag_id, severity, category, affects, raised_by, raised_at "
-            f"FROM {self.schema}.risk_flags WHERE case_id = $1 "
-            f"AND {_standing_at('raised_at', 'resolved_at')} ORDER BY raised_at, flag_id",
-            case_id,
-            at,
-        )
-
-    async def reassessments_pending(
-        self, conn: asyncpg.Connection, case_id: str, at: datetime
-    ) -> list[asyncpg.Record]:
-        return await conn.fetch(
-            f"SELECT trigger, trigger_event_id, due_since FROM {self.schema}.risk_reassessments "
-            f"WHERE case_id = $1 AND {_standing_at('due_since', 'answered_at')} "
-            f"ORDER BY due_since, trigger_event_id",
+            f"SELECT {columns} FROM {self.schema}.{table} "
+            f"WHERE case_id = $1 AND {_standing_at(began, ended)} ORDER BY {order}",
             case_id,
             at,
         )

@@ -130,7 +130,7 @@ class RiskService(KnowsCases):
         async def query(conn: asyncpg.Connection) -> dict[str, Any]:
             row = await self.positions.latest_completed(conn, case_id, at)
             latest = latest_from_row(row) if row else None
-            flags = await self.positions.flags_standing(conn, case_id, at)
+            flags = await self.positions.standing(conn, "flags", case_id, at)
             severe = [f["flag_id"] for f in flags if f["severity"] == "severe"]
             permitted = (
                 latest is not None
@@ -149,10 +149,11 @@ class RiskService(KnowsCases):
         at = at or datetime.now(UTC)
 
         async def query(conn: asyncpg.Connection) -> dict[str, Any]:
-            row = await self.positions.latest_completed(conn, case_id, at)
-            open_ = await self.positions.open_assessment(conn, case_id, at)
-            flags = await self.positions.flags_standing(conn, case_id, at)
-            due = await self.positions.reassessments_pending(conn, case_id, at)
+            p = self.positions
+            row = await p.latest_completed(conn, case_id, at)
+            open_ = next(iter(await p.standing(conn, "open_assessment", case_id, at)), None)
+            flags = await p.standing(conn, "flags", case_id, at)
+            due = await p.standing(conn, "reassessments", case_id, at)
             return {
                 "case_id": case_id,
                 "at": at,

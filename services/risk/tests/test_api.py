@@ -19,7 +19,7 @@ from mend_risk.domain.answers import permits_in
 from mend_testkit.directory import allocate, open_case
 from mend_testkit.fixtures import running_service
 from mend_testkit.refusals import clear_4xx
-from mend_testkit.samples import delivered
+from mend_testkit.samples import delivered, practitioner_body
 
 HP, RP, PRAC, SPECIALIST = "hp-alice01", "rp-bob0001", "prac-carol1", "prac-5e5e5e"
 CASE = "case-0001aa"
@@ -47,13 +47,9 @@ async def registrar(platform, topic_prefix):
         stream: str | None = None,  # "registry": as stored before the registry was split
     ) -> None:
         stream = stream or f"registry:{agency}"
-        model = PractitionerRegistered(
-            practitioner_id=pid,
-            rj_trained=True,
-            sexual_harm_trained=trained,
-            level=level,
-            specialisms=specialisms,
-        )
+        # As the sessions service records `POST /practitioners` (the testkit's sample body).
+        body = {**practitioner_body(pid, level, specialisms), "sexual_harm_trained": trained}
+        model = PractitionerRegistered(**body)
         event = delivered(
             "sessions", stream, model, actor="coord-dee01", role=Role.COORDINATOR, agency=agency
         )

@@ -7,6 +7,7 @@ gate facts or registry records: the application layer attaches those (`domain.Wi
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from mend_events.contracts.actors import PseudoId
@@ -156,17 +157,24 @@ CONSENT_LOSS = frozenset(
 RISK_CAUSES = frozenset({HaltCause.RISK_FLAG, HaltCause.RISK_DECISION})
 
 
+def _cause_among(causes: frozenset[HaltCause]) -> Any:
+    """A halt command's check that its `cause` is one its reaction may name."""
+
+    def check(command: Any) -> Any:
+        if command.cause not in causes:
+            raise ValueError(f"cause must be one of {sorted(causes)}")
+        return command
+
+    return model_validator(mode="after")(check)
+
+
 class HaltSessionsDependingOnConsent(_Command):
     participant_id: PseudoId
     forms: tuple[ContactForm, ...] | None = None  # None: every form (e.g. taking part withdrawn)
     cause_event_id: UUID
     cause: HaltCause = HaltCause.CONSENT_WITHDRAWN
 
-    @model_validator(mode="after")
-    def _consent_cause(self) -> HaltSessionsDependingOnConsent:
-        if self.cause not in CONSENT_LOSS:
-            raise ValueError(f"cause must be one of {sorted(CONSENT_LOSS)}")
-        return self
+    _cause_allowed = _cause_among(CONSENT_LOSS)
 
 
 class HaltSessionsForRisk(_Command):
@@ -177,11 +185,7 @@ class HaltSessionsForRisk(_Command):
     session_ids: tuple[PseudoId, ...] | None = None
     cause: HaltCause = HaltCause.RISK_FLAG
 
-    @model_validator(mode="after")
-    def _risk_cause(self) -> HaltSessionsForRisk:
-        if self.cause not in RISK_CAUSES:
-            raise ValueError(f"cause must be one of {sorted(RISK_CAUSES)}")
-        return self
+    _cause_allowed = _cause_among(RISK_CAUSES)
 
 
 # --- registry stream ------------------------------------------------------------------------

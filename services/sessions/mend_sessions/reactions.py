@@ -87,7 +87,7 @@ class Reactions(KeepsTrust):
             cause_event_id=event.event_id,
             cause=loss.cause,
         )
-        await self.service().halt_for_consent(case_id, command, event, conn)
+        await self.service().halt(case_id, command, event, conn)
 
     async def on_risk(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         if event.event_type not in RISK_TYPES:
@@ -101,7 +101,7 @@ class Reactions(KeepsTrust):
             command = c.HaltSessionsForRisk(
                 cause_event_id=event.event_id, cause=HaltCause.RISK_FLAG
             )
-            await service.halt_for_risk(case_id, command, event, conn)
+            await service.halt(case_id, command, event, conn)
         elif isinstance(model, RiskAssessmentCompleted):
             # The new decision governs from now: halt each active session it does not permit
             # (form, and whether the responsible person takes part).
@@ -118,4 +118,4 @@ class Reactions(KeepsTrust):
                     cause=HaltCause.RISK_DECISION,
                     session_ids=tuple(sorted(affected)),
                 )
-                await service.halt_for_risk(case_id, command, event, conn)
+                await service.halt(case_id, command, event, conn)

@@ -236,42 +236,25 @@ class SessionsService:
 
     # --- reactions (called by reactions.py inside the inbox transaction) ------------------
 
-    async def halt_for_consent(
+    async def halt(
         self,
         case_id: str,
-        command: c.HaltSessionsDependingOnConsent,
+        command: c.HaltSessionsDependingOnConsent | c.HaltSessionsForRisk,
         cause: RecordedEvent,
         conn: asyncpg.Connection | None = None,
     ) -> CommandResult[CaseState]:
-        result = await self._react(case_id, command, cause, conn)
+        """Halt what a lost consent or a risk change no longer permits, as the system actor.
+        `conn`: the reaction's inbox connection, which the stream's reads use."""
+        state = await self.case(case_id, conn)
+        agency = state.opened.agency if state.opened else cause.metadata.agency
+        result = await self.commands.execute(
+            case_id, command, system_context(SERVICE, agency, cause, now=self.clock()), conn=conn
+        )
         if result.events and cause.event_type == "ConsentWithdrawn":
             # R2's promise, measured: from the withdrawal's recording to this halt's decision.
             waited = (self.clock() - cause.recorded_at).total_seconds()
             metrics.WITHDRAWAL_TO_HALT_SECONDS.observe(max(0.0, waited))
         return result
-
-    async def halt_for_risk(
-        self,
-        case_id: str,
-        command: c.HaltSessionsForRisk,
-        cause: RecordedEvent,
-        conn: asyncpg.Connection | None = None,
-    ) -> CommandResult[CaseState]:
-        return await self._react(case_id, command, cause, conn)
-
-    async def _react(
-        self,
-        case_id: str,
-        command: c.HaltSessionsDependingOnConsent | c.HaltSessionsForRisk,
-        cause: RecordedEvent,
-        conn: asyncpg.Connection | None,
-    ) -> CommandResult[CaseState]:
-        """`conn`: the reaction's inbox connection, which the stream's reads use."""
-        state = await self.case(case_id, conn)
-        agency = state.opened.agency if state.opened else cause.metadata.agency
-        return await self.commands.execute(
-            case_id, command, system_context(SERVICE, agency, cause, now=self.clock()), conn=conn
-        )
 
     @staticmethod
     def active_sessions(state: CaseState) -> list[Session]:

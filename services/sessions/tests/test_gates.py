@@ -231,6 +231,16 @@ BREAKERS: dict[str, tuple[Callable[[Setup], None], str]] = {
 }
 
 
+@pytest.fixture(params=BREAKERS)
+def broken(request) -> tuple[Setup, str]:
+    """Each gate broken alone in turn: a Setup with every other gate met, and the words that
+    name the broken gate."""
+    breaker, expected = BREAKERS[request.param]
+    setup = Setup()
+    breaker(setup)
+    return setup, expected
+
+
 def test_all_gates_met_schedule_then_start_works(case):
     setup = Setup()
     setup.build(case)
@@ -241,11 +251,8 @@ def test_all_gates_met_schedule_then_start_works(case):
     assert isinstance(started, SessionStarted)
 
 
-@pytest.mark.parametrize("name", BREAKERS)
-def test_each_gate_alone_refuses_scheduling(case, name):
-    breaker, expected = BREAKERS[name]
-    setup = Setup()
-    breaker(setup)
+def test_each_gate_alone_refuses_scheduling(case, broken):
+    setup, expected = broken
     setup.build(case)
     with pytest.raises(GatesUnmet) as refused:
         case.do(case.fac, WithGates(schedule_cmd(case), setup.view()))
@@ -255,11 +262,8 @@ def test_each_gate_alone_refuses_scheduling(case, name):
     assert "sess-0001" not in case.state.sessions
 
 
-@pytest.mark.parametrize("name", BREAKERS)
-def test_each_gate_alone_refuses_starting(case, name):
-    breaker, expected = BREAKERS[name]
-    setup = Setup()
-    breaker(setup)
+def test_each_gate_alone_refuses_starting(case, broken):
+    setup, expected = broken
     setup.build(case, with_session=True)
     case.later(days=1)
     with pytest.raises(GatesUnmet) as refused:
@@ -460,11 +464,8 @@ def test_the_earliest_reassessment_fallen_due_is_the_one_named():
 # --- gate_report: the same checks, grouped by gate (the case page's met/unmet list) ----------
 
 
-@pytest.mark.parametrize("name", BREAKERS)
-def test_the_gate_report_names_the_same_unmet_gates_as_the_decision(case, name):
-    breaker, expected = BREAKERS[name]
-    setup = Setup()
-    breaker(setup)
+def test_the_gate_report_names_the_same_unmet_gates_as_the_decision(case, broken):
+    setup, expected = broken
     setup.build(case, with_session=True)
     request = SessionRequest.starting_now(case.state.sessions["sess-0001"])
     report = gate_report(case.state, setup.view(), request, case.now)

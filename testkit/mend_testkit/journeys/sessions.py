@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from mend_testkit.journeys.people import (
     DIRECT_FORMS,
     Effect,
+    Headers,
     waiting_for_other_services,
 )
 from mend_testkit.journeys.steps import Steps
@@ -129,35 +130,24 @@ class SessionsSteps(Steps):
     def _session(self, label: str) -> str:
         return f"/cases/{self.id}/sessions/{self.sessions[label]}"
 
+    async def _on_session(
+        self, label: str, step: str, headers: Headers, done: str, **options: Any
+    ) -> UUID:
+        """A command without a body on the session known as `label`, kept as `<done>:<label>`."""
+        path = f"{self._session(label)}/{step}"
+        return await self._do("sessions", path, None, headers, f"{done}:{label}", **options)
+
     async def start(self, label: str) -> UUID:
         """Start a scheduled session: every gate is checked again."""
-        return await self._do(
-            "sessions",
-            f"{self._session(label)}/start",
-            None,
-            self.facilitator,
-            f"started:{label}",
-            retry_if=waiting_for_other_services,
-        )
+        retry = waiting_for_other_services
+        return await self._on_session(label, "start", self.facilitator, "started", retry_if=retry)
 
     async def complete(self, label: str) -> UUID:
-        return await self._do(
-            "sessions",
-            f"{self._session(label)}/complete",
-            None,
-            self.facilitator,
-            f"completed:{label}",
-        )
+        return await self._on_session(label, "complete", self.facilitator, "completed")
 
     async def halt(self, label: str, person: str) -> UUID:
         """A participant stops the session; no reason is asked (R3)."""
-        return await self._do(
-            "sessions",
-            f"{self._session(label)}/halt",
-            None,
-            self.person(person),
-            f"halted:{label}",
-        )
+        return await self._on_session(label, "halt", self.person(person), "halted")
 
     async def agree(self, label: str, items: Sequence[tuple[str, str, date | None]]) -> UUID:
         """The outcome agreement, consented by every party present: (owner, commitment, due)."""

@@ -110,6 +110,15 @@ def _flexible(
     return made[0], made[1]
 
 
+# One access control entry on the wire: the same fields in a creation and in a description.
+_ACL = (
+    ("principal", CompactString("utf-8")),
+    ("host", CompactString("utf-8")),
+    ("operation", Int8),
+    ("permission_type", Int8),
+    ("tags", TaggedFields),
+)
+
 _CREATE_RESULTS = Schema(
     ("throttle_time_ms", Int32),
     (
@@ -130,11 +139,7 @@ _CREATIONS = Schema(
             ("resource_type", Int8),
             ("resource_name", CompactString("utf-8")),
             ("resource_pattern_type", Int8),
-            ("principal", CompactString("utf-8")),
-            ("host", CompactString("utf-8")),
-            ("operation", Int8),
-            ("permission_type", Int8),
-            ("tags", TaggedFields),
+            *_ACL,
         ),
     ),
     ("tags", TaggedFields),
@@ -169,13 +174,7 @@ _DESCRIBED = Schema(
             ("pattern_type", Int8),
             (
                 "acls",
-                CompactArray(
-                    ("principal", CompactString("utf-8")),
-                    ("host", CompactString("utf-8")),
-                    ("operation", Int8),
-                    ("permission_type", Int8),
-                    ("tags", TaggedFields),
-                ),
+                CompactArray(*_ACL),
             ),
             ("tags", TaggedFields),
         ),

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from mend_aftercare.domain.state import AftercareState
+from mend_aftercare.domain.state import AftercareState, CheckIn, Referral
+
+
+def _participant(x: CheckIn | Referral) -> dict:
+    """Whom a check-in or a referral is for, and in which role."""
+    return {"participant_id": x.participant_id, "participant_role": str(x.role)}
 
 
 def check_ins(state: AftercareState, person: str | None = None) -> list[dict]:
     return [
         {
             "check_in_id": str(k),
-            "participant_id": x.participant_id,
-            "participant_role": str(x.role),
+            **_participant(x),
             "due_at": x.due_at,
             "outcome": str(x.outcome) if x.outcome else None,
         }
@@ -23,8 +27,7 @@ def referrals(state: AftercareState, person: str | None = None) -> list[dict]:
     return [
         {
             "referral_id": str(k),
-            "participant_id": x.participant_id,
-            "participant_role": str(x.role),
+            **_participant(x),
             "kind": str(x.kind),
             "owner_id": x.owner_id,
             "due_on": x.due_on,

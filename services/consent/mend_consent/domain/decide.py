@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from typing import Any
 from uuid import uuid5
 
 from mend_events.commands.decider import CommandContext, Decider
@@ -30,24 +31,10 @@ from mend_consent.domain.state import ConsentState, Grant, GrantStatus, evolve, 
 
 
 def decide(state: ConsentState, command: object, ctx: CommandContext) -> list[DomainEvent]:
-    match command:
-        case GiveConsent():
-            return _give(state, command, ctx)
-        case WithdrawGrant():
-            return _withdraw_grant(state, command, ctx)
-        case WithdrawScope():
-            return _withdraw_scope(state, command, ctx)
-        case WithdrawAll():
-            return _withdraw_all(state, command, ctx)
-        case LapseDueGrants():
-            return _lapse(state, ctx.now)
-        case ReportIncentive():
-            return _report_incentive(state, command, ctx)
-        case RecordAcknowledgement():
-            return _record_acknowledgement(state, command, ctx)
-        case WithdrawAcknowledgement():
-            return _withdraw_acknowledgement(state, command, ctx)
-    raise TypeError(f"not a consent command: {type(command).__name__}")
+    handler = _HANDLERS.get(type(command))
+    if handler is None:
+        raise TypeError(f"not a consent command: {type(command).__name__}")
+    return handler(state, command, ctx)
 
 
 def _give(state: ConsentState, cmd: GiveConsent, ctx: CommandContext) -> list[DomainEvent]:
@@ -159,7 +146,8 @@ def _withdrawal(
     ]
 
 
-def _lapse(state: ConsentState, now: datetime) -> list[DomainEvent]:
+def _lapse(state: ConsentState, _: LapseDueGrants, ctx: CommandContext) -> list[DomainEvent]:
+    now = ctx.now
     due = sorted(
         (
             g
@@ -268,5 +256,17 @@ def _withdraw_acknowledgement(
         return []
     return [ev.AcknowledgementWithdrawn(responsible_person_id=rp, ground=cmd.ground, note=cmd.note)]
 
+
+# Each command's decision, by the command's type (as in every service's domain).
+_HANDLERS: dict[type, Callable[[ConsentState, Any, CommandContext], list[DomainEvent]]] = {
+    GiveConsent: _give,
+    WithdrawGrant: _withdraw_grant,
+    WithdrawScope: _withdraw_scope,
+    WithdrawAll: _withdraw_all,
+    LapseDueGrants: _lapse,
+    ReportIncentive: _report_incentive,
+    RecordAcknowledgement: _record_acknowledgement,
+    WithdrawAcknowledgement: _withdraw_acknowledgement,
+}
 
 decider: Decider[ConsentState] = Decider(initial=initial, evolve=evolve, decide=decide)

@@ -3,13 +3,16 @@ a refusal names the field and the reason, never a value sent or stored."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from mend_events.commands.decider import CommandContext
 from mend_events.commands.idempotency import RequestKey
 from mend_events.contracts.actors import PSEUDO_ID_PATTERN
 from mend_events.contracts.catalog.hub import ContactReadPurpose
+from mend_events.security.identity import Identity
 from mend_events.web.commands import (
     Caller,
     Ctx,
@@ -35,6 +38,26 @@ def people_service(request: Request) -> PeopleService:
 People = Annotated[PeopleService, Depends(people_service)]
 
 
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What every command on the directory arrives with: the directory, who asks and when,
+    and the client's idempotency key (if any)."""
+
+    people: PeopleService
+    identity: Identity
+    ctx: CommandContext
+    key: str | None
+
+
+def asked(
+    people: People, identity: Caller, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> Asked:
+    return Asked(people, identity, ctx, idempotency_key)
+
+
+Asking = Annotated[Asked, Depends(asked)]
+
+
 def _key(key: str | None, route: str, ids: dict[str, Any], body: Any) -> RequestKey | None:
     """A key bound to a request without personal text (the details and routes bind theirs in
     the service, with the text sealed first: `PeopleService.request_key`)."""
@@ -51,16 +74,9 @@ def router() -> APIRouter:
     api = APIRouter(prefix="/people", tags=["people"])
 
     @api.post("", status_code=201, summary="Register a participant in the agency's directory")
-    async def register(
-        people: People,
-        identity: Caller,
-        ctx: Ctx,
-        body: RegisterPerson,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
-        key = _key(idempotency_key, "people.register", {}, body)
-        result = await people.register(identity, ctx, body, key)
+    async def register(a: Asking, body: RegisterPerson, response: Response) -> dict[str, Any]:
+        key = _key(a.key, "people.register", {}, body)
+        result = await a.people.register(a.identity, a.ctx, body, key)
         return _answer(response, body.person_id, result)
 
     @api.put(
@@ -69,15 +85,9 @@ def router() -> APIRouter:
         summary="Record the person's details (sealed under their data key)",
     )
     async def details(
-        people: People,
-        identity: Caller,
-        ctx: Ctx,
-        person_id: PersonId,
-        body: RecordDetails,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
+        a: Asking, person_id: PersonId, body: RecordDetails, response: Response
     ) -> dict[str, Any]:
-        result = await people.record_details(identity, ctx, person_id, body, idempotency_key)
+        result = await a.people.record_details(a.identity, a.ctx, person_id, body, a.key)
         return _answer(response, person_id, result)
 
     @api.post(
@@ -86,15 +96,9 @@ def router() -> APIRouter:
         summary="Record a safe way to reach the person (sealed under their data key)",
     )
     async def add_route(
-        people: People,
-        identity: Caller,
-        ctx: Ctx,
-        person_id: PersonId,
-        body: ContactRouteBody,
-        response: Response,
-        idempotency_key: IdempotencyKey = None,
+        a: Asking, person_id: PersonId, body: ContactRouteBody, response: Response
     ) -> dict[str, Any]:
-        result, route_id = await people.add_route(identity, ctx, person_id, body, idempotency_key)
+        result, route_id = await a.people.add_route(a.identity, a.ctx, person_id, body, a.key)
         return _answer(response, person_id, result, route_id=str(route_id))
 
     @api.delete("/{person_id}/contact-routes/{route_id}", summary="Remove a contact route")

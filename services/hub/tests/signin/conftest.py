@@ -6,17 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlparse
 
 import httpx
-import pyotp
 import pytest
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.hub import STAFF_ROLES
 from mend_hub.app import build
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import running_service
-from mend_testkit.hub import Callers, onboard
+from mend_testkit.hub import Callers, onboard, open_account
 
 PASSWORD = "correct horse battery staple"
 COORDINATOR = "coord-0001aa"  # every agency's coordinator in these tests
@@ -161,19 +159,10 @@ class Hub:
     async def staff_member(self, agency: str, person: str, username: str) -> tuple[str, dict]:
         """Enrolled, activated, TOTP enrolled, signed in: (the TOTP secret, the tokens)."""
         await self.enrol(agency, person)
-        assert (
-            await self.redeem(await self.staff_code(agency, person), username)
-        ).status_code == 201
-        first = await self.sign_in(agency, username)
-        assert first.status_code == 200, first.text
-        assert first.json()["status"] == "enrol_second_factor"
-        challenge = first.json()["challenge"]
-        r = await self.client.post(f"/accounts/{person}/totp", json={"challenge": challenge})
-        assert r.status_code == 201, r.text
-        secret = parse_qs(urlparse(r.json()["provisioning_uri"]).query)["secret"][0]
-        done = await self.code(challenge, pyotp.TOTP(secret).at(self.clock()))
-        assert done.status_code == 200, done.text
-        return secret, done.json()
+        code = await self.staff_code(agency, person)
+        return await open_account(
+            self.client, agency, person, code, (username, PASSWORD), self.clock()
+        )
 
 
 @pytest.fixture
