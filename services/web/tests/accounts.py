@@ -129,3 +129,13 @@ async def trusted_everywhere(world, agency: str, prac: str, cases) -> None:
         [world.hub_runtime, world.sessions_runtime],
         lambda s: s.has_keys(agency) and set(cases) <= s.cases_of(agency, prac),
     )
+
+
+async def practitioner_account(world, agency: str, prac: str, username: str, cases=None):
+    """An agency whose practitioner has a sign-in account (`username`) and `cases` (case id ->
+    harmed person) allocated, known to the hub and the sessions service."""
+    code = await agency_with_practitioner(world, agency, prac, cases or {})
+    account = await activate(world, agency, prac, code, username)
+    if cases:
+        await trusted_everywhere(world, agency, prac, set(cases))
+    return account

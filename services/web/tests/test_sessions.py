@@ -10,7 +10,7 @@ import pytest
 from mend_web.pages import now
 from mend_web.settings import IDLE, SettingsError, WebSettings
 
-from .accounts import activate, agency_with_practitioner, trusted_everywhere
+from .accounts import practitioner_account
 from .conftest import csrf_of
 from .test_signin import CASE, HP, PRAC, _password
 
@@ -39,9 +39,7 @@ async def test_a_session_idle_for_thirty_minutes_is_gone(world):
 
 async def test_an_expired_access_token_is_refreshed_through_the_hub(world, unique):
     agency = f"agency-{unique}"
-    code = await agency_with_practitioner(world, agency, PRAC, {CASE: HP})
-    account = await activate(world, agency, PRAC, code, "sam.web")
-    await trusted_everywhere(world, agency, PRAC, {CASE})
+    account = await practitioner_account(world, agency, PRAC, "sam.web", {CASE: HP})
     browser = await world.browser()
     await _password(browser, agency, account.username, account.password)
     page = await browser.get("/signin/second-factor")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from mend_web.pages import now
 
-from .accounts import activate, agency_with_practitioner, trusted_everywhere
+from .accounts import practitioner_account
 from .conftest import csrf_of
 
 PRAC, CASE, HP = "prac-web001", "case-web0001", "hp-web0001"
@@ -22,9 +22,7 @@ async def _password(browser, agency: str, username: str, password: str):
 
 async def test_password_and_totp_through_the_forms_reach_the_practitioners_cases(world, unique):
     agency = f"agency-{unique}"
-    code = await agency_with_practitioner(world, agency, PRAC, {CASE: HP})
-    account = await activate(world, agency, PRAC, code, "Sam.Web")
-    await trusted_everywhere(world, agency, PRAC, {CASE})
+    account = await practitioner_account(world, agency, PRAC, "Sam.Web", {CASE: HP})
 
     browser = await world.browser()
     r = await _password(browser, agency, "sam.web", account.password)  # names are case-folded
@@ -53,8 +51,7 @@ async def test_password_and_totp_through_the_forms_reach_the_practitioners_cases
 
 async def test_failures_read_the_same_and_a_locked_account_is_explained(world, unique):
     agency = f"agency-{unique}"
-    code = await agency_with_practitioner(world, agency, PRAC, {})
-    account = await activate(world, agency, PRAC, code, "sam.web")
+    account = await practitioner_account(world, agency, PRAC, "sam.web")
     browser = await world.browser()
 
     unknown = await _password(browser, agency, "nobody.here", "wrong password")
