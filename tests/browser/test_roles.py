@@ -21,7 +21,7 @@ async def test_the_harmed_person_changes_the_pace_and_sees_their_support(mend, c
         case = new_case(driver, "choices", "the harmed person changes the pace in the browser")
         await case.up_to_preparation([LETTER], min_gap_days=7)
         await mend.participant(case.cast.harmed, "harmed_person", "still-water")
-        mend.cases.add(mend.agency, case.cast.harmed, case.id)
+        await mend.cases.add(mend.agency, case.cast.harmed, case.id)
 
         page = await sign_in(checked, mend, "still-water")
         await page.wait_for_url(f"{mend.web}/me")
