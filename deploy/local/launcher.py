@@ -762,6 +762,9 @@ def up_infra(settings: Settings) -> None:
     settings.logs.mkdir(parents=True, exist_ok=True)
     start_postgres(settings)
     start_kafka(settings)
+    # Every principal, on a broker formatted before one was added (the web app's `web`): the
+    # tests (`make test` starts only this) connect as each of them.
+    ensure_kafka_users(settings)
 
 
 def ensure_kafka_users(settings: Settings, users: tuple[str, ...] = KAFKA_USERS) -> None:
@@ -817,7 +820,6 @@ def _owner_only(path: Path, text: str) -> None:
 
 def cmd_up(settings: Settings) -> None:
     up_infra(settings)
-    ensure_kafka_users(settings)
     migrate(settings)
     start_services(settings)
     write_env(settings)

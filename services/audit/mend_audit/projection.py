@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from mend_events.app.db import DATABASE_FAULTS
 from mend_events.errors import Unavailable
 from mend_events.store.migrate import migrate_schema
 
@@ -239,7 +240,7 @@ class CaseHistoryProjection:
         while not self._stopping.is_set():
             try:
                 await self.catch_up()
-            except (OSError, asyncpg.PostgresError):
+            except DATABASE_FAULTS:
                 pass  # the next poll retries
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=poll_interval)

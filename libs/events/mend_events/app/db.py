@@ -13,6 +13,15 @@ from mend_events.errors import Unavailable
 
 # How long a caller waits for a pooled connection before it is told to try again (503).
 ACQUIRE_TIMEOUT_S = 5.0
+# What a lost or restarting database raises: a server error, a socket error, or asyncpg's own
+# InterfaceError (a connection closed under a statement is neither of the first two). Loops that
+# must outlive an outage (projections, the trust listener) retry on all of them.
+DATABASE_FAULTS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
 
 
 class PoolBusy(Unavailable, TimeoutError):

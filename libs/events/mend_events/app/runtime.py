@@ -119,7 +119,8 @@ class ServiceRuntime:
             runner = ProjectionRunner(self.store, projection)
             await runner.catch_up()
             self.runners.append(runner)
-            self._tasks.append(asyncio.create_task(runner.run()))
+            name = f"projection:{projection.name}"
+            self._tasks.append(asyncio.create_task(runner.run(), name=name))
         if self.relay_enabled:
             self.relay = Relay(
                 self.store,
@@ -187,8 +188,9 @@ class ServiceRuntime:
         return sampler
 
     async def ready(self) -> dict[str, bool]:
-        """What readiness checks, part by part: the database answers, the relay runs (leading
-        or standing by), every consumer is started and the trust model loaded."""
+        """What readiness checks, part by part: the database answers, the relay and every
+        projection runner still run (a loop that died would leave events unpublished or read
+        models frozen), every consumer is started, the broker answers."""
         checks = {"started": self.started}
         try:
             assert self.pool is not None
@@ -199,6 +201,8 @@ class ServiceRuntime:
             checks["database"] = False
         if self.relay_enabled:
             checks["relay"] = any(t.get_name() == "relay" and not t.done() for t in self._tasks)
+        projections = [t for t in self._tasks if t.get_name().startswith("projection:")]
+        checks["projections"] = all(not t.done() for t in projections)
         checks["consumers"] = all(c.running for c in self.consumers)
         if self.consumers:
             checks["broker"] = await self.consumers[0].reachable(2.0)

@@ -93,7 +93,10 @@ class Relay:
         while not self._stopping.is_set():
             try:
                 await self._lead()
-            except (OSError, asyncpg.PostgresError, KafkaError) as exc:
+            except Exception as exc:
+                # Any fault, not a list of the expected ones: a database restart surfaces as
+                # asyncpg's InterfaceError (no PostgresError, no OSError), and a relay that died
+                # of it would leave every event after it unpublished for good, withdrawals too.
                 log.warning("relay.fault", topic=self.topic, error=type(exc).__name__)
                 self.active.clear()
                 self._active.set(0)

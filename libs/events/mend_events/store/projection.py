@@ -14,6 +14,7 @@ from typing import ClassVar, Protocol
 
 import asyncpg
 
+from mend_events.app.db import DATABASE_FAULTS
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.store import EventStore
 
@@ -160,7 +161,7 @@ class ProjectionRunner:
             self._wake.clear()
             try:
                 await self.catch_up()
-            except (OSError, asyncpg.PostgresError):
+            except DATABASE_FAULTS:
                 await asyncio.sleep(1.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)

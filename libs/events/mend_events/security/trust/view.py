@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from mend_events.app.db import DATABASE_FAULTS
 from mend_events.contracts.actors import Role
 from mend_events.security.public_keys import load_public_pem
 from mend_events.security.trust.snapshot import (
@@ -165,7 +166,7 @@ class TrustView:
                 await self._listen()
                 await self._load()  # whatever changed while nobody listened
                 log.info("trust.listener_back")
-            except (OSError, asyncpg.PostgresError) as exc:
+            except DATABASE_FAULTS as exc:
                 log.warning("trust.listener_down", error=type(exc).__name__)
 
     async def _close_listener(self) -> None:
