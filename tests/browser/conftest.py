@@ -92,7 +92,11 @@ class Checked:
         assert problems == [], json.dumps(problems, indent=1)
         if name and os.environ.get("MEND_SCREENSHOTS") == "1":
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+            # caret="initial": hiding the caret (the default) injects an inline style, which the
+            # page's CSP refuses, and the next check would count that refusal as the page's.
+            await page.screenshot(
+                path=str(SCREENSHOTS / f"{name}.png"), full_page=True, caret="initial"
+            )
 
 
 @pytest.fixture
