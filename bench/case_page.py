@@ -118,7 +118,8 @@ async def run(settings: Settings) -> list[Result]:
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             page = f"/cases/{case.id}"
             first = await client.get(page, cookies={"mend_session": cookie})
-            assert first.status_code == 200 and "meeting" in first.text.lower(), first.status_code
+            session_id = case.journey().sessions["meeting"]
+            assert first.status_code == 200 and session_id in first.text, first.status_code
             await _latencies(client, page, cookie, 10)  # warm: plans, templates
             health = await _latencies(client, "/health", cookie, requests)
             timed = await _latencies(client, page, cookie, requests)
