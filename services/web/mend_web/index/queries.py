@@ -8,6 +8,7 @@ across agencies. Answers are plain dicts of ids, codes and times.
     await index.search(agency, practitioner_id=..., prefix=..., stage=..., harm_category=...,
                        has_due=...)                     # cases, latest activity first
     await index.caseload(agency, practitioner_id)       # case ids allocated to them
+    await index.entries(agency, case_ids)               # the rows of given cases, by id
     await index.caseloads(agency)                       # {practitioner id: number of cases}
     await index.counts_by_stage(agency)                 # {stage: number of cases}
     await index.cases_of(agency, person_id)             # a participant's cases (ParticipantCases)
@@ -109,6 +110,17 @@ class Index:
             agency,
         )
         return {r[0]: r[1] for r in rows}
+
+    async def entries(self, agency: str, case_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The index's rows of `case_ids` in `agency` (the ones it has), by case id: one query
+        for a list whose ids come from elsewhere (the hub's caseload)."""
+        rows = await self.pool.fetch(
+            f"SELECT case_id, stage, harm_category, gates, next_due, last_activity "
+            f"FROM {self.s}.case_index WHERE agency = $1 AND case_id = ANY($2::text[])",
+            agency,
+            case_ids,
+        )
+        return {r["case_id"]: dict(r) for r in rows}
 
     async def cases_of(self, agency: str, person_id: str) -> list[str]:
         """The cases the participant takes part in (mend_web.participant_cases)."""

@@ -1,5 +1,5 @@
-"""The practitioner's pages: their cases (the hub's caseload, each case as the sessions service
-shows it to them), a case (case_view: timeline, consents, risk, each contact gate met or unmet
+"""The practitioner's pages: their cases (the hub's caseload, each case as the web app's case
+index has it), a case (case_view: timeline, consents, risk, each contact gate met or unmet
 with its reason, sessions, agreement, after-care; case_actions: its forms) and halting a
 session: one click, no reason asked, htmx swapping the session's row (a plain form post
 without script). Every read and action goes to the services with the practitioner's own
@@ -7,32 +7,20 @@ token; the services decide."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
-from mend_events.contracts.actors import PSEUDO_ID_PATTERN
 
+from mend_web.index.words import WORDS
 from mend_web.pages import Viewer, is_htmx, render, services, viewer
 from mend_web.routes import case_actions
-from mend_web.services import ServiceError
 
 # Who these pages are for (the services decide which cases and what in them).
 ROLES = ("practitioner",)
 Practitioner = Annotated[Viewer, Depends(viewer(*ROLES))]
 CasePath = Annotated[str, Path(pattern=r"^case-[a-z0-9-]{3,60}$")]
 SessionPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
-_ = PSEUDO_ID_PATTERN
-
-
-async def _case_or_none(request: Request, me: Viewer, case_id: str) -> dict[str, Any] | None:
-    try:
-        return await services(request).case(me.token, case_id)
-    except ServiceError as exc:
-        if exc.status in (403, 404, 503):
-            return None  # listed by the hub, not (yet) readable here: shown as such
-        raise
 
 
 def router() -> APIRouter:
@@ -40,10 +28,12 @@ def router() -> APIRouter:
 
     @r.get("/cases")
     async def my_cases(request: Request, me: Practitioner) -> Response:
+        """The hub's caseload (who is allocated now is the hub's word), each case as the web
+        app's index has it: one query, never a call to every service per case."""
         load = await services(request).caseload(me.token, me.person_id)
-        views = await asyncio.gather(*(_case_or_none(request, me, c["case_id"]) for c in load))
-        rows = [{"allocation": a, "case": v} for a, v in zip(load, views, strict=True)]
-        return render(request, "practitioner/cases.html", {"rows": rows})
+        indexed = await request.app.state.index.entries(me.agency, [c["case_id"] for c in load])
+        rows = [{"allocation": a, "case": indexed.get(a["case_id"])} for a in load]
+        return render(request, "practitioner/cases.html", {"rows": rows, **WORDS})
 
     @r.get("/cases/{case_id}")
     async def case_page(request: Request, me: Practitioner, case_id: CasePath) -> Response:
