@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from mend_testkit.directory import open_case
 from mend_testkit.hub import COORD_A, COORD_B, PRAC_1, PRAC_2, PRAC_B
+from mend_testkit.waiting import wait_until
 
 from .accounts import staffed
 from .conftest import csrf_of
@@ -62,12 +63,22 @@ async def test_caseloads_and_the_agency_report_with_small_numbers_hidden(world):
     await staffed(world, "agency-b", COORD_B, (PRAC_B,))
     coord = world.token("coordinator", COORD_A, "agency-a")
     cases = [f"case-load{n:04d}" for n in range(5)]
+    body = {"harm_category": "sexual_assault", "justice_stage": "none", "route": "self_referral"}
     for case in cases:
+        hp = world.token("harmed_person", f"hp-load{case[-4:]}", "agency-a")
+        opened = await world.sessions.post(f"/cases/{case}/open", json=body, headers=hp)
+        assert opened.status_code == 201, opened.text
         await open_case(world.hub_runtime, case, f"hp-load{case[-4:]}", agency="agency-a")
         r = await world.hub.post(f"/cases/{case}/allocations", json={"practitioner_id": PRAC_1},
                                  headers=coord)  # fmt: skip
         assert r.status_code == 201, r.text
     await world.hub_runtime.settle()
+    index = world.app.state.index  # the openings reach it through the broker
+
+    async def indexed() -> bool:
+        return sum((await index.counts_by_stage("agency-a")).values()) == len(cases)
+
+    await wait_until(indexed)
     browser = await world.signed_in_as("coordinator", COORD_A, "agency-a")
 
     page = await browser.get("/caseloads")
@@ -84,6 +95,8 @@ async def test_caseloads_and_the_agency_report_with_small_numbers_hidden(world):
     assert "<dd>5</dd>" in casework
     aftercare = report.text.split('id="aftercare"')[1].split("</dl>")[0]
     assert "fewer than 5" in aftercare and "<dd>0</dd>" not in aftercare
+    stages = report.text.split('id="stages"')[1].split("</dl>")[0]
+    assert "<dt>Opening</dt><dd>5</dd>" in stages, stages
 
     # Agency B's coordinator: their own agency only (none of A's cases, a count hidden).
     other = await world.signed_in_as("coordinator", COORD_B, "agency-b")
@@ -92,3 +105,4 @@ async def test_caseloads_and_the_agency_report_with_small_numbers_hidden(world):
     report = await other.get("/reports")
     assert report.status_code == 200
     assert "fewer than 5" in report.text.split('id="casework"')[1].split("</dl>")[0]
+    assert "No cases yet" in report.text.split('id="stages"')[1].split("</dl>")[0]

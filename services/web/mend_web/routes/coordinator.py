@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from mend_events.contracts.actors import PSEUDO_ID_PATTERN
 from mend_events.contracts.catalog.hub import AllocationReason
 
+from mend_web.index.words import STAGES
 from mend_web.pages import Viewer, render, services, viewer
 
 ROLES = ("coordinator",)
@@ -97,8 +98,11 @@ def router() -> APIRouter:
         rows = await _caseloads(request, me)
         allocated = {c["case_id"] for row in rows for c in row["cases"]}
         active = sum(1 for row in rows if row["active"])
+        # Cases by stage from the web app's case index (the agency's own, no service asked).
+        stages = await request.app.state.index.counts_by_stage(me.agency)
+        by_stage = [(STAGES[s], cell(n)) for s, n in stages.items() if s in STAGES]
         ctx = {"r": aftercare, "allocated": cell(len(allocated)), "practitioners": active,
-               "suppressed": SUPPRESSED, "min_cell": MIN_CELL}  # fmt: skip
+               "by_stage": by_stage, "suppressed": SUPPRESSED, "min_cell": MIN_CELL}  # fmt: skip
         return render(request, "coordinator/report.html", ctx)
 
     return r
