@@ -11,8 +11,13 @@ STAMP     := $(VENV)/.installed
 $(STAMP): constraints.txt requirements-dev.txt libs/*/pyproject.toml services/*/pyproject.toml \
           testkit/pyproject.toml
 	@test -x $(VPY) || $(PY) -m venv $(VENV)
-	@$(VPY) -m pip install -q --upgrade pip
-	@$(VPY) -m pip install -q -r requirements-dev.txt
+	@mkdir -p .mend/logs
+	@echo "installing the Python packages (log: .mend/logs/install.log) ..."
+	@# pip's and setuptools' chatter (dozens of build warnings) goes to the log, not the screen;
+	@# a failure prints the log's end.
+	@( $(VPY) -m pip install -q --upgrade pip && \
+	   $(VPY) -m pip install -q -r requirements-dev.txt ) > .mend/logs/install.log 2>&1 \
+	   || { tail -40 .mend/logs/install.log; exit 1; }
 	@touch $(STAMP)
 
 venv: $(STAMP)
