@@ -19,6 +19,7 @@ from mend_events.contracts.catalog.risk import (
     DecisionReason,
     FactorStatus,
     FlagCategory,
+    FlagResolution,
     RiskDecision,
     Severity,
 )
@@ -29,6 +30,7 @@ from starlette.datastructures import FormData
 from mend_web.i18n import gettext as _
 
 _ID = re.compile(PSEUDO_ID_PATTERN)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ENROLLED_ROLES = tuple(r.value for r in ParticipantRole if r is not ParticipantRole.HARMED_PERSON)
 MAX_VALIDITY_DAYS = 366
 
@@ -134,6 +136,15 @@ def flag(form: FormData, me: str) -> dict[str, Any]:
     )
 
 
+def flag_resolution(form: FormData, me: str) -> dict[str, Any]:
+    """A standing flag resolved, with the reason (a code; no free text asked for here)."""
+    r = _Reader(form)
+    flag_id = r.one("flag_id")
+    if flag_id and not _UUID.fullmatch(flag_id):
+        r.problems["flag_id"] = _("Choose one of the flags shown.")
+    return r.done({"flag_id": flag_id, "reason": r.one("reason", FlagResolution)})
+
+
 def assessment(form: FormData, me: str) -> dict[str, Any]:
     """The whole assessment in one form: its stage, the legal restrictions checked (each one is
     a factor the service records), and the decision signed off by a specialist."""
@@ -209,6 +220,7 @@ ACTIONS = {
     "acknowledgements": Action("consent", "/acknowledgements", acknowledgement, "people"),
     "sessions": Action("sessions", "/sessions", schedule, "sessions"),
     "flags": Action("risk", "/flags", flag, "risk"),
+    "flag-resolutions": Action("risk", "/flag-resolutions", flag_resolution, "risk"),
     "assessments": Action("risk", "/assessments", assessment, "risk"),
 }
 
@@ -218,10 +230,14 @@ def _words(values: Any) -> list[tuple[str, str]]:
 
 
 def choices(
-    people: list[dict[str, str]], registry: list[dict[str, Any]], me: str
+    people: list[dict[str, str]],
+    registry: list[dict[str, Any]],
+    me: str,
+    risk: Mapping[str, Any] | None = None,
 ) -> dict[str, list[tuple[str, str]]]:
     """The options of the page's forms (value, what the practitioner reads)."""
     others = [p for p in registry if p.get("practitioner_id") != me]
+    flags = (risk or {}).get("flags") or []
 
     def staff(p: Mapping[str, Any]) -> tuple[str, str]:
         skills = ", ".join(str(s).replace("_", " ") for s in p.get("specialisms") or ())
@@ -238,6 +254,11 @@ def choices(
         "forms": _words(ContactForm),
         "severity": _words(Severity),
         "category": _words(FlagCategory),
+        "resolution": _words(FlagResolution),
+        "flags": [
+            (str(f["flag_id"]), f"{f['severity']}: {str(f['category']).replace('_', ' ')}")
+            for f in flags
+        ],
         "stage": _words(reversed(AssessmentStage)),
         "factor_status": _words(FactorStatus),
         "decision": _words(RiskDecision),

@@ -5,6 +5,8 @@ shown as a plain message on the page."""
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from mend_testkit.journeys.case import new_case
 
 from .conftest import csrf_of
@@ -44,6 +46,19 @@ async def test_actions_work_without_script_and_with_htmx(mend):
     assert r.status_code == 200, r.text
     assert r.text.lstrip().startswith('<div id="case-body">') and "<html" not in r.text
     assert "Done." in r.text and "No flags standing." not in r.text
+
+    # Resolved from the page: the risk service no longer has it standing.
+    risk = await case.driver.get("risk", f"/cases/{case.id}/risk", case.facilitator)
+    (flag,) = risk["flags"]
+    body = {"flag_id": str(flag["flag_id"]), "reason": "raised_in_error", "csrf_token": csrf}
+    r = await browser.post(f"/cases/{case.id}/flag-resolutions", data=body)
+    assert (r.status_code, r.headers["location"]) == (303, f"/cases/{case.id}#risk"), r.text
+    risk = await case.driver.get("risk", f"/cases/{case.id}/risk", case.facilitator)
+    assert risk["flags"] == []
+    # A flag id that is no UUID: named, not echoed, nothing sent.
+    r = await browser.post(f"/cases/{case.id}/flag-resolutions",
+                           data={**body, "flag_id": "not-a-flag"})  # fmt: skip
+    assert r.status_code == 422 and "not-a-flag" not in r.text
 
 
 async def test_bad_input_names_the_field_and_a_refusal_is_a_plain_message(mend):
@@ -96,6 +111,7 @@ async def test_a_stranger_acts_on_no_service(mend):
     before = await records()
     actions = {
         "flags": {"severity": "severe", "category": "safety_threat"},
+        "flag-resolutions": {"flag_id": str(uuid4()), "reason": "raised_in_error"},
         "acknowledgements": {"responsible_person_id": c.responsible, "basis": "written_statement"},
         "preparations": {"participant": f"{c.harmed}:harmed_person"},
         "assessments": {"stage": "full", "protective_order": "absent", "reason": "other",

@@ -36,7 +36,7 @@ async def page(
     """The case page, or (for htmx) its case part only: the same template, one block."""
     ctx = await case_view.load(services(request), me.token, case_id)
     ctx["problem"] = problem or {}
-    ctx["choices"] = choices(ctx["people"], ctx["registry"], me.person_id)
+    ctx["choices"] = choices(ctx["people"], ctx["registry"], me.person_id, ctx["risk"])
     block = "casebody" if is_htmx(request) else None
     # htmx swaps only a successful answer: a problem is shown in the swapped part instead.
     status = 200 if block else status_code
