@@ -12,6 +12,7 @@ from typing import Any
 from uuid import uuid4
 
 from mend_events.contracts.actors import PSEUDO_ID_PATTERN
+from mend_events.contracts.catalog.aftercare import PlanRole, ReferralKind
 from mend_events.contracts.catalog.consent import AcknowledgementBasis
 from mend_events.contracts.catalog.risk import (
     LEGAL_RESTRICTIONS,
@@ -70,6 +71,28 @@ class _Reader:
             return None
         return {"id": pid, "role": role}
 
+    def moment(self, day_field: str = "day", time_field: str = "time") -> str | None:
+        """A day and a time of day (UTC), as one ISO moment."""
+        day, time = self.one(day_field), self.one(time_field)
+        if not (day and time):
+            return None
+        try:
+            return datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=UTC).isoformat()
+        except ValueError:
+            self.problems[day_field] = _(
+                "Enter a date and a time (for example 2027-03-01 and 10:30)."
+            )
+            return None
+
+    def plan_person(self, name: str) -> tuple[str | None, str | None]:
+        """A participant whose after-care or desistance plan it is (the harmed or the
+        responsible person)."""
+        found = self.participant(name, str(self.form.get(name) or ""))
+        if found and found["role"] not in PlanRole.__members__.values():
+            self.problems[name] = _("Choose the harmed or the responsible person.")
+            return None, None
+        return (found["id"], found["role"]) if found else (None, None)
+
     def many(self, name: str) -> list[str]:
         return [str(v) for v in self.form.getlist(name) if str(v).strip()]
 
@@ -105,13 +128,7 @@ def schedule(form: FormData, me: str) -> dict[str, Any]:
     team = r.many("team")
     if any(not _ID.fullmatch(t) for t in team):
         r.problems["team"] = _("Choose from the practitioners shown.")
-    day, time = r.one("day"), r.one("time")
-    when = None
-    if day and time:
-        try:
-            when = datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=UTC).isoformat()
-        except ValueError:
-            r.problems["day"] = _("Enter a date and a time (for example 2027-03-01 and 10:30).")
+    when = r.moment()
     return r.done(
         {
             "session_id": f"sess-{uuid4().hex[:10]}",
@@ -134,6 +151,25 @@ def flag(form: FormData, me: str) -> dict[str, Any]:
             "affects": r.person("affects", required=False),
         }
     )
+
+
+def check_in(form: FormData, me: str) -> dict[str, Any]:
+    r = _Reader(form)
+    person, role = r.plan_person("participant")
+    when = r.moment()
+    return r.done({"check_in_id": str(uuid4()), "participant_id": person,
+                   "participant_role": role, "due_at": when})  # fmt: skip
+
+
+def referral(form: FormData, me: str) -> dict[str, Any]:
+    r = _Reader(form)
+    person, role = r.plan_person("participant")
+    due = r.one("due_on")
+    if due and not _is_date(due):
+        r.problems["due_on"] = _("Enter a date (for example 2027-03-01).")
+    return r.done({"referral_id": str(uuid4()), "participant_id": person,
+                   "participant_role": role, "kind": r.one("kind", ReferralKind),
+                   "owner_id": me, "due_on": due})  # fmt: skip
 
 
 def flag_resolution(form: FormData, me: str) -> dict[str, Any]:
@@ -221,8 +257,19 @@ ACTIONS = {
     "sessions": Action("sessions", "/sessions", schedule, "sessions"),
     "flags": Action("risk", "/flags", flag, "risk"),
     "flag-resolutions": Action("risk", "/flag-resolutions", flag_resolution, "risk"),
+    "check-ins": Action("aftercare", "/aftercare/check-ins", check_in, "aftercare"),
+    "referrals": Action("aftercare", "/aftercare/referrals", referral, "aftercare"),
     "assessments": Action("risk", "/assessments", assessment, "risk"),
 }
+
+
+PLAN = set(PlanRole.__members__.values())
+
+
+def _people_options(people: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return [
+        (f"{p['id']}:{p['role']}", f"{p['id']} ({p['role'].replace('_', ' ')})") for p in people
+    ]
 
 
 def _words(values: Any) -> list[tuple[str, str]]:
@@ -245,9 +292,7 @@ def choices(
         return (pid, f"{pid} ({skills})" if skills else pid)
 
     return {
-        "people": [
-            (f"{p['id']}:{p['role']}", f"{p['id']} ({p['role'].replace('_', ' ')})") for p in people
-        ],
+        "people": _people_options(people),
         "people_ids": [(p["id"], p["id"]) for p in people],
         "enrolled_roles": _words(ENROLLED_ROLES),
         "basis": _words(AcknowledgementBasis),
@@ -255,6 +300,8 @@ def choices(
         "severity": _words(Severity),
         "category": _words(FlagCategory),
         "resolution": _words(FlagResolution),
+        "referral_kind": _words(ReferralKind),
+        "plan_people": [(v, t) for v, t in _people_options(people) if v.split(":")[1] in PLAN],
         "flags": [
             (str(f["flag_id"]), f"{f['severity']}: {str(f['category']).replace('_', ' ')}")
             for f in flags

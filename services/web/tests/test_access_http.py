@@ -59,6 +59,10 @@ CASE_ACTIONS = [
     (f"/cases/{CASE}/sessions", {"form": "story_telling", "participants":
      f"{MATRIX_HP}:harmed_person", "day": "2031-03-01", "time": "10:30"}, _ALLOCATED),
     (f"/cases/{CASE}/flags", {"severity": "severe", "category": "other"}, _ALLOCATED),
+    (f"/cases/{CASE}/check-ins", {"participant": f"{MATRIX_HP}:harmed_person",
+     "day": "2031-03-01", "time": "10:30"}, _ALLOCATED),
+    (f"/cases/{CASE}/referrals", {"participant": f"{MATRIX_HP}:harmed_person",
+     "kind": "counselling", "due_on": "2031-03-15"}, _ALLOCATED),
     (f"/cases/{CASE}/flag-resolutions", {"flag_id": "6f1c2a3e-1b2c-4d5e-8f90-a1b2c3d4e5f6",
      "reason": "raised_in_error"}, _ALLOCATED),
     (f"/cases/{CASE}/assessments", {"stage": "full", "protective_order": "absent",

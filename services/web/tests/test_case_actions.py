@@ -125,3 +125,38 @@ async def test_a_stranger_acts_on_no_service(mend):
             r = await stranger.post(f"/cases/{case.id}/{name}", data={**body, "csrf_token": csrf})
             assert r.status_code in (403, 404), (person, name, r.status_code)
     assert await records() == before
+
+
+async def test_after_care_check_ins_and_referrals_from_the_case_page(mend):
+    """Before the harmed person has accepted after-care the aftercare service refuses a check-in
+    (its words shown, nothing written); once her withdrawal has brought the offer and she has
+    accepted it, a check-in and a referral to counselling are made from the page. Bad fields
+    are named, never echoed."""
+    case, browser, csrf = await _case_and_browser(mend)
+    c = case.cast
+    who = f"{c.harmed}:harmed_person"
+    body = {"participant": who, "day": "2031-03-01", "time": "10:30", "csrf_token": csrf}
+    referral = {"participant": who, "kind": "counselling", "due_on": "2031-03-15",
+                "csrf_token": csrf}  # fmt: skip
+    r = await browser.post(f"/cases/{case.id}/check-ins", data=body)
+    assert r.status_code == 422, r.status_code
+    assert '<p class="error" role="alert">this is not the case' in r.text  # the service's words
+    doc = await case.driver.get("aftercare", f"/cases/{case.id}/aftercare", case.facilitator)
+    assert not (doc or {}).get("check_ins")
+
+    await case.withdraw(c.harmed)
+    await case.wait_offer("withdrawn", "consent_withdrawn")
+    await case.accept_aftercare()  # check-ins and referrals only within a plan she chose
+    r = await browser.post(f"/cases/{case.id}/check-ins", data=body)
+    assert r.status_code == 303, r.text[-1500:]
+    assert r.headers["location"] == f"/cases/{case.id}#aftercare"
+    r = await browser.post(f"/cases/{case.id}/referrals", data=referral)
+    assert (r.status_code, r.headers["location"]) == (303, f"/cases/{case.id}#aftercare"), r.text
+    doc = await case.driver.get("aftercare", f"/cases/{case.id}/aftercare", case.facilitator)
+    assert len(doc["check_ins"]) == 1 and len(doc["referrals"]) == 1, doc
+
+    r = await browser.post(f"/cases/{case.id}/check-ins", data={**body, "day": "2031-02-30"})
+    assert r.status_code == 422 and "2031-02-30" not in r.text
+    r = await browser.post(f"/cases/{case.id}/check-ins",
+                           data={**body, "participant": f"{c.supporter}:supporter"})  # fmt: skip
+    assert r.status_code == 422 and "Choose the harmed or the responsible person" in r.text
