@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -34,7 +35,8 @@ async def main(accounts_file: Path) -> int:
     except (DemoRefused, DemoFailed, httpx.HTTPError) as exc:
         print(f"mend: {exc}", file=sys.stderr)
         return 1
-    print(how_to_sign_in(demo, hub))
+    web = service_url("web") if importlib.util.find_spec("mend_web") else None
+    print(how_to_sign_in(demo, hub, web))
     await demo_cases(accounts_file)
     return 0
 

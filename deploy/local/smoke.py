@@ -32,7 +32,7 @@ async def main() -> int:
         "Authorization": "Bearer " + issue_token(AGENCY, "harmed_person", person, keys_dir=keys)
     }
     async with httpx.AsyncClient(timeout=10) as http:
-        for name in SERVICES:
+        for name in (*SERVICES, "audit", "web"):  # every process the launcher starts
             try:
                 r = await http.get(f"{service_url(name)}/health")
                 print(f"  {name:<10} {service_url(name)}  {r.json()['status']}")

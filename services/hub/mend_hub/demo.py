@@ -160,13 +160,15 @@ def _write(path: Path, hub_url: str, accounts: list[DemoAccount]) -> None:
         out.write("\n".join(lines) + "\n")
 
 
-def how_to_sign_in(demo: Demo, hub_url: str) -> str:
-    """What `make up` prints: where and as whom to sign in, where the secrets are (never them)."""
+def how_to_sign_in(demo: Demo, hub_url: str, web_url: str | None = None) -> str:
+    """What `make up` prints: where and as whom to sign in (the web app's pages, when there is
+    one; the hub's API either way), where the secrets are (never them)."""
     names = "\n".join(f"    {role:<13} {login}" for role, login in demo.logins)
+    pages = f"  sign in at {web_url}/signin (organisation code {demo.agency})\n" if web_url else ""
     return (
-        f"demo agency {demo.agency} (local sign-in, password + TOTP) at {hub_url}:\n{names}\n"
+        f"demo agency {demo.agency} (local sign-in, password + TOTP):\n{names}\n"
         f"  passwords and TOTP secrets: {demo.accounts_file} (mode 600, this machine only)\n"
-        f"  sign in: POST {hub_url}/signin {{agency, username, password}}, then\n"
-        f"           POST {hub_url}/signin/second-factor {{challenge, code}} -> access_token\n"
-        f"  then:    MEND_TOKEN=<access_token> mend hub staff list --agency {demo.agency}"
+        f"{pages}"
+        f"  or the API: POST {hub_url}/signin, then /signin/second-factor -> access_token;\n"
+        f"  then MEND_TOKEN=<access_token> mend hub staff list --agency {demo.agency}"
     )

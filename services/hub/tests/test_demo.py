@@ -55,8 +55,9 @@ async def test_the_demo_agency_its_accounts_and_their_file(hub, tmp_path):
     coordinator = accounts["demo.coordinator"]
     assert await _signs_in(client, coordinator) == 200
 
-    printed = how_to_sign_in(demo, HUB_URL)
+    printed = how_to_sign_in(demo, HUB_URL, "http://127.0.0.1:8107")
     assert HUB_URL in printed and str(path) in printed and "mend hub" in printed
+    assert "http://127.0.0.1:8107/signin (organisation code agency-demo)" in printed
     assert all(login in printed for login in accounts)
     assert not any(a["password"] in printed or a["totp_secret"] in printed
                    for a in accounts.values())  # fmt: skip

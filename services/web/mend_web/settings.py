@@ -7,7 +7,9 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
-DEFAULT_PORT = 8107
+from mend_events.app.settings import DEFAULT_PORTS
+
+DEFAULT_PORT = DEFAULT_PORTS["web"]
 IDLE = timedelta(minutes=30)  # the hub's refresh tokens expire after 30 minutes idle too
 # A neutral site the quick exit leaves for: ordinary, unremarkable in a history.
 DEFAULT_EXIT = "https://www.bbc.co.uk/weather"

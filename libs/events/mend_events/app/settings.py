@@ -18,6 +18,7 @@ DEFAULT_PORTS = {
     "aftercare": 8104,
     "audit": 8105,
     "hub": 8106,
+    "web": 8107,
 }
 
 
