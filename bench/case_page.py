@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -39,7 +38,7 @@ from mend_web.pages import now
 from mend_web.services import Services
 from mend_web.settings import WebSettings
 
-from bench.common import Result, percentile, result
+from bench.common import Result, page_latencies, percentile, result
 
 AGENCY = "agency-a"
 BUILDS = {
@@ -48,16 +47,6 @@ BUILDS = {
     "sessions": (build_sessions, {"max_consent_lag_ms": 15_000}),
     "aftercare": (build_aftercare, {}),
 }
-
-
-async def _latencies(client: httpx.AsyncClient, path: str, cookie: str, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        r = await client.get(path, cookies={"mend_session": cookie})
-        assert r.status_code == 200, (path, r.status_code)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 async def run(settings: Settings) -> list[Result]:
@@ -120,9 +109,9 @@ async def run(settings: Settings) -> list[Result]:
             first = await client.get(page, cookies={"mend_session": cookie})
             session_id = case.journey().sessions["meeting"]
             assert first.status_code == 200 and session_id in first.text, first.status_code
-            await _latencies(client, page, cookie, 10)  # warm: plans, templates
-            health = await _latencies(client, "/health", cookie, requests)
-            timed = await _latencies(client, page, cookie, requests)
+            await page_latencies(client, page, cookie, 10)  # warm: plans, templates
+            health = await page_latencies(client, "/health", cookie, requests)
+            timed = await page_latencies(client, page, cookie, requests)
     note = f"p50 {percentile(timed, 50):.1f} ms; 4 services in process, one client"
     return [result("web_case_page_p99", percentile(timed, 99), "ms", "GET /health p99",
                    percentile(health, 99), lower_is_better=True, note=note)]  # fmt: skip

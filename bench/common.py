@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -240,3 +241,15 @@ class Timer:
 
     def __exit__(self, *_: object) -> None:
         self.elapsed = time.perf_counter() - self.start
+
+
+async def page_latencies(client: Any, path: str, cookie: str, n: int) -> list[float]:
+    """`n` GETs of a web app's page by one signed-in browser (its session cookie), each in ms;
+    every answer must be a 200."""
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        r = await client.get(path, cookies={"mend_session": cookie})
+        assert r.status_code == 200, (path, r.status_code)
+        out.append((time.perf_counter() - start) * 1000)
+    return out

@@ -36,7 +36,7 @@ from mend_web.pages import now
 from mend_web.services import Services
 from mend_web.settings import WebSettings
 
-from bench.common import Result, percentile, result
+from bench.common import Result, page_latencies, percentile, result
 
 AGENCY = "agency-bench"
 PRACTITIONERS = 50
@@ -100,16 +100,6 @@ async def _session(app, role: str, person: str) -> str:
     return await store.signed_in(visitor, claims, tokens, now())
 
 
-async def _latencies(client: httpx.AsyncClient, path: str, cookie: str, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        r = await client.get(path, cookies={"mend_session": cookie})
-        assert r.status_code == 200, (path, r.status_code)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
-
-
 async def run(settings: Settings) -> list[Result]:
     cases = int(os.environ.get("MEND_BENCH_WEB_CASES", "10000"))
     requests = int(os.environ.get("MEND_BENCH_WEB_REQUESTS", "300"))
@@ -129,14 +119,16 @@ async def run(settings: Settings) -> list[Result]:
             coord = await _session(app, "coordinator", "coord-bench1")
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-                await _latencies(client, "/queue", prac, 20)  # warm: plans, templates
-                health = await _latencies(client, "/health", prac, requests)
+                await page_latencies(client, "/queue", prac, 20)  # warm: plans, templates
+                health = await page_latencies(client, "/health", prac, requests)
                 pages = {
                     "web_queue_p99": ("/queue", prac),
                     "web_search_p99": ("/search?stage=aftercare&due=true", prac),
                     "web_search_agency_p99": ("/search", coord),
                 }
-                timed = {n: await _latencies(client, p, c, requests) for n, (p, c) in pages.items()}
+                timed = {
+                    n: await page_latencies(client, p, c, requests) for n, (p, c) in pages.items()
+                }
             base = percentile(health, 99)
             note = f"{cases} cases in the index, {requests} requests each, one client"
             out.append(result("web_index_fill", rate, "cases/s", "-", 0.0, note=note))

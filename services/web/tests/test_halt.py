@@ -24,12 +24,21 @@ async def halted(case, label: str) -> dict:
     return await case.driver.eventually(f"{label} halted", done)
 
 
-async def test_the_halt_button_halts_the_session_and_a_missing_csrf_token_changes_nothing(mend):
-    driver = mend.driver
-    case = new_case(driver, "web-halt", "a practitioner halts a scheduled meeting from the page")
+async def _meeting_scheduled(mend, name: str, title: str):
+    """A case at the contact stage with a face-to-face meeting scheduled in three days."""
+    case = new_case(mend.driver, name, title)
     c = case.cast
     await case.up_to_contact([F2F])
     await case.schedule("meeting", F2F, [c.harmed, c.responsible], at=timedelta(days=3))
+    return case
+
+
+async def test_the_halt_button_halts_the_session_and_a_missing_csrf_token_changes_nothing(mend):
+    driver = mend.driver
+    case = await _meeting_scheduled(
+        mend, "web-halt", "a practitioner halts a scheduled meeting from the page"
+    )
+    c = case.cast
     await case.schedule("second", F2F, [c.harmed, c.responsible], at=timedelta(days=4))
     meeting, second = case.sessions["meeting"], case.sessions["second"]
     browser = await mend.world.signed_in_as("practitioner", driver.team.facilitator)
@@ -67,10 +76,10 @@ async def test_the_halt_button_halts_the_session_and_a_missing_csrf_token_change
 
 async def test_an_unmet_gate_is_shown_with_its_reason(mend):
     driver = mend.driver
-    case = new_case(driver, "web-gates", "the harmed person pauses the case after scheduling")
+    case = await _meeting_scheduled(
+        mend, "web-gates", "the harmed person pauses the case after scheduling"
+    )
     c = case.cast
-    await case.up_to_contact([F2F])
-    await case.schedule("meeting", F2F, [c.harmed, c.responsible], at=timedelta(days=3))
     hp = driver.auth("harmed_person", c.harmed)
     assert (await mend.world.sessions.post(f"/cases/{case.id}/pause", headers=hp)).is_success
     browser = await mend.world.signed_in_as("practitioner", driver.team.facilitator)

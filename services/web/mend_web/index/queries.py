@@ -96,17 +96,18 @@ class Index:
         return await self._cases("case_index_staff", "practitioner_id", agency, practitioner_id)
 
     async def caseloads(self, agency: str) -> dict[str, int]:
-        rows = await self.pool.fetch(
-            f"SELECT practitioner_id, count(*) FROM {self.s}.case_index_staff "
-            f"WHERE agency = $1 GROUP BY practitioner_id ORDER BY practitioner_id",
-            agency,
-        )
-        return {r[0]: r[1] for r in rows}
+        return await self._counts("practitioner_id", "case_index_staff", agency)
 
     async def counts_by_stage(self, agency: str) -> dict[str, int]:
+        return await self._counts("coalesce(stage, 'opening')", "case_index", agency, "opened")
+
+    async def _counts(
+        self, key: str, table: str, agency: str, where: str = "true"
+    ) -> dict[str, int]:
+        """Cases of `agency` counted by `key` (a column or expression of ours, never input)."""
         rows = await self.pool.fetch(
-            f"SELECT coalesce(stage, 'opening'), count(*) FROM {self.s}.case_index "
-            f"WHERE agency = $1 AND opened GROUP BY 1 ORDER BY 1",
+            f"SELECT {key}, count(*) FROM {self.s}.{table} "
+            f"WHERE agency = $1 AND {where} GROUP BY 1 ORDER BY 1",
             agency,
         )
         return {r[0]: r[1] for r in rows}
