@@ -28,6 +28,7 @@ LATER = [
     ("AftercareOffered", {}), ("AftercareAccepted", {}), ("AftercareDeclined", {}),
     ("CheckInCompleted", {}), ("CheckInMissed", {}), ("ReferralMade", {}),
     ("OutcomeMeasureRecorded", {}), ("CaseClosed", {}), ("AftercareClosed", {}),
+    ("CommitmentRecorded", {}), ("CommitmentCompleted", {}), ("CommitmentNotCompleted", {}),
 ]  # fmt: skip
 
 
@@ -54,6 +55,7 @@ def history(seed: int, cases: int) -> list[RecordedEvent]:
             route = rng.choice(["self_referral", "agency_on_request"])
             steps.append(("CaseOpened", {"agency": agency, "route": route}, "harmed_person"))
         sessions: list[str] = []
+        commitments: list[str] = []
         for _ in range(rng.randint(0, 12)):
             kind, _ = rng.choice(LATER)
             data: dict = {}
@@ -66,6 +68,13 @@ def history(seed: int, cases: int) -> list[RecordedEvent]:
                 data = {"cause": rng.choice(CAUSES)}
             elif kind == "CaseClosed":
                 data = {"reason": rng.choice(["harmed_person_ready", "too_risky"])}
+            elif kind == "AftercareOffered":
+                data = {"cause": rng.choice(["session_halted", "consent_withdrawn"])}
+            elif kind == "CommitmentRecorded":
+                commitments.append(str(uuid4()))
+                data = {"commitment_id": commitments[-1]}
+            elif kind in ("CommitmentCompleted", "CommitmentNotCompleted"):
+                data = {"commitment_id": rng.choice(commitments) if commitments else "none"}
             elif kind == "ReferralMade":
                 data = {"kind": rng.choice(["counselling", "advocacy"])}
             elif kind == "OutcomeMeasureRecorded":
@@ -143,6 +152,17 @@ def brute(events: list[RecordedEvent], agency: str) -> dict[str, Counter]:
                 )
             ] += 1
     out["aftercare_offers_answered"] = answers
+    out["aftercare_offers_by_cause"] = Counter(
+        e.data["cause"] for e in mine if e.event_type == "AftercareOffered"
+    )
+    outcome = {}
+    for e in mine:  # in order: the last word on each recorded commitment
+        cid = e.data.get("commitment_id")
+        if e.event_type == "CommitmentRecorded":
+            outcome.setdefault(cid, "open")
+        elif e.event_type in ("CommitmentCompleted", "CommitmentNotCompleted") and cid in outcome:
+            outcome[cid] = "completed" if e.event_type == "CommitmentCompleted" else "not_completed"
+    out["commitments_by_outcome"] = Counter(outcome.values())
     closures = Counter()
     for c in cases:
         closed = [e.data["reason"] for e in of(c) if e.event_type == "CaseClosed"]

@@ -37,6 +37,8 @@ class _Case:
     forms: dict[str, str] = field(default_factory=dict)  # session id -> form
     completed: list[str] = field(default_factory=list)  # forms
     offered: bool = False
+    offer_causes: list[str] = field(default_factory=list)
+    commitments: dict[str, str] = field(default_factory=dict)  # id -> open / completed / ...
     answer: str | None = None  # the last of accepted / declined
     closed: str | None = None  # the reason of CaseClosed
     check_ins: Counter = field(default_factory=Counter)  # completed / missed
@@ -86,6 +88,14 @@ def _apply(c: _Case, event: RecordedEvent) -> None:
         c.completed.append(c.forms[d["session_id"]])
     elif kind == "AftercareOffered":
         c.offered = True
+        c.offer_causes.append(d["cause"])
+    elif kind == "CommitmentRecorded":
+        c.commitments.setdefault(d["commitment_id"], "open")
+    elif kind in ("CommitmentCompleted", "CommitmentNotCompleted") and (
+        d["commitment_id"] in c.commitments
+    ):
+        done = "completed" if kind == "CommitmentCompleted" else "not_completed"
+        c.commitments[d["commitment_id"]] = done
     elif kind in ("AftercareAccepted", "AftercareDeclined"):
         c.answer = "accepted" if kind == "AftercareAccepted" else "declined"
     elif kind == "CaseClosed":
@@ -130,6 +140,8 @@ def _tables(cases: list[_Case]) -> tuple[Table, ...]:
     scheduled: Counter = Counter()
     completed: Counter = Counter()
     answers = _zeros(_ANSWERS)
+    offer_causes: Counter = Counter()
+    commitments = _zeros(("completed", "not_completed", "open"))
     closures: Counter = Counter()
     check_ins = _zeros(("completed", "missed"))
     referrals: Counter = Counter()
@@ -147,6 +159,8 @@ def _tables(cases: list[_Case]) -> tuple[Table, ...]:
         completed.update(c.completed)
         if c.offered:
             answers[c.answer or "not_answered"] += 1
+        offer_causes.update(c.offer_causes)
+        commitments.update(c.commitments.values())
         if c.closed:
             closures[c.closed] += 1
         elif c.stage == "closed":
@@ -164,6 +178,8 @@ def _tables(cases: list[_Case]) -> tuple[Table, ...]:
         Table("sessions_scheduled_by_form", dict(scheduled), True),
         Table("sessions_completed_by_form", dict(completed), True),
         Table("aftercare_offers_answered", dict(answers), True),
+        Table("aftercare_offers_by_cause", dict(offer_causes), True),
+        Table("commitments_by_outcome", dict(commitments), True),
         Table("closures_by_reason", dict(closures), True),
         Table("check_ins", dict(check_ins), False),
         Table("referrals_by_kind", dict(referrals), False),
