@@ -1,0 +1,495 @@
+"""What a partner agency receives (issue 18): a signed, classified CloudEvent whose personal
+fields only the recipient can open. Round trip, tampering, wrong keys, unknown classifications,
+the key id, no plaintext in the bytes, and interop with the DSSE, RFC 8037 and CloudEvents
+verifiability test vectors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+from mend_events.security.crypto import CryptoError
+from mend_events.sharing import (
+    ShareRejected,
+    ShareSigner,
+    classification,
+    dsse,
+    fields,
+    notice_for_partner,
+    seal_for_partner,
+    verify_and_open,
+)
+
+CANARY = "Canary Marigold-Zebra 7731"
+CANARY_NOTE = "she said the 14th at the bus station"
+WHEN = datetime(2026, 12, 7, 10, 49, 12, 123456, tzinfo=timezone(timedelta(hours=1)))
+
+
+class Agency:
+    def __init__(self, name: str) -> None:
+        key = X25519PrivateKey.generate()
+        self.name = name
+        self.private = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        self.public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+@pytest.fixture
+def signer() -> ShareSigner:
+    return ShareSigner.from_private_key(bytes(range(32)))
+
+
+@pytest.fixture
+def police() -> Agency:
+    return Agency("police-north")
+
+
+@pytest.fixture
+def probation() -> Agency:
+    return Agency("probation-east")
+
+
+def sealed(signer: ShareSigner, to: Agency, **overrides) -> bytes:
+    args = {
+        "event_id": "0b7f3d4e-5a61-4c2e-9d8f-1a2b3c4d5e6f",
+        "event_type": "PersonDetailsRecorded",
+        "source": "urn:mend:disclosure",
+        "subject": "case-9c1d2e4f",
+        "time": WHEN,
+        "data": {"person_id": "hp-3f9a2c", "support": {"kind": "isva"}},
+        "personal": {"name": CANARY, "support.note": CANARY_NOTE},
+        "categories": ["statements", "case_progress"],
+        "recipient": to.name,
+        "recipient_public_key": to.public,
+        "signer": signer,
+    }
+    return seal_for_partner(**{**args, **overrides})
+
+
+def opened(message: bytes, signer: ShareSigner, agency: Agency, **kw):
+    return verify_and_open(
+        message,
+        trusted_jwks=kw.get("jwks", signer.jwks()),
+        private_key=kw.get("private_key", agency.private),
+        recipient=kw.get("recipient", agency.name),
+    )
+
+
+def test_round_trip(signer, police):
+    event = opened(sealed(signer, police), signer, police)
+    assert event.kind == "event"
+    assert event.event_type == "PersonDetailsRecorded"
+    assert event.subject == "case-9c1d2e4f"
+    assert event.time == datetime(2026, 12, 7, 9, 49, 12, tzinfo=UTC)  # UTC, whole seconds
+    assert event.dataschema == "urn:mend:event:PersonDetailsRecorded:v1"
+    assert (event.dataclassification, event.dataregulation) == ("restricted", "GDPR")
+    assert event.datacategory == "special-category"
+    assert event.categories == ("case_progress", "statements")
+    assert event.key_id == signer.key_id
+    assert event.personal == {"name": CANARY, "support.note": CANARY_NOTE}
+    assert event.data == {
+        "person_id": "hp-3f9a2c",
+        "name": CANARY,
+        "support": {"kind": "isva", "note": CANARY_NOTE},
+    }
+    assert CANARY not in repr(event)
+
+
+def test_the_message_is_a_cloudevent_with_the_extensions_as_the_spec_names_them(signer, police):
+    event = json.loads(sealed(signer, police))
+    assert event["specversion"] == "1.0"
+    assert event["type"] == "org.mend.share.v1.PersonDetailsRecorded"
+    assert event["datacontenttype"] == "application/json"
+    assert event["time"] == "2026-12-07T09:49:12Z"
+    assert event["mendrecipient"] == police.name
+    assert event["mendsealed"] == "name,support.note"
+    assert set(event["data"]["name"]) == {"enc", "ct"}
+    envelope = json.loads(base64.b64decode(event["dssematerial"]))
+    assert envelope["payloadType"] == "https://cloudevents.io/verifiability/dsse/v0.1"
+    assert envelope["signatures"][0]["keyid"] == signer.key_id
+    material = json.loads(base64.b64decode(envelope["payload"]))
+    assert material["signedextattrs"] == [
+        "dataclassification",
+        "dataregulation",
+        "datacategory",
+        "mendcategories",
+        "mendrecipient",
+        "mendsealed",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["withdrawal", "erasure"])
+def test_notices_round_trip(signer, police, kind):
+    message = notice_for_partner(
+        kind=kind,
+        notice_id="5f0c9a7e-1111-4a2b-8c3d-4e5f6a7b8c9d",
+        source="urn:mend:disclosure",
+        subject="case-9c1d2e4f",
+        time=WHEN,
+        data={"person_id": "hp-3f9a2c", "grant_id": "6a1f2e3d-0000-4b5c-9d8e-7f6a5b4c3d2e"},
+        recipient=police.name,
+        signer=signer,
+    )
+    event = opened(message, signer, police)
+    assert event.kind == kind
+    assert event.event_type == {"withdrawal": "WithdrawalNotice", "erasure": "ErasureNotice"}[kind]
+    assert event.categories == ()
+    assert event.data["grant_id"] == "6a1f2e3d-0000-4b5c-9d8e-7f6a5b4c3d2e"
+
+
+def test_no_personal_plaintext_anywhere_in_the_bytes(signer, police):
+    message = sealed(signer, police)
+    layers = [message, base64.b64decode(json.loads(message)["dssematerial"])]
+    for secret in (CANARY, CANARY_NOTE):
+        for encoded in (secret.encode(), base64.b64encode(secret.encode())):
+            for layer in layers:
+                assert encoded not in layer
+    for word in (b"Marigold", b"station"):  # nor a distinctive word on its own
+        assert word not in message
+
+
+def test_every_single_byte_change_is_refused_or_changes_nothing(signer, police):
+    """Flip each byte of the message in turn: the result is refused, or (a base64 character
+    whose change falls in padding bits, the other base64 alphabet) opens to the same event."""
+    message = sealed(signer, police)
+    reference = opened(message, signer, police)
+    unchanged = 0
+    for index in range(len(message)):
+        tampered = bytearray(message)
+        tampered[index] ^= 0x01
+        try:
+            event = opened(bytes(tampered), signer, police)
+        except ShareRejected:
+            continue
+        assert (event.data, event.id, event.subject, event.time) == (
+            reference.data,
+            reference.id,
+            reference.subject,
+            reference.time,
+        )
+        unchanged += 1
+    assert unchanged <= 8
+
+
+def _with_material(message: bytes, change) -> bytes:
+    event = json.loads(message)
+    envelope = json.loads(base64.b64decode(event["dssematerial"]))
+    change(envelope)
+    event["dssematerial"] = base64.b64encode(json.dumps(envelope).encode()).decode()
+    return json.dumps(event).encode()
+
+
+def _flip_b64(value: str, index: int = 5) -> str:
+    raw = bytearray(base64.b64decode(value))
+    raw[index] ^= 0x01
+    return base64.b64encode(bytes(raw)).decode()
+
+
+def test_a_flipped_byte_of_the_signed_payload_or_of_the_signature_is_refused(signer, police):
+    message = sealed(signer, police)
+
+    def payload(env):
+        env["payload"] = _flip_b64(env["payload"])
+
+    def signature(env):
+        env["signatures"][0]["sig"] = _flip_b64(env["signatures"][0]["sig"])
+
+    for change in (payload, signature):
+        with pytest.raises(ShareRejected) as refused:
+            opened(_with_material(message, change), signer, police)
+        assert refused.value.reason == "signature"
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("subject", "case-00000000"),
+        ("time", "2026-12-07T09:49:13Z"),
+        ("type", "org.mend.share.v1.PersonRegistered"),
+        ("dataschema", "urn:mend:event:PersonDetailsRecorded:v2"),
+        ("dataclassification", "confidential"),
+        ("datacategory", "standard"),
+        ("mendcategories", "case_progress"),
+        ("mendsealed", "name"),
+        ("mendrecipient", "probation-east"),
+        ("extra", "an unsigned attribute"),
+    ],
+)
+def test_a_changed_or_added_attribute_is_refused(signer, police, attribute, value):
+    event = json.loads(sealed(signer, police))
+    event[attribute] = value
+    with pytest.raises(ShareRejected) as refused:
+        opened(json.dumps(event).encode(), signer, police)
+    assert refused.value.reason == "tampered"
+
+
+def test_changed_data_and_a_stripped_signature_are_refused(signer, police):
+    event = json.loads(sealed(signer, police))
+    event["data"]["person_id"] = "hp-000000"
+    with pytest.raises(ShareRejected, match="tampered"):
+        opened(json.dumps(event).encode(), signer, police)
+    del event["dssematerial"]
+    with pytest.raises(ShareRejected, match="signature"):
+        opened(json.dumps(event).encode(), signer, police)
+
+
+def test_a_message_for_another_agency_is_refused_by_this_one(signer, police, probation):
+    message = sealed(signer, police)
+    with pytest.raises(ShareRejected) as refused:
+        opened(message, signer, probation)
+    assert refused.value.reason == "recipient"
+    # Re-addressing it breaks the signature; and even with the label swapped, the fields
+    # were sealed to police's key under police's name.
+    event = json.loads(message)
+    event["mendrecipient"] = probation.name
+    with pytest.raises(ShareRejected, match="tampered"):
+        opened(json.dumps(event).encode(), signer, probation)
+
+
+def test_the_wrong_private_key_cannot_open_the_fields(signer, police, probation):
+    with pytest.raises(ShareRejected) as refused:
+        opened(sealed(signer, police), signer, police, private_key=probation.private)
+    assert refused.value.reason == "sealed"
+
+
+def test_a_sealed_field_opens_only_for_its_recipient_event_and_path(police):
+    box = fields.seal("x", public_key=police.public, recipient=police.name, event_id="e1", path="a")
+    assert (
+        fields.open_sealed(
+            box, private_key=police.private, recipient=police.name, event_id="e1", path="a"
+        )
+        == "x"
+    )
+    for recipient, event_id, path in (
+        ("other-agency", "e1", "a"),
+        (police.name, "e2", "a"),
+        (police.name, "e1", "b"),
+    ):
+        with pytest.raises(fields.FieldSealError):
+            fields.open_sealed(
+                box, private_key=police.private, recipient=recipient, event_id=event_id, path=path
+            )
+
+
+def test_a_key_mend_does_not_publish_is_not_trusted(signer, police):
+    impostor = ShareSigner.from_private_key(bytes(32))
+    with pytest.raises(ShareRejected, match="signature"):
+        opened(sealed(impostor, police), signer, police)
+    # A JWKS entry whose kid is not its thumbprint is ignored, not believed.
+    lying = {"keys": [{**impostor.public_jwk(), "kid": signer.key_id}]}
+    with pytest.raises(ShareRejected, match="signature"):
+        opened(sealed(signer, police), signer, police, jwks=lying)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("CLASSIFICATION", "secret"), ("REGULATION", "HIPAA"), ("REGULATION", "GDPR,XYZ")],
+)
+def test_unknown_classifications_and_regulations_are_refused(
+    signer, police, monkeypatch, name, value
+):
+    """Signed by Mend's key and otherwise intact: the value alone makes the consumer refuse."""
+    monkeypatch.setattr(classification, name, value)
+    message = sealed(signer, police)
+    monkeypatch.undo()
+    with pytest.raises(ShareRejected) as refused:
+        opened(message, signer, police)
+    assert refused.value.reason == "classification"
+
+
+def test_unknown_data_categories_are_refused(signer, police, monkeypatch):
+    monkeypatch.setattr(classification, "NOTICE_CATEGORY", "phi")
+    message = notice_for_partner(
+        kind="erasure",
+        notice_id="n1",
+        source="urn:mend:disclosure",
+        subject="case-9c1d2e4f",
+        time=WHEN,
+        data={},
+        recipient=police.name,
+        signer=signer,
+    )
+    monkeypatch.undo()
+    with pytest.raises(ShareRejected, match="classification"):
+        opened(message, signer, police)
+    monkeypatch.setitem(classification.CATEGORY_LABELS, "gossip", "special-category")
+    message = sealed(signer, police, categories=["gossip"])
+    monkeypatch.undo()
+    with pytest.raises(ShareRejected, match="classification"):
+        opened(message, signer, police)
+
+
+def test_sealing_refuses_what_it_cannot_classify_or_name(signer, police):
+    with pytest.raises(ValueError, match="mapping"):
+        sealed(signer, police, categories=["gossip"])
+    with pytest.raises(ValueError, match="catalogue"):
+        sealed(signer, police, event_type="NoSuchEvent")
+    with pytest.raises(ValueError, match="pseudonymous"):
+        sealed(signer, police, subject="Jane Doe")
+    with pytest.raises(ValueError, match="plain data"):
+        sealed(signer, police, data={"name": "x"})
+    with pytest.raises(TypeError):
+        sealed(signer, police, data={"score": 0.5})
+
+
+def test_the_key_id_is_the_rfc_7638_thumbprint():
+    """RFC 8037 appendix A: the Ed25519 key, its thumbprint and a deterministic signature."""
+    d = base64.urlsafe_b64decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=")
+    signer = ShareSigner.from_private_key(d)
+    assert signer.public_jwk()["x"] == "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+    assert signer.key_id == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+    assert signer.public_jwk()["kid"] == signer.key_id
+    assert signer.jwks() == {"keys": [signer.public_jwk()]}
+
+
+def test_the_signing_key_from_the_environment(monkeypatch):
+    dev = ShareSigner.from_env({})
+    assert dev.key_id == ShareSigner.from_env({}).key_id  # deterministic in development
+    with pytest.raises(CryptoError, match="development"):
+        ShareSigner.from_env({"MEND_ENV": "production"})
+    explicit = base64.b64encode(bytes(range(32))).decode()
+    prod = ShareSigner.from_env({"MEND_ENV": "production", "MEND_SHARE_SIGNING_KEY": explicit})
+    assert prod.key_id == ShareSigner.from_private_key(bytes(range(32))).key_id
+    assert "MEND" not in repr(prod) and explicit not in repr(prod)
+    with pytest.raises(CryptoError, match="base64"):
+        ShareSigner.from_env({"MEND_SHARE_SIGNING_KEY": "not base64!"})
+
+
+def test_rotation_both_keys_published_then_the_old_one_dropped(police):
+    old = ShareSigner.from_private_key(bytes(range(32)))
+    old_public = base64.urlsafe_b64decode(old.public_jwk()["x"] + "=")
+    new = ShareSigner.from_private_key(bytes(range(1, 33)), published=[old_public])
+    in_flight = sealed(old, police)
+    overlap = new.jwks()
+    assert [k["kid"] for k in overlap["keys"]] == [new.key_id, old.key_id]
+    assert opened(in_flight, new, police, jwks=overlap).key_id == old.key_id
+    assert opened(sealed(new, police), new, police, jwks=overlap).key_id == new.key_id
+    after = {"keys": [new.public_jwk()]}
+    with pytest.raises(ShareRejected, match="signature"):
+        opened(in_flight, new, police, jwks=after)
+
+
+# --- interop with published test vectors -----------------------------------------------------
+
+# secure-systems-lab/dsse testvectors/vectors.json: key A is RFC 8032 TEST 1.
+DSSE_KEY_A = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+DSSE_VECTORS = [
+    (
+        "application/vnd.in-toto+json",
+        "eyJfdHlwZSI6Imh0dHBzOi8vaW4tdG90by5pby9TdGF0ZW1lbnQvdjEifQ==",
+        "2WAfaHm5jluo0w+0rk8uVkluELJYWjSmU9x7EUzx+AyteDGJ4/nqyJXfmAUVFIAoQafWm7AxBZNw5M9ixNHiCA==",
+        "445353457631203238206170706c69636174696f6e2f766e642e696e2d746f746f2b6a736f6e203433207b22"
+        "5f74797065223a2268747470733a2f2f696e2d746f746f2e696f2f53746174656d656e742f7631227d",
+    ),
+    (
+        "application/vnd.exämple+json",
+        "eyJfdHlwZSI6Imh0dHBzOi8vaW4tdG90by5pby9TdGF0ZW1lbnQvdjEifQ==",
+        "xmSk/ug66ysT7ayhkCIjhAq42zgZXSsEWuzUaNL7w2eGAdF/NU6/fRXPtmfN+5DNSAs5/i2lUnHjbbjPsu0tAw==",
+        "445353457631203239206170706c69636174696f6e2f766e642e6578c3a46d706c652b6a736f6e203433207b"
+        "225f74797065223a2268747470733a2f2f696e2d746f746f2e696f2f53746174656d656e742f7631227d",
+    ),
+    (
+        "application/vnd.in-toto+json",
+        "",
+        "gSggCAaTLTYyRH6FIDBem6meyIynsYy8RTHVzwx9tnTb7Bg/1jMWnuVgI/gffqmbsC2VX5/jHfkkDqsj7CDbDg==",
+        "445353457631203238206170706c69636174696f6e2f766e642e696e2d746f746f2b6a736f6e203020",
+    ),
+    (
+        "application/vnd.in-toto+json",
+        "-_-_Pj8=",
+        "P-_KHICeR7tI6S_YyejJTRtrXhcQyQ2LYPaL8h90KjC9qN8HU_svOQ6TuDOT1HIrsGW886DbWNWcCmX5twLrAw==",
+        "445353457631203238206170706c69636174696f6e2f766e642e696e2d746f746f2b6a736f6e203520fbffbf"
+        "3e3f",
+    ),
+]
+
+
+@pytest.mark.parametrize(("payload_type", "payload", "sig", "pae_hex"), DSSE_VECTORS)
+def test_pae_and_signature_match_the_dsse_test_vectors(payload_type, payload, sig, pae_hex):
+    body = dsse.b64decode(payload, "payload")  # either base64 alphabet, as DSSE requires
+    assert dsse.pae(payload_type, body) == bytes.fromhex(pae_hex)
+    signer = ShareSigner.from_private_key(bytes.fromhex(DSSE_KEY_A))
+    assert signer.sign(bytes.fromhex(pae_hex))[1] == dsse.b64decode(sig, "sig")
+
+
+# cloudevents/spec extensions/verifiability.md, Test Vectors (ECDSA P-256, raw r||s).
+CE_KEY = (
+    46950820868899156662930047687818585632848591499744589407958293238635476079160,
+    5640078356564379163099075877009565129882514886557779369047442380624545832820,
+)
+CE_CASE_5 = (  # binary data "8J+koQ==", type example.type.binary, application/octet-stream
+    "eyJwYXlsb2FkVHlwZSI6Imh0dHBzOi8vY2xvdWRldmVudHMuaW8vdmVyaWZpYWJpbGl0eS9kc3NlL3YwLjEiLCJwYXls"
+    "b2FkIjoiZXlKamIzSmxJam9pY1VOVFpXbGFhMU1yYUVnNVYybERiR1p4Tm5Cc1puRlpUbFo1TW10MmVGZFNabTlDY2t4"
+    "RmVtOUVhejBpZlE9PSIsInNpZ25hdHVyZXMiOlt7ImtleWlkIjoidGVzdGtleSIsInNpZyI6IkYyaXAweG1nSlgzdWdI"
+    "WkM2dE1ycjdBMkVxYWkwOHJhR3JUd2R5aC9PR0RJSXJGN0J5TTJ5SVRMS3FOckYzZHpaR1IybzBDczlmRUJGZEx4Uk9V"
+    "eUVRPT0ifV19"
+)
+CE_CASE_7 = (  # JSON data, extension attributes exta=value1, extb=value2, both signed
+    "eyJwYXlsb2FkVHlwZSI6Imh0dHBzOi8vY2xvdWRldmVudHMuaW8vdmVyaWZpYWJpbGl0eS9kc3NlL3YwLjEiLCJwYXls"
+    "b2FkIjoiZXlKamIzSmxJam9pVEZSblVVdElSMmhsWnpaVU5EaDRjRWRIY2pWNlRtdGthSEF5TW10bGJscERUM0ZwWTBa"
+    "MFNUUlRRVDBpTENKbGVIUWlPaUpJUWpGd1pUUXpNVVp2VVZwU2MwcGllVXhPVFhFd1VXRkJkbkZRZEcxb1pHazRaRWhI"
+    "VTJoaVNrRlZQU0lzSW5OcFoyNWxaR1Y0ZEdGMGRISnpJanBiSW1WNGRHRWlMQ0psZUhSaUlsMTkiLCJzaWduYXR1cmVz"
+    "IjpbeyJrZXlpZCI6InRlc3RrZXkiLCJzaWciOiIyZzFVb0FRcHoxb1BqWlRQUlplK3l2THpaUU5FQ1pha2piWlZYaXpE"
+    "d2RNbmVJSCsrLzUzdVhOMmJDU2tWSkltZndPaVl5S0JtNG12c01ISlhJVWh6Zz09In1dfQ=="
+)
+
+
+def _ce_verified(material: str) -> dict:
+    payload, signatures, body = dsse.parse(material)
+    key = ec.EllipticCurvePublicNumbers(*CE_KEY, ec.SECP256R1()).public_key()
+    ((_, sig),) = signatures
+    der = utils.encode_dss_signature(int.from_bytes(sig[:32]), int.from_bytes(sig[32:]))
+    key.verify(der, dsse.pae(dsse.PAYLOAD_TYPE, payload), ec.ECDSA(SHA256()))
+    return body
+
+
+def test_material_matches_the_cloudevents_verifiability_test_vectors():
+    body = _ce_verified(CE_CASE_5)
+    event = {
+        "id": "1",
+        "source": "example/uri",
+        "specversion": "1.0",
+        "type": "example.type.binary",
+        "datacontenttype": "application/octet-stream",
+    }
+    core = dsse.core_digest(event, base64.b64decode("8J+koQ=="))
+    assert base64.b64encode(core).decode() == body["core"]
+    body = _ce_verified(CE_CASE_7)
+    assert body["signedextattrs"] == ["exta", "extb"]
+    ext = dsse.ext_digest({"exta": "value1", "extb": "value2"}, ["exta", "extb"])
+    assert base64.b64encode(ext).decode() == body["ext"]
+
+
+def test_time_is_normalised_as_the_spec_says():
+    assert dsse.rfc3339_seconds("2026-05-13T10:49:12.123456+01:00") == "2026-05-13T09:49:12Z"
+    assert dsse.rfc3339_seconds("2020-06-18T19:24:53+02:00") == "2020-06-18T17:24:53Z"
+    assert dsse.rfc3339_seconds("2020-06-18T17:24:53") == "2020-06-18T17:24:53Z"
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["exta", "exta"], ["exta", "id"], ["dssematerial"], "exta"],
+)
+def test_invalid_signed_attribute_lists_are_discarded(names):
+    with pytest.raises(dsse.MaterialError):
+        dsse.check_signed_names(names)
+
+
+@pytest.mark.parametrize("drop", ["ext", "signedextattrs"])
+def test_ext_and_signedextattrs_come_together(signer, drop):
+    material = json.loads(dsse.material({"exta": "v"}, b"{}", ["exta"]))
+    del material[drop]
+    payload = json.dumps(material).encode()
+    envelope = dsse.envelope(payload, [signer.sign(dsse.pae(dsse.PAYLOAD_TYPE, payload))])
+    with pytest.raises(dsse.MaterialError, match="together"):
+        dsse.parse(envelope)
