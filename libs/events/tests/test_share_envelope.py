@@ -158,25 +158,36 @@ def test_no_personal_plaintext_anywhere_in_the_bytes(signer, police):
         assert word not in message
 
 
+def _decoded(message: bytes) -> dict:
+    """The message with every base64 value decoded: what a flipped byte can change unseen is
+    only how a value is written in base64 (padding bits, the URL-safe alphabet)."""
+    event = json.loads(message)
+    envelope = json.loads(dsse.b64decode(event.pop("dssematerial"), "m"))
+    envelope["payload"] = dsse.b64decode(envelope["payload"], "p")
+    for signature in envelope["signatures"]:
+        signature["sig"] = dsse.b64decode(signature["sig"], "s")
+    for path in event["mendsealed"].split(","):
+        node = event["data"]
+        *parents, leaf = path.split(".")
+        for name in parents:
+            node = node[name]
+        node[leaf] = {k: dsse.b64decode(v, k) for k, v in node[leaf].items()}
+    return {**event, "dssematerial": envelope}
+
+
 def test_every_single_byte_change_is_refused_or_changes_nothing(signer, police):
-    """Flip each byte of the message in turn: the result is refused, or (a base64 character
-    whose change falls in padding bits, the other base64 alphabet) opens to the same event."""
+    """Flip each byte of the message in turn: the result is refused, or it differs only in how
+    a base64 value is spelled (the same bytes), so it is the same message."""
     message = sealed(signer, police)
-    reference = opened(message, signer, police)
     unchanged = 0
     for index in range(len(message)):
         tampered = bytearray(message)
         tampered[index] ^= 0x01
         try:
-            event = opened(bytes(tampered), signer, police)
+            opened(bytes(tampered), signer, police)
         except ShareRejected:
             continue
-        assert (event.data, event.id, event.subject, event.time) == (
-            reference.data,
-            reference.id,
-            reference.subject,
-            reference.time,
-        )
+        assert _decoded(bytes(tampered)) == _decoded(message), f"byte {index} changed unseen"
         unchanged += 1
     assert unchanged <= 8
 

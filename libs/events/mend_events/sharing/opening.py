@@ -95,6 +95,14 @@ def verify_and_open(
     for name in dsse.CORE_ATTRIBUTES:
         if not isinstance(event.get(name), str) or not event[name]:
             raise ShareRejected("malformed", f"{name} missing")
+    # The signature covers `time` normalised to UTC whole seconds; Mend sends it in exactly
+    # that form, so any other spelling of the same instant is refused: every byte is covered.
+    try:
+        normal_time = dsse.rfc3339_seconds(event["time"]) == event["time"]
+    except ValueError:
+        normal_time = False
+    if not normal_time:
+        raise ShareRejected("malformed", "time is not RFC 3339 UTC in whole seconds")
     if dsse.MATERIAL_ATTRIBUTE not in event:
         raise ShareRejected("signature", "unsigned")
     try:
