@@ -248,7 +248,15 @@ def open_field(
 
 
 def verify(message: bytes, keys: MendKeys, private_key: X25519PrivateKey, agency: str) -> dict:
-    """Every check, in order; returns the event's type, subject and fields (opened)."""
+    """Every check, in order; returns the event's type, subject and fields (opened). Whatever
+    the bytes, the answer is that or `Rejected`: a hostile message cannot stop the consumer."""
+    try:
+        return _verify(message, keys, private_key, agency)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise Rejected("malformed") from exc
+
+
+def _verify(message: bytes, keys: MendKeys, private_key: X25519PrivateKey, agency: str) -> dict:
     try:
         event = json.loads(message)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
