@@ -73,13 +73,17 @@ def signer():
 def _sealed(signer, public, **overrides) -> bytes:
     args = {
         "event_id": "3c1e7a52-8d4f-4b6a-9e2d-0f1a2b3c4d5e",
-        "event_type": "ReferralMade",
+        "event_type": "RiskFlagResolved",
         "source": "urn:mend:disclosure",
         "subject": "case-9c1d2e4f",
         "time": WHEN,
-        "data": {"person_id": "hp-3f9a2c", "service": {"kind": "counselling"}},
-        "personal": {"note": "Canary Quince", "service.reason": "Canary Larch"},
-        "categories": ["aftercare"],
+        "data": {
+            "flag_id": "0f1e2d3c-4b5a-4968-8776-655443322110",
+            "reason": "risk_addressed",
+            "note_owner": "hp-3f9a2c",
+        },
+        "personal": {"note": "Canary Quince"},
+        "categories": ["safety_concerns", "statements"],
         "recipient": AGENCY,
         "recipient_public_key": public,
         "signer": signer,
@@ -91,14 +95,15 @@ def test_the_example_opens_what_mend_seals(signer, partner):
     private, public = partner
     keys = example.MendKeys(signer.jwks())
     event = example.verify(_sealed(signer, public), keys, private, AGENCY)
-    assert event["type"] == "ReferralMade" and event["kind"] == "event"
+    assert event["type"] == "RiskFlagResolved" and event["kind"] == "event"
     assert event["subject"] == "case-9c1d2e4f"
     assert event["key_id"] == signer.key_id
-    assert event["categories"] == ["aftercare"]
+    assert event["categories"] == ["safety_concerns", "statements"]
     assert event["fields"] == {
-        "person_id": "hp-3f9a2c",
+        "flag_id": "0f1e2d3c-4b5a-4968-8776-655443322110",
+        "reason": "risk_addressed",
+        "note_owner": "hp-3f9a2c",
         "note": "Canary Quince",
-        "service": {"kind": "counselling", "reason": "Canary Larch"},
     }
     notice = notice_for_partner(
         kind="withdrawal",
@@ -191,7 +196,7 @@ async def test_the_example_reads_its_topic_over_sasl(platform, topic_prefix, sig
         ),
         timeout=60,
     )
-    assert [e["type"] for e in events] == ["ReferralMade", "ErasureNotice"]
+    assert [e["type"] for e in events] == ["RiskFlagResolved", "ErasureNotice"]
     assert events[0]["fields"]["note"] == "Canary Quince"
     assert [(t, offset, reason) for t, _, offset, reason in rejected] == [
         (topic, 1, "the core attributes or the data were changed")

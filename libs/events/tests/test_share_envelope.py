@@ -66,8 +66,8 @@ def sealed(signer: ShareSigner, to: Agency, **overrides) -> bytes:
         "source": "urn:mend:disclosure",
         "subject": "case-9c1d2e4f",
         "time": WHEN,
-        "data": {"person_id": "hp-3f9a2c", "support": {"kind": "isva"}},
-        "personal": {"name": CANARY, "support.note": CANARY_NOTE},
+        "data": {"person_id": "hp-3f9a2c", "language": None},
+        "personal": {"name": CANARY, "accessibility_needs": CANARY_NOTE},
         "categories": ["statements", "case_progress"],
         "recipient": to.name,
         "recipient_public_key": to.public,
@@ -96,11 +96,12 @@ def test_round_trip(signer, police):
     assert event.datacategory == "special-category"
     assert event.categories == ("case_progress", "statements")
     assert event.key_id == signer.key_id
-    assert event.personal == {"name": CANARY, "support.note": CANARY_NOTE}
+    assert event.personal == {"name": CANARY, "accessibility_needs": CANARY_NOTE}
     assert event.data == {
         "person_id": "hp-3f9a2c",
+        "language": None,
         "name": CANARY,
-        "support": {"kind": "isva", "note": CANARY_NOTE},
+        "accessibility_needs": CANARY_NOTE,
     }
     assert CANARY not in repr(event)
 
@@ -112,7 +113,7 @@ def test_the_message_is_a_cloudevent_with_the_extensions_as_the_spec_names_them(
     assert event["datacontenttype"] == "application/json"
     assert event["time"] == "2026-12-07T09:49:12Z"
     assert event["mendrecipient"] == police.name
-    assert event["mendsealed"] == "name,support.note"
+    assert event["mendsealed"] == "accessibility_needs,name"
     assert set(event["data"]["name"]) == {"enc", "ct"}
     envelope = json.loads(base64.b64decode(event["dssematerial"]))
     assert envelope["payloadType"] == "https://cloudevents.io/verifiability/dsse/v0.1"
@@ -232,6 +233,7 @@ def test_a_flipped_byte_of_the_signed_payload_or_of_the_signature_is_refused(sig
         ("datacategory", "standard"),
         ("mendcategories", "case_progress"),
         ("mendsealed", "name"),
+        ("mendsealed", "language,name"),
         ("mendrecipient", "probation-east"),
         ("extra", "an unsigned attribute"),
     ],
@@ -347,10 +349,20 @@ def test_sealing_refuses_what_it_cannot_classify_or_name(signer, police):
         sealed(signer, police, event_type="NoSuchEvent")
     with pytest.raises(ValueError, match="pseudonymous"):
         sealed(signer, police, subject="Jane Doe")
-    with pytest.raises(ValueError, match="plain data"):
-        sealed(signer, police, data={"name": "x"})
     with pytest.raises(TypeError):
-        sealed(signer, police, data={"score": 0.5})
+        sealed(signer, police, data={"person_id": 0.5})
+
+
+def test_personal_fields_leave_only_sealed_and_data_is_the_events(signer, police):
+    """A personal field in the plain data is refused, in clear or in Mend's own sealed form;
+    `personal` takes only the event's personal fields; data holds only the event's fields."""
+    for plain in ("Jane Doe", {"alg": "A256GCM", "kid": "k", "iv": "i", "ct": "c"}):
+        with pytest.raises(ValueError, match="plain data"):
+            sealed(signer, police, data={"person_id": "hp-3f9a2c", "pronouns": plain})
+    with pytest.raises(ValueError, match="personal fields"):
+        sealed(signer, police, personal={"person_id": "hp-3f9a2c"})
+    with pytest.raises(ValueError, match="not one of the event's"):
+        sealed(signer, police, data={"person_id": "hp-3f9a2c", "home_town": "x"})
 
 
 def test_the_key_id_is_the_rfc_7638_thumbprint():

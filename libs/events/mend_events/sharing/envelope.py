@@ -35,7 +35,6 @@ __all__ = [
 
 TYPE_PREFIX = "org.mend.share.v1."
 NOTICE_TYPES = {"withdrawal": "WithdrawalNotice", "erasure": "ErasureNotice"}
-FIELD_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 AGENCY = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 SUBJECT = re.compile(PSEUDO_ID_PATTERN)
 # Signed in this order whenever present (`ext` of the verification material).
@@ -67,12 +66,18 @@ def seal_for_partner(
     `personal` (field path -> plaintext) sealed to its X25519 key in place, all signed."""
     if not registry.knows(event_type):
         raise ValueError("not an event type of Mend's catalogue")
-    version = registry.model(event_type).schema_version
+    model = registry.model(event_type)
+    # The data follows the event's schema (`dataschema` says so), and a personal field leaves
+    # Mend only sealed for the recipient: in clear, or in Mend's own sealed form, it is refused.
+    if not set(data) <= set(model.model_fields):
+        raise ValueError("data holds a field that is not one of the event's")
+    if any(data.get(name) is not None for name in model.personal_fields):
+        raise ValueError("a personal field is in the plain data: it is shared only sealed")
+    if not set(personal) <= set(model.personal_fields):
+        raise ValueError("a field in personal is not one of the event's personal fields")
     body = _copy(data)
     sealed = sorted(personal)
     for path in sealed:
-        if not FIELD_PATH.match(path):
-            raise ValueError("a personal field path is not dotted field names")
         box = fields.seal(
             personal[path],
             public_key=recipient_public_key,
@@ -83,7 +88,7 @@ def seal_for_partner(
         _put(body, path, box)
     attributes = {
         "type": TYPE_PREFIX + event_type,
-        "dataschema": f"urn:mend:event:{event_type}:v{version}",
+        "dataschema": f"urn:mend:event:{event_type}:v{model.schema_version}",
         "datacategory": classification.datacategory_for(categories),
         "mendcategories": classification.mend_categories_attribute(categories),
         "mendsealed": ",".join(sealed) or None,
@@ -165,13 +170,7 @@ def _copy(value: Any) -> Any:
     raise TypeError("shared data holds JSON values only (no floats, dates or objects)")
 
 
-def _put(body: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    node = body
-    for name in parents:
-        node = node.setdefault(name, {})
-        if not isinstance(node, dict):
-            raise ValueError("a personal field path runs through a value")
-    if leaf in node:
+def _put(body: dict[str, Any], name: str, value: Any) -> None:
+    if body.get(name) is not None:
         raise ValueError("a personal field is also in the plain data")
-    node[leaf] = value
+    body[name] = value
