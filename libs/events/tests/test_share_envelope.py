@@ -353,16 +353,37 @@ def test_sealing_refuses_what_it_cannot_classify_or_name(signer, police):
         sealed(signer, police, data={"person_id": 0.5})
 
 
-def test_personal_fields_leave_only_sealed_and_data_is_the_events(signer, police):
-    """A personal field in the plain data is refused, in clear or in Mend's own sealed form;
-    `personal` takes only the event's personal fields; data holds only the event's fields."""
-    for plain in ("Jane Doe", {"alg": "A256GCM", "kid": "k", "iv": "i", "ct": "c"}):
-        with pytest.raises(ValueError, match="plain data"):
-            sealed(signer, police, data={"person_id": "hp-3f9a2c", "pronouns": plain})
-    with pytest.raises(ValueError, match="personal fields"):
-        sealed(signer, police, personal={"person_id": "hp-3f9a2c"})
-    with pytest.raises(ValueError, match="not one of the event's"):
-        sealed(signer, police, data={"person_id": "hp-3f9a2c", "home_town": "x"})
+def test_personal_fields_leave_only_sealed(signer, police):
+    """A personal field in the plain data is refused, in clear or in Mend's own sealed form,
+    at any depth; `personal` takes only paths ending in one of the event's personal fields."""
+    internal = {"alg": "A256GCM", "kid": "k", "iv": "i", "ct": "c"}
+    for data in (
+        {"person_id": "hp-3f9a2c", "pronouns": "Jane Doe"},
+        {"person_id": "hp-3f9a2c", "pronouns": internal},
+        {"person_id": "hp-3f9a2c", "event": {"name": "Jane Doe"}},
+        {"person_id": "hp-3f9a2c", "event": {"other": [internal]}},
+    ):
+        with pytest.raises(ValueError, match=r"plain data|internal sealed"):
+            sealed(signer, police, data=data)
+    for path in ("person_id", "event.person_id", "Name", "name."):
+        with pytest.raises(ValueError, match="personal fields"):
+            sealed(signer, police, personal={path: "x"})
+
+
+def test_the_gateways_shape_with_the_event_nested(signer, police):
+    """The gateway may wrap the event's fields with the grant's context; a personal field is
+    then sealed at its nested path."""
+    data = {
+        "grant_id": "6a1f2e3d-0000-4b5c-9d8e-7f6a5b4c3d2e",
+        "purpose": "safeguarding",
+        "event": {"person_id": "hp-3f9a2c", "language": None},
+    }
+    message = sealed(signer, police, data=data, personal={"event.name": CANARY})
+    assert CANARY.encode() not in message
+    event = opened(message, signer, police)
+    assert event.personal == {"event.name": CANARY}
+    assert event.data["event"] == {"person_id": "hp-3f9a2c", "language": None, "name": CANARY}
+    assert event.data["purpose"] == "safeguarding"
 
 
 def test_the_key_id_is_the_rfc_7638_thumbprint():

@@ -37,6 +37,9 @@ TYPE_PREFIX = "org.mend.share.v1."
 NOTICE_TYPES = {"withdrawal": "WithdrawalNotice", "erasure": "ErasureNotice"}
 AGENCY = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 SUBJECT = re.compile(PSEUDO_ID_PATTERN)
+FIELD_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+# Mend's internal sealed form of a personal field (contracts.Sealed): never sent to a partner.
+INTERNAL_SEALED = frozenset({"kid", "iv", "ct"})
 # Signed in this order whenever present (`ext` of the verification material).
 EXTENSIONS = (
     "dataclassification",
@@ -62,19 +65,21 @@ def seal_for_partner(
     recipient_public_key: bytes,
     signer: ShareSigner,
 ) -> bytes:
-    """The message for `recipient`: `data` already minimised to what its grant allows,
-    `personal` (field path -> plaintext) sealed to its X25519 key in place, all signed."""
+    """The message for `recipient`: `data` already minimised to what its grant allows (the
+    gateway decides its shape), `personal` (field path -> plaintext) sealed to the recipient's
+    X25519 key at that path, all signed.
+
+    A personal field leaves Mend only sealed for the recipient: a key of `data`, at any depth,
+    named as one of the event type's personal fields must be null (its text goes in
+    `personal`), nothing in `data` may be Mend's own sealed form of a field, and each path of
+    `personal` ends in one of the event's personal fields (e.g. `note`, `event.note`)."""
     if not registry.knows(event_type):
         raise ValueError("not an event type of Mend's catalogue")
     model = registry.model(event_type)
-    # The data follows the event's schema (`dataschema` says so), and a personal field leaves
-    # Mend only sealed for the recipient: in clear, or in Mend's own sealed form, it is refused.
-    if not set(data) <= set(model.model_fields):
-        raise ValueError("data holds a field that is not one of the event's")
-    if any(data.get(name) is not None for name in model.personal_fields):
-        raise ValueError("a personal field is in the plain data: it is shared only sealed")
-    if not set(personal) <= set(model.personal_fields):
-        raise ValueError("a field in personal is not one of the event's personal fields")
+    _refuse_personal_in_clear(data, frozenset(model.personal_fields))
+    for path in personal:
+        if not FIELD_PATH.match(path) or path.rsplit(".", 1)[-1] not in model.personal_fields:
+            raise ValueError("a path in personal does not name one of the event's personal fields")
     body = _copy(data)
     sealed = sorted(personal)
     for path in sealed:
@@ -170,7 +175,26 @@ def _copy(value: Any) -> Any:
     raise TypeError("shared data holds JSON values only (no floats, dates or objects)")
 
 
-def _put(body: dict[str, Any], name: str, value: Any) -> None:
-    if body.get(name) is not None:
+def _refuse_personal_in_clear(value: Any, personal_names: frozenset[str]) -> None:
+    if isinstance(value, Mapping):
+        if INTERNAL_SEALED <= set(value):
+            raise ValueError("data holds a field in Mend's internal sealed form")
+        for key, item in value.items():
+            if key in personal_names and item is not None:
+                raise ValueError("a personal field is in the plain data: it is shared only sealed")
+            _refuse_personal_in_clear(item, personal_names)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_personal_in_clear(item, personal_names)
+
+
+def _put(body: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = body
+    for name in parents:
+        node = node.setdefault(name, {})
+        if not isinstance(node, dict):
+            raise ValueError("a personal field path runs through a value")
+    if node.get(leaf) is not None:
         raise ValueError("a personal field is also in the plain data")
-    body[name] = value
+    node[leaf] = value
