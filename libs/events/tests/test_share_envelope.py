@@ -407,6 +407,20 @@ def test_the_signing_key_from_the_environment(monkeypatch):
     assert "MEND" not in repr(prod) and explicit not in repr(prod)
     with pytest.raises(CryptoError, match="base64"):
         ShareSigner.from_env({"MEND_SHARE_SIGNING_KEY": "not base64!"})
+    # A real master key (not the development one) may stand in for an explicit signing key.
+    master = base64.b64encode(bytes(range(100, 140))).decode()
+    derived = ShareSigner.from_env({"MEND_ENV": "production", "MEND_MASTER_KEY": master})
+    assert derived.key_id not in (dev.key_id, prod.key_id)
+    # Keys published beside it (rotation), in the JWKS after the signing key.
+    other = ShareSigner.from_private_key(bytes(32))
+    raw = base64.urlsafe_b64decode(other.public_jwk()["x"] + "=")
+    published = json.dumps([base64.b64encode(raw).decode()])
+    both = ShareSigner.from_env(
+        {"MEND_SHARE_SIGNING_KEY": explicit, "MEND_SHARE_PUBLISHED_KEYS": published}
+    )
+    assert [k["kid"] for k in both.jwks()["keys"]] == [prod.key_id, other.key_id]
+    with pytest.raises(CryptoError, match="JSON list"):
+        ShareSigner.from_env({"MEND_SHARE_PUBLISHED_KEYS": "{}"})
 
 
 def test_rotation_both_keys_published_then_the_old_one_dropped(police):
