@@ -105,8 +105,9 @@ class MendKeys:
     """Mend's JWKS from a file or an https URL; fetched again (at most once a minute) when a
     message names a key id it does not hold yet, which is how a key rotation reaches you."""
 
-    def __init__(self, source: str | dict[str, Any]) -> None:
+    def __init__(self, source: str | dict[str, Any], *, refresh_after: float = 60.0) -> None:
         self._source = source
+        self._refresh_after = refresh_after
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._fetched = 0.0
         self.refresh()
@@ -130,7 +131,7 @@ class MendKeys:
         self._keys, self._fetched = keys, time.monotonic()
 
     def get(self, kid: str) -> Ed25519PublicKey | None:
-        if kid not in self._keys and time.monotonic() - self._fetched > 60:
+        if kid not in self._keys and time.monotonic() - self._fetched >= self._refresh_after:
             self.refresh()
         return self._keys.get(kid)
 

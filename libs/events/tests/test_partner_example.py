@@ -148,6 +148,22 @@ def test_the_example_refuses_what_mend_refuses(signer, partner, monkeypatch):
         example.verify(unknown, keys, private, AGENCY)
 
 
+def test_a_rotated_key_reaches_the_example_through_its_jwks_file(signer, partner, tmp_path):
+    """Mend publishes the next key: the example, holding the old JWKS, fetches it again when a
+    message names a key id it does not hold (here without waiting its minute)."""
+    private, public = partner
+    jwks = tmp_path / "mend-share-jwks.json"
+    jwks.write_text(json.dumps(signer.jwks()))
+    keys = example.MendKeys(str(jwks), refresh_after=0)
+    assert example.verify(_sealed(signer, public), keys, private, AGENCY)["key_id"] == signer.key_id
+    successor = ShareSigner.from_private_key(bytes(range(1, 33)))
+    with pytest.raises(example.Rejected, match="published keys"):
+        example.verify(_sealed(successor, public), keys, private, AGENCY)
+    jwks.write_text(json.dumps({"keys": [*signer.jwks()["keys"], successor.public_jwk()]}))
+    opened = example.verify(_sealed(successor, public), keys, private, AGENCY)
+    assert opened["key_id"] == successor.key_id
+
+
 async def test_the_example_reads_its_topic_over_sasl(platform, topic_prefix, signer, partner):
     """Real broker: a sealed event, a tampered one and a notice on a share topic; the example's
     consumer, authenticated with SCRAM, verifies and opens the good ones and reports the other.
