@@ -88,3 +88,24 @@ async def test_who_may_read_the_report(client, writer, token):
     # A moment that is no moment is named, never echoed.
     r = await client.get(PATH, params={"as_of": "yesterday"}, headers=token("auditor", "aud-0001a"))
     assert r.status_code == 422 and r.json()["field"] == "as_of" and "yesterday" not in r.text
+
+
+async def test_the_threshold_is_the_rule_pack_s_in_force_at_the_reporting_date(
+    client, writer, token
+):
+    from mend_events.contracts.actors import Role
+    from mend_events.contracts.catalog.hub import RulePackAdopted, agency_stream
+
+    for n in range(6):
+        await withdrawal_journey(writer, f"case-pack0000{n}")
+    before = datetime.now(UTC).isoformat()
+    adopted = RulePackAdopted(agency_id="agency-a", pack_id="scotland", version=1)
+    await writer.record("hub", agency_stream("agency-a"), adopted, "coord-aaaa01", Role.COORDINATOR)
+    auditor = token("auditor", "aud-0001a")
+
+    now = (await client.get(PATH, headers=auditor)).json()
+    assert (now["rule_pack"], now["threshold"]) == ("scotland@1", 10)
+    assert _table(now, "withdrawals_by_stage")["cells"]["contact"] is None  # 6 < 10
+    then = (await client.get(PATH, params={"as_of": before}, headers=auditor)).json()
+    assert (then["rule_pack"], then["threshold"]) == ("england-wales@1", 5)
+    assert _table(then, "withdrawals_by_stage")["cells"]["contact"] == 6

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from mend_events import rules
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.contracts.stages import STAGES, furthest
 
@@ -110,6 +111,16 @@ def _apply(c: _Case, event: RecordedEvent) -> None:
     if stage != c.stage and stage is not None:
         c.stage = stage
         c.reached.setdefault(stage, at)
+
+
+def rule_pack(events: Iterable[RecordedEvent], agency: str, at: datetime) -> rules.RulePack:
+    """The rule pack `agency` had adopted by `at`, from the hub's events among `events`."""
+    adoptions = [
+        (e.metadata.occurred_at, f"{e.data['pack_id']}@{e.data['version']}")
+        for e in events
+        if e.event_type == "RulePackAdopted" and e.data.get("agency_id") == agency
+    ]
+    return rules.in_force(adoptions, at)
 
 
 def fold(events: Iterable[RecordedEvent], agency: str) -> Figures:

@@ -14,7 +14,9 @@ from mend_audit.reports.suppression import HIDDEN, median_if_enough, suppress_re
 SCHEMA = "mend.report.commissioner.v1"
 
 
-def document(figures: Figures, *, as_of: datetime, threshold: int) -> dict[str, Any]:
+def document(
+    figures: Figures, *, as_of: datetime, threshold: int, rule_pack: str | None = None
+) -> dict[str, Any]:
     """The report: each table's cells and total, medians of days between opening and each
     stage, and the voluntary outcome measures (how many answers, and their median score)."""
     tables = {t.name: (t.cells, t.with_total) for t in figures.tables}
@@ -29,6 +31,7 @@ def document(figures: Figures, *, as_of: datetime, threshold: int) -> dict[str, 
         "agency": figures.agency,
         "as_of": as_of.isoformat(),
         "threshold": threshold,
+        "rule_pack": rule_pack,  # whose threshold it is
         "tables": [
             {"name": name, "cells": p.cells, "with_total": p.has_total, "total": p.total}
             for name, p in published.items()
@@ -53,6 +56,7 @@ def to_csv(report: dict[str, Any]) -> str:
     writer.writerow(["section", "name", "key", "value"])
     writer.writerow(["report", "agency", "", report["agency"]])
     writer.writerow(["report", "as_of", "", report["as_of"]])
+    writer.writerow(["report", "rule_pack", "", report.get("rule_pack") or ""])
     for table in report["tables"]:
         for key, value in table["cells"].items():
             writer.writerow(["table", table["name"], key, shown(value)])
