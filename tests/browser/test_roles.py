@@ -65,3 +65,7 @@ async def test_a_coordinator_reads_caseloads_and_the_agency_report(mend, checked
     await page.wait_for_url(f"{mend.web}/reports")
     assert "fewer than 5" in await page.locator("#casework").inner_text()
     await checked.check(page, "coordinator-report")
+    await page.get_by_role("link", name="Rule pack").click()
+    await page.wait_for_url(f"{mend.web}/rules")
+    assert "england-wales@1" in await page.locator("#in-force").inner_text()
+    await checked.check(page, "coordinator-rules")

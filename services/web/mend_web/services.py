@@ -197,6 +197,15 @@ class Services:
         params = {"format": fmt, **({"as_of": as_of} if as_of else {})}
         return (await self._audit(token, f"/audit/cases/{case_id}/export", params)).content
 
+    # --- the agency's record and its rule pack (the hub; the coordinator's own token) ---------
+
+    async def agency(self, token: str, agency: str) -> dict[str, Any]:
+        return await self._call("hub", "GET", f"/agencies/{agency}", token)
+
+    async def adopt_rule_pack(self, token: str, agency: str, pack_id: str, version: int) -> None:
+        body = {"pack_id": pack_id, "version": version}
+        await self._call("hub", "POST", f"/agencies/{agency}/rule-pack", token, body)
+
     # --- the agency's commissioners' report (the audit service: counts only, small cells
     # hidden there, replayed as recorded by a date) --------------------------------------------
 

@@ -39,6 +39,7 @@ PAGES = {
     f"/allocations/{CASE}": {"coordinator"},
     "/caseloads": {"coordinator"},
     "/reports": {"coordinator"},
+    "/rules": {"coordinator"},
     "/home": SIGNED_IN,
     # The auditor's pages: the lookup form asks no service; the audit service decides the rest
     # (its own agency's cases only).
@@ -80,6 +81,7 @@ ACTIONS = [
      {"coordinator"}),
     ("/allocations/reallocation", {"case_id": CASE, "from_practitioner_id": PRAC,
      "to_practitioner_id": STRANGER, "reason": "other"}, {"coordinator"}),
+    ("/rules", {"pack_id": "england-wales", "version": "2"}, {"coordinator"}),
     # The case page's actions (routes/case_actions.py), each with a body the service would take.
     *CASE_ACTIONS,
 ]  # fmt: skip

@@ -112,3 +112,25 @@ async def test_caseloads_and_the_agency_report_with_small_numbers_hidden(world):
     assert "fewer than 5" in report.text.split('id="casework"')[1].split("</dl>")[0]
     routes = report.text.split('data-table="cases_by_route"')[1].split("</table>")[0]
     assert '<th scope="row">Total</th><td>0</td>' in routes
+
+
+async def test_a_coordinator_reviews_and_adopts_a_rule_pack(world):
+    await staffed(world, "agency-a", COORD_A, (PRAC_1,))
+    browser = await world.signed_in_as("coordinator", COORD_A, "agency-a")
+    page = await browser.get("/rules")
+    assert page.status_code == 200, page.text
+    assert "Your agency works under england-wales@1" in page.text
+    v2 = page.text.split('data-pack="england-wales@2"')[1].split("</section>")[0]
+    assert '<th scope="row">risk.max_validity_days</th><td>180</td><td>60</td>' in v2
+    r = await browser.post("/rules", data={"pack_id": "england-wales", "version": "2",
+                                           "csrf_token": csrf_of(page.text)})  # fmt: skip
+    assert (r.status_code, r.headers["location"]) == (303, "/rules?done=adopted")
+    page = await browser.get("/rules?done=adopted")
+    assert "Your agency works under england-wales@2" in page.text and "Adopted." in page.text
+    record = await world.hub.get("/agencies/agency-a",
+                                 headers=world.token("coordinator", COORD_A, "agency-a"))
+    assert record.json()["rule_pack"] == "england-wales@2"
+    # A version Mend does not ship: refused, nothing adopted.
+    r = await browser.post("/rules", data={"pack_id": "england-wales", "version": "9",
+                                           "csrf_token": csrf_of(page.text)})  # fmt: skip
+    assert r.status_code in (409, 422)
