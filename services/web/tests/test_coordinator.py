@@ -127,8 +127,9 @@ async def test_a_coordinator_reviews_and_adopts_a_rule_pack(world):
     assert (r.status_code, r.headers["location"]) == (303, "/rules?done=adopted")
     page = await browser.get("/rules?done=adopted")
     assert "Your agency works under england-wales@2" in page.text and "Adopted." in page.text
-    record = await world.hub.get("/agencies/agency-a",
-                                 headers=world.token("coordinator", COORD_A, "agency-a"))
+    record = await world.hub.get(
+        "/agencies/agency-a", headers=world.token("coordinator", COORD_A, "agency-a")
+    )
     assert record.json()["rule_pack"] == "england-wales@2"
     # A version Mend does not ship: refused, nothing adopted.
     r = await browser.post("/rules", data={"pack_id": "england-wales", "version": "9",
