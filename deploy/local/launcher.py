@@ -9,6 +9,7 @@ the same `MEND_*` variables that `status` prints.
 from __future__ import annotations
 
 import base64
+import contextlib
 import glob
 import os
 import pwd
@@ -438,6 +439,42 @@ def stop_postgres(settings: Settings) -> bool:
     )
     pid_file.unlink(missing_ok=True)
     return True
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (PostgreSQL's backends and auxiliaries)."""
+    found = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(Path(stat).parent.name))
+    return found
+
+
+def kill_postgres(settings: Settings) -> None:
+    """A crash, not a shutdown: SIGKILL to the postmaster and every process it forked (so no
+    backend finishes its work), for fault-injection tests. `start_postgres` recovers from WAL."""
+    pid_file = settings.run / "postgres.pid"
+    pid = read_pid(pid_file)
+    if pid is not None:
+        victims = [pid, *children_of(pid)]
+        for victim in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: not any(_alive(v) for v in victims), "PostgreSQL's end", 30)
+    pid_file.unlink(missing_ok=True)
+    wait_for(lambda: not port_open(settings.pg_port), "PostgreSQL port release", 30)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def run_checked(
