@@ -34,7 +34,7 @@ class ServiceProcess:
     def pid(self) -> int:
         return self.proc.pid
 
-    async def get(self, path: str, timeout: float = 3.0) -> httpx.Response | None:
+    async def get(self, path: str, timeout: float = 5.0) -> httpx.Response | None:
         """The answer to GET `path`, or None when the process does not answer."""
         try:
             async with httpx.AsyncClient(base_url=self.url, timeout=timeout) as http:
