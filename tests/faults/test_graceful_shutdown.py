@@ -9,6 +9,7 @@ halts its meeting exactly once, and it absorbs no duplicate."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 
@@ -93,3 +94,32 @@ async def test_sigterm_under_load_finishes_commits_and_leaves(
     assert all(len(after) == 1 for after in halts.values()), halts
     assert duplicates == 0
     assert taken_over < TAKE_OVER_BOUND
+
+
+async def test_sigterm_with_the_broker_frozen_still_exits_within_the_grace(
+    platform, launcher, app_pool, unique, topic_prefix, tmp_path
+):
+    """Leaving a group or committing needs the broker: with it frozen (SIGSTOP), the stop is cut
+    at its share of the grace period and the process still exits, with code 0, before the
+    orchestrator would kill it. What it could not commit is redelivered and absorbed."""
+    grace = 8.0
+    local = launcher.Settings.from_env()
+    kafka = launcher.read_pid(local.run / "kafka.pid")
+    assert kafka is not None
+    async with sessions_world(platform, app_pool, unique, topic_prefix) as world:
+        service = await start_service(
+            platform, "sessions", world.sessions_schema, topic_prefix, tmp_path / "s.log",
+            env={"MEND_SHUTDOWN_GRACE_SECONDS": str(grace)},
+        )  # fmt: skip
+        async with stopped_after(service):
+            os.kill(kafka, signal.SIGSTOP)
+            try:
+                service.kill(signal.SIGTERM)
+                termed = time.monotonic()
+                code = await asyncio.wait_for(service.proc.wait(), grace + 20)
+                took = time.monotonic() - termed
+            finally:
+                os.kill(kafka, signal.SIGCONT)
+    print(f"graceful, broker frozen: exit {code} in {took:.1f}s (grace {grace:g}s)")
+    assert code == 0, service.log.read_text()[-3000:]
+    assert took < grace
