@@ -772,7 +772,7 @@ def start_services(settings: Settings) -> None:
             # 127.0.0.1, so the session cookie drops Secure and the __Host- prefix (refused in
             # production).
             env["MEND_WEB_INSECURE_COOKIES"] = "1"
-        if read_pid(settings.run / f"{name}.pid") is not None:
+        if kept_or_running(settings, name):
             continue
         ensure_port_free(service_port(name), f"the {name} service", f"MEND_{name.upper()}_PORT")
         command = [sys.executable, "-m", *module, "--port", str(service_port(name))]
@@ -792,6 +792,13 @@ def start_kept(settings: Settings, name: str, command: list[str], env: dict[str,
     keeper = [sys.executable, str(ROOT / "deploy" / "local" / "keeper.py"), name,
               str(settings.run), "--", *command]  # fmt: skip
     return spawn(keeper, settings.logs / f"{name}.log", settings.run / f"{name}.keeper.pid", env)
+
+
+def kept_or_running(settings: Settings, name: str) -> bool:
+    """Whether `name` runs, or its keeper does (the service may be dead and waiting out its
+    back-off: a second keeper would fight the first for its port)."""
+    return any(read_pid(settings.run / f"{name}{suffix}.pid") is not None
+               for suffix in ("", ".keeper"))  # fmt: skip
 
 
 def stop_kept(settings: Settings, name: str) -> bool:
