@@ -132,17 +132,21 @@ def run(service: str, make_app: Callable[[], FastAPI]) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORTS[service])
     args = parser.parse_args()
     configure_logging(service)
+    serve_app(make_app(), host=args.host, port=args.port, loop="uvloop")
+
+
+def serve_app(app: FastAPI, *, host: str, port: int, **options: Any) -> None:
+    """Serve `app` until SIGTERM or SIGINT, then shut down within the grace period and exit
+    with code 0 (see `_Server`); `options` are uvicorn's. For every process of the platform,
+    the web app's too."""
     # log_config=None: uvicorn's loggers go through our scrubbing processors too.
-    config = uvicorn.Config(
-        make_app(),
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=max(1, round(shutdown_grace() / 2)),
-    )
-    server = _Server(config)
+    settings: dict[str, Any] = {
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": max(1, round(shutdown_grace() / 2)),
+        **options,
+    }
+    server = _Server(uvicorn.Config(app, host=host, port=port, **settings))
     server.run()
     if not server.started:
         sys.exit(3)  # as uvicorn.run: the app did not start
