@@ -9,7 +9,9 @@ the same `MEND_*` variables that `status` prints.
 from __future__ import annotations
 
 import base64
+import contextlib
 import glob
+import json
 import os
 import pwd
 import secrets
@@ -440,6 +442,42 @@ def stop_postgres(settings: Settings) -> bool:
     return True
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (PostgreSQL's backends and auxiliaries)."""
+    found = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(Path(stat).parent.name))
+    return found
+
+
+def kill_postgres(settings: Settings) -> None:
+    """A crash, not a shutdown: SIGKILL to the postmaster and every process it forked (so no
+    backend finishes its work), for fault-injection tests. `start_postgres` recovers from WAL."""
+    pid_file = settings.run / "postgres.pid"
+    pid = read_pid(pid_file)
+    if pid is not None:
+        victims = [pid, *children_of(pid)]
+        for victim in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: not any(_alive(v) for v in victims), "PostgreSQL's end", 30)
+    pid_file.unlink(missing_ok=True)
+    wait_for(lambda: not port_open(settings.pg_port), "PostgreSQL port release", 30)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def run_checked(
     cmd: list[str], what: str, log: Path | None = None, env: dict[str, str] | None = None
 ) -> None:
@@ -734,17 +772,11 @@ def start_services(settings: Settings) -> None:
             # 127.0.0.1, so the session cookie drops Secure and the __Host- prefix (refused in
             # production).
             env["MEND_WEB_INSECURE_COOKIES"] = "1"
-        pid_file = settings.run / f"{name}.pid"
-        if read_pid(pid_file) is not None:
+        if kept_or_running(settings, name):
             continue
         ensure_port_free(service_port(name), f"the {name} service", f"MEND_{name.upper()}_PORT")
-        log = settings.logs / f"{name}.log"
-        spawn(
-            [sys.executable, "-m", *module, "--port", str(service_port(name))],
-            log,
-            pid_file,
-            env=env,
-        )
+        command = [sys.executable, "-m", *module, "--port", str(service_port(name))]
+        start_kept(settings, name, command, env)
     for name, _ in processes():
         wait_for(
             lambda n=name: service_ready(settings.service_url(n)),
@@ -752,6 +784,36 @@ def start_services(settings: Settings) -> None:
             60,
             settings.logs / f"{name}.log",
         )
+
+
+def start_kept(settings: Settings, name: str, command: list[str], env: dict[str, str]) -> int:
+    """Run `command` as the process `name` under its keeper (deploy/local/keeper.py), which
+    starts it again when it dies, with a back-off; returns the keeper's pid."""
+    keeper = [sys.executable, str(ROOT / "deploy" / "local" / "keeper.py"), name,
+              str(settings.run), "--", *command]  # fmt: skip
+    return spawn(keeper, settings.logs / f"{name}.log", settings.run / f"{name}.keeper.pid", env)
+
+
+def kept_or_running(settings: Settings, name: str) -> bool:
+    """Whether `name` runs, or its keeper does (the service may be dead and waiting out its
+    back-off: a second keeper would fight the first for its port)."""
+    return any(read_pid(settings.run / f"{name}{suffix}.pid") is not None
+               for suffix in ("", ".keeper"))  # fmt: skip
+
+
+def stop_kept(settings: Settings, name: str) -> bool:
+    """Stop the keeper first (it stops its service and starts no other), then whatever of the
+    service is left (a keeper killed before it could)."""
+    kept = stop_pid(settings.run / f"{name}.keeper.pid", timeout=30)
+    return stop_pid(settings.run / f"{name}.pid") or kept
+
+
+def restarts(settings: Settings, name: str) -> dict[str, object]:
+    """What the keeper of `name` recorded: restarts, last exit, when (empty if none ran)."""
+    try:
+        return json.loads((settings.run / f"{name}.state").read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -845,7 +907,7 @@ def cmd_up(settings: Settings) -> None:
 
 def cmd_down(settings: Settings) -> None:
     for name in ["web", "audit", *reversed(SERVICES)]:
-        if stop_pid(settings.run / f"{name}.pid"):
+        if stop_kept(settings, name):
             print(f"stopped {name}")
     if stop_pid(settings.run / "kafka.pid", timeout=30):
         print("stopped Kafka")
@@ -868,6 +930,14 @@ def cmd_status(settings: Settings) -> None:
         states[name.upper()] = read_pid(settings.run / f"{name}.pid") is not None
     for key, running in states.items():
         print(f"MEND_{key}_STATE={'running' if running else 'stopped'}")
+    # Which services their keeper had to start again, how often, and how the last run ended.
+    for name, _ in processes():
+        kept = restarts(settings, name)
+        if kept.get("restarts"):
+            key = name.upper()
+            print(f"MEND_{key}_RESTARTS={kept['restarts']}")
+            print(f"MEND_{key}_LAST_EXIT={kept['last_exit']}")
+            print(f"MEND_{key}_LAST_EXIT_AT={kept['last_exit_at']}")
 
 
 def main(argv: list[str]) -> int:

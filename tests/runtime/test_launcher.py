@@ -194,3 +194,14 @@ async def test_a_principal_added_after_the_log_was_formatted_can_sign_in(
              "--delete-config", "SCRAM-SHA-512"],
             capture_output=True, check=False,
         )  # fmt: skip
+
+
+def test_a_service_whose_keeper_waits_out_its_back_off_is_not_started_twice(launcher, tmp_path):
+    settings = replace(launcher.Settings.from_env(), home=tmp_path)
+    settings.run.mkdir()
+    assert not launcher.kept_or_running(settings, "consent")
+    (settings.run / "consent.pid").write_text("999999999")  # the service died: no such pid
+    (settings.run / "consent.keeper.pid").write_text(str(os.getpid()))  # its keeper lives
+    assert launcher.kept_or_running(settings, "consent")
+    (settings.run / "consent.keeper.pid").unlink()
+    assert not launcher.kept_or_running(settings, "consent")

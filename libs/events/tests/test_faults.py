@@ -83,6 +83,7 @@ async def test_relay_killed_after_ack_before_checkpoint(
     assert [(r["n"], r["times"]) for r in rows] == [(i, 1) for i in range(5)]
 
 
+@pytest.mark.fault  # it kills the broker: `make fault`, never `make test`
 async def test_broker_killed_during_publishing(store, platform, launcher, topic_prefix):
     topic = events_topic("sample", topic_prefix)
     relay = Relay(store, platform.database_url, platform.kafka_bootstrap, topic)

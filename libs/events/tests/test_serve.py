@@ -35,3 +35,46 @@ async def test_a_failed_pass_is_logged_by_type_and_the_next_one_runs() -> None:
         ("svc.pass_failed", {"error": "ValueError"}),
         ("svc.pass_failed", {"error": "Rejected: rejected at when"}),
     ]
+
+
+CHILD = """
+import contextlib, sys
+from fastapi import FastAPI
+from mend_events.app import serve
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    print("lifespan started", flush=True)
+    yield
+    print("lifespan stopped", flush=True)
+
+sys.argv = ["mend_consent", "--port", sys.argv[1]]
+serve.run("consent", lambda: FastAPI(lifespan=lifespan))
+"""
+
+
+async def test_sigterm_ends_a_service_with_exit_code_0_after_its_shutdown() -> None:
+    # uvicorn raises SIGTERM again after its graceful shutdown, so a service that stopped
+    # cleanly died "of SIGTERM" (exit code -15 / 143): this failed before serve._Server.
+    import os
+    import signal
+    import socket
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CHILD, str(port), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, env={**os.environ, "MEND_SHUTDOWN_GRACE_SECONDS": "4"},
+    )  # fmt: skip
+    assert child.stdout is not None
+    lines: list[bytes] = []
+    while b"Uvicorn running" not in b"".join(lines):
+        line = await asyncio.wait_for(child.stdout.readline(), 30)
+        assert line, b"".join(lines)
+        lines.append(line)
+    child.send_signal(signal.SIGTERM)
+    rest = await asyncio.wait_for(child.stdout.read(), 10)
+    assert await child.wait() == 0, rest
+    assert b"lifespan stopped" in rest

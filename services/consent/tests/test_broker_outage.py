@@ -9,6 +9,7 @@ import asyncio
 import time
 from uuid import UUID
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 from bus_helpers import wait_until
@@ -17,6 +18,9 @@ from mend_events.app.settings import events_topic, kafka_options
 from mend_events.messaging.cloudevents import from_message
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import running_service
+
+# It kills the broker: `make fault`, never `make test` (which shares a running platform).
+pytestmark = pytest.mark.fault
 
 HP = "hp-alice01"
 CASE = "case-0004aa"

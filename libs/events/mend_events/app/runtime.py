@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import structlog
 from fastapi import FastAPI
 
 from mend_events import metrics
@@ -25,6 +26,8 @@ from mend_events.security.crypto import AgencyKeys, FieldSealer, PgKeyStore
 from mend_events.security.trust import TrustView
 from mend_events.store import EventStore
 from mend_events.store.projection import Projection, ProjectionRunner
+
+log = structlog.get_logger("mend.runtime")
 
 
 @dataclass
@@ -51,6 +54,10 @@ class ServiceRuntime:
     _on_start: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
     _background: list[asyncio.Task[None]] = field(default_factory=list)
     started: bool = False  # every part started (the startup probe)
+    # Seconds the lifespan's stop may take (serve.run: half of MEND_SHUTDOWN_GRACE_SECONDS):
+    # past it the process exits anyway, before the orchestrator's SIGKILL; whatever was not
+    # committed then is redelivered to the next member and absorbed by the inbox.
+    stop_within: float = 10.0
     heartbeat: metrics.Heartbeat = field(default_factory=metrics.Heartbeat)
 
     @property
@@ -248,6 +255,9 @@ class ServiceRuntime:
             try:
                 yield
             finally:
-                await self.stop()
+                try:
+                    await asyncio.wait_for(self.stop(), self.stop_within)
+                except TimeoutError:
+                    log.warning("runtime.stop_overran", seconds=self.stop_within)
 
         return run

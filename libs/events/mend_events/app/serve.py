@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -39,6 +44,7 @@ def service_app(
     runtime = ServiceRuntime(
         service, settings or Settings.from_env(), schema, topic_prefix=topic_prefix
     )
+    runtime.stop_within = shutdown_grace() / 2
     app = create_app(service, runtime.lifespan())
     app.include_router(router)
     app.include_router(probes(runtime))
@@ -93,19 +99,54 @@ async def periodically(
             log.warning(failed, error=describe_error(exc))
 
 
+def shutdown_grace() -> float:
+    """Seconds a service has from SIGTERM to its exit (MEND_SHUTDOWN_GRACE_SECONDS, default 20:
+    below Kubernetes' 30 s terminationGracePeriodSeconds, after which it would be killed). Half
+    goes to the HTTP requests in flight, half to the runtime's stop (see ServiceRuntime.stop)."""
+    return float(os.environ.get("MEND_SHUTDOWN_GRACE_SECONDS", "20"))
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a shutdown asked for by SIGTERM or SIGINT ends with exit
+    code 0 once it is complete. uvicorn raises the signal again after its graceful shutdown, so
+    a service that stopped cleanly died "of SIGTERM" (exit code 143), which an orchestrator or
+    the launcher's keeper cannot tell from a kill."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
 def run(service: str, make_app: Callable[[], FastAPI]) -> None:
     parser = argparse.ArgumentParser(prog=f"mend_{service}")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORTS[service])
     args = parser.parse_args()
     configure_logging(service)
+    serve_app(make_app(), host=args.host, port=args.port, loop="uvloop")
+
+
+def serve_app(app: FastAPI, *, host: str, port: int, **options: Any) -> None:
+    """Serve `app` until SIGTERM or SIGINT, then shut down within the grace period and exit
+    with code 0 (see `_Server`); `options` are uvicorn's. For every process of the platform,
+    the web app's too."""
     # log_config=None: uvicorn's loggers go through our scrubbing processors too.
-    uvicorn.run(
-        make_app(),
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    settings: dict[str, Any] = {
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": max(1, round(shutdown_grace() / 2)),
+        **options,
+    }
+    server = _Server(uvicorn.Config(app, host=host, port=port, **settings))
+    server.run()
+    if not server.started:
+        sys.exit(3)  # as uvicorn.run: the app did not start

@@ -1,0 +1,155 @@
+"""The world of rows f and g: sessions service processes on a test's schema and topics, fed by
+a stand-in consent service (its event store and relay in the test's process) that gives and
+withdraws take-part consents; each case has a face-to-face meeting scheduled, so each
+withdrawal must halt it (R2): one SessionHalted whose causation is that withdrawal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from mend_events.app.settings import events_topic
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.consent import (
+    ConsentGiven,
+    ConsentWithdrawn,
+    GrantRef,
+    WithdrawalTarget,
+)
+from mend_events.contracts.catalog.sessions import (
+    JusticeStage,
+    Participant,
+    ParticipantRole,
+    SessionScheduled,
+)
+from mend_events.contracts.envelope import Metadata, NewEvent
+from mend_events.contracts.vocabulary import ContactForm
+from mend_events.messaging.relay import Relay
+from mend_events.messaging.topics import ensure_topics
+from mend_events.store import EventStore
+from mend_testkit.fixtures import drop_schema, make_schema
+from mend_testkit.samples import case_opened
+
+AGENCY = "agency-a"
+FACILITATOR = "prac-ffac01"
+
+
+def _meta(actor: str, role: Role) -> Metadata:
+    return Metadata(actor, role, AGENCY, uuid.uuid4(), None, datetime.now(UTC))
+
+
+@dataclass
+class World:
+    consent: EventStore
+    sessions: EventStore
+    sessions_schema: str
+    grants: dict[str, uuid.UUID] = field(default_factory=dict)  # case -> take-part grant
+    withdrawals: dict[uuid.UUID, str] = field(default_factory=dict)  # withdrawal id -> case
+
+    @staticmethod
+    def person(case: str) -> str:
+        return "hp-" + case.removeprefix("case-")
+
+    async def scheduled_case(self, case: str) -> None:
+        """A case with a meeting scheduled (in the sessions store) and the harmed person's
+        take-part consent given (in the consent store: the sessions service hears of it)."""
+        hp = self.person(case)
+        session = SessionScheduled(
+            session_id="sess-meet01",
+            form=ContactForm.FACE_TO_FACE,
+            participants=(
+                Participant(id=hp, role=ParticipantRole.HARMED_PERSON),
+                Participant(id="rp-" + hp[3:], role=ParticipantRole.RESPONSIBLE_PERSON),
+            ),
+            facilitator_id=FACILITATOR,
+            team=("prac-fsrv01", "prac-fhsb01"),
+            scheduled_for=datetime.now(UTC) + timedelta(days=7),
+            speaks_first=hp,
+        )
+        opened = case_opened(hp, AGENCY, JusticeStage.POST_SENTENCE)
+        await self.sessions.append(
+            case,
+            [NewEvent(uuid.uuid4(), opened, _meta(hp, Role.HARMED_PERSON)),
+             NewEvent(uuid.uuid4(), session, _meta(FACILITATOR, Role.PRACTITIONER))],
+            expected_version=0,
+        )  # fmt: skip
+        grant = uuid.uuid4()
+        given = ConsentGiven(
+            grant_id=grant, participant_id=hp, participant_role=Role.HARMED_PERSON,
+            scope="take_part", informed_how="both", no_incentive_attested=True,
+        )  # fmt: skip
+        await self.consent.append(
+            case, [NewEvent(uuid.uuid4(), given, _meta(hp, Role.HARMED_PERSON))], expected_version=0
+        )
+        self.grants[case] = grant
+
+    async def withdraw(self, case: str) -> uuid.UUID:
+        hp = self.person(case)
+        model = ConsentWithdrawn(
+            participant_id=hp,
+            target=WithdrawalTarget.GRANT,
+            grants=(GrantRef(grant_id=self.grants[case], scope="take_part"),),
+        )
+        event = NewEvent(uuid.uuid4(), model, _meta(hp, Role.HARMED_PERSON))
+        await self.consent.append(case, [event], expected_version=1)
+        self.withdrawals[event.event_id] = case
+        return event.event_id
+
+    async def background(self, stop: asyncio.Event, per_second: float = 40) -> None:
+        """Unrelated consents on the same topic, so the consumers work while halts are due."""
+        i = 0
+        while not stop.is_set():
+            person = f"hp-bg{uuid.uuid4().hex[:8]}"
+            given = ConsentGiven(
+                grant_id=uuid.uuid4(), participant_id=person,
+                participant_role=Role.HARMED_PERSON, scope="take_part", informed_how="both",
+                no_incentive_attested=True,
+            )  # fmt: skip
+            event = NewEvent(uuid.uuid4(), given, _meta(person, Role.HARMED_PERSON))
+            await self.consent.append(f"case-bg{person[5:]}", [event], expected_version=0)
+            i += 1
+            await asyncio.sleep(1 / per_second)
+
+    async def halts(self, conn: asyncpg.Connection) -> dict[uuid.UUID, list[float]]:
+        """Per withdrawal, the seconds from its recording to each halt it caused."""
+        rows = await conn.fetch(
+            f"SELECT (h.metadata->>'causation_id')::uuid AS cause, "
+            f"extract(epoch FROM h.recorded_at - w.recorded_at)::float8 AS after "
+            f"FROM {self.sessions_schema}.events h JOIN {self.consent.schema}.events w "
+            f"ON w.event_id = (h.metadata->>'causation_id')::uuid "
+            f"WHERE h.event_type = 'SessionHalted'"
+        )
+        out: dict[uuid.UUID, list[float]] = {}
+        for r in rows:
+            out.setdefault(r["cause"], []).append(r["after"])
+        return out
+
+
+@contextlib.asynccontextmanager
+async def sessions_world(platform, app_pool, unique: str, prefix: str) -> AsyncIterator[World]:
+    """The schemas, the topics and the stand-in consent service's relay."""
+    consent_schema = await make_schema(platform, None, f"consent_{unique}")
+    sessions_schema = await make_schema(platform, "sessions", f"sessions_{unique}")
+    await ensure_topics(
+        platform.kafka_bootstrap, ["consent", "sessions", "risk", "hub"], prefix=prefix
+    )
+    consent = EventStore(app_pool, consent_schema, service="consent")
+    sessions = EventStore(app_pool, sessions_schema, service="sessions")
+    relay = Relay(
+        consent, platform.database_url, platform.kafka_bootstrap, events_topic("consent", prefix)
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        yield World(consent, sessions, sessions_schema)
+    finally:
+        relay.stop()
+        await task
+        await consent.close()
+        await sessions.close()
+        await drop_schema(platform, consent_schema)
+        await drop_schema(platform, sessions_schema)
