@@ -3,8 +3,6 @@ consumers) and API."""
 
 from __future__ import annotations
 
-import os
-
 from fastapi import FastAPI
 from mend_events.app.composition import ServiceOf, Wiring, composition_root
 from mend_events.app.runtime import ServiceRuntime
@@ -15,19 +13,16 @@ from mend_risk.domain import RiskPolicy
 from mend_risk.reactions import Reactions
 from mend_risk.read_models import RiskPositions
 from mend_risk.service import RiskService
+from mend_risk.settings import RiskSettings
 
 
 def policy_from_env() -> RiskPolicy:
     """Validity periods (days): `MEND_RISK_VALIDITY_DAYS` (default for a decision) and
     `MEND_RISK_MAX_VALIDITY_DAYS` (the most a decision may ask for)."""
-    default = RiskPolicy()
+    config = RiskSettings.load()
     return RiskPolicy(
-        default_validity_days=int(
-            os.environ.get("MEND_RISK_VALIDITY_DAYS", default.default_validity_days)
-        ),
-        max_validity_days=int(
-            os.environ.get("MEND_RISK_MAX_VALIDITY_DAYS", default.max_validity_days)
-        ),
+        default_validity_days=config.risk_validity_days,
+        max_validity_days=config.risk_max_validity_days,
     )
 
 
