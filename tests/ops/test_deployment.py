@@ -42,6 +42,20 @@ def test_compose_runs_every_process_with_its_own_principal_and_migrates_every_sc
         assert f"MEND_KAFKA_{user.upper()}_PASSWORD" in kafka_env, user
 
 
+def test_compose_speaks_tls_to_the_broker_and_the_database():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for name in (*PROCESSES, "migrate", "bus-setup"):
+        env = services[name]["environment"]
+        assert env["MEND_KAFKA_TLS"] == "true" and env["MEND_DATABASE_TLS"] == "true", name
+        assert f"{env['MEND_KAFKA_CA_FILE']}:ro" in " ".join(services[name]["volumes"]), name
+    start = (ROOT / "deploy" / "compose" / "kafka-start.sh").read_text()
+    assert "INTERNAL:SASL_SSL,HOST:SASL_SSL" in start
+    assert "ssl=on" in " ".join(services["postgres"]["entrypoint"])
+    certs = (ROOT / "deploy" / "compose" / "make-certs.sh").read_text()
+    assert "subjectAltName=DNS:$host" in certs and "for host in kafka postgres" in certs
+
+
 def test_kubernetes_deploys_every_process_probed_and_limited():
     k8s = ROOT / "deploy" / "k8s" / "base"
     kustomization = yaml.safe_load((k8s / "kustomization.yaml").read_text())

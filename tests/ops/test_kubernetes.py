@@ -199,3 +199,32 @@ def test_compose_go_refuses_an_invalid_file(tmp_path):
     checker = ROOT / ".mend" / "bin" / "composecheck"
     result = subprocess.run([str(checker), str(bad)], capture_output=True, text=True)
     assert result.returncode == 1 and "ports" in result.stderr
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_client_verifies_the_broker_and_the_database_over_tls(overlay):
+    docs = render(overlay)
+    (config,) = of(docs, "ConfigMap").values()
+    data = config["data"]
+    assert data["MEND_KAFKA_TLS"] == "true" and data["MEND_DATABASE_TLS"] == "true"
+    secrets = of(docs, "Secret")
+    for d in docs:
+        if d["kind"] not in {"Deployment", "Job"}:
+            continue
+        pod = d["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        for c in pod["containers"]:
+            env = {e["name"]: e["value"] for e in c.get("env", []) if "value" in e}
+            if any("configMapRef" in e for e in c.get("envFrom", [])):
+                env = {**data, **env}
+            mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+            for kind in ("KAFKA", "DATABASE"):
+                if env.get(f"MEND_{kind}_TLS") != "true":
+                    continue
+                if d["metadata"]["name"] == "mend-bus-setup" and kind == "DATABASE":
+                    continue  # it talks to Kafka only
+                ca = Path(env[f"MEND_{kind}_CA_FILE"])
+                volume = volumes[mounts[str(ca.parent)]]
+                assert volume["secret"]["secretName"] in secrets, (d["metadata"]["name"], kind)
+    (migrate,) = [c for n, c in containers(docs) if n == "mend-migrate"]
+    assert {e["name"]: e["value"] for e in migrate["env"]}["MEND_DATABASE_TLS"] == "true"

@@ -80,6 +80,34 @@ class MendSettings(BaseSettings):
     kafka_sasl_mechanism: str = Field(
         DEFAULT_SASL_MECHANISM, description="`SCRAM-SHA-512` or `SCRAM-SHA-256`"
     )
+    kafka_tls: bool = Field(
+        False,
+        description="TLS to the broker (SASL_SSL; SSL without a principal), verifying its "
+        "certificate chain and host name; off: the local platform's plaintext listener",
+    )
+    kafka_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA(s) the broker's certificate must chain to (with "
+        "`MEND_KAFKA_TLS`); unset: the system's trust store",
+    )
+    kafka_cert_file: Path | None = Field(
+        None, description="PEM client certificate for a broker that asks for one (mutual TLS)"
+    )
+    kafka_key_file: Path | None = Field(None, description="its private key (PEM)")
+    database_tls: bool = Field(
+        False,
+        description="TLS to PostgreSQL as `sslmode=verify-full`: the server's chain and its host "
+        "name in the URL; off: whatever the URL's `sslmode` says (the local platform: none)",
+    )
+    database_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA(s) PostgreSQL's certificate must chain to (with "
+        "`MEND_DATABASE_TLS`); unset: the system's trust store",
+    )
+    database_cert_file: Path | None = Field(
+        None, description="PEM client certificate, for a server that authenticates clients by one"
+    )
+    database_key_file: Path | None = Field(None, description="its private key (PEM)")
     database_url: str = Field(
         "postgresql://mend_app:mend_app@127.0.0.1:25432/mend",
         description="the application role (select + append only)",

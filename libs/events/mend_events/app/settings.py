@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from mend_events.app.config import (
 from mend_events.app.config import (
     SettingsError as SettingsError,
 )
+from mend_events.app.tls import kafka_context
 
 SERVICES = ("consent", "risk", "sessions", "aftercare", "hub")
 # Which services' events topics each service consumes (its subscriptions, checked against the
@@ -90,15 +92,22 @@ class KafkaAuth:
 FROM_ENV: Any = object()
 
 
-def kafka_options(bootstrap: str, auth: KafkaAuth | None = FROM_ENV) -> dict[str, Any]:
+def kafka_options(
+    bootstrap: str, auth: KafkaAuth | None = FROM_ENV, tls: ssl.SSLContext | None = FROM_ENV
+) -> dict[str, Any]:
     """aiokafka keyword arguments for a client of `bootstrap`, authenticated as `auth` (by
-    default the process's own principal from the environment). Every client uses this."""
+    default the process's own principal from the environment) over TLS when `tls` is a context
+    (by default `MEND_KAFKA_TLS`'s: `mend_events.app.tls`). Every client uses this."""
     if auth is FROM_ENV:
         auth = KafkaAuth.from_env()
+    if tls is FROM_ENV:
+        tls = kafka_context()
     options: dict[str, Any] = {"bootstrap_servers": bootstrap}
+    if tls is not None:
+        options.update(security_protocol="SSL", ssl_context=tls)
     if auth is not None:
         options.update(
-            security_protocol="SASL_PLAINTEXT",
+            security_protocol="SASL_SSL" if tls is not None else "SASL_PLAINTEXT",
             sasl_mechanism=auth.mechanism,
             sasl_plain_username=auth.user,
             sasl_plain_password=auth.password,
@@ -106,16 +115,20 @@ def kafka_options(bootstrap: str, auth: KafkaAuth | None = FROM_ENV) -> dict[str
     return options
 
 
-def faststream_security(auth: KafkaAuth | None = FROM_ENV) -> Any:
-    """The same principal as faststream's `security=` object (None: PLAINTEXT)."""
-    from faststream.security import SASLScram256, SASLScram512
+def faststream_security(
+    auth: KafkaAuth | None = FROM_ENV, tls: ssl.SSLContext | None = FROM_ENV
+) -> Any:
+    """The same principal and TLS as faststream's `security=` object (None: PLAINTEXT)."""
+    from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
     if auth is FROM_ENV:
         auth = KafkaAuth.from_env()
+    if tls is FROM_ENV:
+        tls = kafka_context()
     if auth is None:
-        return None
+        return None if tls is None else BaseSecurity(ssl_context=tls, use_ssl=True)
     kind = SASLScram256 if auth.mechanism.upper() == "SCRAM-SHA-256" else SASLScram512
-    return kind(auth.user, auth.password, use_ssl=False)
+    return kind(auth.user, auth.password, ssl_context=tls, use_ssl=tls is not None)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from mend_events import metrics
 from mend_events.app.config import MendSettings
-from mend_events.app.db import init_connection
+from mend_events.app.db import connect, init_connection
 from mend_events.app.settings import FROM_ENV, KafkaAuth, kafka_options
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.cloudevents import to_message
@@ -109,7 +109,7 @@ class Relay:
         self._wake.set()
 
     async def _lead(self) -> None:
-        conn = await asyncpg.connect(self.dsn)
+        conn = await connect(self.dsn)
         await init_connection(conn)
         # A checkpoint lost in a crash only republishes what consumers' inboxes absorb: it
         # need not wait for the WAL flush (this connection writes nothing else).
