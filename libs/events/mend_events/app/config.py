@@ -8,6 +8,8 @@ variable and what is wrong, never the value (which may be a password or a key)."
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -197,22 +199,28 @@ class MendSettings(BaseSettings):
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> Self:
-        """The settings from the environment (or `environ`, a mapping of variables)."""
-        try:
-            if environ is None:
-                return cls()
-            values = {
-                name: environ[variable(name)]
-                for name in cls.model_fields
-                if environ.get(variable(name))
-            }
-            token = _GIVEN_ONLY.set(True)  # `environ` alone, not the process's environment
-            try:
-                return cls(**values)
-            finally:
-                _GIVEN_ONLY.reset(token)
-        except ValidationError as exc:
-            raise SettingsError(describe(exc)) from None
+        """The settings from the environment (or `environ`, a mapping of variables). Built
+        once per class and set of `MEND_*` values (pydantic-settings takes milliseconds to
+        read an environment; some callers ask per request): a changed variable, as tests
+        change them, is a new set and a fresh build."""
+        source = os.environ if environ is None else environ
+        given = tuple(
+            sorted((k.upper(), v) for k, v in source.items() if k.upper().startswith(PREFIX) and v)
+        )
+        return _build(cls, given)
+
+
+@functools.lru_cache(maxsize=256)
+def _build(cls: type[MendSettings], given: tuple[tuple[str, str], ...]) -> Any:
+    values = dict(given)
+    fields = {n: values[variable(n)] for n in cls.model_fields if variable(n) in values}
+    token = _GIVEN_ONLY.set(True)  # these values alone, not the environment again
+    try:
+        return cls(**fields)
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
+    finally:
+        _GIVEN_ONLY.reset(token)
 
 
 def describe(exc: ValidationError) -> str:
