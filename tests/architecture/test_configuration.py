@@ -95,3 +95,19 @@ def test_a_mapping_is_read_alone(monkeypatch):
     assert MendSettings.load().production
     assert not MendSettings.load({}).production
     assert MendSettings.load({"MEND_ENV": "prod"}).production
+
+
+def test_the_launchers_documented_defaults_are_the_ones_it_uses(launcher):
+    """deploy/local/launcher_settings.py documents the launcher's variables; launcher.py reads
+    them itself (it is another file's business): their defaults may not drift apart."""
+    documented = config_table.load("deploy/local/launcher_settings.py:LauncherSettings")
+    fields = documented.model_fields
+    assert fields["pg_port"].default == launcher.DEFAULT_PG_PORT
+    for name, port in launcher.SERVICE_PORTS.items():
+        assert fields[f"{name}_port"].default == port, name
+    source = (LOCAL / "launcher.py").read_text()
+    assert f'"MEND_KAFKA_PORT", "{fields["kafka_port"].default}"' in source
+    assert f'"MEND_KAFKA_CONTROLLER_PORT", "{fields["kafka_controller_port"].default}"' in source
+    assert set(launcher.SERVICE_PORTS) == {
+        n.removesuffix("_port") for n in fields if n.endswith("_port")
+    } - {"pg", "kafka", "kafka_controller"}

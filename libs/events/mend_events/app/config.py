@@ -228,8 +228,9 @@ def describe(exc: ValidationError) -> str:
     when asked without it; a password or key must never reach a log)."""
     parts = []
     for error in exc.errors(include_input=False, include_url=False):
-        where = variable(str(error["loc"][0])) if error["loc"] else "MEND_*"
-        parts.append(f"{where}: {error['msg']}".replace("Value error, ", ""))
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        # A check across fields (no location) names its variables in its own message.
+        parts.append(f"{variable(str(error['loc'][0]))}: {reason}" if error["loc"] else reason)
     return "; ".join(parts)
 
 
