@@ -335,3 +335,26 @@ async def test_a_token_cached_before_its_own_key_was_published_still_stands(
     assert (await verifier.authenticate(token, _snapshot())).person_id == PRAC  # cached now
     published = {(AGENCY, "k1"): TrustedKey(private.public_key(), None)}
     assert (await verifier.authenticate(token, _snapshot(keys=published))).person_id == PRAC
+
+
+async def test_an_adopted_rule_pack_is_in_force_from_its_adoption_on(
+    platform, schema, app_pool
+) -> None:
+    adopted = hub.RulePackAdopted(agency_id=AGENCY, pack_id="england-wales", version=2)
+    event = hub_event(adopted, hub.agency_stream(AGENCY), agency=AGENCY)
+    since = event.metadata.occurred_at
+    view = TrustView(app_pool, schema, platform.database_url)
+    await view.start()
+    try:
+        before = view.snapshot.rule_pack(AGENCY, since)
+        assert before.ref == "england-wales@1"  # the default, before any adoption
+        tables = TrustTables(schema)
+        async with app_pool.acquire() as conn, conn.transaction():
+            version = await tables.apply(conn, event)
+            await tables.apply(conn, event)  # a redelivery adds nothing
+        seen = await view.until(version)
+        assert seen.rule_pack(AGENCY, since).ref == "england-wales@2"
+        assert seen.rule_pack(AGENCY, since - timedelta(microseconds=1)).ref == "england-wales@1"
+        assert seen.rule_pack("agency-other", since).ref == "england-wales@1"
+    finally:
+        await view.stop()

@@ -4,27 +4,26 @@
   only on a case they take part in, in the role they claim (`member_of_case`, from the case's
   own events in the sessions service: mend_events.security.cases), so a stranger never matches.
 - The allocated practitioner does the casework (`case.write`) and reads the case (`case.read`).
-- An auditor reads everything in the agency (baseline); a coordinator reads only the
-  commissioners' report (`report.read`), never case content; an operator nothing.
+- An auditor reads everything in the agency (baseline); a coordinator and an operator read no
+  case content (the agency's figures are the audit service's commissioners' report).
 Deny by default."""
 
 from __future__ import annotations
 
 from functools import partial
 
-from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
+from mend_events.contracts.actors import PARTICIPANT_ROLES
 from mend_events.security.cases import authorize_case
 from mend_events.security.identity import Identity
-from mend_events.security.policy import BASELINE_RULES, Policy, Rule, same_agency
+from mend_events.security.policy import BASELINE_RULES, Policy
 
-POLICY = Policy([*BASELINE_RULES, Rule("report.read", {Role.COORDINATOR}, same_agency)])
+POLICY = Policy(BASELINE_RULES)
 
 # Actions, by what they touch.
 CASEWORK = "case.write"  # the practitioner's work on a case
 OWN_RECORD = "record.write"  # a participant's own word (the practitioner may relay it)
 READ_CASE = "case.read"
 READ_OWN = "record.read"
-REPORT = "report.read"
 
 
 # `authorize(identity, action, entry, *, person_id=None) -> CaseEntry`: raise unless `identity`
@@ -32,11 +31,6 @@ REPORT = "report.read"
 # known here, 403 for another agency's case or a stranger
 # (mend_events.security.cases.authorize_case).
 authorize = partial(authorize_case, POLICY)
-
-
-def authorize_report(identity: Identity) -> None:
-    """The commissioners' report: the caller's own agency, no case."""
-    POLICY.authorize(identity, REPORT, {"agency": identity.agency, "case_id": None})
 
 
 def is_participant(identity: Identity) -> bool:

@@ -152,13 +152,4 @@ def router() -> APIRouter:
         updates = await service.delivered_updates(case_id, identity.person_id)
         return for_viewer(identity, {"case_id": case_id, "updates": updates})
 
-    @api.get(
-        "/reports/commissioners",
-        summary="Counts and rates over the agency's after-care; no personal data",
-    )
-    async def report(service: Svc, identity: Caller):
-        access.authorize_report(identity)
-        # Counts and rates only (report.py): nothing else joins it, not even the agency id.
-        return await service.commissioners_report(identity.agency)
-
     return api

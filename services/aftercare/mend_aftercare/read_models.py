@@ -9,7 +9,6 @@
   status change, a delivery per ProgressUpdateShared. Both are worked off after commit by the
   progress-update sender (delivery.py: `share_pending`, `deliver_pending`), with the reads and
   writes of this module.
-- `cases_begun_in`: the cases of an agency, for the commissioners' report.
 
 The no-leak rule for progress updates rests on one row lock: `ConsentFacts.apply` locks the
 participant's `consent_subjects` row before it changes their grants, and `ConsentFacts.in_force(
@@ -271,13 +270,3 @@ class ProgressOutbox:
             f"WHERE case_id = $1 ORDER BY shared_at, delivery_id",
             case_id,
         )
-
-
-async def cases_begun_in(conn: asyncpg.Connection, schema: str, agency: str) -> list[str]:
-    """The aftercare streams that began in `agency` (the commissioners' report's cases)."""
-    rows = await conn.fetch(
-        f"SELECT stream_id FROM {schema}.events WHERE stream_version = 1 "
-        f"AND metadata->>'agency' = $1",
-        agency,
-    )
-    return [r["stream_id"] for r in rows]

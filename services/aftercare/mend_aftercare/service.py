@@ -6,7 +6,6 @@ worked off by its sender (delivery.py), which the service holds."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import structlog
@@ -25,9 +24,8 @@ from mend_events.store import EventStore
 from mend_aftercare import commands as c
 from mend_aftercare.delivery import SERVICE, OnDelivered, UpdateSender, log_delivery
 from mend_aftercare.domain import decider, views
-from mend_aftercare.domain.report import commissioners_report
 from mend_aftercare.domain.state import AftercareState
-from mend_aftercare.read_models import ConsentFacts, ProgressOutbox, cases_begun_in
+from mend_aftercare.read_models import ConsentFacts, ProgressOutbox
 
 log = structlog.get_logger("mend.aftercare")
 
@@ -236,9 +234,3 @@ class AftercareService(KnowsCases):
         if identity.role is Role.HARMED_PERSON:
             return views.harmed_person_view(state, identity.person_id)
         return views.responsible_person_view(state, identity.person_id)
-
-    async def commissioners_report(self, agency: str) -> dict[str, Any]:
-        async with self.store.pool.acquire() as conn:
-            cases = await cases_begun_in(conn, self.schema, agency)
-        states = [(await self.commands.load(case_id))[0] for case_id in cases]
-        return commissioners_report(states)

@@ -3,15 +3,10 @@ role, two agencies, and strangers of the same agency (issue 14, items 1 and 2)."
 
 from __future__ import annotations
 
-import pytest
 from mend_aftercare import access
 from mend_aftercare.service import AftercareService
-from mend_events.contracts.actors import Role
-from mend_events.errors import Forbidden
 from mend_events.security.identity import Identity
 from mend_testkit.matrix import (
-    MATRIX_AGENCY,
-    OTHER_AGENCY,
     assert_unknown_case_is_404,
     granted,
     matrix_entry,
@@ -42,24 +37,3 @@ def test_matrix_two_agencies_and_strangers_has_no_leaks() -> None:
 
 def test_a_case_not_known_here_is_404_for_everyone() -> None:
     assert_unknown_case_is_404(access.authorize, CASE_ACTIONS, lambda identity: identity.person_id)
-
-
-@pytest.mark.parametrize(
-    ("role", "agency", "allowed_"),
-    [
-        (Role.COORDINATOR, MATRIX_AGENCY, True),
-        (Role.AUDITOR, MATRIX_AGENCY, True),
-        (Role.COORDINATOR, OTHER_AGENCY, True),  # their own agency's report
-        (Role.PRACTITIONER, MATRIX_AGENCY, False),
-        (Role.HARMED_PERSON, MATRIX_AGENCY, False),
-        (Role.OPERATOR, MATRIX_AGENCY, False),
-    ],
-)
-def test_the_commissioners_report_is_the_callers_own_agencys(role, agency, allowed_) -> None:
-    identity = Identity(agency, role, "p-0001aa")
-    try:
-        access.authorize_report(identity)
-        outcome = True
-    except Forbidden:
-        outcome = False
-    assert outcome == allowed_

@@ -4,10 +4,12 @@
     GET /audit/halts?case=&since=&as_of=          every halt and withdrawal of the agency's cases
     GET /audit/verify?service=&kafka=             hash chains, and Kafka against the stores
     GET /audit/cases/{case_id}/export?format=     the case file, json or csv
+    GET /audit/reports/commissioner?as_of=&format= the agency's figures, small cells hidden
 
-Only auditors, and only for cases opened under their own agency (deny by default,
-`access.py`). Nothing here writes. Mount `router()` in any app whose `app.state.audit` is an
-`AuditReader`, or run `build()` on its own (`uvicorn --factory mend_audit.api:create`).
+Only auditors, and only for cases opened under their own agency; the report also to its
+coordinators (deny by default, `access.py`). Nothing here writes. Mount `router()` in any app
+whose `app.state.audit` is an `AuditReader`, or run `build()` on its own
+(`uvicorn --factory mend_audit.api:create`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from mend_audit.export import MEDIA_TYPES
 from mend_audit.history import to_json
 from mend_audit.reader import AuditReader
 from mend_audit.replay import Schemas, default_schemas
+from mend_audit.reports import output as report_output
 from mend_audit.settings import AuditSettings
 
 Moment = Annotated[ClientMoment | None, Query(description="ISO 8601, with its timezone")]
@@ -124,6 +127,27 @@ def router() -> APIRouter:
             data,
             media_type=MEDIA_TYPES[format],
             headers={"content-disposition": f'attachment; filename="{case_id}.{format}"'},
+        )
+
+    @api.get(
+        "/reports/commissioner",
+        summary="The agency's figures for commissioners as of a moment, small cells hidden",
+    )
+    async def commissioner_report(
+        reader: Reader,
+        identity: Caller,
+        as_of: Moment = None,
+        format: Literal["json", "csv"] = "json",
+    ):
+        access.authorize(identity, access.REPORT, agency=identity.agency)
+        report = await reader.commissioner_report(identity.agency, as_of)
+        if format == "json":
+            return _json(report)
+        name = f"mend-report-{identity.agency}-{report['as_of'][:10]}.csv"
+        return Response(
+            report_output.to_csv(report),
+            media_type=MEDIA_TYPES["csv"],
+            headers={"content-disposition": f'attachment; filename="{name}"'},
         )
 
     return api

@@ -6,6 +6,7 @@ erasure request (see `mend_audit.erase`).
     mend audit halts [--case CASE] [--since TIMESTAMP] [--as-of TIMESTAMP] [--json]
     mend audit verify [--service NAME] [--no-kafka] [--json]
     mend audit export CASE --format json|csv [--as-of TIMESTAMP] [--output FILE]
+    mend audit report --agency AGENCY [--as-of TIMESTAMP] [--format json|csv]
     mend audit rebuild
     mend audit migrate
     mend erase PERSON --basis CODE [--agency AGENCY] [--token TOKEN] [--json]
@@ -42,6 +43,7 @@ from mend_audit.history import to_json
 from mend_audit.projection import AUDIT_SCHEMA, CaseHistoryProjection, migrate
 from mend_audit.reader import AuditReader, parse_moment
 from mend_audit.render import render_halts, render_history
+from mend_audit.reports import output as report_output
 
 PROG = "mend"
 
@@ -112,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=FORMATS)
     export.add_argument("--as-of", metavar="TIMESTAMP")
     export.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+
+    report = commands.add_parser(
+        "report", help="an agency's figures for commissioners, small cells hidden"
+    )
+    report.add_argument("--agency", required=True, metavar="AGENCY")
+    report.add_argument("--as-of", metavar="TIMESTAMP", help="as recorded by then (default: now)")
+    report.add_argument("--format", default="json", choices=("json", "csv"))
 
     erase.add_parser(tools)
     for name, entry in sorted(plugins().items()):  # listed in `mend --help`; run by `main`
@@ -193,6 +202,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 _out(f"case file of {args.case} written to {args.output} ({len(data)} bytes)")
             else:
                 _out(data)
+            return 0
+        if args.command == "report":
+            doc = await reader.commissioner_report(args.agency, as_of)
+            _out(to_json(doc) if args.format == "json" else report_output.to_csv(doc))
             return 0
         if args.command == "rebuild":
             projection = CaseHistoryProjection(

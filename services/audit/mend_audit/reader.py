@@ -20,6 +20,8 @@ from mend_audit.case_file import document
 from mend_audit.entries import HALT_KINDS, entry_of, iso
 from mend_audit.history import CaseHistory, halts
 from mend_audit.replay import Schemas, cases_with, read_events, select_schemas
+from mend_audit.reports import figures as report_figures
+from mend_audit.reports import output as report_output
 from mend_audit.verify import verify
 from mend_audit.verify_report import Report
 
@@ -118,6 +120,21 @@ class AuditReader:
         metrics.VERIFY_RUNS.labels("ok" if report.ok else "failed").inc()
         metrics.VERIFY_FAILURES.inc(len(report.problems))
         return report
+
+    async def commissioner_report(
+        self, agency: str, as_of: datetime | None = None
+    ) -> dict[str, Any]:
+        """The agency's figures for commissioners as recorded by `as_of` (default: now),
+        replayed from every store and suppressed below the threshold of the rule pack the
+        agency had adopted by then: the same document for the same moment, however much was
+        recorded after it."""
+        moment = aware(as_of) if as_of else datetime.now(UTC)
+        events = await read_events(self.pool, schemas=self.schemas, as_of=moment)
+        pack = report_figures.rule_pack(events, agency, moment)
+        figures = report_figures.fold(events, agency)
+        return report_output.document(
+            figures, as_of=moment, threshold=pack.reports.min_cell, rule_pack=pack.ref
+        )
 
     async def export(self, case: str, fmt: str, as_of: datetime | None = None) -> bytes:
         if fmt not in export.FORMATS:

@@ -122,7 +122,19 @@ def _assessment_completed(d: Data) -> str:
     return (
         f"risk assessment {short(d.get('assessment_id'))} completed: {_g(d, 'decision')} "
         f"({why}); permits {_forms(d.get('permitted_forms'))}; signed off by "
-        f"{_g(d, 'signed_off_by')}; valid until {_g(d, 'valid_until')}"
+        f"{_g(d, 'signed_off_by')}; valid until {_g(d, 'valid_until')}{_under(d)}"
+    )
+
+
+def _under(d: Data) -> str:
+    """The rule pack a decision was made under (none before rule packs existed)."""
+    return f"; under rule pack {d['rule_pack']}" if d.get("rule_pack") else ""
+
+
+def _revalidated(d: Data) -> str:
+    return (
+        f"risk assessment {short(d.get('assessment_id'))} judged by rule pack "
+        f"{_g(d, 'rule_pack')}: valid until {_g(d, 'valid_until')}"
     )
 
 
@@ -235,6 +247,7 @@ SUMMARIES: dict[str, Callable[[Data], str]] = {
     "RiskAssessmentStarted": _words("{stage} risk assessment {assessment_id:short} started"),
     "RiskFactorRecorded": _factor,
     "RiskAssessmentCompleted": _assessment_completed,
+    "RiskDecisionRevalidated": _revalidated,
     "SafetyPlanAgreed": _words("safety plan agreed with {agreed_with}"),
     "RiskFlagRaised": _flag_raised,
     "RiskFlagResolved": _words("risk flag {flag_id:short} resolved: {reason}"),

@@ -124,3 +124,19 @@ def test_the_console_script_without_a_database():
         check=False,
     )
     assert usage.returncode == 2 and "--format" in usage.stderr
+
+
+async def test_the_commissioners_report_as_json_and_csv(writer, mend):
+    for n in range(5):
+        await withdrawal_journey(writer, f"case-clirep0{n}")
+    code, out, err = await mend("report", "--agency", "agency-a")
+    assert code == 0 and not err
+    report = json.loads(out)
+    tables = {t["name"]: t for t in report["tables"]}
+    assert tables["withdrawals_by_stage"]["cells"]["contact"] == 5
+    assert tables["cases_by_route"]["total"] == 5
+    code, out, _ = await mend("report", "--agency", "agency-a", "--format", "csv")
+    assert code == 0 and out.startswith("section,name,key,value\n")
+    assert "table,withdrawals_by_stage,contact,5" in out and "case-clirep" not in out
+    code, _, err = await mend("report", "--agency", "agency-a", "--as-of", "soon")
+    assert code == 2 and "is not a moment" in err

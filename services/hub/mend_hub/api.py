@@ -64,6 +64,9 @@ AGENCY_COMMANDS = (
                 body=c.RetireKeyBody, optional_body=True, build=_retirement),
     CaseCommand("/identity-provider", "set_identity_provider", access.CONFIGURE,
                 "Set the agency's OpenID Connect provider", body=c.SetIdentityProvider),
+    CaseCommand("/rule-pack", "adopt_rule_pack", access.CONFIGURE,
+                "Adopt a rule pack version: the agency's decisions are made under it from now "
+                "on, and standing decisions judged by it", body=c.AdoptRulePack),
     CaseCommand("/suspension", "suspend_agency", access.GOVERN,
                 "Suspend the agency: every token of it is refused", body=c.SuspendAgency),
     CaseCommand("/reinstatement", "reinstate_agency", access.GOVERN,

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from mend_events import rules
 from mend_events.contracts.actors import AgencyId, PseudoId, Role
 from mend_events.contracts.catalog.hub import (
     AgencyName,
@@ -24,7 +25,15 @@ from mend_events.contracts.catalog.hub import (
 )
 from mend_events.contracts.catalog.sessions import Specialism
 from mend_events.web.inputs import Moment
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 
 def _ed25519_public_key(pem: str) -> str:
@@ -100,6 +109,21 @@ class SuspendAgency(_Body):
 @dataclass(frozen=True, slots=True)
 class ReinstateAgency:
     pass
+
+
+class AdoptRulePack(_Body):
+    """A rule pack version shipped with Mend (`python -m mend_events.rules list`)."""
+
+    pack_id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+    version: int = Field(ge=1, le=999_999)
+
+    @field_validator("version")
+    @classmethod
+    def _shipped(cls, version: int, info: ValidationInfo) -> int:
+        pack_id = info.data.get("pack_id")  # absent when the pack id itself is invalid
+        if pack_id is not None and (pack_id, version) not in rules.available():
+            raise ValueError("no such rule pack version is shipped")
+        return version
 
 
 # ---- staff ------------------------------------------------------------------------------------

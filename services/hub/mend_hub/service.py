@@ -294,4 +294,6 @@ class HubService(KnowsCases):
                 "role_claim": idp.role_claim,
                 "subject_claim": idp.subject_claim,
             },
+            # None: no pack adopted, the default (mend_events.rules.DEFAULT_REF) is in force.
+            "rule_pack": state.rule_pack,
         }  # fmt: skip

@@ -146,6 +146,29 @@ async def test_an_oidc_agency_sets_its_identity_provider(hub, who):
     assert record["identity_provider"]["role_claim"] == "mend_role"
 
 
+async def test_a_coordinator_adopts_a_rule_pack_version(hub, who):
+    client, _, _ = hub
+    body = {"agency_id": A, "name": "A"}
+    assert (await client.post("/agencies", json=body, headers=who.operator())).status_code == 201
+    await enrol(client, who, A, COORD_A, "coordinator")
+    path = f"/agencies/{A}/rule-pack"
+    record = (await client.get(f"/agencies/{A}", headers=who.coordinator())).json()
+    assert record["rule_pack"] is None  # the default pack is in force
+    pack = {"pack_id": "england-wales", "version": 2}
+    first = await client.post(path, json=pack, headers=who.coordinator())
+    assert first.status_code == 201, first.text
+    assert (await client.post(path, json=pack, headers=who.coordinator())).status_code == 200
+    record = (await client.get(f"/agencies/{A}", headers=who.coordinator())).json()
+    assert record["rule_pack"] == "england-wales@2"
+    # A version Mend does not ship: named, never echoed, nothing written.
+    r = await client.post(path, json={"pack_id": "england-wales", "version": 77},
+                          headers=who.coordinator())  # fmt: skip
+    assert r.status_code == 422 and r.json()["field"] == "version" and "77" not in r.text
+    r = await client.post(path, json={"pack_id": "Nowhere!", "version": 1},
+                          headers=who.coordinator())  # fmt: skip
+    assert r.status_code == 422 and r.json()["field"] == "pack_id"
+
+
 # --- staff -----------------------------------------------------------------------------------
 
 

@@ -3,33 +3,25 @@ consumers) and API."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from fastapi import FastAPI
 from mend_events.app.composition import ServiceOf, Wiring, composition_root
 from mend_events.app.runtime import ServiceRuntime
 from mend_events.messaging.reactions import subscribe
+from mend_events.rules import RulePack
+from mend_events.security.trust.snapshot import TrustSnapshot
 
 from mend_risk.api import router
-from mend_risk.domain import RiskPolicy
 from mend_risk.reactions import Reactions
 from mend_risk.read_models import RiskPositions
 from mend_risk.service import RiskService
-from mend_risk.settings import RiskSettings
 
 
-def policy_from_env() -> RiskPolicy:
-    """Validity periods (days): `MEND_RISK_VALIDITY_DAYS` (default for a decision) and
-    `MEND_RISK_MAX_VALIDITY_DAYS` (the most a decision may ask for)."""
-    config = RiskSettings.load()
-    return RiskPolicy(
-        default_validity_days=config.risk_validity_days,
-        max_validity_days=config.risk_max_validity_days,
-    )
-
-
-def wire(
-    app: FastAPI, runtime: ServiceRuntime, *, policy: RiskPolicy | None = None
-) -> Wiring[RiskService]:
-    """`policy` defaults to the environment's (`policy_from_env`)."""
+def wire(app: FastAPI, runtime: ServiceRuntime) -> Wiring[RiskService]:
+    """Validity periods come from the rule pack each agency adopted (`mend_events.rules`),
+    as the trust model knows it."""
     app.include_router(router())
     positions = RiskPositions(runtime.schema)
     runtime.project(positions)
@@ -39,13 +31,23 @@ def wire(
             rt.store,
             rt.sealer,
             positions,
-            policy=policy or policy_from_env(),
             settle=rt.settle,
+            rule_pack=_rule_packs(rt),
         ),
     )
     # The triggers of a reassessment, the case directory, and the practitioner registry.
     subscribe(runtime, Reactions(runtime.schema, service))
     return Wiring(service)
+
+
+def _rule_packs(rt: ServiceRuntime) -> Callable[[str, datetime], RulePack]:
+    """The pack in force as this process's trust model knows it (started with the runtime)."""
+
+    def in_force(agency: str, at: datetime) -> RulePack:
+        snapshot = rt.trust.snapshot if rt.trust is not None else TrustSnapshot()
+        return snapshot.rule_pack(agency, at)
+
+    return in_force
 
 
 build = composition_root("risk", wire)

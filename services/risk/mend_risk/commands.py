@@ -4,6 +4,7 @@ case's history (sign-off, forms a factor rules out, flags resolved twice) are th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -101,6 +102,26 @@ class MarkReassessmentDue(_Command):
 
     trigger: ReassessmentTrigger
     trigger_event_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class UnderRulePack:
+    """A completion as the service runs it: under the rule pack in force for the case's agency
+    (`mend_events.rules`), whose validity periods it uses and whose reference it records."""
+
+    command: CompleteRiskAssessment
+    rule_pack: str
+    default_validity_days: int
+    max_validity_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class RevalidateUnderRulePack:
+    """Sent by the service's reactions when the case's agency adopts a rule pack: the standing
+    decision is judged by the pack's longest validity from the adoption on."""
+
+    rule_pack: str
+    max_validity_days: int
 
 
 RiskCommand = (

@@ -95,6 +95,14 @@ class Reactions(KeepsTrust):
         self.directory = CaseDirectory(self.schema)
         self.keep_trust(self.schema, registry=True)
 
+    async def on_hub(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        """The trust model (and registry), and a rule pack the agency adopted: its standing
+        decisions judged by it from the adoption on."""
+        await super().on_hub(conn, event)
+        if event.event_type == "RulePackAdopted":
+            shortened = await self.service().adopt_rule_pack(event)
+            log.info("risk.rule_pack_adopted", cause=str(event.event_id), shortened=shortened)
+
     async def on_registry(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         await self.registry.apply(conn, [event])
 

@@ -16,6 +16,7 @@ import asyncpg
 from mend_events.contracts.catalog.risk import (
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
+    RiskDecisionRevalidated,
     RiskFlagRaised,
     RiskFlagResolved,
     RiskReassessmentDue,
@@ -87,6 +88,19 @@ class RiskPositions(OwnTables):
             event.assessment_id,
             str(event.stage),
             e.metadata.occurred_at,
+        )
+
+    async def _revalidated(self, conn: asyncpg.Connection, e: RecordedEvent) -> None:
+        # The adoption moment is never after the new validity (the domain's rule), so one
+        # column still answers "current at any moment": before the adoption both ends agree.
+        event = e.decode()
+        assert isinstance(event, RiskDecisionRevalidated)
+        await conn.execute(
+            f"UPDATE {self.schema}.risk_assessments SET valid_until = least(valid_until, $3) "
+            f"WHERE case_id = $1 AND assessment_id = $2",
+            e.stream_id,
+            event.assessment_id,
+            event.valid_until,
         )
 
     async def _completed(self, conn: asyncpg.Connection, e: RecordedEvent) -> None:
@@ -247,6 +261,19 @@ class RiskPositions(OwnTables):
             case_id,
         )
 
+    async def cases_decided_until_after(
+        self, conn: asyncpg.Connection, agency: str, at: datetime
+    ) -> list[str]:
+        """The cases of `agency` holding a completed assessment still valid after `at`."""
+        rows = await conn.fetch(
+            f"SELECT DISTINCT a.case_id FROM {self.schema}.risk_assessments a "
+            f"JOIN {self.schema}.case_directory c USING (case_id) "
+            f"WHERE c.agency = $1 AND a.valid_until > $2 ORDER BY a.case_id",
+            agency,
+            at,
+        )
+        return [r["case_id"] for r in rows]
+
     async def position(self, conn: asyncpg.Connection) -> int:
         value = await conn.fetchval(
             f"SELECT position FROM {self.schema}.projection_tracking WHERE projection = $1",
@@ -258,6 +285,7 @@ class RiskPositions(OwnTables):
 _HANDLERS = {
     "RiskAssessmentStarted": RiskPositions._started,
     "RiskAssessmentCompleted": RiskPositions._completed,
+    "RiskDecisionRevalidated": RiskPositions._revalidated,
     "SafetyPlanAgreed": RiskPositions._plan,
     "RiskFlagRaised": RiskPositions._raised,
     "RiskFlagResolved": RiskPositions._resolved,

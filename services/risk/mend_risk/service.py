@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
+from mend_events import rules
 from mend_events.commands.decider import CommandContext, system_context
 from mend_events.commands.service import CommandResult, CommandService
+from mend_events.contracts.catalog.hub import RulePackAdopted
 from mend_events.contracts.catalog.risk import AssessmentStage, ReassessmentTrigger
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.contracts.vocabulary import ContactForm
@@ -22,7 +24,12 @@ from mend_events.security.crypto import FieldSealer
 from mend_events.security.practitioners import PractitionerDirectory
 from mend_events.store import EventStore
 
-from mend_risk.commands import CompleteRiskAssessment, MarkReassessmentDue
+from mend_risk.commands import (
+    CompleteRiskAssessment,
+    MarkReassessmentDue,
+    RevalidateUnderRulePack,
+    UnderRulePack,
+)
 from mend_risk.domain import RiskPolicy, RiskState, make_decider
 from mend_risk.domain.answers import involvement, permits_answer, permits_in
 from mend_risk.domain.forms import possible_involvement
@@ -46,6 +53,7 @@ class RiskService(KnowsCases):
         *,
         policy: RiskPolicy | None = None,
         settle: Callable[[], Awaitable[None]] | None = None,
+        rule_pack: Callable[[str, datetime], rules.RulePack] | None = None,
     ) -> None:
         self.store = store
         self.sealer = sealer
@@ -56,6 +64,9 @@ class RiskService(KnowsCases):
         self.directory = CaseDirectory(store.schema)
         self.registry = PractitionerDirectory(store.schema)
         self.signer_wait_s = SIGNER_WAIT_S
+        # The pack in force for an agency at a moment (the trust model's, from the hub's
+        # RulePackAdopted); without one, every agency works under the default pack.
+        self.rule_pack = rule_pack or (lambda agency, at: rules.parse_ref(rules.DEFAULT_REF))
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -64,8 +75,17 @@ class RiskService(KnowsCases):
     ) -> CommandResult[RiskState]:
         """A command from the API. A decision is signed off only by a practitioner registered,
         and qualified, in the case's own agency (learnt from sessions' registry events)."""
-        if isinstance(command, CompleteRiskAssessment) and command.signed_off_by is not None:
-            await self.require_signer(case_id, command.signed_off_by)
+        if isinstance(command, CompleteRiskAssessment):
+            if command.signed_off_by is not None:
+                await self.require_signer(case_id, command.signed_off_by)
+            agency = await self.case_agency(case_id) or ctx.actor.agency
+            pack = self.rule_pack(agency, ctx.now)
+            command = UnderRulePack(
+                command,
+                pack.ref,
+                pack.risk.default_validity_days,
+                pack.risk.max_validity_days,
+            )
         return await self.commands.execute(case_id, command, ctx, idempotency_key=key)
 
     async def require_signer(self, case_id: str, practitioner_id: str) -> None:
@@ -98,6 +118,23 @@ class RiskService(KnowsCases):
         ctx = system_context(SERVICE, agency, cause, now=datetime.now(UTC))
         command = MarkReassessmentDue(trigger=trigger, trigger_event_id=cause.event_id)
         return await self.commands.execute(case_id, command, ctx)
+
+    async def adopt_rule_pack(self, adopted: RecordedEvent) -> int:
+        """The agency's standing decisions judged by the pack it adopted, from the adoption on
+        (as the service itself, the adoption as causation: a redelivery writes nothing).
+        Returns how many decisions the pack shortened."""
+        model = adopted.decode()
+        assert isinstance(model, RulePackAdopted)
+        pack = rules.load(model.pack_id, model.version)
+        at = adopted.metadata.occurred_at
+        async with self.store.pool.acquire() as conn:
+            cases = await self.positions.cases_decided_until_after(conn, model.agency_id, at)
+        command = RevalidateUnderRulePack(pack.ref, pack.risk.max_validity_days)
+        shortened = 0
+        for case_id in cases:
+            ctx = system_context(SERVICE, model.agency_id, adopted, now=at)
+            shortened += bool((await self.commands.execute(case_id, command, ctx)).events)
+        return shortened
 
     # --- reads from the projection ------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mend_events import rules
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.actors import Actor, Role
 from mend_events.contracts.catalog import risk as ev
@@ -805,3 +806,79 @@ def test_nothing_is_permitted_while_a_do_not_proceed_decision_governs(
         for form in ContactForm:
             for involved in (True, False):
                 assert not permits(case.state, form, moment, with_responsible_person=involved)
+
+
+# ------------------------------------------------------------------------------- rule packs
+# A completion made under a pack (issue #21) uses its validity periods and records its
+# reference; a pack adopted later judges the standing decision by its own longest validity from
+# the adoption on, never lengthening it, never touching the past.
+
+V1, V2 = rules.load("england-wales", 1), rules.load("england-wales", 2)
+SCOTLAND = rules.load("scotland", 1)
+
+
+def under(pack: rules.RulePack, command: c.CompleteRiskAssessment) -> c.UnderRulePack:
+    return c.UnderRulePack(
+        command, pack.ref, pack.risk.default_validity_days, pack.risk.max_validity_days
+    )
+
+
+def decided_under(case: Case, pack: rules.RulePack, **kw: object) -> ev.RiskAssessmentCompleted:
+    assessment_id = start(case)
+    no_legal_restrictions(case, assessment_id)
+    [done] = case.run(under(pack, completion(assessment_id, forms=(F2F,), **kw)))
+    return done
+
+
+def test_a_decision_records_its_pack_and_takes_its_validity():
+    case = Case()
+    done = decided_under(case, V2)
+    assert done.rule_pack == "england-wales@2"
+    assert done.valid_until == T0 + timedelta(days=V2.risk.default_validity_days)
+    other = Case()
+    assessment_id = start(other)
+    no_legal_restrictions(other, assessment_id)
+    other.rejects(under(SCOTLAND, completion(assessment_id, valid_for_days=121)), "valid_for_days")
+
+
+def test_a_later_pack_judges_the_standing_decision_from_the_adoption_on():
+    case = Case()
+    done = decided_under(case, V1)  # 90 days
+    adopted = T0 + timedelta(days=10)
+    revalidate = c.RevalidateUnderRulePack(V2.ref, V2.risk.max_validity_days)
+    [event] = case.run(revalidate, at=adopted, actor=SYSTEM)
+    assert event == ev.RiskDecisionRevalidated(
+        assessment_id=done.assessment_id, valid_until=T0 + timedelta(days=60), rule_pack=V2.ref
+    )
+    face = ContactForm.FACE_TO_FACE
+    assert permits(case.state, face, T0 + timedelta(days=59))
+    assert not permits(case.state, face, T0 + timedelta(days=61))
+    # Applied again (a redelivery): nothing more.
+    assert case.run(revalidate, at=adopted, actor=SYSTEM) == []
+
+
+def test_a_decision_older_than_the_new_limit_goes_stale_at_the_adoption_not_before():
+    case = Case()
+    decided_under(case, V1)
+    adopted = T0 + timedelta(days=75)  # past v2's 60 days, within v1's 90
+    [event] = case.run(c.RevalidateUnderRulePack(V2.ref, 60), at=adopted, actor=SYSTEM)
+    assert event.valid_until == adopted
+    face = ContactForm.FACE_TO_FACE
+    assert permits(case.state, face, adopted - timedelta(seconds=1))  # v1, as of its time
+    assert not permits(case.state, face, adopted)
+
+
+def test_a_pack_never_lengthens_a_decision_nor_revives_a_stale_one():
+    case = Case()
+    decided_under(case, V2)  # 42 days
+    assert case.run(c.RevalidateUnderRulePack(V1.ref, 180), at=T0, actor=SYSTEM) == []
+    stale = T0 + timedelta(days=50)
+    assert case.run(c.RevalidateUnderRulePack("scotland@1", 1), at=stale, actor=SYSTEM) == []
+    assert Case().run(c.RevalidateUnderRulePack(V2.ref, 60), actor=SYSTEM) == []  # no decision
+
+
+def test_only_the_service_applies_a_pack():
+    case = Case()
+    decided_under(case, V1)
+    with pytest.raises(Forbidden):
+        case.run(c.RevalidateUnderRulePack(V2.ref, 60), actor=PRACTITIONER)

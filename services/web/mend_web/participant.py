@@ -131,6 +131,19 @@ async def _own_case(request: Request, me: Viewer, case_id: str) -> None:
         raise ServiceError(404)
 
 
+async def _safety_act(act: Awaitable[None]) -> None:
+    """A withdrawal (R2) or a stop (R3): never gated by the case index, which only lists cases
+    for the pages and may lag behind or be rebuilding; the service that owns the act decides
+    who may do it, and its refusal reads as "not found" (whether the case exists is not theirs
+    to learn)."""
+    try:
+        await act
+    except ServiceError as exc:
+        if exc.status in (403, 404):
+            raise ServiceError(404) from None
+        raise
+
+
 def router() -> APIRouter:
     r = APIRouter()
 
@@ -144,8 +157,7 @@ def router() -> APIRouter:
     ) -> Response:
         """One click, no reason asked (R2): the consent service withdraws and the sessions
         service halts what depended on it."""
-        await _own_case(request, me, case)
-        await services(request).withdraw(me.token, case, me.person_id, scope)
+        await _safety_act(services(request).withdraw(me.token, case, me.person_id, scope))
         return RedirectResponse("/me?done=withdrawn", status_code=303)
 
     @r.post("/me/stop")
@@ -153,8 +165,7 @@ def router() -> APIRouter:
         request: Request, me: Participant, case: CaseField, session: SessionField
     ) -> Response:
         """One click, no reason asked (R3)."""
-        await _own_case(request, me, case)
-        await services(request).halt(me.token, case, session)
+        await _safety_act(services(request).halt(me.token, case, session))
         return RedirectResponse("/me?done=stopped", status_code=303)
 
     @r.get("/me/sessions")

@@ -197,10 +197,20 @@ class Services:
         params = {"format": fmt, **({"as_of": as_of} if as_of else {})}
         return (await self._audit(token, f"/audit/cases/{case_id}/export", params)).content
 
-    # --- the coordinator's agency report (counts only, small cells suppressed by the service) --
+    # --- the agency's commissioners' report (the audit service: counts only, small cells
+    # hidden there, replayed as recorded by a date) --------------------------------------------
 
-    async def commissioners_report(self, token: str) -> dict[str, Any]:
-        return await self._call("aftercare", "GET", "/reports/commissioners", token)
+    async def commissioner_report(self, token: str, as_of: str | None = None) -> dict[str, Any]:
+        params = {"as_of": as_of} if as_of else {}
+        return (await self._audit(token, "/audit/reports/commissioner", params)).json()
+
+    async def commissioner_report_file(
+        self, token: str, fmt: str, as_of: str | None = None
+    ) -> httpx.Response:
+        """The report as a download (`fmt` json or csv): the audit service's own response, so
+        its file name and media type pass through."""
+        params = {"format": fmt, **({"as_of": as_of} if as_of else {})}
+        return await self._audit(token, "/audit/reports/commissioner", params)
 
     # --- a participant's preferences and progress updates (each service filters for them) ----
 

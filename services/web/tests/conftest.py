@@ -84,7 +84,9 @@ async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
         schema = await make_schema(platform, "web", f"web_{unique}")
         stack.push_async_callback(drop_schema, platform, schema)
         settings = WebSettings(production=False)
-        audit = await audit_over(stack, platform, unique, topic_prefix, ["hub", "sessions"])
+        audit = await audit_over(
+            stack, platform, unique, topic_prefix, ["hub", "sessions", "aftercare"]
+        )
         clients = {"hub": hub, "sessions": sessions, "aftercare": aftercare, "audit": audit}
         app = build(settings, platform=platform, schema=schema, topic_prefix=topic_prefix,
                     services=Services(clients))  # fmt: skip

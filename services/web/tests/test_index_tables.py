@@ -103,7 +103,6 @@ async def test_each_question_stays_in_its_agency_and_a_practitioners_caseload(in
     assert [i["case_id"] for i in await index.queue("agency-b", PRAC)] == ["case-bbb001"]
     assert await index.caseload("agency-a", PRAC) == ["case-idx001", "case-idx002"]
     assert await index.caseloads("agency-a") == {PRAC: 2, OTHER: 1}
-    assert await index.counts_by_stage("agency-a") == {"aftercare": 3}
     assert await index.cases_of("agency-a", "hp-idx0002") == ["case-idx002"]
     assert await index.cases_of("agency-b", "hp-idx0002") == []
 

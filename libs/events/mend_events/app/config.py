@@ -141,6 +141,17 @@ class MendSettings(BaseSettings):
         description="base64, at least 32 bytes: the key every agency's key-encryption key is "
         "derived from when `MEND_AGENCY_KEYS` does not name it; unset: the development key",
     )
+    share_signing_key: SecretStr | None = Field(
+        None,
+        description="base64 of the 32 raw bytes of the Ed25519 key that signs what partner "
+        "agencies receive (docs/sharing.md); unset: derived from `MEND_MASTER_KEY` (the "
+        "development key is refused in production)",
+    )
+    share_published_keys: str | None = Field(
+        None,
+        description="JSON list of base64 raw Ed25519 public keys published in the sharing JWKS "
+        "beside the signing key (rotation: the next key, the previous one)",
+    )
     case_lag_ms: int = Field(
         DEFAULT_LAG_MS,
         ge=0,

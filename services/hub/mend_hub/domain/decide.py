@@ -118,6 +118,11 @@ def _decide_agency(state: AgencyState, cmd: object, ctx: CommandContext) -> list
         if state.suspended is not None:
             raise Conflict("this agency is suspended already", field="agency_id")
         return [ev.AgencySuspended(agency_id=state.agency_id, reason=cmd.reason)]
+    if isinstance(cmd, c.AdoptRulePack):
+        adopted = ev.RulePackAdopted(
+            agency_id=state.agency_id, pack_id=cmd.pack_id, version=cmd.version
+        )
+        return [] if state.rule_pack == adopted.ref else [adopted]
     if isinstance(cmd, c.ReinstateAgency):
         if state.suspended is None:
             raise Conflict("this agency is not suspended", field="agency_id")

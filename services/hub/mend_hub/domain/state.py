@@ -25,6 +25,7 @@ from mend_events.contracts.catalog.hub import (
     AllocationReason,
     CaseAllocated,
     CaseDeallocated,
+    RulePackAdopted,
     SignIn,
     StaffDeactivated,
     StaffEnrolled,
@@ -60,6 +61,7 @@ class AgencyState:
     # The last provider set: the event itself (issuer, JWKS URL, audience, claims).
     identity_provider: AgencyIdentityProviderSet | None = None
     suspended: SuspensionReason | None = None
+    rule_pack: str | None = None  # the pack adopted last (`id@version`), None: the default
 
     @property
     def active(self) -> bool:
@@ -91,6 +93,8 @@ def _evolve_agency(state: AgencyState, event: DomainEvent, meta: Metadata) -> Ag
         return replace(state, suspended=event.reason)
     if isinstance(event, AgencyReinstated):
         return replace(state, suspended=None)
+    if isinstance(event, RulePackAdopted):
+        return replace(state, rule_pack=event.ref)
     return state
 
 

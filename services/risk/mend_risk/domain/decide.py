@@ -12,6 +12,7 @@ from mend_events.contracts.catalog.risk import (
     ReassessmentTrigger,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
+    RiskDecisionRevalidated,
     RiskFactorRecorded,
     RiskFlagRaised,
     RiskFlagResolved,
@@ -28,10 +29,13 @@ from mend_risk.commands import (
     RaiseRiskFlag,
     RecordRiskFactor,
     ResolveRiskFlag,
+    RevalidateUnderRulePack,
     StartRiskAssessment,
+    UnderRulePack,
 )
 from mend_risk.domain.queries import (
     decision_problem,
+    latest_completed,
     open_assessment,
 )
 from mend_risk.domain.state import (
@@ -61,6 +65,8 @@ def _decide(
 ) -> list[DomainEvent]:
     if isinstance(command, MarkReassessmentDue):
         return _mark_due(state, command, ctx)
+    if isinstance(command, RevalidateUnderRulePack):
+        return _revalidate(state, command, ctx)
     if ctx.actor.role is not Role.PRACTITIONER:
         raise Forbidden("only a practitioner may record risk assessments, safety plans and flags")
     match command:
@@ -68,6 +74,9 @@ def _decide(
             return _start(state, command)
         case RecordRiskFactor():
             return _record_factor(state, command)
+        case UnderRulePack():
+            pack = RiskPolicy(command.default_validity_days, command.max_validity_days)
+            return _complete(pack, state, command.command, ctx, command.rule_pack)
         case CompleteRiskAssessment():
             return _complete(policy, state, command, ctx)
         case AgreeSafetyPlan():
@@ -114,7 +123,11 @@ def _record_factor(state: RiskState, cmd: RecordRiskFactor) -> list[DomainEvent]
 
 
 def _complete(
-    policy: RiskPolicy, state: RiskState, cmd: CompleteRiskAssessment, ctx: CommandContext
+    policy: RiskPolicy,
+    state: RiskState,
+    cmd: CompleteRiskAssessment,
+    ctx: CommandContext,
+    rule_pack: str | None = None,
 ) -> list[DomainEvent]:
     assessment = _still_open(state, cmd.assessment_id)
     if cmd.signed_off_by is None:
@@ -136,6 +149,7 @@ def _complete(
             reasons=cmd.reasons,
             signed_off_by=cmd.signed_off_by,
             valid_until=ctx.now + timedelta(days=days),
+            rule_pack=rule_pack,
         )
     ]
 
@@ -173,6 +187,28 @@ def _resolve_flag(state: RiskState, cmd: ResolveRiskFlag) -> list[DomainEvent]:
     owner = (flag.raised.affects or state.case_id) if cmd.note is not None else None
     return [
         RiskFlagResolved(flag_id=cmd.flag_id, reason=cmd.reason, note=cmd.note, note_owner=owner)
+    ]
+
+
+def _revalidate(
+    state: RiskState, cmd: RevalidateUnderRulePack, ctx: CommandContext
+) -> list[DomainEvent]:
+    """The latest decision (the one that governs) judged by the new pack from now on: valid
+    until its completion plus the pack's longest validity, or until now if that has passed;
+    never later than it was. Nothing when it was stale already or the pack allows as long."""
+    if ctx.actor.role is not Role.SYSTEM:
+        raise Forbidden("a rule pack is applied by the service's reactions")
+    latest = latest_completed(state)
+    if latest is None or latest.completion is None or latest.completed_at is None:
+        return []
+    until = latest.completion.valid_until
+    judged = max(latest.completed_at + timedelta(days=cmd.max_validity_days), ctx.now)
+    if until <= ctx.now or judged >= until:
+        return []
+    return [
+        RiskDecisionRevalidated(
+            assessment_id=latest.assessment_id, valid_until=judged, rule_pack=cmd.rule_pack
+        )
     ]
 
 

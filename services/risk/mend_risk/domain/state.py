@@ -13,6 +13,7 @@ from mend_events.contracts.catalog.risk import (
     ReassessmentTrigger,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
+    RiskDecisionRevalidated,
     RiskFactor,
     RiskFactorRecorded,
     RiskFlagRaised,
@@ -109,6 +110,8 @@ def evolve(state: RiskState, event: DomainEvent, meta: Metadata) -> RiskState:
             )
             # A completed assessment answers every trigger that came before it.
             return replace(done, pending_reassessments=()) if done is not state else state
+        case RiskDecisionRevalidated():
+            return _update_assessment(state, event.assessment_id, lambda a: _revalidated(a, event))
         case SafetyPlanAgreed():
             others = tuple(p for p in state.safety_plans if _plan_key(p) != _plan_key(event))
             return replace(state, safety_plans=(*others, event))
@@ -157,3 +160,10 @@ def _resolve(flag: Flag, event: RiskFlagResolved, meta: Metadata) -> Flag:
     if flag.raised.flag_id != event.flag_id or flag.resolved_at is not None:
         return flag
     return replace(flag, resolved_by=meta.actor_id, resolved_at=meta.occurred_at)
+
+
+def _revalidated(a: Assessment, event: RiskDecisionRevalidated) -> Assessment:
+    """The completion with its validity shortened (never lengthened) by a rule pack."""
+    if a.completion is None or event.valid_until >= a.completion.valid_until:
+        return a
+    return replace(a, completion=a.completion.model_copy(update={"valid_until": event.valid_until}))

@@ -25,6 +25,7 @@ from mend_events.contracts.catalog.risk import (
     AssessmentStage,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
+    RiskDecisionRevalidated,
     RiskFlagRaised,
     RiskFlagResolved,
     RiskReassessmentDue,
@@ -65,6 +66,8 @@ RISK_TYPES = frozenset(
     for t in (
         RiskAssessmentStarted,
         RiskAssessmentCompleted,
+        # A rule pack adopted by the agency shortened a standing decision's validity.
+        RiskDecisionRevalidated,
         RiskFlagRaised,
         RiskFlagResolved,
         # Kept in the view only: it closes the risk gate to scheduling and starting until an
@@ -210,6 +213,16 @@ class RiskView:
                     model.assessment_id,
                     event.stream_version,
                     json.dumps(permitted),
+                    model.valid_until,
+                )
+            case RiskDecisionRevalidated():
+                # Never later than it was: a revalidation only shortens (and a redelivery
+                # writes the same value again).
+                await conn.execute(
+                    f"UPDATE {self.schema}.risk_assessments SET valid_until = "
+                    f"least(valid_until, $3) WHERE case_id = $1 AND assessment_id = $2",
+                    case_id,
+                    model.assessment_id,
                     model.valid_until,
                 )
             case RiskFlagRaised():

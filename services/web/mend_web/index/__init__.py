@@ -6,7 +6,7 @@ risk, sessions, aftercare, hub), so lists, queues and searches never fan out to 
 - `tables.CaseIndex`: the projection writing the index's tables (schema `web`);
 - `feed`: the inbox consumer that applies the topics to it (read-only Kafka principal `web`);
 - `queries.Index`: the questions pages ask (see its module for the API): `queue`, `search`,
-  `caseload`, `caseloads`, `counts_by_stage`, `cases_of`.
+  `caseload`, `caseloads`, `cases_of`.
 """
 
 from mend_web.index.queries import Index, Search

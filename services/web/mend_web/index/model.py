@@ -13,31 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from mend_events.contracts.envelope import RecordedEvent
+from mend_events.contracts.stages import furthest
 
 Entry = dict[str, Any]
 
-# The case's progress, furthest reached (a pause is a gate, not a stage).
-STAGES = (
-    "opening", "consent", "assessment", "preparation", "contact", "outcome", "aftercare",
-    "closed",
-)  # fmt: skip
-_STAGE_OF = {
-    "CaseOpened": "opening",
-    "InvitationRecorded": "opening",
-    "ConsentGiven": "consent",
-    "RiskAssessmentStarted": "assessment",
-    "RiskAssessmentCompleted": "assessment",
-    "PreparationSessionHeld": "preparation",
-    "SessionScheduled": "contact",
-    "SessionStarted": "contact",
-    "SessionCompleted": "outcome",
-    "AgreementReached": "outcome",
-    "AftercareOffered": "aftercare",
-    "AftercareAccepted": "aftercare",
-    "CheckInScheduled": "aftercare",
-    "CaseClosed": "closed",
-    "AftercareClosed": "closed",
-}
 # Kinds of due items and of gates (codes; the pages translate them).
 DUE_KINDS = ("reassessment", "check_in", "consent_lapsing", "commitment", "flag", "aftercare")
 GATES = (
@@ -93,9 +72,7 @@ def evolve(entry: Entry, event: RecordedEvent) -> Entry:
         e["last_activity"] = at
     if e["agency"] is None:
         e["agency"] = d.get("agency_id") or event.metadata.agency
-    reached = _STAGE_OF.get(kind)
-    if reached and (e["stage"] is None or STAGES.index(reached) > STAGES.index(e["stage"])):
-        e["stage"] = reached
+    e["stage"] = furthest(e["stage"], kind)
     handler = _HANDLERS.get(kind)
     if handler is not None:
         handler(e, d, event, at)

@@ -10,7 +10,6 @@ across agencies. Answers are plain dicts of ids, codes and times.
     await index.caseload(agency, practitioner_id)       # case ids allocated to them
     await index.entries(agency, case_ids)               # the rows of given cases, by id
     await index.caseloads(agency)                       # {practitioner id: number of cases}
-    await index.counts_by_stage(agency)                 # {stage: number of cases}
     await index.cases_of(agency, person_id)             # a participant's cases (ParticipantCases)
 """
 
@@ -98,16 +97,10 @@ class Index:
     async def caseloads(self, agency: str) -> dict[str, int]:
         return await self._counts("practitioner_id", "case_index_staff", agency)
 
-    async def counts_by_stage(self, agency: str) -> dict[str, int]:
-        return await self._counts("coalesce(stage, 'opening')", "case_index", agency, "opened")
-
-    async def _counts(
-        self, key: str, table: str, agency: str, where: str = "true"
-    ) -> dict[str, int]:
+    async def _counts(self, key: str, table: str, agency: str) -> dict[str, int]:
         """Cases of `agency` counted by `key` (a column or expression of ours, never input)."""
         rows = await self.pool.fetch(
-            f"SELECT {key}, count(*) FROM {self.s}.{table} "
-            f"WHERE agency = $1 AND {where} GROUP BY 1 ORDER BY 1",
+            f"SELECT {key}, count(*) FROM {self.s}.{table} WHERE agency = $1 GROUP BY 1 ORDER BY 1",
             agency,
         )
         return {r[0]: r[1] for r in rows}

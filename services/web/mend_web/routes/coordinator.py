@@ -1,20 +1,22 @@
 """The coordinator's pages: the agency's staff with their qualifications (the hub's staff
 list), a case's allocations and their history, and the forms that allocate and reallocate
 (the hub's allocation routes, with the coordinator's own token; the hub decides); each
-practitioner's caseload (the hub's), and the agency report: counts only, from the aftercare
-service's commissioners' report (which hides every cell resting on fewer than 5 cases) and the
-hub's caseloads (hidden the same way here), since a small number can point at a person."""
+practitioner's caseload (the hub's), and the agency report: counts only, the audit service's
+commissioners' report as recorded by a chosen day (it hides every figure resting on fewer than
+its threshold, and any figure that would give one away by difference) and the hub's caseloads
+(a small count hidden here the same way), since a small number can point at a person."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from mend_events.contracts.actors import PSEUDO_ID_PATTERN
 from mend_events.contracts.catalog.hub import AllocationReason
 
-from mend_web.index.words import STAGES
+from mend_web import report_words
 from mend_web.pages import Viewer, render, services, viewer
 
 ROLES = ("coordinator",)
@@ -34,6 +36,30 @@ SUPPRESSED = "<5"
 
 def cell(count: int) -> int | str:
     return count if count >= MIN_CELL else SUPPRESSED
+
+
+# The reporting day: the report counts what was recorded by the end of it (UTC).
+ReportDay = Annotated[date | None, Query()]
+
+
+def _end_of(day: date | None) -> str | None:
+    return f"{day.isoformat()}T23:59:59.999999+00:00" if day else None
+
+
+def _tables(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each table of the audit service's report with words for its codes; a hidden figure
+    stays None (the page writes "fewer than N")."""
+    words = report_words
+    return [
+        {
+            "title": words.TABLES.get(t["name"], t["name"].replace("_", " ")),
+            "name": t["name"],
+            "rows": [(words.CELLS.get(k, k.replace("_", " ")), v) for k, v in t["cells"].items()],
+            "with_total": t["with_total"],
+            "total": t["total"],
+        }
+        for t in report["tables"]
+    ]
 
 
 async def _caseloads(request: Request, me: Viewer) -> list[dict[str, Any]]:
@@ -93,16 +119,28 @@ def router() -> APIRouter:
         return render(request, "coordinator/caseloads.html", {"rows": rows})
 
     @r.get("/reports")
-    async def report(request: Request, me: Coordinator) -> Response:
-        aftercare = await services(request).commissioners_report(me.token)
+    async def report(request: Request, me: Coordinator, day: ReportDay = None) -> Response:
+        report = await services(request).commissioner_report(me.token, _end_of(day))
         rows = await _caseloads(request, me)
         allocated = {c["case_id"] for row in rows for c in row["cases"]}
         active = sum(1 for row in rows if row["active"])
-        # Cases by stage from the web app's case index (the agency's own, no service asked).
-        stages = await request.app.state.index.counts_by_stage(me.agency)
-        by_stage = [(STAGES[s], cell(n)) for s, n in stages.items() if s in STAGES]
-        ctx = {"r": aftercare, "allocated": cell(len(allocated)), "practitioners": active,
-               "by_stage": by_stage, "suppressed": SUPPRESSED, "min_cell": MIN_CELL}  # fmt: skip
+        ctx = {"report": report, "tables": _tables(report), "day": day,
+               "allocated": cell(len(allocated)), "practitioners": active,
+               "suppressed": SUPPRESSED, "min_cell": MIN_CELL,
+               "stage_words": report_words.STAGES}  # fmt: skip
         return render(request, "coordinator/report.html", ctx)
+
+    @r.get("/reports/download")
+    async def report_file(
+        request: Request,
+        me: Coordinator,
+        format: Annotated[Literal["csv", "json"], Query()] = "csv",
+        day: ReportDay = None,
+    ) -> Response:
+        """The same report as a file for the commissioners (CSV or JSON)."""
+        answer = await services(request).commissioner_report_file(me.token, format, _end_of(day))
+        kept = ("content-type", "content-disposition")
+        headers = {k: v for k, v in answer.headers.items() if k.lower() in kept}
+        return Response(answer.content, headers=headers)
 
     return r

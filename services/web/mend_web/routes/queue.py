@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from mend_events.contracts.stages import STAGES
 
 from mend_web.index import Index, Search
-from mend_web.index.model import STAGES
 from mend_web.index.words import WORDS
 from mend_web.pages import Viewer, is_htmx, render, viewer
 

@@ -143,6 +143,22 @@ class AgencyReinstated(DomainEvent):
     agency_id: AgencyId
 
 
+@registry.register
+class RulePackAdopted(DomainEvent):
+    """The agency works under this rule pack version from the event's occurred_at on
+    (`mend_events.rules`): decisions made from then on record it, and the risk service judges
+    every standing decision of the agency's cases by it (`RiskDecisionRevalidated`)."""
+
+    event_type: ClassVar[str] = "RulePackAdopted"
+    agency_id: AgencyId
+    pack_id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+    version: int = Field(ge=1)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.pack_id}@{self.version}"
+
+
 # ---- staff ----------------------------------------------------------------------------------
 
 

@@ -203,9 +203,17 @@ class RiskFactorRecorded(DomainEvent):
     factor: RiskFactor
 
 
+# A rule pack version (`mend_events.rules`), e.g. `england-wales@2`.
+RulePackRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,40}@[1-9][0-9]{0,5}$")]
+
+
 @registry.register
 class RiskAssessmentCompleted(DomainEvent):
+    """v2: `rule_pack`, the rules the decision was made under (None: made before rule packs,
+    under the deployment's configured policy)."""
+
     event_type = "RiskAssessmentCompleted"
+    schema_version = 2
 
     assessment_id: UUID
     decision: RiskDecision
@@ -213,6 +221,25 @@ class RiskAssessmentCompleted(DomainEvent):
     reasons: Annotated[tuple[DecisionReason, ...], Field(min_length=1)]
     signed_off_by: PseudoId  # the specialist who signed the decision off
     valid_until: AwareDatetime  # absolute, so a replay never depends on today's configuration
+    rule_pack: RulePackRef | None = None
+
+
+@registry.upcaster("RiskAssessmentCompleted", 1)
+def _completed_v1(data: dict) -> dict:
+    return {**data, "rule_pack": None}
+
+
+@registry.register
+class RiskDecisionRevalidated(DomainEvent):
+    """The agency adopted a rule pack under which a standing decision goes stale sooner: from
+    the adoption on, the decision is valid until `valid_until` (never later than it was).
+    Caused by the hub's RulePackAdopted (the envelope's causation id)."""
+
+    event_type = "RiskDecisionRevalidated"
+
+    assessment_id: UUID
+    valid_until: AwareDatetime
+    rule_pack: RulePackRef
 
 
 @registry.register
@@ -266,6 +293,7 @@ RISK_EVENTS: tuple[type[DomainEvent], ...] = (
     RiskAssessmentStarted,
     RiskFactorRecorded,
     RiskAssessmentCompleted,
+    RiskDecisionRevalidated,
     SafetyPlanAgreed,
     RiskFlagRaised,
     RiskFlagResolved,

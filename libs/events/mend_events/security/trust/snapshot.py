@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
 from mend_events.contracts.catalog.hub import STAFF_ROLES
 from mend_events.errors import Forbidden, Unauthenticated
+from mend_events.rules import RulePack, in_force
 from mend_events.security.principal import Identity
 from mend_events.security.public_keys import PublicKey
 
@@ -61,6 +62,8 @@ class TrustSnapshot:
     staff: Mapping[tuple[str, str], StaffTrust] = field(default_factory=dict)  # (agency, person)
     # (agency, practitioner) -> the case ids allocated to them now
     allocations: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    # agency -> its rule pack adoptions, ((since, pack ref), ...) oldest first
+    rule_packs: Mapping[str, tuple[tuple[datetime, str], ...]] = field(default_factory=dict)
     keyed: frozenset[str] = field(init=False, default=frozenset())  # agencies with hub keys
 
     def __post_init__(self) -> None:
@@ -77,6 +80,10 @@ class TrustSnapshot:
 
     def cases_of(self, agency: str, person_id: str) -> frozenset[str]:
         return self.allocations.get((agency, person_id), frozenset())
+
+    def rule_pack(self, agency: str, at: datetime) -> RulePack:
+        """The rule pack in force for `agency` at `at` (the default before any adoption)."""
+        return in_force(self.rule_packs.get(agency, ()), at)
 
     def admit(
         self, identity: Identity, *, kid: str | None = None, now: datetime | None = None

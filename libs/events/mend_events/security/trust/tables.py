@@ -26,6 +26,7 @@ TRUST_EVENTS = frozenset(
         "AgencyIdentityProviderSet",
         "AgencySuspended",
         "AgencyReinstated",
+        "RulePackAdopted",
         "StaffEnrolled",
         "StaffDeactivated",
         "StaffReactivated",
@@ -147,6 +148,17 @@ class TrustTables:
     async def _reinstated(self, conn, m: hub.AgencyReinstated, event, at) -> None:
         await self._status(conn, m.agency_id, "active", event, at)
 
+    async def _rule_pack(self, conn, m: hub.RulePackAdopted, event, at) -> None:
+        await self._agency(conn, m.agency_id, event, at)
+        await conn.execute(
+            f"INSERT INTO {self.schema}.trust_rule_packs (source_event_id, agency, pack_ref, "
+            f"since) VALUES ($1, $2, $3, $4) ON CONFLICT (source_event_id) DO NOTHING",
+            event.event_id,
+            m.agency_id,
+            m.ref,
+            at,
+        )
+
     # ---- staff ------------------------------------------------------------------------------
 
     async def _enrolled(self, conn, m: hub.StaffEnrolled, event, at) -> None:
@@ -241,6 +253,7 @@ _APPLY = {
     hub.AgencyIdentityProviderSet: TrustTables._provider,
     hub.AgencySuspended: TrustTables._suspended,
     hub.AgencyReinstated: TrustTables._reinstated,
+    hub.RulePackAdopted: TrustTables._rule_pack,
     hub.StaffEnrolled: TrustTables._enrolled,
     hub.StaffDeactivated: TrustTables._deactivated,
     hub.StaffReactivated: TrustTables._reactivated,

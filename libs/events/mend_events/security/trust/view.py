@@ -194,10 +194,14 @@ class TrustView:
                     f"FROM {s}.trust_case_allocations WHERE ended_at IS NULL "
                     f"GROUP BY agency, practitioner_id"
                 )
-        self.snapshot = self._build(int(version), agencies, keys, staff, allocations)
+                packs = await conn.fetch(
+                    f"SELECT agency, since, pack_ref FROM {s}.trust_rule_packs "
+                    f"ORDER BY agency, since, source_event_id"
+                )
+        self.snapshot = self._build(int(version), agencies, keys, staff, allocations, packs)
         self._notified = max(self._notified, self.snapshot.version)
 
-    def _build(self, version: int, agencies, keys, staff, allocations) -> TrustSnapshot:
+    def _build(self, version: int, agencies, keys, staff, allocations, packs) -> TrustSnapshot:
         providers: dict[str, Provider] = {}
         ambiguous: set[str] = set()
         for a in agencies:
@@ -235,6 +239,7 @@ class TrustView:
             allocations={
                 (r["agency"], r["practitioner_id"]): frozenset(r["cases"]) for r in allocations
             },
+            rule_packs=_adoptions(packs),
         )
 
     def _key(self, row: Any) -> Any:
@@ -246,3 +251,10 @@ class TrustView:
                 log.warning("trust.key_unreadable", agency=row["agency"], kid=row["kid"])
                 self._keys[cache_key] = None
         return self._keys[cache_key]
+
+
+def _adoptions(rows: Any) -> dict[str, tuple[tuple[Any, str], ...]]:
+    out: dict[str, list[tuple[Any, str]]] = {}
+    for r in rows:
+        out.setdefault(r["agency"], []).append((r["since"], r["pack_ref"]))
+    return {agency: tuple(found) for agency, found in out.items()}

@@ -16,3 +16,4 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.practitioner_registry TO mend_a
 GRANT SELECT, INSERT ON {schema}.idempotency_keys TO mend_app;
 GRANT SELECT, INSERT, UPDATE ON {schema}.trust_agencies, {schema}.trust_agency_keys,
     {schema}.trust_staff, {schema}.trust_case_allocations, {schema}.trust_version TO mend_app;
+GRANT SELECT, INSERT ON {schema}.trust_rule_packs TO mend_app;

@@ -1,0 +1,116 @@
+"""Rule packs: the parameters that differ by jurisdiction or by an agency's practice framework,
+as versioned data (`packs/<id>-v<version>.toml`), never constants in code.
+
+An agency adopts a pack version (the hub's `RulePackAdopted`); every decision made under a
+pack records its reference (`england-wales@2`), so an auditor replaying a case sees which rules
+applied then. A pack version never changes once published: a revision is a new version.
+
+    pack = load("england-wales", 2)       # or parse_ref("england-wales@2")
+    pack.risk.max_validity_days
+    available()                           # every (id, version) shipped
+    in_force(adoptions, at)               # the pack an agency's adoptions put in force at `at`
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from datetime import datetime
+from functools import cache
+from importlib import resources
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PACK_ID = r"^[a-z][a-z0-9-]{1,40}$"
+DEFAULT_REF = "england-wales@1"  # in force for an agency that has adopted none
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RiskRules(_Part):
+    default_validity_days: int = Field(ge=1, le=366)
+    max_validity_days: int = Field(ge=1, le=366)
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> RiskRules:
+        if self.default_validity_days > self.max_validity_days:
+            raise ValueError("default_validity_days exceeds max_validity_days")
+        return self
+
+
+class ConsentRules(_Part):
+    default_expiry_days: int = Field(ge=1, le=3660)
+
+
+class SessionRules(_Part):
+    min_gap_days_floor: int = Field(ge=0, le=365)
+
+
+class ReportRules(_Part):
+    min_cell: int = Field(ge=2, le=100)
+
+
+class RulePack(_Part):
+    id: str = Field(pattern=PACK_ID)
+    version: int = Field(ge=1)
+    title: str
+    jurisdiction: str
+    summary: str
+    risk: RiskRules
+    consent: ConsentRules
+    sessions: SessionRules
+    reports: ReportRules
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
+
+
+class UnknownPack(ValueError):
+    """No such pack version is shipped."""
+
+
+def _files() -> Iterable[resources.abc.Traversable]:
+    return (f for f in resources.files(__package__).joinpath("packs").iterdir()
+            if f.name.endswith(".toml"))  # fmt: skip
+
+
+@cache
+def _all() -> dict[tuple[str, int], RulePack]:
+    packs = {}
+    for f in _files():
+        pack = RulePack.model_validate(tomllib.loads(f.read_text("utf-8")))
+        if f.name != f"{pack.id}-v{pack.version}.toml":
+            raise ValueError(f"{f.name} holds {pack.ref}: name it {pack.id}-v{pack.version}.toml")
+        packs[(pack.id, pack.version)] = pack
+    return packs
+
+
+def available() -> list[tuple[str, int]]:
+    return sorted(_all())
+
+
+def load(pack_id: str, version: int) -> RulePack:
+    try:
+        return _all()[(pack_id, version)]
+    except KeyError:
+        raise UnknownPack(f"no rule pack {pack_id}@{version}") from None
+
+
+def parse_ref(ref: str) -> RulePack:
+    pack_id, _, version = ref.partition("@")
+    if not version.isdigit():
+        raise UnknownPack("a rule pack is named id@version, e.g. england-wales@2")
+    return load(pack_id, int(version))
+
+
+def in_force(adoptions: Iterable[tuple[datetime, str]], at: datetime) -> RulePack:
+    """The pack in force at `at` given an agency's adoptions ((effective from, ref) pairs):
+    the latest adopted by then, else the default."""
+    chosen = DEFAULT_REF
+    for since, ref in sorted(adoptions):
+        if since <= at:
+            chosen = ref
+    return parse_ref(chosen)

@@ -1,0 +1,65 @@
+"""Rule packs as data (mend_events.rules): every shipped pack loads and is named for what it
+holds, the packs differ in real parameters, the pack in force follows the adoptions, and the
+difference tool names exactly the rules that changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from mend_events import rules
+from mend_events.rules.__main__ import main
+from mend_events.rules.diff import differences, render
+
+T0 = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def test_the_shipped_packs_load_and_the_default_is_one_of_them():
+    shipped = rules.available()
+    assert ("england-wales", 1) in shipped and ("england-wales", 2) in shipped
+    assert ("scotland", 1) in shipped
+    for pack_id, version in shipped:
+        pack = rules.load(pack_id, version)
+        assert pack.ref == f"{pack_id}@{version}"
+        assert pack.risk.default_validity_days <= pack.risk.max_validity_days
+    assert rules.parse_ref(rules.DEFAULT_REF).ref == rules.DEFAULT_REF
+
+
+def test_unknown_packs_and_malformed_references_are_refused():
+    with pytest.raises(rules.UnknownPack):
+        rules.load("england-wales", 99)
+    for ref in ("england-wales", "england-wales@x", "@1", "nowhere@1"):
+        with pytest.raises(rules.UnknownPack):
+            rules.parse_ref(ref)
+
+
+def test_the_pack_in_force_is_the_latest_adopted_by_then():
+    adoptions = [(T0 + timedelta(days=10), "scotland@1"), (T0, "england-wales@2")]
+    assert rules.in_force([], T0).ref == rules.DEFAULT_REF
+    assert rules.in_force(adoptions, T0 - timedelta(seconds=1)).ref == rules.DEFAULT_REF
+    assert rules.in_force(adoptions, T0).ref == "england-wales@2"
+    assert rules.in_force(adoptions, T0 + timedelta(days=10)).ref == "scotland@1"
+
+
+def test_the_difference_between_two_versions_names_each_changed_rule():
+    v1, v2 = rules.load("england-wales", 1), rules.load("england-wales", 2)
+    assert differences(v1, v2) == [
+        ("risk.default_validity_days", 90, 42),
+        ("risk.max_validity_days", 180, 60),
+        ("sessions.min_gap_days_floor", 0, 14),
+    ]
+    assert differences(v2, v2) == []
+    text = render(v1, v2)
+    assert text.startswith("england-wales@1 -> england-wales@2: 3 rule(s) differ")
+    scotland = rules.load("scotland", 1)
+    assert ("reports.min_cell", 5, 10) in differences(v1, scotland)
+
+
+def test_the_command_line(capsys):
+    assert main(["diff", "england-wales@1", "england-wales@2"]) == 0
+    assert "risk.max_validity_days: 180 -> 60" in capsys.readouterr().out
+    assert main(["list"]) == 0
+    assert "scotland@1" in capsys.readouterr().out
+    assert main(["show", "nowhere@3"]) == 2
+    assert "no rule pack nowhere@3" in capsys.readouterr().err
+    assert main(["frobnicate"]) == 2
