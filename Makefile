@@ -5,7 +5,8 @@ VPY       := $(VENV)/bin/python
 LAUNCH    := $(VPY) deploy/local/launcher.py
 STAMP     := $(VENV)/.installed
 
-.PHONY: up down status test fault fuzz bench demo lint deps system-deps venv clean kafka-jars node-deps
+.PHONY: up down status test fault fuzz bench demo lint deps system-deps venv clean kafka-jars node-deps \
+        deploy-tools
 
 # Python environment: rebuilt only when a pin or a package manifest changes.
 $(STAMP): constraints.txt requirements-dev.txt libs/*/pyproject.toml services/*/pyproject.toml \
@@ -44,7 +45,27 @@ $(AXE_STAMP): tests/browser/package-lock.json
 
 node-deps: $(OIDC_STAMP) $(AXE_STAMP)
 
-deps: system-deps venv kafka-jars node-deps
+# The deployment checkers tests/ops runs (tools/deploycheck, versions pinned by its go.sum):
+# kustomize renders each agency's overlay, composecheck loads docker-compose.yml with
+# compose-go, the loader `docker compose config` uses. Built once into .mend/bin, again only
+# when the module changes; the Go module cache keeps the sources. The build's output goes to a
+# log, not the screen.
+GO         ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+DEPLOYCHECK := tools/deploycheck/go.mod tools/deploycheck/go.sum tools/deploycheck/main.go
+.mend/bin/kustomize: tools/deploycheck/go.mod tools/deploycheck/go.sum
+	@mkdir -p .mend/bin .mend/logs
+	@cd tools/deploycheck && GOFLAGS=-mod=readonly $(GO) build -o ../../.mend/bin/kustomize \
+	   sigs.k8s.io/kustomize/kustomize/v5 > ../../.mend/logs/deploy-tools.log 2>&1 \
+	   || { tail -20 ../../.mend/logs/deploy-tools.log; exit 1; }
+.mend/bin/composecheck: $(DEPLOYCHECK)
+	@mkdir -p .mend/bin .mend/logs
+	@cd tools/deploycheck && GOFLAGS=-mod=readonly $(GO) build -o ../../.mend/bin/composecheck . \
+	   > ../../.mend/logs/deploy-tools.log 2>&1 \
+	   || { tail -20 ../../.mend/logs/deploy-tools.log; exit 1; }
+
+deploy-tools: .mend/bin/kustomize .mend/bin/composecheck
+
+deps: system-deps venv kafka-jars node-deps deploy-tools
 
 up: deps
 	@$(LAUNCH) up

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 import time
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from pathlib import Path
 from mend_audit.reader import AuditReader
 from mend_audit.render import render_history
 from mend_audit.verify_report import Problem, Report
+from mend_events.app.config import MendSettings
 from mend_events.app.db import create_pool
 from mend_events.app.settings import SERVICES, Settings, service_url
 from mend_testkit.devkeys import ensure_agency_keys, issue_token
@@ -44,8 +44,7 @@ RULE = "=" * 100
 
 
 def keys_dir() -> Path:
-    configured = os.environ.get("MEND_KEYS_DIR")
-    return Path(configured) if configured else ROOT / ".mend" / "keys"
+    return MendSettings.load().keys_dir or ROOT / ".mend" / "keys"
 
 
 def token_source(keys: Path):

@@ -42,20 +42,35 @@ def test_compose_runs_every_process_with_its_own_principal_and_migrates_every_sc
         assert f"MEND_KAFKA_{user.upper()}_PASSWORD" in kafka_env, user
 
 
+def test_compose_speaks_tls_to_the_broker_and_the_database():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for name in (*PROCESSES, "migrate", "bus-setup"):
+        env = services[name]["environment"]
+        assert env["MEND_KAFKA_TLS"] == "true" and env["MEND_DATABASE_TLS"] == "true", name
+        assert f"{env['MEND_KAFKA_CA_FILE']}:ro" in " ".join(services[name]["volumes"]), name
+    start = (ROOT / "deploy" / "compose" / "kafka-start.sh").read_text()
+    assert "INTERNAL:SASL_SSL,HOST:SASL_SSL" in start
+    assert "ssl=on" in " ".join(services["postgres"]["entrypoint"])
+    certs = (ROOT / "deploy" / "compose" / "make-certs.sh").read_text()
+    assert "subjectAltName=DNS:$host" in certs and "for host in kafka postgres" in certs
+
+
 def test_kubernetes_deploys_every_process_probed_and_limited():
-    k8s = ROOT / "deploy" / "k8s"
+    k8s = ROOT / "deploy" / "k8s" / "base"
     kustomization = yaml.safe_load((k8s / "kustomization.yaml").read_text())
     images = {i["name"] for i in kustomization["images"]}
     secrets = {
         d["metadata"]["name"] for d in yaml.safe_load_all((k8s / "secrets.yaml").read_text())
     }
-    migrate = next(yaml.safe_load_all((k8s / "migrate-job.yaml").read_text()))
+    migrate = next(yaml.safe_load_all((k8s / "jobs" / "migrate.yaml").read_text()))
     args = migrate["spec"]["template"]["spec"]["containers"][0]["command"]
     assert set(SCHEMAS) <= set(args)
     for name in PROCESSES:
-        assert f"{name}.yaml" in kustomization["resources"], name
+        # One file per service: a new one is a file and a line in the base.
+        assert f"services/{name}.yaml" in kustomization["resources"], name
         assert f"mend-{name}" in images and f"mend-kafka-{name}" in secrets, name
-        docs = list(yaml.safe_load_all((k8s / f"{name}.yaml").read_text()))
+        docs = list(yaml.safe_load_all((k8s / "services" / f"{name}.yaml").read_text()))
         (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -63,3 +78,5 @@ def test_kubernetes_deploys_every_process_probed_and_limited():
         assert container["resources"]["limits"]["memory"], name
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/path"] == "/metrics", name
+        (policy,) = [d for d in docs if d["kind"] == "NetworkPolicy"]
+        assert policy["metadata"]["name"] == name

@@ -3,7 +3,6 @@ events, the progress outbox projection), API, and the progress-update sender."""
 
 from __future__ import annotations
 
-import os
 from functools import partial
 
 import structlog
@@ -19,6 +18,7 @@ from mend_aftercare.delivery import OnDelivered
 from mend_aftercare.reactions import Reactions
 from mend_aftercare.read_models import ConsentFacts, ProgressOutbox
 from mend_aftercare.service import AftercareService
+from mend_aftercare.settings import AftercareSettings
 
 log = structlog.get_logger("mend.aftercare")
 
@@ -41,12 +41,9 @@ def wire(
     schema = runtime.schema
     cases, consent = CaseDirectory(schema), ConsentFacts(schema)
     runtime.project(ProgressOutbox(schema))
-    interval = update_interval or float(os.environ.get("MEND_AFTERCARE_UPDATE_INTERVAL", "1"))
-    hold = (
-        delivery_hold
-        if delivery_hold is not None
-        else float(os.environ.get("MEND_AFTERCARE_DELIVERY_HOLD", "5"))
-    )
+    config = AftercareSettings.load()
+    interval = update_interval or config.aftercare_update_interval
+    hold = delivery_hold if delivery_hold is not None else config.aftercare_delivery_hold
 
     service_of = ServiceOf(
         runtime,

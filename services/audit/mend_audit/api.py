@@ -34,6 +34,7 @@ from mend_audit.history import to_json
 from mend_audit.reader import AuditReader
 from mend_audit.replay import Schemas, default_schemas
 from mend_audit.reports import output as report_output
+from mend_audit.settings import AuditSettings
 
 Moment = Annotated[ClientMoment | None, Query(description="ISO 8601, with its timezone")]
 OTHER_AGENCY = "(a case of another agency)"
@@ -159,7 +160,7 @@ def build(
     topic_prefix: str = "",
 ) -> FastAPI:
     """The audit API on its own: a pool of the application role, read-only use of it."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(AuditSettings.load())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

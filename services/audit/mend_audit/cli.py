@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import structlog
-from mend_events.app.db import create_pool
+from mend_events.app.db import connect, create_pool
 from mend_events.app.logging import scrub_personal_data
 from mend_events.app.settings import SERVICES, Settings
 from mend_events.errors import MendError
@@ -166,7 +166,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.tool == "erase":
         return await erase.run(args, settings, schemas["consent"], _out)
     if args.command == "migrate":
-        conn = await asyncpg.connect(settings.admin_database_url)
+        conn = await connect(settings.admin_database_url)
         try:
             applied = await migrate(conn, args.audit_schema)
         finally:

@@ -11,10 +11,10 @@ are destroyed before the answer; the other services destroy theirs when they con
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
 from typing import Any
 
+from mend_events.app.config import CliSettings
 from mend_events.app.db import create_pool
 from mend_events.app.settings import Settings
 from mend_events.commands.service import CommandService
@@ -55,7 +55,8 @@ def add_parser(tools: Any) -> None:
 async def run(
     args: argparse.Namespace, settings: Settings, schema: str, out: Callable[[str | bytes], None]
 ) -> int:
-    token = args.token or os.environ.get("MEND_TOKEN")
+    config = CliSettings.load()
+    token = args.token or (config.token.get_secret_value() if config.token else None)
     if not token:
         raise Unauthenticated("no token: pass --token or set MEND_TOKEN")
     body = ErasureBody(basis=ErasureBasis(args.basis), agency=args.agency)

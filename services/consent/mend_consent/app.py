@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from functools import partial
 
@@ -22,6 +21,7 @@ from mend_consent.erasure import router as erasure_router
 from mend_consent.reactions import Reactions
 from mend_consent.read_models import CurrentGrants
 from mend_consent.service import ConsentService
+from mend_consent.settings import ConsentSettings
 
 log = structlog.get_logger("mend.consent")
 
@@ -43,7 +43,7 @@ def wire(
         runtime,
         lambda rt: ConsentService(rt.store, rt.sealer, grants, rt.settle, directory),
     )
-    interval = lapse_interval or float(os.environ.get("MEND_LAPSE_INTERVAL", "30"))
+    interval = lapse_interval or ConsentSettings.load().lapse_interval
 
     async def then(rt: ServiceRuntime, service: ConsentService) -> None:
         assert rt.store is not None

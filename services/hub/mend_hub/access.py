@@ -19,7 +19,6 @@ Participants have nothing here (their own accounts are the sign-in part's)."""
 
 from __future__ import annotations
 
-import os
 from functools import partial
 from typing import Any
 
@@ -36,12 +35,13 @@ from mend_events.security.policy import (
     same_agency,
 )
 
-DEFAULT_OPERATOR_AGENCY = "mend-ops"
+from mend_hub.settings import DEFAULT_OPERATOR_AGENCY as DEFAULT_OPERATOR_AGENCY
+from mend_hub.settings import HubSettings
 
 
 def operator_agency() -> str:
     """The deployment's own operating agency: its operators govern the agencies."""
-    return os.environ.get("MEND_HUB_OPERATOR_AGENCY", DEFAULT_OPERATOR_AGENCY)
+    return HubSettings.load().hub_operator_agency
 
 
 @condition("the caller operates this deployment (an operator of its operating agency)")

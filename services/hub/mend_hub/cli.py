@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,7 +37,7 @@ from typing import Any
 
 import httpx
 import jwt
-from mend_events.app.settings import service_url
+from mend_events.app.config import CliSettings
 
 from mend_hub.cli_text import render
 from mend_hub.people import cli as people_cli
@@ -245,9 +244,10 @@ def _call(url: str, token: str, request: Request) -> httpx.Response:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    url = args.url or os.environ.get("MEND_HUB_URL") or service_url("hub")
+    config = CliSettings.load()
+    url = args.url or config.hub_url
     try:
-        token = args.token or os.environ.get("MEND_TOKEN")
+        token = args.token or (config.token.get_secret_value() if config.token else None)
         if not token:
             raise UsageError("no token: pass --token or set MEND_TOKEN")
         response = _call(url, token, _request(args, token))

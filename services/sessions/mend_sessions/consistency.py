@@ -43,7 +43,6 @@ Measured by the lead's benchmark (withdrawal accepted -> SessionHalted, p50/p99)
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,18 +56,16 @@ from mend_events.app.settings import kafka_options
 from mend_events.errors import Unavailable
 from mend_events.messaging.inbox import Position
 
+from mend_sessions.settings import SessionsSettings
+
 log = structlog.get_logger("mend.sessions.consistency")
 
 DEFAULT_MAX_LAG_MS = 2000
 
 
 def max_lag_from_env() -> int:
-    raw = os.environ.get("MEND_SESSIONS_MAX_CONSENT_LAG_MS", "")
-    try:
-        value = int(raw) if raw else DEFAULT_MAX_LAG_MS
-    except ValueError:
-        value = DEFAULT_MAX_LAG_MS
-    return max(value, 0)
+    """`MEND_SESSIONS_MAX_CONSENT_LAG_MS` (a bad value stops the service at start)."""
+    return SessionsSettings.load().sessions_max_consent_lag_ms
 
 
 @dataclass(frozen=True, slots=True)

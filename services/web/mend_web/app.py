@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from mend_events import metrics
+from mend_events.app.db import tls_options
 from mend_events.app.settings import Settings
 from mend_events.web.edge import Timing
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -118,13 +119,15 @@ def build(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(db.database_url, min_size=1, max_size=8)
+        pool = await asyncpg.create_pool(db.database_url, min_size=1, max_size=8, **tls_options())
         app.state.sessions = Sessions(pool, schema, cfg.idle)
         app.state.services = services or Services.from_env()
         app.state.index = Index(pool, schema)
         app.state.participant_cases = participant_cases or app.state.index
         # Its own pool: the consumer's transactions never wait behind page requests.
-        feed_pool = await asyncpg.create_pool(db.database_url, min_size=1, max_size=2)
+        feed_pool = await asyncpg.create_pool(
+            db.database_url, min_size=1, max_size=2, **tls_options()
+        )
         feed = await index_consumer(feed_pool, schema, db, topic_prefix) if index_feed else None
         if feed is not None:
             await feed.start()

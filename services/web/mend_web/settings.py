@@ -1,13 +1,17 @@
-"""The web app's settings (`MEND_WEB_*`), read once at start; the services' addresses are
-every service's (`MEND_<SERVICE>_URL`, mend_web.services)."""
+"""The web app's settings: its process's variables (`WebProcessSettings`: every process's and
+`MEND_WEB_*`; the services' addresses are `MEND_<SERVICE>_URL`), read once at start into the
+`WebSettings` the pages use."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
+from mend_events.app.config import MendSettings
+from mend_events.app.config import SettingsError as SettingsError
 from mend_events.app.settings import DEFAULT_PORTS
+from pydantic import Field
 
 DEFAULT_PORT = DEFAULT_PORTS["web"]
 IDLE = timedelta(minutes=30)  # the hub's refresh tokens expire after 30 minutes idle too
@@ -15,8 +19,23 @@ IDLE = timedelta(minutes=30)  # the hub's refresh tokens expire after 30 minutes
 DEFAULT_EXIT = "https://www.bbc.co.uk/weather"
 
 
-class SettingsError(ValueError):
-    """A setting that cannot be used; names the variable, never its value."""
+class WebProcessSettings(MendSettings):
+    """`python -m mend_web`."""
+
+    PROCESS: ClassVar[str] = "web"
+    web_agency: str = Field(
+        "",
+        description="the agency the web app's sign-in form assumes (one agency per deployment of "
+        "the web app)",
+    )
+    web_quick_exit_url: str = Field(
+        DEFAULT_EXIT, description="the neutral site the quick exit leaves for"
+    )
+    web_insecure_cookies: bool = Field(
+        False,
+        description="local http only: the session cookie without `Secure` and the `__Host-` "
+        "prefix; refused when `MEND_ENV=production`",
+    )
 
 
 @dataclass(frozen=True)
@@ -35,13 +54,12 @@ class WebSettings:
 
     @classmethod
     def from_env(cls) -> WebSettings:
-        production = os.environ.get("MEND_ENV", "development") == "production"
-        insecure = os.environ.get("MEND_WEB_INSECURE_COOKIES", "") in {"1", "true", "yes"}
-        if insecure and production:
+        config = WebProcessSettings.load()
+        if config.web_insecure_cookies and config.production:
             raise SettingsError("MEND_WEB_INSECURE_COOKIES is refused when MEND_ENV=production")
         return cls(
-            production=production,
-            insecure_cookies=insecure,
-            default_agency=os.environ.get("MEND_WEB_AGENCY", ""),
-            quick_exit_url=os.environ.get("MEND_WEB_QUICK_EXIT_URL", DEFAULT_EXIT),
+            production=config.production,
+            insecure_cookies=config.web_insecure_cookies,
+            default_agency=config.web_agency,
+            quick_exit_url=config.web_quick_exit_url,
         )

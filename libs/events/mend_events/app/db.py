@@ -9,6 +9,7 @@ import asyncpg
 import orjson
 from asyncpg.pool import PoolConnectionProxy
 
+from mend_events.app.tls import database_context
 from mend_events.errors import Unavailable
 
 # How long a caller waits for a pooled connection before it is told to try again (503).
@@ -90,6 +91,20 @@ async def create_pool(
         # Statements are few and hot: keep their plans.
         statement_cache_size=256,
         acquire_timeout=acquire_timeout,
+        **tls_options(),
     )
     await pool
     return pool
+
+
+def tls_options() -> dict[str, Any]:
+    """asyncpg's `ssl=` for every connection: `MEND_DATABASE_TLS`'s verifying context, or
+    nothing (the URL's own `sslmode` applies)."""
+    context = database_context()
+    return {} if context is None else {"ssl": context}
+
+
+async def connect(dsn: str, **options: Any) -> asyncpg.Connection:
+    """One connection outside a pool (the relay's lock, LISTEN, migrations), with the same
+    TLS as the pools."""
+    return await asyncpg.connect(dsn, **tls_options(), **options)

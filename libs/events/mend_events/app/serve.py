@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 import threading
@@ -17,6 +16,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
+from mend_events.app.config import MendSettings
 from mend_events.app.logging import configure_logging
 from mend_events.app.runtime import ServiceRuntime
 from mend_events.app.settings import DEFAULT_PORTS, Settings, is_production
@@ -103,7 +103,7 @@ def shutdown_grace() -> float:
     """Seconds a service has from SIGTERM to its exit (MEND_SHUTDOWN_GRACE_SECONDS, default 20:
     below Kubernetes' 30 s terminationGracePeriodSeconds, after which it would be killed). Half
     goes to the HTTP requests in flight, half to the runtime's stop (see ServiceRuntime.stop)."""
-    return float(os.environ.get("MEND_SHUTDOWN_GRACE_SECONDS", "20"))
+    return MendSettings.load().shutdown_grace_seconds
 
 
 class _Server(uvicorn.Server):

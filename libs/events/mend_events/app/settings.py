@@ -1,27 +1,31 @@
-"""The `MEND_*` settings every service, tool and test reads (printed by `make status`)."""
+"""What the services are and how a process connects (its `MEND_*` variables: `config.py`;
+`make status` prints the live ones)."""
 
 from __future__ import annotations
 
 import json
-import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mend_events.app.config import (
+    DEFAULT_PORTS as DEFAULT_PORTS,  # re-exported: where callers always found them
+)
+from mend_events.app.config import (
+    DEFAULT_SASL_MECHANISM,
+    MendSettings,
+)
+from mend_events.app.config import (
+    PRODUCTION_NAMES as PRODUCTION_NAMES,
+)
+from mend_events.app.config import (
+    SettingsError as SettingsError,
+)
+from mend_events.app.tls import kafka_context
+
 SERVICES = ("consent", "risk", "sessions", "aftercare", "hub")
-# The auditors' read-only API (mend_audit) runs beside the services on 8105, the hub on 8106.
-DEFAULT_PORTS = {
-    "consent": 8101,
-    "risk": 8102,
-    "sessions": 8103,
-    "aftercare": 8104,
-    "audit": 8105,
-    "hub": 8106,
-    "web": 8107,
-}
-
-
 # Which services' events topics each service consumes (its subscriptions, checked against the
 # apps by a test): the read ACLs follow from it.
 # Every service consumes the hub's agency, staff and allocation events (its trust model).
@@ -48,7 +52,6 @@ READERS: dict[str, tuple[str, ...]] = {"web": SERVICES}
 # job, tests).
 KAFKA_PRINCIPALS = (*SERVICES, "audit", *READERS)
 KAFKA_ADMIN = "mend-admin"
-DEFAULT_SASL_MECHANISM = "SCRAM-SHA-512"
 
 
 @dataclass(frozen=True)
@@ -63,45 +66,48 @@ class KafkaAuth:
         return f"KafkaAuth(user={self.user!r}, mechanism={self.mechanism!r})"
 
     @classmethod
-    def from_env(cls) -> KafkaAuth | None:
+    def from_env(cls, config: MendSettings | None = None) -> KafkaAuth | None:
         """`MEND_KAFKA_USER` / `MEND_KAFKA_PASSWORD` or `MEND_KAFKA_PASSWORD_FILE` (and
-        `MEND_KAFKA_SASL_MECHANISM`): each
-        process gets its own principal; none set means an unauthenticated (PLAINTEXT) broker."""
-        user = os.environ.get("MEND_KAFKA_USER")
-        path = os.environ.get("MEND_KAFKA_PASSWORD_FILE")
+        `MEND_KAFKA_SASL_MECHANISM`): each process gets its own principal; none set means the
+        local launcher's administrator if there is one, else an unauthenticated broker."""
+        config = config or MendSettings.load()
+        user, path = config.kafka_user, config.kafka_password_file
         if not user:
             # Like the database URLs' defaults, the default is the local platform's: the
             # launcher's administrator, when this checkout's launcher has created one.
             checkout = Path(__file__).resolve().parents[4]
-            home = Path(os.environ.get("MEND_HOME") or checkout / ".mend")
+            home = config.home or checkout / ".mend"
             local = home / "kafka" / "secrets" / KAFKA_ADMIN
             if not local.is_file():
                 return None
-            user, path = KAFKA_ADMIN, str(local)
-        password = os.environ.get("MEND_KAFKA_PASSWORD")
+            user, path = KAFKA_ADMIN, local
+        secret = config.kafka_password
+        password = secret.get_secret_value() if secret is not None else None
         if password is None and path:  # a mounted secret: the password stays out of the env
-            with open(path, encoding="utf-8") as secret:
-                password = secret.read().strip()
-        return cls(
-            user,
-            password or "",
-            os.environ.get("MEND_KAFKA_SASL_MECHANISM", DEFAULT_SASL_MECHANISM),
-        )
+            password = Path(path).read_text(encoding="utf-8").strip()
+        return cls(user, password or "", config.kafka_sasl_mechanism)
 
 
 # Default of every `auth=` parameter: the process's own principal, from the environment.
 FROM_ENV: Any = object()
 
 
-def kafka_options(bootstrap: str, auth: KafkaAuth | None = FROM_ENV) -> dict[str, Any]:
+def kafka_options(
+    bootstrap: str, auth: KafkaAuth | None = FROM_ENV, tls: ssl.SSLContext | None = FROM_ENV
+) -> dict[str, Any]:
     """aiokafka keyword arguments for a client of `bootstrap`, authenticated as `auth` (by
-    default the process's own principal from the environment). Every client uses this."""
+    default the process's own principal from the environment) over TLS when `tls` is a context
+    (by default `MEND_KAFKA_TLS`'s: `mend_events.app.tls`). Every client uses this."""
     if auth is FROM_ENV:
         auth = KafkaAuth.from_env()
+    if tls is FROM_ENV:
+        tls = kafka_context()
     options: dict[str, Any] = {"bootstrap_servers": bootstrap}
+    if tls is not None:
+        options.update(security_protocol="SSL", ssl_context=tls)
     if auth is not None:
         options.update(
-            security_protocol="SASL_PLAINTEXT",
+            security_protocol="SASL_SSL" if tls is not None else "SASL_PLAINTEXT",
             sasl_mechanism=auth.mechanism,
             sasl_plain_username=auth.user,
             sasl_plain_password=auth.password,
@@ -109,20 +115,26 @@ def kafka_options(bootstrap: str, auth: KafkaAuth | None = FROM_ENV) -> dict[str
     return options
 
 
-def faststream_security(auth: KafkaAuth | None = FROM_ENV) -> Any:
-    """The same principal as faststream's `security=` object (None: PLAINTEXT)."""
-    from faststream.security import SASLScram256, SASLScram512
+def faststream_security(
+    auth: KafkaAuth | None = FROM_ENV, tls: ssl.SSLContext | None = FROM_ENV
+) -> Any:
+    """The same principal and TLS as faststream's `security=` object (None: PLAINTEXT)."""
+    from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 
     if auth is FROM_ENV:
         auth = KafkaAuth.from_env()
+    if tls is FROM_ENV:
+        tls = kafka_context()
     if auth is None:
-        return None
+        return None if tls is None else BaseSecurity(ssl_context=tls, use_ssl=True)
     kind = SASLScram256 if auth.mechanism.upper() == "SCRAM-SHA-256" else SASLScram512
-    return kind(auth.user, auth.password, use_ssl=False)
+    return kind(auth.user, auth.password, ssl_context=tls, use_ssl=tls is not None)
 
 
 @dataclass(frozen=True)
 class Settings:
+    """What a service's runtime connects to (from `MendSettings`, or given by tests)."""
+
     kafka_bootstrap: str
     database_url: str
     admin_database_url: str
@@ -130,32 +142,25 @@ class Settings:
     kafka_auth: KafkaAuth | None = field(default_factory=KafkaAuth.from_env)
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, config: MendSettings | None = None) -> Settings:
+        config = config or MendSettings.load()
         return cls(
-            kafka_auth=KafkaAuth.from_env(),
-            kafka_bootstrap=os.environ.get("MEND_KAFKA_BOOTSTRAP", "127.0.0.1:29092"),
-            database_url=os.environ.get(
-                "MEND_DATABASE_URL", "postgresql://mend_app:mend_app@127.0.0.1:25432/mend"
-            ),
-            admin_database_url=os.environ.get(
-                "MEND_ADMIN_DATABASE_URL",
-                "postgresql://mend_admin:mend_admin@127.0.0.1:25432/mend",
-            ),
+            kafka_auth=KafkaAuth.from_env(config),
+            kafka_bootstrap=config.kafka_bootstrap,
+            database_url=config.database_url,
+            admin_database_url=config.admin_database_url,
         )
-
-
-PRODUCTION_NAMES = frozenset({"prod", "production"})
 
 
 def is_production(environ: Mapping[str, str] | None = None) -> bool:
     """`MEND_ENV=production` (or `prod`): every development fallback is refused (the dev token
     keys, the built-in dev KEK, plain-http identity providers, the demo agency)."""
-    env = os.environ if environ is None else environ
-    return env.get("MEND_ENV", "").strip().lower() in PRODUCTION_NAMES
+    return MendSettings.load(environ).production
 
 
 def service_url(name: str) -> str:
-    return os.environ.get(f"MEND_{name.upper()}_URL", f"http://127.0.0.1:{DEFAULT_PORTS[name]}")
+    """Where service `name` answers (`MEND_<NAME>_URL`)."""
+    return MendSettings.load().service_url(name)
 
 
 def events_topic(service: str, prefix: str = "") -> str:

@@ -25,7 +25,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from mend_events import metrics
-from mend_events.app.db import init_connection
+from mend_events.app.config import MendSettings
+from mend_events.app.db import connect, init_connection
 from mend_events.app.settings import FROM_ENV, KafkaAuth, kafka_options
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.messaging.cloudevents import to_message
@@ -108,7 +109,7 @@ class Relay:
         self._wake.set()
 
     async def _lead(self) -> None:
-        conn = await asyncpg.connect(self.dsn)
+        conn = await connect(self.dsn)
         await init_connection(conn)
         # A checkpoint lost in a crash only republishes what consumers' inboxes absorb: it
         # need not wait for the WAL flush (this connection writes nothing else).
@@ -147,6 +148,8 @@ class Relay:
 
     async def _publish_loop(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
         loop = asyncio.get_running_loop()
+        # Fault injection (`MEND_FAILPOINT`), read once per leadership, not per batch.
+        die_after_ack = MendSettings.load().failpoint == "relay-after-ack"
         position = saved = self.position = await self._checkpoint(conn)
         saved_at = loop.time()
         try:
@@ -161,7 +164,7 @@ class Relay:
                         await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
                     continue
                 await self._publish(producer, events)  # the broker acked every one of them
-                if os.environ.get("MEND_FAILPOINT") == "relay-after-ack":
+                if die_after_ack:
                     # Fault injection: die after the ack, before the checkpoint.
                     os.kill(os.getpid(), signal.SIGKILL)
                 position = self.position = events[-1].global_position

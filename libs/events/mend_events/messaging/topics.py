@@ -12,12 +12,12 @@ whatever it would guess (`TopicsMissing`)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from mend_events.app.config import MendSettings
 from mend_events.app.settings import (
     FROM_ENV,
     KafkaAuth,
@@ -43,23 +43,11 @@ class TopicSettings:
     min_insync: int = 1
 
     @classmethod
-    def from_env(cls) -> TopicSettings:
-        def number(name: str, default: int) -> int:
-            raw = os.environ.get(name, "")
-            if not raw:
-                return default
-            if not raw.isdigit() or int(raw) < 1:
-                raise ValueError(f"{name} must be a whole number of at least 1")
-            return int(raw)
-
-        settings = cls(
-            number("MEND_TOPIC_PARTITIONS", PARTITIONS),
-            number("MEND_TOPIC_REPLICATION", 1),
-            number("MEND_TOPIC_MIN_INSYNC", 1),
-        )
-        if settings.min_insync > settings.replication:
-            raise ValueError("MEND_TOPIC_MIN_INSYNC may not exceed MEND_TOPIC_REPLICATION")
-        return settings
+    def from_env(cls, config: MendSettings | None = None) -> TopicSettings:
+        """`MEND_TOPIC_PARTITIONS`, `_REPLICATION`, `_MIN_INSYNC` (validated by `MendSettings`:
+        whole numbers of at least 1, min.insync no more than the replication)."""
+        config = config or MendSettings.load()
+        return cls(config.topic_partitions, config.topic_replication, config.topic_min_insync)
 
 
 async def ensure_topics(

@@ -15,7 +15,6 @@ claims (`policy.member_of_case`).
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from mend_events.app.config import MendSettings
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.sessions import CaseOpened, ParticipantEnrolled
 from mend_events.contracts.envelope import RecordedEvent
@@ -41,13 +41,13 @@ __all__ = [
 ]
 
 CASE_EVENTS = frozenset({"CaseOpened", "ParticipantEnrolled"})
-# How long a command on a case this service does not know yet waits for its opening to arrive
-# over the broker before it is refused (the same bound as the sessions consistency guard).
-DEFAULT_LAG_MS = 2000
 
 
 def case_lag_seconds() -> float:
-    return int(os.environ.get("MEND_CASE_LAG_MS", str(DEFAULT_LAG_MS))) / 1000
+    """How long a command on a case this service does not know yet waits for its opening to
+    arrive over the broker before it is refused (the same bound as the sessions consistency
+    guard): `MEND_CASE_LAG_MS`, in seconds (read at each wait, so a test may change it)."""
+    return MendSettings.load().case_lag_ms / 1000
 
 
 @dataclass(frozen=True, slots=True)

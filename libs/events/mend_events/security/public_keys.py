@@ -4,7 +4,6 @@ JSON {agency: PEM}) or read from `<agency>.pub.pem` in `MEND_KEYS_DIR` (default
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Mapping
@@ -14,7 +13,8 @@ from typing import Protocol
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from mend_events.app.settings import is_production, json_object
+from mend_events.app.config import MendSettings
+from mend_events.app.settings import json_object
 
 AGENCY_RE = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 
@@ -25,9 +25,9 @@ PublicKey = (
 
 def default_keys_dir() -> Path:
     """`MEND_KEYS_DIR`, else `<repo>/.mend/keys` (repo = three levels above this package)."""
-    configured = os.environ.get("MEND_KEYS_DIR")
+    configured = MendSettings.load().keys_dir
     if configured:
-        return Path(configured)
+        return configured
     return Path(__file__).resolve().parents[4] / ".mend" / "keys"
 
 
@@ -108,12 +108,12 @@ def keys_from_env(environ: Mapping[str, str] | None = None) -> PublicKeySource:
     never read, and a directory holding private halves (`<agency>.key.pem`, as the development
     tooling makes them beside the public ones: anyone on this machine could sign with them) stops
     the service; a directory of public halves only (an operator's secret mount) is taken."""
-    env = os.environ if environ is None else environ
-    raw = env.get("MEND_AGENCY_PUBLIC_KEYS")
+    config = MendSettings.load(environ)
+    raw = config.agency_public_keys
     if raw:
         return StaticKeys(json_object(raw, "MEND_AGENCY_PUBLIC_KEYS", "{agency: PEM}"))
-    directory = env.get("MEND_KEYS_DIR")
-    if is_production(env):
+    directory = config.keys_dir
+    if config.production:
         if not directory:
             return StaticKeys({})  # the hub's keys (the trust model) alone
         path = Path(directory)

@@ -18,7 +18,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from mend_events.app.settings import is_production
+from mend_events.app.config import MendSettings
 from mend_events.security.crypto.cipher import DEV_MASTER_KEY, CryptoError, _hkdf
 
 
@@ -72,20 +71,20 @@ class ShareSigner:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ShareSigner:
-        env = os.environ if environ is None else environ
+        config = MendSettings.load(environ)
         published = [
             _b64(item, "MEND_SHARE_PUBLISHED_KEYS")
-            for item in _json_list(env.get("MEND_SHARE_PUBLISHED_KEYS"))
+            for item in _json_list(config.share_published_keys)
         ]
-        explicit = env.get("MEND_SHARE_SIGNING_KEY")
-        if explicit:
+        if config.share_signing_key is not None:
             return cls.from_private_key(
-                _b64(explicit, "MEND_SHARE_SIGNING_KEY"), published=published
+                _b64(config.share_signing_key.get_secret_value(), "MEND_SHARE_SIGNING_KEY"),
+                published=published,
             )
         master = DEV_MASTER_KEY
-        if env.get("MEND_MASTER_KEY"):
-            master = _b64(env["MEND_MASTER_KEY"], "MEND_MASTER_KEY")
-        if master == DEV_MASTER_KEY and is_production(env):
+        if config.master_key is not None:
+            master = _b64(config.master_key.get_secret_value(), "MEND_MASTER_KEY")
+        if master == DEV_MASTER_KEY and config.production:
             raise CryptoError(
                 "MEND_ENV=production without MEND_SHARE_SIGNING_KEY or MEND_MASTER_KEY: refusing "
                 "the development share signing key"

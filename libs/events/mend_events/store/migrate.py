@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from mend_events.app.db import connect
 from mend_events.app.settings import Settings
 from mend_events.store.schemas import checked_schema
 
@@ -84,7 +85,7 @@ async def migrate_schema(conn: asyncpg.Connection, schema: str, service: str | N
 
 
 async def main(services: list[str]) -> None:
-    conn = await asyncpg.connect(Settings.from_env().admin_database_url)
+    conn = await connect(Settings.from_env().admin_database_url)
     try:
         for service in services:
             applied = await migrate_schema(conn, service, service)

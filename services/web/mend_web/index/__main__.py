@@ -8,14 +8,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-import asyncpg
+from mend_events.app.db import connect
 from mend_events.app.settings import Settings
 
 from mend_web.index.feed import rebuild
 
 
 async def main(schema: str) -> int:
-    conn = await asyncpg.connect(Settings.from_env().database_url)
+    conn = await connect(Settings.from_env().database_url)
     try:
         generation = await rebuild(conn, schema)
     finally:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 from collections.abc import Mapping
 
-from mend_events.app.settings import is_production, json_object
+from mend_events.app.config import MendSettings
+from mend_events.app.settings import json_object
 from mend_events.security.crypto.cipher import (
     _KEY_BYTES,
     DEV_MASTER_KEY,
@@ -41,9 +41,9 @@ class AgencyKeys:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AgencyKeys:
-        env = os.environ if environ is None else environ
+        config = MendSettings.load(environ)
         keys: dict[str, bytes] = {}
-        raw_keys = env.get("MEND_AGENCY_KEYS")
+        raw_keys = config.agency_keys.get_secret_value() if config.agency_keys else None
         if raw_keys:
             parsed = json_object(
                 raw_keys, "MEND_AGENCY_KEYS", "{agency: base64 key}", error=CryptoError
@@ -53,7 +53,7 @@ class AgencyKeys:
                     keys[agency] = base64.b64decode(b64, validate=True)
                 except (binascii.Error, TypeError, ValueError) as exc:
                     raise CryptoError(f"MEND_AGENCY_KEYS[{agency!r}] is not base64") from exc
-        raw_master = env.get("MEND_MASTER_KEY")
+        raw_master = config.master_key.get_secret_value() if config.master_key else None
         master: bytes | None
         if raw_master:
             try:
@@ -64,7 +64,7 @@ class AgencyKeys:
             master = None  # explicit keys only: an unknown agency is an error, never derived
         else:
             master = DEV_MASTER_KEY
-        if master == DEV_MASTER_KEY and is_production(env):
+        if master == DEV_MASTER_KEY and config.production:
             raise CryptoError(
                 "MEND_ENV=production without MEND_AGENCY_KEYS or MEND_MASTER_KEY: refusing the "
                 "development master key"

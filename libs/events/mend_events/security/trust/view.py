@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from mend_events.app.db import DATABASE_FAULTS
+from mend_events.app.db import DATABASE_FAULTS, connect
 from mend_events.contracts.actors import Role
 from mend_events.security.public_keys import load_public_pem
 from mend_events.security.trust.snapshot import (
@@ -131,7 +131,7 @@ class TrustView:
     # ---- listening --------------------------------------------------------------------------
 
     async def _listen(self) -> None:
-        conn = await asyncpg.connect(self.database_url)
+        conn = await connect(self.database_url)
         await conn.add_listener(channel_of(self.schema), self._on_notify)
         conn.add_termination_listener(self._on_lost)
         self._listener = conn
