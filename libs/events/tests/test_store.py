@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 
 import asyncpg
 import pytest
@@ -144,8 +145,9 @@ async def test_one_batch_with_every_outcome(app_pool, schema):
 async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
     store, admin_conn, platform, schema
 ):
-    """append_batch keeps one plan per session (store/sql/03_append_batch.sql). Made while the
-    table was empty, it must still reach events by key once the table has grown, not scan it."""
+    """append_batch keeps one plan per statement and session (store/sql/03_append_batch.sql).
+    Made while the table was empty, each must still reach events by key once the table has
+    grown, not scan it: the fast path's check, and the full statement a retry takes."""
     session = await asyncpg.connect(platform.admin_database_url)
     plans: list[str] = []
     session.add_log_listener(lambda _conn, message: plans.append(message.message))
@@ -159,17 +161,16 @@ async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
             f"$11, now(), $12, $13)"
         )
 
-        async def append_one(stream: str) -> None:
-            event = noted(1)
-            await session.fetch(
+        async def append_one(stream: str, event_id: uuid.UUID) -> list[asyncpg.Record]:
+            return await session.fetch(
                 call,
                 [stream],
                 [0],
                 [bytes(32)],
                 [1],
                 [1],
-                [event.event_id],
-                [event.event.event_type],
+                [event_id],
+                ["Noted"],
                 [1],
                 [stream],
                 ["{}"],
@@ -178,7 +179,9 @@ async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
                 [bytes(32)],
             )
 
-        await append_one("case-plan0")  # the plan is made here, on an empty table
+        first = uuid.uuid4()
+        await append_one("case-plan0", first)  # both plans are made here, on an empty table
+        await append_one("case-plan0", first)  # a retry: the full statement
         await admin_conn.execute(
             f"INSERT INTO {schema}.events (stream_id, stream_version, event_id, event_type, "
             f"schema_version, case_id, data, metadata, recorded_at, prev_hash, hash) "
@@ -186,13 +189,18 @@ async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
             f"'case-bulk', '{{}}', '{{}}', now(), '', '' FROM generate_series(0, 19999) g"
         )
         plans.clear()
-        await append_one("case-plan1")
+        second = uuid.uuid4()
+        assert [r["status"] for r in await append_one("case-plan1", second)] == ["ok"]
+        assert [r["status"] for r in await append_one("case-plan1", second)] == ["duplicate"]
     finally:
         await session.close()
-    statement = next(p for p in plans if "WITH requests AS" in p)
-    assert f"Seq Scan on {schema}.events" not in statement and "Seq Scan on events" not in statement
-    assert "Index Only Scan using events_event_id_key" in statement
-    assert "Index Scan Backward using events_pkey" in statement
+    check = next(p for p in plans if "= ANY (p_event_id)" in p)
+    full = next(p for p in plans if "WITH requests AS" in p)
+    for statement in (check, full):
+        assert f"Seq Scan on {schema}.events" not in statement
+        assert "Seq Scan on events" not in statement
+        assert "using events_event_id_key" in statement
+        assert "Index Scan Backward using events_pkey" in statement
 
 
 async def test_stream_agency_is_known_to_the_process_that_began_the_stream(
