@@ -258,3 +258,30 @@ async def test_owner_cannot_update_either(store, admin_conn, schema):
     await store.append("case-gggg1", [noted(1)], expected_version=0)
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await admin_conn.execute(f"DELETE FROM {schema}.events")
+
+
+async def test_two_batches_in_flight_keep_every_stream_chained(app_pool, schema):
+    """The writer sends a second batch while the first commits (writer.LANES): a stream is in
+    one batch in flight at most, so racing writers of one stream still get exactly one winner
+    per version and every chain verifies."""
+    store = EventStore(app_pool, schema)
+    won: list[int] = []
+
+    async def own(stream: str) -> None:
+        for v in range(30):
+            await store.append(stream, [noted(v)], expected_version=v)
+
+    async def racer() -> None:
+        for _ in range(40):
+            version = len(await store.read_stream("case-race1"))
+            with contextlib.suppress(Conflict):
+                await store.append("case-race1", [noted(version)], expected_version=version)
+                won.append(version)
+
+    await asyncio.gather(*(own(f"case-own{i:02d}") for i in range(12)), racer(), racer())
+    await store.close()
+    stored = [e.stream_version for e in await store.read_stream("case-race1")]
+    assert sorted(v + 1 for v in won) == stored == list(range(1, len(stored) + 1))
+    for i in range(12):
+        assert len(await store.read_stream(f"case-own{i:02d}")) == 30
+    assert await store.verify() == []
