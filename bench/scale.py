@@ -220,8 +220,10 @@ async def run(settings: Settings) -> list[Result]:
     chosen = sizes()
     by_size = {}
     for size in chosen:
-        by_size[str(size)] = await measure(settings, size, samples)
-        print(f"# scale {size:,}: {by_size[str(size)]} ({machine()})", file=sys.stderr)
+        figures: dict[str, object] = {**await measure(settings, size, samples)}
+        figures["machine"] = machine()  # each size's own: the load moves during a long run
+        by_size[str(size)] = figures
+        print(f"# scale {size:,}: {figures}", file=sys.stderr)
     data = {"machine": machine(), "samples": samples, "sizes": by_size}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "scale.json").write_text(json.dumps(data, indent=2) + "\n")
