@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from mend_events.app.db import init_connection
 from mend_events.errors import Conflict
-from mend_events.store import EventStore
+from mend_events.store import EventStore, writer
 from sample_events import noted
 
 
@@ -260,10 +260,11 @@ async def test_owner_cannot_update_either(store, admin_conn, schema):
         await admin_conn.execute(f"DELETE FROM {schema}.events")
 
 
-async def test_two_batches_in_flight_keep_every_stream_chained(app_pool, schema):
-    """The writer sends a second batch while the first commits (writer.LANES): a stream is in
-    one batch in flight at most, so racing writers of one stream still get exactly one winner
-    per version and every chain verifies."""
+async def test_two_batches_in_flight_keep_every_stream_chained(app_pool, schema, monkeypatch):
+    """With two lanes the writer sends a second batch while the first commits (writer.LANES):
+    a stream is in one batch in flight at most, so racing writers of one stream still get
+    exactly one winner per version and every chain verifies."""
+    monkeypatch.setattr(writer, "LANES", 2)
     store = EventStore(app_pool, schema)
     won: list[int] = []
 
