@@ -56,6 +56,7 @@ from mend_testkit.journeys.stories import (
 )
 
 from bench.common import machine, percentile
+from bench.soak_report import render
 
 RESULTS = Path(__file__).parent / "results"
 JOURNEYS = (
@@ -282,12 +283,16 @@ async def main() -> int:
             await stack.hub(f"/agencies/{stack.agency}/staff", body, coordinator)
             await stack.trusted("the auditor", lambda t: (stack.agency, AUDITOR) in t.staff)
             PORTS.update({int(u.rsplit(":", 1)[1].split("/")[0]): s for s, u in stack.urls.items()})
-            connect = Driver.connect(
-                stack.token, urls=stack.urls, allocate=stack.allocate, timeout=60.0
-            )
-            audit_client = httpx.AsyncClient(base_url=stack.urls["audit"], timeout=30)
-            async with connect as driver, audit_client as audit:
-                driver.clients["audit"] = audit
+            # The servers (uvicorn) close a connection idle for 5 s; a client that keeps one
+            # as long may send on it as it closes (RemoteProtocolError, ReadError). The soak's
+            # clients let theirs go after 2 s, so what fails is the platform, not that race.
+            limits = httpx.Limits(keepalive_expiry=2.0)
+            http: dict[str, httpx.AsyncClient] = {}
+            async with contextlib.AsyncExitStack() as clients:
+                for service, url in stack.urls.items():
+                    client = httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits)
+                    http[service] = await clients.enter_async_context(client)
+                driver = Driver(http, stack.token, allocate=stack.allocate, timeout=60.0)
                 admin = await asyncpg.connect(settings.admin_database_url)
                 t0 = time.monotonic()
                 rec = Recorder()
@@ -315,47 +320,6 @@ async def main() -> int:
         and not out["fixed"]["end"]["withdrawals_without_halt"]
     )
     return 0 if fixed_ok else 1
-
-
-def render(out: dict[str, Any]) -> str:
-    lines = [f"# Soak ({out['machine_before']} before; {out.get('machine_after')} after)", ""]
-    if "fixed" in out:
-        f = out["fixed"]
-        end = f["end"]
-        lines += [
-            f"## Fixed rate: {f['rate_asked']} journeys/s asked, {f['rate_held']} held, "
-            f"{f['seconds']:.0f} s",
-            "",
-            f"journeys started {f['journeys_started']}, done {f['journeys_done']}, late starts "
-            f"{f['late_starts']}, errors {f['errors']}; `mend audit verify`: "
-            f"{'passed' if end['verify_ok'] else 'FAILED'}; withdrawals {end['withdrawals']}, "
-            f"without their halt: {len(end['withdrawals_without_halt'])}",
-            "",
-            "| call | n | p50 ms | p99 ms |",
-            "| --- | --- | --- | --- |",
-            *(f"| {k} | {v['n']} | {v['p50_ms']:.1f} | {v['p99_ms']:.1f} |"
-              for k, v in f["calls"].items()),
-            "",
-            "| t (s) | RSS MB | sockets | DB connections | journeys done | errors | load 1m |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-            *(f"| {s['t_s']} | {s['rss_mb']} | {s['sockets']} | {s['db_connections']} | "
-              f"{s['journeys_done']} | {s['errors']} | {s['load_1m']} |" for s in f["samples"]),
-            "",
-        ]  # fmt: skip
-        if f["first_errors"]:
-            lines += ["First errors:", "", *(f"- {e}" for e in f["first_errors"]), ""]
-    if "ramp" in out:
-        r = out["ramp"]
-        lines += [f"## Ramp: gave at {r['gave_at_rate']} journeys/s: {r['what_gave']}", "",
-                  "| rate asked | held | done | errors | late | worst command p99 | machine |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
-        lines += [
-            f"| {s['rate']} | {s['rate_held']} | {s['journeys_done']} | {s['errors']} | "
-            f"{s['late_starts']} | {s['worst_command']} {s['worst_p99_ms']:.0f} ms | "
-            f"{s['machine']} |"
-            for s in r["stages"]
-        ]
-    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
