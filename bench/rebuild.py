@@ -36,8 +36,8 @@ def fold(events: Sequence[RecordedEvent]) -> dict[str, list]:
 
 class CaseSummary:
     """Per case: how many events, the last event's type and position. Upserted once per batch
-    when it follows the store; a rebuild stages each page's per-case counts by COPY and merges
-    them once (mend_events.store.projection.Staged)."""
+    when it follows the store; a rebuild stages each page's per-case counts in a temporary
+    table and merges them once (mend_events.store.projection.Staged)."""
 
     name = "bench_case_summary"
 
@@ -51,8 +51,18 @@ class CaseSummary:
         )
 
     async def stage(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
-        rows = [(case, *row) for case, row in fold(events).items()]
-        await conn.copy_records_to_table("case_summary_stage", records=rows)
+        # One prepared INSERT of arrays: asyncpg's COPY asks for the table's columns first,
+        # a round trip more per page for ~1,000 rows.
+        seen = fold(events)
+        counts, types, positions = zip(*seen.values(), strict=True)
+        await conn.execute(
+            "INSERT INTO case_summary_stage SELECT * FROM unnest($1::text[], $2::int[], "
+            "$3::text[], $4::bigint[])",
+            list(seen),
+            counts,
+            types,
+            positions,
+        )
 
     async def stage_merge(self, conn: asyncpg.Connection) -> None:
         await conn.execute(
@@ -133,9 +143,9 @@ async def run(settings: Settings) -> list[Result]:
         f"{CASES_AT_ONCE} cases interleaved at a time), loaded by COPY as admin in "
         f"{loading.elapsed:.0f}s with the real per-stream hash chain; projection: per-case "
         f"count, last type and position; the rebuild stages each {PAGE}-event page's per-case "
-        f"counts by COPY into a temporary table and merges them in one statement and "
-        f"transaction at the end (store.projection.Staged), pool of 2 (the runner reads "
-        f"the next page ahead on the second); raw: one connection, same "
+        f"counts into a temporary table (one INSERT of arrays) and merges them in one "
+        f"statement and transaction at the end (store.projection.Staged), pool of 2 (the "
+        f"runner reads the next page ahead on the second); raw: one connection, same "
         f"columns, keyset pages of {PAGE}, jsonb left as text by asyncpg's default codec"
     )
     return [

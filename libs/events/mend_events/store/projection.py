@@ -5,9 +5,9 @@ crash it resumes exactly where its rows stop. Rebuild = reset the rows and repla
 store with every side effect off (a projection has none: it only writes its own rows).
 
 A projection that is `Staged` rebuilds faster: each page goes into a session's temporary
-staging table (COPY, no index, no conflict to resolve), and one transaction at the end resets
-the rows, merges the staging table into them set-based and moves the tracking position. The old
-rows stay in place, whole, until that transaction commits.
+staging table (COPY or one INSERT of arrays: no index, no conflict to resolve), and one
+transaction at the end resets the rows, merges the staging table into them set-based and moves
+the tracking position. The old rows stay in place, whole, until that transaction commits.
 """
 
 from __future__ import annotations
