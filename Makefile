@@ -5,8 +5,8 @@ VPY       := $(VENV)/bin/python
 LAUNCH    := $(VPY) deploy/local/launcher.py
 STAMP     := $(VENV)/.installed
 
-.PHONY: up down status test fault fuzz bench demo lint deps system-deps venv clean kafka-jars node-deps \
-        deploy-tools
+.PHONY: up down status test fault fuzz bench soak demo lint deps system-deps venv clean kafka-jars \
+        node-deps deploy-tools
 
 # Python environment: rebuilt only when a pin or a package manifest changes.
 $(STAMP): constraints.txt requirements-dev.txt libs/*/pyproject.toml services/*/pyproject.toml \
@@ -94,6 +94,12 @@ fuzz: deps
 bench: deps
 	@$(LAUNCH) infra
 	@$(VPY) -m bench
+
+# The whole platform in process under a fixed rate for MEND_SOAK_SECONDS (default 3600), then a
+# ramp until something gives (bench/soak.py); the report goes to bench/results/soak-*.md.
+soak: deps
+	@$(LAUNCH) infra
+	@$(VPY) -m bench.soak
 
 demo: up
 	@$(VPY) tools/demo.py

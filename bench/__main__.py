@@ -15,9 +15,11 @@ from pathlib import Path
 import uvloop
 from mend_events.app.settings import Settings
 
+from bench.common import machine
+
 SUITES = [
     "append", "command", "rebuild", "relay", "e2e", "withdrawal", "replay", "halt", "signin",
-    "web", "case_page",
+    "web", "case_page", "scale",
 ]  # fmt: skip
 OUT = Path(__file__).parent / "results" / "latest.json"
 
@@ -40,14 +42,17 @@ async def main(names: list[str]) -> None:
     results = []
     for name in names or SUITES:
         module = importlib.import_module(f"bench.{name}")
+        before = machine()
         started = time.perf_counter()
         got = await module.run(settings)
         results.extend(got)
-        print(f"# {name}: {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        elapsed = time.perf_counter() - started
+        print(f"# {name}: {elapsed:.1f}s; before: {before}; after: {machine()}", file=sys.stderr)
         print(table(got), file=sys.stderr)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps([r.to_json() for r in results], indent=2) + "\n")
     print(table(results))
+    print(f"# {machine()}")
 
 
 if __name__ == "__main__":

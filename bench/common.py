@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import statistics
 import time
 import uuid
@@ -220,6 +221,12 @@ async def fresh_topics(settings: Settings, label: str, n: int) -> AsyncIterator[
 
 async def app_pool(settings: Settings, size: int) -> asyncpg.Pool:
     return await create_pool(settings.database_url, min_size=size, max_size=size)
+
+
+def machine() -> str:
+    """The machine's state beside every figure: load average and CPU count (it is noisy)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}, {os.cpu_count()} CPUs"
 
 
 def percentile(values: list[float], p: float) -> float:

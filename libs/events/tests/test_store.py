@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 
 import asyncpg
 import pytest
 from mend_events.app.db import init_connection
 from mend_events.errors import Conflict
-from mend_events.store import EventStore
+from mend_events.store import EventStore, writer
 from sample_events import noted
 
 
@@ -144,8 +145,9 @@ async def test_one_batch_with_every_outcome(app_pool, schema):
 async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
     store, admin_conn, platform, schema
 ):
-    """append_batch keeps one plan per session (store/sql/03_append_batch.sql). Made while the
-    table was empty, it must still reach events by key once the table has grown, not scan it."""
+    """append_batch keeps one plan per statement and session (store/sql/03_append_batch.sql).
+    Made while the table was empty, each must still reach events by key once the table has
+    grown, not scan it: the fast path's check, and the full statement a retry takes."""
     session = await asyncpg.connect(platform.admin_database_url)
     plans: list[str] = []
     session.add_log_listener(lambda _conn, message: plans.append(message.message))
@@ -159,17 +161,16 @@ async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
             f"$11, now(), $12, $13)"
         )
 
-        async def append_one(stream: str) -> None:
-            event = noted(1)
-            await session.fetch(
+        async def append_one(stream: str, event_id: uuid.UUID) -> list[asyncpg.Record]:
+            return await session.fetch(
                 call,
                 [stream],
                 [0],
                 [bytes(32)],
                 [1],
                 [1],
-                [event.event_id],
-                [event.event.event_type],
+                [event_id],
+                ["Noted"],
                 [1],
                 [stream],
                 ["{}"],
@@ -178,7 +179,9 @@ async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
                 [bytes(32)],
             )
 
-        await append_one("case-plan0")  # the plan is made here, on an empty table
+        first = uuid.uuid4()
+        await append_one("case-plan0", first)  # both plans are made here, on an empty table
+        await append_one("case-plan0", first)  # a retry: the full statement
         await admin_conn.execute(
             f"INSERT INTO {schema}.events (stream_id, stream_version, event_id, event_type, "
             f"schema_version, case_id, data, metadata, recorded_at, prev_hash, hash) "
@@ -186,13 +189,18 @@ async def test_append_plan_made_on_an_empty_table_keeps_using_indexes(
             f"'case-bulk', '{{}}', '{{}}', now(), '', '' FROM generate_series(0, 19999) g"
         )
         plans.clear()
-        await append_one("case-plan1")
+        second = uuid.uuid4()
+        assert [r["status"] for r in await append_one("case-plan1", second)] == ["ok"]
+        assert [r["status"] for r in await append_one("case-plan1", second)] == ["duplicate"]
     finally:
         await session.close()
-    statement = next(p for p in plans if "WITH requests AS" in p)
-    assert f"Seq Scan on {schema}.events" not in statement and "Seq Scan on events" not in statement
-    assert "Index Only Scan using events_event_id_key" in statement
-    assert "Index Scan Backward using events_pkey" in statement
+    check = next(p for p in plans if "= ANY (p_event_id)" in p)
+    full = next(p for p in plans if "WITH requests AS" in p)
+    for statement in (check, full):
+        assert f"Seq Scan on {schema}.events" not in statement
+        assert "Seq Scan on events" not in statement
+        assert "using events_event_id_key" in statement
+        assert "Index Scan Backward using events_pkey" in statement
 
 
 async def test_stream_agency_is_known_to_the_process_that_began_the_stream(
@@ -250,3 +258,31 @@ async def test_owner_cannot_update_either(store, admin_conn, schema):
     await store.append("case-gggg1", [noted(1)], expected_version=0)
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await admin_conn.execute(f"DELETE FROM {schema}.events")
+
+
+async def test_two_batches_in_flight_keep_every_stream_chained(app_pool, schema, monkeypatch):
+    """With two lanes the writer sends a second batch while the first commits (writer.LANES):
+    a stream is in one batch in flight at most, so racing writers of one stream still get
+    exactly one winner per version and every chain verifies."""
+    monkeypatch.setattr(writer, "LANES", 2)
+    store = EventStore(app_pool, schema)
+    won: list[int] = []
+
+    async def own(stream: str) -> None:
+        for v in range(30):
+            await store.append(stream, [noted(v)], expected_version=v)
+
+    async def racer() -> None:
+        for _ in range(40):
+            version = len(await store.read_stream("case-race1"))
+            with contextlib.suppress(Conflict):
+                await store.append("case-race1", [noted(version)], expected_version=version)
+                won.append(version)
+
+    await asyncio.gather(*(own(f"case-own{i:02d}") for i in range(12)), racer(), racer())
+    await store.close()
+    stored = [e.stream_version for e in await store.read_stream("case-race1")]
+    assert sorted(v + 1 for v in won) == stored == list(range(1, len(stored) + 1))
+    for i in range(12):
+        assert len(await store.read_stream(f"case-own{i:02d}")) == 30
+    assert await store.verify() == []

@@ -68,38 +68,46 @@ def link(prev_hash: bytes, *digest_args: Any) -> bytes:
 
 
 async def verify_chain(pool: asyncpg.Pool, schema: str) -> list[ChainBreak]:
-    """Recompute every stream's hash chain in `schema` from the stored columns; list each break."""
+    """Recompute every stream's hash chain in `schema` from the stored columns; list each break.
+
+    The database hands over the event id as text and the recording time as whole epoch
+    microseconds, exactly as the hash covers them: no uuid or datetime is built per row (a
+    third of a row's cost in Python)."""
     breaks: list[ChainBreak] = []
     last_stream, last_version, last_hash = None, 0, ZERO_HASH
+    sha256 = hashlib.sha256
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         cursor = conn.cursor(
-            f"SELECT global_position, stream_id, stream_version, event_id, event_type, "
-            f"schema_version, case_id, data, metadata, "
-            f"recorded_at, prev_hash, hash FROM {schema}.events "
-            f"ORDER BY stream_id, stream_version",
-            prefetch=5000,
+            f"SELECT global_position, stream_id, stream_version, event_id::text, event_type, "
+            f"schema_version, case_id, data::text, metadata::text, "
+            f"(extract(epoch FROM recorded_at) * 1000000)::bigint, prev_hash, hash "
+            f"FROM {schema}.events ORDER BY stream_id, stream_version",
+            prefetch=10000,
         )
         async for row in cursor:
-            if row["stream_id"] != last_stream:
-                last_stream, last_version, last_hash = row["stream_id"], 0, ZERO_HASH
-            where = (schema, row["stream_id"], row["stream_version"], row["global_position"])
-            if row["stream_version"] != last_version + 1:
-                breaks.append(ChainBreak(*where, f"version gap after {last_version}"))
-            if bytes(row["prev_hash"]) != last_hash:
-                breaks.append(ChainBreak(*where, "prev_hash does not match the previous event"))
-            computed = link(
-                bytes(row["prev_hash"]),
-                row["stream_id"],
-                row["stream_version"],
-                row["event_id"],
-                row["event_type"],
-                row["schema_version"],
-                row["case_id"],
-                canonical_json(row["data"]),
-                canonical_json(row["metadata"]),
-                micros(row["recorded_at"]),
-            )
-            if computed != bytes(row["hash"]):
-                breaks.append(ChainBreak(*where, "content does not match its hash"))
-            last_version, last_hash = row["stream_version"], bytes(row["hash"])
+            stream, version, event_id, event_type, schema_version = row[1:6]
+            case_id, data, meta, recorded_us, prev, stored = row[6:]
+            if stream != last_stream:
+                last_stream, last_version, last_hash = stream, 0, ZERO_HASH
+            if version != last_version + 1:
+                breaks.append(_break(schema, row, f"version gap after {last_version}"))
+            if prev != last_hash:
+                breaks.append(_break(schema, row, "prev_hash does not match the previous event"))
+            head = f"{stream}|{version}|{event_id}|{event_type}|{schema_version}|{case_id}|"
+            computed = sha256(
+                b"".join((prev, head.encode(), _canonical_text(data), b"|",
+                          _canonical_text(meta), b"|", str(recorded_us).encode()))
+            ).digest()  # fmt: skip
+            if computed != stored:
+                breaks.append(_break(schema, row, "content does not match its hash"))
+            last_version, last_hash = version, stored
     return breaks
+
+
+def _break(schema: str, row: asyncpg.Record, problem: str) -> ChainBreak:
+    return ChainBreak(schema, row[1], row[2], row[0], problem)
+
+
+def _canonical_text(text: str | bytes) -> bytes:
+    """`canonical_json` of a JSON document given as text (jsonb's own text form differs)."""
+    return orjson.dumps(orjson.loads(text), option=orjson.OPT_SORT_KEYS)

@@ -3,6 +3,11 @@
 A projection's rows and its tracking position are written in one transaction, so after a
 crash it resumes exactly where its rows stop. Rebuild = reset the rows and replay from the
 store with every side effect off (a projection has none: it only writes its own rows).
+
+A projection that is `Staged` rebuilds faster: each page goes into a session's temporary
+staging table (COPY or one INSERT of arrays: no index, no conflict to resolve), and one
+transaction at the end resets the rows, merges the staging table into them set-based and moves
+the tracking position. The old rows stay in place, whole, until that transaction commits.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 import asyncpg
 
@@ -27,6 +32,23 @@ class Projection(Protocol):
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         """Delete every row of this projection (inside the runner's transaction)."""
+
+
+@runtime_checkable
+class Staged(Protocol):
+    """A projection that rebuilds through a staging table (see the module's docstring)."""
+
+    async def stage_begin(self, conn: asyncpg.Connection) -> None:
+        """Create the empty temporary staging table(s) on `conn` (this session only)."""
+
+    async def stage(self, conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> None:
+        """Add what these events imply to the staging table(s)."""
+
+    async def stage_merge(self, conn: asyncpg.Connection) -> None:
+        """Write the projection's (just reset) rows from the staging table(s), set-based."""
+
+    async def stage_end(self, conn: asyncpg.Connection) -> None:
+        """Drop the staging table(s)."""
 
 
 class OwnTables:
@@ -138,6 +160,8 @@ class ProjectionRunner:
             raise
 
     async def rebuild(self) -> int:
+        if isinstance(self.projection, Staged):
+            return await self._rebuild_staged(self.projection)
         async with self.store.pool.acquire() as conn, conn.transaction():
             await self.projection.reset(conn)
             await conn.execute(
@@ -147,6 +171,53 @@ class ProjectionRunner:
                 self.projection.name,
             )
         return await self.catch_up()
+
+    async def _rebuild_staged(self, projection: Staged) -> int:
+        """Stage every stored event page by page (the next page read meanwhile on another
+        connection), then swap the rows in one transaction; what was appended since is
+        applied by the ordinary catch-up."""
+        schema, name = self.store.schema, self.projection.name
+        staged = last = 0
+        async with self.store.pool.acquire() as conn:
+            await projection.stage_begin(conn)
+            try:
+                page = await self.store.read_all(0, self.batch_size)
+                while page:
+                    ahead = None
+                    if len(page) == self.batch_size:
+                        ahead = asyncio.create_task(self._read_ahead(page[-1].global_position))
+                    try:
+                        await projection.stage(conn, page)
+                    except BaseException:
+                        if ahead is not None:
+                            ahead.cancel()
+                        raise
+                    staged += len(page)
+                    last = page[-1].global_position
+                    page = (await ahead)[1] if ahead is not None else []
+                async with conn.transaction():
+                    # The tracking row's lock keeps a replica's catch-up out until the swap.
+                    await conn.execute(
+                        f"INSERT INTO {schema}.projection_tracking (projection, position) "
+                        f"VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                        name,
+                    )
+                    await conn.fetchval(
+                        f"SELECT position FROM {schema}.projection_tracking "
+                        f"WHERE projection = $1 FOR UPDATE",
+                        name,
+                    )
+                    await self.projection.reset(conn)
+                    await projection.stage_merge(conn)
+                    await conn.execute(
+                        f"UPDATE {schema}.projection_tracking SET position = $2, "
+                        f"updated_at = now() WHERE projection = $1",
+                        name,
+                        last,
+                    )
+            finally:
+                await projection.stage_end(conn)
+        return staged + await self.catch_up()
 
     def wake(self) -> None:
         self._wake.set()

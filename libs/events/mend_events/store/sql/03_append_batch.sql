@@ -15,6 +15,12 @@
 -- these settings went from 5 to 12 ms per batch over the same rows; planning every statement
 -- afresh instead cost about 0.5 ms per 16-request batch). tests/test_store.py checks the plan
 -- at 20k rows.
+--
+-- Almost every batch has no retry and only current heads: one small statement checks that
+-- (both by index), and one plain INSERT writes it. Only a batch that fails the check runs the
+-- full statement that decides each request. Measured on the server (a loop of 300 one-event
+-- calls): the full statement alone cost 100-170 us a call, the check and the insert together
+-- about a third of it; a single append's whole server time was three times a plain insert's.
 CREATE OR REPLACE FUNCTION {schema}.append_batch(
     p_stream text[], p_expected integer[], p_prev_hash bytea[],
     p_req integer[], p_version integer[], p_event_id uuid[], p_type text[],
@@ -27,6 +33,36 @@ SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
     LOCK TABLE {schema}.events IN EXCLUSIVE MODE;
+    IF NOT EXISTS (SELECT 1 FROM {schema}.events e WHERE e.event_id = ANY (p_event_id))
+       AND NOT EXISTS (  -- each stream's first request expects the stored head
+        SELECT 1 FROM (SELECT DISTINCT ON (r.s) r.s, r.ex, r.ph
+                         FROM unnest(p_stream, p_expected, p_prev_hash) WITH ORDINALITY
+                              AS r(s, ex, ph, i)
+                        ORDER BY r.s, r.i) f
+          LEFT JOIN LATERAL (
+                SELECT e.stream_version AS v, e.hash AS h FROM {schema}.events e
+                 WHERE e.stream_id = f.s ORDER BY e.stream_version DESC LIMIT 1) h ON true
+         WHERE coalesce(h.v, 0) <> f.ex
+            OR coalesce(h.h, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) <> f.ph)
+    THEN
+        RETURN QUERY
+        WITH written AS (
+            INSERT INTO {schema}.events AS e (stream_id, stream_version, event_id, event_type,
+                schema_version, case_id, data, metadata, recorded_at, prev_hash, hash)
+            SELECT p_stream[r.q], r.ver, r.id, r.typ, r.sv, r.cid, r.dat::jsonb, r.met::jsonb,
+                   p_recorded, r.prv, r.hsh
+              FROM unnest(p_req, p_version, p_event_id, p_type, p_schema, p_case, p_data,
+                          p_meta, p_prev, p_hash) WITH ORDINALITY
+                   AS r(q, ver, id, typ, sv, cid, dat, met, prv, hsh, ord)
+             ORDER BY r.ord
+            RETURNING e.event_id, e.global_position, e.stream_version
+        )
+        SELECT NULL::integer, 'ok'::text, w.event_id, w.global_position, w.stream_version,
+               NULL::bytea
+          FROM written w;
+        PERFORM pg_notify('{schema}_events', '');
+        RETURN;
+    END IF;
     RETURN QUERY
     WITH requests AS (
         SELECT r.s, r.ex, r.ph, r.i::integer AS i
