@@ -294,4 +294,8 @@ class HubService(KnowsCases):
                 "role_claim": idp.role_claim,
                 "subject_claim": idp.subject_claim,
             },
+            "sharing_key": None
+            if not state.sharing_keys
+            else {"kid": state.sharing_keys[-1].kid, "algorithm": "X25519",
+                  "public_key": state.sharing_keys[-1].public_key},
         }  # fmt: skip

@@ -21,6 +21,7 @@ from mend_events.contracts.catalog.hub import (
     AgencyKeyRetired,
     AgencyOnboarded,
     AgencyReinstated,
+    AgencySharingKeySet,
     AgencySuspended,
     AllocationReason,
     CaseAllocated,
@@ -60,6 +61,8 @@ class AgencyState:
     # The last provider set: the event itself (issuer, JWKS URL, audience, claims).
     identity_provider: AgencyIdentityProviderSet | None = None
     suspended: SuspensionReason | None = None
+    # Sharing keys in the order set; the last one is current (issue 18).
+    sharing_keys: tuple[AgencySharingKeySet, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -87,6 +90,8 @@ def _evolve_agency(state: AgencyState, event: DomainEvent, meta: Metadata) -> Ag
         return replace(state, keys=keys)
     if isinstance(event, AgencyIdentityProviderSet):
         return replace(state, identity_provider=event)
+    if isinstance(event, AgencySharingKeySet):
+        return replace(state, sharing_keys=(*state.sharing_keys, event))
     if isinstance(event, AgencySuspended):
         return replace(state, suspended=event.reason)
     if isinstance(event, AgencyReinstated):
