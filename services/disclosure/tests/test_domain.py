@@ -66,7 +66,7 @@ def test_no_grant_type_category_or_validity_no_disclosure() -> None:
     assert decide(grants=[grant(terms=None)]) == []  # a v1 share grant: no terms, nothing
 
 
-@pytest.mark.parametrize("end", list(GrantEnd))
+@pytest.mark.parametrize("end", [e for e in GrantEnd if e is not GrantEnd.ERASED])
 def test_an_ended_grant_covers_what_happened_before_its_end_and_nothing_after(end) -> None:
     ended = grant(ended_at=T0 + timedelta(hours=2), ended_by=end)
     assert decide(at=T0 + timedelta(hours=1), grants=[ended])
@@ -120,3 +120,8 @@ def test_the_allowlist_refuses_what_the_platform_does_not_have() -> None:
 def test_minimise_copies_only_the_paths() -> None:
     data = {"a": 1, "b": {"c": 2, "d": 3}, "e": [1]}
     assert minimise(data, ("a", "b.c", "missing")) == {"a": 1, "b": {"c": 2}}
+
+
+def test_after_an_erasure_nothing_of_the_person_leaves_even_what_happened_before() -> None:
+    erased = grant(ended_at=T0 + timedelta(hours=2), ended_by=GrantEnd.ERASED)
+    assert decide(at=T0 + timedelta(hours=1), grants=[erased]) == []

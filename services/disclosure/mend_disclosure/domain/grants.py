@@ -31,6 +31,10 @@ class ShareGrant:
     ended_by: GrantEnd | None = None
 
     def in_force_at(self, at: datetime) -> bool:
+        # Once the person's data is erased nothing of them leaves, even what happened before
+        # and is still held: a partner must not receive it after the erasure notice.
+        if self.ended_by is GrantEnd.ERASED:
+            return False
         return self.given_at <= at and (self.ended_at is None or at < self.ended_at)
 
     def lets_through(
