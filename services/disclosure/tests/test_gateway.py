@@ -46,7 +46,9 @@ async def test_two_partners_receive_exactly_what_their_grants_allow(gateway, fee
     await feed.send("risk", CASE, flag, at=t0 + timedelta(seconds=3), actor="prac-aaaa01",
                     role=Role.PRACTITIONER)  # fmt: skip
     halted = sev.SessionHalted(
-        session_id="sess-0001aa", halted_by_id="prac-aaaa01", halted_by_role="practitioner",
+        session_id="sess-0001aa",
+        halted_by_id="prac-aaaa01",
+        halted_by_role="practitioner",
         cause="practitioner_halt",
     )
     await feed.send("sessions", CASE, halted, at=t0 + timedelta(seconds=4), actor="prac-aaaa01",
