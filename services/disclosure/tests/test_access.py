@@ -61,6 +61,7 @@ async def test_a_partner_practitioner_reads_the_shared_part_and_the_read_is_reco
     await wait_until(disclosed)
     path = f"/cases/{case}/shared"
     r = await client.get(path, headers=token("practitioner", "prac-pol001", agency=POLICE))
+
     assert r.status_code == 200, r.text
     [item] = r.json()["events"]
     assert item["type"] == "RiskFlagRaised"
@@ -70,8 +71,8 @@ async def test_a_partner_practitioner_reads_the_shared_part_and_the_read_is_reco
         refused = await client.get(path, headers=token(role, "prac-x00001" if role ==
                                    "practitioner" else "aud-x00001", agency=agency))  # fmt: skip
         assert refused.status_code in (401, 403), (role, agency, refused.status_code)
-    assert (await client.get("/cases/case-nosuch1/shared",
-            headers=token("practitioner", "prac-pol001", agency=POLICE))).status_code == 403  # fmt: skip
+    police = token("practitioner", "prac-pol001", agency=POLICE)
+    assert (await client.get("/cases/case-nosuch1/shared", headers=police)).status_code == 403
 
     # The auditors' question: who learned what about her, when, under which grant.
     answer = await client.get(f"/people/{hp}/disclosures",

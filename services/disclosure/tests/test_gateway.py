@@ -96,3 +96,32 @@ async def test_two_partners_receive_exactly_what_their_grants_allow(gateway, fee
     )
     breaks = await ledger.verify(runtime.pool)
     assert breaks and "position 2" in breaks[0]
+
+
+async def test_mend_audit_verify_checks_the_ledger_and_disclosures_answers(gateway, feed,
+                                                                           platform):  # fmt: skip
+    from mend_audit.reader import AuditReader
+
+    _, _, runtime = gateway
+    t0 = now() - timedelta(minutes=5)
+    await feed.sharing_key(POLICE, t0)
+    await feed.grant(CASE, HP, POLICE, terms(["case_progress"], ["CaseOpened"], t0), t0)
+    await feed.open_case(CASE, HP, t0 + timedelta(seconds=1))
+
+    async def recorded() -> bool:
+        return len(await ledger_rows(runtime)) == 1
+
+    from mend_testkit.waiting import wait_until
+
+    await wait_until(recorded)
+    reader = AuditReader(runtime.pool, ledger_schema=runtime.schema)
+    report = await reader.verify(services=["disclosure"], kafka=False)
+    assert report.ok and report.services[0].events == 1
+    [entry] = await reader.disclosures(HP)
+    assert entry["kind"] == "disclosure" and entry["recipient_agency"] == POLICE
+    assert entry["field_paths"] == ["harm_category", "justice_stage", "route"]
+    assert await reader.disclosures("hp-nobody01") == []
+    await as_superuser(platform, f"UPDATE {runtime.schema}.disclosure_ledger SET "
+                                 f"field_paths = ARRAY['route']")  # fmt: skip
+    report = await reader.verify(services=["disclosure"], kafka=False)
+    assert not report.ok and report.problems[0].kind == "chain"
