@@ -43,7 +43,9 @@ class CurrentGrants(OwnTables):
                             g.scope,
                             e.metadata.occurred_at,
                             g.expires_at,
-                            None if g.share_terms is None else g.share_terms.model_dump_json(),
+                            None
+                            if g.share_terms is None
+                            else g.share_terms.model_dump(mode="json"),
                         ),
                     )
                 )

@@ -3,7 +3,6 @@ projection and the stream. HTTP-free, so tests and reactions use it directly."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -58,10 +57,7 @@ class ConsentService(KnowsCases):
         await self.settle()
         async with self.store.pool.acquire() as conn:
             rows = await self.grants.rows(conn, case_id, participant_id)
-        # jsonb arrives as text unless a codec is set: the terms are given back as an object.
-        return [
-            {**r, "share_terms": r["share_terms"] and json.loads(r["share_terms"])} for r in rows
-        ]
+        return [dict(r) for r in rows]
 
     async def history(
         self, case_id: str, viewer: Identity, *, only_person: str | None, as_of: datetime | None

@@ -70,6 +70,15 @@ def wire(
             topic_prefix=rt.topic_prefix,
         )  # fmt: skip
         app.state.gateway, app.state.share_relay = gateway, relay
+        service.consent_lags = gateway.consent_lags
+        checks = rt.ready
+
+        async def ready() -> dict[str, bool]:
+            # Not ready while the consent consumer lags past the hold: nothing is disclosed
+            # then, and partner reads are refused (503), until it catches up.
+            return {**await checks(), "consent_caught_up": not gateway.consent_lags()}
+
+        rt.ready = ready  # type: ignore[method-assign]
         if run_gateway:
             rt.track(_loop(every, gateway.pass_once, "disclosure.gateway_failed"))
             rt.track(_loop(every, relay.pass_once, "disclosure.relay_failed"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from datetime import datetime
 from uuid import UUID, uuid5
 
@@ -81,7 +80,7 @@ class Dispatch:
             f"grant_id, event_id, event_type, occurred_at, data) "
             f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb)",
             share_id, d.agency, case_id, d.subject, d.grant.grant_id, event_id, event_type,
-            occurred_at, json.dumps(d.data),
+            occurred_at, d.data,
         )  # fmt: skip
         return await self._send(conn, entry, d.agency, case_id, payload)
 

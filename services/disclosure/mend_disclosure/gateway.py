@@ -22,7 +22,6 @@ publishes. Readiness reports the candidates held past twice the hold (`held_too_
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,6 +96,13 @@ class Gateway:
         self.disclosed = 0
         self.lagging = 0  # candidates due but waiting for the consent consumer (last pass)
         self.no_key = 0
+        # Since when due candidates have waited for the consent consumer (None: they do not):
+        # partner reads are refused while it lasts longer than the hold (service.shared).
+        self.lagging_since: datetime | None = None
+
+    def consent_lags(self) -> bool:
+        since = self.lagging_since
+        return since is not None and self.clock() - since > self.hold
 
     async def pass_once(self) -> int:
         """Decide every due candidate whose barrier is passed; returns how many were decided."""
@@ -104,7 +110,7 @@ class Gateway:
         async with self.pool.acquire() as conn:
             due = list(await self.candidates.due(conn, now - self.hold, self.batch))
         if not due:
-            self.lagging = 0
+            self.lagging, self.lagging_since = 0, None
             return 0
         fresh = [r["event_id"] for r in due if r["barrier"] is None]
         if fresh:
@@ -115,18 +121,23 @@ class Gateway:
                 due = list(await self.candidates.due(conn, now - self.hold, self.batch))
         async with self.pool.acquire() as conn:
             positions = await self.positions.of_topic(conn, self.consent_topic)
-        decided = 0
+        decided, blocked = 0, 0
         for row in due:
             barrier = row["barrier"]
-            if barrier is None or not caught_up(json.loads(barrier), positions):
+            if barrier is None or not caught_up(barrier, positions):
+                blocked += 1
                 continue
             decided += await self._decide(row, now)
-        self.lagging = len(due) - decided
+        self.lagging = blocked
+        if not blocked:
+            self.lagging_since = None
+        elif self.lagging_since is None:
+            self.lagging_since = now
         return decided
 
     async def _decide(self, row: Any, now: datetime) -> int:
         event_type, case_id = row["event_type"], row["case_id"]
-        data = json.loads(row["data"])
+        data = row["data"]
         async with self.pool.acquire() as conn, conn.transaction():
             gone = await conn.fetchval(
                 f"SELECT 1 FROM {self.schema}.candidates WHERE event_id = $1 FOR UPDATE SKIP "

@@ -4,7 +4,6 @@ write here runs in the inbox transaction of the message it comes from."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -44,7 +43,7 @@ class GrantBook:
         agency = parse_scope(g.scope).agency
         if agency is None:
             return  # not a share grant
-        terms = None if g.share_terms is None else g.share_terms.model_dump_json()
+        terms = None if g.share_terms is None else g.share_terms.model_dump(mode="json")
         await conn.execute(
             f"INSERT INTO {self.schema}.share_grants (grant_id, grant_version, case_id, "
             f"participant_id, agency, terms, given_at) VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7) "
@@ -95,7 +94,7 @@ def grant_of(r: asyncpg.Record) -> ShareGrant:
         case_id=r["case_id"],
         participant_id=r["participant_id"],
         agency=r["agency"],
-        terms=None if terms is None else ShareTerms.model_validate_json(terms),
+        terms=None if terms is None else ShareTerms.model_validate(terms),
         given_at=r["given_at"],
         ended_at=r["ended_at"],
         ended_by=None if r["ended_by"] is None else GrantEnd(r["ended_by"]),
@@ -158,7 +157,7 @@ class Candidates:
             f"INSERT INTO {self.schema}.candidates (event_id, event_type, source, case_id, "
             f"occurred_at, data) VALUES ($1,$2,$3,$4,$5,$6::jsonb) ON CONFLICT DO NOTHING",
             event.event_id, event.event_type, event.service, event.case_id,
-            event.metadata.occurred_at, json.dumps(event.data),
+            event.metadata.occurred_at, event.decode().to_data(),
         )  # fmt: skip
 
     async def due(self, conn: asyncpg.Connection, before: datetime, limit: int) -> list[Any]:
@@ -176,7 +175,7 @@ class Candidates:
             f"UPDATE {self.schema}.candidates SET barrier = $2::jsonb "
             f"WHERE event_id = ANY($1::uuid[]) AND barrier IS NULL",
             list(ids),
-            json.dumps({str(p): o for p, o in barrier.items()}),
+            {str(p): o for p, o in barrier.items()},
         )
 
     async def done(self, conn: asyncpg.Connection, event_id: UUID) -> None:

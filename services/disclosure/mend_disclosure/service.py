@@ -11,6 +11,7 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
+from mend_events.errors import Unavailable
 from mend_events.security.identity import Identity
 from mend_events.store.disclosure_ledger import Entry, EntryKind, Ledger
 
@@ -28,11 +29,16 @@ class DisclosureService:
         self.pool, self.schema, self.clock = pool, schema, clock
         self.grants, self.ledger = GrantBook(schema), Ledger(schema)
         self.candidates = Candidates(schema)
+        # Whether the gateway's consent consumer lags (set once the gateway runs): while it
+        # does, a withdrawal may be on its way, so partner reads wait as disclosures do.
+        self.consent_lags: Callable[[], bool] = lambda: False
 
     async def shared(self, case_id: str, identity: Identity) -> dict[str, Any]:
         """The shared part of a case for the caller's agency, while a grant stands now; the
         read is a ledger row (who, which events, which field paths) in the same transaction."""
         now = self.clock()
+        if self.consent_lags():
+            raise Unavailable("the gateway is catching up with consent changes: try again shortly")
         async with self.pool.acquire() as conn, conn.transaction():
             grants = await self.grants.of_case(conn, case_id)
             current = [g for g in grants if g.terms is not None and g.in_force_at(now)
@@ -51,7 +57,7 @@ class DisclosureService:
                     "occurred_at": r["occurred_at"].isoformat(),
                     "subject_id": r["subject_id"],
                     "grant_id": str(r["grant_id"]),
-                    "data": json.loads(r["data"]),
+                    "data": r["data"],
                 }
                 for r in rows
             ]
