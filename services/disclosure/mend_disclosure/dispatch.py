@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid5
 
 import asyncpg
@@ -24,20 +26,45 @@ def key_bytes(public_key: str) -> bytes:
     return base64.urlsafe_b64decode(public_key + "=" * (-len(public_key) % 4))
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message for a partner, with its ledger row (and, for a disclosure, Mend's copy)."""
+
+    entry: Entry
+    agency: str
+    key: str
+    payload: bytes
+    copy: tuple[Any, ...] | None = None
+
+
 class Dispatch:
     def __init__(self, schema: str, ledger: Ledger, signer: ShareSigner) -> None:
         self.schema, self.ledger, self.signer = schema, ledger, signer
 
+    async def record(self, conn: asyncpg.Connection, outgoing: list[Outgoing]) -> list[int]:
+        """Ledger rows, outbox rows and copies of `outgoing`, in the caller's transaction."""
+        positions = await self.ledger.append_many(conn, [o.entry for o in outgoing])
+        if not outgoing:
+            return positions
+        await conn.executemany(
+            f"INSERT INTO {self.schema}.share_outbox (agency, message_key, payload, "
+            f"ledger_position) VALUES ($1,$2,$3,$4)",
+            [(o.agency, o.key, o.payload, p) for o, p in zip(outgoing, positions, strict=True)],
+        )
+        copies = [o.copy for o in outgoing if o.copy is not None]
+        if copies:
+            await conn.executemany(
+                f"INSERT INTO {self.schema}.shared_copies (share_id, agency, case_id, "
+                f"subject_id, grant_id, event_id, event_type, occurred_at, data) "
+                f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb)",
+                copies,
+            )
+        return positions
+
     async def _send(
         self, conn: asyncpg.Connection, entry: Entry, agency: str, key: str, payload: bytes
     ) -> int:
-        position = await self.ledger.append(conn, entry)
-        await conn.execute(
-            f"INSERT INTO {self.schema}.share_outbox (agency, message_key, payload, "
-            f"ledger_position) VALUES ($1,$2,$3,$4)",
-            agency, key, payload, position,
-        )  # fmt: skip
-        return position
+        return (await self.record(conn, [Outgoing(entry, agency, key, payload)]))[0]
 
     async def disclose(
         self,
@@ -51,6 +78,22 @@ class Dispatch:
         public_key: str,
         now: datetime,
     ) -> int:
+        out = self.prepare(d, event_id=event_id, event_type=event_type, case_id=case_id,
+                           occurred_at=occurred_at, public_key=public_key, now=now)  # fmt: skip
+        return (await self.record(conn, [out]))[0]
+
+    def prepare(
+        self,
+        d: Disclosure,
+        *,
+        event_id: UUID,
+        event_type: str,
+        case_id: str,
+        occurred_at: datetime,
+        public_key: str,
+        now: datetime,
+    ) -> Outgoing:
+        """The signed message of a disclosure, its ledger row and Mend's copy."""
         terms = d.grant.terms
         assert terms is not None  # a grant without terms covers nothing
         data = {
@@ -75,14 +118,9 @@ class Dispatch:
             grant_id=d.grant.grant_id, grant_version=d.grant.grant_version,
             purpose=str(terms.purpose), legal_basis=str(terms.legal_basis),
         )  # fmt: skip
-        await conn.execute(
-            f"INSERT INTO {self.schema}.shared_copies (share_id, agency, case_id, subject_id, "
-            f"grant_id, event_id, event_type, occurred_at, data) "
-            f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb)",
-            share_id, d.agency, case_id, d.subject, d.grant.grant_id, event_id, event_type,
-            occurred_at, d.data,
-        )  # fmt: skip
-        return await self._send(conn, entry, d.agency, case_id, payload)
+        copy = (share_id, d.agency, case_id, d.subject, d.grant.grant_id, event_id, event_type,
+                occurred_at, d.data)  # fmt: skip
+        return Outgoing(entry, d.agency, case_id, payload, copy)
 
     async def withdrawal_notice(
         self, conn: asyncpg.Connection, grant: ShareGrant, cause_id: UUID, now: datetime

@@ -31,7 +31,6 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from mend_events.app.settings import KafkaAuth, kafka_options
 from mend_events.contracts.events import registry
-from mend_events.security.cases import CaseDirectory
 
 from mend_disclosure.dispatch import Dispatch
 from mend_disclosure.domain import Allowlist, disclosures
@@ -92,7 +91,6 @@ class Gateway:
         self.hold, self.batch, self.clock = hold, batch, clock
         self.candidates, self.grants = Candidates(schema), GrantBook(schema)
         self.keys, self.positions = PartnerKeys(schema), Positions(schema)
-        self.directory = CaseDirectory(schema)
         self.disclosed = 0
         self.lagging = 0  # candidates due but waiting for the consent consumer (last pass)
         self.no_key = 0
@@ -121,13 +119,13 @@ class Gateway:
                 due = list(await self.candidates.due(conn, now - self.hold, self.batch))
         async with self.pool.acquire() as conn:
             positions = await self.positions.of_topic(conn, self.consent_topic)
-        decided, blocked = 0, 0
+        ready = []
         for row in due:
             barrier = row["barrier"]
-            if barrier is None or not caught_up(barrier, positions):
-                blocked += 1
-                continue
-            decided += await self._decide(row, now)
+            if barrier is not None and caught_up(barrier, positions):
+                ready.append(row)
+        decided = await self._decide(ready, now) if ready else 0
+        blocked = len(due) - len(ready)
         self.lagging = blocked
         if not blocked:
             self.lagging_since = None
@@ -135,41 +133,58 @@ class Gateway:
             self.lagging_since = now
         return decided
 
-    async def _decide(self, row: Any, now: datetime) -> int:
-        event_type, case_id = row["event_type"], row["case_id"]
-        data = row["data"]
+    async def _decide(self, rows: list[Any], now: datetime) -> int:
+        """Decide `rows` in one transaction (one ledger lock, one statement per table); a row
+        another instance holds is skipped, one whose case is not known yet stays held."""
         async with self.pool.acquire() as conn, conn.transaction():
-            gone = await conn.fetchval(
-                f"SELECT 1 FROM {self.schema}.candidates WHERE event_id = $1 FOR UPDATE SKIP "
-                f"LOCKED",
-                row["event_id"],
-            )
-            if gone is None:
-                return 0  # another instance has it
-            rule = self.allowlist.rule(event_type)
-            entry = await self.directory.entry(conn, case_id)
-            if rule is not None and rule.subject == HARMED_PERSON and entry is None:
-                return 0  # the case's opening has not arrived yet: keep holding
-            grants = await self.grants.of_case(conn, case_id)
-            found = disclosures(
-                self.allowlist, event_type=event_type, case_id=case_id,
-                occurred_at=row["occurred_at"], data=data,
-                harmed_person=None if entry is None else entry.harmed_person_id, grants=grants,
-            )  # fmt: skip
-            keys = await self.keys.current(conn) if found else {}
-            for d in found:
-                key = keys.get(d.agency)
-                if key is None:
-                    self.no_key += 1
-                    log.warning("disclosure.no_sharing_key", agency=d.agency, type=event_type)
-                    continue
-                await self.dispatch.disclose(
-                    conn, d, event_id=row["event_id"], event_type=event_type, case_id=case_id,
-                    occurred_at=row["occurred_at"], public_key=key[1], now=now,
+            locked = {
+                r[0]
+                for r in await conn.fetch(
+                    f"SELECT event_id FROM {self.schema}.candidates "
+                    f"WHERE event_id = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED",
+                    [r["event_id"] for r in rows],
+                )
+            }
+            rows = [r for r in rows if r["event_id"] in locked]
+            cases = sorted({r["case_id"] for r in rows})
+            harmed = {
+                r[0]: r[1]
+                for r in await conn.fetch(
+                    f"SELECT case_id, harmed_person_id FROM {self.schema}.case_directory "
+                    f"WHERE case_id = ANY($1::text[])",
+                    cases,
+                )
+            }
+            grants = await self.grants.of_cases(conn, cases)
+            keys = await self.keys.current(conn)
+            outgoing, done = [], []
+            for row in rows:
+                event_type, case_id = row["event_type"], row["case_id"]
+                rule = self.allowlist.rule(event_type)
+                if rule is not None and rule.subject == HARMED_PERSON and case_id not in harmed:
+                    continue  # the case's opening has not arrived yet: keep holding
+                found = disclosures(
+                    self.allowlist, event_type=event_type, case_id=case_id,
+                    occurred_at=row["occurred_at"], data=row["data"],
+                    harmed_person=harmed.get(case_id), grants=grants.get(case_id, []),
                 )  # fmt: skip
-                self.disclosed += 1
-            await self.candidates.done(conn, row["event_id"])
-        return 1
+                for d in found:
+                    key = keys.get(d.agency)
+                    if key is None:
+                        self.no_key += 1
+                        log.warning("disclosure.no_sharing_key", agency=d.agency, type=event_type)
+                        continue
+                    outgoing.append(self.dispatch.prepare(
+                        d, event_id=row["event_id"], event_type=event_type, case_id=case_id,
+                        occurred_at=row["occurred_at"], public_key=key[1], now=now,
+                    ))  # fmt: skip
+                done.append(row["event_id"])
+            await self.dispatch.record(conn, outgoing)
+            await conn.execute(
+                f"DELETE FROM {self.schema}.candidates WHERE event_id = ANY($1::uuid[])", done
+            )
+            self.disclosed += len(outgoing)
+        return len(done)
 
 
 def allowlisted_types(allowlist: Allowlist) -> dict[str, tuple[str, ...]]:

@@ -79,6 +79,17 @@ class GrantBook:
         )  # fmt: skip
         return [grant_of(r) for r in rows]
 
+    async def of_cases(
+        self, conn: asyncpg.Connection, case_ids: list[str]
+    ) -> dict[str, list[ShareGrant]]:
+        rows = await conn.fetch(
+            f"SELECT * FROM {self.schema}.share_grants WHERE case_id = ANY($1::text[])", case_ids
+        )
+        out: dict[str, list[ShareGrant]] = {}
+        for r in rows:
+            out.setdefault(r["case_id"], []).append(grant_of(r))
+        return out
+
     async def of_case(self, conn: asyncpg.Connection, case_id: str) -> list[ShareGrant]:
         rows = await conn.fetch(
             f"SELECT * FROM {self.schema}.share_grants WHERE case_id = $1", case_id

@@ -92,21 +92,36 @@ class Ledger:
 
     async def append(self, conn: asyncpg.Connection, e: Entry) -> int:
         """Append `e` in the caller's transaction; returns its position."""
+        return (await self.append_many(conn, [e]))[0]
+
+    async def append_many(self, conn: asyncpg.Connection, entries: list[Entry]) -> list[int]:
+        """Append `entries` in order, in the caller's transaction (one lock, one statement);
+        returns their positions."""
+        if not entries:
+            return []
         await conn.execute("SELECT pg_advisory_xact_lock($1)", self.lock_key)
         last = await conn.fetchrow(
             f"SELECT position, hash FROM {self.schema}.disclosure_ledger "
             f"ORDER BY position DESC LIMIT 1"
         )
         position, prev = (1, ZERO_HASH) if last is None else (last[0] + 1, bytes(last[1]))
-        await conn.execute(
+        rows, positions = [], []
+        for e in entries:
+            digest = link(prev, position, e)
+            rows.append((
+                position, e.entry_id, str(e.kind), e.recorded_at, e.recipient_agency,
+                e.recipient_principal, e.case_id, list(e.subjects), list(e.event_ids),
+                list(e.field_paths), e.digest, e.grant_id, e.grant_version, e.purpose,
+                e.legal_basis, prev, digest,
+            ))  # fmt: skip
+            positions.append(position)
+            position, prev = position + 1, digest
+        await conn.executemany(
             f"INSERT INTO {self.schema}.disclosure_ledger ({_COLUMNS}) VALUES "
             f"($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
-            position, e.entry_id, str(e.kind), e.recorded_at, e.recipient_agency,
-            e.recipient_principal, e.case_id, list(e.subjects), list(e.event_ids),
-            list(e.field_paths), e.digest, e.grant_id, e.grant_version, e.purpose,
-            e.legal_basis, prev, link(prev, position, e),
-        )  # fmt: skip
-        return position
+            rows,
+        )
+        return positions
 
     async def verify(self, pool: asyncpg.Pool) -> list[str]:
         """Every break of the chain, in words naming the position (no values)."""
