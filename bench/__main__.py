@@ -17,7 +17,7 @@ from mend_events.app.settings import Settings
 
 SUITES = [
     "append", "command", "rebuild", "relay", "e2e", "withdrawal", "replay", "halt", "signin",
-    "web", "case_page",
+    "web", "case_page", "disclosure",
 ]  # fmt: skip
 OUT = Path(__file__).parent / "results" / "latest.json"
 
