@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID, uuid5
 
 import asyncpg
+from mend_events import metrics
 from mend_events.app.settings import partner_principal
 from mend_events.store.disclosure_ledger import Entry, EntryKind, Ledger
 
@@ -64,6 +65,7 @@ class Dispatch:
     async def _send(
         self, conn: asyncpg.Connection, entry: Entry, agency: str, key: str, payload: bytes
     ) -> int:
+        metrics.DISCLOSED.labels(str(entry.kind)).inc()
         return (await self.record(conn, [Outgoing(entry, agency, key, payload)]))[0]
 
     async def disclose(

@@ -29,6 +29,7 @@ from typing import Any
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from mend_events import metrics
 from mend_events.app.settings import KafkaAuth, kafka_options
 from mend_events.contracts.events import registry
 
@@ -127,6 +128,7 @@ class Gateway:
         decided = await self._decide(ready, now) if ready else 0
         blocked = len(due) - len(ready)
         self.lagging = blocked
+        metrics.DISCLOSURE_HELD.set(blocked)
         if not blocked:
             self.lagging_since = None
         elif self.lagging_since is None:
@@ -172,6 +174,7 @@ class Gateway:
                     key = keys.get(d.agency)
                     if key is None:
                         self.no_key += 1
+                        metrics.DISCLOSURE_NO_KEY.inc()
                         log.warning("disclosure.no_sharing_key", agency=d.agency, type=event_type)
                         continue
                     outgoing.append(self.dispatch.prepare(
@@ -184,6 +187,7 @@ class Gateway:
                 f"DELETE FROM {self.schema}.candidates WHERE event_id = ANY($1::uuid[])", done
             )
             self.disclosed += len(outgoing)
+            metrics.DISCLOSED.labels("disclosure").inc(len(outgoing))
         return len(done)
 
 
