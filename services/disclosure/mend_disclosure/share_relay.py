@@ -38,7 +38,9 @@ class ShareRelay:
 
     async def _ensure(self, topic: str) -> None:
         if topic not in self._topics:
-            await ensure_named(self.bootstrap, [topic], auth=self.auth)
+            # A partner's topic is made on its first message, in production too: the gateway
+            # alone may create share topics (acls.sharing_bindings), and the partner list grows.
+            await ensure_named(self.bootstrap, [topic], auth=self.auth, create=True)
             self._topics.add(topic)
 
     async def pass_once(self) -> int:
