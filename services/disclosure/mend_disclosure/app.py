@@ -54,7 +54,15 @@ def wire(
     allowlist = Allowlist.load()
     dispatch = Dispatch(schema, Ledger(schema), signer)
     directory = CaseDirectory(schema)
-    subscribe(runtime, Reactions(directory, dispatch), on_position=Positions(schema).record)
+    reactions, positions = Reactions(directory, dispatch), Positions(schema)
+
+    async def on_position(conn, position) -> None:  # type: ignore[no-untyped-def]
+        # After the batch's handlers, in their transaction: the held candidates, then where
+        # the consumer stands (the barrier compares it with the consent topic's marks).
+        await reactions.candidates.flush(conn)
+        await positions.record(conn, position)
+
+    subscribe(runtime, reactions, on_position=on_position)
     service_of = ServiceOf(runtime, lambda rt: DisclosureService(rt.pool, rt.schema))
 
     async def then(rt: ServiceRuntime, service: DisclosureService) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from asyncpg.transaction import TransactionState
 from mend_events.contracts.catalog.consent import (
     ConsentGiven,
     ConsentInvalidated,
@@ -158,18 +159,41 @@ class Positions:
 
 
 class Candidates:
-    """Events a partner may receive, held until their barrier is passed."""
+    """Events a partner may receive, held until their barrier is passed.
+
+    `hold` runs once per message in the inbox transaction; its rows are kept with that
+    transaction and written in one statement by `flush`, which the consumer's position hook
+    calls in the same transaction after the batch's handlers (app.py): a row is written exactly
+    when its inbox row and position commit. Rows of a transaction that failed are dropped."""
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
+        self._pending: dict[int, tuple[Any, list[tuple[Any, ...]]]] = {}
+
+    _INSERT = (
+        "INSERT INTO {schema}.candidates (event_id, event_type, source, case_id, occurred_at, "
+        "data) VALUES ($1,$2,$3,$4,$5,$6::jsonb) ON CONFLICT DO NOTHING"
+    )
 
     async def hold(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        await conn.execute(
-            f"INSERT INTO {self.schema}.candidates (event_id, event_type, source, case_id, "
-            f"occurred_at, data) VALUES ($1,$2,$3,$4,$5,$6::jsonb) ON CONFLICT DO NOTHING",
-            event.event_id, event.event_type, event.service, event.case_id,
-            event.metadata.occurred_at, event.decode().to_data(),
-        )  # fmt: skip
+        row = (event.event_id, event.event_type, event.service, event.case_id,
+               event.metadata.occurred_at, event.decode().to_data())  # fmt: skip
+        xact = getattr(conn, "_top_xact", None)
+        if xact is None:  # not in a transaction we can follow: write it now
+            await conn.execute(self._INSERT.format(schema=self.schema), *row)
+            return
+        for key, (other, _) in list(self._pending.items()):
+            if other is not xact and other._state is not TransactionState.STARTED:
+                del self._pending[key]  # a transaction that failed: its rows were never written
+        self._pending.setdefault(id(xact), (xact, []))[1].append(row)
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        xact = getattr(conn, "_top_xact", None)
+        held = self._pending.get(id(xact)) if xact is not None else None
+        if held is None or held[0] is not xact:
+            return
+        del self._pending[id(xact)]
+        await conn.executemany(self._INSERT.format(schema=self.schema), held[1])
 
     async def due(self, conn: asyncpg.Connection, before: datetime, limit: int) -> list[Any]:
         return await conn.fetch(
