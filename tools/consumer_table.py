@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mend_events.app.settings import SERVICES
+from mend_events.app.settings import DISCLOSURE, SERVICES
 from mend_events.messaging.reactions import Consumes, render_consumer_table
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
@@ -24,7 +24,8 @@ END = "<!-- /consumer-table -->"
 
 def declarations() -> dict[str, Sequence[Consumes]]:
     """Each service's declared subscriptions, read from its code."""
-    return {s: importlib.import_module(f"mend_{s}.reactions").Reactions.CONSUMES for s in SERVICES}
+    consumers = (*SERVICES, DISCLOSURE)  # the disclosure gateway consumes, publishes no events
+    return {s: importlib.import_module(f"mend_{s}.reactions").Reactions.CONSUMES for s in consumers}
 
 
 def table() -> str:

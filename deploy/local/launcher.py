@@ -32,7 +32,14 @@ SERVICES = ("consent", "risk", "sessions", "aftercare", "hub")
 # (the web app's case index: read-only), and the administrator (super user: topics, ACLs; the
 # launcher, migrations and tests).
 KAFKA_ADMIN = "mend-admin"
-KAFKA_USERS = (*SERVICES, "audit", "web", KAFKA_ADMIN)
+# The disclosure gateway (issue 18), and one principal per partner agency named in
+# MEND_PARTNER_AGENCIES (`partner-<agency>`: it may read only its own share topic).
+PARTNER_USERS = tuple(
+    f"partner-{a.strip()}"
+    for a in sorted(set(os.environ.get("MEND_PARTNER_AGENCIES", "").split(",")))
+    if a.strip()
+)
+KAFKA_USERS = (*SERVICES, "audit", "web", "disclosure", *PARTNER_USERS, KAFKA_ADMIN)
 SASL_MECHANISM = "SCRAM-SHA-512"
 # Written beside the data directory once it is formatted with this security set-up; a log
 # formatted otherwise (an older unauthenticated broker) is formatted anew, see `start_kafka`.
@@ -45,6 +52,7 @@ SERVICE_PORTS = {
     "audit": 8105,
     "hub": 8106,
     "web": 8107,
+    "disclosure": 8108,
 }
 # Below Linux's ephemeral range (32768-60999), so an outgoing connection never holds it first.
 DEFAULT_PG_PORT = 25432
@@ -153,11 +161,18 @@ def has_web() -> bool:
     return (ROOT / "services" / "web" / "mend_web" / "app.py").exists()
 
 
+def has_disclosure() -> bool:
+    """The disclosure gateway (services/disclosure, issue 18) runs beside the services."""
+    return (ROOT / "services" / "disclosure" / "mend_disclosure" / "app.py").exists()
+
+
 def processes() -> list[tuple[str, list[str]]]:
     """(name, python -m arguments) of every process `up` starts after the infrastructure."""
     found = [(s, [f"mend_{s}"]) for s in existing_services()]
     if has_audit():
         found.append(("audit", ["mend_audit.server"]))
+    if has_disclosure():
+        found.append(("disclosure", ["mend_disclosure"]))
     if has_web():
         found.append(("web", ["mend_web"]))
     return found
@@ -753,6 +768,7 @@ def migrate(settings: Settings) -> None:
     env = {**os.environ, **settings.env()}
     schemas = [*names, "audit"] if has_audit() else names
     schemas += ["web"] if has_web() else []  # the web app's browser sessions
+    schemas += ["disclosure"] if has_disclosure() else []  # grants, ledger, share outbox
     run_checked(
         [sys.executable, "-m", "mend_events.store.migrate", *schemas], "migrations", env=env
     )
@@ -906,7 +922,7 @@ def cmd_up(settings: Settings) -> None:
 
 
 def cmd_down(settings: Settings) -> None:
-    for name in ["web", "audit", *reversed(SERVICES)]:
+    for name in ["web", "disclosure", "audit", *reversed(SERVICES)]:
         if stop_kept(settings, name):
             print(f"stopped {name}")
     if stop_pid(settings.run / "kafka.pid", timeout=30):

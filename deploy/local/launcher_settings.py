@@ -19,6 +19,7 @@ PORTS = {
     "audit": 8105,
     "hub": 8106,
     "web": 8107,
+    "disclosure": 8108,
 }
 
 
@@ -51,3 +52,4 @@ class LauncherSettings(BaseSettings):
     audit_port: int = _port("audit")
     hub_port: int = _port("hub")
     web_port: int = _port("web")
+    disclosure_port: int = _port("disclosure")

@@ -66,6 +66,6 @@ def test_the_walkthrough_covers_every_service_that_reacts_to_a_withdrawal() -> N
         for row in consumer_rows(declarations())
         if row.event_type in {"ConsentWithdrawn", "SessionHalted"}
     }
-    assert reacting == {"risk", "sessions", "aftercare"}
+    assert reacting == {"risk", "sessions", "aftercare", "disclosure"}
     for service in reacting:
         assert f"services/{service}/mend_{service}/reactions.py::Reactions.on_" in text, service

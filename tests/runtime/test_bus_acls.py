@@ -29,12 +29,37 @@ def test_consumes_is_what_the_apps_subscribe_to() -> None:
 def test_each_service_writes_only_its_own_topics() -> None:
     writes = {
         (b.principal, b.name)
-        for b in acls.bindings("p.")
+        for b in acls.bindings("p.", partners=())
         if b.operation == acls.WRITE and b.resource_type == acls.TOPIC
     }
-    assert writes == {(s, t) for s in SERVICES for t in (f"p.{s}.events.v1", f"p.{s}.dlq")}
-    readers = {b.principal for b in acls.bindings("p.") if b.operation == acls.READ}
-    assert readers == {*SERVICES, "audit", *READERS} - {s for s in SERVICES if not CONSUMES[s]}
+    gateway = {("disclosure", t) for t in ("p.mend.share.v1.", "p.disclosure.events.v1",
+                                           "p.disclosure.dlq")}  # fmt: skip
+    assert (
+        writes == {(s, t) for s in SERVICES for t in (f"p.{s}.events.v1", f"p.{s}.dlq")} | gateway
+    )
+    readers = {b.principal for b in acls.bindings("p.", partners=()) if b.operation == acls.READ}
+    assert readers == {*SERVICES, "audit", *READERS, "disclosure"} - {
+        s for s in SERVICES if not CONSUMES[s]}  # fmt: skip
+
+
+def test_only_the_gateway_writes_share_topics_and_each_partner_reads_only_its_own() -> None:
+    """Issue 18: the share topics (a prefixed pattern) are the disclosure principal's alone;
+    a partner's principal reads and describes its own share topic, with its own group prefix,
+    and nothing else at all."""
+    bindings = acls.bindings("p.", partners=("police-north", "victim-care"))
+    share = [b for b in bindings if b.name.startswith("p.mend.share.v1.")]
+    writers = {b.principal for b in share if b.operation == acls.WRITE}
+    assert writers == {"disclosure"}
+    for agency in ("police-north", "victim-care"):
+        principal = f"partner-{agency}"
+        granted = {(b.resource_type, b.name, b.pattern, b.operation) for b in bindings
+                   if b.principal == principal}  # fmt: skip
+        assert granted == {
+            (acls.TOPIC, f"p.mend.share.v1.{agency}", acls.LITERAL, acls.READ),
+            (acls.TOPIC, f"p.mend.share.v1.{agency}", acls.LITERAL, acls.DESCRIBE),
+            (acls.GROUP, f"p.{principal}.", acls.PREFIXED, acls.READ),
+            (acls.GROUP, f"p.{principal}.", acls.PREFIXED, acls.DESCRIBE),
+        }
 
 
 def test_the_web_app_only_reads_the_five_topics_with_its_own_groups() -> None:

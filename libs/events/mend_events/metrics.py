@@ -94,6 +94,19 @@ DEAD_LETTERS = Counter(
     "mend_dead_letters", "Messages sent to the dead-letter topic, by kind of reason",
     ["group", "reason"],
 )  # fmt: skip
+# The disclosure gateway (issue 18): what left Mend, what waits, and why it waits.
+DISCLOSED = Counter(
+    "mend_disclosure_sent", "Messages recorded for partners (ledger and outbox), by kind",
+    ["kind"],
+)  # fmt: skip
+DISCLOSURE_HELD = Gauge(
+    "mend_disclosure_held_events",
+    "Candidates due (hold passed) and waiting for the consent consumer to reach their barrier",
+)
+DISCLOSURE_NO_KEY = Counter(
+    "mend_disclosure_no_sharing_key",
+    "Disclosures a grant allowed but not sent: the agency has set no sharing key",
+)
 PROJECTION_LAG = Gauge(
     "mend_projection_lag_events", "Events stored and not yet applied to the projection",
     ["service", "projection"],

@@ -85,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
         "--audit-schema", default=AUDIT_SCHEMA, help="schema of the stored projection"
     )
     audit.add_argument("--topic-prefix", default="", help="prefix of the Kafka topic names")
+    audit.add_argument(
+        "--ledger-schema", default="disclosure", help="schema of the disclosure ledger"
+    )
     commands = audit.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     history = commands.add_parser("history", help="a case's timeline and its state as of a moment")
@@ -104,10 +107,20 @@ def _parser() -> argparse.ArgumentParser:
         "checkpoint when verify began (events past it are counted as not yet published)",
     )
     verify.add_argument(
-        "--service", action="append", metavar="NAME", help=f"one of {', '.join(SERVICES)}"
+        "--service",
+        action="append",
+        metavar="NAME",
+        help=f"one of {', '.join(SERVICES)}, or disclosure (the disclosure ledger)",
     )
     verify.add_argument("--no-kafka", action="store_true", help="check the hash chains only")
     verify.add_argument("--json", action="store_true")
+
+    disclosures = commands.add_parser(
+        "disclosures",
+        help="who learned what about a person, when, under which grant (the disclosure ledger)",
+    )
+    disclosures.add_argument("--person", required=True, metavar="PERSON", help="pseudonymous id")
+    disclosures.add_argument("--json", action="store_true")
 
     export = commands.add_parser("export", help="a case file as JSON or CSV")
     export.add_argument("case", metavar="CASE")
@@ -181,7 +194,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             schemas=schemas,
             bootstrap=settings.kafka_bootstrap,
             topic_prefix=args.topic_prefix,
+            ledger_schema=args.ledger_schema,
         )
+        if args.command == "disclosures":
+            rows = await reader.disclosures(args.person)
+            _out(to_json(rows) if args.json else "\n".join(_disclosure_lines(rows)))
+            return 0
         if args.command == "history":
             doc = await reader.history(args.case, as_of)
             _out(to_json(doc) if args.json else render_history(doc))
@@ -224,6 +242,19 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await pool.close()
     raise UsageError(f"unknown command {args.command}")
+
+
+def _disclosure_lines(rows: list[dict]) -> list[str]:
+    if not rows:
+        return ["nothing about this person has left Mend"]
+    return [
+        f"{r['recorded_at']}  {r['kind']:<17} to {r['recipient_agency']} "
+        f"({r['recipient_principal']})  case {r['case_id'] or '-'}  "
+        f"events {len(r['event_ids'])}  fields {', '.join(r['field_paths']) or '-'}  "
+        f"grant {r['grant_id'] or '-'} v{r['grant_version'] or '-'}  "
+        f"{r['purpose'] or '-'} / {r['legal_basis'] or '-'}"
+        for r in rows
+    ]
 
 
 class _Stderr:

@@ -13,7 +13,9 @@ from typing import Any
 
 import asyncpg
 from mend_events import metrics
+from mend_events.app.settings import DISCLOSURE
 from mend_events.errors import NotFound, Rejected
+from mend_events.store.disclosure_ledger import Ledger
 
 from mend_audit import export
 from mend_audit.case_file import document
@@ -53,8 +55,10 @@ class AuditReader:
         schemas: Schemas | None = None,
         bootstrap: str | None = None,
         topic_prefix: str = "",
+        ledger_schema: str = DISCLOSURE,
     ) -> None:
         self.pool = pool
+        self.ledger_schema = ledger_schema
         self.schemas = select_schemas(schemas)
         self.bootstrap = bootstrap
         self.topic_prefix = topic_prefix
@@ -116,6 +120,7 @@ class AuditReader:
             bootstrap=self.bootstrap,
             topic_prefix=self.topic_prefix,
             kafka=kafka and self.bootstrap is not None,
+            ledger_schema=self.ledger_schema,
         )
         metrics.VERIFY_RUNS.labels("ok" if report.ok else "failed").inc()
         metrics.VERIFY_FAILURES.inc(len(report.problems))
@@ -135,6 +140,19 @@ class AuditReader:
         return report_output.document(
             figures, as_of=moment, threshold=pack.reports.min_cell, rule_pack=pack.ref
         )
+
+    async def disclosures(self, person_id: str) -> list[dict[str, Any]]:
+        """Who learned what about `person_id`, when, under which grant: the disclosure
+        ledger's rows naming them (issue 18), oldest first; none without a gateway."""
+        async with self.pool.acquire() as conn:
+            if (
+                await conn.fetchval(
+                    "SELECT to_regclass($1)", f"{self.ledger_schema}.disclosure_ledger"
+                )
+                is None
+            ):
+                return []
+            return await Ledger(self.ledger_schema).about(conn, person_id)
 
     async def export(self, case: str, fmt: str, as_of: datetime | None = None) -> bytes:
         if fmt not in export.FORMATS:

@@ -27,8 +27,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import asyncpg
-from mend_events.app.settings import events_topic
+from mend_events.app.settings import DISCLOSURE, events_topic
 from mend_events.store import verify_chain
+from mend_events.store.disclosure_ledger import Ledger
 
 from mend_audit.replay import Schemas, fetch_rows, select_schemas
 from mend_audit.verify_kafka import check_kafka
@@ -44,9 +45,14 @@ async def verify(
     topic_prefix: str = "",
     kafka: bool = True,
     within: float = 30.0,
+    ledger_schema: str | None = DISCLOSURE,
 ) -> Report:
-    """Verify the chosen stores (and, with `kafka`, their topics on `bootstrap`)."""
-    chosen = select_schemas(schemas, services)
+    """Verify the chosen stores (and, with `kafka`, their topics on `bootstrap`), and the
+    disclosure ledger's chain in `ledger_schema` where the gateway keeps one (issue 18)."""
+    # `disclosure` names the disclosure ledger, which is no event store.
+    wanted = None if services is None else [s for s in services if s != DISCLOSURE]
+    chosen = {} if wanted == [] else select_schemas(schemas, wanted)
+    check_ledger = services is None or DISCLOSURE in services
     reports = [
         ServiceReport(service, schema, events_topic(service, topic_prefix) if kafka else None)
         for service, schema in chosen.items()
@@ -56,7 +62,25 @@ async def verify(
         await _check_chains(pool, report)
         if kafka and bootstrap is not None and report.topic is not None:
             await check_kafka(pool, report, bootstrap, within)
+    if ledger_schema is not None and check_ledger:
+        ledger = await _check_ledger(pool, ledger_schema)
+        if ledger is not None:
+            reports.append(ledger)
     return Report(reports)
+
+
+async def _check_ledger(pool: asyncpg.Pool, schema: str) -> ServiceReport | None:
+    """The disclosure ledger's hash chain (`mend_events.store.disclosure_ledger`); None where
+    the schema holds no ledger (no gateway deployed)."""
+    async with pool.acquire() as conn:
+        exists = await conn.fetchval("SELECT to_regclass($1)", f"{schema}.disclosure_ledger")
+        if exists is None:
+            return None
+        rows = await conn.fetchval(f"SELECT count(*) FROM {schema}.disclosure_ledger")
+    report = ServiceReport(DISCLOSURE, schema, None, events=rows)
+    for detail in await Ledger(schema).verify(pool):
+        report.problems.append(Problem(DISCLOSURE, "chain", detail))
+    return report
 
 
 async def _take_cut(pool: asyncpg.Pool, reports: list[ServiceReport]) -> None:

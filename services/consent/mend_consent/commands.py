@@ -10,11 +10,16 @@ from mend_events.contracts.actors import PseudoId
 from mend_events.contracts.catalog.consent import (
     AcknowledgementBasis,
     AcknowledgementWithdrawalGround,
+    DataCategory,
     InformedHow,
+    LegalBasis,
     ScopeKey,
+    SharePurpose,
 )
+from mend_events.contracts.events import registry
 from mend_events.web.inputs import Moment
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -22,6 +27,7 @@ from pydantic import (
     StrictBool,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 
@@ -43,6 +49,37 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _known_type(name: str) -> str:
+    if not registry.knows(name):
+        raise ValueError("not an event type of the platform")
+    return name
+
+
+class ShareTermsBody(Command):
+    """The terms of a share grant as the participant chooses them (required for a share scope,
+    refused for any other)."""
+
+    purpose: SharePurpose
+    legal_basis: LegalBasis = LegalBasis.EXPLICIT_CONSENT
+    categories: Annotated[tuple[DataCategory, ...], Field(min_length=1, max_length=16)]
+    event_types: Annotated[
+        tuple[Annotated[str, AfterValidator(_known_type)], ...],
+        Field(min_length=1, max_length=64),
+    ]
+    valid_from: Moment
+    valid_until: Moment
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ShareTermsBody:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        if len(set(self.categories)) != len(self.categories):
+            raise ValueError("each category is named once")
+        if len(set(self.event_types)) != len(self.event_types):
+            raise ValueError("each event type is named once")
+        return self
+
+
 class GiveConsent(Command):
     participant_id: PseudoId  # must be the caller: nobody gives consent for someone else
     scope: ScopeKey
@@ -54,6 +91,8 @@ class GiveConsent(Command):
     expires_at: Moment | None = None
     # Chosen by the client to make a retried request harmless; derived from the request otherwise.
     grant_id: UUID | None = None
+    # Exactly when the scope is share:<agency>: what may be shared, why and for how long.
+    share_terms: ShareTermsBody | None = None
 
 
 class WithdrawGrant(Command):

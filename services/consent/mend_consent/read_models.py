@@ -43,6 +43,9 @@ class CurrentGrants(OwnTables):
                             g.scope,
                             e.metadata.occurred_at,
                             g.expires_at,
+                            None
+                            if g.share_terms is None
+                            else g.share_terms.model_dump(mode="json"),
                         ),
                     )
                 )
@@ -68,7 +71,8 @@ class CurrentGrants(OwnTables):
     async def _insert(self, conn: asyncpg.Connection, rows: list[tuple]) -> None:
         await conn.executemany(
             f"INSERT INTO {self.schema}.current_grants (case_id, grant_id, participant_id, "
-            f"participant_role, scope, given_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7) "
+            f"participant_role, scope, given_at, expires_at, share_terms) "
+            f"VALUES ($1,$2,$3,$4,$5,$6,$7,$8::jsonb) "
             f"ON CONFLICT DO NOTHING",
             rows,
         )
@@ -77,7 +81,8 @@ class CurrentGrants(OwnTables):
         self, conn: asyncpg.Connection, case_id: str, participant_id: str | None = None
     ) -> list[asyncpg.Record]:
         return await conn.fetch(
-            f"SELECT grant_id, participant_id, participant_role, scope, given_at, expires_at "
+            f"SELECT grant_id, participant_id, participant_role, scope, given_at, expires_at, "
+            f"share_terms "
             f"FROM {self.schema}.current_grants WHERE case_id = $1 "
             f"AND ($2::text IS NULL OR participant_id = $2) "
             f"ORDER BY participant_id, scope, grant_id",

@@ -152,3 +152,33 @@ async def test_responsible_person_cannot_read_harmed_persons_consent(consent, to
     assert {g["participant_id"] for g in staff["grants"]} == {HP, RP}
     r = await client.get(f"/cases/{CASE}/consents", headers=token("practitioner", "prac-other1"))
     assert r.status_code == 403
+
+
+async def test_a_share_grant_with_terms_is_given_listed_and_only_hers_to_withdraw(consent, token):
+    client, _, runtime = consent
+    hp, prac = token("harmed_person", HP), token("practitioner", PRAC)
+    now = datetime.now(UTC)
+    terms = {
+        "purpose": "victim_support",
+        "categories": ["case_progress", "aftercare"],
+        "event_types": ["CaseOpened", "AftercareOffered"],
+        "valid_from": now.isoformat(),
+        "valid_until": (now + timedelta(days=30)).isoformat(),
+    }
+    scope = "share:victim-care"
+    r = await client.post(f"/cases/{CASE}/consents", json=give(scope), headers=hp)
+    assert r.status_code == 422 and r.json()["field"] == "share_terms"
+    body = give(scope, share_terms={**terms, "event_types": ["Gossip"]})
+    r = await client.post(f"/cases/{CASE}/consents", json=body, headers=hp)
+    assert r.status_code == 422 and "Gossip" not in r.text
+    r = await client.post(
+        f"/cases/{CASE}/consents", json=give(scope, share_terms=terms), headers=hp
+    )
+    assert r.status_code == 201, r.text
+    await runtime.settle()
+    [grant] = (await client.get(f"/cases/{CASE}/consents", headers=hp)).json()["grants"]
+    assert grant["share_terms"]["categories"] == ["case_progress", "aftercare"]
+    assert grant["share_terms"]["legal_basis"] == "explicit_consent"
+    path = f"/cases/{CASE}/consents/{grant['grant_id']}/withdrawal"
+    assert (await client.post(path, headers=prac)).status_code == 403
+    assert (await client.post(path, headers=hp)).status_code == 201

@@ -64,8 +64,19 @@ class Case:
         return event.grant_id
 
 
+TERMS = {
+    "purpose": "safeguarding",
+    "categories": ["case_progress", "safety_concerns"],
+    "event_types": ["CaseOpened", "RiskFlagRaised"],
+    "valid_from": T0.isoformat(),
+    "valid_until": (T0 + timedelta(days=90)).isoformat(),
+}
+
+
 def give(participant: Actor = HP, scope: str = ev.TAKE_PART, **kw: object) -> c.GiveConsent:
     body = {"informed_how": ev.InformedHow.BOTH, "no_incentive_attested": True, **kw}
+    if scope.startswith("share:"):
+        body.setdefault("share_terms", TERMS)
     return c.GiveConsent(participant_id=participant.id, scope=scope, **body)
 
 
@@ -528,3 +539,94 @@ def test_every_consent_event_is_registered() -> None:
 
 def _ctx(actor: Actor, at: datetime = T0) -> CommandContext:
     return CommandContext(actor=actor, now=at, correlation_id=uuid4())
+
+
+# ------------------------------------------------------------------- share grants (issue 18)
+
+POLICE = ev.share_scope("police-north")
+
+
+def test_a_share_grant_carries_its_terms() -> None:
+    case = Case()
+    [given] = case.do(give(HP, POLICE), HP)
+    assert isinstance(given, ev.ConsentGiven)
+    terms = given.share_terms
+    assert terms is not None and terms.purpose is ev.SharePurpose.SAFEGUARDING
+    assert terms.legal_basis is ev.LegalBasis.EXPLICIT_CONSENT  # the default: her own grant
+    assert terms.covers("CaseOpened", T0) and not terms.covers("SessionHalted", T0)
+    assert not terms.covers("CaseOpened", T0 + timedelta(days=90))  # valid_until is exclusive
+    [grant] = active_grants(case.state, HP.id)
+    assert grant.share_terms == terms
+
+
+def test_share_terms_are_required_exactly_for_a_share_scope() -> None:
+    case = Case()
+    no_terms = c.GiveConsent(
+        participant_id=HP.id, scope=POLICE, informed_how="both", no_incentive_attested=True
+    )
+    assert case.refused(no_terms, HP).field == "share_terms"
+    assert case.refused(give(HP, LETTER, share_terms=TERMS), HP).field == "share_terms"
+
+
+def test_share_terms_over_already_are_refused() -> None:
+    err = Case().refused(give(HP, POLICE), HP, at=T0 + timedelta(days=91))
+    assert err.field == "share_terms"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"event_types": ["NoSuchEvent"]},
+        {"categories": []},
+        {"categories": ["gossip"]},
+        {"purpose": "marketing"},
+        {"valid_until": T0.isoformat()},
+        {"event_types": ["CaseOpened", "CaseOpened"]},
+    ],
+)
+def test_bad_share_terms_fail_validation(change: dict) -> None:
+    with pytest.raises(ValidationError):
+        give(HP, POLICE, share_terms={**TERMS, **change})
+
+
+def test_only_the_person_gives_or_takes_back_a_share_grant() -> None:
+    case = Case()
+    grant = case.give(HP, POLICE)
+    assert isinstance(case.refused(give(HP, POLICE), PRAC), Forbidden)
+    assert isinstance(case.refused(c.WithdrawGrant(grant_id=grant), PRAC), Forbidden)
+    withdraw_scope = c.WithdrawScope(participant_id=HP.id, scope=POLICE)
+    assert isinstance(case.refused(withdraw_scope, PRAC), Forbidden)
+    # Leaving altogether, relayed by her practitioner, still ends it (R2: withdrawal is total).
+    [ended] = case.do(c.WithdrawAll(participant_id=HP.id), PRAC)
+    assert grant in {ref.grant_id for ref in ended.grants}
+
+
+def test_a_version_1_share_grant_is_upcast_without_terms_and_shares_nothing() -> None:
+    v1 = {
+        "grant_id": str(uuid4()),
+        "participant_id": HP.id,
+        "participant_role": "harmed_person",
+        "scope": POLICE,
+        "informed_how": "both",
+        "no_incentive_attested": True,
+        "witnessed_by": None,
+        "expires_at": None,
+    }
+    event = registry.decode("ConsentGiven", 1, v1)
+    assert isinstance(event, ev.ConsentGiven) and event.share_terms is None
+    assert ev.ConsentGiven.schema_version == 2
+
+
+def test_terms_on_a_scope_that_is_not_sharing_cannot_be_stored() -> None:
+    with pytest.raises(ValidationError):
+        ev.ConsentGiven.model_validate(
+            {
+                "grant_id": str(uuid4()),
+                "participant_id": HP.id,
+                "participant_role": "harmed_person",
+                "scope": LETTER,
+                "informed_how": "both",
+                "no_incentive_attested": True,
+                "share_terms": {**TERMS, "legal_basis": "explicit_consent"},
+            }
+        )

@@ -83,6 +83,16 @@ STEPS = st.builds(
 )
 
 
+def terms(now: datetime) -> c.ShareTermsBody:
+    return c.ShareTermsBody(
+        purpose="safeguarding",
+        categories=("case_progress",),
+        event_types=("CaseOpened",),
+        valid_from=now,
+        valid_until=now + timedelta(days=30),
+    )
+
+
 def to_command(step: Step, state: ConsentState, now: datetime) -> tuple[object, Actor]:
     known = sorted(state.grants, key=str)
     named = tuple(known[i] if i < len(known) else UUID(int=999 + i) for i in step.picks)
@@ -98,6 +108,7 @@ def to_command(step: Step, state: ConsentState, now: datetime) -> tuple[object, 
                 witnessed_by=step.witnessed_by,
                 expires_at=None if expiry is None else now + timedelta(minutes=expiry),
                 grant_id=step.grant_id,
+                share_terms=terms(now) if step.scope.startswith("share:") else None,
             ), actor
         case "withdraw_grant":
             return c.WithdrawGrant(grant_id=named[0], reason=step.reason), actor

@@ -20,6 +20,7 @@ from mend_events.contracts.catalog.hub import (
     DeactivationReason,
     HttpsUrl,
     KeyId,
+    SharingPublicKey,
     SignIn,
     SuspensionReason,
 )
@@ -64,6 +65,13 @@ class _Body(BaseModel):
 class AgencyKey(_Body):
     kid: KeyId
     public_key_pem: PublicKeyPem
+
+
+class SetSharingKey(_Body):
+    """The agency's X25519 public key for what partners receive (raw, unpadded base64url)."""
+
+    kid: KeyId
+    public_key: SharingPublicKey
 
 
 class IdentityProvider(_Body):

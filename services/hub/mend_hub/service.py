@@ -296,4 +296,8 @@ class HubService(KnowsCases):
             },
             # None: no pack adopted, the default (mend_events.rules.DEFAULT_REF) is in force.
             "rule_pack": state.rule_pack,
+            "sharing_key": None
+            if not state.sharing_keys
+            else {"kid": state.sharing_keys[-1].kid, "algorithm": "X25519",
+                  "public_key": state.sharing_keys[-1].public_key},
         }  # fmt: skip

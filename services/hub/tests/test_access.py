@@ -125,6 +125,8 @@ ROUTES = [
      {"issuer": "https://idp.example", "jwks_url": "https://idp.example/jwks"}, access.CONFIGURE),
     ("POST", f"/agencies/{A}/rule-pack", {"pack_id": "england-wales", "version": 2},
      access.CONFIGURE),
+    ("POST", f"/agencies/{A}/sharing-key", {"kid": "share-1", "public_key": "A" * 43},
+     access.CONFIGURE),
     ("POST", f"/agencies/{A}/staff", {"person_id": "prac-0009aa", "role": "practitioner"},
      access.STAFF_WRITE),
     ("POST", f"/agencies/{A}/staff", {"person_id": "coord-0009aa", "role": "coordinator"},

@@ -360,3 +360,32 @@ async def test_a_retried_request_with_its_idempotency_key_writes_nothing_twice(h
     refused(other, 422, "Idempotency-Key")
     # The agency and the first signing key its onboarding made (a local agency), once.
     assert await runtime.store.head_position() == 2
+
+
+async def test_a_coordinator_sets_the_agencys_sharing_key_for_partners(hub, who):
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    client, _, runtime = hub
+    await onboard(client, who, A)
+    raw = X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    key = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    path = f"/agencies/{A}/sharing-key"
+    first = await client.post(path, json={"kid": "share-1", "public_key": key},
+                              headers=who.coordinator())  # fmt: skip
+    assert first.status_code == 201, first.text
+    again = await client.post(path, json={"kid": "share-1", "public_key": key},
+                              headers=who.coordinator())  # fmt: skip
+    assert again.status_code == 200
+    other = base64.urlsafe_b64encode(bytes(32)).rstrip(b"=").decode()
+    reused = await client.post(path, json={"kid": "share-1", "public_key": other},
+                               headers=who.coordinator())  # fmt: skip
+    refused(reused, 409, "kid")
+    refused(await client.post(path, json={"kid": "k2", "public_key": "short"},
+                              headers=who.coordinator()), 422, "public_key")  # fmt: skip
+    record = (await client.get(f"/agencies/{A}", headers=who.coordinator())).json()
+    assert record["sharing_key"] == {"kid": "share-1", "algorithm": "X25519", "public_key": key}
+    events = await runtime.store.read_stream(f"agency:{A}")
+    assert events[-1].event_type == "AgencySharingKeySet"

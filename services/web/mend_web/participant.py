@@ -31,7 +31,7 @@ from mend_web.pages import (
     settings,
     viewer,
 )
-from mend_web.participant_text import form_label, scope_label, status_label
+from mend_web.participant_text import form_label, scope_label, share_terms, status_label
 from mend_web.services import ServiceError
 
 Participant = Annotated[Viewer, Depends(viewer(*PARTICIPANT_ROLES))]
@@ -72,7 +72,7 @@ async def _view(request: Request, me: Viewer, case_id: str) -> dict[str, Any]:
     case = await _shown(svc.case_or_none(me.token, case_id))
     aftercare = await _shown(svc.aftercare(me.token, case_id))
     grants = [
-        {**g, "label": scope_label(g["scope"])}
+        {**g, "label": scope_label(g["scope"]), "shares": share_terms(g)}
         for g in consents.get("grants", [])
         if g.get("participant_id", me.person_id) == me.person_id
     ]

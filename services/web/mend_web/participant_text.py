@@ -31,6 +31,31 @@ STATUSES = {
 }
 
 
+# What a share grant lets through (issue 18), in her words.
+SHARED = {
+    "case_progress": _("how your case is going"),
+    "session_outcomes": _("sessions and what was agreed"),
+    "safety_concerns": _("safety concerns"),
+    "aftercare": _("support after contact"),
+    "statements": _("what you said"),
+}
+
+
+def share_terms(grant: dict) -> dict | None:
+    """A share grant's agency, what it shares and until when, for her account page (None for
+    any other grant; a share grant from before terms existed shares nothing)."""
+    scope = grant.get("scope", "")
+    if not scope.startswith("share:"):
+        return None
+    terms = grant.get("share_terms") or {}
+    until = str(terms.get("valid_until") or "")[:10]
+    return {
+        "agency": scope.removeprefix("share:"),
+        "what": [SHARED.get(c, _("something else")) for c in terms.get("categories", [])],
+        "until": until or None,
+    }
+
+
 def scope_label(scope: str) -> str:
     if scope.startswith("contact:"):
         return FORMS.get(scope.removeprefix("contact:"), _("A form of contact"))

@@ -29,6 +29,7 @@ DEFAULT_PORTS = {
     "audit": 8105,
     "hub": 8106,
     "web": 8107,
+    "disclosure": 8108,
 }
 DEFAULT_SASL_MECHANISM = "SCRAM-SHA-512"
 DEFAULT_LAG_MS = 2000
@@ -169,6 +170,12 @@ class MendSettings(BaseSettings):
     topic_min_insync: int = Field(
         1, ge=1, description="their `min.insync.replicas` (2 in production)"
     )
+    partner_agencies: str = Field(
+        "",
+        description="the partner agencies of this deployment, comma-separated: each gets its "
+        "own Kafka principal `partner-<agency>`, which may read only its share topic "
+        "`mend.share.v1.<agency>` with consumer groups `partner-<agency>.*` (issue 18)",
+    )
     shutdown_grace_seconds: float = Field(
         20,
         gt=0,
@@ -191,6 +198,7 @@ class MendSettings(BaseSettings):
     audit_url: str = _url("audit")
     hub_url: str = _url("hub")
     web_url: str = _url("web")
+    disclosure_url: str = _url("disclosure")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

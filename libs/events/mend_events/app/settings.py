@@ -47,10 +47,32 @@ READ_BY_ALL: tuple[str, ...] = ("hub",)
 # reads the five services' topics with consumer groups `<prefix>web.`, and writes nothing.
 READERS: dict[str, tuple[str, ...]] = {"web": SERVICES}
 
+# The disclosure gateway (issue 18): reads the five services' topics, and is the only principal
+# that writes the partners' share topics `<prefix>mend.share.v1.<agency>`. Each partner agency
+# named in `MEND_PARTNER_AGENCIES` has its own principal `partner-<agency>`, which reads only
+# its own share topic, with consumer groups `<prefix>partner-<agency>.` only.
+DISCLOSURE = "disclosure"
+SHARE_TOPIC_PREFIX = "mend.share.v1."
+
+
+def share_topic(agency: str, prefix: str = "") -> str:
+    return f"{prefix}{SHARE_TOPIC_PREFIX}{agency}"
+
+
+def partner_principal(agency: str) -> str:
+    return f"partner-{agency}"
+
+
+def partner_agencies(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The partner agencies of this deployment (`MEND_PARTNER_AGENCIES`, comma-separated)."""
+    raw = MendSettings.load(environ).partner_agencies
+    return tuple(sorted({a.strip() for a in raw.split(",") if a.strip()}))
+
+
 # Kafka principals: one per service (it alone may write its topics), `audit` for verification
-# reads, the read-only ones, and an administrator for topic and ACL set-up (launcher, migration
-# job, tests).
-KAFKA_PRINCIPALS = (*SERVICES, "audit", *READERS)
+# reads, the read-only ones, the disclosure gateway, and an administrator for topic and ACL
+# set-up (launcher, migration job, tests). The partners' principals follow the configuration.
+KAFKA_PRINCIPALS = (*SERVICES, "audit", *READERS, DISCLOSURE)
 KAFKA_ADMIN = "mend-admin"
 
 

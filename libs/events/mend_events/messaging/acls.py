@@ -38,15 +38,20 @@ from aiokafka.protocol.types import (
 
 from mend_events.app.settings import (
     CONSUMES,
+    DISCLOSURE,
     FROM_ENV,
     READ_BY_ALL,
     READERS,
     SERVICES,
+    SHARE_TOPIC_PREFIX,
     KafkaAuth,
     Settings,
     dlq_topic,
     events_topic,
     kafka_options,
+    partner_agencies,
+    partner_principal,
+    share_topic,
 )
 
 # Kafka's codes (org.apache.kafka.common.acl / resource).
@@ -66,9 +71,36 @@ class Binding:
     operation: int
 
 
-def bindings(prefix: str = "") -> list[Binding]:
-    """Every ACL of the platform for topics named with `prefix` (tests use one per test)."""
+def sharing_bindings(prefix: str = "", partners: tuple[str, ...] = ()) -> list[Binding]:
+    """The disclosure gateway's and the partners' ACLs (issue 18): the gateway alone writes the
+    share topics (every topic named `<prefix>mend.share.v1.`), reads the five events topics and
+    writes its own dead letters; each partner reads and describes only its own share topic and
+    uses only its own group prefix. Nothing else of Mend is readable by a partner."""
     out: list[Binding] = []
+    gateway = DISCLOSURE
+    share = f"{prefix}{SHARE_TOPIC_PREFIX}"
+    for op in (WRITE, DESCRIBE, CREATE):
+        out.append(Binding(gateway, TOPIC, share, PREFIXED, op))
+        for topic in (events_topic(gateway, prefix), dlq_topic(gateway, prefix)):
+            out.append(Binding(gateway, TOPIC, topic, LITERAL, op))
+    out.append(Binding(gateway, CLUSTER, CLUSTER_NAME, LITERAL, IDEMPOTENT_WRITE))
+    for op in (READ, DESCRIBE):
+        out += [Binding(gateway, TOPIC, events_topic(s, prefix), LITERAL, op) for s in SERVICES]
+        out.append(Binding(gateway, GROUP, f"{prefix}{gateway}.", PREFIXED, op))
+    for agency in partners:
+        principal = partner_principal(agency)
+        for op in (READ, DESCRIBE):
+            out.append(Binding(principal, TOPIC, share_topic(agency, prefix), LITERAL, op))
+            out.append(Binding(principal, GROUP, f"{prefix}{principal}.", PREFIXED, op))
+    return out
+
+
+def bindings(prefix: str = "", partners: tuple[str, ...] | None = None) -> list[Binding]:
+    """Every ACL of the platform for topics named with `prefix` (tests use one per test);
+    `partners`: the partner agencies (by default `MEND_PARTNER_AGENCIES`)."""
+    out: list[Binding] = sharing_bindings(
+        prefix, partner_agencies() if partners is None else partners
+    )
     for service in SERVICES:
         for topic in (events_topic(service, prefix), dlq_topic(service, prefix)):
             for op in (WRITE, DESCRIBE, CREATE):
@@ -259,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     count = asyncio.run(apply(settings.kafka_bootstrap, args.prefix, settings.kafka_auth))
-    print(f"ACLs in place: {count} bindings for {', '.join((*SERVICES, 'audit', *READERS))}")
+    names = (*SERVICES, "audit", *READERS, DISCLOSURE, *map(partner_principal, partner_agencies()))
+    print(f"ACLs in place: {count} bindings for {', '.join(names)}")
     return 0
 
 

@@ -10,7 +10,14 @@ from uuid import uuid5
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.actors import PARTICIPANT_ROLES, Actor, Role
 from mend_events.contracts.catalog import consent as ev
-from mend_events.contracts.catalog.consent import TAKE_PART, GrantRef, WithdrawalTarget
+from mend_events.contracts.catalog.consent import (
+    TAKE_PART,
+    GrantRef,
+    ScopeKind,
+    ShareTerms,
+    WithdrawalTarget,
+    parse_scope,
+)
 from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, NotFound, Rejected
 
@@ -57,17 +64,23 @@ def _give(state: ConsentState, cmd: GiveConsent, ctx: CommandContext) -> list[Do
         raise Rejected("the expiry must be in the future", field="expires_at")
     if cmd.witnessed_by == actor.id:
         raise Rejected("a participant cannot witness their own consent", field="witnessed_by")
+    terms = _share_terms(cmd, ctx)
 
     # Same request, same id: a retry with the same correlation id cannot create a second grant.
     grant_id = cmd.grant_id or uuid5(ctx.correlation_id, f"grant/{cmd.participant_id}/{cmd.scope}")
-    same = (cmd.participant_id, cmd.scope, cmd.expires_at)
+    same = (cmd.participant_id, cmd.scope, cmd.expires_at, terms)
     existing = state.grants.get(grant_id)
     if existing is not None:
-        if (existing.participant_id, existing.scope, existing.expires_at) == same:
+        if (
+            existing.participant_id,
+            existing.scope,
+            existing.expires_at,
+            existing.share_terms,
+        ) == same:
             return []
         raise Rejected("this grant id is already used for another grant", field="grant_id")
     for g in active_grants(state, cmd.participant_id, at=ctx.now):
-        if (g.participant_id, g.scope, g.expires_at) == same:
+        if (g.participant_id, g.scope, g.expires_at, g.share_terms) == same:
             return []  # already given and in force: nothing new to record
     return [
         ev.ConsentGiven(
@@ -79,15 +92,36 @@ def _give(state: ConsentState, cmd: GiveConsent, ctx: CommandContext) -> list[Do
             no_incentive_attested=True,
             witnessed_by=cmd.witnessed_by,
             expires_at=cmd.expires_at,
+            share_terms=terms,
         )
     ]
 
 
-def _check_withdrawer(actor: Actor, participant_id: str) -> None:
+def _share_terms(cmd: GiveConsent, ctx: CommandContext) -> ShareTerms | None:
+    """A share grant names its terms; no other grant has any. Terms already over are refused."""
+    sharing = parse_scope(cmd.scope).kind is ScopeKind.SHARE
+    if sharing != (cmd.share_terms is not None):
+        reason = (
+            "sharing with an agency needs its terms: purpose, categories, event types, validity"
+            if sharing
+            else "only a share:<agency> scope has share terms"
+        )
+        raise Rejected(reason, field="share_terms")
+    if cmd.share_terms is None:
+        return None
+    if cmd.share_terms.valid_until <= ctx.now:
+        raise Rejected("the sharing period must end in the future", field="share_terms")
+    return ShareTerms.model_validate(cmd.share_terms.model_dump())
+
+
+def _check_withdrawer(actor: Actor, participant_id: str, scope: str | None = None) -> None:
     # The participant themself, or a practitioner relaying what the participant told them:
     # refusing that would keep someone in a process they asked to leave (R2). Giving consent
-    # has no such relay: there, only the participant's own act counts (R1).
-    if actor.role is Role.PRACTITIONER:
+    # has no such relay: there, only the participant's own act counts (R1). A share grant is
+    # the person's to give and to take back (issue 18): a practitioner cannot end one alone;
+    # a relayed withdrawal of everything still ends it, so leaving stays total (R2).
+    sharing = scope is not None and scope.startswith(f"{ScopeKind.SHARE}:")
+    if actor.role is Role.PRACTITIONER and not sharing:
         return
     if actor.role in PARTICIPANT_ROLES and actor.id == participant_id:
         return
@@ -106,7 +140,7 @@ def _withdraw_grant(
     )
     if grant is None or foreign:
         raise NotFound("no such consent grant in this case", field="grant_id")
-    _check_withdrawer(ctx.actor, grant.participant_id)
+    _check_withdrawer(ctx.actor, grant.participant_id, grant.scope)
     if grant.status is not GrantStatus.ACTIVE:
         return []  # already ended: a second, concurrent withdrawal changes nothing
     return _withdrawal(grant.participant_id, WithdrawalTarget.GRANT, [grant], cmd.reason)
@@ -115,7 +149,7 @@ def _withdraw_grant(
 def _withdraw_scope(
     state: ConsentState, cmd: WithdrawScope, ctx: CommandContext
 ) -> list[DomainEvent]:
-    _check_withdrawer(ctx.actor, cmd.participant_id)
+    _check_withdrawer(ctx.actor, cmd.participant_id, cmd.scope)
     grants = [g for g in active_grants(state, cmd.participant_id) if g.scope == cmd.scope]
     target = WithdrawalTarget.SCOPE
     return _withdrawal(cmd.participant_id, target, grants, cmd.reason, scope=cmd.scope)

@@ -22,6 +22,7 @@ from mend_events.contracts.catalog.consent import (
     GrantRef,
     IncentiveReported,
     InformedHow,
+    ShareTerms,
 )
 from mend_events.contracts.envelope import Metadata
 from mend_events.contracts.events import DomainEvent
@@ -49,6 +50,7 @@ class Grant:
     status: GrantStatus = GrantStatus.ACTIVE
     ended_at: datetime | None = None
     ended_by_role: Role | None = None  # the participant, a practitioner relaying them, system...
+    share_terms: ShareTerms | None = None  # a share grant's terms (none: it shares nothing)
 
     def in_force(self, at: datetime) -> bool:
         return self.status is GrantStatus.ACTIVE and (
@@ -99,6 +101,7 @@ def evolve(state: ConsentState, event: DomainEvent, meta: Metadata) -> ConsentSt
                 witnessed_by=event.witnessed_by,
                 given_at=at,
                 expires_at=event.expires_at,
+                share_terms=event.share_terms,
             )
             return replace(state, grants={**state.grants, grant.grant_id: grant})
         case ConsentWithdrawn():

@@ -104,6 +104,16 @@ def _set_idp(state: AgencyState, cmd: c.SetIdentityProvider) -> list[DomainEvent
     return [] if state.identity_provider == wanted else [wanted]
 
 
+def _set_sharing_key(state: AgencyState, cmd: c.SetSharingKey) -> list[DomainEvent]:
+    current = state.sharing_keys[-1] if state.sharing_keys else None
+    if current is not None and (current.kid, current.public_key) == (cmd.kid, cmd.public_key):
+        return []  # the same key again: already set
+    if any(k.kid == cmd.kid for k in state.sharing_keys):
+        raise Conflict("this agency had a sharing key with this kid already", field="kid")
+    aid = state.agency_id
+    return [ev.AgencySharingKeySet(agency_id=aid, kid=cmd.kid, public_key=cmd.public_key)]
+
+
 def _decide_agency(state: AgencyState, cmd: object, ctx: CommandContext) -> list[DomainEvent]:
     if isinstance(cmd, c.OnboardAgency):
         return _onboard(state, cmd)
@@ -114,6 +124,8 @@ def _decide_agency(state: AgencyState, cmd: object, ctx: CommandContext) -> list
         return _retire_key(state, cmd, ctx)
     if isinstance(cmd, c.SetIdentityProvider):
         return _set_idp(state, cmd)
+    if isinstance(cmd, c.SetSharingKey):
+        return _set_sharing_key(state, cmd)
     if isinstance(cmd, c.SuspendAgency):
         if state.suspended is not None:
             raise Conflict("this agency is suspended already", field="agency_id")

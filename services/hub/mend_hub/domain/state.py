@@ -21,6 +21,7 @@ from mend_events.contracts.catalog.hub import (
     AgencyKeyRetired,
     AgencyOnboarded,
     AgencyReinstated,
+    AgencySharingKeySet,
     AgencySuspended,
     AllocationReason,
     CaseAllocated,
@@ -62,6 +63,8 @@ class AgencyState:
     identity_provider: AgencyIdentityProviderSet | None = None
     suspended: SuspensionReason | None = None
     rule_pack: str | None = None  # the pack adopted last (`id@version`), None: the default
+    # Sharing keys in the order set; the last one is current (issue 18).
+    sharing_keys: tuple[AgencySharingKeySet, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -89,6 +92,8 @@ def _evolve_agency(state: AgencyState, event: DomainEvent, meta: Metadata) -> Ag
         return replace(state, keys=keys)
     if isinstance(event, AgencyIdentityProviderSet):
         return replace(state, identity_provider=event)
+    if isinstance(event, AgencySharingKeySet):
+        return replace(state, sharing_keys=(*state.sharing_keys, event))
     if isinstance(event, AgencySuspended):
         return replace(state, suspended=event.reason)
     if isinstance(event, AgencyReinstated):

@@ -15,6 +15,7 @@ Build keys with `contact_scope` / `share_scope`, never by hand.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, NamedTuple
 from uuid import UUID
@@ -147,13 +148,92 @@ class GrantRef(BaseModel):
 GrantRefs = Annotated[tuple[GrantRef, ...], Field(min_length=1)]
 
 
+class SharePurpose(StrEnum):
+    """Why a partner agency receives a person's information (the grant says which one)."""
+
+    SAFEGUARDING = "safeguarding"  # protecting the person from further harm
+    CASE_COORDINATION = "case_coordination"  # the agencies working the same case together
+    VICTIM_SUPPORT = "victim_support"  # support services for the person harmed
+    OFFENDER_MANAGEMENT = "offender_management"  # probation's supervision of the responsible person
+
+
+class LegalBasis(StrEnum):
+    """The basis under data protection law: codes, never free text. Sharing special-category
+    data on a person's own grant is explicit consent (GDPR art. 6(1)(a) with art. 9(2)(a));
+    the other codes exist so a grant can say when the agency relies on them as well."""
+
+    EXPLICIT_CONSENT = "explicit_consent"  # art. 6(1)(a) + 9(2)(a)
+    LEGAL_OBLIGATION = "legal_obligation"  # art. 6(1)(c)
+    PUBLIC_TASK = "public_task"  # art. 6(1)(e)
+    VITAL_INTERESTS = "vital_interests"  # art. 6(1)(d)
+
+
+class DataCategory(StrEnum):
+    """What kinds of information a share grant lets through. Each event type's fields belong to
+    categories in the disclosure gateway's one reviewed allowlist
+    (services/disclosure/mend_disclosure/allowlist.toml); a field of a category not granted is
+    never sent.
+
+        case_progress     the case's stage: opened, paused, resumed, closed, facilitator chosen
+        session_outcomes  sessions planned, held, halted or completed, and agreements reached
+        safety_concerns   risk assessments, their decisions, risk flags and safety plans
+        aftercare         after-care offered, check-ins, referrals, outcome measures
+        statements        the person's own words (sealed personal fields), re-encrypted for
+                          the partner
+    """
+
+    CASE_PROGRESS = "case_progress"
+    SESSION_OUTCOMES = "session_outcomes"
+    SAFETY_CONCERNS = "safety_concerns"
+    AFTERCARE = "aftercare"
+    STATEMENTS = "statements"
+
+
+# An event type's name as the registry knows it (checked against the registry by the command;
+# the event keeps the plain shape so a replay never refuses).
+EventTypeName = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z]{2,63}$")]
+
+
+class ShareTerms(BaseModel):
+    """What a share grant lets a named agency receive, why and for how long."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    purpose: SharePurpose
+    legal_basis: LegalBasis
+    categories: Annotated[tuple[DataCategory, ...], Field(min_length=1, max_length=16)]
+    event_types: Annotated[tuple[EventTypeName, ...], Field(min_length=1, max_length=64)]
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ShareTerms:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        if len(set(self.categories)) != len(self.categories):
+            raise ValueError("each category is named once")
+        if len(set(self.event_types)) != len(self.event_types):
+            raise ValueError("each event type is named once")
+        return self
+
+    def covers(self, event_type: str, at: datetime) -> bool:
+        """The terms let an event of this type, occurred at `at`, through (categories apart)."""
+        return event_type in self.event_types and self.valid_from <= at < self.valid_until
+
+
 @registry.register
 class ConsentGiven(DomainEvent):
     """A participant gave consent for one scope. Given by the participant themself (the event's
-    actor); a practitioner appears only as witness. Given-at is the envelope's occurred_at."""
+    actor); a practitioner appears only as witness. Given-at is the envelope's occurred_at.
+
+    Version 2 adds `share_terms`: set only for a `share:<agency>` scope, and every share grant
+    given from version 2 on carries them. A share grant recorded under version 1 is upcast with
+    no terms, and a share grant without terms shares nothing: it names no purpose, category or
+    event type, so the disclosure gateway lets nothing through under it (the person is asked
+    again, with terms)."""
 
     event_type = "ConsentGiven"
-    schema_version = 1
+    schema_version = 2
 
     grant_id: UUID
     participant_id: PseudoId
@@ -164,6 +244,7 @@ class ConsentGiven(DomainEvent):
     no_incentive_attested: Literal[True]
     witnessed_by: PseudoId | None = None
     expires_at: AwareDatetime | None = None
+    share_terms: ShareTerms | None = None
 
     @field_validator("participant_role")
     @classmethod
@@ -171,6 +252,18 @@ class ConsentGiven(DomainEvent):
         if role not in PARTICIPANT_ROLES:
             raise ValueError(f"{role} is not a participant role")
         return role
+
+    @model_validator(mode="after")
+    def _terms_only_for_sharing(self) -> ConsentGiven:
+        if self.share_terms is not None and not self.scope.startswith(f"{ScopeKind.SHARE}:"):
+            raise ValueError("share_terms belong only to a share:<agency> scope")
+        return self
+
+
+@registry.upcaster("ConsentGiven", 1)
+def _consent_given_v1(data: dict) -> dict:
+    # Version 1 had no terms: an old share grant becomes one without terms, which shares nothing.
+    return {**data, "share_terms": None}
 
 
 @registry.register

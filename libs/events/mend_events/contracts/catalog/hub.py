@@ -16,7 +16,7 @@ hub's own tables; events say only that something about them changed. A person's 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field, StringConstraints
@@ -112,6 +112,26 @@ class AgencyKeyRetired(DomainEvent):
     agency_id: AgencyId
     kid: KeyId
     retired_at: AwareDatetime
+
+
+# An X25519 public key, raw 32 bytes as unpadded base64url (RFC 7748; 43 characters).
+SharingPublicKey = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$")
+]
+
+
+@registry.register
+class AgencySharingKeySet(DomainEvent):
+    """The agency's key for receiving shared information (issue 18): Mend's disclosure gateway
+    encrypts the personal fields it discloses to this agency (HPKE) to this X25519 public key,
+    named `kid` in what it sends. A later key replaces it for everything disclosed from then on;
+    a kid is never reused. Registered by the agency's coordinators."""
+
+    event_type: ClassVar[str] = "AgencySharingKeySet"
+    agency_id: AgencyId
+    kid: KeyId
+    algorithm: Literal["X25519"] = "X25519"
+    public_key: SharingPublicKey
 
 
 @registry.register
