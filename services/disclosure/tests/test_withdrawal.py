@@ -60,8 +60,8 @@ async def test_nothing_after_a_withdrawal_reaches_the_partner_and_the_notice_doe
     # it occurred under the grant. Nothing from after it arrives at all.
     by_type = {e["type"]: e for e in got}
     assert len(got) == 2 and set(by_type) == {
-        "org.mend.share.v1.RiskFlagRaised", "org.mend.share.v1.v1.WithdrawalNotice"}  # fmt: skip
-    notice = by_type["org.mend.share.v1.v1.WithdrawalNotice"]["data"]
+        "org.mend.share.v1.RiskFlagRaised", "org.mend.share.v1.WithdrawalNotice"}  # fmt: skip
+    notice = by_type["org.mend.share.v1.WithdrawalNotice"]["data"]
     assert notice["grant_id"] == str(gid) and notice["ended_by"] == "withdrawn"
     disclosed, notices = await rows(runtime, "disclosure"), await rows(runtime, "withdrawal_notice")
     assert [r["event_ids"] for r in disclosed] == [[before.event_id]]
@@ -147,8 +147,8 @@ async def test_erasure_notices_reach_every_partner_that_received_the_persons_dat
         # partner may read them in either order (the notice says when it took effect).
         by_type = {e["type"]: e for e in got}
         assert len(got) == 2 and set(by_type) == {
-            "org.mend.share.v1.RiskFlagRaised", "org.mend.share.v1.v1.ErasureNotice"}  # fmt: skip
-        assert by_type["org.mend.share.v1.v1.ErasureNotice"]["data"]["subject_id"] == hp
+            "org.mend.share.v1.RiskFlagRaised", "org.mend.share.v1.ErasureNotice"}  # fmt: skip
+        assert by_type["org.mend.share.v1.ErasureNotice"]["data"]["subject_id"] == hp
     assert await read_share_topic(platform.kafka_bootstrap, PROBATION, topic_prefix, 0,
                                   within=1.0) == []  # fmt: skip
     notices = await rows(runtime, "erasure_notice")
