@@ -62,6 +62,12 @@ SESSIONS_RULES: tuple[Rule, ...] = (
     # Anyone taking part may stop a session, and see the sessions they take part in.
     Rule("session.halt", PARTICIPANT_ROLES, _TAKING_PART),
     Rule("session.read", PARTICIPANT_ROLES, _TAKING_PART),
+    # Letters and shuttle messages: the parties of the session write them (the domain: only
+    # its author); its practitioners review them (`session.*`); `participants` names who may
+    # open one (its author, its recipient once delivered), and for a list the case's people.
+    Rule("session.letter.write", PARTICIPANT_ROLES, _TAKING_PART),
+    Rule("session.letter.list", PARTICIPANT_ROLES, _TAKING_PART),
+    Rule("session.letter.open", PARTICIPANT_ROLES, _TAKING_PART),
     # The registry: coordinators manage it; those who choose or work with practitioners list it.
     Rule("registry.register", {Role.COORDINATOR}, same_agency),
     Rule("registry.list", {Role.HARMED_PERSON, Role.PRACTITIONER, Role.COORDINATOR}, same_agency),

@@ -28,6 +28,7 @@ from mend_events.web.commands import (
 from mend_sessions import access
 from mend_sessions import commands as c
 from mend_sessions.domain.state import CaseState
+from mend_sessions.letters import readers
 from mend_sessions.service import SessionsService
 
 Svc = Annotated[SessionsService, Depends(app_service)]
@@ -90,6 +91,32 @@ def _acting(action: str) -> Run:
     return run
 
 
+def _writing(action: str) -> Run:
+    """Run a letter command as `action` on the session the letter belongs to: its parties
+    write, its practitioners review. An unknown letter or session: the case's people may ask,
+    and the domain answers 404."""
+
+    async def run(call: CommandCall, command: Any) -> Any:
+        state = await call.service.require_case(call.case_id)
+        letter = state.letters.get(getattr(command, "letter_id", ""))
+        session_id = letter.session_id if letter else getattr(command, "session_id", "")
+        session = state.sessions.get(session_id)
+        people = session.participant_ids if session else _people(state)
+        access.authorize_on_case(call.identity, action, state, participants=people)
+        return await _execute(call, command)
+
+    return run
+
+
+def _on_letter(command: type) -> Any:
+    """A letter command from the letter id in the path (and the body, if any)."""
+
+    def build(body: Any = None, letter_id: str = "") -> Any:
+        return command(letter_id=letter_id, **(body.model_dump() if body is not None else {}))
+
+    return build
+
+
 async def _opening(call: CommandCall, command: c.OpenCase) -> Any:
     access.authorize(
         call.identity,
@@ -112,6 +139,8 @@ async def _inviting(call: CommandCall, command: c.RecordInvitation) -> Any:
 
 
 _SESSION = "sessions/{session_id}"
+_LETTER = "letters/{letter_id}"
+_WRITE, _REVIEW = _writing("session.letter.write"), _writing("session.letter.review")
 
 # The commands on a case, each run as its action on the case (and on the session in the path),
 # or by its own `run`: POST /cases/{case_id}<path>.
@@ -152,6 +181,25 @@ CASE_COMMANDS = (
                 build=lambda body, session_id: c.RecordAgreement(
                     session_id=session_id, **body.model_dump()),
                 summary="Record the outcome agreement, consented by every party present"),
+    # letters and shuttle messages: drafted, reviewed, then delivered or kept unsent
+    CaseCommand("/letters", "draft_letter", None, body=c.DraftLetter, run=_WRITE,
+                summary="Draft a letter or message in a written session (its author, a party)"),
+    CaseCommand(f"/{_LETTER}/revise", "revise_letter", None, body=c.ReviseLetterBody,
+                build=_on_letter(c.ReviseLetter), run=_WRITE,
+                summary="Revise a draft or a returned letter (its author)"),
+    CaseCommand(f"/{_LETTER}/submit", "submit_letter", None, build=_on_letter(c.SubmitLetter),
+                run=_WRITE, summary="Ask the facilitator to review the letter (its author)"),
+    CaseCommand(f"/{_LETTER}/return", "return_letter", None, body=c.ReturnLetterBody,
+                build=_on_letter(c.ReturnLetter), run=_REVIEW,
+                summary="Return a submitted letter to its author with a reason (facilitator)"),
+    CaseCommand(f"/{_LETTER}/approve", "approve_letter", None, build=_on_letter(c.ApproveLetter),
+                run=_REVIEW, summary="Approve a submitted letter (facilitator)"),
+    CaseCommand(f"/{_LETTER}/deliver", "deliver_letter", None, build=_on_letter(c.DeliverLetter),
+                run=_WRITE, summary="Deliver an approved letter to the other party (its author; "
+                "its session running)"),
+    CaseCommand(f"/{_LETTER}/keep-unsent", "keep_letter_unsent", None,
+                build=_on_letter(c.KeepLetterUnsent), run=_WRITE,
+                summary="Keep the letter unsent: it is never delivered (its author)"),
 )  # fmt: skip
 
 
@@ -162,7 +210,7 @@ def router() -> APIRouter:
         "/cases/{case_id}",
         CASE_COMMANDS,
         run_as=_acting,
-        ids={"session_id": SessionId},
+        ids={"session_id": SessionId, "letter_id": SessionId},
         case_id=CaseId,
     )
 
@@ -197,6 +245,27 @@ def router() -> APIRouter:
         if gates is None:
             raise NotFound("no scheduled session with this id in this case")
         return {"case_id": case_id, "session_id": session_id, "gates": gates}
+
+    @api.get("/cases/{case_id}/letters", summary="The case's letters: ids and states")
+    async def letters(service: Svc, case_id: CaseId, identity: Caller):
+        state = await service.require_case(case_id)
+        access.authorize_on_case(
+            identity, "session.letter.list", state, participants=_people(state)
+        )
+        return for_viewer(
+            identity, {"case_id": case_id, "letters": await service.letters(state, identity)}
+        )
+
+    @api.get(
+        "/cases/{case_id}/letters/{letter_id}",
+        summary="One letter with its text (author; recipient once delivered; reviewers)",
+    )
+    async def letter(service: Svc, case_id: CaseId, letter_id: SessionId, identity: Caller):
+        state = await service.require_case(case_id)
+        found = state.letters.get(letter_id)
+        people = readers(found) if found else frozenset()
+        access.authorize_on_case(identity, "session.letter.open", state, participants=people)
+        return for_viewer(identity, await service.letter(state, letter_id, identity))
 
     # --- the practitioner registry --------------------------------------------------------
 

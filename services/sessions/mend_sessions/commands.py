@@ -20,6 +20,7 @@ from mend_events.contracts.catalog.sessions import (
     Participant,
     ParticipantRole,
     PauseReason,
+    ReturnReason,
     Route,
     Specialism,
 )
@@ -142,6 +143,53 @@ class AgreementBody(_Command):
 
 class CloseCase(_Command):
     reason: CloseReason
+
+
+# --- letters and indirect messages ----------------------------------------------------------
+
+# The text is sealed in the event under its author's key; the bound keeps one event small.
+LETTER_MAX_CHARS = 20_000
+LetterText = Field(min_length=1, max_length=LETTER_MAX_CHARS)
+
+
+class DraftLetter(_Command):
+    letter_id: PseudoId
+    session_id: PseudoId
+    content: str = LetterText
+    reply_to: PseudoId | None = None
+
+
+class ReviseLetterBody(_Command):
+    content: str = LetterText
+
+
+class ReviseLetter(ReviseLetterBody):
+    letter_id: PseudoId
+
+
+class ReturnLetterBody(_Command):
+    reason: ReturnReason
+    note: str | None = Field(None, min_length=1, max_length=2_000)
+
+
+class ReturnLetter(ReturnLetterBody):
+    letter_id: PseudoId
+
+
+class SubmitLetter(_Command):
+    letter_id: PseudoId
+
+
+class ApproveLetter(_Command):
+    letter_id: PseudoId
+
+
+class DeliverLetter(_Command):
+    letter_id: PseudoId
+
+
+class KeepLetterUnsent(_Command):
+    letter_id: PseudoId
 
 
 # --- reactions (issued by this service's subscribers, actor role `system`) ------------------

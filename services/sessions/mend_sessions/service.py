@@ -21,10 +21,13 @@ from mend_events.commands.service import CommandResult, CommandService
 from mend_events.contracts.catalog.sessions import Participant, ParticipantRole
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.errors import Forbidden, NotFound, Unavailable
+from mend_events.security.crypto import FieldSealer
+from mend_events.security.identity import Identity
 from mend_events.security.practitioners import PractitionerDirectory
 from mend_events.store import EventStore
 
 from mend_sessions import commands as c
+from mend_sessions import letters
 from mend_sessions.consistency import ConsistencyGuard, lock_case
 from mend_sessions.domain import WithGates, WithPractitioner, decider
 from mend_sessions.domain.gates import GateView, SessionRequest, gate_report
@@ -58,6 +61,7 @@ class SessionsService:
         practitioners: PractitionerDirectory,
         cases: CaseStates,
         guard: ConsistencyGuard | None = None,
+        sealer: FieldSealer | None = None,
     ) -> None:
         self.store = store
         self.pool: asyncpg.Pool = store.pool
@@ -66,6 +70,7 @@ class SessionsService:
         self.practitioners = practitioners
         self.cases = cases
         self.guard = guard
+        self.sealer = sealer  # opens letters' text (the store seals it on append)
         # The one clock of the application layer (gates are decided at `clock()`); tests move it.
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.lock_timeout_ms = LOCK_TIMEOUT_MS
@@ -111,6 +116,15 @@ class SessionsService:
         else:
             recorded = await self.practitioners.hub_records(conn, agency)
         return own.merged(legacy.get(agency)).overlaid(recorded)
+
+    async def letters(self, state: CaseState, identity: Identity) -> list[dict[str, Any]]:
+        history = await self.store.read_stream(state.case_id)
+        return letters.letter_rows(state, identity, history)
+
+    async def letter(self, state: CaseState, letter_id: str, identity: Identity) -> dict[str, Any]:
+        if self.sealer is None:
+            raise Unavailable("letters cannot be opened here")
+        return await letters.opened(self.store, self.sealer, state, letter_id, identity)
 
     # --- commands -------------------------------------------------------------------------
 

@@ -43,6 +43,12 @@ CASE_MATRIX = {
     "session.read": {"harmed person", "responsible person", PRAC, "auditor"},
     # the contact gates' reasons name other participants' consent: staff only
     "session.gates.read": {PRAC, "auditor"},
+    # letters: the session's parties write (the domain: only the author); its practitioners
+    # review; the auditor lists their states but never opens their text
+    "session.letter.write": {"harmed person", "responsible person", PRAC},
+    "session.letter.review": {PRAC},
+    "session.letter.list": {"harmed person", "responsible person", PRAC, "auditor"},
+    "session.letter.open": {"harmed person", "responsible person", PRAC},
 }
 # Actions before a case exists, or on no case (the caller's own agency).
 NO_CASE_MATRIX = {
@@ -108,3 +114,18 @@ def test_the_supporter_member_halts_only_a_session_they_take_part_in() -> None:
         person_id=MATRIX_HP,
         participants=IN_SESSION | {MATRIX_SUP},
     )
+
+
+def test_a_letter_opens_only_for_the_participants_it_names() -> None:
+    """`participants` is the letter's readers (api.letter): its author, and the recipient only
+    once it was delivered."""
+    callers = matrix_callers()
+    for who, allowed in (("harmed person", True), ("responsible person", False)):
+        assert granted(
+            partial(authorize_case, POLICY),
+            callers[who],
+            "session.letter.open",
+            matrix_entry(),
+            person_id=MATRIX_HP,
+            participants=frozenset({MATRIX_HP}),
+        ) is allowed

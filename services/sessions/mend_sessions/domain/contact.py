@@ -31,6 +31,7 @@ from mend_sessions.domain.guards import (
     practitioner_only,
     require_open,
 )
+from mend_sessions.domain.letters import stopped
 from mend_sessions.domain.state import CaseState, Session, SessionStatus
 
 HP, RP = ParticipantRole.HARMED_PERSON, ParticipantRole.RESPONSIBLE_PERSON
@@ -162,7 +163,7 @@ def halt(state: CaseState, cmd: c.HaltSession, ctx: CommandContext) -> list[Doma
         raise Forbidden("only a participant of this session or a practitioner may halt it")
     if not session.active:
         return []  # already halted or completed: halting again changes nothing
-    return [halted(session, cause, actor.id, actor.role)]
+    return [halted(session, cause, actor.id, actor.role), *stopped(state, [session], cause, None)]
 
 
 def halted(
@@ -200,7 +201,9 @@ def react(
         and (person is None or person in s.participant_ids)
         and (only is None or s.id in only)
     ]
-    return [halted(s, cmd.cause, None, Role.SYSTEM, cmd.cause_event_id) for s in affected]
+    halts = [halted(s, cmd.cause, None, Role.SYSTEM, cmd.cause_event_id) for s in affected]
+    # Letters of those sessions not yet delivered never will be: the same cause, recorded once.
+    return [*halts, *stopped(state, affected, cmd.cause, cmd.cause_event_id)]
 
 
 def in_order(sessions: Iterable[Session]) -> list[Session]:

@@ -19,12 +19,21 @@ from mend_events.contracts.catalog.sessions import (
     CaseResumed,
     FacilitatorChosen,
     InvitationRecorded,
+    LetterApproved,
+    LetterDelivered,
+    LetterDeliveryStopped,
+    LetterDrafted,
+    LetterKeptUnsent,
+    LetterReturned,
+    LetterRevised,
+    LetterSubmitted,
     Participant,
     ParticipantEnrolled,
     ParticipantRole,
     PauseReason,
     PreferencesSet,
     PreparationSessionHeld,
+    ReturnReason,
     SessionCompleted,
     SessionHalted,
     SessionScheduled,
@@ -51,6 +60,39 @@ class SessionStatus(StrEnum):
 
 
 ACTIVE = frozenset({SessionStatus.SCHEDULED, SessionStatus.RUNNING})
+
+
+class LetterStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # waiting for the facilitator's review
+    RETURNED = "returned"  # back with the author, with a reason
+    APPROVED = "approved"
+    DELIVERED = "delivered"  # final
+    KEPT_UNSENT = "kept_unsent"  # final: the author's unsent-letter decision
+    STOPPED = "stopped"  # final: its session was halted before delivery
+
+
+UNDELIVERED = frozenset(
+    {LetterStatus.DRAFT, LetterStatus.SUBMITTED, LetterStatus.RETURNED, LetterStatus.APPROVED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """A letter or message: ids and states only (its text is sealed in its events)."""
+
+    id: str
+    session_id: str
+    author_id: str
+    recipient_id: str | None
+    reply_to: str | None = None
+    status: LetterStatus = LetterStatus.DRAFT
+    returned_for: ReturnReason | None = None
+    drafts: int = 1
+
+    @property
+    def pending(self) -> bool:
+        return self.status in UNDELIVERED
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +147,7 @@ class CaseState:
     members: Mapping[str, ParticipantRole] = field(default_factory=dict)
     sessions: Mapping[str, Session] = field(default_factory=dict)
     agreements: Mapping[str, AgreementReached] = field(default_factory=dict)
+    letters: Mapping[str, Letter] = field(default_factory=dict)
     # Causes (withdrawal / risk event ids) already acted on: a redelivery halts nothing twice.
     handled_causes: frozenset[UUID] = frozenset()
 
@@ -165,9 +208,43 @@ def _with_session(state: CaseState, session: Session) -> CaseState:
     return replace(state, sessions={**state.sessions, session.id: session})
 
 
+_LETTER_STATUS = {
+    LetterSubmitted: LetterStatus.SUBMITTED,
+    LetterApproved: LetterStatus.APPROVED,
+    LetterDelivered: LetterStatus.DELIVERED,
+    LetterKeptUnsent: LetterStatus.KEPT_UNSENT,
+    LetterDeliveryStopped: LetterStatus.STOPPED,
+}
+
+
+def _evolve_letter(state: CaseState, event: DomainEvent) -> CaseState:
+    if isinstance(event, LetterDrafted):
+        if event.letter_id in state.letters:
+            return state
+        letter = Letter(
+            event.letter_id, event.session_id, event.author_id, event.recipient_id, event.reply_to
+        )
+    else:
+        found = state.letters.get(getattr(event, "letter_id", ""))
+        if found is None:
+            return state
+        if isinstance(event, LetterRevised):
+            letter = replace(found, status=LetterStatus.DRAFT, drafts=found.drafts + 1)
+        elif isinstance(event, LetterReturned):
+            letter = replace(found, status=LetterStatus.RETURNED, returned_for=event.reason)
+        else:
+            letter = replace(found, status=_LETTER_STATUS[type(event)])
+    return replace(state, letters={**state.letters, letter.id: letter})
+
+
+_LETTER_EVENTS = (LetterDrafted, LetterRevised, LetterReturned, *_LETTER_STATUS)
+
+
 def evolve(state: CaseState, event: DomainEvent, meta: Metadata) -> CaseState:
     """Never raises for a stored event: an event about an unknown session changes nothing."""
     at = meta.occurred_at
+    if isinstance(event, _LETTER_EVENTS):
+        return _evolve_letter(state, event)
     match event:
         case CaseOpened():
             members = {event.harmed_person_id: ParticipantRole.HARMED_PERSON, **state.members}
