@@ -231,3 +231,21 @@ class Services:
     async def command(self, token: str, service: str, path: str, body: Any = None) -> Any:
         """One command of a case (`path` under the service's case routes), as the caller."""
         return await self._call(service, "POST", path, token, body)
+
+    # --- letters and shuttle messages (the sessions service decides who reads and writes) ---
+
+    async def letters(self, token: str, case_id: str) -> list[dict[str, Any]]:
+        """The case's letters the caller may see: ids and states, no text."""
+        found = await self._read("sessions", f"/cases/{case_id}/letters", token)
+        return list((found or {}).get("letters", []))
+
+    async def letter(self, token: str, case_id: str, letter_id: str) -> Mapping[str, Any] | None:
+        """One letter with its text, if the caller may open it (None: not for them)."""
+        return await self._read("sessions", f"/cases/{case_id}/letters/{letter_id}", token)
+
+    async def letter_command(
+        self, token: str, case_id: str, letter_id: str | None, verb: str, body: Any = None
+    ) -> Any:
+        """`verb` on a letter (None: draft a new one, `body` its draft)."""
+        path = f"/cases/{case_id}/letters" + (f"/{letter_id}/{verb}" if letter_id else "")
+        return await self._call("sessions", "POST", path, token, body)

@@ -35,6 +35,7 @@ PAGES = {
     | {"coordinator"},
     "/cases": PRACTITIONERS,
     f"/cases/{CASE}": {"allocated practitioner"},
+    f"/cases/{CASE}/letters": {"allocated practitioner"},
     "/staff": {"coordinator"},
     f"/allocations/{CASE}": {"coordinator"},
     "/caseloads": {"coordinator"},
@@ -70,6 +71,9 @@ CASE_ACTIONS = [
      "permitted_forms": "story_telling", "signed_off_by": STRANGER}, _ALLOCATED),
     (f"/cases/{CASE}/sessions/sess-none01/start", {}, _ALLOCATED),
     (f"/cases/{CASE}/sessions/sess-none01/complete", {}, _ALLOCATED),
+    (f"/cases/{CASE}/letters/letter-none01/approve", {}, _ALLOCATED),
+    (f"/cases/{CASE}/letters/letter-none01/return", {"reason": "other", "note": "-"},
+     _ALLOCATED),
     (f"/cases/{CASE}/sessions/sess-none01/agreement", {"commitment-rp-0001aa": "other",
      "consented_by": MATRIX_HP}, _ALLOCATED),
 ]  # fmt: skip

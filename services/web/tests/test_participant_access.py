@@ -34,8 +34,12 @@ ACTIONS = [
     ("/me/stop", {"case": CASE, "session": "sess-0001"}),
     ("/me/preferences", {"case": CASE, "min_gap_days": "3", "permitted_forms": ["letter"]}),
     ("/me/updates", {"case": CASE, "level": "none"}),
+    ("/me/letters", {"case": CASE, "session": "sess-0001", "content": "-"}),
+    ("/me/letters/revision", {"case": CASE, "letter": "letter-0001", "content": "-"}),
+    ("/me/letters/send", {"case": CASE, "letter": "letter-0001"}),
+    ("/me/letters/keep", {"case": CASE, "letter": "letter-0001"}),
 ]
-PAGES = ["/me", "/me/preferences", "/me/support"]
+PAGES = ["/me", "/me/preferences", "/me/support", "/me/letters"]
 NOWHERE = "http://127.0.0.1:9"  # no service answers here: a call would be a 503, never a 404
 
 
