@@ -23,8 +23,10 @@ END = "<!-- /consumer-table -->"
 
 
 def declarations() -> dict[str, Sequence[Consumes]]:
-    """Each service's declared subscriptions, read from its code."""
-    return {s: importlib.import_module(f"mend_{s}.reactions").Reactions.CONSUMES for s in SERVICES}
+    """Each service's declared subscriptions, read from its code: its `Reactions.CONSUMES`, or
+    the module's `CONSUMES` where parts of the service subscribe on their own (the hub)."""
+    modules = {s: importlib.import_module(f"mend_{s}.reactions") for s in SERVICES}
+    return {s: getattr(m, "CONSUMES", m.Reactions.CONSUMES) for s, m in modules.items()}
 
 
 def table() -> str:
