@@ -249,3 +249,23 @@ class Services:
         """`verb` on a letter (None: draft a new one, `body` its draft)."""
         path = f"/cases/{case_id}/letters" + (f"/{letter_id}/{verb}" if letter_id else "")
         return await self._call("sessions", "POST", path, token, body)
+
+    # --- reminders (a participant's own choice) and notices (staff's own), at the hub -------
+
+    async def reminders(self, token: str) -> Mapping[str, Any]:
+        return await self._call("hub", "GET", "/reminders", token)
+
+    async def add_email_route(self, token: str, person_id: str, address: str) -> str:
+        """A new e-mail route of the person's own (sealed by the hub); its id."""
+        body = {"channel": "email", "address": address}
+        path = f"/people/{person_id}/contact-routes"
+        return str((await self._call("hub", "POST", path, token, body))["route_id"])
+
+    async def choose_reminders(self, token: str, choice: Mapping[str, Any]) -> None:
+        await self._call("hub", "PUT", "/reminders", token, dict(choice))
+
+    async def stop_reminders(self, token: str) -> None:
+        await self._call("hub", "POST", "/reminders/stop", token)
+
+    async def notices(self, token: str) -> list[dict[str, Any]]:
+        return list((await self._call("hub", "GET", "/notices", token))["notices"])

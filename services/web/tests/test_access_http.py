@@ -37,6 +37,8 @@ PAGES = {
     f"/cases/{CASE}": {"allocated practitioner"},
     f"/cases/{CASE}/letters": {"allocated practitioner"},
     "/staff": {"coordinator"},
+    # each member of staff's own notices (the hub answers for its own staff only)
+    "/notices": PRACTITIONERS | {"coordinator"},
     f"/allocations/{CASE}": {"coordinator"},
     "/caseloads": {"coordinator"},
     "/reports": {"coordinator"},
