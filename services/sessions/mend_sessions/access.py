@@ -68,6 +68,11 @@ SESSIONS_RULES: tuple[Rule, ...] = (
     Rule("session.letter.write", PARTICIPANT_ROLES, _TAKING_PART),
     Rule("session.letter.list", PARTICIPANT_ROLES, _TAKING_PART),
     Rule("session.letter.open", PARTICIPANT_ROLES, _TAKING_PART),
+    # Case notes: the allocated team writes, shares, lists and opens them (baseline `case.*`);
+    # a participant lists and opens only a note shared with them (`participants`: its
+    # sharing); the auditor lists them (ids and codes), never opens one.
+    Rule("case.note.list", PARTICIPANT_ROLES, all_of(same_agency, member_of_case)),
+    Rule("case.note.open", PARTICIPANT_ROLES, _TAKING_PART),
     # The registry: coordinators manage it; those who choose or work with practitioners list it.
     Rule("registry.register", {Role.COORDINATOR}, same_agency),
     Rule("registry.list", {Role.HARMED_PERSON, Role.PRACTITIONER, Role.COORDINATOR}, same_agency),

@@ -25,10 +25,9 @@ from mend_events.web.commands import (
     command_routes,
 )
 
-from mend_sessions import access
+from mend_sessions import access, records
 from mend_sessions import commands as c
 from mend_sessions.domain.state import CaseState
-from mend_sessions.letters import readers
 from mend_sessions.service import SessionsService
 
 Svc = Annotated[SessionsService, Depends(app_service)]
@@ -39,11 +38,6 @@ def _written(request: Request, result: Any) -> None:
     runtime = getattr(request.app.state, "runtime", None)
     if result.events and runtime is not None:
         runtime.wake_projections()
-
-
-def _people(state: CaseState) -> frozenset[str]:
-    people = {p for s in state.sessions.values() for p in s.participant_ids}
-    return frozenset(people | set(state.prepared))
 
 
 async def _on_case(
@@ -101,7 +95,7 @@ def _writing(action: str) -> Run:
         letter = state.letters.get(getattr(command, "letter_id", ""))
         session_id = letter.session_id if letter else getattr(command, "session_id", "")
         session = state.sessions.get(session_id)
-        people = session.participant_ids if session else _people(state)
+        people = session.participant_ids if session else records.people_of(state)
         access.authorize_on_case(call.identity, action, state, participants=people)
         return await _execute(call, command)
 
@@ -115,6 +109,15 @@ def _on_letter(command: type) -> Any:
         return command(letter_id=letter_id, **(body.model_dump() if body is not None else {}))
 
     return build
+
+
+async def _noting(call: CommandCall, command: c.WriteNote) -> Any:
+    """A note with its attachment stored first (the service), by the allocated team."""
+    state = await call.service.require_case(call.case_id)
+    access.authorize_on_case(call.identity, "case.note.write", state)
+    result = await call.service.write_note(call.case_id, command, call.ctx, call.idempotency_key)
+    _written(call.request, result)
+    return result
 
 
 async def _opening(call: CommandCall, command: c.OpenCase) -> Any:
@@ -197,6 +200,12 @@ CASE_COMMANDS = (
     CaseCommand(f"/{_LETTER}/deliver", "deliver_letter", None, build=_on_letter(c.DeliverLetter),
                 run=_WRITE, summary="Deliver an approved letter to the other party (its author; "
                 "its session running)"),
+    # case notes: sealed, shared only by a practitioner's decision, every read recorded
+    CaseCommand("/notes", "write_note", None, body=c.WriteNote, run=_noting,
+                summary="Write a case note, with an attachment if any (the allocated team)"),
+    CaseCommand("/notes/{note_id}/share", "share_note", "case.note.share", body=c.ShareNoteBody,
+                build=lambda body, note_id: c.ShareNote(note_id=note_id, **body.model_dump()),
+                summary="Show a note to a participant of the case (a practitioner)"),
     CaseCommand(f"/{_LETTER}/keep-unsent", "keep_letter_unsent", None,
                 build=_on_letter(c.KeepLetterUnsent), run=_WRITE,
                 summary="Keep the letter unsent: it is never delivered (its author)"),
@@ -210,7 +219,7 @@ def router() -> APIRouter:
         "/cases/{case_id}",
         CASE_COMMANDS,
         run_as=_acting,
-        ids={"session_id": SessionId, "letter_id": SessionId},
+        ids={"session_id": SessionId, "letter_id": SessionId, "note_id": SessionId},
         case_id=CaseId,
     )
 
@@ -225,7 +234,9 @@ def router() -> APIRouter:
         except Forbidden:
             if identity.role not in PARTICIPANT_ROLES:
                 raise
-            access.authorize_on_case(identity, "session.read", state, participants=_people(state))
+            access.authorize_on_case(
+                identity, "session.read", state, participants=records.people_of(state)
+            )
             limited = True
         doc = await service.case_document(case_id)
         if doc is None:
@@ -246,26 +257,7 @@ def router() -> APIRouter:
             raise NotFound("no scheduled session with this id in this case")
         return {"case_id": case_id, "session_id": session_id, "gates": gates}
 
-    @api.get("/cases/{case_id}/letters", summary="The case's letters: ids and states")
-    async def letters(service: Svc, case_id: CaseId, identity: Caller):
-        state = await service.require_case(case_id)
-        access.authorize_on_case(
-            identity, "session.letter.list", state, participants=_people(state)
-        )
-        return for_viewer(
-            identity, {"case_id": case_id, "letters": await service.letters(state, identity)}
-        )
-
-    @api.get(
-        "/cases/{case_id}/letters/{letter_id}",
-        summary="One letter with its text (author; recipient once delivered; reviewers)",
-    )
-    async def letter(service: Svc, case_id: CaseId, letter_id: SessionId, identity: Caller):
-        state = await service.require_case(case_id)
-        found = state.letters.get(letter_id)
-        people = readers(found) if found else frozenset()
-        access.authorize_on_case(identity, "session.letter.open", state, participants=people)
-        return for_viewer(identity, await service.letter(state, letter_id, identity))
+    records.add_routes(api)
 
     # --- the practitioner registry --------------------------------------------------------
 

@@ -17,6 +17,7 @@ from mend_events.contracts.catalog.sessions import (
     HaltCause,
     HarmCategory,
     JusticeStage,
+    NoteKind,
     Participant,
     ParticipantRole,
     PauseReason,
@@ -190,6 +191,49 @@ class DeliverLetter(_Command):
 
 class KeepLetterUnsent(_Command):
     letter_id: PseudoId
+
+
+# --- case notes -------------------------------------------------------------------------------
+
+# An attachment travels in the request body (the edge takes 64 KiB at most): 40 KiB of content.
+ATTACHMENT_MAX_BYTES = 40 * 1024
+ATTACHMENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "text/plain")
+
+
+class AttachmentBody(_Command):
+    media_type: str = Field(pattern=r"^(application/pdf|image/png|image/jpeg|text/plain)$")
+    content_base64: str = Field(min_length=4, max_length=(ATTACHMENT_MAX_BYTES * 4) // 3 + 4)
+
+
+class WriteNote(_Command):
+    note_id: PseudoId
+    kind: NoteKind
+    about_id: PseudoId | None = None  # sealed under this person's key; None: the case's
+    text: str = Field(min_length=1, max_length=20_000)
+    attachment: AttachmentBody | None = None
+
+
+class NoteWithAttachment(_Command):
+    """A note as the domain decides it: the attachment checked and stored by the service,
+    named by digest, type and size."""
+
+    note: WriteNote
+    digest: str | None = None
+    media_type: str | None = None
+    size: int | None = None
+
+
+class ShareNoteBody(_Command):
+    with_id: PseudoId
+
+
+class ShareNote(ShareNoteBody):
+    note_id: PseudoId
+
+
+class RecordNoteRead(_Command):
+    note_id: PseudoId
+    attachment: bool = False
 
 
 # --- reactions (issued by this service's subscribers, actor role `system`) ------------------

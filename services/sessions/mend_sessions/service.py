@@ -27,7 +27,7 @@ from mend_events.security.practitioners import PractitionerDirectory
 from mend_events.store import EventStore
 
 from mend_sessions import commands as c
-from mend_sessions import letters
+from mend_sessions import letters, notes
 from mend_sessions.consistency import ConsistencyGuard, lock_case
 from mend_sessions.domain import WithGates, WithPractitioner, decider
 from mend_sessions.domain.gates import GateView, SessionRequest, gate_report
@@ -70,7 +70,8 @@ class SessionsService:
         self.practitioners = practitioners
         self.cases = cases
         self.guard = guard
-        self.sealer = sealer  # opens letters' text (the store seals it on append)
+        self.sealer = sealer  # opens letters' and notes' text (the store seals it on append)
+        self.attachments = notes.Attachments(store.schema)
         # The one clock of the application layer (gates are decided at `clock()`); tests move it.
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.lock_timeout_ms = LOCK_TIMEOUT_MS
@@ -125,6 +126,37 @@ class SessionsService:
         if self.sealer is None:
             raise Unavailable("letters cannot be opened here")
         return await letters.opened(self.store, self.sealer, state, letter_id, identity)
+
+    async def write_note(
+        self, case_id: str, command: c.WriteNote, ctx: CommandContext, key: str | None
+    ) -> CommandResult[CaseState]:
+        """An attachment checked, sealed and stored first (content-addressed: a retry stores
+        nothing twice); then the note naming it."""
+        found: dict[str, Any] = {}
+        if command.attachment is not None:
+            raw = notes.checked(command.attachment)
+            if self.sealer is None:
+                raise Unavailable("attachments cannot be stored here")
+            owner, kind = command.about_id or case_id, command.attachment.media_type
+            digest = await self.attachments.put(
+                self.pool, self.sealer, case_id, owner, ctx.actor.agency, kind, raw
+            )
+            found = {"digest": digest, "media_type": kind, "size": len(raw)}
+        return await self.execute(case_id, c.NoteWithAttachment(note=command, **found), ctx, key)
+
+    async def open_note(
+        self, case_id: str, note_id: str, ctx: CommandContext, attachment: bool = False
+    ) -> Any:
+        """The read recorded (CaseNoteRead), then the note's text, or its attachment (type and
+        content; None once erased)."""
+        if self.sealer is None:
+            raise Unavailable("notes cannot be opened here")
+        read = c.RecordNoteRead(note_id=note_id, attachment=attachment)
+        state = (await self.execute(case_id, read, ctx)).state
+        note = state.notes[note_id]
+        if attachment:
+            return await self.attachments.open(self.pool, self.sealer, case_id, note)
+        return await notes.opened_text(self.store, self.sealer, state, note)
 
     # --- commands -------------------------------------------------------------------------
 

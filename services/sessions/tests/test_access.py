@@ -49,6 +49,13 @@ CASE_MATRIX = {
     "session.letter.review": {PRAC},
     "session.letter.list": {"harmed person", "responsible person", PRAC, "auditor"},
     "session.letter.open": {"harmed person", "responsible person", PRAC},
+    # case notes: the allocated team; a participant opens one shared with them (`participants`:
+    # its sharing, here both parties), the auditor lists but never opens
+    "case.note.write": {PRAC},
+    "case.note.share": {PRAC},
+    "case.note.list": {"harmed person", "responsible person", "supporter", "institution rep",
+                       PRAC, "auditor"},  # members: only the notes shared with them
+    "case.note.open": {"harmed person", "responsible person", PRAC},
 }
 # Actions before a case exists, or on no case (the caller's own agency).
 NO_CASE_MATRIX = {
@@ -121,11 +128,14 @@ def test_a_letter_opens_only_for_the_participants_it_names() -> None:
     once it was delivered."""
     callers = matrix_callers()
     for who, allowed in (("harmed person", True), ("responsible person", False)):
-        assert granted(
-            partial(authorize_case, POLICY),
-            callers[who],
-            "session.letter.open",
-            matrix_entry(),
-            person_id=MATRIX_HP,
-            participants=frozenset({MATRIX_HP}),
-        ) is allowed
+        assert (
+            granted(
+                partial(authorize_case, POLICY),
+                callers[who],
+                "session.letter.open",
+                matrix_entry(),
+                person_id=MATRIX_HP,
+                participants=frozenset({MATRIX_HP}),
+            )
+            is allowed
+        )

@@ -16,7 +16,7 @@ from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.events import DomainEvent
 
 from mend_sessions import commands as c
-from mend_sessions.domain import case, contact, letters
+from mend_sessions.domain import case, contact, letters, notes
 from mend_sessions.domain.gates import GateView
 from mend_sessions.domain.practitioners import Practitioner
 from mend_sessions.domain.state import CaseState, evolve, initial
@@ -65,6 +65,9 @@ _HANDLERS: dict[type, Handler] = {
     c.ApproveLetter: letters.approve,
     c.DeliverLetter: letters.deliver,
     c.KeepLetterUnsent: letters.keep,
+    c.NoteWithAttachment: notes.write,
+    c.ShareNote: notes.share,
+    c.RecordNoteRead: notes.read,
 }
 
 

@@ -14,6 +14,9 @@ from uuid import UUID
 from mend_events.contracts.catalog.sessions import (
     AgreementReached,
     CaseClosed,
+    CaseNoteRead,
+    CaseNoteShared,
+    CaseNoteWritten,
     CaseOpened,
     CasePaused,
     CaseResumed,
@@ -131,6 +134,19 @@ class Session:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """A practitioner's note: ids and codes (its text is sealed in its event)."""
+
+    id: str
+    kind: str
+    key_owner: str
+    about_id: str | None
+    attachment: str | None  # the digest
+    shared_with: frozenset[str] = frozenset()
+    reads: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CaseState:
     case_id: str
     status: CaseStatus = CaseStatus.NEW
@@ -148,6 +164,7 @@ class CaseState:
     sessions: Mapping[str, Session] = field(default_factory=dict)
     agreements: Mapping[str, AgreementReached] = field(default_factory=dict)
     letters: Mapping[str, Letter] = field(default_factory=dict)
+    notes: Mapping[str, Note] = field(default_factory=dict)
     # Causes (withdrawal / risk event ids) already acted on: a redelivery halts nothing twice.
     handled_causes: frozenset[UUID] = frozenset()
 
@@ -237,6 +254,23 @@ def _evolve_letter(state: CaseState, event: DomainEvent) -> CaseState:
     return replace(state, letters={**state.letters, letter.id: letter})
 
 
+def _evolve_note(state: CaseState, event: DomainEvent) -> CaseState:
+    if isinstance(event, CaseNoteWritten):
+        if event.note_id in state.notes:
+            return state
+        note = Note(event.note_id, str(event.kind), event.key_owner, event.about_id,
+                    event.attachment_digest)  # fmt: skip
+    else:
+        found = state.notes.get(getattr(event, "note_id", ""))
+        if found is None:
+            return state
+        if isinstance(event, CaseNoteShared):
+            note = replace(found, shared_with=found.shared_with | {event.with_id})
+        else:
+            note = replace(found, reads=found.reads + 1)
+    return replace(state, notes={**state.notes, note.id: note})
+
+
 _LETTER_EVENTS = (LetterDrafted, LetterRevised, LetterReturned, *_LETTER_STATUS)
 
 
@@ -245,6 +279,8 @@ def evolve(state: CaseState, event: DomainEvent, meta: Metadata) -> CaseState:
     at = meta.occurred_at
     if isinstance(event, _LETTER_EVENTS):
         return _evolve_letter(state, event)
+    if isinstance(event, CaseNoteWritten | CaseNoteShared | CaseNoteRead):
+        return _evolve_note(state, event)
     match event:
         case CaseOpened():
             members = {event.harmed_person_id: ParticipantRole.HARMED_PERSON, **state.members}

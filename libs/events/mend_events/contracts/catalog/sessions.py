@@ -338,3 +338,49 @@ class LetterDeliveryStopped(DomainEvent):
     session_id: PseudoId
     cause: HaltCause
     cause_event_id: UUID | None = None
+
+
+# --- case notes (case stream) ----------------------------------------------------------------
+# A practitioner's note, sealed under the case's key (a note about the case) or the person's it
+# is about, so erasing that person's data makes it unreadable. Every read is recorded. An
+# attachment is stored encrypted in the service's content-addressed table; the event names it
+# by digest, type and size only.
+
+
+class NoteKind(StrEnum):
+    PREPARATION = "preparation"
+    ASSESSMENT = "assessment"
+    SUPERVISION = "supervision"
+
+
+@registry.register
+class CaseNoteWritten(DomainEvent):
+    event_type: ClassVar[str] = "CaseNoteWritten"
+    personal_fields: ClassVar[tuple[str, ...]] = ("text",)
+    personal_owner: ClassVar[str | None] = "key_owner"
+    note_id: PseudoId
+    kind: NoteKind
+    key_owner: PseudoId  # the case id, or the person the note is about
+    about_id: PseudoId | None = None
+    attachment_digest: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    attachment_type: str | None = None
+    attachment_size: int | None = None
+    text: PersonalText | None = None
+
+
+@registry.register
+class CaseNoteShared(DomainEvent):
+    """Shown to a participant from now on (never by default)."""
+
+    event_type: ClassVar[str] = "CaseNoteShared"
+    note_id: PseudoId
+    with_id: PseudoId
+
+
+@registry.register
+class CaseNoteRead(DomainEvent):
+    """Someone opened the note: who and when are the envelope's."""
+
+    event_type: ClassVar[str] = "CaseNoteRead"
+    note_id: PseudoId
+    attachment: bool = False
