@@ -27,7 +27,16 @@ from mend_web.i18n import gettext as _
 from mend_web.index import Index
 from mend_web.index.feed import index_consumer
 from mend_web.participant_cases import ParticipantCases
-from mend_web.routes import auditor, coordinator, letters, notices, practitioner, queue, signin
+from mend_web.routes import (
+    auditor,
+    coordinator,
+    letters,
+    notes,
+    notices,
+    practitioner,
+    queue,
+    signin,
+)
 from mend_web.security_headers import SecurityHeaders
 from mend_web.services import ServiceError, Services
 from mend_web.session import Sessions
@@ -46,6 +55,7 @@ PARTS = (
     letters,
     participant_reminders,
     notices,
+    notes,
 )
 STATIC = Path(__file__).parent / "static"
 

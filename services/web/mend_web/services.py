@@ -269,3 +269,19 @@ class Services:
 
     async def notices(self, token: str) -> list[dict[str, Any]]:
         return list((await self._call("hub", "GET", "/notices", token))["notices"])
+
+    # --- case notes (the sessions service records every opening) ----------------------------
+
+    async def notes(self, token: str, case_id: str) -> list[dict[str, Any]]:
+        return list((await self._call("sessions", "GET", f"/cases/{case_id}/notes", token))[
+            "notes"])  # fmt: skip
+
+    async def note(self, token: str, case_id: str, note_id: str) -> Mapping[str, Any]:
+        """The note's text: the sessions service records this read first."""
+        return await self._call("sessions", "GET", f"/cases/{case_id}/notes/{note_id}", token)
+
+    async def note_attachment(self, token: str, case_id: str, note_id: str) -> tuple[str, bytes]:
+        headers = {"Authorization": f"Bearer {token}"}
+        path = f"/cases/{case_id}/notes/{note_id}/attachment"
+        r = await self._send("sessions", "GET", path, headers)
+        return r.headers.get("content-type", "application/octet-stream"), r.content

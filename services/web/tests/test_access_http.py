@@ -36,6 +36,7 @@ PAGES = {
     "/cases": PRACTITIONERS,
     f"/cases/{CASE}": {"allocated practitioner"},
     f"/cases/{CASE}/letters": {"allocated practitioner"},
+    f"/cases/{CASE}/notes": {"allocated practitioner"},
     "/staff": {"coordinator"},
     # each member of staff's own notices (the hub answers for its own staff only)
     "/notices": PRACTITIONERS | {"coordinator"},
@@ -73,6 +74,8 @@ CASE_ACTIONS = [
      "permitted_forms": "story_telling", "signed_off_by": STRANGER}, _ALLOCATED),
     (f"/cases/{CASE}/sessions/sess-none01/start", {}, _ALLOCATED),
     (f"/cases/{CASE}/sessions/sess-none01/complete", {}, _ALLOCATED),
+    (f"/cases/{CASE}/notes", {"kind": "preparation", "text": "-"}, _ALLOCATED),
+    (f"/cases/{CASE}/notes/note-none01/share", {"with_id": MATRIX_HP}, _ALLOCATED),
     (f"/cases/{CASE}/letters/letter-none01/approve", {}, _ALLOCATED),
     (f"/cases/{CASE}/letters/letter-none01/return", {"reason": "other", "note": "-"},
      _ALLOCATED),
