@@ -16,6 +16,7 @@ from uuid import UUID
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
+from bus_helpers import read_topic
 from mend_events.app.settings import events_topic, kafka_options
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.consent import ConsentWithdrawn, GrantRef
@@ -218,6 +219,12 @@ async def test_reminders_only_to_who_opted_in_cancelled_and_told_once_by_a_withd
                 raw = await conn.fetch(f"SELECT data::text AS d FROM {w.runtime.store.schema}"
                                        f".events")  # fmt: skip
             assert not any(address in r["d"] for r in raw)
+            # Nor on the hub's topic: every event it stored, published, none with the address.
+            messages = await read_topic(
+                platform.kafka_bootstrap, events_topic("hub", topic_prefix), expect=len(raw)
+            )
+            assert len(messages) >= len(raw)
+            assert not any(address.encode() in (m.value or b"") for m in messages)
     finally:
         await producer.stop()
 
