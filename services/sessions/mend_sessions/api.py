@@ -120,6 +120,23 @@ async def _noting(call: CommandCall, command: c.WriteNote) -> Any:
     return result
 
 
+def _referring(action: str) -> Run:
+    """A referral or its outcome: on a case or before any (the case's agency, else the first
+    referral's, else the caller's own); `person_id` whom it refers."""
+
+    async def run(call: CommandCall, command: Any) -> Any:
+        access.authorize(
+            call.identity,
+            action,
+            case_id=call.case_id,
+            agency=await call.service.case_agency(call.case_id),
+            person_id=getattr(command, "harmed_person_id", None),
+        )
+        return await _execute(call, command)
+
+    return run
+
+
 async def _opening(call: CommandCall, command: c.OpenCase) -> Any:
     access.authorize(
         call.identity,
@@ -154,6 +171,14 @@ CASE_COMMANDS = (
     CaseCommand("/invitations", "invite", None, body=c.RecordInvitation, run=_inviting,
                 summary="Record a referral as an invitation the harmed person may take up or "
                 "ignore"),
+    CaseCommand("/referrals", "refer", None, body=c.RecordReferral,
+                run=_referring("referral.record"),
+                summary="Record a referral or enquiry: route, referrer, contact agreed"),
+    CaseCommand("/referrals/{referral_id}/outcome", "referral_outcome", None,
+                body=c.ReferralOutcomeBody, run=_referring("referral.outcome"),
+                build=lambda body, referral_id: c.RecordReferralOutcome(
+                    referral_id=referral_id, **body.model_dump()),
+                summary="A referral's outcome: taken up, declined, not reachable, withdrawn"),
     # the case's process
     CaseCommand("/facilitator", "choose", "lead.facilitator", body=c.ChooseFacilitator,
                 summary="The harmed person chooses (or changes) the facilitator"),
@@ -169,6 +194,10 @@ CASE_COMMANDS = (
                 "coordinator)"),
     CaseCommand("/preparations", "prepare", "case.prepare", body=c.RecordPreparation,
                 summary="A preparation session was held with one party (practitioner)"),
+    CaseCommand("/responsible-person-outcome", "rp_outcome", "case.rp_outcome",
+                body=c.RecordResponsiblePersonOutcome,
+                summary="The responsible person declined or is not reachable: the forms "
+                "without them are offered"),
     CaseCommand("/close", "close", "case.close", body=c.CloseCase,
                 summary="Close the case (active sessions are halted on the record)"),
     # contact sessions
@@ -219,7 +248,7 @@ def router() -> APIRouter:
         "/cases/{case_id}",
         CASE_COMMANDS,
         run_as=_acting,
-        ids={"session_id": SessionId, "letter_id": SessionId, "note_id": SessionId},
+        ids=dict.fromkeys(("session_id", "letter_id", "note_id", "referral_id"), SessionId),
         case_id=CaseId,
     )
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from mend_events.contracts.actors import PseudoId
+from mend_events.contracts.actors import AgencyId, PseudoId
 from mend_events.contracts.catalog.sessions import (
     AgreementItem,
     CloseReason,
+    ContactMethod,
+    ContactTopic,
     HaltCause,
     HarmCategory,
     JusticeStage,
@@ -21,6 +23,9 @@ from mend_events.contracts.catalog.sessions import (
     Participant,
     ParticipantRole,
     PauseReason,
+    ReferralOutcome,
+    ReferralSource,
+    ResponsiblePersonOutcome,
     ReturnReason,
     Route,
     Specialism,
@@ -191,6 +196,37 @@ class DeliverLetter(_Command):
 
 class KeepLetterUnsent(_Command):
     letter_id: PseudoId
+
+
+# --- referrals and the responsible person's answer ---------------------------------------
+
+
+class RecordReferral(_Command):
+    referral_id: PseudoId
+    harmed_person_id: PseudoId
+    source: ReferralSource
+    referring_agency: AgencyId | None = None
+    contact_person_id: PseudoId | None = None
+    contact_about: tuple[ContactTopic, ...] = ()
+    contact_by: tuple[ContactMethod, ...] = ()
+
+    @model_validator(mode="after")
+    def _route(self) -> RecordReferral:
+        if (self.source == ReferralSource.AGENCY) != (self.referring_agency is not None):
+            raise ValueError("an agency's referral names the agency; a self-referral none")
+        return self
+
+
+class ReferralOutcomeBody(_Command):
+    outcome: ReferralOutcome
+
+
+class RecordReferralOutcome(ReferralOutcomeBody):
+    referral_id: PseudoId
+
+
+class RecordResponsiblePersonOutcome(_Command):
+    outcome: ResponsiblePersonOutcome
 
 
 # --- case notes -------------------------------------------------------------------------------

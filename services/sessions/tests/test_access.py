@@ -51,10 +51,17 @@ CASE_MATRIX = {
     "session.letter.open": {"harmed person", "responsible person", PRAC},
     # case notes: the allocated team; a participant opens one shared with them (`participants`:
     # its sharing, here both parties), the auditor lists but never opens
+    "case.rp_outcome": {PRAC},
     "case.note.write": {PRAC},
     "case.note.share": {PRAC},
-    "case.note.list": {"harmed person", "responsible person", "supporter", "institution rep",
-                       PRAC, "auditor"},  # members: only the notes shared with them
+    "case.note.list": {
+        "harmed person",
+        "responsible person",
+        "supporter",
+        "institution rep",
+        PRAC,
+        "auditor",
+    },  # members: only the notes shared with them
     "case.note.open": {"harmed person", "responsible person", PRAC},
 }
 # Actions before a case exists, or on no case (the caller's own agency).
@@ -63,6 +70,11 @@ NO_CASE_MATRIX = {
     "case.invite": {"supporter", "institution rep", PRAC, "unallocated practitioner",
                     "coordinator", "stranger supporter", "stranger institution rep",
                     "responsible person as supporter"},  # a supporter's token, no case yet
+    # a referral: whoever may refer, or the harmed person of herself (person_id: her)
+    "referral.record": {"harmed person", "supporter", "institution rep", PRAC,
+                        "unallocated practitioner", "coordinator", "stranger supporter",
+                        "stranger institution rep", "responsible person as supporter"},
+    "referral.outcome": {PRAC, "unallocated practitioner", "coordinator"},
     "registry.register": {"coordinator"},
     "registry.list": {"harmed person", "stranger harmed person", PRAC,
                       "unallocated practitioner", "coordinator", "auditor"},
@@ -82,7 +94,7 @@ def on_case(identity: Identity, action: str) -> bool:
 
 
 def no_case(identity: Identity, action: str) -> bool:
-    person = MATRIX_HP if action == "case.open" else None
+    person = MATRIX_HP if action in ("case.open", "referral.record") else None
     try:
         authorize(identity, action, case_id=None, agency=None, person_id=person)
     except Forbidden:

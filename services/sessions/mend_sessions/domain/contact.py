@@ -32,6 +32,7 @@ from mend_sessions.domain.guards import (
     require_open,
 )
 from mend_sessions.domain.letters import stopped
+from mend_sessions.domain.referrals import without_them
 from mend_sessions.domain.state import CaseState, Session, SessionStatus
 
 HP, RP = ParticipantRole.HARMED_PERSON, ParticipantRole.RESPONSIBLE_PERSON
@@ -105,6 +106,7 @@ def schedule(
     if cmd.scheduled_for < ctx.now:
         raise Rejected("a session cannot be scheduled in the past", field="scheduled_for")
     _check_parties(state, cmd.participants)
+    without_them(state, [p.role for p in cmd.participants])
     if not any(p.role == HP for p in cmd.participants):
         raise Rejected("the harmed person takes part in every session", field="participants")
     request = SessionRequest(
@@ -135,6 +137,7 @@ def start(
     if session.status == SessionStatus.COMPLETED:
         raise Rejected("this session is already completed", field="session_id")
     require_open(state)
+    without_them(state, [p.role for p in session.participants])
     _gates(state, view, SessionRequest.starting_now(session), ctx)
     return [SessionStarted(session_id=session.id)]
 

@@ -36,6 +36,9 @@ from mend_events.contracts.catalog.sessions import (
     PauseReason,
     PreferencesSet,
     PreparationSessionHeld,
+    ReferralOutcomeRecorded,
+    ReferralRecorded,
+    ResponsiblePersonOutcomeRecorded,
     ReturnReason,
     SessionCompleted,
     SessionHalted,
@@ -165,6 +168,10 @@ class CaseState:
     agreements: Mapping[str, AgreementReached] = field(default_factory=dict)
     letters: Mapping[str, Letter] = field(default_factory=dict)
     notes: Mapping[str, Note] = field(default_factory=dict)
+    # referral id -> (the referral, its outcome if recorded)
+    referrals: Mapping[str, tuple[ReferralRecorded, str | None]] = field(default_factory=dict)
+    # The responsible person declined or was not reachable: no session with them from now on.
+    rp_outcome: ResponsiblePersonOutcomeRecorded | None = None
     # Causes (withdrawal / risk event ids) already acted on: a redelivery halts nothing twice.
     handled_causes: frozenset[UUID] = frozenset()
 
@@ -289,6 +296,25 @@ def evolve(state: CaseState, event: DomainEvent, meta: Metadata) -> CaseState:
             if event.person_id in state.members:
                 return state  # a person keeps the role they were first enrolled in
             return replace(state, members={**state.members, event.person_id: event.role})
+        case ReferralRecorded():
+            if event.referral_id in state.referrals:
+                return state
+            status = CaseStatus.INVITED if state.status == CaseStatus.NEW else state.status
+            return replace(
+                state,
+                status=status,
+                invited=state.invited | {event.harmed_person_id},
+                invited_in=state.invited_in or meta.agency,
+                referrals={**state.referrals, event.referral_id: (event, None)},
+            )
+        case ReferralOutcomeRecorded():
+            found = state.referrals.get(event.referral_id)
+            if found is None:
+                return state
+            entry = (found[0], str(event.outcome))
+            return replace(state, referrals={**state.referrals, event.referral_id: entry})
+        case ResponsiblePersonOutcomeRecorded():
+            return replace(state, rp_outcome=event)
         case InvitationRecorded():
             status = CaseStatus.INVITED if state.status == CaseStatus.NEW else state.status
             return replace(

@@ -384,3 +384,74 @@ class CaseNoteRead(DomainEvent):
     event_type: ClassVar[str] = "CaseNoteRead"
     note_id: PseudoId
     attachment: bool = False
+
+
+# --- referrals and the responsible person's answer (case stream) ---------------------------------
+
+
+class ReferralSource(StrEnum):
+    SELF = "self"  # the harmed person approached the service themself
+    AGENCY = "agency"  # another organisation referred them (`referring_agency`)
+
+
+class ContactTopic(StrEnum):
+    """What the person agreed to be contacted about."""
+
+    RJ_INFORMATION = "rj_information"
+    SUPPORT_SERVICES = "support_services"
+    CASE_PROGRESS = "case_progress"
+
+
+class ContactMethod(StrEnum):
+    """How they agreed to be contacted (the details are the people directory's, sealed)."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    POST = "post"
+    VIA_REFERRER = "via_referrer"
+
+
+class ReferralOutcome(StrEnum):
+    TAKEN_UP = "taken_up"
+    DECLINED = "declined"
+    NOT_REACHABLE = "not_reachable"
+    WITHDRAWN = "withdrawn"
+
+
+class ResponsiblePersonOutcome(StrEnum):
+    DECLINED = "declined"
+    NOT_REACHABLE = "not_reachable"
+
+
+@registry.register
+class ReferralRecorded(DomainEvent):
+    """A referral or enquiry: its route, who referred (an agency and its contact person, by
+    pseudonymous id), and what the person agreed to be contacted about and how. Nothing obliges
+    the harmed person to take it up (R1)."""
+
+    event_type: ClassVar[str] = "ReferralRecorded"
+    referral_id: PseudoId
+    harmed_person_id: PseudoId
+    source: ReferralSource
+    referring_agency: AgencyId | None = None
+    contact_person_id: PseudoId | None = None
+    contact_about: tuple[ContactTopic, ...] = ()
+    contact_by: tuple[ContactMethod, ...] = ()
+
+
+@registry.register
+class ReferralOutcomeRecorded(DomainEvent):
+    event_type: ClassVar[str] = "ReferralOutcomeRecorded"
+    referral_id: PseudoId
+    outcome: ReferralOutcome
+
+
+@registry.register
+class ResponsiblePersonOutcomeRecorded(DomainEvent):
+    """The responsible person declined or could not be reached: an outcome of its own. No
+    session with them is scheduled or started from now on; the harmed person is offered the
+    forms that need no contact with them (`offered_forms`)."""
+
+    event_type: ClassVar[str] = "ResponsiblePersonOutcomeRecorded"
+    outcome: ResponsiblePersonOutcome
+    offered_forms: tuple[ContactForm, ...]
