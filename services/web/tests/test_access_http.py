@@ -72,6 +72,7 @@ CASE_ACTIONS = [
     (f"/cases/{CASE}/assessments", {"stage": "full", "protective_order": "absent",
      "bail_or_licence_conditions": "absent", "decision": "proceed", "reason": "other",
      "permitted_forms": "story_telling", "signed_off_by": STRANGER}, _ALLOCATED),
+    (f"/cases/{CASE}/responsible-person-outcome", {"outcome": "declined"}, _ALLOCATED),
     (f"/cases/{CASE}/sessions/sess-none01/start", {}, _ALLOCATED),
     (f"/cases/{CASE}/sessions/sess-none01/complete", {}, _ALLOCATED),
     (f"/cases/{CASE}/notes", {"kind": "preparation", "text": "-"}, _ALLOCATED),
