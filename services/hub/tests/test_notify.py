@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -20,6 +20,13 @@ from bus_helpers import read_topic
 from mend_events.app.settings import events_topic, kafka_options
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.consent import ConsentWithdrawn, GrantRef
+from mend_events.contracts.catalog.risk import (
+    FlagCategory,
+    ReassessmentTrigger,
+    RiskFlagRaised,
+    RiskReassessmentDue,
+    Severity,
+)
 from mend_events.contracts.catalog.sessions import (
     HaltCause,
     Participant,
@@ -245,3 +252,48 @@ async def _consumed(runtime, n: int) -> None:
         return count >= n
 
     await wait_until(done, timeout=60)
+
+
+async def test_a_severe_flag_and_a_reassessment_due_tell_the_practitioner_once_each(
+    platform, unique, topic_prefix, token, open_people_world
+):
+    await ensure_topics(platform.kafka_bootstrap, ["sessions", "consent", "risk"],
+                        prefix=topic_prefix)  # fmt: skip
+    producer = AIOKafkaProducer(**kafka_options(platform.kafka_bootstrap), acks="all")
+    await producer.start()
+    try:
+        async with open_people_world(platform, unique, topic_prefix, token) as w:
+            flag = uuid4()
+            models = [
+                RiskFlagRaised(flag_id=uuid4(), severity=Severity.HIGH,
+                               category=FlagCategory.MANIPULATION, affects=None),
+                RiskFlagRaised(flag_id=flag, severity=Severity.SEVERE,
+                               category=FlagCategory.SAFETY_THREAT, affects=None),
+                RiskReassessmentDue(trigger=ReassessmentTrigger.RISK_FLAG_RAISED,
+                                    trigger_event_id=flag),
+            ]  # fmt: skip
+            sent = []
+            for v, model in enumerate(models, start=1):
+                event = delivered("risk", CASE, model, actor=PRAC, role=Role.PRACTITIONER,
+                                  position=v, version=v)  # fmt: skip
+                key, value, headers = to_message(event)
+                await producer.send_and_wait(events_topic("risk", topic_prefix), value, key=key,
+                                             headers=headers)  # fmt: skip
+                sent.append(event)
+            # The same severe flag delivered again: still told once.
+            key, value, headers = to_message(sent[1])
+            await producer.send_and_wait(events_topic("risk", topic_prefix), value, key=key,
+                                         headers=headers)  # fmt: skip
+            await _consumed(w.runtime, 3)
+            told = await wait_until(
+                lambda: _at_least(w.runtime, "notices:", "StaffNotified", 2), timeout=60
+            )
+            assert sorted((e.data["reason"], e.data["cause_event_id"]) for e in told) == sorted(
+                [
+                    ("severe_flag", str(sent[1].event_id)),
+                    ("reassessment_due", str(sent[2].event_id)),
+                ]
+            )  # a high flag: nobody
+            assert {e.data["practitioner_id"] for e in told} == {PRAC}
+    finally:
+        await producer.stop()
