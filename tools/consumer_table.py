@@ -23,9 +23,12 @@ END = "<!-- /consumer-table -->"
 
 
 def declarations() -> dict[str, Sequence[Consumes]]:
-    """Each service's declared subscriptions, read from its code."""
-    consumers = (*SERVICES, DISCLOSURE)  # the disclosure gateway consumes, publishes no events
-    return {s: importlib.import_module(f"mend_{s}.reactions").Reactions.CONSUMES for s in consumers}
+    """Each service's declared subscriptions, read from its code: its `Reactions.CONSUMES`, or
+    the module's `CONSUMES` where parts of the service subscribe on their own (the hub). The
+    disclosure gateway consumes and publishes no events."""
+    consumers = (*SERVICES, DISCLOSURE)
+    modules = {s: importlib.import_module(f"mend_{s}.reactions") for s in consumers}
+    return {s: getattr(m, "CONSUMES", m.Reactions.CONSUMES) for s, m in modules.items()}
 
 
 def table() -> str:

@@ -92,9 +92,7 @@ def test_the_overlay_sets_namespace_agency_secrets_and_replicas(overlay):
     docs, short = render(overlay), AGENCIES[overlay]
     namespace = f"mend-{short}"
     assert list(of(docs, "Namespace")) == [namespace]
-    assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {
-        namespace
-    }
+    assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {namespace}
     (config,) = of(docs, "ConfigMap").values()
     assert config["data"]["MEND_WEB_AGENCY"] == overlay
     assert config["data"]["MEND_KAFKA_BOOTSTRAP"].startswith(f"{short}-kafka")
@@ -139,10 +137,11 @@ def test_network_policies_deny_by_default_and_allow_only_the_platform(overlay):
 
 
 def declared_groups(service: str) -> set[tuple[str, str]]:
-    reactions = importlib.import_module(f"mend_{service}.reactions").Reactions
+    module = importlib.import_module(f"mend_{service}.reactions")
+    consumes = getattr(module, "CONSUMES", module.Reactions.CONSUMES)  # a service's parts too
     return {
         (f"{service}.{sub.name}", events_topic(source))
-        for sub in reactions.CONSUMES
+        for sub in consumes
         for source in sub.sources
     }
 

@@ -78,9 +78,12 @@ def tls_postgres() -> Iterator[tuple[int, Path]]:
     )
     try:
         deadline = time.monotonic() + 60
-        while not (data / "postmaster.pid").exists() or subprocess.run(
-            [str(_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"]
-        ).returncode:
+        while (
+            not (data / "postmaster.pid").exists()
+            or subprocess.run(
+                [str(_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"]
+            ).returncode
+        ):
             assert server.poll() is None and time.monotonic() < deadline, "no TLS PostgreSQL"
             time.sleep(0.2)
         yield port, certs

@@ -30,3 +30,13 @@ class Reactions:
 
     async def on_consent(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         return None  # the person's keys were destroyed before this runs (erasure.shredding)
+
+
+def _every_subscription() -> tuple[Consumes, ...]:
+    """The hub's subscriptions, its parts' included (tools.consumer_table reads this)."""
+    from mend_hub.notify.reactions import Reactions as Notify
+
+    return (*Reactions.CONSUMES, *Notify.CONSUMES)
+
+
+CONSUMES = _every_subscription()

@@ -20,3 +20,17 @@ class HubSettings(MendSettings):
         description="the agency whose `operator`s govern agencies at the hub (onboarding, "
         "suspension, first coordinators)",
     )
+    smtp_host: str = Field(
+        "",
+        description="the SMTP server participants' opted-in reminders go through (issue 20); "
+        "empty: no e-mail is sent (staff notices are read in the app)",
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="its port")
+    notify_from: str = Field(
+        "no-reply@mend.invalid",
+        min_length=3,
+        description="the sender address of reminders (one neutral sentence, never case content)",
+    )
+    notify_interval_s: float = Field(
+        30, gt=0, description="seconds between passes of the reminder and notice deliverer"
+    )

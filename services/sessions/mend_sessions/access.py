@@ -62,6 +62,23 @@ SESSIONS_RULES: tuple[Rule, ...] = (
     # Anyone taking part may stop a session, and see the sessions they take part in.
     Rule("session.halt", PARTICIPANT_ROLES, _TAKING_PART),
     Rule("session.read", PARTICIPANT_ROLES, _TAKING_PART),
+    # Letters and shuttle messages: the parties of the session write them (the domain: only
+    # its author); its practitioners review them (`session.*`); `participants` names who may
+    # open one (its author, its recipient once delivered), and for a list the case's people.
+    Rule("session.letter.write", PARTICIPANT_ROLES, _TAKING_PART),
+    Rule("session.letter.list", PARTICIPANT_ROLES, _TAKING_PART),
+    Rule("session.letter.open", PARTICIPANT_ROLES, _TAKING_PART),
+    # Case notes: the allocated team writes, shares, lists and opens them (baseline `case.*`);
+    # a participant lists and opens only a note shared with them (`participants`: its
+    # sharing); the auditor lists them (ids and codes), never opens one.
+    Rule("case.note.list", PARTICIPANT_ROLES, all_of(same_agency, member_of_case)),
+    Rule("case.note.open", PARTICIPANT_ROLES, _TAKING_PART),
+    # Referrals: whoever may refer within the agency, or the person themself (own_record:
+    # person_id is whom it refers); their outcome: the agency's staff. The responsible person's
+    # answer: the allocated practitioner (baseline `case.*`).
+    Rule("referral.record", _REFERRERS, same_agency),
+    Rule("referral.record", _HP, all_of(same_agency, own_record)),
+    Rule("referral.outcome", {Role.PRACTITIONER, Role.COORDINATOR}, same_agency),
     # The registry: coordinators manage it; those who choose or work with practitioners list it.
     Rule("registry.register", {Role.COORDINATOR}, same_agency),
     Rule("registry.list", {Role.HARMED_PERSON, Role.PRACTITIONER, Role.COORDINATOR}, same_agency),

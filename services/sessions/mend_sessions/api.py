@@ -25,7 +25,7 @@ from mend_events.web.commands import (
     command_routes,
 )
 
-from mend_sessions import access
+from mend_sessions import access, records
 from mend_sessions import commands as c
 from mend_sessions.domain.state import CaseState
 from mend_sessions.service import SessionsService
@@ -38,11 +38,6 @@ def _written(request: Request, result: Any) -> None:
     runtime = getattr(request.app.state, "runtime", None)
     if result.events and runtime is not None:
         runtime.wake_projections()
-
-
-def _people(state: CaseState) -> frozenset[str]:
-    people = {p for s in state.sessions.values() for p in s.participant_ids}
-    return frozenset(people | set(state.prepared))
 
 
 async def _on_case(
@@ -90,6 +85,58 @@ def _acting(action: str) -> Run:
     return run
 
 
+def _writing(action: str) -> Run:
+    """Run a letter command as `action` on the session the letter belongs to: its parties
+    write, its practitioners review. An unknown letter or session: the case's people may ask,
+    and the domain answers 404."""
+
+    async def run(call: CommandCall, command: Any) -> Any:
+        state = await call.service.require_case(call.case_id)
+        letter = state.letters.get(getattr(command, "letter_id", ""))
+        session_id = letter.session_id if letter else getattr(command, "session_id", "")
+        session = state.sessions.get(session_id)
+        people = session.participant_ids if session else records.people_of(state)
+        access.authorize_on_case(call.identity, action, state, participants=people)
+        return await _execute(call, command)
+
+    return run
+
+
+def _on_letter(command: type) -> Any:
+    """A letter command from the letter id in the path (and the body, if any)."""
+
+    def build(body: Any = None, letter_id: str = "") -> Any:
+        return command(letter_id=letter_id, **(body.model_dump() if body is not None else {}))
+
+    return build
+
+
+async def _noting(call: CommandCall, command: c.WriteNote) -> Any:
+    """A note with its attachment stored first (the service), by the allocated team."""
+    state = await call.service.require_case(call.case_id)
+    access.authorize_on_case(call.identity, "case.note.write", state)
+    result = await call.service.write_note(call.case_id, command, call.ctx, call.idempotency_key)
+    _written(call.request, result)
+    return result
+
+
+def _referring(action: str) -> Run:
+    """A referral or its outcome: on a case or before any (the case's agency, else the first
+    referral's, else the caller's own); `person_id` whom it refers."""
+
+    async def run(call: CommandCall, command: Any) -> Any:
+        access.authorize(
+            call.identity,
+            action,
+            case_id=call.case_id,
+            agency=await call.service.case_agency(call.case_id),
+            person_id=getattr(command, "harmed_person_id", None),
+        )
+        return await _execute(call, command)
+
+    return run
+
+
 async def _opening(call: CommandCall, command: c.OpenCase) -> Any:
     access.authorize(
         call.identity,
@@ -112,6 +159,8 @@ async def _inviting(call: CommandCall, command: c.RecordInvitation) -> Any:
 
 
 _SESSION = "sessions/{session_id}"
+_LETTER = "letters/{letter_id}"
+_WRITE, _REVIEW = _writing("session.letter.write"), _writing("session.letter.review")
 
 # The commands on a case, each run as its action on the case (and on the session in the path),
 # or by its own `run`: POST /cases/{case_id}<path>.
@@ -122,6 +171,14 @@ CASE_COMMANDS = (
     CaseCommand("/invitations", "invite", None, body=c.RecordInvitation, run=_inviting,
                 summary="Record a referral as an invitation the harmed person may take up or "
                 "ignore"),
+    CaseCommand("/referrals", "refer", None, body=c.RecordReferral,
+                run=_referring("referral.record"),
+                summary="Record a referral or enquiry: route, referrer, contact agreed"),
+    CaseCommand("/referrals/{referral_id}/outcome", "referral_outcome", None,
+                body=c.ReferralOutcomeBody, run=_referring("referral.outcome"),
+                build=lambda body, referral_id: c.RecordReferralOutcome(
+                    referral_id=referral_id, **body.model_dump()),
+                summary="A referral's outcome: taken up, declined, not reachable, withdrawn"),
     # the case's process
     CaseCommand("/facilitator", "choose", "lead.facilitator", body=c.ChooseFacilitator,
                 summary="The harmed person chooses (or changes) the facilitator"),
@@ -137,6 +194,10 @@ CASE_COMMANDS = (
                 "coordinator)"),
     CaseCommand("/preparations", "prepare", "case.prepare", body=c.RecordPreparation,
                 summary="A preparation session was held with one party (practitioner)"),
+    CaseCommand("/responsible-person-outcome", "rp_outcome", "case.rp_outcome",
+                body=c.RecordResponsiblePersonOutcome,
+                summary="The responsible person declined or is not reachable: the forms "
+                "without them are offered"),
     CaseCommand("/close", "close", "case.close", body=c.CloseCase,
                 summary="Close the case (active sessions are halted on the record)"),
     # contact sessions
@@ -152,6 +213,31 @@ CASE_COMMANDS = (
                 build=lambda body, session_id: c.RecordAgreement(
                     session_id=session_id, **body.model_dump()),
                 summary="Record the outcome agreement, consented by every party present"),
+    # letters and shuttle messages: drafted, reviewed, then delivered or kept unsent
+    CaseCommand("/letters", "draft_letter", None, body=c.DraftLetter, run=_WRITE,
+                summary="Draft a letter or message in a written session (its author, a party)"),
+    CaseCommand(f"/{_LETTER}/revise", "revise_letter", None, body=c.ReviseLetterBody,
+                build=_on_letter(c.ReviseLetter), run=_WRITE,
+                summary="Revise a draft or a returned letter (its author)"),
+    CaseCommand(f"/{_LETTER}/submit", "submit_letter", None, build=_on_letter(c.SubmitLetter),
+                run=_WRITE, summary="Ask the facilitator to review the letter (its author)"),
+    CaseCommand(f"/{_LETTER}/return", "return_letter", None, body=c.ReturnLetterBody,
+                build=_on_letter(c.ReturnLetter), run=_REVIEW,
+                summary="Return a submitted letter to its author with a reason (facilitator)"),
+    CaseCommand(f"/{_LETTER}/approve", "approve_letter", None, build=_on_letter(c.ApproveLetter),
+                run=_REVIEW, summary="Approve a submitted letter (facilitator)"),
+    CaseCommand(f"/{_LETTER}/deliver", "deliver_letter", None, build=_on_letter(c.DeliverLetter),
+                run=_WRITE, summary="Deliver an approved letter to the other party (its author; "
+                "its session running)"),
+    # case notes: sealed, shared only by a practitioner's decision, every read recorded
+    CaseCommand("/notes", "write_note", None, body=c.WriteNote, run=_noting,
+                summary="Write a case note, with an attachment if any (the allocated team)"),
+    CaseCommand("/notes/{note_id}/share", "share_note", "case.note.share", body=c.ShareNoteBody,
+                build=lambda body, note_id: c.ShareNote(note_id=note_id, **body.model_dump()),
+                summary="Show a note to a participant of the case (a practitioner)"),
+    CaseCommand(f"/{_LETTER}/keep-unsent", "keep_letter_unsent", None,
+                build=_on_letter(c.KeepLetterUnsent), run=_WRITE,
+                summary="Keep the letter unsent: it is never delivered (its author)"),
 )  # fmt: skip
 
 
@@ -162,7 +248,7 @@ def router() -> APIRouter:
         "/cases/{case_id}",
         CASE_COMMANDS,
         run_as=_acting,
-        ids={"session_id": SessionId},
+        ids=dict.fromkeys(("session_id", "letter_id", "note_id", "referral_id"), SessionId),
         case_id=CaseId,
     )
 
@@ -177,7 +263,9 @@ def router() -> APIRouter:
         except Forbidden:
             if identity.role not in PARTICIPANT_ROLES:
                 raise
-            access.authorize_on_case(identity, "session.read", state, participants=_people(state))
+            access.authorize_on_case(
+                identity, "session.read", state, participants=records.people_of(state)
+            )
             limited = True
         doc = await service.case_document(case_id)
         if doc is None:
@@ -197,6 +285,8 @@ def router() -> APIRouter:
         if gates is None:
             raise NotFound("no scheduled session with this id in this case")
         return {"case_id": case_id, "session_id": session_id, "gates": gates}
+
+    records.add_routes(api)
 
     # --- the practitioner registry --------------------------------------------------------
 

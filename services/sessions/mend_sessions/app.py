@@ -35,7 +35,8 @@ def wire(
     runtime.project(cases)
 
     service = ServiceOf(
-        runtime, lambda rt: SessionsService(rt.store, consent, risk, registry, cases)
+        runtime,
+        lambda rt: SessionsService(rt.store, consent, risk, registry, cases, sealer=rt.sealer),
     )
     reactions = Reactions(service, consent, risk, schema)
     subscribe(runtime, reactions, on_position=positions.record)

@@ -10,16 +10,23 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from mend_events.contracts.actors import PseudoId
+from mend_events.contracts.actors import AgencyId, PseudoId
 from mend_events.contracts.catalog.sessions import (
     AgreementItem,
     CloseReason,
+    ContactMethod,
+    ContactTopic,
     HaltCause,
     HarmCategory,
     JusticeStage,
+    NoteKind,
     Participant,
     ParticipantRole,
     PauseReason,
+    ReferralOutcome,
+    ReferralSource,
+    ResponsiblePersonOutcome,
+    ReturnReason,
     Route,
     Specialism,
 )
@@ -142,6 +149,127 @@ class AgreementBody(_Command):
 
 class CloseCase(_Command):
     reason: CloseReason
+
+
+# --- letters and indirect messages ----------------------------------------------------------
+
+# The text is sealed in the event under its author's key; the bound keeps one event small.
+LETTER_MAX_CHARS = 20_000
+LetterText = Field(min_length=1, max_length=LETTER_MAX_CHARS)
+
+
+class DraftLetter(_Command):
+    letter_id: PseudoId
+    session_id: PseudoId
+    content: str = LetterText
+    reply_to: PseudoId | None = None
+
+
+class ReviseLetterBody(_Command):
+    content: str = LetterText
+
+
+class ReviseLetter(ReviseLetterBody):
+    letter_id: PseudoId
+
+
+class ReturnLetterBody(_Command):
+    reason: ReturnReason
+    note: str | None = Field(None, min_length=1, max_length=2_000)
+
+
+class ReturnLetter(ReturnLetterBody):
+    letter_id: PseudoId
+
+
+class SubmitLetter(_Command):
+    letter_id: PseudoId
+
+
+class ApproveLetter(_Command):
+    letter_id: PseudoId
+
+
+class DeliverLetter(_Command):
+    letter_id: PseudoId
+
+
+class KeepLetterUnsent(_Command):
+    letter_id: PseudoId
+
+
+# --- referrals and the responsible person's answer ---------------------------------------
+
+
+class RecordReferral(_Command):
+    referral_id: PseudoId
+    harmed_person_id: PseudoId
+    source: ReferralSource
+    referring_agency: AgencyId | None = None
+    contact_person_id: PseudoId | None = None
+    contact_about: tuple[ContactTopic, ...] = ()
+    contact_by: tuple[ContactMethod, ...] = ()
+
+    @model_validator(mode="after")
+    def _route(self) -> RecordReferral:
+        if (self.source == ReferralSource.AGENCY) != (self.referring_agency is not None):
+            raise ValueError("an agency's referral names the agency; a self-referral none")
+        return self
+
+
+class ReferralOutcomeBody(_Command):
+    outcome: ReferralOutcome
+
+
+class RecordReferralOutcome(ReferralOutcomeBody):
+    referral_id: PseudoId
+
+
+class RecordResponsiblePersonOutcome(_Command):
+    outcome: ResponsiblePersonOutcome
+
+
+# --- case notes -------------------------------------------------------------------------------
+
+# An attachment travels in the request body (the edge takes 64 KiB at most): 40 KiB of content.
+ATTACHMENT_MAX_BYTES = 40 * 1024
+ATTACHMENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "text/plain")
+
+
+class AttachmentBody(_Command):
+    media_type: str = Field(pattern=r"^(application/pdf|image/png|image/jpeg|text/plain)$")
+    content_base64: str = Field(min_length=4, max_length=(ATTACHMENT_MAX_BYTES * 4) // 3 + 4)
+
+
+class WriteNote(_Command):
+    note_id: PseudoId
+    kind: NoteKind
+    about_id: PseudoId | None = None  # sealed under this person's key; None: the case's
+    text: str = Field(min_length=1, max_length=20_000)
+    attachment: AttachmentBody | None = None
+
+
+class NoteWithAttachment(_Command):
+    """A note as the domain decides it: the attachment checked and stored by the service,
+    named by digest, type and size."""
+
+    note: WriteNote
+    digest: str | None = None
+    media_type: str | None = None
+    size: int | None = None
+
+
+class ShareNoteBody(_Command):
+    with_id: PseudoId
+
+
+class ShareNote(ShareNoteBody):
+    note_id: PseudoId
+
+
+class RecordNoteRead(_Command):
+    note_id: PseudoId
+    attachment: bool = False
 
 
 # --- reactions (issued by this service's subscribers, actor role `system`) ------------------

@@ -21,10 +21,13 @@ from mend_events.commands.service import CommandResult, CommandService
 from mend_events.contracts.catalog.sessions import Participant, ParticipantRole
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.errors import Forbidden, NotFound, Unavailable
+from mend_events.security.crypto import FieldSealer
+from mend_events.security.identity import Identity
 from mend_events.security.practitioners import PractitionerDirectory
 from mend_events.store import EventStore
 
 from mend_sessions import commands as c
+from mend_sessions import letters, notes
 from mend_sessions.consistency import ConsistencyGuard, lock_case
 from mend_sessions.domain import WithGates, WithPractitioner, decider
 from mend_sessions.domain.gates import GateView, SessionRequest, gate_report
@@ -58,6 +61,7 @@ class SessionsService:
         practitioners: PractitionerDirectory,
         cases: CaseStates,
         guard: ConsistencyGuard | None = None,
+        sealer: FieldSealer | None = None,
     ) -> None:
         self.store = store
         self.pool: asyncpg.Pool = store.pool
@@ -66,6 +70,8 @@ class SessionsService:
         self.practitioners = practitioners
         self.cases = cases
         self.guard = guard
+        self.sealer = sealer  # opens letters' and notes' text (the store seals it on append)
+        self.attachments = notes.Attachments(store.schema)
         # The one clock of the application layer (gates are decided at `clock()`); tests move it.
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.lock_timeout_ms = LOCK_TIMEOUT_MS
@@ -111,6 +117,46 @@ class SessionsService:
         else:
             recorded = await self.practitioners.hub_records(conn, agency)
         return own.merged(legacy.get(agency)).overlaid(recorded)
+
+    async def letters(self, state: CaseState, identity: Identity) -> list[dict[str, Any]]:
+        history = await self.store.read_stream(state.case_id)
+        return letters.letter_rows(state, identity, history)
+
+    async def letter(self, state: CaseState, letter_id: str, identity: Identity) -> dict[str, Any]:
+        if self.sealer is None:
+            raise Unavailable("letters cannot be opened here")
+        return await letters.opened(self.store, self.sealer, state, letter_id, identity)
+
+    async def write_note(
+        self, case_id: str, command: c.WriteNote, ctx: CommandContext, key: str | None
+    ) -> CommandResult[CaseState]:
+        """An attachment checked, sealed and stored first (content-addressed: a retry stores
+        nothing twice); then the note naming it."""
+        found: dict[str, Any] = {}
+        if command.attachment is not None:
+            raw = notes.checked(command.attachment)
+            if self.sealer is None:
+                raise Unavailable("attachments cannot be stored here")
+            owner, kind = command.about_id or case_id, command.attachment.media_type
+            digest = await self.attachments.put(
+                self.pool, self.sealer, case_id, owner, ctx.actor.agency, kind, raw
+            )
+            found = {"digest": digest, "media_type": kind, "size": len(raw)}
+        return await self.execute(case_id, c.NoteWithAttachment(note=command, **found), ctx, key)
+
+    async def open_note(
+        self, case_id: str, note_id: str, ctx: CommandContext, attachment: bool = False
+    ) -> Any:
+        """The read recorded (CaseNoteRead), then the note's text, or its attachment (type and
+        content; None once erased)."""
+        if self.sealer is None:
+            raise Unavailable("notes cannot be opened here")
+        read = c.RecordNoteRead(note_id=note_id, attachment=attachment)
+        state = (await self.execute(case_id, read, ctx)).state
+        note = state.notes[note_id]
+        if attachment:
+            return await self.attachments.open(self.pool, self.sealer, case_id, note)
+        return await notes.opened_text(self.store, self.sealer, state, note)
 
     # --- commands -------------------------------------------------------------------------
 

@@ -43,6 +43,26 @@ CASE_MATRIX = {
     "session.read": {"harmed person", "responsible person", PRAC, "auditor"},
     # the contact gates' reasons name other participants' consent: staff only
     "session.gates.read": {PRAC, "auditor"},
+    # letters: the session's parties write (the domain: only the author); its practitioners
+    # review; the auditor lists their states but never opens their text
+    "session.letter.write": {"harmed person", "responsible person", PRAC},
+    "session.letter.review": {PRAC},
+    "session.letter.list": {"harmed person", "responsible person", PRAC, "auditor"},
+    "session.letter.open": {"harmed person", "responsible person", PRAC},
+    # case notes: the allocated team; a participant opens one shared with them (`participants`:
+    # its sharing, here both parties), the auditor lists but never opens
+    "case.rp_outcome": {PRAC},
+    "case.note.write": {PRAC},
+    "case.note.share": {PRAC},
+    "case.note.list": {
+        "harmed person",
+        "responsible person",
+        "supporter",
+        "institution rep",
+        PRAC,
+        "auditor",
+    },  # members: only the notes shared with them
+    "case.note.open": {"harmed person", "responsible person", PRAC},
 }
 # Actions before a case exists, or on no case (the caller's own agency).
 NO_CASE_MATRIX = {
@@ -50,6 +70,11 @@ NO_CASE_MATRIX = {
     "case.invite": {"supporter", "institution rep", PRAC, "unallocated practitioner",
                     "coordinator", "stranger supporter", "stranger institution rep",
                     "responsible person as supporter"},  # a supporter's token, no case yet
+    # a referral: whoever may refer, or the harmed person of herself (person_id: her)
+    "referral.record": {"harmed person", "supporter", "institution rep", PRAC,
+                        "unallocated practitioner", "coordinator", "stranger supporter",
+                        "stranger institution rep", "responsible person as supporter"},
+    "referral.outcome": {PRAC, "unallocated practitioner", "coordinator"},
     "registry.register": {"coordinator"},
     "registry.list": {"harmed person", "stranger harmed person", PRAC,
                       "unallocated practitioner", "coordinator", "auditor"},
@@ -69,7 +94,7 @@ def on_case(identity: Identity, action: str) -> bool:
 
 
 def no_case(identity: Identity, action: str) -> bool:
-    person = MATRIX_HP if action == "case.open" else None
+    person = MATRIX_HP if action in ("case.open", "referral.record") else None
     try:
         authorize(identity, action, case_id=None, agency=None, person_id=person)
     except Forbidden:
@@ -108,3 +133,21 @@ def test_the_supporter_member_halts_only_a_session_they_take_part_in() -> None:
         person_id=MATRIX_HP,
         participants=IN_SESSION | {MATRIX_SUP},
     )
+
+
+def test_a_letter_opens_only_for_the_participants_it_names() -> None:
+    """`participants` is the letter's readers (api.letter): its author, and the recipient only
+    once it was delivered."""
+    callers = matrix_callers()
+    for who, allowed in (("harmed person", True), ("responsible person", False)):
+        assert (
+            granted(
+                partial(authorize_case, POLICY),
+                callers[who],
+                "session.letter.open",
+                matrix_entry(),
+                person_id=MATRIX_HP,
+                participants=frozenset({MATRIX_HP}),
+            )
+            is allowed
+        )

@@ -22,13 +22,23 @@ from mend_events.app.settings import Settings
 from mend_events.web.edge import Timing
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mend_web import pages, participant
+from mend_web import pages, participant, participant_letters, participant_reminders
 from mend_web.csrf import CsrfRefused
 from mend_web.i18n import gettext as _
 from mend_web.index import Index
 from mend_web.index.feed import index_consumer
 from mend_web.participant_cases import ParticipantCases
-from mend_web.routes import auditor, coordinator, practitioner, queue, rule_packs, signin
+from mend_web.routes import (
+    auditor,
+    coordinator,
+    letters,
+    notes,
+    notices,
+    practitioner,
+    queue,
+    rule_packs,
+    signin,
+)
 from mend_web.security_headers import SecurityHeaders
 from mend_web.services import ServiceError, Services
 from mend_web.session import Sessions
@@ -36,7 +46,20 @@ from mend_web.settings import WebSettings
 
 SCHEMA = "web"
 # Each area's pages: `router()` of each module.
-PARTS = (signin, practitioner, coordinator, rule_packs, participant, auditor, queue)
+PARTS = (
+    signin,
+    practitioner,
+    coordinator,
+    rule_packs,
+    participant,
+    auditor,
+    queue,
+    participant_letters,
+    letters,
+    participant_reminders,
+    notices,
+    notes,
+)
 STATIC = Path(__file__).parent / "static"
 
 

@@ -24,7 +24,11 @@ from mend_events.contracts.catalog.risk import (
     RiskDecision,
     Severity,
 )
-from mend_events.contracts.catalog.sessions import AgreedCommitment, ParticipantRole
+from mend_events.contracts.catalog.sessions import (
+    AgreedCommitment,
+    ParticipantRole,
+    ResponsiblePersonOutcome,
+)
 from mend_events.contracts.vocabulary import ContactForm
 from starlette.datastructures import FormData
 
@@ -117,6 +121,11 @@ def acknowledgement(form: FormData, me: str) -> dict[str, Any]:
     r = _Reader(form)
     rp = r.person("responsible_person_id")
     return r.done({"responsible_person_id": rp, "basis": r.one("basis", AcknowledgementBasis)})
+
+
+def rp_outcome(form: FormData, me: str) -> dict[str, Any]:
+    r = _Reader(form)
+    return r.done({"outcome": r.one("outcome", ResponsiblePersonOutcome)})
 
 
 def schedule(form: FormData, me: str) -> dict[str, Any]:
@@ -260,6 +269,9 @@ ACTIONS = {
     "check-ins": Action("aftercare", "/aftercare/check-ins", check_in, "aftercare"),
     "referrals": Action("aftercare", "/aftercare/referrals", referral, "aftercare"),
     "assessments": Action("risk", "/assessments", assessment, "risk"),
+    "responsible-person-outcome": Action(
+        "sessions", "/responsible-person-outcome", rp_outcome, "people"
+    ),
 }
 
 
@@ -296,6 +308,7 @@ def choices(
         "people_ids": [(p["id"], p["id"]) for p in people],
         "enrolled_roles": _words(ENROLLED_ROLES),
         "basis": _words(AcknowledgementBasis),
+        "rp_outcome": _words(ResponsiblePersonOutcome),
         "forms": _words(ContactForm),
         "severity": _words(Severity),
         "category": _words(FlagCategory),

@@ -80,7 +80,12 @@ async def _view(request: Request, me: Viewer, case_id: str) -> dict[str, Any]:
         {**s, "label": form_label(s.get("form", "")), "status_text": status_label(s["status"])}
         for s in case.get("sessions", [])
     ]
-    return {"case_id": case_id, "grants": grants, "sessions": sessions, "aftercare": aftercare}
+    # The responsible person declined or was not reachable: the forms without them, offered
+    # (the sessions service shows this to the harmed person only).
+    answer = case.get("responsible_person_outcome") or {}
+    offered = [{"code": f, "label": form_label(f)} for f in answer.get("offered_forms", [])]
+    return {"case_id": case_id, "grants": grants, "sessions": sessions, "aftercare": aftercare,
+            "offered": offered}  # fmt: skip
 
 
 async def _choices(request: Request, me: Viewer, case_id: str) -> dict[str, Any]:

@@ -115,3 +115,26 @@ CHECK_INS = {"completed": _("Held"), "missed": _("Missed"), "ended": _("No longe
 def label(table: dict[str, str], code: str | None) -> str:
     """The plain words for a code of `table`, or a neutral word for one it does not know."""
     return table.get(code or "", _("Noted"))
+
+
+# Letters and messages, as their author or reader sees them.
+LETTER_STATUSES = {
+    "draft": _("Not yet sent to your facilitator"),
+    "submitted": _("With your facilitator to read"),
+    "returned": _("Back with you to change"),
+    "approved": _("Read by your facilitator: you decide whether to send it"),
+    "delivered": _("Delivered"),
+    "kept_unsent": _("Kept, not sent"),
+    "stopped": _("Not sent: this was stopped"),
+}
+RETURN_REASONS = {
+    "may_harm_reader": _("Some of it could hurt the person reading it"),
+    "identifying_details": _("It says something that could identify or locate someone"),
+    "blame_or_pressure": _("Some of it could read as blame or pressure"),
+    "needs_preparation": _("Let us talk it through together first"),
+    "other": _("Your facilitator will explain when you next speak"),
+}
+
+
+def letter_status(status: str) -> str:
+    return LETTER_STATUSES.get(status, _("Not yet sent to your facilitator"))

@@ -250,3 +250,57 @@ class Services:
     async def command(self, token: str, service: str, path: str, body: Any = None) -> Any:
         """One command of a case (`path` under the service's case routes), as the caller."""
         return await self._call(service, "POST", path, token, body)
+
+    # --- letters and shuttle messages (the sessions service decides who reads and writes) ---
+
+    async def letters(self, token: str, case_id: str) -> list[dict[str, Any]]:
+        """The case's letters the caller may see: ids and states, no text."""
+        found = await self._read("sessions", f"/cases/{case_id}/letters", token)
+        return list((found or {}).get("letters", []))
+
+    async def letter(self, token: str, case_id: str, letter_id: str) -> Mapping[str, Any] | None:
+        """One letter with its text, if the caller may open it (None: not for them)."""
+        return await self._read("sessions", f"/cases/{case_id}/letters/{letter_id}", token)
+
+    async def letter_command(
+        self, token: str, case_id: str, letter_id: str | None, verb: str, body: Any = None
+    ) -> Any:
+        """`verb` on a letter (None: draft a new one, `body` its draft)."""
+        path = f"/cases/{case_id}/letters" + (f"/{letter_id}/{verb}" if letter_id else "")
+        return await self._call("sessions", "POST", path, token, body)
+
+    # --- reminders (a participant's own choice) and notices (staff's own), at the hub -------
+
+    async def reminders(self, token: str) -> Mapping[str, Any]:
+        return await self._call("hub", "GET", "/reminders", token)
+
+    async def add_email_route(self, token: str, person_id: str, address: str) -> str:
+        """A new e-mail route of the person's own (sealed by the hub); its id."""
+        body = {"channel": "email", "address": address}
+        path = f"/people/{person_id}/contact-routes"
+        return str((await self._call("hub", "POST", path, token, body))["route_id"])
+
+    async def choose_reminders(self, token: str, choice: Mapping[str, Any]) -> None:
+        await self._call("hub", "PUT", "/reminders", token, dict(choice))
+
+    async def stop_reminders(self, token: str) -> None:
+        await self._call("hub", "POST", "/reminders/stop", token)
+
+    async def notices(self, token: str) -> list[dict[str, Any]]:
+        return list((await self._call("hub", "GET", "/notices", token))["notices"])
+
+    # --- case notes (the sessions service records every opening) ----------------------------
+
+    async def notes(self, token: str, case_id: str) -> list[dict[str, Any]]:
+        return list((await self._call("sessions", "GET", f"/cases/{case_id}/notes", token))[
+            "notes"])  # fmt: skip
+
+    async def note(self, token: str, case_id: str, note_id: str) -> Mapping[str, Any]:
+        """The note's text: the sessions service records this read first."""
+        return await self._call("sessions", "GET", f"/cases/{case_id}/notes/{note_id}", token)
+
+    async def note_attachment(self, token: str, case_id: str, note_id: str) -> tuple[str, bytes]:
+        headers = {"Authorization": f"Bearer {token}"}
+        path = f"/cases/{case_id}/notes/{note_id}/attachment"
+        r = await self._send("sessions", "GET", path, headers)
+        return r.headers.get("content-type", "application/octet-stream"), r.content

@@ -35,11 +35,15 @@ ACTIONS = [
     ("/me/stop", {"case": CASE, "session": "sess-0001"}),
     ("/me/preferences", {"case": CASE, "min_gap_days": "3", "permitted_forms": ["letter"]}),
     ("/me/updates", {"case": CASE, "level": "none"}),
+    ("/me/letters", {"case": CASE, "session": "sess-0001", "content": "-"}),
+    ("/me/letters/revision", {"case": CASE, "letter": "letter-0001", "content": "-"}),
+    ("/me/letters/send", {"case": CASE, "letter": "letter-0001"}),
+    ("/me/letters/keep", {"case": CASE, "letter": "letter-0001"}),
 ]
 # Withdrawal and stop are never gated by the case index: the consent and sessions services
 # decide, and refuse strangers (tests/test_participant_safety.py, over the real services).
 SAFETY_ACTS = {"/me/withdrawal", "/me/stop"}
-PAGES = ["/me", "/me/preferences", "/me/support"]
+PAGES = ["/me", "/me/preferences", "/me/support", "/me/letters"]
 NOWHERE = "http://127.0.0.1:9"  # no service answers here: a call would be a 503, never a 404
 
 
@@ -121,3 +125,27 @@ async def test_without_the_csrf_token_nothing_is_done_and_the_anonymous_sign_in_
     # The owner's stay (the idle warning's button) with the token: the visit goes on.
     token = await _csrf(area, owner)
     assert (await owner.post("/me/stay", data={"csrf_token": token})).status_code == 204
+
+
+async def test_the_reminders_pages_are_for_participants_only_and_need_the_csrf_token(area):
+    """A participant's reminders are their own, not a case's: staff are refused, the
+    anonymous sent to sign in, and no change without the session's CSRF token."""
+    actions = [
+        (
+            "/me/reminders",
+            {"route": "new", "address": "a@b.test", "earliest_hour": "9", "latest_hour": "18"},
+        ),
+        ("/me/reminders/stop", {}),
+    ]
+    for caller in STAFF:
+        browser = await area.signed_in_as(*caller)
+        token = await _csrf(area, browser)
+        assert (await browser.get("/me/reminders")).status_code == 403, caller
+        for path, body in actions:
+            r = await browser.post(path, data={**body, "csrf_token": token})
+            assert r.status_code == 403, (caller, path)
+    owner = await area.signed_in_as(*OWNER)
+    for path, body in actions:
+        assert (await owner.post(path, data=body)).status_code == 403
+    r = await (await area.browser()).get("/me/reminders")
+    assert (r.status_code, r.headers.get("location")) == (303, "/signin")

@@ -35,7 +35,8 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "sessions": ("consent", "risk", "hub"),
     "aftercare": ("consent", "sessions", "hub"),
     # the case directory (a case's agency and members); erasures (the people directory's keys)
-    "hub": ("consent", "sessions"),
+    # reminders and notices (mend_hub.notify): halts, withdrawals, severe flags, reassessments
+    "hub": ("consent", "sessions", "risk"),
 }
 
 # Topics every service may read whether or not it subscribes yet: the hub's agencies, keys,

@@ -26,6 +26,7 @@ from mend_events.errors import Forbidden, Rejected
 from mend_sessions import commands as c
 from mend_sessions.domain.contact import halted, in_order
 from mend_sessions.domain.guards import harmed_person_only, is_harmed_person, require_open
+from mend_sessions.domain.letters import stopped
 from mend_sessions.domain.practitioners import Practitioner
 from mend_sessions.domain.state import CaseState, CaseStatus, preferences_of
 
@@ -191,9 +192,6 @@ def close(state: CaseState, cmd: c.CloseCase, ctx: CommandContext) -> list[Domai
     if state.status == CaseStatus.CLOSED:
         return []
     # Nothing stays scheduled or running in a closed case: each is halted, on the record.
-    halts = [
-        halted(s, cause, ctx.actor.id, ctx.actor.role)
-        for s in in_order(state.sessions.values())
-        if s.active
-    ]
-    return [*halts, CaseClosed(reason=cmd.reason)]
+    active = [s for s in in_order(state.sessions.values()) if s.active]
+    halts = [halted(s, cause, ctx.actor.id, ctx.actor.role) for s in active]
+    return [*halts, *stopped(state, active, cause, None), CaseClosed(reason=cmd.reason)]

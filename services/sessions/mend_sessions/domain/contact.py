@@ -31,6 +31,8 @@ from mend_sessions.domain.guards import (
     practitioner_only,
     require_open,
 )
+from mend_sessions.domain.letters import stopped
+from mend_sessions.domain.referrals import without_them
 from mend_sessions.domain.state import CaseState, Session, SessionStatus
 
 HP, RP = ParticipantRole.HARMED_PERSON, ParticipantRole.RESPONSIBLE_PERSON
@@ -104,6 +106,7 @@ def schedule(
     if cmd.scheduled_for < ctx.now:
         raise Rejected("a session cannot be scheduled in the past", field="scheduled_for")
     _check_parties(state, cmd.participants)
+    without_them(state, [p.role for p in cmd.participants])
     if not any(p.role == HP for p in cmd.participants):
         raise Rejected("the harmed person takes part in every session", field="participants")
     request = SessionRequest(
@@ -134,6 +137,7 @@ def start(
     if session.status == SessionStatus.COMPLETED:
         raise Rejected("this session is already completed", field="session_id")
     require_open(state)
+    without_them(state, [p.role for p in session.participants])
     _gates(state, view, SessionRequest.starting_now(session), ctx)
     return [SessionStarted(session_id=session.id)]
 
@@ -162,7 +166,7 @@ def halt(state: CaseState, cmd: c.HaltSession, ctx: CommandContext) -> list[Doma
         raise Forbidden("only a participant of this session or a practitioner may halt it")
     if not session.active:
         return []  # already halted or completed: halting again changes nothing
-    return [halted(session, cause, actor.id, actor.role)]
+    return [halted(session, cause, actor.id, actor.role), *stopped(state, [session], cause, None)]
 
 
 def halted(
@@ -200,7 +204,9 @@ def react(
         and (person is None or person in s.participant_ids)
         and (only is None or s.id in only)
     ]
-    return [halted(s, cmd.cause, None, Role.SYSTEM, cmd.cause_event_id) for s in affected]
+    halts = [halted(s, cmd.cause, None, Role.SYSTEM, cmd.cause_event_id) for s in affected]
+    # Letters of those sessions not yet delivered never will be: the same cause, recorded once.
+    return [*halts, *stopped(state, affected, cmd.cause, cmd.cause_event_id)]
 
 
 def in_order(sessions: Iterable[Session]) -> list[Session]:

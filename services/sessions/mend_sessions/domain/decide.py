@@ -16,7 +16,7 @@ from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.events import DomainEvent
 
 from mend_sessions import commands as c
-from mend_sessions.domain import case, contact
+from mend_sessions.domain import case, contact, letters, notes, referrals
 from mend_sessions.domain.gates import GateView
 from mend_sessions.domain.practitioners import Practitioner
 from mend_sessions.domain.state import CaseState, evolve, initial
@@ -58,6 +58,19 @@ _HANDLERS: dict[type, Handler] = {
     c.HaltSessionsDependingOnConsent: contact.react,
     c.HaltSessionsForRisk: contact.react,
     c.RecordAgreement: contact.agree,
+    c.DraftLetter: letters.draft,
+    c.ReviseLetter: letters.revise,
+    c.SubmitLetter: letters.submit,
+    c.ReturnLetter: letters.return_,
+    c.ApproveLetter: letters.approve,
+    c.DeliverLetter: letters.deliver,
+    c.KeepLetterUnsent: letters.keep,
+    c.NoteWithAttachment: notes.write,
+    c.ShareNote: notes.share,
+    c.RecordNoteRead: notes.read,
+    c.RecordReferral: referrals.refer,
+    c.RecordReferralOutcome: referrals.outcome,
+    c.RecordResponsiblePersonOutcome: referrals.responsible_person,
 }
 
 

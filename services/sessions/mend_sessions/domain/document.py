@@ -76,6 +76,13 @@ def case_document(state: CaseState, history: Sequence[RecordedEvent]) -> dict[st
             }
             for s in sorted(state.sessions.values(), key=lambda s: (s.scheduled_for, s.id))
         ],
+        "referrals": [
+            {**r.model_dump(mode="json"), "outcome": outcome}
+            for r, outcome in sorted(state.referrals.values(), key=lambda x: x[0].referral_id)
+        ],
+        "responsible_person_outcome": (
+            state.rp_outcome.model_dump(mode="json") if state.rp_outcome else None
+        ),
         "agreements": [
             {
                 "session_id": a.session_id,

@@ -14,17 +14,32 @@ from uuid import UUID
 from mend_events.contracts.catalog.sessions import (
     AgreementReached,
     CaseClosed,
+    CaseNoteRead,
+    CaseNoteShared,
+    CaseNoteWritten,
     CaseOpened,
     CasePaused,
     CaseResumed,
     FacilitatorChosen,
     InvitationRecorded,
+    LetterApproved,
+    LetterDelivered,
+    LetterDeliveryStopped,
+    LetterDrafted,
+    LetterKeptUnsent,
+    LetterReturned,
+    LetterRevised,
+    LetterSubmitted,
     Participant,
     ParticipantEnrolled,
     ParticipantRole,
     PauseReason,
     PreferencesSet,
     PreparationSessionHeld,
+    ReferralOutcomeRecorded,
+    ReferralRecorded,
+    ResponsiblePersonOutcomeRecorded,
+    ReturnReason,
     SessionCompleted,
     SessionHalted,
     SessionScheduled,
@@ -51,6 +66,39 @@ class SessionStatus(StrEnum):
 
 
 ACTIVE = frozenset({SessionStatus.SCHEDULED, SessionStatus.RUNNING})
+
+
+class LetterStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # waiting for the facilitator's review
+    RETURNED = "returned"  # back with the author, with a reason
+    APPROVED = "approved"
+    DELIVERED = "delivered"  # final
+    KEPT_UNSENT = "kept_unsent"  # final: the author's unsent-letter decision
+    STOPPED = "stopped"  # final: its session was halted before delivery
+
+
+UNDELIVERED = frozenset(
+    {LetterStatus.DRAFT, LetterStatus.SUBMITTED, LetterStatus.RETURNED, LetterStatus.APPROVED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """A letter or message: ids and states only (its text is sealed in its events)."""
+
+    id: str
+    session_id: str
+    author_id: str
+    recipient_id: str | None
+    reply_to: str | None = None
+    status: LetterStatus = LetterStatus.DRAFT
+    returned_for: ReturnReason | None = None
+    drafts: int = 1
+
+    @property
+    def pending(self) -> bool:
+        return self.status in UNDELIVERED
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +137,19 @@ class Session:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """A practitioner's note: ids and codes (its text is sealed in its event)."""
+
+    id: str
+    kind: str
+    key_owner: str
+    about_id: str | None
+    attachment: str | None  # the digest
+    shared_with: frozenset[str] = frozenset()
+    reads: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CaseState:
     case_id: str
     status: CaseStatus = CaseStatus.NEW
@@ -105,6 +166,12 @@ class CaseState:
     members: Mapping[str, ParticipantRole] = field(default_factory=dict)
     sessions: Mapping[str, Session] = field(default_factory=dict)
     agreements: Mapping[str, AgreementReached] = field(default_factory=dict)
+    letters: Mapping[str, Letter] = field(default_factory=dict)
+    notes: Mapping[str, Note] = field(default_factory=dict)
+    # referral id -> (the referral, its outcome if recorded)
+    referrals: Mapping[str, tuple[ReferralRecorded, str | None]] = field(default_factory=dict)
+    # The responsible person declined or was not reachable: no session with them from now on.
+    rp_outcome: ResponsiblePersonOutcomeRecorded | None = None
     # Causes (withdrawal / risk event ids) already acted on: a redelivery halts nothing twice.
     handled_causes: frozenset[UUID] = frozenset()
 
@@ -165,9 +232,62 @@ def _with_session(state: CaseState, session: Session) -> CaseState:
     return replace(state, sessions={**state.sessions, session.id: session})
 
 
+_LETTER_STATUS = {
+    LetterSubmitted: LetterStatus.SUBMITTED,
+    LetterApproved: LetterStatus.APPROVED,
+    LetterDelivered: LetterStatus.DELIVERED,
+    LetterKeptUnsent: LetterStatus.KEPT_UNSENT,
+    LetterDeliveryStopped: LetterStatus.STOPPED,
+}
+
+
+def _evolve_letter(state: CaseState, event: DomainEvent) -> CaseState:
+    if isinstance(event, LetterDrafted):
+        if event.letter_id in state.letters:
+            return state
+        letter = Letter(
+            event.letter_id, event.session_id, event.author_id, event.recipient_id, event.reply_to
+        )
+    else:
+        found = state.letters.get(getattr(event, "letter_id", ""))
+        if found is None:
+            return state
+        if isinstance(event, LetterRevised):
+            letter = replace(found, status=LetterStatus.DRAFT, drafts=found.drafts + 1)
+        elif isinstance(event, LetterReturned):
+            letter = replace(found, status=LetterStatus.RETURNED, returned_for=event.reason)
+        else:
+            letter = replace(found, status=_LETTER_STATUS[type(event)])
+    return replace(state, letters={**state.letters, letter.id: letter})
+
+
+def _evolve_note(state: CaseState, event: DomainEvent) -> CaseState:
+    if isinstance(event, CaseNoteWritten):
+        if event.note_id in state.notes:
+            return state
+        note = Note(event.note_id, str(event.kind), event.key_owner, event.about_id,
+                    event.attachment_digest)  # fmt: skip
+    else:
+        found = state.notes.get(getattr(event, "note_id", ""))
+        if found is None:
+            return state
+        if isinstance(event, CaseNoteShared):
+            note = replace(found, shared_with=found.shared_with | {event.with_id})
+        else:
+            note = replace(found, reads=found.reads + 1)
+    return replace(state, notes={**state.notes, note.id: note})
+
+
+_LETTER_EVENTS = (LetterDrafted, LetterRevised, LetterReturned, *_LETTER_STATUS)
+
+
 def evolve(state: CaseState, event: DomainEvent, meta: Metadata) -> CaseState:
     """Never raises for a stored event: an event about an unknown session changes nothing."""
     at = meta.occurred_at
+    if isinstance(event, _LETTER_EVENTS):
+        return _evolve_letter(state, event)
+    if isinstance(event, CaseNoteWritten | CaseNoteShared | CaseNoteRead):
+        return _evolve_note(state, event)
     match event:
         case CaseOpened():
             members = {event.harmed_person_id: ParticipantRole.HARMED_PERSON, **state.members}
@@ -176,6 +296,25 @@ def evolve(state: CaseState, event: DomainEvent, meta: Metadata) -> CaseState:
             if event.person_id in state.members:
                 return state  # a person keeps the role they were first enrolled in
             return replace(state, members={**state.members, event.person_id: event.role})
+        case ReferralRecorded():
+            if event.referral_id in state.referrals:
+                return state
+            status = CaseStatus.INVITED if state.status == CaseStatus.NEW else state.status
+            return replace(
+                state,
+                status=status,
+                invited=state.invited | {event.harmed_person_id},
+                invited_in=state.invited_in or meta.agency,
+                referrals={**state.referrals, event.referral_id: (event, None)},
+            )
+        case ReferralOutcomeRecorded():
+            found = state.referrals.get(event.referral_id)
+            if found is None:
+                return state
+            entry = (found[0], str(event.outcome))
+            return replace(state, referrals={**state.referrals, event.referral_id: entry})
+        case ResponsiblePersonOutcomeRecorded():
+            return replace(state, rp_outcome=event)
         case InvitationRecorded():
             status = CaseStatus.INVITED if state.status == CaseStatus.NEW else state.status
             return replace(

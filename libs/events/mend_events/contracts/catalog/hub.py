@@ -498,3 +498,113 @@ __all__ += [
     "UnlockReason",
     "account_stream",
 ]
+
+
+# ==== reminders and notices (streams: `reminders:<person>`, `notices:<case>`) ====================
+# R10: a participant is reminded only of what they opted into, on a route of theirs, within the
+# hours they allow, and stops every reminder at once. Staff are told what needs them. Ids, codes
+# and times only: the address is the person's sealed contact route (the people directory); what
+# is sent says nothing of the case.
+REMINDERS_STREAM = "reminders:"
+NOTICES_STREAM = "notices:"
+
+
+def reminders_stream(agency: str, person_id: str) -> str:
+    """One person's choice (a person id names someone within their agency only)."""
+    return f"{REMINDERS_STREAM}{agency}:{person_id}"
+
+
+def notices_stream(case_id: str) -> str:
+    return f"{NOTICES_STREAM}{case_id}"
+
+
+class ReminderKind(StrEnum):
+    SESSION = "session"  # a session of theirs is planned
+
+
+class ReminderCancelCause(StrEnum):
+    CONSENT_WITHDRAWN = "consent_withdrawn"  # the consent the session depended on
+    SESSION_HALTED = "session_halted"
+
+
+class NoticeReason(StrEnum):
+    """What needs a member of staff on one of their cases."""
+
+    SESSION_HALTED = "session_halted"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    SEVERE_FLAG = "severe_flag"
+    REASSESSMENT_DUE = "reassessment_due"
+
+
+Hour = Annotated[int, Field(ge=0, le=24)]
+
+
+@registry.register
+class RemindersChosen(DomainEvent):
+    """The person opted into these reminders, on one of their contact routes, only between
+    `earliest_hour` and `latest_hour` (UTC), `lead_hours` before what they remind of. A later
+    choice replaces it whole."""
+
+    event_type: ClassVar[str] = "RemindersChosen"
+    person_id: PseudoId
+    route_id: UUID
+    kinds: tuple[ReminderKind, ...]
+    earliest_hour: Hour
+    latest_hour: Hour
+    lead_hours: int = Field(ge=1, le=168)
+
+
+@registry.register
+class RemindersStopped(DomainEvent):
+    """Every reminder stopped at once: nothing more is sent, whatever is queued."""
+
+    event_type: ClassVar[str] = "RemindersStopped"
+    person_id: PseudoId
+
+
+@registry.register
+class ReminderQueued(DomainEvent):
+    event_type: ClassVar[str] = "ReminderQueued"
+    reminder_id: UUID
+    person_id: PseudoId
+    kind: ReminderKind
+    session_id: PseudoId
+    form: str  # the session's contact form: the consent the reminder depends on
+    due_at: AwareDatetime
+
+
+@registry.register
+class ReminderCancelled(DomainEvent):
+    """A queued reminder will not be sent: what it reminded of can no longer happen."""
+
+    event_type: ClassVar[str] = "ReminderCancelled"
+    reminder_id: UUID
+    cause: ReminderCancelCause
+    cause_event_id: UUID
+
+
+@registry.register
+class StaffNotified(DomainEvent):
+    """A member of staff is told that something on their case needs them, once per cause."""
+
+    event_type: ClassVar[str] = "StaffNotified"
+    notice_id: UUID
+    practitioner_id: PseudoId
+    reason: NoticeReason
+    cause_event_id: UUID
+
+
+__all__ += [  # reminders and notices
+    "NOTICES_STREAM",
+    "REMINDERS_STREAM",
+    "NoticeReason",
+    "ReminderCancelCause",
+    "ReminderCancelled",
+    "ReminderKind",
+    "ReminderQueued",
+    "RemindersChosen",
+    "RemindersStopped",
+    "StaffNotified",
+    "notices_stream",
+    "reminders_stream",
+]

@@ -1,7 +1,8 @@
 """The sessions service's events: the survivor-led case process, contact sessions and halts.
 
 One stream per case (stream id = case id), plus one `registry` stream for practitioners.
-Only pseudonymous ids and codes: no names, no narratives, no free text at all (R8).
+Only pseudonymous ids and codes (R8); the one free text, a letter's or message's content and
+a facilitator's note on returning it, travels as `PersonalText` sealed under its author's key.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from mend_events.contracts.actors import AgencyId, PseudoId, Role
-from mend_events.contracts.events import DomainEvent, registry
+from mend_events.contracts.events import DomainEvent, PersonalText, registry
 from mend_events.contracts.vocabulary import ContactForm
 
 
@@ -245,3 +246,212 @@ class PractitionerRegistered(DomainEvent):
     sexual_harm_trained: bool
     level: int = Field(ge=1, le=3)
     specialisms: tuple[Specialism, ...] = ()
+
+
+# --- letters and indirect messages (case stream) -------------------------------------------
+# A letter or shuttle message belongs to a session of a written form (letter, indirect,
+# unsent_letter), so the session's gates (R4) and halts (R2, R3) govern its delivery. Only the
+# draft and a return note carry text, sealed under the author's key; every other event carries
+# ids and states only.
+
+
+class ReturnReason(StrEnum):
+    """Why the facilitator returned a letter to its author for another draft."""
+
+    MAY_HARM_READER = "may_harm_reader"
+    IDENTIFYING_DETAILS = "identifying_details"  # e.g. an address or a workplace (R8)
+    BLAME_OR_PRESSURE = "blame_or_pressure"
+    NEEDS_PREPARATION = "needs_preparation"
+    OTHER = "other"
+
+
+@registry.register
+class LetterDrafted(DomainEvent):
+    event_type: ClassVar[str] = "LetterDrafted"
+    personal_fields: ClassVar[tuple[str, ...]] = ("content",)
+    personal_owner: ClassVar[str | None] = "author_id"
+    letter_id: PseudoId
+    session_id: PseudoId
+    author_id: PseudoId
+    recipient_id: PseudoId | None  # None in an unsent-letter session: nobody receives it
+    reply_to: PseudoId | None = None  # the delivered letter this one answers
+    content: PersonalText | None = None
+
+
+@registry.register
+class LetterRevised(DomainEvent):
+    event_type: ClassVar[str] = "LetterRevised"
+    personal_fields: ClassVar[tuple[str, ...]] = ("content",)
+    personal_owner: ClassVar[str | None] = "author_id"
+    letter_id: PseudoId
+    author_id: PseudoId
+    content: PersonalText | None = None
+
+
+@registry.register
+class LetterSubmitted(DomainEvent):
+    """The author asks the facilitator to review the letter."""
+
+    event_type: ClassVar[str] = "LetterSubmitted"
+    letter_id: PseudoId
+
+
+@registry.register
+class LetterReturned(DomainEvent):
+    event_type: ClassVar[str] = "LetterReturned"
+    personal_fields: ClassVar[tuple[str, ...]] = ("note",)
+    personal_owner: ClassVar[str | None] = "author_id"
+    letter_id: PseudoId
+    author_id: PseudoId
+    reason: ReturnReason
+    note: PersonalText | None = None
+
+
+@registry.register
+class LetterApproved(DomainEvent):
+    event_type: ClassVar[str] = "LetterApproved"
+    letter_id: PseudoId
+
+
+@registry.register
+class LetterDelivered(DomainEvent):
+    event_type: ClassVar[str] = "LetterDelivered"
+    letter_id: PseudoId
+    recipient_id: PseudoId
+
+
+@registry.register
+class LetterKeptUnsent(DomainEvent):
+    """The author's unsent-letter decision: written, and never to be delivered."""
+
+    event_type: ClassVar[str] = "LetterKeptUnsent"
+    letter_id: PseudoId
+
+
+@registry.register
+class LetterDeliveryStopped(DomainEvent):
+    """A letter not yet delivered will never be: its session was halted. `cause` and
+    `cause_event_id` are the halt's (the withdrawal or risk event for a reaction, R2, R9)."""
+
+    event_type: ClassVar[str] = "LetterDeliveryStopped"
+    letter_id: PseudoId
+    session_id: PseudoId
+    cause: HaltCause
+    cause_event_id: UUID | None = None
+
+
+# --- case notes (case stream) ----------------------------------------------------------------
+# A practitioner's note, sealed under the case's key (a note about the case) or the person's it
+# is about, so erasing that person's data makes it unreadable. Every read is recorded. An
+# attachment is stored encrypted in the service's content-addressed table; the event names it
+# by digest, type and size only.
+
+
+class NoteKind(StrEnum):
+    PREPARATION = "preparation"
+    ASSESSMENT = "assessment"
+    SUPERVISION = "supervision"
+
+
+@registry.register
+class CaseNoteWritten(DomainEvent):
+    event_type: ClassVar[str] = "CaseNoteWritten"
+    personal_fields: ClassVar[tuple[str, ...]] = ("text",)
+    personal_owner: ClassVar[str | None] = "key_owner"
+    note_id: PseudoId
+    kind: NoteKind
+    key_owner: PseudoId  # the case id, or the person the note is about
+    about_id: PseudoId | None = None
+    attachment_digest: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    attachment_type: str | None = None
+    attachment_size: int | None = None
+    text: PersonalText | None = None
+
+
+@registry.register
+class CaseNoteShared(DomainEvent):
+    """Shown to a participant from now on (never by default)."""
+
+    event_type: ClassVar[str] = "CaseNoteShared"
+    note_id: PseudoId
+    with_id: PseudoId
+
+
+@registry.register
+class CaseNoteRead(DomainEvent):
+    """Someone opened the note: who and when are the envelope's."""
+
+    event_type: ClassVar[str] = "CaseNoteRead"
+    note_id: PseudoId
+    attachment: bool = False
+
+
+# --- referrals and the responsible person's answer (case stream) ---------------------------------
+
+
+class ReferralSource(StrEnum):
+    SELF = "self"  # the harmed person approached the service themself
+    AGENCY = "agency"  # another organisation referred them (`referring_agency`)
+
+
+class ContactTopic(StrEnum):
+    """What the person agreed to be contacted about."""
+
+    RJ_INFORMATION = "rj_information"
+    SUPPORT_SERVICES = "support_services"
+    CASE_PROGRESS = "case_progress"
+
+
+class ContactMethod(StrEnum):
+    """How they agreed to be contacted (the details are the people directory's, sealed)."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    POST = "post"
+    VIA_REFERRER = "via_referrer"
+
+
+class ReferralOutcome(StrEnum):
+    TAKEN_UP = "taken_up"
+    DECLINED = "declined"
+    NOT_REACHABLE = "not_reachable"
+    WITHDRAWN = "withdrawn"
+
+
+class ResponsiblePersonOutcome(StrEnum):
+    DECLINED = "declined"
+    NOT_REACHABLE = "not_reachable"
+
+
+@registry.register
+class ReferralRecorded(DomainEvent):
+    """A referral or enquiry: its route, who referred (an agency and its contact person, by
+    pseudonymous id), and what the person agreed to be contacted about and how. Nothing obliges
+    the harmed person to take it up (R1)."""
+
+    event_type: ClassVar[str] = "ReferralRecorded"
+    referral_id: PseudoId
+    harmed_person_id: PseudoId
+    source: ReferralSource
+    referring_agency: AgencyId | None = None
+    contact_person_id: PseudoId | None = None
+    contact_about: tuple[ContactTopic, ...] = ()
+    contact_by: tuple[ContactMethod, ...] = ()
+
+
+@registry.register
+class ReferralOutcomeRecorded(DomainEvent):
+    event_type: ClassVar[str] = "ReferralOutcomeRecorded"
+    referral_id: PseudoId
+    outcome: ReferralOutcome
+
+
+@registry.register
+class ResponsiblePersonOutcomeRecorded(DomainEvent):
+    """The responsible person declined or could not be reached: an outcome of its own. No
+    session with them is scheduled or started from now on; the harmed person is offered the
+    forms that need no contact with them (`offered_forms`)."""
+
+    event_type: ClassVar[str] = "ResponsiblePersonOutcomeRecorded"
+    outcome: ResponsiblePersonOutcome
+    offered_forms: tuple[ContactForm, ...]

@@ -1,0 +1,56 @@
+"""Where reminders and notices go: a `Channel` per kind of delivery, chosen by the deliverer.
+Email goes to a real SMTP server (MEND_SMTP_HOST); a staff notice is read in the app (its
+outbox row, settled as sent, is the notice). What is sent is one neutral text that names
+nothing of the case: whoever else reads the person's e-mail learns nothing (R8)."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+from mend_hub.settings import HubSettings
+
+SUBJECT = "A reminder you asked for"
+BODY = (
+    "You asked to be reminded when something is planned for you. "
+    "Sign in to your account to see it.\n\n"
+    "To stop these reminders, sign in and choose 'Stop all reminders'."
+)
+
+
+class Channel(Protocol):
+    async def send(self, address: str, subject: str, body: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SmtpChannel:
+    host: str
+    port: int = 25
+    sender: str = "no-reply@mend.invalid"
+
+    @classmethod
+    def from_env(cls) -> SmtpChannel | None:
+        config = HubSettings.load()
+        if not config.smtp_host:
+            return None
+        return cls(config.smtp_host, config.smtp_port, config.notify_from)
+
+    async def send(self, address: str, subject: str, body: str) -> None:
+        await asyncio.to_thread(self._send, address, subject, body)
+
+    def _send(self, address: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.sender, address, subject
+        message.set_content(body)
+        with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
+            smtp.send_message(message)
+
+
+class InApp:
+    """A staff notice: shown on the practitioner's page; nothing leaves Mend."""
+
+    async def send(self, address: str, subject: str, body: str) -> None:
+        return None
