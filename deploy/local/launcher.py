@@ -903,12 +903,10 @@ def cmd_up(settings: Settings) -> None:
     write_env(settings)
     print(f"PostgreSQL  listening on 127.0.0.1:{settings.pg_port}  (database mend)")
     print(f"Kafka       listening on {settings.kafka_bootstrap}  (KRaft, single node)")
-    for name, _ in processes():
-        docs = "sign in there" if name == "web" else "docs at /docs"
-        print(f"{name:<11} listening on {settings.service_url(name)}  ({docs})")
     print(f"logs in {settings.logs}; `make status` prints the settings; `make down` stops it all")
     if "consent" in existing_services():
-        print("smoke check:")
+        # Each process once, with its address and its answer (the APIs' docs at /docs).
+        print("smoke check (each process's /docs; the web app: sign in there):")
         env = {**os.environ, **settings.env(), "MEND_KEYS_DIR": str(settings.home / "keys")}
         result = subprocess.run([sys.executable, str(ROOT / "deploy/local/smoke.py")], env=env)
         if result.returncode != 0:

@@ -19,6 +19,8 @@ from mend_events.messaging.cloudevents import MalformedMessage, from_message
 from mend_testkit.devkeys import ensure_agency_keys, issue_token
 
 AGENCY = "agency-smoke"
+# Every process the launcher starts (the disclosure gateway where this checkout has it).
+PROCESSES = (*SERVICES, "audit", "web", "disclosure")
 
 
 async def main() -> int:
@@ -32,12 +34,16 @@ async def main() -> int:
         "Authorization": "Bearer " + issue_token(AGENCY, "harmed_person", person, keys_dir=keys)
     }
     async with httpx.AsyncClient(timeout=10) as http:
-        for name in (*SERVICES, "audit", "web"):  # every process the launcher starts
+        silent = []
+        for name in PROCESSES:  # every process the launcher starts
             try:
                 r = await http.get(f"{service_url(name)}/health")
                 print(f"  {name:<10} {service_url(name)}  {r.json()['status']}")
             except httpx.HTTPError:
                 print(f"  {name:<10} not running")
+                silent.append(name)
+        if silent:
+            return 1  # every process answers, or `make up` says it did not come up
         opening = {"harm_category": "sexual_assault", "justice_stage": "none"}
         opened = await http.post(
             f"{service_url('sessions')}/cases/{case}/open",
@@ -46,7 +52,6 @@ async def main() -> int:
         )
         if opened.status_code != 201:
             return failed("sessions", "open a case", opened)
-        print(f"  sessions   opened {case}")
         base = f"{service_url('consent')}/cases/{case}"
         consent = {
             "participant_id": person,
@@ -66,18 +71,18 @@ async def main() -> int:
             await asyncio.sleep(0.5)
         if given.status_code != 201:
             return failed("consent", "give consent", given)
-        print(f"  consent    learnt of the case over Kafka within {waited:.1f} s")
         grants = (await http.get(f"{base}/consent-history", headers=auth)).json()["events"]
         grant_id = grants[0]["data"]["grant_id"]
         withdrawn = await http.post(f"{base}/consents/{grant_id}/withdrawal", headers=auth, json={})
         if withdrawn.status_code != 201:
             return failed("consent", "withdraw consent", withdrawn)
     wanted = {e["event_id"] for e in given.json()["events"] + withdrawn.json()["events"]}
-    print(f"  consent    gave and withdrew consent on {case}: {len(wanted)} events stored")
     seen = await find_on_kafka(settings.kafka_bootstrap, events_topic("consent"), wanted)
+    # One line for the whole journey: a case opened, consent learnt of over Kafka, given and
+    # withdrawn, and the events found on the topic.
     print(
-        f"  kafka      {len(seen)}/{len(wanted)} of them on {events_topic('consent')} "
-        f"({', '.join(sorted(seen.values()))})"
+        f"  journey    {case}: opened; consent learnt of over Kafka in {waited:.1f} s, given and "
+        f"withdrawn; {len(seen)}/{len(wanted)} events on {events_topic('consent')}"
     )
     return 0 if len(seen) == len(wanted) else 1
 
