@@ -16,7 +16,7 @@ def test_the_web_process_is_its_own_kafka_principal(launcher, monkeypatch, tmp_p
     spawned = {}
 
     def spawn(cmd, log, pid_file, env=None):
-        spawned[cmd[2]] = env
+        spawned[cmd[2]] = env  # under its keeper: keeper.py <name> <run dir> -- <command>
         return 0
 
     monkeypatch.setattr(launcher, "spawn", spawn)
@@ -25,8 +25,8 @@ def test_the_web_process_is_its_own_kafka_principal(launcher, monkeypatch, tmp_p
     monkeypatch.setattr(launcher, "wait_for", lambda *a, **k: None)
     monkeypatch.setenv("MEND_HOME", str(tmp_path))
     launcher.start_services(launcher.Settings.from_env())
-    web = spawned["mend_web"]
+    web = spawned["web"]
     assert web["MEND_WEB_INSECURE_COOKIES"] == "1"
     assert web["MEND_KAFKA_USER"] == "web" and "MEND_KAFKA_PASSWORD" not in web
     assert "web" in launcher.KAFKA_USERS
-    assert spawned["mend_hub"]["MEND_KAFKA_USER"] == "hub"
+    assert spawned["hub"]["MEND_KAFKA_USER"] == "hub"
