@@ -26,12 +26,18 @@ from mend_events.messaging.topics import ensure_named
 from mend_testkit.kafka_users import add_scram_users
 
 
-async def test_each_partner_reads_only_its_own_share_topic(platform, unique, topic_prefix):
+async def test_each_partner_reads_only_its_own_share_topic(
+    platform, launcher, unique, topic_prefix
+):
     bootstrap = platform.kafka_bootstrap
     a, b = f"pa{unique[:8]}", f"pb{unique[:8]}"
+    # This test's own partners are new users; the gateway is the platform's own `disclosure`
+    # principal, signed in with the launcher's password. (Giving it a password of the test's
+    # own changed the shared broker's credential: the running gateway and every later test
+    # signing in as `disclosure` were refused, test_forged_events among them.)
     passwords = {partner_principal(x): secrets.token_urlsafe(16) for x in (a, b)}
-    passwords["disclosure"] = secrets.token_urlsafe(16)
     await add_scram_users(bootstrap, passwords, platform.kafka_auth)
+    passwords["disclosure"] = launcher.Settings.from_env().kafka_password("disclosure")
     await ensure_named(bootstrap, [share_topic(a, topic_prefix), share_topic(b, topic_prefix),
                                    events_topic("consent", topic_prefix)])  # fmt: skip
     await create_acls(bootstrap, sharing_bindings(topic_prefix, (a, b)))
