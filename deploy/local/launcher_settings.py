@@ -7,20 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from mend_events.app.config import DEFAULT_PORTS
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The launcher's ports (launcher.SERVICE_PORTS); the config's DEFAULT_PORTS say the same.
-PORTS = {
-    "consent": 8101,
-    "risk": 8102,
-    "sessions": 8103,
-    "aftercare": 8104,
-    "audit": 8105,
-    "hub": 8106,
-    "web": 8107,
-    "disclosure": 8108,
-}
+# The launcher's ports (launcher.SERVICE_PORTS): the platform's defaults, one table.
+PORTS = DEFAULT_PORTS
 
 
 def _port(name: str) -> Any:
