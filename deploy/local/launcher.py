@@ -14,6 +14,7 @@ import glob
 import json
 import os
 import pwd
+import resource
 import secrets
 import shutil
 import signal
@@ -225,8 +226,19 @@ def ensure_port_free(port: int, what: str, env_var: str) -> None:
         )
 
 
-def spawn(cmd: list[str], log: Path, pid_file: Path, env: dict[str, str] | None = None) -> int:
+def spawn(
+    cmd: list[str],
+    log: Path,
+    pid_file: Path,
+    env: dict[str, str] | None = None,
+    open_files: int | None = None,
+) -> int:
     log.parent.mkdir(parents=True, exist_ok=True)
+
+    def limits() -> None:  # in the child, before it runs the command
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, hard))
+
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             cmd,
@@ -236,6 +248,7 @@ def spawn(cmd: list[str], log: Path, pid_file: Path, env: dict[str, str] | None 
             start_new_session=True,
             env=env,
             cwd=ROOT,
+            preexec_fn=limits if open_files is not None else None,
         )
     pid_file.write_text(str(proc.pid))
     return proc.pid
@@ -652,6 +665,23 @@ def kafka_ready(settings: Settings) -> bool:
     return result.returncode == 0
 
 
+# Kafka keeps a file handle open per log segment of every partition it holds. Kafka's
+# operations guide asks for at least 100,000; many machines start processes with a soft limit
+# of 1,024 under a far higher hard one. The broker gets its hard limit (raising the hard limit
+# itself needs CAP_SYS_RESOURCE, which a container's root often lacks).
+KAFKA_OPEN_FILES_WANTED = 1_048_576
+
+
+def kafka_open_files() -> int:
+    """The open-files limit the broker is started with: as many as wanted, up to the hard limit."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return (
+        KAFKA_OPEN_FILES_WANTED
+        if hard == resource.RLIM_INFINITY
+        else min(hard, KAFKA_OPEN_FILES_WANTED)
+    )
+
+
 def kafka_security_current(settings: Settings) -> bool:
     marker = settings.home / "kafka" / "security"
     return marker.exists() and marker.read_text().strip() == KAFKA_SECURITY
@@ -703,7 +733,12 @@ def start_kafka(settings: Settings) -> None:
         (settings.home / "kafka" / "security").write_text(KAFKA_SECURITY + "\n")
         (settings.home / "kafka" / "users").write_text("".join(f"{u}\n" for u in KAFKA_USERS))
     log = settings.logs / "kafka.out"
-    spawn(java_cmd(settings, libs, "kafka.Kafka", str(props)), log, pid_file)
+    spawn(
+        java_cmd(settings, libs, "kafka.Kafka", str(props)),
+        log,
+        pid_file,
+        open_files=kafka_open_files(),
+    )
     # A restart replays the metadata log: with many partitions that takes a while.
     wait_for(lambda: read_pid(pid_file) is not None and kafka_ready(settings), "Kafka", 120, log)
     ensure_acls(settings)

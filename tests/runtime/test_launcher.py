@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -205,3 +206,14 @@ def test_a_service_whose_keeper_waits_out_its_back_off_is_not_started_twice(laun
     assert launcher.kept_or_running(settings, "consent")
     (settings.run / "consent.keeper.pid").unlink()
     assert not launcher.kept_or_running(settings, "consent")
+
+
+def test_the_broker_may_open_as_many_files_as_the_machine_allows(platform, launcher):
+    """Kafka holds a handle per log segment of every partition (its operations guide asks for a
+    limit of 100,000 or more): the broker runs with the hard limit, not a soft one that is
+    often 1,024."""
+    local = launcher.Settings.from_env()
+    pid = launcher.read_pid(local.run / "kafka.pid")
+    limits = Path(f"/proc/{pid}/limits").read_text().splitlines()
+    soft = next(line for line in limits if line.startswith("Max open files")).split()[3]
+    assert int(soft) == launcher.kafka_open_files()
