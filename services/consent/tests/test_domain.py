@@ -160,6 +160,10 @@ def test_consent_can_be_given_again_after_withdrawal_or_with_another_expiry() ->
         "share:Bad Agency",
         "share:x",
         "take_part:now",
+        "circle:",
+        "circle:case-9c1d2e4f",
+        "circle:circle-x",
+        "circle:circle-3f9a 2c",
         "progress",
         "research",
     ],
@@ -178,6 +182,7 @@ def test_an_unknown_scope_fails_validation(scope: str) -> None:
         ev.PROGRESS_UPDATES,
         ev.OUTCOME_RESEARCH,
         "share:police-north",
+        "circle:circle-3f9a2c1d",
         *(ev.contact_scope(f) for f in ev.ContactForm),
     ],
 )
@@ -484,6 +489,29 @@ def test_scope_helpers() -> None:
         ev.share_scope("Police North")
     with pytest.raises(ValueError):
         covers(ConsentState("case-9c1d2e4f"), HP.id, "contact:hug", T0)
+    assert ev.circle_scope("circle-3f9a2c1d") == "circle:circle-3f9a2c1d"
+    assert ev.parse_scope("circle:circle-3f9a2c1d") == ev.ScopeParts(
+        ev.ScopeKind.CIRCLE, circle="circle-3f9a2c1d"
+    )
+    with pytest.raises(ValueError):
+        ev.circle_scope("case-9c1d2e4f")
+
+
+def test_a_circle_grant_stands_on_its_own_and_is_withdrawn_like_any_scope() -> None:
+    # Taking part in a peer support circle (issue 21) is a scope of its own: it does not need
+    # take_part (peer support stands apart from the case's contact), and withdrawing it ends
+    # that grant only; withdrawing everything ends it too.
+    circle = ev.circle_scope("circle-3f9a2c1d")
+    case = Case()
+    grant = case.give(HP, circle)
+    assert covers(case.state, HP.id, circle, T0)
+    assert not covers(case.state, HP.id, ev.circle_scope("circle-other01"), T0)
+    [withdrawn] = case.do(c.WithdrawScope(participant_id=HP.id, scope=circle), PRAC)
+    assert [(r.grant_id, r.scope) for r in withdrawn.grants] == [(grant, circle)]
+    assert not covers(case.state, HP.id, circle, T0)
+    again = case.give(HP, circle)
+    [everything] = case.do(c.WithdrawAll(participant_id=HP.id), HP)
+    assert again in {r.grant_id for r in everything.grants}
 
 
 # ------------------------------------------------------------------------------ events and fold

@@ -9,12 +9,14 @@ A scope is a canonical string key, so it travels in JSON as itself and other ser
     share:<agency id>         sharing information with one named agency, e.g. share:police-north
     progress_updates          receiving progress updates
     outcome_research          taking part in outcome research
+    circle:<circle id>        taking part in one peer support circle, e.g. circle:circle-3f9a2c1d
 
-Build keys with `contact_scope` / `share_scope`, never by hand.
+Build keys with `contact_scope` / `share_scope` / `circle_scope`, never by hand.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, NamedTuple
@@ -44,7 +46,14 @@ class ScopeKind(StrEnum):
     SHARE = "share"
     PROGRESS_UPDATES = "progress_updates"
     OUTCOME_RESEARCH = "outcome_research"
+    # Taking part in one peer support circle (issue 21): a grant of its own, standing apart from
+    # the case's RJ process (a person may leave contact and stay in peer support, or the reverse).
+    CIRCLE = "circle"
 
+
+# A peer support circle's id (services/circles), e.g. `circle-3f9a2c1d`.
+CIRCLE_ID_PATTERN = r"^circle-[A-Za-z0-9_-]{4,64}$"
+_CIRCLE_ID = re.compile(CIRCLE_ID_PATTERN)
 
 TAKE_PART = ScopeKind.TAKE_PART.value
 PROGRESS_UPDATES = ScopeKind.PROGRESS_UPDATES.value
@@ -58,6 +67,7 @@ class ScopeParts(NamedTuple):
     kind: ScopeKind
     form: ContactForm | None = None
     agency: str | None = None
+    circle: str | None = None
 
 
 def contact_scope(form: ContactForm | str) -> str:
@@ -66,6 +76,12 @@ def contact_scope(form: ContactForm | str) -> str:
 
 def share_scope(agency: str) -> str:
     return f"{ScopeKind.SHARE}:{_agency.validate_python(agency)}"
+
+
+def circle_scope(circle_id: str) -> str:
+    if not _CIRCLE_ID.match(circle_id):
+        raise ValueError("a circle id looks like circle-3f9a2c1d")
+    return f"{ScopeKind.CIRCLE}:{circle_id}"
 
 
 def parse_scope(key: str) -> ScopeParts:
@@ -80,10 +96,12 @@ def parse_scope(key: str) -> ScopeParts:
             return ScopeParts(ScopeKind.SHARE, agency=_agency.validate_python(arg))
         except ValidationError:
             pass
+    if kind == ScopeKind.CIRCLE and _CIRCLE_ID.match(arg):
+        return ScopeParts(ScopeKind.CIRCLE, circle=arg)
     forms = ", ".join(f"contact:{f}" for f in ContactForm)
     raise ValueError(
         "unknown scope: expected take_part, progress_updates, outcome_research, "
-        f"share:<agency id> or one of {forms}"
+        f"share:<agency id>, circle:<circle id> or one of {forms}"
     )
 
 
@@ -93,7 +111,8 @@ def _checked_scope(key: str) -> str:
 
 
 _SCOPE_PATTERN = (
-    r"^(take_part|progress_updates|outcome_research|share:[a-z][a-z0-9-]{1,63}|contact:("
+    r"^(take_part|progress_updates|outcome_research|share:[a-z][a-z0-9-]{1,63}"
+    r"|circle:circle-[A-Za-z0-9_-]{4,64}|contact:("
     + "|".join(ContactForm)
     + "))$"
 )
