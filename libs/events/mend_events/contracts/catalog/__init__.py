@@ -1,5 +1,6 @@
 """The catalog of Mend's event contracts: every service's events, with the codes and value
-objects they carry, one module per service (`consent`, `risk`, `sessions`, `aftercare`).
+objects they carry, one module per service (`consent`, `risk`, `sessions`, `aftercare`, `hub`,
+`circles`).
 
 They are the platform's published language, read by the other services, agencies and auditors,
 so they live here in one place: a service depends on this library for the events it consumes,
@@ -9,6 +10,6 @@ service
 (the audit, the contracts export) imports this package and no service.
 """
 
-from mend_events.contracts.catalog import aftercare, consent, hub, risk, sessions
+from mend_events.contracts.catalog import aftercare, circles, consent, hub, risk, sessions
 
-__all__ = ["aftercare", "consent", "hub", "risk", "sessions"]
+__all__ = ["aftercare", "circles", "consent", "hub", "risk", "sessions"]

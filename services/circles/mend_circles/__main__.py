@@ -1,0 +1,5 @@
+from mend_events.app.serve import run
+
+from mend_circles.app import create
+
+run("circles", create)
