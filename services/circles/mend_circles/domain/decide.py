@@ -62,7 +62,8 @@ def _invite(state: CircleState, cmd: c.InviteMember, ctx: CommandContext) -> lis
         raise Forbidden("the case belongs to another agency", field="case_id")
     assert state.kind is not None
     if cmd.person_role not in ev.ROLES_OF_KIND[state.kind]:
-        raise Rejected(f"a {state.kind} circle is not for a {cmd.person_role}", field="person_id")
+        reason = f"this person's part in their case does not fit a {state.kind} circle"
+        raise Rejected(reason, field="person_id")
     member = state.members.get(cmd.person_id)
     if member is not None:
         if member.case_id != cmd.case_id:
