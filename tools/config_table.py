@@ -36,6 +36,7 @@ PROCESSES = (
     "mend_hub.settings:HubSettings",
     "mend_audit.settings:AuditSettings",
     "mend_disclosure.settings:DisclosureSettings",
+    "mend_circles.settings:CirclesSettings",
     "mend_web.settings:WebProcessSettings",
     "mend_events.app.config:CliSettings",
     "deploy/local/launcher_settings.py:LauncherSettings",

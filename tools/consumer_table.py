@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mend_events.app.settings import DISCLOSURE, SERVICES
+from mend_events.app.settings import CIRCLES, DISCLOSURE, SERVICES
 from mend_events.messaging.reactions import Consumes, render_consumer_table
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
@@ -26,7 +26,7 @@ def declarations() -> dict[str, Sequence[Consumes]]:
     """Each service's declared subscriptions, read from its code: its `Reactions.CONSUMES`, or
     the module's `CONSUMES` where parts of the service subscribe on their own (the hub). The
     disclosure gateway consumes and publishes no events."""
-    consumers = (*SERVICES, DISCLOSURE)
+    consumers = (*SERVICES, CIRCLES, DISCLOSURE)
     modules = {s: importlib.import_module(f"mend_{s}.reactions") for s in consumers}
     return {s: getattr(m, "CONSUMES", m.Reactions.CONSUMES) for s, m in modules.items()}
 

@@ -40,7 +40,8 @@ PARTNER_USERS = tuple(
     for a in sorted(set(os.environ.get("MEND_PARTNER_AGENCIES", "").split(",")))
     if a.strip()
 )
-KAFKA_USERS = (*SERVICES, "audit", "web", "disclosure", *PARTNER_USERS, KAFKA_ADMIN)
+# Peer support circles (services/circles, issue 21): a service of its own, started after the five.
+KAFKA_USERS = (*SERVICES, "circles", "audit", "web", "disclosure", *PARTNER_USERS, KAFKA_ADMIN)
 SASL_MECHANISM = "SCRAM-SHA-512"
 # Written beside the data directory once it is formatted with this security set-up; a log
 # formatted otherwise (an older unauthenticated broker) is formatted anew, see `start_kafka`.
@@ -54,6 +55,7 @@ SERVICE_PORTS = {
     "hub": 8106,
     "web": 8107,
     "disclosure": 8108,
+    "circles": 8109,
 }
 # Below Linux's ephemeral range (32768-60999), so an outgoing connection never holds it first.
 DEFAULT_PG_PORT = 25432
@@ -167,9 +169,16 @@ def has_disclosure() -> bool:
     return (ROOT / "services" / "disclosure" / "mend_disclosure" / "app.py").exists()
 
 
+def has_circles() -> bool:
+    """The peer support circles service (services/circles, issue 21) runs beside the services."""
+    return (ROOT / "services" / "circles" / "mend_circles" / "app.py").exists()
+
+
 def processes() -> list[tuple[str, list[str]]]:
     """(name, python -m arguments) of every process `up` starts after the infrastructure."""
     found = [(s, [f"mend_{s}"]) for s in existing_services()]
+    if has_circles():
+        found.append(("circles", ["mend_circles"]))
     if has_audit():
         found.append(("audit", ["mend_audit.server"]))
     if has_disclosure():
@@ -804,12 +813,14 @@ def migrate(settings: Settings) -> None:
     schemas = [*names, "audit"] if has_audit() else names
     schemas += ["web"] if has_web() else []  # the web app's browser sessions
     schemas += ["disclosure"] if has_disclosure() else []  # grants, ledger, share outbox
+    schemas += ["circles"] if has_circles() else []  # circles, their consent facts
     run_checked(
         [sys.executable, "-m", "mend_events.store.migrate", *schemas], "migrations", env=env
     )
     # Every service consumes the hub's topic (its trust model): it exists before they start,
     # created here by the administrator, even before the hub service runs.
     topics = [*names, *(["hub"] if "hub" not in names else [])]
+    topics += ["circles"] if has_circles() else []
     run_checked([sys.executable, "-m", "mend_events.messaging.topics", *topics], "topics", env=env)
 
 
@@ -955,7 +966,7 @@ def cmd_up(settings: Settings) -> None:
 
 
 def cmd_down(settings: Settings) -> None:
-    for name in ["web", "disclosure", "audit", *reversed(SERVICES)]:
+    for name in ["web", "disclosure", "audit", "circles", *reversed(SERVICES)]:
         if stop_kept(settings, name):
             print(f"stopped {name}")
     if stop_pid(settings.run / "kafka.pid", timeout=30):

@@ -45,3 +45,4 @@ class LauncherSettings(BaseSettings):
     hub_port: int = _port("hub")
     web_port: int = _port("web")
     disclosure_port: int = _port("disclosure")
+    circles_port: int = _port("circles")

@@ -19,8 +19,9 @@ from mend_events.messaging.cloudevents import MalformedMessage, from_message
 from mend_testkit.devkeys import ensure_agency_keys, issue_token
 
 AGENCY = "agency-smoke"
-# Every process the launcher starts (the disclosure gateway where this checkout has it).
-PROCESSES = (*SERVICES, "audit", "web", "disclosure")
+# Every process the launcher starts (the disclosure gateway and circles where the checkout has
+# them).
+PROCESSES = (*SERVICES, "audit", "web", "disclosure", "circles")
 
 
 async def main() -> int:

@@ -66,7 +66,7 @@ def test_the_walkthrough_covers_every_service_that_reacts_to_a_withdrawal() -> N
         for row in consumer_rows(declarations())
         if row.event_type in {"ConsentWithdrawn", "SessionHalted"}
     }
-    assert reacting == {"risk", "sessions", "aftercare", "hub", "disclosure"}
+    assert reacting == {"risk", "sessions", "aftercare", "hub", "disclosure", "circles"}
     for service in reacting:
         # The service's reactions, or a part's (the hub's reminders: mend_hub/notify/).
         cited = re.search(rf"services/{service}/mend_{service}/(\w+/)?reactions.py::Reactions.on_",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-from mend_events.app.settings import CONSUMES, READERS, SERVICES, Settings
+from mend_events.app.settings import CIRCLES, CONSUMES, READERS, SERVICES, Settings
 from mend_events.messaging import acls
 
 
@@ -23,7 +23,8 @@ def subscribed(service: str) -> set[str]:
 
 
 def test_consumes_is_what_the_apps_subscribe_to() -> None:
-    assert {s: subscribed(s) for s in SERVICES} == {s: set(CONSUMES[s]) for s in SERVICES}
+    services = (*SERVICES, CIRCLES)
+    assert {s: subscribed(s) for s in services} == {s: set(CONSUMES[s]) for s in services}
 
 
 def test_each_service_writes_only_its_own_topics() -> None:
@@ -34,11 +35,12 @@ def test_each_service_writes_only_its_own_topics() -> None:
     }
     gateway = {("disclosure", t) for t in ("p.mend.share.v1.", "p.disclosure.events.v1",
                                            "p.disclosure.dlq")}  # fmt: skip
+    services = (*SERVICES, CIRCLES)
     assert (
-        writes == {(s, t) for s in SERVICES for t in (f"p.{s}.events.v1", f"p.{s}.dlq")} | gateway
+        writes == {(s, t) for s in services for t in (f"p.{s}.events.v1", f"p.{s}.dlq")} | gateway
     )
     readers = {b.principal for b in acls.bindings("p.", partners=()) if b.operation == acls.READ}
-    assert readers == {*SERVICES, "audit", *READERS, "disclosure"} - {
+    assert readers == {*services, "audit", *READERS, "disclosure"} - {
         s for s in SERVICES if not CONSUMES[s]}  # fmt: skip
 
 

@@ -30,6 +30,7 @@ DEFAULT_PORTS = {
     "hub": 8106,
     "web": 8107,
     "disclosure": 8108,
+    "circles": 8109,
 }
 DEFAULT_SASL_MECHANISM = "SCRAM-SHA-512"
 DEFAULT_LAG_MS = 2000
@@ -199,6 +200,7 @@ class MendSettings(BaseSettings):
     hub_url: str = _url("hub")
     web_url: str = _url("web")
     disclosure_url: str = _url("disclosure")
+    circles_url: str = _url("circles")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

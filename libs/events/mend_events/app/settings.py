@@ -37,7 +37,15 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     # the case directory (a case's agency and members); erasures (the people directory's keys)
     # reminders and notices (mend_hub.notify): halts, withdrawals, severe flags, reassessments
     "hub": ("consent", "sessions", "risk"),
+    # peer support circles (issue 21): circle consents and acknowledgements; the case directory
+    "circles": ("consent", "sessions", "hub"),
 }
+
+# Peer support circles (services/circles, issue 21): a service like the five (its own principal,
+# topics, dead letters and consumer groups), but its streams are circles, not cases, so it is
+# not among SERVICES, whose topics the web app's case index, the disclosure gateway and the
+# audit's case replay read as case streams. The audit principal may read its topic.
+CIRCLES = "circles"
 
 # Topics every service may read whether or not it subscribes yet: the hub's agencies, keys,
 # staff and allocations are every service's trust facts (the ACLs allow it ahead of the
@@ -70,10 +78,10 @@ def partner_agencies(environ: Mapping[str, str] | None = None) -> tuple[str, ...
     return tuple(sorted({a.strip() for a in raw.split(",") if a.strip()}))
 
 
-# Kafka principals: one per service (it alone may write its topics), `audit` for verification
+# Kafka principals: one per service, circles included (it alone may write its topics), `audit` for verification
 # reads, the read-only ones, the disclosure gateway, and an administrator for topic and ACL
 # set-up (launcher, migration job, tests). The partners' principals follow the configuration.
-KAFKA_PRINCIPALS = (*SERVICES, "audit", *READERS, DISCLOSURE)
+KAFKA_PRINCIPALS = (*SERVICES, CIRCLES, "audit", *READERS, DISCLOSURE)
 KAFKA_ADMIN = "mend-admin"
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from mend_events.app.settings import SERVICES, dlq_topic, events_topic
+from mend_events.app.settings import CIRCLES, SERVICES, dlq_topic, events_topic
 from mend_events.contracts.events import registry
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "schemas"
@@ -28,7 +28,7 @@ DEFAULT_OUT = Path(__file__).resolve().parents[2] / "schemas"
 def service_types() -> dict[str, list[str]]:
     """Event types by the service whose catalog module registers them."""
     by_service: dict[str, list[str]] = {}
-    for service in SERVICES:
+    for service in (*SERVICES, CIRCLES):
         module = importlib.import_module(f"mend_events.contracts.catalog.{service}")
         names = sorted(
             m.event_type
@@ -58,6 +58,7 @@ def asyncapi() -> dict[str, Any]:
     """The AsyncAPI document, built from faststream publishers declared per topic."""
     broker = KafkaBroker("kafka:9092", description="Mend's event bus: one topic per service")
     for service, types in service_types().items():
+        stream = "circle id" if service == CIRCLES else "case id"  # circles: one stream per circle
         for name in types:
             model = registry.model(name)
             broker.publisher(
@@ -65,7 +66,7 @@ def asyncapi() -> dict[str, Any]:
                 title=f"{service}:{name}",
                 description=(
                     f"CloudEvents 1.0, binary mode: type org.mend.{service}.{name}, "
-                    f"subject = case id, key = case id, ce_schemaversion "
+                    f"subject = {stream}, key = {stream}, ce_schemaversion "
                     f"{model.schema_version}, ce_correlationid and ce_causationid "
                     f"headers. {_first_line(model.__doc__)}"
                 ),

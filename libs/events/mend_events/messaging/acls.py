@@ -1,7 +1,7 @@
 """Who may do what on the bus: the broker's ACLs, one principal per service.
 
-Each service may write (and describe, create) only its own topics, `<prefix><service>.events.v1`
-and `<prefix><service>.dlq`; read only the events topics it consumes (`CONSUMES`) and the hub's
+Each service (the circles service too) may write (and describe, create) only its own topics,
+`<prefix><service>.events.v1` and `<prefix><service>.dlq`; read only the events topics it consumes (`CONSUMES`) and the hub's
 (`READ_BY_ALL`: agencies, keys, staff and allocations are every service's trust facts); and use
 only consumer groups named `<prefix><service>.`. The `audit` principal reads every events
 topic (verification) and nothing else; a read-only principal (`READERS`: the web app's case
@@ -37,9 +37,11 @@ from aiokafka.protocol.types import (
 )
 
 from mend_events.app.settings import (
+    CIRCLES,
     CONSUMES,
     DISCLOSURE,
     FROM_ENV,
+    KAFKA_PRINCIPALS,
     READ_BY_ALL,
     READERS,
     SERVICES,
@@ -101,7 +103,7 @@ def bindings(prefix: str = "", partners: tuple[str, ...] | None = None) -> list[
     out: list[Binding] = sharing_bindings(
         prefix, partner_agencies() if partners is None else partners
     )
-    for service in SERVICES:
+    for service in (*SERVICES, CIRCLES):
         for topic in (events_topic(service, prefix), dlq_topic(service, prefix)):
             for op in (WRITE, DESCRIBE, CREATE):
                 out.append(Binding(service, TOPIC, topic, LITERAL, op))
@@ -113,7 +115,7 @@ def bindings(prefix: str = "", partners: tuple[str, ...] | None = None) -> list[
         if CONSUMES[service]:  # its subscriptions' groups are `<prefix><service>.<name>`
             for op in (READ, DESCRIBE):
                 out.append(Binding(service, GROUP, f"{prefix}{service}.", PREFIXED, op))
-    for service in SERVICES:
+    for service in (*SERVICES, CIRCLES):
         for op in (READ, DESCRIBE):
             out.append(Binding("audit", TOPIC, events_topic(service, prefix), LITERAL, op))
     for reader, sources in READERS.items():
@@ -291,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     count = asyncio.run(apply(settings.kafka_bootstrap, args.prefix, settings.kafka_auth))
-    names = (*SERVICES, "audit", *READERS, DISCLOSURE, *map(partner_principal, partner_agencies()))
+    names = (*KAFKA_PRINCIPALS, *map(partner_principal, partner_agencies()))
     print(f"ACLs in place: {count} bindings for {', '.join(names)}")
     return 0
 
