@@ -78,9 +78,10 @@ def partner_agencies(environ: Mapping[str, str] | None = None) -> tuple[str, ...
     return tuple(sorted({a.strip() for a in raw.split(",") if a.strip()}))
 
 
-# Kafka principals: one per service, circles included (it alone may write its topics), `audit` for verification
-# reads, the read-only ones, the disclosure gateway, and an administrator for topic and ACL
-# set-up (launcher, migration job, tests). The partners' principals follow the configuration.
+# Kafka principals: one per service, circles included (it alone may write its topics), `audit`
+# for verification reads, the read-only ones, the disclosure gateway, and an administrator for
+# topic and ACL set-up (launcher, migration job, tests). The partners' principals follow the
+# configuration.
 KAFKA_PRINCIPALS = (*SERVICES, CIRCLES, "audit", *READERS, DISCLOSURE)
 KAFKA_ADMIN = "mend-admin"
 

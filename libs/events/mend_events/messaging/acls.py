@@ -1,11 +1,12 @@
 """Who may do what on the bus: the broker's ACLs, one principal per service.
 
 Each service (the circles service too) may write (and describe, create) only its own topics,
-`<prefix><service>.events.v1` and `<prefix><service>.dlq`; read only the events topics it consumes (`CONSUMES`) and the hub's
-(`READ_BY_ALL`: agencies, keys, staff and allocations are every service's trust facts); and use
-only consumer groups named `<prefix><service>.`. The `audit` principal reads every events
-topic (verification) and nothing else; a read-only principal (`READERS`: the web app's case
-index) reads the topics it names with groups `<prefix><principal>.` and writes nothing.
+`<prefix><service>.events.v1` and `<prefix><service>.dlq`; read only the events topics it
+consumes (`CONSUMES`) and the hub's (`READ_BY_ALL`: agencies, keys, staff and allocations are
+every service's trust facts); and use only consumer groups named `<prefix><service>.`. The
+`audit` principal reads every events topic (verification) and nothing else; a read-only
+principal (`READERS`: the web app's case index) reads the topics it names with groups
+`<prefix><principal>.` and writes nothing.
 Everything else is denied: the broker runs the KRaft
 `StandardAuthorizer` with `allow.everyone.if.no.acl.found=false`, and only the administrator
 (a super user) creates topics for others, sets ACLs, or deletes.

@@ -112,9 +112,7 @@ def _checked_scope(key: str) -> str:
 
 _SCOPE_PATTERN = (
     r"^(take_part|progress_updates|outcome_research|share:[a-z][a-z0-9-]{1,63}"
-    r"|circle:circle-[A-Za-z0-9_-]{4,64}|contact:("
-    + "|".join(ContactForm)
-    + "))$"
+    r"|circle:circle-[A-Za-z0-9_-]{4,64}|contact:(" + "|".join(ContactForm) + "))$"
 )
 
 # A scope key in a model: validated by `parse_scope` (for its readable message), documented in
