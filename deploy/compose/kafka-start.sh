@@ -63,7 +63,7 @@ sasl.jaas.config=$SCRAM required username="mend-admin" password="$A";
 PROPS
 if [ ! -f /var/lib/kafka/data/meta.properties ]; then
   args=(--add-scram "SCRAM-SHA-512=[name=mend-admin,password=$A]")
-  for user in consent risk sessions aftercare hub audit web disclosure; do
+  for user in consent risk sessions aftercare hub audit web disclosure circles; do
     var="MEND_KAFKA_${user^^}_PASSWORD"
     args+=(--add-scram "SCRAM-SHA-512=[name=$user,password=${!var:?$var is not set}]")
   done

@@ -12,8 +12,9 @@ import yaml
 from mend_events.app.settings import KAFKA_PRINCIPALS, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = (*SERVICES, "audit", "web", "disclosure")  # each its own image, container, Deployment
-SCHEMAS = (*SERVICES, "audit", "web", "disclosure")
+# each its own image, container, Deployment
+PROCESSES = (*SERVICES, "audit", "web", "disclosure", "circles")
+SCHEMAS = (*SERVICES, "audit", "web", "disclosure", "circles")
 
 
 def test_the_image_builds_and_starts_every_process_on_every_interface():

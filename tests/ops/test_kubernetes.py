@@ -23,9 +23,9 @@ KUSTOMIZE = ROOT / ".mend" / "bin" / "kustomize"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir())
 AGENCIES = {"agency-north": "north", "agency-south": "south"}
 CUSTOM = {"ScaledObject", "TriggerAuthentication"}  # KEDA's CRDs: no bundled schema
-PROCESSES = (*SERVICES, "audit", "web", "disclosure")
+PROCESSES = (*SERVICES, "audit", "web", "disclosure", "circles")
 # Each consumes events topics in its own consumer groups (web's: rebuilt, so not scaled on them).
-CONSUMING = (*SERVICES, "disclosure")
+CONSUMING = (*SERVICES, "disclosure", "circles")
 # Where a Mend pod may connect: DNS, Kafka's TLS listener, PostgreSQL, the hub's JWKS; the
 # hub the agencies' identity providers (https); the web app the services' APIs.
 EGRESS = {53, 9093, 5432, 8106}
@@ -130,7 +130,7 @@ def test_network_policies_deny_by_default_and_allow_only_the_platform(overlay):
         for rule in spec.get("ingress", []):  # every source named: never from anywhere
             assert rule.get("from"), name
     # The services are reached by the web app and Prometheus, never from outside directly.
-    for name in ("consent", "risk", "sessions", "aftercare", "audit", "disclosure"):
+    for name in ("consent", "risk", "sessions", "aftercare", "audit", "disclosure", "circles"):
         sources = yaml.safe_dump(policies[name]["spec"]["ingress"])
         assert "ingress-nginx" not in sources and "app.kubernetes.io/name: web" in sources
         assert "prometheus" in sources
