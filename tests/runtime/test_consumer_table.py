@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-from mend_events.app.settings import DISCLOSURE, SERVICES, Settings
+from mend_events.app.settings import CIRCLES, DISCLOSURE, SERVICES, Settings
 
 from tools import consumer_table
 
@@ -20,7 +20,7 @@ def test_every_subscription_of_the_apps_is_declared() -> None:
         "127.0.0.1:1", "postgresql://x@127.0.0.1:1/x", "postgresql://x@127.0.0.1:1/x"
     )
     for service, declared in consumer_table.declarations().items():
-        assert service in (*SERVICES, DISCLOSURE)
+        assert service in (*SERVICES, CIRCLES, DISCLOSURE)
         app_module = importlib.import_module(f"mend_{service}.app")
         _, runtime = app_module.build(settings, schema=service, topic_prefix="p.")
         subscribed = {(name, tuple(topics)) for name, topics, _, _ in runtime._subscriptions}
