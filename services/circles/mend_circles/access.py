@@ -3,7 +3,8 @@
 A circle is seen only by its facilitator, the people invited to it (in the role they were
 invited in) and the agency's auditors; to anyone else, of this agency or another, it does not
 exist (404, so not even its existence is learnt). Among those who see it:
-- the facilitator manages it (`circle.manage`) and reads its staff view (`circle.read`);
+- the facilitator manages it (`circle.manage`) and reads its staff view (`circle.read`); they
+  invite a person only from a case allocated to them (`case.invite`, baseline `case.*`);
 - an auditor reads the staff view (baseline: every read in the agency);
 - a person in it reads the member view (`membership.read`: no ids, see service.py) and acts
   on their own membership (`membership.act`: join, leave, halt a meeting);
@@ -18,6 +19,7 @@ from typing import Any
 
 from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
 from mend_events.errors import Conflict, NotFound
+from mend_events.security.cases import CaseEntry, authorize_case
 from mend_events.security.identity import Identity
 from mend_events.security.policy import BASELINE_RULES, Policy, Rule, all_of, condition, same_agency
 
@@ -30,6 +32,7 @@ READ = "circle.read"
 LIST = "circle.list"
 MEMBER_READ = "membership.read"
 MEMBER_ACT = "membership.act"
+INVITE = "case.invite"  # on the invited person's case
 
 
 @condition("the caller facilitates the circle")
@@ -89,6 +92,13 @@ def authorize(identity: Identity, action: str, state: CircleState) -> None:
             raise Conflict("this circle id is taken", field="circle_id")
         raise unknown_circle()
     POLICY.authorize(identity, action, found)
+
+
+def authorize_invitation(identity: Identity, entry: CaseEntry | None) -> CaseEntry:
+    """Naming a case's people (an invitation) is casework on that case: only a practitioner
+    allocated to it (baseline `case.*`): 404 for a case not known here, 403 for another
+    agency's or one not allocated to the caller."""
+    return authorize_case(POLICY, identity, INVITE, entry)
 
 
 def authorize_list(identity: Identity) -> None:

@@ -51,7 +51,7 @@ def _as(action: str | Callable[[Identity], str]) -> Run:
 
 async def _invite(call: CommandCall, body: c.InviteBody) -> Any:
     service = await _allowed(call, access.MANAGE)
-    return await service.invite(call.case_id, body, call.ctx, call.idempotency_key)
+    return await service.invite(call.case_id, body, call.ctx, call.identity, call.idempotency_key)
 
 
 async def _join(call: CommandCall, body: c.JoinBody | None) -> Any:

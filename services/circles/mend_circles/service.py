@@ -19,8 +19,10 @@ from mend_events.contracts.envelope import RecordedEvent
 from mend_events.errors import Rejected
 from mend_events.security.cases import CaseDirectory, KnowsCases
 from mend_events.security.crypto.sealer import FieldSealer
+from mend_events.security.identity import Identity
 from mend_events.store import EventStore
 
+from mend_circles import access
 from mend_circles import commands as c
 from mend_circles.domain import CircleState, Member, Standing, decider
 from mend_circles.read_models import CircleConsent, CircleIndex, circle_of
@@ -58,14 +60,15 @@ class CirclesService(KnowsCases):
     # --- commands completed with facts ----------------------------------------------------------
 
     async def invite(
-        self, circle_id: str, body: c.InviteBody, ctx: CommandContext, key: Any
+        self, circle_id: str, body: c.InviteBody, ctx: CommandContext, identity: Identity, key: Any
     ) -> CommandResult[CircleState]:
         """The invited person's role in their case, and its agency, from the case's own events
-        (a client names the person and the case; it cannot claim the role)."""
-        entry = await self.case(body.case_id)
-        role = entry.role_of(body.person_id) if entry else None
-        if entry is None or role is None:
-            # The same answer whether the case is unknown or the person not in it.
+        (a client names the person and the case; it cannot claim the role). Only a facilitator
+        allocated to that case may name its people (access.authorize_invitation): others may
+        not learn who takes part in it."""
+        entry = access.authorize_invitation(identity, await self.case(body.case_id))
+        role = entry.role_of(body.person_id)
+        if role is None:
             raise Rejected("this person takes part in no such case here", field="person_id")
         cmd = c.InviteMember(
             person_id=body.person_id, case_id=body.case_id, person_role=role,

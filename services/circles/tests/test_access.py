@@ -15,7 +15,15 @@ from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.circles import CircleKind
 from mend_events.errors import Conflict, Forbidden, NotFound
 from mend_events.security.identity import Identity
-from mend_testkit.matrix import MATRIX_AGENCY, MATRIX_CASE, MATRIX_HP, matrix_callers, matrix_leaks
+from mend_testkit.matrix import (
+    MATRIX_AGENCY,
+    MATRIX_CASE,
+    MATRIX_HP,
+    granted,
+    matrix_callers,
+    matrix_entry,
+    matrix_leaks,
+)
 
 FACILITATOR = "prac-0001aa"
 CIRCLE_ACTIONS = (
@@ -113,3 +121,19 @@ def test_forming_a_taken_id_is_a_conflict_whoever_asks() -> None:
         assert refused.field == "circle_id"
     else:
         raise AssertionError("a taken circle id was let through")
+
+
+def test_only_the_practitioner_allocated_to_a_case_invites_its_people() -> None:
+    # Naming a case's people is casework on it: nobody else learns who takes part in it.
+    def may_invite(identity: Identity, action: str) -> bool:
+        return granted(lambda i, _a, e: access.authorize_invitation(i, e), identity, action,
+                       matrix_entry())  # fmt: skip
+
+    expected = {access.INVITE: {"allocated practitioner"}}
+    assert matrix_leaks(may_invite, (access.INVITE,), expected) == []
+    try:
+        access.authorize_invitation(matrix_callers()["allocated practitioner"], None)
+    except NotFound as refused:
+        assert refused.field == "case_id"
+    else:
+        raise AssertionError("an unknown case was let through")

@@ -18,7 +18,7 @@ from bus_helpers import wait_until
 from mend_circles.app import build
 from mend_consent.app import build as build_consent
 from mend_events.contracts.catalog.consent import circle_scope
-from mend_testkit.directory import open_case
+from mend_testkit.directory import allocate, open_case
 from mend_testkit.fixtures import running_service
 from mend_testkit.samples import consent_body
 
@@ -57,6 +57,9 @@ async def world(platform, unique, topic_prefix):
             for hp in (BEA, CAT, STRANGER):
                 await open_case(runtime, CASES[hp], hp)
             await open_case(runtime, CASES[DAN], DAN, agency=B)
+        # A facilitator names only the people of cases allocated to them.
+        for person, facilitator in ((ANN, FAC), (BEA, FAC), (CAT, OTHER_FAC)):
+            await allocate([circles[2]], CASES[person], facilitator)
         yield consent[0], circles[0], circles[2]
 
 
@@ -117,10 +120,11 @@ async def test_members_know_each_other_only_by_alias_and_nothing_of_other_circle
                            headers=token("practitioner", FAC))  # fmt: skip
     assert r.status_code == 422 and r.json()["field"] == "person_id"
     assert_no_secrets(r.text)
-    r = await circles.post(f"/circles/{CIRCLE_A}/invitations",
-                           json={"person_id": DAN, "case_id": CASES[DAN]},
-                           headers=token("practitioner", FAC))  # fmt: skip
-    assert r.status_code == 403
+    for person in (DAN, STRANGER):  # another agency's case; a case not allocated to FAC
+        r = await circles.post(f"/circles/{CIRCLE_A}/invitations",
+                               json={"person_id": person, "case_id": CASES[person]},
+                               headers=token("practitioner", FAC))  # fmt: skip
+        assert r.status_code == 403, r.text
     r = await circles.post(f"/circles/{CIRCLE_A}/invitations",
                            json={"person_id": CAT, "case_id": CASES[CAT]},
                            headers=token("practitioner", OTHER_FAC))  # fmt: skip

@@ -28,7 +28,7 @@ from mend_events.contracts.catalog.consent import (
     circle_scope,
 )
 from mend_events.security.cases import CaseDirectory
-from mend_testkit.directory import open_case
+from mend_testkit.directory import allocate, open_case
 from mend_testkit.fixtures import running_service
 from mend_testkit.samples import consent_given, delivered
 
@@ -44,6 +44,8 @@ async def circles(platform, unique, topic_prefix):
         await open_case(runtime, CASE_1, HP)
         await open_case(runtime, CASE_2, "hp-zzz002", members={RP: "responsible_person"})
         await open_case(runtime, CASE_3, HP2)
+        for case in (CASE_1, CASE_2, CASE_3):
+            await allocate([runtime], case, FAC)
         schema = runtime.schema
         reactions = Reactions(lambda: app.state.service, CaseDirectory(schema),
                               CircleConsent(schema), CircleIndex(schema))  # fmt: skip
