@@ -192,6 +192,18 @@ async def test_members_know_each_other_only_by_alias_and_nothing_of_other_circle
         assert [(m["person_id"], m["case_id"]) for m in r.json()["members"]] == [
             (ANN, CASES[ANN]), (BEA, CASES[BEA])]  # fmt: skip
 
+    # Ann's alias is sealed under her own key: her erasure (in the consent service, over the
+    # broker to circles' key store) leaves her seat, and the alias unreadable for good.
+    r = await consent.post(f"/people/{ANN}/erasure", json={"basis": "data_subject_request"},
+                           headers=hp(ANN))  # fmt: skip
+    assert r.status_code == 201, r.text
+
+    async def alias_gone() -> bool:
+        r = await circles.get(f"/circles/{CIRCLE_A}", headers=hp(BEA))
+        return r.json()["members"][0] == {"seat": 1, "name": "Member 1"}
+
+    await wait_until(alias_gone)
+
 
 async def test_a_withdrawal_of_circle_consent_halts_participation_at_once_once(world, token):
     consent, circles, rt = world
