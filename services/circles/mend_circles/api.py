@@ -19,6 +19,7 @@ from mend_events.web.commands import (
     app_service,
     command_routes,
 )
+from mend_events.web.inputs import Moment
 
 from mend_circles import access
 from mend_circles import commands as c
@@ -133,5 +134,17 @@ def router() -> APIRouter:
             return await service.member_view(circle_id, state, identity.person_id)
         access.authorize(identity, access.READ, state)
         return await service.staff_view(circle_id, state, version)
+
+    @api.get(
+        "/circles/{circle_id}/history",
+        summary="The circle's events as recorded by a moment, with causes (staff who read it)",
+    )
+    async def history(
+        service: Svc, circle_id: CircleId, identity: Caller, as_of: Moment | None = None
+    ):
+        state, _ = await service.commands.load(circle_id)
+        access.authorize(identity, access.READ, state)
+        events = await service.history(circle_id, as_of)
+        return {"circle_id": circle_id, "as_of": as_of, "events": events}
 
     return api

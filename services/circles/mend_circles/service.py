@@ -190,6 +190,25 @@ class CirclesService(KnowsCases):
             "meetings": _meetings(state),
         }
 
+    async def history(self, circle_id: str, as_of: datetime | None) -> list[dict]:
+        """Who did what, when, in what role, and what caused it (R9), as recorded by `as_of`:
+        each halt names its cause. Personal fields (an alias) stay sealed here."""
+        out = []
+        for e in await self.store.read_stream(circle_id, as_of=as_of):
+            model = e.decode()
+            data = {k: ("[sealed]" if k in model.personal_fields and v is not None else v)
+                    for k, v in e.data.items()}  # fmt: skip
+            meta = e.metadata
+            out.append({
+                "position": e.stream_version, "event_id": str(e.event_id), "type": e.event_type,
+                "occurred_at": meta.occurred_at.isoformat(),
+                "recorded_at": e.recorded_at.isoformat(),
+                "actor": {"id": meta.actor_id, "role": str(meta.role)},
+                "causation_id": str(meta.causation_id) if meta.causation_id else None,
+                "data": data,
+            })  # fmt: skip
+        return out
+
     async def listing(self, agency: str) -> list[dict]:
         await self.settle()
         async with self.store.pool.acquire() as conn:

@@ -234,6 +234,21 @@ async def test_a_withdrawal_of_circle_consent_halts_participation_at_once_once(w
     [halt] = halts
     assert halt.metadata.causation_id == withdrawal and halt.data["cause"] == "consent_withdrawn"
     assert halt.data["person_id"] == ANN and halt.metadata.actor_id == "svc-circles"
+    # The auditor's history names the cause; as of before the withdrawal, she was still in.
+    r = await circles.get(f"/circles/{CIRCLE_A}/history", headers=token("auditor", AUDITOR))
+    [halt_row] = [e for e in r.json()["events"] if e["type"] == "MemberParticipationHalted"]
+    assert halt_row["causation_id"] == str(withdrawal)
+    assert halt_row["actor"] == {"id": "svc-circles", "role": "system"}
+    recorded = datetime.fromisoformat(halt_row["recorded_at"])
+    before = (recorded - timedelta(microseconds=1)).isoformat()
+    r = await circles.get(f"/circles/{CIRCLE_A}/history", params={"as_of": before},
+                          headers=token("auditor", AUDITOR))  # fmt: skip
+    assert "MemberParticipationHalted" not in {e["type"] for e in r.json()["events"]}
+    joined = [e for e in r.json()["events"] if e["type"] == "MemberJoined"]
+    assert len(joined) == 2
+    for headers in (hp(BEA), token("auditor", "aud-bbb001", B), token("coordinator", COORD)):
+        r = await circles.get(f"/circles/{CIRCLE_A}/history", headers=headers)
+        assert r.status_code in (403, 404) and "events" not in r.json()
 
     # Bea no longer sees her; Ann sees only her own standing; rejoining needs a new invitation.
     r = await circles.get(f"/circles/{CIRCLE_A}", headers=hp(BEA))
