@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from mend_aftercare.app import build as build_aftercare
+from mend_circles.app import build as build_circles
 from mend_consent.app import build as build_consent
 from mend_risk.app import build as build_risk
 from mend_sessions.app import build as build_sessions
@@ -32,6 +33,7 @@ BUILDS = {
     "risk": (build_risk, {}),
     "sessions": (build_sessions, {}),
     "aftercare": (build_aftercare, {}),
+    "circles": (build_circles, {}),
 }
 FUZZ_CASE = "case-fuzz0001"
 EXAMPLES = int(os.environ.get("MEND_FUZZ_EXAMPLES", "10"))
