@@ -1,4 +1,5 @@
-"""The circles service's HTTP API: one table of commands, and two reads. Every call carries a
+"""The circles service's HTTP API: one table of commands, and three reads (the list, a circle
+as the caller may see it, its history for staff). Every call carries a
 verified identity; facts from other services come from projections, never from a body."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path
+from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.consent import CIRCLE_ID_PATTERN
 from mend_events.errors import Rejected
 from mend_events.security.identity import Identity
@@ -122,7 +124,7 @@ def router() -> APIRouter:
             return {"circles": [{"circle_id": cid} for cid in mine]}
         access.authorize_list(identity)
         rows = await service.listing(identity.agency)
-        if identity.role == "practitioner":
+        if identity.role == Role.PRACTITIONER:
             rows = [r for r in rows if r["facilitator_id"] == identity.person_id]
         return {"circles": [{**r, "kind": str(r["kind"])} for r in rows]}
 

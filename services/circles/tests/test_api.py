@@ -181,6 +181,8 @@ async def test_members_know_each_other_only_by_alias_and_nothing_of_other_circle
     assert r.json() == {"circles": []}
     r = await circles.get("/circles", headers=token("practitioner", PRAC_B, B))
     assert r.json() == {"circles": []}
+    r = await circles.get("/circles", headers=token("practitioner", OTHER_FAC))
+    assert [c["circle_id"] for c in r.json()["circles"]] == [CIRCLE_B]  # only their own
     # The coordinator lists the agency's circles: no members.
     r = await circles.get("/circles", headers=token("coordinator", COORD))
     assert [c["circle_id"] for c in r.json()["circles"]] == [CIRCLE_A, CIRCLE_B]
