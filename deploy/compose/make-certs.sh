@@ -2,11 +2,12 @@
 # Development certificates for docker-compose's TLS: a throwaway certificate authority and one
 # server certificate each for the broker (`kafka`) and PostgreSQL (`postgres`), both also valid
 # for localhost and 127.0.0.1 (the host ports). Written to deploy/compose/certs/ (ignored by git),
-# once: delete the folder to make new ones. Run it before the first `docker compose up`.
+# or to the folder given as the argument (the local launcher's .mend/tls), once: delete the
+# folder to make new ones. Run it before the first `docker compose up`.
 # Development only: the private keys are readable by the containers' users (the broker runs as
 # uid 1000, PostgreSQL copies its key into place at start, see docker-compose.yml).
 set -euo pipefail
-dir="$(cd "$(dirname "$0")" && pwd)/certs"
+dir="${1:-$(cd "$(dirname "$0")" && pwd)/certs}"
 if [ -f "$dir/ca.crt" ]; then
   echo "certificates already in $dir"
   exit 0

@@ -71,6 +71,7 @@ class Settings:
     pg_port: int
     kafka_port: int
     controller_port: int
+    tls_port: int = 29094
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -83,6 +84,7 @@ class Settings:
             pg_port=int(pg_port),
             kafka_port=int(os.environ.get("MEND_KAFKA_PORT", "29092")),
             controller_port=int(os.environ.get("MEND_KAFKA_CONTROLLER_PORT", "29093")),
+            tls_port=int(os.environ.get("MEND_KAFKA_TLS_PORT", "29094")),
         )
 
     @property
@@ -96,6 +98,27 @@ class Settings:
     @property
     def kafka_bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def kafka_tls_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.tls_port}"
+
+    @property
+    def tls(self) -> Path:
+        """The local certificate authority and the broker's and database's certificates."""
+        return self.home / "tls"
+
+    def tls_env(self) -> dict[str, str]:
+        """What the services `make up` starts are told: the broker's TLS listener and the
+        database, each verified (chain and host name) against the local CA."""
+        ca = str(self.tls / "ca.crt")
+        return {
+            "MEND_KAFKA_BOOTSTRAP": self.kafka_tls_bootstrap,
+            "MEND_KAFKA_TLS": "true",
+            "MEND_KAFKA_CA_FILE": ca,
+            "MEND_DATABASE_TLS": "true",
+            "MEND_DATABASE_CA_FILE": ca,
+        }
 
     @property
     def database_url(self) -> str:
@@ -323,6 +346,23 @@ def running_pg_port(home: Path) -> int | None:
         return None
 
 
+def pg_tls_options(settings: Settings) -> str:
+    """TLS with the local CA's certificate (on the command line, so it holds for a cluster made
+    before it); clients choose: the services `make up` starts verify it (verify-full)."""
+    key = settings.home / "pg" / "server.key"
+    return (
+        f"-c ssl=on -c ssl_cert_file={settings.tls / 'postgres.crt'} -c ssl_key_file={key} "
+        "-c ssl_min_protocol_version=TLSv1.2"
+    )
+
+
+def pg_tls_on(settings: Settings) -> bool:
+    env = dict(os.environ, PGPASSWORD="mend_admin")
+    query = [*psql_as_admin(settings), "-d", "postgres", "-tAc", "SHOW ssl"]
+    result = subprocess.run(query, capture_output=True, text=True, env=env)
+    return result.returncode == 0 and result.stdout.strip() == "on"
+
+
 def pg_ready(settings: Settings) -> bool:
     result = subprocess.run(
         [str(pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(settings.pg_port), "-q"],
@@ -335,8 +375,11 @@ def start_postgres(settings: Settings) -> None:
     data = settings.home / "pg" / "data"
     pid_file = settings.run / "postgres.pid"
     if read_pid(pid_file) is not None and pg_ready(settings):
-        bootstrap_database(settings)
-        return
+        if pg_tls_on(settings):
+            bootstrap_database(settings)
+            return
+        print("PostgreSQL runs without TLS (started before the local CA): restarting it")
+        stop_postgres(settings)
     running = running_pg_port(settings.home)
     if running is not None and running != settings.pg_port:
         raise LaunchError(
@@ -399,7 +442,7 @@ def start_postgres(settings: Settings) -> None:
                 # The port on the command line wins over the one initdb wrote into the data
                 # directory's postgresql.conf, so MEND_PG_PORT holds for an existing cluster too.
                 "-o",
-                f"-p {settings.pg_port}",
+                f"-p {settings.pg_port} {pg_tls_options(settings)}",
                 "-w",
                 "-t",
                 "60",
@@ -573,19 +616,35 @@ def kafka_config(settings: Settings) -> Path:
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{settings.controller_port}",
-        "listeners": f"SASL_PLAINTEXT://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.controller_port}",
-        "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{settings.kafka_port}",
+        # Two client listeners: TLS for the services `make up` starts (as in production), and
+        # plaintext for the tests and host tools (TLS on every test connection costs CPU the
+        # 2-core CI machine lacks; tests/runtime/test_local_tls.py covers the TLS one).
+        "listeners": (
+            f"SASL_PLAINTEXT://127.0.0.1:{settings.kafka_port},"
+            f"SASL_SSL://127.0.0.1:{settings.tls_port},"
+            f"CONTROLLER://127.0.0.1:{settings.controller_port}"
+        ),
+        "advertised.listeners": (
+            f"SASL_PLAINTEXT://127.0.0.1:{settings.kafka_port},"
+            f"SASL_SSL://127.0.0.1:{settings.tls_port}"
+        ),
         "controller.listener.names": "CONTROLLER",
         # Every listener authenticates: clients (and the broker to itself) with SCRAM, whose
         # users live in the metadata log (created at format time); the controller listener
         # with PLAIN, since SCRAM needs the metadata the controller serves.
-        "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "listener.security.protocol.map": (
+            "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"
+        ),
         "inter.broker.listener.name": "SASL_PLAINTEXT",
         "sasl.enabled.mechanisms": SASL_MECHANISM,
         "sasl.mechanism.inter.broker.protocol": SASL_MECHANISM,
         f"listener.name.sasl_plaintext.{SASL_MECHANISM.lower()}.sasl.jaas.config": (
             f'{scram} required username="{KAFKA_ADMIN}" password="{admin}";'
         ),
+        f"listener.name.sasl_ssl.{SASL_MECHANISM.lower()}.sasl.jaas.config": f"{scram} required;",
+        "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
+        "listener.name.sasl_ssl.ssl.keystore.location": str(settings.tls / "kafka.pem"),
+        "listener.name.sasl_ssl.ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
         "sasl.mechanism.controller.protocol": "PLAIN",
         "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
         "listener.name.controller.plain.sasl.jaas.config": (
@@ -654,8 +713,14 @@ def java_cmd(settings: Settings, libs: Path, main: str, *args: str) -> list[str]
 
 def kafka_ready(settings: Settings) -> bool:
     """The broker answers a metadata request, not just a TCP connect."""
+    return kafka_not_ready(settings) is None
+
+
+def kafka_not_ready(settings: Settings) -> str | None:
+    """Why the broker does not answer the administrator yet (None: it does): the probe's last
+    error line, e.g. a refused connection or refused credentials."""
     if not port_open(settings.kafka_port):
-        return False
+        return "its port is closed"
     probe = (
         "import asyncio,sys\n"
         "from aiokafka.admin import AIOKafkaAdminClient\n"
@@ -671,7 +736,33 @@ def kafka_ready(settings: Settings) -> bool:
     env = {**os.environ, **settings.kafka_env(KAFKA_ADMIN), "PYTHONPATH": python_path()}
     env.pop("MEND_KAFKA_PASSWORD", None)
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=20, env=env)
-    return result.returncode == 0
+    if result.returncode == 0:
+        return None
+    lines = result.stderr.decode(errors="replace").strip().splitlines()
+    return lines[-1][:300] if lines else f"the probe exited with {result.returncode}"
+
+
+def wait_for_kafka(settings: Settings, log: Path, timeout: float = 120) -> None:
+    """Until the broker answers; if it never does, the error names why (the probe's answer and
+    the broker's own last errors), so a broker that refuses sign-ins is told apart from one
+    still replaying its log."""
+    try:
+        wait_for(lambda: kafka_ready(settings), "Kafka", timeout)
+    except LaunchError:
+        reason = kafka_not_ready(settings)
+        if reason is None:
+            return
+        server_log = settings.logs / "kafka-server.log"
+        errors = [
+            line[:200]
+            for line in (server_log.read_text(errors="replace").splitlines()[-2000:]
+                         if server_log.exists() else [])
+            if " ERROR " in line
+        ][-3:]  # fmt: skip
+        detail = f"; the broker's last errors: {' | '.join(errors)}" if errors else ""
+        raise LaunchError(
+            f"Kafka did not answer within {timeout:.0f}s ({reason}); see {log}{detail}"
+        ) from None
 
 
 # Kafka keeps a file handle open per log segment of every partition it holds. Kafka's
@@ -691,6 +782,12 @@ def kafka_open_files() -> int:
     )
 
 
+def kafka_tls_listener(settings: Settings) -> bool:
+    """The running broker was configured with the TLS listener (its server.properties)."""
+    props = settings.home / "kafka" / "server.properties"
+    return props.exists() and f"SASL_SSL://127.0.0.1:{settings.tls_port}" in props.read_text()
+
+
 def kafka_security_current(settings: Settings) -> bool:
     marker = settings.home / "kafka" / "security"
     return marker.exists() and marker.read_text().strip() == KAFKA_SECURITY
@@ -700,10 +797,15 @@ def start_kafka(settings: Settings) -> None:
     pid_file = settings.run / "kafka.pid"
     data = settings.home / "kafka" / "data"
     stale = (data / "meta.properties").exists() and not kafka_security_current(settings)
-    if read_pid(pid_file) is not None and not stale:
-        wait_for(lambda: kafka_ready(settings), "Kafka", 120, settings.logs / "kafka.out")
+    running = read_pid(pid_file) is not None
+    if running and not stale and kafka_tls_listener(settings):
+        wait_for_kafka(settings, settings.logs / "kafka.out")
         ensure_acls(settings)
         return
+    if running and not stale:
+        print("the Kafka broker has no TLS listener (started before the local CA): restarting it")
+        stop_pid(pid_file, timeout=30)
+        wait_for(lambda: not port_open(settings.kafka_port), "Kafka port release", 30)
     if stale:
         # A log formatted before authentication (or with another set-up): its users and ACLs
         # live in the metadata log, so it is formatted anew. PostgreSQL is the system of
@@ -715,6 +817,7 @@ def start_kafka(settings: Settings) -> None:
         reset_relay_checkpoints(settings)
     ensure_port_free(settings.kafka_port, "Kafka", "MEND_KAFKA_PORT")
     ensure_port_free(settings.controller_port, "the Kafka controller", "MEND_KAFKA_CONTROLLER_PORT")
+    ensure_port_free(settings.tls_port, "Kafka's TLS listener", "MEND_KAFKA_TLS_PORT")
     libs = kafka_libs(settings)
     props = kafka_config(settings)
     if not (data / "meta.properties").exists():
@@ -749,7 +852,7 @@ def start_kafka(settings: Settings) -> None:
         open_files=kafka_open_files(),
     )
     # A restart replays the metadata log: with many partitions that takes a while.
-    wait_for(lambda: read_pid(pid_file) is not None and kafka_ready(settings), "Kafka", 120, log)
+    wait_for_kafka(settings, log)
     ensure_acls(settings)
 
 
@@ -828,7 +931,9 @@ def start_services(settings: Settings) -> None:
     base = {**os.environ, **settings.env()}
     base.pop("MEND_KAFKA_PASSWORD", None)
     for name, module in processes():
-        env = {**base, **settings.kafka_env(name)}  # each process is its own principal
+        # Each process is its own principal, on the broker's TLS listener, and verifies the
+        # database's certificate too.
+        env = {**base, **settings.tls_env(), **settings.kafka_env(name)}
         if name == "web":
             # Its own read-only principal (its case index reads the five topics); plain http on
             # 127.0.0.1, so the session cookie drops Secure and the __Host- prefix (refused in
@@ -881,9 +986,29 @@ def restarts(settings: Settings, name: str) -> dict[str, object]:
 # --- commands --------------------------------------------------------------------------------
 
 
+def ensure_local_ca(settings: Settings) -> None:
+    """A certificate authority of this machine's own and the broker's and database's
+    certificates (valid for 127.0.0.1 and localhost), made once by the same script as
+    docker-compose's; the database's key copied where PostgreSQL's user alone reads it."""
+    if not (settings.tls / "ca.crt").exists():
+        run_checked(["bash", str(ROOT / "deploy/compose/make-certs.sh"), str(settings.tls)],
+                    "the local certificate authority")  # fmt: skip
+        # The script leaves the keys readable for docker-compose's container users; here only
+        # this user (the broker) and PostgreSQL's (its own copy, below) read them.
+        for secret in ("postgres.key", "kafka.pem"):
+            (settings.tls / secret).chmod(0o600)
+    key = settings.home / "pg" / "server.key"
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(settings.tls / "postgres.key", key)
+        key.chmod(0o600)
+        pg_owner_chown(key)
+
+
 def up_infra(settings: Settings) -> None:
     settings.run.mkdir(parents=True, exist_ok=True)
     settings.logs.mkdir(parents=True, exist_ok=True)
+    ensure_local_ca(settings)
     start_postgres(settings)
     start_kafka(settings)
     # Every principal, on a broker formatted before one was added (the web app's `web`): the
@@ -947,8 +1072,12 @@ def cmd_up(settings: Settings) -> None:
     migrate(settings)
     start_services(settings)
     write_env(settings)
-    print(f"PostgreSQL  listening on 127.0.0.1:{settings.pg_port}  (database mend)")
-    print(f"Kafka       listening on {settings.kafka_bootstrap}  (KRaft, single node)")
+    print(f"PostgreSQL  listening on 127.0.0.1:{settings.pg_port}  (database mend; TLS)")
+    print(
+        f"Kafka       listening on {settings.kafka_tls_bootstrap} (TLS: the services) and "
+        f"{settings.kafka_bootstrap} (tests, tools); KRaft, single node"
+    )
+    print(f"TLS         verified against the local CA {settings.tls / 'ca.crt'}")
     print(f"logs in {settings.logs}; `make status` prints the settings; `make down` stops it all")
     if "consent" in existing_services():
         # Each process once, with its address and its answer (the APIs' docs at /docs).

@@ -37,6 +37,11 @@ class LauncherSettings(BaseSettings):
     )
     kafka_port: int = Field(29092, description="the Kafka broker's client listener")
     kafka_controller_port: int = Field(29093, description="the KRaft controller's listener")
+    kafka_tls_port: int = Field(
+        29094,
+        description="the broker's TLS listener (SASL_SSL, the local CA's certificate), which "
+        "the services `make up` starts use; the plaintext one stays for the tests and tools",
+    )
     consent_port: int = _port("consent")
     risk_port: int = _port("risk")
     sessions_port: int = _port("sessions")

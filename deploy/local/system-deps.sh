@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for the local platform: PostgreSQL server, Java 17, Maven,
 # Node and npm (the local OpenID Connect provider), Chromium (the web app's browser tests),
-# promtool (metrics lint and alert rule tests).
+# promtool (metrics lint and alert rule tests), openssl (the local certificate authority).
 # Needs root and apt; elsewhere it says what to install instead of failing obscurely.
 set -euo pipefail
 
@@ -14,6 +14,7 @@ command -v npm >/dev/null || need+=(npm)
 command -v chromium >/dev/null || need+=(chromium)
 # promtool (Debian's prometheus package) lints the metrics and tests the alert rules.
 command -v promtool >/dev/null || need+=(prometheus)
+command -v openssl >/dev/null || need+=(openssl)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then

@@ -108,6 +108,7 @@ def test_the_launchers_documented_defaults_are_the_ones_it_uses(launcher):
     source = (LOCAL / "launcher.py").read_text()
     assert f'"MEND_KAFKA_PORT", "{fields["kafka_port"].default}"' in source
     assert f'"MEND_KAFKA_CONTROLLER_PORT", "{fields["kafka_controller_port"].default}"' in source
+    assert f'"MEND_KAFKA_TLS_PORT", "{fields["kafka_tls_port"].default}"' in source
     assert set(launcher.SERVICE_PORTS) == {
         n.removesuffix("_port") for n in fields if n.endswith("_port")
-    } - {"pg", "kafka", "kafka_controller"}
+    } - {"pg", "kafka", "kafka_controller", "kafka_tls"}

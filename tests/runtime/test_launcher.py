@@ -116,7 +116,8 @@ def test_an_existing_cluster_starts_on_the_configured_port(launcher, tmp_path, m
     with pytest.raises(launcher.LaunchError, match="recorded"):
         launcher.start_postgres(settings)
     [cmd] = started
-    assert cmd[cmd.index("-o") + 1] == "-p 25432"
+    assert cmd[cmd.index("-o") + 1].split(" -c ")[0] == "-p 25432"
+    assert "-c ssl=on" in cmd[cmd.index("-o") + 1]  # TLS with the local CA's certificate
     assert cmd[-1] == "start"
 
 
@@ -128,6 +129,7 @@ def test_the_broker_authenticates_and_authorises_every_client(launcher, tmp_path
     assert set(conf["listener.security.protocol.map"].split(",")) == {
         "CONTROLLER:SASL_PLAINTEXT",
         "SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "SASL_SSL:SASL_SSL",
     }
     assert conf["authorizer.class.name"].endswith("StandardAuthorizer")
     assert conf["allow.everyone.if.no.acl.found"] == "false"
@@ -217,3 +219,22 @@ def test_the_broker_may_open_as_many_files_as_the_machine_allows(platform, launc
     limits = Path(f"/proc/{pid}/limits").read_text().splitlines()
     soft = next(line for line in limits if line.startswith("Max open files")).split()[3]
     assert int(soft) == launcher.kafka_open_files()
+
+
+def test_a_broker_that_never_answers_is_named_with_the_reason(launcher, tmp_path):
+    """Not just "did not answer": why (the probe's answer) and the broker's last errors, so a
+    broker refusing sign-ins is told apart from one still replaying its log."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    settings = replace(launcher.Settings.from_env(), home=tmp_path, kafka_port=port)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "kafka-server.log").write_text(
+        "[2026-12-07 12:58:40,000] INFO started (kafka.Kafka)\n"
+        "[2026-12-07 12:58:41,000] ERROR Too many open files (kafka.log.LogManager)\n"
+    )
+    with pytest.raises(launcher.LaunchError) as refused:
+        launcher.wait_for_kafka(settings, tmp_path / "logs" / "kafka.out", timeout=0.5)
+    message = str(refused.value)
+    assert "its port is closed" in message
+    assert "ERROR Too many open files" in message
