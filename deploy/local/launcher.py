@@ -893,8 +893,9 @@ def kill_kafka(settings: Settings) -> None:
         os.kill(pid, signal.SIGKILL)
         while read_pid(pid_file) is not None:
             time.sleep(0.05)
-    # The port may linger in the kernel for a moment after the process dies.
-    wait_for(lambda: not port_open(settings.kafka_port), "Kafka port release", 30)
+    # The ports may linger in the kernel for a moment after the process dies.
+    for port in (settings.kafka_port, settings.tls_port):
+        wait_for(lambda p=port: not port_open(p), "Kafka port release", 30)
 
 
 # --- services --------------------------------------------------------------------------------
