@@ -61,6 +61,8 @@ def scope_label(scope: str) -> str:
         return FORMS.get(scope.removeprefix("contact:"), _("A form of contact"))
     if scope.startswith("share:"):
         return _("Sharing information with another agency")
+    if scope.startswith("circle:"):
+        return _("Taking part in a peer support group")
     return SCOPES.get(scope, _("Something you agreed to"))
 
 

@@ -38,3 +38,10 @@ def test_the_account_page_names_the_agency_and_what_is_shared() -> None:
     html = template.render(cases=[case], csrf="x", done=None)
     assert "victim-care." in html and "It shares safety concerns until 2027-03-01." in html
     assert "police-north." in html and "Nothing is shared under it." in html
+
+
+def test_a_circle_grant_has_words_of_its_own() -> None:
+    """A peer support circle's grant (issue 21) was named "Something you agreed to"."""
+    from mend_web.participant_text import scope_label
+
+    assert scope_label("circle:circle-3f9a2c1d") == "Taking part in a peer support group"
