@@ -7,17 +7,21 @@ the decision, no longer 90. Before the adoption nothing changes (v1 as of its ti
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from mend_aftercare.app import build as build_aftercare
 from mend_audit.reader import AuditReader
 from mend_consent.app import build as build_consent
+from mend_events import rules
 from mend_events.app.db import create_pool
+from mend_events.contracts.catalog.hub import RulePackAdopted
 from mend_events.contracts.catalog.risk import RiskAssessmentCompleted, RiskDecisionRevalidated
 from mend_events.contracts.vocabulary import ContactForm
+from mend_events.security.trust.tables import TrustTables
 from mend_hub.app import build as build_hub
 from mend_risk.app import build as build_risk
 from mend_risk.domain.queries import permits
@@ -27,6 +31,7 @@ from mend_testkit.fixtures import running_service
 from mend_testkit.hub import A, Callers, onboard
 from mend_testkit.journeys.case import new_case
 from mend_testkit.journeys.driver import Driver
+from mend_testkit.samples import delivered
 from mend_testkit.waiting import wait_until
 
 F2F = "face_to_face"
@@ -134,3 +139,61 @@ async def test_a_decision_under_v1_is_judged_by_v2_from_the_adoption_on(platform
         *[("RiskAssessmentCompleted", "england-wales@1")] * len(completions),
         ("RiskDecisionRevalidated", "england-wales@2"),
     ]
+
+
+async def test_a_decision_made_while_an_adoption_is_recorded_waits_for_it(platform_of_five):
+    """The adoption's inbox transaction holds the agency's rule-pack lock from recording the
+    pack until it has judged the standing decisions again. A decision arriving in that moment
+    read the trust snapshot (reloaded only once the adoption commits) and was appended under
+    the old pack after the adoption had looked: v1's 90 days, never judged by v2. It now waits
+    on the lock and is made under v2 (before the fix nothing waited: this test failed)."""
+    driver, _, runtimes, apps, _ = platform_of_five
+    case = new_case(driver, "rule-pack-race", "a decision in the moment of an adoption")
+    people = await case.up_to_preparation([F2F])
+    for person in people:
+        await case.prepare(person)
+    for person in people:
+        prepared = f"prepared:{case.cast.short(person)}"
+        await case.wait_reassessment_due(prepared, "case_stage_changed")
+    risk = runtimes["risk"]
+    agency = await apps["risk"].state.service.case_agency(case.id)
+    adoption = delivered(
+        "hub", f"agency-{agency}", RulePackAdopted(agency_id=agency, pack_id="england-wales",
+        version=2), agency=agency, at=datetime.now(UTC) - timedelta(seconds=1),
+    )  # fmt: skip
+
+    async def waiting_on_the_lock() -> bool:
+        async with risk.pool.acquire() as conn:
+            return bool(
+                await conn.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+            )
+
+    async with risk.pool.acquire() as conn:
+        recording = conn.transaction()
+        await recording.start()
+        try:
+            await TrustTables(risk.schema).apply(conn, adoption)  # as the hub consumer does
+            deciding = asyncio.create_task(
+                case.assess((F2F, True), valid_for_days=None, safety_plan=False)
+            )
+            await wait_until(waiting_on_the_lock, timeout=30)
+            completions = [
+                e for e in await risk.store.read_stream(case.id)
+                if e.event_type == "RiskAssessmentCompleted"
+            ]  # fmt: skip
+            assert len(completions) == 1  # the initial one only: the full one waits
+        finally:
+            await recording.commit()
+        await deciding
+    completed = [
+        e for e in await risk.store.read_stream(case.id)
+        if e.event_type == "RiskAssessmentCompleted"
+    ][-1]  # fmt: skip
+    latest = completed.decode()
+    assert isinstance(latest, RiskAssessmentCompleted)
+    assert latest.rule_pack == "england-wales@2"  # and v2's default validity, not v1's
+    assert latest.valid_until - completed.metadata.occurred_at == timedelta(
+        days=rules.load("england-wales", 2).risk.default_validity_days
+    )

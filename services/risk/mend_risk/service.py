@@ -22,6 +22,7 @@ from mend_events.errors import NotFound, Rejected, Unavailable
 from mend_events.security.cases import CaseDirectory, KnowsCases
 from mend_events.security.crypto import FieldSealer
 from mend_events.security.practitioners import PractitionerDirectory
+from mend_events.security.trust.tables import hold_rule_packs, rule_pack_in_force
 from mend_events.store import EventStore
 
 from mend_risk.commands import (
@@ -53,7 +54,6 @@ class RiskService(KnowsCases):
         *,
         policy: RiskPolicy | None = None,
         settle: Callable[[], Awaitable[None]] | None = None,
-        rule_pack: Callable[[str, datetime], rules.RulePack] | None = None,
     ) -> None:
         self.store = store
         self.sealer = sealer
@@ -64,9 +64,6 @@ class RiskService(KnowsCases):
         self.directory = CaseDirectory(store.schema)
         self.registry = PractitionerDirectory(store.schema)
         self.signer_wait_s = SIGNER_WAIT_S
-        # The pack in force for an agency at a moment (the trust model's, from the hub's
-        # RulePackAdopted); without one, every agency works under the default pack.
-        self.rule_pack = rule_pack or (lambda agency, at: rules.parse_ref(rules.DEFAULT_REF))
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -79,13 +76,17 @@ class RiskService(KnowsCases):
             if command.signed_off_by is not None:
                 await self.require_signer(case_id, command.signed_off_by)
             agency = await self.case_agency(case_id) or ctx.actor.agency
-            pack = self.rule_pack(agency, ctx.now)
-            command = UnderRulePack(
-                command,
-                pack.ref,
-                pack.risk.default_validity_days,
-                pack.risk.max_validity_days,
-            )
+            async with self.store.pool.acquire() as conn, conn.transaction():
+                # Shared with other decisions, waiting out an adoption being recorded.
+                await hold_rule_packs(conn, self.store.schema, agency, exclusive=False)
+                pack = await rule_pack_in_force(conn, self.store.schema, agency, ctx.now)
+                command = UnderRulePack(
+                    command,
+                    pack.ref,
+                    pack.risk.default_validity_days,
+                    pack.risk.max_validity_days,
+                )
+                return await self.commands.execute(case_id, command, ctx, idempotency_key=key)
         return await self.commands.execute(case_id, command, ctx, idempotency_key=key)
 
     async def require_signer(self, case_id: str, practitioner_id: str) -> None:
@@ -127,6 +128,10 @@ class RiskService(KnowsCases):
         assert isinstance(model, RulePackAdopted)
         pack = rules.load(model.pack_id, model.version)
         at = adopted.metadata.occurred_at
+        # Under the adoption's lock (held by the inbox transaction): every decision appended
+        # before it is in the projection the cases are read from.
+        if self._settle is not None:
+            await self._settle()
         async with self.store.pool.acquire() as conn:
             cases = await self.positions.cases_decided_until_after(conn, model.agency_id, at)
         command = RevalidateUnderRulePack(pack.ref, pack.risk.max_validity_days)

@@ -15,7 +15,11 @@ class RiskSteps(Steps):
 
     # -- risk (the facilitator, signed off by a specialist)
     async def assess(
-        self, *permits: tuple[str, bool], stage: str = "full", safety_plan: bool = True
+        self,
+        *permits: tuple[str, bool],
+        stage: str = "full",
+        safety_plan: bool = True,
+        valid_for_days: int | None = 90,
     ) -> UUID:
         """An assessment: the legal restrictions checked, a decision to proceed permitting
         `permits` ((form, with the responsible person)), signed off by a specialist. The
@@ -45,7 +49,8 @@ class RiskSteps(Steps):
             ],
             "reasons": ["suitable_with_safeguards"],
             "signed_off_by": self.driver.team.survivor_specialist,
-            "valid_for_days": 90,
+            # None: the rule pack's default validity.
+            **({} if valid_for_days is None else {"valid_for_days": valid_for_days}),
         }
         decided = await self._do(
             "risk", f"{base}/assessment-completions", body, fac, f"{prefix}assessed"

@@ -5,9 +5,11 @@ same rows again, and an allocation is keyed by the event that made it."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 import asyncpg
 
+from mend_events import rules
 from mend_events.app.db import fetch_dicts
 from mend_events.contracts.catalog import hub
 from mend_events.contracts.envelope import RecordedEvent
@@ -149,6 +151,9 @@ class TrustTables:
         await self._status(conn, m.agency_id, "active", event, at)
 
     async def _rule_pack(self, conn, m: hub.RulePackAdopted, event, at) -> None:
+        # Held until the inbox transaction commits, with the reactions that judge the agency's
+        # standing decisions by the new pack inside it (see `hold_rule_packs`).
+        await hold_rule_packs(conn, self.schema, m.agency_id, exclusive=True)
         await self._agency(conn, m.agency_id, event, at)
         await conn.execute(
             f"INSERT INTO {self.schema}.trust_rule_packs (source_event_id, agency, pack_ref, "
@@ -260,3 +265,29 @@ _APPLY = {
     hub.CaseAllocated: TrustTables._allocated,
     hub.CaseDeallocated: TrustTables._deallocated,
 }
+
+
+# ---- rule packs: an adoption against the decisions made as it arrives ---------------------------
+
+
+async def hold_rule_packs(
+    conn: asyncpg.Connection, schema: str, agency: str, *, exclusive: bool
+) -> None:
+    """The agency's rule-pack lock, until `conn`'s transaction ends. An adoption takes it
+    exclusively while it records the pack and judges the standing decisions again; a decision
+    takes it shared while it reads the pack in force and is appended. So a decision is either
+    appended before the adoption looks (and judged again by it) or waits and reads the new
+    pack: none made in the moment of an adoption keeps the old rules unjudged."""
+    lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await conn.execute(f"SELECT {lock}(hashtextextended($1, 0))", f"{schema} rule-packs {agency}")
+
+
+async def rule_pack_in_force(
+    conn: asyncpg.Connection, schema: str, agency: str, at: datetime
+) -> rules.RulePack:
+    """The pack in force for `agency` at `at` by the adoptions committed in `schema` (read under
+    `hold_rule_packs`: the process's trust snapshot may not have reloaded one yet)."""
+    rows = await conn.fetch(
+        f"SELECT since, pack_ref FROM {schema}.trust_rule_packs WHERE agency = $1", agency
+    )
+    return rules.in_force([(r["since"], r["pack_ref"]) for r in rows], at)
