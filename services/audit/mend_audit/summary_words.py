@@ -190,6 +190,37 @@ def _agreement(d: Data) -> str:
     return f"agreement reached in session {_g(d, 'session_id')}: {listed or 'no commitments'}"
 
 
+def _rp_outcome(d: Data) -> str:
+    forms = d.get("offered_forms")
+    offered = ", ".join(str(f) for f in forms) if isinstance(forms, list) and forms else "none"
+    outcome = _g(d, "outcome")
+    return f"responsible person's outcome: {outcome}; forms offered without them: {offered}"
+
+
+def _letter_drafted(d: Data) -> str:
+    reply = f", replying to {short(d['reply_to'])}" if d.get("reply_to") else ""
+    return (
+        f"letter {short(d.get('letter_id'))} drafted by {_g(d, 'author_id')} for "
+        f"{_g(d, 'recipient_id')} (session {_g(d, 'session_id')}){reply}"
+    )
+
+
+def _delivery_stopped(d: Data) -> str:
+    cause = f", cause event {short(d['cause_event_id'])}" if d.get("cause_event_id") else ""
+    return f"delivery of letter {short(d.get('letter_id'))} stopped: {_g(d, 'cause')}{cause}"
+
+
+def _note_written(d: Data) -> str:
+    about = f" about {d['about_id']}" if d.get("about_id") else ""
+    attached = f", with a {d['attachment_type']} attachment" if d.get("attachment_digest") else ""
+    return f"{_g(d, 'kind')} note {short(d.get('note_id'))} written{about}{attached}"
+
+
+def _note_read(d: Data) -> str:
+    what = "its attachment" if d.get("attachment") else "its text"
+    return f"case note {short(d.get('note_id'))} read ({what})"
+
+
 # --- aftercare -------------------------------------------------------------------------------
 
 
@@ -271,6 +302,25 @@ SUMMARIES: dict[str, Callable[[Data], str]] = {
     "AgreementReached": _agreement,
     "CaseClosed": _words("case closed ({reason})"),
     "PractitionerRegistered": _words("practitioner {practitioner_id} registered at level {level}"),
+    "ReferralRecorded": _words(
+        "referral {referral_id:short} of {harmed_person_id} recorded: {source}, contact about "
+        "{contact_about} by {contact_by}"
+    ),
+    "ReferralOutcomeRecorded": _words("referral {referral_id:short}: {outcome}"),
+    "ResponsiblePersonOutcomeRecorded": _rp_outcome,
+    # Letters and indirect messages: ids and states; their content stays sealed.
+    "LetterDrafted": _letter_drafted,
+    "LetterSubmitted": _words("letter {letter_id:short} submitted for the facilitator's review"),
+    "LetterReturned": _words("letter {letter_id:short} returned to {author_id}: {reason}"),
+    "LetterRevised": _words("letter {letter_id:short} revised by {author_id}"),
+    "LetterApproved": _words("letter {letter_id:short} approved by the facilitator"),
+    "LetterDelivered": _words("letter {letter_id:short} delivered to {recipient_id}"),
+    "LetterKeptUnsent": _words("letter {letter_id:short} kept unsent, as its author chose"),
+    "LetterDeliveryStopped": _delivery_stopped,
+    # Case notes: who and what kind; the text and any attachment stay sealed.
+    "CaseNoteWritten": _note_written,
+    "CaseNoteRead": _note_read,
+    "CaseNoteShared": _words("case note {note_id:short} shared with {with_id}"),
     # aftercare
     "AftercareOffered": _offered,
     "AftercareAccepted": _words("after-care accepted"),
