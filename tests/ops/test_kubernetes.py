@@ -29,7 +29,7 @@ CONSUMING = (*SERVICES, "disclosure", "circles")
 # Where a Mend pod may connect: DNS, Kafka's TLS listener, PostgreSQL, the hub's JWKS; the
 # hub the agencies' identity providers (https); the web app the services' APIs.
 EGRESS = {53, 9093, 5432, 8106}
-EGRESS_EXTRA = {"hub": {443}, "web": {8101, 8102, 8103, 8104, 8105}}
+EGRESS_EXTRA = {"hub": {443, 587}, "web": {8101, 8102, 8103, 8104, 8105}}
 
 
 @cache
@@ -134,6 +134,22 @@ def test_network_policies_deny_by_default_and_allow_only_the_platform(overlay):
         sources = yaml.safe_dump(policies[name]["spec"]["ingress"])
         assert "ingress-nginx" not in sources and "app.kubernetes.io/name: web" in sources
         assert "prometheus" in sources
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_hub_reaches_its_mail_relay_only_over_starttls(overlay):
+    """Reminders carry a recipient's address: the hub's SMTP is STARTTLS, verified, and its
+    network policy lets it reach the relay's submission port and no other mail port."""
+    docs = render(overlay)
+    [hub] = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "hub"]
+    env = {
+        e["name"]: e.get("value") for e in hub["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["MEND_SMTP_STARTTLS"] == "true" and env["MEND_SMTP_PORT"] == "587"
+    egress = of(docs, "NetworkPolicy")["hub"]["spec"]["egress"]
+    mail = [r for r in egress if {p["port"] for p in r.get("ports", [])} & {25, 465, 587}]
+    assert [[p["port"] for p in r["ports"]] for r in mail] == [[587]]
+    assert mail[0]["to"]  # to the relay's namespace, not anywhere
 
 
 def declared_groups(service: str) -> set[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from mend_events.app.config import MendSettings
@@ -26,6 +27,16 @@ class HubSettings(MendSettings):
         "empty: no e-mail is sent (staff notices are read in the app)",
     )
     smtp_port: int = Field(25, ge=1, le=65535, description="its port")
+    smtp_starttls: bool = Field(
+        False,
+        description="STARTTLS before anything is sent, the server's certificate chain and name "
+        "verified (a recipient's address is personal data); refused if the server offers none",
+    )
+    smtp_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA(s) the SMTP server's certificate must chain to (with "
+        "`MEND_SMTP_STARTTLS`); unset: the system's trust store",
+    )
     notify_from: str = Field(
         "no-reply@mend.invalid",
         min_length=3,
