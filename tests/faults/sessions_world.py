@@ -1,7 +1,9 @@
-"""The world of rows f and g: sessions service processes on a test's schema and topics, fed by
-a stand-in consent service (its event store and relay in the test's process) that gives and
-withdraws take-part consents; each case has a face-to-face meeting scheduled, so each
-withdrawal must halt it (R2): one SessionHalted whose causation is that withdrawal."""
+"""The world of rows f and g: a service's processes on a test's schema and topics, fed by a
+stand-in consent service (its event store and relay in the test's process) that gives,
+withdraws and gives again take-part consents. For sessions each case has a face-to-face meeting
+scheduled, so each withdrawal must halt it (R2): one SessionHalted whose causation is that
+withdrawal; aftercare offers the harmed person after-care for it (R2), and risk makes a
+reassessment due when consent is given again after it."""
 
 from __future__ import annotations
 
@@ -46,10 +48,12 @@ def _meta(actor: str, role: Role) -> Metadata:
 @dataclass
 class World:
     consent: EventStore
-    sessions: EventStore
+    sessions: EventStore  # the store of the service under test (sessions unless told)
     sessions_schema: str
+    service: str = "sessions"
     grants: dict[str, uuid.UUID] = field(default_factory=dict)  # case -> take-part grant
     withdrawals: dict[uuid.UUID, str] = field(default_factory=dict)  # withdrawal id -> case
+    causes: dict[uuid.UUID, str] = field(default_factory=dict)  # regrant id -> case
 
     @staticmethod
     def person(case: str) -> str:
@@ -59,6 +63,19 @@ class World:
         """A case with a meeting scheduled (in the sessions store) and the harmed person's
         take-part consent given (in the consent store: the sessions service hears of it)."""
         hp = self.person(case)
+        if self.service == "sessions":
+            await self._meeting(case, hp)
+        grant = uuid.uuid4()
+        given = ConsentGiven(
+            grant_id=grant, participant_id=hp, participant_role=Role.HARMED_PERSON,
+            scope="take_part", informed_how="both", no_incentive_attested=True,
+        )  # fmt: skip
+        await self.consent.append(
+            case, [NewEvent(uuid.uuid4(), given, _meta(hp, Role.HARMED_PERSON))], expected_version=0
+        )
+        self.grants[case] = grant
+
+    async def _meeting(self, case: str, hp: str) -> None:
         session = SessionScheduled(
             session_id="sess-meet01",
             form=ContactForm.FACE_TO_FACE,
@@ -78,15 +95,6 @@ class World:
              NewEvent(uuid.uuid4(), session, _meta(FACILITATOR, Role.PRACTITIONER))],
             expected_version=0,
         )  # fmt: skip
-        grant = uuid.uuid4()
-        given = ConsentGiven(
-            grant_id=grant, participant_id=hp, participant_role=Role.HARMED_PERSON,
-            scope="take_part", informed_how="both", no_incentive_attested=True,
-        )  # fmt: skip
-        await self.consent.append(
-            case, [NewEvent(uuid.uuid4(), given, _meta(hp, Role.HARMED_PERSON))], expected_version=0
-        )
-        self.grants[case] = grant
 
     async def withdraw(self, case: str) -> uuid.UUID:
         hp = self.person(case)
@@ -98,6 +106,20 @@ class World:
         event = NewEvent(uuid.uuid4(), model, _meta(hp, Role.HARMED_PERSON))
         await self.consent.append(case, [event], expected_version=1)
         self.withdrawals[event.event_id] = case
+        return event.event_id
+
+    async def withdraw_and_give_again(self, case: str) -> uuid.UUID:
+        """A withdrawal, then the same consent given again: the regrant is risk's trigger of a
+        reassessment. Returns the regrant's id (the cause its effect names)."""
+        await self.withdraw(case)
+        hp = self.person(case)
+        given = ConsentGiven(
+            grant_id=uuid.uuid4(), participant_id=hp, participant_role=Role.HARMED_PERSON,
+            scope="take_part", informed_how="both", no_incentive_attested=True,
+        )  # fmt: skip
+        event = NewEvent(uuid.uuid4(), given, _meta(hp, Role.HARMED_PERSON))
+        await self.consent.append(case, [event], expected_version=2)
+        self.causes[event.event_id] = case
         return event.event_id
 
     async def background(self, stop: asyncio.Event, per_second: float = 40) -> None:
@@ -117,12 +139,18 @@ class World:
 
     async def halts(self, conn: asyncpg.Connection) -> dict[uuid.UUID, list[float]]:
         """Per withdrawal, the seconds from its recording to each halt it caused."""
+        return await self.effects(conn, "SessionHalted")
+
+    async def effects(self, conn: asyncpg.Connection, kind: str) -> dict[uuid.UUID, list[float]]:
+        """Per consent event, the seconds from its recording to each `kind` event of the
+        service under test that names it as its causation."""
         rows = await conn.fetch(
             f"SELECT (h.metadata->>'causation_id')::uuid AS cause, "
             f"extract(epoch FROM h.recorded_at - w.recorded_at)::float8 AS after "
             f"FROM {self.sessions_schema}.events h JOIN {self.consent.schema}.events w "
             f"ON w.event_id = (h.metadata->>'causation_id')::uuid "
-            f"WHERE h.event_type = 'SessionHalted'"
+            f"WHERE h.event_type = $1",
+            kind,
         )
         out: dict[uuid.UUID, list[float]] = {}
         for r in rows:
@@ -131,21 +159,26 @@ class World:
 
 
 @contextlib.asynccontextmanager
-async def sessions_world(platform, app_pool, unique: str, prefix: str) -> AsyncIterator[World]:
-    """The schemas, the topics and the stand-in consent service's relay."""
+async def sessions_world(
+    platform, app_pool, unique: str, prefix: str, service: str = "sessions"
+) -> AsyncIterator[World]:
+    """The schemas, the topics and the stand-in consent service's relay; `service`'s schema
+    for its processes."""
     consent_schema = await make_schema(platform, None, f"consent_{unique}")
-    sessions_schema = await make_schema(platform, "sessions", f"sessions_{unique}")
+    sessions_schema = await make_schema(platform, service, f"{service}_{unique}")
     await ensure_topics(
-        platform.kafka_bootstrap, ["consent", "sessions", "risk", "hub"], prefix=prefix
+        platform.kafka_bootstrap,
+        ["consent", "sessions", "risk", "aftercare", "hub"],
+        prefix=prefix,
     )
     consent = EventStore(app_pool, consent_schema, service="consent")
-    sessions = EventStore(app_pool, sessions_schema, service="sessions")
+    sessions = EventStore(app_pool, sessions_schema, service=service)
     relay = Relay(
         consent, platform.database_url, platform.kafka_bootstrap, events_topic("consent", prefix)
     )
     task = asyncio.create_task(relay.run())
     try:
-        yield World(consent, sessions, sessions_schema)
+        yield World(consent, sessions, sessions_schema, service)
     finally:
         relay.stop()
         await task
