@@ -71,6 +71,14 @@ async def _record_outcome(call: CommandCall, command: c.OutcomeMeasureAnswer) ->
     return await service.record_outcome(call.case_id, command, call.ctx, call.idempotency_key)
 
 
+async def _answer_instrument(call: CommandCall, command: c.InstrumentAnswers) -> Any:
+    """Instrument answers go through the service, which reads the person's role and research
+    consent first; whoever may record them is the domain's (the person or a practitioner)."""
+    service: AftercareService = call.service
+    await _allow(service, call.case_id, call.identity, _own_or_casework(call.identity))
+    return await service.answer_instrument(call.case_id, command, call.ctx, call.idempotency_key)
+
+
 _OWN, _CASEWORK = access.OWN_RECORD, access.CASEWORK
 _CHECK_IN, _COMMITMENT = "/check-ins/{check_in_id}", "/commitments/{commitment_id}"
 
@@ -91,6 +99,10 @@ AFTERCARE_COMMANDS = (
     CaseCommand("/outcome-measures", "measure", None,
                 "A voluntary outcome measure, recorded only under research consent",
                 body=c.OutcomeMeasureAnswer, run=_record_outcome),
+    CaseCommand("/instrument-answers", "answer", None,
+                "A whole answer set to a versioned outcome instrument, about one person, "
+                "recorded only under their research consent",
+                body=c.InstrumentAnswers, run=_answer_instrument),
     # the responsible person's own word
     CaseCommand("/desistance-plan", "take_plan", _OWN,
                 "The responsible person takes up desistance and reintegration support",

@@ -12,13 +12,17 @@ Three kinds, kept apart on purpose:
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 from uuid import UUID
 
 from mend_events.contracts.actors import PseudoId
 from mend_events.contracts.catalog.aftercare import (
+    AnswerCode,
     ClosureReason,
     CommitmentCode,
     CommitmentStatus,
+    InstrumentRef,
+    ItemCode,
     MeasurePoint,
     OfferCause,
     OutcomeMeasure,
@@ -29,7 +33,7 @@ from mend_events.contracts.catalog.aftercare import (
     UpdateLevel,
 )
 from mend_events.web.inputs import Day, Moment
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Command(BaseModel):
@@ -187,3 +191,25 @@ AftercareCommand = (
     | RecordCommitmentNotCompleted
     | RecordOutcomeMeasure
 )
+
+
+# --- outcome instruments (mend_events.instruments) --------------------------------------------
+
+
+class InstrumentAnswers(_Command):
+    """The request body: a whole answer set to an outcome instrument at one of its points,
+    about one person of the case: their own answers (entered by them or their practitioner),
+    or the agency's follow-up about a responsible person (by a practitioner)."""
+
+    instrument: InstrumentRef
+    point: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,20}$")]
+    about_id: PseudoId
+    answers: Annotated[dict[ItemCode, int | AnswerCode], Field(min_length=1, max_length=50)]
+
+
+class AnswerInstrument(InstrumentAnswers):
+    """What the domain decides on: the answers plus the person's role in the case and their
+    current research consent, both read by the application layer (never from the request)."""
+
+    about_role: PlanRole
+    research_consent: bool

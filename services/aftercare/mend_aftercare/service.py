@@ -12,11 +12,12 @@ import structlog
 from mend_events.commands.decider import CommandContext, system_context
 from mend_events.commands.service import CommandResult, CommandService
 from mend_events.contracts.actors import Role
-from mend_events.contracts.catalog.aftercare import CommitmentCode, OfferCause
+from mend_events.contracts.catalog.aftercare import CommitmentCode, OfferCause, PlanRole
 from mend_events.contracts.catalog.consent import OUTCOME_RESEARCH
 from mend_events.contracts.catalog.sessions import AgreedCommitment as AgreedCode
 from mend_events.contracts.catalog.sessions import AgreementReached
 from mend_events.contracts.envelope import RecordedEvent
+from mend_events.errors import Rejected
 from mend_events.security.cases import CaseDirectory, CaseEntry, KnowsCases
 from mend_events.security.identity import Identity
 from mend_events.store import EventStore
@@ -161,6 +162,33 @@ class AftercareService(KnowsCases):
             case_id, person, OUTCOME_RESEARCH
         )
         command = c.with_research_consent(answer, consent)
+        return await self.commands.execute(case_id, command, ctx, idempotency_key=idempotency_key)
+
+    async def answer_instrument(
+        self,
+        case_id: str,
+        answers: c.InstrumentAnswers,
+        ctx: CommandContext,
+        idempotency_key: str | None = None,
+    ) -> CommandResult[AftercareState]:
+        """The person's role in the case and their research consent come from the directory
+        and the consent projection now, never from the request."""
+        state, _ = await self.commands.load(case_id)
+        about = answers.about_id
+        if about == await self.harmed_person(case_id, state):
+            role = PlanRole.HARMED_PERSON
+        else:
+            async with self.store.pool.acquire() as conn:
+                known = await self.consent.role_of(conn, case_id, about)
+            if known != Role.RESPONSIBLE_PERSON:
+                raise Rejected(
+                    "names no harmed or responsible person of this case", field="about_id"
+                )
+            role = PlanRole.RESPONSIBLE_PERSON
+        consent = await self.consent_in_force(case_id, about, OUTCOME_RESEARCH)
+        command = c.AnswerInstrument(
+            **answers.model_dump(), about_role=role, research_consent=consent
+        )
         return await self.commands.execute(case_id, command, ctx, idempotency_key=idempotency_key)
 
     # --- the progress-update outbox (delivery.py) ---------------------------------------------

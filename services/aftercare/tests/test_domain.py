@@ -516,6 +516,7 @@ def test_every_event_is_registered_under_its_class_name() -> None:
         "ProgressUpdatePreferenceSet",
         "ProgressUpdateShared",
         "OutcomeMeasureRecorded",
+        "InstrumentAnswered",
     }
     assert all(m.event_type == m.__name__ and m.schema_version == 1 for m in AFTERCARE_EVENTS)
 

@@ -343,5 +343,8 @@ SUMMARIES: dict[str, Callable[[Data], str]] = {
     ),
     # The score is the harmed person's answer: counted, never echoed in a timeline.
     "OutcomeMeasureRecorded": _words("outcome measure {measure} recorded at {point}"),
+    "InstrumentAnswered": _words(
+        "outcome instrument {instrument} answered at {point}, about {about_id} ({about_role})"
+    ),
     "AftercareClosed": _words("after-care closed ({reason})"),
 }

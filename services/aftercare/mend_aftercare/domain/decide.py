@@ -22,6 +22,7 @@ from mend_aftercare.domain.commitments import (
     record_progress,
     share_progress,
 )
+from mend_aftercare.domain.research import answer_instrument
 from mend_aftercare.domain.rules import (
     HARMED_PERSON_CLOSURES,
     PRACTITIONER_CLOSURES,
@@ -217,6 +218,7 @@ _HANDLERS: dict[type, Callable[[AftercareState, Any, CommandContext], list[Domai
     ),
     c.ShareProgressUpdate: share_progress,
     c.RecordOutcomeMeasure: record_measure,
+    c.AnswerInstrument: answer_instrument,
 }
 
 

@@ -33,6 +33,7 @@ from mend_events.contracts.catalog.aftercare import (
     CommitmentStatus,
     DesistancePlanAccepted,
     DesistancePlanEnded,
+    InstrumentAnswered,
     MeasurePoint,
     OfferCause,
     OutcomeMeasure,
@@ -132,6 +133,10 @@ class AftercareState:
     commitments: Mapping[UUID, Commitment] = field(default_factory=_frozen)
     update_level: UpdateLevel = UpdateLevel.NONE  # nothing is shared unless they chose more
     outcomes: Mapping[tuple[OutcomeMeasure, MeasurePoint], int] = field(default_factory=_frozen)
+    # Instrument answers by (instrument ref, point, about whom): answered once, never changed.
+    instrument_answers: Mapping[tuple[str, str, str], Mapping[str, int | str]] = field(
+        default_factory=_frozen
+    )
 
     @property
     def closed(self) -> bool:
@@ -263,4 +268,9 @@ def evolve(s: AftercareState, event: DomainEvent, meta: Metadata) -> AftercareSt
         case OutcomeMeasureRecorded():
             key = (event.measure, event.point)
             return replace(s, outcomes=_with(s.outcomes, key, event.score))
+        case InstrumentAnswered():
+            key = (event.instrument, event.point, event.about_id)
+            return replace(
+                s, instrument_answers=_with(s.instrument_answers, key, dict(event.answers))
+            )
     return s  # another type in this stream: nothing for aftercare to learn from it

@@ -264,3 +264,24 @@ class OutcomeMeasureRecorded(DomainEvent):
 class AftercareClosed(DomainEvent):
     event_type = "AftercareClosed"
     reason: ClosureReason
+
+
+# An outcome instrument's version (`mend_events.instruments`), e.g. `survivor-outcomes@1`.
+InstrumentRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,40}@[1-9][0-9]{0,5}$")]
+ItemCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
+AnswerCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+
+
+@registry.register
+class InstrumentAnswered(DomainEvent):
+    """One whole answer set to a versioned outcome instrument at one of its points, about one
+    person of the case (their own answers, or the agency's follow-up about a responsible
+    person), recorded only under that person's research consent: scores and codes, never
+    words. Never overwritten: a point is answered once."""
+
+    event_type = "InstrumentAnswered"
+    instrument: InstrumentRef
+    point: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,20}$")]
+    about_id: PseudoId
+    about_role: PlanRole
+    answers: dict[ItemCode, int | AnswerCode] = Field(min_length=1, max_length=50)
