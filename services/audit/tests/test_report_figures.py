@@ -29,6 +29,7 @@ LATER = [
     ("CheckInCompleted", {}), ("CheckInMissed", {}), ("ReferralMade", {}),
     ("OutcomeMeasureRecorded", {}), ("CaseClosed", {}), ("AftercareClosed", {}),
     ("CommitmentRecorded", {}), ("CommitmentCompleted", {}), ("CommitmentNotCompleted", {}),
+    ("InstrumentAnswered", {}),
 ]  # fmt: skip
 
 
@@ -80,6 +81,11 @@ def history(seed: int, cases: int) -> list[RecordedEvent]:
             elif kind == "OutcomeMeasureRecorded":
                 data = {"measure": "wellbeing", "point": rng.choice(["baseline", "m6"]),
                         "score": rng.randint(1, 10)}  # fmt: skip
+            elif kind == "InstrumentAnswered":
+                data = {"instrument": "reoffending-followup@1",
+                        "point": rng.choice(["m6", "m12"]),
+                        "answers": {"known_reoffence": rng.choice(["none_known", "sexual"]),
+                                    "source": "police_record"}}  # fmt: skip
             steps.append((kind, data, "practitioner"))
         for kind, data, role in steps:
             clock += timedelta(hours=rng.randint(1, 200))
@@ -177,6 +183,11 @@ def brute(events: list[RecordedEvent], agency: str) -> dict[str, Counter]:
     )  # fmt: skip
     out["referrals_by_kind"] = Counter(e.data["kind"] for e in mine
                                        if e.event_type == "ReferralMade")  # fmt: skip
+    out["instrument_choices"] = Counter(
+        f"{e.data['instrument']}.{item} {e.data['point']}: {value}"
+        for e in mine if e.event_type == "InstrumentAnswered"
+        for item, value in e.data["answers"].items() if isinstance(value, str)
+    )  # fmt: skip
     return out
 
 

@@ -23,6 +23,7 @@ TABLES = {
     "closures_by_reason": _("Cases closed, by reason"),
     "check_ins": _("After-care check-ins"),
     "referrals_by_kind": _("Referrals, by kind"),
+    "instrument_choices": _("Outcome instruments: answers chosen (e.g. reoffending known)"),
 }
 CELLS = {
     **STAGES,

@@ -44,6 +44,9 @@ class _Case:
     closed: str | None = None  # the reason of CaseClosed
     check_ins: Counter = field(default_factory=Counter)  # completed / missed
     referrals: Counter = field(default_factory=Counter)  # by kind
+    # An instrument's closed-choice answers (e.g. reoffending known at m12), counted by
+    # "<instrument>.<item> <point>: <choice>"; its scale answers go with the scores.
+    choices: Counter = field(default_factory=Counter)
     scores: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
@@ -107,6 +110,13 @@ def _apply(c: _Case, event: RecordedEvent) -> None:
         c.referrals[d["kind"]] += 1
     elif kind == "OutcomeMeasureRecorded":
         c.scores[(d["measure"], d["point"])].append(int(d["score"]))
+    elif kind == "InstrumentAnswered":
+        for item, value in d["answers"].items():
+            name = f"{d['instrument']}.{item}"
+            if isinstance(value, str):
+                c.choices[f"{name} {d['point']}: {value}"] += 1
+            else:
+                c.scores[(name, d["point"])].append(int(value))
     stage = furthest(c.stage, kind)
     if stage != c.stage and stage is not None:
         c.stage = stage
@@ -156,6 +166,7 @@ def _tables(cases: list[_Case]) -> tuple[Table, ...]:
     closures: Counter = Counter()
     check_ins = _zeros(("completed", "missed"))
     referrals: Counter = Counter()
+    choices: Counter = Counter()
     for c in cases:
         routes[c.opened_by or "not_opened"] += 1
         if c.invited_by is not None:
@@ -178,6 +189,7 @@ def _tables(cases: list[_Case]) -> tuple[Table, ...]:
             closures["aftercare_closed"] += 1  # closed by after-care, no CaseClosed
         check_ins.update(c.check_ins)
         referrals.update(c.referrals)
+        choices.update(c.choices)
     return (
         Table("cases_by_route", dict(routes), True),
         Table("invitations_by_source", dict(sources), True),
@@ -194,6 +206,7 @@ def _tables(cases: list[_Case]) -> tuple[Table, ...]:
         Table("closures_by_reason", dict(closures), True),
         Table("check_ins", dict(check_ins), False),
         Table("referrals_by_kind", dict(referrals), False),
+        Table("instrument_choices", dict(choices), False),
     )
 
 
