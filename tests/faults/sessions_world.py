@@ -2,8 +2,9 @@
 stand-in consent service (its event store and relay in the test's process) that gives,
 withdraws and gives again take-part consents. For sessions each case has a face-to-face meeting
 scheduled, so each withdrawal must halt it (R2): one SessionHalted whose causation is that
-withdrawal; aftercare offers the harmed person after-care for it (R2), and risk makes a
-reassessment due when consent is given again after it."""
+withdrawal; aftercare offers the harmed person after-care for it (R2), the hub tells the
+allocated facilitator of it, and risk makes a reassessment due when consent is given again
+after it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from mend_events.contracts.catalog.consent import (
     GrantRef,
     WithdrawalTarget,
 )
+from mend_events.contracts.catalog.hub import AllocationReason, CaseAllocated
 from mend_events.contracts.catalog.sessions import (
     JusticeStage,
     Participant,
@@ -65,6 +67,12 @@ class World:
         hp = self.person(case)
         if self.service == "sessions":
             await self._meeting(case, hp)
+        if self.service == "hub":  # the facilitator allocated: the hub tells them of a withdrawal
+            allocated = CaseAllocated(agency_id=AGENCY, case_id=case, practitioner_id=FACILITATOR,
+                                      reason=AllocationReason.NEW_CASE)  # fmt: skip
+            meta = _meta("prac-coord01", Role.COORDINATOR)
+            await self.sessions.append(case, [NewEvent(uuid.uuid4(), allocated, meta)],
+                                       expected_version=0)  # fmt: skip
         grant = uuid.uuid4()
         given = ConsentGiven(
             grant_id=grant, participant_id=hp, participant_role=Role.HARMED_PERSON,

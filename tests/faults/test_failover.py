@@ -1,7 +1,8 @@
 """Row g of the fault matrix: two instances of a service (processes, one schema, one consumer
 group per subscription) under load; the one whose relay is active is killed with SIGKILL while
 the causes of its reactions arrive. For every service that reacts to consent: sessions halts
-each withdrawn case's meeting, aftercare offers after-care for each withdrawal, risk makes a
+each withdrawn case's meeting, aftercare offers after-care for each withdrawal, the hub tells
+the allocated facilitator of each withdrawal, risk makes a
 reassessment due for each consent given again after one. Each cause has its effect exactly
 once (no duplicate effect: the survivor is handed the dead member's partitions and its
 messages again), within FAILOVER_BOUND of the cause even across the failover; exactly one relay
@@ -29,6 +30,7 @@ CASES = 40
 ROWS = {
     "sessions": ("SessionHalted", "withdraw"),
     "aftercare": ("AftercareOffered", "withdraw"),
+    "hub": ("StaffNotified", "withdraw"),
     "risk": ("RiskReassessmentDue", "withdraw_and_give_again"),
 }
 STEADY_BOUND = 10.0  # seconds from a cause to its effect, both instances up
