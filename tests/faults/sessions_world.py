@@ -3,8 +3,9 @@ stand-in consent service (its event store and relay in the test's process) that 
 withdraws and gives again take-part consents. For sessions each case has a face-to-face meeting
 scheduled, so each withdrawal must halt it (R2): one SessionHalted whose causation is that
 withdrawal; aftercare offers the harmed person after-care for it (R2), the hub tells the
-allocated facilitator of it, and risk makes a reassessment due when consent is given again
-after it."""
+allocated facilitator of it, circles halt the member's participation in the circle she joined
+under the grant withdrawn, and risk makes a reassessment due when consent is given again after
+it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from mend_events.app.settings import events_topic
 from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.circles import (
+    CircleFormed,
+    CircleKind,
+    MemberInvited,
+    MemberJoined,
+)
 from mend_events.contracts.catalog.consent import (
     ConsentGiven,
     ConsentWithdrawn,
@@ -61,6 +68,15 @@ class World:
     def person(case: str) -> str:
         return "hp-" + case.removeprefix("case-")
 
+    def scope(self, case: str) -> str:
+        """The consent each case's person gives: to take part, or (circles) to take part in a
+        peer support circle of their own."""
+        return f"circle:{self.circle(case)}" if self.service == "circles" else "take_part"
+
+    @staticmethod
+    def circle(case: str) -> str:
+        return "circle-" + case.removeprefix("case-")
+
     async def scheduled_case(self, case: str) -> None:
         """A case with a meeting scheduled (in the sessions store) and the harmed person's
         take-part consent given (in the consent store: the sessions service hears of it)."""
@@ -76,12 +92,23 @@ class World:
         grant = uuid.uuid4()
         given = ConsentGiven(
             grant_id=grant, participant_id=hp, participant_role=Role.HARMED_PERSON,
-            scope="take_part", informed_how="both", no_incentive_attested=True,
+            scope=self.scope(case), informed_how="both", no_incentive_attested=True,
         )  # fmt: skip
         await self.consent.append(
             case, [NewEvent(uuid.uuid4(), given, _meta(hp, Role.HARMED_PERSON))], expected_version=0
         )
         self.grants[case] = grant
+        if self.service == "circles":  # she joined her circle under that grant
+            await self._member(case, hp, grant)
+
+    async def _member(self, case: str, hp: str, grant: uuid.UUID) -> None:
+        formed = CircleFormed(kind=CircleKind.SURVIVORS, facilitator_id=FACILITATOR, agency=AGENCY)
+        invited = MemberInvited(person_id=hp, person_role=Role.HARMED_PERSON, case_id=case, seat=1)
+        joined = MemberJoined(person_id=hp, grant_id=grant)
+        events = [NewEvent(uuid.uuid4(), formed, _meta(FACILITATOR, Role.PRACTITIONER)),
+                  NewEvent(uuid.uuid4(), invited, _meta(FACILITATOR, Role.PRACTITIONER)),
+                  NewEvent(uuid.uuid4(), joined, _meta(hp, Role.HARMED_PERSON))]  # fmt: skip
+        await self.sessions.append(self.circle(case), events, expected_version=0)
 
     async def _meeting(self, case: str, hp: str) -> None:
         session = SessionScheduled(
@@ -109,7 +136,7 @@ class World:
         model = ConsentWithdrawn(
             participant_id=hp,
             target=WithdrawalTarget.GRANT,
-            grants=(GrantRef(grant_id=self.grants[case], scope="take_part"),),
+            grants=(GrantRef(grant_id=self.grants[case], scope=self.scope(case)),),
         )
         event = NewEvent(uuid.uuid4(), model, _meta(hp, Role.HARMED_PERSON))
         await self.consent.append(case, [event], expected_version=1)
@@ -176,7 +203,7 @@ async def sessions_world(
     sessions_schema = await make_schema(platform, service, f"{service}_{unique}")
     await ensure_topics(
         platform.kafka_bootstrap,
-        ["consent", "sessions", "risk", "aftercare", "hub"],
+        ["consent", "sessions", "risk", "aftercare", "hub", "circles"],
         prefix=prefix,
     )
     consent = EventStore(app_pool, consent_schema, service="consent")

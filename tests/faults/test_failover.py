@@ -2,7 +2,8 @@
 group per subscription) under load; the one whose relay is active is killed with SIGKILL while
 the causes of its reactions arrive. For every service that reacts to consent: sessions halts
 each withdrawn case's meeting, aftercare offers after-care for each withdrawal, the hub tells
-the allocated facilitator of each withdrawal, risk makes a
+the allocated facilitator of each withdrawal, circles halt the member's participation for each
+withdrawal of her circle consent, risk makes a
 reassessment due for each consent given again after one. Each cause has its effect exactly
 once (no duplicate effect: the survivor is handed the dead member's partitions and its
 messages again), within FAILOVER_BOUND of the cause even across the failover; exactly one relay
@@ -31,6 +32,7 @@ ROWS = {
     "sessions": ("SessionHalted", "withdraw"),
     "aftercare": ("AftercareOffered", "withdraw"),
     "hub": ("StaffNotified", "withdraw"),
+    "circles": ("MemberParticipationHalted", "withdraw"),
     "risk": ("RiskReassessmentDue", "withdraw_and_give_again"),
 }
 STEADY_BOUND = 10.0  # seconds from a cause to its effect, both instances up
