@@ -264,6 +264,7 @@ class SessionsService:
             risk_permitted_forms=frozenset(f for f, rp in permitted if rp == with_rp),
             reassessments_due=await self.risk.reassessments_due(conn, state.case_id),
             severe_flags=await self.risk.severe_flags(conn, state.case_id),
+            safety_plans=frozenset(await self.risk.safety_plans(conn, state.case_id)),
             practitioners={p: registry[p] for p in staff if p in registry},
         )
 
