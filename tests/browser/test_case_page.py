@@ -99,6 +99,13 @@ async def test_a_practitioner_runs_a_case_to_a_completed_conference(mend, checke
             await _submitted(page, "Record preparation")
         await _pending_reassessments(case, 2)
         await _assess(page, "full", team.survivor_specialist)
+        # Direct contact waits for a safety plan agreed with her: recorded on the page.
+        plan = page.locator("form[action$='/safety-plans']")
+        await plan.get_by_label("Agreed with").select_option(c.harmed)
+        for ask in ("Separate arrival and departure", "Breaks", "An exit plan"):
+            await plan.get_by_label(ask, exact=True).check()
+        await _submitted(page, "Record safety plan")
+        assert await page.locator("#case-body .error").count() == 0
         await checked.check(page, "practitioner-case-prepared")
 
         async def schedule() -> None:

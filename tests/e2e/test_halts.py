@@ -33,6 +33,7 @@ from mend_events.contracts.catalog.risk import (
     RiskAssessmentStarted,
     RiskDecision,
     RiskFlagRaised,
+    SafetyPlanAgreed,
     Severity,
 )
 from mend_events.contracts.envelope import Metadata, NewEvent, RecordedEvent
@@ -79,8 +80,13 @@ class RiskService:
                 signed_off_by=SURV,
                 valid_until=datetime.now(UTC) + timedelta(days=90),
             ),
-        )
-        return ids[-1]
+            # Direct contact waits for a safety plan agreed with the harmed person.
+            SafetyPlanAgreed(
+                assessment_id=assessment, agreed_with=HP, separate_arrival_departure=True,
+                support_person_present=True, breaks=True, exit_plan=True, code_word_set=False,
+            ),
+        )  # fmt: skip
+        return ids[-2]
 
 
 @pytest.fixture
@@ -214,7 +220,10 @@ class Platform:
         store, and the consistency guard waits only for what the broker already holds)."""
         _, app, runtime = self.sessions
         async with runtime.pool.acquire() as conn:
-            return bool(await app.state.reactions.risk.permitted(conn, case, datetime.now(UTC)))
+            view = app.state.reactions.risk
+            return bool(await view.permitted(conn, case, datetime.now(UTC))) and bool(
+                await view.safety_plans(conn, case)
+            )
 
     async def withdraw_face_to_face(self) -> UUID:
         body = {"participant_id": HP, "scope": f"contact:{F2F}"}

@@ -68,6 +68,17 @@ SESSIONS_RULES: tuple[Rule, ...] = (
     Rule("session.letter.write", PARTICIPANT_ROLES, _TAKING_PART),
     Rule("session.letter.list", PARTICIPANT_ROLES, _TAKING_PART),
     Rule("session.letter.open", PARTICIPANT_ROLES, _TAKING_PART),
+    # Meetings: the allocated practitioner arranges and calls off any (`session.*`), the harmed
+    # person arranges her own preparation (the domain checks whose); `participants` names the
+    # people a meeting is for, who each answer for themself; a participant lists only hers.
+    Rule("session.meeting.arrange", _HP, _HARMED_PERSONS_OWN),
+    Rule("session.meeting.respond", PARTICIPANT_ROLES, _TAKING_PART),
+    Rule("session.meeting.cancel", PARTICIPANT_ROLES, _TAKING_PART),
+    Rule("session.meeting.list", PARTICIPANT_ROLES, all_of(same_agency, member_of_case)),
+    # The harmed person's own materials: hers to write, list and open (own_record); the
+    # allocated team lists and opens what she shares (baseline `case.*`; the domain: shared);
+    # the auditor lists ids and codes of what is shared, never opens an item.
+    Rule("case.material.*", _HP, _HARMED_PERSONS_OWN),
     # Case notes: the allocated team writes, shares, lists and opens them (baseline `case.*`);
     # a participant lists and opens only a note shared with them (`participants`: its
     # sharing); the auditor lists them (ids and codes), never opens one.

@@ -25,7 +25,7 @@ from mend_events.web.commands import (
     command_routes,
 )
 
-from mend_sessions import access, records
+from mend_sessions import access, items_api, records
 from mend_sessions import commands as c
 from mend_sessions.domain.state import CaseState
 from mend_sessions.service import SessionsService
@@ -246,9 +246,11 @@ def router() -> APIRouter:
     command_routes(
         api,
         "/cases/{case_id}",
-        CASE_COMMANDS,
+        (*CASE_COMMANDS, *items_api.ITEM_COMMANDS),
         run_as=_acting,
-        ids=dict.fromkeys(("session_id", "letter_id", "note_id", "referral_id"), SessionId),
+        ids=dict.fromkeys(
+            ("session_id", "letter_id", "note_id", "referral_id", *items_api.ITEM_IDS), SessionId
+        ),
         case_id=CaseId,
     )
 
@@ -287,6 +289,7 @@ def router() -> APIRouter:
         return {"case_id": case_id, "session_id": session_id, "gates": gates}
 
     records.add_routes(api)
+    items_api.add_routes(api)
 
     # --- the practitioner registry --------------------------------------------------------
 

@@ -7,8 +7,9 @@ gate facts or registry records: the application layer attaches those (`domain.Wi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mend_events.contracts.actors import AgencyId, PseudoId
 from mend_events.contracts.catalog.sessions import (
@@ -19,6 +20,9 @@ from mend_events.contracts.catalog.sessions import (
     HaltCause,
     HarmCategory,
     JusticeStage,
+    MaterialKind,
+    MeetingChannel,
+    MeetingPurpose,
     NoteKind,
     Participant,
     ParticipantRole,
@@ -28,11 +32,12 @@ from mend_events.contracts.catalog.sessions import (
     ResponsiblePersonOutcome,
     ReturnReason,
     Route,
+    SafetyArrangements,
     Specialism,
 )
 from mend_events.contracts.vocabulary import ContactForm
 from mend_events.web.inputs import Day, Moment
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 class _Command(BaseModel):
@@ -325,3 +330,99 @@ class RegisterPractitioner(_Command):
     sexual_harm_trained: bool
     level: int = Field(ge=1, le=3)
     specialisms: tuple[Specialism, ...] = ()
+
+
+# --- meetings -------------------------------------------------------------------------------
+
+
+def _iana(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError("must be an IANA time zone name, e.g. Europe/London") from None
+    return name
+
+
+Timezone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_iana)]
+PlaceText = Field(None, min_length=1, max_length=2_000)
+
+
+class ArrangeMeeting(_Command):
+    """A preparation meeting with one party (`with_id`, at `at`), or the meeting of a scheduled
+    direct contact session (`session_id`: its time is the session's)."""
+
+    meeting_id: PseudoId
+    purpose: MeetingPurpose
+    with_id: PseudoId | None = None
+    session_id: PseudoId | None = None
+    at: Moment | None = None
+    timezone: Timezone
+    channel: MeetingChannel
+    place: str | None = PlaceText
+    arrangements: SafetyArrangements = SafetyArrangements()
+    arrangements_note: str | None = PlaceText
+
+    @model_validator(mode="after")
+    def _shape(self) -> ArrangeMeeting:
+        if self.purpose == MeetingPurpose.PREPARATION:
+            if self.with_id is None or self.at is None or self.session_id is not None:
+                raise ValueError("a preparation meeting names with_id and at, no session_id")
+        elif self.session_id is None or self.with_id is not None:
+            raise ValueError("a contact meeting names its session_id, no with_id")
+        if self.channel == MeetingChannel.IN_PERSON and self.place is None:
+            raise ValueError("a meeting in person needs its place")
+        return self
+
+
+class MeetingAvailabilityBody(_Command):
+    available: bool
+
+
+class GiveAvailability(MeetingAvailabilityBody):
+    meeting_id: PseudoId
+
+
+class CancelMeeting(_Command):
+    """No reason field: nobody owes one for calling a meeting off (R3)."""
+
+    meeting_id: PseudoId
+
+
+# --- the harmed person's own materials -----------------------------------------------------
+
+
+class WriteMaterial(_Command):
+    item_id: PseudoId
+    kind: MaterialKind
+    content: str = LetterText
+
+
+class ReviseMaterialBody(_Command):
+    content: str = LetterText
+
+
+class ReviseMaterial(ReviseMaterialBody):
+    item_id: PseudoId
+
+
+class ShareMaterial(_Command):
+    item_id: PseudoId
+
+
+class UnshareMaterial(_Command):
+    item_id: PseudoId
+
+
+class OfferMaterialBody(_Command):
+    """Into which running written session, as which new letter."""
+
+    session_id: PseudoId
+    letter_id: PseudoId
+
+
+class OfferMaterial(OfferMaterialBody):
+    item_id: PseudoId
+
+
+class RecordMaterialRead(_Command):
+    item_id: PseudoId

@@ -27,10 +27,12 @@ from mend_events.security.practitioners import PractitionerDirectory
 from mend_events.store import EventStore
 
 from mend_sessions import commands as c
-from mend_sessions import letters, notes
+from mend_sessions import letters, meetings, notes
 from mend_sessions.consistency import ConsistencyGuard, lock_case
 from mend_sessions.domain import WithGates, WithPractitioner, decider
 from mend_sessions.domain.gates import GateView, SessionRequest, gate_report
+from mend_sessions.domain.materials import WithText
+from mend_sessions.domain.meetings import WithPlans
 from mend_sessions.domain.practitioners import (
     LEGACY_REGISTRY_STREAM,
     LegacyRegistry,
@@ -158,7 +160,39 @@ class SessionsService:
             return await self.attachments.open(self.pool, self.sealer, case_id, note)
         return await notes.opened_text(self.store, self.sealer, state, note)
 
+    async def meetings(self, state: CaseState, identity: Identity) -> list[dict[str, Any]]:
+        return await meetings.meeting_rows(self.store, self.sealer, state, identity)
+
+    async def safety_plans(self, case_id: str) -> dict[str, Any]:
+        async with self.pool.acquire() as conn:
+            return await self.risk.safety_plans(conn, case_id)
+
+    async def open_material(self, case_id: str, item_id: str, ctx: CommandContext) -> str | None:
+        """The read recorded (MaterialRead), then the item's text (None once erased)."""
+        if self.sealer is None:
+            raise Unavailable("materials cannot be opened here")
+        read = c.RecordMaterialRead(item_id=item_id)
+        state = (await self.execute(case_id, read, ctx)).state
+        return await meetings.material_text(self.store, self.sealer, state, item_id)
+
     # --- commands -------------------------------------------------------------------------
+
+    async def arrange_meeting(
+        self, case_id: str, command: c.ArrangeMeeting, ctx: CommandContext, key: str | None
+    ) -> CommandResult[CaseState]:
+        """With the safety plans risk recorded for the case (never the request's word)."""
+        plans = await self.safety_plans(case_id)
+        return await self.execute(case_id, WithPlans(command, plans), ctx, key)
+
+    async def offer_material(
+        self, case_id: str, command: c.OfferMaterial, ctx: CommandContext, key: str | None
+    ) -> CommandResult[CaseState]:
+        """The item's text opened under its owner's key, to be sealed again as the letter."""
+        if self.sealer is None:
+            raise Unavailable("materials cannot be offered here")
+        state = await self.case(case_id)
+        text = await meetings.material_text(self.store, self.sealer, state, command.item_id)
+        return await self.execute(case_id, WithText(command, text), ctx, key)
 
     async def execute(
         self, case_id: str, command: Any, ctx: CommandContext, key: str | None = None
@@ -264,6 +298,7 @@ class SessionsService:
             risk_permitted_forms=frozenset(f for f, rp in permitted if rp == with_rp),
             reassessments_due=await self.risk.reassessments_due(conn, state.case_id),
             severe_flags=await self.risk.severe_flags(conn, state.case_id),
+            safety_plans=frozenset(await self.risk.safety_plans(conn, state.case_id)),
             practitioners={p: registry[p] for p in staff if p in registry},
         )
 

@@ -63,6 +63,26 @@ CASE_MATRIX = {
         "auditor",
     },  # members: only the notes shared with them
     "case.note.open": {"harmed person", "responsible person", PRAC},
+    # meetings: the allocated practitioner arranges any, the harmed person her own preparation
+    # (the domain checks whose); the people a meeting is for (`participants`) answer and call
+    # it off; every member lists (only the meetings they are for), the auditor without places
+    "session.meeting.arrange": {"harmed person", PRAC},
+    "session.meeting.respond": {"harmed person", "responsible person", PRAC},
+    "session.meeting.cancel": {"harmed person", "responsible person", PRAC},
+    "session.meeting.list": {
+        "harmed person",
+        "responsible person",
+        "supporter",
+        "institution rep",
+        PRAC,
+        "auditor",
+    },
+    # the harmed person's own items: hers; the allocated team lists and opens what she shares
+    # (the practitioner's write passes the policy, baseline `case.*`: the domain refuses it,
+    # since only the item's owner writes); the auditor lists, never opens
+    "case.material.write": {"harmed person", PRAC},
+    "case.material.list": {"harmed person", PRAC, "auditor"},
+    "case.material.open": {"harmed person", PRAC},
 }
 # Actions before a case exists, or on no case (the caller's own agency).
 NO_CASE_MATRIX = {

@@ -35,6 +35,7 @@ from mend_events.contracts.catalog.risk import (
     RiskDecision,
     RiskFlagRaised,
     RiskReassessmentDue,
+    SafetyPlanAgreed,
     Severity,
 )
 from mend_events.contracts.catalog.sessions import PractitionerRegistered
@@ -74,6 +75,7 @@ class Setup:
         PermittedForm(form=F2F, with_responsible_person=True),
     )
     risk_valid_until: datetime = NOW + timedelta(days=90)
+    safety_plan: bool = True  # agreed with the harmed person, with the assessment
 
     def preferences(self, **changes: Any) -> dict[str, Any]:
         body = {
@@ -203,6 +205,7 @@ class World:
                 signed_off_by=SURV,
                 valid_until=s.risk_valid_until,
             ),
+            *([plan_of(assessment)] if s.safety_plan else []),
         )
 
     def session(self, s: Setup, sid: str = "sess-0001", **changes: Any) -> dict[str, Any]:
@@ -357,6 +360,13 @@ async def _earlier_session(w: World, case: str, s: Setup) -> None:
     await w.ok(f"/cases/{case}/sessions", w.session(s, sid="sess-0000"), w.hp())
 
 
+def plan_of(assessment_id: Any) -> SafetyPlanAgreed:
+    return SafetyPlanAgreed(
+        assessment_id=assessment_id, agreed_with=HP, separate_arrival_departure=True,
+        support_person_present=False, breaks=True, exit_plan=True, code_word_set=False,
+    )  # fmt: skip
+
+
 ONLY_INDIRECT = (PermittedForm(form="indirect", with_responsible_person=True),)
 FORM = F2F
 
@@ -376,6 +386,8 @@ SCHEDULE_BREAKERS = [
             {"risk_valid_until": NOW - timedelta(days=1)}),
     Breaker(f"no current risk assessment permits {FORM}", {"stage": AssessmentStage.INITIAL}),
     Breaker(DUE, then=_reassessment_due),
+    Breaker(f"no safety plan agreed with the harmed person before direct contact ({FORM})",
+            {"safety_plan": False}),
     Breaker(f"facilitator {ALT} is not the one the harmed person chose",
             request={"facilitator_id": ALT}),
     Breaker("chosen facilitator is not qualified (level 1 is below the required 2)",
@@ -822,3 +834,92 @@ async def test_qualifications_recorded_by_the_hub_feed_the_gates(world):
     await recorded(trained=False)  # the hub records the lapse
     r = await world.start(case, s)
     assert r.status_code == 422 and "sexual-harm" in r.text, r.text
+
+
+# --- meetings and the harmed person's own materials (issue 20) -------------------------------
+
+
+async def test_a_meeting_with_its_safety_plan_and_her_materials_through_the_api(world):
+    """A contact meeting honours the plan risk recorded; each person answers for themself and
+    sees what is theirs to see; her items reach staff only when shared, every opening recorded;
+    the canary place and text nowhere in clear; a withdrawal cancels the meeting, naming it."""
+    case, s = "case-meet0001", Setup()
+    await world.prepare(case, s)
+    assert (await world.schedule(case, s)).status_code == 201
+    fac, rp = world.prac(case), world.token("responsible_person", RP)
+    auditor = world.token("auditor", "aud-0001")
+    place = "Canary-Place-7f: the back room at Wrenfield Library"
+    body = {"meeting_id": "meet-0001", "purpose": "contact", "session_id": "sess-0001",
+            "timezone": "Europe/London", "channel": "in_person", "place": place,
+            "arrangements": {"separate_arrival_departure": True}}  # fmt: skip
+    r = await world.post(f"/cases/{case}/meetings", body, fac)
+    assert r.status_code == 422 and r.json()["field"] == "arrangements", r.text
+    assert "breaks" in r.json()["reason"] and "Wrenfield" not in r.text
+    r = await world.post(f"/cases/{case}/meetings", {**body, "timezone": "Nowhere/Land"}, fac)
+    assert r.status_code == 422 and r.json()["field"] == "timezone", r.text
+    body["arrangements"]["breaks"] = True
+    assert (await world.post(f"/cases/{case}/meetings", body, world.hp())).status_code == 403
+    await world.ok(f"/cases/{case}/meetings", {**body, "arrangements_note": place}, fac)
+    say = f"/cases/{case}/meetings/meet-0001/availability"
+    await world.ok(say, {"available": True}, rp)
+    supporter = world.token("supporter", SUP)
+    assert (await world.post(say, {"available": True}, supporter)).status_code == 403
+
+    def listed(headers):
+        return world.client.get(f"/cases/{case}/meetings", headers=headers)
+
+    [mine] = (await listed(world.hp())).json()["meetings"]
+    assert (mine["place"], mine["timezone"], mine["availability"]) == (
+        place, "Europe/London", {RP: True})  # fmt: skip
+    assert "arrangements_note" not in mine  # a contact meeting's note: staff only
+    staff = (await listed(fac)).json()
+    assert staff["meetings"][0]["arrangements_note"] == place
+    assert staff["safety_plans"] == {HP: {"separate_arrival_departure": True, "breaks": True,
+                                          "support_person_present": False}}  # fmt: skip
+    audited = (await listed(auditor)).json()
+    assert "place" not in audited["meetings"][0] and "safety_plans" in audited
+    assert "safety_plans" not in (await listed(rp)).json()
+
+    # Her own items: hers until she shares one; the team opens it, each opening recorded.
+    text = "Canary-Item-7f: why me, Thaddeus?"
+    item = {"item_id": "item-0001", "kind": "question", "content": text}
+    assert (await world.post(f"/cases/{case}/materials", item, fac)).status_code == 403
+    await world.ok(f"/cases/{case}/materials", item, world.hp())
+    opened = f"/cases/{case}/materials/item-0001"
+    assert (await world.client.get(opened, headers=fac)).status_code == 403
+    assert (await world.client.get(f"/cases/{case}/materials", headers=rp)).status_code == 403
+    await world.ok(f"{opened}/share", None, world.hp())
+    assert (await world.client.get(opened, headers=fac)).json()["content"] == text
+    assert (await world.client.get(opened, headers=world.hp())).json()["content"] == text
+    assert (await world.client.get(opened, headers=auditor)).status_code == 403
+    reads = [e.metadata.actor_id for e in await world.runtime.store.read_stream(case)
+             if e.event_type == "MaterialRead"]  # fmt: skip
+    assert reads == [FAC, HP]
+    await world.ok(f"{opened}/unshare", None, world.hp())
+    assert (await world.client.get(f"/cases/{case}/materials", headers=fac)).json()[
+        "materials"] == []  # fmt: skip
+
+    await world.runtime.settle()
+    schema = world.runtime.store.schema
+    async with world.runtime.pool.acquire() as conn:
+        tables = await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", schema
+        )
+        for t in tables:
+            dumped = await conn.fetchval(
+                f"SELECT coalesce(string_agg(t::text, ' '), '') FROM {schema}.{t[0]} t"
+            )
+            assert "Wrenfield" not in dumped and "Thaddeus" not in dumped, t[0]
+
+    # His withdrawal from taking part halts the session and calls its meeting off, naming it.
+    grant = world.grants[(case, RP, "take_part")]
+    (withdrawal,) = await world.publish("consent", case, ConsentWithdrawn(
+        participant_id=RP, target="scope", scope="take_part",
+        grants=(GrantRef(grant_id=grant, scope="take_part"),)))  # fmt: skip
+    await halts_of(world, case, 1)
+    [off] = [e for e in await world.runtime.store.read_stream(case)
+             if e.event_type == "MeetingCancelled"]  # fmt: skip
+    assert off.data["cause_event_id"] == str(withdrawal.event_id)
+    assert off.data["cause"] == "consent_withdrawn"
+    [seen] = (await listed(world.hp())).json()["meetings"]
+    assert seen["status"] == "cancelled" and seen["cancellation"]["cause"] == "halted"

@@ -38,6 +38,7 @@ VIEW = GateView(
     consented_forms={"hp-0001": ALL, "rp-0001": ALL},
     acknowledged=frozenset({"rp-0001"}),
     risk_permitted_forms=ALL,
+    safety_plans=frozenset({"hp-0001"}),
     practitioners={
         FAC: QUALIFIED,
         ALT: Practitioner(ALT, True, True, 3),
@@ -161,7 +162,8 @@ def test_no_event_imposes_a_deadline_or_a_reminder():
     ours = [
         registry.model(t) for t in registry.types() if registry.model(t).__module__ == ev.__name__
     ]
-    assert len(ours) == 29  # 15 of the case process, 8 letters, 3 notes, 3 referrals
+    # 15 of the case process, 8 letters, 3 notes, 3 referrals, 3 meetings, 6 materials
+    assert len(ours) == 38
     for model in ours:
         for name in model.model_fields:
             assert not any(w in name for w in ("deadline", "remind", "expire", "escalat")), name

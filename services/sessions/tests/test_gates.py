@@ -76,6 +76,7 @@ class Setup:
     risk_permits: frozenset[ContactForm] = ALL
     reassessments_due: tuple[DueReassessment, ...] = ()
     severe_flags: frozenset = frozenset()
+    safety_plans: frozenset[str] = frozenset({HP})
     practitioners: dict[str, Practitioner] = field(
         default_factory=lambda: {
             FAC: _prac(FAC),
@@ -92,6 +93,7 @@ class Setup:
             risk_permitted_forms=self.risk_permits,
             reassessments_due=self.reassessments_due,
             severe_flags=self.severe_flags,
+            safety_plans=self.safety_plans,
             practitioners=self.practitioners,
         )
 

@@ -28,6 +28,7 @@ VIEW = GateView(
     consented_forms={"hp-0001": ALL, "rp-0001": ALL},
     acknowledged=frozenset({"rp-0001"}),
     risk_permitted_forms=ALL,
+    safety_plans=frozenset({"hp-0001"}),
     practitioners={
         FAC: Practitioner(FAC, True, True, 2),
         SURV: Practitioner(SURV, True, True, 1, frozenset({ev.Specialism.SURVIVOR_SPECIALIST})),

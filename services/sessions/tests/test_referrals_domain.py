@@ -21,7 +21,7 @@ from mend_sessions.domain.state import CaseStatus
 FAC, RP = "prac-0001", "rp-0001"
 ALL = frozenset(ContactForm)
 VIEW = GateView(consented_forms={"hp-0001": ALL, RP: ALL}, acknowledged=frozenset({RP}),
-                risk_permitted_forms=ALL,
+                risk_permitted_forms=ALL, safety_plans=frozenset({"hp-0001"}),
                 practitioners={FAC: Practitioner(FAC, True, True, 2)})  # fmt: skip
 REFERRAL = c.RecordReferral(referral_id="ref-0001", harmed_person_id="hp-0001", source="agency",
                             referring_agency="police-north", contact_person_id="pol-0001",

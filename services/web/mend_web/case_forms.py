@@ -217,6 +217,22 @@ def assessment(form: FormData, me: str) -> dict[str, Any]:
     return r.done({"stage": stage, "factors": factors, "completion": completion})
 
 
+# What a safety plan settles (risk's SafetyPlanAgreed): never the code word itself.
+PLAN_ASKS = ("separate_arrival_departure", "support_person_present", "breaks", "exit_plan",
+             "code_word_set")  # fmt: skip
+
+
+def safety_plan(form: FormData, me: str) -> dict[str, Any]:
+    """The safety plan agreed with a participant under the latest assessment: direct contact
+    waits for the harmed person's (the sessions service's safety gate)."""
+    r = _Reader(form)
+    assessment_id = r.one("assessment_id")
+    if assessment_id and not _UUID.fullmatch(assessment_id):
+        r.problems["assessment_id"] = _("Record an assessment first.")
+    body = {"assessment_id": assessment_id, "agreed_with": r.person("agreed_with")}
+    return r.done({**body, **{ask: form.get(ask) == "yes" for ask in PLAN_ASKS}})
+
+
 def agreement(form: FormData, me: str) -> dict[str, Any]:
     """The outcome agreement of a session: each participant's commitment (if any, by a date if
     agreed) and who consented to it; one agreement per session, so all of it in one form."""
@@ -269,6 +285,7 @@ ACTIONS = {
     "check-ins": Action("aftercare", "/aftercare/check-ins", check_in, "aftercare"),
     "referrals": Action("aftercare", "/aftercare/referrals", referral, "aftercare"),
     "assessments": Action("risk", "/assessments", assessment, "risk"),
+    "safety-plans": Action("risk", "/safety-plans", safety_plan, "risk"),
     "responsible-person-outcome": Action(
         "sessions", "/responsible-person-outcome", rp_outcome, "people"
     ),

@@ -41,13 +41,14 @@ async def gates(svc: Services, token: str, case: Mapping[str, Any]) -> dict[str,
 async def load(svc: Services, token: str, case_id: str) -> dict[str, Any]:
     """The page's context. The case itself must be readable (its refusal is the page's)."""
     case = await svc.case(token, case_id)
-    consents, history, risk, aftercare, registry, gate_map = await asyncio.gather(
+    consents, history, risk, aftercare, registry, gate_map, meetings = await asyncio.gather(
         _part(svc.consents(token, case_id)),
         _part(svc.consent_history(token, case_id)),
         _part(svc.risk(token, case_id)),
         _part(svc.aftercare(token, case_id)),
         _part(svc.registry(token)),
         gates(svc, token, case),
+        _part(svc.meetings(token, case_id)),
     )
     grants = list((consents or {}).get("grants", []))
     people = participants(case, grants)
@@ -59,6 +60,7 @@ async def load(svc: Services, token: str, case_id: str) -> dict[str, Any]:
         "risk": risk,
         "aftercare": aftercare,
         "registry": registry or [],
+        "meetings": meetings,
         "timeline": timeline(case, (history or {}).get("events", []), risk),
     }
 

@@ -140,3 +140,24 @@ RETURN_REASONS = {
 
 def letter_status(status: str) -> str:
     return LETTER_STATUSES.get(status, _("Not yet sent to your facilitator"))
+
+
+# Meetings and her own materials, in plain words.
+MEETING_PURPOSES = {
+    "preparation": _("A meeting to prepare, with your facilitator"),
+    "contact": _("The meeting itself"),
+}
+CHANNELS = {"in_person": _("In person"), "video": _("By video"), "phone": _("By phone")}
+ARRANGEMENTS = {
+    "separate_arrival_departure": _("You arrive and leave separately"),
+    "breaks": _("Breaks whenever you need one"),
+    "support_person_present": _("Your support person is with you"),
+}
+MATERIAL_KINDS = {
+    "question": _("A question you want answered"),
+    "impact_statement": _("How it affected you"),
+    "to_hear": _("What you want them to hear"),
+}
+# Zones offered for showing times (a meeting's own zone is always offered too).
+ZONES = ("Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "America/New_York",
+         "America/Chicago", "America/Los_Angeles", "Australia/Sydney", "UTC")  # fmt: skip

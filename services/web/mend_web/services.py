@@ -304,3 +304,33 @@ class Services:
         path = f"/cases/{case_id}/notes/{note_id}/attachment"
         r = await self._send("sessions", "GET", path, headers)
         return r.headers.get("content-type", "application/octet-stream"), r.content
+
+    # --- meetings and the harmed person's own materials (the sessions service decides) -------
+
+    async def meetings(self, token: str, case_id: str) -> Mapping[str, Any]:
+        """The meetings the caller may see (a participant: theirs, with their places), and for
+        staff with whom a safety plan was agreed."""
+        return await self._read("sessions", f"/cases/{case_id}/meetings", token) or {}
+
+    async def meeting_command(
+        self, token: str, case_id: str, meeting_id: str | None, verb: str, body: Any = None
+    ) -> None:
+        """`verb` on a meeting (None: arrange a new one, `body` its arrangement)."""
+        path = f"/cases/{case_id}/meetings" + (f"/{meeting_id}/{verb}" if meeting_id else "")
+        await self._call("sessions", "POST", path, token, body)
+
+    async def materials(self, token: str, case_id: str) -> list[dict[str, Any]]:
+        """The harmed person's items the caller may see: ids and states, no text."""
+        found = await self._read("sessions", f"/cases/{case_id}/materials", token)
+        return list((found or {}).get("materials", []))
+
+    async def material(self, token: str, case_id: str, item_id: str) -> Mapping[str, Any]:
+        """One item's text: the sessions service records this read first."""
+        return await self._call("sessions", "GET", f"/cases/{case_id}/materials/{item_id}", token)
+
+    async def material_command(
+        self, token: str, case_id: str, item_id: str | None, verb: str, body: Any = None
+    ) -> None:
+        """`verb` on an item (None: write a new one, `body` the item)."""
+        path = f"/cases/{case_id}/materials" + (f"/{item_id}/{verb}" if item_id else "")
+        await self._call("sessions", "POST", path, token, body)

@@ -37,6 +37,8 @@ PAGES = {
     f"/cases/{CASE}": {"allocated practitioner"},
     f"/cases/{CASE}/letters": {"allocated practitioner"},
     f"/cases/{CASE}/notes": {"allocated practitioner"},
+    f"/cases/{CASE}/meetings": {"allocated practitioner"},
+    f"/cases/{CASE}/materials": {"allocated practitioner"},
     "/staff": {"coordinator"},
     # each member of staff's own notices (the hub answers for its own staff only)
     "/notices": PRACTITIONERS | {"coordinator"},
@@ -81,6 +83,11 @@ CASE_ACTIONS = [
     (f"/cases/{CASE}/letters/letter-none01/approve", {}, _ALLOCATED),
     (f"/cases/{CASE}/letters/letter-none01/return", {"reason": "other", "note": "-"},
      _ALLOCATED),
+    (f"/cases/{CASE}/safety-plans", {"assessment_id": "6f1c2a3e-1b2c-4d5e-8f90-a1b2c3d4e5f6",
+     "agreed_with": MATRIX_HP, "breaks": "yes"}, _ALLOCATED),
+    (f"/cases/{CASE}/meetings", {"meeting_for": f"prep:{MATRIX_HP}", "timezone": "Europe/London",
+     "channel": "video", "day": "2031-03-01", "time": "10:30"}, _ALLOCATED),
+    (f"/cases/{CASE}/meetings/meet-none01/cancel", {}, _ALLOCATED),
     (f"/cases/{CASE}/sessions/sess-none01/agreement", {"commitment-rp-0001aa": "other",
      "consented_by": MATRIX_HP}, _ALLOCATED),
 ]  # fmt: skip

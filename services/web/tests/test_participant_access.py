@@ -39,11 +39,21 @@ ACTIONS = [
     ("/me/letters/revision", {"case": CASE, "letter": "letter-0001", "content": "-"}),
     ("/me/letters/send", {"case": CASE, "letter": "letter-0001"}),
     ("/me/letters/keep", {"case": CASE, "letter": "letter-0001"}),
-]
+    ("/me/meetings", {"case": CASE, "day": "2031-03-01", "time": "10:30",
+                      "timezone": "Europe/London", "channel": "video"}),
+    ("/me/meetings/yes", {"case": CASE, "meeting": "meet-0001"}),
+    ("/me/meetings/no", {"case": CASE, "meeting": "meet-0001"}),
+    ("/me/meetings/cancel", {"case": CASE, "meeting": "meet-0001"}),
+    ("/me/materials", {"case": CASE, "kind": "question", "content": "-"}),
+    ("/me/materials/revision", {"case": CASE, "item": "item-0001", "content": "-"}),
+    ("/me/materials/share", {"case": CASE, "item": "item-0001"}),
+    ("/me/materials/unshare", {"case": CASE, "item": "item-0001"}),
+    ("/me/materials/offer", {"case": CASE, "item": "item-0001", "session": "sess-0001"}),
+]  # fmt: skip
 # Withdrawal and stop are never gated by the case index: the consent and sessions services
 # decide, and refuse strangers (tests/test_participant_safety.py, over the real services).
 SAFETY_ACTS = {"/me/withdrawal", "/me/stop"}
-PAGES = ["/me", "/me/preferences", "/me/support", "/me/letters"]
+PAGES = ["/me", "/me/preferences", "/me/support", "/me/letters", "/me/meetings", "/me/materials"]
 NOWHERE = "http://127.0.0.1:9"  # no service answers here: a call would be a 503, never a 404
 
 

@@ -27,6 +27,7 @@ from mend_sessions import commands as c
 from mend_sessions.domain.contact import halted, in_order
 from mend_sessions.domain.guards import harmed_person_only, is_harmed_person, require_open
 from mend_sessions.domain.letters import stopped
+from mend_sessions.domain.meetings import cancelled
 from mend_sessions.domain.practitioners import Practitioner
 from mend_sessions.domain.state import CaseState, CaseStatus, preferences_of
 
@@ -194,4 +195,5 @@ def close(state: CaseState, cmd: c.CloseCase, ctx: CommandContext) -> list[Domai
     # Nothing stays scheduled or running in a closed case: each is halted, on the record.
     active = [s for s in in_order(state.sessions.values()) if s.active]
     halts = [halted(s, cause, ctx.actor.id, ctx.actor.role) for s in active]
-    return [*halts, *stopped(state, active, cause, None), CaseClosed(reason=cmd.reason)]
+    off = cancelled(state, everything=True, cause=cause, by=ctx.actor.id)
+    return [*halts, *stopped(state, active, cause, None), *off, CaseClosed(reason=cmd.reason)]

@@ -32,6 +32,7 @@ from mend_sessions.domain.guards import (
     require_open,
 )
 from mend_sessions.domain.letters import stopped
+from mend_sessions.domain.meetings import cancelled
 from mend_sessions.domain.referrals import without_them
 from mend_sessions.domain.state import CaseState, Session, SessionStatus
 
@@ -166,7 +167,11 @@ def halt(state: CaseState, cmd: c.HaltSession, ctx: CommandContext) -> list[Doma
         raise Forbidden("only a participant of this session or a practitioner may halt it")
     if not session.active:
         return []  # already halted or completed: halting again changes nothing
-    return [halted(session, cause, actor.id, actor.role), *stopped(state, [session], cause, None)]
+    return [
+        halted(session, cause, actor.id, actor.role),
+        *stopped(state, [session], cause, None),
+        *cancelled(state, sessions=[session], cause=cause, by=actor.id),
+    ]
 
 
 def halted(
@@ -205,8 +210,13 @@ def react(
         and (only is None or s.id in only)
     ]
     halts = [halted(s, cmd.cause, None, Role.SYSTEM, cmd.cause_event_id) for s in affected]
-    # Letters of those sessions not yet delivered never will be: the same cause, recorded once.
-    return [*halts, *stopped(state, affected, cmd.cause, cmd.cause_event_id)]
+    # Letters of those sessions not yet delivered never will be, and their meetings are off;
+    # withdrawing from taking part also calls off the person's preparation meetings.
+    off = cancelled(
+        state, sessions=affected, person=person if forms is None else None, cause=cmd.cause,
+        because=cmd.cause_event_id,
+    )  # fmt: skip
+    return [*halts, *stopped(state, affected, cmd.cause, cmd.cause_event_id), *off]
 
 
 def in_order(sessions: Iterable[Session]) -> list[Session]:

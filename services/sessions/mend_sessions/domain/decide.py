@@ -16,7 +16,7 @@ from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.events import DomainEvent
 
 from mend_sessions import commands as c
-from mend_sessions.domain import case, contact, letters, notes, referrals
+from mend_sessions.domain import case, contact, letters, materials, meetings, notes, referrals
 from mend_sessions.domain.gates import GateView
 from mend_sessions.domain.practitioners import Practitioner
 from mend_sessions.domain.state import CaseState, evolve, initial
@@ -71,6 +71,15 @@ _HANDLERS: dict[type, Handler] = {
     c.RecordReferral: referrals.refer,
     c.RecordReferralOutcome: referrals.outcome,
     c.RecordResponsiblePersonOutcome: referrals.responsible_person,
+    meetings.WithPlans: meetings.arrange,
+    c.GiveAvailability: meetings.availability,
+    c.CancelMeeting: meetings.cancel,
+    c.WriteMaterial: materials.write,
+    c.ReviseMaterial: materials.revise,
+    c.ShareMaterial: materials.share,
+    c.UnshareMaterial: materials.unshare,
+    materials.WithText: materials.offer,
+    c.RecordMaterialRead: materials.read,
 }
 
 

@@ -49,6 +49,9 @@ class GateView:
     reassessments_due: tuple[DueReassessment, ...] = ()
     # Event ids of severe risk flags raised and not yet resolved.
     severe_flags: frozenset[UUID] = frozenset()
+    # The people a safety plan was agreed with (risk's SafetyPlanAgreed): direct contact waits
+    # for the harmed person's.
+    safety_plans: frozenset[str] = frozenset()
     # Registry records (practitioners stream) of the chosen facilitator and the session's team.
     practitioners: Mapping[str, Practitioner] = field(default_factory=dict)
 
@@ -107,6 +110,7 @@ def evaluate_gates(
         *_attendance_gates(case, request),
         *_consent_gates(view, request),
         *_risk_gates(view, request, now),
+        *_safety_gates(case, view, request),
         *_team_gates(case, view, request),
         *_preparation_gates(case, request),
         *_gap_gates(case, request, now),
@@ -119,6 +123,7 @@ GATE_NAMES = (
     ("attendance", "The harmed person's preferences allow this form and these participants"),
     ("consent", "Every participant's consent covers this form"),
     ("risk", "A current risk assessment permits this form"),
+    ("safety", "A safety plan agreed with the harmed person before any direct contact"),
     ("team", "The chosen facilitator and the specialists the case needs"),
     ("preparation", "Preparation done with every participant"),
     ("gap", "The harmed person's minimum gap between sessions"),
@@ -135,6 +140,7 @@ def gate_report(
         "attendance": list(_attendance_gates(case, request)),
         "consent": list(_consent_gates(view, request)),
         "risk": list(_risk_gates(view, request, now)),
+        "safety": list(_safety_gates(case, view, request)),
         "team": list(_team_gates(case, view, request)),
         "preparation": list(_preparation_gates(case, request)),
         "gap": list(_gap_gates(case, request, now)),
@@ -190,6 +196,13 @@ def _risk_gates(view: GateView, request: SessionRequest, now: datetime) -> Itera
             f"{gate} (a reassessment is due since {_when(overdue.due_since)}: "
             f"{overdue.trigger.replace('_', ' ')})"
         )
+
+
+def _safety_gates(case: CaseState, view: GateView, request: SessionRequest) -> Iterator[str]:
+    """A safety plan is required before any direct contact (face to face, a circle or a
+    conference, in a room or live remote); letters and shuttle messages need none."""
+    if request.form in DIRECT_CONTACT and case.harmed_person_id not in view.safety_plans:
+        yield f"no safety plan agreed with the harmed person before direct contact ({request.form})"
 
 
 def reassessment_overdue(due: tuple[DueReassessment, ...], now: datetime) -> DueReassessment | None:

@@ -49,6 +49,17 @@ from mend_events.contracts.envelope import Metadata
 from mend_events.contracts.events import DomainEvent
 
 from mend_sessions.domain.forms import ContactForm
+from mend_sessions.domain.items import (
+    MATERIAL_EVENTS,
+    MEETING_EVENTS,
+    Material,
+    Meeting,
+    MeetingStatus,
+    evolve_material,
+    evolve_meeting,
+)
+
+__all__ = ["Material", "Meeting", "MeetingStatus"]
 
 
 class CaseStatus(StrEnum):
@@ -168,6 +179,8 @@ class CaseState:
     agreements: Mapping[str, AgreementReached] = field(default_factory=dict)
     letters: Mapping[str, Letter] = field(default_factory=dict)
     notes: Mapping[str, Note] = field(default_factory=dict)
+    meetings: Mapping[str, Meeting] = field(default_factory=dict)
+    materials: Mapping[str, Material] = field(default_factory=dict)
     # referral id -> (the referral, its outcome if recorded)
     referrals: Mapping[str, tuple[ReferralRecorded, str | None]] = field(default_factory=dict)
     # The responsible person declined or was not reachable: no session with them from now on.
@@ -288,6 +301,10 @@ def evolve(state: CaseState, event: DomainEvent, meta: Metadata) -> CaseState:
         return _evolve_letter(state, event)
     if isinstance(event, CaseNoteWritten | CaseNoteShared | CaseNoteRead):
         return _evolve_note(state, event)
+    if isinstance(event, MEETING_EVENTS):
+        return evolve_meeting(state, event)
+    if isinstance(event, MATERIAL_EVENTS):
+        return evolve_material(state, event)
     match event:
         case CaseOpened():
             members = {event.harmed_person_id: ParticipantRole.HARMED_PERSON, **state.members}

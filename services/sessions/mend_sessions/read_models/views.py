@@ -29,9 +29,10 @@ from mend_events.contracts.catalog.risk import (
     RiskFlagRaised,
     RiskFlagResolved,
     RiskReassessmentDue,
+    SafetyPlanAgreed,
     Severity,
 )
-from mend_events.contracts.catalog.sessions import HaltCause
+from mend_events.contracts.catalog.sessions import HaltCause, SafetyArrangements
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.contracts.events import DomainEvent
 
@@ -74,6 +75,8 @@ RISK_TYPES = frozenset(
         # assessment is completed again, and halts nothing already scheduled or running (a
         # severe flag halts at once; the next start of a scheduled session is refused).
         RiskReassessmentDue,
+        # Kept in the view: direct contact waits for a plan agreed with the harmed person.
+        SafetyPlanAgreed,
     )
 )
 
@@ -244,6 +247,8 @@ class RiskView:
                     case_id,
                     model.flag_id,
                 )
+            case SafetyPlanAgreed():
+                await self._plan(conn, event, model)
             case RiskReassessmentDue():
                 # As the risk domain folds it: a trigger is due once, from its first record.
                 await conn.execute(
@@ -258,6 +263,40 @@ class RiskView:
                     event.metadata.occurred_at,
                     event.event_id,
                 )
+
+    async def _plan(self, conn: asyncpg.Connection, event: RecordedEvent, plan: SafetyPlanAgreed):
+        # The latest plan per person (by stream version): a redelivery writes nothing new.
+        await conn.execute(
+            f"INSERT INTO {self.schema}.risk_safety_plans AS p (case_id, person_id, "
+            f"assessment_id, separate_arrival_departure, support_person_present, breaks, "
+            f"stream_version) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (case_id, "
+            f"person_id) DO UPDATE SET assessment_id = EXCLUDED.assessment_id, "
+            f"separate_arrival_departure = EXCLUDED.separate_arrival_departure, "
+            f"support_person_present = EXCLUDED.support_person_present, "
+            f"breaks = EXCLUDED.breaks, stream_version = EXCLUDED.stream_version "
+            f"WHERE p.stream_version < EXCLUDED.stream_version",
+            event.case_id, plan.agreed_with, plan.assessment_id,
+            plan.separate_arrival_departure, plan.support_person_present, plan.breaks,
+            event.stream_version,
+        )  # fmt: skip
+
+    async def safety_plans(
+        self, conn: asyncpg.Connection, case_id: str
+    ) -> dict[str, SafetyArrangements]:
+        """Per person a safety plan was agreed with: what it asks of a meeting."""
+        rows = await conn.fetch(
+            f"SELECT person_id, separate_arrival_departure, support_person_present, breaks "
+            f"FROM {self.schema}.risk_safety_plans WHERE case_id = $1",
+            case_id,
+        )
+        return {
+            r["person_id"]: SafetyArrangements(
+                separate_arrival_departure=r["separate_arrival_departure"],
+                support_person_present=r["support_person_present"],
+                breaks=r["breaks"],
+            )
+            for r in rows
+        }
 
     async def permitted(
         self, conn: asyncpg.Connection, case_id: str, now: datetime

@@ -455,3 +455,140 @@ class ResponsiblePersonOutcomeRecorded(DomainEvent):
     event_type: ClassVar[str] = "ResponsiblePersonOutcomeRecorded"
     outcome: ResponsiblePersonOutcome
     offered_forms: tuple[ContactForm, ...]
+
+
+# --- meetings (case stream) ------------------------------------------------------------------
+# A preparation meeting with one party, or the meeting of a direct contact session: its time
+# (a UTC instant and the IANA zone it was arranged in), its channel (a kind from a closed set,
+# never an address or a link), and the safety plan's arrangements for it. The place, or how to
+# join a remote meeting, is free text: sealed like every personal field, never in clear.
+
+
+class MeetingPurpose(StrEnum):
+    PREPARATION = "preparation"  # the facilitator and one party, before any contact
+    CONTACT = "contact"  # the meeting of a direct contact session
+
+
+class MeetingChannel(StrEnum):
+    IN_PERSON = "in_person"
+    VIDEO = "video"  # a live remote channel the agency runs; its link is never in an event
+    PHONE = "phone"
+
+
+class SafetyArrangements(_Value):
+    """What the safety plan asks of a meeting (DOMAIN.md stage 7)."""
+
+    separate_arrival_departure: bool = False
+    breaks: bool = False
+    support_person_present: bool = False
+
+
+@registry.register
+class MeetingArranged(DomainEvent):
+    event_type: ClassVar[str] = "MeetingArranged"
+    personal_fields: ClassVar[tuple[str, ...]] = ("place", "arrangements_note")
+    personal_owner: ClassVar[str | None] = "key_owner"
+    meeting_id: PseudoId
+    purpose: MeetingPurpose
+    session_id: PseudoId | None = None  # the contact session it is the meeting of
+    attendees: tuple[Participant, ...]  # the participants expected (the facilitator aside)
+    facilitator_id: PseudoId
+    at: AwareDatetime
+    timezone: str = Field(min_length=1, max_length=64)  # IANA name, e.g. Europe/London
+    channel: MeetingChannel
+    arrangements: SafetyArrangements
+    key_owner: PseudoId  # the party prepared, or the case id for a contact meeting
+    place: PersonalText | None = None  # the place, or how to join: sealed
+    arrangements_note: PersonalText | None = None  # anything else the plan asks: sealed
+
+
+@registry.register
+class MeetingAvailabilityGiven(DomainEvent):
+    """One attendee (or the facilitator) says whether they can attend, for themself only."""
+
+    event_type: ClassVar[str] = "MeetingAvailabilityGiven"
+    meeting_id: PseudoId
+    person_id: PseudoId
+    available: bool
+
+
+@registry.register
+class MeetingCancelled(DomainEvent):
+    """By someone of the meeting (no reason owed), or as the consequence of a halt, a
+    withdrawal or the case's closing (`cause_event_id` names the event that caused it)."""
+
+    event_type: ClassVar[str] = "MeetingCancelled"
+    meeting_id: PseudoId
+    cause: HaltCause
+    cancelled_by_id: PseudoId | None = None  # None when the system cancelled it
+    cause_event_id: UUID | None = None
+
+
+# --- the harmed person's own materials (case stream) -------------------------------------------
+# Questions they want answered ("why me?"), an impact statement, what they want the responsible
+# person to hear: theirs, sealed under their key, shown to the facilitator only item by item by
+# their decision, and to the responsible person only as a letter, through the facilitator's
+# review (the letters' own events: `MaterialOffered` names the letter).
+
+
+class MaterialKind(StrEnum):
+    QUESTION = "question"
+    IMPACT_STATEMENT = "impact_statement"
+    TO_HEAR = "to_hear"  # what they want the responsible person to hear
+
+
+@registry.register
+class MaterialWritten(DomainEvent):
+    event_type: ClassVar[str] = "MaterialWritten"
+    personal_fields: ClassVar[tuple[str, ...]] = ("content",)
+    personal_owner: ClassVar[str | None] = "owner_id"
+    item_id: PseudoId
+    kind: MaterialKind
+    owner_id: PseudoId
+    content: PersonalText | None = None
+
+
+@registry.register
+class MaterialRevised(DomainEvent):
+    event_type: ClassVar[str] = "MaterialRevised"
+    personal_fields: ClassVar[tuple[str, ...]] = ("content",)
+    personal_owner: ClassVar[str | None] = "owner_id"
+    item_id: PseudoId
+    owner_id: PseudoId
+    content: PersonalText | None = None
+
+
+@registry.register
+class MaterialShared(DomainEvent):
+    """The owner shows the item to the case's facilitator (and allocated team) from now on."""
+
+    event_type: ClassVar[str] = "MaterialShared"
+    item_id: PseudoId
+
+
+@registry.register
+class MaterialUnshared(DomainEvent):
+    """The owner takes the item back: hidden from the team again, and a letter made of it not
+    yet delivered is kept unsent (its own event, `LetterKeptUnsent`)."""
+
+    event_type: ClassVar[str] = "MaterialUnshared"
+    item_id: PseudoId
+
+
+@registry.register
+class MaterialOffered(DomainEvent):
+    """The owner asks for the item to reach the responsible person: it becomes a letter of a
+    written session (`letter_id`), drafted and submitted for the facilitator's review."""
+
+    event_type: ClassVar[str] = "MaterialOffered"
+    item_id: PseudoId
+    letter_id: PseudoId
+    session_id: PseudoId
+
+
+@registry.register
+class MaterialRead(DomainEvent):
+    """Someone opened the item: who and when are the envelope's."""
+
+    event_type: ClassVar[str] = "MaterialRead"
+    item_id: PseudoId
