@@ -1,78 +1,15 @@
 """The words of each event type's one-line summary, built only from codes, dates and
-pseudonymous ids (never a personal field: see `summaries.py`)."""
+pseudonymous ids (never a personal field: see `summaries.py`). Casework's (letters, notes,
+referrals, meetings, materials) are in `casework_words.py`."""
 
 from __future__ import annotations
 
-import string
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
-SEALED = "[sealed]"
+from mend_audit.casework_words import CASEWORK
+from mend_audit.summary_text import SEALED, Data, _forms, _g, _ids, _scopes, _until, _words, short
 
-Data = Mapping[str, Any]
-
-
-def _g(data: Data, key: str, default: str = "?") -> str:
-    value = data.get(key)
-    return default if value is None else str(value)
-
-
-def short(value: Any) -> str:
-    """A UUID as its first 8 hex digits: enough to follow in a timeline, full in the facts."""
-    text = str(value)
-    return text[:8] if len(text) == 36 and text.count("-") == 4 else text
-
-
-def _scopes(grants: Any) -> str:
-    if not isinstance(grants, list):
-        return "?"
-    return ", ".join(str(g.get("scope", "?")) for g in grants if isinstance(g, dict)) or "none"
-
-
-def _forms(permitted: Any) -> str:
-    if not isinstance(permitted, list) or not permitted:
-        return "no contact form"
-    parts = []
-    for p in permitted:
-        if isinstance(p, dict):
-            who = "with" if p.get("with_responsible_person") else "without"
-            parts.append(f"{p.get('form', '?')} ({who} the responsible person)")
-        else:
-            parts.append(str(p))
-    return ", ".join(parts)
-
-
-def _ids(values: Any) -> str:
-    if not isinstance(values, list) or not values:
-        return "none"
-    return ", ".join(str(v.get("id", v)) if isinstance(v, dict) else str(v) for v in values)
-
-
-def _until(data: Data, key: str, word: str = "until") -> str:
-    value = data.get(key)
-    return f" {word} {value}" if value else ""
-
-
-def _words(template: str) -> Callable[[Data], str]:
-    """A summary that is only fields in fixed words: each `{field}` reads as the field's value
-    (`?` when missing or null, as `_g`), each `{field:short}` as `short` of it. The template is
-    parsed once, not per event: a replay summarises millions."""
-    parts = tuple(
-        (literal, field, spec == "short")
-        for literal, field, spec, _conversion in string.Formatter().parse(template)
-    )
-
-    def summary(d: Data) -> str:
-        out = []
-        for literal, field, short in parts:
-            out.append(literal)
-            if field is not None:
-                value = d.get(field)
-                out.append(short(value) if short else "?" if value is None else str(value))
-        return "".join(out)
-
-    return summary
-
+__all__ = ["SEALED", "SUMMARIES", "Data", "short"]
 
 # --- consent ---------------------------------------------------------------------------------
 
@@ -190,37 +127,6 @@ def _agreement(d: Data) -> str:
     return f"agreement reached in session {_g(d, 'session_id')}: {listed or 'no commitments'}"
 
 
-def _rp_outcome(d: Data) -> str:
-    forms = d.get("offered_forms")
-    offered = ", ".join(str(f) for f in forms) if isinstance(forms, list) and forms else "none"
-    outcome = _g(d, "outcome")
-    return f"responsible person's outcome: {outcome}; forms offered without them: {offered}"
-
-
-def _letter_drafted(d: Data) -> str:
-    reply = f", replying to {short(d['reply_to'])}" if d.get("reply_to") else ""
-    return (
-        f"letter {short(d.get('letter_id'))} drafted by {_g(d, 'author_id')} for "
-        f"{_g(d, 'recipient_id')} (session {_g(d, 'session_id')}){reply}"
-    )
-
-
-def _delivery_stopped(d: Data) -> str:
-    cause = f", cause event {short(d['cause_event_id'])}" if d.get("cause_event_id") else ""
-    return f"delivery of letter {short(d.get('letter_id'))} stopped: {_g(d, 'cause')}{cause}"
-
-
-def _note_written(d: Data) -> str:
-    about = f" about {d['about_id']}" if d.get("about_id") else ""
-    attached = f", with a {d['attachment_type']} attachment" if d.get("attachment_digest") else ""
-    return f"{_g(d, 'kind')} note {short(d.get('note_id'))} written{about}{attached}"
-
-
-def _note_read(d: Data) -> str:
-    what = "its attachment" if d.get("attachment") else "its text"
-    return f"case note {short(d.get('note_id'))} read ({what})"
-
-
 # --- aftercare -------------------------------------------------------------------------------
 
 
@@ -302,25 +208,7 @@ SUMMARIES: dict[str, Callable[[Data], str]] = {
     "AgreementReached": _agreement,
     "CaseClosed": _words("case closed ({reason})"),
     "PractitionerRegistered": _words("practitioner {practitioner_id} registered at level {level}"),
-    "ReferralRecorded": _words(
-        "referral {referral_id:short} of {harmed_person_id} recorded: {source}, contact about "
-        "{contact_about} by {contact_by}"
-    ),
-    "ReferralOutcomeRecorded": _words("referral {referral_id:short}: {outcome}"),
-    "ResponsiblePersonOutcomeRecorded": _rp_outcome,
-    # Letters and indirect messages: ids and states; their content stays sealed.
-    "LetterDrafted": _letter_drafted,
-    "LetterSubmitted": _words("letter {letter_id:short} submitted for the facilitator's review"),
-    "LetterReturned": _words("letter {letter_id:short} returned to {author_id}: {reason}"),
-    "LetterRevised": _words("letter {letter_id:short} revised by {author_id}"),
-    "LetterApproved": _words("letter {letter_id:short} approved by the facilitator"),
-    "LetterDelivered": _words("letter {letter_id:short} delivered to {recipient_id}"),
-    "LetterKeptUnsent": _words("letter {letter_id:short} kept unsent, as its author chose"),
-    "LetterDeliveryStopped": _delivery_stopped,
-    # Case notes: who and what kind; the text and any attachment stay sealed.
-    "CaseNoteWritten": _note_written,
-    "CaseNoteRead": _note_read,
-    "CaseNoteShared": _words("case note {note_id:short} shared with {with_id}"),
+    **CASEWORK,
     # aftercare
     "AftercareOffered": _offered,
     "AftercareAccepted": _words("after-care accepted"),
