@@ -55,10 +55,13 @@ class AuditReader:
         schemas: Schemas | None = None,
         bootstrap: str | None = None,
         topic_prefix: str = "",
-        ledger_schema: str = DISCLOSURE,
+        ledger_schema: str | None = None,
     ) -> None:
         self.pool = pool
-        self.ledger_schema = ledger_schema
+        # The deployment's ledger where the deployment's stores are read; a reader given stores
+        # of its own (a test's schemas) reads a ledger only when told which: never the
+        # deployment's, whose rows are no part of those stores.
+        self.ledger_schema = ledger_schema or (DISCLOSURE if schemas is None else None)
         self.schemas = select_schemas(schemas)
         self.bootstrap = bootstrap
         self.topic_prefix = topic_prefix

@@ -301,3 +301,14 @@ async def test_a_forged_message_leaves_no_value_in_the_report(
     assert kinds == ["kafka_malformed"] * 6 + ["kafka_unknown"]
     text = str(report.to_dict()) + "\n".join(report.lines())
     assert "Canary" not in text
+
+
+def test_a_reader_of_its_own_stores_reads_no_deployment_ledger():
+    """Given a test's own stores, the reader verified the deployment's disclosure ledger too
+    (schema `disclosure`, there once a gateway ran against the same database): its rows were
+    counted with the test's, and every journey's check of the report failed."""
+    own = AuditReader(None, schemas={"consent": "consent_t1"})  # type: ignore[arg-type]
+    assert own.ledger_schema is None
+    assert AuditReader(None).ledger_schema == "disclosure"  # type: ignore[arg-type]
+    told = AuditReader(None, schemas={"consent": "consent_t1"}, ledger_schema="ledger_t1")  # type: ignore[arg-type]
+    assert told.ledger_schema == "ledger_t1"
