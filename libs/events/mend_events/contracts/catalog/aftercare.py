@@ -38,6 +38,15 @@ class PlanRole(StrEnum):
     SUPPORTED_PERSON = "supported_person"
 
 
+SUPPORT_STREAM = "support:"
+
+
+def support_stream(agency: str, subject_id: str) -> str:
+    """One person's support plan (a person id or an enquiry reference names someone within
+    their agency only)."""
+    return f"{SUPPORT_STREAM}{agency}:{subject_id}"
+
+
 class SupportSubject(StrEnum):
     """Whom a support plan is for: a registered person, or an enquiry's pseudonymous reference
     (someone who has not given their name)."""
