@@ -35,6 +35,8 @@ STAFF_ROLES = frozenset({Role.COORDINATOR, Role.PRACTITIONER, Role.AUDITOR, Role
 KeyId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 # An organisation's name is not personal data; still bounded and single-line.
 AgencyName = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=r"^[^\n\r]+$")]
+# An IANA time zone name ("Europe/London"); whether it exists is checked where it is chosen.
+TimeZoneName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_+/-]{1,63}$")]
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{1,500}$")]
 ClaimName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,99}$")]
 
@@ -91,6 +93,9 @@ class AgencyOnboarded(DomainEvent):
     agency_id: AgencyId
     name: AgencyName
     sign_in: SignIn
+    # The clock its participants' reminder hours are on unless they choose their own (None:
+    # UTC, as before agencies named one).
+    timezone: TimeZoneName | None = None
 
 
 @registry.register
@@ -541,8 +546,6 @@ class NoticeReason(StrEnum):
 
 
 Hour = Annotated[int, Field(ge=0, le=24)]
-# An IANA time zone name ("Europe/London"); whether it exists is checked where it is chosen.
-TimeZoneName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_+/-]{1,63}$")]
 
 
 @registry.register
