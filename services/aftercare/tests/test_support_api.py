@@ -30,8 +30,12 @@ async def test_support_for_an_anonymous_enquirer_opened_signposted_and_stopped_b
         body = {"check_in_id": check_in, "due_at": due}
         r = await client.post(f"/support/{REF}/check-ins", json=body, headers=prac)
         assert r.status_code == 201, r.text
-        referral = {"referral_id": str(uuid4()), "kind": "counselling", "owner_id": PRAC,
-                    "due_on": (datetime.now(UTC) + timedelta(days=7)).date().isoformat()}
+        referral = {
+            "referral_id": str(uuid4()),
+            "kind": "counselling",
+            "owner_id": PRAC,
+            "due_on": (datetime.now(UTC) + timedelta(days=7)).date().isoformat(),
+        }
         r = await client.post(f"/support/{REF}/referrals", json=referral, headers=prac)
         assert r.status_code == 201, r.text
 

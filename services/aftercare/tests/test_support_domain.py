@@ -38,8 +38,12 @@ def test_a_support_plan_is_opened_at_the_persons_request_and_stopped_by_them_at_
     assert [e.event_type for e in opened] == ["SupportPlanOpened"]
     assert plan.state.status is AftercareStatus.ACCEPTED and plan.state.supported_id == ENQ
     check_in = uuid4()
-    schedule = c.ScheduleCheckIn(check_in_id=check_in, participant_id=ENQ,
-                                 participant_role=SUPPORTED, due_at=NOW + timedelta(days=2))
+    schedule = c.ScheduleCheckIn(
+        check_in_id=check_in,
+        participant_id=ENQ,
+        participant_role=SUPPORTED,
+        due_at=NOW + timedelta(days=2),
+    )
     assert [e.event_type for e in plan.run(schedule, ctx(PRAC))] == ["CheckInScheduled"]
     refer = c.MakeReferral(referral_id=uuid4(), participant_id=ENQ, participant_role=SUPPORTED,
                            kind=ev.ReferralKind.COUNSELLING, owner_id=PRAC,
@@ -73,7 +77,11 @@ def test_a_practitioner_records_the_persons_stop_and_a_case_is_never_a_support_p
     closed = plan.run(c.CloseAftercare(reason=ev.ClosureReason.WITHDREW), ctx(PRAC))
     assert [e.event_type for e in closed] == ["AftercareClosed"]
     case = Case()  # a case's after-care: the supported role has no place in it
-    schedule = c.ScheduleCheckIn(check_in_id=uuid4(), participant_id=ENQ,
-                                 participant_role=SUPPORTED, due_at=NOW + timedelta(days=1))
+    schedule = c.ScheduleCheckIn(
+        check_in_id=uuid4(),
+        participant_id=ENQ,
+        participant_role=SUPPORTED,
+        due_at=NOW + timedelta(days=1),
+    )
     with pytest.raises(Rejected):
         case.run(schedule, ctx(PRAC))

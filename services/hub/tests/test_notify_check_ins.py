@@ -34,7 +34,12 @@ KOLKATA = ZoneInfo("Asia/Kolkata")
 
 
 async def test_a_check_in_reminder_at_her_hour_on_her_clock_and_none_once_she_stops(
-    platform, unique, topic_prefix, token, open_people_world, smtp  # noqa: F811
+    platform,
+    unique,
+    topic_prefix,
+    token,
+    open_people_world,
+    smtp,  # noqa: F811
 ):
     inbox, controller = smtp
     await ensure_topics(platform.kafka_bootstrap, ["aftercare"], prefix=topic_prefix)

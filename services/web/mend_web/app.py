@@ -22,7 +22,13 @@ from mend_events.app.settings import Settings
 from mend_events.web.edge import Timing
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mend_web import pages, participant, participant_letters, participant_reminders
+from mend_web import (
+    pages,
+    participant,
+    participant_letters,
+    participant_reminders,
+    participant_support,
+)
 from mend_web.csrf import CsrfRefused
 from mend_web.i18n import gettext as _
 from mend_web.index import Index
@@ -31,6 +37,7 @@ from mend_web.participant_cases import ParticipantCases
 from mend_web.routes import (
     auditor,
     coordinator,
+    enquiries,
     letters,
     notes,
     notices,
@@ -59,6 +66,8 @@ PARTS = (
     participant_reminders,
     notices,
     notes,
+    enquiries,
+    participant_support,
 )
 STATIC = Path(__file__).parent / "static"
 

@@ -304,3 +304,36 @@ class Services:
         path = f"/cases/{case_id}/notes/{note_id}/attachment"
         r = await self._send("sessions", "GET", path, headers)
         return r.headers.get("content-type", "application/octet-stream"), r.content
+
+    # --- enquiries (hub) and support without a case (aftercare) ---------------------------------
+
+    async def enquiries(self, token: str) -> list[dict[str, Any]]:
+        return list((await self._call("hub", "GET", "/enquiries", token))["enquiries"])
+
+    async def record_enquiry(self, token: str, body: Mapping[str, Any]) -> str:
+        """The new enquiry's reference (made by the hub)."""
+        return str((await self._call("hub", "POST", "/enquiries", token, body))["enquiry_ref"])
+
+    async def enquiry_outcome(self, token: str, ref: str, outcome: str) -> None:
+        await self._call("hub", "PUT", f"/enquiries/{ref}/outcome", token, {"outcome": outcome})
+
+    async def enquiry_account(self, token: str, ref: str) -> Mapping[str, Any]:
+        """An activation code for the enquirer's own (still anonymous) account: shown once."""
+        return await self._call("hub", "POST", f"/enquiries/{ref}/account", token, {})
+
+    async def support_plans(self, token: str) -> list[dict[str, Any]]:
+        return list((await self._call("aftercare", "GET", "/support", token))["plans"])
+
+    async def support_plan(self, token: str, subject_id: str) -> Mapping[str, Any] | None:
+        return await self._read("aftercare", f"/support/{subject_id}", token)
+
+    async def open_support(self, token: str, subject_id: str, subject: str) -> None:
+        body = {"subject": subject}
+        await self._call("aftercare", "POST", f"/support/{subject_id}/plan", token, body)
+
+    async def support_check_in(self, token: str, subject_id: str, body: Mapping[str, Any]) -> None:
+        await self._call("aftercare", "POST", f"/support/{subject_id}/check-ins", token, body)
+
+    async def stop_support(self, token: str, subject_id: str) -> None:
+        body = {"reason": "withdrew"}
+        await self._call("aftercare", "POST", f"/support/{subject_id}/closure", token, body)
