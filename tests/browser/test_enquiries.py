@@ -1,7 +1,7 @@
 """Enquiries and support without a case in the browser: a practitioner records an anonymous
 enquiry (a reference, no name), offers support with a first check-in, and hands the enquirer an
 activation code; the enquirer opens their own (still anonymous) account, sees their support
-plan and stops it with one click. Every page: 0 CSP violations, 0 axe violations."""
+plan, chooses to become a registered person, and stops the plan with one click. Every page: 0 CSP violations, 0 axe violations."""
 
 from __future__ import annotations
 
@@ -55,6 +55,10 @@ async def test_an_anonymous_enquiry_gets_support_which_the_enquirer_stops(
     await page.locator("#plan-status").wait_for()
     assert day in await page.content()  # the first check-in
     await checked.check(page, "participant-support-plan")
+    # Theirs alone: becoming a registered person.
+    await page.get_by_role("button", name="Become a registered person").click()
+    await page.get_by_role("status").filter(has_text="registered person").wait_for()
+    assert "Become a registered person" not in await page.content()
     await page.get_by_role("button", name="Stop my support plan now").click()
     await page.get_by_role("status").filter(has_text="Your support plan has stopped").wait_for()
     assert "Stop my support plan now" not in await page.content()

@@ -234,8 +234,10 @@ def router() -> APIRouter:
             if exc.status != 503:
                 raise
             away = True
+        # Someone who enquired without a name: theirs alone to become a registered person.
+        enquiry = await services(request).own_enquiry(me.token, me.person_id)
         return await _each_case(request, me, _support, "support.html", words=words, plan=plan,
-                                plan_away=away)  # fmt: skip
+                                plan_away=away, enquiry=enquiry)  # fmt: skip
 
     @r.post("/me/stay")
     async def stay(me: Participant) -> Response:

@@ -1,5 +1,7 @@
 """The participant's own support plan without a case (/me/support shows it): one click stops it
-at once, nothing asked (the aftercare service records their word)."""
+at once, nothing asked (the aftercare service records their word). Someone who enquired without
+giving a name (an account whose id is the enquiry's reference) may choose there to become a
+registered person: their own act, recorded by the hub."""
 
 from __future__ import annotations
 
@@ -17,5 +19,10 @@ def router() -> APIRouter:
     async def stop(request: Request, me: Participant) -> Response:
         await services(request).stop_support(me.token, me.person_id)
         return RedirectResponse("/me/support?done=stopped", status_code=303)
+
+    @r.post("/me/registration")
+    async def register(request: Request, me: Participant) -> Response:
+        await services(request).register_enquirer(me.token, me.person_id)
+        return RedirectResponse("/me/support?done=registered", status_code=303)
 
     return r

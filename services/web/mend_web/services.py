@@ -337,3 +337,11 @@ class Services:
     async def stop_support(self, token: str, subject_id: str) -> None:
         body = {"reason": "withdrew"}
         await self._call("aftercare", "POST", f"/support/{subject_id}/closure", token, body)
+
+    async def own_enquiry(self, token: str, ref: str) -> Mapping[str, Any] | None:
+        """The enquiry whose reference is the caller's own person id (an enquirer's account),
+        or None for anyone who did not come through an enquiry."""
+        return await self._read("hub", f"/enquiries/{ref}", token)
+
+    async def register_enquirer(self, token: str, ref: str) -> None:
+        await self._call("hub", "POST", f"/enquiries/{ref}/registration", token)

@@ -137,6 +137,7 @@ async def test_the_reminders_pages_are_for_participants_only_and_need_the_csrf_t
         ),
         ("/me/reminders/stop", {}),
         ("/me/support/stop", {}),  # their own support plan without a case
+        ("/me/registration", {}),  # an enquirer's own choice to register
     ]
     for caller in STAFF:
         browser = await area.signed_in_as(*caller)
