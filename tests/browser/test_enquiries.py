@@ -1,7 +1,8 @@
 """Enquiries and support without a case in the browser: a practitioner records an anonymous
 enquiry (a reference, no name), offers support with a first check-in, and hands the enquirer an
 activation code; the enquirer opens their own (still anonymous) account, sees their support
-plan, chooses to become a registered person, and stops the plan with one click. Every page: 0 CSP violations, 0 axe violations."""
+plan, chooses to become a registered person, and stops the plan with one click. Every page:
+0 CSP violations, 0 axe violations."""
 
 from __future__ import annotations
 
@@ -37,10 +38,11 @@ async def test_an_anonymous_enquiry_gets_support_which_the_enquirer_stops(
     await staff_checked.check(prac, "enquiries-listed")
 
     day = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
-    await prac.get_by_label("First check-in (optional)").fill(day)
-    await prac.get_by_role("button", name="Offer support").click()
+    await row.get_by_label("First check-in (optional)").fill(day)
+    await row.get_by_role("button", name="Offer support").click()
     await prac.get_by_role("status").wait_for()
     assert await prac.locator("#enquiries td.support").inner_text() == "accepted"
+    assert ref in await prac.locator("#support-plans").inner_text()
     await prac.get_by_role("button", name="Activation code for them").click()
     await prac.locator("#activation-code").wait_for()
     code = (await prac.locator("#activation-code").inner_text()).strip()

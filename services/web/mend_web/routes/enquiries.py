@@ -28,6 +28,8 @@ from mend_web.services import ServiceError
 Staff = Annotated[Viewer, Depends(viewer("practitioner", "coordinator"))]
 Practitioner = Annotated[Viewer, Depends(viewer("practitioner"))]
 Ref = Annotated[str, Path(pattern=PSEUDO_ID_PATTERN)]
+PersonField = Annotated[str, Form(pattern=PSEUDO_ID_PATTERN)]
+Day = Annotated[str, Form(pattern=r"^(|\d{4}-\d{2}-\d{2})$")]
 AgencyOrNone = Annotated[str, Form(pattern=r"^(|[a-z][a-z0-9-]{1,63})$")]
 # The way back as typed; the hub checks and seals it, and it is never logged here.
 Address = Annotated[str, Form(max_length=500)]
@@ -68,14 +70,26 @@ def _rows(enquiries: list[dict[str, Any]], plans: dict[str, str]) -> list[dict[s
     ]
 
 
+async def _offer(request: Request, me: Viewer, subject_id: str, subject: str, day: str) -> None:
+    """The plan, and a first check-in (noon UTC on the day chosen) when a day is given."""
+    svc = services(request)
+    await svc.open_support(me.token, subject_id, subject)
+    if day:
+        due = datetime.combine(datetime.fromisoformat(day).date(), time(12), tzinfo=UTC)
+        body = {"check_in_id": str(uuid4()), "due_at": due.isoformat()}
+        await svc.support_check_in(me.token, subject_id, body)
+
+
 def router() -> APIRouter:
     r = APIRouter()
 
     @r.get("/enquiries")
     async def enquiries(request: Request, me: Staff) -> Response:
         svc = services(request)
-        plans = {p["subject_id"]: p["status"] for p in await svc.support_plans(me.token)}
+        every = await svc.support_plans(me.token)
+        plans = {p["subject_id"]: p["status"] for p in every}
         ctx = {
+            "plans": every,
             "enquiries": _rows(await svc.enquiries(me.token), plans),
             "routes": list(EnquiryRoute),
             "topics": [(t, _label(t)) for t in EnquiryTopic],
@@ -122,21 +136,17 @@ def router() -> APIRouter:
         return render(request, "practitioner/enquiry_code.html", ctx)
 
     @r.post("/enquiries/{ref}/support")
-    async def support(
-        request: Request,
-        me: Practitioner,
-        ref: Ref,
-        first_check_in: Annotated[str, Form(pattern=r"^(|\d{4}-\d{2}-\d{2})$")] = "",
+    async def support(request: Request, me: Practitioner, ref: Ref, first_check_in: Day = ""):
+        """Support without a case, at the enquirer's request."""
+        await _offer(request, me, ref, "enquiry", first_check_in)
+        return RedirectResponse("/enquiries?done=support", status_code=303)
+
+    @r.post("/support")
+    async def support_person(
+        request: Request, me: Practitioner, person_id: PersonField, first_check_in: Day = ""
     ) -> Response:
-        """Support without a case, at the enquirer's request: the plan, and a first check-in
-        (noon UTC on the day chosen) when a day is given."""
-        svc = services(request)
-        await svc.open_support(me.token, ref, "enquiry")
-        if first_check_in:
-            day = datetime.fromisoformat(first_check_in).date()
-            due = datetime.combine(day, time(12), tzinfo=UTC).isoformat()
-            body = {"check_in_id": str(uuid4()), "due_at": due}
-            await svc.support_check_in(me.token, ref, body)
+        """Support without a case for a registered person who asks for it."""
+        await _offer(request, me, person_id, "person", first_check_in)
         return RedirectResponse("/enquiries?done=support", status_code=303)
 
     return r

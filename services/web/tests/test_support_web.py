@@ -1,0 +1,33 @@
+"""Support without a case through the web app over the real hub and aftercare: a practitioner
+offers a registered person support with a first check-in from the enquiries page; the person
+sees their plan on /me/support and stops it with one click, at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from .accounts import staffed
+from .conftest import csrf_of
+
+A, COORD, PRAC, HP = "agency-a", "coord-aaaa01", "prac-0001aa", "hp-support01"
+
+
+async def test_a_registered_person_is_offered_support_and_stops_it(world):
+    await staffed(world, A, COORD, (PRAC,))
+    prac = await world.signed_in_as("practitioner", PRAC)
+    page = await prac.get("/enquiries")
+    assert page.status_code == 200 and "Nobody has a support plan yet." in page.text
+    day = (datetime.now(UTC) + timedelta(days=4)).date().isoformat()
+    body = {"person_id": HP, "first_check_in": day, "csrf_token": csrf_of(page.text)}
+    r = await prac.post("/support", data=body)
+    assert (r.status_code, r.headers["location"]) == (303, "/enquiries?done=support"), r.text
+    assert HP in (await prac.get("/enquiries")).text
+
+    hp = await world.signed_in_as("harmed_person", HP)
+    mine = await hp.get("/me/support")
+    assert mine.status_code == 200 and "Your support plan" in mine.text and day in mine.text
+    r = await hp.post("/me/support/stop", data={"csrf_token": csrf_of(mine.text)})
+    assert (r.status_code, r.headers["location"]) == (303, "/me/support?done=stopped")
+    after = await hp.get("/me/support?done=stopped")
+    assert "Your support plan has stopped" in after.text
+    assert "Stop my support plan now" not in after.text
