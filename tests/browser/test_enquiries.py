@@ -1,5 +1,6 @@
 """Enquiries and support without a case in the browser: a practitioner records an anonymous
-enquiry (a reference, no name), offers support with a first check-in, and hands the enquirer an
+enquiry (a reference, no name), offers support with a first check-in, signposts them to
+advocacy, and hands the enquirer an
 activation code; the enquirer opens their own (still anonymous) account, sees their support
 plan, chooses to become a registered person, and stops the plan with one click. Every page:
 0 CSP violations, 0 axe violations."""
@@ -43,6 +44,12 @@ async def test_an_anonymous_enquiry_gets_support_which_the_enquirer_stops(
     await prac.get_by_role("status").wait_for()
     assert await prac.locator("#enquiries td.support").inner_text() == "accepted"
     assert ref in await prac.locator("#support-plans").inner_text()
+    plan = prac.locator("#support-plans tbody tr")
+    await plan.get_by_label("Signpost to").select_option("advocacy")
+    await plan.get_by_role("button", name="Refer").click()
+    await prac.get_by_role("status").wait_for()
+    assert await prac.locator("#support-plans td.plan-referrals").inner_text() == "1"
+    await staff_checked.check(prac, "enquiries-support")
     await prac.get_by_role("button", name="Activation code for them").click()
     await prac.locator("#activation-code").wait_for()
     code = (await prac.locator("#activation-code").inner_text()).strip()

@@ -334,7 +334,11 @@ class Services:
     async def support_check_in(self, token: str, subject_id: str, body: Mapping[str, Any]) -> None:
         await self._call("aftercare", "POST", f"/support/{subject_id}/check-ins", token, body)
 
+    async def support_referral(self, token: str, subject_id: str, body: Mapping[str, Any]) -> None:
+        await self._call("aftercare", "POST", f"/support/{subject_id}/referrals", token, body)
+
     async def stop_support(self, token: str, subject_id: str) -> None:
+        """The person's own stop (their token), or their word relayed by a practitioner."""
         body = {"reason": "withdrew"}
         await self._call("aftercare", "POST", f"/support/{subject_id}/closure", token, body)
 

@@ -102,6 +102,8 @@ ACTIONS = [
     ("/enquiries/enq-none0001/account", {}, _TAKE_ENQUIRIES),
     ("/enquiries/enq-none0001/support", {"first_check_in": ""}, PRACTITIONERS),
     ("/support", {"person_id": MATRIX_HP, "first_check_in": ""}, PRACTITIONERS),
+    (f"/support/{MATRIX_HP}/referrals", {"kind": "counselling"}, PRACTITIONERS),
+    (f"/support/{MATRIX_HP}/stop", {}, PRACTITIONERS),
     # The case page's actions (routes/case_actions.py), each with a body the service would take.
     *CASE_ACTIONS,
 ]  # fmt: skip

@@ -1,6 +1,7 @@
 """Support without a case through the web app over the real hub and aftercare: a practitioner
-offers a registered person support with a first check-in from the enquiries page; the person
-sees their plan on /me/support and stops it with one click, at once."""
+offers a registered person support with a first check-in from the enquiries page and signposts
+them to advocacy; the person sees their plan on /me/support and stops it with one click, at
+once."""
 
 from __future__ import annotations
 
@@ -22,10 +23,15 @@ async def test_a_registered_person_is_offered_support_and_stops_it(world):
     r = await prac.post("/support", data=body)
     assert (r.status_code, r.headers["location"]) == (303, "/enquiries?done=support"), r.text
     assert HP in (await prac.get("/enquiries")).text
+    r = await prac.post(
+        f"/support/{HP}/referrals", data={"kind": "advocacy", "csrf_token": body["csrf_token"]}
+    )
+    assert r.status_code == 303, r.text
 
     hp = await world.signed_in_as("harmed_person", HP)
     mine = await hp.get("/me/support")
     assert mine.status_code == 200 and "Your support plan" in mine.text and day in mine.text
+    assert "Advocacy" in mine.text  # the signposting
     r = await hp.post("/me/support/stop", data={"csrf_token": csrf_of(mine.text)})
     assert (r.status_code, r.headers["location"]) == (303, "/me/support?done=stopped")
     after = await hp.get("/me/support?done=stopped")

@@ -7,8 +7,8 @@ every step; nothing is kept here."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
-from typing import Annotated, Any
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -29,6 +29,8 @@ Staff = Annotated[Viewer, Depends(viewer("practitioner", "coordinator"))]
 Practitioner = Annotated[Viewer, Depends(viewer("practitioner"))]
 Ref = Annotated[str, Path(pattern=PSEUDO_ID_PATTERN)]
 PersonField = Annotated[str, Form(pattern=PSEUDO_ID_PATTERN)]
+# Signposting's kinds (circles of support and accountability are a case's responsible person's).
+SignpostKind = Literal["counselling", "advocacy", "therapeutic_treatment", "other"]
 Day = Annotated[str, Form(pattern=r"^(|\d{4}-\d{2}-\d{2})$")]
 AgencyOrNone = Annotated[str, Form(pattern=r"^(|[a-z][a-z0-9-]{1,63})$")]
 # The way back as typed; the hub checks and seals it, and it is never logged here.
@@ -51,6 +53,14 @@ def _label(code: str | None) -> str:
         "agency": _("Through an agency"),
     }
     return words.get(code or "", _("Not yet recorded"))
+
+
+def _signpost(kind: str) -> str:
+    return {
+        "counselling": _("Counselling"),
+        "advocacy": _("Advocacy"),
+        "therapeutic_treatment": _("Therapeutic treatment"),
+    }.get(kind, _("Other support"))
 
 
 def _nav(me: Viewer) -> str:
@@ -96,6 +106,10 @@ def router() -> APIRouter:
             "outcomes": [(o, _label(o)) for o in EnquiryOutcome],
             "channels": [ContactChannel.EMAIL, ContactChannel.PHONE, ContactChannel.TEXT_MESSAGE],
             "practitioner": me.role == "practitioner",
+            "signposts": [
+                (k, _signpost(k))
+                for k in ("counselling", "advocacy", "therapeutic_treatment", "other")
+            ],
             "nav": _nav(me),
             "done": request.query_params.get("done"),
         }
@@ -148,5 +162,23 @@ def router() -> APIRouter:
         """Support without a case for a registered person who asks for it."""
         await _offer(request, me, person_id, "person", first_check_in)
         return RedirectResponse("/enquiries?done=support", status_code=303)
+
+    @r.post("/support/{subject}/referrals")
+    async def signpost(
+        request: Request, me: Practitioner, subject: Ref, kind: Annotated[SignpostKind, Form()]
+    ) -> Response:
+        """Signposting: a referral to another service, followed up by the practitioner within
+        two weeks."""
+        due = (datetime.now(UTC) + timedelta(days=14)).date().isoformat()
+        body = {"referral_id": str(uuid4()), "kind": str(kind), "owner_id": me.person_id,
+                "due_on": due}  # fmt: skip
+        await services(request).support_referral(me.token, subject, body)
+        return RedirectResponse("/enquiries?done=signposted", status_code=303)
+
+    @r.post("/support/{subject}/stop")
+    async def stop(request: Request, me: Practitioner, subject: Ref) -> Response:
+        """The person told the practitioner to stop (no account, on the phone): at once."""
+        await services(request).stop_support(me.token, subject)
+        return RedirectResponse("/enquiries?done=stopped", status_code=303)
 
     return r
