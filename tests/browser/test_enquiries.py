@@ -1,9 +1,8 @@
 """Enquiries and support without a case in the browser: a practitioner records an anonymous
 enquiry (a reference, no name), offers support with a first check-in, signposts them to
-advocacy, and hands the enquirer an
-activation code; the enquirer opens their own (still anonymous) account, sees their support
-plan, chooses to become a registered person, and stops the plan with one click. Every page:
-0 CSP violations, 0 axe violations."""
+advocacy, and hands the enquirer an activation code; the enquirer opens their own (still
+anonymous) account, sees their support plan, chooses to become a registered person, and stops
+the plan with one click. Every page: 0 CSP violations, 0 axe violations."""
 
 from __future__ import annotations
 
