@@ -131,6 +131,9 @@ async def _world(world) -> None:
     runtimes = [world.hub_runtime, world.sessions_runtime]
     await settled(runtimes, lambda s: CASE in s.cases_of(A, PRAC) and (B, "prac-bbbb01") in s.staff
                   and (A, AUDITOR) in s.staff)  # fmt: skip
+    # The enquiries page reads the support plans: aftercare knows the staff who open it.
+    await settled([world.aftercare_runtime],
+                  lambda s: {(A, PRAC), (A, STRANGER), (A, COORD)} <= set(s.staff))  # fmt: skip
     index = world.app.state.index  # fed through the broker, as the services are
     await wait_until(lambda: _indexed(index))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from .accounts import staffed
+from .accounts import settled, staffed
 from .conftest import csrf_of
 
 A, COORD, PRAC, HP = "agency-a", "coord-aaaa01", "prac-0001aa", "hp-support01"
@@ -15,6 +15,8 @@ A, COORD, PRAC, HP = "agency-a", "coord-aaaa01", "prac-0001aa", "hp-support01"
 
 async def test_a_registered_person_is_offered_support_and_stops_it(world):
     await staffed(world, A, COORD, (PRAC,))
+    # Aftercare learns the agency's staff from the hub's topic, a moment after the hub.
+    await settled([world.aftercare_runtime], lambda s: (A, PRAC) in s.staff)
     prac = await world.signed_in_as("practitioner", PRAC)
     page = await prac.get("/enquiries")
     assert page.status_code == 200 and "Nobody has a support plan yet." in page.text
@@ -27,6 +29,14 @@ async def test_a_registered_person_is_offered_support_and_stops_it(world):
         f"/support/{HP}/referrals", data={"kind": "advocacy", "csrf_token": body["csrf_token"]}
     )
     assert r.status_code == 303, r.text
+
+    # An enquiry through another agency, its contact person by pseudonymous id: listed.
+    enquiry = {"route": "agency", "referring_agency": "agency-b", "contact_person_id": "ref-0007bb",
+               "topics": ["safety"], "csrf_token": body["csrf_token"]}  # fmt: skip
+    assert (await prac.post("/enquiries", data=enquiry)).status_code == 303
+    listed = (await world.hub.get("/enquiries", headers=world.token("practitioner", PRAC))).json()
+    assert [(e["referring_agency"], e["contact_person_id"], e["topics"])
+            for e in listed["enquiries"]] == [("agency-b", "ref-0007bb", ["safety"])]  # fmt: skip
 
     hp = await world.signed_in_as("harmed_person", HP)
     mine = await hp.get("/me/support")

@@ -122,12 +122,15 @@ def router() -> APIRouter:
         route: Annotated[EnquiryRoute, Form()],
         topics: Annotated[list[EnquiryTopic], Form()],
         referring_agency: AgencyOrNone = "",
+        contact_person_id: Annotated[str, Form(pattern=f"^(|{PSEUDO_ID_PATTERN[1:-1]})$")] = "",
         channel: Annotated[ContactChannel | None, Form()] = None,
         address: Address = "",
     ) -> Response:
         body: dict[str, Any] = {"route": str(route), "topics": [str(t) for t in topics]}
         if referring_agency:
             body["referring_agency"] = referring_agency
+        if contact_person_id:
+            body["contact_person_id"] = contact_person_id
         if address.strip():
             if channel is None:
                 raise ServiceError(422)
