@@ -13,6 +13,7 @@ from mend_events.app.serve import periodically
 from mend_events.messaging.reactions import subscribe
 from mend_events.security.cases import CaseDirectory
 
+from mend_aftercare import support
 from mend_aftercare.api import router
 from mend_aftercare.delivery import OnDelivered
 from mend_aftercare.reactions import Reactions
@@ -38,6 +39,7 @@ def wire(
     (`MEND_AFTERCARE_DELIVERY_HOLD`, default 5). `send_updates=False` leaves the outbox to the
     caller (`service.process_updates()`), for deterministic tests."""
     app.include_router(router())
+    app.include_router(support.router())  # support without a case: the same decider
     schema = runtime.schema
     cases, consent = CaseDirectory(schema), ConsentFacts(schema)
     runtime.project(ProgressOutbox(schema))

@@ -30,6 +30,7 @@ from mend_events.contracts.catalog.aftercare import (
     ProgressCode,
     ReferralKind,
     Score,
+    SupportSubject,
     UpdateLevel,
 )
 from mend_events.web.inputs import Day, Moment
@@ -75,6 +76,17 @@ class ShareProgressUpdate(_Command):
     commitment_id: UUID
     status: CommitmentStatus
     updates_consented_at_now: bool
+
+
+# --- support without a case -----------------------------------------------------------------
+
+
+class OpenSupportPlan(_Command):
+    """Support and signposting for someone who approached the agency, at their request: by
+    them, or by a practitioner recording their request. `subject_id` is the stream's."""
+
+    subject_id: PseudoId
+    subject: SupportSubject
 
 
 # --- the harmed person's own word -----------------------------------------------------------
@@ -173,7 +185,8 @@ def with_research_consent(answer: OutcomeMeasureAnswer, consent: bool) -> Record
 
 
 AftercareCommand = (
-    OfferAftercare
+    OpenSupportPlan
+    | OfferAftercare
     | RecordCommitment
     | ShareProgressUpdate
     | AcceptAftercare

@@ -499,6 +499,7 @@ AFTERCARE_EVENTS = [
 
 def test_every_event_is_registered_under_its_class_name() -> None:
     assert {m.__name__ for m in AFTERCARE_EVENTS} == {
+        "SupportPlanOpened",
         "AftercareOffered",
         "AftercareAccepted",
         "AftercareDeclined",

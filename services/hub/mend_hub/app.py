@@ -16,6 +16,7 @@ from mend_events.security.cases import CaseDirectory
 from mend_events.security.identity import require_identity
 
 from mend_hub import api
+from mend_hub.enquiries import part as enquiries
 from mend_hub.notify import part as notify
 from mend_hub.people import part as people
 from mend_hub.reactions import Reactions
@@ -24,7 +25,7 @@ from mend_hub.service import HubService
 from mend_hub.signin import wiring as signin
 from mend_hub.signin.api import signed_in
 
-PARTS = (api, people, signin, notify)
+PARTS = (api, people, signin, notify, enquiries)
 
 
 def wire(app: FastAPI, runtime: ServiceRuntime) -> Wiring[HubService]:

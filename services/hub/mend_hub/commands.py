@@ -36,6 +36,8 @@ from pydantic import (
     field_validator,
 )
 
+from mend_hub.zones import KnownZone
+
 
 def _ed25519_public_key(pem: str) -> str:
     """An Ed25519 public key in PEM (SubjectPublicKeyInfo): the only kind the hub takes, so an
@@ -88,6 +90,7 @@ class OnboardAgency(_Body):
     sign_in: SignIn = SignIn.LOCAL
     keys: tuple[AgencyKey, ...] = Field(default=(), max_length=10)
     identity_provider: IdentityProvider | None = None
+    timezone: KnownZone | None = None
 
 
 class AddAgencyKey(AgencyKey):

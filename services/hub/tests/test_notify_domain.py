@@ -1,11 +1,13 @@
 """Reminders and notices, pure: R10's rule (a reminder only to someone opted into it, within
-their hours, none after they stop) as a property over random histories of choices, and the
-case's reminders and notices decided once per cause."""
+their hours on their own clock, none after they stop) as a property over random histories of
+choices of session and check-in reminders in many time zones, and the case's (or a plan's)
+reminders and notices decided once per cause."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +18,7 @@ from mend_events.contracts.catalog.hub import (
     NoticeReason,
     ReminderCancelCause,
     ReminderKind,
+    RemindersChosen,
     StaffNotified,
 )
 from mend_events.contracts.envelope import Metadata
@@ -25,6 +28,7 @@ from mend_hub.notify.domain import (
     Choice,
     ChooseReminders,
     NotifyStaff,
+    QueueCheckInReminder,
     QueueReminders,
     StopReminders,
     choices,
@@ -117,35 +121,49 @@ def test_reminders_are_queued_cancelled_and_staff_told_once_per_cause():
 # --- R10 as a property --------------------------------------------------------------------
 
 HOURS = st.integers(min_value=0, max_value=23)
+# Zones with whole, half, quarter-hour and daylight-saving offsets either side of UTC.
+ZONES = ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu",
+         "Pacific/Chatham", "Australia/Lord_Howe", "Pacific/Kiritimati"]  # fmt: skip
+KINDS = st.sampled_from(list(ReminderKind))
 STEP = st.one_of(
     st.tuples(
         st.just("choose"),
-        st.sets(st.sampled_from(list(ReminderKind))),
+        st.sets(KINDS),
         HOURS,
         HOURS,
         st.integers(min_value=1, max_value=72),
+        st.sampled_from(ZONES),
     ),
     st.tuples(st.just("stop")),
     st.tuples(st.just("wait"), st.integers(min_value=1, max_value=60 * 30)),  # minutes
-    st.tuples(st.just("due")),  # a queued reminder comes due now
+    st.tuples(st.just("due"), KINDS),  # a queued reminder of this kind comes due now
 )
 
 
+def _local_hour(at: datetime, name: str) -> int:
+    """Independently of the code under test: the hour on that zone's clock."""
+    return at.astimezone(ZoneInfo(name)).hour
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(STEP, max_size=30))
-def test_no_reminder_is_ever_sent_to_someone_not_opted_in_nor_after_they_stop(steps):
-    """Over any history of choices and stops, the deliverer's rule (`may_send` on the
-    person's choice as it is at that moment) sends only to someone opted in, within their
-    hours, and never between a stop and the next opt-in."""
+@given(st.lists(STEP, max_size=30), st.datetimes(min_value=datetime(2026, 1, 1),
+                                                max_value=datetime(2027, 12, 31)))  # fmt: skip
+def test_no_reminder_is_ever_sent_to_someone_not_opted_in_nor_after_they_stop(steps, start):
+    """Over any history of choices (of session and check-in reminders, on any clock) and stops,
+    the deliverer's rule (`may_send` on the person's choice as it is at that moment) sends a
+    reminder of a kind only to someone opted into that kind, within their hours on their own
+    clock, and never between a stop (or a choice without that kind) and the next opt-in."""
     stream = f"reminders:agency-a:{HP}"
-    state, now, stopped, sent = choices.initial(stream), T0, True, []
+    now = start.replace(tzinfo=UTC)
+    state, opted, sent = choices.initial(stream), set(), []
     for step in steps:
         command = None
         if step[0] == "choose":
-            _, kinds, start, end, lead = step
-            if kinds and start != end:
-                command = ChooseReminders(route_id=ROUTE, kinds=tuple(kinds), earliest_hour=start,
-                                          latest_hour=end, lead_hours=lead)  # fmt: skip
+            _, kinds, first, end, lead, zone = step
+            if kinds and first != end:
+                command = ChooseReminders(route_id=ROUTE, kinds=tuple(kinds), earliest_hour=first,
+                                          latest_hour=end, lead_hours=lead,
+                                          timezone=zone)  # fmt: skip
         elif step[0] == "stop":
             command = StopReminders()
         elif step[0] == "wait":
@@ -155,10 +173,45 @@ def test_no_reminder_is_ever_sent_to_someone_not_opted_in_nor_after_they_stop(st
                 state = choices.evolve(
                     state, event, Metadata(HP, Role.HARMED_PERSON, "agency-a", uuid4(), None, now)
                 )
-            stopped = isinstance(command, StopReminders) or SESSION not in command.kinds
-        if step[0] == "due" and may_send(state, SESSION, now):
-            sent.append((now, stopped, state))
-    for at, was_stopped, choice in sent:
-        assert not was_stopped  # never after a stop, never without an opt-in to this kind
-        assert SESSION in choice.kinds and choice.route_id == ROUTE
-        assert choice.within_hours(at)
+            opted = set() if isinstance(command, StopReminders) else set(command.kinds)
+        if step[0] == "due" and may_send(state, step[1], now):
+            sent.append((now, step[1], step[1] in opted, state))
+    for at, kind, was_opted, choice in sent:
+        assert was_opted  # never after a stop, never without an opt-in to this kind
+        assert kind in choice.kinds and choice.route_id == ROUTE
+        first, end = choice.earliest_hour, choice.latest_hour
+        hour = _local_hour(at, choice.timezone)
+        assert (first <= hour < end) if first < end else (hour >= first or hour < end)
+
+
+def test_hours_are_on_the_persons_own_clock_and_default_to_utc_for_older_choices():
+    london = Choice(HP, ROUTE, frozenset({ReminderKind.CHECK_IN}), 18, 21, 24, "Europe/London")
+    summer = datetime(2026, 7, 1, 17, 30, tzinfo=UTC)  # 18:30 in London (BST)
+    assert london.within_hours(summer) and not london.within_hours(summer.replace(hour=20))
+    assert london.within_hours(datetime(2026, 12, 1, 20, 30, tzinfo=UTC))  # GMT in winter
+    kolkata = Choice(HP, ROUTE, frozenset({ReminderKind.CHECK_IN}), 9, 10, 24, "Asia/Kolkata")
+    due = due_time(kolkata, ReminderKind.CHECK_IN, datetime(2026, 12, 3, 12, 0, tzinfo=UTC))
+    assert due is not None and _local_hour(due, "Asia/Kolkata") == 9
+    with pytest.raises(ValueError):
+        ChooseReminders(route_id=ROUTE, kinds=(SESSION,), earliest_hour=9, latest_hour=10,
+                        timezone="Mars/Olympus_Mons")  # fmt: skip
+    older = RemindersChosen(person_id=HP, route_id=ROUTE, kinds=(SESSION,), earliest_hour=9,
+                            latest_hour=10, lead_hours=2)  # fmt: skip
+    meta = Metadata(HP, Role.HARMED_PERSON, "agency-a", uuid4(), None, T0)
+    folded = choices.evolve(choices.initial(f"reminders:agency-a:{HP}"), older, meta)
+    assert folded.timezone == "UTC"
+
+
+def test_check_in_reminders_are_cancelled_by_their_plan_never_by_a_sessions_withdrawal():
+    stream, system = "notices:support:agency-a:enq-0a1b2c3d", ("svc-hub-notify", Role.SYSTEM)
+    check_in, later = uuid4(), T0 + timedelta(days=2)
+    queue = QueueCheckInReminder(check_in_id=check_in, plan=stream[8:], person_id=HP, due=later)
+    withdrawal = CancelReminders(cause=ReminderCancelCause.CONSENT_WITHDRAWN,
+                                 cause_event_id=uuid4())  # fmt: skip
+    closed = CancelReminders(cause=ReminderCancelCause.PLAN_CLOSED, cause_event_id=uuid4(),
+                             kind=ReminderKind.CHECK_IN)  # fmt: skip
+    _state, events = run(notices, stream, [(*system, c, T0) for c in
+                                          (queue, queue, withdrawal, closed, closed)])  # fmt: skip
+    assert [e.event_type for e in events] == ["ReminderQueued", "ReminderCancelled"]
+    assert events[0].kind is ReminderKind.CHECK_IN and events[0].check_in_id == check_in
+    assert events[1].cause is ReminderCancelCause.PLAN_CLOSED

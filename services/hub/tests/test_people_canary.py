@@ -68,6 +68,13 @@ async def test_canary_nowhere_in_clear_and_erasure_leaves_it_unreadable(
             assert r.status_code == 200 and world.number in r.text
             r = await c.get(f"/people/{HP}", headers=world.as_("harmed person"))
             assert r.json()["details"]["name"] == world.canary
+            # An anonymous enquiry whose way back is the canary number (sealed under the
+            # enquiry's own key): the same search covers it, in the topic, tables and logs.
+            enquiry = {"route": "self", "topics": ["support_services"],
+                       "contact": {"channel": "phone", "address": world.number,
+                                   "safe_times": f"ask for {world.canary}"}}  # fmt: skip
+            r = await c.post("/enquiries", json=enquiry, headers=world.as_("practitioner"))
+            assert r.status_code == 201 and world.number not in r.text, r.text
 
             # The topic: every event the hub stored, published, none with the canary.
             async with app_pool.acquire() as conn:

@@ -28,6 +28,7 @@ from mend_web import (
     participant_casework,
     participant_letters,
     participant_reminders,
+    participant_support,
 )
 from mend_web.csrf import CsrfRefused
 from mend_web.i18n import gettext as _
@@ -38,6 +39,7 @@ from mend_web.routes import (
     auditor,
     casework,
     coordinator,
+    enquiries,
     letters,
     notes,
     notices,
@@ -68,6 +70,8 @@ PARTS = (
     notes,
     participant_casework,
     casework,
+    enquiries,
+    participant_support,
 )
 STATIC = Path(__file__).parent / "static"
 

@@ -225,7 +225,19 @@ def router() -> APIRouter:
 
     @r.get("/me/support")
     async def support(request: Request, me: Participant) -> Response:
-        return await _each_case(request, me, _support, "support.html", words=words)
+        # Their own support plan without a case (if any), beside each case's after-care; the
+        # cases' pages still show when the aftercare service is away (and say so).
+        plan, away = None, False
+        try:
+            plan = await services(request).support_plan(me.token, me.person_id)
+        except ServiceError as exc:
+            if exc.status != 503:
+                raise
+            away = True
+        # Someone who enquired without a name: theirs alone to become a registered person.
+        enquiry = await services(request).own_enquiry(me.token, me.person_id)
+        return await _each_case(request, me, _support, "support.html", words=words, plan=plan,
+                                plan_away=away, enquiry=enquiry)  # fmt: skip
 
     @r.post("/me/stay")
     async def stay(me: Participant) -> Response:

@@ -1,11 +1,13 @@
 """The participant's reminders (/me/reminders): none unless they ask (R10). They choose to be
-reminded of planned sessions at an e-mail address of theirs (sealed by the hub), only between
-the hours they pick, and stop every reminder with one click, at once. The hub decides and
+reminded of planned sessions and of support check-ins at an e-mail address of theirs (sealed by
+the hub), only between the hours they pick on their own clock (a time zone they choose, or
+their organisation's), and stop every reminder with one click, at once. The hub decides and
 keeps the choice; nothing of it is kept here."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,6 +21,10 @@ Hour = Annotated[int, Form(ge=0, le=24)]
 Address = Annotated[str, Form(max_length=320)]
 RouteOrNew = Annotated[str, Form(pattern=r"^(new|[0-9a-f-]{36})$")]
 HOURS = list(range(25))
+Kinds = Annotated[list[Literal["session", "check_in"]] | None, Form()]
+# "" is their organisation's clock (the hub fills it in); else an IANA name the hub checks.
+Zone = Annotated[str, Form(pattern=r"^(|[A-Za-z][A-Za-z0-9_+/-]{1,63})$")]
+ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
 
 
 def router() -> APIRouter:
@@ -28,7 +34,8 @@ def router() -> APIRouter:
     async def reminders(request: Request, me: Participant) -> Response:
         choice = await services(request).reminders(me.token)
         done = request.query_params.get("done")
-        return _page(request, "reminders.html", {"choice": choice, "hours": HOURS, "done": done})
+        ctx = {"choice": choice, "hours": HOURS, "done": done, "zones": ZONES}
+        return _page(request, "reminders.html", ctx)
 
     @r.post("/me/reminders")
     async def choose(
@@ -38,14 +45,17 @@ def router() -> APIRouter:
         latest_hour: Hour,
         route: RouteOrNew = "new",
         address: Address = "",
+        kinds: Kinds = None,
+        timezone: Zone = "",
     ) -> Response:
         svc = services(request)
         if route == "new":
             if "@" not in address.strip():
                 raise ServiceError(422)  # "that could not be done": an address is needed
             route = await svc.add_email_route(me.token, me.person_id, address.strip())
-        choice = {"route_id": route, "kinds": ["session"], "earliest_hour": earliest_hour,
-                  "latest_hour": latest_hour, "lead_hours": 24}  # fmt: skip
+        choice = {"route_id": route, "kinds": sorted(set(kinds or ["session"])),
+                  "earliest_hour": earliest_hour, "latest_hour": latest_hour, "lead_hours": 24,
+                  **({"timezone": timezone} if timezone else {})}  # fmt: skip
         await svc.choose_reminders(me.token, choice)
         return RedirectResponse("/me/reminders?done=chosen", status_code=303)
 

@@ -334,3 +334,48 @@ class Services:
         """`verb` on an item (None: write a new one, `body` the item)."""
         path = f"/cases/{case_id}/materials" + (f"/{item_id}/{verb}" if item_id else "")
         await self._call("sessions", "POST", path, token, body)
+
+    # --- enquiries (hub) and support without a case (aftercare) ---------------------------------
+
+    async def enquiries(self, token: str) -> list[dict[str, Any]]:
+        return list((await self._call("hub", "GET", "/enquiries", token))["enquiries"])
+
+    async def record_enquiry(self, token: str, body: Mapping[str, Any]) -> str:
+        """The new enquiry's reference (made by the hub)."""
+        return str((await self._call("hub", "POST", "/enquiries", token, body))["enquiry_ref"])
+
+    async def enquiry_outcome(self, token: str, ref: str, outcome: str) -> None:
+        await self._call("hub", "PUT", f"/enquiries/{ref}/outcome", token, {"outcome": outcome})
+
+    async def enquiry_account(self, token: str, ref: str) -> Mapping[str, Any]:
+        """An activation code for the enquirer's own (still anonymous) account: shown once."""
+        return await self._call("hub", "POST", f"/enquiries/{ref}/account", token, {})
+
+    async def support_plans(self, token: str) -> list[dict[str, Any]]:
+        return list((await self._call("aftercare", "GET", "/support", token))["plans"])
+
+    async def support_plan(self, token: str, subject_id: str) -> Mapping[str, Any] | None:
+        return await self._read("aftercare", f"/support/{subject_id}", token)
+
+    async def open_support(self, token: str, subject_id: str, subject: str) -> None:
+        body = {"subject": subject}
+        await self._call("aftercare", "POST", f"/support/{subject_id}/plan", token, body)
+
+    async def support_check_in(self, token: str, subject_id: str, body: Mapping[str, Any]) -> None:
+        await self._call("aftercare", "POST", f"/support/{subject_id}/check-ins", token, body)
+
+    async def support_referral(self, token: str, subject_id: str, body: Mapping[str, Any]) -> None:
+        await self._call("aftercare", "POST", f"/support/{subject_id}/referrals", token, body)
+
+    async def stop_support(self, token: str, subject_id: str) -> None:
+        """The person's own stop (their token), or their word relayed by a practitioner."""
+        body = {"reason": "withdrew"}
+        await self._call("aftercare", "POST", f"/support/{subject_id}/closure", token, body)
+
+    async def own_enquiry(self, token: str, ref: str) -> Mapping[str, Any] | None:
+        """The enquiry whose reference is the caller's own person id (an enquirer's account),
+        or None for anyone who did not come through an enquiry."""
+        return await self._read("hub", f"/enquiries/{ref}", token)
+
+    async def register_enquirer(self, token: str, ref: str) -> None:
+        await self._call("hub", "POST", f"/enquiries/{ref}/registration", token)

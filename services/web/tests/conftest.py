@@ -47,6 +47,7 @@ class World:
     sessions_runtime: Any
     token: Any
     _stack: contextlib.AsyncExitStack
+    aftercare_runtime: Any = None  # its trust view: pages that read support plans wait on it
 
     async def browser(self) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app)
@@ -78,7 +79,7 @@ async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
         sessions, _, sessions_rt = await stack.enter_async_context(
             running_service(build_sessions, "sessions", platform, unique, topic_prefix)
         )
-        aftercare, _, _ = await stack.enter_async_context(
+        aftercare, _, aftercare_rt = await stack.enter_async_context(
             running_service(build_aftercare, "aftercare", platform, unique, topic_prefix)
         )
         schema = await make_schema(platform, "web", f"web_{unique}")
@@ -91,7 +92,7 @@ async def world(platform, unique, topic_prefix, token) -> AsyncIterator[World]:
         app = build(settings, platform=platform, schema=schema, topic_prefix=topic_prefix,
                     services=Services(clients))  # fmt: skip
         await stack.enter_async_context(app.router.lifespan_context(app))
-        yield World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack)
+        yield World(app, hub, hub_rt, hub_app, sessions, sessions_rt, token, stack, aftercare_rt)
 
 
 async def audit_over(

@@ -42,6 +42,8 @@ PAGES = {
     "/staff": {"coordinator"},
     # each member of staff's own notices (the hub answers for its own staff only)
     "/notices": PRACTITIONERS | {"coordinator"},
+    # the agency's enquiries (the hub's, agency A's staff only; none of B's tokens pass it)
+    "/enquiries": PRACTITIONERS | {"coordinator"},
     f"/allocations/{CASE}": {"coordinator"},
     "/caseloads": {"coordinator"},
     "/reports": {"coordinator"},
@@ -58,6 +60,7 @@ PAGES = {
     "/audit/verify": {"auditor"},
 }
 _ALLOCATED = {"allocated practitioner"}
+_TAKE_ENQUIRIES = PRACTITIONERS | {"coordinator"}
 CASE_ACTIONS = [
     (f"/cases/{CASE}/participants", {"person_id": "sup-0001aa", "role": "supporter"}, _ALLOCATED),
     (f"/cases/{CASE}/preparations", {"participant": f"{MATRIX_HP}:harmed_person"}, _ALLOCATED),
@@ -99,6 +102,15 @@ ACTIONS = [
     ("/allocations/reallocation", {"case_id": CASE, "from_practitioner_id": PRAC,
      "to_practitioner_id": STRANGER, "reason": "other"}, {"coordinator"}),
     ("/rules", {"pack_id": "england-wales", "version": "2"}, {"coordinator"}),
+    # Enquiries (routes/enquiries.py): the agency's practitioners and coordinators; support
+    # without a case is a practitioner's to offer.
+    ("/enquiries", {"route": "self", "topics": "rj_information"}, _TAKE_ENQUIRIES),
+    ("/enquiries/enq-none0001/outcome", {"outcome": "signposted"}, _TAKE_ENQUIRIES),
+    ("/enquiries/enq-none0001/account", {}, _TAKE_ENQUIRIES),
+    ("/enquiries/enq-none0001/support", {"first_check_in": ""}, PRACTITIONERS),
+    ("/support", {"person_id": MATRIX_HP, "first_check_in": ""}, PRACTITIONERS),
+    (f"/support/{MATRIX_HP}/referrals", {"kind": "counselling"}, PRACTITIONERS),
+    (f"/support/{MATRIX_HP}/stop", {}, PRACTITIONERS),
     # The case page's actions (routes/case_actions.py), each with a body the service would take.
     *CASE_ACTIONS,
 ]  # fmt: skip
@@ -126,6 +138,9 @@ async def _world(world) -> None:
     runtimes = [world.hub_runtime, world.sessions_runtime]
     await settled(runtimes, lambda s: CASE in s.cases_of(A, PRAC) and (B, "prac-bbbb01") in s.staff
                   and (A, AUDITOR) in s.staff)  # fmt: skip
+    # The enquiries page reads the support plans: aftercare knows the staff who open it.
+    await settled([world.aftercare_runtime],
+                  lambda s: {(A, PRAC), (A, STRANGER), (A, COORD)} <= set(s.staff))  # fmt: skip
     index = world.app.state.index  # fed through the broker, as the services are
     await wait_until(lambda: _indexed(index))
 

@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from mend_events.contracts.actors import Role
-from mend_events.contracts.catalog.aftercare import AftercareOffered, CheckInScheduled, OfferCause
+from mend_events.contracts.catalog.aftercare import (
+    AftercareOffered,
+    CheckInScheduled,
+    OfferCause,
+    support_stream,
+)
 from mend_events.contracts.catalog.hub import AgencyOnboarded, CaseAllocated
 from mend_events.contracts.catalog.risk import RiskFlagRaised, RiskFlagResolved
 from mend_events.contracts.catalog.sessions import CaseClosed, CasePaused, SessionHalted
@@ -61,6 +66,14 @@ def test_hub_events_other_than_allocations_are_about_no_case():
                                                         sign_in="local"))  # fmt: skip
     assert model.case_of(event) is None
     assert model.case_of(allocated()) == CASE
+
+
+def test_a_support_plan_without_a_case_is_no_case_of_the_index():
+    plan = support_stream("agency-a", "enq-0a1b2c3d4e5f")
+    event = delivered("aftercare", plan, CheckInScheduled(
+        check_in_id=uuid4(), participant_id="enq-0a1b2c3d4e5f",
+        participant_role="supported_person", due_at=at(5)))  # fmt: skip
+    assert model.case_of(event) is None
 
 
 def test_gates_follow_consent_risk_pause_and_halts():

@@ -146,6 +146,8 @@ async def test_the_reminders_pages_are_for_participants_only_and_need_the_csrf_t
             {"route": "new", "address": "a@b.test", "earliest_hour": "9", "latest_hour": "18"},
         ),
         ("/me/reminders/stop", {}),
+        ("/me/support/stop", {}),  # their own support plan without a case
+        ("/me/registration", {}),  # an enquirer's own choice to register
     ]
     for caller in STAFF:
         browser = await area.signed_in_as(*caller)

@@ -33,8 +33,16 @@ async def test_she_opts_into_reminders_and_stops_them_and_staff_read_their_notic
     mine = world.token("harmed_person", HP, A)
     choice = (await world.hub.get("/reminders", headers=mine)).json()
     assert choice["opted_in"] and (choice["earliest_hour"], choice["latest_hour"]) == (9, 18)
+    assert choice["kinds"] == ["session"] and choice["timezone"] == "UTC"  # the agency's
     page = await hp.get("/me/reminders?done=chosen")
     assert "between 9:00 and 18:00" in page.text and "Stop all reminders now" in page.text
+    # Support check-ins too, on her own clock.
+    again = {**body, "route": choice["route_id"], "kinds": ["session", "check_in"],
+             "timezone": "America/New_York", "csrf_token": csrf}  # fmt: skip
+    assert (await hp.post("/me/reminders", data=again)).status_code == 303
+    choice = (await world.hub.get("/reminders", headers=mine)).json()
+    assert choice["kinds"] == ["check_in", "session"] and choice["timezone"] == "America/New_York"
+    assert "(America/New_York)" in (await hp.get("/me/reminders")).text
     assert "hp-remind01@example.test" not in page.text  # the address is not shown back
     r = await hp.post("/me/reminders/stop", data={"csrf_token": csrf})
     assert r.status_code == 303, r.text

@@ -87,7 +87,8 @@ class MendSettings(BaseSettings):
     kafka_tls: bool = Field(
         False,
         description="TLS to the broker (SASL_SSL; SSL without a principal), verifying its "
-        "certificate chain and host name; off: a plaintext listener (the local platform's tests and tools)",
+        "certificate chain and host name; off: a plaintext listener (the local platform's "
+        "tests and tools)",
     )
     kafka_ca_file: Path | None = Field(
         None,
@@ -101,7 +102,8 @@ class MendSettings(BaseSettings):
     database_tls: bool = Field(
         False,
         description="TLS to PostgreSQL as `sslmode=verify-full`: the server's chain and its host "
-        "name in the URL; off: whatever the URL's `sslmode` says (the local platform's tests and tools: none)",
+        "name in the URL; off: whatever the URL's `sslmode` says (the local platform's tests "
+        "and tools: none)",
     )
     database_ca_file: Path | None = Field(
         None,

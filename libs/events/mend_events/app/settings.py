@@ -35,8 +35,9 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "sessions": ("consent", "risk", "hub"),
     "aftercare": ("consent", "sessions", "hub"),
     # the case directory (a case's agency and members); erasures (the people directory's keys)
-    # reminders and notices (mend_hub.notify): halts, withdrawals, severe flags, reassessments
-    "hub": ("consent", "sessions", "risk"),
+    # reminders and notices (mend_hub.notify): halts, withdrawals, severe flags, reassessments,
+    # after-care and support check-ins (their reminders, issue 20)
+    "hub": ("consent", "sessions", "risk", "aftercare"),
     # peer support circles (issue 21): circle consents and acknowledgements; the case directory
     "circles": ("consent", "sessions", "hub"),
 }

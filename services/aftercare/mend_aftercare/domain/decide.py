@@ -26,7 +26,9 @@ from mend_aftercare.domain.research import answer_instrument
 from mend_aftercare.domain.rules import (
     HARMED_PERSON_CLOSURES,
     PRACTITIONER_CLOSURES,
+    SUPPORT_PRACTITIONER_CLOSURES,
     _is_harmed_person,
+    _is_supported_person,
     _require_harmed_person,
     _require_open,
     _require_plan,
@@ -79,7 +81,41 @@ def _decline(s: AftercareState, cmd: c.DeclineAftercare, ctx: CommandContext) ->
     return [ev.AftercareDeclined()]
 
 
+def _open_support(
+    s: AftercareState, cmd: c.OpenSupportPlan, ctx: CommandContext
+) -> list[DomainEvent]:
+    """At the person's request: theirs, or a practitioner recording it. A plan stopped earlier
+    opens again the same way; an open one is left as it is."""
+    if not (ctx.actor.role is Role.PRACTITIONER or ctx.actor.id == cmd.subject_id):
+        raise Forbidden("only the person, or a practitioner at their request, opens support")
+    if s.harmed_person_id is not None:
+        raise Rejected("this is a case's after-care, not a support plan", field="subject_id")
+    if s.supported_id not in (None, cmd.subject_id):
+        raise Rejected("this support plan is another person's", field="subject_id")
+    if s.supported_id is not None and s.status is AftercareStatus.ACCEPTED:
+        return []
+    return [ev.SupportPlanOpened(subject_id=cmd.subject_id, subject=cmd.subject)]
+
+
+def _close_support(
+    s: AftercareState, cmd: c.CloseAftercare, ctx: CommandContext
+) -> list[DomainEvent]:
+    if _is_supported_person(s, ctx):
+        allowed = HARMED_PERSON_CLOSURES
+    elif ctx.actor.role is Role.PRACTITIONER:
+        allowed = SUPPORT_PRACTITIONER_CLOSURES
+    else:
+        raise Forbidden("only the person, or a practitioner, may stop a support plan")
+    if cmd.reason not in allowed:
+        raise Rejected("this reason is not one to stop a support plan with", field="reason")
+    if s.closed:
+        return _same_or_conflict(s.closure_reason, cmd.reason, "reason")
+    return [ev.AftercareClosed(reason=cmd.reason)]
+
+
 def _close(s: AftercareState, cmd: c.CloseAftercare, ctx: CommandContext) -> list[DomainEvent]:
+    if s.supported_id is not None:
+        return _close_support(s, cmd, ctx)
     if s.status is AftercareStatus.NOT_OFFERED:
         raise NotFound("there is no after-care to close in this case")
     if _is_harmed_person(s, ctx):
@@ -199,6 +235,7 @@ def _refer(s: AftercareState, cmd: c.MakeReferral, ctx: CommandContext) -> list[
 
 
 _HANDLERS: dict[type, Callable[[AftercareState, Any, CommandContext], list[DomainEvent]]] = {
+    c.OpenSupportPlan: _open_support,
     c.OfferAftercare: _offer,
     c.AcceptAftercare: _accept,
     c.DeclineAftercare: _decline,

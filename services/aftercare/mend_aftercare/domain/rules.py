@@ -5,7 +5,7 @@ the guards each decision starts with. Pure."""
 from __future__ import annotations
 
 from mend_events.commands.decider import CommandContext
-from mend_events.contracts.actors import Role
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
 from mend_events.contracts.catalog.aftercare import (
     ClosureReason,
     CommitmentCompleted,
@@ -38,6 +38,13 @@ _STATUS_OF_EVENT: dict[type[DomainEvent], CommitmentStatus] = {
 }
 HARMED_PERSON_CLOSURES = frozenset(ClosureReason) - {ClosureReason.NO_CONTACT_POSSIBLE}
 PRACTITIONER_CLOSURES = frozenset({ClosureReason.UNSAFE, ClosureReason.NO_CONTACT_POSSIBLE})
+# A support plan's person may have no account (an enquirer on the phone): the practitioner
+# records their word to stop as well (it only ever ends contact).
+SUPPORT_PRACTITIONER_CLOSURES = PRACTITIONER_CLOSURES | {
+    ClosureReason.WITHDREW,
+    ClosureReason.DECLINED,
+    ClosureReason.COMPLETED,
+}
 
 
 # --- the progress-update rule ---------------------------------------------------------------
@@ -81,6 +88,15 @@ def _is_harmed_person(state: AftercareState, ctx: CommandContext) -> bool:
     return ctx.actor.role is Role.HARMED_PERSON and ctx.actor.id == state.harmed_person_id
 
 
+def _is_supported_person(state: AftercareState, ctx: CommandContext) -> bool:
+    """The person a support plan is for, whatever their role in any case."""
+    return (
+        state.supported_id is not None
+        and ctx.actor.role in PARTICIPANT_ROLES
+        and ctx.actor.id == state.supported_id
+    )
+
+
 def _require_harmed_person(state: AftercareState, ctx: CommandContext, doing: str) -> None:
     _harmed_person(state)
     if not _is_harmed_person(state, ctx):
@@ -97,7 +113,12 @@ def _require_open(state: AftercareState) -> None:
 
 def _require_plan(state: AftercareState, participant_id: str, role: PlanRole) -> None:
     """Check-ins and referrals only within a plan the participant chose."""
-    if role is PlanRole.HARMED_PERSON:
+    if role is PlanRole.SUPPORTED_PERSON:
+        if state.supported_id is None or participant_id != state.supported_id:
+            raise Rejected("this is not the support plan's person", field="participant_id")
+        if state.status is not AftercareStatus.ACCEPTED:
+            raise Rejected("this support plan is not open", field="participant_id")
+    elif role is PlanRole.HARMED_PERSON:
         if participant_id != state.harmed_person_id:
             raise Rejected("this is not the case's harmed person", field="participant_id")
         if state.status is not AftercareStatus.ACCEPTED:

@@ -44,6 +44,8 @@ from mend_events.contracts.catalog.aftercare import (
     ProgressUpdateShared,
     ReferralKind,
     ReferralMade,
+    SupportPlanOpened,
+    SupportSubject,
     UpdateLevel,
 )
 from mend_events.contracts.envelope import Metadata
@@ -137,6 +139,10 @@ class AftercareState:
     instrument_answers: Mapping[tuple[str, str, str], Mapping[str, int | str]] = field(
         default_factory=_frozen
     )
+    # A support plan (stream `support:<agency>:<subject>`, no case): whom it supports, and
+    # whether that is a registered person or an enquiry's reference. None on a case's stream.
+    supported_id: str | None = None
+    support: SupportSubject | None = None
 
     @property
     def closed(self) -> bool:
@@ -221,6 +227,15 @@ def _shared(s: AftercareState, e: ProgressUpdateShared) -> AftercareState:
 
 def evolve(s: AftercareState, event: DomainEvent, meta: Metadata) -> AftercareState:
     match event:
+        case SupportPlanOpened():
+            # Opened at the person's own request: theirs at once, as an accepted plan is.
+            return replace(
+                s,
+                supported_id=event.subject_id,
+                support=event.subject,
+                status=AftercareStatus.ACCEPTED,
+                last_answer=Answer.ACCEPTED,
+            )
         case AftercareOffered():
             return _offered(s, event)
         case AftercareAccepted():

@@ -58,7 +58,9 @@ def _onboard(state: AgencyState, cmd: c.OnboardAgency) -> list[DomainEvent]:
         )
     aid = cmd.agency_id
     return [
-        ev.AgencyOnboarded(agency_id=aid, name=cmd.name, sign_in=cmd.sign_in),
+        ev.AgencyOnboarded(
+            agency_id=aid, name=cmd.name, sign_in=cmd.sign_in, timezone=cmd.timezone
+        ),
         *(
             ev.AgencyKeyAdded(agency_id=aid, kid=k.kid, public_key_pem=k.public_key_pem)
             for k in cmd.keys

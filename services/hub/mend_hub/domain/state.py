@@ -58,6 +58,7 @@ class AgencyState:
     onboarded: bool = False
     name: str = ""
     sign_in: SignIn = SignIn.LOCAL
+    timezone: str = "UTC"  # its participants' reminder hours' clock by default
     keys: tuple[AgencyKey, ...] = ()
     # The last provider set: the event itself (issuer, JWKS URL, audience, claims).
     identity_provider: AgencyIdentityProviderSet | None = None
@@ -81,7 +82,8 @@ class AgencyState:
 
 def _evolve_agency(state: AgencyState, event: DomainEvent, meta: Metadata) -> AgencyState:
     if isinstance(event, AgencyOnboarded):
-        return replace(state, onboarded=True, name=event.name, sign_in=event.sign_in)
+        return replace(state, onboarded=True, name=event.name, sign_in=event.sign_in,
+                       timezone=event.timezone or "UTC")  # fmt: skip
     if isinstance(event, AgencyKeyAdded):
         key = AgencyKey(event.kid, event.public_key_pem, meta.occurred_at)
         return replace(state, keys=(*state.keys, key))

@@ -51,6 +51,7 @@ def _shown(choice: Choice) -> dict[str, Any]:
         "earliest_hour": choice.earliest_hour,
         "latest_hour": choice.latest_hour,
         "lead_hours": choice.lead_hours,
+        "timezone": choice.timezone,
     }
 
 

@@ -28,6 +28,8 @@ from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mend_hub.zones import UTC_NAME, KnownZone, zone
+
 _IDS = uuid5(NAMESPACE_URL, "https://mend.example/notify")
 
 
@@ -44,12 +46,15 @@ class Choice:
     earliest_hour: int = 0
     latest_hour: int = 0
     lead_hours: int = 24
+    timezone: str = UTC_NAME  # the clock of their hours
 
     def opted_into(self, kind: ReminderKind) -> bool:
         return self.route_id is not None and kind in self.kinds
 
     def within_hours(self, at: datetime) -> bool:
-        start, end, hour = self.earliest_hour, self.latest_hour, at.hour
+        """Is `at` (any aware moment) within their hours, on their own clock?"""
+        hour = at.astimezone(zone(self.timezone)).hour
+        start, end = self.earliest_hour, self.latest_hour
         if start < end:
             return start <= hour < end
         return start > end and (hour >= start or hour < end)  # overnight; equal: never
@@ -78,11 +83,15 @@ class _Command(BaseModel):
 
 
 class ChooseReminders(_Command):
+    """Hours on the clock of `timezone` (an IANA name; None: the agency's, filled in by the
+    service before deciding, so the event records the clock the hours were meant on)."""
+
     route_id: UUID
     kinds: tuple[ReminderKind, ...] = Field(min_length=1)
     earliest_hour: int = Field(ge=0, le=24)
     latest_hour: int = Field(ge=0, le=24)
     lead_hours: int = Field(24, ge=1, le=168)
+    timezone: KnownZone | None = None
 
     @model_validator(mode="after")
     def _some_hours(self) -> ChooseReminders:
@@ -99,7 +108,7 @@ def _evolve_choice(state: Choice, event: DomainEvent, meta: Metadata) -> Choice:
     if isinstance(event, RemindersChosen):
         hours = (event.earliest_hour, event.latest_hour)
         return Choice(state.person_id, event.route_id, frozenset(event.kinds), *hours,
-                      event.lead_hours)  # fmt: skip
+                      event.lead_hours, event.timezone or UTC_NAME)  # fmt: skip
     if isinstance(event, RemindersStopped):
         return Choice(state.person_id)
     return state
@@ -129,10 +138,12 @@ choices: Decider[Choice] = Decider(
 @dataclass(frozen=True, slots=True)
 class Reminder:
     person_id: str
-    session_id: str
-    form: str
+    session_id: str | None
+    form: str | None
     due_at: datetime
     cancelled: bool = False
+    kind: ReminderKind = ReminderKind.SESSION
+    check_in_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +159,24 @@ class QueueReminders(_Command):
     due: tuple[tuple[str, datetime], ...]  # (person, when), from each person's choice
 
 
+class QueueCheckInReminder(_Command):
+    """A reminder of an after-care or support check-in, for its participant (`due` from their
+    choice); `plan` names the aftercare stream the check-in belongs to."""
+
+    check_in_id: UUID
+    plan: str
+    person_id: str
+    due: datetime
+
+
 class CancelReminders(_Command):
     cause: ReminderCancelCause
     cause_event_id: UUID
+    kind: ReminderKind = ReminderKind.SESSION  # a withdrawal never ends after-care's reminders
     session_id: str | None = None  # None: every session of the forms
     forms: tuple[str, ...] | None = None  # None: every form
+    check_in_id: UUID | None = None  # None: every check-in (of `person_id`, when given)
+    person_id: str | None = None
 
 
 class NotifyStaff(_Command):
@@ -163,7 +187,8 @@ class NotifyStaff(_Command):
 
 def _evolve_notices(state: Notices, event: DomainEvent, meta: Metadata) -> Notices:
     if isinstance(event, ReminderQueued) and event.reminder_id not in state.reminders:
-        r = Reminder(event.person_id, event.session_id, event.form, event.due_at)
+        r = Reminder(event.person_id, event.session_id, event.form, event.due_at,
+                     kind=event.kind, check_in_id=event.check_in_id)  # fmt: skip
         return replace(state, reminders={**state.reminders, event.reminder_id: r})
     if isinstance(event, ReminderCancelled) and event.reminder_id in state.reminders:
         r = replace(state.reminders[event.reminder_id], cancelled=True)
@@ -173,6 +198,19 @@ def _evolve_notices(state: Notices, event: DomainEvent, meta: Metadata) -> Notic
             state, notified=state.notified | {(event.practitioner_id, event.cause_event_id)}
         )
     return state
+
+
+def _matches(r: Reminder, command: CancelReminders) -> bool:
+    if r.kind is not command.kind:
+        return False
+    if command.kind is ReminderKind.CHECK_IN:
+        return command.check_in_id in (None, r.check_in_id) and command.person_id in (
+            None,
+            r.person_id,
+        )
+    return command.session_id in (None, r.session_id) and (
+        command.forms is None or r.form in command.forms
+    )
 
 
 def _decide_notices(state: Notices, command: object, ctx: CommandContext) -> list[DomainEvent]:
@@ -189,16 +227,20 @@ def _decide_notices(state: Notices, command: object, ctx: CommandContext) -> lis
                                               session_id=command.session_id, form=command.form,
                                               due_at=when))  # fmt: skip
             return out
+        case QueueCheckInReminder():
+            rid = uuid5(_IDS, f"{state.case_id}/check-in/{command.check_in_id}/{command.person_id}")
+            if rid in state.reminders or command.due <= ctx.now:
+                return []
+            return [ReminderQueued(reminder_id=rid, person_id=command.person_id,
+                                   kind=ReminderKind.CHECK_IN, check_in_id=command.check_in_id,
+                                   plan=command.plan, due_at=command.due)]  # fmt: skip
         case CancelReminders():
             return [
                 ReminderCancelled(
                     reminder_id=rid, cause=command.cause, cause_event_id=command.cause_event_id
                 )
                 for rid, r in sorted(state.reminders.items())
-                if not r.cancelled
-                and r.due_at > ctx.now
-                and command.session_id in (None, r.session_id)
-                and (command.forms is None or r.form in command.forms)
+                if not r.cancelled and r.due_at > ctx.now and _matches(r, command)
             ]
         case NotifyStaff():
             return [

@@ -12,6 +12,7 @@ import asyncio
 from fastapi import FastAPI
 from mend_events.app.composition import ServiceOf
 from mend_events.app.runtime import ServiceRuntime
+from mend_events.contracts.catalog.hub import agency_stream
 from mend_events.messaging.reactions import subscribe
 
 from mend_hub.notify.api import router
@@ -21,6 +22,7 @@ from mend_hub.notify.reactions import Reactions
 from mend_hub.notify.service import NotifyService, utc_now
 from mend_hub.service import HubService
 from mend_hub.settings import HubSettings
+from mend_hub.zones import UTC_NAME
 
 
 def mount(app: FastAPI, runtime: ServiceRuntime, service_of: ServiceOf[HubService]) -> None:
@@ -32,11 +34,17 @@ def mount(app: FastAPI, runtime: ServiceRuntime, service_of: ServiceOf[HubServic
     async def allocations(case_id: str):
         return (await service_of().commands.load(case_id))[0]
 
+    async def agency_zone(agency: str) -> str:
+        state = (await service_of().commands.load(agency_stream(agency)))[0]
+        return getattr(state, "timezone", None) or UTC_NAME
+
     def service() -> NotifyService:
         made = getattr(app.state, "notify", None)
         if made is None or made.store is not runtime.store:
             assert runtime.store is not None
-            made = app.state.notify = NotifyService(runtime.store, allocations, utc_now)
+            made = app.state.notify = NotifyService(
+                runtime.store, allocations, utc_now, agency_zone
+            )
         return made
 
     subscribe(runtime, Reactions(service))

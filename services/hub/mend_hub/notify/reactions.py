@@ -1,12 +1,20 @@
 """The hub's subscription `notify`: the case events that queue a reminder (a session
-scheduled), cancel one (a withdrawal, a halt) or need staff (a halt, a withdrawal, a severe
-flag, a reassessment due). Runs inside the inbox transaction of each message."""
+scheduled, an after-care or support check-in scheduled), cancel one (a withdrawal, a halt, a
+check-in settled, a plan stopped) or need staff (a halt, a withdrawal, a severe flag, a
+reassessment due). Runs inside the inbox transaction of each message."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import asyncpg
+from mend_events.contracts.catalog.aftercare import (
+    AftercareClosed,
+    CheckInCompleted,
+    CheckInMissed,
+    CheckInScheduled,
+    DesistancePlanEnded,
+)
 from mend_events.contracts.catalog.consent import ConsentWithdrawn
 from mend_events.contracts.catalog.hub import NoticeReason
 from mend_events.contracts.catalog.risk import RiskFlagRaised, RiskReassessmentDue, Severity
@@ -24,6 +32,13 @@ class Reactions:
             sessions=(SessionScheduled.event_type, SessionHalted.event_type),
             consent=(ConsentWithdrawn.event_type,),
             risk=(RiskFlagRaised.event_type, RiskReassessmentDue.event_type),
+            aftercare=(
+                CheckInScheduled.event_type,
+                CheckInCompleted.event_type,
+                CheckInMissed.event_type,
+                AftercareClosed.event_type,
+                DesistancePlanEnded.event_type,
+            ),
         ),
     )
 
@@ -43,3 +58,11 @@ class Reactions:
                 await svc.notify(event, NoticeReason.SEVERE_FLAG, event.event_id)
             case RiskReassessmentDue():
                 await svc.notify(event, NoticeReason.REASSESSMENT_DUE, event.event_id)
+            case CheckInScheduled():
+                await svc.check_in_scheduled(event, model)
+            case CheckInCompleted() | CheckInMissed():
+                await svc.check_in_settled(event, model.check_in_id)
+            case AftercareClosed():
+                await svc.plan_closed(event)
+            case DesistancePlanEnded():
+                await svc.plan_closed(event, model.responsible_person_id)

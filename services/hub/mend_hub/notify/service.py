@@ -5,12 +5,13 @@ writes nothing twice)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from mend_events.commands.decider import CommandContext, system_context
 from mend_events.commands.service import CommandResult, CommandService
+from mend_events.contracts.catalog.aftercare import CheckInScheduled
 from mend_events.contracts.catalog.consent import ConsentWithdrawn
 from mend_events.contracts.catalog.hub import (
     PERSON_STREAM,
@@ -36,12 +37,14 @@ from mend_hub.notify.domain import (
     ChooseReminders,
     Notices,
     NotifyStaff,
+    QueueCheckInReminder,
     QueueReminders,
     StopReminders,
     choices,
     due_time,
     notices,
 )
+from mend_hub.zones import UTC_NAME
 
 # `svc-hub` is too short for a pseudonymous id: the hub acting on its own for reminders.
 SERVICE = "hub-notify"
@@ -63,13 +66,22 @@ def withdrawn_forms(event: ConsentWithdrawn) -> tuple[str, ...] | None:
     return tuple(sorted(s.removeprefix("contact:") for s in scopes if s.startswith("contact:")))
 
 
+async def _utc(agency: str) -> str:
+    return UTC_NAME
+
+
 class NotifyService:
     def __init__(
-        self, store: EventStore, allocations: Callable[[str], Any], clock: Callable[[], datetime]
+        self,
+        store: EventStore,
+        allocations: Callable[[str], Any],
+        clock: Callable[[], datetime],
+        agency_zone: Callable[[str], Awaitable[str]] = _utc,
     ) -> None:
         self.store = store
         self.allocations = allocations  # case id -> its CaseAllocations (the hub's own fold)
         self.clock = clock
+        self.agency_zone = agency_zone  # agency -> its participants' default clock
         self.choices: CommandService[Choice] = CommandService(store, choices)
         self.notices: CommandService[Notices] = CommandService(store, notices)
 
@@ -83,6 +95,8 @@ class NotifyService:
     ) -> CommandResult[Choice]:
         if not await self._email_route(who.person_id, str(body.route_id)):
             raise Rejected("choose one of your own e-mail contact routes", field="route_id")
+        if body.timezone is None:  # their agency's clock, recorded as the one they meant
+            body = body.model_copy(update={"timezone": await self.agency_zone(who.agency)})
         stream = reminders_stream(who.agency, who.person_id)
         return await self.choices.execute(stream, body, ctx, idempotency_key=key)
 
@@ -142,6 +156,35 @@ class NotifyService:
                                       cause_event_id=event.event_id, forms=forms)  # fmt: skip
             await self._on_case(event.case_id, command, event)
         await self.notify(event, NoticeReason.CONSENT_WITHDRAWN, event.event_id)
+
+    # --- after-care and support check-ins (aftercare's events; the plan is the stream) ---------
+
+    async def check_in_scheduled(self, event: RecordedEvent, model: CheckInScheduled) -> None:
+        """A reminder for the check-in's participant if they opted into check-in reminders,
+        inside their hours on their own clock."""
+        person = model.participant_id
+        choice = await self.choice(event.metadata.agency, person)
+        when = due_time(choice, ReminderKind.CHECK_IN, model.due_at)
+        if when is None:
+            return
+        command = QueueCheckInReminder(check_in_id=model.check_in_id, plan=event.case_id,
+                                       person_id=person, due=when)  # fmt: skip
+        await self._on_case(event.case_id, command, event)
+
+    async def check_in_settled(self, event: RecordedEvent, check_in_id: Any) -> None:
+        """Completed, missed: nothing to remind of any more."""
+        command = CancelReminders(cause=ReminderCancelCause.CHECK_IN_SETTLED,
+                                  cause_event_id=event.event_id, kind=ReminderKind.CHECK_IN,
+                                  check_in_id=check_in_id)  # fmt: skip
+        await self._on_case(event.case_id, command, event)
+
+    async def plan_closed(self, event: RecordedEvent, person_id: str | None = None) -> None:
+        """The after-care or support plan stopped (or one person's desistance plan ended):
+        every check-in reminder of it (of theirs) is cancelled at once."""
+        command = CancelReminders(cause=ReminderCancelCause.PLAN_CLOSED,
+                                  cause_event_id=event.event_id, kind=ReminderKind.CHECK_IN,
+                                  person_id=person_id)  # fmt: skip
+        await self._on_case(event.case_id, command, event)
 
     async def notify(self, event: RecordedEvent, reason: NoticeReason, cause: Any) -> None:
         """The practitioners allocated to the case now, once per cause each."""

@@ -65,6 +65,15 @@ class Enrolment:
             raise Forbidden("you may invite only participants of cases allocated to you")
         return await self._invite(identity, identity.agency, person_id, role)
 
+    async def invite_enquirer(
+        self, identity: Identity, agency: str, person_id: str, role: Role
+    ) -> dict[str, Any]:
+        """A code for someone who enquired (mend_hub.enquiries decided the caller may hand
+        it out): their account's person id is the enquiry's reference, no case needed."""
+        if role not in PARTICIPANT_ROLES:
+            raise Rejected("a participant's role is one of the participant roles", field="role")
+        return await self._invite(identity, agency, person_id, role)
+
     async def _invite(
         self, identity: Identity, agency: str, person_id: str, role: Role
     ) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
+from mend_events.contracts.catalog.aftercare import SUPPORT_STREAM
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.contracts.stages import furthest
 
@@ -54,9 +55,12 @@ def empty(case_id: str) -> Entry:
 
 def case_of(event: RecordedEvent) -> str | None:
     """The case an event is about: the hub's allocations name it in their data; the case
-    services' events are on the case's stream. Other hub events are about no case."""
+    services' events are on the case's stream. Other hub events are about no case, nor are
+    aftercare's support plans without a case (streams `support:<agency>:<person>`)."""
     if event.service == "hub":
         return event.data.get("case_id") if event.event_type in _ALLOCATION else None
+    if event.case_id.startswith(SUPPORT_STREAM):
+        return None
     return event.case_id or None
 
 

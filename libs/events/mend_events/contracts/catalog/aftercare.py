@@ -33,6 +33,26 @@ class PlanRole(StrEnum):
 
     HARMED_PERSON = "harmed_person"
     RESPONSIBLE_PERSON = "responsible_person"
+    # Someone supported without a case (a support plan, stream `support:<agency>:<subject>`):
+    # never escalated, whatever they are to any case.
+    SUPPORTED_PERSON = "supported_person"
+
+
+SUPPORT_STREAM = "support:"
+
+
+def support_stream(agency: str, subject_id: str) -> str:
+    """One person's support plan (a person id or an enquiry reference names someone within
+    their agency only)."""
+    return f"{SUPPORT_STREAM}{agency}:{subject_id}"
+
+
+class SupportSubject(StrEnum):
+    """Whom a support plan is for: a registered person, or an enquiry's pseudonymous reference
+    (someone who has not given their name)."""
+
+    PERSON = "person"
+    ENQUIRY = "enquiry"
 
 
 class ReferralKind(StrEnum):
@@ -125,6 +145,18 @@ class AftercareOffered(DomainEvent):
     def chain(self) -> UUID:
         """The event that began the chain this offer answers."""
         return self.root_cause_event_id or self.cause_event_id
+
+
+@registry.register
+class SupportPlanOpened(DomainEvent):
+    """Support and signposting (check-ins, referrals to other services) for someone who
+    approached the agency, with or without a case going ahead, opened at their own request:
+    the plan is theirs from here on (they may stop it at once: `AftercareClosed`). Stream
+    `support:<agency>:<subject_id>`; the same decisions as a case's after-care apply to it."""
+
+    event_type = "SupportPlanOpened"
+    subject_id: PseudoId
+    subject: SupportSubject
 
 
 @registry.register

@@ -35,6 +35,8 @@ STAFF_ROLES = frozenset({Role.COORDINATOR, Role.PRACTITIONER, Role.AUDITOR, Role
 KeyId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 # An organisation's name is not personal data; still bounded and single-line.
 AgencyName = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=r"^[^\n\r]+$")]
+# An IANA time zone name ("Europe/London"); whether it exists is checked where it is chosen.
+TimeZoneName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_+/-]{1,63}$")]
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{1,500}$")]
 ClaimName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,99}$")]
 
@@ -91,6 +93,9 @@ class AgencyOnboarded(DomainEvent):
     agency_id: AgencyId
     name: AgencyName
     sign_in: SignIn
+    # The clock its participants' reminder hours are on unless they choose their own (None:
+    # UTC, as before agencies named one).
+    timezone: TimeZoneName | None = None
 
 
 @registry.register
@@ -303,6 +308,7 @@ class ContactReadPurpose(StrEnum):
     AFTERCARE_CHECKIN = "aftercare_checkin"
     CONSENT_FOLLOW_UP = "consent_follow_up"
     DETAILS_REVIEW = "details_review"  # the person, or a coordinator keeping the record right
+    ENQUIRY_FOLLOW_UP = "enquiry_follow_up"  # calling back someone who enquired
 
 
 @registry.register
@@ -520,11 +526,14 @@ def notices_stream(case_id: str) -> str:
 
 class ReminderKind(StrEnum):
     SESSION = "session"  # a session of theirs is planned
+    CHECK_IN = "check_in"  # an after-care or support check-in of theirs is due (aftercare)
 
 
 class ReminderCancelCause(StrEnum):
     CONSENT_WITHDRAWN = "consent_withdrawn"  # the consent the session depended on
     SESSION_HALTED = "session_halted"
+    CHECK_IN_SETTLED = "check_in_settled"  # the check-in took place, was missed or ended
+    PLAN_CLOSED = "plan_closed"  # the after-care or support plan it belonged to was stopped
 
 
 class NoticeReason(StrEnum):
@@ -542,8 +551,9 @@ Hour = Annotated[int, Field(ge=0, le=24)]
 @registry.register
 class RemindersChosen(DomainEvent):
     """The person opted into these reminders, on one of their contact routes, only between
-    `earliest_hour` and `latest_hour` (UTC), `lead_hours` before what they remind of. A later
-    choice replaces it whole."""
+    `earliest_hour` and `latest_hour` on the clock of `timezone` (an IANA name: theirs, or
+    their agency's when they named none; None in events recorded before it existed: UTC),
+    `lead_hours` before what they remind of. A later choice replaces it whole."""
 
     event_type: ClassVar[str] = "RemindersChosen"
     person_id: PseudoId
@@ -552,6 +562,7 @@ class RemindersChosen(DomainEvent):
     earliest_hour: Hour
     latest_hour: Hour
     lead_hours: int = Field(ge=1, le=168)
+    timezone: TimeZoneName | None = None
 
 
 @registry.register
@@ -564,13 +575,19 @@ class RemindersStopped(DomainEvent):
 
 @registry.register
 class ReminderQueued(DomainEvent):
+    """A reminder to send at `due_at`: of a session (`session_id`, and `form`: the consent it
+    depends on) or of an after-care or support check-in (`check_in_id`, `plan`: the aftercare
+    stream it belongs to)."""
+
     event_type: ClassVar[str] = "ReminderQueued"
     reminder_id: UUID
     person_id: PseudoId
     kind: ReminderKind
-    session_id: PseudoId
-    form: str  # the session's contact form: the consent the reminder depends on
+    session_id: PseudoId | None = None
+    form: str | None = None
     due_at: AwareDatetime
+    check_in_id: UUID | None = None
+    plan: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
 @registry.register
@@ -605,6 +622,123 @@ __all__ += [  # reminders and notices
     "RemindersChosen",
     "RemindersStopped",
     "StaffNotified",
+    "TimeZoneName",
     "notices_stream",
     "reminders_stream",
+]
+
+
+# ==== enquiries (stream: `enquiry:<agency>:<ref>`) ===============================================
+# Someone approaches the agency, perhaps without a name: the enquiry has a pseudonymous reference
+# and nothing else that says who they are. How to contact them back, if they want it, is sealed
+# under a data key of the enquiry's own (`personal_owner` = the reference), so destroying that
+# key erases it without touching anything else. The enquirer becomes a registered person only
+# by their own choice (`EnquirerRegistered`, their own act), never by staff linking records.
+ENQUIRY_STREAM = "enquiry:"
+
+
+def enquiry_stream(agency: str, enquiry_ref: str) -> str:
+    return f"{ENQUIRY_STREAM}{agency}:{enquiry_ref}"
+
+
+class EnquiryRoute(StrEnum):
+    SELF = "self"  # they approached the agency themself
+    AGENCY = "agency"  # another organisation put them in touch (`referring_agency`)
+
+
+class EnquiryTopic(StrEnum):
+    """What they asked about (a closed set: never their words)."""
+
+    RJ_INFORMATION = "rj_information"  # what restorative justice is and how it works here
+    SUPPORT_SERVICES = "support_services"
+    REPORTING_OPTIONS = "reporting_options"  # the criminal justice system, alongside RJ
+    SAFETY = "safety"
+    SOMEONE_ELSE = "someone_else"  # asking for someone they know
+    OTHER = "other"
+
+
+class EnquiryOutcome(StrEnum):
+    INFORMATION_GIVEN = "information_given"
+    SIGNPOSTED = "signposted"  # to another service (support, if offered, is aftercare's plan)
+    BECAME_REFERRAL = "became_referral"  # a referral or a case followed
+    CLOSED_NO_CONTACT = "closed_no_contact"
+
+
+@registry.register
+class EnquiryRecorded(DomainEvent):
+    """An enquiry: its route (and which organisation, by id, with its contact person by
+    pseudonymous id) and what it was about. Nothing about who asked."""
+
+    event_type: ClassVar[str] = "EnquiryRecorded"
+    enquiry_ref: PseudoId
+    agency_id: AgencyId
+    route: EnquiryRoute
+    referring_agency: AgencyId | None = None
+    contact_person_id: PseudoId | None = None
+    topics: tuple[EnquiryTopic, ...] = Field(min_length=1)
+
+
+@registry.register
+class EnquiryContactRecorded(DomainEvent):
+    """How the enquirer may be contacted back (replaces any earlier one): the channel in clear,
+    the address or number and safe times sealed under the enquiry's own data key."""
+
+    event_type: ClassVar[str] = "EnquiryContactRecorded"
+    personal_fields: ClassVar[tuple[str, ...]] = ("address", "safe_times")
+    personal_owner: ClassVar[str | None] = "enquiry_ref"
+
+    enquiry_ref: PseudoId
+    channel: ContactChannel
+    address: PersonalText | None = None
+    safe_times: PersonalText | None = None
+    may_leave_messages: bool = False
+
+
+@registry.register
+class EnquiryContactErased(DomainEvent):
+    """The enquiry's data key was destroyed: the way back to the enquirer is unreadable in every
+    copy from now on (R7: the history keeps its shape)."""
+
+    event_type: ClassVar[str] = "EnquiryContactErased"
+    enquiry_ref: PseudoId
+
+
+@registry.register
+class EnquiryContactRead(DomainEvent):
+    """Someone read the way back to the enquirer (who and when: the envelope; why: `purpose`)."""
+
+    event_type: ClassVar[str] = "EnquiryContactRead"
+    enquiry_ref: PseudoId
+    purpose: ContactReadPurpose
+
+
+@registry.register
+class EnquiryOutcomeRecorded(DomainEvent):
+    event_type: ClassVar[str] = "EnquiryOutcomeRecorded"
+    enquiry_ref: PseudoId
+    outcome: EnquiryOutcome
+
+
+@registry.register
+class EnquirerRegistered(DomainEvent):
+    """The enquirer chose to become a registered person (the actor is that person): from now on
+    the enquiry and `person_id` are one person's, who may open a case."""
+
+    event_type: ClassVar[str] = "EnquirerRegistered"
+    enquiry_ref: PseudoId
+    person_id: PseudoId
+
+
+__all__ += [  # enquiries
+    "ENQUIRY_STREAM",
+    "EnquirerRegistered",
+    "EnquiryContactErased",
+    "EnquiryContactRead",
+    "EnquiryContactRecorded",
+    "EnquiryOutcome",
+    "EnquiryOutcomeRecorded",
+    "EnquiryRecorded",
+    "EnquiryRoute",
+    "EnquiryTopic",
+    "enquiry_stream",
 ]

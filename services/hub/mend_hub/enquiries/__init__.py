@@ -1,0 +1,1 @@
+"""Enquiries: someone approaches the agency, perhaps anonymously (issue 20)."""
