@@ -235,5 +235,5 @@ SUMMARIES: dict[str, Callable[[Data], str]] = {
         "outcome instrument {instrument} answered at {point}, about {about_id} ({about_role})"
     ),
     "AftercareClosed": _words("after-care closed ({reason})"),
-    "SupportPlanOpened": _words("support plan opened for {subject_id} ({subject}), at their request"),
+    "SupportPlanOpened": _words("support plan opened for {subject_id} ({subject}), as they asked"),
 }
