@@ -77,9 +77,17 @@ status:
 	@$(LAUNCH) status
 
 # Integration and end-to-end tests talk to the real broker and database the launcher starts.
+# On TEST_WORKERS pytest-xdist workers (default 2; `make test TEST_WORKERS=0` runs them in one
+# process): most tests wait on the broker or the database, so two workers on two cores finish
+# sooner. Each test has its own schema and topics; tests sharing a module's own broker or
+# cluster are one xdist_group (--dist loadgroup). The serial tests (they kill the broker the
+# others use) run alone afterwards.
+TEST_WORKERS ?= 2
 test: deps
 	@$(LAUNCH) infra
-	@$(VPY) -m pytest -m "not fault and not fuzz" -q
+	@$(VPY) -m pytest -m "not fault and not fuzz and not serial" -q -n $(TEST_WORKERS) \
+	   --dist loadgroup
+	@$(VPY) -m pytest -m serial -q
 
 # Long fault-injection runs (kill -9 of broker and relay under load).
 fault: deps

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import glob
 import json
 import os
@@ -1006,15 +1007,31 @@ def ensure_local_ca(settings: Settings) -> None:
         pg_owner_chown(key)
 
 
-def up_infra(settings: Settings) -> None:
+@contextlib.contextmanager
+def infra_lock(settings: Settings):
+    """One starter of PostgreSQL and Kafka at a time per MEND_HOME: the test workers of one
+    `make test` (pytest-xdist) and a `make up` beside them each call `up_infra`, and two at
+    once would both find nothing running and both start (initdb, a broker format, the admin
+    client's properties written with O_EXCL). The second waits, then finds both running.
+    flock is released by the kernel when its holder dies, so a killed starter blocks no one."""
     settings.run.mkdir(parents=True, exist_ok=True)
-    settings.logs.mkdir(parents=True, exist_ok=True)
-    ensure_local_ca(settings)
-    start_postgres(settings)
-    start_kafka(settings)
-    # Every principal, on a broker formatted before one was added (the web app's `web`): the
-    # tests (`make test` starts only this) connect as each of them.
-    ensure_kafka_users(settings)
+    with open(settings.run / "infra.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def up_infra(settings: Settings) -> None:
+    with infra_lock(settings):
+        settings.logs.mkdir(parents=True, exist_ok=True)
+        ensure_local_ca(settings)
+        start_postgres(settings)
+        start_kafka(settings)
+        # Every principal, on a broker formatted before one was added (the web app's `web`):
+        # the tests (`make test` starts only this) connect as each of them.
+        ensure_kafka_users(settings)
 
 
 def ensure_kafka_users(settings: Settings, users: tuple[str, ...] = KAFKA_USERS) -> None:

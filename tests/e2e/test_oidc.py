@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
-import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import BinaryIO
 
 import httpx
@@ -35,12 +36,6 @@ CLIENTS = [
     {"client_id": "email", "mend_role": "practitioner", "mend_pid": "carol@example.org"},
     {"client_id": "coord", "mend_role": "coordinator", "mend_pid": PRAC},
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LocalProvider:
@@ -62,25 +57,28 @@ async def _start_provider(log: BinaryIO) -> LocalProvider:
     node = shutil.which("node")
     if node is None or not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
         pytest.fail("the local OpenID provider needs Node and `npm ci` in deploy/local/oidc")
-    port = _free_port()
     env = {
         **os.environ,
-        "MEND_OIDC_PORT": str(port),
+        # Port 0: the provider binds one the system picks and names its issuer, so no port
+        # guessed free is taken first by another process (a parallel worker's provider).
+        "MEND_OIDC_PORT": "0",
         "MEND_OIDC_CLIENTS": json.dumps([{**c, "client_secret": SECRET} for c in CLIENTS]),
     }
     process = await asyncio.create_subprocess_exec(
         node, "provider.mjs", cwd=OIDC_DIR, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
     )
-    issuer = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as http:
-        for _ in range(200):  # until it listens (a few hundred ms), at most 10 s
-            try:
+    output = Path(log.name)
+    for _ in range(200):  # until it listens (a few hundred ms), at most 10 s
+        said = await asyncio.to_thread(output.read_text, errors="replace")
+        listening = re.search(r"oidc-provider listening on (http://127\.0\.0\.1:\d+)\n", said)
+        if listening:
+            issuer = listening.group(1)
+            async with httpx.AsyncClient() as http:
                 r = await http.get(f"{issuer}/.well-known/openid-configuration")
-                return LocalProvider(process, issuer, r.json())
-            except httpx.TransportError:
-                if process.returncode is not None:
-                    break
-                await asyncio.sleep(0.05)
+            return LocalProvider(process, issuer, r.json())
+        if process.returncode is not None:
+            break
+        await asyncio.sleep(0.05)
     process.kill()
     await process.wait()
     pytest.fail("the local OpenID provider did not start (its output is in the test's tmp dir)")

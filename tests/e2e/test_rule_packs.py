@@ -162,15 +162,20 @@ async def test_a_decision_made_while_an_adoption_is_recorded_waits_for_it(platfo
         version=2), agency=agency, at=datetime.now(UTC) - timedelta(seconds=1),
     )  # fmt: skip
 
-    async def waiting_on_the_lock() -> bool:
-        async with risk.pool.acquire() as conn:
+    async with risk.pool.acquire() as conn:
+        holder = conn.get_server_pid()
+
+        async def waiting_on_the_lock() -> bool:
+            # An advisory lock this adoption's transaction holds, not any advisory wait on the
+            # server: another test (a parallel worker's, a migration) may be waiting on its own.
             return bool(
-                await conn.fetchval(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                await risk.pool.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                    "AND $1 = ANY(pg_blocking_pids(pid))",
+                    holder,
                 )
             )
 
-    async with risk.pool.acquire() as conn:
         recording = conn.transaction()
         await recording.start()
         try:

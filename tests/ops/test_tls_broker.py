@@ -26,6 +26,10 @@ from mend_events.app.config import MendSettings
 from mend_events.app.settings import faststream_security, kafka_options
 from mend_testkit.tls import make_ca, make_leaf
 
+# One broker for the module (its fixture): its tests on one worker of a parallel run, not
+# a broker started by each.
+pytestmark = pytest.mark.xdist_group("tls-broker")
+
 ROOT = Path(__file__).resolve().parents[2]
 START = ROOT / "deploy" / "compose" / "kafka-start.sh"
 PASSWORD = "tls-test-" + uuid.uuid4().hex[:8]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
@@ -15,6 +16,9 @@ TOTAL = 1500
 KEYS = 12
 
 
+# It kills the broker every other test talks to: never beside them (`make test` runs the
+# parallel workers first, then this alone).
+@pytest.mark.serial
 async def test_acked_messages_survive_broker_kill(platform, launcher, unique):
     topic = f"smoke.{unique}"
     admin = AIOKafkaAdminClient(**kafka_options(platform.kafka_bootstrap))

@@ -238,3 +238,28 @@ def test_a_broker_that_never_answers_is_named_with_the_reason(launcher, tmp_path
     message = str(refused.value)
     assert "its port is closed" in message
     assert "ERROR Too many open files" in message
+
+
+def test_two_starters_at_once_take_turns(launcher, tmp_path, monkeypatch):
+    """The workers of `make test -n 2` each start the platform (`up_infra`): one at a time,
+    under `run/infra.lock`, so the second finds the first's PostgreSQL and Kafka running
+    instead of starting its own beside them. A lock held elsewhere (another process's flock on
+    the same file) makes `up_infra` wait; its release lets it go on."""
+    import fcntl
+    import threading
+
+    settings = replace(launcher.Settings.from_env(), home=tmp_path)
+    steps: list[str] = []
+    for step in ("ensure_local_ca", "start_postgres", "start_kafka", "ensure_kafka_users"):
+        monkeypatch.setattr(launcher, step, lambda s, step=step: steps.append(step))
+    (tmp_path / "run").mkdir()
+    with open(tmp_path / "run" / "infra.lock", "a") as other:  # another starter holds it
+        fcntl.flock(other, fcntl.LOCK_EX)
+        starter = threading.Thread(target=launcher.up_infra, args=(settings,))
+        starter.start()
+        starter.join(0.5)
+        assert starter.is_alive() and steps == []  # waiting its turn
+        fcntl.flock(other, fcntl.LOCK_UN)
+    starter.join(10)
+    assert not starter.is_alive()
+    assert steps == ["ensure_local_ca", "start_postgres", "start_kafka", "ensure_kafka_users"]

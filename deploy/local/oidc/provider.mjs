@@ -4,14 +4,16 @@
 // token for the audience `mend`, signed with a fresh Ed25519 key published at /jwks, carrying
 // the agency's claim mapping (`mend_role`, `mend_pid`).
 //
-//   MEND_OIDC_PORT     port on 127.0.0.1 (issuer: http://127.0.0.1:<port>)
+//   MEND_OIDC_PORT     port on 127.0.0.1 (issuer: http://127.0.0.1:<port>); 0: one the system
+//                      picks, named in the line `oidc-provider listening on <issuer>` (the tests
+//                      use it: no free port guessed, then taken by another process first)
 //   MEND_OIDC_CLIENTS  JSON [{"client_id", "client_secret", "mend_role", "mend_pid"}]
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.MEND_OIDC_PORT || 4010);
-const issuer = `http://127.0.0.1:${port}`;
 const clients = JSON.parse(process.env.MEND_OIDC_CLIENTS || '[]');
 const byId = new Map(clients.map((c) => [c.client_id, c]));
 
@@ -21,7 +23,8 @@ const signing = { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), al
 
 const RESOURCE = 'urn:mend:api';
 
-const provider = new Provider(issuer, {
+// The issuer names the port, which is known once the socket is bound.
+const configure = (issuer) => new Provider(issuer, {
   jwks: { keys: [signing] },
   clients: clients.map((c) => ({
     client_id: c.client_id,
@@ -57,6 +60,9 @@ const provider = new Provider(issuer, {
   },
 });
 
-provider.listen(port, '127.0.0.1', () => {
+const server = createServer();
+server.listen(port, '127.0.0.1', () => {
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  server.on('request', configure(issuer).callback());
   process.stdout.write(`oidc-provider listening on ${issuer}\n`);
 });

@@ -22,6 +22,10 @@ import pytest
 from mend_events.app.db import connect, create_pool
 from mend_testkit.tls import make_ca, make_leaf
 
+# One cluster for the module (its fixture): its tests on one worker of a parallel run, not
+# a cluster started by each.
+pytestmark = pytest.mark.xdist_group("tls-postgres")
+
 
 def _bin() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)

@@ -137,10 +137,15 @@ async def test_a_withdrawal_meeting_a_join_in_flight_waits_for_it_and_halts_it(c
         assert grant == grants[HP2]
         task = asyncio.create_task(deliver(runtime, reactions, withdrawal))
 
+        holder = conn.get_server_pid()
+
         async def waiting_on_the_grant() -> bool:
+            # Blocked by this transaction, not any lock wait on the server: another test (a
+            # parallel worker's, on its own schema) may be waiting on a grant of its own.
             return bool(await runtime.pool.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE '%circle_grants SET ended_by%'"))  # fmt: skip
+                "AND query LIKE '%circle_grants SET ended_by%' "
+                "AND $1 = ANY(pg_blocking_pids(pid))", holder))  # fmt: skip
 
         await wait_until(waiting_on_the_grant)
         assert not task.done()
