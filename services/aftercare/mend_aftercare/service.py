@@ -5,7 +5,9 @@ worked off by its sender (delivery.py), which the service holds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import structlog
@@ -158,11 +160,10 @@ class AftercareService(KnowsCases):
         """Research consent comes from the consent projection now, never from the request."""
         state, _ = await self.commands.load(case_id)
         person = await self.harmed_person(case_id, state)
-        consent = person is not None and await self.consent_in_force(
-            case_id, person, OUTCOME_RESEARCH
-        )
-        command = c.with_research_consent(answer, consent)
-        return await self.commands.execute(case_id, command, ctx, idempotency_key=idempotency_key)
+        return await self._under_research_consent(
+            case_id, person, lambda consent: c.with_research_consent(answer, consent), ctx,
+            idempotency_key,
+        )  # fmt: skip
 
     async def answer_instrument(
         self,
@@ -185,11 +186,33 @@ class AftercareService(KnowsCases):
                     "names no harmed or responsible person of this case", field="about_id"
                 )
             role = PlanRole.RESPONSIBLE_PERSON
-        consent = await self.consent_in_force(case_id, about, OUTCOME_RESEARCH)
-        command = c.AnswerInstrument(
-            **answers.model_dump(), about_role=role, research_consent=consent
-        )
-        return await self.commands.execute(case_id, command, ctx, idempotency_key=idempotency_key)
+        return await self._under_research_consent(
+            case_id, about,
+            lambda consent: c.AnswerInstrument(
+                **answers.model_dump(), about_role=role, research_consent=consent
+            ),
+            ctx, idempotency_key,
+        )  # fmt: skip
+
+    async def _under_research_consent(
+        self,
+        case_id: str,
+        person: str | None,
+        build: Callable[[bool], Any],
+        ctx: CommandContext,
+        idempotency_key: str | None,
+    ) -> CommandResult[AftercareState]:
+        """Decide with the person's research consent as it stands, holding their consent row
+        FOR SHARE until the answer is appended: a withdrawal committing in between would
+        otherwise let an answer in after it (R2), as for progress updates (read_models.py)."""
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            consent = person is not None and await self.consent.in_force(
+                conn, case_id, person, OUTCOME_RESEARCH, datetime.now(UTC), lock=True
+            )
+            command = build(consent)
+            return await self.commands.execute(
+                case_id, command, ctx, idempotency_key=idempotency_key
+            )
 
     # --- the progress-update outbox (delivery.py) ---------------------------------------------
 
