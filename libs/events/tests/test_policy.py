@@ -38,6 +38,7 @@ def resource(role: Role, **over) -> dict:
 
 H, R, S, INST = Role.HARMED_PERSON, Role.RESPONSIBLE_PERSON, Role.SUPPORTER, Role.INSTITUTION_REP
 P, C, A, OPS, SYS = Role.PRACTITIONER, Role.COORDINATOR, Role.AUDITOR, Role.OPERATOR, Role.SYSTEM
+V = Role.VOLUNTEER
 # What a practitioner does on an allocated case (and no other role does all of).
 CASEWORK = ["case.read", "case.write", "case.assign", "case.list", "record.read", "record.write"]
 ACTIONS = [
@@ -59,6 +60,7 @@ ALLOWED = {
     C: {"case.assign", "case.list", "shared.read", "person.erase"},
     A: {"case.read", "case.list", "record.read", "audit.history", "shared.read", "ops.read"},
     OPS: {"ops.read", "ops.restart"},
+    V: set(),  # nothing by default: each service grants a volunteer only their part
     SYS: set(),
 }
 

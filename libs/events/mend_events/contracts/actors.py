@@ -18,6 +18,7 @@ class Role(StrEnum):
     RESPONSIBLE_PERSON = "responsible_person"
     SUPPORTER = "supporter"
     INSTITUTION_REP = "institution_rep"
+    VOLUNTEER = "volunteer"  # a vetted, trained community volunteer: sees only their part
     PRACTITIONER = "practitioner"
     COORDINATOR = "coordinator"
     AUDITOR = "auditor"
