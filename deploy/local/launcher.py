@@ -123,11 +123,13 @@ class Settings:
 
     @property
     def database_url(self) -> str:
-        return f"postgresql://mend_app:mend_app@127.0.0.1:{self.pg_port}/mend"
+        # Plain text for tests and host tools (asyncpg would otherwise prefer TLS); the
+        # services `make up` starts pass a verifying context, which overrides the URL's mode.
+        return f"postgresql://mend_app:mend_app@127.0.0.1:{self.pg_port}/mend?sslmode=disable"
 
     @property
     def admin_database_url(self) -> str:
-        return f"postgresql://mend_admin:mend_admin@127.0.0.1:{self.pg_port}/mend"
+        return f"postgresql://mend_admin:mend_admin@127.0.0.1:{self.pg_port}/mend?sslmode=disable"
 
     def service_url(self, name: str) -> str:
         return f"http://127.0.0.1:{service_port(name)}"

@@ -76,3 +76,19 @@ def test_the_services_make_up_starts_are_told_to_use_both(local):
     assert env["MEND_KAFKA_BOOTSTRAP"] == local.kafka_tls_bootstrap
     assert env["MEND_KAFKA_TLS"] == env["MEND_DATABASE_TLS"] == "true"
     assert env["MEND_KAFKA_CA_FILE"] == env["MEND_DATABASE_CA_FILE"] == str(local.tls / "ca.crt")
+
+
+async def test_tests_and_host_tools_reach_the_database_in_plain_text(local):
+    """The URLs the launcher hands to tests and host tools say `sslmode=disable`: asyncpg's
+    default (`prefer`) would quietly pay TLS on every test connection of a 2-core CI machine,
+    while the services `make up` starts pass their own verifying context, which the URL's
+    mode does not override."""
+    for url in (local.database_url, local.admin_database_url):
+        conn = await asyncpg.connect(url)
+        try:
+            encrypted = await conn.fetchval(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+            )
+        finally:
+            await conn.close()
+        assert encrypted is False

@@ -115,11 +115,11 @@ class MendSettings(BaseSettings):
     )
     database_key_file: Path | None = Field(None, description="its private key (PEM)")
     database_url: str = Field(
-        "postgresql://mend_app:mend_app@127.0.0.1:25432/mend",
+        "postgresql://mend_app:mend_app@127.0.0.1:25432/mend?sslmode=disable",
         description="the application role (select + append only)",
     )
     admin_database_url: str = Field(
-        "postgresql://mend_admin:mend_admin@127.0.0.1:25432/mend",
+        "postgresql://mend_admin:mend_admin@127.0.0.1:25432/mend?sslmode=disable",
         description="the schema owner: migrations, the deployment's steps and tests only",
     )
     home: Path | None = Field(
