@@ -263,3 +263,32 @@ def test_two_starters_at_once_take_turns(launcher, tmp_path, monkeypatch):
     starter.join(10)
     assert not starter.is_alive()
     assert steps == ["ensure_local_ca", "start_postgres", "start_kafka", "ensure_kafka_users"]
+
+
+def test_the_broker_log_rolls_over_at_a_size_limit(launcher, tmp_path):
+    """A broker's log must not grow without bound: at INFO it writes lines for every topic the
+    tests create and delete, and one machine's log had reached 6.5 GB."""
+    settings = replace(launcher.Settings.from_env(), home=tmp_path)
+    launcher.kafka_config(settings)
+    conf = dict(
+        line.split(" = ", 1)
+        for line in (tmp_path / "kafka/log4j2.properties").read_text().splitlines()
+    )
+    assert conf["appender.file.type"] == "RollingFile"
+    assert conf["appender.file.filePattern"].startswith(conf["appender.file.fileName"])
+    assert conf["appender.file.policies.size.type"] == "SizeBasedTriggeringPolicy"
+    assert conf["appender.file.policies.size.size"] == "100MB"
+    assert int(conf["appender.file.strategy.max"]) <= 5
+
+
+def test_the_broker_errors_are_read_from_the_end_of_a_large_log(launcher, tmp_path):
+    """The reason given when the broker does not answer reads the log's last bytes only: a
+    3 GB log (sparse, so this test writes almost nothing) is not read into memory whole."""
+    log = tmp_path / "kafka-server.log"
+    with log.open("wb") as f:
+        f.write(b"[2026-12-07 12:00:00,000] ERROR an old error (kafka.Kafka)\n")
+        f.seek(3 * 1024**3)
+        f.write(b"\n[2026-12-07 12:58:41,000] ERROR Too many open files (kafka.log.LogManager)\n")
+    errors = launcher.last_errors(log)
+    assert errors == ["[2026-12-07 12:58:41,000] ERROR Too many open files (kafka.log.LogManager)"]
+    assert launcher.last_errors(tmp_path / "absent.log") == []
