@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import asyncpg
@@ -127,11 +128,10 @@ class InboxConsumer:
             decoder=_the_message,
             batch=True,
             max_records=max_batch,
-            # faststream sleeps this long again after an empty poll: a message arriving
-            # then waits for it, so it is short (a poll is cheap).
-            batch_timeout_ms=10,
         )
+        poll_without_pause(subscriber, fetch_max_wait_ms)
         subscriber(self._on_batch)
+        self.subscriber = subscriber
 
     async def start(self) -> None:
         self._stopping.clear()
@@ -333,3 +333,19 @@ class _GaveUp(Exception):
     def __init__(self, cause: BaseException) -> None:
         super().__init__(type(cause).__name__)
         self.cause = cause
+
+
+def poll_without_pause(subscriber: Any, wait_ms: int) -> None:
+    """Make a faststream batch subscriber wait for data in the poll itself, and never sleep.
+
+    faststream (0.7) polls with `batch_timeout_ms` and, after an empty poll, sleeps as long
+    again before the next: a message arriving during that sleep waits it out, on a withdrawal's
+    way to its halt too. aiokafka's `getmany` returns as soon as records arrive, so one long
+    poll costs no latency and, while idle, wakes the process far less often than short polls."""
+    max_records = subscriber.max_records
+
+    async def get_msg(consumer: Any) -> tuple[Any, ...]:
+        batches = await consumer.getmany(timeout_ms=wait_ms, max_records=max_records)
+        return tuple(chain.from_iterable(batches.values()))
+
+    subscriber.get_msg = get_msg
