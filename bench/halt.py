@@ -75,23 +75,16 @@ def _free_port() -> int:
 def _serve(
     service: str, settings: Settings, schema: str, prefix: str, port: int, keys: str
 ) -> None:
-    """A service process on its own schema and topics, run as mend_events.app.serve runs it."""
-    import uvicorn
+    """A service process on its own schema and topics, served as every process of the platform
+    is (`serve_app`)."""
     from mend_events.app.logging import configure_logging
+    from mend_events.app.serve import serve_app
 
     os.environ["MEND_KEYS_DIR"] = keys
     configure_logging(service, "WARNING")
     build = importlib.import_module(f"mend_{service}.app").build
     app, _ = build(settings, schema=schema, topic_prefix=prefix)
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    serve_app(app, host="127.0.0.1", port=port, loop="uvloop")
 
 
 @contextlib.asynccontextmanager

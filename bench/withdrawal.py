@@ -66,9 +66,9 @@ async def run(settings: Settings) -> list[Result]:
     admin = await asyncpg.connect(settings.admin_database_url)
     await migrate_schema(admin, schema, "consent")
     serve = (
-        f"import uvicorn; from mend_consent.app import build; "
-        f"uvicorn.run(build(schema={schema!r}, topic_prefix={prefix!r})[0], "
-        f"host='127.0.0.1', port={port}, loop='uvloop', log_config=None, access_log=False)"
+        f"from mend_events.app.serve import serve_app; from mend_consent.app import build; "
+        f"serve_app(build(schema={schema!r}, topic_prefix={prefix!r})[0], "
+        f"host='127.0.0.1', port={port}, loop='uvloop')"
     )
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

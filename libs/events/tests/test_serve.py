@@ -78,3 +78,26 @@ async def test_sigterm_ends_a_service_with_exit_code_0_after_its_shutdown() -> N
     rest = await asyncio.wait_for(child.stdout.read(), 10)
     assert await child.wait() == 0, rest
     assert b"lifespan stopped" in rest
+
+
+async def test_a_started_server_moves_its_startup_heap_out_of_the_collectors_reach() -> None:
+    """A full collection would otherwise walk every module, model and route at each pass: a
+    latency-tail pause on whatever requests are in flight."""
+    import gc
+
+    import uvicorn
+    from fastapi import FastAPI
+    from mend_events.app.serve import _Server
+
+    server = _Server(uvicorn.Config(FastAPI(), host="127.0.0.1", port=0, log_config=None))
+    server.config.setup_event_loop = lambda: None
+    gc.unfreeze()
+    try:
+        server.config.load()
+        server.lifespan = server.config.lifespan_class(server.config)
+        await server.startup()
+        assert server.started
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        await server.shutdown()
+        gc.unfreeze()  # this test process keeps collecting
