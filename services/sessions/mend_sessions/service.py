@@ -24,6 +24,7 @@ from mend_events.errors import Forbidden, NotFound, Unavailable
 from mend_events.security.crypto import FieldSealer
 from mend_events.security.identity import Identity
 from mend_events.security.practitioners import PractitionerDirectory
+from mend_events.security.trust.tables import hold_rule_packs, rule_pack_in_force
 from mend_events.store import EventStore
 
 from mend_sessions import commands as c
@@ -257,6 +258,10 @@ class SessionsService:
                 ) from None
             ctx = replace(ctx, now=self.clock())  # decide on the facts as of now
             state = await self.case(case_id, conn)
+            if state.opened is not None:
+                # Shared with other decisions, waiting out an adoption being recorded: the
+                # gates are evaluated under the pack in force once it is.
+                await hold_rule_packs(conn, self.store.schema, state.opened.agency, exclusive=False)
             view = await self.gate_view(conn, state, command, ctx.now)
             return await self.commands.execute(
                 case_id, WithGates(command, view), ctx, idempotency_key=key, conn=conn
@@ -292,6 +297,7 @@ class SessionsService:
         agency = state.opened.agency if state.opened else None
         registry = (await self.registry_state(agency, conn)).practitioners
         staff = {state.facilitator_id, facilitator, *team} - {None}
+        pack = await rule_pack_in_force(conn, self.store.schema, agency or "", now)
         return GateView(
             consented_forms=await self.consent.covered_forms(conn, state.case_id, now),
             acknowledged=await self.consent.acknowledged(conn, state.case_id),
@@ -300,6 +306,8 @@ class SessionsService:
             severe_flags=await self.risk.severe_flags(conn, state.case_id),
             safety_plans=frozenset(await self.risk.safety_plans(conn, state.case_id)),
             practitioners={p: registry[p] for p in staff if p in registry},
+            rule_pack=pack.ref,
+            min_gap_days_floor=pack.sessions.min_gap_days_floor,
         )
 
     async def gates(self, state: CaseState, session_id: str) -> list[dict[str, Any]] | None:
