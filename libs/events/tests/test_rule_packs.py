@@ -63,3 +63,39 @@ def test_the_command_line(capsys):
     assert main(["show", "nowhere@3"]) == 2
     assert "no rule pack nowhere@3" in capsys.readouterr().err
     assert main(["frobnicate"]) == 2
+
+
+def _with(pack: rules.RulePack, part: str, **changes: object) -> dict:
+    data = pack.model_dump(mode="json")
+    data[part] = {**data[part], **changes}
+    return data
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"indirect_only_with_responsible_person": ["face_to_face"]},  # a meeting is not indirect
+        {"indirect_only_with_responsible_person": ["unsent_letter"]},  # never with them
+        {"indirect_only_with_responsible_person": ["letter", "letter"]},
+        {"indirect_only_with_responsible_person": ["telepathy"]},
+        {"legal_restrictions": []},
+        {"legal_restrictions": ["other_proceedings"]},  # cannot record a carve-out
+        {"legal_restrictions": ["protective_order", "protective_order"]},
+    ],
+)
+def test_a_pack_s_decision_rules_are_validated(changes):
+    with pytest.raises(ValueError):
+        rules.RulePack.model_validate(_with(rules.load("england-wales", 1), "decisions", **changes))
+
+
+def test_the_packs_differ_in_what_an_indirect_only_decision_permits():
+    v1, scotland = rules.load("england-wales", 1), rules.load("scotland", 1)
+    assert (
+        "decisions.indirect_only_with_responsible_person",
+        ["letter", "indirect"],
+        ["indirect"],
+    ) in differences(v1, scotland)
+    text = render(v1, scotland)
+    assert "decisions.indirect_only_with_responsible_person: [letter, indirect] -> [indirect]" in (
+        text
+    )

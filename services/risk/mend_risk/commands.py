@@ -20,6 +20,7 @@ from mend_events.contracts.catalog.risk import (
     RiskFactor,
     Severity,
 )
+from mend_events.rules import DecisionRules
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -113,6 +114,8 @@ class UnderRulePack:
     rule_pack: str
     default_validity_days: int
     max_validity_days: int
+    # Which forms each decision may permit (None: the default pack's, as before rule packs).
+    decisions: DecisionRules | None = None
 
 
 @dataclass(frozen=True, slots=True)

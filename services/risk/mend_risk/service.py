@@ -85,6 +85,7 @@ class RiskService(KnowsCases):
                     pack.ref,
                     pack.risk.default_validity_days,
                     pack.risk.max_validity_days,
+                    pack.decisions,
                 )
                 return await self.commands.execute(case_id, command, ctx, idempotency_key=key)
         return await self.commands.execute(case_id, command, ctx, idempotency_key=key)

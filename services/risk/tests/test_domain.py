@@ -882,3 +882,58 @@ def test_only_the_service_applies_a_pack():
     decided_under(case, V1)
     with pytest.raises(Forbidden):
         case.run(c.RevalidateUnderRulePack(V2.ref, 60), actor=PRACTITIONER)
+
+
+def under_decisions(pack: rules.RulePack, command: c.CompleteRiskAssessment) -> c.UnderRulePack:
+    return c.UnderRulePack(
+        command,
+        pack.ref,
+        pack.risk.default_validity_days,
+        pack.risk.max_validity_days,
+        pack.decisions,
+    )
+
+
+def test_which_forms_an_indirect_only_decision_permits_is_the_pack_s():
+    # England and Wales: letters and shuttle messages with the responsible person; Scotland:
+    # shuttle messages only. A meeting is never indirect, whatever the pack.
+    indirect = ev.RiskDecision.INDIRECT_ONLY
+    for pack, forms in ((V1, (LETTER, SHUTTLE)), (SCOTLAND, (SHUTTLE,))):
+        case = Case()
+        assessment_id = start(case)
+        no_legal_restrictions(case, assessment_id)
+        [done] = case.run(under_decisions(pack, completion(assessment_id, indirect, forms)))
+        assert done.permitted_forms == forms and done.rule_pack == pack.ref
+    case = Case()
+    assessment_id = start(case)
+    no_legal_restrictions(case, assessment_id)
+    refused = case.rejects(
+        under_decisions(SCOTLAND, completion(assessment_id, indirect, (LETTER, SHUTTLE))),
+        "permitted_forms",
+    )
+    assert str(refused) == (
+        "letter with the responsible person is not among the forms an indirect-only decision "
+        "permits under rule pack scotland@1 (indirect)"
+    )
+    meeting = under_decisions(SCOTLAND, completion(assessment_id, indirect, (F2F,)))
+    assert "which an indirect-only decision rules out" in str(
+        case.rejects(meeting, "permitted_forms")
+    )
+
+
+def test_the_legal_restrictions_checked_are_the_pack_s():
+    # A pack listing only the protective order does not wait for a bail or licence check.
+    only_order = V1.decisions.model_copy(
+        update={"legal_restrictions": (ev.FactorKind.PROTECTIVE_ORDER,)}
+    )
+    pack = V1.model_copy(update={"decisions": only_order})
+    case = Case()
+    assessment_id = start(case)
+    record(case, assessment_id, factor(ev.FactorKind.PROTECTIVE_ORDER))
+    [done] = case.run(under_decisions(pack, completion(assessment_id)))
+    assert done.permitted_forms == (F2F,)
+    other = Case()
+    assessment_id = start(other)
+    record(other, assessment_id, factor(ev.FactorKind.PROTECTIVE_ORDER))
+    refused = other.rejects(under_decisions(V1, completion(assessment_id)), "permitted_forms")
+    assert "no bail or licence conditions check is recorded" in str(refused)

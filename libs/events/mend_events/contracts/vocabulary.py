@@ -33,6 +33,17 @@ ALWAYS_WITH_RESPONSIBLE_PERSON = frozenset(
 # (restorative story-telling, a letter written with support and never sent): never with them.
 NEVER_WITH_RESPONSIBLE_PERSON = frozenset({ContactForm.STORY_TELLING, ContactForm.UNSENT_LETTER})
 
+# Forms that put the harmed and the responsible person in one room when the latter takes part:
+# what a decision of "indirect contact only" rules out whatever the rule pack in force.
+MEETINGS = frozenset(
+    {
+        ContactForm.FACE_TO_FACE,
+        ContactForm.CONFERENCE,
+        ContactForm.FAMILY_CIRCLE,
+        ContactForm.HEALING_CIRCLE,
+    }
+)
+
 # The others (conference, family circle, healing circle) go either way. Family circle is
 # deliberately among them: DOMAIN.md and the seed say the responsible person "may be absent" /
 # "may not be involved", i.e. optional, like a conference.

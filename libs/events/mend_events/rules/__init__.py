@@ -19,7 +19,10 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mend_events.contracts.catalog.risk import LEGAL_RESTRICTIONS, FactorKind
+from mend_events.contracts.vocabulary import MEETINGS, NEVER_WITH_RESPONSIBLE_PERSON, ContactForm
 
 PACK_ID = r"^[a-z][a-z0-9-]{1,40}$"
 DEFAULT_REF = "england-wales@1"  # in force for an agency that has adopted none
@@ -38,6 +41,39 @@ class RiskRules(_Part):
         if self.default_validity_days > self.max_validity_days:
             raise ValueError("default_validity_days exceeds max_validity_days")
         return self
+
+
+def _distinct(values: tuple) -> tuple:
+    if len(set(values)) != len(values):
+        raise ValueError("each entry is named once")
+    return values
+
+
+class DecisionRules(_Part):
+    """What a risk decision may permit. `indirect_only_with_responsible_person`: the forms with
+    the responsible person taking part that a decision of indirect contact only may permit
+    (never a meeting in one room, whatever the pack). `legal_restrictions`: the legal
+    restrictions whose check must be recorded, and which must carve restorative contact out,
+    before any form with the responsible person is permitted."""
+
+    indirect_only_with_responsible_person: tuple[ContactForm, ...]
+    legal_restrictions: tuple[FactorKind, ...] = Field(min_length=1)
+
+    @field_validator("indirect_only_with_responsible_person")
+    @classmethod
+    def _indirect(cls, forms: tuple[ContactForm, ...]) -> tuple[ContactForm, ...]:
+        for form in _distinct(forms):
+            if form in MEETINGS or form in NEVER_WITH_RESPONSIBLE_PERSON:
+                raise ValueError(f"{form} is not indirect contact with the responsible person")
+        return forms
+
+    @field_validator("legal_restrictions")
+    @classmethod
+    def _restrictions(cls, kinds: tuple[FactorKind, ...]) -> tuple[FactorKind, ...]:
+        for kind in _distinct(kinds):
+            if kind not in LEGAL_RESTRICTIONS:  # only these can record a carve-out
+                raise ValueError(f"{kind} is not a legal restriction with a carve-out")
+        return kinds
 
 
 class ConsentRules(_Part):
@@ -59,6 +95,7 @@ class RulePack(_Part):
     jurisdiction: str
     summary: str
     risk: RiskRules
+    decisions: DecisionRules
     consent: ConsentRules
     sessions: SessionRules
     reports: ReportRules

@@ -21,6 +21,7 @@ from mend_events.contracts.catalog.risk import (
 )
 from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, Rejected
+from mend_events.rules import DecisionRules
 
 from mend_risk.commands import (
     AgreeSafetyPlan,
@@ -34,6 +35,7 @@ from mend_risk.commands import (
     UnderRulePack,
 )
 from mend_risk.domain.queries import (
+    DEFAULT_DECISIONS,
     decision_problem,
     latest_completed,
     open_assessment,
@@ -76,7 +78,9 @@ def _decide(
             return _record_factor(state, command)
         case UnderRulePack():
             pack = RiskPolicy(command.default_validity_days, command.max_validity_days)
-            return _complete(pack, state, command.command, ctx, command.rule_pack)
+            return _complete(
+                pack, state, command.command, ctx, command.rule_pack, command.decisions
+            )
         case CompleteRiskAssessment():
             return _complete(policy, state, command, ctx)
         case AgreeSafetyPlan():
@@ -128,11 +132,18 @@ def _complete(
     cmd: CompleteRiskAssessment,
     ctx: CommandContext,
     rule_pack: str | None = None,
+    decisions: DecisionRules | None = None,
 ) -> list[DomainEvent]:
     assessment = _still_open(state, cmd.assessment_id)
     if cmd.signed_off_by is None:
         raise Rejected("a specialist must sign the decision off", field="signed_off_by")
-    problem = decision_problem(cmd.decision, cmd.permitted_forms, assessment.factors)
+    problem = decision_problem(
+        cmd.decision,
+        cmd.permitted_forms,
+        assessment.factors,
+        decisions or DEFAULT_DECISIONS,
+        rule_pack,
+    )
     if problem:
         raise Rejected(problem, field="permitted_forms")
     days = cmd.valid_for_days or policy.default_validity_days
