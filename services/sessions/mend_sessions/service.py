@@ -308,6 +308,7 @@ class SessionsService:
             practitioners={p: registry[p] for p in staff if p in registry},
             rule_pack=pack.ref,
             min_gap_days_floor=pack.sessions.min_gap_days_floor,
+            team=pack.team,
         )
 
     async def gates(self, state: CaseState, session_id: str) -> list[dict[str, Any]] | None:

@@ -492,9 +492,8 @@ def _under(setup: Setup, ref: str) -> GateView:
     from mend_events import rules
 
     pack = rules.parse_ref(ref)
-    return replace(
-        setup.view(), rule_pack=pack.ref, min_gap_days_floor=pack.sessions.min_gap_days_floor
-    )
+    floor = pack.sessions.min_gap_days_floor
+    return replace(setup.view(), rule_pack=pack.ref, min_gap_days_floor=floor, team=pack.team)
 
 
 def test_the_pack_s_floor_lengthens_a_shorter_gap_and_the_reason_names_the_pack(case):
@@ -539,3 +538,33 @@ def test_a_session_scheduled_and_started_records_the_pack_its_gates_were_evaluat
     case.later(days=1)
     [started] = case.do(case.fac, WithGates(StartSession(session_id="sess-0001"), view))
     assert isinstance(started, SessionStarted) and started.rule_pack == "scotland@1"
+
+
+def test_the_team_an_indirect_exchange_with_the_responsible_person_needs_is_the_pack_s(case):
+    # England and Wales: a letter passes through the facilitator alone; Scotland v2: a harmful
+    # sexual behaviour specialist is on the team of any contact with the responsible person.
+    setup = Setup()
+    setup.build(case)
+    letter = _request(case, ContactForm.LETTER, PEOPLE, team=())
+    assert evaluate_gates(case.state, _under(setup, "england-wales@1"), letter, case.now) == []
+    assert evaluate_gates(case.state, _under(setup, "scotland@2"), letter, case.now) == [
+        "harmful sexual behaviour specialist missing from team (for letter with the responsible "
+        "person under rule pack scotland@2)"
+    ]
+    staffed = replace(letter, team=(HSB,))
+    assert evaluate_gates(case.state, _under(setup, "scotland@2"), staffed, case.now) == []
+    alone = _request(case, ContactForm.UNSENT_LETTER, PEOPLE[:1], team=())  # never with them
+    assert evaluate_gates(case.state, _under(setup, "scotland@2"), alone, case.now) == []
+
+
+def test_one_person_never_fills_two_roles_the_pack_requires(case):
+    setup = Setup()
+    setup.practitioners = {**setup.practitioners, ALT: _prac(ALT, 1, *Specialism)}
+    setup.build(case)
+    both = _request(case, F2F, PEOPLE, team=(ALT,))
+    assert evaluate_gates(case.state, _under(setup, "scotland@2"), both, case.now) == [
+        "harmful sexual behaviour specialist missing from team"
+    ]
+    assert evaluate_gates(case.state, _under(setup, "scotland@2"), replace(
+        both, team=(ALT, SURV)
+    ), case.now) == []  # fmt: skip

@@ -22,6 +22,7 @@ from importlib import resources
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mend_events.contracts.catalog.risk import LEGAL_RESTRICTIONS, FactorKind
+from mend_events.contracts.catalog.sessions import Specialism
 from mend_events.contracts.vocabulary import MEETINGS, NEVER_WITH_RESPONSIBLE_PERSON, ContactForm
 
 PACK_ID = r"^[a-z][a-z0-9-]{1,40}$"
@@ -76,12 +77,59 @@ class DecisionRules(_Part):
         return kinds
 
 
+class FactorRules(_Part):
+    """The factor kinds a full assessment must record (present, absent or unknown) before it is
+    completed, and each kind's weight (0-10) in the indicator shown beside the decision: the
+    weights of the kinds recorded present, against their sum over every kind. The indicator is
+    an aid to the practitioner's judgement, never a decision: it permits and refuses nothing."""
+
+    required: tuple[FactorKind, ...]
+    weights: dict[FactorKind, int]
+
+    @field_validator("required")
+    @classmethod
+    def _required(cls, kinds: tuple[FactorKind, ...]) -> tuple[FactorKind, ...]:
+        return _distinct(kinds)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, weights: dict[FactorKind, int]) -> dict[FactorKind, int]:
+        unweighted = sorted(set(FactorKind) - set(weights))
+        if unweighted:
+            raise ValueError(f"every factor kind has a weight; missing: {', '.join(unweighted)}")
+        if any(not 0 <= w <= 10 for w in weights.values()):
+            raise ValueError("a weight is a whole number from 0 to 10")
+        return weights
+
+
 class ConsentRules(_Part):
     default_expiry_days: int = Field(ge=1, le=3660)
 
 
 class SessionRules(_Part):
     min_gap_days_floor: int = Field(ge=0, le=365)
+
+
+class TeamRules(_Part):
+    """The specialists a session's team must include beyond the facilitator, each filled by a
+    different person: for direct contact (in one room or live), and in addition when the
+    responsible person takes part; and for indirect contact with the responsible person
+    (letters, shuttle messages)."""
+
+    direct_contact: tuple[Specialism, ...]
+    direct_with_responsible_person: tuple[Specialism, ...]
+    indirect_with_responsible_person: tuple[Specialism, ...]
+
+    @field_validator("direct_contact", "direct_with_responsible_person")
+    @classmethod
+    def _each_once(cls, needed: tuple[Specialism, ...]) -> tuple[Specialism, ...]:
+        return _distinct(needed)
+
+    @model_validator(mode="after")
+    def _no_role_twice(self) -> TeamRules:
+        _distinct(self.direct_contact + self.direct_with_responsible_person)
+        _distinct(self.indirect_with_responsible_person)
+        return self
 
 
 class ReportRules(_Part):
@@ -96,8 +144,10 @@ class RulePack(_Part):
     summary: str
     risk: RiskRules
     decisions: DecisionRules
+    factors: FactorRules
     consent: ConsentRules
     sessions: SessionRules
+    team: TeamRules
     reports: ReportRules
 
     @property

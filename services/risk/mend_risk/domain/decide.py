@@ -9,6 +9,7 @@ from uuid import UUID
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.risk import (
+    AssessmentStage,
     ReassessmentTrigger,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
@@ -34,6 +35,7 @@ from mend_risk.commands import (
     StartRiskAssessment,
     UnderRulePack,
 )
+from mend_risk.domain.indicator import missing_factors
 from mend_risk.domain.queries import (
     DEFAULT_DECISIONS,
     decision_problem,
@@ -78,6 +80,7 @@ def _decide(
             return _record_factor(state, command)
         case UnderRulePack():
             pack = RiskPolicy(command.default_validity_days, command.max_validity_days)
+            _require_factors(state, command)
             return _complete(
                 pack, state, command.command, ctx, command.rule_pack, command.decisions
             )
@@ -124,6 +127,24 @@ def _record_factor(state: RiskState, cmd: RecordRiskFactor) -> list[DomainEvent]
     if cmd.factor in assessment.factors:
         return []  # already recorded exactly so
     return [RiskFactorRecorded(assessment_id=cmd.assessment_id, factor=cmd.factor)]
+
+
+def _require_factors(state: RiskState, command: UnderRulePack) -> None:
+    """A full assessment records the kinds the pack requires before it is completed (present,
+    absent or unknown: looked at, whatever was found)."""
+    assessment = find_assessment(state, command.command.assessment_id)
+    if command.factors is None or assessment is None or assessment.completion is not None:
+        return  # nothing required, or `_complete` refuses it for what it is
+    if assessment.stage is not AssessmentStage.FULL:
+        return
+    missing = missing_factors(assessment.factors, command.factors.required)
+    if missing:
+        kinds = ", ".join(k.value.replace("_", " ") for k in missing)
+        raise Rejected(
+            f"rule pack {command.rule_pack} asks a full assessment to record {kinds} first "
+            "(present, absent or unknown)",
+            field="assessment_id",
+        )
 
 
 def _complete(

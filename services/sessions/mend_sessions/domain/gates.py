@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from mend_events.contracts.catalog.sessions import Participant, ParticipantRole, Specialism
+from mend_events import rules
+from mend_events.contracts.catalog.sessions import Participant, ParticipantRole
 
 from mend_sessions.domain.forms import (
     DIRECT_CONTACT,
@@ -22,6 +23,7 @@ from mend_sessions.domain.forms import (
 )
 from mend_sessions.domain.practitioners import Practitioner
 from mend_sessions.domain.state import CaseState, Session, SessionStatus
+from mend_sessions.domain.team import DEFAULT_TEAM, specialist_gates
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class GateView:
     # in the pure domain's own tests) and its floor on the gap between contact sessions.
     rule_pack: str | None = None
     min_gap_days_floor: int = 0
+    # The specialists the pack requires on a session's team (None: the default pack's).
+    team: rules.TeamRules | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,22 +231,21 @@ def _team_gates(case: CaseState, view: GateView, request: SessionRequest) -> Ite
         gaps = record.facilitation_gaps() if record else ["not in the practitioner registry"]
         if gaps:
             yield f"chosen facilitator is not qualified ({'; '.join(gaps)})"
+    team = view.team or DEFAULT_TEAM
+    with_them = request.responsible_person() is not None
     if request.form in DIRECT_CONTACT:
-        yield from _specialist_gates(view, request)
+        needed = team.direct_contact + (team.direct_with_responsible_person if with_them else ())
+        yield from specialist_gates(_specialists(view, request), needed, "")
+    elif with_them and team.indirect_with_responsible_person:
+        why = f" (for {request.form} with the responsible person under rule pack {view.rule_pack})"
+        needed = team.indirect_with_responsible_person
+        yield from specialist_gates(_specialists(view, request), needed, why)
 
 
-def _specialist_gates(view: GateView, request: SessionRequest) -> Iterator[str]:
-    # Specialists come on top of the facilitator ("facilitator plus ..."), and one person cannot
-    # be at once the survivor's specialist and the responsible person's.
+def _specialists(view: GateView, request: SessionRequest) -> list[Practitioner]:
+    # Specialists come on top of the facilitator ("facilitator plus ...").
     members = [view.practitioners[m] for m in request.team if m in view.practitioners]
-    members = [m for m in members if m.id != request.facilitator_id]
-    survivor = [m.id for m in members if m.has(Specialism.SURVIVOR_SPECIALIST)]
-    hsb = [m.id for m in members if m.has(Specialism.HSB_SPECIALIST)]
-    if not survivor:
-        yield "survivor specialist missing from team"
-    if request.responsible_person() is not None:
-        if not hsb or (len(survivor) == 1 and set(hsb) == set(survivor)):
-            yield "harmful sexual behaviour specialist missing from team"
+    return [m for m in members if m.id != request.facilitator_id]
 
 
 def _preparation_gates(case: CaseState, request: SessionRequest) -> Iterator[str]:
