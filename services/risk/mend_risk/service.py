@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 from mend_events import rules
 from mend_events.commands.decider import CommandContext, system_context
+from mend_events.commands.idempotency import RequestKey, command_digest
 from mend_events.commands.service import CommandResult, CommandService
 from mend_events.contracts.catalog.hub import RulePackAdopted
 from mend_events.contracts.catalog.risk import AssessmentStage, ReassessmentTrigger
@@ -74,6 +75,10 @@ class RiskService(KnowsCases):
         """A command from the API. A decision is signed off only by a practitioner registered,
         and qualified, in the case's own agency (learnt from sessions' registry events)."""
         if isinstance(command, CompleteRiskAssessment):
+            if key is not None and not isinstance(key, RequestKey):
+                # Bound to the request as made, never to the pack in force when it ran: a
+                # retry after an adoption is still the same request.
+                key = RequestKey(key, command_digest(command))
             if command.signed_off_by is not None:
                 await self.require_signer(case_id, command.signed_off_by)
             agency = await self.case_agency(case_id) or ctx.actor.agency
