@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 from mend_events import metrics
 from mend_events.commands.decider import CommandContext, system_context
+from mend_events.commands.idempotency import RequestKey, command_digest
 from mend_events.commands.service import CommandResult, CommandService
 from mend_events.contracts.catalog.sessions import Participant, ParticipantRole
 from mend_events.contracts.envelope import RecordedEvent
@@ -247,6 +248,10 @@ class SessionsService:
         the connection that holds the lock: a request never holds one pooled connection while
         waiting for another (a burst of starts once took every connection so, for good). The
         append goes through the store's writer, on the store's own connections."""
+        if key is not None and not isinstance(key, RequestKey):
+            # Bound to the request as made, never to the gate facts (the pack in force among
+            # them) it was decided on: a retry after they changed is still the same request.
+            key = RequestKey(key, command_digest(command))
         if self.guard is not None:
             await self.guard.ensure(case_id)
         async with self.pool.acquire() as conn, conn.transaction():
