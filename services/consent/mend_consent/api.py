@@ -44,9 +44,7 @@ async def _execute(call: CommandCall, command: Any, person_id: str | None) -> An
     access.authorize(
         call.identity, "record.write", await service.case(call.case_id), person_id=person_id
     )
-    return await service.commands.execute(
-        call.case_id, command, call.ctx, idempotency_key=call.idempotency_key
-    )
+    return await service.execute(call.case_id, command, call.ctx, call.idempotency_key)
 
 
 def _on_record_of(person_field: str) -> Run:

@@ -3,6 +3,7 @@ before the domain sees it. The actor is never in a body: it comes from the verif
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
@@ -95,6 +96,17 @@ class GiveConsent(Command):
     share_terms: ShareTermsBody | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UnderConsentRules:
+    """Consent as the service records it: under the rule pack in force for the case's agency
+    (`mend_events.rules`), whose expiry default a grant given without an expiry takes and whose
+    reference the grant records. Built by the service, never a request body."""
+
+    command: GiveConsent
+    rule_pack: str
+    default_expiry_days: int
+
+
 class WithdrawGrant(Command):
     grant_id: UUID
     reason: Note = None
@@ -150,6 +162,7 @@ class WithdrawAcknowledgement(Command):
 
 ConsentCommand = (
     GiveConsent
+    | UnderConsentRules
     | WithdrawGrant
     | WithdrawScope
     | WithdrawAll

@@ -8,14 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from mend_events.commands.decider import system_context
-from mend_events.commands.service import CommandService
+from mend_events.commands.decider import CommandContext, system_context
+from mend_events.commands.idempotency import RequestKey, command_digest
+from mend_events.commands.service import CommandResult, CommandService
 from mend_events.security.cases import CaseDirectory, KnowsCases
 from mend_events.security.crypto import FieldSealer
 from mend_events.security.identity import Identity
+from mend_events.security.trust.tables import hold_rule_packs, rule_pack_in_force
 from mend_events.store import EventStore
 
-from mend_consent.commands import LapseDueGrants
+from mend_consent.commands import GiveConsent, LapseDueGrants, UnderConsentRules
 from mend_consent.domain import ConsentState, covers, decider
 from mend_consent.read_models import CurrentGrants
 
@@ -38,6 +40,25 @@ class ConsentService(KnowsCases):
         self.sealer = sealer
         self.commands: CommandService[ConsentState] = CommandService(store, decider)
         self.grants = grants
+
+    async def execute(
+        self, case_id: str, command: Any, ctx: CommandContext, key: str | None = None
+    ) -> CommandResult[ConsentState]:
+        """A command from the API. Consent is recorded under the rule pack in force for the
+        case's agency: a grant given without an expiry takes the pack's default."""
+        if not isinstance(command, GiveConsent):
+            return await self.commands.execute(case_id, command, ctx, idempotency_key=key)
+        if key is not None and not isinstance(key, RequestKey):
+            # The key stays bound to the request as made, never to the default derived from
+            # the pack in force: a retry after an adoption is still the same request.
+            key = RequestKey(key, command_digest(command))
+        agency = await self.case_agency(case_id) or ctx.actor.agency
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            # Shared with other decisions, waiting out an adoption being recorded.
+            await hold_rule_packs(conn, self.store.schema, agency, exclusive=False)
+            pack = await rule_pack_in_force(conn, self.store.schema, agency, ctx.now)
+            under = UnderConsentRules(command, pack.ref, pack.consent.default_expiry_days)
+            return await self.commands.execute(case_id, under, ctx, idempotency_key=key)
 
     async def grant_owner(self, case_id: str, grant_id: UUID) -> str | None:
         # A grant's giver never changes: a cached state that knows the grant is enough.

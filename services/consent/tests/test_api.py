@@ -182,3 +182,59 @@ async def test_a_share_grant_with_terms_is_given_listed_and_only_hers_to_withdra
     path = f"/cases/{CASE}/consents/{grant['grant_id']}/withdrawal"
     assert (await client.post(path, headers=prac)).status_code == 403
     assert (await client.post(path, headers=hp)).status_code == 201
+
+
+async def test_consent_without_an_expiry_takes_the_default_of_the_agency_s_rule_pack(
+    consent, token
+):
+    """England and Wales v1 (the default) keeps consent a year, Scotland v1 183 days, from the
+    agency's adoption on; the event names the pack; a retry after the adoption, with the first
+    request's idempotency key, is still that request (bound to it, not to the derived expiry)."""
+    from mend_consent.commands import GiveConsent
+    from mend_events.commands.decider import CommandContext
+    from mend_events.contracts.actors import Actor, Role
+    from mend_events.contracts.catalog.hub import RulePackAdopted, agency_stream
+    from mend_testkit.directory import apply_hub_events, hub_event
+
+    client, app, runtime = consent
+    hp = token("harmed_person", HP)
+    keyed = {**hp, "Idempotency-Key": "give-take-part-1"}
+    r = await client.post(f"/cases/{CASE}/consents", json=give("take_part"), headers=keyed)
+    assert r.status_code == 201, r.text
+    service = app.state.service
+    me = Actor(id=HP, role=Role.HARMED_PERSON, agency="agency-a")
+    letter = GiveConsent.model_validate(give("contact:letter"))
+
+    def ctx() -> CommandContext:
+        return CommandContext(me, datetime.now(UTC), uuid4())
+
+    first = await service.execute(CASE, letter, ctx(), "own-1")
+    assert first.events
+
+    adopted = RulePackAdopted(agency_id="agency-a", pack_id="scotland", version=1)
+    await apply_hub_events(runtime, [hub_event(adopted, agency_stream("agency-a"))])
+    r = await client.post(f"/cases/{CASE}/consents", json=give("take_part"), headers=keyed)
+    assert r.status_code in (200, 201) and r.json()["events"] == [], r.text
+    again = await service.execute(CASE, letter, ctx(), "own-1")
+    assert again.events == ()
+    r = await client.post(f"/cases/{CASE}/consents", json=give("progress_updates"), headers=hp)
+    assert r.status_code == 201, r.text
+
+    history = (await client.get(f"/cases/{CASE}/consent-history", headers=hp)).json()
+    given = {e["data"]["scope"]: e for e in history["events"] if e["type"] == "ConsentGiven"}
+    assert len(given) == 3 and len(history["events"]) == 3
+
+    def days(scope: str) -> int:
+        e = given[scope]
+        expiry = datetime.fromisoformat(e["data"]["expires_at"])
+        return round((expiry - e["occurred_at_parsed"]).total_seconds() / 86400)
+
+    for e in given.values():
+        e["occurred_at_parsed"] = datetime.fromisoformat(e["occurred_at"])
+        assert e["data"]["expiry_from_pack"] is True
+    assert (given["take_part"]["data"]["rule_pack"], days("take_part")) == ("england-wales@1", 365)
+    assert given["contact:letter"]["data"]["rule_pack"] == "england-wales@1"
+    assert (given["progress_updates"]["data"]["rule_pack"], days("progress_updates")) == (
+        "scotland@1",
+        183,
+    )

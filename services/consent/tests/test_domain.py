@@ -642,7 +642,7 @@ def test_a_version_1_share_grant_is_upcast_without_terms_and_shares_nothing() ->
     }
     event = registry.decode("ConsentGiven", 1, v1)
     assert isinstance(event, ev.ConsentGiven) and event.share_terms is None
-    assert ev.ConsentGiven.schema_version == 2
+    assert event.rule_pack is None and not event.expiry_from_pack  # v1 -> v2 -> v3
 
 
 def test_terms_on_a_scope_that_is_not_sharing_cannot_be_stored() -> None:
@@ -658,3 +658,58 @@ def test_terms_on_a_scope_that_is_not_sharing_cannot_be_stored() -> None:
                 "share_terms": {**TERMS, "legal_basis": "explicit_consent"},
             }
         )
+
+
+# ------------------------------------------------------------------------------- under a rule pack
+
+
+def under(command: c.GiveConsent, ref: str, days: int) -> c.UnderConsentRules:
+    return c.UnderConsentRules(command, ref, days)
+
+
+def test_consent_without_an_expiry_takes_the_pack_s_default_and_names_the_pack() -> None:
+    case = Case()
+    [event] = case.do(under(give(), "scotland@1", 183), HP)
+    assert event.expires_at == T0 + timedelta(days=183)
+    assert (event.rule_pack, event.expiry_from_pack) == ("scotland@1", True)
+    # An expiry the participant chose is theirs, whatever the pack's default.
+    mine = T0 + timedelta(days=30)
+    [chosen] = case.do(under(give(scope=LETTER, expires_at=mine), "scotland@1", 183), HP)
+    assert (chosen.expires_at, chosen.rule_pack, chosen.expiry_from_pack) == (
+        mine,
+        "scotland@1",
+        False,
+    )
+    assert not covers(case.state, HP.id, ev.TAKE_PART, T0 + timedelta(days=183))
+
+
+def test_a_retry_after_an_adoption_is_the_same_request_not_another_grant() -> None:
+    # The retry carries the first attempt's grant id; the pack in force has changed meanwhile,
+    # so the derived expiry differs: the request as made is what decides "the same".
+    case = Case()
+    grant_id = uuid4()
+    [first] = case.do(under(give(grant_id=grant_id), "england-wales@1", 365), HP)
+    assert first.expires_at == T0 + timedelta(days=365)
+    later = T0 + timedelta(days=1)
+    assert case.do(under(give(grant_id=grant_id), "scotland@1", 183), HP, later) == []
+    assert case.do(under(give(), "scotland@1", 183), HP, later) == []  # already in force
+    other = give(grant_id=grant_id, expires_at=T0 + timedelta(days=9))
+    assert case.refused(under(other, "scotland@1", 183), HP, later).field == "grant_id"
+
+
+def test_a_version_2_grant_is_upcast_as_made_before_rule_packs() -> None:
+    v2 = {
+        "grant_id": str(uuid4()),
+        "participant_id": HP.id,
+        "participant_role": "harmed_person",
+        "scope": ev.TAKE_PART,
+        "informed_how": "both",
+        "no_incentive_attested": True,
+        "expires_at": (T0 + timedelta(days=5)).isoformat(),
+        "share_terms": None,
+    }
+    event = registry.decode("ConsentGiven", 2, v2)
+    assert isinstance(event, ev.ConsentGiven) and ev.ConsentGiven.schema_version == 3
+    assert (event.rule_pack, event.expiry_from_pack) == (None, False)
+    with pytest.raises(ValidationError):  # a default from a pack names the pack
+        ev.ConsentGiven.model_validate({**v2, "expiry_from_pack": True})

@@ -20,6 +20,7 @@ from mend_events.contracts.catalog.risk import (
     RiskFactor,
     Severity,
 )
+from mend_events.rules import DecisionRules, FactorRules
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -113,6 +114,10 @@ class UnderRulePack:
     rule_pack: str
     default_validity_days: int
     max_validity_days: int
+    # Which forms each decision may permit (None: the default pack's, as before rule packs).
+    decisions: DecisionRules | None = None
+    # The factor kinds a full assessment records before completion (None: none required).
+    factors: FactorRules | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 from mend_events import rules
 from mend_events.commands.decider import CommandContext, system_context
+from mend_events.commands.idempotency import RequestKey, command_digest
 from mend_events.commands.service import CommandResult, CommandService
 from mend_events.contracts.catalog.hub import RulePackAdopted
 from mend_events.contracts.catalog.risk import AssessmentStage, ReassessmentTrigger
@@ -34,7 +35,8 @@ from mend_risk.commands import (
 from mend_risk.domain import RiskPolicy, RiskState, make_decider
 from mend_risk.domain.answers import involvement, permits_answer, permits_in
 from mend_risk.domain.forms import possible_involvement
-from mend_risk.domain.state import find_assessment
+from mend_risk.domain.indicator import indicator
+from mend_risk.domain.state import Assessment, find_assessment
 from mend_risk.read_models import RiskPositions
 from mend_risk.read_views import assessment_view, latest_from_row
 
@@ -73,6 +75,10 @@ class RiskService(KnowsCases):
         """A command from the API. A decision is signed off only by a practitioner registered,
         and qualified, in the case's own agency (learnt from sessions' registry events)."""
         if isinstance(command, CompleteRiskAssessment):
+            if key is not None and not isinstance(key, RequestKey):
+                # Bound to the request as made, never to the pack in force when it ran: a
+                # retry after an adoption is still the same request.
+                key = RequestKey(key, command_digest(command))
             if command.signed_off_by is not None:
                 await self.require_signer(case_id, command.signed_off_by)
             agency = await self.case_agency(case_id) or ctx.actor.agency
@@ -85,6 +91,8 @@ class RiskService(KnowsCases):
                     pack.ref,
                     pack.risk.default_validity_days,
                     pack.risk.max_validity_days,
+                    pack.decisions,
+                    pack.factors,
                 )
                 return await self.commands.execute(case_id, command, ctx, idempotency_key=key)
         return await self.commands.execute(case_id, command, ctx, idempotency_key=key)
@@ -214,6 +222,15 @@ class RiskService(KnowsCases):
 
         return await self._read(case_id, query)
 
+    async def _indicator_pack(self, case_id: str, found: Assessment) -> rules.RulePack:
+        """The pack a completed assessment was decided under (the default for one decided
+        before rule packs); for an open one, the pack in force for the case's agency now."""
+        if found.completion is not None:
+            return rules.parse_ref(found.completion.rule_pack or rules.DEFAULT_REF)
+        agency = await self.case_agency(case_id) or ""
+        async with self.store.pool.acquire() as conn:
+            return await rule_pack_in_force(conn, self.store.schema, agency, datetime.now(UTC))
+
     # --- reads from the stream ----------------------------------------------------------------
 
     async def replay(self, case_id: str) -> RiskState:
@@ -239,6 +256,7 @@ class RiskService(KnowsCases):
         found = find_assessment(state, assessment_id)
         if found is None:
             raise NotFound("no such assessment in this case", field="assessment_id")
+        pack = await self._indicator_pack(case_id, found)
         return {
             "case_id": case_id,
             "assessment_id": str(found.assessment_id),
@@ -247,6 +265,8 @@ class RiskService(KnowsCases):
             "factors": [f.model_dump(mode="json") for f in found.factors],
             "completed_at": found.completed_at,
             "completion": found.completion.model_dump(mode="json") if found.completion else None,
+            # Beside the decision, never deciding: the weights of the pack it was made under.
+            "indicator": indicator(found.factors, pack),
             "safety_plans": [
                 p.model_dump(mode="json")
                 for p in state.safety_plans

@@ -479,3 +479,72 @@ async def test_a_decision_is_signed_off_only_by_a_qualified_practitioner_of_the_
     body = {**completion, "signed_off_by": "prac-lapsed1"}
     r = await client.post(f"/cases/{CASE}/assessment-completions", json=body, headers=prac)
     assert r.status_code == 201, r.text
+
+
+async def test_under_scotland_2_a_full_assessment_records_its_factors_and_shows_an_indicator(
+    risk, prac
+):
+    from mend_events.contracts.catalog.hub import RulePackAdopted, StaffEnrolled, agency_stream
+    from mend_testkit.directory import apply_hub_events, hub_event
+
+    client, app, runtime = risk
+    # A completion retried in process with its own key after the adoption is the same request
+    # (the key is bound to the request as made, not to the pack in force when it ran).
+    from mend_events.commands.decider import CommandContext
+    from mend_events.contracts.actors import Actor
+    from mend_risk.commands import CompleteRiskAssessment, StartRiskAssessment
+
+    service = app.state.service
+    me = Actor(id=PRAC, role=Role.PRACTITIONER, agency="agency-a")
+
+    def ctx() -> CommandContext:
+        return CommandContext(me, datetime.now(UTC), uuid4())
+
+    first_id = uuid4()
+    await service.execute(CASE, StartRiskAssessment(assessment_id=first_id, stage="full"), ctx())
+    for factor in NO_ORDERS:
+        body = {"assessment_id": str(first_id), "factor": factor}
+        await post(client, "/risk-factors", body, prac)
+    done = CompleteRiskAssessment.model_validate({
+        "assessment_id": first_id, "decision": "proceed", "permitted_forms": [F2F],
+        "reasons": ["suitable_with_safeguards"], "signed_off_by": SPECIALIST,
+    })  # fmt: skip
+    assert (await service.execute(CASE, done, ctx(), "complete-1")).events
+    # An agency the hub speaks for: its staff are those it enrolled.
+    enrolled = StaffEnrolled(agency_id="agency-a", person_id=PRAC, role=Role.PRACTITIONER)
+    adopted = RulePackAdopted(agency_id="agency-a", pack_id="scotland", version=2)
+    stream = agency_stream("agency-a")
+    await apply_hub_events(runtime, [hub_event(enrolled, stream), hub_event(adopted, stream)])
+    assert (await service.execute(CASE, done, ctx(), "complete-1")).events == ()
+    assessment_id = str(uuid4())
+    await post(client, "/assessments", {"assessment_id": assessment_id, "stage": "full"}, prac)
+    for factor in (*NO_ORDERS, {"kind": "self_harm", "status": "present", "severity": "high"}):
+        body = {"assessment_id": assessment_id, "factor": factor}
+        await post(client, "/risk-factors", body, prac)
+    path = f"/cases/{CASE}/assessments/{assessment_id}"
+    shown = (await client.get(path, headers=prac)).json()["indicator"]
+    assert (shown["rule_pack"], shown["score"], shown["present"], shown["decides"]) == (
+        "scotland@2",
+        9,
+        ["self_harm"],
+        False,
+    )
+    assert shown["missing"] == ["coercive_control", "ongoing_relationship", "retraumatisation"]
+    completion = {
+        "assessment_id": assessment_id,
+        "decision": "proceed",
+        "permitted_forms": [F2F],
+        "reasons": ["suitable_with_safeguards"],
+        "signed_off_by": SPECIALIST,
+    }
+    r = await client.post(f"/cases/{CASE}/assessment-completions", json=completion, headers=prac)
+    clear_4xx(r, 422, "assessment_id")
+    for kind in shown["missing"]:
+        factor = {"kind": kind, "status": "absent"}
+        await post(
+            client, "/risk-factors", {"assessment_id": assessment_id, "factor": factor}, prac
+        )
+    await post(client, "/assessment-completions", completion, prac)
+    detail = (await client.get(path, headers=prac)).json()
+    assert detail["completion"]["rule_pack"] == "scotland@2"
+    assert (detail["indicator"]["rule_pack"], detail["indicator"]["missing"]) == ("scotland@2", [])

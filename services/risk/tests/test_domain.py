@@ -882,3 +882,119 @@ def test_only_the_service_applies_a_pack():
     decided_under(case, V1)
     with pytest.raises(Forbidden):
         case.run(c.RevalidateUnderRulePack(V2.ref, 60), actor=PRACTITIONER)
+
+
+def under_decisions(pack: rules.RulePack, command: c.CompleteRiskAssessment) -> c.UnderRulePack:
+    return c.UnderRulePack(
+        command,
+        pack.ref,
+        pack.risk.default_validity_days,
+        pack.risk.max_validity_days,
+        pack.decisions,
+        pack.factors,
+    )
+
+
+def looked_at(case: Case, assessment_id: UUID, pack: rules.RulePack) -> None:
+    """No legal restriction, and every factor kind the pack requires recorded absent."""
+    no_legal_restrictions(case, assessment_id)
+    record(case, assessment_id, *(factor(k) for k in pack.factors.required))
+
+
+def test_which_forms_an_indirect_only_decision_permits_is_the_pack_s():
+    # England and Wales (and Scotland v1): letters and shuttle messages with the responsible
+    # person; Scotland v2: shuttle messages only. A meeting is never indirect, whatever the pack.
+    indirect = ev.RiskDecision.INDIRECT_ONLY
+    scotland2 = rules.load("scotland", 2)
+    for pack, forms in ((V1, (LETTER, SHUTTLE)), (SCOTLAND, (LETTER,)), (scotland2, (SHUTTLE,))):
+        case = Case()
+        assessment_id = start(case)
+        looked_at(case, assessment_id, scotland2)
+        [done] = case.run(under_decisions(pack, completion(assessment_id, indirect, forms)))
+        assert done.permitted_forms == forms and done.rule_pack == pack.ref
+    case = Case()
+    assessment_id = start(case)
+    looked_at(case, assessment_id, scotland2)
+    refused = case.rejects(
+        under_decisions(scotland2, completion(assessment_id, indirect, (LETTER, SHUTTLE))),
+        "permitted_forms",
+    )
+    assert str(refused) == (
+        "letter with the responsible person is not among the forms an indirect-only decision "
+        "permits under rule pack scotland@2 (indirect)"
+    )
+    meeting = under_decisions(scotland2, completion(assessment_id, indirect, (F2F,)))
+    assert "which an indirect-only decision rules out" in str(
+        case.rejects(meeting, "permitted_forms")
+    )
+
+
+def test_the_legal_restrictions_checked_are_the_pack_s():
+    # A pack listing only the protective order does not wait for a bail or licence check.
+    only_order = V1.decisions.model_copy(
+        update={"legal_restrictions": (ev.FactorKind.PROTECTIVE_ORDER,)}
+    )
+    pack = V1.model_copy(update={"decisions": only_order})
+    case = Case()
+    assessment_id = start(case)
+    record(case, assessment_id, factor(ev.FactorKind.PROTECTIVE_ORDER))
+    [done] = case.run(under_decisions(pack, completion(assessment_id)))
+    assert done.permitted_forms == (F2F,)
+    other = Case()
+    assessment_id = start(other)
+    record(other, assessment_id, factor(ev.FactorKind.PROTECTIVE_ORDER))
+    refused = other.rejects(under_decisions(V1, completion(assessment_id)), "permitted_forms")
+    assert "no bail or licence conditions check is recorded" in str(refused)
+
+
+def test_a_full_assessment_records_the_factor_kinds_its_pack_requires_before_completion():
+    scotland2 = rules.load("scotland", 2)
+    case = Case()
+    assessment_id = start(case)
+    no_legal_restrictions(case, assessment_id)
+    record(case, assessment_id, factor(ev.FactorKind.COERCIVE_CONTROL, ev.FactorStatus.UNKNOWN))
+    refused = case.rejects(under_decisions(scotland2, completion(assessment_id)), "assessment_id")
+    assert str(refused) == (
+        "rule pack scotland@2 asks a full assessment to record ongoing relationship, "
+        "retraumatisation, self harm first (present, absent or unknown)"
+    )
+    [done] = case.run(under_decisions(V1, completion(assessment_id)))  # england-wales: none
+    assert done.rule_pack == V1.ref
+    again = Case()
+    assessment_id = start(again)
+    no_legal_restrictions(again, assessment_id)
+    looked_at = (ev.FactorKind.ONGOING_RELATIONSHIP, ev.FactorKind.RETRAUMATISATION)
+    record(again, assessment_id, *(factor(k) for k in looked_at))
+    record(again, assessment_id, factor(ev.FactorKind.SELF_HARM, ev.FactorStatus.PRESENT))
+    record(again, assessment_id, factor(ev.FactorKind.COERCIVE_CONTROL, ev.FactorStatus.UNKNOWN))
+    [done] = again.run(under_decisions(scotland2, completion(assessment_id)))
+    assert done.rule_pack == "scotland@2"
+    initial = Case()  # an initial assessment decides suitability only: nothing required
+    assessment_id = start(initial, ev.AssessmentStage.INITIAL)
+    no_legal_restrictions(initial, assessment_id)
+    assert initial.run(under_decisions(scotland2, completion(assessment_id)))
+
+
+def test_the_weighted_indicator_informs_and_names_its_pack():
+    from mend_risk.domain.indicator import indicator
+
+    scotland2 = rules.load("scotland", 2)
+    recorded = (
+        factor(ev.FactorKind.SELF_HARM, ev.FactorStatus.PRESENT),
+        factor(ev.FactorKind.SELF_HARM, ev.FactorStatus.PRESENT, concerns="rp-88aa11"),
+        factor(ev.FactorKind.POWER_IMBALANCE, ev.FactorStatus.PRESENT),
+        factor(ev.FactorKind.COERCIVE_CONTROL, ev.FactorStatus.UNKNOWN),
+        factor(ev.FactorKind.PROTECTIVE_ORDER),
+    )
+    shown = indicator(recorded, scotland2)
+    weights = scotland2.factors.weights
+    assert shown == {
+        "rule_pack": "scotland@2",
+        "score": weights[ev.FactorKind.SELF_HARM] + weights[ev.FactorKind.POWER_IMBALANCE],
+        "out_of": sum(weights.values()),
+        "present": ["power_imbalance", "self_harm"],
+        "unknown": ["coercive_control"],
+        "missing": ["ongoing_relationship", "retraumatisation"],
+        "decides": False,
+    }
+    assert indicator(recorded, V1)["score"] == 8 + 6 and indicator(recorded, V1)["missing"] == []

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 from mend_events import metrics
 from mend_events.commands.decider import CommandContext, system_context
+from mend_events.commands.idempotency import RequestKey, command_digest
 from mend_events.commands.service import CommandResult, CommandService
 from mend_events.contracts.catalog.sessions import Participant, ParticipantRole
 from mend_events.contracts.envelope import RecordedEvent
@@ -24,6 +25,7 @@ from mend_events.errors import Forbidden, NotFound, Unavailable
 from mend_events.security.crypto import FieldSealer
 from mend_events.security.identity import Identity
 from mend_events.security.practitioners import PractitionerDirectory
+from mend_events.security.trust.tables import hold_rule_packs, rule_pack_in_force
 from mend_events.store import EventStore
 
 from mend_sessions import commands as c
@@ -246,6 +248,10 @@ class SessionsService:
         the connection that holds the lock: a request never holds one pooled connection while
         waiting for another (a burst of starts once took every connection so, for good). The
         append goes through the store's writer, on the store's own connections."""
+        if key is not None and not isinstance(key, RequestKey):
+            # Bound to the request as made, never to the gate facts (the pack in force among
+            # them) it was decided on: a retry after they changed is still the same request.
+            key = RequestKey(key, command_digest(command))
         if self.guard is not None:
             await self.guard.ensure(case_id)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -257,6 +263,10 @@ class SessionsService:
                 ) from None
             ctx = replace(ctx, now=self.clock())  # decide on the facts as of now
             state = await self.case(case_id, conn)
+            if state.opened is not None:
+                # Shared with other decisions, waiting out an adoption being recorded: the
+                # gates are evaluated under the pack in force once it is.
+                await hold_rule_packs(conn, self.store.schema, state.opened.agency, exclusive=False)
             view = await self.gate_view(conn, state, command, ctx.now)
             return await self.commands.execute(
                 case_id, WithGates(command, view), ctx, idempotency_key=key, conn=conn
@@ -292,6 +302,7 @@ class SessionsService:
         agency = state.opened.agency if state.opened else None
         registry = (await self.registry_state(agency, conn)).practitioners
         staff = {state.facilitator_id, facilitator, *team} - {None}
+        pack = await rule_pack_in_force(conn, self.store.schema, agency or "", now)
         return GateView(
             consented_forms=await self.consent.covered_forms(conn, state.case_id, now),
             acknowledged=await self.consent.acknowledged(conn, state.case_id),
@@ -300,6 +311,9 @@ class SessionsService:
             severe_flags=await self.risk.severe_flags(conn, state.case_id),
             safety_plans=frozenset(await self.risk.safety_plans(conn, state.case_id)),
             practitioners={p: registry[p] for p in staff if p in registry},
+            rule_pack=pack.ref,
+            min_gap_days_floor=pack.sessions.min_gap_days_floor,
+            team=pack.team,
         )
 
     async def gates(self, state: CaseState, session_id: str) -> list[dict[str, Any]] | None:

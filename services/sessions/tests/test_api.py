@@ -923,3 +923,51 @@ async def test_a_meeting_with_its_safety_plan_and_her_materials_through_the_api(
     assert off.data["cause"] == "consent_withdrawn"
     [seen] = (await listed(world.hp())).json()["meetings"]
     assert seen["status"] == "cancelled" and seen["cancellation"]["cause"] == "halted"
+
+
+async def test_the_agency_s_rule_pack_floor_keeps_sessions_apart_from_its_adoption_on(world):
+    """Her pace is 0 days; under england-wales@1 (floor 0) the next session may follow at once;
+    once the agency adopts england-wales@2 (floor 14), the gate keeps 14 days and names the pack.
+    Each scheduling and start records the pack its gates were evaluated under."""
+    from mend_events.commands.decider import CommandContext
+    from mend_events.contracts.actors import Actor
+    from mend_events.contracts.catalog.hub import RulePackAdopted, agency_stream
+    from mend_sessions.commands import ScheduleSession
+    from mend_testkit.directory import apply_hub_events, hub_event
+
+    case, s = "case-floor001", Setup(min_gap_days=0)
+    await world.prepare(case, s)
+    soon = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    # Scheduled in process with the caller's own key; retried with it after the adoption below.
+    service = world.app.state.service
+    me = Actor(id=HP, role=Role.HARMED_PERSON, agency="agency-a")
+    first = ScheduleSession.model_validate(world.session(s))
+
+    async def schedule_first() -> Any:
+        ctx = CommandContext(me, datetime.now(UTC), uuid4())
+        return await service.schedule(case, first, ctx, "schedule-1")
+
+    assert (await schedule_first()).events
+    assert (await world.start(case, s)).status_code == 201
+    await world.ok(f"/cases/{case}/sessions/sess-0001/complete", None, world.prac(case))
+    adopted = RulePackAdopted(agency_id="agency-a", pack_id="england-wales", version=2)
+    await apply_hub_events(world.runtime, [hub_event(adopted, agency_stream("agency-a"))])
+    assert (await schedule_first()).events == ()  # the same request, whatever the pack now
+    refused_by(
+        await world.schedule(case, s, session_id="sess-0002", scheduled_for=soon),
+        "minimum gap of 14 days (the agency's floor under rule pack england-wales@2) since last",
+    )
+    later = (datetime.now(UTC) + timedelta(days=15)).isoformat()
+    r = await world.schedule(case, s, session_id="sess-0003", scheduled_for=later)
+    assert r.status_code == 201, r.text
+    stream = await world.runtime.store.read_stream(case)
+    packs = [
+        (e.event_type, e.data.get("session_id"), e.data["rule_pack"])
+        for e in stream
+        if e.event_type in ("SessionScheduled", "SessionStarted")
+    ]
+    assert packs == [
+        ("SessionScheduled", "sess-0001", "england-wales@1"),
+        ("SessionStarted", "sess-0001", "england-wales@1"),
+        ("SessionScheduled", "sess-0003", "england-wales@2"),
+    ]

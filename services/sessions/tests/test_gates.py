@@ -483,3 +483,88 @@ def test_with_every_gate_met_the_report_says_so(case):
     setup.build(case, with_session=True)
     request = SessionRequest.starting_now(case.state.sessions["sess-0001"])
     assert all(not why for _, _, why in gate_report(case.state, setup.view(), request, case.now))
+
+
+# --- the agency's floor on the gap (rule packs: sessions.min_gap_days_floor) ------------------
+
+
+def _under(setup: Setup, ref: str) -> GateView:
+    from mend_events import rules
+
+    pack = rules.parse_ref(ref)
+    floor = pack.sessions.min_gap_days_floor
+    return replace(setup.view(), rule_pack=pack.ref, min_gap_days_floor=floor, team=pack.team)
+
+
+def test_the_pack_s_floor_lengthens_a_shorter_gap_and_the_reason_names_the_pack(case):
+    # She asked for 3 days; england-wales@2 keeps 14 between contact sessions whatever the case.
+    setup = Setup(min_gap_days=3)
+    setup.build(case)
+    _past_session(case, case.now - timedelta(days=5))
+    request = _request(case, F2F, PEOPLE)  # 6 days after the last one ended
+    assert evaluate_gates(case.state, _under(setup, "england-wales@1"), request, case.now) == []
+    [reason] = evaluate_gates(case.state, _under(setup, "england-wales@2"), request, case.now)
+    assert reason.startswith(
+        "minimum gap of 14 days (the agency's floor under rule pack england-wales@2) since last "
+        "session not respected"
+    )
+    [(_, _, unmet)] = [g for g in gate_report(
+        case.state, _under(setup, "england-wales@2"), request, case.now
+    ) if g[0] == "gap"]  # fmt: skip
+    assert unmet == [reason]
+    later = replace(request, scheduled_for=case.now + timedelta(days=9))  # 14 days since
+    assert evaluate_gates(case.state, _under(setup, "england-wales@2"), later, case.now) == []
+
+
+def test_a_longer_gap_of_her_own_stands_and_is_hers(case):
+    # Scotland's floor is 7 days: her 14 are longer, so they decide, named as before.
+    setup = Setup(min_gap_days=14)
+    setup.build(case, with_session=True)  # sess-0001 tomorrow
+    too_close = SessionRequest(
+        "sess-0002", F2F, PEOPLE, FAC, (SURV, HSB), case.now + timedelta(days=8)
+    )
+    assert evaluate_gates(case.state, _under(setup, "scotland@1"), too_close, case.now) == [
+        "minimum gap of 14 days not respected: session sess-0001 is scheduled for "
+        "2026-11-03 09:00 UTC"
+    ]
+
+
+def test_a_session_scheduled_and_started_records_the_pack_its_gates_were_evaluated_under(case):
+    setup = Setup()
+    setup.build(case)
+    view = _under(setup, "scotland@1")
+    [scheduled] = case.do(case.fac, WithGates(schedule_cmd(case), view))
+    assert isinstance(scheduled, SessionScheduled) and scheduled.rule_pack == "scotland@1"
+    case.later(days=1)
+    [started] = case.do(case.fac, WithGates(StartSession(session_id="sess-0001"), view))
+    assert isinstance(started, SessionStarted) and started.rule_pack == "scotland@1"
+
+
+def test_the_team_an_indirect_exchange_with_the_responsible_person_needs_is_the_pack_s(case):
+    # England and Wales: a letter passes through the facilitator alone; Scotland v2: a harmful
+    # sexual behaviour specialist is on the team of any contact with the responsible person.
+    setup = Setup()
+    setup.build(case)
+    letter = _request(case, ContactForm.LETTER, PEOPLE, team=())
+    assert evaluate_gates(case.state, _under(setup, "england-wales@1"), letter, case.now) == []
+    assert evaluate_gates(case.state, _under(setup, "scotland@2"), letter, case.now) == [
+        "harmful sexual behaviour specialist missing from team (for letter with the responsible "
+        "person under rule pack scotland@2)"
+    ]
+    staffed = replace(letter, team=(HSB,))
+    assert evaluate_gates(case.state, _under(setup, "scotland@2"), staffed, case.now) == []
+    alone = _request(case, ContactForm.UNSENT_LETTER, PEOPLE[:1], team=())  # never with them
+    assert evaluate_gates(case.state, _under(setup, "scotland@2"), alone, case.now) == []
+
+
+def test_one_person_never_fills_two_roles_the_pack_requires(case):
+    setup = Setup()
+    setup.practitioners = {**setup.practitioners, ALT: _prac(ALT, 1, *Specialism)}
+    setup.build(case)
+    both = _request(case, F2F, PEOPLE, team=(ALT,))
+    assert evaluate_gates(case.state, _under(setup, "scotland@2"), both, case.now) == [
+        "harmful sexual behaviour specialist missing from team"
+    ]
+    assert evaluate_gates(case.state, _under(setup, "scotland@2"), replace(
+        both, team=(ALT, SURV)
+    ), case.now) == []  # fmt: skip

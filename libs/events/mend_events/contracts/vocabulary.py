@@ -7,6 +7,9 @@ same form; one answer to who takes part, so risk and sessions never disagree on 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
 
 
 class ContactForm(StrEnum):
@@ -30,6 +33,22 @@ ALWAYS_WITH_RESPONSIBLE_PERSON = frozenset(
 # (restorative story-telling, a letter written with support and never sent): never with them.
 NEVER_WITH_RESPONSIBLE_PERSON = frozenset({ContactForm.STORY_TELLING, ContactForm.UNSENT_LETTER})
 
+# Forms that put the harmed and the responsible person in one room when the latter takes part:
+# what a decision of "indirect contact only" rules out whatever the rule pack in force.
+MEETINGS = frozenset(
+    {
+        ContactForm.FACE_TO_FACE,
+        ContactForm.CONFERENCE,
+        ContactForm.FAMILY_CIRCLE,
+        ContactForm.HEALING_CIRCLE,
+    }
+)
+
 # The others (conference, family circle, healing circle) go either way. Family circle is
 # deliberately among them: DOMAIN.md and the seed say the responsible person "may be absent" /
 # "may not be involved", i.e. optional, like a conference.
+
+
+# A rule pack version (`mend_events.rules`), e.g. `england-wales@2`: what a decision, a consent
+# or a gate evaluation records as the rules it was made under.
+RulePackRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,40}@[1-9][0-9]{0,5}$")]

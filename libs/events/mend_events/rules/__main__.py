@@ -18,7 +18,7 @@ def main(argv: list[str]) -> int:
                 for pack_id, version in available():
                     print(f"{pack_id}@{version}  {load(pack_id, version).title}")
             case ["show", ref]:
-                print(json.dumps(parse_ref(ref).model_dump(), indent=2))
+                print(json.dumps(parse_ref(ref).model_dump(mode="json"), indent=2))
             case ["diff", old, new]:
                 print(render(parse_ref(old), parse_ref(new)))
             case _:

@@ -22,12 +22,19 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
 def differences(old: RulePack, new: RulePack) -> list[tuple[str, Any, Any]]:
     """(parameter, old value, new value) for each rule that differs, in a stable order; the
     packs' names and descriptions are not rules and are left out."""
-    a = _flat(old.model_dump(exclude={"id", "version", *_ABOUT}))
-    b = _flat(new.model_dump(exclude={"id", "version", *_ABOUT}))
+    a = _flat(old.model_dump(mode="json", exclude={"id", "version", *_ABOUT}))
+    b = _flat(new.model_dump(mode="json", exclude={"id", "version", *_ABOUT}))
     return [(k, a.get(k), b.get(k)) for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+
+
+def shown(value: Any) -> str:
+    """A parameter's value as a reviewer reads it (a list as `[a, b]`)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    return str(value)
 
 
 def render(old: RulePack, new: RulePack) -> str:
     rows = differences(old, new)
     head = f"{old.ref} -> {new.ref}: {len(rows)} rule(s) differ"
-    return "\n".join([head, *(f"  {k}: {a} -> {b}" for k, a, b in rows)])
+    return "\n".join([head, *(f"  {k}: {shown(a)} -> {shown(b)}" for k, a, b in rows)])

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from uuid import uuid5
 
@@ -26,6 +27,7 @@ from mend_consent.commands import (
     LapseDueGrants,
     RecordAcknowledgement,
     ReportIncentive,
+    UnderConsentRules,
     WithdrawAcknowledgement,
     WithdrawAll,
     WithdrawGrant,
@@ -44,7 +46,19 @@ def decide(state: ConsentState, command: object, ctx: CommandContext) -> list[Do
     return handler(state, command, ctx)
 
 
-def _give(state: ConsentState, cmd: GiveConsent, ctx: CommandContext) -> list[DomainEvent]:
+def _give_under_rules(
+    state: ConsentState, under: UnderConsentRules, ctx: CommandContext
+) -> list[DomainEvent]:
+    return _give(state, under.command, ctx, under)
+
+
+def _give(
+    state: ConsentState,
+    cmd: GiveConsent,
+    ctx: CommandContext,
+    under: UnderConsentRules | None = None,
+) -> list[DomainEvent]:
+    """Without `under` (the pure domain's own tests): no pack, and no expiry unless asked."""
     actor = ctx.actor
     if actor.role not in PARTICIPANT_ROLES:
         raise Forbidden(
@@ -67,6 +81,8 @@ def _give(state: ConsentState, cmd: GiveConsent, ctx: CommandContext) -> list[Do
     terms = _share_terms(cmd, ctx)
 
     # Same request, same id: a retry with the same correlation id cannot create a second grant.
+    # "Same" is the request as the participant made it, never the default derived from the pack
+    # in force: a retry after the agency adopted another pack is still the same request.
     grant_id = cmd.grant_id or uuid5(ctx.correlation_id, f"grant/{cmd.participant_id}/{cmd.scope}")
     same = (cmd.participant_id, cmd.scope, cmd.expires_at, terms)
     existing = state.grants.get(grant_id)
@@ -74,14 +90,17 @@ def _give(state: ConsentState, cmd: GiveConsent, ctx: CommandContext) -> list[Do
         if (
             existing.participant_id,
             existing.scope,
-            existing.expires_at,
+            existing.requested_expiry,
             existing.share_terms,
         ) == same:
             return []
         raise Rejected("this grant id is already used for another grant", field="grant_id")
     for g in active_grants(state, cmd.participant_id, at=ctx.now):
-        if (g.participant_id, g.scope, g.expires_at, g.share_terms) == same:
+        if (g.participant_id, g.scope, g.requested_expiry, g.share_terms) == same:
             return []  # already given and in force: nothing new to record
+    expires_at, from_pack = cmd.expires_at, False
+    if under is not None and expires_at is None:
+        expires_at, from_pack = ctx.now + timedelta(days=under.default_expiry_days), True
     return [
         ev.ConsentGiven(
             grant_id=grant_id,
@@ -91,8 +110,10 @@ def _give(state: ConsentState, cmd: GiveConsent, ctx: CommandContext) -> list[Do
             informed_how=cmd.informed_how,
             no_incentive_attested=True,
             witnessed_by=cmd.witnessed_by,
-            expires_at=cmd.expires_at,
+            expires_at=expires_at,
             share_terms=terms,
+            rule_pack=under.rule_pack if under is not None else None,
+            expiry_from_pack=from_pack,
         )
     ]
 
@@ -294,6 +315,7 @@ def _withdraw_acknowledgement(
 # Each command's decision, by the command's type (as in every service's domain).
 _HANDLERS: dict[type, Callable[[ConsentState, Any, CommandContext], list[DomainEvent]]] = {
     GiveConsent: _give,
+    UnderConsentRules: _give_under_rules,
     WithdrawGrant: _withdraw_grant,
     WithdrawScope: _withdraw_scope,
     WithdrawAll: _withdraw_all,

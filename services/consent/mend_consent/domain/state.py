@@ -51,6 +51,13 @@ class Grant:
     ended_at: datetime | None = None
     ended_by_role: Role | None = None  # the participant, a practitioner relaying them, system...
     share_terms: ShareTerms | None = None  # a share grant's terms (none: it shares nothing)
+    rule_pack: str | None = None  # the rules it was recorded under (None: before rule packs)
+    expiry_from_pack: bool = False  # the expiry is the pack's default, not the participant's
+
+    @property
+    def requested_expiry(self) -> datetime | None:
+        """The expiry as the participant asked for it (None: they named none)."""
+        return None if self.expiry_from_pack else self.expires_at
 
     def in_force(self, at: datetime) -> bool:
         return self.status is GrantStatus.ACTIVE and (
@@ -102,6 +109,8 @@ def evolve(state: ConsentState, event: DomainEvent, meta: Metadata) -> ConsentSt
                 given_at=at,
                 expires_at=event.expires_at,
                 share_terms=event.share_terms,
+                rule_pack=event.rule_pack,
+                expiry_from_pack=event.expiry_from_pack,
             )
             return replace(state, grants={**state.grants, grant.grant_id: grant})
         case ConsentWithdrawn():

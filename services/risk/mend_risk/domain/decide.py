@@ -9,6 +9,7 @@ from uuid import UUID
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.risk import (
+    AssessmentStage,
     ReassessmentTrigger,
     RiskAssessmentCompleted,
     RiskAssessmentStarted,
@@ -21,6 +22,7 @@ from mend_events.contracts.catalog.risk import (
 )
 from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Forbidden, Rejected
+from mend_events.rules import DecisionRules
 
 from mend_risk.commands import (
     AgreeSafetyPlan,
@@ -33,7 +35,9 @@ from mend_risk.commands import (
     StartRiskAssessment,
     UnderRulePack,
 )
+from mend_risk.domain.indicator import missing_factors
 from mend_risk.domain.queries import (
+    DEFAULT_DECISIONS,
     decision_problem,
     latest_completed,
     open_assessment,
@@ -76,7 +80,10 @@ def _decide(
             return _record_factor(state, command)
         case UnderRulePack():
             pack = RiskPolicy(command.default_validity_days, command.max_validity_days)
-            return _complete(pack, state, command.command, ctx, command.rule_pack)
+            _require_factors(state, command)
+            return _complete(
+                pack, state, command.command, ctx, command.rule_pack, command.decisions
+            )
         case CompleteRiskAssessment():
             return _complete(policy, state, command, ctx)
         case AgreeSafetyPlan():
@@ -122,17 +129,42 @@ def _record_factor(state: RiskState, cmd: RecordRiskFactor) -> list[DomainEvent]
     return [RiskFactorRecorded(assessment_id=cmd.assessment_id, factor=cmd.factor)]
 
 
+def _require_factors(state: RiskState, command: UnderRulePack) -> None:
+    """A full assessment records the kinds the pack requires before it is completed (present,
+    absent or unknown: looked at, whatever was found)."""
+    assessment = find_assessment(state, command.command.assessment_id)
+    if command.factors is None or assessment is None or assessment.completion is not None:
+        return  # nothing required, or `_complete` refuses it for what it is
+    if assessment.stage is not AssessmentStage.FULL:
+        return
+    missing = missing_factors(assessment.factors, command.factors.required)
+    if missing:
+        kinds = ", ".join(k.value.replace("_", " ") for k in missing)
+        raise Rejected(
+            f"rule pack {command.rule_pack} asks a full assessment to record {kinds} first "
+            "(present, absent or unknown)",
+            field="assessment_id",
+        )
+
+
 def _complete(
     policy: RiskPolicy,
     state: RiskState,
     cmd: CompleteRiskAssessment,
     ctx: CommandContext,
     rule_pack: str | None = None,
+    decisions: DecisionRules | None = None,
 ) -> list[DomainEvent]:
     assessment = _still_open(state, cmd.assessment_id)
     if cmd.signed_off_by is None:
         raise Rejected("a specialist must sign the decision off", field="signed_off_by")
-    problem = decision_problem(cmd.decision, cmd.permitted_forms, assessment.factors)
+    problem = decision_problem(
+        cmd.decision,
+        cmd.permitted_forms,
+        assessment.factors,
+        decisions or DEFAULT_DECISIONS,
+        rule_pack,
+    )
     if problem:
         raise Rejected(problem, field="permitted_forms")
     days = cmd.valid_for_days or policy.default_validity_days

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from mend_events.contracts.vocabulary import (
     ALWAYS_WITH_RESPONSIBLE_PERSON,
+    MEETINGS,
     NEVER_WITH_RESPONSIBLE_PERSON,
     ContactForm,
 )
@@ -21,17 +22,6 @@ __all__ = [
     "possible_involvement",
     "usual_involvement",
 ]
-
-# Forms that put the harmed and the responsible person in one room when the latter takes part:
-# what "indirect contact only" rules out.
-MEETINGS = frozenset(
-    {
-        ContactForm.FACE_TO_FACE,
-        ContactForm.CONFERENCE,
-        ContactForm.FAMILY_CIRCLE,
-        ContactForm.HEALING_CIRCLE,
-    }
-)
 
 
 def usual_involvement(form: ContactForm) -> bool:

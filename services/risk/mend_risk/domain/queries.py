@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mend_events import rules
 from mend_events.contracts.catalog.risk import (
-    LEGAL_RESTRICTIONS,
     AssessmentStage,
+    FactorKind,
     FactorStatus,
     PermittedForm,
     RiskAssessmentCompleted,
@@ -91,10 +92,20 @@ def reassessment_due(state: RiskState) -> bool:
     return bool(state.pending_reassessments)
 
 
+# The decision rules of the pack in force for an agency that adopted none (what the code held
+# before rule packs): used when a completion arrives without a pack, as in the domain's tests.
+DEFAULT_DECISIONS = rules.parse_ref(rules.DEFAULT_REF).decisions
+
+
 def decision_problem(
-    decision: RiskDecision, forms: tuple[PermittedForm, ...], factors: tuple[RiskFactor, ...]
+    decision: RiskDecision,
+    forms: tuple[PermittedForm, ...],
+    factors: tuple[RiskFactor, ...],
+    pack: rules.DecisionRules = DEFAULT_DECISIONS,
+    rule_pack: str | None = None,
 ) -> str | None:
-    """Why a decision may not permit these forms given the recorded factors, or None."""
+    """Why a decision may not permit these forms given the recorded factors and the decision
+    rules of the pack in force (`rule_pack` names it in the reason), or None."""
     if decision is RiskDecision.DO_NOT_PROCEED and forms:
         return "a decision not to proceed permits no contact form"
     if decision is RiskDecision.UNSENT_LETTER_ONLY:
@@ -112,16 +123,27 @@ def decision_problem(
                 f"{permitted.form} with the responsible person is direct contact, "
                 "which an indirect-only decision rules out"
             )
-        blocker = legal_blocker(factors)
+        allowed = pack.indirect_only_with_responsible_person
+        if decision is RiskDecision.INDIRECT_ONLY and permitted.form not in allowed:
+            under = f" under rule pack {rule_pack}" if rule_pack else ""
+            return (
+                f"{permitted.form} with the responsible person is not among the forms an "
+                f"indirect-only decision permits{under} ({', '.join(allowed) or 'none'})"
+            )
+        blocker = legal_blocker(factors, pack.legal_restrictions)
         if blocker:
             return f"{permitted.form} with the responsible person is ruled out: {blocker}"
     return None
 
 
-def legal_blocker(factors: tuple[RiskFactor, ...]) -> str | None:
-    """What forbids contact with the responsible person in law, or None. An order that is not
-    recorded or whose existence is unknown blocks too: a breach harms everyone involved."""
-    for kind in LEGAL_RESTRICTIONS:
+def legal_blocker(
+    factors: tuple[RiskFactor, ...],
+    restrictions: tuple[FactorKind, ...] = DEFAULT_DECISIONS.legal_restrictions,
+) -> str | None:
+    """What forbids contact with the responsible person in law (the pack's list of legal
+    restrictions), or None. An order that is not recorded or whose existence is unknown blocks
+    too: a breach harms everyone involved."""
+    for kind in restrictions:
         label = kind.value.replace("_", " ")
         records = [f for f in factors if f.kind is kind]
         if not records:

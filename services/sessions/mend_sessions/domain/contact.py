@@ -96,6 +96,7 @@ def schedule(
     event = SessionScheduled(
         **cmd.model_dump(),
         speaks_first=speaks_first if speaks_first in ids else state.harmed_person_id,
+        rule_pack=view.rule_pack,
     )
     existing = state.sessions.get(cmd.session_id)
     if existing is not None:
@@ -140,7 +141,7 @@ def start(
     require_open(state)
     without_them(state, [p.role for p in session.participants])
     _gates(state, view, SessionRequest.starting_now(session), ctx)
-    return [SessionStarted(session_id=session.id)]
+    return [SessionStarted(session_id=session.id, rule_pack=view.rule_pack)]
 
 
 def complete(state: CaseState, cmd: c.CompleteSession, ctx: CommandContext) -> list[DomainEvent]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from mend_events.contracts.catalog.sessions import Participant, ParticipantRole, Specialism
+from mend_events import rules
+from mend_events.contracts.catalog.sessions import Participant, ParticipantRole
 
 from mend_sessions.domain.forms import (
     DIRECT_CONTACT,
@@ -22,6 +23,7 @@ from mend_sessions.domain.forms import (
 )
 from mend_sessions.domain.practitioners import Practitioner
 from mend_sessions.domain.state import CaseState, Session, SessionStatus
+from mend_sessions.domain.team import DEFAULT_TEAM, specialist_gates
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,12 @@ class GateView:
     safety_plans: frozenset[str] = frozenset()
     # Registry records (practitioners stream) of the chosen facilitator and the session's team.
     practitioners: Mapping[str, Practitioner] = field(default_factory=dict)
+    # The rule pack in force for the case's agency (`mend_events.rules`; None: no pack read, as
+    # in the pure domain's own tests) and its floor on the gap between contact sessions.
+    rule_pack: str | None = None
+    min_gap_days_floor: int = 0
+    # The specialists the pack requires on a session's team (None: the default pack's).
+    team: rules.TeamRules | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +121,7 @@ def evaluate_gates(
         *_safety_gates(case, view, request),
         *_team_gates(case, view, request),
         *_preparation_gates(case, request),
-        *_gap_gates(case, request, now),
+        *_gap_gates(case, view, request, now),
     ]
 
 
@@ -126,7 +134,7 @@ GATE_NAMES = (
     ("safety", "A safety plan agreed with the harmed person before any direct contact"),
     ("team", "The chosen facilitator and the specialists the case needs"),
     ("preparation", "Preparation done with every participant"),
-    ("gap", "The harmed person's minimum gap between sessions"),
+    ("gap", "The harmed person's minimum gap between sessions (and the agency's floor)"),
 )
 
 
@@ -143,7 +151,7 @@ def gate_report(
         "safety": list(_safety_gates(case, view, request)),
         "team": list(_team_gates(case, view, request)),
         "preparation": list(_preparation_gates(case, request)),
-        "gap": list(_gap_gates(case, request, now)),
+        "gap": list(_gap_gates(case, view, request, now)),
     }
     return [(name, asks, unmet[name]) for name, asks in GATE_NAMES]
 
@@ -223,22 +231,21 @@ def _team_gates(case: CaseState, view: GateView, request: SessionRequest) -> Ite
         gaps = record.facilitation_gaps() if record else ["not in the practitioner registry"]
         if gaps:
             yield f"chosen facilitator is not qualified ({'; '.join(gaps)})"
+    team = view.team or DEFAULT_TEAM
+    with_them = request.responsible_person() is not None
     if request.form in DIRECT_CONTACT:
-        yield from _specialist_gates(view, request)
+        needed = team.direct_contact + (team.direct_with_responsible_person if with_them else ())
+        yield from specialist_gates(_specialists(view, request), needed, "")
+    elif with_them and team.indirect_with_responsible_person:
+        why = f" (for {request.form} with the responsible person under rule pack {view.rule_pack})"
+        needed = team.indirect_with_responsible_person
+        yield from specialist_gates(_specialists(view, request), needed, why)
 
 
-def _specialist_gates(view: GateView, request: SessionRequest) -> Iterator[str]:
-    # Specialists come on top of the facilitator ("facilitator plus ..."), and one person cannot
-    # be at once the survivor's specialist and the responsible person's.
+def _specialists(view: GateView, request: SessionRequest) -> list[Practitioner]:
+    # Specialists come on top of the facilitator ("facilitator plus ...").
     members = [view.practitioners[m] for m in request.team if m in view.practitioners]
-    members = [m for m in members if m.id != request.facilitator_id]
-    survivor = [m.id for m in members if m.has(Specialism.SURVIVOR_SPECIALIST)]
-    hsb = [m.id for m in members if m.has(Specialism.HSB_SPECIALIST)]
-    if not survivor:
-        yield "survivor specialist missing from team"
-    if request.responsible_person() is not None:
-        if not hsb or (len(survivor) == 1 and set(hsb) == set(survivor)):
-            yield "harmful sexual behaviour specialist missing from team"
+    return [m for m in members if m.id != request.facilitator_id]
 
 
 def _preparation_gates(case: CaseState, request: SessionRequest) -> Iterator[str]:
@@ -247,10 +254,26 @@ def _preparation_gates(case: CaseState, request: SessionRequest) -> Iterator[str
             yield f"preparation not done with {label(p)}"
 
 
-def _gap_gates(case: CaseState, request: SessionRequest, now: datetime) -> Iterator[str]:
+def min_gap(case: CaseState, view: GateView) -> tuple[int, str]:
+    """The gap kept between contact sessions, in days, and whose it is. The harmed person sets
+    the pace (DOMAIN.md stage 3); the agency's rule pack may set a floor that every case keeps
+    regardless (a safeguard of its practice framework). The floor only ever lengthens the gap:
+    contact never comes sooner than she asked, so her preference is never overridden toward
+    more contact (R6)."""
     days = case.preferences.min_gap_days
+    if view.min_gap_days_floor > days:
+        return view.min_gap_days_floor, f"the agency's floor under rule pack {view.rule_pack}"
+    return days, ""
+
+
+def _gap_gates(
+    case: CaseState, view: GateView, request: SessionRequest, now: datetime
+) -> Iterator[str]:
+    days, whose = min_gap(case, view)
     if days == 0:
         return
+    # The reason names the pack when its floor, not her preference, set the gap.
+    of = f"{days} days ({whose})" if whose else f"{days} days"
     gap = timedelta(days=days)
     at = now if request.starting else request.scheduled_for
     others = [s for s in case.sessions.values() if s.id != request.session_id]
@@ -259,7 +282,7 @@ def _gap_gates(case: CaseState, request: SessionRequest, now: datetime) -> Itera
     last = max((e for e in ends if e is not None), default=None)
     if last is not None and at < last + gap:
         yield (
-            f"minimum gap of {days} days since last session not respected "
+            f"minimum gap of {of} since last session not respected "
             f"(next allowed {_when(last + gap)})"
         )
     if request.starting:
@@ -268,7 +291,7 @@ def _gap_gates(case: CaseState, request: SessionRequest, now: datetime) -> Itera
     for s in sorted(others, key=lambda s: (s.scheduled_for, s.id)):
         if s.status == SessionStatus.SCHEDULED and abs(s.scheduled_for - at) < gap:
             yield (
-                f"minimum gap of {days} days not respected: session {s.id} is scheduled for "
+                f"minimum gap of {of} not respected: session {s.id} is scheduled for "
                 f"{_when(s.scheduled_for)}"
             )
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from mend_events import rules
-from mend_events.rules.diff import differences
+from mend_events.rules.diff import differences, shown
 
 from mend_web.pages import Viewer, render, services, viewer
 
@@ -28,7 +28,11 @@ def router() -> APIRouter:
         record = await services(request).agency(me.token, me.agency)
         current = rules.parse_ref(record.get("rule_pack") or rules.DEFAULT_REF)
         offered = [
-            {"pack": pack, "changes": differences(current, pack), "current": pack == current}
+            {
+                "pack": pack,
+                "current": pack == current,
+                "changes": [(k, shown(a), shown(b)) for k, a, b in differences(current, pack)],
+            }
             for pack in (rules.load(*key) for key in rules.available())
         ]
         ctx = {"current": current, "adopted": record.get("rule_pack") is not None,

@@ -37,7 +37,7 @@ from pydantic import (
 
 from mend_events.contracts.actors import PARTICIPANT_ROLES, AgencyId, PseudoId, Role
 from mend_events.contracts.events import DomainEvent, PersonalText, registry
-from mend_events.contracts.vocabulary import ContactForm
+from mend_events.contracts.vocabulary import ContactForm, RulePackRef
 
 
 class ScopeKind(StrEnum):
@@ -247,10 +247,14 @@ class ConsentGiven(DomainEvent):
     given from version 2 on carries them. A share grant recorded under version 1 is upcast with
     no terms, and a share grant without terms shares nothing: it names no purpose, category or
     event type, so the disclosure gateway lets nothing through under it (the person is asked
-    again, with terms)."""
+    again, with terms).
+
+    Version 3 adds `rule_pack`, the rules the consent was recorded under (None: before rule
+    packs), and `expiry_from_pack`: true when the participant named no expiry and `expires_at`
+    is the pack's default (`consent.default_expiry_days`), so the request as made stays known."""
 
     event_type = "ConsentGiven"
-    schema_version = 2
+    schema_version = 3
 
     grant_id: UUID
     participant_id: PseudoId
@@ -262,6 +266,8 @@ class ConsentGiven(DomainEvent):
     witnessed_by: PseudoId | None = None
     expires_at: AwareDatetime | None = None
     share_terms: ShareTerms | None = None
+    rule_pack: RulePackRef | None = None
+    expiry_from_pack: bool = False
 
     @field_validator("participant_role")
     @classmethod
@@ -274,6 +280,8 @@ class ConsentGiven(DomainEvent):
     def _terms_only_for_sharing(self) -> ConsentGiven:
         if self.share_terms is not None and not self.scope.startswith(f"{ScopeKind.SHARE}:"):
             raise ValueError("share_terms belong only to a share:<agency> scope")
+        if self.expiry_from_pack and (self.expires_at is None or self.rule_pack is None):
+            raise ValueError("an expiry from the rule pack names the pack and the expiry")
         return self
 
 
@@ -281,6 +289,12 @@ class ConsentGiven(DomainEvent):
 def _consent_given_v1(data: dict) -> dict:
     # Version 1 had no terms: an old share grant becomes one without terms, which shares nothing.
     return {**data, "share_terms": None}
+
+
+@registry.upcaster("ConsentGiven", 2)
+def _consent_given_v2(data: dict) -> dict:
+    # Before rule packs: no pack, and any expiry was the participant's own.
+    return {**data, "rule_pack": None, "expiry_from_pack": False}
 
 
 @registry.register

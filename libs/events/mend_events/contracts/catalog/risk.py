@@ -27,6 +27,7 @@ from mend_events.contracts.vocabulary import (
     ALWAYS_WITH_RESPONSIBLE_PERSON,
     NEVER_WITH_RESPONSIBLE_PERSON,
     ContactForm,
+    RulePackRef,
 )
 
 # An opaque reference to a note kept elsewhere (e.g. `note-7f3a9c`): never the note's text.
@@ -201,10 +202,6 @@ class RiskFactorRecorded(DomainEvent):
 
     assessment_id: UUID
     factor: RiskFactor
-
-
-# A rule pack version (`mend_events.rules`), e.g. `england-wales@2`.
-RulePackRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,40}@[1-9][0-9]{0,5}$")]
 
 
 @registry.register

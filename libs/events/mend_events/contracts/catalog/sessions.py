@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from mend_events.contracts.actors import AgencyId, PseudoId, Role
 from mend_events.contracts.events import DomainEvent, PersonalText, registry
-from mend_events.contracts.vocabulary import ContactForm
+from mend_events.contracts.vocabulary import ContactForm, RulePackRef
 
 
 class HarmCategory(StrEnum):
@@ -182,7 +182,11 @@ class PreparationSessionHeld(DomainEvent):
 
 @registry.register
 class SessionScheduled(DomainEvent):
+    """v2: `rule_pack`, the rules its gates were evaluated under (the agency's floor on the
+    minimum gap, `sessions.min_gap_days_floor`); None: scheduled before rule packs."""
+
     event_type: ClassVar[str] = "SessionScheduled"
+    schema_version: ClassVar[int] = 2
     session_id: PseudoId
     form: ContactForm
     participants: tuple[Participant, ...]
@@ -190,12 +194,28 @@ class SessionScheduled(DomainEvent):
     team: tuple[PseudoId, ...]
     scheduled_for: AwareDatetime
     speaks_first: PseudoId  # from the harmed person's preferences (R6), never from the scheduler
+    rule_pack: RulePackRef | None = None
+
+
+@registry.upcaster("SessionScheduled", 1)
+def _scheduled_v1(data: dict) -> dict:
+    return {**data, "rule_pack": None}
 
 
 @registry.register
 class SessionStarted(DomainEvent):
+    """v2: `rule_pack`, the rules its gates were evaluated under as it started (None: before
+    rule packs)."""
+
     event_type: ClassVar[str] = "SessionStarted"
+    schema_version: ClassVar[int] = 2
     session_id: PseudoId
+    rule_pack: RulePackRef | None = None
+
+
+@registry.upcaster("SessionStarted", 1)
+def _started_v1(data: dict) -> dict:
+    return {**data, "rule_pack": None}
 
 
 @registry.register
