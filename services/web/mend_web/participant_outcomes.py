@@ -28,13 +28,19 @@ async def _case(
 ) -> dict[str, Any]:
     """One case's part of the page: their instrument (if their role answers one) and whether
     their research consent is in force now (the consent service shows them their own)."""
-    consents = await _shown(services(request).consents(me.token, case_id))
     instrument = forms.for_role(me.role)
-    consented = forms.has_research_consent(list(consents.get("grants", [])), me.person_id)
+    try:
+        consents = await _shown(services(request).consents(me.token, case_id))
+    except ServiceError as exc:
+        if exc.status != 503:
+            raise
+        consents = None  # the consent service is away: said so, never guessed
+    grants = list((consents or {}).get("grants", []))
     return {
         "case_id": case_id,
         "instrument": forms.view(instrument) if instrument else None,
-        "consented": consented,
+        "consents_known": consents is not None,
+        "consented": forms.has_research_consent(grants, me.person_id),
         "problem": problem if problem and problem.get("case") == case_id else None,
     }
 
