@@ -55,8 +55,15 @@ ACTIONS = [
 # Withdrawal and stop are never gated by the case index: the consent and sessions services
 # decide, and refuse strangers (tests/test_participant_safety.py, over the real services).
 SAFETY_ACTS = {"/me/withdrawal", "/me/stop"}
-PAGES = ["/me", "/me/preferences", "/me/support", "/me/letters", "/me/meetings", "/me/materials",
-         "/me/outcomes"]
+PAGES = [
+    "/me",
+    "/me/preferences",
+    "/me/support",
+    "/me/letters",
+    "/me/meetings",
+    "/me/materials",
+    "/me/outcomes",
+]
 NOWHERE = "http://127.0.0.1:9"  # no service answers here: a call would be a 503, never a 404
 
 
