@@ -76,7 +76,7 @@ def router() -> APIRouter:
     ) -> Response:  # fmt: skip
         await _own_case(request, me, case)
         chosen = _theirs(instrument, me.role)
-        if chosen is None:
+        if chosen is None or point not in chosen.points:
             raise ServiceError(422)  # not a form this page gave them
         answers = forms.answers_from(chosen, await request.form())
         missing = forms.unanswered(chosen, answers)
@@ -88,7 +88,8 @@ def router() -> APIRouter:
         try:
             await services(request).answer_instrument(me.token, case, body)
         except FieldRefused as exc:
-            # Said plainly: already answered for that time, or research consent gone now.
+            # Said plainly: already answered for that time (the point is one of the
+            # instrument's: checked above), or research consent gone now.
             kind = {"point": "answered", "research_consent": "no_consent"}.get(exc.field, "")
             problem = {"case": case, "kind": kind or "refused", "point": point,
                        "given": answers}  # fmt: skip
