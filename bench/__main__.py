@@ -19,7 +19,7 @@ from bench.common import machine
 
 SUITES = [
     "append", "command", "rebuild", "relay", "e2e", "withdrawal", "replay", "halt", "signin",
-    "web", "case_page", "scale", "disclosure",
+    "web", "case_page", "scale", "disclosure", "report",
 ]  # fmt: skip
 OUT = Path(__file__).parent / "results" / "latest.json"
 

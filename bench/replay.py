@@ -137,7 +137,7 @@ _ACTORS = {  # (actor, role) by event type
 }
 
 
-def _load_sql(schema: str, service: str) -> str:
+def _load_sql(schema: str, service: str, cases: int = CASES) -> str:
     """One INSERT of every case's events of one service. For each case in turn its events come
     out in time order, so global positions follow recorded_at as they do in a live store."""
     steps = len(_EVENTS)
@@ -161,16 +161,17 @@ def _load_sql(schema: str, service: str) -> str:
         f"schema_version, case_id, data, metadata, recorded_at, prev_hash, hash) "
         f"SELECT {_CASE}, v.version, md5('{service}-' || i || '-' || v.version)::uuid, v.type, "
         f"1, {_CASE}, v.data, {meta}, {at}, '\\x00'::bytea, '\\x00'::bytea "
-        f"FROM generate_series(1, {CASES}) AS i CROSS JOIN LATERAL (VALUES "
+        f"FROM generate_series(1, {cases}) AS i CROSS JOIN LATERAL (VALUES "
         f"{', '.join(values)}) AS v(version, step, type, data, actor, role, cause)"
     )
 
 
-async def _load(settings: Settings, schema: str, service: str) -> None:
+async def _load(settings: Settings, schema: str, service: str, cases: int = CASES) -> None:
     conn = await asyncpg.connect(settings.admin_database_url)
     try:
         await migrate_schema(conn, schema, None)
-        await conn.execute(_load_sql(schema, service))
+        if any(svc == service for svc, *_ in _EVENTS):  # the hub's store stays empty
+            await conn.execute(_load_sql(schema, service, cases))
         # VACUUM, not only ANALYZE: a store's rows have long been all-visible, and the first
         # reader of freshly loaded rows would otherwise pay for setting their hint bits (the
         # baseline, measured first), and autovacuum would start on them mid-measure.
@@ -179,12 +180,14 @@ async def _load(settings: Settings, schema: str, service: str) -> None:
         await conn.close()
 
 
-async def _stores(settings: Settings, tag: str) -> dict[str, str]:
-    schemas = {s: f"bench_replay_{s}_{tag}" for s in SERVICES}
-    await asyncio.gather(*(_load(settings, schema, s) for s, schema in schemas.items()))
+async def _stores(
+    settings: Settings, tag: str, cases: int = CASES, label: str = "replay"
+) -> dict[str, str]:
+    schemas = {s: f"bench_{label}_{s}_{tag}" for s in SERVICES}
+    await asyncio.gather(*(_load(settings, schema, s, cases) for s, schema in schemas.items()))
     conn = await asyncpg.connect(settings.admin_database_url)
     try:
-        await migrate(conn, f"bench_replay_audit_{tag}")
+        await migrate(conn, f"bench_{label}_audit_{tag}")
     finally:
         await conn.close()
     return schemas

@@ -2,7 +2,9 @@
 
 Every answer is replayed from the stores at the moment of asking (SELECT only, services may be
 stopped), so it can never lag behind them; the stored projection (`projection.py`) holds the
-same entries for reporting and is rebuilt from the same replay.
+same entries for reporting and is rebuilt from the same replay. The one exception is the current
+commissioners' report: its cases' tallies are kept in memory and brought up to date from the
+stores' high-water marks on each request (reports/live.py), equal to a replay of that moment.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from mend_audit.history import CaseHistory, halts
 from mend_audit.replay import Schemas, cases_with, read_events, select_schemas
 from mend_audit.reports import figures as report_figures
 from mend_audit.reports import output as report_output
+from mend_audit.reports.live import LiveFigures
 from mend_audit.verify import verify
 from mend_audit.verify_report import Report
 
@@ -65,6 +68,8 @@ class AuditReader:
         self.schemas = select_schemas(schemas)
         self.bootstrap = bootstrap
         self.topic_prefix = topic_prefix
+        # The current report's figures, kept up to date from the stores (reports/live.py).
+        self.live = LiveFigures(pool, self.schemas)
 
     async def _case_events(self, case: str, as_of: datetime | None) -> list[Any]:
         events = await read_events(self.pool, schemas=self.schemas, case=case, as_of=as_of)
@@ -132,14 +137,18 @@ class AuditReader:
     async def commissioner_report(
         self, agency: str, as_of: datetime | None = None
     ) -> dict[str, Any]:
-        """The agency's figures for commissioners as recorded by `as_of` (default: now),
-        replayed from every store and suppressed below the threshold of the rule pack the
-        agency had adopted by then: the same document for the same moment, however much was
-        recorded after it."""
-        moment = aware(as_of) if as_of else datetime.now(UTC)
-        events = await read_events(self.pool, schemas=self.schemas, as_of=moment)
-        pack = report_figures.rule_pack(events, agency, moment)
-        figures = report_figures.fold(events, agency)
+        """The agency's figures for commissioners as recorded by `as_of`, replayed from every
+        store, or (no `as_of`) as recorded now, from the kept tallies brought up to date
+        (reports/live.py: no replay per request); suppressed below the threshold of the rule
+        pack the agency had adopted by then: the same document for the same moment, however
+        much was recorded after it."""
+        if as_of is None:
+            figures, pack, moment = await self.live.current(agency)
+        else:
+            moment = aware(as_of)
+            events = await read_events(self.pool, schemas=self.schemas, as_of=moment)
+            pack = report_figures.rule_pack(events, agency, moment)
+            figures = report_figures.fold(events, agency)
         return report_output.document(
             figures, as_of=moment, threshold=pack.reports.min_cell, rule_pack=pack.ref
         )

@@ -189,3 +189,16 @@ async def store_batches(
         position = events[-1].global_position
         if len(rows) < batch_size:
             return
+
+
+async def case_events(
+    conn: asyncpg.Connection, service: str, schema: str, case_ids: Sequence[str]
+) -> list[RecordedEvent]:
+    """One store's events of these cases (by their `case_id` column, whichever stream holds
+    them), in global order: what a fold of those cases alone reads."""
+    sql = (
+        f"SELECT {_COLUMNS} FROM {schema}.events WHERE case_id = ANY($1::text[]) "
+        f"ORDER BY global_position"
+    )
+    rows = await fetch_rows(conn, service, schema, sql, list(case_ids))
+    return [row_to_event(r, service) for r in rows]

@@ -27,6 +27,7 @@ from mend_web import (
     participant,
     participant_casework,
     participant_letters,
+    participant_outcomes,
     participant_reminders,
     participant_support,
 )
@@ -43,6 +44,7 @@ from mend_web.routes import (
     letters,
     notes,
     notices,
+    outcomes,
     practitioner,
     queue,
     rule_packs,
@@ -72,6 +74,8 @@ PARTS = (
     casework,
     enquiries,
     participant_support,
+    participant_outcomes,
+    outcomes,
 )
 STATIC = Path(__file__).parent / "static"
 

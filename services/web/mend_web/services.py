@@ -379,3 +379,35 @@ class Services:
 
     async def register_enquirer(self, token: str, ref: str) -> None:
         await self._call("hub", "POST", f"/enquiries/{ref}/registration", token)
+
+    # --- outcome instruments (aftercare; issue 21): answers only under research consent ------
+
+    async def answer_instrument(self, token: str, case_id: str, body: Mapping[str, Any]) -> None:
+        """A whole answer set to an outcome instrument (the aftercare service reads the person's
+        role and research consent itself). A refusal (422) names its field (`FieldRefused`), so
+        a page tells "answered already" from "no research consent" without reading words."""
+        client = self.clients.get("aftercare")
+        if client is None:
+            raise ServiceError(503)
+        path = f"/cases/{case_id}/aftercare/instrument-answers"
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            r = await client.post(path, json=dict(body), headers=headers)
+        except httpx.HTTPError:
+            raise ServiceError(503) from None
+        if r.status_code == 422:
+            try:
+                field = r.json().get("field") or ""
+            except (ValueError, AttributeError):
+                field = ""
+            raise FieldRefused(422, _reason(r), str(field))
+        if r.is_error:
+            raise ServiceError(r.status_code, _reason(r))
+
+
+class FieldRefused(ServiceError):
+    """A refusal (422) whose field the service named."""
+
+    def __init__(self, status: int, reason: str, field: str) -> None:
+        super().__init__(status, reason)
+        self.field = field

@@ -10,6 +10,7 @@ from mend_testkit.directory import open_case
 from mend_testkit.matrix import MATRIX_AGENCY, MATRIX_CASE, MATRIX_HP, OTHER_AGENCY, matrix_callers
 from mend_testkit.waiting import wait_until
 from mend_web.app import PARTS
+from mend_web.pages import PARTICIPANT_ROLES
 
 from .accounts import settled, staffed
 from .conftest import csrf_of
@@ -26,6 +27,7 @@ AUDITORS = {"auditor", f"auditor of {B}"}
 # The case index's pages (/queue, /search) answer from the web app's own index, within the
 # session's agency: agency B's staff get the page and nothing of agency A in it (INDEX_SEES).
 OF_B = {n for n in SIGNED_IN if n.endswith(f" of {B}")}
+PARTICIPANTS = {n for n, i in matrix_callers().items() if str(i.role) in PARTICIPANT_ROLES}
 INDEX_PAGES = {"/queue": {"allocated practitioner"}, "/search": {"allocated practitioner",
                                                                   "coordinator"}}  # fmt: skip
 PAGES = {
@@ -39,6 +41,9 @@ PAGES = {
     f"/cases/{CASE}/notes": {"allocated practitioner"},
     f"/cases/{CASE}/meetings": {"allocated practitioner"},
     f"/cases/{CASE}/materials": {"allocated practitioner"},
+    f"/cases/{CASE}/outcomes": {"allocated practitioner"},
+    # a participant's own research questions (each sees their own cases' part, or nothing)
+    "/me/outcomes": PARTICIPANTS,
     "/staff": {"coordinator"},
     # each member of staff's own notices (the hub answers for its own staff only)
     "/notices": PRACTITIONERS | {"coordinator"},
@@ -93,6 +98,8 @@ CASE_ACTIONS = [
     (f"/cases/{CASE}/meetings/meet-none01/cancel", {}, _ALLOCATED),
     (f"/cases/{CASE}/sessions/sess-none01/agreement", {"commitment-rp-0001aa": "other",
      "consented_by": MATRIX_HP}, _ALLOCATED),
+    (f"/cases/{CASE}/outcomes", {"instrument": "reoffending-followup@1", "point": "m6",
+     "item-known_reoffence": "none_known", "item-source": "police_record"}, _ALLOCATED),
 ]  # fmt: skip
 # Actions -> the callers allowed (not exercised here: test_halt and test_coordinator do).
 ACTIONS = [
@@ -111,6 +118,10 @@ ACTIONS = [
     ("/support", {"person_id": MATRIX_HP, "first_check_in": ""}, PRACTITIONERS),
     (f"/support/{MATRIX_HP}/referrals", {"kind": "counselling"}, PRACTITIONERS),
     (f"/support/{MATRIX_HP}/stop", {}, PRACTITIONERS),
+    # A participant's own answers, on a case of theirs only (the case's harmed person here).
+    ("/me/outcomes", {"case": CASE, "instrument": "survivor-outcomes@1", "point": "m1",
+     "item-safety": "6", "item-fear": "4", "item-wellbeing": "5", "item-satisfaction": "8"},
+     {"harmed person"}),
     # The case page's actions (routes/case_actions.py), each with a body the service would take.
     *CASE_ACTIONS,
 ]  # fmt: skip

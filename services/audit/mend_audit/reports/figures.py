@@ -136,13 +136,33 @@ def rule_pack(events: Iterable[RecordedEvent], agency: str, at: datetime) -> rul
 def fold(events: Iterable[RecordedEvent], agency: str) -> Figures:
     """The report's figures for `agency` over `events` (already limited to the reporting date,
     in replay order)."""
-    cases: dict[str, _Case] = defaultdict(_Case)
+    return figures_of(fold_into({}, events), agency)
+
+
+# Each case's tally by case id: what `fold` builds, kept between reports by `live.LiveFigures`.
+Tallies = dict[str, _Case]
+
+
+def case_of(event: RecordedEvent) -> str | None:
+    """The case an event counts for in the figures (None: it counts for none)."""
+    case_id = _case_of(event)
+    return case_id if case_id is not None and case_id.startswith("case-") else None
+
+
+def fold_into(tallies: Tallies, events: Iterable[RecordedEvent]) -> Tallies:
+    """`events` folded into the cases' tallies, in replay order: each must come after every
+    event already folded into its case (a case's tally depends on the order of its events)."""
     for event in events:
-        case_id = _case_of(event)
-        if case_id is not None and case_id.startswith("case-"):
-            _apply(cases[case_id], event)
+        case_id = case_of(event)
+        if case_id is not None:
+            _apply(tallies.setdefault(case_id, _Case()), event)
+    return tallies
+
+
+def figures_of(tallies: Tallies, agency: str) -> Figures:
+    """The figures of `agency` from the cases' tallies (which it leaves unchanged)."""
     # A case is one once opened or offered by invitation; other events alone make none.
-    mine = [c for c in cases.values() if c.agency == agency and (c.opened_by or c.invited_by)]
+    mine = [c for c in tallies.values() if c.agency == agency and (c.opened_by or c.invited_by)]
     return Figures(agency, len(mine), _tables(mine), _days(mine), _scores(mine))
 
 
