@@ -337,7 +337,8 @@ class HubService(KnowsCases):
                 for t in state.training
             ],
             "parts": {
-                str(part): {"missing": volunteers.missing(state, part, today)}
+                str(part): [{"what": what, "state": gap}
+                             for what, gap in volunteers.gaps(state, part, today)]
                 for part in VolunteerPart
             },
         }  # fmt: skip

@@ -47,6 +47,7 @@ from mend_web.routes import (
     queue,
     rule_packs,
     signin,
+    volunteers,
 )
 from mend_web.security_headers import SecurityHeaders
 from mend_web.services import ServiceError, Services
@@ -72,6 +73,7 @@ PARTS = (
     casework,
     enquiries,
     participant_support,
+    volunteers,
 )
 STATIC = Path(__file__).parent / "static"
 

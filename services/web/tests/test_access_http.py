@@ -48,6 +48,7 @@ PAGES = {
     "/caseloads": {"coordinator"},
     "/reports": {"coordinator"},
     "/rules": {"coordinator"},
+    "/volunteers": {"coordinator"},
     "/home": SIGNED_IN,
     # The auditor's pages: the lookup form asks no service; the audit service decides the rest
     # (its own agency's cases only).
@@ -102,6 +103,17 @@ ACTIONS = [
     ("/allocations/reallocation", {"case_id": CASE, "from_practitioner_id": PRAC,
      "to_practitioner_id": STRANGER, "reason": "other"}, {"coordinator"}),
     ("/rules", {"pack_id": "england-wales", "version": "2"}, {"coordinator"}),
+    # Community volunteers (routes/volunteers.py, issue 21): the coordinator's.
+    ("/volunteers", {"person_id": "vol-0007aa"}, {"coordinator"}),
+    ("/volunteers/vetting", {"person_id": "vol-0007aa", "check": "references",
+     "outcome": "clear", "checked_on": "2026-01-05", "valid_until": "2027-01-05"},
+     {"coordinator"}),
+    ("/volunteers/training", {"person_id": "vol-0007aa", "course": "safeguarding",
+     "completed_on": "2026-01-05"}, {"coordinator"}),
+    ("/volunteers/allocations", {"case_id": CASE, "volunteer_id": "vol-0007aa",
+     "part": "support_person", "reason": "new_case"}, {"coordinator"}),
+    ("/volunteers/allocations/end", {"case_id": CASE, "volunteer_id": "vol-0007aa",
+     "reason": "other"}, {"coordinator"}),
     # Enquiries (routes/enquiries.py): the agency's practitioners and coordinators; support
     # without a case is a practitioner's to offer.
     ("/enquiries", {"route": "self", "topics": "rj_information"}, _TAKE_ENQUIRIES),

@@ -67,26 +67,41 @@ def record_training(state: StaffState, cmd: c.RecordTraining, ctx: CommandContex
     return [] if found in state.training else [found]
 
 
-def missing(state: StaffState, part: VolunteerPart, today: date) -> list[str]:
-    """What stands between the volunteer and `part` on `today`, in words (codes only)."""
-    gaps = []
+def gaps(state: StaffState, part: VolunteerPart, today: date) -> list[tuple[str, str]]:
+    """What stands between the volunteer and `part` on `today`: (check or course, `missing`,
+    `not_clear` or `lapsed`), codes only."""
+    found: list[tuple[str, str]] = []
     vetting = {v.check: v for v in state.vetting}
     for check in sorted(REQUIRED_VETTING):
-        found = vetting.get(check)
-        if found is None:
-            gaps.append(f"no {check} is recorded")
-        elif found.outcome is not VettingOutcome.CLEAR:
-            gaps.append(f"the {check} is not clear")
-        elif found.valid_until < today:
-            gaps.append(f"the {check} lapsed")
+        record = vetting.get(check)
+        if record is None:
+            found.append((str(check), "missing"))
+        elif record.outcome is not VettingOutcome.CLEAR:
+            found.append((str(check), "not_clear"))
+        elif record.valid_until < today:
+            found.append((str(check), "lapsed"))
     training = {t.course: t for t in state.training}
     for course in sorted(REQUIRED_TRAINING[part]):
         done = training.get(course)
         if done is None:
-            gaps.append(f"no {course} training is recorded")
+            found.append((str(course), "missing"))
         elif done.valid_until is not None and done.valid_until < today:
-            gaps.append(f"the {course} training lapsed")
-    return gaps
+            found.append((str(course), "lapsed"))
+    return found
+
+
+_WORDS = {"missing": "no {} is recorded", "not_clear": "the {} is not clear",
+          "lapsed": "the {} lapsed"}  # fmt: skip
+
+
+def missing(state: StaffState, part: VolunteerPart, today: date) -> list[str]:
+    """`gaps` in words (codes only), for a refusal's reason."""
+    words = []
+    for what, state_of in gaps(state, part, today):
+        course = what in {str(c) for c in REQUIRED_TRAINING[part]}
+        name = f"{what} training" if course else what
+        words.append(_WORDS[state_of].format(name))
+    return words
 
 
 def valid_until(state: StaffState, part: VolunteerPart, today: date) -> date:
