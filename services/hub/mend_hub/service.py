@@ -22,11 +22,9 @@ from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.hub import (
     AllocationReason,
     VettingOutcome,
-    VolunteerPart,
     agency_stream,
     staff_stream,
 )
-from mend_events.errors import NotFound
 from mend_events.security.cases import CaseDirectory, KnowsCases
 from mend_events.store import EventStore
 
@@ -38,9 +36,9 @@ from mend_hub.domain import (
     StaffState,
     decider,
     require_active_agency,
-    volunteers,
 )
 from mend_hub.read_models import HubDirectory
+from mend_hub.volunteers import VolunteerCommands
 
 # The hub acting on its own is `svc-hub-service`: a pseudonymous id needs four characters after
 # its prefix, so `svc-hub` (system_context's `svc-<service>`) would not be one.
@@ -54,7 +52,7 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-class HubService(KnowsCases):
+class HubService(VolunteerCommands, KnowsCases):
     def __init__(self, store: EventStore, directory: CaseDirectory) -> None:
         self.store = store
         self.directory = directory
@@ -236,36 +234,6 @@ class HubService(KnowsCases):
         await self._recheck(case_id, body.to_practitioner_id, agency_id, ctx)
         return result
 
-    async def allocate_volunteer(
-        self,
-        case_id: str,
-        agency_id: str,
-        body: c.VolunteerAllocateBody,
-        ctx: CommandContext,
-        key: str | None = None,
-    ) -> CommandResult[HubState]:
-        """A volunteer for a part, on their vetting and training as their stream says now."""
-        standing = await self.standing(body.volunteer_id)
-        record = await self.staff(body.volunteer_id)
-        cmd = c.AllocateVolunteer(
-            agency_id, body.volunteer_id, body.part, body.reason, standing, record
-        )
-        result = await self.commands.execute(case_id, cmd, ctx, idempotency_key=key)
-        await self._recheck(case_id, body.volunteer_id, agency_id, ctx)
-        return result
-
-    async def deallocate_volunteer(
-        self,
-        case_id: str,
-        agency_id: str,
-        volunteer_id: str,
-        body: c.DeallocateBody,
-        ctx: CommandContext,
-        key: str | None = None,
-    ) -> CommandResult[HubState]:
-        cmd = c.DeallocateVolunteer(agency_id, volunteer_id, body.reason)
-        return await self.commands.execute(case_id, cmd, ctx, idempotency_key=key)
-
     async def _recheck(
         self, case_id: str, person_id: str, agency_id: str, ctx: CommandContext
     ) -> None:
@@ -315,33 +283,6 @@ class HubService(KnowsCases):
         ]  # fmt: skip
         return {"case_id": case_id, "version": version, "allocated": current,
                 "volunteers": volunteers, "history": rows}  # fmt: skip
-
-    async def volunteer_record(self, agency_id: str, person_id: str) -> dict[str, Any]:
-        """A volunteer's vetting and training as recorded, and for each part whether they may be
-        allocated today and what stands in the way (codes and dates only)."""
-        state = await self.staff(person_id)
-        if state.agency_id != agency_id or state.role is not Role.VOLUNTEER:
-            raise NotFound("no volunteer with this id in this agency", field="person_id")
-        today = datetime.now(UTC).date()
-        return {
-            "person_id": person_id,
-            "active": state.active,
-            "vetting": [
-                {"check": str(v.check), "outcome": str(v.outcome),
-                 "checked_on": v.checked_on.isoformat(), "valid_until": v.valid_until.isoformat()}
-                for v in state.vetting
-            ],
-            "training": [
-                {"course": str(t.course), "completed_on": t.completed_on.isoformat(),
-                 "valid_until": t.valid_until.isoformat() if t.valid_until else None}
-                for t in state.training
-            ],
-            "parts": {
-                str(part): [{"what": what, "state": gap}
-                             for what, gap in volunteers.gaps(state, part, today)]
-                for part in VolunteerPart
-            },
-        }  # fmt: skip
 
     async def caseload(self, person_id: str) -> list[dict[str, Any]]:
         async with self.store.pool.acquire() as conn:
