@@ -47,6 +47,7 @@ from mend_web.routes import (
     queue,
     rule_packs,
     signin,
+    volunteering,
     volunteers,
 )
 from mend_web.security_headers import SecurityHeaders
@@ -74,6 +75,7 @@ PARTS = (
     enquiries,
     participant_support,
     volunteers,
+    volunteering,
 )
 STATIC = Path(__file__).parent / "static"
 
