@@ -26,7 +26,7 @@ from mend_hub import commands as c
 from mend_hub.domain.state import StaffState
 
 
-def _a_volunteer(state: StaffState, agency_id: str) -> None:
+def _a_volunteer(state: StaffState) -> None:
     if state.role is not Role.VOLUNTEER:
         raise Rejected("vetting and training are recorded for volunteers", field="person_id")
     if not state.active:
@@ -41,7 +41,7 @@ def _dates(start: date, until: date | None, ctx: CommandContext, field: str) -> 
 
 
 def record_vetting(state: StaffState, cmd: c.RecordVetting, ctx: CommandContext) -> list:
-    _a_volunteer(state, cmd.agency_id)
+    _a_volunteer(state)
     _dates(cmd.checked_on, cmd.valid_until, ctx, "checked_on")
     found = ev.VolunteerVetted(
         agency_id=cmd.agency_id,
@@ -55,7 +55,7 @@ def record_vetting(state: StaffState, cmd: c.RecordVetting, ctx: CommandContext)
 
 
 def record_training(state: StaffState, cmd: c.RecordTraining, ctx: CommandContext) -> list:
-    _a_volunteer(state, cmd.agency_id)
+    _a_volunteer(state)
     _dates(cmd.completed_on, cmd.valid_until, ctx, "completed_on")
     found = ev.VolunteerTrained(
         agency_id=cmd.agency_id,

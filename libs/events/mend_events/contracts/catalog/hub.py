@@ -2,8 +2,9 @@
 case, and the people directory (topic `hub.events.v1`).
 
 Streams: `agency:<agency>` (onboarding, keys, identity provider, suspension), `staff:<person>`
-(enrolment, qualifications, deactivation, sign-in state), the case id (allocations, so a case's
-allocations stay in order on its partition) and `person:<person>` (the people directory).
+(enrolment, qualifications, a volunteer's vetting and training, deactivation, sign-in state),
+the case id (allocations of practitioners and of volunteers for a part, so a case's allocations
+stay in order on its partition) and `person:<person>` (the people directory).
 
 Every other service consumes the agency, staff and allocation events into its own trust tables
 (`mend_events.security.trust`): which issuers and keys sign tokens, which agencies are suspended,
