@@ -145,3 +145,15 @@ async def test_refusals_name_the_field_and_agencies_stay_apart(world):
     refused(await client.post(end, json=hubs_own, headers=who.coordinator()), 422, "reason")
     r = await client.post(end, json={"reason": "case_closed"}, headers=who.coordinator())
     assert r.status_code == 201 and r.json()["events"][0]["type"] == "VolunteerDeallocated"
+
+    # Deactivating a volunteer ends their allocations at once, as it does a practitioner's.
+    assert (await allocate(client, who, VOL)).status_code == 201
+    r = await client.post(f"/agencies/{A}/staff/{VOL}/deactivation",
+                          json={"reason": "left_agency"}, headers=who.coordinator())  # fmt: skip
+    assert r.status_code == 201, r.text
+    history = (await client.get(f"/cases/{CASE_A}/allocations", headers=who.auditor())).json()
+    ended = history["history"][-1]
+    assert (ended["type"], ended["volunteer_id"], ended["reason"], ended["by_role"]) == (
+        "VolunteerDeallocated", VOL, "staff_deactivated", "system",
+    )  # fmt: skip
+    assert history["volunteers"] == []
