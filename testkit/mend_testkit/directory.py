@@ -128,6 +128,24 @@ async def _allocation(runtimes, kind, reason, case_id: str, practitioner_id: str
     await apply_hub_events(runtimes, [hub_event(model, case_id, agency=agency)])
 
 
+async def allocate_volunteer(
+    runtimes, case_id: str, volunteer_id: str, part: str, *, agency: str = "agency-a",
+    valid_until=None,
+) -> None:  # fmt: skip
+    """Allocate a community volunteer to `case_id` for `part` in each runtime's trust model
+    (VolunteerAllocated), current until `valid_until` (a date; a year from today by default)."""
+    from datetime import UTC, datetime, timedelta
+
+    from mend_events.contracts.catalog.hub import AllocationReason, VolunteerAllocated
+
+    until = valid_until or (datetime.now(UTC) + timedelta(days=365)).date()
+    model = VolunteerAllocated(
+        agency_id=agency, case_id=case_id, volunteer_id=volunteer_id, part=part,
+        reason=AllocationReason.NEW_CASE, valid_until=until,
+    )  # fmt: skip
+    await apply_hub_events(runtimes, [hub_event(model, case_id, agency=agency)])
+
+
 def allocator(runtimes, *, agency: str = "agency-a"):
     """A journey driver's `allocate(case_id, practitioner_id)` over in-process runtimes."""
 

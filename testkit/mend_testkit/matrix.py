@@ -53,12 +53,31 @@ def matrix_callers() -> dict:
         "unallocated practitioner": (Role.PRACTITIONER, "prac-0009zz", frozenset()),
         # a member whose token claims another role than the one they were enrolled in
         "responsible person as supporter": (Role.SUPPORTER, MATRIX_RP, frozenset()),
+        # community volunteers (issue 21): allocated to the case for a part (as the trust
+        # model admits them, `Identity.parts`), and one of the same agency allocated elsewhere
+        "allocated volunteer": (Role.VOLUNTEER, MATRIX_VOLUNTEER, case),
+        "unallocated volunteer": (Role.VOLUNTEER, "vol-0009zz", frozenset({"case-0009zz"})),
     }
     callers = {}
     for name, (role, person, cases) in people.items():
-        callers[name] = Identity(MATRIX_AGENCY, role, person, cases)
-        callers[f"{name} of {OTHER_AGENCY}"] = Identity(OTHER_AGENCY, role, person, case)
+        parts = _volunteer_parts(role, cases)
+        callers[name] = Identity(MATRIX_AGENCY, role, person, cases, parts)
+        other = _volunteer_parts(role, case)
+        callers[f"{name} of {OTHER_AGENCY}"] = Identity(OTHER_AGENCY, role, person, case, other)
     return callers
+
+
+# The matrix's volunteer and their part in the matrix case (`matrix_callers`).
+MATRIX_VOLUNTEER, MATRIX_PART = "vol-0001aa", "support_person"
+
+
+def _volunteer_parts(role, cases: frozenset[str]) -> frozenset[tuple[str, str]]:
+    """A volunteer's part in each of their cases (anyone else has none)."""
+    from mend_events.contracts.actors import Role
+
+    if role != Role.VOLUNTEER:
+        return frozenset()
+    return frozenset((c, MATRIX_PART) for c in cases)
 
 
 def leaks(allowed: dict[tuple[str, str], bool], expected: dict[str, set[str]]) -> list[str]:

@@ -1,7 +1,7 @@
 """The harmed person's choices and support, and the coordinator's caseloads and agency report, in
 the browser: each page with 0 CSP and 0 axe violations; the harmed person changes the pace
 with the form and the sessions service holds it; the coordinator sees the facilitator's case
-and the report hides small numbers."""
+and the report hides small numbers, and enrols a community volunteer."""
 
 from __future__ import annotations
 
@@ -69,3 +69,19 @@ async def test_a_coordinator_reads_caseloads_and_the_agency_report(mend, checked
     await page.wait_for_url(f"{mend.web}/rules")
     assert "england-wales@1" in await page.locator("#in-force").inner_text()
     await checked.check(page, "coordinator-rules")
+    # Community volunteers (issue 21): enrolled with the form, then listed with what each
+    # part still needs.
+    await page.get_by_role("link", name="Volunteers").click()
+    await page.wait_for_url(f"{mend.web}/volunteers")
+    await checked.check(page, "coordinator-volunteers")
+    await page.get_by_label("Their pseudonymous id").fill("vol-browser01")
+    await page.get_by_role("button", name="Enrol").click()
+    await page.get_by_role("status").filter(has_text="The volunteer is enrolled").wait_for()
+    # The hub's staff list is its projection: the new volunteer is listed once it has caught up.
+    for _ in range(100):
+        if await page.locator("table").count():
+            break
+        await page.wait_for_timeout(100)
+        await page.reload()
+    assert "background check missing" in await page.locator("table").inner_text()
+    await checked.check(page)

@@ -208,6 +208,13 @@ SUMMARIES: dict[str, Callable[[Data], str]] = {
     "AgreementReached": _agreement,
     "CaseClosed": _words("case closed ({reason})"),
     "PractitionerRegistered": _words("practitioner {practitioner_id} registered at level {level}"),
+    # the hub's allocations on the case's stream (community volunteers: issue 21)
+    "CaseAllocated": _words("practitioner {practitioner_id} allocated ({reason})"),
+    "CaseDeallocated": _words("practitioner {practitioner_id} no longer allocated ({reason})"),
+    "VolunteerAllocated": _words(
+        "volunteer {volunteer_id} allocated as {part} ({reason}), current until {valid_until}"
+    ),
+    "VolunteerDeallocated": _words("volunteer {volunteer_id} no longer allocated ({reason})"),
     **CASEWORK,
     # aftercare
     "AftercareOffered": _offered,

@@ -10,6 +10,9 @@
   (`agency.configure`), its staff (`staff.write`), its allocations (`allocation.write`), and
   read its record, staff list, case allocation histories and caseloads.
 - **A practitioner** reads their own caseload (`caseload.read` on their own record).
+- **A community volunteer** (issue 21) reads their own caseload (each case with their part) and
+  their own vetting and training record; nothing else. Coordinators record vetting and training
+  (`volunteer.write`) and allocate volunteers to cases for a part (`allocation.write`).
 - **An auditor** reads everything of their own agency (the baseline's read-only rule: the
   actions here that only read end in `read`, `list` or `history`).
 - Nobody of agency B touches agency A: every rule holds only for the caller's own agency (or
@@ -60,8 +63,11 @@ STAFF_LIST = "staff.list"
 ALLOCATE = "allocation.write"
 HISTORY = "allocation.history"
 CASELOAD = "caseload.read"
+VOLUNTEER_WRITE = "volunteer.write"  # vetting and training records
+VOLUNTEER_READ = "volunteer.read"
 
 COORD, OPS, PRAC = {Role.COORDINATOR}, {Role.OPERATOR}, {Role.PRACTITIONER}
+VOL = {Role.VOLUNTEER}
 
 POLICY = Policy(
     [
@@ -79,6 +85,11 @@ POLICY = Policy(
         Rule(HISTORY,           COORD, same_agency),
         Rule(CASELOAD,          COORD, same_agency),
         Rule(CASELOAD,          PRAC,  all_of(same_agency, own_record)),
+        Rule(VOLUNTEER_WRITE,   COORD, same_agency),
+        Rule(VOLUNTEER_READ,    COORD, same_agency),
+        # a volunteer: their own caseload (each case with their part) and their own record
+        Rule(CASELOAD,          VOL,   all_of(same_agency, own_record)),
+        Rule(VOLUNTEER_READ,    VOL,   all_of(same_agency, own_record)),
     ]
 )  # fmt: skip
 

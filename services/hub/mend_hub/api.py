@@ -120,6 +120,13 @@ STAFF_COMMANDS = (
     CaseCommand("/{person_id}/reactivation", "reactivate_staff",
                 (_WRITE, lambda agency, _: c.ReactivateStaff(agency)),
                 "Reactivate a deactivated member of staff", build=lambda person_id: None),
+    CaseCommand("/{person_id}/vetting", "record_vetting",
+                (access.VOLUNTEER_WRITE, lambda agency, b: c.RecordVetting(agency, **dict(b))),
+                "Record a volunteer's vetting check, its outcome and until when it is current "
+                "(not clear: their allocations end)", body=c.VettingBody),
+    CaseCommand("/{person_id}/training", "record_training",
+                (access.VOLUNTEER_WRITE, lambda agency, b: c.RecordTraining(agency, **dict(b))),
+                "Record a course a volunteer completed", body=c.TrainingBody),
 )  # fmt: skip
 
 # ---- allocations: POST /cases/{case_id}/allocations<path> --------------------------------------
@@ -152,6 +159,31 @@ async def _reallocate(call: CommandCall, body: c.ReallocateBody) -> Any:
     return await service.reallocate(call.case_id, agency, body, call.ctx, call.idempotency_key)
 
 
+async def _allocate_volunteer(call: CommandCall, body: c.VolunteerAllocateBody) -> Any:
+    agency = await _case_agency(call)
+    service: HubService = call.service
+    return await service.allocate_volunteer(
+        call.case_id, agency, body, call.ctx, call.idempotency_key
+    )
+
+
+async def _deallocate_volunteer(call: CommandCall, body: c.DeallocateBody) -> Any:
+    agency = await _case_agency(call)
+    service: HubService = call.service
+    return await service.deallocate_volunteer(
+        call.case_id, agency, call.ids["volunteer_id"], body, call.ctx, call.idempotency_key
+    )
+
+
+VOLUNTEER_COMMANDS = (
+    CaseCommand("", "allocate_volunteer", None,
+                "Allocate a vetted, trained volunteer of the agency to the case for one part",
+                body=c.VolunteerAllocateBody, run=_allocate_volunteer),
+    CaseCommand("/{volunteer_id}/end", "deallocate_volunteer", None,
+                "End a volunteer's allocation to the case", body=c.DeallocateBody,
+                run=_deallocate_volunteer),
+)  # fmt: skip
+
 ALLOCATION_COMMANDS = (
     CaseCommand("", "allocate_case", None, "Allocate a practitioner of the agency to the case",
                 body=c.AllocateBody, run=_allocate),
@@ -174,6 +206,8 @@ def router() -> APIRouter:
                    ids={"person_id": PersonIdPath}, **on_agency)  # fmt: skip
     command_routes(api, "/cases/{case_id}/allocations", ALLOCATION_COMMANDS, run_as=_on_agency,
                    ids={"practitioner_id": PersonIdPath}, case_id=CaseId)  # fmt: skip
+    command_routes(api, "/cases/{case_id}/volunteers", VOLUNTEER_COMMANDS, run_as=_on_agency,
+                   ids={"volunteer_id": PersonIdPath}, case_id=CaseId)  # fmt: skip
 
     @api.post(
         "/agencies", status_code=201, summary="Onboard an agency (the deployment's operators)"
@@ -215,6 +249,16 @@ def router() -> APIRouter:
     async def staff_list(service: Svc, agency_id: AgencyIdPath, identity: Caller):
         access.authorize(identity, access.STAFF_LIST, agency_id)
         return {"agency_id": agency_id, "staff": await service.staff_list(agency_id)}
+
+    @api.get(
+        f"{agency}/volunteers/{{person_id}}",
+        summary="A volunteer's vetting and training, and what each part still needs",
+    )
+    async def volunteer_record(
+        service: Svc, agency_id: AgencyIdPath, person_id: PersonIdPath, identity: Caller
+    ):
+        access.authorize(identity, access.VOLUNTEER_READ, agency_id, person_id=person_id)
+        return await service.volunteer_record(agency_id, person_id)
 
     @api.get("/cases/{case_id}/allocations", summary="Who is allocated, and the history")
     async def allocation_history(service: Svc, case_id: CaseId, identity: Caller):

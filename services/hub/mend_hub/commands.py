@@ -6,8 +6,8 @@ comes from the verified token."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -23,6 +23,10 @@ from mend_events.contracts.catalog.hub import (
     SharingPublicKey,
     SignIn,
     SuspensionReason,
+    VettingCheck,
+    VettingOutcome,
+    VolunteerCourse,
+    VolunteerPart,
 )
 from mend_events.contracts.catalog.sessions import Specialism
 from mend_events.web.inputs import Moment
@@ -37,6 +41,9 @@ from pydantic import (
 )
 
 from mend_hub.zones import KnownZone
+
+if TYPE_CHECKING:
+    from mend_hub.domain.state import StaffState
 
 
 def _ed25519_public_key(pem: str) -> str:
@@ -142,7 +149,7 @@ class AdoptRulePack(_Body):
 
 class EnrolBody(_Body):
     person_id: PseudoId
-    role: Role = Field(description="coordinator, practitioner, auditor or operator")
+    role: Role = Field(description="coordinator, practitioner, auditor, operator or volunteer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,3 +244,60 @@ class ReallocateCase:
     to_practitioner_id: str
     reason: AllocationReason
     to: Standing | None
+
+
+# ---- community volunteers (issue 21) ----------------------------------------------------------
+
+
+class VettingBody(_Body):
+    check: VettingCheck
+    outcome: VettingOutcome
+    checked_on: date
+    valid_until: date
+
+
+@dataclass(frozen=True, slots=True)
+class RecordVetting:
+    agency_id: str
+    check: VettingCheck
+    outcome: VettingOutcome
+    checked_on: date
+    valid_until: date
+
+
+class TrainingBody(_Body):
+    course: VolunteerCourse
+    completed_on: date
+    valid_until: date | None = None  # None: the course does not lapse
+
+
+@dataclass(frozen=True, slots=True)
+class RecordTraining:
+    agency_id: str
+    course: VolunteerCourse
+    completed_on: date
+    valid_until: date | None = None
+
+
+class VolunteerAllocateBody(_Body):
+    volunteer_id: PseudoId
+    part: VolunteerPart
+    reason: AllocationReason = AllocationReason.NEW_CASE
+
+
+@dataclass(frozen=True, slots=True)
+class AllocateVolunteer:
+    agency_id: str  # the case's agency, from its opening
+    volunteer_id: str
+    part: VolunteerPart
+    reason: AllocationReason
+    standing: Standing | None  # None: not enrolled in the hub
+    record: StaffState | None  # their vetting and training, read at the moment of deciding
+
+
+@dataclass(frozen=True, slots=True)
+class DeallocateVolunteer:
+    agency_id: str
+    volunteer_id: str
+    reason: AllocationReason
+    only_if_allocated: bool = False  # the hub ending them itself

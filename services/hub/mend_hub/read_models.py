@@ -16,6 +16,8 @@ from mend_events.contracts.catalog.hub import (
     StaffEnrolled,
     StaffQualificationsRecorded,
     StaffReactivated,
+    VolunteerAllocated,
+    VolunteerDeallocated,
 )
 from mend_events.contracts.envelope import RecordedEvent
 
@@ -27,6 +29,8 @@ _TYPES = frozenset(
         "StaffReactivated",
         "CaseAllocated",
         "CaseDeallocated",
+        "VolunteerAllocated",
+        "VolunteerDeallocated",
     }
 )
 
@@ -91,6 +95,26 @@ class HubDirectory:
                 fact.case_id,
                 fact.practitioner_id,
             )
+        elif isinstance(fact, VolunteerAllocated):
+            # A renewal allocates again: the row says the latest.
+            await conn.execute(
+                f"INSERT INTO {s}.allocations (case_id, practitioner_id, agency_id, "
+                f"allocated_at, allocated_by, reason, part) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                f"ON CONFLICT (case_id, practitioner_id) DO UPDATE SET part = EXCLUDED.part",
+                fact.case_id,
+                fact.volunteer_id,
+                fact.agency_id,
+                at,
+                e.metadata.actor_id,
+                str(fact.reason),
+                str(fact.part),
+            )
+        elif isinstance(fact, VolunteerDeallocated):
+            await conn.execute(
+                f"DELETE FROM {s}.allocations WHERE case_id = $1 AND practitioner_id = $2",
+                fact.case_id,
+                fact.volunteer_id,
+            )
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         await conn.execute(f"DELETE FROM {self.schema}.staff")
@@ -110,7 +134,7 @@ class HubDirectory:
     async def caseload(self, conn: asyncpg.Connection, practitioner_id: str) -> list[dict]:
         return await fetch_dicts(
             conn,
-            f"SELECT case_id, agency_id, allocated_at, allocated_by, reason "
+            f"SELECT case_id, agency_id, allocated_at, allocated_by, reason, part "
             f"FROM {self.schema}.allocations WHERE practitioner_id = $1 "
             f"ORDER BY allocated_at, case_id",
             practitioner_id,

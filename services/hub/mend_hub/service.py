@@ -18,8 +18,10 @@ from uuid import UUID
 
 from mend_events.commands.decider import CommandContext, system_context
 from mend_events.commands.service import CommandResult, CommandService
+from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.hub import (
     AllocationReason,
+    VettingOutcome,
     agency_stream,
     staff_stream,
 )
@@ -36,18 +38,21 @@ from mend_hub.domain import (
     require_active_agency,
 )
 from mend_hub.read_models import HubDirectory
+from mend_hub.volunteers import VolunteerCommands
 
 # The hub acting on its own is `svc-hub-service`: a pseudonymous id needs four characters after
 # its prefix, so `svc-hub` (system_context's `svc-<service>`) would not be one.
 SYSTEM_NAME = "hub-service"
 _PAGE = 1000
+_ALLOCATED = frozenset({"CaseAllocated", "VolunteerAllocated"})
+_DEALLOCATED = frozenset({"CaseDeallocated", "VolunteerDeallocated"})
 
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-class HubService(KnowsCases):
+class HubService(VolunteerCommands, KnowsCases):
     def __init__(self, store: EventStore, directory: CaseDirectory) -> None:
         self.store = store
         self.directory = directory
@@ -106,22 +111,35 @@ class HubService(KnowsCases):
         person's allocations with it (module docstring)."""
         require_active_agency(await self.agency(cmd.agency_id))
         result = await self.commands.execute(staff_stream(person_id), cmd, ctx, idempotency_key=key)
-        if isinstance(cmd, c.DeactivateStaff):
+        if isinstance(cmd, c.DeactivateStaff | c.RecordVetting):
             await self.end_allocations(person_id, ctx)
         return result
 
-    async def _deactivation(self, person_id: str) -> UUID | None:
-        """The event that deactivated the person, if they are deactivated now."""
-        latest = None
-        for e in await self.store.read_stream(staff_stream(person_id)):
+    async def _deactivation(self, person_id: str) -> tuple[UUID, AllocationReason] | None:
+        """What ends the person's allocations now, if anything: the event that deactivated
+        them, or (a volunteer) the vetting record that is not clear; and the reason it gives."""
+        deactivated: UUID | None = None
+        # check -> (its place in the stream, the record saying it is not clear)
+        not_clear: dict[str, tuple[int, UUID]] = {}
+        for at, e in enumerate(await self.store.read_stream(staff_stream(person_id))):
             if e.event_type == "StaffDeactivated":
-                latest = e.event_id
+                deactivated = e.event_id
             elif e.event_type == "StaffReactivated":
-                latest = None
-        return latest
+                deactivated = None
+            elif e.event_type == "VolunteerVetted":
+                if e.data["outcome"] == str(VettingOutcome.NOT_CLEAR):
+                    not_clear[e.data["check"]] = (at, e.event_id)
+                else:
+                    not_clear.pop(e.data["check"], None)
+        if deactivated is not None:
+            return deactivated, AllocationReason.STAFF_DEACTIVATED
+        if not_clear:
+            return max(not_clear.values())[1], AllocationReason.VETTING_NOT_CLEAR
+        return None
 
     async def end_allocations(self, person_id: str, ctx: CommandContext) -> int:
-        """End every allocation of a deactivated person; returns how many were ended."""
+        """End every allocation of a deactivated person (or a volunteer not cleared); returns
+        how many were ended."""
         cause = await self._deactivation(person_id)
         staff = await self.staff(person_id)
         if cause is None or staff.agency_id is None:
@@ -132,33 +150,42 @@ class HubService(KnowsCases):
         return ended
 
     async def _end(
-        self, case_id: str, person_id: str, agency_id: str, cause: UUID, ctx: CommandContext
+        self,
+        case_id: str,
+        person_id: str,
+        agency_id: str,
+        cause: tuple[UUID, AllocationReason],
+        ctx: CommandContext,
     ) -> int:
+        event_id, reason = cause
         system = system_context(
             SYSTEM_NAME,
             agency_id,
             now=datetime.now(UTC),
             correlation_id=ctx.correlation_id,
-            causation_id=cause,
+            causation_id=event_id,
         )
-        cmd = c.DeallocateCase(
-            agency_id, person_id, AllocationReason.STAFF_DEACTIVATED, only_if_allocated=True
-        )
+        cmd: c.DeallocateCase | c.DeallocateVolunteer
+        if (await self.staff(person_id)).role is Role.VOLUNTEER:
+            cmd = c.DeallocateVolunteer(agency_id, person_id, reason, only_if_allocated=True)
+        else:
+            cmd = c.DeallocateCase(agency_id, person_id, reason, only_if_allocated=True)
         result = await self.commands.execute(case_id, cmd, system)
         return len(result.events)
 
     async def cases_of(self, person_id: str) -> list[str]:
-        """The cases allocated to the person now, folded from the store itself (never behind a
-        projection: a deactivation must see every allocation committed before it)."""
+        """The cases allocated to the person now (as a practitioner or a volunteer), folded from
+        the store itself (never behind a projection: a deactivation must see every allocation
+        committed before it)."""
         held: dict[str, None] = {}
         after = 0
         while batch := await self.store.read_all(after, _PAGE):
             for e in batch:
-                if e.data.get("practitioner_id") != person_id:
+                if person_id not in (e.data.get("practitioner_id"), e.data.get("volunteer_id")):
                     continue
-                if e.event_type == "CaseAllocated":
+                if e.event_type in _ALLOCATED:
                     held[e.stream_id] = None
-                elif e.event_type == "CaseDeallocated":
+                elif e.event_type in _DEALLOCATED:
                     held.pop(e.stream_id, None)
             after = batch[-1].global_position
         return list(held)
@@ -222,13 +249,19 @@ class HubService(KnowsCases):
         own stream), and who is allocated now."""
         rows = []
         for e in await self.store.read_stream(case_id):
-            if e.event_type not in {"CaseAllocated", "CaseDeallocated"}:
+            if e.event_type not in _ALLOCATED | _DEALLOCATED:
                 continue
+            who = (
+                {"practitioner_id": e.data["practitioner_id"]}
+                if "practitioner_id" in e.data
+                else {"volunteer_id": e.data["volunteer_id"], "part": e.data.get("part"),
+                      "valid_until": e.data.get("valid_until")}
+            )  # fmt: skip
             rows.append(
                 {
                     "event_id": str(e.event_id),
                     "type": e.event_type,
-                    "practitioner_id": e.data["practitioner_id"],
+                    **who,
                     "reason": e.data["reason"],
                     "by": e.metadata.actor_id,
                     "by_role": str(e.metadata.role),
@@ -243,7 +276,13 @@ class HubService(KnowsCases):
              "by": a.by}
             for a in state.current
         ]  # fmt: skip
-        return {"case_id": case_id, "version": version, "allocated": current, "history": rows}
+        volunteers = [
+            {"volunteer_id": v.volunteer_id, "part": str(v.part), "since": iso(v.since),
+             "valid_until": v.valid_until.isoformat(), "reason": str(v.reason), "by": v.by}
+            for v in state.volunteers
+        ]  # fmt: skip
+        return {"case_id": case_id, "version": version, "allocated": current,
+                "volunteers": volunteers, "history": rows}  # fmt: skip
 
     async def caseload(self, person_id: str) -> list[dict[str, Any]]:
         async with self.store.pool.acquire() as conn:

@@ -21,6 +21,8 @@ from mend_testkit.matrix import (
     MATRIX_AGENCY,
     MATRIX_CASE,
     MATRIX_HP,
+    MATRIX_VOLUNTEER,
+    OTHER_AGENCY,
     assert_unknown_case_is_404,
     granted,
     leaks,
@@ -53,6 +55,8 @@ AGENCY_ACTIONS = (
     access.ENROL_COORDINATOR,
     access.STAFF_LIST,
     access.CASELOAD,
+    access.VOLUNTEER_WRITE,
+    access.VOLUNTEER_READ,
 )
 CASE_ACTIONS = (access.ALLOCATE, access.HISTORY)
 EXPECTED = {
@@ -66,6 +70,10 @@ EXPECTED = {
     access.CASELOAD: {"allocated practitioner", "coordinator", "auditor"},
     access.ALLOCATE: {"coordinator"},
     access.HISTORY: {"coordinator", "auditor"},
+    # a volunteer's vetting and training: recorded by coordinators, read by them and auditors
+    # (and by the volunteer themselves: test_a_volunteer_reads_only_their_own_record)
+    access.VOLUNTEER_WRITE: {"coordinator"},
+    access.VOLUNTEER_READ: {"coordinator", "auditor"},
 }
 
 
@@ -98,6 +106,26 @@ def test_matrix_two_agencies_strangers_and_operators_has_no_leaks() -> None:
     assert leaks(outcomes, EXPECTED) == []
 
 
+def test_a_volunteer_reads_only_their_own_record_and_caseload() -> None:
+    """Their own vetting and training and their own cases (each with its part): not another
+    volunteer's, not in another agency; nothing else of the hub (the matrix above)."""
+    people = matrix_callers()
+    mine = people["allocated volunteer"]
+
+    def may(identity: Identity, action: str, person: str) -> bool:
+        return granted(
+            lambda i, a, agency, **kw: access.authorize(i, a, agency, **kw),
+            identity, action, MATRIX_AGENCY, person_id=person,
+        )  # fmt: skip
+
+    for action in (access.VOLUNTEER_READ, access.CASELOAD):
+        assert may(mine, action, MATRIX_VOLUNTEER)
+        assert not may(mine, action, "vol-0009zz")
+        assert not may(people["unallocated volunteer"], action, MATRIX_VOLUNTEER)
+        assert not may(people[f"allocated volunteer of {OTHER_AGENCY}"], action, MATRIX_VOLUNTEER)
+    assert not on_agency(mine, access.VOLUNTEER_WRITE)
+
+
 def test_an_allocation_on_a_case_not_known_here_is_404_for_everyone() -> None:
     assert_unknown_case_is_404(access.authorize_on_case, CASE_ACTIONS, lambda identity: None)
 
@@ -111,7 +139,7 @@ def test_the_operating_agency_is_the_deployments_setting(monkeypatch) -> None:
 
 # ---- through the HTTP routes ---------------------------------------------------------------
 
-A, PRAC = MATRIX_AGENCY, OWN_PRACTITIONER
+A, PRAC, VOL = MATRIX_AGENCY, OWN_PRACTITIONER, "vol-0002aa"  # VOL: enrolled, not the caller
 ROUTES = [
     # (method, path, body, action)
     ("POST", "/agencies", {"agency_id": "agency-z", "name": "Z"}, access.GOVERN),
@@ -143,6 +171,15 @@ ROUTES = [
      {"from_practitioner_id": PRAC, "to_practitioner_id": "prac-aaaa02", "reason": "other"},
      access.ALLOCATE),
     ("GET", f"/cases/{MATRIX_CASE}/allocations", None, access.HISTORY),
+    ("POST", f"/agencies/{A}/staff/{VOL}/vetting",
+     {"check": "references", "outcome": "clear", "checked_on": "2026-01-05",
+      "valid_until": "2027-01-05"}, access.VOLUNTEER_WRITE),
+    ("POST", f"/agencies/{A}/staff/{VOL}/training",
+     {"course": "safeguarding", "completed_on": "2026-01-05"}, access.VOLUNTEER_WRITE),
+    ("GET", f"/agencies/{A}/volunteers/{VOL}", None, access.VOLUNTEER_READ),
+    ("POST", f"/cases/{MATRIX_CASE}/volunteers", {"volunteer_id": VOL, "part": "support_person"},
+     access.ALLOCATE),
+    ("POST", f"/cases/{MATRIX_CASE}/volunteers/{VOL}/end", {"reason": "other"}, access.ALLOCATE),
     ("GET", f"/practitioners/{PRAC}/caseload", None, access.CASELOAD),
 ]  # fmt: skip
 
@@ -159,6 +196,14 @@ async def hub(platform, unique, topic_prefix, token, monkeypatch):
             headers=Callers(token).coordinator(A),
         )
         assert r.status_code == 201, r.text
+        # The matrix's volunteer enrolled too, so the hub admits them and its rules refuse.
+        for volunteer in (VOL, MATRIX_VOLUNTEER):
+            r = await client.post(
+                f"/agencies/{A}/staff",
+                json={"person_id": volunteer, "role": "volunteer"},
+                headers=Callers(token).coordinator(A),
+            )
+            assert r.status_code == 201, r.text
         await open_case(rt, MATRIX_CASE, MATRIX_HP, agency=A)
         yield client, rt
 

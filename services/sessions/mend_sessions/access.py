@@ -4,6 +4,7 @@ decision starts with within a case are the domain's (domain/guards.py)."""
 from __future__ import annotations
 
 from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
+from mend_events.contracts.catalog.hub import VolunteerPart
 from mend_events.security.cases import CaseEntry, authorize_case
 from mend_events.security.identity import Identity
 from mend_events.security.policy import (
@@ -17,6 +18,7 @@ from mend_events.security.policy import (
     member_of_case,
     own_record,
     same_agency,
+    volunteer_part,
 )
 
 from mend_sessions.domain.state import CaseState
@@ -37,6 +39,7 @@ _REFERRERS = {Role.PRACTITIONER, Role.COORDINATOR, Role.SUPPORTER, Role.INSTITUT
 # person_id: the case's harmed person
 _HARMED_PERSONS_OWN = all_of(same_agency, member_of_case, own_record)
 _TAKING_PART = all_of(same_agency, member_of_case, in_session)
+_SUPPORT_PERSON = volunteer_part(VolunteerPart.SUPPORT_PERSON)
 
 # Read as a table:  action                roles                          condition
 SESSIONS_RULES: tuple[Rule, ...] = (
@@ -75,6 +78,11 @@ SESSIONS_RULES: tuple[Rule, ...] = (
     Rule("session.meeting.respond", PARTICIPANT_ROLES, _TAKING_PART),
     Rule("session.meeting.cancel", PARTICIPANT_ROLES, _TAKING_PART),
     Rule("session.meeting.list", PARTICIPANT_ROLES, all_of(same_agency, member_of_case)),
+    # A community volunteer allocated to the case as a support person (issue 21) lists the
+    # times and arrangements of the meetings that ask for a support person, nothing more
+    # (meetings.py: no place, note, attendees or causes); nothing else of the case: no risk,
+    # consent, notes, materials, letters or minutes.
+    Rule("session.meeting.list", {Role.VOLUNTEER}, all_of(same_agency, _SUPPORT_PERSON)),
     # The harmed person's own materials: hers to write, list and open (own_record); the
     # allocated team lists and opens what she shares (baseline `case.*`; the domain: shared);
     # the auditor lists ids and codes of what is shared, never opens an item.

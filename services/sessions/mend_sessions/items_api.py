@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from mend_events.contracts.actors import PARTICIPANT_ROLES
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
 from mend_events.errors import NotFound
 from mend_events.security.disclosure import for_viewer
 from mend_events.web.commands import (
@@ -112,7 +112,9 @@ def add_routes(api: APIRouter) -> None:
         access.authorize_on_case(identity, "session.meeting.list", state)
         doc: dict[str, Any] = {"case_id": case_id,
                                "meetings": await service.meetings(state, identity)}  # fmt: skip
-        if identity.role not in PARTICIPANT_ROLES:
+        # Staff see with whom a plan was agreed; not a volunteer (issue 21: their part is the
+        # meetings' times and arrangements, not who needs what).
+        if identity.role not in PARTICIPANT_ROLES and identity.role != Role.VOLUNTEER:
             plans = await service.safety_plans(case_id)
             doc["safety_plans"] = {p: a.model_dump() for p, a in sorted(plans.items())}
         return for_viewer(identity, doc)

@@ -5,7 +5,9 @@ plan's arrangements and who said they can attend, to the people it is for and th
 its place (or how to join) is opened for them only, never for an auditor; the arrangements'
 note only for staff and, in a preparation meeting, the person prepared (a contact meeting's
 note may speak of the harmed person's safety, which the responsible person never learns, R8).
-A cancellation reads to a participant as a halt does (`participant_halt`). An item of the
+A cancellation reads to a participant as a halt does (`participant_halt`). A volunteer allocated
+as a support person (issue 21) sees only the meetings whose plan asks for a support person, and
+of those only when, how and the arrangements (`_support_row`). An item of the
 harmed person's materials is listed to her, and to staff only while she shares it; its text is
 opened one item at a time after the read is recorded (the service)."""
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mend_events.contracts.actors import PARTICIPANT_ROLES
+from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
 from mend_events.contracts.catalog.sessions import (
     MaterialRevised,
     MaterialWritten,
@@ -47,9 +49,26 @@ async def meeting_rows(
                if e.event_type == MeetingCancelled.event_type}  # fmt: skip
     rows = []
     for m in sorted(state.meetings.values(), key=lambda m: (m.arranged.at, m.id)):
-        if meeting_visible(identity, m):
+        if identity.role == Role.VOLUNTEER:
+            # Only the meetings a support person is asked to (the plan's arrangements).
+            if m.arranged.arrangements.support_person_present:
+                rows.append(_support_row(m))
+        elif meeting_visible(identity, m):
             rows.append(await _row(sealer, m, identity, arranged[m.id], cancels.get(m.id)))
     return rows
+
+
+def _support_row(m: Meeting) -> dict[str, Any]:
+    """What a volunteer supporting the case's people sees of a meeting (issue 21): when, how
+    (channel kind) and the plan's arrangements, and whether it stands. Not its place, its note,
+    who it is for or answered, nor why it was called off: a cancellation may name a withdrawal
+    or a risk, which are not a volunteer's to know."""
+    a = m.arranged
+    return {
+        "meeting_id": m.id, "purpose": str(a.purpose), "at": a.at.isoformat(),
+        "timezone": a.timezone, "channel": str(a.channel),
+        "arrangements": a.arrangements.model_dump(), "status": str(m.status),
+    }  # fmt: skip
 
 
 async def _row(

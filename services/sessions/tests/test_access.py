@@ -76,6 +76,9 @@ CASE_MATRIX = {
         "institution rep",
         PRAC,
         "auditor",
+        # a volunteer allocated as a support person: the times and arrangements of the
+        # meetings that ask for one (meetings.py); nothing else of the case
+        "allocated volunteer",
     },
     # the harmed person's own items: hers; the allocated team lists and opens what she shares
     # (the practitioner's write passes the policy, baseline `case.*`: the domain refuses it,

@@ -43,7 +43,7 @@ from mend_events.contracts.envelope import Metadata, NewEvent, RecordedEvent
 from mend_events.contracts.events import DomainEvent
 from mend_events.messaging.cloudevents import to_message
 from mend_sessions.app import build
-from mend_testkit.directory import allocate, deallocate
+from mend_testkit.directory import allocate, allocate_volunteer, deallocate
 from mend_testkit.fixtures import running_service
 from mend_testkit.samples import consent_given, delivered, practitioner_body
 
@@ -971,3 +971,50 @@ async def test_the_agency_s_rule_pack_floor_keeps_sessions_apart_from_its_adopti
         ("SessionStarted", "sess-0001", "england-wales@1"),
         ("SessionScheduled", "sess-0003", "england-wales@2"),
     ]
+
+
+async def test_a_support_volunteer_sees_when_and_how_of_the_meetings_asking_for_one_only(world):
+    """A volunteer allocated as a support person (issue 21) lists the meetings whose plan asks
+    for a support person: time, channel kind, arrangements and status; never the place, the
+    note, who it is for, the safety plans, nor anything else of the case. A volunteer of another
+    case of the agency, in another part, or whose allocation lapsed, gets nothing of it."""
+    case, s = "case-vol00001", Setup()
+    await world.prepare(case, s)
+    assert (await world.schedule(case, s)).status_code == 201
+    fac = world.prac(case)
+    place = "Canary-Place-9v: the garden room at Ashcombe Hall"
+    body = {"meeting_id": "meet-0001", "purpose": "contact", "session_id": "sess-0001",
+            "timezone": "Europe/London", "channel": "in_person", "place": place,
+            "arrangements_note": place,
+            "arrangements": {"separate_arrival_departure": True, "breaks": True,
+                             "support_person_present": True}}  # fmt: skip
+    await world.ok(f"/cases/{case}/meetings", body, fac)
+    # Her preparation meeting, which asks for no support person.
+    plain = {"meeting_id": "meet-0002", "purpose": "preparation", "with_id": HP,
+             "at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+             "timezone": "Europe/London", "channel": "video"}  # fmt: skip
+    await world.ok(f"/cases/{case}/meetings", plain, fac)
+    runtime, yesterday = world.runtime, (datetime.now(UTC) - timedelta(days=1)).date()
+    await allocate_volunteer(runtime, case, "vol-0001aa", "support_person")
+    await allocate_volunteer(runtime, "case-vol00002", "vol-0002aa", "support_person")
+    await allocate_volunteer(runtime, case, "vol-0003aa", "conference_member")
+    await allocate_volunteer(runtime, case, "vol-0004aa", "support_person", valid_until=yesterday)
+
+    me = world.token("volunteer", "vol-0001aa")
+    r = await world.client.get(f"/cases/{case}/meetings", headers=me)
+    assert r.status_code == 200, r.text
+    [seen] = r.json()["meetings"]
+    assert seen["meeting_id"] == "meet-0001" and seen["arrangements"]["support_person_present"]
+    assert set(seen) == {"meeting_id", "purpose", "at", "timezone", "channel", "arrangements",
+                         "status"}  # fmt: skip
+    assert "safety_plans" not in r.json() and "Ashcombe" not in r.text
+    for path in (f"/cases/{case}", f"/cases/{case}/materials", f"/cases/{case}/notes",
+                 f"/cases/{case}/letters", f"/cases/{case}/sessions/sess-0001/gates"):  # fmt: skip
+        assert (await world.client.get(path, headers=me)).status_code == 403, path
+    halt = await world.post(f"/cases/{case}/sessions/sess-0001/halt", {}, me)
+    assert halt.status_code == 403, halt.text
+    for other in ("vol-0002aa", "vol-0003aa", "vol-0004aa"):
+        r = await world.client.get(
+            f"/cases/{case}/meetings", headers=world.token("volunteer", other)
+        )
+        assert r.status_code == 403, (other, r.text)

@@ -49,6 +49,8 @@ from mend_web.routes import (
     queue,
     rule_packs,
     signin,
+    volunteering,
+    volunteers,
 )
 from mend_web.security_headers import SecurityHeaders
 from mend_web.services import ServiceError, Services
@@ -76,6 +78,8 @@ PARTS = (
     participant_support,
     participant_outcomes,
     outcomes,
+    volunteers,
+    volunteering,
 )
 STATIC = Path(__file__).parent / "static"
 

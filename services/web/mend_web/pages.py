@@ -163,4 +163,6 @@ def home_of(role: str) -> str:
         return "/me"
     if role == "auditor":
         return "/audit"
+    if role == "volunteer":
+        return "/volunteering"
     return "/home"

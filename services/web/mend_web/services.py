@@ -380,6 +380,37 @@ class Services:
     async def register_enquirer(self, token: str, ref: str) -> None:
         await self._call("hub", "POST", f"/enquiries/{ref}/registration", token)
 
+    # --- community volunteers (issue 21: the hub's vetting, training and allocations) --------
+
+    async def enrol_volunteer(self, token: str, agency: str, person_id: str) -> None:
+        body = {"person_id": person_id, "role": "volunteer"}
+        await self._call("hub", "POST", f"/agencies/{agency}/staff", token, body)
+
+    async def volunteer_record(self, token: str, agency: str, person_id: str) -> dict[str, Any]:
+        return await self._call("hub", "GET", f"/agencies/{agency}/volunteers/{person_id}", token)
+
+    async def record_vetting(
+        self, token: str, agency: str, person_id: str, body: Mapping[str, Any]
+    ) -> None:
+        path = f"/agencies/{agency}/staff/{person_id}/vetting"
+        await self._call("hub", "POST", path, token, body)
+
+    async def record_training(
+        self, token: str, agency: str, person_id: str, body: Mapping[str, Any]
+    ) -> None:
+        path = f"/agencies/{agency}/staff/{person_id}/training"
+        await self._call("hub", "POST", path, token, body)
+
+    async def allocate_volunteer(
+        self, token: str, case_id: str, volunteer_id: str, part: str, reason: str
+    ) -> None:
+        body = {"volunteer_id": volunteer_id, "part": part, "reason": reason}
+        await self._call("hub", "POST", f"/cases/{case_id}/volunteers", token, body)
+
+    async def end_volunteer(self, token: str, case_id: str, volunteer_id: str, reason: str) -> None:
+        path = f"/cases/{case_id}/volunteers/{volunteer_id}/end"
+        await self._call("hub", "POST", path, token, {"reason": reason})
+
     # --- outcome instruments (aftercare; issue 21): answers only under research consent ------
 
     async def answer_instrument(self, token: str, case_id: str, body: Mapping[str, Any]) -> None:

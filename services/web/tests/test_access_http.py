@@ -18,6 +18,7 @@ from .conftest import csrf_of
 A, B, CASE = MATRIX_AGENCY, OTHER_AGENCY, MATRIX_CASE
 PRAC, STRANGER, COORD = "prac-0001aa", "prac-0009zz", "coord-0001aa"
 AUDITOR = matrix_callers()["auditor"].person_id
+VOLUNTEER = matrix_callers()["allocated volunteer"].person_id
 # Agency B's tokens for agency A's person ids: B is a hub agency whose staff they are not, so
 # the services refuse them whatever their role (the web app shows the page, the data is refused).
 PRACTITIONERS = {"allocated practitioner", "unallocated practitioner"}
@@ -53,6 +54,9 @@ PAGES = {
     "/caseloads": {"coordinator"},
     "/reports": {"coordinator"},
     "/rules": {"coordinator"},
+    "/volunteers": {"coordinator"},
+    # a volunteer's own page (their caseload: the hub answers only for its enrolled volunteer)
+    "/volunteering": {"allocated volunteer"},
     "/home": SIGNED_IN,
     # The auditor's pages: the lookup form asks no service; the audit service decides the rest
     # (its own agency's cases only).
@@ -109,6 +113,17 @@ ACTIONS = [
     ("/allocations/reallocation", {"case_id": CASE, "from_practitioner_id": PRAC,
      "to_practitioner_id": STRANGER, "reason": "other"}, {"coordinator"}),
     ("/rules", {"pack_id": "england-wales", "version": "2"}, {"coordinator"}),
+    # Community volunteers (routes/volunteers.py, issue 21): the coordinator's.
+    ("/volunteers", {"person_id": "vol-0007aa"}, {"coordinator"}),
+    ("/volunteers/vetting", {"person_id": "vol-0007aa", "check": "references",
+     "outcome": "clear", "checked_on": "2026-01-05", "valid_until": "2027-01-05"},
+     {"coordinator"}),
+    ("/volunteers/training", {"person_id": "vol-0007aa", "course": "safeguarding",
+     "completed_on": "2026-01-05"}, {"coordinator"}),
+    ("/volunteers/allocations", {"case_id": CASE, "volunteer_id": "vol-0007aa",
+     "part": "support_person", "reason": "new_case"}, {"coordinator"}),
+    ("/volunteers/allocations/end", {"case_id": CASE, "volunteer_id": "vol-0007aa",
+     "reason": "other"}, {"coordinator"}),
     # Enquiries (routes/enquiries.py): the agency's practitioners and coordinators; support
     # without a case is a practitioner's to offer.
     ("/enquiries", {"route": "self", "topics": "rj_information"}, _TAKE_ENQUIRIES),
@@ -138,6 +153,9 @@ async def _world(world) -> None:
     r = await world.hub.post(f"/agencies/{A}/staff", json={"person_id": AUDITOR,
                              "role": "auditor"}, headers=coord)  # fmt: skip
     assert r.status_code == 201, r.text
+    r = await world.hub.post(f"/agencies/{A}/staff", json={"person_id": VOLUNTEER,
+                             "role": "volunteer"}, headers=coord)  # fmt: skip
+    assert r.status_code == 201, r.text
     body = {"harm_category": "sexual_assault", "justice_stage": "none", "route": "self_referral"}
     hp = world.token("harmed_person", MATRIX_HP, A)
     assert (await world.sessions.post(f"/cases/{CASE}/open", json=body, headers=hp)).is_success
@@ -148,7 +166,7 @@ async def _world(world) -> None:
     assert r.status_code == 201, r.text
     runtimes = [world.hub_runtime, world.sessions_runtime]
     await settled(runtimes, lambda s: CASE in s.cases_of(A, PRAC) and (B, "prac-bbbb01") in s.staff
-                  and (A, AUDITOR) in s.staff)  # fmt: skip
+                  and (A, AUDITOR) in s.staff and (A, VOLUNTEER) in s.staff)  # fmt: skip
     # The enquiries page reads the support plans: aftercare knows the staff who open it.
     await settled([world.aftercare_runtime],
                   lambda s: {(A, PRAC), (A, STRANGER), (A, COORD)} <= set(s.staff))  # fmt: skip

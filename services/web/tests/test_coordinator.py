@@ -135,3 +135,50 @@ async def test_a_coordinator_reviews_and_adopts_a_rule_pack(world):
     r = await browser.post("/rules", data={"pack_id": "england-wales", "version": "9",
                                            "csrf_token": csrf_of(page.text)})  # fmt: skip
     assert r.status_code in (409, 422)
+
+
+async def test_a_volunteer_enrolled_vetted_trained_and_allocated_through_the_forms(world):
+    """Issue 21: the coordinator enrols a volunteer, records their checks and courses (the page
+    says what each part still needs), and allocates them for a part; the case's allocations
+    page names them with it. Before the records, the hub refuses the allocation."""
+    from datetime import UTC, datetime, timedelta
+
+    from mend_events.contracts.catalog.hub import REQUIRED_TRAINING, VolunteerPart
+
+    await staffed(world, "agency-a", COORD_A, (PRAC_1,))
+    await open_case(world.hub_runtime, CASE, HP, agency="agency-a")
+    browser = await world.signed_in_as("coordinator", COORD_A, "agency-a")
+    page = await browser.get("/volunteers")
+    assert page.status_code == 200 and "No volunteers are enrolled yet." in page.text
+    csrf, vol = csrf_of(page.text), "vol-coord001"
+    r = await browser.post("/volunteers", data={"csrf_token": csrf, "person_id": vol})
+    assert (r.status_code, r.headers["location"]) == (303, "/volunteers?done=enrolled"), r.text
+    allocate = {"csrf_token": csrf, "case_id": CASE, "volunteer_id": vol,
+                "part": "support_person", "reason": "new_case"}  # fmt: skip
+    assert (await browser.post("/volunteers/allocations", data=allocate)).status_code == 409
+
+    today = datetime.now(UTC).date()
+    for check in ("background_check", "references"):
+        body = {"csrf_token": csrf, "person_id": vol, "check": check, "outcome": "clear",
+                "checked_on": today.isoformat(),
+                "valid_until": (today + timedelta(days=365)).isoformat()}  # fmt: skip
+        assert (await browser.post("/volunteers/vetting", data=body)).status_code == 303
+    for course in sorted(REQUIRED_TRAINING[VolunteerPart.SUPPORT_PERSON]):
+        body = {"csrf_token": csrf, "person_id": vol, "course": str(course),
+                "completed_on": today.isoformat(), "valid_until": ""}  # fmt: skip
+        r = await browser.post("/volunteers/training", data=body)
+        assert r.status_code == 303, r.text
+    page = await browser.get("/volunteers")
+    row = page.text.split(f"<td>{vol}</td>")[1].split("</tr>")[0]
+    assert "ready" in row and "circle facilitation missing" in row
+
+    r = await browser.post("/volunteers/allocations", data=allocate)
+    assert (r.status_code, r.headers["location"]) == (303, f"/allocations/{CASE}"), r.text
+    history = await browser.get(f"/allocations/{CASE}")
+    assert f"{vol} as support person since" in history.text
+    end = {"csrf_token": csrf, "case_id": CASE, "volunteer_id": vol, "reason": "other"}
+    assert (await browser.post("/volunteers/allocations/end", data=end)).status_code == 303
+    assert (
+        "No volunteer is allocated to this case."
+        in (await browser.get(f"/allocations/{CASE}")).text
+    )

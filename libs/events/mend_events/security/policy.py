@@ -41,6 +41,7 @@ __all__ = [
     "read_only",
     "same_agency",
     "shared_with_agency",
+    "volunteer_part",
 ]
 
 Resource = Mapping[str, Any]
@@ -91,6 +92,28 @@ def allocated_case(identity: Identity, action: str, resource: Resource) -> bool:
     # (security/trust, `TrustSnapshot.admit`), never a claim of the token.
     case_id = resource.get("case_id")
     return isinstance(case_id, str) and case_id in identity.cases
+
+
+def volunteer_part(*parts: str) -> Condition:
+    """A condition: the caller is a volunteer allocated to the case now for one of `parts`
+    (issue 21; `identity.parts` from the hub's trust model, while the vetting and training the
+    allocation stood on are current). A service grants a volunteer only what their part needs."""
+    wanted = frozenset(str(p) for p in parts)
+
+    def holds(identity: Identity, action: str, resource: Resource) -> bool:
+        case_id = resource.get("case_id")
+        return (
+            identity.role == Role.VOLUNTEER
+            and isinstance(case_id, str)
+            and case_id in identity.cases
+            and identity.part_in(case_id) in wanted
+        )
+
+    holds.__name__ = "volunteer_part"
+    holds.describe = (  # type: ignore[attr-defined]
+        f"the caller is a volunteer allocated to the case as {' or '.join(sorted(wanted))}"
+    )
+    return holds
 
 
 @condition("the caller takes part in the case, in the role their token claims")

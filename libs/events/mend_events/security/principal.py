@@ -23,6 +23,13 @@ class Identity:
     role: Role
     person_id: str
     cases: frozenset[str] = field(default_factory=frozenset)
+    # A community volunteer's part in each of their cases ((case id, part), issue 21): what
+    # they may see of a case follows from it (`policy.volunteer_part`). Empty for anyone else.
+    parts: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+
+    def part_in(self, case_id: str) -> str | None:
+        """The caller's part in the case as a volunteer allocated to it now, if any."""
+        return next((part for case, part in self.parts if case == case_id), None)
 
     @property
     def actor(self) -> Actor:

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from mend_events.commands.decider import CommandContext, Decider
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog import hub as ev
-from mend_events.contracts.catalog.hub import STAFF_ROLES, AllocationReason, SignIn
+from mend_events.contracts.catalog.hub import ENROLLED_ROLES, AllocationReason, SignIn
 from mend_events.contracts.events import DomainEvent
 from mend_events.errors import Conflict, Forbidden, NotFound, Rejected
 
@@ -21,6 +21,11 @@ from mend_hub.domain.state import (
     StaffState,
     evolve,
     initial,
+)
+from mend_hub.domain.volunteers import (
+    decide_volunteer_allocation,
+    record_training,
+    record_vetting,
 )
 
 # ---- agencies ---------------------------------------------------------------------------------
@@ -156,8 +161,11 @@ def _staff_of(state: StaffState, agency_id: str) -> StaffState:
 
 
 def _enrol(state: StaffState, cmd: c.EnrolStaff) -> list[DomainEvent]:
-    if cmd.role not in STAFF_ROLES:
-        raise Rejected("staff are coordinators, practitioners, auditors or operators", field="role")
+    if cmd.role not in ENROLLED_ROLES:
+        raise Rejected(
+            "the hub enrols coordinators, practitioners, auditors, operators or volunteers",
+            field="role",
+        )
     if state.enrolled:
         if (state.agency_id, state.role, state.active) == (cmd.agency_id, cmd.role, True):
             return []  # enrolled already, as asked
@@ -189,6 +197,10 @@ def _decide_staff(state: StaffState, cmd: object, ctx: CommandContext) -> list[D
         return _enrol(state, cmd)
     if isinstance(cmd, c.RecordQualifications):
         return _qualify(state, cmd)
+    if isinstance(cmd, c.RecordVetting):
+        return record_vetting(_staff_of(state, cmd.agency_id), cmd, ctx)
+    if isinstance(cmd, c.RecordTraining):
+        return record_training(_staff_of(state, cmd.agency_id), cmd, ctx)
     if isinstance(cmd, c.DeactivateStaff):
         _staff_of(state, cmd.agency_id)
         if not state.active:
@@ -221,9 +233,15 @@ def _allocatable(standing: c.Standing | None, agency_id: str, field: str) -> Non
         raise Forbidden("the agency is suspended", field="agency_id")
 
 
+_THE_HUBS_OWN = {AllocationReason.STAFF_DEACTIVATED, AllocationReason.VETTING_NOT_CLEAR}
+
+
 def _by_hand(reason: AllocationReason, ctx: CommandContext) -> None:
-    if reason is AllocationReason.STAFF_DEACTIVATED and ctx.actor.role is not Role.SYSTEM:
-        raise Rejected("this reason is the hub's own, when someone is deactivated", field="reason")
+    if reason in _THE_HUBS_OWN and ctx.actor.role is not Role.SYSTEM:
+        raise Rejected(
+            "this reason is the hub's own, when someone is deactivated or not cleared",
+            field="reason",
+        )
 
 
 def _agency_of(state: CaseAllocations, agency_id: str) -> None:
@@ -243,10 +261,15 @@ def _allocation(
     )
 
 
+_VOLUNTEERS = c.AllocateVolunteer | c.DeallocateVolunteer
+
+
 def _decide_case(state: CaseAllocations, cmd: object, ctx: CommandContext) -> list[DomainEvent]:
-    if isinstance(cmd, c.AllocateCase | c.DeallocateCase | c.ReallocateCase):
+    if isinstance(cmd, c.AllocateCase | c.DeallocateCase | c.ReallocateCase | _VOLUNTEERS):
         _agency_of(state, cmd.agency_id)
         _by_hand(cmd.reason, ctx)
+    if isinstance(cmd, _VOLUNTEERS):
+        return decide_volunteer_allocation(state, cmd, ctx)
     case = state.case_id
     if isinstance(cmd, c.AllocateCase):
         _allocatable(cmd.practitioner, cmd.agency_id, "practitioner_id")

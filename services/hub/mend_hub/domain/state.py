@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.hub import (
@@ -33,6 +33,11 @@ from mend_events.contracts.catalog.hub import (
     StaffQualificationsRecorded,
     StaffReactivated,
     SuspensionReason,
+    VolunteerAllocated,
+    VolunteerDeallocated,
+    VolunteerPart,
+    VolunteerTrained,
+    VolunteerVetted,
 )
 from mend_events.contracts.catalog.sessions import Specialism
 from mend_events.contracts.envelope import Metadata
@@ -124,6 +129,9 @@ class StaffState:
     active: bool = False
     qualifications: Qualifications | None = None
     enrolled_at: datetime | None = None
+    # A volunteer's vetting checks and courses, the latest record of each (issue 21).
+    vetting: tuple[VolunteerVetted, ...] = ()
+    training: tuple[VolunteerTrained, ...] = ()
 
     @property
     def enrolled(self) -> bool:
@@ -144,6 +152,12 @@ def _evolve_staff(state: StaffState, event: DomainEvent, meta: Metadata) -> Staf
             event.rj_trained, event.sexual_harm_trained, event.level, tuple(event.specialisms)
         )
         return replace(state, qualifications=found)
+    if isinstance(event, VolunteerVetted):
+        kept = tuple(v for v in state.vetting if v.check != event.check)
+        return replace(state, vetting=(*kept, event))
+    if isinstance(event, VolunteerTrained):
+        kept_courses = tuple(t for t in state.training if t.course != event.course)
+        return replace(state, training=(*kept_courses, event))
     if isinstance(event, StaffDeactivated):
         return replace(state, active=False)
     if isinstance(event, StaffReactivated):
@@ -163,13 +177,27 @@ class Allocation:
 
 
 @dataclass(frozen=True, slots=True)
+class VolunteerAllocation:
+    volunteer_id: str
+    part: VolunteerPart
+    since: datetime
+    valid_until: date
+    reason: AllocationReason
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class CaseAllocations:
     case_id: str
     agency_id: str | None = None  # fixed by the first allocation (the case's agency)
     current: tuple[Allocation, ...] = field(default_factory=tuple)
+    volunteers: tuple[VolunteerAllocation, ...] = field(default_factory=tuple)
 
     def allocated(self, practitioner_id: str) -> bool:
         return any(a.practitioner_id == practitioner_id for a in self.current)
+
+    def volunteer(self, volunteer_id: str) -> VolunteerAllocation | None:
+        return next((v for v in self.volunteers if v.volunteer_id == volunteer_id), None)
 
 
 def _evolve_case(state: CaseAllocations, event: DomainEvent, meta: Metadata) -> CaseAllocations:
@@ -181,6 +209,15 @@ def _evolve_case(state: CaseAllocations, event: DomainEvent, meta: Metadata) -> 
     if isinstance(event, CaseDeallocated):
         kept = tuple(a for a in state.current if a.practitioner_id != event.practitioner_id)
         return replace(state, current=kept)
+    if isinstance(event, VolunteerAllocated):
+        others = tuple(v for v in state.volunteers if v.volunteer_id != event.volunteer_id)
+        new_v = VolunteerAllocation(event.volunteer_id, event.part, meta.occurred_at,
+                                    event.valid_until, event.reason, meta.actor_id)  # fmt: skip
+        return replace(state, agency_id=state.agency_id or event.agency_id,
+                       volunteers=(*others, new_v))  # fmt: skip
+    if isinstance(event, VolunteerDeallocated):
+        left = tuple(v for v in state.volunteers if v.volunteer_id != event.volunteer_id)
+        return replace(state, volunteers=left)
     return state
 
 

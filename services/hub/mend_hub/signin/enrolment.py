@@ -9,7 +9,7 @@ from typing import Any
 
 from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
 from mend_events.contracts.catalog.hub import (
-    STAFF_ROLES,
+    ENROLLED_ROLES,
     AccountOpened,
     AccountUnlocked,
     ActivationCodeIssued,
@@ -81,7 +81,7 @@ class Enrolment:
         now = self.p.clock()
         async with self.p.pool.acquire() as conn, conn.transaction():
             account = await self.p.accounts.by_person(conn, agency, person_id)
-            if account is not None and account.is_staff != (role in STAFF_ROLES):
+            if account is not None and account.is_staff != (role in ENROLLED_ROLES):
                 raise Conflict("this person's account is of another kind", field="person_id")
             code, expires = await self.p.invitations.issue(
                 conn,
@@ -129,7 +129,7 @@ class Enrolment:
                     agency=agency,
                     person_id=person,
                     role=invitation.role,
-                    kind="staff" if invitation.role in STAFF_ROLES else "participant",
+                    kind="staff" if invitation.role in ENROLLED_ROLES else "participant",
                     lookup=lookup,
                     password_hash=password_hash,
                     now=now,

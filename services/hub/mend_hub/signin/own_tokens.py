@@ -10,7 +10,7 @@ from __future__ import annotations
 import jwt
 from fastapi import Request
 from mend_events.contracts.actors import PARTICIPANT_ROLES
-from mend_events.contracts.catalog.hub import STAFF_ROLES
+from mend_events.contracts.catalog.hub import ENROLLED_ROLES
 from mend_events.errors import Forbidden, Unauthenticated
 from mend_events.security.identity import Identity, TokenVerifier, require_identity
 from mend_events.security.public_keys import StaticKeys
@@ -62,7 +62,7 @@ async def _active(parts: Parts, identity: Identity) -> bool:
     """Staff of an onboarded agency act only as its enrolled, active staff in the role they were
     enrolled in (the rule the services' trust model applies); staff of an agency the hub does
     not hold (the platform's operators) are left to the route's own rule."""
-    if identity.role not in STAFF_ROLES:
+    if identity.role not in ENROLLED_ROLES:
         return True
     if not (await parts.standing.agency(identity.agency)).onboarded:
         return True

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from mend_events.contracts.actors import Role
-from mend_events.contracts.catalog.hub import STAFF_ROLES
+from mend_events.contracts.catalog.hub import ENROLLED_ROLES
 from mend_hub.app import build
 from mend_testkit.directory import open_case
 from mend_testkit.fixtures import running_service
@@ -84,7 +84,7 @@ class Hub:
         role = Role(role)
         if await self.signin.enrolment.current_key(agency) is None:
             return self.token(role, person, agency)
-        if role in STAFF_ROLES and role is not Role.OPERATOR:
+        if role in ENROLLED_ROLES and role is not Role.OPERATOR:
             await self._enrolled(agency, person, role)
         return await self.minted(agency, person, role)
 

@@ -46,6 +46,9 @@ A_STAFF = {
     "prac-0009zz": "practitioner",
     "aud-0001aa": "auditor",
     "ops-0001aa": "operator",
+    # community volunteers are enrolled like staff (issue 21)
+    "vol-0001aa": "volunteer",
+    "vol-0009zz": "volunteer",
 }
 
 

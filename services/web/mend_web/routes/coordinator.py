@@ -27,7 +27,8 @@ CaseField = Annotated[str, Form(pattern=CASE_PATTERN)]
 PersonField = Annotated[str, Form(pattern=PSEUDO_ID_PATTERN)]
 # The reasons a coordinator chooses from (the hub's own are not offered).
 REASONS = [r for r in AllocationReason if r not in {
-    AllocationReason.STAFF_DEACTIVATED, AllocationReason.CASE_CLOSED}]  # fmt: skip
+    AllocationReason.STAFF_DEACTIVATED, AllocationReason.CASE_CLOSED,
+    AllocationReason.VETTING_NOT_CLEAR}]  # fmt: skip
 ReasonField = Annotated[AllocationReason, Form()]
 # Fewer cases than this behind a count: shown as "fewer than 5" (the aftercare report's rule).
 MIN_CELL = 5

@@ -41,6 +41,7 @@ ENROL = _(
 ALL_ROLES = (
     "practitioner", "coordinator", "auditor", "operator",
     "harmed_person", "responsible_person", "supporter", "institution_rep",
+    "volunteer",  # a community volunteer (issue 21): signs in like staff
 )  # fmt: skip
 
 Field = Annotated[str, Form(max_length=512)]

@@ -2,8 +2,9 @@
 case, and the people directory (topic `hub.events.v1`).
 
 Streams: `agency:<agency>` (onboarding, keys, identity provider, suspension), `staff:<person>`
-(enrolment, qualifications, deactivation, sign-in state), the case id (allocations, so a case's
-allocations stay in order on its partition) and `person:<person>` (the people directory).
+(enrolment, qualifications, a volunteer's vetting and training, deactivation, sign-in state),
+the case id (allocations of practitioners and of volunteers for a part, so a case's allocations
+stay in order on its partition) and `person:<person>` (the people directory).
 
 Every other service consumes the agency, staff and allocation events into its own trust tables
 (`mend_events.security.trust`): which issuers and keys sign tokens, which agencies are suspended,
@@ -15,6 +16,7 @@ hub's own tables; events say only that something about them changed. A person's 
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
@@ -31,6 +33,10 @@ PERSON_STREAM = "person:"
 
 # Staff roles the hub enrols; participants have accounts of their own (`ParticipantInvited`).
 STAFF_ROLES = frozenset({Role.COORDINATOR, Role.PRACTITIONER, Role.AUDITOR, Role.OPERATOR})
+# Everyone the hub enrols (`StaffEnrolled`), signs in like staff and holds to their enrolment
+# (active, in this role, in this agency): staff, and community volunteers, who are not staff
+# (issue 21: vetted, trained, allocated to a case for one part, seeing only that part).
+ENROLLED_ROLES = STAFF_ROLES | {Role.VOLUNTEER}
 
 KeyId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 # An organisation's name is not personal data; still bounded and single-line.
@@ -81,6 +87,8 @@ class AllocationReason(StrEnum):
     CONFLICT_OF_INTEREST = "conflict_of_interest"
     STAFF_DEACTIVATED = "staff_deactivated"  # ended by the hub when someone is deactivated
     CASE_CLOSED = "case_closed"
+    # ended by the hub when a volunteer's vetting is recorded as not clear (or withdrawn)
+    VETTING_NOT_CLEAR = "vetting_not_clear"
     OTHER = "other"
 
 
@@ -192,7 +200,7 @@ class StaffEnrolled(DomainEvent):
     event_type: ClassVar[str] = "StaffEnrolled"
     agency_id: AgencyId
     person_id: PseudoId
-    role: Role = Field(description="coordinator, practitioner, auditor or operator")
+    role: Role = Field(description="coordinator, practitioner, auditor, operator or volunteer")
 
 
 @registry.register
@@ -252,6 +260,7 @@ class CaseDeallocated(DomainEvent):
 
 __all__ = [
     "AGENCY_STREAM",
+    "ENROLLED_ROLES",
     "PERSON_STREAM",
     "STAFF_ROLES",
     "STAFF_STREAM",
@@ -741,4 +750,118 @@ __all__ += [  # enquiries
     "EnquiryRoute",
     "EnquiryTopic",
     "enquiry_stream",
+]
+
+
+# ==== community volunteers (issue 21; streams `staff:<person>` and the case id) ==================
+# A volunteer is enrolled like staff (`StaffEnrolled`, role volunteer), vetted and trained as the
+# agency's coordinators record it, and allocated to a case for one part only. Codes and dates:
+# never a certificate number, a referee or anything else about the person.
+
+
+class VolunteerPart(StrEnum):
+    """What a volunteer is allocated to a case for: all they may see of it follows from this."""
+
+    SUPPORT_PERSON = "support_person"  # accompanies a participant to meetings
+    CONFERENCE_MEMBER = "conference_member"  # a community member of the case's team conferences
+    CIRCLE_COFACILITATOR = "circle_cofacilitator"  # co-facilitates a circle with a practitioner
+
+
+class VettingCheck(StrEnum):
+    BACKGROUND_CHECK = "background_check"  # e.g. an enhanced criminal record check
+    REFERENCES = "references"
+
+
+class VettingOutcome(StrEnum):
+    CLEAR = "clear"
+    NOT_CLEAR = "not_clear"  # recorded also when a clear check is withdrawn
+
+
+class VolunteerCourse(StrEnum):
+    RJ_INDUCTION = "rj_induction"
+    SEXUAL_HARM_AWARENESS = "sexual_harm_awareness"
+    SAFEGUARDING = "safeguarding"
+    CONFIDENTIALITY = "confidentiality"
+    CIRCLE_FACILITATION = "circle_facilitation"
+
+
+# What must be recorded and current before a volunteer is allocated for a part.
+REQUIRED_VETTING = frozenset({VettingCheck.BACKGROUND_CHECK, VettingCheck.REFERENCES})
+_EVERY_PART = (
+    VolunteerCourse.RJ_INDUCTION,
+    VolunteerCourse.SEXUAL_HARM_AWARENESS,
+    VolunteerCourse.SAFEGUARDING,
+    VolunteerCourse.CONFIDENTIALITY,
+)
+REQUIRED_TRAINING: dict[VolunteerPart, frozenset[VolunteerCourse]] = {
+    VolunteerPart.SUPPORT_PERSON: frozenset(_EVERY_PART),
+    VolunteerPart.CONFERENCE_MEMBER: frozenset(_EVERY_PART),
+    VolunteerPart.CIRCLE_COFACILITATOR: frozenset(
+        {*_EVERY_PART, VolunteerCourse.CIRCLE_FACILITATION}
+    ),
+}
+
+
+@registry.register
+class VolunteerVetted(DomainEvent):
+    """A vetting check of a volunteer and its outcome, current until `valid_until` (inclusive);
+    a later record of the same check supersedes it (a withdrawn check is `not_clear`)."""
+
+    event_type: ClassVar[str] = "VolunteerVetted"
+    agency_id: AgencyId
+    person_id: PseudoId
+    check: VettingCheck
+    outcome: VettingOutcome
+    checked_on: date
+    valid_until: date
+
+
+@registry.register
+class VolunteerTrained(DomainEvent):
+    """A course the volunteer completed, current until `valid_until` (inclusive; None: does not
+    lapse); a later record of the same course supersedes it."""
+
+    event_type: ClassVar[str] = "VolunteerTrained"
+    agency_id: AgencyId
+    person_id: PseudoId
+    course: VolunteerCourse
+    completed_on: date
+    valid_until: date | None = None
+
+
+@registry.register
+class VolunteerAllocated(DomainEvent):
+    """A volunteer allocated to the case for `part`, while the vetting and training it was
+    allocated on are current: `valid_until` is the earliest day one of them lapses, after which
+    the allocation lets them in no more (a coordinator allocates again once renewed)."""
+
+    event_type: ClassVar[str] = "VolunteerAllocated"
+    agency_id: AgencyId
+    case_id: PseudoId
+    volunteer_id: PseudoId
+    part: VolunteerPart
+    reason: AllocationReason
+    valid_until: date
+
+
+@registry.register
+class VolunteerDeallocated(DomainEvent):
+    event_type: ClassVar[str] = "VolunteerDeallocated"
+    agency_id: AgencyId
+    case_id: PseudoId
+    volunteer_id: PseudoId
+    reason: AllocationReason
+
+
+__all__ += [  # community volunteers
+    "REQUIRED_TRAINING",
+    "REQUIRED_VETTING",
+    "VettingCheck",
+    "VettingOutcome",
+    "VolunteerAllocated",
+    "VolunteerCourse",
+    "VolunteerDeallocated",
+    "VolunteerPart",
+    "VolunteerTrained",
+    "VolunteerVetted",
 ]

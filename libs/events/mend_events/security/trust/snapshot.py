@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
-from mend_events.contracts.catalog.hub import STAFF_ROLES
+from mend_events.contracts.catalog.hub import ENROLLED_ROLES
 from mend_events.errors import Forbidden, Unauthenticated
 from mend_events.rules import RulePack, in_force
 from mend_events.security.principal import Identity
@@ -62,6 +62,8 @@ class TrustSnapshot:
     staff: Mapping[tuple[str, str], StaffTrust] = field(default_factory=dict)  # (agency, person)
     # (agency, practitioner) -> the case ids allocated to them now
     allocations: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    # (agency, volunteer) -> case -> (their part, the last day the allocation is current)
+    parts: Mapping[tuple[str, str], Mapping[str, tuple[str, date]]] = field(default_factory=dict)
     # agency -> its rule pack adoptions, ((since, pack ref), ...) oldest first
     rule_packs: Mapping[str, tuple[tuple[datetime, str], ...]] = field(default_factory=dict)
     keyed: frozenset[str] = field(init=False, default=frozenset())  # agencies with hub keys
@@ -103,7 +105,7 @@ class TrustSnapshot:
             # withdrawal or a halt must get through whatever happens to the agency (R2, R3).
             if agency.suspended and identity.role not in PARTICIPANT_ROLES:
                 raise Forbidden("the token's agency is suspended")
-            if identity.role in STAFF_ROLES:
+            if identity.role in ENROLLED_ROLES:
                 staff = self.staff.get((identity.agency, identity.person_id))
                 if staff is None:
                     raise Forbidden("not enrolled as staff of the token's agency")
@@ -112,4 +114,14 @@ class TrustSnapshot:
                 if staff.role != identity.role:
                     raise Forbidden(f"enrolled as {staff.role}, not in the role the token claims")
         cases = self.cases_of(identity.agency, identity.person_id)
-        return Identity(identity.agency, identity.role, identity.person_id, cases)
+        if identity.role != Role.VOLUNTEER:
+            return Identity(identity.agency, identity.role, identity.person_id, cases)
+        # A volunteer's cases are those whose allocation is current today (its vetting and
+        # training not lapsed), each with their part: the rest of a case stays closed to them.
+        today = (now or datetime.now(UTC)).date()
+        held = self.parts.get((identity.agency, identity.person_id), {})
+        parts = frozenset(
+            (case, part) for case, (part, until) in held.items() if until is None or until >= today
+        )
+        cases = frozenset(case for case, _ in parts)
+        return Identity(identity.agency, identity.role, identity.person_id, cases, parts)

@@ -34,6 +34,8 @@ TRUST_EVENTS = frozenset(
         "StaffReactivated",
         "CaseAllocated",
         "CaseDeallocated",
+        "VolunteerAllocated",
+        "VolunteerDeallocated",
     }
 )
 
@@ -61,11 +63,12 @@ class TrustTables:
         at = event.metadata.occurred_at
         await _APPLY[type(model)](self, conn, model, event, at)
         # What a listening instance must reload: one practitioner's allocations, or everything.
-        scope = (
-            f"{ALLOCATION_SCOPE}{model.agency_id} {model.practitioner_id}"
-            if isinstance(model, hub.CaseAllocated | hub.CaseDeallocated)
-            else "all"
-        )
+        if isinstance(model, hub.CaseAllocated | hub.CaseDeallocated):
+            scope = f"{ALLOCATION_SCOPE}{model.agency_id} {model.practitioner_id}"
+        elif isinstance(model, hub.VolunteerAllocated | hub.VolunteerDeallocated):
+            scope = f"{ALLOCATION_SCOPE}{model.agency_id} {model.volunteer_id}"
+        else:
+            scope = "all"
         version = await conn.fetchval(
             f"UPDATE {self.schema}.trust_version SET version = version + 1 RETURNING version"
         )
@@ -240,6 +243,50 @@ class TrustTables:
             event.event_id,
         )
 
+    async def _volunteer_allocated(self, conn, m: hub.VolunteerAllocated, event, at) -> None:
+        # A renewal allocates again: the current row takes its part and day; else a new row.
+        renewed = await conn.fetchval(
+            f"UPDATE {self.schema}.trust_case_allocations SET part = $4, valid_until = $5 "
+            f"WHERE agency = $1 AND case_id = $2 AND practitioner_id = $3 AND ended_at IS NULL "
+            f"RETURNING 1",
+            m.agency_id,
+            m.case_id,
+            m.volunteer_id,
+            str(m.part),
+            m.valid_until,
+        )
+        if renewed:
+            return
+        await conn.execute(
+            f"INSERT INTO {self.schema}.trust_case_allocations (allocation_event_id, agency, "
+            f"case_id, practitioner_id, reason, allocated_at, allocated_by, part, valid_until) "
+            f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+            f"ON CONFLICT (allocation_event_id) DO NOTHING",
+            event.event_id,
+            m.agency_id,
+            m.case_id,
+            m.volunteer_id,
+            str(m.reason),
+            at,
+            event.metadata.actor_id,
+            str(m.part),
+            m.valid_until,
+        )
+
+    async def _volunteer_deallocated(self, conn, m: hub.VolunteerDeallocated, event, at) -> None:
+        await conn.execute(
+            f"UPDATE {self.schema}.trust_case_allocations SET ended_at = $4, ended_by = $5, "
+            f"end_reason = $6, end_event_id = $7 "
+            f"WHERE agency = $1 AND case_id = $2 AND practitioner_id = $3 AND ended_at IS NULL",
+            m.agency_id,
+            m.case_id,
+            m.volunteer_id,
+            at,
+            event.metadata.actor_id,
+            str(m.reason),
+            event.event_id,
+        )
+
     async def history(self, conn: asyncpg.Connection, case_id: str) -> list[dict]:
         """A case's allocations, oldest first, with their ends (a coordinator's question)."""
         return await fetch_dicts(
@@ -264,6 +311,8 @@ _APPLY = {
     hub.StaffReactivated: TrustTables._reactivated,
     hub.CaseAllocated: TrustTables._allocated,
     hub.CaseDeallocated: TrustTables._deallocated,
+    hub.VolunteerAllocated: TrustTables._volunteer_allocated,
+    hub.VolunteerDeallocated: TrustTables._volunteer_deallocated,
 }
 
 

@@ -103,7 +103,7 @@ class TrustView:
         agencies, ids = [a for a, _ in people], [p for _, p in people]
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
-                f"SELECT agency, practitioner_id, case_id "
+                f"SELECT agency, practitioner_id, case_id, part, valid_until "
                 f"FROM {self.schema}.trust_case_allocations "
                 f"WHERE ended_at IS NULL AND (agency, practitioner_id) IN "
                 f"(SELECT * FROM unnest($1::text[], $2::text[]))",
@@ -119,7 +119,11 @@ class TrustView:
                 allocations[who] = frozenset(cases)
             else:
                 allocations.pop(who, None)
-        self.snapshot = replace(self.snapshot, version=version, allocations=allocations)
+        parts = {who: found for who, found in self.snapshot.parts.items() if who not in people}
+        parts.update(_parts(rows))
+        self.snapshot = replace(
+            self.snapshot, version=version, allocations=allocations, parts=parts
+        )
 
     async def until(self, version: int, within: float = 5.0) -> TrustSnapshot:
         """Wait until this process has heard of `version` (a change committed elsewhere), then
@@ -194,11 +198,17 @@ class TrustView:
                     f"FROM {s}.trust_case_allocations WHERE ended_at IS NULL "
                     f"GROUP BY agency, practitioner_id"
                 )
+                volunteers = await conn.fetch(
+                    f"SELECT agency, practitioner_id, case_id, part, valid_until "
+                    f"FROM {s}.trust_case_allocations WHERE ended_at IS NULL "
+                    f"AND part IS NOT NULL"
+                )
                 packs = await conn.fetch(
                     f"SELECT agency, since, pack_ref FROM {s}.trust_rule_packs "
                     f"ORDER BY agency, since, source_event_id"
                 )
-        self.snapshot = self._build(int(version), agencies, keys, staff, allocations, packs)
+        built = self._build(int(version), agencies, keys, staff, allocations, packs)
+        self.snapshot = replace(built, parts=_parts(volunteers))
         self._notified = max(self._notified, self.snapshot.version)
 
     def _build(self, version: int, agencies, keys, staff, allocations, packs) -> TrustSnapshot:
@@ -251,6 +261,17 @@ class TrustView:
                 log.warning("trust.key_unreadable", agency=row["agency"], kid=row["kid"])
                 self._keys[cache_key] = None
         return self._keys[cache_key]
+
+
+def _parts(rows: Any) -> dict[tuple[str, str], dict[str, tuple[str, Any]]]:
+    """(agency, volunteer) -> case -> (part, last day current), from allocation rows (those
+    with no part are practitioners')."""
+    out: dict[tuple[str, str], dict[str, tuple[str, Any]]] = {}
+    for r in rows:
+        if r["part"] is not None:
+            who = (r["agency"], r["practitioner_id"])
+            out.setdefault(who, {})[r["case_id"]] = (r["part"], r["valid_until"])
+    return out
 
 
 def _adoptions(rows: Any) -> dict[str, tuple[tuple[Any, str], ...]]:

@@ -14,6 +14,11 @@ CREATE TABLE IF NOT EXISTS {schema}.trust_case_allocations (
     end_reason          text,
     end_event_id        uuid
 );
+-- A community volunteer's allocation (issue 21; `practitioner_id` holds the volunteer's id): the
+-- part they were allocated for, and the last day the vetting and training it stood on are
+-- current (NULL for a practitioner's allocation).
+ALTER TABLE {schema}.trust_case_allocations ADD COLUMN IF NOT EXISTS part text;
+ALTER TABLE {schema}.trust_case_allocations ADD COLUMN IF NOT EXISTS valid_until date;
 CREATE INDEX IF NOT EXISTS trust_case_allocations_current_idx
     ON {schema}.trust_case_allocations (practitioner_id, case_id) WHERE ended_at IS NULL;
 CREATE INDEX IF NOT EXISTS trust_case_allocations_case_idx
