@@ -149,9 +149,14 @@ def test_an_action_becomes_the_existing_event_of_its_kind_with_an_id_of_its_own(
     assert commitment.source_agreement_event_id == cause
     assert commitment.commitment_id == item_id_for(base["action_id"]) and commitment.owner_id == RP
     referral = follow_up(
-        cc.AgreeActionAt(**base, kind="referral", participant_id=HP,
-                         participant_role="harmed_person", referral_kind="counselling",
-                         due_on=date(2026, 4, 1)),  # fmt: skip
+        cc.AgreeActionAt(
+            **base,
+            kind="referral",
+            participant_id=HP,
+            participant_role="harmed_person",
+            referral_kind="counselling",
+            due_on=date(2026, 4, 1),
+        ),
         cause,
     )
     assert referral.owner_id == RP and referral.kind is ev.ReferralKind.COUNSELLING
@@ -160,8 +165,13 @@ def test_an_action_becomes_the_existing_event_of_its_kind_with_an_id_of_its_own(
 def test_a_withdrawal_cancels_every_conference_still_to_meet_once() -> None:
     case = Case()
     schedule(case)
-    once = cc.ScheduleConference(conference_id="conf-0002ab", starts_at=NOW + timedelta(days=1),
-                                 zone="UTC", harmed_person_id=HP, participation_consent=True)
+    once = cc.ScheduleConference(
+        conference_id="conf-0002ab",
+        starts_at=NOW + timedelta(days=1),
+        zone="UTC",
+        harmed_person_id=HP,
+        participation_consent=True,
+    )
     case.run(once, ctx(PRAC))
     case.run(cc.HoldMeeting(conference_id="conf-0002ab", held_at=NOW + timedelta(days=1),
                             attendee_ids=(HP,)), ctx(PRAC, NOW + timedelta(days=2)))  # fmt: skip
