@@ -13,10 +13,15 @@ from uuid import UUID, uuid4
 
 from bus_helpers import wait_until
 from mend_aftercare.app import build
+from mend_aftercare.reactions import Reactions
+from mend_aftercare.read_models import ConsentFacts
 from mend_consent.app import build as build_consent
+from mend_events.contracts.actors import Role
+from mend_events.contracts.catalog.sessions import CaseClosed, CloseReason, HaltCause, SessionHalted
+from mend_events.security.cases import CaseDirectory
 from mend_testkit.directory import allocate, open_case
 from mend_testkit.fixtures import running_service
-from mend_testkit.samples import consent_body
+from mend_testkit.samples import consent_body, consent_given, delivered
 
 CASE, HP, RP, PRAC = "case-0001aa", "hp-alice01", "rp-bob0001", "prac-carol1"
 COORD, AUDITOR, VOL, SUP = "coord-erin1", "aud-dave01", "vol-frank01", "sup-grace01"
@@ -36,8 +41,10 @@ async def test_a_conference_journey_from_scheduling_to_her_withdrawal(
         for rt in (consent_rt, runtime):
             await open_case(rt, CASE, HP, members={RP: "responsible_person"})
         await allocate([consent_rt, runtime], CASE, PRAC)
-        hp, prac, coord = token("harmed_person", HP), token("practitioner", PRAC), token(
-            "coordinator", COORD
+        hp, prac, coord = (
+            token("harmed_person", HP),
+            token("practitioner", PRAC),
+            token("coordinator", COORD),
         )
         vol, auditor = token("volunteer", VOL), token("auditor", AUDITOR)
         base = f"/cases/{CASE}/conferences"
@@ -165,3 +172,50 @@ async def test_a_conference_journey_from_scheduling_to_her_withdrawal(
 
 async def _two(found) -> bool:
     return len(await found) >= 2
+
+
+async def test_a_halt_and_the_case_closing_cancel_what_is_still_to_meet_once(
+    platform, unique, topic_prefix, token
+) -> None:
+    """The sessions reactions' routing on the real database (the broker's part is the journey
+    above's): a halt cancels both conferences still to meet, naming the halt; its redelivery
+    writes nothing; the case's closing cancels one scheduled after it."""
+    async with running_service(build, "aftercare", platform, unique, topic_prefix,
+                               send_updates=False) as (client, app, runtime):  # fmt: skip
+        await open_case(runtime, CASE, HP)
+        await allocate([runtime], CASE, PRAC)
+        service, schema = app.state.service, runtime.schema
+        reactions = Reactions(lambda: service, CaseDirectory(schema), ConsentFacts(schema))
+
+        async def react(handler, event) -> None:
+            async with runtime.pool.acquire() as conn, conn.transaction():
+                await handler(conn, event)
+
+        await react(reactions.on_consent, delivered("consent", CASE, consent_given(HP)))
+        soon = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+        coord = token("coordinator", COORD)
+
+        async def schedule(conference_id: str) -> None:
+            body = {"conference_id": conference_id, "starts_at": soon, "zone": "UTC"}
+            r = await client.post(f"/cases/{CASE}/conferences", json=body, headers=coord)
+            assert r.status_code == 201, r.text
+
+        await schedule(A)
+        await schedule(B)
+        halted = SessionHalted(session_id="sess-0001", halted_by_id=RP,
+                               halted_by_role=Role.RESPONSIBLE_PERSON,
+                               cause=HaltCause.PARTICIPANT_HALT)  # fmt: skip
+        halt = delivered("sessions", CASE, halted, actor=RP, role=Role.RESPONSIBLE_PERSON)
+        await react(reactions.on_sessions, halt)
+        await react(reactions.on_sessions, halt)  # redelivered
+        await schedule("conf-cccc03")
+        closed = delivered("sessions", CASE, CaseClosed(reason=CloseReason.HARMED_PERSON_DECISION))
+        await react(reactions.on_sessions, closed)
+        cancels = [(e.data["conference_id"], e.data["cause"], e.data["cause_event_id"])
+                   for e in await runtime.store.read_stream(CASE)
+                   if e.event_type == "ConferenceCancelled"]  # fmt: skip
+        assert cancels == [
+            (A, "session_halted", str(halt.event_id)),
+            (B, "session_halted", str(halt.event_id)),
+            ("conf-cccc03", "case_closed", str(closed.event_id)),
+        ]
