@@ -38,6 +38,7 @@ from mend_web.participant_cases import ParticipantCases
 from mend_web.routes import (
     auditor,
     casework,
+    conferences,
     coordinator,
     enquiries,
     letters,
@@ -72,6 +73,7 @@ PARTS = (
     casework,
     enquiries,
     participant_support,
+    conferences,
 )
 STATIC = Path(__file__).parent / "static"
 

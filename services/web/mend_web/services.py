@@ -379,3 +379,17 @@ class Services:
 
     async def register_enquirer(self, token: str, ref: str) -> None:
         await self._call("hub", "POST", f"/enquiries/{ref}/registration", token)
+
+    # --- community team conferences (the aftercare service decides; issue 21) -----------------
+
+    async def conferences(self, token: str, case_id: str) -> list[dict[str, Any]]:
+        """The case's conferences as the caller may see them (minutes only where they may)."""
+        found = await self._call("aftercare", "GET", f"/cases/{case_id}/conferences", token)
+        return list(found["conferences"])
+
+    async def conference_command(
+        self, token: str, case_id: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> None:
+        """One command on the case's conferences: `path` under /cases/{id}/conferences."""
+        route = f"/cases/{case_id}/conferences{path}"
+        await self._call("aftercare", "POST", route, token, body or {})
