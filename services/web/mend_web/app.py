@@ -26,6 +26,7 @@ from mend_web import (
     pages,
     participant,
     participant_casework,
+    participant_conferences,
     participant_letters,
     participant_reminders,
     participant_support,
@@ -74,6 +75,7 @@ PARTS = (
     enquiries,
     participant_support,
     conferences,
+    participant_conferences,
 )
 STATIC = Path(__file__).parent / "static"
 

@@ -387,6 +387,10 @@ class Services:
         found = await self._call("aftercare", "GET", f"/cases/{case_id}/conferences", token)
         return list(found["conferences"])
 
+    async def conferences_or_none(self, token: str, case_id: str) -> Mapping[str, Any] | None:
+        """The same, for a participant: None where the case has none of theirs (404)."""
+        return await self._read("aftercare", f"/cases/{case_id}/conferences", token)
+
     async def conference_command(
         self, token: str, case_id: str, path: str, body: Mapping[str, Any] | None = None
     ) -> None:

@@ -1,8 +1,9 @@
 """The practitioner's community team conferences page over the real hub, sessions and aftercare
 services: refused while the harmed person's participation consent is not known to be in force
 (the service's reason shown), then a conference scheduled, a volunteer invited (waiting for her
-word), a meeting recorded with its minutes shown back to the practitioner, a commitment agreed,
-and the conference cancelled. Participants never reach the page."""
+word, which she gives on her own page), a meeting recorded with its minutes shown back to the
+practitioner, a commitment agreed, and the conference cancelled. Participants never reach the
+practitioner's page."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from mend_aftercare.reactions import Reactions
 from mend_aftercare.read_models import ConsentFacts
 from mend_events.security.cases import CaseDirectory
 from mend_testkit.samples import consent_given, delivered
+from mend_testkit.waiting import wait_until
 
 from .accounts import open_and_allocate, settled, staffed
 from .conftest import csrf_of
@@ -53,6 +55,21 @@ async def test_a_conference_scheduled_held_and_cancelled_through_the_page(world)
                                                  "csrf_token": csrf})  # fmt: skip
     assert r.status_code == 303, r.text
     assert "waiting for the harmed person" in (await prac.get(f"/cases/{CASE}/conferences")).text
+    # Her word, on her own page (once the web app's index knows her case).
+    hp = await world.signed_in_as("harmed_person", HP)
+
+    async def listed() -> str | None:
+        r = await hp.get("/me/conferences")
+        return r.text if conference in r.text else None
+
+    mine = await wait_until(listed)
+    assert "waiting for your word" in mine
+    answer = {"case": CASE, "conference": conference, "member": VOL, "answer": "agreed"}
+    r = await hp.post("/me/conferences/answer", data={**answer, "csrf_token": csrf_of(mine)})
+    assert (r.status_code, r.headers.get("location")) == (303, "/me/conferences?done=agreed")
+    assert "the harmed person agreed" in (await prac.get(f"/cases/{CASE}/conferences")).text
+    stranger = await world.signed_in_as("harmed_person", "hp-stranger01")
+    assert conference not in (await stranger.get("/me/conferences")).text
     r = await prac.post(
         f"{base}/meetings",
         data={"minutes": MINUTES, "attendees": HP, "needs": "housing", "csrf_token": csrf},
@@ -68,5 +85,4 @@ async def test_a_conference_scheduled_held_and_cancelled_through_the_page(world)
     r = await prac.post(f"{base}/cancel", data={"csrf_token": csrf})
     assert r.status_code == 303, r.text
     assert "Cancelled:" in (await prac.get(f"/cases/{CASE}/conferences")).text
-    hp = await world.signed_in_as("harmed_person", HP)
     assert (await hp.get(f"/cases/{CASE}/conferences")).status_code == 403
