@@ -33,6 +33,7 @@ from mend_aftercare.domain import decider as aftercare_decider
 from mend_aftercare.domain.conferences import (
     Conference,
     ConferencesState,
+    Meeting,
     conference_decider,
     next_meeting,
 )
@@ -170,10 +171,8 @@ class Conferences:
             if not access.may(identity, access.CONF_READ, here):
                 continue  # a member sees only the conferences they take part in
             row = _row(conf, identity)
-            for meeting in row["meetings"]:
-                seen = {**here, "attendees": meeting.pop("attendee_ids")}
-                if identity.role not in (Role.AUDITOR, Role.COORDINATOR):
-                    meeting["attendee_ids"] = sorted(seen["attendees"])
+            for meeting, held in zip(row["meetings"], conf.meetings, strict=True):
+                seen = {**here, "attendees": held.attendees}
                 if access.may(identity, access.CONF_MINUTES, seen):
                     if words is None:
                         words = await self.words(case_id)
@@ -183,14 +182,18 @@ class Conferences:
 
 
 def _row(conf: Conference, identity: Identity) -> dict[str, Any]:
-    """Codes, ids and times; a community member sees their own invitation and the actions
-    assigned to them, nobody else's."""
+    """Codes, ids and times; a community member sees their own invitation, whether they
+    attended, and the actions assigned to them: nobody else's part."""
     staff_or_hers = identity.role in (
         Role.PRACTITIONER, Role.COORDINATOR, Role.AUDITOR, Role.HARMED_PERSON,
     ) and identity.person_id not in conf.members  # fmt: skip
     me = identity.person_id
     members = {k: m for k, m in conf.members.items() if staff_or_hers or k == me}
     actions = [a for a in conf.actions.values() if staff_or_hers or a.assignee_id == me]
+
+    def attendees(meeting: Meeting) -> list[str]:
+        return sorted(a for a in meeting.attendees if staff_or_hers or a == me)
+
     nxt = next_meeting(conf)
     return {
         "conference_id": conf.conference_id,
@@ -207,7 +210,7 @@ def _row(conf: Conference, identity: Identity) -> dict[str, Any]:
             {
                 "occurrence": m.occurrence,
                 "held_at": m.held_at.isoformat(),
-                "attendee_ids": m.attendees,
+                "attendee_ids": attendees(m),
             }
             for m in conf.meetings
         ],

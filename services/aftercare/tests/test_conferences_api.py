@@ -93,6 +93,7 @@ async def test_a_conference_journey_from_scheduling_to_her_withdrawal(
         assert not any(MINUTES_1 in r[0] or MINUTES_2 in r[0] for r in raw)  # sealed (R8)
         meetings = (await client.get(f"{base}/{A}", headers=vol)).json()["meetings"]
         assert [m.get("minutes") for m in meetings] == [None, MINUTES_2]
+        assert [m["attendee_ids"] for m in meetings] == [[], [VOL]]  # nobody else's part
         theirs = (await client.get(f"{base}/{A}", headers=hp)).json()["meetings"]
         assert [m["minutes"] for m in theirs] == [MINUTES_1, MINUTES_2]
         for headers in (coord, auditor):
