@@ -99,6 +99,8 @@ CASE_ACTIONS = [
      "timezone": "Europe/London", "cadence": "monthly"}, _ALLOCATED),
     (f"/cases/{CASE}/conferences/conf-none01/members", {"member_id": "vol-0001aa",
      "member_role": "volunteer"}, _ALLOCATED),
+    (f"/cases/{CASE}/conferences/conf-none01/members/vol-0001aa/answer",
+     {"answer": "agreed"}, _ALLOCATED),
     (f"/cases/{CASE}/conferences/conf-none01/meetings", {"minutes": "-"}, _ALLOCATED),
     (f"/cases/{CASE}/conferences/conf-none01/actions", {"assignee_id": "rp-0001aa",
      "commitment_code": "reparation"}, _ALLOCATED),

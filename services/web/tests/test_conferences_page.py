@@ -68,6 +68,14 @@ async def test_a_conference_scheduled_held_and_cancelled_through_the_page(world)
     r = await hp.post("/me/conferences/answer", data={**answer, "csrf_token": csrf_of(mine)})
     assert (r.status_code, r.headers.get("location")) == (303, "/me/conferences?done=agreed")
     assert "the harmed person agreed" in (await prac.get(f"/cases/{CASE}/conferences")).text
+    # Her word given to her practitioner, who records it: a supporter she does not want there.
+    sup = {"member_id": "sup-0001aa", "member_role": "supporter", "csrf_token": csrf}
+    assert (await prac.post(f"{base}/members", data=sup)).status_code == 303
+    r = await prac.post(f"{base}/members/sup-0001aa/answer",
+                        data={"answer": "refused", "csrf_token": csrf})  # fmt: skip
+    assert r.status_code == 303, r.text
+    assert "the harmed person did not agree" in (
+        await prac.get(f"/cases/{CASE}/conferences")).text  # fmt: skip
     stranger = await world.signed_in_as("harmed_person", "hp-stranger01")
     assert conference not in (await stranger.get("/me/conferences")).text
     r = await prac.post(

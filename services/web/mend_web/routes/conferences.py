@@ -20,6 +20,7 @@ from mend_events.contracts.catalog.aftercare import (
     ConferenceCadence,
     ConferenceMemberRole,
     ConferenceNeed,
+    InvitationAnswer,
 )
 
 from mend_web import participant_text as words
@@ -32,6 +33,7 @@ Practitioner = Annotated[Viewer, Depends(viewer("practitioner"))]
 CasePath = Annotated[str, Path(pattern=r"^case-[a-z0-9-]{3,60}$")]
 ConfPath = Annotated[str, Path(pattern=r"^conf-[A-Za-z0-9_-]{4,64}$")]
 Person = Annotated[str, Form(pattern=PSEUDO_ID_PATTERN)]
+MemberPath = Annotated[str, Path(pattern=PSEUDO_ID_PATTERN)]
 Text = Annotated[str, Form(max_length=20_000)]
 _WORDS = ("minutes", "updates", "successes", "further_needs")
 
@@ -98,6 +100,15 @@ def router() -> APIRouter:
     ) -> Response:  # fmt: skip
         body = {"member_id": member_id, "member_role": str(member_role)}
         return await _acting(request, me, case_id, f"/{conference_id}/members", body)
+
+    @r.post("/cases/{case_id}/conferences/{conference_id}/members/{member_id}/answer")
+    async def her_word(
+        request: Request, me: Practitioner, case_id: CasePath, conference_id: ConfPath,
+        member_id: MemberPath, answer: Annotated[InvitationAnswer, Form()],
+    ) -> Response:  # fmt: skip
+        """Her word as she gave it to her practitioner (her own page records it herself)."""
+        path = f"/{conference_id}/members/{member_id}/answer"
+        return await _acting(request, me, case_id, path, {"answer": str(answer)})
 
     @r.post("/cases/{case_id}/conferences/{conference_id}/meetings")
     async def held(
