@@ -90,6 +90,18 @@ async def test_a_conference_scheduled_held_and_cancelled_through_the_page(world)
     assert r.status_code == 303, r.text
     assert "commitment: reparation, by rp-0001aa" in (
         await prac.get(f"/cases/{CASE}/conferences")).text  # fmt: skip
+    # A referral in her plan: refused, with the service's reason, while she has no after-care
+    # (none was offered yet, so aftercare's plan rule does not know her as its person).
+    referral = {
+        "kind": "referral",
+        "participant": f"{HP}:harmed_person",
+        "assignee_id": VOL,
+        "referral_kind": "counselling",
+        "due_on": "2031-03-01",
+        "csrf_token": csrf,
+    }
+    r = await prac.post(f"{base}/actions", data=referral)
+    assert r.status_code == 422 and 'role="alert">this is not the case&#39;s harmed' in r.text
     r = await prac.post(f"{base}/cancel", data={"csrf_token": csrf})
     assert r.status_code == 303, r.text
     assert "Cancelled:" in (await prac.get(f"/cases/{CASE}/conferences")).text

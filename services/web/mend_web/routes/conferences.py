@@ -21,6 +21,7 @@ from mend_events.contracts.catalog.aftercare import (
     ConferenceMemberRole,
     ConferenceNeed,
     InvitationAnswer,
+    ReferralKind,
 )
 
 from mend_web import participant_text as words
@@ -35,6 +36,8 @@ ConfPath = Annotated[str, Path(pattern=r"^conf-[A-Za-z0-9_-]{4,64}$")]
 Person = Annotated[str, Form(pattern=PSEUDO_ID_PATTERN)]
 MemberPath = Annotated[str, Path(pattern=PSEUDO_ID_PATTERN)]
 Text = Annotated[str, Form(max_length=20_000)]
+# Whose plan a referral belongs to: `<person id>:harmed_person|responsible_person`.
+_PLAN = f"^(|{PSEUDO_ID_PATTERN[1:-1]}:(harmed_person|responsible_person))$"
 _WORDS = ("minutes", "updates", "successes", "further_needs")
 
 
@@ -53,7 +56,11 @@ async def _page(request: Request, me: Viewer, case_id: str, **extra: Any) -> Res
            "cadences": [str(c) for c in ConferenceCadence],
            "member_roles": [str(r) for r in ConferenceMemberRole],
            "needs": [str(n) for n in ConferenceNeed],
-           "codes": [str(c) for c in CommitmentCode], **extra}  # fmt: skip
+           "codes": [str(c) for c in CommitmentCode],
+           "referral_kinds": [str(k) for k in ReferralKind],
+           "plans": [(p, r) for p, r in ((case.get("harmed_person_id"), "harmed_person"),
+                                         (case.get("responsible_person_id"), "responsible_person"))
+                     if p], **extra}  # fmt: skip
     return render(request, "practitioner/conferences.html", ctx,
                   status_code=extra.get("status", 200))  # fmt: skip
 
@@ -128,11 +135,23 @@ def router() -> APIRouter:
     @r.post("/cases/{case_id}/conferences/{conference_id}/actions")
     async def action(
         request: Request, me: Practitioner, case_id: CasePath, conference_id: ConfPath,
-        assignee_id: Person, commitment_code: Annotated[CommitmentCode, Form()],
+        assignee_id: Person,
+        kind: Annotated[str, Form(pattern=r"^(commitment|referral)$")] = "commitment",
+        commitment_code: Annotated[CommitmentCode | None, Form()] = None,
+        referral_kind: Annotated[ReferralKind | None, Form()] = None,
+        participant: Annotated[str, Form(pattern=_PLAN)] = "",
         due_on: Annotated[str, Form(pattern=r"^(|\d{4}-\d{2}-\d{2})$")] = "",
     ) -> Response:  # fmt: skip
-        body = {"action_id": str(uuid4()), "kind": "commitment", "assignee_id": assignee_id,
-                "commitment_code": str(commitment_code), "due_on": due_on or None}  # fmt: skip
+        """A commitment of its owner, or a referral in a participant's plan followed up by the
+        assignee: what the aftercare service makes of it (a CommitmentRecorded, a ReferralMade)."""
+        body: dict[str, Any] = {"action_id": str(uuid4()), "kind": kind,
+                                "assignee_id": assignee_id, "due_on": due_on or None}  # fmt: skip
+        if kind == "commitment":
+            body["commitment_code"] = str(commitment_code) if commitment_code else None
+        else:
+            person, _sep, role = participant.partition(":")
+            body["referral_kind"] = str(referral_kind) if referral_kind else None
+            body |= {"participant_id": person or None, "participant_role": role or None}
         return await _acting(request, me, case_id, f"/{conference_id}/actions", body)
 
     @r.post("/cases/{case_id}/conferences/{conference_id}/cancel")
