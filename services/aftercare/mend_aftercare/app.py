@@ -13,7 +13,7 @@ from mend_events.app.serve import periodically
 from mend_events.messaging.reactions import subscribe
 from mend_events.security.cases import CaseDirectory
 
-from mend_aftercare import support
+from mend_aftercare import conference_api, support
 from mend_aftercare.api import router
 from mend_aftercare.delivery import OnDelivered
 from mend_aftercare.reactions import Reactions
@@ -40,6 +40,7 @@ def wire(
     caller (`service.process_updates()`), for deterministic tests."""
     app.include_router(router())
     app.include_router(support.router())  # support without a case: the same decider
+    app.include_router(conference_api.router())  # community team conferences (issue 21)
     schema = runtime.schema
     cases, consent = CaseDirectory(schema), ConsentFacts(schema)
     runtime.project(ProgressOutbox(schema))
@@ -50,7 +51,12 @@ def wire(
     service_of = ServiceOf(
         runtime,
         lambda rt: AftercareService(
-            rt.store, cases, consent, delivery_hold=hold, on_delivered=on_delivered
+            rt.store,
+            cases,
+            consent,
+            delivery_hold=hold,
+            on_delivered=on_delivered,
+            sealer=rt.sealer,
         ),
     )
     subscribe(runtime, Reactions(service_of, cases, consent))

@@ -9,6 +9,10 @@ runs inside the inbox transaction, so the rows it writes with `conn` apply exact
   SessionHalted and SessionCompleted offer after-care; AgreementReached records one commitment
   per item.
 
+Community team conferences (issue 21): a withdrawal, invalidation or lapse that ends the harmed
+person's take_part grant, any SessionHalted and a CaseClosed cancel every conference of the case
+still to meet, once, each cancellation naming its cause (conferences.py `cancel_for`).
+
 One cause chain, one offer: a SessionHalted names its root (`cause_event_id`, else the
 envelope's causation id), so the withdrawal and the halt it caused, arriving on two topics in
 either order, give the survivor one offer (the domain decides it; see domain.py).
@@ -26,15 +30,15 @@ the sessions fact, else from their ConsentGiven (`participant_role`), else from 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
 import structlog
 from mend_events.contracts.actors import Role
-from mend_events.contracts.catalog.aftercare import OfferCause
-from mend_events.contracts.catalog.consent import ConsentWithdrawn
+from mend_events.contracts.catalog.aftercare import ConferenceCancelCause, OfferCause
+from mend_events.contracts.catalog.consent import TAKE_PART, ConsentWithdrawn
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.errors import Unavailable
 from mend_events.messaging.consumer_errors import TRANSIENT, describe_error
@@ -47,6 +51,11 @@ from mend_aftercare.service import AftercareService
 
 log = structlog.get_logger("mend.aftercare.reactions")
 
+_CONFERENCE_CAUSES = {
+    "ConsentWithdrawn": ConferenceCancelCause.CONSENT_WITHDRAWN,
+    "ConsentInvalidated": ConferenceCancelCause.CONSENT_INVALIDATED,
+    "ConsentLapsed": ConferenceCancelCause.CONSENT_LAPSED,
+}
 _OFFER_CAUSES = {
     "SessionHalted": OfferCause.SESSION_HALTED,
     "SessionCompleted": OfferCause.SESSION_COMPLETED,
@@ -69,7 +78,10 @@ class Reactions(KeepsTrust):
 
     CONSUMES = (
         Consumes("consent", consent=CONSENT_TYPES),
-        Consumes("sessions", sessions=(*CASE_EVENTS, *_OFFER_CAUSES, "AgreementReached")),
+        Consumes(
+            "sessions",
+            sessions=(*CASE_EVENTS, *_OFFER_CAUSES, "AgreementReached", "CaseClosed"),
+        ),
         from_hub(),
     )
 
@@ -88,23 +100,32 @@ class Reactions(KeepsTrust):
         # The facts first, and whatever happens to the offer they commit: a lost withdrawal
         # here could let a progress update through.
         await self.consent.apply(conn, event)
-        if event.event_type != "ConsentWithdrawn":
+        if event.event_type == "ConsentGiven":
             return
-        withdrawal = event.decode()
-        assert isinstance(withdrawal, ConsentWithdrawn)
-        person = withdrawal.participant_id
+        fact = event.decode()
+        person = fact.participant_id
         if not await self._is_harmed_person(conn, event, person):
             return
         service = self.service()
         agency = await self._agency(conn, event)
+        ended = [g.scope for g in fact.grants] if hasattr(fact, "grants") else [fact.scope]
+        if TAKE_PART in ended:  # her participation ended: no conference meets without it
+            cause = _CONFERENCE_CAUSES[event.event_type]
+            await self._guarded(event, service.conferences.cancel_for(event, cause, agency))
+        if isinstance(fact, ConsentWithdrawn):
+            await self._guarded(
+                event, service.offer(event, person, OfferCause.CONSENT_WITHDRAWN, agency)
+            )
+
+    async def _guarded(self, event: RecordedEvent, step: Awaitable[object]) -> None:
         try:
-            await service.offer(event, person, OfferCause.CONSENT_WITHDRAWN, agency)
+            await step
         except TRANSIENT:
             raise  # the consumer retries the whole message, fact included, until it passes
         except Exception as exc:
             # Anything else would fail again on every retry, and a dead letter would take the
             # consent fact with it (a withdrawal lost here could let an update through): the
-            # fact commits, and the failed offer is logged for an operator to replay.
+            # fact commits, and the failed step is logged for an operator to replay.
             log.error(
                 "aftercare.offer_failed",
                 case_id=event.case_id,
@@ -134,7 +155,14 @@ class Reactions(KeepsTrust):
             person = await self._harmed_person_of(conn, event)
             service = self.service()
             agency = await self._agency(conn, event)
+            if kind == "SessionHalted":  # a halted case meets again only when rescheduled
+                cause = ConferenceCancelCause.SESSION_HALTED
+                await service.conferences.cancel_for(event, cause, agency)
             await service.offer(event, person, _OFFER_CAUSES[kind], agency, root_of(event))
+        elif kind == "CaseClosed":
+            service = self.service()
+            cause = ConferenceCancelCause.CASE_CLOSED
+            await service.conferences.cancel_for(event, cause, await self._agency(conn, event))
         elif kind == "AgreementReached":
             service = self.service()
             await service.record_agreement(event, await self._agency(conn, event))

@@ -35,6 +35,7 @@ from mend_events.contracts.catalog.aftercare import (
 from mend_events.contracts.catalog.consent import (
     OUTCOME_RESEARCH,
     PROGRESS_UPDATES,
+    TAKE_PART,
     ConsentGiven,
     ConsentInvalidated,
     ConsentLapsed,
@@ -42,15 +43,16 @@ from mend_events.contracts.catalog.consent import (
 )
 from mend_events.contracts.envelope import RecordedEvent
 
-TRACKED_SCOPES = frozenset({PROGRESS_UPDATES, OUTCOME_RESEARCH})
+# take_part: the harmed person's participation, which a community team conference needs.
+TRACKED_SCOPES = frozenset({PROGRESS_UPDATES, OUTCOME_RESEARCH, TAKE_PART})
 CONSENT_TYPES = frozenset(
     {"ConsentGiven", "ConsentWithdrawn", "ConsentLapsed", "ConsentInvalidated"}
 )
 
 
 class ConsentFacts:
-    """Per case and participant: their role and their progress_updates / outcome_research
-    grants in force. Other scopes are not aftercare's to know."""
+    """Per case and participant: their role and their progress_updates / outcome_research /
+    take_part grants in force. Other scopes are not aftercare's to know."""
 
     def __init__(self, schema: str) -> None:
         self.schema = schema

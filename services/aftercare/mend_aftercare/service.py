@@ -21,10 +21,12 @@ from mend_events.contracts.catalog.sessions import AgreementReached
 from mend_events.contracts.envelope import RecordedEvent
 from mend_events.errors import Rejected
 from mend_events.security.cases import CaseDirectory, CaseEntry, KnowsCases
+from mend_events.security.crypto import FieldSealer
 from mend_events.security.identity import Identity
 from mend_events.store import EventStore
 
 from mend_aftercare import commands as c
+from mend_aftercare.conferences import Conferences
 from mend_aftercare.delivery import SERVICE, OnDelivered, UpdateSender, log_delivery
 from mend_aftercare.domain import decider, views
 from mend_aftercare.domain.state import AftercareState
@@ -60,6 +62,7 @@ class AftercareService(KnowsCases):
         *,
         delivery_hold: float = 0.0,
         on_delivered: OnDelivered | None = None,
+        sealer: FieldSealer | None = None,
     ) -> None:
         self.store = store
         self.directory = directory
@@ -75,6 +78,7 @@ class AftercareService(KnowsCases):
             timedelta(seconds=delivery_hold),
             on_delivered or log_delivery,
         )
+        self.conferences = Conferences(self, sealer)  # community team conferences (issue 21)
 
     @property
     def schema(self) -> str:

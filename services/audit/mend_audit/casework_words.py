@@ -1,6 +1,6 @@
 """Summary words for casework around the rules (issue 20): referrals, letters, case notes,
-meetings and the survivor's own materials. Ids, codes and states only; every text stays
-sealed."""
+meetings and the survivor's own materials; and community team conferences (issue 21). Ids,
+codes and states only; every text stays sealed."""
 
 from __future__ import annotations
 
@@ -60,6 +60,30 @@ def _meeting_cancelled(d: Data) -> str:
     return f"meeting {short(d.get('meeting_id'))} called off{by}: {_g(d, 'cause')}{cause}"
 
 
+def _conference_held(d: Data) -> str:
+    needs = d.get("needs")
+    listed = ", ".join(str(n) for n in needs) if isinstance(needs, list) and needs else "none"
+    return (
+        f"conference {_g(d, 'conference_id')} met (meeting {_g(d, 'occurrence')}) at "
+        f"{_g(d, 'held_at')} with {_ids(d.get('attendee_ids'))}; needs: {listed}"
+    )
+
+
+def _conference_action(d: Data) -> str:
+    what = d.get("commitment_code") or d.get("referral_kind") or "check-in"
+    plan = f" in {d['participant_id']}'s plan" if d.get("participant_id") else ""
+    return (
+        f"conference {_g(d, 'conference_id')} agreed action {short(d.get('action_id'))}: "
+        f"{_g(d, 'kind')} ({what}) by {_g(d, 'assignee_id')}{plan}"
+    )
+
+
+def _conference_cancelled(d: Data) -> str:
+    by = f" by {d['cancelled_by_id']}" if d.get("cancelled_by_id") else ""
+    cause = f", cause event {short(d['cause_event_id'])}" if d.get("cause_event_id") else ""
+    return f"conference {_g(d, 'conference_id')} cancelled{by}: {_g(d, 'cause')}{cause}"
+
+
 CASEWORK: dict[str, Callable[[Data], str]] = {
     "ReferralRecorded": _words(
         "referral {referral_id:short} of {harmed_person_id} recorded: {source}, contact about "
@@ -94,4 +118,17 @@ CASEWORK: dict[str, Callable[[Data], str]] = {
         "(session {session_id})"
     ),
     "MaterialRead": _words("item {item_id:short} read"),
+    # Community team conferences: who, when, codes; the minutes stay sealed under her key.
+    "ConferenceScheduled": _words(
+        "conference {conference_id} scheduled from {starts_at} ({zone}), {cadence}"
+    ),
+    "ConferenceMemberInvited": _words(
+        "{member_id} invited to conference {conference_id} as {member_role}"
+    ),
+    "ConferenceInvitationAnswered": _words(
+        "the harmed person {answer} to {member_id} at conference {conference_id}"
+    ),
+    "ConferenceHeld": _conference_held,
+    "ConferenceActionAgreed": _conference_action,
+    "ConferenceCancelled": _conference_cancelled,
 }

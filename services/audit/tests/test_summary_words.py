@@ -45,3 +45,22 @@ def test_a_letter_stopped_and_a_note_read_in_words() -> None:
          "about_id": "hp-alice01", "text": {"sealed": "…"}},
     )  # fmt: skip
     assert written == "supervision note 5a5a5a5a written about hp-alice01"
+
+
+def test_a_conference_in_words_never_its_minutes() -> None:
+    held = summarise(
+        "ConferenceHeld",
+        {"conference_id": "conf-0001ab", "occurrence": 2, "held_at": "2026-03-01T10:00:00Z",
+         "harmed_person_id": "hp-alice01", "attendee_ids": ["hp-alice01", "vol-0001ab"],
+         "needs": ["housing"], "minutes": {"kid": "k", "iv": "i", "ct": "sealed"}},
+    )  # fmt: skip
+    assert held == (
+        "conference conf-0001ab met (meeting 2) at 2026-03-01T10:00:00Z with hp-alice01, "
+        "vol-0001ab; needs: housing"
+    )
+    cancelled = summarise(
+        "ConferenceCancelled",
+        {"conference_id": "conf-0001ab", "cause": "consent_withdrawn",
+         "cause_event_id": "9e8d7c6b-0000-4000-8000-00000000000f"},
+    )  # fmt: skip
+    assert cancelled == "conference conf-0001ab cancelled: consent_withdrawn, cause event 9e8d7c6b"

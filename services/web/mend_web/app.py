@@ -26,6 +26,7 @@ from mend_web import (
     pages,
     participant,
     participant_casework,
+    participant_conferences,
     participant_letters,
     participant_outcomes,
     participant_reminders,
@@ -39,6 +40,7 @@ from mend_web.participant_cases import ParticipantCases
 from mend_web.routes import (
     auditor,
     casework,
+    conferences,
     coordinator,
     enquiries,
     letters,
@@ -80,6 +82,8 @@ PARTS = (
     outcomes,
     volunteers,
     volunteering,
+    conferences,
+    participant_conferences,
 )
 STATIC = Path(__file__).parent / "static"
 

@@ -411,6 +411,24 @@ class Services:
         path = f"/cases/{case_id}/volunteers/{volunteer_id}/end"
         await self._call("hub", "POST", path, token, {"reason": reason})
 
+    # --- community team conferences (the aftercare service decides; issue 21) -----------------
+
+    async def conferences(self, token: str, case_id: str) -> list[dict[str, Any]]:
+        """The case's conferences as the caller may see them (minutes only where they may)."""
+        found = await self._call("aftercare", "GET", f"/cases/{case_id}/conferences", token)
+        return list(found["conferences"])
+
+    async def conferences_or_none(self, token: str, case_id: str) -> Mapping[str, Any] | None:
+        """The same, for a participant: None where the case has none of theirs (404)."""
+        return await self._read("aftercare", f"/cases/{case_id}/conferences", token)
+
+    async def conference_command(
+        self, token: str, case_id: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> None:
+        """One command on the case's conferences: `path` under /cases/{id}/conferences."""
+        route = f"/cases/{case_id}/conferences{path}"
+        await self._call("aftercare", "POST", route, token, body or {})
+
     # --- outcome instruments (aftercare; issue 21): answers only under research consent ------
 
     async def answer_instrument(self, token: str, case_id: str, body: Mapping[str, Any]) -> None:

@@ -45,6 +45,7 @@ PAGES = {
     f"/cases/{CASE}/outcomes": {"allocated practitioner"},
     # a participant's own research questions (each sees their own cases' part, or nothing)
     "/me/outcomes": PARTICIPANTS,
+    f"/cases/{CASE}/conferences": {"allocated practitioner"},
     "/staff": {"coordinator"},
     # each member of staff's own notices (the hub answers for its own staff only)
     "/notices": PRACTITIONERS | {"coordinator"},
@@ -104,6 +105,17 @@ CASE_ACTIONS = [
      "consented_by": MATRIX_HP}, _ALLOCATED),
     (f"/cases/{CASE}/outcomes", {"instrument": "reoffending-followup@1", "point": "m6",
      "item-known_reoffence": "none_known", "item-source": "police_record"}, _ALLOCATED),
+    # Community team conferences (routes/conferences.py; the aftercare service decides).
+    (f"/cases/{CASE}/conferences", {"day": "2031-03-01", "time": "10:30",
+     "timezone": "Europe/London", "cadence": "monthly"}, _ALLOCATED),
+    (f"/cases/{CASE}/conferences/conf-none01/members", {"member_id": "vol-0001aa",
+     "member_role": "volunteer"}, _ALLOCATED),
+    (f"/cases/{CASE}/conferences/conf-none01/members/vol-0001aa/answer",
+     {"answer": "agreed"}, _ALLOCATED),
+    (f"/cases/{CASE}/conferences/conf-none01/meetings", {"minutes": "-"}, _ALLOCATED),
+    (f"/cases/{CASE}/conferences/conf-none01/actions", {"assignee_id": "rp-0001aa",
+     "commitment_code": "reparation"}, _ALLOCATED),
+    (f"/cases/{CASE}/conferences/conf-none01/cancel", {}, _ALLOCATED),
 ]  # fmt: skip
 # Actions -> the callers allowed (not exercised here: test_halt and test_coordinator do).
 ACTIONS = [
@@ -167,9 +179,11 @@ async def _world(world) -> None:
     runtimes = [world.hub_runtime, world.sessions_runtime]
     await settled(runtimes, lambda s: CASE in s.cases_of(A, PRAC) and (B, "prac-bbbb01") in s.staff
                   and (A, AUDITOR) in s.staff and (A, VOLUNTEER) in s.staff)  # fmt: skip
-    # The enquiries page reads the support plans: aftercare knows the staff who open it.
+    # The enquiries page reads the support plans: aftercare knows the staff who open it; the
+    # conferences page, the case's allocation.
     await settled([world.aftercare_runtime],
-                  lambda s: {(A, PRAC), (A, STRANGER), (A, COORD)} <= set(s.staff))  # fmt: skip
+                  lambda s: {(A, PRAC), (A, STRANGER), (A, COORD)} <= set(s.staff)
+                  and CASE in s.cases_of(A, PRAC))  # fmt: skip
     index = world.app.state.index  # fed through the broker, as the services are
     await wait_until(lambda: _indexed(index))
 

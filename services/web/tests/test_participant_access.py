@@ -51,19 +51,14 @@ ACTIONS = [
     ("/me/materials/offer", {"case": CASE, "item": "item-0001", "session": "sess-0001"}),
     ("/me/outcomes", {"case": CASE, "instrument": "survivor-outcomes@1", "point": "m1",
                       "item-safety": "6"}),
+    ("/me/conferences/answer", {"case": CASE, "conference": "conf-0001", "member": "vol-0001aa",
+                                "answer": "agreed"}),
 ]  # fmt: skip
 # Withdrawal and stop are never gated by the case index: the consent and sessions services
 # decide, and refuse strangers (tests/test_participant_safety.py, over the real services).
 SAFETY_ACTS = {"/me/withdrawal", "/me/stop"}
-PAGES = [
-    "/me",
-    "/me/preferences",
-    "/me/support",
-    "/me/letters",
-    "/me/meetings",
-    "/me/materials",
-    "/me/outcomes",
-]
+PAGES = ["/me", "/me/preferences", "/me/support", "/me/letters", "/me/meetings", "/me/materials",
+         "/me/outcomes", "/me/conferences"]  # fmt: skip
 NOWHERE = "http://127.0.0.1:9"  # no service answers here: a call would be a 503, never a 404
 
 

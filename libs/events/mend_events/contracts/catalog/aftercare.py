@@ -1,7 +1,8 @@
 """The aftercare service's events: one stream per case, stream id = case id.
 
-Codes, pseudonymous ids, dates and integers only: there is no free text anywhere in this
-vocabulary, so nothing here ever needs sealing and nothing here can leak a narrative (R8).
+Codes, pseudonymous ids, dates and integers only, with one exception: a community team
+conference's minutes (`ConferenceHeld`), which travel only sealed under the harmed person's key,
+so her erasure makes them unreadable everywhere (R7, R8).
 Who acted and when travels in the envelope (`mend_events.contracts.envelope.Metadata`), not in the
 data.
 """
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from mend_events.contracts.actors import PseudoId
-from mend_events.contracts.events import DomainEvent, registry
+from mend_events.contracts.events import DomainEvent, PersonalText, registry
 
 
 class OfferCause(StrEnum):
@@ -317,3 +319,161 @@ class InstrumentAnswered(DomainEvent):
     about_id: PseudoId
     about_role: PlanRole
     answers: dict[ItemCode, int | AnswerCode] = Field(min_length=1, max_length=50)
+
+
+# --- community team conferences (issue 21) ----------------------------------------------------
+# A recurring review of the case by its team and the community members the harmed person agreed
+# to (updates, successes, further needs). On the case stream; decided by
+# mend_aftercare.domain.conferences.
+
+
+class ConferenceCadence(StrEnum):
+    ONCE = "once"
+    WEEKLY = "weekly"
+    FORTNIGHTLY = "fortnightly"
+    MONTHLY = "monthly"  # the same local day of the month (the last day when a month is shorter)
+
+
+class ConferenceMemberRole(StrEnum):
+    """A community member's part in a conference (the `Role` values of the same names)."""
+
+    SUPPORTER = "supporter"
+    VOLUNTEER = "volunteer"
+    INSTITUTION_REP = "institution_rep"
+    PRACTITIONER = "practitioner"  # e.g. a partner service's worker, not allocated to the case
+
+
+class InvitationAnswer(StrEnum):
+    AGREED = "agreed"
+    REFUSED = "refused"
+
+
+class ConferenceNeed(StrEnum):
+    """Further needs as codes, beside the sealed words, for the agency's figures."""
+
+    HOUSING = "housing"
+    EMPLOYMENT = "employment"
+    EDUCATION = "education"
+    THERAPEUTIC_SUPPORT = "therapeutic_support"
+    SAFETY_PLANNING = "safety_planning"
+    COMMUNITY_SUPPORT = "community_support"
+    OTHER = "other"
+
+
+class ConferenceActionKind(StrEnum):
+    """What an agreed action becomes: a commitment of its owner, or an after-care item."""
+
+    COMMITMENT = "commitment"
+    CHECK_IN = "check_in"
+    REFERRAL = "referral"
+
+
+class ConferenceCancelCause(StrEnum):
+    BY_TEAM = "by_team"
+    CONSENT_WITHDRAWN = "consent_withdrawn"  # the harmed person's participation consent (R2)
+    CONSENT_INVALIDATED = "consent_invalidated"  # an incentive was reported (R1)
+    CONSENT_LAPSED = "consent_lapsed"  # her grant reached its expiry
+    SESSION_HALTED = "session_halted"
+    CASE_CLOSED = "case_closed"
+
+
+def _zone(key: str) -> str:
+    try:
+        ZoneInfo(key)
+    except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError("not an IANA time zone, e.g. Europe/London") from exc
+    return key
+
+
+# An IANA time zone name: a recurring conference keeps its local wall-clock time across DST.
+Zone = Annotated[
+    str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$"), AfterValidator(_zone)
+]
+Occurrence = Annotated[int, Field(ge=1, le=10_000)]
+
+
+@registry.register
+class ConferenceScheduled(DomainEvent):
+    """A conference (a series when `cadence` is not `once`): its first meeting as a UTC instant,
+    and the zone its local time is kept in."""
+
+    event_type = "ConferenceScheduled"
+    conference_id: PseudoId
+    harmed_person_id: PseudoId
+    starts_at: AwareDatetime
+    zone: Zone
+    cadence: ConferenceCadence
+
+
+@registry.register
+class ConferenceMemberInvited(DomainEvent):
+    """A community member invited; they take part only once the harmed person agreed."""
+
+    event_type = "ConferenceMemberInvited"
+    conference_id: PseudoId
+    member_id: PseudoId
+    member_role: ConferenceMemberRole
+
+
+@registry.register
+class ConferenceInvitationAnswered(DomainEvent):
+    """The harmed person's word on one member's invitation (her own, or relayed by her
+    practitioner: the envelope says which). She may change it at any time."""
+
+    event_type = "ConferenceInvitationAnswered"
+    conference_id: PseudoId
+    member_id: PseudoId
+    answer: InvitationAnswer
+
+
+@registry.register
+class ConferenceHeld(DomainEvent):
+    """One meeting of a conference took place. The words are sealed under the harmed person's
+    key; the needs also travel as codes."""
+
+    event_type = "ConferenceHeld"
+    personal_fields: ClassVar[tuple[str, ...]] = (
+        "minutes", "updates", "successes", "further_needs",
+    )  # fmt: skip
+    personal_owner: ClassVar[str | None] = "harmed_person_id"
+    conference_id: PseudoId
+    occurrence: Occurrence
+    held_at: AwareDatetime
+    harmed_person_id: PseudoId
+    attendee_ids: tuple[PseudoId, ...] = Field(max_length=50)
+    needs: tuple[ConferenceNeed, ...] = Field(default=(), max_length=20)
+    minutes: PersonalText | None = None
+    updates: PersonalText | None = None
+    successes: PersonalText | None = None
+    further_needs: PersonalText | None = None
+
+
+@registry.register
+class ConferenceActionAgreed(DomainEvent):
+    """An action agreed at a meeting; the commitment or after-care item it becomes follows as
+    its own event with this event as its cause."""
+
+    event_type = "ConferenceActionAgreed"
+    action_id: UUID
+    conference_id: PseudoId
+    occurrence: Occurrence
+    kind: ConferenceActionKind
+    assignee_id: PseudoId  # who carries it out: the commitment's owner, the referral's owner
+    participant_id: PseudoId | None = None  # whose plan a check-in or referral belongs to
+    participant_role: PlanRole | None = None
+    commitment_code: CommitmentCode | None = None
+    referral_kind: ReferralKind | None = None
+    due_on: date | None = None
+    due_at: AwareDatetime | None = None
+
+
+@registry.register
+class ConferenceCancelled(DomainEvent):
+    """By the team, or as the consequence of a withdrawal, a halt or the case's closing
+    (`cause_event_id` names the event that caused it)."""
+
+    event_type = "ConferenceCancelled"
+    conference_id: PseudoId
+    cause: ConferenceCancelCause
+    cancelled_by_id: PseudoId | None = None  # None when the system cancelled it
+    cause_event_id: UUID | None = None
