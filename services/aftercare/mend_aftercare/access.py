@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from mend_events.contracts.actors import PARTICIPANT_ROLES, Role
+from mend_events.contracts.catalog.hub import VolunteerPart
 from mend_events.security.cases import authorize_case
 from mend_events.security.identity import Identity
 from mend_events.security.policy import (
@@ -27,6 +28,7 @@ from mend_events.security.policy import (
     condition,
     member_of_case,
     same_agency,
+    volunteer_part,
 )
 
 POLICY = Policy(BASELINE_RULES)
@@ -65,7 +67,7 @@ CONF_LIST = "conference.list"
 CONF_READ = "conference.read"
 CONF_MINUTES = "conference_minutes.read"
 CONFERENCE_ACTIONS = (CONF_MANAGE, CONF_RECORD, CONF_ANSWER, CONF_LIST, CONF_READ, CONF_MINUTES)
-MEMBER_ROLES = frozenset({Role.SUPPORTER, Role.VOLUNTEER, Role.INSTITUTION_REP, Role.PRACTITIONER})
+MEMBER_ROLES = frozenset({Role.SUPPORTER, Role.INSTITUTION_REP, Role.PRACTITIONER})
 
 
 @condition("the caller is the case's harmed person")
@@ -90,6 +92,11 @@ def attended(identity: Identity, action: str, resource: Resource) -> bool:
 
 
 _TEAM = all_of(same_agency, allocated_case)
+# A volunteer is a member only while the hub has them allocated to the case as a conference
+# member (vetting and training current) as well as agreed to by her: either alone is not enough.
+_VOLUNTEER_MEMBER = all_of(
+    same_agency, taking_part, volunteer_part(VolunteerPart.CONFERENCE_MEMBER)
+)
 CONFERENCE_POLICY = Policy(
     [
         Rule(CONF_MANAGE, {Role.PRACTITIONER}, _TEAM),
@@ -105,11 +112,13 @@ CONFERENCE_POLICY = Policy(
                 Rule(action, {Role.COORDINATOR, Role.AUDITOR}, same_agency),
                 Rule(action, {Role.HARMED_PERSON}, all_of(same_agency, harmed_person)),
                 Rule(action, MEMBER_ROLES, all_of(same_agency, taking_part)),
+                Rule(action, {Role.VOLUNTEER}, _VOLUNTEER_MEMBER),
             )
         ),
         Rule(CONF_MINUTES, {Role.PRACTITIONER}, _TEAM),
         Rule(CONF_MINUTES, {Role.HARMED_PERSON}, all_of(same_agency, harmed_person)),
         Rule(CONF_MINUTES, MEMBER_ROLES, all_of(same_agency, attended)),
+        Rule(CONF_MINUTES, {Role.VOLUNTEER}, all_of(_VOLUNTEER_MEMBER, attended)),
     ]
 )
 

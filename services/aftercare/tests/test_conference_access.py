@@ -10,6 +10,7 @@ from mend_events.contracts.actors import Role
 from mend_events.security.identity import Identity
 from mend_testkit.matrix import (
     MATRIX_AGENCY,
+    MATRIX_CASE,
     MATRIX_HP,
     MATRIX_SUP,
     OTHER_AGENCY,
@@ -21,13 +22,23 @@ from mend_testkit.matrix import (
 )
 
 VOL, VOL_PENDING, VOL_STRANGER = "vol-0001aa", "vol-0002aa", "vol-0009zz"
+VOL_UNVETTED = "vol-0003aa"  # agreed to by her, but the hub has not allocated them (vetting)
+AS_MEMBER = frozenset({(MATRIX_CASE, "conference_member")})
 
 
 def callers() -> dict[str, Identity]:
+    """The matrix's callers (whose "allocated volunteer" is VOL allocated as a support person,
+    not as a conference member), and volunteers allocated by the hub as conference members."""
     out = dict(matrix_callers())
-    for name, person in (("volunteer", VOL), ("volunteer not yet agreed to", VOL_PENDING),
-                         ("stranger volunteer", VOL_STRANGER)):  # fmt: skip
-        out[name] = Identity(MATRIX_AGENCY, Role.VOLUNTEER, person, frozenset())
+    case = frozenset({MATRIX_CASE})
+    for name, person, parts in (
+        ("volunteer", VOL, AS_MEMBER),
+        ("volunteer not yet agreed to", VOL_PENDING, AS_MEMBER),
+        ("stranger volunteer", VOL_STRANGER, frozenset()),
+        ("volunteer agreed to, not allocated by the hub", VOL_UNVETTED, frozenset()),
+    ):
+        out[name] = Identity(MATRIX_AGENCY, Role.VOLUNTEER, person, case if parts else frozenset(),
+                             parts)  # fmt: skip
         out[f"{name} of {OTHER_AGENCY}"] = Identity(OTHER_AGENCY, Role.VOLUNTEER, person)
     return out
 
@@ -37,8 +48,8 @@ def callers() -> dict[str, Identity]:
 # the meeting whose minutes are asked for; the volunteer did not.
 CONFERENCE = {
     "harmed_person_id": MATRIX_HP,
-    "taking_part": {VOL: "volunteer", MATRIX_SUP: "supporter"},
-    "attendees": (MATRIX_HP, MATRIX_SUP),
+    "taking_part": {VOL: "volunteer", VOL_UNVETTED: "volunteer", MATRIX_SUP: "supporter"},
+    "attendees": (MATRIX_HP, MATRIX_SUP, VOL_UNVETTED),
 }
 # Another conference of the same case, which nobody of the community was agreed into.
 OTHER_CONFERENCE = {"harmed_person_id": MATRIX_HP, "taking_part": {}, "attendees": (MATRIX_HP,)}

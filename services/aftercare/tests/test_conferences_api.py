@@ -19,7 +19,7 @@ from mend_consent.app import build as build_consent
 from mend_events.contracts.actors import Role
 from mend_events.contracts.catalog.sessions import CaseClosed, CloseReason, HaltCause, SessionHalted
 from mend_events.security.cases import CaseDirectory
-from mend_testkit.directory import allocate, open_case
+from mend_testkit.directory import allocate, allocate_volunteer, open_case
 from mend_testkit.fixtures import running_service
 from mend_testkit.samples import consent_body, consent_given, delivered
 
@@ -41,6 +41,9 @@ async def test_a_conference_journey_from_scheduling_to_her_withdrawal(
         for rt in (consent_rt, runtime):
             await open_case(rt, CASE, HP, members={RP: "responsible_person"})
         await allocate([consent_rt, runtime], CASE, PRAC)
+        # The hub's allocation of the volunteer as a conference member (vetting and training
+        # current): without it her agreement alone lets no volunteer in.
+        await allocate_volunteer([runtime], CASE, VOL, "conference_member")
         hp, prac, coord = (
             token("harmed_person", HP),
             token("practitioner", PRAC),
