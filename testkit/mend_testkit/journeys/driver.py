@@ -30,6 +30,10 @@ CASE_SERVICES = ("consent", "risk", "sessions", "aftercare")
 # --- the driver -------------------------------------------------------------------------------
 
 
+# Well inside the development tokens' hour (devkeys.issue_token's ttl).
+REMINT_AFTER = 15 * 60
+
+
 class Driver:
     """One HTTP client per service, a token source, and patient polling."""
 
@@ -48,7 +52,7 @@ class Driver:
             raise ValueError(f"no client for {', '.join(missing)}")
         self.clients = dict(clients)
         self._token = token
-        self._tokens: dict[tuple[str, str], dict[str, str]] = {}
+        self._tokens: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
         self._allocate = allocate
         self.team = team or Team()
         self.timeout = timeout
@@ -83,10 +87,15 @@ class Driver:
             yield cls(clients, token, **options)
 
     def auth(self, role: str, person: str) -> dict[str, str]:
+        """A token for `role` and `person`, minted again once it is `REMINT_AFTER` seconds old:
+        a long run (the hour's soak) outlives the tokens' hour, as a real client's session
+        outlives its access tokens."""
         key = (role, person)
-        if key not in self._tokens:
-            self._tokens[key] = dict(self._token(role, person))
-        return self._tokens[key]
+        now = time.monotonic()
+        minted = self._tokens.get(key)
+        if minted is None or now - minted[0] > REMINT_AFTER:
+            minted = self._tokens[key] = (now, dict(self._token(role, person)))
+        return minted[1]
 
     async def allocate(self, case_id: str, practitioner_id: str) -> None:
         """The hub allocates `practitioner_id` to the case (without an allocator: nobody)."""
