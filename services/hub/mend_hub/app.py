@@ -31,7 +31,7 @@ PARTS = (api, people, signin, notify, enquiries)
 def wire(app: FastAPI, runtime: ServiceRuntime) -> Wiring[HubService]:
     cases = CaseDirectory(runtime.schema)
     runtime.project(HubDirectory(runtime.schema))
-    service_of = ServiceOf(runtime, lambda rt: HubService(rt.store, cases))
+    service_of = ServiceOf(runtime, lambda rt: HubService(rt.store, cases, settle=rt.settle))
     subscribe(runtime, Reactions(cases))
     for part in PARTS:
         part.mount(app, runtime, service_of)

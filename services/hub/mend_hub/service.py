@@ -12,6 +12,7 @@ so no deactivated practitioner keeps a case whichever commits first."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -53,10 +54,16 @@ def iso(moment: datetime | None) -> str | None:
 
 
 class HubService(VolunteerCommands, KnowsCases):
-    def __init__(self, store: EventStore, directory: CaseDirectory) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        directory: CaseDirectory,
+        settle: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.store = store
         self.directory = directory
         self.read = HubDirectory(store.schema)
+        self._settle = settle
         self.commands: CommandService[HubState] = CommandService(store, decider)
 
     # --- what other parts of the hub ask (sign-in, the people directory) ----------------------
@@ -284,12 +291,21 @@ class HubService(VolunteerCommands, KnowsCases):
         return {"case_id": case_id, "version": version, "allocated": current,
                 "volunteers": volunteers, "history": rows}  # fmt: skip
 
+    async def _caught_up(self) -> None:
+        """Read your own writes: the read model applies everything recorded so far before it
+        answers (a coordinator who has just enrolled or allocated someone sees it). Cheap when
+        nothing is new: one position check."""
+        if self._settle is not None:
+            await self._settle()
+
     async def caseload(self, person_id: str) -> list[dict[str, Any]]:
+        await self._caught_up()
         async with self.store.pool.acquire() as conn:
             rows = await self.read.caseload(conn, person_id)
         return [{**r, "allocated_at": iso(r["allocated_at"])} for r in rows]
 
     async def staff_list(self, agency_id: str) -> list[dict[str, Any]]:
+        await self._caught_up()
         async with self.store.pool.acquire() as conn:
             rows = await self.read.staff_of(conn, agency_id)
         return [
