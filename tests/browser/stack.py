@@ -140,9 +140,16 @@ class Stack:
             return await until(f"hub {path}", lambda: client.post(path, json=body, headers=headers))
 
     async def allocate(self, case_id: str, practitioner_id: str) -> None:
+        """The coordinator allocates the case through the hub, and this returns once every case
+        service's trust model has it (the journeys' Allocator promise): the practitioner's next
+        request is refused (403) by a service that has not yet taken the allocation in."""
         coordinator = self.headers("coordinator", self.team.coordinator)
         body = {"practitioner_id": practitioner_id, "reason": "new_case"}
         await self.hub(f"/cases/{case_id}/allocations", body, coordinator)
+        await self.trusted(
+            f"{case_id} allocated to {practitioner_id}",
+            lambda snapshot: case_id in snapshot.cases_of(self.agency, practitioner_id),
+        )
 
     async def participant(self, person: str, role: str, username: str) -> None:
         """The facilitator invites the participant; they choose their login and passphrase."""
