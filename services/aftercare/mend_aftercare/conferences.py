@@ -34,6 +34,7 @@ from mend_aftercare.domain.conferences import (
     Conference,
     ConferencesState,
     Meeting,
+    check_action_fields,
     conference_decider,
     next_meeting,
 )
@@ -110,7 +111,9 @@ class Conferences:
     async def agree(
         self, case_id: str, action: cc.AgreeActionAt, ctx: CommandContext, key: str | None = None
     ) -> CommandResult[ConferencesState]:
-        # Would the aftercare decider take what this action becomes? Refused before recording.
+        # Would the aftercare decider take what this action becomes? Refused before recording;
+        # the action's own shape first, as what it becomes is built from its fields.
+        check_action_fields(action)
         state, _ = await self.aftercare.commands.load(case_id)
         aftercare_decider.decide(state, follow_up(action, action.action_id), ctx)
         result = await self.execute(case_id, action, ctx, key)

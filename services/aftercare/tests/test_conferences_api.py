@@ -223,3 +223,26 @@ async def test_a_halt_and_the_case_closing_cancel_what_is_still_to_meet_once(
             (B, "session_halted", str(halt.event_id)),
             ("conf-cccc03", "case_closed", str(closed.event_id)),
         ]
+
+
+async def test_an_action_missing_what_its_kind_needs_is_refused_naming_the_field(
+    platform, unique, topic_prefix, token
+) -> None:
+    """Found by the fuzz run: a check-in action without its participant's role answered 500,
+    as the check-in it would become was built from unchecked fields before the action's own
+    rules were applied. Now the field is named (422) and nothing is written."""
+    async with running_service(build, "aftercare", platform, unique, topic_prefix,
+                               send_updates=False) as (client, _app, runtime):  # fmt: skip
+        await open_case(runtime, CASE, HP)
+        await allocate([runtime], CASE, PRAC)
+        before = len(await runtime.store.read_stream(CASE))
+        body = {"action_id": "e3e70682-c209-1cac-a29f-6fbed82c07cd", "kind": "check_in",
+                "assignee_id": PRAC, "participant_id": HP, "participant_role": None,
+                "due_at": (datetime.now(UTC) + timedelta(days=7)).isoformat()}  # fmt: skip
+        r = await client.post(
+            f"/cases/{CASE}/conferences/conf-0000/actions", json=body,
+            headers=token("practitioner", PRAC),
+        )  # fmt: skip
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "participant_role" and "None" not in r.json()["reason"]
+        assert len(await runtime.store.read_stream(CASE)) == before

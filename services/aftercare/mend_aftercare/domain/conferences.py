@@ -163,12 +163,19 @@ def _agree(s: ConferencesState, cmd: cc.AgreeActionAt, ctx: CommandContext) -> l
         return []
     if conference.cancelled is not None or not conference.meetings:
         raise Rejected("actions are agreed at a meeting that took place", field="conference_id")
+    check_action_fields(cmd)
+    return [ev.ConferenceActionAgreed(**data, occurrence=len(conference.meetings))]
+
+
+def check_action_fields(cmd: cc.AgreeAction) -> None:
+    """An action carries exactly the fields its kind needs (else Rejected naming the field):
+    checked before anything is built from them, the commitment, check-in or referral it
+    becomes included."""
     for name in _FIELDS:
         needed = name in _NEEDS[cmd.kind]
-        if needed != (data[name] is not None):
+        if needed != (getattr(cmd, name) is not None):
             reason = "is needed" if needed else "does not belong"
             raise Rejected(f"{name} {reason} for a {cmd.kind} action", field=name)
-    return [ev.ConferenceActionAgreed(**data, occurrence=len(conference.meetings))]
 
 
 def _cancel(s: ConferencesState, cmd: cc.CancelOne, ctx: CommandContext) -> list:
