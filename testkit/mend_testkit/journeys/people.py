@@ -36,6 +36,7 @@ REMOTE_GATES = (
     "acknowledgement does not stand",
     "no current risk assessment permits",
     "unresolved severe risk flag",
+    "no safety plan agreed with the harmed person",  # risk's SafetyPlanAgreed, over the broker
 )
 
 
