@@ -175,7 +175,7 @@ def check_action_fields(cmd: cc.AgreeAction) -> None:
         needed = name in _NEEDS[cmd.kind]
         if needed != (getattr(cmd, name) is not None):
             reason = "is needed" if needed else "does not belong"
-            raise Rejected(f"{name} {reason} for a {cmd.kind} action", field=name)
+            raise Rejected(f"{name} {reason} for this kind of action", field=name)
 
 
 def _cancel(s: ConferencesState, cmd: cc.CancelOne, ctx: CommandContext) -> list:

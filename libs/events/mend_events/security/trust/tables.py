@@ -230,13 +230,17 @@ class TrustTables:
         )
 
     async def _deallocated(self, conn, m: hub.CaseDeallocated, event, at) -> None:
+        await self._end_allocation(conn, m.agency_id, m.case_id, m.practitioner_id, m, event, at)
+
+    async def _end_allocation(self, conn, agency, case_id, person_id, m, event, at) -> None:
+        """A practitioner's or a volunteer's current allocation to the case, ended."""
         await conn.execute(
             f"UPDATE {self.schema}.trust_case_allocations SET ended_at = $4, ended_by = $5, "
             f"end_reason = $6, end_event_id = $7 "
             f"WHERE agency = $1 AND case_id = $2 AND practitioner_id = $3 AND ended_at IS NULL",
-            m.agency_id,
-            m.case_id,
-            m.practitioner_id,
+            agency,
+            case_id,
+            person_id,
             at,
             event.metadata.actor_id,
             str(m.reason),
@@ -274,18 +278,7 @@ class TrustTables:
         )
 
     async def _volunteer_deallocated(self, conn, m: hub.VolunteerDeallocated, event, at) -> None:
-        await conn.execute(
-            f"UPDATE {self.schema}.trust_case_allocations SET ended_at = $4, ended_by = $5, "
-            f"end_reason = $6, end_event_id = $7 "
-            f"WHERE agency = $1 AND case_id = $2 AND practitioner_id = $3 AND ended_at IS NULL",
-            m.agency_id,
-            m.case_id,
-            m.volunteer_id,
-            at,
-            event.metadata.actor_id,
-            str(m.reason),
-            event.event_id,
-        )
+        await self._end_allocation(conn, m.agency_id, m.case_id, m.volunteer_id, m, event, at)
 
     async def history(self, conn: asyncpg.Connection, case_id: str) -> list[dict]:
         """A case's allocations, oldest first, with their ends (a coordinator's question)."""
