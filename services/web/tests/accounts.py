@@ -67,6 +67,10 @@ async def open_and_allocate(world, agency: str, case_id: str, hp: str, prac: str
         headers=who.coordinator(agency),
     )
     assert r.status_code == 201, r.text
+    # Every case service of this world learns the allocation over the broker a moment later;
+    # a page read before then is refused (403), so wait for each one here, once.
+    case_services = [rt for rt in (world.sessions_runtime, world.aftercare_runtime) if rt]
+    await settled(case_services, lambda s: case_id in s.cases_of(agency, prac))
 
 
 async def agency_with_practitioner(world, agency: str, prac: str, cases: dict[str, str]):

@@ -16,7 +16,7 @@ from mend_events.security.cases import CaseDirectory
 from mend_testkit.samples import consent_given, delivered
 from mend_testkit.waiting import wait_until
 
-from .accounts import open_and_allocate, settled, staffed
+from .accounts import open_and_allocate, staffed
 from .conftest import csrf_of
 
 A, COORD, PRAC, HP, CASE = "agency-a", "coord-aaaa01", "prac-0001aa", "hp-conf0001", "case-wconf01"
@@ -27,7 +27,6 @@ async def test_a_conference_scheduled_held_and_cancelled_through_the_page(world)
     await staffed(world, A, COORD, (PRAC,))
     await open_and_allocate(world, A, CASE, HP, PRAC)
     runtime = world.aftercare_runtime
-    await settled([runtime], lambda s: CASE in s.cases_of(A, PRAC))
     prac = await world.signed_in_as("practitioner", PRAC)
     page = await prac.get(f"/cases/{CASE}/conferences")
     assert page.status_code == 200 and "No conferences yet." in page.text, page.text
