@@ -120,11 +120,14 @@ async def _span(store: EventStore, case: str):
     return row["a"], row["b"]
 
 
-async def verify_rate(store: EventStore) -> float:
+async def verify_rate(settings: Settings, store: EventStore, workers: int) -> float:
+    """As `mend audit verify` checks a store's chains: one worker process per CPU by default."""
     async with store.pool.acquire() as conn:
         total = await conn.fetchval(f"SELECT count(*) FROM {store.schema}.events")
     with Timer() as t:
-        breaks = await verify_chain(store.pool, store.schema)
+        breaks = await verify_chain(
+            store.pool, store.schema, dsn=settings.database_url, workers=workers
+        )
     assert breaks == [], breaks[:3]
     return total / t.elapsed
 
@@ -186,7 +189,7 @@ async def measure(settings: Settings, size: int, samples: int) -> dict[str, floa
                 "append": await append_rate(store, cases, 100),
                 "history_p99": await history_p99(store, cases, samples, as_of=False),
                 "as_of_p99": await history_p99(store, cases, samples, as_of=True),
-                "verify": await verify_rate(store),
+                "verify": await verify_rate(settings, store, os.cpu_count() or 1),
             }
         finally:
             await store.close()

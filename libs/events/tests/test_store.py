@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from mend_events.app.db import init_connection
 from mend_events.errors import Conflict
-from mend_events.store import EventStore, writer
+from mend_events.store import EventStore, chain, verify_chain, writer
 from sample_events import noted
 
 
@@ -286,3 +286,38 @@ async def test_two_batches_in_flight_keep_every_stream_chained(app_pool, schema,
     for i in range(12):
         assert len(await store.read_stream(f"case-own{i:02d}")) == 30
     assert await store.verify() == []
+
+
+async def test_verify_in_worker_processes_finds_what_one_process_finds(
+    store, app_pool, admin_conn, schema, platform, monkeypatch
+):
+    """The store cut into three ranges of positions, each verified in a process of its own on
+    one exported snapshot: the links across the cuts are judged by the merge, so a break at a
+    cut (an event removed just before it, a changed link just after it) and one inside a range
+    are each found once, as by one process, in the same order. No break: none reported."""
+    for v in range(10):  # two streams interleaved: each crosses every cut (positions 1-20)
+        for s in ("case-par1", "case-par2"):
+            await store.append(s, [noted(v)], expected_version=v)
+    assert await verify_chain(app_pool, schema, dsn=platform.database_url, workers=3) == []
+    monkeypatch.setattr(chain, "PARALLEL_FROM", 0)
+    assert await verify_chain(app_pool, schema, dsn=platform.database_url, workers=3) == []
+    positions = [r[0] for r in await admin_conn.fetch(
+        f"SELECT global_position FROM {schema}.events ORDER BY 1")]  # fmt: skip
+    cut = positions[0] + len(positions) // 3  # the first position of the second range
+    async with admin_conn.transaction():
+        # A superuser bypassing the immutability trigger, as an attacker with DB access would.
+        await admin_conn.execute("SET LOCAL session_replication_role = replica")
+        await admin_conn.execute(f"DELETE FROM {schema}.events WHERE global_position = $1", cut - 1)
+        await admin_conn.execute(
+            f"UPDATE {schema}.events SET prev_hash = '\\x01' WHERE global_position = $1", cut + 1
+        )
+        await admin_conn.execute(
+            f"UPDATE {schema}.events SET data = jsonb_set(data, '{{n}}', '70') "
+            f"WHERE global_position = $1",
+            positions[-2],
+        )
+    one = await verify_chain(app_pool, schema)
+    # The changed link is also covered by its own hash: three breaks at cut + 1.
+    assert [b.global_position for b in one] == [cut + 1] * 3 + [positions[-2]]
+    assert [b.problem.split(" ")[0] for b in one] == ["version", "prev_hash", "content", "content"]
+    assert await verify_chain(app_pool, schema, dsn=platform.database_url, workers=3) == one

@@ -4,7 +4,7 @@ erasure request (see `mend_audit.erase`).
 
     mend audit history CASE [--as-of TIMESTAMP] [--json]
     mend audit halts [--case CASE] [--since TIMESTAMP] [--as-of TIMESTAMP] [--json]
-    mend audit verify [--service NAME] [--no-kafka] [--json]
+    mend audit verify [--service NAME] [--no-kafka] [--jobs N] [--json]
     mend audit export CASE --format json|csv [--as-of TIMESTAMP] [--output FILE]
     mend audit report --agency AGENCY [--as-of TIMESTAMP] [--format json|csv]
     mend audit rebuild
@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import importlib.metadata
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -113,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"one of {', '.join(SERVICES)}, or disclosure (the disclosure ledger)",
     )
     verify.add_argument("--no-kafka", action="store_true", help="check the hash chains only")
+    verify.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="worker processes hashing a large store's chains (default: one per CPU)",
+    )
     verify.add_argument("--json", action="store_true")
 
     disclosures = commands.add_parser(
@@ -210,7 +218,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             _out(to_json(found) if args.json else "\n".join(render_halts(found)))
             return 0
         if args.command == "verify":
-            report = await reader.verify(services=args.service, kafka=not args.no_kafka)
+            report = await reader.verify(
+                services=args.service,
+                kafka=not args.no_kafka,
+                dsn=settings.database_url,
+                jobs=max(1, args.jobs),
+            )
             _out(to_json(report.to_dict()) if args.json else "\n".join(report.lines()))
             return 0 if report.ok else 1
         if args.command == "export":

@@ -120,9 +120,20 @@ class AuditReader:
         ]
         return halts(chosen, since=iso(since) if since else None)
 
-    async def verify(self, *, services: Iterable[str] | None = None, kafka: bool = True) -> Report:
+    async def verify(
+        self,
+        *,
+        services: Iterable[str] | None = None,
+        kafka: bool = True,
+        dsn: str | None = None,
+        jobs: int = 1,
+    ) -> Report:
+        """See `mend_audit.verify.verify`; with the database's `dsn`, a large store's chains are
+        hashed by `jobs` worker processes."""
         report = await verify(
             self.pool,
+            dsn=dsn,
+            jobs=jobs,
             schemas=self.schemas,
             services=services,
             bootstrap=self.bootstrap,

@@ -46,9 +46,13 @@ async def verify(
     kafka: bool = True,
     within: float = 30.0,
     ledger_schema: str | None = DISCLOSURE,
+    dsn: str | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Verify the chosen stores (and, with `kafka`, their topics on `bootstrap`), and the
-    disclosure ledger's chain in `ledger_schema` where the gateway keeps one (issue 18)."""
+    disclosure ledger's chain in `ledger_schema` where the gateway keeps one (issue 18). With
+    the database's `dsn` and `jobs` > 1, a large store's chains are hashed by `jobs` worker
+    processes (mend_events.store.verify_chain)."""
     # `disclosure` names the disclosure ledger, which is no event store.
     wanted = None if services is None else [s for s in services if s != DISCLOSURE]
     chosen = {} if wanted == [] else select_schemas(schemas, wanted)
@@ -59,7 +63,7 @@ async def verify(
     ]
     await _take_cut(pool, reports)
     for report in reports:
-        await _check_chains(pool, report)
+        await _check_chains(pool, report, dsn, jobs)
         if kafka and bootstrap is not None and report.topic is not None:
             await check_kafka(pool, report, bootstrap, within)
     if ledger_schema is not None and check_ledger:
@@ -115,8 +119,10 @@ async def _checkpoint(conn: asyncpg.Connection, schema: str, topic: str) -> int 
     return None if value is None else int(value)
 
 
-async def _check_chains(pool: asyncpg.Pool, report: ServiceReport) -> None:
-    for b in await verify_chain(pool, report.schema):
+async def _check_chains(
+    pool: asyncpg.Pool, report: ServiceReport, dsn: str | None, jobs: int
+) -> None:
+    for b in await verify_chain(pool, report.schema, dsn=dsn, workers=jobs):
         report.problems.append(
             Problem(
                 report.service,
