@@ -21,7 +21,8 @@ patience, the rate not held (fewer than 90% of the journeys asked for started on
 command p99 over MEND_SOAK_P99_LIMIT_MS; the report names which and at what rate.
 
 Settings: MEND_SOAK_SECONDS (fixed mode, default 3600), MEND_SOAK_RATE (journeys/s, default
-0.5), MEND_SOAK_MODE (fixed | ramp | both, default both)."""
+0.5), MEND_SOAK_MODE (fixed | ramp | both, default both); MEND_SOAK_TRACEMALLOC=<frames> to
+list where the Python heap grew over the fixed phase (slows the run: a diagnosis, not figures)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ import re
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 from collections import defaultdict
 from pathlib import Path
@@ -143,6 +145,31 @@ async def sampler(rec: Recorder, admin: asyncpg.Connection, every: float, t0: fl
             "load_1m": round(os.getloadavg()[0], 2),
         })  # fmt: skip
         await asyncio.sleep(every)
+
+
+def _heap_snapshot() -> Any:
+    """With MEND_SOAK_TRACEMALLOC=<frames>, where the Python heap stands now (tracemalloc,
+    which slows the process: for finding a growth, not for the figures)."""
+    frames = int(env("MEND_SOAK_TRACEMALLOC", "0"))
+    if not frames:
+        return None
+    if not tracemalloc.is_tracing():
+        tracemalloc.start(frames)
+    return tracemalloc.take_snapshot()
+
+
+def _growth(before: Any, top: int = 15) -> list[str]:
+    """The places whose allocations still held grew most since `before`, each with the stack
+    that made them (our code's frames first)."""
+    if before is None:
+        return []
+    after = tracemalloc.take_snapshot()
+    lines = []
+    for stat in after.compare_to(before, "traceback")[:top]:
+        frames = [f"{f.filename.split('site-packages/')[-1]}:{f.lineno}" for f in stat.traceback]
+        lines.append(f"+{stat.size_diff / 1024:.0f} KiB in {stat.count_diff:+d} blocks: "
+                     f"{' <- '.join(frames)}")  # fmt: skip
+    return lines
 
 
 async def drive(driver: Driver, rec: Recorder, rate: float, seconds: float) -> list[asyncio.Task]:
@@ -301,7 +328,9 @@ async def main() -> int:
                 watch = asyncio.create_task(sampler(rec, admin, every, t0))
                 try:
                     if mode in ("fixed", "both"):
+                        before = _heap_snapshot()
                         out["fixed"] = await fixed(driver, rec, rate, seconds)
+                        out["fixed"]["memory_growth"] = _growth(before)
                         out["fixed"]["samples"] = rec.samples
                         out["fixed"]["end"] = await finish(stack, rec, settings)
                     if mode in ("ramp", "both"):

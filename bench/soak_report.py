@@ -30,6 +30,9 @@ def render(out: dict[str, Any]) -> str:
               f"{s['journeys_done']} | {s['errors']} | {s['load_1m']} |" for s in f["samples"]),
             "",
         ]  # fmt: skip
+        if f.get("memory_growth"):
+            lines += ["Where the Python heap grew over the fixed phase (tracemalloc):", "",
+                      *(f"- {g}" for g in f["memory_growth"]), ""]  # fmt: skip
         if f["first_errors"]:
             lines += ["First errors:", "", *(f"- {e}" for e in f["first_errors"]), ""]
     if "ramp" in out:
