@@ -164,6 +164,7 @@ def _growth(before: Any, top: int = 15) -> list[str]:
     if before is None:
         return []
     after = tracemalloc.take_snapshot()
+    tracemalloc.stop()  # the ramp after it runs untraced
     lines = []
     for stat in after.compare_to(before, "traceback")[:top]:
         frames = [f"{f.filename.split('site-packages/')[-1]}:{f.lineno}" for f in stat.traceback]
