@@ -45,6 +45,7 @@ import httpx
 from mend_audit.reader import AuditReader
 from mend_events.app.db import create_pool
 from mend_events.app.settings import Settings
+from mend_events.messaging.topics import delete_topics
 from mend_testkit.journeys.driver import Driver
 from mend_testkit.journeys.stories import (
     acknowledgement_withdrawn,
@@ -339,6 +340,9 @@ async def main() -> int:
                 finally:
                     watch.cancel()
                     await admin.close()
+    # Its topics go with it, as a test's do: topics left on the broker are in every full
+    # metadata answer, which each Kafka client without topics of its own asks for (and holds).
+    await delete_topics(settings.kafka_bootstrap, prefix)
     out["machine_after"] = machine()
     name = f"soak-{mode}"
     (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=1, default=str) + "\n")
