@@ -321,3 +321,14 @@ async def test_verify_in_worker_processes_finds_what_one_process_finds(
     assert [b.global_position for b in one] == [cut + 1] * 3 + [positions[-2]]
     assert [b.problem.split(" ")[0] for b in one] == ["version", "prev_hash", "content", "content"]
     assert await verify_chain(app_pool, schema, dsn=platform.database_url, workers=3) == one
+
+
+async def test_a_failed_verify_worker_fails_the_verification(store, app_pool, schema, monkeypatch):
+    """A worker that cannot do its range (here: no database at its address) fails the whole
+    verification, never a partial pass; the other workers are cancelled and their processes
+    killed, so the call returns with none left running."""
+    await store.append("case-fail1", [noted(0)], expected_version=0)
+    monkeypatch.setattr(chain, "PARALLEL_FROM", 0)
+    nowhere = "postgresql://mend_app@127.0.0.1:1/mend?sslmode=disable"
+    with pytest.raises(RuntimeError, match="worker failed"):
+        await verify_chain(app_pool, schema, dsn=nowhere, workers=3)

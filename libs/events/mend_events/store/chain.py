@@ -120,10 +120,15 @@ async def verify_chain(
         snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
         cuts = [low + (high - low + 1) * i // workers for i in range(workers + 1)]
         ranges = [(cuts[i], cuts[i + 1] - 1) for i in range(workers)]
-        spans = await asyncio.gather(*(
-            _span_in_worker(dsn, schema, snapshot, lo, hi) for lo, hi in ranges
-        ))  # fmt: skip
-    return _merge(schema, spans)
+        # A worker that fails cancels the others (and a cancelled one kills its process);
+        # the caller learns the first failure, as from one process.
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(_span_in_worker(dsn, schema, snapshot, lo, hi))
+                         for lo, hi in ranges]  # fmt: skip
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+    return _merge(schema, [t.result() for t in tasks])
 
 
 async def _span_in_worker(dsn: str, schema: str, snapshot: str, low: int, high: int) -> ChainSpan:
@@ -136,7 +141,12 @@ async def _span_in_worker(dsn: str, schema: str, snapshot: str, low: int, high: 
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
-    out, _ = await worker.communicate(pickle.dumps((dsn, schema, snapshot, low, high)))
+    try:
+        out, _ = await worker.communicate(pickle.dumps((dsn, schema, snapshot, low, high)))
+    finally:
+        if worker.returncode is None:  # cancelled: no process is left hashing for nobody
+            worker.kill()
+            await worker.wait()
     if worker.returncode != 0:
         raise RuntimeError(f"a chain verification worker failed (exit {worker.returncode})")
     span = pickle.loads(out)  # from our own child process
@@ -167,8 +177,9 @@ async def _verify_span(conn: asyncpg.Connection, schema: str, low: int, high: in
     breaks: list[ChainBreak] = []
     firsts: dict[str, tuple[int, bytes, int]] = {}
     heads: dict[str, tuple[int, bytes]] = {}
-    # Canonical JSON of jsonb's text (`canonical_json`), with the names looked up once.
-    sha256, loads, dumps = hashlib.sha256, orjson.loads, orjson.dumps
+    # Canonical JSON of jsonb's text (`canonical_json`), with the names looked up once. The
+    # hash is the writer's own definition (`link`): one place says what a link covers.
+    loads, dumps = orjson.loads, orjson.dumps
     sort_keys = orjson.OPT_SORT_KEYS
     cursor = await conn.cursor(
         f"SELECT global_position, stream_id, stream_version, event_id::text, event_type, "
@@ -192,12 +203,9 @@ async def _verify_span(conn: asyncpg.Connection, schema: str, low: int, high: in
                 firsts[stream] = (version, prev, position)
             elif version != last[0] + 1 or prev != last[1]:
                 _link(breaks, schema, stream, version, position, prev, last)
-            head = f"{stream}|{version}|{event_id}|{event_type}|{schema_version}|{case_id}|"
-            computed = sha256(
-                b"".join((prev, head.encode(), dumps(loads(data), option=sort_keys), b"|",
-                          dumps(loads(meta), option=sort_keys), b"|",
-                          str(recorded_us).encode()))
-            ).digest()  # fmt: skip
+            computed = link(prev, stream, version, event_id, event_type, schema_version,
+                            case_id, dumps(loads(data), option=sort_keys),
+                            dumps(loads(meta), option=sort_keys), recorded_us)  # fmt: skip
             if computed != stored:
                 breaks.append(ChainBreak(schema, stream, version, position, _CONTENT))
             heads[stream] = (version, stored)

@@ -230,9 +230,11 @@ class TrustTables:
         )
 
     async def _deallocated(self, conn, m: hub.CaseDeallocated, event, at) -> None:
-        await self._end_allocation(conn, m.agency_id, m.case_id, m.practitioner_id, m, event, at)
+        await self._end_allocation(
+            conn, m.agency_id, m.case_id, m.practitioner_id, m.reason, event, at
+        )
 
-    async def _end_allocation(self, conn, agency, case_id, person_id, m, event, at) -> None:
+    async def _end_allocation(self, conn, agency, case_id, person_id, reason, event, at) -> None:
         """A practitioner's or a volunteer's current allocation to the case, ended."""
         await conn.execute(
             f"UPDATE {self.schema}.trust_case_allocations SET ended_at = $4, ended_by = $5, "
@@ -243,7 +245,7 @@ class TrustTables:
             person_id,
             at,
             event.metadata.actor_id,
-            str(m.reason),
+            str(reason),
             event.event_id,
         )
 
@@ -278,7 +280,9 @@ class TrustTables:
         )
 
     async def _volunteer_deallocated(self, conn, m: hub.VolunteerDeallocated, event, at) -> None:
-        await self._end_allocation(conn, m.agency_id, m.case_id, m.volunteer_id, m, event, at)
+        await self._end_allocation(
+            conn, m.agency_id, m.case_id, m.volunteer_id, m.reason, event, at
+        )
 
     async def history(self, conn: asyncpg.Connection, case_id: str) -> list[dict]:
         """A case's allocations, oldest first, with their ends (a coordinator's question)."""
