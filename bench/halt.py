@@ -193,6 +193,22 @@ class Stages:
     def span(self, start: dict[uuid.UUID, float], end: dict[uuid.UUID, float]) -> list[float]:
         return [(end[k] - start[k]) * 1000 for k in start if k in end]
 
+    def slowest(self, n: int = 5) -> list[str]:
+        """The `n` slowest withdrawals, each with its stages and the wall-clock time it was
+        recorded (to set beside the broker's GC log and the database's log)."""
+        marks = (self.recorded, self.published, self.consumed, self.halted)
+        whole = [k for k in self.recorded if all(k in m for m in marks)]
+        whole.sort(key=lambda k: self.halted[k] - self.recorded[k], reverse=True)
+        lines = []
+        for k in whole[:n]:
+            legs = [(b[k] - a[k]) * 1000 for a, b in itertools.pairwise(marks)]
+            at = datetime.fromtimestamp(self.recorded[k], UTC).strftime("%H:%M:%S.%f")[:-3]
+            lines.append(
+                f"{(self.halted[k] - self.recorded[k]) * 1000:.1f} ms at {at} = "
+                + " + ".join(f"{leg:.1f}" for leg in legs)
+            )
+        return lines
+
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc)."""
@@ -415,6 +431,8 @@ async def run(settings: Settings) -> list[Result]:
     }
     for name, values in breakdown.items():
         print(f"# halt stage {name}: {_p(values)} (n={len(values)})", file=sys.stderr)
+    for line in stages.slowest():
+        print(f"# halt slowest (publish, inbox, halt): {line}", file=sys.stderr)
     cpu = ", ".join(f"{k} {v:.0%}" for k, v in stages.cpu.items())
     batches = (
         f"sessions consent consumer: {len(stages.batch_sizes)} inbox transactions, "

@@ -30,9 +30,18 @@ def render(out: dict[str, Any]) -> str:
               f"{s['journeys_done']} | {s['errors']} | {s['load_1m']} |" for s in f["samples"]),
             "",
         ]  # fmt: skip
-        if f.get("memory_growth"):
-            lines += ["Where the Python heap grew over the fixed phase (tracemalloc):", "",
-                      *(f"- {g}" for g in f["memory_growth"]), ""]  # fmt: skip
+        growth = f.get("memory_growth")
+        if isinstance(growth, list):  # reports written before the sums by our frames
+            growth = {"places": growth}
+        if growth:
+            if "total_kib" in growth:
+                lines += [f"The Python heap grew by {growth['total_kib'] / 1024:.1f} MiB over "
+                          "the fixed phase (tracemalloc).", ""]  # fmt: skip
+            lines += ["Where the Python heap grew most (tracemalloc, one allocation place each):",
+                      "", *(f"- {g}" for g in growth["places"]), ""]  # fmt: skip
+            if growth.get("by_our_frame"):
+                lines += ["The same growth summed by the first frame of our code on each stack:",
+                          "", *(f"- {g}" for g in growth["by_our_frame"]), ""]  # fmt: skip
         if f["first_errors"]:
             lines += ["First errors:", "", *(f"- {e}" for e in f["first_errors"]), ""]
     if "ramp" in out:

@@ -58,6 +58,35 @@ async def test_relay_publishes_cloudevents_in_order_per_case(store, platform, to
     assert b"ce_correlationid" in {k.encode() for k in headers}
 
 
+async def test_relay_publishing_while_cases_append_keeps_each_cases_order(
+    store, platform, topic_prefix
+):
+    """Events appended to three cases at once while the relay runs, one event a batch: each
+    case's events reach the topic once each, in order, and the relay's position reaches the
+    store's head."""
+    topic = events_topic("sample", topic_prefix)
+    relay, task = await run_relay(store, platform, topic, batch_size=1)
+    cases = [f"case-pl{c}aaaa" for c in range(3)]
+    try:
+        for v in range(20):
+            await asyncio.gather(
+                *(store.append(case, [noted(v)], expected_version=v) for case in cases)
+            )
+        records = await read_topic(platform.kafka_bootstrap, topic, expect=60)
+        assert await wait_until(lambda: _published(relay, 60))
+        assert relay.position == await store.head_position()
+    finally:
+        relay.stop()
+        await task
+    events = [from_message(r.value, r.headers) for r in records]
+    for case in cases:
+        assert [e.stream_version for e in events if e.case_id == case] == list(range(1, 21))
+
+
+async def _published(relay: Relay, n: int) -> bool:
+    return relay.published == n
+
+
 async def test_only_one_relay_is_active(store, platform, topic_prefix):
     topic = events_topic("sample", topic_prefix)
     first, t1 = await run_relay(store, platform, topic)
