@@ -15,7 +15,7 @@ from pathlib import Path
 import uvloop
 from mend_events.app.settings import Settings
 
-from bench.common import machine
+from bench.common import broker_state, machine
 
 SUITES = [
     "append", "command", "rebuild", "relay", "e2e", "withdrawal", "replay", "halt", "signin",
@@ -39,6 +39,7 @@ def table(results) -> str:
 
 async def main(names: list[str]) -> None:
     settings = Settings.from_env()
+    print(f"# {await broker_state(settings)}", file=sys.stderr)
     results = []
     for name in names or SUITES:
         module = importlib.import_module(f"bench.{name}")

@@ -229,6 +229,21 @@ def machine() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f}, {os.cpu_count()} CPUs"
 
 
+async def broker_state(settings: Settings) -> str:
+    """How much the broker holds beside what a suite creates: every partition costs the broker's
+    heap and every client's metadata, and the latency figures moved with it (bench/RESULTS.md,
+    session 12)."""
+    admin = AIOKafkaAdminClient(**kafka_options(settings.kafka_bootstrap))
+    await admin.start()
+    try:
+        topics = await admin.list_topics()
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    partitions = sum(len(t.get("partitions", ())) for t in described)
+    return f"broker holds {len(topics)} topics, {partitions} partitions"
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
