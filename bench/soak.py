@@ -62,6 +62,7 @@ from bench.common import machine, percentile
 from bench.soak_report import render
 
 RESULTS = Path(__file__).parent / "results"
+REPO = Path(__file__).resolve().parent.parent  # our code: this repository, not its .venv
 JOURNEYS = (
     complete_journey,
     withdrawal_while_scheduled,
@@ -196,15 +197,11 @@ def _is_loop(filename: str) -> bool:
 
 
 def _ours(filename: str) -> bool:
-    return "site-packages" not in filename and ("/mend_" in filename or "/work/" in filename)
+    return filename.startswith(str(REPO)) and "site-packages" not in filename
 
 
 def _short(filename: str) -> str:
-    parts = Path(filename).parts
-    for anchor in ("libs", "services", "tests", "bench"):
-        if anchor in parts:
-            return "/".join(parts[parts.index(anchor) :])
-    return filename
+    return str(Path(filename).relative_to(REPO))
 
 
 async def drive(driver: Driver, rec: Recorder, rate: float, seconds: float) -> list[asyncio.Task]:
